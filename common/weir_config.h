@@ -1,0 +1,82 @@
+/*
+ * pmd-config: line-oriented command files in testpmd's words where it has
+ * them.  The whole file is parsed and cross-checked before anything starts;
+ * every error is "FILE:LINE: message" naming the token and what is valid.
+ * Both weir-dataplane and weir-control read the same file.
+ */
+#ifndef WEIR_CONFIG_H
+#define WEIR_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "weir_shared.h"
+
+#define WEIR_MAX_EAL_ARGS 64
+#define WEIR_MAX_DECODERS 64
+
+enum weir_decoder_type { WEIR_DECODER_MOLDUDP64 = 1 };
+enum weir_rss_mode { WEIR_RSS_UDP, WEIR_RSS_IP, WEIR_RSS_NONE };
+enum weir_full_policy { WEIR_FULL_DROP, WEIR_FULL_BACKPRESSURE };
+enum weir_fsync_mode { WEIR_FSYNC_INTERVAL, WEIR_FSYNC_BATCH, WEIR_FSYNC_NONE };
+
+struct weir_decoder_cfg {
+	uint16_t udp_port;
+	uint16_t topic;
+	enum weir_decoder_type type;
+	unsigned line;
+};
+
+struct weir_config {
+	char path[PATH_MAX];
+
+	int eal_argc;
+	char *eal_argv[WEIR_MAX_EAL_ARGS];
+	char eal_buf[8192];
+	unsigned eal_used;
+
+	unsigned n_workers;
+	unsigned worker_lcores[WEIR_MAX_WORKERS];
+	unsigned rxq;                    /* per port; equals n_workers */
+	enum weir_rss_mode rss;
+	unsigned rxd[WEIR_MAX_PORTS];
+	unsigned txd[WEIR_MAX_PORTS];
+	unsigned burst;
+	unsigned mbufs;                  /* per mempool (one per NUMA socket) */
+
+	uint64_t ring_bytes;
+	enum weir_full_policy full_policy;
+	uint32_t dead_letter_keep_bytes;
+
+	unsigned n_decoders;
+	struct weir_decoder_cfg decoders[WEIR_MAX_DECODERS];
+	unsigned n_topics;
+	char topics[WEIR_MAX_TOPICS][WEIR_TOPIC_NAME_MAX];
+
+	char log_dir[PATH_MAX];
+	uint64_t segment_bytes;
+	enum weir_fsync_mode fsync_mode;
+	uint64_t fsync_interval_ns;
+
+	int control_lcore;
+	uint64_t drain_timeout_ns;
+
+	/* Where each cross-checked setting was given, for error lines. */
+	unsigned line_corelist, line_rxq, line_log_dir, line_ring_size;
+};
+
+void weir_config_defaults(struct weir_config *cfg);
+/* 0 on success; -1 with err holding one "FILE:LINE: ..." line per error. */
+int weir_config_load(const char *path, struct weir_config *cfg, char *err, size_t errlen);
+int weir_config_parse(const char *text, const char *name, struct weir_config *cfg, char *err, size_t errlen);
+
+/* The --file-prefix among the EAL arguments, "weir" when none is given. */
+const char *weir_config_file_prefix(const struct weir_config *cfg);
+bool weir_config_no_huge(const struct weir_config *cfg);
+/* Adds one EAL argument (from the command line); -1 when full. */
+int weir_config_add_eal_arg(struct weir_config *cfg, const char *arg);
+/* The shared-region backend this deployment uses. */
+void weir_config_shm(const struct weir_config *cfg, struct weir_shm *shm);
+
+#endif

@@ -1,0 +1,400 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "weir_crc32c.h"
+#include "weir_log.h"
+
+#define LOG_BUF_BYTES (1u << 20)
+
+void
+weir_log_segment_path(const char *dir, uint64_t base, char *path, size_t len)
+{
+	snprintf(path, len, "%s/%020" PRIu64 ".log", dir, base);
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int
+weir_log_list_segments(const char *dir, uint64_t **bases, size_t *n)
+{
+	*bases = NULL;
+	*n = 0;
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	size_t cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		const char *nm = de->d_name;
+		if (strlen(nm) != 24 || strcmp(nm + 20, ".log") != 0)
+			continue;
+		char *end;
+		uint64_t base = strtoull(nm, &end, 10);
+		if (end != nm + 20)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			uint64_t *nb = realloc(*bases, cap * sizeof(**bases));
+			if (nb == NULL) {
+				closedir(d);
+				return -1;
+			}
+			*bases = nb;
+		}
+		(*bases)[(*n)++] = base;
+	}
+	closedir(d);
+	if (*n)
+		qsort(*bases, *n, sizeof(**bases), cmp_u64);
+	return 0;
+}
+
+int
+weir_log_segment_open(struct weir_log_segment *s, const char *path, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	s->fd = open(path, O_RDONLY);
+	if (s->fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(s->fd, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(s->fd);
+		return -1;
+	}
+	s->size = (size_t)st.st_size;
+	if (s->size > 0) {
+		s->map = mmap(NULL, s->size, PROT_READ, MAP_SHARED, s->fd, 0);
+		if (s->map == MAP_FAILED) {
+			snprintf(err, errlen, "%s: mmap: %s", path, strerror(errno));
+			close(s->fd);
+			return -1;
+		}
+	}
+	if (s->size < sizeof(struct weir_log_segment_hdr)) {
+		s->pos = 0;
+		return 0; /* torn before its header was whole: next() reports it */
+	}
+	const struct weir_log_segment_hdr *h = (const void *)s->map;
+	if (h->magic != WEIR_LOG_MAGIC) {
+		snprintf(err, errlen, "%s: not a weir log segment (bad magic)", path);
+		weir_log_segment_close(s);
+		return -1;
+	}
+	s->base_offset = h->base_offset;
+	s->next_offset = h->base_offset;
+	s->pos = sizeof(*h);
+	return 0;
+}
+
+int
+weir_log_segment_next(struct weir_log_segment *s, const struct weir_log_entry **out, char *err, size_t errlen)
+{
+	if (s->pos == 0) {
+		snprintf(err, errlen, "segment header torn (%zu bytes)", s->size);
+		return -1;
+	}
+	if (s->pos == s->size)
+		return 0;
+	size_t left = s->size - s->pos;
+	const struct weir_log_entry *e = (const void *)(s->map + s->pos);
+	if (left < sizeof(*e) + sizeof(struct weir_record)) {
+		snprintf(err, errlen, "torn entry header at byte %zu (%zu bytes left)", s->pos, left);
+		return -1;
+	}
+	if (e->len_bytes < sizeof(*e) + sizeof(struct weir_record) || e->len_bytes > left) {
+		snprintf(err, errlen, "entry at byte %zu claims %u bytes, %zu present", s->pos, e->len_bytes, left);
+		return -1;
+	}
+	uint32_t crc = weir_crc32c((const uint8_t *)e + 8, e->len_bytes - 8);
+	if (crc != e->crc32c) {
+		snprintf(err, errlen, "CRC mismatch at byte %zu (stored %08x, computed %08x)", s->pos, e->crc32c, crc);
+		return -1;
+	}
+	const struct weir_record *r = weir_log_entry_record(e);
+	if (r->len_bytes != e->len_bytes - sizeof(*e) || 4ull * r->n_rules > r->len_bytes - sizeof(*r)) {
+		snprintf(err, errlen, "record length %u disagrees with entry length %u at byte %zu", r->len_bytes,
+			 e->len_bytes, s->pos);
+		return -1;
+	}
+	if (e->offset != s->next_offset) {
+		snprintf(err, errlen, "entry at byte %zu has offset %" PRIu64 ", expected %" PRIu64, s->pos,
+			 e->offset, s->next_offset);
+		return -1;
+	}
+	size_t next = s->pos + WEIR_ALIGN8(e->len_bytes);
+	if (next > s->size)
+		next = s->size; /* last entry's alignment padding not written yet */
+	s->pos = next;
+	s->next_offset++;
+	*out = e;
+	return 1;
+}
+
+void
+weir_log_segment_close(struct weir_log_segment *s)
+{
+	if (s->map && s->map != MAP_FAILED)
+		munmap((void *)s->map, s->size);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->map = NULL;
+	s->fd = -1;
+}
+
+static int
+write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int
+fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static int
+create_segment(struct weir_log_topic *t, uint64_t base)
+{
+	char path[PATH_MAX + 32];
+	weir_log_segment_path(t->dir, base, path, sizeof(path));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	struct weir_log_segment_hdr h = { .magic = WEIR_LOG_MAGIC, .base_offset = base };
+	if (write_all(fd, &h, sizeof(h)) != 0 || fsync(fd) != 0 || fsync_dir(t->dir) != 0) {
+		close(fd);
+		return -1;
+	}
+	t->fd = fd;
+	t->base_offset = base;
+	t->next_offset = base;
+	t->segment_bytes = sizeof(h);
+	return 0;
+}
+
+/* Scans the last segment, cuts a torn or corrupt tail and learns what each
+ * worker last wrote there. */
+static int
+recover_last_segment(struct weir_log_topic *t, uint64_t base, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 32], why[256];
+	weir_log_segment_path(t->dir, base, path, sizeof(path));
+	struct weir_log_segment s;
+	if (weir_log_segment_open(&s, path, err, errlen) != 0)
+		return -1;
+	if (s.pos == 0) {
+		/* Crashed while creating it: nothing in it was ever released. */
+		weir_log_segment_close(&s);
+		fprintf(stderr, "weir-log: %s: header torn (%zu bytes), rewriting it\n", path, s.size);
+		t->recovered_truncated_bytes += s.size;
+		return create_segment(t, base);
+	}
+	if (s.base_offset != base) {
+		snprintf(err, errlen, "%s: header says base offset %" PRIu64 ", file name says %" PRIu64, path,
+			 s.base_offset, base);
+		weir_log_segment_close(&s);
+		return -1;
+	}
+	const struct weir_log_entry *e;
+	int rc;
+	size_t good_end = s.pos;
+	while ((rc = weir_log_segment_next(&s, &e, why, sizeof(why))) == 1) {
+		if (e->worker < WEIR_MAX_WORKERS) {
+			t->last_incarnation[e->worker] = e->incarnation;
+			t->last_ring_end[e->worker] = e->ring_pos + 1;
+		}
+		good_end = s.pos;
+	}
+	uint64_t next_offset = s.next_offset;
+	size_t size = s.size;
+	weir_log_segment_close(&s);
+	if (rc < 0) {
+		fprintf(stderr, "weir-log: %s: %s; truncating %zu torn bytes\n", path, why, size - good_end);
+		t->recovered_truncated_bytes += size - good_end;
+	}
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)good_end) != 0 || lseek(fd, (off_t)good_end, SEEK_SET) < 0) {
+		snprintf(err, errlen, "%s: cannot reopen for append: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (rc < 0 && fsync(fd) != 0) {
+		snprintf(err, errlen, "%s: fsync after truncation: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	t->fd = fd;
+	t->base_offset = base;
+	t->next_offset = next_offset;
+	t->segment_bytes = good_end;
+	return 0;
+}
+
+int
+weir_log_topic_open(struct weir_log_topic *t, const char *root, const char *name, char *err, size_t errlen)
+{
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	if ((size_t)snprintf(t->dir, sizeof(t->dir), "%s/%s", root, name) >= sizeof(t->dir)) {
+		snprintf(err, errlen, "%s/%s: path too long", root, name);
+		return -1;
+	}
+	if (mkdir_p(t->dir) != 0) {
+		snprintf(err, errlen, "%s: cannot create: %s", t->dir, strerror(errno));
+		return -1;
+	}
+	t->buf_cap = LOG_BUF_BYTES;
+	t->buf = malloc(t->buf_cap);
+	if (t->buf == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	uint64_t *bases;
+	size_t n;
+	if (weir_log_list_segments(t->dir, &bases, &n) != 0) {
+		snprintf(err, errlen, "%s: cannot list: %s", t->dir, strerror(errno));
+		return -1;
+	}
+	int rc;
+	if (n == 0) {
+		rc = create_segment(t, 0);
+		if (rc)
+			snprintf(err, errlen, "%s: cannot create first segment: %s", t->dir, strerror(errno));
+	} else {
+		rc = recover_last_segment(t, bases[n - 1], err, errlen);
+	}
+	free(bases);
+	return rc;
+}
+
+int
+weir_log_topic_flush(struct weir_log_topic *t)
+{
+	if (t->buf_len == 0)
+		return 0;
+	if (write_all(t->fd, t->buf, t->buf_len) != 0)
+		return -1;
+	t->buf_len = 0;
+	t->unsynced = true;
+	return 0;
+}
+
+int
+weir_log_topic_append(struct weir_log_topic *t, unsigned worker, uint64_t incarnation, uint64_t ring_pos,
+		      const struct weir_record *rec)
+{
+	size_t len = sizeof(struct weir_log_entry) + rec->len_bytes;
+	size_t padded = WEIR_ALIGN8(len);
+	if (t->buf_len + padded > t->buf_cap && weir_log_topic_flush(t) != 0)
+		return -1;
+	if (padded > t->buf_cap)
+		return -1;
+	struct weir_log_entry *e = (struct weir_log_entry *)(t->buf + t->buf_len);
+	e->len_bytes = (uint32_t)len;
+	e->offset = t->next_offset;
+	e->incarnation = incarnation;
+	e->ring_pos = ring_pos;
+	e->worker = (uint16_t)worker;
+	e->pad16 = 0;
+	e->pad32 = 0;
+	memcpy(e + 1, rec, rec->len_bytes);
+	memset((uint8_t *)e + len, 0, padded - len);
+	e->crc32c = weir_crc32c((const uint8_t *)e + 8, len - 8);
+	t->buf_len += padded;
+	t->next_offset++;
+	t->segment_bytes += padded;
+	t->records_appended++;
+	t->bytes_appended += padded;
+	if (worker < WEIR_MAX_WORKERS) {
+		t->last_incarnation[worker] = incarnation;
+		t->last_ring_end[worker] = ring_pos + 1;
+	}
+	return 0;
+}
+
+int
+weir_log_topic_sync(struct weir_log_topic *t)
+{
+	if (weir_log_topic_flush(t) != 0)
+		return -1;
+	if (t->unsynced && fdatasync(t->fd) != 0)
+		return -1;
+	t->unsynced = false;
+	return 0;
+}
+
+int
+weir_log_topic_roll_if_full(struct weir_log_topic *t, uint64_t max_bytes)
+{
+	if (t->segment_bytes < max_bytes)
+		return 0;
+	if (weir_log_topic_sync(t) != 0)
+		return -1;
+	close(t->fd);
+	t->fd = -1;
+	t->segments_rolled++;
+	return create_segment(t, t->next_offset);
+}
+
+void
+weir_log_topic_close(struct weir_log_topic *t)
+{
+	if (t->fd >= 0) {
+		weir_log_topic_sync(t);
+		close(t->fd);
+	}
+	t->fd = -1;
+	free(t->buf);
+	t->buf = NULL;
+}

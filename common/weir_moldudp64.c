@@ -1,0 +1,51 @@
+#include "weir_moldudp64.h"
+#include "weir_shared.h"
+
+unsigned
+weir_mold_decode(const uint8_t *p, uint32_t len, struct weir_mold_packet *m)
+{
+	if (len < WEIR_MOLD_HEADER_BYTES)
+		return WEIR_DL_mold_truncated_header;
+	m->session = p;
+	m->seq = weir_be64(p + 10);
+	m->count = weir_be16(p + 18);
+	m->blocks = p + WEIR_MOLD_HEADER_BYTES;
+	uint32_t left = len - WEIR_MOLD_HEADER_BYTES;
+	if (m->count == WEIR_MOLD_HEARTBEAT || m->count == WEIR_MOLD_END_OF_SESSION) {
+		m->blocks_len = 0;
+		return left ? WEIR_DL_mold_trailing_bytes : 0;
+	}
+	const uint8_t *c = m->blocks;
+	for (unsigned i = 0; i < m->count; i++) {
+		if (left < 2)
+			return WEIR_DL_mold_truncated_block;
+		uint32_t blen = weir_be16(c);
+		if (blen > left - 2)
+			return WEIR_DL_mold_truncated_block;
+		c += 2 + blen;
+		left -= 2 + blen;
+	}
+	if (left)
+		return WEIR_DL_mold_trailing_bytes;
+	m->blocks_len = (uint32_t)(c - m->blocks);
+	return 0;
+}
+
+uint32_t
+weir_mold_put_header(uint8_t *p, const char *session, uint64_t seq, uint16_t count)
+{
+	size_t l = strnlen(session, WEIR_MOLD_SESSION_BYTES);
+	memset(p, ' ', WEIR_MOLD_SESSION_BYTES);
+	memcpy(p, session, l);
+	weir_put_be64(p + 10, seq);
+	weir_put_be16(p + 18, count);
+	return WEIR_MOLD_HEADER_BYTES;
+}
+
+uint32_t
+weir_mold_put_block(uint8_t *p, const void *msg, uint16_t len)
+{
+	weir_put_be16(p, len);
+	memcpy(p + 2, msg, len);
+	return 2u + len;
+}

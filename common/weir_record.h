@@ -1,0 +1,71 @@
+/* The record: what a worker commits to its ring and the log stores verbatim. */
+#ifndef WEIR_RECORD_H
+#define WEIR_RECORD_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+enum weir_record_kind {
+	WEIR_REC_PAD = 0,            /* ring only: fills the space up to the wrap */
+	WEIR_REC_EVENT = 1,
+	WEIR_REC_LOSS = 2,
+	WEIR_REC_HEARTBEAT = 3,
+	WEIR_REC_END_OF_SESSION = 4,
+	WEIR_REC_DEAD_LETTER = 5,
+	WEIR_REC_KIND_MAX
+};
+
+enum weir_record_flag {
+	WEIR_REC_F_DUPLICATE = 1u << 0,
+	WEIR_REC_F_LATE = 1u << 1,
+	WEIR_REC_F_RETRANSMITTED = 1u << 2,
+	WEIR_REC_F_TRUNCATED = 1u << 3, /* dead letter: payload holds only the first bytes */
+};
+
+#define WEIR_SOURCE_BYTES 16
+
+/*
+ * Fixed 64-byte header, then n_rules u32 rule ids, then the payload.
+ * Host byte order (both processes run on one host; the log is read there too).
+ * A record starts 8-byte aligned; len_bytes is unaligned, the next record
+ * starts at WEIR_ALIGN8(len_bytes).
+ */
+struct weir_record {
+	uint32_t len_bytes;
+	uint16_t kind;
+	uint16_t flags;
+	uint16_t topic;
+	uint16_t n_rules;
+	uint16_t reason;             /* dead letter: enum weir_dead_letter_reason */
+	uint16_t port;
+	uint8_t source[WEIR_SOURCE_BYTES]; /* MoldUDP64: 10-byte session, zero padded */
+	uint64_t seq;
+	uint64_t count;              /* LOSS: events lost from seq on */
+	uint64_t rx_ns;              /* UNIX time the burst was received */
+	uint64_t event_time_ns;      /* 0 when the framing carries none */
+};
+_Static_assert(sizeof(struct weir_record) == 64, "record header is one cache line");
+
+#define WEIR_ALIGN8(x) (((x) + 7u) & ~(uint64_t)7u)
+
+static inline const uint32_t *
+weir_record_rules(const struct weir_record *r)
+{
+	return (const uint32_t *)(r + 1);
+}
+
+static inline const uint8_t *
+weir_record_payload(const struct weir_record *r)
+{
+	return (const uint8_t *)(r + 1) + 4u * r->n_rules;
+}
+
+static inline uint32_t
+weir_record_payload_len(const struct weir_record *r)
+{
+	return r->len_bytes - (uint32_t)sizeof(*r) - 4u * r->n_rules;
+}
+
+const char *weir_record_kind_name(unsigned kind);
+
+#endif

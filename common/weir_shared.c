@@ -1,0 +1,145 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_memzone.h>
+
+#include "weir_shared.h"
+
+static void
+shm_file_path(const struct weir_shm *shm, const char *name, char *path, size_t len)
+{
+	snprintf(path, len, "/dev/shm/weir.%s.%s", shm->prefix, name);
+}
+
+static void
+memzone_name(const char *name, char *mz, size_t len)
+{
+	snprintf(mz, len, "weir_%s", name);
+}
+
+void *
+weir_shm_create(const struct weir_shm *shm, const char *name, uint64_t bytes, int socket)
+{
+	if (shm->backend == WEIR_SHM_MEMZONE) {
+		char mz_name[RTE_MEMZONE_NAMESIZE];
+		memzone_name(name, mz_name, sizeof(mz_name));
+		const struct rte_memzone *mz = rte_memzone_reserve_aligned(mz_name, bytes, socket, 0,
+									   WEIR_CACHE_LINE);
+		if (mz == NULL)
+			return NULL;
+		memset(mz->addr, 0, bytes);
+		return mz->addr;
+	}
+	char path[256];
+	shm_file_path(shm, name, path, sizeof(path));
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, (off_t)bytes) != 0) {
+		close(fd);
+		return NULL;
+	}
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void *
+weir_shm_attach(const struct weir_shm *shm, const char *name, uint64_t *bytes)
+{
+	if (shm->backend == WEIR_SHM_MEMZONE) {
+		char mz_name[RTE_MEMZONE_NAMESIZE];
+		memzone_name(name, mz_name, sizeof(mz_name));
+		const struct rte_memzone *mz = rte_memzone_lookup(mz_name);
+		if (mz == NULL)
+			return NULL;
+		*bytes = mz->len;
+		return mz->addr;
+	}
+	char path[256];
+	shm_file_path(shm, name, path, sizeof(path));
+	int fd = open(path, O_RDWR);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || st.st_size == 0) {
+		close(fd);
+		return NULL;
+	}
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return NULL;
+	*bytes = (uint64_t)st.st_size;
+	return p;
+}
+
+void
+weir_shm_unlink_all(const struct weir_shm *shm, unsigned n_rings)
+{
+	if (shm->backend != WEIR_SHM_FILE)
+		return;
+	char path[256], name[32];
+	shm_file_path(shm, "info", path, sizeof(path));
+	unlink(path);
+	for (unsigned i = 0; i < n_rings; i++) {
+		snprintf(name, sizeof(name), "ring.%u", i);
+		shm_file_path(shm, name, path, sizeof(path));
+		unlink(path);
+	}
+}
+
+struct weir_info *
+weir_info_attach(const struct weir_shm *shm, unsigned wait_ms, const char **why)
+{
+	uint64_t bytes = 0;
+	struct weir_info *info = NULL;
+	for (unsigned waited = 0;; waited += 10) {
+		if (info == NULL)
+			info = weir_shm_attach(shm, "info", &bytes);
+		if (info != NULL && __atomic_load_n(&info->version, __ATOMIC_ACQUIRE) != 0)
+			break;
+		if (waited >= wait_ms) {
+			*why = info == NULL ? "no weir info region: is weir-dataplane running with this file prefix?"
+					    : "weir-dataplane has not finished starting";
+			return NULL;
+		}
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (bytes < sizeof(*info) || info->magic != WEIR_INFO_MAGIC) {
+		*why = "info region is not weir's (bad magic or size)";
+		return NULL;
+	}
+	if (info->version != WEIR_INFO_VERSION) {
+		*why = "info region layout version differs from this build";
+		return NULL;
+	}
+	return info;
+}
+
+struct weir_ring *
+weir_ring_attach(const struct weir_shm *shm, unsigned worker, const char **why)
+{
+	char name[32];
+	uint64_t bytes = 0;
+	snprintf(name, sizeof(name), "ring.%u", worker);
+	struct weir_ring *r = weir_shm_attach(shm, name, &bytes);
+	if (r == NULL) {
+		*why = "record ring not found";
+		return NULL;
+	}
+	if (weir_ring_check(r, why) != 0)
+		return NULL;
+	if (bytes < weir_ring_memsize(r->size_bytes)) {
+		*why = "record ring region smaller than its header says";
+		return NULL;
+	}
+	return r;
+}

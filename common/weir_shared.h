@@ -1,0 +1,114 @@
+/*
+ * The shared info region: one per dataplane, written by weir-dataplane,
+ * read by weir-control and the tools.  Holds the dataplane's state, the topic
+ * table and every worker's counter block.
+ *
+ * Who writes what: the header and topic table are written once by the
+ * dataplane's main lcore before version is stored (release, last); state is
+ * written by the main lcore; each counter block by its worker lcore only.
+ */
+#ifndef WEIR_SHARED_H
+#define WEIR_SHARED_H
+
+#include <stdint.h>
+
+#include "weir_ring.h"
+
+#define WEIR_INFO_MAGIC 0x4f464e4952494557ull /* "WEIRINFO" */
+#define WEIR_INFO_VERSION 1u
+#define WEIR_MAX_WORKERS 64
+#define WEIR_MAX_PORTS 16
+#define WEIR_MAX_TOPICS 64
+#define WEIR_TOPIC_NAME_MAX 32
+#define WEIR_TOPIC_DEAD_LETTER 0      /* topic 0 is always "_deadletter" */
+
+enum weir_dead_letter_reason {
+	WEIR_DL_NONE = 0,
+#define WEIR_DEAD_LETTER(name, help) WEIR_DL_##name,
+#include "weir_dead_letter.def"
+#undef WEIR_DEAD_LETTER
+	WEIR_DL_MAX
+};
+
+/* One block per worker, on its own cache lines, written by that worker only
+ * (plain load + relaxed store, once per burst); readers sum. */
+struct weir_worker_counters {
+#define WEIR_COUNTER(name, help) uint64_t name;
+#include "weir_counters.def"
+#undef WEIR_COUNTER
+	uint64_t dead_letter[WEIR_DL_MAX];
+} __attribute__((aligned(WEIR_CACHE_LINE)));
+
+enum weir_counter_id {
+#define WEIR_COUNTER(name, help) WEIR_CTR_##name,
+#include "weir_counters.def"
+#undef WEIR_COUNTER
+	WEIR_CTR_MAX
+};
+
+extern const char *const weir_counter_names[WEIR_CTR_MAX];
+extern const char *const weir_counter_help[WEIR_CTR_MAX];
+extern const char *const weir_dead_letter_names[WEIR_DL_MAX];
+extern const char *const weir_dead_letter_help[WEIR_DL_MAX];
+
+static inline uint64_t
+weir_counter_get(const struct weir_worker_counters *c, enum weir_counter_id id)
+{
+	return __atomic_load_n(&((const uint64_t *)c)[id], __ATOMIC_RELAXED);
+}
+
+/* Sum of blocks[0..n) into out (a reader's snapshot; not single-writer). */
+void weir_counters_sum(const struct weir_worker_counters *blocks, unsigned n,
+		       struct weir_worker_counters *out);
+/* received - (accepted + filtered + dead letters + ring-full); 0 when it holds. */
+int64_t weir_counters_identity_gap(const struct weir_worker_counters *c);
+
+enum weir_dataplane_state {
+	WEIR_STATE_STARTING = 0,
+	WEIR_STATE_RUNNING = 1,
+	WEIR_STATE_DRAINING = 2,     /* RX stopped; waiting for the rings to drain */
+	WEIR_STATE_STOPPED = 3,      /* final tails published; nothing more comes */
+};
+
+struct weir_info {
+	uint64_t magic;
+	uint32_t version;            /* stored last, with release */
+	uint32_t n_workers;
+	uint32_t n_topics;
+	uint32_t n_ports;
+	uint64_t ring_bytes;
+	uint64_t dataplane_pid;
+	uint64_t start_time_ns;
+	uint32_t state;              /* enum weir_dataplane_state; main lcore */
+	uint32_t pad0;
+	char topics[WEIR_MAX_TOPICS][WEIR_TOPIC_NAME_MAX];
+	struct weir_worker_counters workers[WEIR_MAX_WORKERS];
+};
+
+const char *weir_state_name(unsigned state);
+
+/*
+ * Where the shared regions live.  With hugepages they are DPDK memzones
+ * (the control plane attaches as a secondary process); under --no-huge a DPDK
+ * secondary cannot attach, so they are files in /dev/shm named after the
+ * file prefix, mapped by both processes.
+ */
+enum weir_shm_backend { WEIR_SHM_MEMZONE, WEIR_SHM_FILE };
+
+struct weir_shm {
+	enum weir_shm_backend backend;
+	char prefix[64];
+};
+
+/* name is "info" or "ring.N". */
+void *weir_shm_create(const struct weir_shm *shm, const char *name, uint64_t bytes, int socket);
+void *weir_shm_attach(const struct weir_shm *shm, const char *name, uint64_t *bytes);
+/* Removes the /dev/shm files (memzones go with the hugepage files). */
+void weir_shm_unlink_all(const struct weir_shm *shm, unsigned n_rings);
+
+/* Attaches the info region and checks its header; waits up to wait_ms for
+ * the version to be published.  NULL with *why set on failure. */
+struct weir_info *weir_info_attach(const struct weir_shm *shm, unsigned wait_ms, const char **why);
+struct weir_ring *weir_ring_attach(const struct weir_shm *shm, unsigned worker, const char **why);
+
+#endif

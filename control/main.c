@@ -1,0 +1,319 @@
+/*
+ * weir-control: attaches to weir-dataplane's rings and counters (as a DPDK
+ * secondary process, or by mapping the /dev/shm files under --no-huge) and
+ * drains every record into the durable log, exactly once across restarts.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jemalloc/jemalloc.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "weir_config.h"
+#include "weir_drain.h"
+#include "weir_report.h"
+
+static volatile sig_atomic_t quit;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+static uint64_t
+realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct options {
+	const char *config;
+	bool exit_when_done;
+	double summary_interval_s;
+	double wait_primary_s;
+	const char *stats_json;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: weir-control -f CONFIG [options]\n"
+		"  -f, --config FILE          the pmd-config file weir-dataplane runs with\n"
+		"      --exit-when-done       exit once the dataplane has stopped and every ring is drained\n"
+		"      --summary-interval SEC one summary line every SEC seconds (0: never; default 1)\n"
+		"      --wait-primary SEC     wait this long for weir-dataplane to come up (default 30)\n"
+		"      --stats-json FILE      write the final figures as JSON\n");
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'f' },
+		{ "exit-when-done", no_argument, NULL, 'x' },
+		{ "summary-interval", required_argument, NULL, 's' },
+		{ "wait-primary", required_argument, NULL, 'w' },
+		{ "stats-json", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	memset(o, 0, sizeof(*o));
+	o->summary_interval_s = 1.0;
+	o->wait_primary_s = 30.0;
+	int c;
+	char *end;
+	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o->config = optarg; break;
+		case 'x': o->exit_when_done = true; break;
+		case 's':
+			o->summary_interval_s = strtod(optarg, &end);
+			if (*end || o->summary_interval_s < 0)
+				goto bad;
+			break;
+		case 'w':
+			o->wait_primary_s = strtod(optarg, &end);
+			if (*end || o->wait_primary_s < 0)
+				goto bad;
+			break;
+		case 'j': o->stats_json = optarg; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (o->config && optind == argc)
+		return 0;
+	usage(stderr);
+	return -1;
+bad:
+	fprintf(stderr, "weir-control: \"%s\" is not a number of seconds\n", optarg);
+	return -1;
+}
+
+/* True while a primary holds the lock EAL takes on its runtime config. */
+static bool
+primary_alive(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+	bool alive = fcntl(fd, F_GETLK, &lk) == 0 && lk.l_type != F_UNLCK;
+	close(fd);
+	return alive;
+}
+
+/* A secondary started before its primary fails, and one started against a
+ * dead primary's leftover runtime dir spins inside rte_eal_init for ever:
+ * attach only to a live primary. */
+static int
+wait_for_primary(const char *prefix, double wait_s)
+{
+	char path[512];
+	const char *run = getuid() == 0 ? "/var/run" : getenv("XDG_RUNTIME_DIR");
+	if (run == NULL)
+		run = "/tmp";
+	snprintf(path, sizeof(path), "%s/dpdk/%s/config", run, prefix);
+	for (double waited = 0;; waited += 0.05) {
+		if (primary_alive(path))
+			return 0;
+		if (waited >= wait_s || quit) {
+			fprintf(stderr,
+				"weir-control: no live weir-dataplane with file prefix \"%s\" after %.0f s (%s is missing or unlocked)\n",
+				prefix, wait_s, path);
+			return -1;
+		}
+		usleep(50 * 1000);
+	}
+}
+
+static int
+attach_secondary(const struct weir_config *cfg, const char *prefix)
+{
+	static char lcore[16], fp[128];
+	char *argv[16];
+	int n = 0;
+	snprintf(lcore, sizeof(lcore), "%d", cfg->control_lcore);
+	snprintf(fp, sizeof(fp), "--file-prefix=%s", prefix);
+	argv[n++] = "weir-control";
+	argv[n++] = "--proc-type=secondary";
+	argv[n++] = fp;
+	argv[n++] = "-l";
+	argv[n++] = lcore;
+	argv[n++] = "--no-pci";
+	argv[n++] = "--log-level=lib.eal:error";
+	/* The memory layout must match the primary's. */
+	for (int i = 0; i < cfg->eal_argc && n < 14; i++)
+		if (!strncmp(cfg->eal_argv[i], "--huge-dir", 10) || !strncmp(cfg->eal_argv[i], "--base-virtaddr", 15))
+			argv[n++] = cfg->eal_argv[i];
+	argv[n] = NULL;
+	if (rte_eal_init(n, argv) < 0) {
+		fprintf(stderr, "weir-control: cannot attach as a DPDK secondary (file prefix %s): %s\n", prefix,
+			rte_strerror(rte_errno));
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t
+jemalloc_allocated(void)
+{
+	uint64_t epoch = 1;
+	size_t sz = sizeof(epoch), allocated = 0, asz = sizeof(allocated);
+	mallctl("epoch", &epoch, &sz, &epoch, sz);
+	if (mallctl("stats.allocated", &allocated, &asz, NULL, 0) != 0)
+		return 0;
+	return allocated;
+}
+
+static void
+print_summary(const struct weir_drain *d, const struct weir_info *info, uint64_t *last, double dt)
+{
+	struct weir_worker_counters t;
+	weir_counters_sum(info->workers, info->n_workers, &t);
+	printf("weir-control: persisted %" PRIu64 " records (%.0f/s), %.1f MB; skipped %" PRIu64
+	       " already-logged; ring lag %" PRIu64 " B; dataplane %s: rx %" PRIu64 " pkts, %" PRIu64
+	       " events, %" PRIu64 " dead letters\n",
+	       d->records_persisted, dt > 0 ? (double)(d->records_persisted - *last) / dt : 0.0,
+	       (double)d->bytes_persisted / 1e6, d->records_skipped, weir_drain_lag_bytes(d),
+	       weir_state_name(__atomic_load_n(&info->state, __ATOMIC_ACQUIRE)), t.rx_packets, t.event_records,
+	       t.dead_letter_packets);
+	*last = d->records_persisted;
+}
+
+static void
+write_stats_json(const char *path, const struct weir_drain *d, const struct weir_info *info)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL) {
+		fprintf(stderr, "weir-control: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	fprintf(f,
+		"{\"records_persisted\":%" PRIu64 ",\"bytes_persisted\":%" PRIu64 ",\"records_skipped\":%" PRIu64
+		",\"records_bad_topic\":%" PRIu64 ",\"commits\":%" PRIu64 ",\"fsync_ns_max\":%" PRIu64
+		",\"jemalloc_allocated_bytes\":%" PRIu64 ",\"topics\":{",
+		d->records_persisted, d->bytes_persisted, d->records_skipped, d->records_bad_topic, d->commits,
+		d->fsync_ns_max, jemalloc_allocated());
+	for (unsigned t = 0; t < d->n_topics; t++)
+		fprintf(f, "%s\"%s\":{\"records_appended\":%" PRIu64 ",\"next_offset\":%" PRIu64
+			",\"recovered_truncated_bytes\":%" PRIu64 "}",
+			t ? "," : "", d->topics[t].name, d->topics[t].records_appended, d->topics[t].next_offset,
+			d->topics[t].recovered_truncated_bytes);
+	fprintf(f, "},\"dataplane\":");
+	weir_report_counters_json(f, info->workers, info->n_workers);
+	fprintf(f, "}\n");
+	fclose(f);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	static struct weir_config cfg;
+	static char err[8192];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (parse_options(argc, argv, &o) != 0)
+		return 2;
+	if (weir_config_load(o.config, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	struct weir_shm shm;
+	weir_config_shm(&cfg, &shm);
+	if (shm.backend == WEIR_SHM_MEMZONE) {
+		if (wait_for_primary(shm.prefix, o.wait_primary_s) != 0 || attach_secondary(&cfg, shm.prefix) != 0)
+			return 1;
+	} else {
+		printf("weir-control: --no-huge: attaching to /dev/shm/weir.%s.* without EAL\n", shm.prefix);
+	}
+	const char *why = NULL;
+	struct weir_info *info = weir_info_attach(&shm, (unsigned)(o.wait_primary_s * 1000), &why);
+	if (info == NULL) {
+		fprintf(stderr, "weir-control: %s\n", why);
+		return 1;
+	}
+	struct weir_ring *rings[WEIR_MAX_WORKERS];
+	for (unsigned i = 0; i < info->n_workers; i++) {
+		rings[i] = weir_ring_attach(&shm, i, &why);
+		if (rings[i] == NULL) {
+			fprintf(stderr, "weir-control: ring %u: %s\n", i, why);
+			return 1;
+		}
+	}
+	static struct weir_drain d;
+	if (weir_drain_open(&d, &cfg, (const char(*)[WEIR_TOPIC_NAME_MAX])info->topics, info->n_topics, rings,
+			    info->n_workers, info->start_time_ns, err, sizeof(err)) != 0) {
+		fprintf(stderr, "weir-control: %s\n", err);
+		return 1;
+	}
+	printf("weir-control: draining %u ring%s into %s (%u topics, fsync %s)\n", info->n_workers,
+	       info->n_workers == 1 ? "" : "s", cfg.log_dir, info->n_topics,
+	       cfg.fsync_mode == WEIR_FSYNC_BATCH ? "every batch" : cfg.fsync_mode == WEIR_FSYNC_NONE ? "never" : "by interval");
+
+	uint64_t last_summary = realtime_ns(), last_persisted = 0;
+	int rc = 0;
+	while (!quit) {
+		uint64_t now = realtime_ns();
+		int moved = weir_drain_poll(&d, now, err, sizeof(err));
+		if (moved < 0) {
+			fprintf(stderr, "weir-control: %s\n", err);
+			rc = 1;
+			break;
+		}
+		if (o.summary_interval_s > 0 && now - last_summary >= (uint64_t)(o.summary_interval_s * 1e9)) {
+			print_summary(&d, info, &last_persisted, (double)(now - last_summary) / 1e9);
+			last_summary = now;
+		}
+		if (moved == 0) {
+			if (o.exit_when_done && __atomic_load_n(&info->state, __ATOMIC_ACQUIRE) == WEIR_STATE_STOPPED &&
+			    weir_drain_caught_up(&d))
+				break;
+			/* The dataplane waits on head at shutdown: keep it moving when idle. */
+			if (d.uncommitted || now - d.last_commit_ns > 100 * 1000 * 1000ull) {
+				if (weir_drain_commit(&d, now, err, sizeof(err)) != 0) {
+					fprintf(stderr, "weir-control: %s\n", err);
+					rc = 1;
+					break;
+				}
+			}
+			usleep(200);
+		}
+	}
+	if (rc == 0 && weir_drain_commit(&d, realtime_ns(), err, sizeof(err)) != 0) {
+		fprintf(stderr, "weir-control: %s\n", err);
+		rc = 1;
+	}
+	print_summary(&d, info, &last_persisted, 0);
+	for (unsigned t = 0; t < d.n_topics; t++)
+		if (d.topics[t].records_appended || d.topics[t].recovered_truncated_bytes)
+			printf("weir-control: topic %s: %" PRIu64 " records this run, next offset %" PRIu64
+			       ", %" PRIu64 " torn bytes cut at start\n",
+			       d.topics[t].name, d.topics[t].records_appended, d.topics[t].next_offset,
+			       d.topics[t].recovered_truncated_bytes);
+	if (o.stats_json)
+		write_stats_json(o.stats_json, &d, info);
+	weir_drain_close(&d);
+	if (shm.backend == WEIR_SHM_MEMZONE)
+		rte_eal_cleanup();
+	return rc;
+}

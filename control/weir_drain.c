@@ -1,0 +1,150 @@
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "weir_drain.h"
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int
+weir_drain_open(struct weir_drain *d, const struct weir_config *cfg, const char topics[][WEIR_TOPIC_NAME_MAX],
+		unsigned n_topics, struct weir_ring **rings, unsigned n_rings, uint64_t incarnation, char *err,
+		size_t errlen)
+{
+	memset(d, 0, sizeof(*d));
+	d->fsync_mode = cfg->fsync_mode;
+	d->fsync_interval_ns = cfg->fsync_interval_ns;
+	d->segment_bytes = cfg->segment_bytes;
+	d->batch_records = 4096;
+	d->incarnation = incarnation;
+	for (unsigned t = 0; t < n_topics; t++) {
+		if (weir_log_topic_open(&d->topics[t], cfg->log_dir, topics[t], err, errlen) != 0) {
+			for (unsigned u = 0; u < t; u++)
+				weir_log_topic_close(&d->topics[u]);
+			return -1;
+		}
+		d->n_topics++;
+	}
+	for (unsigned r = 0; r < n_rings; r++) {
+		weir_ring_consumer_attach(&d->rings[r].c, rings[r]);
+		d->rings[r].worker = rings[r]->worker_id;
+		rings[r]->consumer_pid = (uint64_t)getpid();
+	}
+	d->n_rings = n_rings;
+	return 0;
+}
+
+int
+weir_drain_commit(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen)
+{
+	for (unsigned t = 0; t < d->n_topics; t++) {
+		struct weir_log_topic *topic = &d->topics[t];
+		if (weir_log_topic_flush(topic) != 0)
+			goto io_error;
+		if (d->fsync_mode != WEIR_FSYNC_NONE && topic->unsynced) {
+			uint64_t t0 = mono_ns();
+			if (weir_log_topic_sync(topic) != 0)
+				goto io_error;
+			uint64_t took = mono_ns() - t0;
+			d->fsync_ns_total += took;
+			if (took > d->fsync_ns_max)
+				d->fsync_ns_max = took;
+		}
+		continue;
+	io_error:
+		snprintf(err, errlen, "%s: write/fsync failed: %s", topic->dir, strerror(errno));
+		return -1;
+	}
+	/* Durable (by policy): now the producer may reuse the space. */
+	for (unsigned r = 0; r < d->n_rings; r++)
+		weir_ring_release(&d->rings[r].c, now_ns);
+	for (unsigned t = 0; t < d->n_topics; t++)
+		if (weir_log_topic_roll_if_full(&d->topics[t], d->segment_bytes) != 0) {
+			snprintf(err, errlen, "%s: cannot roll segment: %s", d->topics[t].dir, strerror(errno));
+			return -1;
+		}
+	d->commits++;
+	d->uncommitted = false;
+	d->last_commit_ns = now_ns;
+	return 0;
+}
+
+int
+weir_drain_poll(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen)
+{
+	int moved = 0;
+	for (unsigned r = 0; r < d->n_rings; r++) {
+		struct weir_drain_ring *dr = &d->rings[r];
+		const struct weir_record *rec;
+		uint64_t pos;
+		for (unsigned i = 0; i < d->batch_records && (rec = weir_ring_peek(&dr->c, &pos)) != NULL; i++) {
+			unsigned topic = rec->topic;
+			if (topic >= d->n_topics) {
+				d->records_bad_topic++;
+				topic = WEIR_TOPIC_DEAD_LETTER;
+			}
+			struct weir_log_topic *t = &d->topics[topic];
+			if (weir_log_topic_has(t, dr->worker, d->incarnation, pos)) {
+				d->records_skipped++;
+			} else {
+				if (weir_log_topic_append(t, dr->worker, d->incarnation, pos, rec) != 0) {
+					snprintf(err, errlen, "%s: write failed: %s", t->dir, strerror(errno));
+					return -1;
+				}
+				d->records_persisted++;
+				d->bytes_persisted += rec->len_bytes;
+			}
+			weir_ring_consumed(&dr->c, rec);
+			moved++;
+			d->uncommitted = true;
+		}
+	}
+	bool due;
+	switch (d->fsync_mode) {
+	case WEIR_FSYNC_INTERVAL:
+		due = now_ns - d->last_commit_ns >= d->fsync_interval_ns;
+		break;
+	default:
+		due = true;
+		break;
+	}
+	if (d->uncommitted && due && weir_drain_commit(d, now_ns, err, errlen) != 0)
+		return -1;
+	return moved;
+}
+
+bool
+weir_drain_caught_up(const struct weir_drain *d)
+{
+	for (unsigned r = 0; r < d->n_rings; r++)
+		if (d->rings[r].c.read != __atomic_load_n(&d->rings[r].c.ring->tail, __ATOMIC_ACQUIRE))
+			return false;
+	return true;
+}
+
+uint64_t
+weir_drain_lag_bytes(const struct weir_drain *d)
+{
+	uint64_t lag = 0;
+	for (unsigned r = 0; r < d->n_rings; r++) {
+		const struct weir_ring *ring = d->rings[r].c.ring;
+		lag += __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE) - __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
+	}
+	return lag;
+}
+
+void
+weir_drain_close(struct weir_drain *d)
+{
+	for (unsigned t = 0; t < d->n_topics; t++)
+		weir_log_topic_close(&d->topics[t]);
+	d->n_topics = 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * Draining the record rings into the per-topic logs.  A ring's head moves
+ * only in weir_drain_commit(), after the records passed are written (and
+ * fsynced, by policy); segments roll only there too, which is what lets a
+ * restarted drain find everything it may already have written in the last
+ * segment of each topic.
+ */
+#ifndef WEIR_DRAIN_H
+#define WEIR_DRAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "weir_config.h"
+#include "weir_log.h"
+#include "weir_ring.h"
+#include "weir_shared.h"
+
+struct weir_drain_ring {
+	struct weir_ring_consumer c;
+	unsigned worker;
+};
+
+struct weir_drain {
+	unsigned n_rings;
+	struct weir_drain_ring rings[WEIR_MAX_WORKERS];
+	unsigned n_topics;
+	struct weir_log_topic topics[WEIR_MAX_TOPICS];
+	uint64_t incarnation;            /* the dataplane run the rings belong to */
+	enum weir_fsync_mode fsync_mode;
+	uint64_t fsync_interval_ns;
+	uint64_t segment_bytes;
+	unsigned batch_records;          /* per ring per poll */
+	uint64_t last_commit_ns;
+	bool uncommitted;                /* records passed since the last commit */
+
+	uint64_t records_persisted;
+	uint64_t bytes_persisted;
+	uint64_t records_skipped;        /* already in the log from before a restart */
+	uint64_t records_bad_topic;      /* topic id beyond the table: kept under _deadletter */
+	uint64_t commits;
+	uint64_t fsync_ns_max;
+	uint64_t fsync_ns_total;
+};
+
+/* Opens (and recovers) every topic's log and attaches the rings at their
+ * heads.  topics[] are the dataplane's topic names. */
+int weir_drain_open(struct weir_drain *d, const struct weir_config *cfg, const char topics[][WEIR_TOPIC_NAME_MAX],
+		    unsigned n_topics, struct weir_ring **rings, unsigned n_rings, uint64_t incarnation, char *err,
+		    size_t errlen);
+/* Moves what the rings hold into the logs, committing by policy; returns
+ * the records handled, or -1 on an I/O error (err says which). */
+int weir_drain_poll(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen);
+int weir_drain_commit(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen);
+/* True when every ring has been read up to its published tail. */
+bool weir_drain_caught_up(const struct weir_drain *d);
+/* Bytes published but not yet released, over all rings. */
+uint64_t weir_drain_lag_bytes(const struct weir_drain *d);
+void weir_drain_close(struct weir_drain *d);
+
+#endif

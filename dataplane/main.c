@@ -1,0 +1,379 @@
+/*
+ * weir-dataplane: the DPDK primary.  Reads a pmd-config file, validates it
+ * whole, starts ports and one worker lcore per RX queue, each committing
+ * records to its own ring; the main lcore only keeps house.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "weir_config.h"
+#include "weir_pipeline.h"
+#include "weir_port.h"
+#include "weir_report.h"
+#include "weir_worker.h"
+
+static volatile bool quit;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	quit = true;
+}
+
+static uint64_t
+realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: weir-dataplane -f CONFIG [options] [-- EXTRA_EAL_ARGS]\n"
+		"       weir-dataplane --check CONFIG\n"
+		"  -f, --config FILE        pmd-config command file\n"
+		"      --check FILE         validate FILE and exit (0 valid, 2 not)\n"
+		"      --stop-when-idle SEC stop once packets have been seen and none came for SEC seconds\n"
+		"      --stats-interval SEC print a progress line every SEC seconds (0: never; default 1)\n"
+		"      --stats-json FILE    write the final counters as JSON\n");
+}
+
+struct options {
+	const char *config;
+	bool check;
+	double stop_when_idle_s;
+	double stats_interval_s;
+	const char *stats_json;
+	int extra_argc;
+	char **extra_argv;
+};
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'f' },
+		{ "check", required_argument, NULL, 'c' },
+		{ "stop-when-idle", required_argument, NULL, 'i' },
+		{ "stats-interval", required_argument, NULL, 's' },
+		{ "stats-json", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	memset(o, 0, sizeof(*o));
+	o->stats_interval_s = 1.0;
+	int c;
+	char *end;
+	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o->config = optarg; break;
+		case 'c': o->config = optarg; o->check = true; break;
+		case 'i':
+			o->stop_when_idle_s = strtod(optarg, &end);
+			if (*end || o->stop_when_idle_s <= 0) {
+				fprintf(stderr, "weir-dataplane: --stop-when-idle \"%s\": give seconds above 0\n", optarg);
+				return -1;
+			}
+			break;
+		case 's':
+			o->stats_interval_s = strtod(optarg, &end);
+			if (*end || o->stats_interval_s < 0) {
+				fprintf(stderr, "weir-dataplane: --stats-interval \"%s\": give seconds, 0 or more\n", optarg);
+				return -1;
+			}
+			break;
+		case 'j': o->stats_json = optarg; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (o->config == NULL) {
+		usage(stderr);
+		return -1;
+	}
+	o->extra_argc = argc - optind;
+	o->extra_argv = argv + optind;
+	return 0;
+}
+
+static bool
+eal_has_lcores(const struct weir_config *cfg)
+{
+	for (int i = 0; i < cfg->eal_argc; i++) {
+		const char *a = cfg->eal_argv[i];
+		if (!strcmp(a, "-l") || !strcmp(a, "-c") || !strncmp(a, "--lcores", 8) || !strncmp(a, "-l", 2))
+			return true;
+	}
+	return false;
+}
+
+/* argv for rte_eal_init: the file's eal args, the command line's, and an
+ * lcore list (main lcore + workers) when neither gave one. */
+static int
+build_eal_args(struct weir_config *cfg, const struct options *o, char **argv, int *argc)
+{
+	static char lcores[512];
+	for (int i = 0; i < o->extra_argc; i++)
+		if (weir_config_add_eal_arg(cfg, o->extra_argv[i]))
+			return -1;
+	int n = 0;
+	argv[n++] = "weir-dataplane";
+	argv[n++] = "--proc-type=primary";
+	if (!eal_has_lcores(cfg)) {
+		unsigned main_lcore = 0;
+		for (bool clash = true; clash; ) {
+			clash = false;
+			for (unsigned i = 0; i < cfg->n_workers; i++)
+				if (cfg->worker_lcores[i] == main_lcore) {
+					main_lcore++;
+					clash = true;
+				}
+		}
+		int len = snprintf(lcores, sizeof(lcores), "%u", main_lcore);
+		for (unsigned i = 0; i < cfg->n_workers && len < (int)sizeof(lcores) - 8; i++)
+			len += snprintf(lcores + len, sizeof(lcores) - (size_t)len, ",%u", cfg->worker_lcores[i]);
+		argv[n++] = "-l";
+		argv[n++] = lcores;
+	}
+	for (int i = 0; i < cfg->eal_argc; i++)
+		argv[n++] = cfg->eal_argv[i];
+	argv[n] = NULL;
+	*argc = n;
+	return 0;
+}
+
+static void
+print_progress(const struct weir_info *info, uint64_t *last_rx, double dt)
+{
+	struct weir_worker_counters t;
+	weir_counters_sum(info->workers, info->n_workers, &t);
+	printf("weir-dataplane: rx %" PRIu64 " pkts (%.2f Mpps)  events %" PRIu64 "  dead letters %" PRIu64
+	       "  filtered %" PRIu64 "  ring-full %" PRIu64 "\n",
+	       t.rx_packets, dt > 0 ? (double)(t.rx_packets - *last_rx) / dt / 1e6 : 0.0, t.event_records,
+	       t.dead_letter_packets, t.filtered_packets, t.ring_full_packets);
+	fflush(stdout);
+	*last_rx = t.rx_packets;
+}
+
+/* Waits until weir-control has made every record durable, or the timeout. */
+static uint64_t
+wait_for_drain(struct weir_ring **rings, unsigned n, uint64_t timeout_ns)
+{
+	uint64_t deadline = realtime_ns() + timeout_ns, left;
+	for (;;) {
+		left = 0;
+		for (unsigned i = 0; i < n; i++)
+			left += __atomic_load_n(&rings[i]->tail, __ATOMIC_ACQUIRE) -
+				__atomic_load_n(&rings[i]->head, __ATOMIC_ACQUIRE);
+		if (left == 0 || realtime_ns() >= deadline)
+			return left;
+		usleep(10 * 1000);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	static struct weir_config cfg;
+	static char err[8192];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (parse_options(argc, argv, &o) != 0)
+		return 2;
+	/* The whole file is checked before EAL, a port or a hugepage is touched. */
+	if (weir_config_load(o.config, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (o.check) {
+		printf("%s: valid: %u worker%s, %u decoder%s, ring %" PRIu64 " bytes, log %s\n", o.config,
+		       cfg.n_workers, cfg.n_workers == 1 ? "" : "s", cfg.n_decoders, cfg.n_decoders == 1 ? "" : "s",
+		       cfg.ring_bytes, cfg.log_dir);
+		return 0;
+	}
+
+	char *eal_argv[WEIR_MAX_EAL_ARGS + 8];
+	int eal_argc;
+	if (build_eal_args(&cfg, &o, eal_argv, &eal_argc) != 0) {
+		fprintf(stderr, "weir-dataplane: too many EAL arguments\n");
+		return 2;
+	}
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "weir-dataplane: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	for (unsigned i = 0; i < cfg.n_workers; i++) {
+		unsigned l = cfg.worker_lcores[i];
+		if (l >= RTE_MAX_LCORE || !rte_lcore_is_enabled(l) || l == rte_get_main_lcore()) {
+			fprintf(stderr,
+				"%s:%u: worker lcore %u is not an EAL worker lcore (EAL lcores: give -l with the main lcore and every worker)\n",
+				cfg.path, cfg.line_corelist, l);
+			rte_eal_cleanup();
+			return 2;
+		}
+	}
+
+	struct weir_shm shm;
+	weir_config_shm(&cfg, &shm);
+	if (shm.backend == WEIR_SHM_FILE)
+		printf("weir-dataplane: --no-huge: rings and counters in /dev/shm/weir.%s.* (no hugepages)\n",
+		       shm.prefix);
+	struct weir_info *info = weir_shm_create(&shm, "info", sizeof(struct weir_info), (int)rte_socket_id());
+	if (info == NULL) {
+		fprintf(stderr, "weir-dataplane: cannot create the info region (%zu bytes): %s\n", sizeof(*info),
+			rte_strerror(rte_errno));
+		return 1;
+	}
+
+	struct weir_ports ports;
+	if (weir_ports_init(&cfg, &ports, err, sizeof(err)) != 0) {
+		fprintf(stderr, "weir-dataplane: %s\n", err);
+		return 1;
+	}
+
+	struct weir_decoder_table *decoders = rte_zmalloc("weir_decoders", sizeof(*decoders), RTE_CACHE_LINE_SIZE);
+	struct weir_worker *workers = rte_zmalloc("weir_workers", sizeof(*workers) * cfg.n_workers,
+						  RTE_CACHE_LINE_SIZE);
+	struct weir_ring *rings[WEIR_MAX_WORKERS];
+	if (decoders == NULL || workers == NULL) {
+		fprintf(stderr, "weir-dataplane: out of memory for worker state\n");
+		return 1;
+	}
+	weir_decoder_table_build(decoders, &cfg);
+
+	uint64_t epoch_ns = realtime_ns(), tsc0 = rte_rdtsc();
+	uint64_t ns_per_tick_q32 = (uint64_t)(((unsigned __int128)1000000000ull << 32) / rte_get_tsc_hz());
+	for (unsigned i = 0; i < cfg.n_workers; i++) {
+		struct weir_worker *w = &workers[i];
+		char name[32];
+		snprintf(name, sizeof(name), "ring.%u", i);
+		int socket = (int)rte_lcore_to_socket_id(cfg.worker_lcores[i]);
+		rings[i] = weir_shm_create(&shm, name, weir_ring_memsize(cfg.ring_bytes), socket);
+		if (rings[i] == NULL) {
+			fprintf(stderr,
+				"weir-dataplane: cannot reserve record ring %u (%" PRIu64
+				" bytes): lower \"ring size\" or reserve more hugepages\n",
+				i, cfg.ring_bytes);
+			return 1;
+		}
+		weir_ring_init(rings[i], i, cfg.ring_bytes);
+		weir_ring_producer_attach(&w->pl.ring, rings[i]);
+		w->pl.decoders = decoders;
+		w->pl.dead_letter_keep_bytes = cfg.dead_letter_keep_bytes;
+		w->pl.full_policy = cfg.full_policy;
+		w->pl.quit = &quit;
+		w->shared = &info->workers[i];
+		w->id = i;
+		w->lcore = cfg.worker_lcores[i];
+		w->burst = (uint16_t)cfg.burst;
+		w->epoch_ns = epoch_ns;
+		w->tsc0 = tsc0;
+		w->ns_per_tick_q32 = ns_per_tick_q32;
+		for (unsigned p = 0; p < ports.n_ports; p++)
+			if (i < ports.rxq[p])
+				w->rxq[w->n_rxq++] = (struct weir_rxq_ref){ ports.port_ids[p], (uint16_t)i };
+		if (w->n_rxq == 0)
+			printf("weir-dataplane: worker %u (lcore %u) has no RX queue: it stays idle\n", i, w->lcore);
+	}
+
+	info->magic = WEIR_INFO_MAGIC;
+	info->n_workers = cfg.n_workers;
+	info->n_topics = cfg.n_topics;
+	info->n_ports = ports.n_ports;
+	info->ring_bytes = cfg.ring_bytes;
+	info->dataplane_pid = (uint64_t)getpid();
+	info->start_time_ns = epoch_ns;
+	memcpy(info->topics, cfg.topics, sizeof(info->topics));
+	info->state = WEIR_STATE_RUNNING;
+	/* Last: readers wait for it, then trust everything above. */
+	__atomic_store_n(&info->version, WEIR_INFO_VERSION, __ATOMIC_RELEASE);
+
+	for (unsigned i = 0; i < cfg.n_workers; i++)
+		rte_eal_remote_launch(weir_worker_main, &workers[i], workers[i].lcore);
+	printf("weir-dataplane: running: %u worker%s on lcores", cfg.n_workers, cfg.n_workers == 1 ? "" : "s");
+	for (unsigned i = 0; i < cfg.n_workers; i++)
+		printf(" %u", cfg.worker_lcores[i]);
+	printf(", ring %" PRIu64 " bytes each, file prefix %s\n", cfg.ring_bytes, shm.prefix);
+
+	uint64_t last_rx = 0, last_change_ns = realtime_ns(), last_stats_ns = last_change_ns, seen_rx = 0;
+	while (!quit) {
+		usleep(50 * 1000);
+		uint64_t now = realtime_ns();
+		struct weir_worker_counters t;
+		weir_counters_sum(info->workers, cfg.n_workers, &t);
+		if (t.rx_packets != seen_rx) {
+			seen_rx = t.rx_packets;
+			last_change_ns = now;
+		}
+		if (o.stats_interval_s > 0 && now - last_stats_ns >= (uint64_t)(o.stats_interval_s * 1e9)) {
+			print_progress(info, &last_rx, (double)(now - last_stats_ns) / 1e9);
+			last_stats_ns = now;
+		}
+		if (o.stop_when_idle_s > 0 && seen_rx > 0 &&
+		    now - last_change_ns >= (uint64_t)(o.stop_when_idle_s * 1e9)) {
+			printf("weir-dataplane: no packets for %.1f s: stopping\n", o.stop_when_idle_s);
+			quit = true;
+		}
+	}
+
+	printf("weir-dataplane: stopping RX\n");
+	rte_eal_mp_wait_lcore();
+	__atomic_store_n(&info->state, WEIR_STATE_DRAINING, __ATOMIC_RELEASE);
+	uint64_t left = wait_for_drain(rings, cfg.n_workers, cfg.drain_timeout_ns);
+	if (left)
+		printf("weir-dataplane: %" PRIu64 " bytes of records not drained after %.1f s: is weir-control running?\n",
+		       left, (double)cfg.drain_timeout_ns / 1e9);
+	else
+		printf("weir-dataplane: every ring drained\n");
+	__atomic_store_n(&info->state, WEIR_STATE_STOPPED, __ATOMIC_RELEASE);
+
+	struct weir_worker_counters total;
+	weir_counters_sum(info->workers, cfg.n_workers, &total);
+	printf("weir-dataplane: final counters (%u worker%s):\n", cfg.n_workers, cfg.n_workers == 1 ? "" : "s");
+	weir_report_counters(stdout, &total);
+	for (unsigned p = 0; p < ports.n_ports; p++) {
+		struct rte_eth_stats st;
+		if (rte_eth_stats_get(ports.port_ids[p], &st) == 0)
+			printf("  port %u (%s): ipackets %" PRIu64 " imissed %" PRIu64 " ierrors %" PRIu64
+			       " rx_nombuf %" PRIu64 "\n",
+			       ports.port_ids[p], ports.driver[p], st.ipackets, st.imissed, st.ierrors, st.rx_nombuf);
+	}
+	if (o.stats_json) {
+		FILE *f = fopen(o.stats_json, "w");
+		if (f == NULL) {
+			fprintf(stderr, "weir-dataplane: %s: %s\n", o.stats_json, strerror(errno));
+		} else {
+			weir_report_counters_json(f, info->workers, cfg.n_workers);
+			fclose(f);
+		}
+	}
+	int identity_ok = weir_counters_identity_gap(&total) == 0;
+	weir_ports_stop(&ports);
+	/* weir-control keeps its own mapping; a file-backed region goes once
+	 * nothing is left in it. */
+	if (left == 0)
+		weir_shm_unlink_all(&shm, cfg.n_workers);
+	rte_eal_cleanup();
+	return identity_ok ? 0 : 3;
+}

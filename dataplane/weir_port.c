@@ -1,0 +1,146 @@
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "weir_port.h"
+
+#define MBUF_CACHE 256
+
+static struct rte_mempool *pools[RTE_MAX_NUMA_NODES];
+
+static struct rte_mempool *
+pool_for_socket(const struct weir_config *cfg, int socket, char *err, size_t errlen)
+{
+	unsigned idx = socket < 0 ? 0 : (unsigned)socket;
+	if (pools[idx])
+		return pools[idx];
+	char name[RTE_MEMPOOL_NAMESIZE];
+	snprintf(name, sizeof(name), "weir_mbuf_s%u", idx);
+	pools[idx] = rte_pktmbuf_pool_create(name, cfg->mbufs, MBUF_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	if (pools[idx] == NULL)
+		snprintf(err, errlen,
+			 "cannot create mempool of %u mbufs on socket %d: %s; lower \"set mbufs\" or reserve more hugepages",
+			 cfg->mbufs, socket, rte_strerror(rte_errno));
+	return pools[idx];
+}
+
+static uint64_t
+rss_hf_wanted(enum weir_rss_mode mode)
+{
+	switch (mode) {
+	case WEIR_RSS_UDP: return RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_NONFRAG_IPV6_UDP;
+	case WEIR_RSS_IP: return RTE_ETH_RSS_IP;
+	default: return 0;
+	}
+}
+
+static int
+port_init(const struct weir_config *cfg, uint16_t port, struct weir_ports *ports, unsigned slot, char *err,
+	  size_t errlen)
+{
+	struct rte_eth_dev_info info;
+	int rc = rte_eth_dev_info_get(port, &info);
+	if (rc != 0) {
+		snprintf(err, errlen, "port %u: cannot read device info: %s", port, rte_strerror(-rc));
+		return -1;
+	}
+	snprintf(ports->driver[slot], sizeof(ports->driver[slot]), "%s", info.driver_name);
+	uint16_t nq = (uint16_t)cfg->rxq;
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	if (nq > 1) {
+		uint64_t hf = rss_hf_wanted(cfg->rss) & info.flow_type_rss_offloads;
+		if (nq > info.max_rx_queues || hf == 0) {
+			printf("weir-dataplane: port %u (%s): %s; falling back to one RX queue (worker 0)\n", port,
+			       info.driver_name,
+			       nq > info.max_rx_queues ? "fewer RX queues than workers" : "no RSS on the UDP 4-tuple");
+			nq = 1;
+		} else {
+			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+			conf.rx_adv_conf.rss_conf.rss_hf = hf;
+		}
+	}
+	if (nq > info.max_rx_queues) {
+		snprintf(err, errlen, "port %u (%s) has no RX queue", port, info.driver_name);
+		return -1;
+	}
+	conf.rxmode.offloads = info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+	/* TX queues are for MoldUDP64 re-requests (sequence stage). */
+	uint16_t ntx = (uint16_t)RTE_MIN((unsigned)cfg->n_workers, (unsigned)info.max_tx_queues);
+	rc = rte_eth_dev_configure(port, nq, ntx, &conf);
+	if (rc != 0) {
+		snprintf(err, errlen, "port %u (%s): configure with %u RX queues: %s", port, info.driver_name, nq,
+			 rte_strerror(-rc));
+		return -1;
+	}
+	unsigned cfg_idx = port < WEIR_MAX_PORTS ? port : 0; /* config names ports by id */
+	uint16_t rxd = (uint16_t)cfg->rxd[cfg_idx], txd = (uint16_t)cfg->txd[cfg_idx];
+	rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+	int socket = rte_eth_dev_socket_id(port);
+	struct rte_mempool *mp = pool_for_socket(cfg, socket, err, errlen);
+	if (mp == NULL)
+		return -1;
+	for (uint16_t q = 0; q < nq; q++) {
+		rc = rte_eth_rx_queue_setup(port, q, rxd, socket, NULL, mp);
+		if (rc != 0) {
+			snprintf(err, errlen, "port %u: RX queue %u with %u descriptors: %s", port, q, rxd,
+				 rte_strerror(-rc));
+			return -1;
+		}
+	}
+	for (uint16_t q = 0; q < ntx; q++) {
+		rc = rte_eth_tx_queue_setup(port, q, txd, socket, NULL);
+		if (rc != 0) {
+			snprintf(err, errlen, "port %u: TX queue %u: %s", port, q, rte_strerror(-rc));
+			return -1;
+		}
+	}
+	rc = rte_eth_dev_start(port);
+	if (rc != 0) {
+		snprintf(err, errlen, "port %u (%s): start: %s", port, info.driver_name, rte_strerror(-rc));
+		return -1;
+	}
+	rc = rte_eth_promiscuous_enable(port);
+	if (rc != 0 && rc != -ENOTSUP)
+		printf("weir-dataplane: port %u: promiscuous mode not enabled: %s\n", port, rte_strerror(-rc));
+	ports->rxq[slot] = nq;
+	printf("weir-dataplane: port %u (%s): %u RX queue%s%s, %u descriptors, socket %d\n", port, info.driver_name,
+	       nq, nq == 1 ? "" : "s", conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? " with RSS" : "", rxd, socket);
+	return 0;
+}
+
+int
+weir_ports_init(const struct weir_config *cfg, struct weir_ports *ports, char *err, size_t errlen)
+{
+	memset(ports, 0, sizeof(*ports));
+	uint16_t port;
+	RTE_ETH_FOREACH_DEV(port) {
+		if (ports->n_ports == WEIR_MAX_PORTS) {
+			snprintf(err, errlen, "more than %d ports", WEIR_MAX_PORTS);
+			return -1;
+		}
+		unsigned slot = ports->n_ports++;
+		ports->port_ids[slot] = port;
+		if (port_init(cfg, port, ports, slot, err, errlen) != 0)
+			return -1;
+	}
+	if (ports->n_ports == 0) {
+		snprintf(err, errlen,
+			 "no ports: give a device in the config's eal line (e.g. --vdev=net_pcap0,rx_pcap=FILE or -a PCI)");
+		return -1;
+	}
+	return 0;
+}
+
+void
+weir_ports_stop(const struct weir_ports *ports)
+{
+	for (unsigned i = 0; i < ports->n_ports; i++) {
+		rte_eth_dev_stop(ports->port_ids[i]);
+		rte_eth_dev_close(ports->port_ids[i]);
+	}
+}

@@ -1,0 +1,21 @@
+/* Ports: one mempool per NUMA socket, N RX queues with RSS on the UDP
+ * 4-tuple where the PMD can, one queue where it cannot. */
+#ifndef WEIR_PORT_H
+#define WEIR_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weir_config.h"
+
+struct weir_ports {
+	uint16_t n_ports;
+	uint16_t port_ids[WEIR_MAX_PORTS];
+	uint16_t rxq[WEIR_MAX_PORTS];        /* queues really configured */
+	char driver[WEIR_MAX_PORTS][32];
+};
+
+int weir_ports_init(const struct weir_config *cfg, struct weir_ports *ports, char *err, size_t errlen);
+void weir_ports_stop(const struct weir_ports *ports);
+
+#endif
