@@ -107,14 +107,11 @@ weir_drain_poll(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen)
 			d->uncommitted = true;
 		}
 	}
-	bool due;
-	switch (d->fsync_mode) {
-	case WEIR_FSYNC_INTERVAL:
-		due = now_ns - d->last_commit_ns >= d->fsync_interval_ns;
-		break;
-	default:
-		due = true;
-		break;
+	bool due = d->fsync_mode != WEIR_FSYNC_INTERVAL || now_ns - d->last_commit_ns >= d->fsync_interval_ns;
+	/* Never make a worker wait out the interval for room. */
+	for (unsigned r = 0; r < d->n_rings && !due; r++) {
+		const struct weir_ring *ring = d->rings[r].c.ring;
+		due = d->rings[r].c.read - ring->head > ring->size_bytes / 2;
 	}
 	if (d->uncommitted && due && weir_drain_commit(d, now_ns, err, errlen) != 0)
 		return -1;

@@ -1,1 +1,570 @@
-int main(void){return 0;}
+/*
+ * weir-gen: the traffic tool.  `weir-gen pcap` writes a capture of MoldUDP64
+ * traffic and a ground-truth manifest (JSON) of exactly what a correct
+ * appliance must count and persist.  Seeded: the same flags give the same
+ * bytes.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "weir_moldudp64.h"
+#include "weir_parse.h"
+#include "weir_shared.h"
+
+#define MAX_FRAME 1514
+#define MAX_SESSIONS 4096
+#define MOLD_BUDGET 1400 /* MoldUDP64 bytes per packet, inside a 1500-byte MTU */
+
+struct gen_opts {
+	const char *out, *manifest;
+	uint64_t seed;
+	unsigned sessions;
+	uint64_t messages;
+	unsigned per_min, per_max;
+	unsigned payload_min, payload_max;
+	double malformed_rate, filtered_rate, vlan_rate, ipv6_rate;
+	unsigned heartbeat_every;
+	bool end_session;
+	uint16_t udp_port;
+	uint64_t first_seq;
+};
+
+struct session {
+	char name[WEIR_MOLD_SESSION_BYTES + 1];
+	uint64_t first_seq, next_seq, sent;
+	unsigned packets_since_heartbeat;
+	EVP_MD_CTX *digest;
+};
+
+struct gen {
+	struct gen_opts o;
+	uint64_t rng;
+	pcap_dumper_t *dump;
+	uint64_t ts_us;
+	uint64_t packets, data_packets, heartbeats, end_of_session, filtered, dead;
+	uint64_t dead_by_reason[WEIR_DL_MAX];
+	uint64_t messages;
+	struct session s[MAX_SESSIONS];
+};
+
+/* splitmix64: small, seeded, the same everywhere. */
+static uint64_t
+rnd(struct gen *g)
+{
+	uint64_t z = (g->rng += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static unsigned
+rnd_range(struct gen *g, unsigned lo, unsigned hi)
+{
+	return lo + (unsigned)(rnd(g) % (uint64_t)(hi - lo + 1));
+}
+
+static bool
+chance(struct gen *g, double p)
+{
+	return p > 0 && (double)(rnd(g) >> 11) * 0x1.0p-53 < p;
+}
+
+static void
+emit(struct gen *g, const uint8_t *frame, uint32_t len)
+{
+	struct pcap_pkthdr h;
+	h.ts.tv_sec = (time_t)(g->ts_us / 1000000);
+	h.ts.tv_usec = (suseconds_t)(g->ts_us % 1000000);
+	h.caplen = len;
+	h.len = len;
+	pcap_dump((u_char *)g->dump, &h, frame);
+	g->ts_us += 1;
+	g->packets++;
+}
+
+static uint16_t
+csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xFFFF) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static uint32_t
+csum_add(uint32_t sum, const uint8_t *p, uint32_t len)
+{
+	for (uint32_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(p[len - 1] << 8);
+	return sum;
+}
+
+/*
+ * Ethernet [+ VLAN] + IPv4/IPv6 + UDP around payload; returns the frame
+ * length.  *l3 and *l4 get the headers' offsets so callers can break them.
+ */
+static uint32_t
+build_udp_frame(struct gen *g, uint8_t *f, bool vlan, bool v6, uint16_t sport, uint16_t dport, const uint8_t *payload,
+		uint32_t plen, uint32_t *l3, uint32_t *l4)
+{
+	static const uint8_t dst_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
+	static const uint8_t src_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
+	uint32_t o = 0;
+	memcpy(f, dst_mac, 6);
+	memcpy(f + 6, src_mac, 6);
+	o = 12;
+	if (vlan) {
+		weir_put_be16(f + o, 0x8100);
+		weir_put_be16(f + o + 2, (uint16_t)(100 + (rnd(g) & 0xFF)));
+		o += 4;
+	}
+	weir_put_be16(f + o, v6 ? 0x86DD : 0x0800);
+	o += 2;
+	*l3 = o;
+	uint16_t ulen = (uint16_t)(8 + plen);
+	if (!v6) {
+		uint8_t *ip = f + o;
+		memset(ip, 0, 20);
+		ip[0] = 0x45;
+		weir_put_be16(ip + 2, (uint16_t)(20 + ulen));
+		weir_put_be16(ip + 4, (uint16_t)g->packets);
+		ip[6] = 0x40; /* DF */
+		ip[8] = 64;
+		ip[9] = 17;
+		static const uint8_t src[4] = { 198, 18, 0, 1 }, dst[4] = { 198, 18, 0, 2 };
+		memcpy(ip + 12, src, 4);
+		memcpy(ip + 16, dst, 4);
+		weir_put_be16(ip + 10, weir_ipv4_header_csum(ip, 20));
+		o += 20;
+	} else {
+		uint8_t *ip = f + o;
+		memset(ip, 0, 40);
+		ip[0] = 0x60;
+		weir_put_be16(ip + 4, ulen);
+		ip[6] = 17;
+		ip[7] = 64;
+		/* 2001:db8::1 -> 2001:db8::2 (documentation prefix) */
+		ip[8] = 0x20; ip[9] = 0x01; ip[10] = 0x0d; ip[11] = 0xb8; ip[23] = 1;
+		ip[24] = 0x20; ip[25] = 0x01; ip[26] = 0x0d; ip[27] = 0xb8; ip[39] = 2;
+		o += 40;
+	}
+	*l4 = o;
+	uint8_t *udp = f + o;
+	weir_put_be16(udp, sport);
+	weir_put_be16(udp + 2, dport);
+	weir_put_be16(udp + 4, ulen);
+	weir_put_be16(udp + 6, 0);
+	memcpy(udp + 8, payload, plen);
+	/* UDP checksum over the pseudo-header (mandatory for IPv6). */
+	uint32_t sum = 0;
+	const uint8_t *ip = f + *l3;
+	if (!v6) {
+		sum = csum_add(sum, ip + 12, 8);
+	} else {
+		sum = csum_add(sum, ip + 8, 32);
+	}
+	sum += 17 + ulen;
+	sum = csum_add(sum, udp, ulen);
+	uint16_t c = (uint16_t)~csum_fold(sum);
+	weir_put_be16(udp + 6, c ? c : 0xFFFF);
+	o += ulen;
+	return o;
+}
+
+static void
+fill_payload(struct gen *g, uint8_t *p, unsigned len)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	for (unsigned i = 0; i < len; i++)
+		p[i] = (uint8_t)alphabet[rnd(g) % 62];
+}
+
+static void
+digest_event(struct session *s, uint64_t seq, const uint8_t *msg, uint16_t len)
+{
+	uint8_t hdr[10];
+	weir_put_be64(hdr, seq);
+	weir_put_be16(hdr + 8, len);
+	EVP_DigestUpdate(s->digest, hdr, sizeof(hdr));
+	EVP_DigestUpdate(s->digest, msg, len);
+}
+
+static void
+emit_mold(struct gen *g, const uint8_t *mold, uint32_t len)
+{
+	uint8_t frame[MAX_FRAME + 64];
+	uint32_t l3, l4;
+	bool vlan = chance(g, g->o.vlan_rate), v6 = chance(g, g->o.ipv6_rate);
+	uint32_t flen = build_udp_frame(g, frame, vlan, v6, 40000, g->o.udp_port, mold, len, &l3, &l4);
+	emit(g, frame, flen);
+}
+
+/* A packet weir must ignore: ARP, TCP, or UDP to a port with no decoder. */
+static void
+emit_filtered(struct gen *g)
+{
+	uint8_t frame[MAX_FRAME + 64], payload[64];
+	uint32_t l3, l4, flen;
+	fill_payload(g, payload, sizeof(payload));
+	switch (rnd(g) % 3) {
+	case 0: /* ARP request */
+		memset(frame, 0xFF, 6);
+		memset(frame + 6, 0x02, 6);
+		weir_put_be16(frame + 12, 0x0806);
+		memset(frame + 14, 0, 28);
+		weir_put_be16(frame + 14, 1);
+		weir_put_be16(frame + 16, 0x0800);
+		frame[18] = 6;
+		frame[19] = 4;
+		weir_put_be16(frame + 20, 1);
+		flen = 60;
+		memset(frame + 42, 0, 18);
+		break;
+	case 1: /* UDP to another port */
+		flen = build_udp_frame(g, frame, false, false, 40000, (uint16_t)(g->o.udp_port + 1), payload, 32, &l3, &l4);
+		break;
+	default: /* not UDP: rewrite the protocol to TCP (6) and fix the checksum */
+		flen = build_udp_frame(g, frame, false, false, 40000, g->o.udp_port, payload, 32, &l3, &l4);
+		frame[l3 + 9] = 6;
+		weir_put_be16(frame + l3 + 10, 0);
+		weir_put_be16(frame + l3 + 10, weir_ipv4_header_csum(frame + l3, 20));
+		break;
+	}
+	emit(g, frame, flen);
+	g->filtered++;
+}
+
+/* A malformed packet of a random kind; counted under the reason weir must give. */
+static void
+emit_malformed(struct gen *g, struct session *s)
+{
+	static const unsigned kinds[] = {
+		WEIR_DL_mold_truncated_header, WEIR_DL_mold_truncated_block, WEIR_DL_mold_trailing_bytes,
+		WEIR_DL_ipv4_bad_checksum,     WEIR_DL_ipv4_bad_total_length, WEIR_DL_udp_bad_length,
+		WEIR_DL_ipv4_fragment,         WEIR_DL_l2_truncated,          WEIR_DL_ipv6_bad_payload_length,
+		WEIR_DL_ipv4_bad_header_length,
+	};
+	unsigned reason = kinds[rnd(g) % (sizeof(kinds) / sizeof(kinds[0]))];
+	uint8_t mold[256], frame[MAX_FRAME + 64];
+	uint32_t l3, l4, flen, mlen;
+	uint8_t msg[32];
+	fill_payload(g, msg, sizeof(msg));
+	/* A plausible packet for the session, never consuming its sequence. */
+	mlen = weir_mold_put_header(mold, s->name, s->next_seq, 2);
+	mlen += weir_mold_put_block(mold + mlen, msg, 16);
+	mlen += weir_mold_put_block(mold + mlen, msg + 16, 16);
+	bool v6 = reason == WEIR_DL_ipv6_bad_payload_length;
+	switch (reason) {
+	case WEIR_DL_mold_truncated_header:
+		flen = build_udp_frame(g, frame, false, false, 40000, g->o.udp_port, mold, rnd_range(g, 0, 19), &l3, &l4);
+		break;
+	case WEIR_DL_mold_truncated_block: /* the last block claims more than is there */
+		weir_put_be16(mold + 20 + 18, (uint16_t)(16 + rnd_range(g, 1, 200)));
+		flen = build_udp_frame(g, frame, false, false, 40000, g->o.udp_port, mold, mlen, &l3, &l4);
+		break;
+	case WEIR_DL_mold_trailing_bytes: /* count says 1, two blocks follow */
+		weir_put_be16(mold + 18, 1);
+		flen = build_udp_frame(g, frame, false, false, 40000, g->o.udp_port, mold, mlen, &l3, &l4);
+		break;
+	default:
+		flen = build_udp_frame(g, frame, chance(g, g->o.vlan_rate), v6, 40000, g->o.udp_port, mold, mlen, &l3,
+				       &l4);
+		break;
+	}
+	uint8_t *ip = frame + l3;
+	switch (reason) {
+	case WEIR_DL_ipv4_bad_checksum:
+		ip[10] ^= 0x5A;
+		break;
+	case WEIR_DL_ipv4_bad_total_length: /* claims more than the frame holds */
+		weir_put_be16(ip + 2, (uint16_t)(weir_be16(ip + 2) + rnd_range(g, 1, 400)));
+		weir_put_be16(ip + 10, 0);
+		weir_put_be16(ip + 10, weir_ipv4_header_csum(ip, 20));
+		break;
+	case WEIR_DL_ipv4_bad_header_length: /* IHL below 5 */
+		ip[0] = (uint8_t)(0x40 | rnd_range(g, 0, 4));
+		break;
+	case WEIR_DL_udp_bad_length:
+		weir_put_be16(frame + l4 + 4, (uint16_t)(weir_be16(frame + l4 + 4) + rnd_range(g, 1, 100)));
+		break;
+	case WEIR_DL_ipv4_fragment:
+		weir_put_be16(ip + 6, 0x2000); /* MF */
+		weir_put_be16(ip + 10, 0);
+		weir_put_be16(ip + 10, weir_ipv4_header_csum(ip, 20));
+		break;
+	case WEIR_DL_l2_truncated:
+		flen = rnd_range(g, 1, 13);
+		break;
+	case WEIR_DL_ipv6_bad_payload_length:
+		weir_put_be16(ip + 4, (uint16_t)(weir_be16(ip + 4) + rnd_range(g, 1, 300)));
+		break;
+	default:
+		break;
+	}
+	emit(g, frame, flen);
+	g->dead++;
+	g->dead_by_reason[reason]++;
+}
+
+static void
+emit_control(struct gen *g, struct session *s, uint16_t count)
+{
+	uint8_t mold[WEIR_MOLD_HEADER_BYTES];
+	weir_mold_put_header(mold, s->name, s->next_seq, count);
+	emit_mold(g, mold, sizeof(mold));
+	g->data_packets++;
+}
+
+static int
+generate(struct gen *g)
+{
+	struct gen_opts *o = &g->o;
+	uint64_t per_session = o->messages / o->sessions, extra = o->messages % o->sessions;
+	uint64_t quota[MAX_SESSIONS];
+	for (unsigned i = 0; i < o->sessions; i++) {
+		struct session *s = &g->s[i];
+		snprintf(s->name, sizeof(s->name), "S%04u", i);
+		s->first_seq = s->next_seq = o->first_seq;
+		s->digest = EVP_MD_CTX_new();
+		if (s->digest == NULL || EVP_DigestInit_ex(s->digest, EVP_sha256(), NULL) != 1)
+			return -1;
+		quota[i] = per_session + (i < extra);
+	}
+	uint64_t left = o->messages;
+	uint8_t mold[MOLD_BUDGET + 64], msg[1024];
+	unsigned cur = 0;
+	while (left) {
+		/* Random session with messages still to send. */
+		unsigned i = (unsigned)(rnd(g) % o->sessions);
+		while (quota[i] == 0)
+			i = (i + 1) % o->sessions;
+		cur = i;
+		struct session *s = &g->s[cur];
+		if (chance(g, o->filtered_rate))
+			emit_filtered(g);
+		if (chance(g, o->malformed_rate))
+			emit_malformed(g, s);
+		unsigned want = rnd_range(g, o->per_min, o->per_max);
+		if (want > quota[cur])
+			want = (unsigned)quota[cur];
+		uint32_t len = WEIR_MOLD_HEADER_BYTES;
+		unsigned n = 0;
+		uint8_t *blocks = mold + WEIR_MOLD_HEADER_BYTES;
+		while (n < want) {
+			unsigned plen = rnd_range(g, o->payload_min, o->payload_max);
+			if (len + 2 + plen > MOLD_BUDGET && n > 0)
+				break;
+			fill_payload(g, msg, plen);
+			digest_event(s, s->next_seq + n, msg, (uint16_t)plen);
+			len += weir_mold_put_block(blocks + (len - WEIR_MOLD_HEADER_BYTES), msg, (uint16_t)plen);
+			n++;
+		}
+		weir_mold_put_header(mold, s->name, s->next_seq, (uint16_t)n);
+		emit_mold(g, mold, len);
+		g->data_packets++;
+		s->next_seq += n;
+		s->sent += n;
+		quota[cur] -= n;
+		left -= n;
+		g->messages += n;
+		if (o->heartbeat_every && ++s->packets_since_heartbeat >= o->heartbeat_every) {
+			s->packets_since_heartbeat = 0;
+			emit_control(g, s, WEIR_MOLD_HEARTBEAT);
+			g->heartbeats++;
+		}
+	}
+	if (o->end_session)
+		for (unsigned i = 0; i < o->sessions; i++) {
+			emit_control(g, &g->s[i], WEIR_MOLD_END_OF_SESSION);
+			g->end_of_session++;
+		}
+	return 0;
+}
+
+static void
+write_manifest(struct gen *g, FILE *f)
+{
+	struct gen_opts *o = &g->o;
+	uint64_t accepted = g->data_packets; /* data, heartbeat and end-of-session packets */
+	fprintf(f, "{\n  \"generator\": \"weir-gen pcap\",\n  \"seed\": %" PRIu64 ",\n  \"udp_port\": %u,\n", o->seed,
+		o->udp_port);
+	fprintf(f, "  \"packets\": %" PRIu64 ",\n  \"messages\": %" PRIu64 ",\n", g->packets, g->messages);
+	fprintf(f, "  \"expected\": {\n");
+	fprintf(f, "    \"rx_packets\": %" PRIu64 ",\n    \"accepted_packets\": %" PRIu64 ",\n", g->packets, accepted);
+	fprintf(f, "    \"filtered_packets\": %" PRIu64 ",\n    \"dead_letter_packets\": %" PRIu64 ",\n", g->filtered,
+		g->dead);
+	fprintf(f, "    \"event_records\": %" PRIu64 ",\n    \"heartbeats\": %" PRIu64 ",\n", g->messages,
+		g->heartbeats);
+	fprintf(f, "    \"end_of_session\": %" PRIu64 ",\n", g->end_of_session);
+	fprintf(f, "    \"dead_letter\": {");
+	for (unsigned r = 1; r < WEIR_DL_MAX; r++)
+		fprintf(f, "%s\"%s\": %" PRIu64, r > 1 ? ", " : "", weir_dead_letter_names[r], g->dead_by_reason[r]);
+	fprintf(f, "}\n  },\n  \"sessions\": [\n");
+	for (unsigned i = 0; i < o->sessions; i++) {
+		struct session *s = &g->s[i];
+		unsigned char md[32];
+		unsigned mdlen = 0;
+		EVP_DigestFinal_ex(s->digest, md, &mdlen);
+		EVP_MD_CTX_free(s->digest);
+		fprintf(f, "    {\"session\": \"%s\", \"first_seq\": %" PRIu64 ", \"next_seq\": %" PRIu64
+			", \"messages\": %" PRIu64 ", \"end_of_session\": %s, \"sha256\": \"",
+			s->name, s->first_seq, s->next_seq, s->sent, o->end_session ? "true" : "false");
+		for (unsigned b = 0; b < mdlen; b++)
+			fprintf(f, "%02x", md[b]);
+		fprintf(f, "\"}%s\n", i + 1 < o->sessions ? "," : "");
+	}
+	fprintf(f, "  ]\n}\n");
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: weir-gen pcap --out FILE.pcap --manifest FILE.json [options]\n"
+		"  --seed N               PRNG seed (default 1)\n"
+		"  --sessions N           MoldUDP64 sessions (default 4, at most %d)\n"
+		"  --messages N           messages in all (default 100000)\n"
+		"  --per-packet MIN[-MAX] messages per packet (default 1-8)\n"
+		"  --payload MIN[-MAX]    message bytes (default 8-64, at most 1024)\n"
+		"  --malformed-rate R     chance of a malformed packet before each data packet (default 0)\n"
+		"  --filtered-rate R      chance of a packet weir must ignore (ARP, TCP, other port; default 0)\n"
+		"  --vlan-rate R          share of packets with an 802.1Q tag (default 0)\n"
+		"  --ipv6-rate R          share of packets over IPv6 (default 0)\n"
+		"  --heartbeat-every N    a heartbeat after every N data packets of a session (default 0: none)\n"
+		"  --end-session          close every session with an end-of-session packet\n"
+		"  --udp-port P           destination port (default 26400)\n"
+		"  --first-seq N          first sequence number of every session (default 1)\n",
+		MAX_SESSIONS);
+}
+
+static int
+parse_range(const char *s, unsigned *lo, unsigned *hi)
+{
+	char *end;
+	unsigned long a = strtoul(s, &end, 10), b = a;
+	if (end == s)
+		return -1;
+	if (*end == '-') {
+		const char *t = end + 1;
+		b = strtoul(t, &end, 10);
+		if (end == t)
+			return -1;
+	}
+	if (*end || a > b || b > 65535)
+		return -1;
+	*lo = (unsigned)a;
+	*hi = (unsigned)b;
+	return 0;
+}
+
+static int
+parse_rate(const char *s, double *r)
+{
+	char *end;
+	*r = strtod(s, &end);
+	return (*end || *r < 0 || *r > 1) ? -1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "pcap") != 0) {
+		if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+			usage(stdout);
+			return 0;
+		}
+		usage(stderr);
+		return 2;
+	}
+	static struct gen g;
+	struct gen_opts *o = &g.o;
+	*o = (struct gen_opts){ .seed = 1, .sessions = 4, .messages = 100000, .per_min = 1, .per_max = 8,
+				.payload_min = 8, .payload_max = 64, .udp_port = 26400, .first_seq = 1 };
+	static const struct option longopts[] = {
+		{ "out", required_argument, NULL, 'o' },          { "manifest", required_argument, NULL, 'm' },
+		{ "seed", required_argument, NULL, 's' },         { "sessions", required_argument, NULL, 'S' },
+		{ "messages", required_argument, NULL, 'n' },     { "per-packet", required_argument, NULL, 'p' },
+		{ "payload", required_argument, NULL, 'P' },      { "malformed-rate", required_argument, NULL, 'M' },
+		{ "filtered-rate", required_argument, NULL, 'F' }, { "vlan-rate", required_argument, NULL, 'V' },
+		{ "ipv6-rate", required_argument, NULL, '6' },    { "heartbeat-every", required_argument, NULL, 'H' },
+		{ "end-session", no_argument, NULL, 'E' },        { "udp-port", required_argument, NULL, 'u' },
+		{ "first-seq", required_argument, NULL, 'q' },    { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	char *end;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		unsigned long v;
+		switch (c) {
+		case 'o': o->out = optarg; break;
+		case 'm': o->manifest = optarg; break;
+		case 's': o->seed = strtoull(optarg, &end, 10); if (*end) goto bad; break;
+		case 'S':
+			v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > MAX_SESSIONS) goto bad;
+			o->sessions = (unsigned)v;
+			break;
+		case 'n': o->messages = strtoull(optarg, &end, 10); if (*end) goto bad; break;
+		case 'p': if (parse_range(optarg, &o->per_min, &o->per_max) || o->per_min == 0) goto bad; break;
+		case 'P': if (parse_range(optarg, &o->payload_min, &o->payload_max) || o->payload_max > 1024) goto bad; break;
+		case 'M': if (parse_rate(optarg, &o->malformed_rate)) goto bad; break;
+		case 'F': if (parse_rate(optarg, &o->filtered_rate)) goto bad; break;
+		case 'V': if (parse_rate(optarg, &o->vlan_rate)) goto bad; break;
+		case '6': if (parse_rate(optarg, &o->ipv6_rate)) goto bad; break;
+		case 'H': v = strtoul(optarg, &end, 10); if (*end) goto bad; o->heartbeat_every = (unsigned)v; break;
+		case 'E': o->end_session = true; break;
+		case 'u':
+			v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 65534) goto bad;
+			o->udp_port = (uint16_t)v;
+			break;
+		case 'q': o->first_seq = strtoull(optarg, &end, 10); if (*end) goto bad; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+		continue;
+	bad:
+		fprintf(stderr, "weir-gen: option value \"%s\" is not valid (see --help)\n", optarg);
+		return 2;
+	}
+	if (o->out == NULL || o->manifest == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	g.rng = o->seed;
+	g.ts_us = 1700000000ull * 1000000ull;
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	g.dump = pcap_dump_open(dead, o->out);
+	if (g.dump == NULL) {
+		fprintf(stderr, "weir-gen: %s: %s\n", o->out, pcap_geterr(dead));
+		return 1;
+	}
+	if (generate(&g) != 0) {
+		fprintf(stderr, "weir-gen: digest set-up failed\n");
+		return 1;
+	}
+	pcap_dump_close(g.dump);
+	pcap_close(dead);
+	FILE *f = fopen(o->manifest, "w");
+	if (f == NULL) {
+		fprintf(stderr, "weir-gen: %s: %s\n", o->manifest, strerror(errno));
+		return 1;
+	}
+	write_manifest(&g, f);
+	fclose(f);
+	printf("weir-gen: %s: %" PRIu64 " packets, %" PRIu64 " messages in %u sessions, %" PRIu64
+	       " malformed, %" PRIu64 " filtered, %" PRIu64 " heartbeats; manifest %s\n",
+	       o->out, g.packets, g.messages, o->sessions, g.dead, g.filtered, g.heartbeats, o->manifest);
+	return 0;
+}
