@@ -1,0 +1,80 @@
+/* Frame builders for the unit tests: real bytes, built field by field. */
+#ifndef WEIR_TEST_FRAMES_H
+#define WEIR_TEST_FRAMES_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "weir_moldudp64.h"
+#include "weir_parse.h"
+
+/* Ethernet [+ n_vlan tags] + IPv4 + UDP(dport) + payload; returns length. */
+static inline uint32_t
+frame_ipv4_udp(uint8_t *f, unsigned n_vlan, uint16_t dport, const uint8_t *payload, uint32_t plen)
+{
+	uint32_t o = 12;
+	memset(f, 0x02, 12);
+	for (unsigned i = 0; i < n_vlan; i++, o += 4) {
+		weir_put_be16(f + o, i == 0 && n_vlan == 2 ? 0x88A8 : 0x8100);
+		weir_put_be16(f + o + 2, 100);
+	}
+	weir_put_be16(f + o, 0x0800);
+	o += 2;
+	uint8_t *ip = f + o;
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	weir_put_be16(ip + 2, (uint16_t)(20 + 8 + plen));
+	ip[8] = 64;
+	ip[9] = 17;
+	ip[12] = 198; ip[13] = 18; ip[15] = 1;
+	ip[16] = 198; ip[17] = 18; ip[19] = 2;
+	weir_put_be16(ip + 10, weir_ipv4_header_csum(ip, 20));
+	o += 20;
+	weir_put_be16(f + o, 40000);
+	weir_put_be16(f + o + 2, dport);
+	weir_put_be16(f + o + 4, (uint16_t)(8 + plen));
+	weir_put_be16(f + o + 6, 0);
+	o += 8;
+	memcpy(f + o, payload, plen);
+	return o + plen;
+}
+
+/* Ethernet + IPv6 [+ ext headers given raw] + UDP + payload. */
+static inline uint32_t
+frame_ipv6_udp(uint8_t *f, const uint8_t *ext, uint32_t ext_len, uint8_t first_next, uint16_t dport,
+	       const uint8_t *payload, uint32_t plen)
+{
+	memset(f, 0x02, 12);
+	weir_put_be16(f + 12, 0x86DD);
+	uint8_t *ip = f + 14;
+	memset(ip, 0, 40);
+	ip[0] = 0x60;
+	weir_put_be16(ip + 4, (uint16_t)(ext_len + 8 + plen));
+	ip[6] = ext_len ? first_next : 17;
+	ip[7] = 64;
+	uint32_t o = 54;
+	memcpy(f + o, ext, ext_len);
+	o += ext_len;
+	weir_put_be16(f + o, 40000);
+	weir_put_be16(f + o + 2, dport);
+	weir_put_be16(f + o + 4, (uint16_t)(8 + plen));
+	weir_put_be16(f + o + 6, 0);
+	o += 8;
+	memcpy(f + o, payload, plen);
+	return o + plen;
+}
+
+/* A MoldUDP64 packet with n messages "m0", "m1", ... ; returns length. */
+static inline uint32_t
+mold_packet(uint8_t *p, const char *session, uint64_t seq, unsigned n)
+{
+	uint32_t len = weir_mold_put_header(p, session, seq, (uint16_t)n);
+	for (unsigned i = 0; i < n; i++) {
+		char msg[16];
+		int l = snprintf(msg, sizeof(msg), "m%u", i);
+		len += weir_mold_put_block(p + len, msg, (uint16_t)l);
+	}
+	return len;
+}
+
+#endif

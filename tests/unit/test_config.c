@@ -1,0 +1,189 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "weir_config.h"
+
+static struct weir_config cfg;
+static char err[4096];
+
+#define VALID_TAIL "set corelist 1\ndecoder moldudp64 udp-port 26400 topic itch\nlog dir /tmp/x\n"
+
+static int
+parse(const char *text)
+{
+	return weir_config_parse(text, "t.conf", &cfg, err, sizeof(err));
+}
+
+/* The error for line `line` starts "t.conf:LINE: " and contains `words`. */
+static void
+expect_error(const char *text, unsigned line, const char *words)
+{
+	assert_int_equal(parse(text), -1);
+	char prefix[32];
+	snprintf(prefix, sizeof(prefix), "t.conf:%u: ", line);
+	if (strstr(err, prefix) == NULL || strstr(err, words) == NULL) {
+		print_error("wanted \"%s...%s\", got:\n%s\n", prefix, words, err);
+		fail();
+	}
+}
+
+static void
+should_name_the_line_and_token_of_an_unknown_command(void **state)
+{
+	expect_error("# comment\n\nfrobnicate 3\n" VALID_TAIL, 3,
+		     "unknown command \"frobnicate\": valid are eal, set, port");
+}
+
+static void
+should_reject_numbers_out_of_range_with_the_range(void **state)
+{
+	expect_error("set burst 0\n" VALID_TAIL, 1, "burst \"0\" is not valid: give an integer from 1 to 512");
+	expect_error(VALID_TAIL "port config all rxd 10\n", 4, "rxd \"10\" is not valid");
+	expect_error(VALID_TAIL "port config all rxd 1k\n", 4, "rxd \"1k\"");
+	expect_error(VALID_TAIL "decoder moldudp64 udp-port 70000 topic a\n", 4, "udp-port \"70000\"");
+}
+
+static void
+should_reject_a_ring_size_that_is_not_a_power_of_two(void **state)
+{
+	expect_error(VALID_TAIL "ring size 3M\n", 4, "power of two from 64K to 4G");
+	expect_error(VALID_TAIL "ring size 12Q\n", 4, "is not a size");
+	expect_error(VALID_TAIL "ring size 32K\n", 4, "power of two");
+}
+
+static void
+should_reject_unknown_policies_and_say_what_is_valid(void **state)
+{
+	expect_error(VALID_TAIL "ring full-policy wait\n", 4, "write drop or backpressure");
+	expect_error(VALID_TAIL "log fsync sometimes\n", 4, "log fsync interval DURATION");
+	expect_error(VALID_TAIL "log fsync interval 10\n", 4, "not a duration");
+	expect_error(VALID_TAIL "log fsync interval 0ms\n", 4, "must be above 0");
+	expect_error(VALID_TAIL "port config all rss tcp\n", 4, "write udp, ip or none");
+}
+
+static void
+should_require_rxq_per_port_for_all_ports(void **state)
+{
+	expect_error(VALID_TAIL "port config 0 rxq 2\n", 4, "write \"port config all rxq 2\"");
+}
+
+static void
+should_reject_a_decoder_port_used_twice_naming_the_first_line(void **state)
+{
+	expect_error(VALID_TAIL "decoder moldudp64 udp-port 26400 topic other\n", 4, "already has a decoder (line 2)");
+	expect_error(VALID_TAIL "decoder sbe udp-port 1 topic x\n", 4, "unknown decoder \"sbe\"");
+	expect_error(VALID_TAIL "decoder moldudp64 udp-port 1 topic _x\n", 4, "topic \"_x\" is not valid");
+}
+
+static void
+should_check_cross_field_rules_after_the_whole_file(void **state)
+{
+	expect_error("set corelist 1,2\nport config all rxq 3\ndecoder moldudp64 udp-port 1 topic a\nlog dir /x\n", 2,
+		     "but \"set corelist\" (line 1) names 2 lcores");
+	expect_error("decoder moldudp64 udp-port 1 topic a\nlog dir /x\n", 2, "no worker lcores");
+	expect_error("set corelist 1\nlog dir /x\n", 2, "no decoder");
+	expect_error("set corelist 1\ndecoder moldudp64 udp-port 1 topic a\n", 2, "no log directory");
+}
+
+static void
+should_report_every_error_not_just_the_first(void **state)
+{
+	assert_int_equal(parse("set burst 0\nset mbufs x\nbogus\n" VALID_TAIL), -1);
+	assert_non_null(strstr(err, "t.conf:1: "));
+	assert_non_null(strstr(err, "t.conf:2: "));
+	assert_non_null(strstr(err, "t.conf:3: "));
+}
+
+static void
+should_reject_a_corelist_naming_an_lcore_twice(void **state)
+{
+	expect_error("set corelist 1,1\ndecoder moldudp64 udp-port 1 topic a\nlog dir /x\n", 1, "names lcore 1 twice");
+	expect_error("set corelist 3-1\ndecoder moldudp64 udp-port 1 topic a\nlog dir /x\n", 1, "e.g. 1,2 or 1-3");
+}
+
+static void
+should_name_an_unset_environment_variable(void **state)
+{
+	unsetenv("WEIR_TEST_UNSET");
+	expect_error(VALID_TAIL "eal --vdev=${WEIR_TEST_UNSET}\n", 4, "WEIR_TEST_UNSET is not set");
+}
+
+static void
+should_never_overflow_on_a_huge_line(void **state)
+{
+	char *text = malloc(100000);
+	memset(text, 'a', 99998);
+	text[99998] = '\n';
+	text[99999] = 0;
+	assert_int_equal(parse(text), -1);
+	assert_non_null(strstr(err, "t.conf:1: line longer than"));
+	free(text);
+}
+
+static void
+should_parse_a_whole_deployment(void **state)
+{
+	setenv("WEIR_TEST_PCAP", "/tmp/a.pcap", 1);
+	const char *text =
+		"eal --file-prefix=demo --no-huge -m 256   # EAL arguments\n"
+		"eal --vdev=net_pcap0,rx_pcap=${WEIR_TEST_PCAP}\n"
+		"set corelist 1-2\n"
+		"set burst 64\n"
+		"port config all rxq 2\n"
+		"port config all rss udp\n"
+		"port config 1 rxd 4096\n"
+		"ring size 32M\n"
+		"ring full-policy backpressure\n"
+		"decoder moldudp64 udp-port 26400 topic itch\n"
+		"decoder moldudp64 udp-port 26401 topic itch\n"
+		"decoder moldudp64 udp-port 26500 topic ouch\n"
+		"log dir /var/lib/weir\n"
+		"log segment-size 128M\n"
+		"log fsync batch\n"
+		"shutdown drain-timeout 250ms\n";
+	assert_int_equal(parse(text), 0);
+	assert_int_equal(cfg.eal_argc, 5);
+	assert_string_equal(cfg.eal_argv[4], "--vdev=net_pcap0,rx_pcap=/tmp/a.pcap");
+	assert_string_equal(weir_config_file_prefix(&cfg), "demo");
+	assert_true(weir_config_no_huge(&cfg));
+	assert_int_equal(cfg.n_workers, 2);
+	assert_int_equal(cfg.worker_lcores[1], 2);
+	assert_int_equal(cfg.burst, 64);
+	assert_int_equal(cfg.rxd[0], 1024);
+	assert_int_equal(cfg.rxd[1], 4096);
+	assert_int_equal(cfg.ring_bytes, 32u << 20);
+	assert_int_equal(cfg.full_policy, WEIR_FULL_BACKPRESSURE);
+	assert_int_equal(cfg.n_decoders, 3);
+	assert_int_equal(cfg.n_topics, 3); /* _deadletter, itch, ouch */
+	assert_int_equal(cfg.decoders[1].topic, cfg.decoders[0].topic);
+	assert_string_equal(cfg.topics[cfg.decoders[2].topic], "ouch");
+	assert_string_equal(cfg.topics[0], "_deadletter");
+	assert_int_equal(cfg.segment_bytes, 128u << 20);
+	assert_int_equal(cfg.fsync_mode, WEIR_FSYNC_BATCH);
+	assert_int_equal(cfg.drain_timeout_ns, 250000000ull);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(should_name_the_line_and_token_of_an_unknown_command),
+		cmocka_unit_test(should_reject_numbers_out_of_range_with_the_range),
+		cmocka_unit_test(should_reject_a_ring_size_that_is_not_a_power_of_two),
+		cmocka_unit_test(should_reject_unknown_policies_and_say_what_is_valid),
+		cmocka_unit_test(should_require_rxq_per_port_for_all_ports),
+		cmocka_unit_test(should_reject_a_decoder_port_used_twice_naming_the_first_line),
+		cmocka_unit_test(should_check_cross_field_rules_after_the_whole_file),
+		cmocka_unit_test(should_report_every_error_not_just_the_first),
+		cmocka_unit_test(should_reject_a_corelist_naming_an_lcore_twice),
+		cmocka_unit_test(should_name_an_unset_environment_variable),
+		cmocka_unit_test(should_never_overflow_on_a_huge_line),
+		cmocka_unit_test(should_parse_a_whole_deployment),
+	};
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
