@@ -1,0 +1,219 @@
+#include "tmpdir.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "weir_drain.h"
+
+#define RING_BYTES (1u << 20)
+
+static char err[512];
+static const char topics[3][WEIR_TOPIC_NAME_MAX] = { "_deadletter", "alpha", "beta" };
+
+struct fixture {
+	char *root;
+	struct weir_ring *ring;
+	struct weir_ring_producer p;
+	struct weir_config cfg;
+	struct weir_drain d;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	f->root = make_tmpdir();
+	f->ring = aligned_alloc(64, weir_ring_memsize(RING_BYTES));
+	weir_ring_init(f->ring, 0, RING_BYTES);
+	weir_ring_producer_attach(&f->p, f->ring);
+	weir_config_defaults(&f->cfg);
+	snprintf(f->cfg.log_dir, sizeof(f->cfg.log_dir), "%s", f->root);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	rm_tmpdir(f->root);
+	free(f->ring);
+	free(f);
+	return 0;
+}
+
+/* Events seq first.., alternating topics alpha and beta. */
+static void
+produce(struct fixture *f, uint64_t first, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct weir_record *r = weir_ring_reserve(&f->p, sizeof(*r) + 12);
+		if (r == NULL)
+			fail_msg("ring full at record %u", i);
+		*r = (struct weir_record){ .len_bytes = sizeof(*r) + 12, .kind = WEIR_REC_EVENT,
+					   .topic = (uint16_t)(1 + (first + i) % 2), .seq = first + i };
+		snprintf((char *)(r + 1), 12, "ev%09llu", (unsigned long long)(first + i));
+	}
+	weir_ring_publish(&f->p, 0);
+}
+
+static void
+open_drain(struct fixture *f, uint64_t incarnation)
+{
+	struct weir_ring *rings[1] = { f->ring };
+	assert_int_equal(weir_drain_open(&f->d, &f->cfg, topics, 3, rings, 1, incarnation, err, sizeof(err)), 0);
+}
+
+/* Every seq in the log once, in order per topic; returns how many. */
+static unsigned
+count_log_exactly_once(struct fixture *f, uint64_t expect_total)
+{
+	uint8_t *seen = calloc(expect_total, 1);
+	unsigned total = 0;
+	for (unsigned t = 1; t < 3; t++) {
+		char dir[512], path[600];
+		snprintf(dir, sizeof(dir), "%s/%s", f->root, topics[t]);
+		uint64_t *bases;
+		size_t n;
+		assert_int_equal(weir_log_list_segments(dir, &bases, &n), 0);
+		uint64_t last = 0;
+		bool first = true;
+		for (size_t i = 0; i < n; i++) {
+			struct weir_log_segment s;
+			weir_log_segment_path(dir, bases[i], path, sizeof(path));
+			assert_int_equal(weir_log_segment_open(&s, path, err, sizeof(err)), 0);
+			const struct weir_log_entry *e;
+			int rc;
+			while ((rc = weir_log_segment_next(&s, &e, err, sizeof(err))) == 1) {
+				uint64_t seq = weir_log_entry_record(e)->seq;
+				assert_true(seq < expect_total);
+				assert_int_equal(seen[seq], 0);
+				assert_int_equal(seq % 2 + 1, t);
+				assert_true(first || seq > last);
+				seen[seq] = 1;
+				last = seq;
+				first = false;
+				total++;
+			}
+			assert_int_equal(rc, 0);
+			weir_log_segment_close(&s);
+		}
+		free(bases);
+	}
+	free(seen);
+	return total;
+}
+
+static void
+should_not_release_ring_space_before_the_interval_commit(void **state)
+{
+	struct fixture *f = *state;
+	f->cfg.fsync_mode = WEIR_FSYNC_INTERVAL;
+	f->cfg.fsync_interval_ns = 1000000000ull;
+	open_drain(f, 1);
+	produce(f, 0, 100);
+	assert_int_equal(weir_drain_poll(&f->d, 1, err, sizeof(err)), 100);
+	assert_int_equal(f->ring->head, 0);
+	assert_int_equal(weir_drain_poll(&f->d, 1000000001ull, err, sizeof(err)), 0);
+	assert_int_equal(f->ring->head, f->ring->tail);
+	weir_drain_close(&f->d);
+}
+
+static void
+should_write_each_record_once_when_restarted_after_writing_but_before_releasing(void **state)
+{
+	struct fixture *f = *state;
+	f->cfg.fsync_mode = WEIR_FSYNC_INTERVAL;
+	f->cfg.fsync_interval_ns = 1000000000ull;
+	open_drain(f, 42);
+	produce(f, 0, 1000);
+	assert_int_equal(weir_drain_poll(&f->d, 1, err, sizeof(err)), 1000);
+	/* Written to the files, never released: then the process dies. */
+	for (unsigned t = 0; t < 3; t++)
+		assert_int_equal(weir_log_topic_flush(&f->d.topics[t]), 0);
+	weir_drain_close(&f->d);
+	assert_int_equal(f->ring->head, 0);
+
+	open_drain(f, 42);
+	produce(f, 1000, 500);
+	assert_int_equal(weir_drain_commit(&f->d, 0, err, sizeof(err)), 0);
+	assert_int_equal(weir_drain_poll(&f->d, 2, err, sizeof(err)), 1500);
+	assert_int_equal(f->d.records_skipped, 1000);
+	assert_int_equal(f->d.records_persisted, 500);
+	assert_int_equal(weir_drain_commit(&f->d, 3, err, sizeof(err)), 0);
+	weir_drain_close(&f->d);
+	assert_int_equal(count_log_exactly_once(f, 1500), 1500);
+}
+
+static void
+should_write_each_record_once_when_only_one_topic_was_written_before_the_crash(void **state)
+{
+	struct fixture *f = *state;
+	f->cfg.fsync_mode = WEIR_FSYNC_INTERVAL;
+	f->cfg.fsync_interval_ns = 1000000000ull;
+	open_drain(f, 42);
+	produce(f, 0, 300);
+	assert_int_equal(weir_drain_poll(&f->d, 1, err, sizeof(err)), 300);
+	assert_int_equal(weir_log_topic_flush(&f->d.topics[1]), 0); /* alpha reached the file */
+	f->d.topics[2].buf_len = 0;                                  /* beta died in the buffer */
+	weir_drain_close(&f->d);
+
+	open_drain(f, 42);
+	assert_int_equal(weir_drain_poll(&f->d, 2, err, sizeof(err)), 300);
+	assert_int_equal(f->d.records_skipped, 150);
+	assert_int_equal(weir_drain_commit(&f->d, 3, err, sizeof(err)), 0);
+	weir_drain_close(&f->d);
+	assert_int_equal(count_log_exactly_once(f, 300), 300);
+}
+
+static void
+should_not_skip_records_of_a_new_dataplane_run(void **state)
+{
+	struct fixture *f = *state;
+	f->cfg.fsync_mode = WEIR_FSYNC_BATCH;
+	open_drain(f, 1);
+	produce(f, 0, 50);
+	assert_int_equal(weir_drain_poll(&f->d, 1, err, sizeof(err)), 50);
+	weir_drain_close(&f->d);
+	/* The dataplane restarts: a fresh ring whose positions start at 0 again. */
+	weir_ring_init(f->ring, 0, RING_BYTES);
+	weir_ring_producer_attach(&f->p, f->ring);
+	open_drain(f, 2);
+	produce(f, 50, 50);
+	assert_int_equal(weir_drain_poll(&f->d, 2, err, sizeof(err)), 50);
+	assert_int_equal(f->d.records_skipped, 0);
+	weir_drain_close(&f->d);
+	assert_int_equal(count_log_exactly_once(f, 100), 100);
+}
+
+static void
+should_roll_segments_only_at_commits_and_keep_exactly_once(void **state)
+{
+	struct fixture *f = *state;
+	f->cfg.fsync_mode = WEIR_FSYNC_NONE;
+	f->cfg.segment_bytes = 4096;
+	open_drain(f, 9);
+	for (unsigned round = 0; round < 40; round++) {
+		produce(f, round * 100ull, 100);
+		assert_int_equal(weir_drain_poll(&f->d, round, err, sizeof(err)), 100);
+	}
+	assert_true(f->d.topics[1].segments_rolled > 5);
+	weir_drain_close(&f->d);
+	assert_int_equal(count_log_exactly_once(f, 4000), 4000);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(should_not_release_ring_space_before_the_interval_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_write_each_record_once_when_restarted_after_writing_but_before_releasing, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_write_each_record_once_when_only_one_topic_was_written_before_the_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_not_skip_records_of_a_new_dataplane_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_roll_segments_only_at_commits_and_keep_exactly_once, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("drain", tests, NULL, NULL);
+}

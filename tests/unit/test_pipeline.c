@@ -1,0 +1,246 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "frames.h"
+#include "weir_pipeline.h"
+
+#define RING_BYTES (1u << 16)
+
+struct fixture {
+	struct weir_ring *ring;
+	struct weir_decoder_table decoders;
+	struct weir_pipeline pl;
+	struct weir_ring_consumer c;
+	bool quit;
+};
+
+static int
+setup(void **state)
+{
+	/* The counter block inside is cache-line aligned: so must the fixture be. */
+	struct fixture *f = aligned_alloc(64, sizeof(*f));
+	memset(f, 0, sizeof(*f));
+	f->ring = aligned_alloc(64, weir_ring_memsize(RING_BYTES));
+	weir_ring_init(f->ring, 0, RING_BYTES);
+	struct weir_config cfg;
+	weir_config_defaults(&cfg);
+	cfg.n_decoders = 1;
+	cfg.decoders[0] = (struct weir_decoder_cfg){ .udp_port = 26400, .topic = 1, .type = WEIR_DECODER_MOLDUDP64 };
+	weir_decoder_table_build(&f->decoders, &cfg);
+	weir_ring_producer_attach(&f->pl.ring, f->ring);
+	weir_ring_consumer_attach(&f->c, f->ring);
+	f->pl.decoders = &f->decoders;
+	f->pl.dead_letter_keep_bytes = 64;
+	f->pl.full_policy = WEIR_FULL_DROP;
+	f->pl.quit = &f->quit;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	free(f->ring);
+	free(f);
+	return 0;
+}
+
+static void
+feed_mold(struct fixture *f, const char *session, uint64_t seq, unsigned n)
+{
+	uint8_t mold[2048], frame[2200];
+	uint32_t ml = mold_packet(mold, session, seq, n);
+	uint32_t fl = frame_ipv4_udp(frame, 0, 26400, mold, ml);
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 1000 + seq);
+}
+
+static unsigned
+drain_all(struct fixture *f, const struct weir_record **out, unsigned max)
+{
+	uint64_t pos;
+	unsigned n = 0;
+	const struct weir_record *r;
+	while ((r = weir_ring_peek(&f->c, &pos)) != NULL) {
+		if (n < max)
+			out[n] = r;
+		n++;
+		weir_ring_consumed(&f->c, r);
+	}
+	weir_ring_release(&f->c, 0);
+	return n;
+}
+
+static void
+should_drop_a_whole_packet_when_the_ring_cannot_take_all_its_messages(void **state)
+{
+	struct fixture *f = *state;
+	/* Fill until a 40-message packet no longer fits. */
+	unsigned sent = 0;
+	while (f->pl.c.ring_full_packets == 0) {
+		feed_mold(f, "S", 1 + sent * 40ull, 40);
+		sent++;
+	}
+	weir_ring_publish(&f->pl.ring, 0);
+	const struct weir_record *recs[4096];
+	unsigned n = drain_all(f, recs, 4096);
+	/* Only whole packets reached the ring; the dropped one is counted, not half there. */
+	assert_int_equal(n % 40, 0);
+	assert_int_equal(n, (sent - 1) * 40);
+	assert_int_equal(f->pl.c.ring_full_packets, 1);
+	assert_int_equal(f->pl.c.ring_full_messages, 40);
+	assert_int_equal(f->pl.c.event_records, n);
+	assert_int_equal(weir_counters_identity_gap(&f->pl.c), 0);
+}
+
+static void
+should_keep_a_dead_letter_with_its_reason_and_at_most_keep_bytes(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t mold[256], frame[400];
+	uint32_t ml = mold_packet(mold, "S", 1, 3);
+	weir_put_be16(mold + 18, 9); /* count lies */
+	uint32_t fl = frame_ipv4_udp(frame, 0, 26400, mold, ml);
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 3, 5);
+	weir_ring_publish(&f->pl.ring, 0);
+	const struct weir_record *recs[4];
+	assert_int_equal(drain_all(f, recs, 4), 1);
+	const struct weir_record *r = recs[0];
+	assert_int_equal(r->kind, WEIR_REC_DEAD_LETTER);
+	assert_int_equal(r->reason, WEIR_DL_mold_truncated_block);
+	assert_int_equal(r->topic, WEIR_TOPIC_DEAD_LETTER);
+	assert_int_equal(r->port, 3);
+	assert_int_equal(r->count, fl);                /* the real length */
+	assert_int_equal(weir_record_payload_len(r), 64); /* what was kept */
+	assert_true(r->flags & WEIR_REC_F_TRUNCATED);
+	assert_memory_equal(weir_record_payload(r), frame, 64);
+	assert_int_equal(f->pl.c.dead_letter[WEIR_DL_mold_truncated_block], 1);
+	assert_int_equal(f->pl.c.dead_letter_packets, 1);
+}
+
+static void
+should_count_a_dead_letter_it_had_no_room_to_keep(void **state)
+{
+	struct fixture *f = *state;
+	while (weir_ring_reserve(&f->pl.ring, 1024) != NULL)
+		;
+	uint8_t frame[8] = { 0 };
+	weir_pipeline_packet(&f->pl, frame, sizeof(frame), WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 0);
+	assert_int_equal(f->pl.c.dead_letter_packets, 1);
+	assert_int_equal(f->pl.c.dead_letter[WEIR_DL_l2_truncated], 1);
+	assert_int_equal(f->pl.c.dead_letter_not_kept, 1);
+	assert_int_equal(f->pl.c.dead_letter_records, 0);
+}
+
+static void
+should_filter_udp_to_ports_without_a_decoder(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t mold[64], frame[200];
+	uint32_t ml = mold_packet(mold, "S", 1, 1);
+	uint32_t fl = frame_ipv4_udp(frame, 0, 26401, mold, ml);
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 0);
+	assert_int_equal(f->pl.c.filtered_packets, 1);
+	assert_int_equal(f->pl.c.messages, 0);
+}
+
+static void
+should_commit_one_event_record_per_message_with_session_and_sequence(void **state)
+{
+	struct fixture *f = *state;
+	feed_mold(f, "ALPHA", 500, 3);
+	weir_ring_publish(&f->pl.ring, 0);
+	const struct weir_record *recs[8];
+	assert_int_equal(drain_all(f, recs, 8), 3);
+	for (unsigned i = 0; i < 3; i++) {
+		char want[8];
+		snprintf(want, sizeof(want), "m%u", i);
+		assert_int_equal(recs[i]->kind, WEIR_REC_EVENT);
+		assert_int_equal(recs[i]->seq, 500 + i);
+		assert_int_equal(recs[i]->topic, 1);
+		assert_memory_equal(recs[i]->source, "ALPHA     \0\0\0\0\0", 16);
+		assert_int_equal(recs[i]->rx_ns, 1500);
+		assert_int_equal(weir_record_payload_len(recs[i]), 2);
+		assert_memory_equal(weir_record_payload(recs[i]), want, 2);
+	}
+}
+
+static void
+should_count_heartbeats_and_record_the_end_of_a_session(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t mold[32], frame[128];
+	uint32_t ml = weir_mold_put_header(mold, "S", 10, WEIR_MOLD_HEARTBEAT);
+	uint32_t fl = frame_ipv4_udp(frame, 0, 26400, mold, ml);
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 0);
+	ml = weir_mold_put_header(mold, "S", 10, WEIR_MOLD_END_OF_SESSION);
+	fl = frame_ipv4_udp(frame, 0, 26400, mold, ml);
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 0);
+	weir_ring_publish(&f->pl.ring, 0);
+	const struct weir_record *recs[4];
+	assert_int_equal(drain_all(f, recs, 4), 1);
+	assert_int_equal(recs[0]->kind, WEIR_REC_END_OF_SESSION);
+	assert_int_equal(recs[0]->seq, 10);
+	assert_int_equal(f->pl.c.heartbeats, 1);
+	assert_int_equal(f->pl.c.end_of_session, 1);
+	assert_int_equal(f->pl.c.accepted_packets, 2);
+	assert_int_equal(f->pl.c.messages, 0);
+}
+
+static void
+should_keep_the_accounting_identity_over_a_random_mix(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t x = 12345;
+	uint8_t mold[2048], frame[2200];
+	for (unsigned i = 0; i < 20000; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		unsigned n = 1 + (unsigned)(x >> 60);
+		uint32_t ml = mold_packet(mold, "MIX", i * 16ull, n);
+		uint32_t fl = frame_ipv4_udp(frame, (unsigned)(x >> 40) % 3, (x >> 20) % 7 ? 26400 : 9, mold, ml);
+		switch ((x >> 33) % 9) {
+		case 0: fl = (uint32_t)((x >> 8) % fl); break;               /* truncated anywhere */
+		case 1: frame[fl - 1 - ((x >> 5) % 8)] ^= 0xFF; break;       /* payload noise */
+		case 2: frame[14 + (x >> 7) % 20] ^= (uint8_t)(x >> 50); break; /* IP header noise */
+		default: break;
+		}
+		weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, i);
+		if (i % 32 == 31) {
+			weir_ring_publish(&f->pl.ring, i);
+			const struct weir_record *recs[1];
+			if ((x >> 3) % 4 == 0) /* drain a quarter of the time: the ring fills */
+				drain_all(f, recs, 0);
+		}
+	}
+	const struct weir_worker_counters *c = &f->pl.c;
+	assert_int_equal(c->rx_packets, 20000);
+	assert_int_equal(weir_counters_identity_gap(c), 0);
+	uint64_t by_reason = 0;
+	for (unsigned r = 0; r < WEIR_DL_MAX; r++)
+		by_reason += c->dead_letter[r];
+	assert_int_equal(by_reason, c->dead_letter_packets);
+	assert_int_equal(c->dead_letter_records + c->dead_letter_not_kept, c->dead_letter_packets);
+	assert_int_equal(c->messages, c->event_records + c->ring_full_messages);
+	assert_true(c->dead_letter_packets > 1000);
+	assert_true(c->filtered_packets > 1000);
+	assert_true(c->ring_full_packets > 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(should_drop_a_whole_packet_when_the_ring_cannot_take_all_its_messages, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_keep_a_dead_letter_with_its_reason_and_at_most_keep_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_count_a_dead_letter_it_had_no_room_to_keep, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_filter_udp_to_ports_without_a_decoder, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_commit_one_event_record_per_message_with_session_and_sequence, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_count_heartbeats_and_record_the_end_of_a_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_keep_the_accounting_identity_over_a_random_mix, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
+}
