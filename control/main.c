@@ -47,6 +47,7 @@ struct options {
 	double summary_interval_s;
 	double wait_primary_s;
 	const char *stats_json;
+	unsigned batch_records;
 };
 
 static void
@@ -58,7 +59,9 @@ usage(FILE *f)
 		"      --exit-when-done       exit once the dataplane has stopped and every ring is drained\n"
 		"      --summary-interval SEC one summary line every SEC seconds (0: never; default 1)\n"
 		"      --wait-primary SEC     wait this long for weir-dataplane to come up (default 30)\n"
-		"      --stats-json FILE      write the final figures as JSON\n");
+		"      --stats-json FILE      write the final figures as JSON\n"
+		"      --batch-records N      records taken from each ring per poll (default 4096); with\n"
+		"                             \"log fsync batch\" this is also the most a fsync covers\n");
 }
 
 static int
@@ -70,12 +73,14 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "summary-interval", required_argument, NULL, 's' },
 		{ "wait-primary", required_argument, NULL, 'w' },
 		{ "stats-json", required_argument, NULL, 'j' },
+		{ "batch-records", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	memset(o, 0, sizeof(*o));
 	o->summary_interval_s = 1.0;
 	o->wait_primary_s = 30.0;
+	o->batch_records = 4096;
 	int c;
 	char *end;
 	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
@@ -93,6 +98,15 @@ parse_options(int argc, char **argv, struct options *o)
 				goto bad;
 			break;
 		case 'j': o->stats_json = optarg; break;
+		case 'b': {
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > (1u << 20)) {
+				fprintf(stderr, "weir-control: --batch-records \"%s\": give 1 to 1048576\n", optarg);
+				return -1;
+			}
+			o->batch_records = (unsigned)v;
+			break;
+		}
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -266,6 +280,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "weir-control: %s\n", err);
 		return 1;
 	}
+	d.batch_records = o.batch_records;
 	printf("weir-control: draining %u ring%s into %s (%u topics, fsync %s)\n", info->n_workers,
 	       info->n_workers == 1 ? "" : "s", cfg.log_dir, info->n_topics,
 	       cfg.fsync_mode == WEIR_FSYNC_BATCH ? "every batch" : cfg.fsync_mode == WEIR_FSYNC_NONE ? "never" : "by interval");

@@ -35,6 +35,22 @@ set_mold_source(struct weir_record *r, const uint8_t *session)
 	memset(r->source + WEIR_MOLD_SESSION_BYTES, 0, WEIR_SOURCE_BYTES - WEIR_MOLD_SESSION_BYTES);
 }
 
+/*
+ * Backpressure: show the consumer what is done and wait for room; the RX
+ * queue fills meanwhile and the NIC counts what it misses.  False when the
+ * policy is drop or the worker is stopping: the caller counts the drop.
+ */
+static bool
+wait_for_room(struct weir_pipeline *pl, uint64_t now_ns)
+{
+	if (pl->full_policy == WEIR_FULL_DROP || *pl->quit)
+		return false;
+	pl->c.backpressure_waits++;
+	weir_ring_publish(&pl->ring, now_ns);
+	__builtin_ia32_pause();
+	return true;
+}
+
 /* All of a packet's records, or none: false when the ring has no room. */
 static bool
 commit_mold(struct weir_pipeline *pl, const struct weir_mold_packet *m, uint16_t topic, uint16_t port,
@@ -89,17 +105,12 @@ decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const 
 		       pl->ring.size_bytes / 2;
 	/* Sequence (issue 3) and match (issue 4) stages go here, before commit. */
 	while (!commit_mold(pl, &m, d->topic, port, now_ns)) {
-		if (pl->full_policy == WEIR_FULL_DROP || !can_fit || *pl->quit) {
+		if (!can_fit || !wait_for_room(pl, now_ns)) {
 			pl->c.ring_full_packets++;
 			pl->c.ring_full_messages += messages;
 			pl->c.messages += messages;
 			return;
 		}
-		/* Backpressure: show the consumer what is done, wait for room; the
-		 * RX queue fills meanwhile and the NIC counts imissed. */
-		pl->c.backpressure_waits++;
-		weir_ring_publish(&pl->ring, now_ns);
-		__builtin_ia32_pause();
 	}
 	pl->c.accepted_packets++;
 	pl->c.messages += messages;
@@ -115,10 +126,12 @@ weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32
 	pl->c.dead_letter_packets++;
 	pl->c.dead_letter[reason]++;
 	uint32_t keep = len < pl->dead_letter_keep_bytes ? len : pl->dead_letter_keep_bytes;
-	struct weir_record *r = weir_ring_reserve(&pl->ring, (uint32_t)sizeof(*r) + keep);
-	if (r == NULL) {
-		pl->c.dead_letter_not_kept++;
-		return;
+	struct weir_record *r;
+	while ((r = weir_ring_reserve(&pl->ring, (uint32_t)sizeof(*r) + keep)) == NULL) {
+		if (!wait_for_room(pl, now_ns)) {
+			pl->c.dead_letter_not_kept++;
+			return;
+		}
 	}
 	fill_header(r, WEIR_REC_DEAD_LETTER, WEIR_TOPIC_DEAD_LETTER, port, now_ns);
 	r->reason = (uint16_t)reason;

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #include "frames.h"
 #include "weir_pipeline.h"
@@ -136,6 +138,41 @@ should_count_a_dead_letter_it_had_no_room_to_keep(void **state)
 	assert_int_equal(f->pl.c.dead_letter_records, 0);
 }
 
+static void *
+release_later(void *arg)
+{
+	struct fixture *f = arg;
+	usleep(50 * 1000);
+	const struct weir_record *recs[1];
+	drain_all(f, recs, 0);
+	return NULL;
+}
+
+static void
+should_wait_for_room_under_backpressure_for_events_and_dead_letters_alike(void **state)
+{
+	struct fixture *f = *state;
+	f->pl.full_policy = WEIR_FULL_BACKPRESSURE;
+	uint8_t bad[8] = { 0 };
+	for (unsigned round = 0; round < 2; round++) {
+		while (weir_ring_reserve(&f->pl.ring, 1024) != NULL)
+			;
+		weir_ring_publish(&f->pl.ring, 0);
+		pthread_t t;
+		pthread_create(&t, NULL, release_later, f);
+		if (round == 0)
+			weir_pipeline_packet(&f->pl, bad, sizeof(bad), WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 0);
+		else
+			feed_mold(f, "S", 1, 5);
+		pthread_join(t, NULL);
+	}
+	assert_true(f->pl.c.backpressure_waits > 0);
+	assert_int_equal(f->pl.c.dead_letter_records, 1);
+	assert_int_equal(f->pl.c.dead_letter_not_kept, 0);
+	assert_int_equal(f->pl.c.event_records, 5);
+	assert_int_equal(f->pl.c.ring_full_packets, 0);
+}
+
 static void
 should_filter_udp_to_ports_without_a_decoder(void **state)
 {
@@ -237,6 +274,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_drop_a_whole_packet_when_the_ring_cannot_take_all_its_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_keep_a_dead_letter_with_its_reason_and_at_most_keep_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_count_a_dead_letter_it_had_no_room_to_keep, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_wait_for_room_under_backpressure_for_events_and_dead_letters_alike, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_filter_udp_to_ports_without_a_decoder, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_commit_one_event_record_per_message_with_session_and_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_count_heartbeats_and_record_the_end_of_a_session, setup, teardown),

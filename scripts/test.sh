@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test: set-up from nothing (scripts/setup.sh), the C unit tests
+# under `meson test`, then the integration tests (pytest) that drive the real
+# binaries over DPDK virtual devices.  Ends with "N passed, N failed" and
+# exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+echo "== unit tests (cmocka, meson test)"
+meson test -C build --suite unit --print-errorlogs
+unit_rc=$?
+
+echo "== integration tests (pytest, real binaries on net_pcap / net_af_packet)"
+/usr/bin/python3 -m pytest tests/integration -v -p no:cacheprovider --junitxml=build/integration.xml \
+  ${WEIR_PYTEST_ARGS:-}
+int_rc=$?
+
+/usr/bin/python3 - "$unit_rc" "$int_rc" <<'PY'
+import json, re, sys, xml.etree.ElementTree as ET
+unit_rc, int_rc = int(sys.argv[1]), int(sys.argv[2])
+up = uf = 0
+try:
+    for line in open("build/meson-logs/testlog.json"):
+        t = json.loads(line)
+        out = (t.get("stdout") or "") + (t.get("stderr") or "")
+        p = sum(int(n) for n in re.findall(r"\[  PASSED  \] (\d+) test", out))
+        f = sum(int(n) for n in re.findall(r"\[  FAILED  \] (\d+) test", out))
+        if t.get("result") != "OK" and f == 0:
+            f = 1  # crashed or timed out before cmocka could say
+        up, uf = up + p, uf + f
+except OSError:
+    uf += 1
+ip = ifl = isk = 0
+try:
+    for s in ET.parse("build/integration.xml").getroot().iter("testsuite"):
+        n, fails, errs, skips = (int(s.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
+        ip, ifl, isk = ip + n - fails - errs - skips, ifl + fails + errs, isk + skips
+except (OSError, ET.ParseError):
+    ifl += 1
+if int_rc not in (0, 1) and ifl == 0:
+    ifl = 1  # pytest could not run (usage error, no tests collected)
+if unit_rc != 0 and uf == 0:
+    uf = 1
+print(f"unit: {up} passed, {uf} failed; integration: {ip} passed, {ifl} failed, {isk} skipped")
+print(f"{up + ip} passed, {uf + ifl} failed" + (f", {isk} skipped" if isk else ""))
+sys.exit(1 if uf + ifl else 0)
+PY

@@ -1,0 +1,82 @@
+"""weir on a veth pair through net_af_packet, fed by an ordinary kernel UDP sender in a netns."""
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from weir_harness import CHECK, load_json
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+BODY = """
+set corelist 1
+port config all rxq 1
+ring size 4M
+decoder moldudp64 udp-port 26400 topic feed
+log fsync interval 50ms
+shutdown drain-timeout 20s
+"""
+
+
+def sh(*cmd):
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+@pytest.fixture
+def veth():
+    """veth pair: one end here for DPDK (no address), the other in a netns as the sender's host."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a netns and veth pair")
+    tag = f"{os.getpid() % 100000}"
+    ns, here, there = f"weirns{tag}", f"wv{tag}a", f"wv{tag}b"
+    sh("ip", "netns", "add", ns)
+    try:
+        sh("ip", "link", "add", here, "type", "veth", "peer", "name", there)
+        sh("ip", "link", "set", there, "netns", ns)
+        for dev in (here,):
+            sh("sysctl", "-q", "-w", f"net.ipv6.conf.{dev}.disable_ipv6=1")
+        sh("ip", "link", "set", here, "up")
+        sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w", f"net.ipv6.conf.{there}.disable_ipv6=1")
+        sh("ip", "-n", ns, "addr", "add", "198.18.7.1/30", "dev", there)
+        sh("ip", "-n", ns, "link", "set", there, "up")
+        mac = open(f"/sys/class/net/{here}/address").read().strip()
+        sh("ip", "-n", ns, "neigh", "add", "198.18.7.2", "lladdr", mac, "dev", there, "nud", "permanent")
+        yield ns, here
+    finally:
+        subprocess.run(["ip", "link", "del", here], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def test_kernel_udp_sender_over_veth_is_logged_exactly_once(deploy, tmp_path, veth):
+    ns, iface = veth
+    d = deploy("afp", f"--vdev=net_af_packet0,iface={iface},qpairs=1", BODY)
+    dp = d.start_dataplane()
+    d.wait_running()
+    cp = d.start_control("--exit-when-done")
+    manifest = str(tmp_path / "sent.json")
+    subprocess.run(["ip", "netns", "exec", ns, sys.executable, os.path.join(HERE, "udp_sender.py"),
+                    "--to", "198.18.7.2", "--messages", "8000", "--sessions", "4", "--manifest", manifest],
+                   check=True, timeout=120)
+    man = load_json(manifest)
+    # Stop once everything sent has been seen (bounded), then let it drain.
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        time.sleep(0.2)
+        recs = subprocess.run([os.path.join(os.path.dirname(CHECK), "weir-read"), "--verify", d.log_dir],
+                              capture_output=True, text=True).stdout
+        if f"{man['messages']} records" in recs:
+            break
+    dp.send_signal(2)
+    assert dp.wait(timeout=30) == 0, d.output("dataplane")
+    assert cp.wait(timeout=30) == 0, d.output("control")
+    r = subprocess.run([CHECK, "--manifest", manifest, "--log", d.log_dir], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + d.output("dataplane")
+    t = load_json(d.dataplane_stats)["total"]
+    assert load_json(d.dataplane_stats)["identity_holds"] is True
+    assert t["event_records"] == man["messages"]
+    for reason, n in man["expected"]["dead_letter"].items():
+        assert t["dead_letter"][reason] == n, reason
+    assert t["ring_full_packets"] == 0
+    assert "net_af_packet" in d.output("dataplane")

@@ -1,0 +1,123 @@
+"""Runs the real weir binaries on DPDK virtual devices for the integration tests.
+
+Every deployment gets its own DPDK --file-prefix, and its hugepage files,
+runtime directory and /dev/shm regions are removed when the test ends, so
+tests can run back to back and after a crash.
+"""
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("WEIR_BUILD", os.path.join(ROOT, "build"))
+DATAPLANE = os.path.join(BUILD, "dataplane", "weir-dataplane")
+CONTROL = os.path.join(BUILD, "control", "weir-control")
+GEN = os.path.join(BUILD, "tools", "weir-gen")
+READ = os.path.join(BUILD, "tools", "weir-read")
+CHECK = os.path.join(BUILD, "tools", "weir-check")
+
+
+def eal_mem():
+    """The EAL memory arguments scripts/hugepages.sh chose: hugepages or --no-huge."""
+    env = os.environ.get("WEIR_EAL_MEM")
+    if env:
+        return env
+    try:
+        with open(os.path.join(BUILD, "eal-mem.env")) as f:
+            return f.read().split("=", 1)[1].strip().strip("'")
+    except OSError:
+        return "-m 512"
+
+
+def remove_dpdk_files(prefix):
+    shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
+    for path in glob.glob(f"/dev/hugepages/{prefix}map_*") + glob.glob(f"/dev/shm/weir.{prefix}.*"):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def gen_pcap(out_dir, name="traffic", **flags):
+    """weir-gen pcap; flags become --flag value (True: bare flag). Returns (pcap, manifest)."""
+    pcap = os.path.join(out_dir, name + ".pcap")
+    manifest = os.path.join(out_dir, name + ".json")
+    cmd = [GEN, "pcap", "--out", pcap, "--manifest", manifest]
+    for k, v in flags.items():
+        k = "--" + k.replace("_", "-")
+        cmd += [k] if v is True else [k, str(v)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return pcap, manifest
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+class Deployment:
+    """One pmd-config file plus the processes started on it."""
+
+    def __init__(self, tmp_path, name, eal, body, no_huge=None):
+        self.dir = str(tmp_path)
+        self.prefix = f"wt-{name}-{os.getpid()}"
+        self.log_dir = os.path.join(self.dir, "log")
+        mem = eal_mem() if no_huge is None else ("--no-huge -m 512" if no_huge else "-m 512")
+        self.config = os.path.join(self.dir, name + ".conf")
+        with open(self.config, "w") as f:
+            f.write(f"eal --file-prefix={self.prefix} {mem} --no-pci --log-level=lib.eal:warning\n")
+            f.write(f"eal {eal}\n")
+            f.write(body)
+            f.write(f"\nlog dir {self.log_dir}\n")
+        self.procs = []
+        self.dataplane_stats = os.path.join(self.dir, "dataplane.json")
+        remove_dpdk_files(self.prefix)
+
+    def start_dataplane(self, *args):
+        self.dp_out = open(os.path.join(self.dir, "dataplane.log"), "w")
+        self.dp = subprocess.Popen([DATAPLANE, "-f", self.config, "--stats-json", self.dataplane_stats,
+                                    "--stats-interval", "0", *args],
+                                   stdout=self.dp_out, stderr=subprocess.STDOUT)
+        self.procs.append(self.dp)
+        return self.dp
+
+    def start_control(self, *args, tag="control"):
+        out = open(os.path.join(self.dir, tag + ".log"), "w")
+        p = subprocess.Popen([CONTROL, "-f", self.config, "--summary-interval", "0", *args],
+                             stdout=out, stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        return p
+
+    def wait_running(self, timeout=30):
+        """Until the dataplane says it runs (its ports started, rings made)."""
+        deadline = time.time() + timeout
+        path = os.path.join(self.dir, "dataplane.log")
+        while time.time() < deadline:
+            if self.dp.poll() is not None:
+                raise AssertionError("weir-dataplane exited early:\n" + self.output("dataplane"))
+            with open(path) as f:
+                if "weir-dataplane: running" in f.read():
+                    return
+            time.sleep(0.05)
+        raise AssertionError("weir-dataplane did not start:\n" + self.output("dataplane"))
+
+    def output(self, tag):
+        with open(os.path.join(self.dir, tag + ".log")) as f:
+            return f.read()
+
+    def log_records(self, kind=None):
+        out = subprocess.run([READ, "--format", "jsonl", self.log_dir], check=True, capture_output=True,
+                             text=True).stdout
+        recs = [json.loads(line) for line in out.splitlines()]
+        return [r for r in recs if kind is None or r["kind"] == kind]
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+        remove_dpdk_files(self.prefix)
