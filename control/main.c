@@ -21,6 +21,7 @@
 #include <rte_errno.h>
 
 #include "weir_config.h"
+#include "weir_time.h"
 #include "weir_drain.h"
 #include "weir_report.h"
 
@@ -31,14 +32,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	quit = 1;
-}
-
-static uint64_t
-realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 struct options {
@@ -88,13 +81,11 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'f': o->config = optarg; break;
 		case 'x': o->exit_when_done = true; break;
 		case 's':
-			o->summary_interval_s = strtod(optarg, &end);
-			if (*end || o->summary_interval_s < 0)
+			if (weir_parse_seconds(optarg, 0, &o->summary_interval_s))
 				goto bad;
 			break;
 		case 'w':
-			o->wait_primary_s = strtod(optarg, &end);
-			if (*end || o->wait_primary_s < 0)
+			if (weir_parse_seconds(optarg, 0, &o->wait_primary_s))
 				goto bad;
 			break;
 		case 'j': o->stats_json = optarg; break;
@@ -285,10 +276,10 @@ main(int argc, char **argv)
 	       info->n_workers == 1 ? "" : "s", cfg.log_dir, info->n_topics,
 	       cfg.fsync_mode == WEIR_FSYNC_BATCH ? "every batch" : cfg.fsync_mode == WEIR_FSYNC_NONE ? "never" : "by interval");
 
-	uint64_t last_summary = realtime_ns(), last_persisted = 0;
+	uint64_t last_summary = weir_realtime_ns(), last_persisted = 0;
 	int rc = 0;
 	while (!quit) {
-		uint64_t now = realtime_ns();
+		uint64_t now = weir_realtime_ns();
 		int moved = weir_drain_poll(&d, now, err, sizeof(err));
 		if (moved < 0) {
 			fprintf(stderr, "weir-control: %s\n", err);
@@ -314,7 +305,7 @@ main(int argc, char **argv)
 			usleep(200);
 		}
 	}
-	if (rc == 0 && weir_drain_commit(&d, realtime_ns(), err, sizeof(err)) != 0) {
+	if (rc == 0 && weir_drain_commit(&d, weir_realtime_ns(), err, sizeof(err)) != 0) {
 		fprintf(stderr, "weir-control: %s\n", err);
 		rc = 1;
 	}

@@ -5,14 +5,7 @@
 #include <unistd.h>
 
 #include "weir_drain.h"
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#include "weir_time.h"
 
 int
 weir_drain_open(struct weir_drain *d, const struct weir_config *cfg, const char topics[][WEIR_TOPIC_NAME_MAX],
@@ -50,10 +43,10 @@ weir_drain_commit(struct weir_drain *d, uint64_t now_ns, char *err, size_t errle
 		if (weir_log_topic_flush(topic) != 0)
 			goto io_error;
 		if (d->fsync_mode != WEIR_FSYNC_NONE && topic->unsynced) {
-			uint64_t t0 = mono_ns();
+			uint64_t t0 = weir_monotonic_ns();
 			if (weir_log_topic_sync(topic) != 0)
 				goto io_error;
-			uint64_t took = mono_ns() - t0;
+			uint64_t took = weir_monotonic_ns() - t0;
 			d->fsync_ns_total += took;
 			if (took > d->fsync_ns_max)
 				d->fsync_ns_max = took;

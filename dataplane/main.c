@@ -20,6 +20,7 @@
 #include <rte_malloc.h>
 
 #include "weir_config.h"
+#include "weir_time.h"
 #include "weir_pipeline.h"
 #include "weir_port.h"
 #include "weir_report.h"
@@ -32,14 +33,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	quit = true;
-}
-
-static uint64_t
-realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void
@@ -80,21 +73,18 @@ parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->stats_interval_s = 1.0;
 	int c;
-	char *end;
 	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': o->config = optarg; break;
 		case 'c': o->config = optarg; o->check = true; break;
 		case 'i':
-			o->stop_when_idle_s = strtod(optarg, &end);
-			if (*end || o->stop_when_idle_s <= 0) {
+			if (weir_parse_seconds(optarg, 1e-3, &o->stop_when_idle_s)) {
 				fprintf(stderr, "weir-dataplane: --stop-when-idle \"%s\": give seconds above 0\n", optarg);
 				return -1;
 			}
 			break;
 		case 's':
-			o->stats_interval_s = strtod(optarg, &end);
-			if (*end || o->stats_interval_s < 0) {
+			if (weir_parse_seconds(optarg, 0, &o->stats_interval_s)) {
 				fprintf(stderr, "weir-dataplane: --stats-interval \"%s\": give seconds, 0 or more\n", optarg);
 				return -1;
 			}
@@ -176,13 +166,13 @@ print_progress(const struct weir_info *info, uint64_t *last_rx, double dt)
 static uint64_t
 wait_for_drain(struct weir_ring **rings, unsigned n, uint64_t timeout_ns)
 {
-	uint64_t deadline = realtime_ns() + timeout_ns, left;
+	uint64_t deadline = weir_realtime_ns() + timeout_ns, left;
 	for (;;) {
 		left = 0;
 		for (unsigned i = 0; i < n; i++)
 			left += __atomic_load_n(&rings[i]->tail, __ATOMIC_ACQUIRE) -
 				__atomic_load_n(&rings[i]->head, __ATOMIC_ACQUIRE);
-		if (left == 0 || realtime_ns() >= deadline)
+		if (left == 0 || weir_realtime_ns() >= deadline)
 			return left;
 		usleep(10 * 1000);
 	}
@@ -262,7 +252,7 @@ main(int argc, char **argv)
 	}
 	weir_decoder_table_build(decoders, &cfg);
 
-	uint64_t epoch_ns = realtime_ns(), tsc0 = rte_rdtsc();
+	uint64_t epoch_ns = weir_realtime_ns(), tsc0 = rte_rdtsc();
 	uint64_t ns_per_tick_q32 = (uint64_t)(((unsigned __int128)1000000000ull << 32) / rte_get_tsc_hz());
 	for (unsigned i = 0; i < cfg.n_workers; i++) {
 		struct weir_worker *w = &workers[i];
@@ -316,10 +306,10 @@ main(int argc, char **argv)
 		printf(" %u", cfg.worker_lcores[i]);
 	printf(", ring %" PRIu64 " bytes each, file prefix %s\n", cfg.ring_bytes, shm.prefix);
 
-	uint64_t last_rx = 0, last_change_ns = realtime_ns(), last_stats_ns = last_change_ns, seen_rx = 0;
+	uint64_t last_rx = 0, last_change_ns = weir_realtime_ns(), last_stats_ns = last_change_ns, seen_rx = 0;
 	while (!quit) {
 		usleep(50 * 1000);
-		uint64_t now = realtime_ns();
+		uint64_t now = weir_realtime_ns();
 		struct weir_worker_counters t;
 		weir_counters_sum(info->workers, cfg.n_workers, &t);
 		if (t.rx_packets != seen_rx) {

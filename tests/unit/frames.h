@@ -8,6 +8,18 @@
 #include "weir_moldudp64.h"
 #include "weir_parse.h"
 
+/* UDP header + payload at f; returns the bytes written. */
+static inline uint32_t
+put_udp(uint8_t *f, uint16_t dport, const uint8_t *payload, uint32_t plen)
+{
+	weir_put_be16(f, 40000);
+	weir_put_be16(f + 2, dport);
+	weir_put_be16(f + 4, (uint16_t)(8 + plen));
+	weir_put_be16(f + 6, 0);
+	memcpy(f + 8, payload, plen);
+	return 8 + plen;
+}
+
 /* Ethernet [+ n_vlan tags] + IPv4 + UDP(dport) + payload; returns length. */
 static inline uint32_t
 frame_ipv4_udp(uint8_t *f, unsigned n_vlan, uint16_t dport, const uint8_t *payload, uint32_t plen)
@@ -30,13 +42,7 @@ frame_ipv4_udp(uint8_t *f, unsigned n_vlan, uint16_t dport, const uint8_t *paylo
 	ip[16] = 198; ip[17] = 18; ip[19] = 2;
 	weir_put_be16(ip + 10, weir_ipv4_header_csum(ip, 20));
 	o += 20;
-	weir_put_be16(f + o, 40000);
-	weir_put_be16(f + o + 2, dport);
-	weir_put_be16(f + o + 4, (uint16_t)(8 + plen));
-	weir_put_be16(f + o + 6, 0);
-	o += 8;
-	memcpy(f + o, payload, plen);
-	return o + plen;
+	return o + put_udp(f + o, dport, payload, plen);
 }
 
 /* Ethernet + IPv6 [+ ext headers given raw] + UDP + payload. */
@@ -55,13 +61,7 @@ frame_ipv6_udp(uint8_t *f, const uint8_t *ext, uint32_t ext_len, uint8_t first_n
 	uint32_t o = 54;
 	memcpy(f + o, ext, ext_len);
 	o += ext_len;
-	weir_put_be16(f + o, 40000);
-	weir_put_be16(f + o + 2, dport);
-	weir_put_be16(f + o + 4, (uint16_t)(8 + plen));
-	weir_put_be16(f + o + 6, 0);
-	o += 8;
-	memcpy(f + o, payload, plen);
-	return o + plen;
+	return o + put_udp(f + o, dport, payload, plen);
 }
 
 /* A MoldUDP64 packet with n messages "m0", "m1", ... ; returns length. */

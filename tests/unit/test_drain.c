@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "weir_drain.h"
+#include "log_walk.h"
 
 #define RING_BYTES (1u << 20)
 
@@ -67,44 +68,44 @@ open_drain(struct fixture *f, uint64_t incarnation)
 	assert_int_equal(weir_drain_open(&f->d, &f->cfg, topics, 3, rings, 1, incarnation, err, sizeof(err)), 0);
 }
 
+struct seen {
+	uint8_t *seen;
+	uint64_t expect_total, last;
+	unsigned topic;
+	bool first;
+};
+
+static void
+check_entry(const struct weir_log_entry *e, void *ctx)
+{
+	struct seen *s = ctx;
+	uint64_t seq = weir_log_entry_record(e)->seq;
+	assert_true(seq < s->expect_total);
+	assert_int_equal(s->seen[seq], 0);
+	assert_int_equal(seq % 2 + 1, s->topic);
+	assert_true(s->first || seq > s->last);
+	s->seen[seq] = 1;
+	s->last = seq;
+	s->first = false;
+}
+
 /* Every seq in the log once, in order per topic; returns how many. */
 static unsigned
 count_log_exactly_once(struct fixture *f, uint64_t expect_total)
 {
-	uint8_t *seen = calloc(expect_total, 1);
-	unsigned total = 0;
+	struct seen s = { .seen = calloc(expect_total, 1), .expect_total = expect_total };
+	long total = 0;
 	for (unsigned t = 1; t < 3; t++) {
-		char dir[512], path[600];
+		char dir[512];
 		snprintf(dir, sizeof(dir), "%s/%s", f->root, topics[t]);
-		uint64_t *bases;
-		size_t n;
-		assert_int_equal(weir_log_list_segments(dir, &bases, &n), 0);
-		uint64_t last = 0;
-		bool first = true;
-		for (size_t i = 0; i < n; i++) {
-			struct weir_log_segment s;
-			weir_log_segment_path(dir, bases[i], path, sizeof(path));
-			assert_int_equal(weir_log_segment_open(&s, path, err, sizeof(err)), 0);
-			const struct weir_log_entry *e;
-			int rc;
-			while ((rc = weir_log_segment_next(&s, &e, err, sizeof(err))) == 1) {
-				uint64_t seq = weir_log_entry_record(e)->seq;
-				assert_true(seq < expect_total);
-				assert_int_equal(seen[seq], 0);
-				assert_int_equal(seq % 2 + 1, t);
-				assert_true(first || seq > last);
-				seen[seq] = 1;
-				last = seq;
-				first = false;
-				total++;
-			}
-			assert_int_equal(rc, 0);
-			weir_log_segment_close(&s);
-		}
-		free(bases);
+		s.topic = t;
+		s.first = true;
+		long n = log_walk(dir, check_entry, &s);
+		assert_true(n >= 0);
+		total += n;
 	}
-	free(seen);
-	return total;
+	free(s.seen);
+	return (unsigned)total;
 }
 
 static void

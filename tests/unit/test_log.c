@@ -12,6 +12,7 @@
 #include "tmpdir.h"
 #include "weir_crc32c.h"
 #include "weir_log.h"
+#include "log_walk.h"
 
 static char err[512];
 
@@ -37,35 +38,18 @@ append_n(struct weir_log_topic *t, uint64_t first, unsigned n)
 		assert_int_equal(weir_log_topic_append(t, 0, 7, (first + i) * 128, make_record(first + i, 5 + i % 40)), 0);
 }
 
+static void
+note_last_seq(const struct weir_log_entry *e, void *ctx)
+{
+	*(uint64_t *)ctx = weir_log_entry_record(e)->seq;
+}
+
 /* Reads every segment of dir; returns entries, or -1 on corruption. */
 static long
 read_all(const char *dir, uint64_t *last_seq)
 {
-	uint64_t *bases;
-	size_t n;
-	char path[512];
-	long count = 0;
-	assert_int_equal(weir_log_list_segments(dir, &bases, &n), 0);
-	for (size_t i = 0; i < n; i++) {
-		struct weir_log_segment s;
-		weir_log_segment_path(dir, bases[i], path, sizeof(path));
-		assert_int_equal(weir_log_segment_open(&s, path, err, sizeof(err)), 0);
-		const struct weir_log_entry *e;
-		int rc;
-		while ((rc = weir_log_segment_next(&s, &e, err, sizeof(err))) == 1) {
-			const struct weir_record *r = weir_log_entry_record(e);
-			if (last_seq)
-				*last_seq = r->seq;
-			count++;
-		}
-		weir_log_segment_close(&s);
-		if (rc < 0) {
-			free(bases);
-			return -1;
-		}
-	}
-	free(bases);
-	return count;
+	uint64_t ignored;
+	return log_walk(dir, note_last_seq, last_seq ? last_seq : &ignored);
 }
 
 static void
