@@ -63,6 +63,14 @@ weir_config_defaults(struct weir_config *cfg)
 	cfg->fsync_interval_ns = 100ull * 1000 * 1000;
 	cfg->control_lcore = 0;
 	cfg->drain_timeout_ns = 5ull * 1000 * 1000 * 1000;
+	cfg->seq.max_sources = 65536;
+	cfg->seq.max_gaps = 65536;
+	cfg->seq.table_full = WEIR_SEQ_TABLE_FULL_UNTRACKED;
+	cfg->seq.gap_timeout_ns = 500ull * 1000 * 1000;
+	cfg->seq.rerequest_interval_ns = 20ull * 1000 * 1000;
+	cfg->seq.rerequest_max = 3;
+	cfg->seq.rerequest_max_count = 1000;
+	cfg->seq.rerequest_min_gap_ns = 1000 * 1000;
 	snprintf(cfg->topics[WEIR_TOPIC_DEAD_LETTER], WEIR_TOPIC_NAME_MAX, "_deadletter");
 	cfg->n_topics = 1;
 }
@@ -411,15 +419,85 @@ cmd_ring(struct parse_ctx *ctx, char **t, int n)
 	}
 }
 
+/* "198.18.0.1:26401" -> address and port in network order. */
+static int
+parse_ipv4_port(struct parse_ctx *ctx, const char *tok, uint32_t *ip, uint16_t *port)
+{
+	unsigned a, b, c, d, p;
+	char tail;
+	if (sscanf(tok, "%u.%u.%u.%u:%u%c", &a, &b, &c, &d, &p, &tail) != 5 || a > 255 || b > 255 || c > 255 ||
+	    d > 255 || p == 0 || p > 65535) {
+		fail(ctx, ctx->line, "rerequest \"%s\" is not valid: write IPV4:PORT, e.g. 198.18.0.1:26401", tok);
+		return -1;
+	}
+	uint8_t bytes[4] = { (uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d };
+	memcpy(ip, bytes, 4);
+	*port = (uint16_t)((p >> 8) | ((p & 0xFF) << 8));
+	return 0;
+}
+
+static void
+cmd_sequence(struct parse_ctx *ctx, char **t, int n)
+{
+	struct weir_sequence_cfg *sq = &ctx->cfg->seq;
+	uint64_t v;
+	if (n != 3) {
+		fail(ctx, ctx->line,
+		     "expected \"sequence (sources|gaps|table-full|gap-timeout|rerequest-interval|rerequest-max|rerequest-max-count|rerequest-min-gap) VALUE\"");
+		return;
+	}
+	if (strcmp(t[1], "sources") == 0) {
+		if (parse_uint_range(ctx, "sequence sources", t[2], 1, 1u << 26, &v) == 0)
+			sq->max_sources = (uint32_t)v;
+	} else if (strcmp(t[1], "gaps") == 0) {
+		if (parse_uint_range(ctx, "sequence gaps", t[2], 1, 1u << 24, &v) == 0)
+			sq->max_gaps = (uint32_t)v;
+	} else if (strcmp(t[1], "table-full") == 0) {
+		if (strcmp(t[2], "untracked") == 0)
+			sq->table_full = WEIR_SEQ_TABLE_FULL_UNTRACKED;
+		else if (strcmp(t[2], "drop") == 0)
+			sq->table_full = WEIR_SEQ_TABLE_FULL_DROP;
+		else
+			fail(ctx, ctx->line, "table-full \"%s\" is not valid: write untracked or drop", t[2]);
+	} else if (strcmp(t[1], "gap-timeout") == 0) {
+		if (parse_duration(ctx, "gap-timeout", t[2], &v) == 0) {
+			if (v == 0)
+				fail(ctx, ctx->line, "gap-timeout must be above 0");
+			sq->gap_timeout_ns = v;
+		}
+	} else if (strcmp(t[1], "rerequest-interval") == 0) {
+		if (parse_duration(ctx, "rerequest-interval", t[2], &v) == 0)
+			sq->rerequest_interval_ns = v;
+	} else if (strcmp(t[1], "rerequest-max") == 0) {
+		if (parse_uint_range(ctx, "rerequest-max", t[2], 0, 16, &v) == 0)
+			sq->rerequest_max = (uint32_t)v;
+	} else if (strcmp(t[1], "rerequest-max-count") == 0) {
+		if (parse_uint_range(ctx, "rerequest-max-count", t[2], 1, 65534, &v) == 0)
+			sq->rerequest_max_count = (uint32_t)v;
+	} else if (strcmp(t[1], "rerequest-min-gap") == 0) {
+		if (parse_duration(ctx, "rerequest-min-gap", t[2], &v) == 0)
+			sq->rerequest_min_gap_ns = v;
+	} else {
+		fail(ctx, ctx->line,
+		     "unknown sequence setting \"%s\": valid are sources, gaps, table-full, gap-timeout, rerequest-interval, rerequest-max, rerequest-max-count, rerequest-min-gap",
+		     t[1]);
+	}
+}
+
 static void
 cmd_decoder(struct parse_ctx *ctx, char **t, int n)
 {
 	struct weir_config *cfg = ctx->cfg;
 	uint64_t v;
-	if (n != 6 || strcmp(t[2], "udp-port") != 0 || strcmp(t[4], "topic") != 0) {
-		fail(ctx, ctx->line, "expected \"decoder moldudp64 udp-port N topic NAME\"");
+	if ((n != 6 && n != 8) || strcmp(t[2], "udp-port") != 0 || strcmp(t[4], "topic") != 0 ||
+	    (n == 8 && strcmp(t[6], "rerequest") != 0)) {
+		fail(ctx, ctx->line, "expected \"decoder moldudp64 udp-port N topic NAME [rerequest IPV4:PORT]\"");
 		return;
 	}
+	uint32_t rr_ip = 0;
+	uint16_t rr_port = 0;
+	if (n == 8 && parse_ipv4_port(ctx, t[7], &rr_ip, &rr_port))
+		return;
 	if (strcmp(t[1], "moldudp64") != 0) {
 		fail(ctx, ctx->line, "unknown decoder \"%s\": valid is moldudp64", t[1]);
 		return;
@@ -444,6 +522,8 @@ cmd_decoder(struct parse_ctx *ctx, char **t, int n)
 	d->topic = topic;
 	d->type = WEIR_DECODER_MOLDUDP64;
 	d->line = ctx->line;
+	d->rerequest_ip = rr_ip;
+	d->rerequest_port = rr_port;
 }
 
 static void
@@ -527,6 +607,8 @@ parse_line(struct parse_ctx *ctx, char *line)
 		cmd_decoder(ctx, t, n);
 	} else if (strcmp(t[0], "log") == 0) {
 		cmd_log(ctx, t, n);
+	} else if (strcmp(t[0], "sequence") == 0) {
+		cmd_sequence(ctx, t, n);
 	} else if (strcmp(t[0], "control") == 0) {
 		uint64_t v;
 		if (n != 3 || strcmp(t[1], "lcore") != 0)
@@ -547,7 +629,7 @@ parse_line(struct parse_ctx *ctx, char *line)
 			cfg->dead_letter_keep_bytes = (uint32_t)v;
 	} else {
 		fail(ctx, ctx->line,
-		     "unknown command \"%s\": valid are eal, set, port, ring, decoder, log, control, shutdown, dead-letter",
+		     "unknown command \"%s\": valid are eal, set, port, ring, decoder, sequence, log, control, shutdown, dead-letter",
 		     t[0]);
 	}
 }

@@ -26,6 +26,22 @@ struct weir_decoder_cfg {
 	uint16_t topic;
 	enum weir_decoder_type type;
 	unsigned line;
+	/* MoldUDP64 retransmission server for this feed (0: none): network order. */
+	uint32_t rerequest_ip;
+	uint16_t rerequest_port;
+};
+
+enum weir_seq_table_full { WEIR_SEQ_TABLE_FULL_UNTRACKED, WEIR_SEQ_TABLE_FULL_DROP };
+
+struct weir_sequence_cfg {
+	uint32_t max_sources;
+	uint32_t max_gaps;
+	enum weir_seq_table_full table_full;
+	uint64_t gap_timeout_ns;
+	uint64_t rerequest_interval_ns;
+	uint32_t rerequest_max;
+	uint32_t rerequest_max_count;
+	uint64_t rerequest_min_gap_ns;
 };
 
 struct weir_config {
@@ -53,6 +69,8 @@ struct weir_config {
 	struct weir_decoder_cfg decoders[WEIR_MAX_DECODERS];
 	unsigned n_topics;
 	char topics[WEIR_MAX_TOPICS][WEIR_TOPIC_NAME_MAX];
+
+	struct weir_sequence_cfg seq;
 
 	char log_dir[PATH_MAX];
 	uint64_t segment_bytes;

@@ -73,6 +73,13 @@ weir_counters_identity_gap(const struct weir_worker_counters *c)
 			 (c->accepted_packets + c->filtered_packets + c->dead_letter_packets + c->ring_full_packets));
 }
 
+int64_t
+weir_counters_message_identity_gap(const struct weir_worker_counters *c)
+{
+	return (int64_t)(c->messages -
+			 (c->event_records + c->seq_duplicates + c->seq_table_full_drops + c->ring_full_messages));
+}
+
 void
 weir_ring_init(struct weir_ring *r, uint32_t worker_id, uint64_t data_bytes)
 {

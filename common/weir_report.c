@@ -19,6 +19,17 @@ weir_report_counters(FILE *f, const struct weir_worker_counters *t)
 		" + dead letters %" PRIu64 " + ring-full %" PRIu64 ": %s\n",
 		t->rx_packets, t->accepted_packets, t->filtered_packets, t->dead_letter_packets, t->ring_full_packets,
 		gap == 0 ? "holds" : "BROKEN");
+	gap = weir_counters_message_identity_gap(t);
+	fprintf(f,
+		"  identity: messages %" PRIu64 " = event records %" PRIu64 " + duplicates %" PRIu64
+		" + table-full drops %" PRIu64 " + ring-full %" PRIu64 ": %s\n",
+		t->messages, t->event_records, t->seq_duplicates, t->seq_table_full_drops, t->ring_full_messages,
+		gap == 0 ? "holds" : "BROKEN");
+	fprintf(f,
+		"  sequence: %" PRIu64 " gaps, %" PRIu64 " events missing = %" PRIu64 " recovered + %" PRIu64
+		" lost + %" PRIu64 " still open; %" PRIu64 " LOSS records\n",
+		t->gaps_opened, t->gap_events_missing, t->gap_events_recovered, t->gap_events_lost,
+		t->gap_events_missing - t->gap_events_recovered - t->gap_events_lost, t->loss_records);
 }
 
 static void
@@ -46,8 +57,9 @@ weir_report_counters_json(FILE *f, const struct weir_worker_counters *blocks, un
 	}
 	fprintf(f, "],\"total\":");
 	block_json(f, &total);
-	int holds = weir_counters_identity_gap(&total) == 0;
+	int holds = weir_counters_identity_gap(&total) == 0 && weir_counters_message_identity_gap(&total) == 0;
 	for (unsigned w = 0; w < n; w++)
-		holds &= weir_counters_identity_gap(&blocks[w]) == 0;
+		holds &= weir_counters_identity_gap(&blocks[w]) == 0 &&
+			 weir_counters_message_identity_gap(&blocks[w]) == 0;
 	fprintf(f, ",\"identity_holds\":%s}\n", holds ? "true" : "false");
 }

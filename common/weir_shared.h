@@ -62,6 +62,8 @@ void weir_counters_sum(const struct weir_worker_counters *blocks, unsigned n,
 		       struct weir_worker_counters *out);
 /* received - (accepted + filtered + dead letters + ring-full); 0 when it holds. */
 int64_t weir_counters_identity_gap(const struct weir_worker_counters *c);
+/* messages - (event records + duplicates + table-full drops + ring-full); 0 when it holds. */
+int64_t weir_counters_message_identity_gap(const struct weir_worker_counters *c);
 
 enum weir_dataplane_state {
 	WEIR_STATE_STARTING = 0,

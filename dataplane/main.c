@@ -27,6 +27,14 @@
 #include "weir_worker.h"
 
 static volatile bool quit;
+static int alloc_socket;
+
+/* Worker state goes to hugepages on the worker's own NUMA socket. */
+static void *
+socket_alloc(size_t bytes)
+{
+	return rte_malloc_socket("weir_seq", bytes, RTE_CACHE_LINE_SIZE, alloc_socket);
+}
 
 static void
 on_signal(int sig)
@@ -268,11 +276,14 @@ main(int argc, char **argv)
 			return 1;
 		}
 		weir_ring_init(rings[i], i, cfg.ring_bytes);
-		weir_ring_producer_attach(&w->pl.ring, rings[i]);
-		w->pl.decoders = decoders;
-		w->pl.dead_letter_keep_bytes = cfg.dead_letter_keep_bytes;
-		w->pl.full_policy = cfg.full_policy;
-		w->pl.quit = &quit;
+		alloc_socket = socket;
+		if (weir_pipeline_init(&w->pl, &cfg, rings[i], decoders, NULL, &quit, socket_alloc, rte_free) != 0) {
+			fprintf(stderr,
+				"weir-dataplane: cannot allocate worker %u's sequence table (%" PRIu64
+				" bytes): lower \"sequence sources\" / \"sequence gaps\" or reserve more hugepages\n",
+				i, weir_seq_memsize(&cfg.seq));
+			return 1;
+		}
 		w->shared = &info->workers[i];
 		w->id = i;
 		w->lcore = cfg.worker_lcores[i];
@@ -358,7 +369,7 @@ main(int argc, char **argv)
 			fclose(f);
 		}
 	}
-	int identity_ok = weir_counters_identity_gap(&total) == 0;
+	int identity_ok = weir_counters_identity_gap(&total) == 0 && weir_counters_message_identity_gap(&total) == 0;
 	weir_ports_stop(&ports);
 	/* weir-control keeps its own mapping; a file-backed region goes once
 	 * nothing is left in it. */

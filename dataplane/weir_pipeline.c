@@ -3,6 +3,8 @@
 #include "weir_moldudp64.h"
 #include "weir_pipeline.h"
 
+#define TICK_EVERY_NS 100000ull
+
 void
 weir_decoder_table_build(struct weir_decoder_table *t, const struct weir_config *cfg)
 {
@@ -28,13 +30,6 @@ fill_header(struct weir_record *r, uint16_t kind, uint16_t topic, uint16_t port,
 	r->event_time_ns = 0;
 }
 
-static inline void
-set_mold_source(struct weir_record *r, const uint8_t *session)
-{
-	memcpy(r->source, session, WEIR_MOLD_SESSION_BYTES);
-	memset(r->source + WEIR_MOLD_SESSION_BYTES, 0, WEIR_SOURCE_BYTES - WEIR_MOLD_SESSION_BYTES);
-}
-
 /*
  * Backpressure: show the consumer what is done and wait for room; the RX
  * queue fills meanwhile and the NIC counts what it misses.  False when the
@@ -51,72 +46,171 @@ wait_for_room(struct weir_pipeline *pl, uint64_t now_ns)
 	return true;
 }
 
-/* All of a packet's records, or none: false when the ring has no room. */
+/* Room for need bytes of records, waiting under backpressure. */
 static bool
-commit_mold(struct weir_pipeline *pl, const struct weir_mold_packet *m, uint16_t topic, uint16_t port,
-	    uint64_t now_ns)
+ensure_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 {
-	uint64_t undo = pl->ring.tail;
-	if (m->count == WEIR_MOLD_END_OF_SESSION) {
-		struct weir_record *r = weir_ring_reserve(&pl->ring, sizeof(*r));
-		if (r == NULL)
+	if (need > pl->ring.size_bytes / 2)
+		return false; /* could never fit: must not stall a backpressure wait */
+	while (weir_ring_free_bytes(&pl->ring, need) < need)
+		if (!wait_for_room(pl, now_ns))
 			return false;
-		fill_header(r, WEIR_REC_END_OF_SESSION, topic, port, now_ns);
-		set_mold_source(r, m->session);
-		r->seq = m->seq;
-		return true;
+	return true;
+}
+
+/* The tracker found a gap lost for good: the log says so. */
+static void
+on_loss(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_t count, uint64_t now_ns)
+{
+	struct weir_pipeline *pl = ctx;
+	struct weir_record *r;
+	while ((r = weir_ring_reserve(&pl->ring, sizeof(*r))) == NULL) {
+		if (!wait_for_room(pl, now_ns)) {
+			pl->c.loss_records_not_kept++;
+			return;
+		}
 	}
+	fill_header(r, WEIR_REC_LOSS, src->origin.topic, src->origin.port, now_ns);
+	memcpy(r->source, src->key, WEIR_SOURCE_BYTES);
+	r->seq = first;
+	r->count = count;
+	pl->c.loss_records++;
+}
+
+static bool
+on_request(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_t count)
+{
+	struct weir_pipeline *pl = ctx;
+	uint8_t req[WEIR_MOLD_HEADER_BYTES];
+	char session[WEIR_MOLD_SESSION_BYTES + 1];
+	memcpy(session, src->key, WEIR_MOLD_SESSION_BYTES);
+	session[WEIR_MOLD_SESSION_BYTES] = 0;
+	weir_mold_put_header(req, session, first, (uint16_t)count);
+	memcpy(req, src->key, WEIR_MOLD_SESSION_BYTES); /* the session exactly, NULs included */
+	return pl->rerequest.send(pl->rerequest.ctx, src, &pl->decoders->decoders[src->origin.decoder], req,
+				  sizeof(req));
+}
+
+int
+weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, struct weir_ring *ring,
+		   const struct weir_decoder_table *decoders, const struct weir_rerequest_sink *rerequest,
+		   const volatile bool *quit, void *(*mem_alloc)(size_t), void (*mem_free)(void *))
+{
+	memset(pl, 0, sizeof(*pl));
+	weir_ring_producer_attach(&pl->ring, ring);
+	pl->decoders = decoders;
+	pl->dead_letter_keep_bytes = cfg->dead_letter_keep_bytes;
+	pl->full_policy = cfg->full_policy;
+	pl->quit = quit;
+	if (rerequest)
+		pl->rerequest = *rerequest;
+	struct weir_seq_actions act = { .ctx = pl, .loss = on_loss, .request = rerequest ? on_request : NULL };
+	return weir_seq_create(&pl->seq, &cfg->seq, &act, &pl->c, mem_alloc, mem_free);
+}
+
+void
+weir_pipeline_fini(struct weir_pipeline *pl, void (*mem_free)(void *))
+{
+	weir_seq_destroy(&pl->seq, mem_free);
+}
+
+static inline void
+set_mold_key(uint8_t key[WEIR_SOURCE_BYTES], const uint8_t *session)
+{
+	memcpy(key, session, WEIR_MOLD_SESSION_BYTES);
+	memset(key + WEIR_MOLD_SESSION_BYTES, 0, WEIR_SOURCE_BYTES - WEIR_MOLD_SESSION_BYTES);
+}
+
+static bool
+commit_end_of_session(struct weir_pipeline *pl, const struct weir_mold_packet *m, struct weir_seq_source *src,
+		      uint16_t topic, uint16_t port, uint64_t now_ns)
+{
+	uint64_t need = sizeof(struct weir_record) * (2u + (src ? src->n_gaps : 0u));
+	if (!ensure_room(pl, need, now_ns))
+		return false;
+	struct weir_record *r = weir_ring_reserve(&pl->ring, sizeof(*r));
+	fill_header(r, WEIR_REC_END_OF_SESSION, topic, port, now_ns);
+	set_mold_key(r->source, m->session);
+	r->seq = m->seq;
+	weir_seq_end_of_session(&pl->seq, src, m->seq, now_ns);
+	return true;
+}
+
+/*
+ * The data messages of one packet.  Room for every record (and LOSS records
+ * a restart may write) is made sure of before the tracker sees the packet:
+ * a packet dropped for want of room was never tracked, so the tracker sees a
+ * gap there and the log gets a LOSS record, not a silent hole.
+ */
+static bool
+commit_events(struct weir_pipeline *pl, const struct weir_mold_packet *m, struct weir_seq_source *src,
+	      uint16_t topic, uint16_t port, uint64_t now_ns)
+{
+	uint64_t need = WEIR_ALIGN8((uint64_t)m->count * sizeof(struct weir_record) + m->blocks_len) +
+			(uint64_t)m->count * 8 + /* per-record alignment */
+			sizeof(struct weir_record) * (2u + (src ? src->n_gaps : 0u)) + 2048 + 64;
+	if (!ensure_room(pl, need, now_ns))
+		return false;
 	const uint8_t *cursor = m->blocks;
+	unsigned committed = 0;
 	for (unsigned i = 0; i < m->count; i++) {
 		uint16_t len;
 		const uint8_t *msg = weir_mold_next(&cursor, &len);
+		enum weir_seq_class cls = weir_seq_event(&pl->seq, src, m->seq + i, now_ns);
+		if (cls == WEIR_SEQ_DUPLICATE || cls == WEIR_SEQ_DROPPED)
+			continue;
 		struct weir_record *r = weir_ring_reserve(&pl->ring, (uint32_t)sizeof(*r) + len);
-		if (r == NULL) {
-			pl->ring.tail = undo; /* unpublished: the consumer never saw it */
-			return false;
-		}
 		fill_header(r, WEIR_REC_EVENT, topic, port, now_ns);
-		set_mold_source(r, m->session);
+		if (cls == WEIR_SEQ_LATE_FILL)
+			r->flags = WEIR_REC_F_LATE;
+		set_mold_key(r->source, m->session);
 		r->seq = m->seq + i;
 		memcpy(r + 1, msg, len);
+		committed++;
 	}
+	pl->c.event_records += committed;
 	return true;
 }
 
 static void
 decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
-	    const struct weir_decoder_cfg *d, uint16_t port, uint64_t now_ns)
+	    unsigned decoder, uint16_t port, uint64_t now_ns)
 {
+	const struct weir_decoder_cfg *d = &pl->decoders->decoders[decoder];
 	struct weir_mold_packet m;
 	unsigned reason = weir_mold_decode(v->payload, v->payload_len, &m);
 	if (reason) {
 		weir_pipeline_dead_letter(pl, frame, len, reason, port, now_ns);
 		return;
 	}
+	uint8_t key[WEIR_SOURCE_BYTES];
+	set_mold_key(key, m.session);
+	struct weir_seq_origin origin = { .topic = d->topic, .port = port, .decoder = (uint8_t)decoder,
+					  .can_request = d->rerequest_ip != 0 };
+	struct weir_seq_source *src = weir_seq_source(&pl->seq, key, origin, now_ns);
+
 	if (m.count == WEIR_MOLD_HEARTBEAT) {
-		/* Carries the next expected sequence: the sequence stage's input. */
+		weir_seq_heartbeat(&pl->seq, src, m.seq, now_ns);
 		pl->c.heartbeats++;
 		pl->c.accepted_packets++;
 		return;
 	}
-	unsigned messages = m.count == WEIR_MOLD_END_OF_SESSION ? 0 : m.count;
-	/* A packet that could never fit must not stall a backpressure wait. */
-	bool can_fit = (uint64_t)messages * (sizeof(struct weir_record) + 8) + m.blocks_len <=
-		       pl->ring.size_bytes / 2;
-	/* Sequence (issue 3) and match (issue 4) stages go here, before commit. */
-	while (!commit_mold(pl, &m, d->topic, port, now_ns)) {
-		if (!can_fit || !wait_for_room(pl, now_ns)) {
+	if (m.count == WEIR_MOLD_END_OF_SESSION) {
+		if (!commit_end_of_session(pl, &m, src, d->topic, port, now_ns)) {
 			pl->c.ring_full_packets++;
-			pl->c.ring_full_messages += messages;
-			pl->c.messages += messages;
 			return;
 		}
+		pl->c.end_of_session++;
+		pl->c.accepted_packets++;
+		return;
+	}
+	pl->c.messages += m.count;
+	if (!commit_events(pl, &m, src, d->topic, port, now_ns)) {
+		pl->c.ring_full_packets++;
+		pl->c.ring_full_messages += m.count;
+		return;
 	}
 	pl->c.accepted_packets++;
-	pl->c.messages += messages;
-	pl->c.event_records += messages;
-	if (m.count == WEIR_MOLD_END_OF_SESSION)
-		pl->c.end_of_session++;
 }
 
 void
@@ -166,6 +260,20 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 		pl->c.filtered_packets++;
 		return;
 	}
-	const struct weir_decoder_cfg *d = &pl->decoders->decoders[di - 1];
-	decode_mold(pl, frame, len, &v, d, port, now_ns);
+	decode_mold(pl, frame, len, &v, di - 1, port, now_ns);
+}
+
+void
+weir_pipeline_tick(struct weir_pipeline *pl, uint64_t now_ns)
+{
+	if (now_ns < pl->next_tick_ns)
+		return;
+	pl->next_tick_ns = now_ns + TICK_EVERY_NS;
+	weir_seq_tick(&pl->seq, now_ns);
+}
+
+void
+weir_pipeline_stop(struct weir_pipeline *pl, uint64_t now_ns)
+{
+	weir_seq_flush(&pl->seq, now_ns);
 }

@@ -1,18 +1,20 @@
 /*
  * One pipeline copy: what a worker lcore does to each packet, in stage order
- * parse -> decode -> (sequence, issue 3) -> (match, issue 4) -> commit.
- * Pure C over byte spans and a record ring, so unit tests run the worker's
- * own code; weir_worker.c is the DPDK poll loop around it.
+ * parse -> decode -> sequence -> (match, issue 4) -> commit.  Pure C over
+ * byte spans and a record ring, so unit tests run the worker's own code;
+ * weir_worker.c is the DPDK poll loop around it.
  */
 #ifndef WEIR_PIPELINE_H
 #define WEIR_PIPELINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "weir_config.h"
 #include "weir_parse.h"
 #include "weir_ring.h"
+#include "weir_seq.h"
 #include "weir_shared.h"
 
 /* UDP destination port -> decoder index + 1 (0: no decoder).  Built once,
@@ -24,19 +26,42 @@ struct weir_decoder_table {
 
 void weir_decoder_table_build(struct weir_decoder_table *t, const struct weir_config *cfg);
 
+/* Sends a MoldUDP64 re-request (the 20-byte request in payload) for a source
+ * of decoder d, from the port it arrived on.  False when nothing was sent. */
+struct weir_rerequest_sink {
+	void *ctx;
+	bool (*send)(void *ctx, const struct weir_seq_source *src, const struct weir_decoder_cfg *d,
+		     const uint8_t *payload, uint32_t len);
+};
+
 struct weir_pipeline {
 	struct weir_ring_producer ring;
 	struct weir_worker_counters c;       /* counted here, stored to shared once per burst */
+	struct weir_seq_table seq;
 	const struct weir_decoder_table *decoders;
+	struct weir_rerequest_sink rerequest;
 	uint32_t dead_letter_keep_bytes;
 	enum weir_full_policy full_policy;
 	const volatile bool *quit;           /* ends a backpressure wait at shutdown */
+	uint64_t next_tick_ns;
 };
+
+/* mem_alloc/free place the sequence table (the dataplane: hugepages on the
+ * worker's socket).  rerequest may be NULL: gaps are then only timed out. */
+int weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, struct weir_ring *ring,
+		       const struct weir_decoder_table *decoders, const struct weir_rerequest_sink *rerequest,
+		       const volatile bool *quit, void *(*mem_alloc)(size_t), void (*mem_free)(void *));
+void weir_pipeline_fini(struct weir_pipeline *pl, void (*mem_free)(void *));
 
 void weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
 			  enum weir_csum l4_csum, uint16_t port, uint64_t now_ns);
 void weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, unsigned reason,
 			       uint16_t port, uint64_t now_ns);
+/* Gap deadlines and re-requests; cheap to call every burst (it runs at
+ * most every 100 us). */
+void weir_pipeline_tick(struct weir_pipeline *pl, uint64_t now_ns);
+/* Stopping: every gap still open is declared lost, in the log. */
+void weir_pipeline_stop(struct weir_pipeline *pl, uint64_t now_ns);
 
 /* Stores the counts to the worker's shared block (single writer). */
 static inline void

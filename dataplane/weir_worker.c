@@ -71,7 +71,9 @@ weir_worker_main(void *arg)
 				pl->c.idle_polls++;
 				if (++idle_since_store == IDLE_STORE_EVERY) {
 					idle_since_store = 0;
-					weir_ring_publish(&pl->ring, weir_worker_now_ns(w));
+					uint64_t now_ns = weir_worker_now_ns(w);
+					weir_pipeline_tick(pl, now_ns);
+					weir_ring_publish(&pl->ring, now_ns);
 					weir_pipeline_store_counters(pl, w->shared);
 				}
 				continue;
@@ -79,12 +81,16 @@ weir_worker_main(void *arg)
 			uint64_t now_ns = weir_worker_now_ns(w); /* once per burst */
 			pl->c.busy_polls++;
 			handle_burst(w, port, n, now_ns);
+			weir_pipeline_tick(pl, now_ns);
 			/* One release store per burst makes the whole burst visible. */
 			weir_ring_publish(&pl->ring, now_ns);
 			weir_pipeline_store_counters(pl, w->shared);
 		}
 	}
-	weir_ring_publish(&pl->ring, weir_worker_now_ns(w));
+	/* Gaps still open are declared lost: the log states every hole. */
+	uint64_t now_ns = weir_worker_now_ns(w);
+	weir_pipeline_stop(pl, now_ns);
+	weir_ring_publish(&pl->ring, now_ns);
 	weir_pipeline_store_counters(pl, w->shared);
 	return 0;
 }

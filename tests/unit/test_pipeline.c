@@ -33,12 +33,12 @@ setup(void **state)
 	cfg.n_decoders = 1;
 	cfg.decoders[0] = (struct weir_decoder_cfg){ .udp_port = 26400, .topic = 1, .type = WEIR_DECODER_MOLDUDP64 };
 	weir_decoder_table_build(&f->decoders, &cfg);
-	weir_ring_producer_attach(&f->pl.ring, f->ring);
+	cfg.dead_letter_keep_bytes = 64;
+	cfg.full_policy = WEIR_FULL_DROP;
+	cfg.seq.max_sources = 64;
+	cfg.seq.max_gaps = 64;
+	assert_int_equal(weir_pipeline_init(&f->pl, &cfg, f->ring, &f->decoders, NULL, &f->quit, malloc, free), 0);
 	weir_ring_consumer_attach(&f->c, f->ring);
-	f->pl.decoders = &f->decoders;
-	f->pl.dead_letter_keep_bytes = 64;
-	f->pl.full_policy = WEIR_FULL_DROP;
-	f->pl.quit = &f->quit;
 	*state = f;
 	return 0;
 }
@@ -47,6 +47,7 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
+	weir_pipeline_fini(&f->pl, free);
 	free(f->ring);
 	free(f);
 	return 0;
@@ -174,6 +175,63 @@ should_wait_for_room_under_backpressure_for_events_and_dead_letters_alike(void *
 }
 
 static void
+should_persist_a_repeated_packet_once_and_flag_late_fills(void **state)
+{
+	struct fixture *f = *state;
+	feed_mold(f, "S", 1, 3);   /* 1..3 */
+	feed_mold(f, "S", 7, 2);   /* 7..8 ahead: gap 4..6 */
+	feed_mold(f, "S", 1, 3);   /* repeated packet */
+	feed_mold(f, "S", 4, 2);   /* late: 4, 5 */
+	weir_ring_publish(&f->pl.ring, 0);
+	const struct weir_record *recs[16];
+	assert_int_equal(drain_all(f, recs, 16), 7);
+	static const uint64_t seqs[] = { 1, 2, 3, 7, 8, 4, 5 };
+	for (unsigned i = 0; i < 7; i++) {
+		assert_int_equal(recs[i]->seq, seqs[i]);
+		assert_int_equal(recs[i]->flags, i >= 5 ? WEIR_REC_F_LATE : 0);
+	}
+	assert_int_equal(f->pl.c.seq_duplicates, 3);
+	assert_int_equal(f->pl.c.messages, 10);
+	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
+	/* Stopping: 6 never came, and the log says so. */
+	weir_pipeline_stop(&f->pl, 99);
+	weir_ring_publish(&f->pl.ring, 0);
+	assert_int_equal(drain_all(f, recs, 16), 1);
+	assert_int_equal(recs[0]->kind, WEIR_REC_LOSS);
+	assert_int_equal(recs[0]->seq, 6);
+	assert_int_equal(recs[0]->count, 1);
+	assert_int_equal(recs[0]->topic, 1);
+	assert_memory_equal(recs[0]->source, "S         \0\0\0\0\0\0", 16);
+	assert_int_equal(f->pl.c.loss_records, 1);
+}
+
+static void
+should_turn_a_packet_dropped_on_a_full_ring_into_a_gap_and_a_loss_record(void **state)
+{
+	struct fixture *f = *state;
+	feed_mold(f, "S", 1, 1);
+	weir_ring_publish(&f->pl.ring, 0);
+	const struct weir_record *recs[8];
+	drain_all(f, recs, 8);
+	uint64_t undo = f->pl.ring.tail;
+	while (weir_ring_reserve(&f->pl.ring, 1024) != NULL)
+		;
+	feed_mold(f, "S", 2, 3);   /* no room: dropped whole, never tracked */
+	assert_int_equal(f->pl.c.ring_full_packets, 1);
+	f->pl.ring.tail = undo;    /* (the filler was never published) */
+	feed_mold(f, "S", 5, 1);   /* 5 is ahead: 2..4 is a gap */
+	weir_pipeline_stop(&f->pl, 7);
+	weir_ring_publish(&f->pl.ring, 0);
+	assert_int_equal(drain_all(f, recs, 8), 2);
+	assert_int_equal(recs[0]->seq, 5);
+	assert_int_equal(recs[1]->kind, WEIR_REC_LOSS);
+	assert_int_equal(recs[1]->seq, 2);
+	assert_int_equal(recs[1]->count, 3);
+	assert_int_equal(weir_counters_identity_gap(&f->pl.c), 0);
+	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
+}
+
+static void
 should_filter_udp_to_ports_without_a_decoder(void **state)
 {
 	struct fixture *f = *state;
@@ -261,7 +319,7 @@ should_keep_the_accounting_identity_over_a_random_mix(void **state)
 		by_reason += c->dead_letter[r];
 	assert_int_equal(by_reason, c->dead_letter_packets);
 	assert_int_equal(c->dead_letter_records + c->dead_letter_not_kept, c->dead_letter_packets);
-	assert_int_equal(c->messages, c->event_records + c->ring_full_messages);
+	assert_int_equal(weir_counters_message_identity_gap(c), 0);
 	assert_true(c->dead_letter_packets > 1000);
 	assert_true(c->filtered_packets > 1000);
 	assert_true(c->ring_full_packets > 0);
@@ -275,6 +333,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_keep_a_dead_letter_with_its_reason_and_at_most_keep_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_count_a_dead_letter_it_had_no_room_to_keep, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_wait_for_room_under_backpressure_for_events_and_dead_letters_alike, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_persist_a_repeated_packet_once_and_flag_late_fills, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_turn_a_packet_dropped_on_a_full_ring_into_a_gap_and_a_loss_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_filter_udp_to_ports_without_a_decoder, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_commit_one_event_record_per_message_with_session_and_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_count_heartbeats_and_record_the_end_of_a_session, setup, teardown),

@@ -1,0 +1,411 @@
+#include <string.h>
+
+#include "weir_seq.h"
+
+/* Sequence arithmetic is modular: a source may wrap at 2^64. */
+static inline int64_t
+seq_diff(uint64_t a, uint64_t b)
+{
+	return (int64_t)(a - b);
+}
+
+static inline bool
+in_gap(const struct weir_seq_gap *g, uint64_t seq)
+{
+	return seq - g->first <= g->last - g->first;
+}
+
+static uint32_t
+table_capacity(uint32_t max_sources)
+{
+	uint32_t cap = 16;
+	while (cap < 2ull * max_sources)
+		cap <<= 1;
+	return cap;
+}
+
+uint64_t
+weir_seq_memsize(const struct weir_sequence_cfg *cfg)
+{
+	uint64_t cap = table_capacity(cfg->max_sources);
+	return cap * (sizeof(struct weir_seq_source) + sizeof(struct weir_seq_source_stats)) +
+	       (uint64_t)cfg->max_gaps * sizeof(struct weir_seq_gap);
+}
+
+int
+weir_seq_create(struct weir_seq_table *t, const struct weir_sequence_cfg *cfg, const struct weir_seq_actions *act,
+		struct weir_worker_counters *counters, void *(*mem_alloc)(size_t), void (*mem_free)(void *))
+{
+	memset(t, 0, sizeof(*t));
+	if (cfg->max_sources == 0 || cfg->max_sources > (1u << 30) || cfg->max_gaps == 0 ||
+	    cfg->max_gaps >= WEIR_SEQ_NONE)
+		return -1;
+	t->cfg = *cfg;
+	t->act = *act;
+	t->c = counters;
+	t->capacity = table_capacity(cfg->max_sources);
+	t->mask = t->capacity - 1;
+	t->sources = mem_alloc((size_t)t->capacity * sizeof(*t->sources));
+	t->stats = mem_alloc((size_t)t->capacity * sizeof(*t->stats));
+	t->gaps = mem_alloc((size_t)cfg->max_gaps * sizeof(*t->gaps));
+	if (t->sources == NULL || t->stats == NULL || t->gaps == NULL) {
+		weir_seq_destroy(t, mem_free);
+		return -1;
+	}
+	memset(t->sources, 0, (size_t)t->capacity * sizeof(*t->sources));
+	memset(t->stats, 0, (size_t)t->capacity * sizeof(*t->stats));
+	for (uint32_t i = 0; i < cfg->max_gaps; i++)
+		t->gaps[i].next_in_source = i + 1 < cfg->max_gaps ? i + 1 : WEIR_SEQ_NONE;
+	t->free_gap = 0;
+	t->oldest_open = t->newest_open = WEIR_SEQ_NONE;
+	return 0;
+}
+
+void
+weir_seq_destroy(struct weir_seq_table *t, void (*mem_free)(void *))
+{
+	mem_free(t->sources);
+	mem_free(t->stats);
+	mem_free(t->gaps);
+	t->sources = NULL;
+	t->stats = NULL;
+	t->gaps = NULL;
+}
+
+static inline uint32_t
+key_hash(const uint8_t key[WEIR_SOURCE_BYTES])
+{
+	uint64_t a, b;
+	memcpy(&a, key, 8);
+	memcpy(&b, key + 8, 8);
+	uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) * 0xC2B2AE3D27D4EB4Full;
+	return (uint32_t)(h ^ (h >> 31) ^ (h >> 47));
+}
+
+struct weir_seq_source *
+weir_seq_source(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES], struct weir_seq_origin origin,
+		uint64_t now_ns)
+{
+	for (uint32_t i = key_hash(key) & t->mask;; i = (i + 1) & t->mask) {
+		struct weir_seq_source *s = &t->sources[i];
+		if (s->state != WEIR_SEQ_SRC_EMPTY) {
+			if (memcmp(s->key, key, WEIR_SOURCE_BYTES) == 0)
+				return s;
+			continue;
+		}
+		/* Capacity is twice the limit, so probing always ends at an empty slot. */
+		if (t->c->sources >= t->cfg.max_sources)
+			return NULL;
+		memcpy(s->key, key, WEIR_SOURCE_BYTES);
+		s->state = WEIR_SEQ_SRC_ACTIVE;
+		s->next_seq = 0;
+		s->started = 0; /* the first event or heartbeat sets next_seq */
+		s->first_gap = WEIR_SEQ_NONE;
+		s->n_gaps = 0;
+		s->origin = origin;
+		s->last_seen_ns = now_ns;
+		s->next_request_ns = 0;
+		t->stats[i].first_seen_ns = now_ns;
+		t->c->sources++;
+		return s;
+	}
+}
+
+static void
+open_list_remove(struct weir_seq_table *t, uint32_t gi)
+{
+	struct weir_seq_gap *g = &t->gaps[gi];
+	if (g->prev_open != WEIR_SEQ_NONE)
+		t->gaps[g->prev_open].next_open = g->next_open;
+	else
+		t->oldest_open = g->next_open;
+	if (g->next_open != WEIR_SEQ_NONE)
+		t->gaps[g->next_open].prev_open = g->prev_open;
+	else
+		t->newest_open = g->prev_open;
+	t->n_open--;
+}
+
+/* Inserts gi after `after` in the open list (WEIR_SEQ_NONE: at the newest end). */
+static void
+open_list_insert_after(struct weir_seq_table *t, uint32_t gi, uint32_t after)
+{
+	struct weir_seq_gap *g = &t->gaps[gi];
+	if (after == WEIR_SEQ_NONE)
+		after = t->newest_open;
+	g->prev_open = after;
+	if (after == WEIR_SEQ_NONE) {
+		g->next_open = t->oldest_open;
+		t->oldest_open = gi;
+	} else {
+		g->next_open = t->gaps[after].next_open;
+		t->gaps[after].next_open = gi;
+	}
+	if (g->next_open == WEIR_SEQ_NONE)
+		t->newest_open = gi;
+	else
+		t->gaps[g->next_open].prev_open = gi;
+	t->n_open++;
+}
+
+static uint32_t
+gap_alloc(struct weir_seq_table *t)
+{
+	uint32_t gi = t->free_gap;
+	if (gi != WEIR_SEQ_NONE)
+		t->free_gap = t->gaps[gi].next_in_source;
+	return gi;
+}
+
+/* Unlinks gi from its source (prev: its predecessor there, or NONE) and frees it. */
+static void
+gap_release(struct weir_seq_table *t, uint32_t gi, uint32_t prev)
+{
+	struct weir_seq_gap *g = &t->gaps[gi];
+	struct weir_seq_source *src = &t->sources[g->source];
+	if (prev == WEIR_SEQ_NONE)
+		src->first_gap = g->next_in_source;
+	else
+		t->gaps[prev].next_in_source = g->next_in_source;
+	src->n_gaps--;
+	open_list_remove(t, gi);
+	g->next_in_source = t->free_gap;
+	t->free_gap = gi;
+}
+
+static void
+report_loss(struct weir_seq_table *t, uint32_t src_idx, uint64_t first, uint64_t count, uint64_t now_ns)
+{
+	t->c->gap_events_lost += count;
+	t->stats[src_idx].events_lost += count;
+	t->act.loss(t->act.ctx, &t->sources[src_idx], first, count, now_ns);
+}
+
+static void
+declare_lost(struct weir_seq_table *t, uint32_t gi, uint32_t prev, uint64_t now_ns)
+{
+	struct weir_seq_gap *g = &t->gaps[gi];
+	report_loss(t, g->source, g->first, g->last - g->first + 1, now_ns);
+	gap_release(t, gi, prev);
+}
+
+/* [first, last] is missing below everything else open for src. */
+static void
+open_gap(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t first, uint64_t last, uint64_t now_ns)
+{
+	uint32_t si = weir_seq_index(t, src);
+	uint64_t n = last - first + 1;
+	t->c->gaps_opened++;
+	t->c->gap_events_missing += n;
+	t->stats[si].gaps_opened++;
+	t->stats[si].events_missing += n;
+	uint32_t gi = gap_alloc(t);
+	if (gi == WEIR_SEQ_NONE) {
+		t->c->gap_pool_exhausted++;
+		report_loss(t, si, first, n, now_ns);
+		return;
+	}
+	struct weir_seq_gap *g = &t->gaps[gi];
+	g->first = first;
+	g->last = last;
+	g->opened_ns = now_ns;
+	g->next_request_ns = now_ns;
+	g->source = si;
+	g->requests = 0;
+	g->next_in_source = WEIR_SEQ_NONE;
+	/* New gaps lie above every open one: append. */
+	if (src->first_gap == WEIR_SEQ_NONE) {
+		src->first_gap = gi;
+	} else {
+		uint32_t i = src->first_gap;
+		while (t->gaps[i].next_in_source != WEIR_SEQ_NONE)
+			i = t->gaps[i].next_in_source;
+		t->gaps[i].next_in_source = gi;
+	}
+	src->n_gaps++;
+	open_list_insert_after(t, gi, WEIR_SEQ_NONE);
+}
+
+/* seq arrived inside gap gi: shrink, split or close it. */
+static void
+fill_gap(struct weir_seq_table *t, uint32_t gi, uint32_t prev, uint64_t seq, uint64_t now_ns)
+{
+	struct weir_seq_gap *g = &t->gaps[gi];
+	if (g->first == g->last) {
+		gap_release(t, gi, prev);
+	} else if (seq == g->first) {
+		g->first++;
+	} else if (seq == g->last) {
+		g->last--;
+	} else {
+		uint32_t hi = gap_alloc(t);
+		if (hi == WEIR_SEQ_NONE) {
+			/* No entry to hold the upper part: it is lost now, and said so. */
+			t->c->gap_pool_exhausted++;
+			report_loss(t, g->source, seq + 1, g->last - seq, now_ns);
+			g->last = seq - 1;
+			return;
+		}
+		struct weir_seq_gap *h = &t->gaps[hi];
+		*h = *g;
+		h->first = seq + 1;
+		g->last = seq - 1;
+		g->next_in_source = hi;
+		t->sources[g->source].n_gaps++;
+		/* Same age as g: right after it keeps the open list in deadline order. */
+		open_list_insert_after(t, hi, gi);
+	}
+}
+
+static void
+lose_all_gaps(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t now_ns)
+{
+	while (src->first_gap != WEIR_SEQ_NONE)
+		declare_lost(t, src->first_gap, WEIR_SEQ_NONE, now_ns);
+}
+
+enum weir_seq_class
+weir_seq_event(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq, uint64_t now_ns)
+{
+	if (src == NULL) {
+		if (t->cfg.table_full == WEIR_SEQ_TABLE_FULL_DROP) {
+			t->c->seq_table_full_drops++;
+			return WEIR_SEQ_DROPPED;
+		}
+		t->c->seq_untracked++;
+		return WEIR_SEQ_UNTRACKED;
+	}
+	uint32_t si = weir_seq_index(t, src);
+	struct weir_seq_source_stats *st = &t->stats[si];
+	src->last_seen_ns = now_ns;
+	if (src->state == WEIR_SEQ_SRC_CLOSED) {
+		/* Data after the end of session: the session started again. */
+		lose_all_gaps(t, src, now_ns);
+		src->state = WEIR_SEQ_SRC_ACTIVE;
+		src->started = 0;
+		t->c->session_restarts++;
+	}
+	if (!src->started) {
+		src->started = 1;
+		src->next_seq = seq + 1;
+		t->c->seq_in_order++;
+		st->events++;
+		return WEIR_SEQ_IN_ORDER;
+	}
+	int64_t d = seq_diff(seq, src->next_seq);
+	if (d == 0) {
+		src->next_seq++;
+		t->c->seq_in_order++;
+		st->events++;
+		return WEIR_SEQ_IN_ORDER;
+	}
+	if (d > 0) {
+		open_gap(t, src, src->next_seq, seq - 1, now_ns);
+		src->next_seq = seq + 1;
+		t->c->seq_ahead++;
+		st->events++;
+		return WEIR_SEQ_AHEAD;
+	}
+	for (uint32_t gi = src->first_gap, prev = WEIR_SEQ_NONE; gi != WEIR_SEQ_NONE;
+	     prev = gi, gi = t->gaps[gi].next_in_source) {
+		if (in_gap(&t->gaps[gi], seq)) {
+			fill_gap(t, gi, prev, seq, now_ns);
+			t->c->seq_late_fills++;
+			t->c->gap_events_recovered++;
+			st->late_fills++;
+			st->events++;
+			return WEIR_SEQ_LATE_FILL;
+		}
+		if (seq_diff(seq, t->gaps[gi].first) < 0)
+			break; /* gaps ascend: it is in none of them */
+	}
+	t->c->seq_duplicates++;
+	st->duplicates++;
+	return WEIR_SEQ_DUPLICATE;
+}
+
+void
+weir_seq_heartbeat(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t next_seq, uint64_t now_ns)
+{
+	if (src == NULL || src->state == WEIR_SEQ_SRC_CLOSED)
+		return;
+	src->last_seen_ns = now_ns;
+	if (!src->started) {
+		src->started = 1;
+		src->next_seq = next_seq;
+		return;
+	}
+	if (seq_diff(next_seq, src->next_seq) > 0) {
+		open_gap(t, src, src->next_seq, next_seq - 1, now_ns);
+		src->next_seq = next_seq;
+	}
+}
+
+void
+weir_seq_end_of_session(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t next_seq, uint64_t now_ns)
+{
+	if (src == NULL || src->state == WEIR_SEQ_SRC_CLOSED)
+		return;
+	weir_seq_heartbeat(t, src, next_seq, now_ns);
+	src->state = WEIR_SEQ_SRC_CLOSED;
+}
+
+/* The oldest open gap is lost. */
+static void
+lose_oldest(struct weir_seq_table *t, uint64_t now_ns)
+{
+	uint32_t gi = t->oldest_open;
+	struct weir_seq_source *src = &t->sources[t->gaps[gi].source];
+	uint32_t prev = WEIR_SEQ_NONE;
+	for (uint32_t i = src->first_gap; i != gi; i = t->gaps[i].next_in_source)
+		prev = i;
+	declare_lost(t, gi, prev, now_ns);
+}
+
+unsigned
+weir_seq_tick(struct weir_seq_table *t, uint64_t now_ns)
+{
+	unsigned acted = 0;
+	/* The open list is oldest first and every gap lives as long: expiry
+	 * stops at the first gap still inside its time. */
+	while (t->oldest_open != WEIR_SEQ_NONE &&
+	       now_ns - t->gaps[t->oldest_open].opened_ns >= t->cfg.gap_timeout_ns) {
+		lose_oldest(t, now_ns);
+		acted++;
+	}
+	if (t->cfg.rerequest_max == 0 || t->act.request == NULL)
+		return acted;
+	for (uint32_t gi = t->oldest_open; gi != WEIR_SEQ_NONE; gi = t->gaps[gi].next_open) {
+		struct weir_seq_gap *g = &t->gaps[gi];
+		if (g->requests >= t->cfg.rerequest_max || now_ns < g->next_request_ns)
+			continue;
+		struct weir_seq_source *src = &t->sources[g->source];
+		if (!src->origin.can_request)
+			continue;
+		if (now_ns < src->next_request_ns) {
+			t->c->rerequests_rate_limited++;
+			continue;
+		}
+		uint64_t count = g->last - g->first + 1;
+		if (count > t->cfg.rerequest_max_count)
+			count = t->cfg.rerequest_max_count;
+		if (!t->act.request(t->act.ctx, src, g->first, count)) {
+			t->c->rerequests_failed++;
+			continue;
+		}
+		t->c->rerequests_sent++;
+		t->stats[g->source].requests_sent++;
+		g->next_request_ns = now_ns + (t->cfg.rerequest_interval_ns << g->requests);
+		g->requests++;
+		src->next_request_ns = now_ns + t->cfg.rerequest_min_gap_ns;
+		acted++;
+	}
+	return acted;
+}
+
+void
+weir_seq_flush(struct weir_seq_table *t, uint64_t now_ns)
+{
+	while (t->oldest_open != WEIR_SEQ_NONE)
+		lose_oldest(t, now_ns);
+}

@@ -1,0 +1,359 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "weir_seq.h"
+
+#define MS 1000000ull
+
+struct loss { uint64_t first, count, at; };
+struct request { uint64_t first, count; };
+
+struct fixture {
+	struct weir_seq_table t;
+	struct weir_worker_counters c __attribute__((aligned(64)));
+	struct loss losses[64];
+	unsigned n_losses;
+	struct request requests[64];
+	unsigned n_requests;
+	bool refuse_requests;
+};
+
+static void
+on_loss(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_t count, uint64_t now_ns)
+{
+	struct fixture *f = ctx;
+	if (f->n_losses < 64)
+		f->losses[f->n_losses] = (struct loss){ first, count, now_ns };
+	f->n_losses++;
+}
+
+static bool
+on_request(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_t count)
+{
+	struct fixture *f = ctx;
+	if (f->refuse_requests)
+		return false;
+	if (f->n_requests < 64)
+		f->requests[f->n_requests] = (struct request){ first, count };
+	f->n_requests++;
+	return true;
+}
+
+static struct fixture *
+make(uint32_t max_sources, uint32_t max_gaps, enum weir_seq_table_full policy, uint32_t request_max)
+{
+	struct fixture *f = aligned_alloc(64, sizeof(*f));
+	memset(f, 0, sizeof(*f));
+	struct weir_sequence_cfg cfg = {
+		.max_sources = max_sources, .max_gaps = max_gaps, .table_full = policy,
+		.gap_timeout_ns = 100 * MS, .rerequest_interval_ns = 10 * MS, .rerequest_max = request_max,
+		.rerequest_max_count = 5, .rerequest_min_gap_ns = 1 * MS,
+	};
+	struct weir_seq_actions act = { .ctx = f, .loss = on_loss, .request = on_request };
+	assert_int_equal(weir_seq_create(&f->t, &cfg, &act, &f->c, malloc, free), 0);
+	return f;
+}
+
+static void
+destroy(struct fixture *f)
+{
+	weir_seq_destroy(&f->t, free);
+	free(f);
+}
+
+static struct weir_seq_source *
+src(struct fixture *f, const char *name)
+{
+	uint8_t key[WEIR_SOURCE_BYTES] = { 0 };
+	memcpy(key, name, strlen(name));
+	return weir_seq_source(&f->t, key, (struct weir_seq_origin){ .topic = 1, .can_request = 1 }, 0);
+}
+
+/* Feeds seqs to one source at time now; returns the classes as letters:
+ * o in order, a ahead, l late fill, d duplicate. */
+static const char *
+feed(struct fixture *f, struct weir_seq_source *s, const uint64_t *seqs, unsigned n, uint64_t now)
+{
+	static char out[256];
+	static const char letters[] = "oalduD";
+	for (unsigned i = 0; i < n; i++)
+		out[i] = letters[weir_seq_event(&f->t, s, seqs[i], now)];
+	out[n] = 0;
+	return out;
+}
+
+#define FEED(f, s, now, ...) feed(f, s, (const uint64_t[]){ __VA_ARGS__ }, \
+	sizeof((const uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t), now)
+
+static void
+should_refuse_a_table_without_room(void **state)
+{
+	struct weir_seq_table t;
+	struct weir_worker_counters c;
+	struct weir_sequence_cfg cfg = { .max_sources = 0, .max_gaps = 8 };
+	struct weir_seq_actions act = { 0 };
+	assert_int_equal(weir_seq_create(&t, &cfg, &act, &c, malloc, free), -1);
+	cfg.max_sources = 8;
+	cfg.max_gaps = 0;
+	assert_int_equal(weir_seq_create(&t, &cfg, &act, &c, malloc, free), -1);
+}
+
+static void
+should_count_events_of_sources_beyond_a_full_table_by_policy(void **state)
+{
+	struct fixture *f = make(2, 8, WEIR_SEQ_TABLE_FULL_UNTRACKED, 0);
+	assert_non_null(src(f, "A"));
+	assert_non_null(src(f, "B"));
+	assert_null(src(f, "C"));
+	assert_non_null(src(f, "A")); /* known sources still found */
+	assert_int_equal(weir_seq_event(&f->t, NULL, 5, 0), WEIR_SEQ_UNTRACKED);
+	assert_int_equal(f->c.seq_untracked, 1);
+	destroy(f);
+	f = make(1, 8, WEIR_SEQ_TABLE_FULL_DROP, 0);
+	src(f, "A");
+	assert_null(src(f, "B"));
+	assert_int_equal(weir_seq_event(&f->t, NULL, 5, 0), WEIR_SEQ_DROPPED);
+	assert_int_equal(f->c.seq_table_full_drops, 1);
+	assert_int_equal(f->c.sources, 1);
+	destroy(f);
+}
+
+static void
+should_classify_in_order_ahead_late_and_duplicate(void **state)
+{
+	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
+	struct weir_seq_source *s = src(f, "S");
+	/* 1 2 3 in order; 6 ahead (gap 4-5); 4 late; 3 dup; 4 dup; 5 late; 7 in order; 6 dup */
+	assert_string_equal(FEED(f, s, 0, 1, 2, 3, 6, 4, 3, 4, 5, 7, 6), "oooalddlod");
+	assert_int_equal(f->c.seq_in_order, 4);
+	assert_int_equal(f->c.seq_ahead, 1);
+	assert_int_equal(f->c.seq_late_fills, 2);
+	assert_int_equal(f->c.seq_duplicates, 3);
+	assert_int_equal(f->c.gaps_opened, 1);
+	assert_int_equal(f->c.gap_events_missing, 2);
+	assert_int_equal(f->c.gap_events_recovered, 2);
+	assert_int_equal(s->n_gaps, 0);
+	assert_int_equal(f->t.n_open, 0);
+	destroy(f);
+}
+
+static void
+should_split_a_gap_filled_in_its_middle_and_lose_only_what_stays_missing(void **state)
+{
+	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
+	struct weir_seq_source *s = src(f, "S");
+	/* 10, then 20: gap 11..19; 15 fills the middle -> 11..14 and 16..19 */
+	assert_string_equal(FEED(f, s, 0, 10, 20, 15, 11, 19), "oalll");
+	assert_int_equal(s->n_gaps, 2);
+	assert_int_equal(weir_seq_tick(&f->t, 99 * MS), 0);
+	assert_int_equal(f->n_losses, 0);
+	assert_int_equal(weir_seq_tick(&f->t, 100 * MS), 2);
+	assert_int_equal(f->n_losses, 2);
+	assert_int_equal(f->losses[0].first, 12);
+	assert_int_equal(f->losses[0].count, 3);
+	assert_int_equal(f->losses[1].first, 16);
+	assert_int_equal(f->losses[1].count, 3);
+	assert_int_equal(f->c.gap_events_lost, 6);
+	/* missing = recovered + lost */
+	assert_int_equal(f->c.gap_events_missing, f->c.gap_events_recovered + f->c.gap_events_lost);
+	/* Once declared lost, a straggler is a duplicate: the log already says LOSS. */
+	assert_string_equal(FEED(f, s, 101 * MS, 13), "d");
+	destroy(f);
+}
+
+static void
+should_declare_gaps_lost_oldest_first_on_synthetic_time(void **state)
+{
+	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
+	struct weir_seq_source *a = src(f, "A"), *b = src(f, "B");
+	FEED(f, a, 0, 1, 5);          /* gap 2-4 opened at 0 */
+	FEED(f, b, 30 * MS, 1, 3);    /* gap 2 opened at 30ms */
+	FEED(f, a, 60 * MS, 9);       /* gap 6-8 opened at 60ms */
+	weir_seq_tick(&f->t, 100 * MS);
+	assert_int_equal(f->n_losses, 1);
+	assert_int_equal(f->losses[0].first, 2);
+	assert_int_equal(f->losses[0].count, 3);
+	weir_seq_tick(&f->t, 130 * MS);
+	assert_int_equal(f->n_losses, 2);
+	assert_int_equal(f->losses[1].count, 1);
+	weir_seq_tick(&f->t, 159 * MS);
+	assert_int_equal(f->n_losses, 2);
+	weir_seq_tick(&f->t, 160 * MS);
+	assert_int_equal(f->n_losses, 3);
+	assert_int_equal(f->losses[2].first, 6);
+	assert_int_equal(f->c.loss_records + 0, 0); /* records are the owner's business */
+	destroy(f);
+}
+
+static void
+should_reveal_a_lost_tail_from_a_heartbeat(void **state)
+{
+	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
+	struct weir_seq_source *s = src(f, "S");
+	FEED(f, s, 0, 1, 2, 3);
+	weir_seq_heartbeat(&f->t, s, 4, 1 * MS); /* nothing missing */
+	assert_int_equal(f->c.gaps_opened, 0);
+	weir_seq_heartbeat(&f->t, s, 7, 2 * MS); /* 4,5,6 never came */
+	assert_int_equal(f->c.gaps_opened, 1);
+	assert_int_equal(f->c.gap_events_missing, 3);
+	assert_string_equal(FEED(f, s, 3 * MS, 5, 7), "lo");
+	weir_seq_flush(&f->t, 4 * MS);
+	assert_int_equal(f->n_losses, 2); /* 4 and 6 */
+	destroy(f);
+}
+
+static void
+should_take_a_first_heartbeat_as_the_start_of_the_stream(void **state)
+{
+	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
+	struct weir_seq_source *s = src(f, "S");
+	weir_seq_heartbeat(&f->t, s, 100, 0);
+	assert_string_equal(FEED(f, s, 0, 100, 102), "oa");
+	assert_int_equal(f->c.gap_events_missing, 1);
+	destroy(f);
+}
+
+static void
+should_restart_a_session_that_sends_after_its_end(void **state)
+{
+	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
+	struct weir_seq_source *s = src(f, "S");
+	FEED(f, s, 0, 1, 2, 4);                      /* gap 3 open */
+	weir_seq_end_of_session(&f->t, s, 5, 1 * MS);
+	weir_seq_end_of_session(&f->t, s, 5, 2 * MS); /* repeated: no effect */
+	assert_int_equal(f->n_losses, 0);
+	/* The same name starts again from 1: its old gap is lost, 1 is in order. */
+	assert_string_equal(FEED(f, s, 3 * MS, 1, 2, 3), "ooo");
+	assert_int_equal(f->c.session_restarts, 1);
+	assert_int_equal(f->n_losses, 1);
+	assert_int_equal(f->losses[0].first, 3);
+	assert_int_equal(f->c.seq_duplicates, 0);
+	destroy(f);
+}
+
+static void
+should_carry_sequences_across_two_to_the_64(void **state)
+{
+	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
+	struct weir_seq_source *s = src(f, "S");
+	uint64_t m = UINT64_MAX;
+	/* m-1, m, 0 in order; 3 ahead across nothing; gap 1..2 spans no wrap; then a gap across the wrap */
+	assert_string_equal(FEED(f, s, 0, m - 1, m, 0, 1), "oooo");
+	destroy(f);
+	f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
+	s = src(f, "S");
+	assert_string_equal(FEED(f, s, 0, m - 2, 2), "oa"); /* gap m-1, m, 0, 1 */
+	assert_int_equal(f->c.gap_events_missing, 4);
+	assert_string_equal(FEED(f, s, 0, m, 0, m - 3, 1), "lldl");
+	assert_string_equal(FEED(f, s, 0, m - 1), "l");
+	assert_int_equal(s->n_gaps, 0);
+	destroy(f);
+}
+
+static void
+should_lose_a_gap_at_once_when_no_gap_entry_is_free(void **state)
+{
+	struct fixture *f = make(16, 2, WEIR_SEQ_TABLE_FULL_DROP, 0);
+	struct weir_seq_source *s = src(f, "S");
+	FEED(f, s, 0, 1, 3, 5);      /* gaps 2 and 4: the pool is full */
+	assert_int_equal(f->n_losses, 0);
+	FEED(f, s, 0, 7);            /* gap 6 has nowhere to live: lost now, said so */
+	assert_int_equal(f->c.gap_pool_exhausted, 1);
+	assert_int_equal(f->n_losses, 1);
+	assert_int_equal(f->losses[0].first, 6);
+	assert_string_equal(FEED(f, s, 0, 2, 4, 6), "lld");
+	destroy(f);
+}
+
+static void
+should_rerequest_with_backoff_up_to_the_limit_and_cap_the_count(void **state)
+{
+	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 3);
+	struct weir_seq_source *s = src(f, "S");
+	FEED(f, s, 0, 1, 20);                 /* gap 2..19 */
+	weir_seq_tick(&f->t, 0);
+	assert_int_equal(f->n_requests, 1);
+	assert_int_equal(f->requests[0].first, 2);
+	assert_int_equal(f->requests[0].count, 5); /* capped */
+	weir_seq_tick(&f->t, 9 * MS);
+	assert_int_equal(f->n_requests, 1);
+	weir_seq_tick(&f->t, 10 * MS);        /* first retry after 10ms */
+	assert_int_equal(f->n_requests, 2);
+	FEED(f, s, 11 * MS, 2, 3, 4);         /* part of it came back */
+	weir_seq_tick(&f->t, 29 * MS);
+	assert_int_equal(f->n_requests, 2);
+	weir_seq_tick(&f->t, 30 * MS);        /* then after 20ms more, from where the gap now starts */
+	assert_int_equal(f->n_requests, 3);
+	assert_int_equal(f->requests[2].first, 5);
+	weir_seq_tick(&f->t, 90 * MS);        /* three requests is the limit */
+	assert_int_equal(f->n_requests, 3);
+	assert_int_equal(f->c.rerequests_sent, 3);
+	weir_seq_tick(&f->t, 100 * MS);
+	assert_int_equal(f->n_losses, 1);
+	assert_int_equal(f->losses[0].first, 5);
+	assert_int_equal(f->losses[0].count, 15);
+	destroy(f);
+}
+
+static void
+should_rate_limit_rerequests_per_source_and_count_failures(void **state)
+{
+	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 3);
+	struct weir_seq_source *s = src(f, "S");
+	FEED(f, s, 0, 1, 3, 5, 7);            /* three gaps opened together */
+	weir_seq_tick(&f->t, 0);
+	assert_int_equal(f->n_requests, 1);
+	assert_int_equal(f->c.rerequests_rate_limited, 2);
+	weir_seq_tick(&f->t, 1 * MS);
+	assert_int_equal(f->n_requests, 2);
+	f->refuse_requests = true;
+	weir_seq_tick(&f->t, 2 * MS);
+	assert_int_equal(f->c.rerequests_failed, 1);
+	f->refuse_requests = false;
+	weir_seq_tick(&f->t, 3 * MS);
+	assert_int_equal(f->n_requests, 3);
+	destroy(f);
+}
+
+static void
+should_keep_many_sources_apart(void **state)
+{
+	struct fixture *f = make(5000, 64, WEIR_SEQ_TABLE_FULL_DROP, 0);
+	char name[16];
+	for (unsigned round = 0; round < 3; round++)
+		for (unsigned i = 0; i < 5000; i++) {
+			snprintf(name, sizeof(name), "S%u", i);
+			struct weir_seq_source *s = src(f, name);
+			assert_non_null(s);
+			assert_int_equal(weir_seq_event(&f->t, s, 1000 + round, 0), WEIR_SEQ_IN_ORDER);
+		}
+	assert_int_equal(f->c.sources, 5000);
+	assert_int_equal(f->c.seq_in_order, 15000);
+	destroy(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(should_refuse_a_table_without_room),
+		cmocka_unit_test(should_count_events_of_sources_beyond_a_full_table_by_policy),
+		cmocka_unit_test(should_lose_a_gap_at_once_when_no_gap_entry_is_free),
+		cmocka_unit_test(should_classify_in_order_ahead_late_and_duplicate),
+		cmocka_unit_test(should_split_a_gap_filled_in_its_middle_and_lose_only_what_stays_missing),
+		cmocka_unit_test(should_declare_gaps_lost_oldest_first_on_synthetic_time),
+		cmocka_unit_test(should_reveal_a_lost_tail_from_a_heartbeat),
+		cmocka_unit_test(should_take_a_first_heartbeat_as_the_start_of_the_stream),
+		cmocka_unit_test(should_restart_a_session_that_sends_after_its_end),
+		cmocka_unit_test(should_carry_sequences_across_two_to_the_64),
+		cmocka_unit_test(should_rerequest_with_backoff_up_to_the_limit_and_cap_the_count),
+		cmocka_unit_test(should_rate_limit_rerequests_per_source_and_count_failures),
+		cmocka_unit_test(should_keep_many_sources_apart),
+	};
+	return cmocka_run_group_tests_name("seq", tests, NULL, NULL);
+}
