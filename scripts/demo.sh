@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: generate about a million MoldUDP64
-# messages (a few percent malformed), run weir-dataplane on net_pcap with
-# weir-control draining into the log, and check the result against the
-# generator's manifest.  No NIC needed.
+# messages (a few percent malformed; packets lost, repeated and reordered),
+# run weir-dataplane on net_pcap with weir-control draining into the log,
+# and check the result against the generator's manifest.  No NIC needed.
 #   WEIR_DEMO_MESSAGES  messages to generate (default 1000000)
 #   WEIR_DEMO_DIR       where the capture, log and reports go (default out/demo)
 set -euo pipefail
@@ -27,7 +27,8 @@ echo "== 1. traffic: weir-gen writes the capture and its ground truth"
 build/tools/weir-gen pcap --out "$WEIR_PCAP" --manifest "$dir/manifest.json" --seed 42 \
   --messages "$messages" --sessions 16 --per-packet 1-8 --payload 8-96 \
   --malformed-rate 0.03 --filtered-rate 0.01 --vlan-rate 0.1 --ipv6-rate 0.1 \
-  --heartbeat-every 50 --end-session
+  --heartbeat-every 50 --end-session \
+  --loss 0.005 --burst-loss 3 --duplicate 0.005 --reorder 0.01 --reorder-distance 16
 
 echo "== 2. weir-dataplane on pmd-config/demo-pcap.conf (net_pcap) + weir-control draining to $WEIR_LOG_DIR"
 build/dataplane/weir-dataplane --check pmd-config/demo-pcap.conf

@@ -23,6 +23,7 @@
 #define MAX_FRAME 1514
 #define MAX_SESSIONS 4096
 #define MOLD_BUDGET 1400 /* MoldUDP64 bytes per packet, inside a 1500-byte MTU */
+_Static_assert(MOLD_BUDGET + 64 <= 1464, "a pending packet holds MOLD_BUDGET bytes");
 
 struct gen_opts {
 	const char *out, *manifest;
@@ -36,13 +37,39 @@ struct gen_opts {
 	bool end_session;
 	uint16_t udp_port;
 	uint64_t first_seq;
+	double loss_rate, duplicate_rate, reorder_rate;
+	unsigned burst_loss, reorder_distance;
 };
 
 struct session {
 	char name[WEIR_MOLD_SESSION_BYTES + 1];
 	uint64_t first_seq, next_seq, sent;
+	uint64_t data_packets;       /* generated, delivered or not */
 	unsigned packets_since_heartbeat;
-	EVP_MD_CTX *digest;
+	unsigned burst_left;         /* packets still to lose in this burst */
+	EVP_MD_CTX *digest;          /* over the delivered events, in sequence order */
+	/* The receiving side as a correct appliance sees it (the ground truth). */
+	uint8_t *received;           /* bit per sequence from first_seq */
+	uint64_t seen_next;          /* one past the highest sequence delivered */
+	bool seen_started;
+	uint64_t delivered_events;
+};
+
+/* A data packet on its way: delivered now, held back (reordering) or
+ * repeated later (duplication). */
+struct pending {
+	unsigned session;
+	uint64_t seq;
+	unsigned count;
+	unsigned due_in;             /* data packets still to go out before it */
+	uint32_t len;
+	uint8_t mold[1464];
+};
+
+struct truth {
+	uint64_t in_order, ahead, late_fills, duplicates, gaps_opened, events_missing;
+	uint64_t messages;           /* in every data packet delivered, repeats included */
+	uint64_t lost_packets;
 };
 
 struct gen {
@@ -53,6 +80,9 @@ struct gen {
 	uint64_t packets, data_packets, heartbeats, end_of_session, filtered, dead;
 	uint64_t dead_by_reason[WEIR_DL_MAX];
 	uint64_t messages;
+	struct truth t;
+	struct pending *pending;
+	unsigned n_pending, cap_pending;
 	struct session s[MAX_SESSIONS];
 };
 
@@ -325,6 +355,127 @@ emit_control(struct gen *g, struct session *s, uint16_t count)
 	g->data_packets++;
 }
 
+static bool
+was_received(const struct session *s, uint64_t seq)
+{
+	uint64_t i = seq - s->first_seq;
+	return s->received[i / 8] & (1u << (i % 8));
+}
+
+/* What a correct tracker makes of a heartbeat (or end of session). */
+static void
+truth_next_is(struct gen *g, struct session *s, uint64_t next)
+{
+	if (!s->seen_started) {
+		s->seen_started = true;
+		s->seen_next = next;
+	} else if (next > s->seen_next) {
+		g->t.gaps_opened++;
+		g->t.events_missing += next - s->seen_next;
+		s->seen_next = next;
+	}
+}
+
+/* What a correct tracker makes of each event of a delivered packet. */
+static void
+truth_events(struct gen *g, struct session *s, uint64_t seq, unsigned n)
+{
+	g->t.messages += n;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t q = seq + i, bit = q - s->first_seq;
+		if (!s->seen_started) {
+			s->seen_started = true;
+			s->seen_next = q + 1;
+			g->t.in_order++;
+		} else if (was_received(s, q)) {
+			g->t.duplicates++;
+			continue;
+		} else if (q == s->seen_next) {
+			g->t.in_order++;
+			s->seen_next++;
+		} else if (q > s->seen_next) {
+			g->t.ahead++;
+			g->t.gaps_opened++;
+			g->t.events_missing += q - s->seen_next;
+			s->seen_next = q + 1;
+		} else {
+			g->t.late_fills++;
+		}
+		s->received[bit / 8] |= (uint8_t)(1u << (bit % 8));
+		s->delivered_events++;
+	}
+}
+
+static void
+deliver(struct gen *g, const struct pending *p)
+{
+	emit_mold(g, p->mold, p->len);
+	g->data_packets++;
+	truth_events(g, &g->s[p->session], p->seq, p->count);
+}
+
+static void
+hold(struct gen *g, const struct pending *p, unsigned due_in)
+{
+	if (g->n_pending == g->cap_pending) {
+		g->cap_pending = g->cap_pending ? g->cap_pending * 2 : 64;
+		g->pending = realloc(g->pending, g->cap_pending * sizeof(*g->pending));
+		if (g->pending == NULL) {
+			fprintf(stderr, "weir-gen: out of memory\n");
+			exit(1);
+		}
+	}
+	g->pending[g->n_pending] = *p;
+	g->pending[g->n_pending++].due_in = due_in;
+}
+
+/* One more data packet went out: release what has waited long enough, in order. */
+static void
+release_due(struct gen *g, bool all)
+{
+	unsigned keep = 0;
+	for (unsigned i = 0; i < g->n_pending; i++) {
+		struct pending *p = &g->pending[i];
+		if (all || p->due_in == 0) {
+			deliver(g, p);
+		} else {
+			p->due_in--;
+			g->pending[keep++] = *p;
+		}
+	}
+	g->n_pending = keep;
+}
+
+/* Loss, duplication and reordering, decided per generated data packet; a
+ * session's first packet always arrives first (it starts the stream). */
+static void
+send_data(struct gen *g, struct pending *p)
+{
+	struct gen_opts *o = &g->o;
+	struct session *s = &g->s[p->session];
+	bool first = s->data_packets++ == 0;
+	if (!first && (s->burst_left || chance(g, o->loss_rate))) {
+		s->burst_left = s->burst_left ? s->burst_left - 1 : o->burst_loss - 1;
+		g->t.lost_packets++;
+		release_due(g, false);
+		return;
+	}
+	/* Delivered: its events count towards the digest, in sequence order. */
+	const uint8_t *c = p->mold + WEIR_MOLD_HEADER_BYTES;
+	for (unsigned i = 0; i < p->count; i++) {
+		uint16_t len;
+		const uint8_t *msg = weir_mold_next(&c, &len);
+		digest_event(s, p->seq + i, msg, len);
+	}
+	if (!first && chance(g, o->reorder_rate))
+		hold(g, p, rnd_range(g, 1, o->reorder_distance));
+	else
+		deliver(g, p);
+	if (chance(g, o->duplicate_rate))
+		hold(g, p, rnd_range(g, 0, o->reorder_distance));
+	release_due(g, false);
+}
+
 static int
 generate(struct gen *g)
 {
@@ -340,8 +491,13 @@ generate(struct gen *g)
 			return -1;
 		quota[i] = per_session + (i < extra);
 	}
+	for (unsigned i = 0; i < o->sessions; i++) {
+		g->s[i].received = calloc(quota[i] / 8 + 2, 1);
+		if (g->s[i].received == NULL)
+			return -1;
+	}
 	uint64_t left = o->messages;
-	uint8_t mold[MOLD_BUDGET + 64], msg[1024];
+	uint8_t msg[1024];
 	unsigned cur = 0;
 	while (left) {
 		/* Random session with messages still to send. */
@@ -357,6 +513,8 @@ generate(struct gen *g)
 		unsigned want = rnd_range(g, o->per_min, o->per_max);
 		if (want > quota[cur])
 			want = (unsigned)quota[cur];
+		static struct pending p;
+		uint8_t *mold = p.mold;
 		uint32_t len = WEIR_MOLD_HEADER_BYTES;
 		unsigned n = 0;
 		uint8_t *blocks = mold + WEIR_MOLD_HEADER_BYTES;
@@ -365,13 +523,15 @@ generate(struct gen *g)
 			if (len + 2 + plen > MOLD_BUDGET && n > 0)
 				break;
 			fill_payload(g, msg, plen);
-			digest_event(s, s->next_seq + n, msg, (uint16_t)plen);
 			len += weir_mold_put_block(blocks + (len - WEIR_MOLD_HEADER_BYTES), msg, (uint16_t)plen);
 			n++;
 		}
 		weir_mold_put_header(mold, s->name, s->next_seq, (uint16_t)n);
-		emit_mold(g, mold, len);
-		g->data_packets++;
+		p.session = cur;
+		p.seq = s->next_seq;
+		p.count = n;
+		p.len = len;
+		send_data(g, &p);
 		s->next_seq += n;
 		s->sent += n;
 		quota[cur] -= n;
@@ -380,12 +540,15 @@ generate(struct gen *g)
 		if (o->heartbeat_every && ++s->packets_since_heartbeat >= o->heartbeat_every) {
 			s->packets_since_heartbeat = 0;
 			emit_control(g, s, WEIR_MOLD_HEARTBEAT);
+			truth_next_is(g, s, s->next_seq);
 			g->heartbeats++;
 		}
 	}
+	release_due(g, true);
 	if (o->end_session)
 		for (unsigned i = 0; i < o->sessions; i++) {
 			emit_control(g, &g->s[i], WEIR_MOLD_END_OF_SESSION);
+			truth_next_is(g, &g->s[i], g->s[i].next_seq);
 			g->end_of_session++;
 		}
 	return 0;
@@ -395,17 +558,31 @@ static void
 write_manifest(struct gen *g, FILE *f)
 {
 	struct gen_opts *o = &g->o;
+	struct truth *t = &g->t;
 	uint64_t accepted = g->data_packets; /* data, heartbeat and end-of-session packets */
+	uint64_t delivered = 0;
+	for (unsigned i = 0; i < o->sessions; i++)
+		delivered += g->s[i].delivered_events;
 	fprintf(f, "{\n  \"generator\": \"weir-gen pcap\",\n  \"seed\": %" PRIu64 ",\n  \"udp_port\": %u,\n", o->seed,
 		o->udp_port);
 	fprintf(f, "  \"packets\": %" PRIu64 ",\n  \"messages\": %" PRIu64 ",\n", g->packets, g->messages);
+	fprintf(f, "  \"faults\": {\"lost_packets\": %" PRIu64 ", \"loss_rate\": %g, \"burst_loss\": %u, "
+		"\"duplicate_rate\": %g, \"reorder_rate\": %g, \"reorder_distance\": %u},\n",
+		t->lost_packets, o->loss_rate, o->burst_loss, o->duplicate_rate, o->reorder_rate, o->reorder_distance);
 	fprintf(f, "  \"expected\": {\n");
 	fprintf(f, "    \"rx_packets\": %" PRIu64 ",\n    \"accepted_packets\": %" PRIu64 ",\n", g->packets, accepted);
 	fprintf(f, "    \"filtered_packets\": %" PRIu64 ",\n    \"dead_letter_packets\": %" PRIu64 ",\n", g->filtered,
 		g->dead);
-	fprintf(f, "    \"event_records\": %" PRIu64 ",\n    \"heartbeats\": %" PRIu64 ",\n", g->messages,
-		g->heartbeats);
-	fprintf(f, "    \"end_of_session\": %" PRIu64 ",\n", g->end_of_session);
+	fprintf(f, "    \"messages\": %" PRIu64 ",\n    \"event_records\": %" PRIu64 ",\n", t->messages, delivered);
+	fprintf(f, "    \"heartbeats\": %" PRIu64 ",\n    \"end_of_session\": %" PRIu64 ",\n", g->heartbeats,
+		g->end_of_session);
+	fprintf(f, "    \"seq_in_order\": %" PRIu64 ",\n    \"seq_ahead\": %" PRIu64 ",\n", t->in_order, t->ahead);
+	fprintf(f, "    \"seq_late_fills\": %" PRIu64 ",\n    \"seq_duplicates\": %" PRIu64 ",\n", t->late_fills,
+		t->duplicates);
+	fprintf(f, "    \"gaps_opened\": %" PRIu64 ",\n    \"gap_events_missing\": %" PRIu64 ",\n", t->gaps_opened,
+		t->events_missing);
+	fprintf(f, "    \"gap_events_recovered\": %" PRIu64 ",\n    \"gap_events_lost\": %" PRIu64 ",\n", t->late_fills,
+		t->events_missing - t->late_fills);
 	fprintf(f, "    \"dead_letter\": {");
 	for (unsigned r = 1; r < WEIR_DL_MAX; r++)
 		fprintf(f, "%s\"%s\": %" PRIu64, r > 1 ? ", " : "", weir_dead_letter_names[r], g->dead_by_reason[r]);
@@ -417,11 +594,27 @@ write_manifest(struct gen *g, FILE *f)
 		EVP_DigestFinal_ex(s->digest, md, &mdlen);
 		EVP_MD_CTX_free(s->digest);
 		fprintf(f, "    {\"session\": \"%s\", \"first_seq\": %" PRIu64 ", \"next_seq\": %" PRIu64
-			", \"messages\": %" PRIu64 ", \"end_of_session\": %s, \"sha256\": \"",
-			s->name, s->first_seq, s->next_seq, s->sent, o->end_session ? "true" : "false");
+			", \"messages\": %" PRIu64 ", \"received\": %" PRIu64 ", \"seen_next\": %" PRIu64
+			", \"end_of_session\": %s, \"sha256\": \"",
+			s->name, s->first_seq, s->next_seq, s->sent, s->delivered_events, s->seen_next,
+			o->end_session ? "true" : "false");
 		for (unsigned b = 0; b < mdlen; b++)
 			fprintf(f, "%02x", md[b]);
-		fprintf(f, "\"}%s\n", i + 1 < o->sessions ? "," : "");
+		/* What never arrived below what the receiver learned exists: the LOSS records' due. */
+		fprintf(f, "\", \"lost\": [");
+		bool first = true;
+		for (uint64_t q = s->first_seq; q < s->seen_next;) {
+			if (was_received(s, q)) {
+				q++;
+				continue;
+			}
+			uint64_t a = q;
+			while (q < s->seen_next && !was_received(s, q))
+				q++;
+			fprintf(f, "%s[%" PRIu64 ", %" PRIu64 "]", first ? "" : ", ", a, q - 1);
+			first = false;
+		}
+		fprintf(f, "]}%s\n", i + 1 < o->sessions ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
 }
@@ -443,7 +636,13 @@ usage(FILE *f)
 		"  --heartbeat-every N    a heartbeat after every N data packets of a session (default 0: none)\n"
 		"  --end-session          close every session with an end-of-session packet\n"
 		"  --udp-port P           destination port (default 26400)\n"
-		"  --first-seq N          first sequence number of every session (default 1)\n",
+		"  --first-seq N          first sequence number of every session (default 1)\n"
+		"faults (a session's first packet is always delivered first):\n"
+		"  --loss R               chance a data packet is lost (default 0)\n"
+		"  --burst-loss N         packets lost in a row each time (default 1)\n"
+		"  --duplicate R          chance a data packet arrives a second time, up to --reorder-distance later\n"
+		"  --reorder R            chance a data packet is held back 1..--reorder-distance packets\n"
+		"  --reorder-distance D   how far (default 8, at most 10000)\n",
 		MAX_SESSIONS);
 }
 
@@ -489,7 +688,8 @@ main(int argc, char **argv)
 	static struct gen g;
 	struct gen_opts *o = &g.o;
 	*o = (struct gen_opts){ .seed = 1, .sessions = 4, .messages = 100000, .per_min = 1, .per_max = 8,
-				.payload_min = 8, .payload_max = 64, .udp_port = 26400, .first_seq = 1 };
+				.payload_min = 8, .payload_max = 64, .udp_port = 26400, .first_seq = 1,
+				.burst_loss = 1, .reorder_distance = 8 };
 	static const struct option longopts[] = {
 		{ "out", required_argument, NULL, 'o' },          { "manifest", required_argument, NULL, 'm' },
 		{ "seed", required_argument, NULL, 's' },         { "sessions", required_argument, NULL, 'S' },
@@ -499,6 +699,9 @@ main(int argc, char **argv)
 		{ "ipv6-rate", required_argument, NULL, '6' },    { "heartbeat-every", required_argument, NULL, 'H' },
 		{ "end-session", no_argument, NULL, 'E' },        { "udp-port", required_argument, NULL, 'u' },
 		{ "first-seq", required_argument, NULL, 'q' },    { "help", no_argument, NULL, 'h' },
+		{ "loss", required_argument, NULL, 'L' },         { "burst-loss", required_argument, NULL, 'B' },
+		{ "duplicate", required_argument, NULL, 'D' },    { "reorder", required_argument, NULL, 'R' },
+		{ "reorder-distance", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -530,6 +733,19 @@ main(int argc, char **argv)
 			o->udp_port = (uint16_t)v;
 			break;
 		case 'q': o->first_seq = strtoull(optarg, &end, 10); if (*end) goto bad; break;
+		case 'L': if (parse_rate(optarg, &o->loss_rate)) goto bad; break;
+		case 'D': if (parse_rate(optarg, &o->duplicate_rate)) goto bad; break;
+		case 'R': if (parse_rate(optarg, &o->reorder_rate)) goto bad; break;
+		case 'B':
+			v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 10000) goto bad;
+			o->burst_loss = (unsigned)v;
+			break;
+		case 'r':
+			v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 10000) goto bad;
+			o->reorder_distance = (unsigned)v;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -564,7 +780,9 @@ main(int argc, char **argv)
 	write_manifest(&g, f);
 	fclose(f);
 	printf("weir-gen: %s: %" PRIu64 " packets, %" PRIu64 " messages in %u sessions, %" PRIu64
-	       " malformed, %" PRIu64 " filtered, %" PRIu64 " heartbeats; manifest %s\n",
-	       o->out, g.packets, g.messages, o->sessions, g.dead, g.filtered, g.heartbeats, o->manifest);
+	       " malformed, %" PRIu64 " filtered, %" PRIu64 " heartbeats; faults: %" PRIu64 " packets lost, %" PRIu64
+	       " events repeated, %" PRIu64 " late; manifest %s\n",
+	       o->out, g.packets, g.messages, o->sessions, g.dead, g.filtered, g.heartbeats, g.t.lost_packets,
+	       g.t.duplicates, g.t.late_fills, o->manifest);
 	return 0;
 }

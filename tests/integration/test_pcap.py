@@ -114,3 +114,26 @@ def test_every_shipped_pmd_config_is_valid(tmp_path):
         r = subprocess.run([DATAPLANE, "--check", os.path.join(cfg_dir, f)], capture_output=True, text=True,
                            env=env, timeout=30)
         assert r.returncode == 0, f + ": " + r.stderr
+
+
+SEQ_BODY = BODY.replace("ring size 4M", "ring size 8M") + """
+sequence sources 1024
+sequence gaps 1048576
+sequence gap-timeout 600s
+"""
+
+
+@pytest.mark.parametrize("loss", [0.001, 0.01, 0.1])
+def test_loss_duplicates_and_reordering_are_classified_and_every_hole_has_a_loss_record(deploy, tmp_path, loss):
+    pcap, manifest = gen_pcap(str(tmp_path), seed=int(loss * 1000) + 1, messages=100000, sessions=8,
+                              per_packet="1-8", loss=loss, burst_loss=2, duplicate=0.01, reorder=0.02,
+                              reorder_distance=20, heartbeat_every=25, end_session=True, malformed_rate=0.005)
+    d = deploy("seq", f"--vdev=net_pcap0,rx_pcap={pcap}", SEQ_BODY)
+    run_to_end(d)
+    out = check_manifest(d, manifest)
+    assert "PASS" in out, out
+    t = load_json(d.dataplane_stats)["total"]
+    man = load_json(manifest)["expected"]
+    assert t["gap_events_lost"] == man["gap_events_lost"] > 0
+    assert t["seq_duplicates"] == man["seq_duplicates"] > 0
+    assert t["seq_late_fills"] == man["seq_late_fills"] > 0
