@@ -260,6 +260,9 @@ main(int argc, char **argv)
 	}
 	weir_decoder_table_build(decoders, &cfg);
 
+	bool any_rerequest = false;
+	for (unsigned d = 0; d < cfg.n_decoders; d++)
+		any_rerequest |= cfg.decoders[d].rerequest_ip != 0;
 	uint64_t epoch_ns = weir_realtime_ns(), tsc0 = rte_rdtsc();
 	uint64_t ns_per_tick_q32 = (uint64_t)(((unsigned __int128)1000000000ull << 32) / rte_get_tsc_hz());
 	for (unsigned i = 0; i < cfg.n_workers; i++) {
@@ -277,7 +280,9 @@ main(int argc, char **argv)
 		}
 		weir_ring_init(rings[i], i, cfg.ring_bytes);
 		alloc_socket = socket;
-		if (weir_pipeline_init(&w->pl, &cfg, rings[i], decoders, NULL, &quit, socket_alloc, rte_free) != 0) {
+		struct weir_rerequest_sink sink = { .ctx = w, .send = weir_worker_send_rerequest };
+		if (weir_pipeline_init(&w->pl, &cfg, rings[i], decoders, any_rerequest ? &sink : NULL, &quit,
+				       socket_alloc, rte_free) != 0) {
 			fprintf(stderr,
 				"weir-dataplane: cannot allocate worker %u's sequence table (%" PRIu64
 				" bytes): lower \"sequence sources\" / \"sequence gaps\" or reserve more hugepages\n",
@@ -291,9 +296,13 @@ main(int argc, char **argv)
 		w->epoch_ns = epoch_ns;
 		w->tsc0 = tsc0;
 		w->ns_per_tick_q32 = ns_per_tick_q32;
-		for (unsigned p = 0; p < ports.n_ports; p++)
+		for (unsigned p = 0; p < ports.n_ports; p++) {
 			if (i < ports.rxq[p])
 				w->rxq[w->n_rxq++] = (struct weir_rxq_ref){ ports.port_ids[p], (uint16_t)i };
+			if (ports.port_ids[p] < WEIR_MAX_PORTS)
+				w->can_tx[ports.port_ids[p]] = i < ports.txq[p];
+		}
+		w->tx_pool = weir_ports_pool(socket);
 		if (w->n_rxq == 0)
 			printf("weir-dataplane: worker %u (lcore %u) has no RX queue: it stays idle\n", i, w->lcore);
 	}

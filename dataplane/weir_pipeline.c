@@ -87,7 +87,10 @@ on_request(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_
 	session[WEIR_MOLD_SESSION_BYTES] = 0;
 	weir_mold_put_header(req, session, first, (uint16_t)count);
 	memcpy(req, src->key, WEIR_MOLD_SESSION_BYTES); /* the session exactly, NULs included */
-	return pl->rerequest.send(pl->rerequest.ctx, src, &pl->decoders->decoders[src->origin.decoder], req,
+	const struct weir_port_peer *peer = &pl->peers[src->origin.port % WEIR_MAX_PORTS];
+	if (!peer->known)
+		return false;
+	return pl->rerequest.send(pl->rerequest.ctx, src, &pl->decoders->decoders[src->origin.decoder], peer, req,
 				  sizeof(req));
 }
 
@@ -144,7 +147,7 @@ commit_end_of_session(struct weir_pipeline *pl, const struct weir_mold_packet *m
  */
 static bool
 commit_events(struct weir_pipeline *pl, const struct weir_mold_packet *m, struct weir_seq_source *src,
-	      uint16_t topic, uint16_t port, uint64_t now_ns)
+	      uint16_t topic, uint16_t port, uint16_t flags, uint64_t now_ns)
 {
 	uint64_t need = WEIR_ALIGN8((uint64_t)m->count * sizeof(struct weir_record) + m->blocks_len) +
 			(uint64_t)m->count * 8 + /* per-record alignment */
@@ -161,8 +164,7 @@ commit_events(struct weir_pipeline *pl, const struct weir_mold_packet *m, struct
 			continue;
 		struct weir_record *r = weir_ring_reserve(&pl->ring, (uint32_t)sizeof(*r) + len);
 		fill_header(r, WEIR_REC_EVENT, topic, port, now_ns);
-		if (cls == WEIR_SEQ_LATE_FILL)
-			r->flags = WEIR_REC_F_LATE;
+		r->flags = flags | (cls == WEIR_SEQ_LATE_FILL ? WEIR_REC_F_LATE : 0);
 		set_mold_key(r->source, m->session);
 		r->seq = m->seq + i;
 		memcpy(r + 1, msg, len);
@@ -170,6 +172,15 @@ commit_events(struct weir_pipeline *pl, const struct weir_mold_packet *m, struct
 	}
 	pl->c.event_records += committed;
 	return true;
+}
+
+static inline void
+learn_peer(struct weir_port_peer *p, const uint8_t *frame, const struct weir_udp_view *v)
+{
+	memcpy(p->local_mac, frame, 6);
+	memcpy(p->peer_mac, frame + 6, 6);
+	memcpy(p->local_ip, v->src_addr + 4, 4); /* IPv4: the destination follows the source */
+	p->known = 1;
 }
 
 static void
@@ -204,8 +215,15 @@ decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const 
 		pl->c.accepted_packets++;
 		return;
 	}
+	/* What the feed's retransmission server sends is flagged as such. */
+	uint16_t flags = 0;
+	if (d->rerequest_ip && v->ip_version == 4 && memcmp(v->src_addr, &d->rerequest_ip, 4) == 0 &&
+	    v->src_port == __builtin_bswap16(d->rerequest_port))
+		flags = WEIR_REC_F_RETRANSMITTED;
+	else if (v->ip_version == 4 && port < WEIR_MAX_PORTS)
+		learn_peer(&pl->peers[port], frame, v);
 	pl->c.messages += m.count;
-	if (!commit_events(pl, &m, src, d->topic, port, now_ns)) {
+	if (!commit_events(pl, &m, src, d->topic, port, flags, now_ns)) {
 		pl->c.ring_full_packets++;
 		pl->c.ring_full_messages += m.count;
 		return;

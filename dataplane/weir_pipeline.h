@@ -26,12 +26,22 @@ struct weir_decoder_table {
 
 void weir_decoder_table_build(struct weir_decoder_table *t, const struct weir_config *cfg);
 
+/* Who we are on a port, as the feed's own IPv4 packets show it: where a
+ * re-request leaves from and which next hop it goes to (weir does no ARP
+ * on the hot path). */
+struct weir_port_peer {
+	uint8_t local_mac[6];
+	uint8_t peer_mac[6];
+	uint8_t local_ip[4];
+	uint8_t known;
+};
+
 /* Sends a MoldUDP64 re-request (the 20-byte request in payload) for a source
  * of decoder d, from the port it arrived on.  False when nothing was sent. */
 struct weir_rerequest_sink {
 	void *ctx;
 	bool (*send)(void *ctx, const struct weir_seq_source *src, const struct weir_decoder_cfg *d,
-		     const uint8_t *payload, uint32_t len);
+		     const struct weir_port_peer *peer, const uint8_t *payload, uint32_t len);
 };
 
 struct weir_pipeline {
@@ -44,6 +54,7 @@ struct weir_pipeline {
 	enum weir_full_policy full_policy;
 	const volatile bool *quit;           /* ends a backpressure wait at shutdown */
 	uint64_t next_tick_ns;
+	struct weir_port_peer peers[WEIR_MAX_PORTS];
 };
 
 /* mem_alloc/free place the sequence table (the dataplane: hugepages on the

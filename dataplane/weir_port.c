@@ -108,9 +108,16 @@ port_init(const struct weir_config *cfg, uint16_t port, struct weir_ports *ports
 	if (rc != 0 && rc != -ENOTSUP)
 		printf("weir-dataplane: port %u: promiscuous mode not enabled: %s\n", port, rte_strerror(-rc));
 	ports->rxq[slot] = nq;
+	ports->txq[slot] = ntx;
 	printf("weir-dataplane: port %u (%s): %u RX queue%s%s, %u descriptors, socket %d\n", port, info.driver_name,
 	       nq, nq == 1 ? "" : "s", conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? " with RSS" : "", rxd, socket);
 	return 0;
+}
+
+struct rte_mempool *
+weir_ports_pool(int socket)
+{
+	return pools[socket < 0 ? 0 : socket];
 }
 
 int

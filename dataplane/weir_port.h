@@ -12,10 +12,13 @@ struct weir_ports {
 	uint16_t n_ports;
 	uint16_t port_ids[WEIR_MAX_PORTS];
 	uint16_t rxq[WEIR_MAX_PORTS];        /* queues really configured */
+	uint16_t txq[WEIR_MAX_PORTS];        /* for MoldUDP64 re-requests, one per worker */
 	char driver[WEIR_MAX_PORTS][32];
 };
 
 int weir_ports_init(const struct weir_config *cfg, struct weir_ports *ports, char *err, size_t errlen);
+/* The mbuf pool of a NUMA socket (re-request packets come from it). */
+struct rte_mempool *weir_ports_pool(int socket);
 void weir_ports_stop(const struct weir_ports *ports);
 
 #endif

@@ -264,6 +264,27 @@ lose_all_gaps(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t no
 		declare_lost(t, src->first_gap, WEIR_SEQ_NONE, now_ns);
 }
 
+/* True (and counted) when seq fills one of src's open gaps. */
+static bool
+fill_if_in_gap(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq, uint64_t now_ns)
+{
+	for (uint32_t gi = src->first_gap, prev = WEIR_SEQ_NONE; gi != WEIR_SEQ_NONE;
+	     prev = gi, gi = t->gaps[gi].next_in_source) {
+		if (in_gap(&t->gaps[gi], seq)) {
+			struct weir_seq_source_stats *st = &t->stats[weir_seq_index(t, src)];
+			fill_gap(t, gi, prev, seq, now_ns);
+			t->c->seq_late_fills++;
+			t->c->gap_events_recovered++;
+			st->late_fills++;
+			st->events++;
+			return true;
+		}
+		if (seq_diff(seq, t->gaps[gi].first) < 0)
+			break; /* gaps ascend: it is in none of them */
+	}
+	return false;
+}
+
 enum weir_seq_class
 weir_seq_event(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq, uint64_t now_ns)
 {
@@ -279,7 +300,10 @@ weir_seq_event(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t s
 	struct weir_seq_source_stats *st = &t->stats[si];
 	src->last_seen_ns = now_ns;
 	if (src->state == WEIR_SEQ_SRC_CLOSED) {
-		/* Data after the end of session: the session started again. */
+		/* Retransmissions of its gaps still come after the end of session;
+		 * anything else means the session started again. */
+		if (fill_if_in_gap(t, src, seq, now_ns))
+			return WEIR_SEQ_LATE_FILL;
 		lose_all_gaps(t, src, now_ns);
 		src->state = WEIR_SEQ_SRC_ACTIVE;
 		src->started = 0;
@@ -306,19 +330,8 @@ weir_seq_event(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t s
 		st->events++;
 		return WEIR_SEQ_AHEAD;
 	}
-	for (uint32_t gi = src->first_gap, prev = WEIR_SEQ_NONE; gi != WEIR_SEQ_NONE;
-	     prev = gi, gi = t->gaps[gi].next_in_source) {
-		if (in_gap(&t->gaps[gi], seq)) {
-			fill_gap(t, gi, prev, seq, now_ns);
-			t->c->seq_late_fills++;
-			t->c->gap_events_recovered++;
-			st->late_fills++;
-			st->events++;
-			return WEIR_SEQ_LATE_FILL;
-		}
-		if (seq_diff(seq, t->gaps[gi].first) < 0)
-			break; /* gaps ascend: it is in none of them */
-	}
+	if (fill_if_in_gap(t, src, seq, now_ns))
+		return WEIR_SEQ_LATE_FILL;
 	t->c->seq_duplicates++;
 	st->duplicates++;
 	return WEIR_SEQ_DUPLICATE;

@@ -2,6 +2,7 @@
 #include <rte_ethdev.h>
 #include <rte_prefetch.h>
 
+#include "weir_moldudp64.h"
 #include "weir_worker.h"
 
 #define PREFETCH_AHEAD 3
@@ -54,6 +55,49 @@ handle_burst(struct weir_worker *w, uint16_t port, uint16_t n, uint64_t now_ns)
 		weir_pipeline_packet(pl, frame, m->data_len, ip_csum_state(m), l4_csum_state(m), port, now_ns);
 	}
 	rte_pktmbuf_free_bulk(w->pkts, n);
+}
+
+bool
+weir_worker_send_rerequest(void *ctx, const struct weir_seq_source *src, const struct weir_decoder_cfg *d,
+			   const struct weir_port_peer *peer, const uint8_t *payload, uint32_t len)
+{
+	struct weir_worker *w = ctx;
+	uint16_t port = src->origin.port;
+	if (port >= WEIR_MAX_PORTS || !w->can_tx[port])
+		return false;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->tx_pool);
+	if (m == NULL)
+		return false;
+	uint16_t udp_len = (uint16_t)(8 + len), ip_len = (uint16_t)(20 + udp_len);
+	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(14 + ip_len));
+	if (f == NULL) {
+		rte_pktmbuf_free(m);
+		return false;
+	}
+	memcpy(f, peer->peer_mac, 6);
+	memcpy(f + 6, peer->local_mac, 6);
+	weir_put_be16(f + 12, 0x0800);
+	uint8_t *ip = f + 14;
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	weir_put_be16(ip + 2, ip_len);
+	ip[6] = 0x40; /* DF */
+	ip[8] = 64;
+	ip[9] = 17;
+	memcpy(ip + 12, peer->local_ip, 4);
+	memcpy(ip + 16, &d->rerequest_ip, 4);
+	weir_put_be16(ip + 10, weir_ipv4_header_csum(ip, 20));
+	uint8_t *udp = ip + 20;
+	weir_put_be16(udp, d->udp_port);
+	memcpy(udp + 2, &d->rerequest_port, 2);
+	weir_put_be16(udp + 4, udp_len);
+	weir_put_be16(udp + 6, 0); /* optional over IPv4 */
+	memcpy(udp + 8, payload, len);
+	if (rte_eth_tx_burst(port, (uint16_t)w->id, &m, 1) != 1) {
+		rte_pktmbuf_free(m);
+		return false;
+	}
+	return true;
 }
 
 int

@@ -27,6 +27,8 @@ struct weir_worker {
 	unsigned n_rxq;
 	struct weir_rxq_ref rxq[WEIR_MAX_PORTS];
 	uint16_t burst;
+	struct rte_mempool *tx_pool;          /* re-request packets */
+	uint8_t can_tx[WEIR_MAX_PORTS];       /* the port has a TX queue for this worker */
 	/* UNIX ns from the TSC: ns = epoch_ns + ((tsc - tsc0) * ns_per_tick_q32 >> 32) */
 	uint64_t tsc0;
 	uint64_t epoch_ns;
@@ -35,6 +37,9 @@ struct weir_worker {
 } __rte_cache_aligned;
 
 int weir_worker_main(void *arg);
+/* The pipeline's re-request sink: one packet out of this worker's TX queue. */
+bool weir_worker_send_rerequest(void *ctx, const struct weir_seq_source *src, const struct weir_decoder_cfg *d,
+				const struct weir_port_peer *peer, const uint8_t *payload, uint32_t len);
 uint64_t weir_worker_now_ns(const struct weir_worker *w);
 
 #endif

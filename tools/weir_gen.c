@@ -14,6 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <openssl/evp.h>
 
 #include "weir_moldudp64.h"
@@ -39,6 +46,12 @@ struct gen_opts {
 	uint64_t first_seq;
 	double loss_rate, duplicate_rate, reorder_rate;
 	unsigned burst_loss, reorder_distance;
+	/* send mode */
+	bool send;
+	struct sockaddr_in to, serve;
+	bool serving;
+	double forget_rate;          /* of lost packets, the share the server will not resend */
+	double rate_pps, linger_s;
 };
 
 struct session {
@@ -53,6 +66,12 @@ struct session {
 	uint64_t seen_next;          /* one past the highest sequence delivered */
 	bool seen_started;
 	uint64_t delivered_events;
+	/* send mode: what was sent, for the retransmission server */
+	uint8_t *forgotten;          /* bit per sequence: lost and never to be resent */
+	uint8_t *store;
+	uint64_t store_len, store_cap;
+	uint64_t *msg_off;           /* by sequence - first_seq */
+	uint16_t *msg_len;
 };
 
 /* A data packet on its way: delivered now, held back (reordering) or
@@ -83,6 +102,9 @@ struct gen {
 	struct truth t;
 	struct pending *pending;
 	unsigned n_pending, cap_pending;
+	int sock, srv;
+	uint64_t send_start_ns;
+	uint64_t requests_served, requests_bad, resent_events, forgotten_events;
 	struct session s[MAX_SESSIONS];
 };
 
@@ -108,9 +130,56 @@ chance(struct gen *g, double p)
 	return p > 0 && (double)(rnd(g) >> 11) * 0x1.0p-53 < p;
 }
 
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void serve_requests(struct gen *g);
+
+/* Send mode: the frame's UDP payload goes out of a kernel socket to the
+ * frame's destination port on --to's address. */
+static void
+emit_udp(struct gen *g, const uint8_t *frame, uint32_t len)
+{
+	struct weir_udp_view v;
+	unsigned reason;
+	if (weir_parse_udp(frame, len, WEIR_CSUM_GOOD, WEIR_CSUM_GOOD, &v, &reason) != WEIR_PARSE_OK) {
+		fprintf(stderr, "weir-gen: internal: send mode built a frame that is not UDP\n");
+		exit(1);
+	}
+	struct sockaddr_in to = g->o.to;
+	to.sin_port = htons(v.dst_port);
+	while (sendto(g->sock, v.payload, v.payload_len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+		if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR) {
+			fprintf(stderr, "weir-gen: sendto: %s\n", strerror(errno));
+			exit(1);
+		}
+		usleep(100);
+	}
+	g->packets++;
+	/* Pace to --rate, answering re-requests while waiting. */
+	uint64_t due = g->send_start_ns + (uint64_t)((double)g->packets * 1e9 / g->o.rate_pps);
+	do {
+		serve_requests(g);
+		uint64_t now = now_ns();
+		if (now >= due)
+			break;
+		struct timespec ts = { 0, (long)(due - now < 200000 ? due - now : 200000) };
+		nanosleep(&ts, NULL);
+	} while (1);
+}
+
 static void
 emit(struct gen *g, const uint8_t *frame, uint32_t len)
 {
+	if (g->o.send) {
+		emit_udp(g, frame, len);
+		return;
+	}
 	struct pcap_pkthdr h;
 	h.ts.tv_sec = (time_t)(g->ts_us / 1000000);
 	h.ts.tv_usec = (suseconds_t)(g->ts_us % 1000000);
@@ -246,7 +315,7 @@ emit_filtered(struct gen *g)
 	uint8_t frame[MAX_FRAME + 64], payload[64];
 	uint32_t l3, l4, flen;
 	fill_payload(g, payload, sizeof(payload));
-	switch (rnd(g) % 3) {
+	switch (g->o.send ? 1 : rnd(g) % 3) { /* a socket sends UDP only */
 	case 0: /* ARP request */
 		memset(frame, 0xFF, 6);
 		memset(frame + 6, 0x02, 6);
@@ -284,7 +353,8 @@ emit_malformed(struct gen *g, struct session *s)
 		WEIR_DL_ipv4_fragment,         WEIR_DL_l2_truncated,          WEIR_DL_ipv6_bad_payload_length,
 		WEIR_DL_ipv4_bad_header_length,
 	};
-	unsigned reason = kinds[rnd(g) % (sizeof(kinds) / sizeof(kinds[0]))];
+	/* A socket can only get MoldUDP64-level faults past the kernel. */
+	unsigned reason = kinds[rnd(g) % (g->o.send ? 3 : sizeof(kinds) / sizeof(kinds[0]))];
 	uint8_t mold[256], frame[MAX_FRAME + 64];
 	uint32_t l3, l4, flen, mlen;
 	uint8_t msg[32];
@@ -406,6 +476,103 @@ truth_events(struct gen *g, struct session *s, uint64_t seq, unsigned n)
 	}
 }
 
+/* The packet's events count towards the session's digest, in sequence order. */
+static void
+digest_packet(struct session *s, const struct pending *p)
+{
+	const uint8_t *c = p->mold + WEIR_MOLD_HEADER_BYTES;
+	for (unsigned i = 0; i < p->count; i++) {
+		uint16_t len;
+		const uint8_t *msg = weir_mold_next(&c, &len);
+		digest_event(s, p->seq + i, msg, len);
+	}
+}
+
+static bool
+is_forgotten(const struct session *s, uint64_t seq)
+{
+	uint64_t i = seq - s->first_seq;
+	return s->forgotten[i / 8] & (1u << (i % 8));
+}
+
+/* Keeps what was sent so the retransmission server can send it again. */
+static void
+store_message(struct session *s, uint64_t seq, const uint8_t *msg, uint16_t len)
+{
+	if (s->store_len + len > s->store_cap) {
+		s->store_cap = s->store_cap ? s->store_cap * 2 : 1 << 20;
+		s->store = realloc(s->store, s->store_cap);
+		if (s->store == NULL) {
+			fprintf(stderr, "weir-gen: out of memory\n");
+			exit(1);
+		}
+	}
+	memcpy(s->store + s->store_len, msg, len);
+	s->msg_off[seq - s->first_seq] = s->store_len;
+	s->msg_len[seq - s->first_seq] = len;
+	s->store_len += len;
+}
+
+/* A MoldUDP64 re-request: 20 bytes, session, first sequence wanted, count.
+ * Answered with what was sent, less what it was told to forget, in packets
+ * of at most MOLD_BUDGET bytes, to whoever asked. */
+static void
+serve_requests(struct gen *g)
+{
+	if (!g->o.serving)
+		return;
+	for (;;) {
+		uint8_t req[64];
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(g->srv, req, sizeof(req), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		if (n < 0)
+			return;
+		/* A request is a bare header whose count is how many are wanted. */
+		struct weir_mold_packet m;
+		if (n != WEIR_MOLD_HEADER_BYTES) {
+			g->requests_bad++;
+			continue;
+		}
+		m.session = req;
+		m.seq = weir_be64(req + 10);
+		m.count = weir_be16(req + 18);
+		struct session *s = NULL;
+		for (unsigned i = 0; i < g->o.sessions && s == NULL; i++)
+			if (memcmp(g->s[i].name, m.session, strnlen(g->s[i].name, 10)) == 0)
+				s = &g->s[i];
+		if (s == NULL || m.seq < s->first_seq) {
+			g->requests_bad++;
+			continue;
+		}
+		g->requests_served++;
+		uint64_t end = m.seq + m.count;
+		if (end > s->next_seq)
+			end = s->next_seq;
+		uint8_t out[MOLD_BUDGET + 64];
+		for (uint64_t q = m.seq; q < end;) {
+			while (q < end && is_forgotten(s, q))
+				q++;
+			if (q == end)
+				break;
+			uint32_t len = WEIR_MOLD_HEADER_BYTES;
+			uint64_t first = q;
+			unsigned count = 0;
+			while (q < end && !is_forgotten(s, q)) {
+				uint16_t ml = s->msg_len[q - s->first_seq];
+				if (count && len + 2 + ml > MOLD_BUDGET)
+					break;
+				len += weir_mold_put_block(out + len, s->store + s->msg_off[q - s->first_seq], ml);
+				count++;
+				q++;
+			}
+			weir_mold_put_header(out, s->name, first, (uint16_t)count);
+			sendto(g->srv, out, len, 0, (struct sockaddr *)&from, fl);
+			g->resent_events += count;
+		}
+	}
+}
+
 static void
 deliver(struct gen *g, const struct pending *p)
 {
@@ -457,16 +624,21 @@ send_data(struct gen *g, struct pending *p)
 	if (!first && (s->burst_left || chance(g, o->loss_rate))) {
 		s->burst_left = s->burst_left ? s->burst_left - 1 : o->burst_loss - 1;
 		g->t.lost_packets++;
+		/* Without a retransmission server every lost event is gone; with one,
+		 * only those it is told to forget. */
+		if (!o->serving || chance(g, o->forget_rate)) {
+			for (unsigned i = 0; i < p->count; i++) {
+				uint64_t bit = p->seq + i - s->first_seq;
+				s->forgotten[bit / 8] |= (uint8_t)(1u << (bit % 8));
+			}
+			g->forgotten_events += p->count;
+		} else {
+			digest_packet(s, p);
+		}
 		release_due(g, false);
 		return;
 	}
-	/* Delivered: its events count towards the digest, in sequence order. */
-	const uint8_t *c = p->mold + WEIR_MOLD_HEADER_BYTES;
-	for (unsigned i = 0; i < p->count; i++) {
-		uint16_t len;
-		const uint8_t *msg = weir_mold_next(&c, &len);
-		digest_event(s, p->seq + i, msg, len);
-	}
+	digest_packet(s, p);
 	if (!first && chance(g, o->reorder_rate))
 		hold(g, p, rnd_range(g, 1, o->reorder_distance));
 	else
@@ -493,9 +665,17 @@ generate(struct gen *g)
 	}
 	for (unsigned i = 0; i < o->sessions; i++) {
 		g->s[i].received = calloc(quota[i] / 8 + 2, 1);
-		if (g->s[i].received == NULL)
+		g->s[i].forgotten = calloc(quota[i] / 8 + 2, 1);
+		if (g->s[i].received == NULL || g->s[i].forgotten == NULL)
 			return -1;
+		if (o->serving) {
+			g->s[i].msg_off = calloc(quota[i] + 1, sizeof(uint64_t));
+			g->s[i].msg_len = calloc(quota[i] + 1, sizeof(uint16_t));
+			if (g->s[i].msg_off == NULL || g->s[i].msg_len == NULL)
+				return -1;
+		}
 	}
+	g->send_start_ns = now_ns();
 	uint64_t left = o->messages;
 	uint8_t msg[1024];
 	unsigned cur = 0;
@@ -524,6 +704,8 @@ generate(struct gen *g)
 				break;
 			fill_payload(g, msg, plen);
 			len += weir_mold_put_block(blocks + (len - WEIR_MOLD_HEADER_BYTES), msg, (uint16_t)plen);
+			if (o->serving)
+				store_message(s, s->next_seq + n, msg, (uint16_t)plen);
 			n++;
 		}
 		weir_mold_put_header(mold, s->name, s->next_seq, (uint16_t)n);
@@ -563,26 +745,42 @@ write_manifest(struct gen *g, FILE *f)
 	uint64_t delivered = 0;
 	for (unsigned i = 0; i < o->sessions; i++)
 		delivered += g->s[i].delivered_events;
-	fprintf(f, "{\n  \"generator\": \"weir-gen pcap\",\n  \"seed\": %" PRIu64 ",\n  \"udp_port\": %u,\n", o->seed,
-		o->udp_port);
+	if (o->serving) {
+		/* Live with a retransmission server: what the appliance receives depends
+		 * on its re-requests, what it must persist does not. */
+		for (unsigned i = 0; i < o->sessions; i++) {
+			g->s[i].delivered_events = g->s[i].sent;
+			g->s[i].seen_next = g->s[i].next_seq; /* the end of session reveals every tail */
+		}
+		delivered = g->messages - g->forgotten_events;
+	}
+	fprintf(f, "{\n  \"generator\": \"weir-gen %s\",\n  \"seed\": %" PRIu64 ",\n  \"udp_port\": %u,\n", o->send ? "send" : "pcap",
+		o->seed, o->udp_port);
 	fprintf(f, "  \"packets\": %" PRIu64 ",\n  \"messages\": %" PRIu64 ",\n", g->packets, g->messages);
 	fprintf(f, "  \"faults\": {\"lost_packets\": %" PRIu64 ", \"loss_rate\": %g, \"burst_loss\": %u, "
 		"\"duplicate_rate\": %g, \"reorder_rate\": %g, \"reorder_distance\": %u},\n",
 		t->lost_packets, o->loss_rate, o->burst_loss, o->duplicate_rate, o->reorder_rate, o->reorder_distance);
 	fprintf(f, "  \"expected\": {\n");
-	fprintf(f, "    \"rx_packets\": %" PRIu64 ",\n    \"accepted_packets\": %" PRIu64 ",\n", g->packets, accepted);
-	fprintf(f, "    \"filtered_packets\": %" PRIu64 ",\n    \"dead_letter_packets\": %" PRIu64 ",\n", g->filtered,
-		g->dead);
-	fprintf(f, "    \"messages\": %" PRIu64 ",\n    \"event_records\": %" PRIu64 ",\n", t->messages, delivered);
-	fprintf(f, "    \"heartbeats\": %" PRIu64 ",\n    \"end_of_session\": %" PRIu64 ",\n", g->heartbeats,
-		g->end_of_session);
-	fprintf(f, "    \"seq_in_order\": %" PRIu64 ",\n    \"seq_ahead\": %" PRIu64 ",\n", t->in_order, t->ahead);
-	fprintf(f, "    \"seq_late_fills\": %" PRIu64 ",\n    \"seq_duplicates\": %" PRIu64 ",\n", t->late_fills,
-		t->duplicates);
-	fprintf(f, "    \"gaps_opened\": %" PRIu64 ",\n    \"gap_events_missing\": %" PRIu64 ",\n", t->gaps_opened,
-		t->events_missing);
-	fprintf(f, "    \"gap_events_recovered\": %" PRIu64 ",\n    \"gap_events_lost\": %" PRIu64 ",\n", t->late_fills,
-		t->events_missing - t->late_fills);
+	if (o->serving) {
+		fprintf(f, "    \"event_records\": %" PRIu64 ",\n    \"end_of_session\": %" PRIu64 ",\n", delivered,
+			g->end_of_session);
+		fprintf(f, "    \"gap_events_lost\": %" PRIu64 ",\n    \"dead_letter_packets\": %" PRIu64 ",\n",
+			g->forgotten_events, g->dead);
+	} else {
+		fprintf(f, "    \"rx_packets\": %" PRIu64 ",\n    \"accepted_packets\": %" PRIu64 ",\n", g->packets, accepted);
+		fprintf(f, "    \"filtered_packets\": %" PRIu64 ",\n    \"dead_letter_packets\": %" PRIu64 ",\n", g->filtered,
+			g->dead);
+		fprintf(f, "    \"messages\": %" PRIu64 ",\n    \"event_records\": %" PRIu64 ",\n", t->messages, delivered);
+		fprintf(f, "    \"heartbeats\": %" PRIu64 ",\n    \"end_of_session\": %" PRIu64 ",\n", g->heartbeats,
+			g->end_of_session);
+		fprintf(f, "    \"seq_in_order\": %" PRIu64 ",\n    \"seq_ahead\": %" PRIu64 ",\n", t->in_order, t->ahead);
+		fprintf(f, "    \"seq_late_fills\": %" PRIu64 ",\n    \"seq_duplicates\": %" PRIu64 ",\n", t->late_fills,
+			t->duplicates);
+		fprintf(f, "    \"gaps_opened\": %" PRIu64 ",\n    \"gap_events_missing\": %" PRIu64 ",\n", t->gaps_opened,
+			t->events_missing);
+		fprintf(f, "    \"gap_events_recovered\": %" PRIu64 ",\n    \"gap_events_lost\": %" PRIu64 ",\n", t->late_fills,
+			t->events_missing - t->late_fills);
+	}
 	fprintf(f, "    \"dead_letter\": {");
 	for (unsigned r = 1; r < WEIR_DL_MAX; r++)
 		fprintf(f, "%s\"%s\": %" PRIu64, r > 1 ? ", " : "", weir_dead_letter_names[r], g->dead_by_reason[r]);
@@ -604,12 +802,12 @@ write_manifest(struct gen *g, FILE *f)
 		fprintf(f, "\", \"lost\": [");
 		bool first = true;
 		for (uint64_t q = s->first_seq; q < s->seen_next;) {
-			if (was_received(s, q)) {
+			if (!is_forgotten(s, q)) {
 				q++;
 				continue;
 			}
 			uint64_t a = q;
-			while (q < s->seen_next && !was_received(s, q))
+			while (q < s->seen_next && is_forgotten(s, q))
 				q++;
 			fprintf(f, "%s[%" PRIu64 ", %" PRIu64 "]", first ? "" : ", ", a, q - 1);
 			first = false;
@@ -624,6 +822,13 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: weir-gen pcap --out FILE.pcap --manifest FILE.json [options]\n"
+		"       weir-gen send --to IPV4:PORT --manifest FILE.json [--serve IPV4:PORT [--forget R]] [options]\n"
+		"send (kernel UDP socket; the port of --to is replaced by each packet's):\n"
+		"  --rate PPS             packets per second (default 20000)\n"
+		"  --serve IPV4:PORT      answer MoldUDP64 re-requests there from what was sent (needs --end-session)\n"
+		"  --forget R             of the lost packets, the share the server will not send again\n"
+		"  --linger SEC           keep serving this long after the last packet (default 3)\n"
+		"common:\n"
 		"  --seed N               PRNG seed (default 1)\n"
 		"  --sessions N           MoldUDP64 sessions (default 4, at most %d)\n"
 		"  --messages N           messages in all (default 100000)\n"
@@ -666,6 +871,27 @@ parse_range(const char *s, unsigned *lo, unsigned *hi)
 	return 0;
 }
 
+/* "198.18.0.2:26400" */
+static int
+parse_addr(const char *s, struct sockaddr_in *a)
+{
+	char host[64];
+	unsigned port;
+	const char *colon = strrchr(s, ':');
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
+		return -1;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = 0;
+	char *end;
+	port = (unsigned)strtoul(colon + 1, &end, 10);
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	if (*end || port == 0 || port > 65535 || inet_pton(AF_INET, host, &a->sin_addr) != 1)
+		return -1;
+	return 0;
+}
+
 static int
 parse_rate(const char *s, double *r)
 {
@@ -677,7 +903,7 @@ parse_rate(const char *s, double *r)
 int
 main(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "pcap") != 0) {
+	if (argc < 2 || (strcmp(argv[1], "pcap") != 0 && strcmp(argv[1], "send") != 0)) {
 		if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 			usage(stdout);
 			return 0;
@@ -689,7 +915,8 @@ main(int argc, char **argv)
 	struct gen_opts *o = &g.o;
 	*o = (struct gen_opts){ .seed = 1, .sessions = 4, .messages = 100000, .per_min = 1, .per_max = 8,
 				.payload_min = 8, .payload_max = 64, .udp_port = 26400, .first_seq = 1,
-				.burst_loss = 1, .reorder_distance = 8 };
+				.burst_loss = 1, .reorder_distance = 8, .rate_pps = 20000, .linger_s = 3 };
+	o->send = strcmp(argv[1], "send") == 0;
 	static const struct option longopts[] = {
 		{ "out", required_argument, NULL, 'o' },          { "manifest", required_argument, NULL, 'm' },
 		{ "seed", required_argument, NULL, 's' },         { "sessions", required_argument, NULL, 'S' },
@@ -702,6 +929,9 @@ main(int argc, char **argv)
 		{ "loss", required_argument, NULL, 'L' },         { "burst-loss", required_argument, NULL, 'B' },
 		{ "duplicate", required_argument, NULL, 'D' },    { "reorder", required_argument, NULL, 'R' },
 		{ "reorder-distance", required_argument, NULL, 'r' },
+		{ "to", required_argument, NULL, 'T' },           { "serve", required_argument, NULL, 'v' },
+		{ "forget", required_argument, NULL, 'g' },       { "rate", required_argument, NULL, 'x' },
+		{ "linger", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -746,6 +976,17 @@ main(int argc, char **argv)
 			if (*end || v == 0 || v > 10000) goto bad;
 			o->reorder_distance = (unsigned)v;
 			break;
+		case 'T': if (parse_addr(optarg, &o->to)) goto bad; break;
+		case 'v': if (parse_addr(optarg, &o->serve)) goto bad; o->serving = true; break;
+		case 'g': if (parse_rate(optarg, &o->forget_rate)) goto bad; break;
+		case 'x':
+			o->rate_pps = strtod(optarg, &end);
+			if (*end || o->rate_pps < 1 || o->rate_pps > 10e6) goto bad;
+			break;
+		case 'l':
+			o->linger_s = strtod(optarg, &end);
+			if (*end || o->linger_s < 0 || o->linger_s > 3600) goto bad;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -754,24 +995,52 @@ main(int argc, char **argv)
 		fprintf(stderr, "weir-gen: option value \"%s\" is not valid (see --help)\n", optarg);
 		return 2;
 	}
-	if (o->out == NULL || o->manifest == NULL) {
+	if (o->manifest == NULL || (!o->send && o->out == NULL) || (o->send && o->to.sin_family == 0)) {
 		usage(stderr);
+		return 2;
+	}
+	if (o->serving && !o->end_session) {
+		fprintf(stderr, "weir-gen: --serve needs --end-session (it reveals every lost tail to the receiver)\n");
 		return 2;
 	}
 	g.rng = o->seed;
 	g.ts_us = 1700000000ull * 1000000ull;
-	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
-	g.dump = pcap_dump_open(dead, o->out);
-	if (g.dump == NULL) {
-		fprintf(stderr, "weir-gen: %s: %s\n", o->out, pcap_geterr(dead));
-		return 1;
+	pcap_t *dead = NULL;
+	if (o->send) {
+		g.sock = socket(AF_INET, SOCK_DGRAM, 0);
+		int big = 8 << 20;
+		setsockopt(g.sock, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+		if (o->serving) {
+			g.srv = socket(AF_INET, SOCK_DGRAM, 0);
+			if (bind(g.srv, (struct sockaddr *)&o->serve, sizeof(o->serve)) != 0) {
+				fprintf(stderr, "weir-gen: bind %s:%u: %s\n", inet_ntoa(o->serve.sin_addr),
+					ntohs(o->serve.sin_port), strerror(errno));
+				return 1;
+			}
+		}
+	} else {
+		dead = pcap_open_dead(DLT_EN10MB, 65535);
+		g.dump = pcap_dump_open(dead, o->out);
+		if (g.dump == NULL) {
+			fprintf(stderr, "weir-gen: %s: %s\n", o->out, pcap_geterr(dead));
+			return 1;
+		}
 	}
 	if (generate(&g) != 0) {
-		fprintf(stderr, "weir-gen: digest set-up failed\n");
+		fprintf(stderr, "weir-gen: out of memory\n");
 		return 1;
 	}
-	pcap_dump_close(g.dump);
-	pcap_close(dead);
+	if (o->send) {
+		/* Keep answering re-requests for a while after the last packet. */
+		uint64_t until = now_ns() + (uint64_t)(o->linger_s * 1e9);
+		while (o->serving && now_ns() < until) {
+			serve_requests(&g);
+			usleep(1000);
+		}
+	} else {
+		pcap_dump_close(g.dump);
+		pcap_close(dead);
+	}
 	FILE *f = fopen(o->manifest, "w");
 	if (f == NULL) {
 		fprintf(stderr, "weir-gen: %s: %s\n", o->manifest, strerror(errno));
@@ -779,10 +1048,14 @@ main(int argc, char **argv)
 	}
 	write_manifest(&g, f);
 	fclose(f);
+	if (o->serving)
+		printf("weir-gen: retransmission server: %" PRIu64 " re-requests answered (%" PRIu64
+		       " not understood), %" PRIu64 " events sent again, %" PRIu64 " events forgotten\n",
+		       g.requests_served, g.requests_bad, g.resent_events, g.forgotten_events);
 	printf("weir-gen: %s: %" PRIu64 " packets, %" PRIu64 " messages in %u sessions, %" PRIu64
 	       " malformed, %" PRIu64 " filtered, %" PRIu64 " heartbeats; faults: %" PRIu64 " packets lost, %" PRIu64
 	       " events repeated, %" PRIu64 " late; manifest %s\n",
-	       o->out, g.packets, g.messages, o->sessions, g.dead, g.filtered, g.heartbeats, g.t.lost_packets,
+	       o->send ? "sent" : o->out, g.packets, g.messages, o->sessions, g.dead, g.filtered, g.heartbeats, g.t.lost_packets,
 	       g.t.duplicates, g.t.late_fills, o->manifest);
 	return 0;
 }

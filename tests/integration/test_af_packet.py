@@ -80,3 +80,59 @@ def test_kernel_udp_sender_over_veth_is_logged_exactly_once(deploy, tmp_path, ve
         assert t["dead_letter"][reason] == n, reason
     assert t["ring_full_packets"] == 0
     assert "net_af_packet" in d.output("dataplane")
+
+
+RECOVERY_BODY = """
+set corelist 1
+port config all rxq 1
+ring size 8M
+decoder moldudp64 udp-port 26400 topic feed rerequest 198.18.7.1:26401
+sequence gap-timeout 800ms
+sequence rerequest-interval 40ms
+sequence rerequest-max 4
+sequence rerequest-max-count 200
+log fsync interval 50ms
+shutdown drain-timeout 20s
+"""
+
+
+def test_gaps_are_rerequested_over_tx_and_recovered_and_forgotten_events_become_loss_records(
+        deploy, tmp_path, veth):
+    from weir_harness import GEN
+    ns, iface = veth
+    d = deploy("recover", f"--vdev=net_af_packet0,iface={iface},qpairs=1", RECOVERY_BODY)
+    dp = d.start_dataplane()
+    d.wait_running()
+    cp = d.start_control("--exit-when-done")
+    manifest = str(tmp_path / "sent.json")
+    sender = subprocess.run(
+        ["ip", "netns", "exec", ns, GEN, "send", "--to", "198.18.7.2:26400", "--serve", "198.18.7.1:26401",
+         "--manifest", manifest, "--seed", "9", "--messages", "30000", "--sessions", "4", "--per-packet", "1-6",
+         "--loss", "0.02", "--burst-loss", "2", "--forget", "0.3", "--reorder", "0.01", "--duplicate", "0.005",
+         "--heartbeat-every", "20", "--end-session", "--rate", "20000", "--linger", "3"],
+        capture_output=True, text=True, timeout=120)
+    assert sender.returncode == 0, sender.stderr
+    man = load_json(manifest)
+    lost = man["expected"]["gap_events_lost"]
+    assert lost > 0 and man["faults"]["lost_packets"] > 0
+    deadline = time.time() + 20  # every gap is recovered or timed out by now
+    while time.time() < deadline and not os.path.exists(d.dataplane_stats):
+        out = subprocess.run([os.path.join(os.path.dirname(CHECK), "weir-read"), "--verify", d.log_dir],
+                             capture_output=True, text=True).stdout
+        if f"events {man['expected']['event_records']}," in out and f"loss" in out:
+            break
+        time.sleep(0.2)
+    time.sleep(1.0)
+    dp.send_signal(2)
+    assert dp.wait(timeout=30) == 0, d.output("dataplane")
+    assert cp.wait(timeout=30) == 0, d.output("control")
+    r = subprocess.run([CHECK, "--manifest", manifest, "--log", d.log_dir, "--dataplane-stats", d.dataplane_stats],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + sender.stdout
+    t = load_json(d.dataplane_stats)["total"]
+    assert t["rerequests_sent"] > 0
+    assert t["gap_events_recovered"] > 0
+    assert "re-requests answered" in sender.stdout
+    retransmitted = [rec for rec in d.log_records("event") if "retransmitted" in rec["flags"]]
+    assert retransmitted, "no event came back from the retransmission server"
+    assert all("late" in rec["flags"] for rec in retransmitted)

@@ -237,6 +237,22 @@ should_restart_a_session_that_sends_after_its_end(void **state)
 }
 
 static void
+should_keep_filling_gaps_from_retransmissions_after_the_end_of_session(void **state)
+{
+	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
+	struct weir_seq_source *s = src(f, "S");
+	FEED(f, s, 0, 1, 2, 5);                      /* gap 3-4 */
+	weir_seq_end_of_session(&f->t, s, 8, 1 * MS); /* gap 6-7 too */
+	assert_string_equal(FEED(f, s, 2 * MS, 3, 7, 4, 6), "llll");
+	assert_int_equal(f->c.session_restarts, 0);
+	assert_int_equal(s->n_gaps, 0);
+	assert_int_equal(s->state, WEIR_SEQ_SRC_CLOSED);
+	assert_string_equal(FEED(f, s, 3 * MS, 1), "o"); /* and then a restart */
+	assert_int_equal(f->c.session_restarts, 1);
+	destroy(f);
+}
+
+static void
 should_carry_sequences_across_two_to_the_64(void **state)
 {
 	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
@@ -350,6 +366,7 @@ main(void)
 		cmocka_unit_test(should_reveal_a_lost_tail_from_a_heartbeat),
 		cmocka_unit_test(should_take_a_first_heartbeat_as_the_start_of_the_stream),
 		cmocka_unit_test(should_restart_a_session_that_sends_after_its_end),
+		cmocka_unit_test(should_keep_filling_gaps_from_retransmissions_after_the_end_of_session),
 		cmocka_unit_test(should_carry_sequences_across_two_to_the_64),
 		cmocka_unit_test(should_rerequest_with_backoff_up_to_the_limit_and_cap_the_count),
 		cmocka_unit_test(should_rate_limit_rerequests_per_source_and_count_failures),
