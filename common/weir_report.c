@@ -1,6 +1,7 @@
 #include <inttypes.h>
 
 #include "weir_report.h"
+#include "weir_seq_layout.h"
 
 void
 weir_report_counters(FILE *f, const struct weir_worker_counters *t)
@@ -61,5 +62,63 @@ weir_report_counters_json(FILE *f, const struct weir_worker_counters *blocks, un
 	for (unsigned w = 0; w < n; w++)
 		holds &= weir_counters_identity_gap(&blocks[w]) == 0 &&
 			 weir_counters_message_identity_gap(&blocks[w]) == 0;
-	fprintf(f, ",\"identity_holds\":%s}\n", holds ? "true" : "false");
+	fprintf(f, ",\"identity_holds\":%s}", holds ? "true" : "false");
+}
+
+static void
+source_name(const uint8_t *key, char *out)
+{
+	unsigned n = WEIR_SOURCE_BYTES;
+	while (n && (key[n - 1] == 0 || key[n - 1] == ' '))
+		n--;
+	for (unsigned i = 0; i < n; i++)
+		out[i] = key[i] >= 0x20 && key[i] < 0x7f && key[i] != '"' && key[i] != '\\' ? (char)key[i] : '?';
+	out[n] = 0;
+}
+
+void
+weir_report_loss(FILE *f, const struct weir_seq_region *const *regions, unsigned n, bool json)
+{
+	static const char *const states[] = { "empty", "active", "closed" };
+	bool first = true;
+	if (json)
+		fprintf(f, "{\"sources\":[");
+	else
+		fprintf(f, "%-16s %6s %7s %14s %6s %8s %10s %10s %10s %10s %8s\n", "source", "worker", "state",
+			"last_seq", "open", "gaps", "missing", "recovered", "lost", "dups", "requests");
+	for (unsigned w = 0; w < n; w++) {
+		const struct weir_seq_region *r = regions[w];
+		if (r == NULL || r->magic != WEIR_SEQ_MAGIC || __atomic_load_n(&r->version, __ATOMIC_ACQUIRE) != WEIR_SEQ_VERSION)
+			continue;
+		const struct weir_seq_source *src = weir_seq_region_sources(r);
+		const struct weir_seq_source_stats *st = weir_seq_region_stats(r);
+		for (uint32_t i = 0; i < r->capacity; i++) {
+			if (src[i].state == WEIR_SEQ_SRC_EMPTY)
+				continue;
+			char name[WEIR_SOURCE_BYTES + 1];
+			source_name(src[i].key, name);
+			const char *state = src[i].state < 3 ? states[src[i].state] : "?";
+			if (json) {
+				fprintf(f,
+					"%s{\"source\":\"%s\",\"worker\":%u,\"state\":\"%s\",\"last_seq\":%" PRIu64
+					",\"open_gaps\":%u,\"gaps_opened\":%" PRIu64 ",\"events_missing\":%" PRIu64
+					",\"recovered\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"duplicates\":%" PRIu64
+					",\"events\":%" PRIu64 ",\"requests_sent\":%" PRIu64 ",\"first_seen_ns\":%" PRIu64
+					",\"last_seen_ns\":%" PRIu64 "}",
+					first ? "" : ",", name, r->worker, state, src[i].next_seq - 1, src[i].n_gaps,
+					st[i].gaps_opened, st[i].events_missing, st[i].late_fills, st[i].events_lost,
+					st[i].duplicates, st[i].events, st[i].requests_sent, st[i].first_seen_ns,
+					src[i].last_seen_ns);
+			} else {
+				fprintf(f, "%-16s %6u %7s %14" PRIu64 " %6u %8" PRIu64 " %10" PRIu64 " %10" PRIu64
+					" %10" PRIu64 " %10" PRIu64 " %8" PRIu64 "\n",
+					name, r->worker, state, src[i].next_seq - 1, src[i].n_gaps, st[i].gaps_opened,
+					st[i].events_missing, st[i].late_fills, st[i].events_lost, st[i].duplicates,
+					st[i].requests_sent);
+			}
+			first = false;
+		}
+	}
+	if (json)
+		fprintf(f, "]}");
 }

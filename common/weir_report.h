@@ -3,12 +3,19 @@
 #ifndef WEIR_REPORT_H
 #define WEIR_REPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "weir_shared.h"
 
 void weir_report_counters(FILE *f, const struct weir_worker_counters *total);
-/* {"workers":[{...},...],"total":{...,"dead_letter":{reason:n}},"identity_holds":true} */
+/* {"workers":[{...},...],"total":{...,"dead_letter":{reason:n}},"identity_holds":true}, no newline */
 void weir_report_counters_json(FILE *f, const struct weir_worker_counters *blocks, unsigned n);
+
+/* The loss report: one line per source the workers track (or one JSON
+ * object, no newline): gaps seen, recovered, lost, last sequence seen,
+ * first and last seen. */
+struct weir_seq_region;
+void weir_report_loss(FILE *f, const struct weir_seq_region *const *regions, unsigned n, bool json);
 
 #endif

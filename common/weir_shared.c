@@ -92,6 +92,9 @@ weir_shm_unlink_all(const struct weir_shm *shm, unsigned n_rings)
 		snprintf(name, sizeof(name), "ring.%u", i);
 		shm_file_path(shm, name, path, sizeof(path));
 		unlink(path);
+		snprintf(name, sizeof(name), "seq.%u", i);
+		shm_file_path(shm, name, path, sizeof(path));
+		unlink(path);
 	}
 }
 

@@ -20,6 +20,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include "weir_attach.h"
 #include "weir_config.h"
 #include "weir_time.h"
 #include "weir_drain.h"
@@ -111,71 +112,6 @@ bad:
 	return -1;
 }
 
-/* True while a primary holds the lock EAL takes on its runtime config. */
-static bool
-primary_alive(const char *path)
-{
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return false;
-	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
-	bool alive = fcntl(fd, F_GETLK, &lk) == 0 && lk.l_type != F_UNLCK;
-	close(fd);
-	return alive;
-}
-
-/* A secondary started before its primary fails, and one started against a
- * dead primary's leftover runtime dir spins inside rte_eal_init for ever:
- * attach only to a live primary. */
-static int
-wait_for_primary(const char *prefix, double wait_s)
-{
-	char path[512];
-	const char *run = getuid() == 0 ? "/var/run" : getenv("XDG_RUNTIME_DIR");
-	if (run == NULL)
-		run = "/tmp";
-	snprintf(path, sizeof(path), "%s/dpdk/%s/config", run, prefix);
-	for (double waited = 0;; waited += 0.05) {
-		if (primary_alive(path))
-			return 0;
-		if (waited >= wait_s || quit) {
-			fprintf(stderr,
-				"weir-control: no live weir-dataplane with file prefix \"%s\" after %.0f s (%s is missing or unlocked)\n",
-				prefix, wait_s, path);
-			return -1;
-		}
-		usleep(50 * 1000);
-	}
-}
-
-static int
-attach_secondary(const struct weir_config *cfg, const char *prefix)
-{
-	static char lcore[16], fp[128];
-	char *argv[16];
-	int n = 0;
-	snprintf(lcore, sizeof(lcore), "%d", cfg->control_lcore);
-	snprintf(fp, sizeof(fp), "--file-prefix=%s", prefix);
-	argv[n++] = "weir-control";
-	argv[n++] = "--proc-type=secondary";
-	argv[n++] = fp;
-	argv[n++] = "-l";
-	argv[n++] = lcore;
-	argv[n++] = "--no-pci";
-	argv[n++] = "--log-level=lib.eal:error";
-	/* The memory layout must match the primary's. */
-	for (int i = 0; i < cfg->eal_argc && n < 14; i++)
-		if (!strncmp(cfg->eal_argv[i], "--huge-dir", 10) || !strncmp(cfg->eal_argv[i], "--base-virtaddr", 15))
-			argv[n++] = cfg->eal_argv[i];
-	argv[n] = NULL;
-	if (rte_eal_init(n, argv) < 0) {
-		fprintf(stderr, "weir-control: cannot attach as a DPDK secondary (file prefix %s): %s\n", prefix,
-			rte_strerror(rte_errno));
-		return -1;
-	}
-	return 0;
-}
-
 static uint64_t
 jemalloc_allocated(void)
 {
@@ -244,13 +180,8 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 
 	struct weir_shm shm;
-	weir_config_shm(&cfg, &shm);
-	if (shm.backend == WEIR_SHM_MEMZONE) {
-		if (wait_for_primary(shm.prefix, o.wait_primary_s) != 0 || attach_secondary(&cfg, shm.prefix) != 0)
-			return 1;
-	} else {
-		printf("weir-control: --no-huge: attaching to /dev/shm/weir.%s.* without EAL\n", shm.prefix);
-	}
+	if (weir_attach(&cfg, "weir-control", o.wait_primary_s, &quit, &shm) != 0)
+		return 1;
 	const char *why = NULL;
 	struct weir_info *info = weir_info_attach(&shm, (unsigned)(o.wait_primary_s * 1000), &why);
 	if (info == NULL) {
@@ -319,7 +250,6 @@ main(int argc, char **argv)
 	if (o.stats_json)
 		write_stats_json(o.stats_json, &d, info);
 	weir_drain_close(&d);
-	if (shm.backend == WEIR_SHM_MEMZONE)
-		rte_eal_cleanup();
+	weir_detach(&shm);
 	return rc;
 }

@@ -27,14 +27,6 @@
 #include "weir_worker.h"
 
 static volatile bool quit;
-static int alloc_socket;
-
-/* Worker state goes to hugepages on the worker's own NUMA socket. */
-static void *
-socket_alloc(size_t bytes)
-{
-	return rte_malloc_socket("weir_seq", bytes, RTE_CACHE_LINE_SIZE, alloc_socket);
-}
 
 static void
 on_signal(int sig)
@@ -254,6 +246,7 @@ main(int argc, char **argv)
 	struct weir_worker *workers = rte_zmalloc("weir_workers", sizeof(*workers) * cfg.n_workers,
 						  RTE_CACHE_LINE_SIZE);
 	struct weir_ring *rings[WEIR_MAX_WORKERS];
+	const struct weir_seq_region *seq_regions[WEIR_MAX_WORKERS];
 	if (decoders == NULL || workers == NULL) {
 		fprintf(stderr, "weir-dataplane: out of memory for worker state\n");
 		return 1;
@@ -279,10 +272,12 @@ main(int argc, char **argv)
 			return 1;
 		}
 		weir_ring_init(rings[i], i, cfg.ring_bytes);
-		alloc_socket = socket;
+		snprintf(name, sizeof(name), "seq.%u", i);
+		void *seq_region = weir_shm_create(&shm, name, weir_seq_memsize(&cfg.seq), socket);
 		struct weir_rerequest_sink sink = { .ctx = w, .send = weir_worker_send_rerequest };
-		if (weir_pipeline_init(&w->pl, &cfg, rings[i], decoders, any_rerequest ? &sink : NULL, &quit,
-				       socket_alloc, rte_free) != 0) {
+		seq_regions[i] = seq_region;
+		if (seq_region == NULL || weir_pipeline_init(&w->pl, &cfg, i, rings[i], seq_region, decoders,
+							     any_rerequest ? &sink : NULL, &quit) != 0) {
 			fprintf(stderr,
 				"weir-dataplane: cannot allocate worker %u's sequence table (%" PRIu64
 				" bytes): lower \"sequence sources\" / \"sequence gaps\" or reserve more hugepages\n",
@@ -375,8 +370,21 @@ main(int argc, char **argv)
 			fprintf(stderr, "weir-dataplane: %s: %s\n", o.stats_json, strerror(errno));
 		} else {
 			weir_report_counters_json(f, info->workers, cfg.n_workers);
+			fputc('\n', f);
 			fclose(f);
 		}
+	}
+	/* The loss report outlives the run, beside the log. */
+	char report_path[PATH_MAX + 32];
+	snprintf(report_path, sizeof(report_path), "%s/loss-report.json", cfg.log_dir);
+	FILE *rf = fopen(report_path, "w");
+	if (rf == NULL) {
+		fprintf(stderr, "weir-dataplane: %s: %s\n", report_path, strerror(errno));
+	} else {
+		weir_report_loss(rf, seq_regions, cfg.n_workers, true);
+		fputc('\n', rf);
+		fclose(rf);
+		printf("weir-dataplane: loss report in %s\n", report_path);
 	}
 	int identity_ok = weir_counters_identity_gap(&total) == 0 && weir_counters_message_identity_gap(&total) == 0;
 	weir_ports_stop(&ports);

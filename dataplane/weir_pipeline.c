@@ -95,9 +95,9 @@ on_request(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_
 }
 
 int
-weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, struct weir_ring *ring,
-		   const struct weir_decoder_table *decoders, const struct weir_rerequest_sink *rerequest,
-		   const volatile bool *quit, void *(*mem_alloc)(size_t), void (*mem_free)(void *))
+weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, unsigned worker, struct weir_ring *ring,
+		   void *seq_region, const struct weir_decoder_table *decoders,
+		   const struct weir_rerequest_sink *rerequest, const volatile bool *quit)
 {
 	memset(pl, 0, sizeof(*pl));
 	weir_ring_producer_attach(&pl->ring, ring);
@@ -108,13 +108,7 @@ weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, stru
 	if (rerequest)
 		pl->rerequest = *rerequest;
 	struct weir_seq_actions act = { .ctx = pl, .loss = on_loss, .request = rerequest ? on_request : NULL };
-	return weir_seq_create(&pl->seq, &cfg->seq, &act, &pl->c, mem_alloc, mem_free);
-}
-
-void
-weir_pipeline_fini(struct weir_pipeline *pl, void (*mem_free)(void *))
-{
-	weir_seq_destroy(&pl->seq, mem_free);
+	return weir_seq_create(&pl->seq, &cfg->seq, &act, &pl->c, worker, seq_region);
 }
 
 static inline void

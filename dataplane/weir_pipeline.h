@@ -57,12 +57,12 @@ struct weir_pipeline {
 	struct weir_port_peer peers[WEIR_MAX_PORTS];
 };
 
-/* mem_alloc/free place the sequence table (the dataplane: hugepages on the
- * worker's socket).  rerequest may be NULL: gaps are then only timed out. */
-int weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, struct weir_ring *ring,
-		       const struct weir_decoder_table *decoders, const struct weir_rerequest_sink *rerequest,
-		       const volatile bool *quit, void *(*mem_alloc)(size_t), void (*mem_free)(void *));
-void weir_pipeline_fini(struct weir_pipeline *pl, void (*mem_free)(void *));
+/* seq_region holds the sequence tracker (weir_seq_memsize(&cfg->seq) bytes;
+ * the dataplane's is a shared region).  rerequest may be NULL: gaps are
+ * then only timed out. */
+int weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, unsigned worker,
+		       struct weir_ring *ring, void *seq_region, const struct weir_decoder_table *decoders,
+		       const struct weir_rerequest_sink *rerequest, const volatile bool *quit);
 
 void weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
 			  enum weir_csum l4_csum, uint16_t port, uint64_t now_ns);

@@ -28,16 +28,17 @@ uint64_t
 weir_seq_memsize(const struct weir_sequence_cfg *cfg)
 {
 	uint64_t cap = table_capacity(cfg->max_sources);
-	return cap * (sizeof(struct weir_seq_source) + sizeof(struct weir_seq_source_stats)) +
+	return sizeof(struct weir_seq_region) +
+	       cap * (sizeof(struct weir_seq_source) + sizeof(struct weir_seq_source_stats)) +
 	       (uint64_t)cfg->max_gaps * sizeof(struct weir_seq_gap);
 }
 
 int
 weir_seq_create(struct weir_seq_table *t, const struct weir_sequence_cfg *cfg, const struct weir_seq_actions *act,
-		struct weir_worker_counters *counters, void *(*mem_alloc)(size_t), void (*mem_free)(void *))
+		struct weir_worker_counters *counters, uint32_t worker, void *region)
 {
 	memset(t, 0, sizeof(*t));
-	if (cfg->max_sources == 0 || cfg->max_sources > (1u << 30) || cfg->max_gaps == 0 ||
+	if (region == NULL || cfg->max_sources == 0 || cfg->max_sources > (1u << 30) || cfg->max_gaps == 0 ||
 	    cfg->max_gaps >= WEIR_SEQ_NONE)
 		return -1;
 	t->cfg = *cfg;
@@ -45,31 +46,21 @@ weir_seq_create(struct weir_seq_table *t, const struct weir_sequence_cfg *cfg, c
 	t->c = counters;
 	t->capacity = table_capacity(cfg->max_sources);
 	t->mask = t->capacity - 1;
-	t->sources = mem_alloc((size_t)t->capacity * sizeof(*t->sources));
-	t->stats = mem_alloc((size_t)t->capacity * sizeof(*t->stats));
-	t->gaps = mem_alloc((size_t)cfg->max_gaps * sizeof(*t->gaps));
-	if (t->sources == NULL || t->stats == NULL || t->gaps == NULL) {
-		weir_seq_destroy(t, mem_free);
-		return -1;
-	}
-	memset(t->sources, 0, (size_t)t->capacity * sizeof(*t->sources));
-	memset(t->stats, 0, (size_t)t->capacity * sizeof(*t->stats));
+	t->region = region;
+	memset(region, 0, weir_seq_memsize(cfg));
+	t->sources = (struct weir_seq_source *)(t->region + 1);
+	t->stats = (struct weir_seq_source_stats *)(t->sources + t->capacity);
+	t->gaps = (struct weir_seq_gap *)(t->stats + t->capacity);
 	for (uint32_t i = 0; i < cfg->max_gaps; i++)
 		t->gaps[i].next_in_source = i + 1 < cfg->max_gaps ? i + 1 : WEIR_SEQ_NONE;
 	t->free_gap = 0;
 	t->oldest_open = t->newest_open = WEIR_SEQ_NONE;
+	t->region->magic = WEIR_SEQ_MAGIC;
+	t->region->worker = worker;
+	t->region->capacity = t->capacity;
+	t->region->max_gaps = cfg->max_gaps;
+	__atomic_store_n(&t->region->version, WEIR_SEQ_VERSION, __ATOMIC_RELEASE);
 	return 0;
-}
-
-void
-weir_seq_destroy(struct weir_seq_table *t, void (*mem_free)(void *))
-{
-	mem_free(t->sources);
-	mem_free(t->stats);
-	mem_free(t->gaps);
-	t->sources = NULL;
-	t->stats = NULL;
-	t->gaps = NULL;
 }
 
 static inline uint32_t

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "weir_config.h"
+#include "weir_seq_layout.h"
 #include "weir_record.h"
 #include "weir_shared.h"
 
@@ -26,40 +27,6 @@ enum weir_seq_class {
 	WEIR_SEQ_DUPLICATE,          /* seen before (or already declared lost): not persisted */
 	WEIR_SEQ_UNTRACKED,          /* source table full, policy untracked: passed on as is */
 	WEIR_SEQ_DROPPED,            /* source table full, policy drop */
-};
-
-/* Hot state of one source: one cache line. */
-struct weir_seq_source {
-	uint8_t key[WEIR_SOURCE_BYTES];
-	uint64_t next_seq;           /* one past the highest sequence seen */
-	uint64_t last_seen_ns;
-	uint64_t next_request_ns;    /* rate limit: no re-request for it before this */
-	uint32_t first_gap;          /* its lowest open gap (pool index), or WEIR_SEQ_NONE */
-	uint16_t n_gaps;
-	uint8_t state;               /* enum weir_seq_source_state */
-	uint8_t started;             /* next_seq is known */
-	struct weir_seq_origin {
-		uint16_t topic;      /* where its LOSS records go */
-		uint16_t port;       /* where it arrived (re-requests leave from there) */
-		uint8_t decoder;     /* the owner's decoder index */
-		uint8_t can_request; /* its feed has a retransmission server */
-	} origin;
-	uint8_t pad1[10];
-};
-_Static_assert(sizeof(struct weir_seq_source) == 64, "source state is one cache line");
-
-enum weir_seq_source_state { WEIR_SEQ_SRC_EMPTY = 0, WEIR_SEQ_SRC_ACTIVE, WEIR_SEQ_SRC_CLOSED };
-
-/* Cold per-source figures for the loss report, beside the hot table. */
-struct weir_seq_source_stats {
-	uint64_t first_seen_ns;
-	uint64_t events;             /* persisted: in order, ahead, late fills */
-	uint64_t duplicates;
-	uint64_t late_fills;
-	uint64_t gaps_opened;
-	uint64_t events_missing;     /* sum of the sizes of the gaps opened */
-	uint64_t events_lost;
-	uint64_t requests_sent;
 };
 
 struct weir_seq_gap {
@@ -87,6 +54,7 @@ struct weir_seq_actions {
 
 struct weir_seq_table {
 	struct weir_sequence_cfg cfg;
+	struct weir_seq_region *region;        /* caller's memory: header, sources, stats, gaps */
 	struct weir_seq_source *sources;       /* capacity entries */
 	struct weir_seq_source_stats *stats;   /* capacity entries */
 	struct weir_seq_gap *gaps;             /* cfg.max_gaps entries */
@@ -98,12 +66,11 @@ struct weir_seq_table {
 	struct weir_worker_counters *c;        /* the owner's block: the .def counters */
 };
 
-/* mem_alloc/free let the dataplane place the table in hugepage memory.
- * Re-requests are made only when act->request is set. */
+/* Lays the table out in region (weir_seq_memsize() bytes, cache-line
+ * aligned, e.g. a shared region weir-stat can read).  Re-requests are made
+ * only when act->request is set. */
 int weir_seq_create(struct weir_seq_table *t, const struct weir_sequence_cfg *cfg, const struct weir_seq_actions *act,
-		    struct weir_worker_counters *counters, void *(*mem_alloc)(size_t bytes), void (*mem_free)(void *));
-void weir_seq_destroy(struct weir_seq_table *t, void (*mem_free)(void *));
-/* Bytes weir_seq_create() will ask for: for sizing hugepage reservations. */
+		    struct weir_worker_counters *counters, uint32_t worker, void *region);
 uint64_t weir_seq_memsize(const struct weir_sequence_cfg *cfg);
 
 /* The source's state, created on first sight; NULL when the table is full. */

@@ -46,10 +46,22 @@ sed -n '/final counters/,$p' "$dir/dataplane.log"
 ms=$(( (end - start) / 1000000 ))
 echo "   weir-dataplane exit $dp_rc, weir-control exit $cp_rc, wall time $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s"
 
-echo "== 3. the log, verified (CRC and offsets) by weir-read"
+echo "== 3. the loss report the dataplane left beside the log (first sources)"
+/usr/bin/python3 - "$WEIR_LOG_DIR/loss-report.json" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))["sources"]
+print(f"   {'source':<10} {'last seq':>9} {'gaps':>6} {'missing':>8} {'recovered':>9} {'lost':>6} {'dups':>6}")
+for r in rows[:6]:
+    print(f"   {r['source']:<10} {r['last_seq']:>9} {r['gaps_opened']:>6} {r['events_missing']:>8} "
+          f"{r['recovered']:>9} {r['lost']:>6} {r['duplicates']:>6}")
+print(f"   ... {len(rows)} sources: {sum(r['lost'] for r in rows)} events lost, "
+      f"{sum(r['recovered'] for r in rows)} recovered late, {sum(r['duplicates'] for r in rows)} duplicates")
+PY
+
+echo "== 4. the log, verified (CRC and offsets) by weir-read"
 build/tools/weir-read --verify "$WEIR_LOG_DIR"
 
-echo "== 4. against the manifest"
+echo "== 5. against the manifest"
 build/tools/weir-check --manifest "$dir/manifest.json" --log "$WEIR_LOG_DIR" --dataplane-stats "$dir/dataplane.json"
 rc=$?
 [ "$dp_rc" = 0 ] && [ "$cp_rc" = 0 ] || { echo "demo: FAIL (a process exited non-zero)"; exit 1; }

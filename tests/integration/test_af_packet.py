@@ -1,4 +1,5 @@
 """weir on a veth pair through net_af_packet, fed by an ordinary kernel UDP sender in a netns."""
+import json
 import os
 import subprocess
 import sys
@@ -123,6 +124,21 @@ def test_gaps_are_rerequested_over_tx_and_recovered_and_forgotten_events_become_
             break
         time.sleep(0.2)
     time.sleep(1.0)
+    # Live, read-only: the loss report while the dataplane runs.
+    stat = subprocess.run([os.path.join(os.path.dirname(CHECK), "weir-stat"), "-f", d.config, "--loss", "--json",
+                           "--count", "1", "--interval", "0.1"], capture_output=True, text=True, timeout=60)
+    assert stat.returncode == 0, stat.stderr
+    lines = [ln for ln in stat.stdout.splitlines() if ln.startswith("{")]
+    assert lines, stat.stdout + stat.stderr
+    live = json.loads(lines[-1])
+    assert live["state"] == "running"
+    assert live["counters"]["total"]["rerequests_sent"] > 0
+    by_source = {r["source"]: r for r in live["loss"]["sources"]}
+    assert sorted(by_source) == sorted(s["session"] for s in man["sessions"])
+    assert sum(r["recovered"] for r in by_source.values()) > 0
+    assert sum(r["requests_sent"] for r in by_source.values()) == live["counters"]["total"]["rerequests_sent"]
+    for s in man["sessions"]:
+        assert by_source[s["session"]]["lost"] == sum(hi - lo + 1 for lo, hi in s["lost"])
     dp.send_signal(2)
     assert dp.wait(timeout=30) == 0, d.output("dataplane")
     assert cp.wait(timeout=30) == 0, d.output("control")

@@ -137,3 +137,16 @@ def test_loss_duplicates_and_reordering_are_classified_and_every_hole_has_a_loss
     assert t["gap_events_lost"] == man["gap_events_lost"] > 0
     assert t["seq_duplicates"] == man["seq_duplicates"] > 0
     assert t["seq_late_fills"] == man["seq_late_fills"] > 0
+    # The loss report the dataplane leaves beside the log, source by source.
+    report = {r["source"]: r for r in load_json(os.path.join(d.log_dir, "loss-report.json"))["sources"]}
+    sessions = load_json(manifest)["sessions"]
+    assert sorted(report) == sorted(s["session"] for s in sessions)
+    for s in sessions:
+        r = report[s["session"]]
+        assert r["lost"] == sum(hi - lo + 1 for lo, hi in s["lost"]), s["session"]
+        assert r["last_seq"] == s["seen_next"] - 1
+        assert r["state"] == "closed" and r["open_gaps"] == 0
+        assert r["events"] == s["received"]
+        assert 0 < r["first_seen_ns"] <= r["last_seen_ns"]
+    assert sum(r["gaps_opened"] for r in report.values()) == man["gaps_opened"]
+    assert sum(r["duplicates"] for r in report.values()) == man["seq_duplicates"]

@@ -18,6 +18,7 @@ struct fixture {
 	struct weir_pipeline pl;
 	struct weir_ring_consumer c;
 	bool quit;
+	void *seq_region;
 };
 
 static int
@@ -37,7 +38,8 @@ setup(void **state)
 	cfg.full_policy = WEIR_FULL_DROP;
 	cfg.seq.max_sources = 64;
 	cfg.seq.max_gaps = 64;
-	assert_int_equal(weir_pipeline_init(&f->pl, &cfg, f->ring, &f->decoders, NULL, &f->quit, malloc, free), 0);
+	f->seq_region = aligned_alloc(64, WEIR_ALIGN8(weir_seq_memsize(&cfg.seq)) + 64);
+	assert_int_equal(weir_pipeline_init(&f->pl, &cfg, 0, f->ring, f->seq_region, &f->decoders, NULL, &f->quit), 0);
 	weir_ring_consumer_attach(&f->c, f->ring);
 	*state = f;
 	return 0;
@@ -47,7 +49,7 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	weir_pipeline_fini(&f->pl, free);
+	free(f->seq_region);
 	free(f->ring);
 	free(f);
 	return 0;

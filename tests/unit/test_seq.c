@@ -21,6 +21,7 @@ struct fixture {
 	struct request requests[64];
 	unsigned n_requests;
 	bool refuse_requests;
+	void *region;
 };
 
 static void
@@ -55,14 +56,15 @@ make(uint32_t max_sources, uint32_t max_gaps, enum weir_seq_table_full policy, u
 		.rerequest_max_count = 5, .rerequest_min_gap_ns = 1 * MS,
 	};
 	struct weir_seq_actions act = { .ctx = f, .loss = on_loss, .request = on_request };
-	assert_int_equal(weir_seq_create(&f->t, &cfg, &act, &f->c, malloc, free), 0);
+	f->region = aligned_alloc(64, (weir_seq_memsize(&cfg) + 63) & ~63ull);
+	assert_int_equal(weir_seq_create(&f->t, &cfg, &act, &f->c, 0, f->region), 0);
 	return f;
 }
 
 static void
 destroy(struct fixture *f)
 {
-	weir_seq_destroy(&f->t, free);
+	free(f->region);
 	free(f);
 }
 
@@ -95,12 +97,15 @@ should_refuse_a_table_without_room(void **state)
 {
 	struct weir_seq_table t;
 	struct weir_worker_counters c;
+	static _Alignas(64) uint8_t region[1 << 16];
 	struct weir_sequence_cfg cfg = { .max_sources = 0, .max_gaps = 8 };
 	struct weir_seq_actions act = { 0 };
-	assert_int_equal(weir_seq_create(&t, &cfg, &act, &c, malloc, free), -1);
+	assert_int_equal(weir_seq_create(&t, &cfg, &act, &c, 0, region), -1);
 	cfg.max_sources = 8;
 	cfg.max_gaps = 0;
-	assert_int_equal(weir_seq_create(&t, &cfg, &act, &c, malloc, free), -1);
+	assert_int_equal(weir_seq_create(&t, &cfg, &act, &c, 0, region), -1);
+	cfg.max_gaps = 8;
+	assert_int_equal(weir_seq_create(&t, &cfg, &act, &c, 0, NULL), -1);
 }
 
 static void

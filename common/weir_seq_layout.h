@@ -1,0 +1,77 @@
+/*
+ * The sequence tracker's table as other processes see it: one shared region
+ * per worker ("seq.N"): a versioned header, the source states, their report
+ * figures, then the gap pool.  Written by the worker alone; weir-stat and the
+ * shutdown report read it.
+ */
+#ifndef WEIR_SEQ_LAYOUT_H
+#define WEIR_SEQ_LAYOUT_H
+
+#include <stdint.h>
+
+#include "weir_record.h"
+
+#define WEIR_SEQ_MAGIC 0x5145535249455721ull /* "!WEIRSEQ" */
+#define WEIR_SEQ_VERSION 1u
+
+/* Hot state of one source: one cache line. */
+struct weir_seq_source {
+	uint8_t key[WEIR_SOURCE_BYTES];
+	uint64_t next_seq;           /* one past the highest sequence seen */
+	uint64_t last_seen_ns;
+	uint64_t next_request_ns;    /* rate limit: no re-request for it before this */
+	uint32_t first_gap;          /* its lowest open gap (pool index), or WEIR_SEQ_NONE */
+	uint16_t n_gaps;
+	uint8_t state;               /* enum weir_seq_source_state */
+	uint8_t started;             /* next_seq is known */
+	struct weir_seq_origin {
+		uint16_t topic;      /* where its LOSS records go */
+		uint16_t port;       /* where it arrived (re-requests leave from there) */
+		uint8_t decoder;     /* the owner's decoder index */
+		uint8_t can_request; /* its feed has a retransmission server */
+	} origin;
+	uint8_t pad1[10];
+};
+_Static_assert(sizeof(struct weir_seq_source) == 64, "source state is one cache line");
+
+enum weir_seq_source_state { WEIR_SEQ_SRC_EMPTY = 0, WEIR_SEQ_SRC_ACTIVE, WEIR_SEQ_SRC_CLOSED };
+
+/* Cold per-source figures for the loss report, beside the hot table. */
+struct weir_seq_source_stats {
+	uint64_t first_seen_ns;
+	uint64_t events;             /* persisted: in order, ahead, late fills */
+	uint64_t duplicates;
+	uint64_t late_fills;
+	uint64_t gaps_opened;
+	uint64_t events_missing;     /* sum of the sizes of the gaps opened */
+	uint64_t events_lost;
+	uint64_t requests_sent;
+};
+_Static_assert(sizeof(struct weir_seq_source_stats) == 64, "report figures are one cache line");
+
+struct weir_seq_region {
+	uint64_t magic;
+	uint32_t version;            /* stored last */
+	uint32_t worker;
+	uint32_t capacity;           /* source slots */
+	uint32_t max_gaps;
+	uint8_t pad[40];
+	/* struct weir_seq_source sources[capacity];
+	 * struct weir_seq_source_stats stats[capacity];
+	 * gap pool (the worker's alone) */
+};
+_Static_assert(sizeof(struct weir_seq_region) == 64, "region header is one cache line");
+
+static inline const struct weir_seq_source *
+weir_seq_region_sources(const struct weir_seq_region *r)
+{
+	return (const struct weir_seq_source *)(r + 1);
+}
+
+static inline const struct weir_seq_source_stats *
+weir_seq_region_stats(const struct weir_seq_region *r)
+{
+	return (const struct weir_seq_source_stats *)(weir_seq_region_sources(r) + r->capacity);
+}
+
+#endif
