@@ -491,17 +491,27 @@ cmd_decoder(struct parse_ctx *ctx, char **t, int n)
 	uint64_t v;
 	if ((n != 6 && n != 8) || strcmp(t[2], "udp-port") != 0 || strcmp(t[4], "topic") != 0 ||
 	    (n == 8 && strcmp(t[6], "rerequest") != 0)) {
-		fail(ctx, ctx->line, "expected \"decoder moldudp64 udp-port N topic NAME [rerequest IPV4:PORT]\"");
+		fail(ctx, ctx->line,
+		     "expected \"decoder (moldudp64|weirframe) udp-port N topic NAME [rerequest IPV4:PORT]\"");
+		return;
+	}
+	enum weir_decoder_type type;
+	if (strcmp(t[1], "moldudp64") == 0) {
+		type = WEIR_DECODER_MOLDUDP64;
+	} else if (strcmp(t[1], "weirframe") == 0) {
+		type = WEIR_DECODER_WEIRFRAME;
+	} else {
+		fail(ctx, ctx->line, "unknown decoder \"%s\": valid are moldudp64, weirframe", t[1]);
 		return;
 	}
 	uint32_t rr_ip = 0;
 	uint16_t rr_port = 0;
-	if (n == 8 && parse_ipv4_port(ctx, t[7], &rr_ip, &rr_port))
-		return;
-	if (strcmp(t[1], "moldudp64") != 0) {
-		fail(ctx, ctx->line, "unknown decoder \"%s\": valid is moldudp64", t[1]);
+	if (n == 8 && type != WEIR_DECODER_MOLDUDP64) {
+		fail(ctx, ctx->line, "rerequest is MoldUDP64's: the weir frame has no retransmission protocol");
 		return;
 	}
+	if (n == 8 && parse_ipv4_port(ctx, t[7], &rr_ip, &rr_port))
+		return;
 	if (parse_uint_range(ctx, "udp-port", t[3], 1, 65535, &v))
 		return;
 	for (unsigned i = 0; i < cfg->n_decoders; i++)
@@ -520,7 +530,7 @@ cmd_decoder(struct parse_ctx *ctx, char **t, int n)
 	struct weir_decoder_cfg *d = &cfg->decoders[cfg->n_decoders++];
 	d->udp_port = (uint16_t)v;
 	d->topic = topic;
-	d->type = WEIR_DECODER_MOLDUDP64;
+	d->type = type;
 	d->line = ctx->line;
 	d->rerequest_ip = rr_ip;
 	d->rerequest_port = rr_port;
@@ -609,6 +619,13 @@ parse_line(struct parse_ctx *ctx, char *line)
 		cmd_log(ctx, t, n);
 	} else if (strcmp(t[0], "sequence") == 0) {
 		cmd_sequence(ctx, t, n);
+	} else if (strcmp(t[0], "frame-topic") == 0) {
+		uint64_t v;
+		uint16_t topic;
+		if (n != 3)
+			fail(ctx, ctx->line, "expected \"frame-topic ID NAME\" (ID 1-255, as weir frames carry it)");
+		else if (parse_uint_range(ctx, "frame-topic id", t[1], 1, 255, &v) == 0 && topic_id(ctx, t[2], &topic) == 0)
+			cfg->frame_topics[v] = (uint16_t)(topic + 1);
 	} else if (strcmp(t[0], "control") == 0) {
 		uint64_t v;
 		if (n != 3 || strcmp(t[1], "lcore") != 0)
@@ -629,7 +646,7 @@ parse_line(struct parse_ctx *ctx, char *line)
 			cfg->dead_letter_keep_bytes = (uint32_t)v;
 	} else {
 		fail(ctx, ctx->line,
-		     "unknown command \"%s\": valid are eal, set, port, ring, decoder, sequence, log, control, shutdown, dead-letter",
+		     "unknown command \"%s\": valid are eal, set, port, ring, decoder, frame-topic, sequence, log, control, shutdown, dead-letter",
 		     t[0]);
 	}
 }

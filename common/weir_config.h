@@ -16,7 +16,7 @@
 #define WEIR_MAX_EAL_ARGS 64
 #define WEIR_MAX_DECODERS 64
 
-enum weir_decoder_type { WEIR_DECODER_MOLDUDP64 = 1 };
+enum weir_decoder_type { WEIR_DECODER_MOLDUDP64 = 1, WEIR_DECODER_WEIRFRAME = 2 };
 enum weir_rss_mode { WEIR_RSS_UDP, WEIR_RSS_IP, WEIR_RSS_NONE };
 enum weir_full_policy { WEIR_FULL_DROP, WEIR_FULL_BACKPRESSURE };
 enum weir_fsync_mode { WEIR_FSYNC_INTERVAL, WEIR_FSYNC_BATCH, WEIR_FSYNC_NONE };
@@ -69,6 +69,8 @@ struct weir_config {
 	struct weir_decoder_cfg decoders[WEIR_MAX_DECODERS];
 	unsigned n_topics;
 	char topics[WEIR_MAX_TOPICS][WEIR_TOPIC_NAME_MAX];
+	/* weir frame topic id (1-255) -> topic index + 1 (0: not mapped) */
+	uint16_t frame_topics[256];
 
 	struct weir_sequence_cfg seq;
 

@@ -47,6 +47,26 @@ weir_record_kind_name(unsigned kind)
 	return kind < WEIR_REC_KIND_MAX ? names[kind] : "unknown";
 }
 
+void
+weir_source_format(const uint8_t key[WEIR_SOURCE_BYTES], char *out, size_t len)
+{
+	if (key[0] == 0xFF && key[1] == 'W' && key[2] == 'F') {
+		uint64_t id = 0;
+		for (unsigned i = 8; i < 16; i++)
+			id = id << 8 | key[i];
+		snprintf(out, len, "wf:%llu", (unsigned long long)id);
+		return;
+	}
+	unsigned n = WEIR_SOURCE_BYTES;
+	while (n && (key[n - 1] == 0 || key[n - 1] == ' '))
+		n--;
+	if (n >= len)
+		n = (unsigned)len - 1;
+	for (unsigned i = 0; i < n; i++)
+		out[i] = key[i] >= 0x20 && key[i] < 0x7f && key[i] != '"' && key[i] != '\\' ? (char)key[i] : '?';
+	out[n] = 0;
+}
+
 const char *
 weir_state_name(unsigned state)
 {

@@ -67,5 +67,8 @@ weir_record_payload_len(const struct weir_record *r)
 }
 
 const char *weir_record_kind_name(unsigned kind);
+/* A source key as people read it: "wf:<id>" for weir frame sources, the
+ * MoldUDP64 session without its padding otherwise (unprintables as '?'). */
+void weir_source_format(const uint8_t key[WEIR_SOURCE_BYTES], char *out, size_t len);
 
 #endif

@@ -65,17 +65,6 @@ weir_report_counters_json(FILE *f, const struct weir_worker_counters *blocks, un
 	fprintf(f, ",\"identity_holds\":%s}", holds ? "true" : "false");
 }
 
-static void
-source_name(const uint8_t *key, char *out)
-{
-	unsigned n = WEIR_SOURCE_BYTES;
-	while (n && (key[n - 1] == 0 || key[n - 1] == ' '))
-		n--;
-	for (unsigned i = 0; i < n; i++)
-		out[i] = key[i] >= 0x20 && key[i] < 0x7f && key[i] != '"' && key[i] != '\\' ? (char)key[i] : '?';
-	out[n] = 0;
-}
-
 void
 weir_report_loss(FILE *f, const struct weir_seq_region *const *regions, unsigned n, bool json)
 {
@@ -95,8 +84,8 @@ weir_report_loss(FILE *f, const struct weir_seq_region *const *regions, unsigned
 		for (uint32_t i = 0; i < r->capacity; i++) {
 			if (src[i].state == WEIR_SEQ_SRC_EMPTY)
 				continue;
-			char name[WEIR_SOURCE_BYTES + 1];
-			source_name(src[i].key, name);
+			char name[32];
+			weir_source_format(src[i].key, name, sizeof(name));
 			const char *state = src[i].state < 3 ? states[src[i].state] : "?";
 			if (json) {
 				fprintf(f,
@@ -104,11 +93,13 @@ weir_report_loss(FILE *f, const struct weir_seq_region *const *regions, unsigned
 					",\"open_gaps\":%u,\"gaps_opened\":%" PRIu64 ",\"events_missing\":%" PRIu64
 					",\"recovered\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"duplicates\":%" PRIu64
 					",\"events\":%" PRIu64 ",\"requests_sent\":%" PRIu64 ",\"first_seen_ns\":%" PRIu64
-					",\"last_seen_ns\":%" PRIu64 "}",
+					",\"last_seen_ns\":%" PRIu64 ",\"lateness_max_ns\":%" PRIu64
+					",\"lateness_mean_ns\":%" PRIu64 "}",
 					first ? "" : ",", name, r->worker, state, src[i].next_seq - 1, src[i].n_gaps,
 					st[i].gaps_opened, st[i].events_missing, st[i].late_fills, st[i].events_lost,
 					st[i].duplicates, st[i].events, st[i].requests_sent, st[i].first_seen_ns,
-					src[i].last_seen_ns);
+					src[i].last_seen_ns, st[i].lateness_max_ns,
+					st[i].lateness_count ? st[i].lateness_sum_ns / st[i].lateness_count : 0);
 			} else {
 				fprintf(f, "%-16s %6u %7s %14" PRIu64 " %6u %8" PRIu64 " %10" PRIu64 " %10" PRIu64
 					" %10" PRIu64 " %10" PRIu64 " %8" PRIu64 "\n",

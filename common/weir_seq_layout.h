@@ -46,8 +46,13 @@ struct weir_seq_source_stats {
 	uint64_t events_missing;     /* sum of the sizes of the gaps opened */
 	uint64_t events_lost;
 	uint64_t requests_sent;
+	/* rx time - event time, for framings that carry event time */
+	uint64_t lateness_max_ns;
+	uint64_t lateness_sum_ns;
+	uint64_t lateness_count;
+	uint64_t spare[5];
 };
-_Static_assert(sizeof(struct weir_seq_source_stats) == 64, "report figures are one cache line");
+_Static_assert(sizeof(struct weir_seq_source_stats) == 128, "report figures are two cache lines");
 
 struct weir_seq_region {
 	uint64_t magic;

@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "weir_frame.h"
 #include "weir_moldudp64.h"
 #include "weir_pipeline.h"
 
@@ -13,6 +14,11 @@ weir_decoder_table_build(struct weir_decoder_table *t, const struct weir_config 
 		t->decoders[i] = cfg->decoders[i];
 		t->by_port[cfg->decoders[i].udp_port] = (uint8_t)(i + 1);
 	}
+	for (unsigned id = 1; id < 256; id++)
+		if (cfg->frame_topics[id]) {
+			t->frame_topic_known[id] = 1;
+			t->frame_topic[id] = (uint16_t)(cfg->frame_topics[id] - 1);
+		}
 }
 
 static inline void
@@ -111,57 +117,73 @@ weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, unsi
 	return weir_seq_create(&pl->seq, &cfg->seq, &act, &pl->c, worker, seq_region);
 }
 
-static inline void
-set_mold_key(uint8_t key[WEIR_SOURCE_BYTES], const uint8_t *session)
-{
-	memcpy(key, session, WEIR_MOLD_SESSION_BYTES);
-	memset(key + WEIR_MOLD_SESSION_BYTES, 0, WEIR_SOURCE_BYTES - WEIR_MOLD_SESSION_BYTES);
-}
+/* One packet's events, whatever the framing: what the commit loop walks. */
+struct event_batch {
+	enum weir_decoder_type type;
+	uint8_t key[WEIR_SOURCE_BYTES];
+	uint64_t first_seq;
+	unsigned count;
+	const uint8_t *events;
+	uint32_t events_len;
+};
 
 static bool
-commit_end_of_session(struct weir_pipeline *pl, const struct weir_mold_packet *m, struct weir_seq_source *src,
-		      uint16_t topic, uint16_t port, uint64_t now_ns)
+commit_end_of_session(struct weir_pipeline *pl, const uint8_t key[WEIR_SOURCE_BYTES], uint64_t next_seq,
+		      struct weir_seq_source *src, uint16_t topic, uint16_t port, uint64_t now_ns)
 {
 	uint64_t need = sizeof(struct weir_record) * (2u + (src ? src->n_gaps : 0u));
 	if (!ensure_room(pl, need, now_ns))
 		return false;
 	struct weir_record *r = weir_ring_reserve(&pl->ring, sizeof(*r));
 	fill_header(r, WEIR_REC_END_OF_SESSION, topic, port, now_ns);
-	set_mold_key(r->source, m->session);
-	r->seq = m->seq;
-	weir_seq_end_of_session(&pl->seq, src, m->seq, now_ns);
+	memcpy(r->source, key, WEIR_SOURCE_BYTES);
+	r->seq = next_seq;
+	weir_seq_end_of_session(&pl->seq, src, next_seq, now_ns);
 	return true;
 }
 
 /*
- * The data messages of one packet.  Room for every record (and LOSS records
- * a restart may write) is made sure of before the tracker sees the packet:
+ * The events of one packet.  Room for every record (and LOSS records a
+ * restart may write) is made sure of before the tracker sees the packet:
  * a packet dropped for want of room was never tracked, so the tracker sees a
  * gap there and the log gets a LOSS record, not a silent hole.
  */
 static bool
-commit_events(struct weir_pipeline *pl, const struct weir_mold_packet *m, struct weir_seq_source *src,
-	      uint16_t topic, uint16_t port, uint16_t flags, uint64_t now_ns)
+commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir_seq_source *src, uint16_t topic,
+	      uint16_t port, uint16_t flags, uint64_t now_ns)
 {
-	uint64_t need = WEIR_ALIGN8((uint64_t)m->count * sizeof(struct weir_record) + m->blocks_len) +
-			(uint64_t)m->count * 8 + /* per-record alignment */
+	uint64_t need = (uint64_t)b->count * (sizeof(struct weir_record) + 8) + b->events_len +
 			sizeof(struct weir_record) * (2u + (src ? src->n_gaps : 0u)) + 2048 + 64;
 	if (!ensure_room(pl, need, now_ns))
 		return false;
-	const uint8_t *cursor = m->blocks;
+	const uint8_t *cursor = b->events;
 	unsigned committed = 0;
-	for (unsigned i = 0; i < m->count; i++) {
-		uint16_t len;
-		const uint8_t *msg = weir_mold_next(&cursor, &len);
-		enum weir_seq_class cls = weir_seq_event(&pl->seq, src, m->seq + i, now_ns);
+	for (unsigned i = 0; i < b->count; i++) {
+		const uint8_t *payload;
+		uint16_t len, ev_topic = topic;
+		uint64_t event_time_ns = 0;
+		if (b->type == WEIR_DECODER_MOLDUDP64) {
+			payload = weir_mold_next(&cursor, &len);
+		} else {
+			struct weir_frame_event e;
+			weir_frame_next(&cursor, &e);
+			payload = e.payload;
+			len = e.len;
+			event_time_ns = e.event_time_ns;
+			if (e.topic)
+				ev_topic = pl->decoders->frame_topic[e.topic];
+		}
+		enum weir_seq_class cls = weir_seq_event(&pl->seq, src, b->first_seq + i, now_ns);
 		if (cls == WEIR_SEQ_DUPLICATE || cls == WEIR_SEQ_DROPPED)
 			continue;
+		weir_seq_note_lateness(&pl->seq, src, now_ns, event_time_ns);
 		struct weir_record *r = weir_ring_reserve(&pl->ring, (uint32_t)sizeof(*r) + len);
-		fill_header(r, WEIR_REC_EVENT, topic, port, now_ns);
+		fill_header(r, WEIR_REC_EVENT, ev_topic, port, now_ns);
 		r->flags = flags | (cls == WEIR_SEQ_LATE_FILL ? WEIR_REC_F_LATE : 0);
-		set_mold_key(r->source, m->session);
-		r->seq = m->seq + i;
-		memcpy(r + 1, msg, len);
+		memcpy(r->source, b->key, WEIR_SOURCE_BYTES);
+		r->seq = b->first_seq + i;
+		r->event_time_ns = event_time_ns;
+		memcpy(r + 1, payload, len);
 		committed++;
 	}
 	pl->c.event_records += committed;
@@ -177,31 +199,24 @@ learn_peer(struct weir_port_peer *p, const uint8_t *frame, const struct weir_udp
 	p->known = 1;
 }
 
+/* Heartbeat, end of session or data: the framing-independent rest of a packet. */
 static void
-decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
-	    unsigned decoder, uint16_t port, uint64_t now_ns)
+sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool heartbeat, bool end,
+		    const uint8_t *frame, const struct weir_udp_view *v, unsigned decoder, uint16_t port,
+		    uint64_t now_ns)
 {
 	const struct weir_decoder_cfg *d = &pl->decoders->decoders[decoder];
-	struct weir_mold_packet m;
-	unsigned reason = weir_mold_decode(v->payload, v->payload_len, &m);
-	if (reason) {
-		weir_pipeline_dead_letter(pl, frame, len, reason, port, now_ns);
-		return;
-	}
-	uint8_t key[WEIR_SOURCE_BYTES];
-	set_mold_key(key, m.session);
 	struct weir_seq_origin origin = { .topic = d->topic, .port = port, .decoder = (uint8_t)decoder,
 					  .can_request = d->rerequest_ip != 0 };
-	struct weir_seq_source *src = weir_seq_source(&pl->seq, key, origin, now_ns);
-
-	if (m.count == WEIR_MOLD_HEARTBEAT) {
-		weir_seq_heartbeat(&pl->seq, src, m.seq, now_ns);
+	struct weir_seq_source *src = weir_seq_source(&pl->seq, b->key, origin, now_ns);
+	if (heartbeat) {
+		weir_seq_heartbeat(&pl->seq, src, b->first_seq, now_ns);
 		pl->c.heartbeats++;
 		pl->c.accepted_packets++;
 		return;
 	}
-	if (m.count == WEIR_MOLD_END_OF_SESSION) {
-		if (!commit_end_of_session(pl, &m, src, d->topic, port, now_ns)) {
+	if (end) {
+		if (!commit_end_of_session(pl, b->key, b->first_seq, src, d->topic, port, now_ns)) {
 			pl->c.ring_full_packets++;
 			return;
 		}
@@ -216,13 +231,50 @@ decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const 
 		flags = WEIR_REC_F_RETRANSMITTED;
 	else if (v->ip_version == 4 && port < WEIR_MAX_PORTS)
 		learn_peer(&pl->peers[port], frame, v);
-	pl->c.messages += m.count;
-	if (!commit_events(pl, &m, src, d->topic, port, flags, now_ns)) {
+	pl->c.messages += b->count;
+	if (!commit_events(pl, b, src, d->topic, port, flags, now_ns)) {
 		pl->c.ring_full_packets++;
-		pl->c.ring_full_messages += m.count;
+		pl->c.ring_full_messages += b->count;
 		return;
 	}
 	pl->c.accepted_packets++;
+}
+
+static void
+decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
+	    unsigned decoder, uint16_t port, uint64_t now_ns)
+{
+	struct weir_mold_packet m;
+	unsigned reason = weir_mold_decode(v->payload, v->payload_len, &m);
+	if (reason) {
+		weir_pipeline_dead_letter(pl, frame, len, reason, port, now_ns);
+		return;
+	}
+	bool control = m.count == WEIR_MOLD_HEARTBEAT || m.count == WEIR_MOLD_END_OF_SESSION;
+	struct event_batch b = { .type = WEIR_DECODER_MOLDUDP64, .first_seq = m.seq, .count = control ? 0 : m.count,
+				 .events = m.blocks, .events_len = m.blocks_len };
+	memcpy(b.key, m.session, WEIR_MOLD_SESSION_BYTES);
+	memset(b.key + WEIR_MOLD_SESSION_BYTES, 0, WEIR_SOURCE_BYTES - WEIR_MOLD_SESSION_BYTES);
+	sequence_and_commit(pl, &b, m.count == WEIR_MOLD_HEARTBEAT, m.count == WEIR_MOLD_END_OF_SESSION, frame, v,
+			    decoder, port, now_ns);
+}
+
+static void
+decode_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
+	     unsigned decoder, uint16_t port, uint64_t now_ns)
+{
+	struct weir_frame f;
+	unsigned reason = weir_frame_decode(v->payload, v->payload_len, pl->decoders->frame_topic_known, &f);
+	if (reason) {
+		weir_pipeline_dead_letter(pl, frame, len, reason, port, now_ns);
+		return;
+	}
+	struct event_batch b = { .type = WEIR_DECODER_WEIRFRAME, .first_seq = f.first_seq, .count = f.count,
+				 .events = f.events,
+				 .events_len = v->payload_len - WEIR_FRAME_HEADER_BYTES };
+	weir_frame_source_key(b.key, f.source_id);
+	bool end = f.flags & WEIR_FRAME_F_END;
+	sequence_and_commit(pl, &b, f.count == 0 && !end, end, frame, v, decoder, port, now_ns);
 }
 
 void
@@ -272,7 +324,10 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 		pl->c.filtered_packets++;
 		return;
 	}
-	decode_mold(pl, frame, len, &v, di - 1, port, now_ns);
+	if (pl->decoders->decoders[di - 1].type == WEIR_DECODER_WEIRFRAME)
+		decode_frame(pl, frame, len, &v, di - 1, port, now_ns);
+	else
+		decode_mold(pl, frame, len, &v, di - 1, port, now_ns);
 }
 
 void

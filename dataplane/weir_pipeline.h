@@ -22,6 +22,8 @@
 struct weir_decoder_table {
 	uint8_t by_port[65536];
 	struct weir_decoder_cfg decoders[WEIR_MAX_DECODERS];
+	uint8_t frame_topic_known[256];       /* weir frame topic ids a frame-topic line maps */
+	uint16_t frame_topic[256];            /* ... and the topic each goes to */
 };
 
 void weir_decoder_table_build(struct weir_decoder_table *t, const struct weir_config *cfg);

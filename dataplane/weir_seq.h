@@ -91,6 +91,24 @@ unsigned weir_seq_tick(struct weir_seq_table *t, uint64_t now_ns);
 void weir_seq_flush(struct weir_seq_table *t, uint64_t now_ns);
 
 static inline uint32_t
+weir_seq_index(const struct weir_seq_table *t, const struct weir_seq_source *src);
+
+/* rx time - event time of one of src's events (events from the future count 0). */
+static inline void
+weir_seq_note_lateness(struct weir_seq_table *t, const struct weir_seq_source *src, uint64_t rx_ns,
+		       uint64_t event_time_ns)
+{
+	if (src == NULL || event_time_ns == 0)
+		return;
+	struct weir_seq_source_stats *st = &t->stats[weir_seq_index(t, src)];
+	uint64_t late = rx_ns > event_time_ns ? rx_ns - event_time_ns : 0;
+	if (late > st->lateness_max_ns)
+		st->lateness_max_ns = late;
+	st->lateness_sum_ns += late;
+	st->lateness_count++;
+}
+
+static inline uint32_t
 weir_seq_index(const struct weir_seq_table *t, const struct weir_seq_source *src)
 {
 	return (uint32_t)(src - t->sources);

@@ -23,6 +23,7 @@
 
 #include <openssl/evp.h>
 
+#include "weir_frame.h"
 #include "weir_moldudp64.h"
 #include "weir_parse.h"
 #include "weir_shared.h"
@@ -51,11 +52,14 @@ struct gen_opts {
 	struct sockaddr_in to, serve;
 	bool serving;
 	double forget_rate;          /* of lost packets, the share the server will not resend */
+	bool weir_framing;           /* weir frames instead of MoldUDP64 */
+	unsigned frame_topics;       /* events carry topic ids 0..frame_topics */
 	double rate_pps, linger_s;
 };
 
 struct session {
-	char name[WEIR_MOLD_SESSION_BYTES + 1];
+	char name[32];               /* MoldUDP64 session, or "wf:<id>" */
+	uint64_t source_id;          /* weir framing */
 	uint64_t first_seq, next_seq, sent;
 	uint64_t data_packets;       /* generated, delivered or not */
 	unsigned packets_since_heartbeat;
@@ -105,6 +109,7 @@ struct gen {
 	int sock, srv;
 	uint64_t send_start_ns;
 	uint64_t requests_served, requests_bad, resent_events, forgotten_events;
+	uint64_t topic_events[256];  /* persisted events by weir frame topic id */
 	struct session s[MAX_SESSIONS];
 };
 
@@ -139,6 +144,14 @@ now_ns(void)
 }
 
 static void serve_requests(struct gen *g);
+
+static uint64_t
+wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* Send mode: the frame's UDP payload goes out of a kernel socket to the
  * frame's destination port on --to's address. */
@@ -343,6 +356,37 @@ emit_filtered(struct gen *g)
 	g->filtered++;
 }
 
+/* A weir frame broken in one of the ways its decoder must name. */
+static void
+emit_malformed_frame(struct gen *g, struct session *s)
+{
+	static const unsigned kinds[] = {
+		WEIR_DL_frame_truncated_header, WEIR_DL_frame_bad_magic,      WEIR_DL_frame_bad_version,
+		WEIR_DL_frame_bad_flags,        WEIR_DL_frame_truncated_event, WEIR_DL_frame_trailing_bytes,
+		WEIR_DL_frame_unknown_topic,
+	};
+	unsigned reason = kinds[rnd(g) % (sizeof(kinds) / sizeof(kinds[0]))];
+	uint8_t p[256], msg[16];
+	fill_payload(g, msg, sizeof(msg));
+	uint32_t len = weir_frame_put_header(p, 0, 2, s->source_id, s->next_seq);
+	len += weir_frame_put_event(p + len, 0, 1, msg, 8);
+	len += weir_frame_put_event(p + len, 0, 1, msg + 8, 8);
+	switch (reason) {
+	case WEIR_DL_frame_truncated_header: len = rnd_range(g, 0, WEIR_FRAME_HEADER_BYTES - 1); break;
+	case WEIR_DL_frame_bad_magic: p[rnd_range(g, 0, 3)] ^= 0x20; break;
+	case WEIR_DL_frame_bad_version: p[4] = (uint8_t)rnd_range(g, 2, 255); break;
+	case WEIR_DL_frame_bad_flags: p[5] = (uint8_t)(rnd(g) & 1 ? 0x80 : WEIR_FRAME_F_END); break;
+	case WEIR_DL_frame_truncated_event: len -= rnd_range(g, 1, 19); break;
+	case WEIR_DL_frame_trailing_bytes: weir_put_be16(p + 6, 1); break;
+	case WEIR_DL_frame_unknown_topic:
+		weir_put_be16(p + WEIR_FRAME_HEADER_BYTES + 2, (uint16_t)(g->o.frame_topics + rnd_range(g, 1, 50)));
+		break;
+	}
+	emit_mold(g, p, len);
+	g->dead++;
+	g->dead_by_reason[reason]++;
+}
+
 /* A malformed packet of a random kind; counted under the reason weir must give. */
 static void
 emit_malformed(struct gen *g, struct session *s)
@@ -355,6 +399,11 @@ emit_malformed(struct gen *g, struct session *s)
 	};
 	/* A socket can only get MoldUDP64-level faults past the kernel. */
 	unsigned reason = kinds[rnd(g) % (g->o.send ? 3 : sizeof(kinds) / sizeof(kinds[0]))];
+	if (g->o.weir_framing && (reason == WEIR_DL_mold_truncated_header || reason == WEIR_DL_mold_truncated_block ||
+				  reason == WEIR_DL_mold_trailing_bytes)) {
+		emit_malformed_frame(g, s);
+		return;
+	}
 	uint8_t mold[256], frame[MAX_FRAME + 64];
 	uint32_t l3, l4, flen, mlen;
 	uint8_t msg[32];
@@ -419,9 +468,14 @@ emit_malformed(struct gen *g, struct session *s)
 static void
 emit_control(struct gen *g, struct session *s, uint16_t count)
 {
-	uint8_t mold[WEIR_MOLD_HEADER_BYTES];
-	weir_mold_put_header(mold, s->name, s->next_seq, count);
-	emit_mold(g, mold, sizeof(mold));
+	uint8_t hdr[WEIR_FRAME_HEADER_BYTES];
+	uint32_t len;
+	if (g->o.weir_framing)
+		len = weir_frame_put_header(hdr, count == WEIR_MOLD_END_OF_SESSION ? WEIR_FRAME_F_END : 0, 0,
+					    s->source_id, s->next_seq);
+	else
+		len = weir_mold_put_header(hdr, s->name, s->next_seq, count);
+	emit_mold(g, hdr, len);
 	g->data_packets++;
 }
 
@@ -478,8 +532,18 @@ truth_events(struct gen *g, struct session *s, uint64_t seq, unsigned n)
 
 /* The packet's events count towards the session's digest, in sequence order. */
 static void
-digest_packet(struct session *s, const struct pending *p)
+digest_packet(struct gen *g, struct session *s, const struct pending *p)
 {
+	if (g->o.weir_framing) {
+		const uint8_t *c = p->mold + WEIR_FRAME_HEADER_BYTES;
+		for (unsigned i = 0; i < p->count; i++) {
+			struct weir_frame_event e;
+			weir_frame_next(&c, &e);
+			digest_event(s, p->seq + i, e.payload, e.len);
+			g->topic_events[e.topic]++;
+		}
+		return;
+	}
 	const uint8_t *c = p->mold + WEIR_MOLD_HEADER_BYTES;
 	for (unsigned i = 0; i < p->count; i++) {
 		uint16_t len;
@@ -633,12 +697,12 @@ send_data(struct gen *g, struct pending *p)
 			}
 			g->forgotten_events += p->count;
 		} else {
-			digest_packet(s, p);
+			digest_packet(g, s, p);
 		}
 		release_due(g, false);
 		return;
 	}
-	digest_packet(s, p);
+	digest_packet(g, s, p);
 	if (!first && chance(g, o->reorder_rate))
 		hold(g, p, rnd_range(g, 1, o->reorder_distance));
 	else
@@ -656,7 +720,11 @@ generate(struct gen *g)
 	uint64_t quota[MAX_SESSIONS];
 	for (unsigned i = 0; i < o->sessions; i++) {
 		struct session *s = &g->s[i];
-		snprintf(s->name, sizeof(s->name), "S%04u", i);
+		s->source_id = 1000 + i;
+		if (o->weir_framing)
+			snprintf(s->name, sizeof(s->name), "wf:%" PRIu64, s->source_id);
+		else
+			snprintf(s->name, sizeof(s->name), "S%04u", i);
 		s->first_seq = s->next_seq = o->first_seq;
 		s->digest = EVP_MD_CTX_new();
 		if (s->digest == NULL || EVP_DigestInit_ex(s->digest, EVP_sha256(), NULL) != 1)
@@ -695,20 +763,29 @@ generate(struct gen *g)
 			want = (unsigned)quota[cur];
 		static struct pending p;
 		uint8_t *mold = p.mold;
-		uint32_t len = WEIR_MOLD_HEADER_BYTES;
+		uint32_t hdr = o->weir_framing ? WEIR_FRAME_HEADER_BYTES : WEIR_MOLD_HEADER_BYTES;
+		uint32_t per_event = o->weir_framing ? WEIR_FRAME_EVENT_HEADER_BYTES : 2;
+		uint32_t len = hdr;
 		unsigned n = 0;
-		uint8_t *blocks = mold + WEIR_MOLD_HEADER_BYTES;
+		uint64_t event_time_ns = wall_ns();
 		while (n < want) {
 			unsigned plen = rnd_range(g, o->payload_min, o->payload_max);
-			if (len + 2 + plen > MOLD_BUDGET && n > 0)
+			if (len + per_event + plen > MOLD_BUDGET && n > 0)
 				break;
 			fill_payload(g, msg, plen);
-			len += weir_mold_put_block(blocks + (len - WEIR_MOLD_HEADER_BYTES), msg, (uint16_t)plen);
+			if (o->weir_framing)
+				len += weir_frame_put_event(mold + len, (uint16_t)rnd_range(g, 0, o->frame_topics),
+							    event_time_ns, msg, (uint16_t)plen);
+			else
+				len += weir_mold_put_block(mold + len, msg, (uint16_t)plen);
 			if (o->serving)
 				store_message(s, s->next_seq + n, msg, (uint16_t)plen);
 			n++;
 		}
-		weir_mold_put_header(mold, s->name, s->next_seq, (uint16_t)n);
+		if (o->weir_framing)
+			weir_frame_put_header(mold, 0, (uint16_t)n, s->source_id, s->next_seq);
+		else
+			weir_mold_put_header(mold, s->name, s->next_seq, (uint16_t)n);
 		p.session = cur;
 		p.seq = s->next_seq;
 		p.count = n;
@@ -784,7 +861,10 @@ write_manifest(struct gen *g, FILE *f)
 	fprintf(f, "    \"dead_letter\": {");
 	for (unsigned r = 1; r < WEIR_DL_MAX; r++)
 		fprintf(f, "%s\"%s\": %" PRIu64, r > 1 ? ", " : "", weir_dead_letter_names[r], g->dead_by_reason[r]);
-	fprintf(f, "}\n  },\n  \"sessions\": [\n");
+	fprintf(f, "}\n  },\n  \"framing\": \"%s\",\n  \"topic_events\": {", o->weir_framing ? "weir" : "moldudp64");
+	for (unsigned id = 0; id <= o->frame_topics; id++)
+		fprintf(f, "%s\"%u\": %" PRIu64, id ? ", " : "", id, g->topic_events[id]);
+	fprintf(f, "},\n  \"sessions\": [\n");
 	for (unsigned i = 0; i < o->sessions; i++) {
 		struct session *s = &g->s[i];
 		unsigned char md[32];
@@ -829,6 +909,8 @@ usage(FILE *f)
 		"  --forget R             of the lost packets, the share the server will not send again\n"
 		"  --linger SEC           keep serving this long after the last packet (default 3)\n"
 		"common:\n"
+		"  --framing moldudp64|weir  the framing (default moldudp64; docs/weir-frame.md)\n"
+		"  --frame-topics K       weir frames: events carry topic ids 0..K at random (default 0)\n"
 		"  --seed N               PRNG seed (default 1)\n"
 		"  --sessions N           MoldUDP64 sessions (default 4, at most %d)\n"
 		"  --messages N           messages in all (default 100000)\n"
@@ -932,6 +1014,7 @@ main(int argc, char **argv)
 		{ "to", required_argument, NULL, 'T' },           { "serve", required_argument, NULL, 'v' },
 		{ "forget", required_argument, NULL, 'g' },       { "rate", required_argument, NULL, 'x' },
 		{ "linger", required_argument, NULL, 'l' },
+		{ "framing", required_argument, NULL, 'W' },      { "frame-topics", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -987,6 +1070,17 @@ main(int argc, char **argv)
 			o->linger_s = strtod(optarg, &end);
 			if (*end || o->linger_s < 0 || o->linger_s > 3600) goto bad;
 			break;
+		case 'W':
+			if (strcmp(optarg, "weir") == 0)
+				o->weir_framing = true;
+			else if (strcmp(optarg, "moldudp64") != 0)
+				goto bad;
+			break;
+		case 'K':
+			v = strtoul(optarg, &end, 10);
+			if (*end || v > 255) goto bad;
+			o->frame_topics = (unsigned)v;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -997,6 +1091,10 @@ main(int argc, char **argv)
 	}
 	if (o->manifest == NULL || (!o->send && o->out == NULL) || (o->send && o->to.sin_family == 0)) {
 		usage(stderr);
+		return 2;
+	}
+	if (o->serving && o->weir_framing) {
+		fprintf(stderr, "weir-gen: --serve answers MoldUDP64 re-requests; the weir frame has none\n");
 		return 2;
 	}
 	if (o->serving && !o->end_session) {

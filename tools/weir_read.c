@@ -40,20 +40,9 @@ usage(FILE *f)
 static void
 print_source_json(const uint8_t *src)
 {
-	size_t n = WEIR_SOURCE_BYTES;
-	while (n && (src[n - 1] == 0 || src[n - 1] == ' '))
-		n--;
-	putchar('"');
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = src[i];
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
+	char name[32];
+	weir_source_format(src, name, sizeof(name));
+	printf("\"%s\"", name); /* the formatter leaves no quote or backslash */
 }
 
 static void
@@ -93,12 +82,8 @@ print_record_jsonl(const char *topic, const struct weir_log_entry *e, const stru
 static void
 print_record_text(const char *topic, const struct weir_log_entry *e, const struct weir_record *r)
 {
-	char src[WEIR_SOURCE_BYTES + 1];
-	for (unsigned i = 0; i < WEIR_SOURCE_BYTES; i++)
-		src[i] = (r->source[i] >= 0x20 && r->source[i] < 0x7f) ? (char)r->source[i] : '.';
-	src[WEIR_SOURCE_BYTES] = 0;
-	for (int i = WEIR_SOURCE_BYTES - 1; i >= 0 && (src[i] == '.' || src[i] == ' '); i--)
-		src[i] = 0;
+	char src[32];
+	weir_source_format(r->source, src, sizeof(src));
 	uint32_t len = weir_record_payload_len(r);
 	printf("%s@%" PRIu64 " %s source=%s seq=%" PRIu64 " len=%u", topic, e->offset, weir_record_kind_name(r->kind),
 	       src, r->seq, len);

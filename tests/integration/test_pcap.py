@@ -150,3 +150,29 @@ def test_loss_duplicates_and_reordering_are_classified_and_every_hole_has_a_loss
         assert 0 < r["first_seen_ns"] <= r["last_seen_ns"]
     assert sum(r["gaps_opened"] for r in report.values()) == man["gaps_opened"]
     assert sum(r["duplicates"] for r in report.values()) == man["seq_duplicates"]
+
+
+def test_weir_frames_are_decoded_routed_by_topic_tracked_and_timed(deploy, tmp_path):
+    pcap, manifest = gen_pcap(str(tmp_path), seed=31, messages=40000, sessions=5, framing="weir", frame_topics=3,
+                              udp_port=27000, malformed_rate=0.03, loss=0.01, duplicate=0.01, reorder=0.02,
+                              heartbeat_every=15, end_session=True, vlan_rate=0.1, ipv6_rate=0.1)
+    body = SEQ_BODY.replace("decoder moldudp64 udp-port 26400 topic itch",
+                            "decoder moldudp64 udp-port 26400 topic itch\n"
+                            "decoder weirframe udp-port 27000 topic frames\n"
+                            "frame-topic 1 t1\nframe-topic 2 t2\nframe-topic 3 t3")
+    d = deploy("frame", f"--vdev=net_pcap0,rx_pcap={pcap}", body)
+    run_to_end(d)
+    out = check_manifest(d, manifest)
+    assert "PASS" in out, out
+    man = load_json(manifest)
+    assert man["expected"]["dead_letter"]["frame_unknown_topic"] > 0
+    events = d.log_records("event")
+    by_topic = {}
+    for r in events:
+        by_topic[r["topic"]] = by_topic.get(r["topic"], 0) + 1
+    assert by_topic == {"frames": man["topic_events"]["0"], "t1": man["topic_events"]["1"],
+                        "t2": man["topic_events"]["2"], "t3": man["topic_events"]["3"]}
+    assert all(r["source"].startswith("wf:") and r["event_time_ns"] > 0 for r in events)
+    assert all(r["rx_ns"] >= r["event_time_ns"] for r in events)
+    report = load_json(os.path.join(d.log_dir, "loss-report.json"))["sources"]
+    assert len(report) == 5 and all(r["lateness_max_ns"] >= r["lateness_mean_ns"] > 0 for r in report)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "frames.h"
+#include "weir_frame.h"
 #include "weir_pipeline.h"
 
 #define RING_BYTES (1u << 16)
@@ -31,8 +32,10 @@ setup(void **state)
 	weir_ring_init(f->ring, 0, RING_BYTES);
 	struct weir_config cfg;
 	weir_config_defaults(&cfg);
-	cfg.n_decoders = 1;
+	cfg.n_decoders = 2;
 	cfg.decoders[0] = (struct weir_decoder_cfg){ .udp_port = 26400, .topic = 1, .type = WEIR_DECODER_MOLDUDP64 };
+	cfg.decoders[1] = (struct weir_decoder_cfg){ .udp_port = 27000, .topic = 2, .type = WEIR_DECODER_WEIRFRAME };
+	cfg.frame_topics[5] = 3 + 1; /* frame topic id 5 -> topic 3 */
 	weir_decoder_table_build(&f->decoders, &cfg);
 	cfg.dead_letter_keep_bytes = 64;
 	cfg.full_policy = WEIR_FULL_DROP;
@@ -234,6 +237,52 @@ should_turn_a_packet_dropped_on_a_full_ring_into_a_gap_and_a_loss_record(void **
 }
 
 static void
+should_route_weir_frame_events_by_topic_with_event_time_and_track_them(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t p[512], frame[700];
+	uint32_t len = weir_frame_put_header(p, 0, 3, 9, 50);
+	len += weir_frame_put_event(p + len, 0, 1000, "aa", 2);
+	len += weir_frame_put_event(p + len, 5, 2000, "bbb", 3);
+	len += weir_frame_put_event(p + len, 0, 0, "c", 1);
+	uint32_t fl = frame_ipv4_udp(frame, 0, 27000, p, len);
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 5000);
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 6000); /* again */
+	len = weir_frame_put_header(p, WEIR_FRAME_F_END, 0, 9, 55); /* 53, 54 never came */
+	fl = frame_ipv4_udp(frame, 0, 27000, p, len);
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 7000);
+	weir_pipeline_stop(&f->pl, 8000);
+	weir_ring_publish(&f->pl.ring, 0);
+	const struct weir_record *recs[8];
+	assert_int_equal(drain_all(f, recs, 8), 5);
+	uint8_t key[16];
+	weir_frame_source_key(key, 9);
+	static const uint16_t topics[] = { 2, 3, 2 };
+	static const uint64_t times[] = { 1000, 2000, 0 };
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(recs[i]->kind, WEIR_REC_EVENT);
+		assert_int_equal(recs[i]->seq, 50 + i);
+		assert_int_equal(recs[i]->topic, topics[i]);
+		assert_int_equal(recs[i]->event_time_ns, times[i]);
+		assert_memory_equal(recs[i]->source, key, 16);
+	}
+	assert_int_equal(recs[3]->kind, WEIR_REC_END_OF_SESSION);
+	assert_int_equal(recs[4]->kind, WEIR_REC_LOSS);
+	assert_int_equal(recs[4]->seq, 53);
+	assert_int_equal(recs[4]->count, 2);
+	assert_int_equal(recs[4]->topic, 2);
+	assert_int_equal(f->pl.c.seq_duplicates, 3);
+	/* Lateness (rx - event time) of the two timed events: 4000 and 3000 ns. */
+	const struct weir_seq_source_stats *st = &f->pl.seq.stats[0];
+	for (uint32_t i = 0; i < f->pl.seq.capacity; i++)
+		if (f->pl.seq.sources[i].state != WEIR_SEQ_SRC_EMPTY)
+			st = &f->pl.seq.stats[i];
+	assert_int_equal(st->lateness_max_ns, 4000);
+	assert_int_equal(st->lateness_count, 2);
+	assert_int_equal(st->lateness_sum_ns, 7000);
+}
+
+static void
 should_filter_udp_to_ports_without_a_decoder(void **state)
 {
 	struct fixture *f = *state;
@@ -337,6 +386,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_wait_for_room_under_backpressure_for_events_and_dead_letters_alike, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_persist_a_repeated_packet_once_and_flag_late_fills, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_turn_a_packet_dropped_on_a_full_ring_into_a_gap_and_a_loss_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_route_weir_frame_events_by_topic_with_event_time_and_track_them, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_filter_udp_to_ports_without_a_decoder, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_commit_one_event_record_per_message_with_session_and_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_count_heartbeats_and_record_the_end_of_a_session, setup, teardown),
