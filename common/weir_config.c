@@ -71,6 +71,7 @@ weir_config_defaults(struct weir_config *cfg)
 	cfg->seq.rerequest_max = 3;
 	cfg->seq.rerequest_max_count = 1000;
 	cfg->seq.rerequest_min_gap_ns = 1000 * 1000;
+	cfg->seq.reorder_slots = 65536;
 	snprintf(cfg->topics[WEIR_TOPIC_DEAD_LETTER], WEIR_TOPIC_NAME_MAX, "_deadletter");
 	cfg->n_topics = 1;
 }
@@ -441,9 +442,20 @@ cmd_sequence(struct parse_ctx *ctx, char **t, int n)
 {
 	struct weir_sequence_cfg *sq = &ctx->cfg->seq;
 	uint64_t v;
+	if (n == 4 && strcmp(t[1], "reorder-window") == 0) {
+		uint64_t ns;
+		if (parse_uint_range(ctx, "reorder-window events", t[2], 0, 1u << 20, &v) == 0 &&
+		    parse_duration(ctx, "reorder-window time", t[3], &ns) == 0) {
+			if (v && ns == 0)
+				fail(ctx, ctx->line, "reorder-window needs a time bound above 0, e.g. \"reorder-window 1024 5ms\"");
+			sq->reorder_events = (uint32_t)v;
+			sq->reorder_ns = ns;
+		}
+		return;
+	}
 	if (n != 3) {
 		fail(ctx, ctx->line,
-		     "expected \"sequence (sources|gaps|table-full|gap-timeout|rerequest-interval|rerequest-max|rerequest-max-count|rerequest-min-gap) VALUE\"");
+		     "expected \"sequence (sources|gaps|table-full|gap-timeout|rerequest-interval|rerequest-max|rerequest-max-count|rerequest-min-gap|reorder-slots) VALUE\" or \"sequence reorder-window EVENTS TIME\"");
 		return;
 	}
 	if (strcmp(t[1], "sources") == 0) {
@@ -477,9 +489,12 @@ cmd_sequence(struct parse_ctx *ctx, char **t, int n)
 	} else if (strcmp(t[1], "rerequest-min-gap") == 0) {
 		if (parse_duration(ctx, "rerequest-min-gap", t[2], &v) == 0)
 			sq->rerequest_min_gap_ns = v;
+	} else if (strcmp(t[1], "reorder-slots") == 0) {
+		if (parse_uint_range(ctx, "reorder-slots", t[2], 16, 1u << 22, &v) == 0)
+			sq->reorder_slots = (uint32_t)v;
 	} else {
 		fail(ctx, ctx->line,
-		     "unknown sequence setting \"%s\": valid are sources, gaps, table-full, gap-timeout, rerequest-interval, rerequest-max, rerequest-max-count, rerequest-min-gap",
+		     "unknown sequence setting \"%s\": valid are sources, gaps, table-full, gap-timeout, rerequest-interval, rerequest-max, rerequest-max-count, rerequest-min-gap, reorder-window, reorder-slots",
 		     t[1]);
 	}
 }

@@ -42,6 +42,11 @@ struct weir_sequence_cfg {
 	uint32_t rerequest_max;
 	uint32_t rerequest_max_count;
 	uint64_t rerequest_min_gap_ns;
+	/* Reorder window (0 events: off): hold what arrives above a gap and
+	 * release it in sequence order, at most this many events or this long. */
+	uint32_t reorder_events;
+	uint64_t reorder_ns;
+	uint32_t reorder_slots;          /* held events per worker, all sources together */
 };
 
 struct weir_config {

@@ -30,7 +30,10 @@ struct weir_seq_source {
 		uint8_t decoder;     /* the owner's decoder index */
 		uint8_t can_request; /* its feed has a retransmission server */
 	} origin;
-	uint8_t pad1[10];
+	/* Reorder window: its held events, ascending (the pipeline's slots). */
+	uint16_t held_count;
+	uint32_t held_head;
+	uint32_t held_tail;
 };
 _Static_assert(sizeof(struct weir_seq_source) == 64, "source state is one cache line");
 

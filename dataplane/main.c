@@ -273,7 +273,7 @@ main(int argc, char **argv)
 		}
 		weir_ring_init(rings[i], i, cfg.ring_bytes);
 		snprintf(name, sizeof(name), "seq.%u", i);
-		void *seq_region = weir_shm_create(&shm, name, weir_seq_memsize(&cfg.seq), socket);
+		void *seq_region = weir_shm_create(&shm, name, weir_pipeline_memsize(&cfg), socket);
 		struct weir_rerequest_sink sink = { .ctx = w, .send = weir_worker_send_rerequest };
 		seq_regions[i] = seq_region;
 		if (seq_region == NULL || weir_pipeline_init(&w->pl, &cfg, i, rings[i], seq_region, decoders,
@@ -281,7 +281,7 @@ main(int argc, char **argv)
 			fprintf(stderr,
 				"weir-dataplane: cannot allocate worker %u's sequence table (%" PRIu64
 				" bytes): lower \"sequence sources\" / \"sequence gaps\" or reserve more hugepages\n",
-				i, weir_seq_memsize(&cfg.seq));
+				i, weir_pipeline_memsize(&cfg));
 			return 1;
 		}
 		w->shared = &info->workers[i];

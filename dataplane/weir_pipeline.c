@@ -64,6 +64,69 @@ ensure_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 	return true;
 }
 
+/* What src holds above a lost gap may go once the gap is gone. */
+static void
+note_revisit(struct weir_pipeline *pl, const struct weir_seq_source *src)
+{
+	if (!pl->reorder_events || src->held_count == 0)
+		return;
+	if (pl->n_revisit < sizeof(pl->revisit) / sizeof(pl->revisit[0]))
+		pl->revisit[pl->n_revisit++] = weir_seq_index(&pl->seq, src);
+	else
+		pl->revisit_all = true;
+}
+
+/*
+ * Copies src's held events to the ring in sequence order: those below its
+ * lowest open gap, or all of them (all: a bound was hit, or its gaps are
+ * gone).  Stops early when the ring has no room (drop policy): they stay
+ * held and go next time.
+ */
+static void
+release_held(struct weir_pipeline *pl, struct weir_seq_source *src, bool all, uint64_t now_ns)
+{
+	uint64_t limit;
+	bool gap = weir_seq_lowest_gap(&pl->seq, src, &limit);
+	while (src->held_count) {
+		struct weir_reorder_slot *s = weir_reorder_slot(&pl->ro, src->held_head);
+		if (!all && gap && (int64_t)(s->rec.seq - limit) > 0)
+			break;
+		uint32_t len = s->rec.len_bytes;
+		if (!ensure_room(pl, WEIR_ALIGN8(len) + 2048, now_ns))
+			break;
+		if (gap && (int64_t)(s->rec.seq - limit) > 0)
+			pl->c.reorder_released_by_bound++; /* out of order: its gap is still open */
+		struct weir_record *r = weir_ring_reserve(&pl->ring, len);
+		memcpy(r, &s->rec, len);
+		weir_reorder_put(&pl->ro, weir_reorder_pop(&pl->ro, src));
+		pl->c.event_records++;
+		pl->c.reorder_holding--;
+	}
+}
+
+/* After gaps were lost: release what their sources held above them. */
+static void
+release_revisits(struct weir_pipeline *pl, uint64_t now_ns)
+{
+	for (uint32_t i = 0; i < pl->n_revisit; i++)
+		release_held(pl, &pl->seq.sources[pl->revisit[i]], false, now_ns);
+	pl->n_revisit = 0;
+	if (pl->revisit_all) {
+		pl->revisit_all = false;
+		for (uint32_t i = pl->ro.oldest, next; i != WEIR_REORDER_NONE; i = next) {
+			next = weir_reorder_slot(&pl->ro, i)->next_age;
+			struct weir_seq_source *src = &pl->seq.sources[weir_reorder_slot(&pl->ro, i)->source];
+			if (src->first_gap == WEIR_SEQ_NONE) {
+				release_held(pl, src, true, now_ns);
+				next = pl->ro.oldest; /* the list changed under us: start again */
+				if (next != WEIR_REORDER_NONE &&
+				    pl->seq.sources[weir_reorder_slot(&pl->ro, next)->source].first_gap != WEIR_SEQ_NONE)
+					break;
+			}
+		}
+	}
+}
+
 /* The tracker found a gap lost for good: the log says so. */
 static void
 on_loss(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_t count, uint64_t now_ns)
@@ -81,6 +144,7 @@ on_loss(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_t c
 	r->seq = first;
 	r->count = count;
 	pl->c.loss_records++;
+	note_revisit(pl, src);
 }
 
 static bool
@@ -100,6 +164,18 @@ on_request(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_
 				  sizeof(req));
 }
 
+static uint64_t
+seq_bytes(const struct weir_config *cfg)
+{
+	return (weir_seq_memsize(&cfg->seq) + 63) & ~63ull;
+}
+
+uint64_t
+weir_pipeline_memsize(const struct weir_config *cfg)
+{
+	return seq_bytes(cfg) + (cfg->seq.reorder_events ? weir_reorder_memsize(cfg->seq.reorder_slots) : 0);
+}
+
 int
 weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, unsigned worker, struct weir_ring *ring,
 		   void *seq_region, const struct weir_decoder_table *decoders,
@@ -113,6 +189,10 @@ weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, unsi
 	pl->quit = quit;
 	if (rerequest)
 		pl->rerequest = *rerequest;
+	pl->reorder_events = cfg->seq.reorder_events;
+	pl->reorder_ns = cfg->seq.reorder_ns;
+	if (pl->reorder_events)
+		weir_reorder_init(&pl->ro, (uint8_t *)seq_region + seq_bytes(cfg), cfg->seq.reorder_slots);
 	struct weir_seq_actions act = { .ctx = pl, .loss = on_loss, .request = rerequest ? on_request : NULL };
 	return weir_seq_create(&pl->seq, &cfg->seq, &act, &pl->c, worker, seq_region);
 }
@@ -173,20 +253,53 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 			if (e.topic)
 				ev_topic = pl->decoders->frame_topic[e.topic];
 		}
-		enum weir_seq_class cls = weir_seq_event(&pl->seq, src, b->first_seq + i, now_ns);
+		uint64_t seq = b->first_seq + i;
+		enum weir_seq_class cls = weir_seq_event(&pl->seq, src, seq, now_ns);
 		if (cls == WEIR_SEQ_DUPLICATE || cls == WEIR_SEQ_DROPPED)
 			continue;
 		weir_seq_note_lateness(&pl->seq, src, now_ns, event_time_ns);
-		struct weir_record *r = weir_ring_reserve(&pl->ring, (uint32_t)sizeof(*r) + len);
+		struct weir_record *r = NULL;
+		uint32_t slot = WEIR_REORDER_NONE;
+		uint64_t gap_first;
+		if (pl->reorder_events && src && weir_seq_lowest_gap(&pl->seq, src, &gap_first) &&
+		    (int64_t)(seq - gap_first) > 0) {
+			/* Above a gap: held, once what a full window holds has gone. */
+			if (src->held_count >= pl->reorder_events)
+				release_held(pl, src, true, now_ns);
+			if (len <= WEIR_REORDER_MAX_PAYLOAD && (slot = weir_reorder_take(&pl->ro)) != WEIR_REORDER_NONE) {
+				r = &weir_reorder_slot(&pl->ro, slot)->rec;
+				r->len_bytes = (uint32_t)sizeof(*r) + len;
+			} else {
+				pl->c.reorder_pool_full++;
+			}
+		}
+		if (r == NULL)
+			r = weir_ring_reserve(&pl->ring, (uint32_t)sizeof(*r) + len);
+		if (r == NULL) {
+			/* Drop policy, a full window's release took this packet's room and no
+			 * slot was free: counted, and the log says so. */
+			pl->c.ring_full_messages++;
+			on_loss(pl, src, seq, 1, now_ns);
+			continue;
+		}
 		fill_header(r, WEIR_REC_EVENT, ev_topic, port, now_ns);
 		r->flags = flags | (cls == WEIR_SEQ_LATE_FILL ? WEIR_REC_F_LATE : 0);
 		memcpy(r->source, b->key, WEIR_SOURCE_BYTES);
-		r->seq = b->first_seq + i;
+		r->seq = seq;
 		r->event_time_ns = event_time_ns;
 		memcpy(r + 1, payload, len);
-		committed++;
+		if (slot != WEIR_REORDER_NONE) {
+			weir_reorder_hold(&pl->ro, src, weir_seq_index(&pl->seq, src), slot, now_ns);
+			pl->c.reorder_held++;
+			pl->c.reorder_holding++;
+		} else {
+			committed++;
+		}
 	}
 	pl->c.event_records += committed;
+	/* Late fills may have closed what kept held events back. */
+	if (src && src->held_count)
+		release_held(pl, src, false, now_ns);
 	return true;
 }
 
@@ -337,10 +450,36 @@ weir_pipeline_tick(struct weir_pipeline *pl, uint64_t now_ns)
 		return;
 	pl->next_tick_ns = now_ns + TICK_EVERY_NS;
 	weir_seq_tick(&pl->seq, now_ns);
+	if (!pl->reorder_events)
+		return;
+	release_revisits(pl, now_ns);
+	/* The time bound: what waited longest goes first, with all its source holds. */
+	while (pl->ro.oldest != WEIR_REORDER_NONE) {
+		struct weir_reorder_slot *s = weir_reorder_slot(&pl->ro, pl->ro.oldest);
+		if (now_ns - s->held_ns < pl->reorder_ns)
+			break;
+		struct weir_seq_source *src = &pl->seq.sources[s->source];
+		uint16_t before = src->held_count;
+		release_held(pl, src, true, now_ns);
+		if (src->held_count == before)
+			break; /* no ring room: next tick */
+	}
 }
 
 void
 weir_pipeline_stop(struct weir_pipeline *pl, uint64_t now_ns)
 {
 	weir_seq_flush(&pl->seq, now_ns);
+	if (!pl->reorder_events)
+		return;
+	/* Every gap is gone: everything held goes, in order, source by source. */
+	pl->n_revisit = 0;
+	pl->revisit_all = false;
+	while (pl->ro.oldest != WEIR_REORDER_NONE) {
+		struct weir_seq_source *src = &pl->seq.sources[weir_reorder_slot(&pl->ro, pl->ro.oldest)->source];
+		uint16_t before = src->held_count;
+		release_held(pl, src, true, now_ns);
+		if (src->held_count == before)
+			break; /* no room even now: they are counted as holding */
+	}
 }

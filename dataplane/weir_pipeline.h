@@ -14,6 +14,7 @@
 #include "weir_config.h"
 #include "weir_parse.h"
 #include "weir_ring.h"
+#include "weir_reorder.h"
 #include "weir_seq.h"
 #include "weir_shared.h"
 
@@ -57,11 +58,22 @@ struct weir_pipeline {
 	const volatile bool *quit;           /* ends a backpressure wait at shutdown */
 	uint64_t next_tick_ns;
 	struct weir_port_peer peers[WEIR_MAX_PORTS];
+	/* Reorder window (reorder_events 0: off). */
+	struct weir_reorder ro;
+	uint32_t reorder_events;
+	uint64_t reorder_ns;
+	uint32_t n_revisit;                  /* sources whose gap was lost: release what they hold */
+	bool revisit_all;
+	uint32_t revisit[64];
 };
 
-/* seq_region holds the sequence tracker (weir_seq_memsize(&cfg->seq) bytes;
- * the dataplane's is a shared region).  rerequest may be NULL: gaps are
- * then only timed out. */
+/* Bytes of the region weir_pipeline_init() lays its sequence tracker and
+ * reorder slots out in. */
+uint64_t weir_pipeline_memsize(const struct weir_config *cfg);
+
+/* seq_region: weir_pipeline_memsize() bytes, cache-line aligned (the
+ * dataplane's is a shared region weir-stat reads).  rerequest may be NULL:
+ * gaps are then only timed out. */
 int weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, unsigned worker,
 		       struct weir_ring *ring, void *seq_region, const struct weir_decoder_table *decoders,
 		       const struct weir_rerequest_sink *rerequest, const volatile bool *quit);

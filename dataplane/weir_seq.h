@@ -93,6 +93,16 @@ void weir_seq_flush(struct weir_seq_table *t, uint64_t now_ns);
 static inline uint32_t
 weir_seq_index(const struct weir_seq_table *t, const struct weir_seq_source *src);
 
+/* The first sequence of src's lowest open gap; false when none is open. */
+static inline bool
+weir_seq_lowest_gap(const struct weir_seq_table *t, const struct weir_seq_source *src, uint64_t *first)
+{
+	if (src->first_gap == WEIR_SEQ_NONE)
+		return false;
+	*first = t->gaps[src->first_gap].first;
+	return true;
+}
+
 /* rx time - event time of one of src's events (events from the future count 0). */
 static inline void
 weir_seq_note_lateness(struct weir_seq_table *t, const struct weir_seq_source *src, uint64_t rx_ns,

@@ -22,8 +22,23 @@ struct fixture {
 	void *seq_region;
 };
 
+static int setup_with(void **state, uint32_t reorder_events);
+
 static int
 setup(void **state)
+{
+	return setup_with(state, 0);
+}
+
+/* A reorder window of 4 events or 1 ms. */
+static int
+setup_reorder(void **state)
+{
+	return setup_with(state, 4);
+}
+
+static int
+setup_with(void **state, uint32_t reorder_events)
 {
 	/* The counter block inside is cache-line aligned: so must the fixture be. */
 	struct fixture *f = aligned_alloc(64, sizeof(*f));
@@ -41,7 +56,11 @@ setup(void **state)
 	cfg.full_policy = WEIR_FULL_DROP;
 	cfg.seq.max_sources = 64;
 	cfg.seq.max_gaps = 64;
-	f->seq_region = aligned_alloc(64, WEIR_ALIGN8(weir_seq_memsize(&cfg.seq)) + 64);
+	cfg.seq.reorder_events = reorder_events;
+	cfg.seq.reorder_ns = 1000000;
+	cfg.seq.reorder_slots = 16;
+	cfg.seq.gap_timeout_ns = 10000000;
+	f->seq_region = aligned_alloc(64, (weir_pipeline_memsize(&cfg) + 63) & ~63ull);
 	assert_int_equal(weir_pipeline_init(&f->pl, &cfg, 0, f->ring, f->seq_region, &f->decoders, NULL, &f->quit), 0);
 	weir_ring_consumer_attach(&f->c, f->ring);
 	*state = f;
@@ -283,6 +302,81 @@ should_route_weir_frame_events_by_topic_with_event_time_and_track_them(void **st
 }
 
 static void
+expect_seqs(struct fixture *f, const char *want)
+{
+	const struct weir_record *recs[64];
+	weir_ring_publish(&f->pl.ring, 0);
+	unsigned n = drain_all(f, recs, 64);
+	char got[256] = "";
+	for (unsigned i = 0; i < n && i < 64; i++) {
+		char one[32];
+		if (recs[i]->kind == WEIR_REC_LOSS)
+			snprintf(one, sizeof(one), "%sL%llu", i ? " " : "", (unsigned long long)recs[i]->seq);
+		else
+			snprintf(one, sizeof(one), "%s%llu", i ? " " : "", (unsigned long long)recs[i]->seq);
+		strcat(got, one);
+	}
+	assert_string_equal(got, want);
+}
+
+static void
+should_release_held_events_in_order_once_the_gap_fills(void **state)
+{
+	struct fixture *f = *state;
+	feed_mold(f, "S", 1, 1);
+	feed_mold(f, "S", 3, 2);   /* 3, 4 above the gap at 2: held */
+	expect_seqs(f, "1");
+	assert_int_equal(f->pl.c.reorder_holding, 2);
+	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
+	feed_mold(f, "S", 2, 1);   /* the gap fills: 2 then what waited */
+	expect_seqs(f, "2 3 4");
+	assert_int_equal(f->pl.c.reorder_holding, 0);
+	assert_int_equal(f->pl.c.reorder_held, 2);
+	assert_int_equal(f->pl.c.event_records, 4);
+	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
+}
+
+static void
+should_release_what_a_full_window_holds_and_hold_on_above_the_gap(void **state)
+{
+	struct fixture *f = *state;
+	feed_mold(f, "S", 1, 1);
+	feed_mold(f, "S", 3, 6);   /* 3..8 above the gap at 2; the window holds 4 */
+	expect_seqs(f, "1 3 4 5 6");
+	assert_int_equal(f->pl.c.reorder_released_by_bound, 4);
+	weir_pipeline_stop(&f->pl, 5);
+	expect_seqs(f, "L2 7 8");
+	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
+}
+
+static void
+should_release_after_the_time_bound_and_after_a_lost_gap(void **state)
+{
+	struct fixture *f = *state;
+	/* feed_mold's rx time is 1000 + seq ns */
+	feed_mold(f, "S", 1, 1);
+	feed_mold(f, "S", 3, 1);
+	weir_pipeline_tick(&f->pl, 1000 + 3 + 999999);
+	expect_seqs(f, "1");
+	f->pl.next_tick_ns = 0;
+	weir_pipeline_tick(&f->pl, 1000 + 3 + 1000000);  /* 1 ms: the time bound */
+	expect_seqs(f, "3");
+	feed_mold(f, "T", 1, 1);
+	feed_mold(f, "T", 4, 1);   /* held above gap 2..3 */
+	f->pl.next_tick_ns = 0;
+	weir_pipeline_tick(&f->pl, 1004 + 999999);
+	expect_seqs(f, "1");
+	/* With a long window the gaps' deadline (10 ms) comes first: LOSS records, then what was held. */
+	f->pl.reorder_ns = 1000000000;
+	feed_mold(f, "U", 1, 1);
+	feed_mold(f, "U", 3, 1);
+	f->pl.next_tick_ns = 0;
+	weir_pipeline_tick(&f->pl, 1004 + 10000000);
+	expect_seqs(f, "1 L2 L2 L2 4 3"); /* every gap (S, T, U) reached its deadline */
+	assert_int_equal(f->pl.c.reorder_holding, 0);
+}
+
+static void
 should_filter_udp_to_ports_without_a_decoder(void **state)
 {
 	struct fixture *f = *state;
@@ -387,6 +481,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_persist_a_repeated_packet_once_and_flag_late_fills, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_turn_a_packet_dropped_on_a_full_ring_into_a_gap_and_a_loss_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_route_weir_frame_events_by_topic_with_event_time_and_track_them, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_release_held_events_in_order_once_the_gap_fills, setup_reorder, teardown),
+		cmocka_unit_test_setup_teardown(should_release_what_a_full_window_holds_and_hold_on_above_the_gap, setup_reorder, teardown),
+		cmocka_unit_test_setup_teardown(should_release_after_the_time_bound_and_after_a_lost_gap, setup_reorder, teardown),
 		cmocka_unit_test_setup_teardown(should_filter_udp_to_ports_without_a_decoder, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_commit_one_event_record_per_message_with_session_and_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_count_heartbeats_and_record_the_end_of_a_session, setup, teardown),
