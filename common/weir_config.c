@@ -455,7 +455,7 @@ cmd_sequence(struct parse_ctx *ctx, char **t, int n)
 	}
 	if (n != 3) {
 		fail(ctx, ctx->line,
-		     "expected \"sequence (sources|gaps|table-full|gap-timeout|rerequest-interval|rerequest-max|rerequest-max-count|rerequest-min-gap|reorder-slots) VALUE\" or \"sequence reorder-window EVENTS TIME\"");
+		     "expected \"sequence (sources|gaps|table-full|gap-timeout|rerequest-interval|rerequest-max|rerequest-max-count|rerequest-min-gap|reorder-slots|key) VALUE\" or \"sequence reorder-window EVENTS TIME\"");
 		return;
 	}
 	if (strcmp(t[1], "sources") == 0) {
@@ -489,12 +489,20 @@ cmd_sequence(struct parse_ctx *ctx, char **t, int n)
 	} else if (strcmp(t[1], "rerequest-min-gap") == 0) {
 		if (parse_duration(ctx, "rerequest-min-gap", t[2], &v) == 0)
 			sq->rerequest_min_gap_ns = v;
+	} else if (strcmp(t[1], "key") == 0) {
+		if (strcmp(t[2], "source") == 0)
+			sq->key_by_sender = false;
+		else if (strcmp(t[2], "source+sender") == 0)
+			sq->key_by_sender = true;
+		else
+			fail(ctx, ctx->line, "sequence key \"%s\" is not valid: write source or source+sender", t[2]);
+		sq->line_key = ctx->line;
 	} else if (strcmp(t[1], "reorder-slots") == 0) {
 		if (parse_uint_range(ctx, "reorder-slots", t[2], 16, 1u << 22, &v) == 0)
 			sq->reorder_slots = (uint32_t)v;
 	} else {
 		fail(ctx, ctx->line,
-		     "unknown sequence setting \"%s\": valid are sources, gaps, table-full, gap-timeout, rerequest-interval, rerequest-max, rerequest-max-count, rerequest-min-gap, reorder-window, reorder-slots",
+		     "unknown sequence setting \"%s\": valid are sources, gaps, table-full, gap-timeout, rerequest-interval, rerequest-max, rerequest-max-count, rerequest-min-gap, reorder-window, reorder-slots, key",
 		     t[1]);
 	}
 }
@@ -680,6 +688,11 @@ validate(struct parse_ctx *ctx)
 		fail(ctx, cfg->line_rxq,
 		     "\"port config all rxq %u\" but \"set corelist\" (line %u) names %u lcores: one worker per RX queue, make them equal",
 		     cfg->rxq, cfg->line_corelist, cfg->n_workers);
+	for (unsigned i = 0; i < cfg->n_decoders && cfg->seq.key_by_sender; i++)
+		if (cfg->decoders[i].rerequest_ip)
+			fail(ctx, cfg->seq.line_key,
+			     "\"sequence key source+sender\" cannot go with the rerequest on line %u: retransmissions come from another address; use \"sequence key source\"",
+			     cfg->decoders[i].line);
 	if (cfg->n_decoders == 0)
 		fail(ctx, last, "no decoder: add \"decoder moldudp64 udp-port N topic NAME\"");
 	if (cfg->log_dir[0] == 0)

@@ -47,6 +47,8 @@ struct weir_sequence_cfg {
 	uint32_t reorder_events;
 	uint64_t reorder_ns;
 	uint32_t reorder_slots;          /* held events per worker, all sources together */
+	bool key_by_sender;              /* a source is (identity, sender IPv4 address[:port]) */
+	unsigned line_key;
 };
 
 struct weir_config {

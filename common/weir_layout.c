@@ -54,17 +54,22 @@ weir_source_format(const uint8_t key[WEIR_SOURCE_BYTES], char *out, size_t len)
 		uint64_t id = 0;
 		for (unsigned i = 8; i < 16; i++)
 			id = id << 8 | key[i];
-		snprintf(out, len, "wf:%llu", (unsigned long long)id);
+		if (key[3] | key[4] | key[5] | key[6])
+			snprintf(out, len, "wf:%llu@%u.%u.%u.%u", (unsigned long long)id, key[3], key[4], key[5], key[6]);
+		else
+			snprintf(out, len, "wf:%llu", (unsigned long long)id);
 		return;
 	}
-	unsigned n = WEIR_SOURCE_BYTES;
+	/* A MoldUDP64 session: 10 bytes, then the sender when keys are qualified. */
+	unsigned n = 10, o = 0;
 	while (n && (key[n - 1] == 0 || key[n - 1] == ' '))
 		n--;
-	if (n >= len)
-		n = (unsigned)len - 1;
-	for (unsigned i = 0; i < n; i++)
-		out[i] = key[i] >= 0x20 && key[i] < 0x7f && key[i] != '"' && key[i] != '\\' ? (char)key[i] : '?';
-	out[n] = 0;
+	for (unsigned i = 0; i < n && o + 1 < len; i++)
+		out[o++] = key[i] >= 0x20 && key[i] < 0x7f && key[i] != '"' && key[i] != '\\' ? (char)key[i] : '?';
+	out[o] = 0;
+	if (key[10] | key[11] | key[12] | key[13] | key[14] | key[15])
+		snprintf(out + o, len - o, "@%u.%u.%u.%u:%u", key[10], key[11], key[12], key[13],
+			 (unsigned)(key[14] << 8 | key[15]));
 }
 
 const char *

@@ -186,6 +186,7 @@ weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, unsi
 	pl->decoders = decoders;
 	pl->dead_letter_keep_bytes = cfg->dead_letter_keep_bytes;
 	pl->full_policy = cfg->full_policy;
+	pl->key_by_sender = cfg->seq.key_by_sender;
 	pl->quit = quit;
 	if (rerequest)
 		pl->rerequest = *rerequest;
@@ -368,6 +369,11 @@ decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const 
 				 .events = m.blocks, .events_len = m.blocks_len };
 	memcpy(b.key, m.session, WEIR_MOLD_SESSION_BYTES);
 	memset(b.key + WEIR_MOLD_SESSION_BYTES, 0, WEIR_SOURCE_BYTES - WEIR_MOLD_SESSION_BYTES);
+	if (pl->key_by_sender && v->ip_version == 4) {
+		/* The same session name from two senders: two sources. */
+		memcpy(b.key + WEIR_MOLD_SESSION_BYTES, v->src_addr, 4);
+		weir_put_be16(b.key + WEIR_MOLD_SESSION_BYTES + 4, v->src_port);
+	}
 	sequence_and_commit(pl, &b, m.count == WEIR_MOLD_HEARTBEAT, m.count == WEIR_MOLD_END_OF_SESSION, frame, v,
 			    decoder, port, now_ns);
 }
@@ -386,6 +392,8 @@ decode_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const
 				 .events = f.events,
 				 .events_len = v->payload_len - WEIR_FRAME_HEADER_BYTES };
 	weir_frame_source_key(b.key, f.source_id);
+	if (pl->key_by_sender && v->ip_version == 4)
+		memcpy(b.key + 3, v->src_addr, 4);
 	bool end = f.flags & WEIR_FRAME_F_END;
 	sequence_and_commit(pl, &b, f.count == 0 && !end, end, frame, v, decoder, port, now_ns);
 }

@@ -55,6 +55,7 @@ struct weir_pipeline {
 	struct weir_rerequest_sink rerequest;
 	uint32_t dead_letter_keep_bytes;
 	enum weir_full_policy full_policy;
+	bool key_by_sender;
 	const volatile bool *quit;           /* ends a backpressure wait at shutdown */
 	uint64_t next_tick_ns;
 	struct weir_port_peer peers[WEIR_MAX_PORTS];

@@ -45,7 +45,7 @@ struct gen_opts {
 	bool end_session;
 	uint16_t udp_port;
 	uint64_t first_seq;
-	double loss_rate, duplicate_rate, reorder_rate;
+	double loss_rate, duplicate_rate, reorder_rate, delay_rate, delay_ms;
 	unsigned burst_loss, reorder_distance;
 	/* send mode */
 	bool send;
@@ -93,6 +93,7 @@ struct truth {
 	uint64_t in_order, ahead, late_fills, duplicates, gaps_opened, events_missing;
 	uint64_t messages;           /* in every data packet delivered, repeats included */
 	uint64_t lost_packets;
+	uint64_t delayed_packets;
 };
 
 struct gen {
@@ -703,10 +704,18 @@ send_data(struct gen *g, struct pending *p)
 		return;
 	}
 	digest_packet(g, s, p);
-	if (!first && chance(g, o->reorder_rate))
+	if (!first && chance(g, o->reorder_rate)) {
 		hold(g, p, rnd_range(g, 1, o->reorder_distance));
-	else
+	} else if (!first && chance(g, o->delay_rate)) {
+		/* Held back delay_ms: behind every packet sent meanwhile (a capture
+		 * carries one packet a microsecond; live sending goes at --rate). */
+		double per_ms = o->send ? o->rate_pps / 1000.0 : 1000.0;
+		unsigned behind = (unsigned)(o->delay_ms * per_ms);
+		hold(g, p, behind ? behind : 1);
+		g->t.delayed_packets++;
+	} else {
 		deliver(g, p);
+	}
 	if (chance(g, o->duplicate_rate))
 		hold(g, p, rnd_range(g, 0, o->reorder_distance));
 	release_due(g, false);
@@ -834,9 +843,11 @@ write_manifest(struct gen *g, FILE *f)
 	fprintf(f, "{\n  \"generator\": \"weir-gen %s\",\n  \"seed\": %" PRIu64 ",\n  \"udp_port\": %u,\n", o->send ? "send" : "pcap",
 		o->seed, o->udp_port);
 	fprintf(f, "  \"packets\": %" PRIu64 ",\n  \"messages\": %" PRIu64 ",\n", g->packets, g->messages);
-	fprintf(f, "  \"faults\": {\"lost_packets\": %" PRIu64 ", \"loss_rate\": %g, \"burst_loss\": %u, "
-		"\"duplicate_rate\": %g, \"reorder_rate\": %g, \"reorder_distance\": %u},\n",
-		t->lost_packets, o->loss_rate, o->burst_loss, o->duplicate_rate, o->reorder_rate, o->reorder_distance);
+	fprintf(f, "  \"faults\": {\"lost_packets\": %" PRIu64 ", \"delayed_packets\": %" PRIu64
+		", \"loss_rate\": %g, \"burst_loss\": %u, \"duplicate_rate\": %g, \"reorder_rate\": %g, "
+		"\"reorder_distance\": %u, \"delay_rate\": %g, \"delay_ms\": %g},\n",
+		t->lost_packets, t->delayed_packets, o->loss_rate, o->burst_loss, o->duplicate_rate, o->reorder_rate,
+		o->reorder_distance, o->delay_rate, o->delay_ms);
 	fprintf(f, "  \"expected\": {\n");
 	if (o->serving) {
 		fprintf(f, "    \"event_records\": %" PRIu64 ",\n    \"end_of_session\": %" PRIu64 ",\n", delivered,
@@ -929,7 +940,9 @@ usage(FILE *f)
 		"  --burst-loss N         packets lost in a row each time (default 1)\n"
 		"  --duplicate R          chance a data packet arrives a second time, up to --reorder-distance later\n"
 		"  --reorder R            chance a data packet is held back 1..--reorder-distance packets\n"
-		"  --reorder-distance D   how far (default 8, at most 10000)\n",
+		"  --reorder-distance D   how far (default 8, at most 10000)\n"
+		"  --delay R              chance a data packet is held back --delay-ms\n"
+		"  --delay-ms D           how long (default 1; a capture sends one packet a microsecond)\n",
 		MAX_SESSIONS);
 }
 
@@ -997,7 +1010,8 @@ main(int argc, char **argv)
 	struct gen_opts *o = &g.o;
 	*o = (struct gen_opts){ .seed = 1, .sessions = 4, .messages = 100000, .per_min = 1, .per_max = 8,
 				.payload_min = 8, .payload_max = 64, .udp_port = 26400, .first_seq = 1,
-				.burst_loss = 1, .reorder_distance = 8, .rate_pps = 20000, .linger_s = 3 };
+				.burst_loss = 1, .reorder_distance = 8, .rate_pps = 20000, .linger_s = 3,
+				.delay_ms = 1 };
 	o->send = strcmp(argv[1], "send") == 0;
 	static const struct option longopts[] = {
 		{ "out", required_argument, NULL, 'o' },          { "manifest", required_argument, NULL, 'm' },
@@ -1014,6 +1028,7 @@ main(int argc, char **argv)
 		{ "to", required_argument, NULL, 'T' },           { "serve", required_argument, NULL, 'v' },
 		{ "forget", required_argument, NULL, 'g' },       { "rate", required_argument, NULL, 'x' },
 		{ "linger", required_argument, NULL, 'l' },
+		{ "delay", required_argument, NULL, 'y' },       { "delay-ms", required_argument, NULL, 'Y' },
 		{ "framing", required_argument, NULL, 'W' },      { "frame-topics", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1069,6 +1084,11 @@ main(int argc, char **argv)
 		case 'l':
 			o->linger_s = strtod(optarg, &end);
 			if (*end || o->linger_s < 0 || o->linger_s > 3600) goto bad;
+			break;
+		case 'y': if (parse_rate(optarg, &o->delay_rate)) goto bad; break;
+		case 'Y':
+			o->delay_ms = strtod(optarg, &end);
+			if (*end || o->delay_ms < 0 || o->delay_ms > 10000) goto bad;
 			break;
 		case 'W':
 			if (strcmp(optarg, "weir") == 0)

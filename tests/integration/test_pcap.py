@@ -127,7 +127,8 @@ sequence gap-timeout 600s
 def test_loss_duplicates_and_reordering_are_classified_and_every_hole_has_a_loss_record(deploy, tmp_path, loss):
     pcap, manifest = gen_pcap(str(tmp_path), seed=int(loss * 1000) + 1, messages=100000, sessions=8,
                               per_packet="1-8", loss=loss, burst_loss=2, duplicate=0.01, reorder=0.02,
-                              reorder_distance=20, heartbeat_every=25, end_session=True, malformed_rate=0.005)
+                              reorder_distance=20, delay=0.002, delay_ms=2, heartbeat_every=25,
+                              end_session=True, malformed_rate=0.005)
     d = deploy("seq", f"--vdev=net_pcap0,rx_pcap={pcap}", SEQ_BODY)
     run_to_end(d)
     out = check_manifest(d, manifest)
@@ -137,6 +138,7 @@ def test_loss_duplicates_and_reordering_are_classified_and_every_hole_has_a_loss
     assert t["gap_events_lost"] == man["gap_events_lost"] > 0
     assert t["seq_duplicates"] == man["seq_duplicates"] > 0
     assert t["seq_late_fills"] == man["seq_late_fills"] > 0
+    assert load_json(manifest)["faults"]["delayed_packets"] > 0
     # The loss report the dataplane leaves beside the log, source by source.
     report = {r["source"]: r for r in load_json(os.path.join(d.log_dir, "loss-report.json"))["sources"]}
     sessions = load_json(manifest)["sessions"]

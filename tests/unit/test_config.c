@@ -91,6 +91,20 @@ should_check_cross_field_rules_after_the_whole_file(void **state)
 }
 
 static void
+should_refuse_sender_keyed_sources_on_a_feed_with_rerequests(void **state)
+{
+	expect_error("set corelist 1\nlog dir /x\nsequence key source+sender\n"
+		     "decoder moldudp64 udp-port 1 topic a rerequest 198.18.0.1:2\n", 3,
+		     "cannot go with the rerequest on line 4");
+	expect_error(VALID_TAIL "decoder weirframe udp-port 2 topic b rerequest 198.18.0.1:2\n", 4,
+		     "the weir frame has no retransmission protocol");
+	expect_error(VALID_TAIL "decoder moldudp64 udp-port 2 topic b rerequest 198.18.0.1\n", 4,
+		     "write IPV4:PORT");
+	expect_error(VALID_TAIL "sequence reorder-window 100 0ms\n", 4, "needs a time bound above 0");
+	expect_error(VALID_TAIL "frame-topic 0 x\n", 4, "frame-topic id \"0\" is not valid");
+}
+
+static void
 should_report_every_error_not_just_the_first(void **state)
 {
 	assert_int_equal(parse("set burst 0\nset mbufs x\nbogus\n" VALID_TAIL), -1);
@@ -179,6 +193,7 @@ main(void)
 		cmocka_unit_test(should_require_rxq_per_port_for_all_ports),
 		cmocka_unit_test(should_reject_a_decoder_port_used_twice_naming_the_first_line),
 		cmocka_unit_test(should_check_cross_field_rules_after_the_whole_file),
+		cmocka_unit_test(should_refuse_sender_keyed_sources_on_a_feed_with_rerequests),
 		cmocka_unit_test(should_report_every_error_not_just_the_first),
 		cmocka_unit_test(should_reject_a_corelist_naming_an_lcore_twice),
 		cmocka_unit_test(should_name_an_unset_environment_variable),

@@ -376,6 +376,40 @@ should_release_after_the_time_bound_and_after_a_lost_gap(void **state)
 	assert_int_equal(f->pl.c.reorder_holding, 0);
 }
 
+/* The same session name from sender 198.18.0.<host>. */
+static void
+feed_from(struct fixture *f, uint8_t host, uint64_t seq)
+{
+	uint8_t mold[64], frame[200];
+	uint32_t ml = mold_packet(mold, "SAME", seq, 1);
+	uint32_t fl = frame_ipv4_udp(frame, 0, 26400, mold, ml);
+	frame[14 + 15] = host;
+	weir_put_be16(frame + 14 + 10, 0);
+	weir_put_be16(frame + 14 + 10, weir_ipv4_header_csum(frame + 14, 20));
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 0);
+}
+
+static void
+should_tell_two_senders_of_one_session_name_apart_only_when_keyed_by_sender(void **state)
+{
+	struct fixture *f = *state;
+	feed_from(f, 1, 1);
+	feed_from(f, 2, 1);      /* one source: the second is a duplicate */
+	assert_int_equal(f->pl.c.seq_duplicates, 1);
+	assert_int_equal(f->pl.c.sources, 1);
+	f->pl.key_by_sender = true;
+	feed_from(f, 1, 1);
+	feed_from(f, 2, 1);      /* two sources now: both in order */
+	assert_int_equal(f->pl.c.sources, 3);
+	assert_int_equal(f->pl.c.seq_duplicates, 1);
+	weir_ring_publish(&f->pl.ring, 0);
+	const struct weir_record *recs[8];
+	assert_int_equal(drain_all(f, recs, 8), 3);
+	char name[40];
+	weir_source_format(recs[2]->source, name, sizeof(name));
+	assert_string_equal(name, "SAME@198.18.0.2:40000");
+}
+
 static void
 should_filter_udp_to_ports_without_a_decoder(void **state)
 {
@@ -484,6 +518,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_release_held_events_in_order_once_the_gap_fills, setup_reorder, teardown),
 		cmocka_unit_test_setup_teardown(should_release_what_a_full_window_holds_and_hold_on_above_the_gap, setup_reorder, teardown),
 		cmocka_unit_test_setup_teardown(should_release_after_the_time_bound_and_after_a_lost_gap, setup_reorder, teardown),
+		cmocka_unit_test_setup_teardown(should_tell_two_senders_of_one_session_name_apart_only_when_keyed_by_sender, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_filter_udp_to_ports_without_a_decoder, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_commit_one_event_record_per_message_with_session_and_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_count_heartbeats_and_record_the_end_of_a_session, setup, teardown),
