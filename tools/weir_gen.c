@@ -22,6 +22,9 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
 
 #include "weir_frame.h"
 #include "weir_moldudp64.h"
@@ -53,6 +56,7 @@ struct gen_opts {
 	bool serving;
 	double forget_rate;          /* of lost packets, the share the server will not resend */
 	bool weir_framing;           /* weir frames instead of MoldUDP64 */
+	const char *dpdk_eal;        /* send over DPDK port 0 instead of a socket */
 	unsigned frame_topics;       /* events carry topic ids 0..frame_topics */
 	double rate_pps, linger_s;
 };
@@ -96,8 +100,15 @@ struct truth {
 	uint64_t delayed_packets;
 };
 
+/* Who a frame is from and to. */
+struct endpoints {
+	uint8_t src_mac[6], dst_mac[6];
+	uint8_t src_ip[4], dst_ip[4];
+};
+
 struct gen {
 	struct gen_opts o;
+	struct endpoints feed;       /* the generated traffic's addresses */
 	uint64_t rng;
 	pcap_dumper_t *dump;
 	uint64_t ts_us;
@@ -108,6 +119,7 @@ struct gen {
 	struct pending *pending;
 	unsigned n_pending, cap_pending;
 	int sock, srv;
+	struct rte_mempool *mp;      /* --dpdk */
 	uint64_t send_start_ns;
 	uint64_t requests_served, requests_bad, resent_events, forgotten_events;
 	uint64_t topic_events[256];  /* persisted events by weir frame topic id */
@@ -154,6 +166,40 @@ wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Pace to --rate, answering re-requests while waiting. */
+static void
+pace(struct gen *g)
+{
+	uint64_t due = g->send_start_ns + (uint64_t)((double)g->packets * 1e9 / g->o.rate_pps);
+	for (;;) {
+		serve_requests(g);
+		uint64_t now = now_ns();
+		if (now >= due)
+			break;
+		struct timespec ts = { 0, (long)(due - now < 200000 ? due - now : 200000) };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* --dpdk: the whole frame out of port 0, waiting (and serving) while the
+ * TX ring is full. */
+static void
+send_frame_dpdk(struct gen *g, const uint8_t *frame, uint32_t len)
+{
+	struct rte_mbuf *m;
+	while ((m = rte_pktmbuf_alloc(g->mp)) == NULL)
+		usleep(100);
+	uint8_t *d = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
+	memcpy(d, frame, len);
+	for (unsigned tries = 0; rte_eth_tx_burst(0, 0, &m, 1) == 0; tries++) {
+		if (tries == 100000) {
+			fprintf(stderr, "weir-gen: DPDK port 0 takes no packets (link down?)\n");
+			exit(1);
+		}
+		usleep(10);
+	}
+}
+
 /* Send mode: the frame's UDP payload goes out of a kernel socket to the
  * frame's destination port on --to's address. */
 static void
@@ -174,24 +220,59 @@ emit_udp(struct gen *g, const uint8_t *frame, uint32_t len)
 		}
 		usleep(100);
 	}
-	g->packets++;
-	/* Pace to --rate, answering re-requests while waiting. */
-	uint64_t due = g->send_start_ns + (uint64_t)((double)g->packets * 1e9 / g->o.rate_pps);
-	do {
-		serve_requests(g);
-		uint64_t now = now_ns();
-		if (now >= due)
-			break;
-		struct timespec ts = { 0, (long)(due - now < 200000 ? due - now : 200000) };
-		nanosleep(&ts, NULL);
-	} while (1);
+}
+
+/* Brings DPDK port 0 up for --dpdk (its own EAL, its own file prefix). */
+static int
+dpdk_open(struct gen *g)
+{
+	static char buf[1024];
+	char *argv[64];
+	int argc = 0;
+	snprintf(buf, sizeof(buf), "%s", g->o.dpdk_eal);
+	argv[argc++] = "weir-gen";
+	for (char *save = NULL, *t = strtok_r(buf, " ", &save); t && argc < 63; t = strtok_r(NULL, " ", &save))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	if (rte_eal_init(argc, argv) < 0) {
+		fprintf(stderr, "weir-gen: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	if (rte_eth_dev_count_avail() == 0) {
+		fprintf(stderr, "weir-gen: --dpdk: no port (give a --vdev)\n");
+		return -1;
+	}
+	g->mp = rte_pktmbuf_pool_create("weir_gen", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	if (g->mp == NULL || rte_eth_dev_configure(0, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup(0, 0, 1024, (unsigned)rte_eth_dev_socket_id(0), NULL, g->mp) != 0 ||
+	    rte_eth_tx_queue_setup(0, 0, 1024, (unsigned)rte_eth_dev_socket_id(0), NULL) != 0 ||
+	    rte_eth_dev_start(0) != 0) {
+		fprintf(stderr, "weir-gen: --dpdk: cannot start port 0\n");
+		return -1;
+	}
+	/* A memif client sends nothing until its peer has connected. */
+	for (int i = 0; i < 200; i++) {
+		struct rte_eth_link link;
+		if (rte_eth_link_get_nowait(0, &link) == 0 && link.link_status == RTE_ETH_LINK_UP)
+			return 0;
+		usleep(50 * 1000);
+	}
+	fprintf(stderr, "weir-gen: --dpdk: port 0 link did not come up in 10 s\n");
+	return -1;
 }
 
 static void
 emit(struct gen *g, const uint8_t *frame, uint32_t len)
 {
 	if (g->o.send) {
-		emit_udp(g, frame, len);
+		if (g->o.dpdk_eal)
+			send_frame_dpdk(g, frame, len);
+		else
+			emit_udp(g, frame, len);
+		g->packets++;
+		pace(g);
 		return;
 	}
 	struct pcap_pkthdr h;
@@ -226,15 +307,24 @@ csum_add(uint32_t sum, const uint8_t *p, uint32_t len)
  * Ethernet [+ VLAN] + IPv4/IPv6 + UDP around payload; returns the frame
  * length.  *l3 and *l4 get the headers' offsets so callers can break them.
  */
+static uint32_t build_udp_frame_between(struct gen *g, const struct endpoints *ep, uint8_t *f, bool vlan, bool v6,
+				       uint16_t sport, uint16_t dport, const uint8_t *payload, uint32_t plen, uint32_t *l3,
+				       uint32_t *l4);
+
 static uint32_t
 build_udp_frame(struct gen *g, uint8_t *f, bool vlan, bool v6, uint16_t sport, uint16_t dport, const uint8_t *payload,
 		uint32_t plen, uint32_t *l3, uint32_t *l4)
 {
-	static const uint8_t dst_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
-	static const uint8_t src_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
+	return build_udp_frame_between(g, &g->feed, f, vlan, v6, sport, dport, payload, plen, l3, l4);
+}
+
+static uint32_t
+build_udp_frame_between(struct gen *g, const struct endpoints *ep, uint8_t *f, bool vlan, bool v6, uint16_t sport,
+			uint16_t dport, const uint8_t *payload, uint32_t plen, uint32_t *l3, uint32_t *l4)
+{
 	uint32_t o = 0;
-	memcpy(f, dst_mac, 6);
-	memcpy(f + 6, src_mac, 6);
+	memcpy(f, ep->dst_mac, 6);
+	memcpy(f + 6, ep->src_mac, 6);
 	o = 12;
 	if (vlan) {
 		weir_put_be16(f + o, 0x8100);
@@ -254,9 +344,8 @@ build_udp_frame(struct gen *g, uint8_t *f, bool vlan, bool v6, uint16_t sport, u
 		ip[6] = 0x40; /* DF */
 		ip[8] = 64;
 		ip[9] = 17;
-		static const uint8_t src[4] = { 198, 18, 0, 1 }, dst[4] = { 198, 18, 0, 2 };
-		memcpy(ip + 12, src, 4);
-		memcpy(ip + 16, dst, 4);
+		memcpy(ip + 12, ep->src_ip, 4);
+		memcpy(ip + 16, ep->dst_ip, 4);
 		weir_put_be16(ip + 10, weir_ipv4_header_csum(ip, 20));
 		o += 20;
 	} else {
@@ -578,63 +667,110 @@ store_message(struct session *s, uint64_t seq, const uint8_t *msg, uint16_t len)
 	s->store_len += len;
 }
 
-/* A MoldUDP64 re-request: 20 bytes, session, first sequence wanted, count.
- * Answered with what was sent, less what it was told to forget, in packets
- * of at most MOLD_BUDGET bytes, to whoever asked. */
+/* Where the answer to one re-request goes. */
+struct reply_to {
+	struct sockaddr_in addr;     /* socket mode */
+	struct endpoints ep;         /* DPDK mode: back to whoever asked */
+	uint16_t port;
+};
+
+static void send_frame_dpdk(struct gen *g, const uint8_t *frame, uint32_t len);
+
+static void
+reply(struct gen *g, const struct reply_to *to, const uint8_t *payload, uint32_t len)
+{
+	if (g->o.dpdk_eal) {
+		uint8_t frame[MAX_FRAME + 64];
+		uint32_t l3, l4;
+		uint32_t fl = build_udp_frame_between(g, &to->ep, frame, false, false, ntohs(g->o.serve.sin_port), to->port,
+						      payload, len, &l3, &l4);
+		send_frame_dpdk(g, frame, fl);
+	} else {
+		sendto(g->srv, payload, len, 0, (const struct sockaddr *)&to->addr, sizeof(to->addr));
+	}
+}
+
+/* A MoldUDP64 re-request: a bare 20-byte header, session, first sequence
+ * wanted, count.  Answered with what was sent, less what it was told to
+ * forget, in packets of at most MOLD_BUDGET bytes, to whoever asked. */
+static void
+answer_request(struct gen *g, const uint8_t *req, size_t n, const struct reply_to *to)
+{
+	if (n != WEIR_MOLD_HEADER_BYTES) {
+		g->requests_bad++;
+		return;
+	}
+	uint64_t seq = weir_be64(req + 10);
+	uint16_t count = weir_be16(req + 18);
+	struct session *s = NULL;
+	for (unsigned i = 0; i < g->o.sessions && s == NULL; i++)
+		if (memcmp(g->s[i].name, req, strnlen(g->s[i].name, 10)) == 0)
+			s = &g->s[i];
+	if (s == NULL || seq < s->first_seq) {
+		g->requests_bad++;
+		return;
+	}
+	g->requests_served++;
+	uint64_t end = seq + count;
+	if (end > s->next_seq)
+		end = s->next_seq;
+	uint8_t out[MOLD_BUDGET + 64];
+	for (uint64_t q = seq; q < end;) {
+		while (q < end && is_forgotten(s, q))
+			q++;
+		if (q == end)
+			break;
+		uint32_t len = WEIR_MOLD_HEADER_BYTES;
+		uint64_t first = q;
+		unsigned c = 0;
+		while (q < end && !is_forgotten(s, q)) {
+			uint16_t ml = s->msg_len[q - s->first_seq];
+			if (c && len + 2 + ml > MOLD_BUDGET)
+				break;
+			len += weir_mold_put_block(out + len, s->store + s->msg_off[q - s->first_seq], ml);
+			c++;
+			q++;
+		}
+		weir_mold_put_header(out, s->name, first, (uint16_t)c);
+		reply(g, to, out, len);
+		g->resent_events += c;
+	}
+}
+
 static void
 serve_requests(struct gen *g)
 {
 	if (!g->o.serving)
 		return;
+	if (g->o.dpdk_eal) {
+		struct rte_mbuf *pkts[32];
+		uint16_t n = rte_eth_rx_burst(0, 0, pkts, 32);
+		for (uint16_t i = 0; i < n; i++) {
+			const uint8_t *f = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
+			struct weir_udp_view v;
+			unsigned reason;
+			if (weir_parse_udp(f, pkts[i]->data_len, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, &v, &reason) ==
+				    WEIR_PARSE_OK &&
+			    v.ip_version == 4 && v.dst_port == ntohs(g->o.serve.sin_port)) {
+				struct reply_to to = { .port = v.src_port };
+				memcpy(to.ep.dst_mac, f + 6, 6);
+				memcpy(to.ep.src_mac, g->feed.src_mac, 6);
+				memcpy(to.ep.dst_ip, v.src_addr, 4);
+				memcpy(to.ep.src_ip, &g->o.serve.sin_addr, 4);
+				answer_request(g, v.payload, v.payload_len, &to);
+			}
+			rte_pktmbuf_free(pkts[i]);
+		}
+		return;
+	}
 	for (;;) {
 		uint8_t req[64];
-		struct sockaddr_in from;
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(g->srv, req, sizeof(req), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		struct reply_to to;
+		socklen_t fl = sizeof(to.addr);
+		ssize_t n = recvfrom(g->srv, req, sizeof(req), MSG_DONTWAIT, (struct sockaddr *)&to.addr, &fl);
 		if (n < 0)
 			return;
-		/* A request is a bare header whose count is how many are wanted. */
-		struct weir_mold_packet m;
-		if (n != WEIR_MOLD_HEADER_BYTES) {
-			g->requests_bad++;
-			continue;
-		}
-		m.session = req;
-		m.seq = weir_be64(req + 10);
-		m.count = weir_be16(req + 18);
-		struct session *s = NULL;
-		for (unsigned i = 0; i < g->o.sessions && s == NULL; i++)
-			if (memcmp(g->s[i].name, m.session, strnlen(g->s[i].name, 10)) == 0)
-				s = &g->s[i];
-		if (s == NULL || m.seq < s->first_seq) {
-			g->requests_bad++;
-			continue;
-		}
-		g->requests_served++;
-		uint64_t end = m.seq + m.count;
-		if (end > s->next_seq)
-			end = s->next_seq;
-		uint8_t out[MOLD_BUDGET + 64];
-		for (uint64_t q = m.seq; q < end;) {
-			while (q < end && is_forgotten(s, q))
-				q++;
-			if (q == end)
-				break;
-			uint32_t len = WEIR_MOLD_HEADER_BYTES;
-			uint64_t first = q;
-			unsigned count = 0;
-			while (q < end && !is_forgotten(s, q)) {
-				uint16_t ml = s->msg_len[q - s->first_seq];
-				if (count && len + 2 + ml > MOLD_BUDGET)
-					break;
-				len += weir_mold_put_block(out + len, s->store + s->msg_off[q - s->first_seq], ml);
-				count++;
-				q++;
-			}
-			weir_mold_put_header(out, s->name, first, (uint16_t)count);
-			sendto(g->srv, out, len, 0, (struct sockaddr *)&from, fl);
-			g->resent_events += count;
-		}
+		answer_request(g, req, (size_t)n, &to);
 	}
 }
 
@@ -919,6 +1055,8 @@ usage(FILE *f)
 		"  --serve IPV4:PORT      answer MoldUDP64 re-requests there from what was sent (needs --end-session)\n"
 		"  --forget R             of the lost packets, the share the server will not send again\n"
 		"  --linger SEC           keep serving this long after the last packet (default 3)\n"
+		"  --dpdk \"EAL ARGS\"      send whole frames out of DPDK port 0 instead (e.g. a net_memif client);\n"
+		"                         re-requests are then read from that port too\n"
 		"common:\n"
 		"  --framing moldudp64|weir  the framing (default moldudp64; docs/weir-frame.md)\n"
 		"  --frame-topics K       weir frames: events carry topic ids 0..K at random (default 0)\n"
@@ -1028,6 +1166,7 @@ main(int argc, char **argv)
 		{ "to", required_argument, NULL, 'T' },           { "serve", required_argument, NULL, 'v' },
 		{ "forget", required_argument, NULL, 'g' },       { "rate", required_argument, NULL, 'x' },
 		{ "linger", required_argument, NULL, 'l' },
+		{ "dpdk", required_argument, NULL, 'P' + 128 },
 		{ "delay", required_argument, NULL, 'y' },       { "delay-ms", required_argument, NULL, 'Y' },
 		{ "framing", required_argument, NULL, 'W' },      { "frame-topics", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
@@ -1085,6 +1224,7 @@ main(int argc, char **argv)
 			o->linger_s = strtod(optarg, &end);
 			if (*end || o->linger_s < 0 || o->linger_s > 3600) goto bad;
 			break;
+		case 'P' + 128: o->dpdk_eal = optarg; break;
 		case 'y': if (parse_rate(optarg, &o->delay_rate)) goto bad; break;
 		case 'Y':
 			o->delay_ms = strtod(optarg, &end);
@@ -1124,7 +1264,19 @@ main(int argc, char **argv)
 	g.rng = o->seed;
 	g.ts_us = 1700000000ull * 1000000ull;
 	pcap_t *dead = NULL;
+	memcpy(g.feed.src_mac, (uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x01 }, 6);
+	memcpy(g.feed.dst_mac, (uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x02 }, 6);
+	memcpy(g.feed.src_ip, (uint8_t[4]){ 198, 18, 0, 1 }, 4);
+	memcpy(g.feed.dst_ip, (uint8_t[4]){ 198, 18, 0, 2 }, 4);
 	if (o->send) {
+		memcpy(g.feed.dst_ip, &o->to.sin_addr, 4);
+		if (o->serving)
+			memcpy(g.feed.src_ip, &o->serve.sin_addr, 4);
+	}
+	if (o->send && o->dpdk_eal) {
+		if (dpdk_open(&g) != 0)
+			return 1;
+	} else if (o->send) {
 		g.sock = socket(AF_INET, SOCK_DGRAM, 0);
 		int big = 8 << 20;
 		setsockopt(g.sock, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
@@ -1153,7 +1305,12 @@ main(int argc, char **argv)
 		uint64_t until = now_ns() + (uint64_t)(o->linger_s * 1e9);
 		while (o->serving && now_ns() < until) {
 			serve_requests(&g);
-			usleep(1000);
+			usleep(o->dpdk_eal ? 50 : 1000);
+		}
+		if (o->dpdk_eal) {
+			rte_eth_dev_stop(0);
+			rte_eth_dev_close(0);
+			rte_eal_cleanup();
 		}
 	} else {
 		pcap_dump_close(g.dump);
