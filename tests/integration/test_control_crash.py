@@ -4,7 +4,7 @@ import signal
 import subprocess
 import time
 
-from weir_harness import CHECK, READ, gen_pcap, load_json
+from weir_harness import READ, gen_pcap, load_json
 
 BODY = """
 set corelist 1
@@ -50,9 +50,7 @@ def test_sigkilled_control_resumes_from_ring_heads_without_loss_or_repeat(deploy
     cp = d.start_control("--exit-when-done", "--stats-json", os.path.join(d.dir, "control.json"), tag="final")
     assert dp.wait(timeout=120) == 0, d.output("dataplane")
     assert cp.wait(timeout=60) == 0, d.output("final")
-    r = subprocess.run([CHECK, "--manifest", manifest, "--log", d.log_dir, "--dataplane-stats",
-                        d.dataplane_stats], capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout
+    d.check(manifest)
     ctl = load_json(os.path.join(d.dir, "control.json"))
     # The restarted drain met records its predecessor wrote but never released.
     print(f"kills at {seen} of {total}; final run skipped {ctl['records_skipped']} already-logged records")

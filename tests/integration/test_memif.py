@@ -7,7 +7,7 @@ import os
 import subprocess
 import time
 
-from weir_harness import CHECK, GEN, eal_mem, load_json, remove_dpdk_files
+from weir_harness import GEN, eal_mem, load_json, remove_dpdk_files
 
 BODY = """
 set corelist 1
@@ -25,7 +25,7 @@ shutdown drain-timeout 20s
 def test_dpdk_sender_over_memif_recovers_gaps_through_rerequests(deploy, tmp_path):
     sock = str(tmp_path / "memif.sock")
     d = deploy("memif", f"--vdev=net_memif0,role=server,id=0,socket={sock}", BODY)
-    dp = d.start_dataplane()
+    d.start_dataplane()
     d.wait_running()
     cp = d.start_control("--exit-when-done")
     manifest = str(tmp_path / "sent.json")
@@ -43,12 +43,8 @@ def test_dpdk_sender_over_memif_recovers_gaps_through_rerequests(deploy, tmp_pat
         remove_dpdk_files(gen_prefix)
     assert gen.returncode == 0, gen.stdout + gen.stderr
     time.sleep(1.0)  # the last gaps reach their deadline
-    dp.send_signal(2)
-    assert dp.wait(timeout=30) == 0, d.output("dataplane")
-    assert cp.wait(timeout=30) == 0, d.output("control")
-    r = subprocess.run([CHECK, "--manifest", manifest, "--log", d.log_dir, "--dataplane-stats", d.dataplane_stats],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + gen.stdout
+    d.stop(cp)
+    d.check(manifest)
     t = load_json(d.dataplane_stats)["total"]
     assert t["rerequests_sent"] > 0 and t["gap_events_recovered"] > 0
     assert load_json(manifest)["expected"]["gap_events_lost"] > 0

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from weir_harness import CHECK, DATAPLANE, gen_pcap, load_json
+from weir_harness import DATAPLANE, gen_pcap, load_json
 
 BODY = """
 set corelist 1
@@ -26,15 +26,6 @@ def run_to_end(d):
     assert cp.wait(timeout=60) == 0, d.output("control")
 
 
-def check_manifest(d, manifest, with_stats=True):
-    cmd = [CHECK, "--manifest", manifest, "--log", d.log_dir]
-    if with_stats:
-        cmd += ["--dataplane-stats", d.dataplane_stats]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return r.stdout
-
-
 @pytest.mark.parametrize("no_huge", [False, True], ids=["hugepages", "no-huge"])
 def test_every_message_of_a_capture_is_logged_once_and_every_malformed_packet_counted_by_reason(
         deploy, tmp_path, no_huge):
@@ -43,7 +34,7 @@ def test_every_message_of_a_capture_is_logged_once_and_every_malformed_packet_co
                               ipv6_rate=0.2, heartbeat_every=20, end_session=True)
     d = deploy("pcap", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY, no_huge=no_huge)
     run_to_end(d)
-    out = check_manifest(d, manifest)
+    out = d.check(manifest)
     assert "PASS" in out
     stats = load_json(d.dataplane_stats)
     assert stats["identity_holds"] is True
@@ -86,10 +77,10 @@ def test_sigterm_stops_rx_waits_for_the_drain_and_exits_cleanly(deploy, tmp_path
     time.sleep(1.0)
     dp.send_signal(signal.SIGTERM)
     assert dp.wait(timeout=30) == 0, d.output("dataplane")
-    assert cp.wait(timeout=30) == 0, d.output("control")
+    assert cp.wait(timeout=30) == 0, d.output("control")  # SIGTERM, not stop()'s SIGINT
     out = d.output("dataplane")
     assert "stopping RX" in out and "every ring drained" in out
-    check_manifest(d, manifest)
+    d.check(manifest)
 
 
 def test_config_errors_name_file_line_and_token_and_start_nothing(tmp_path):
@@ -131,7 +122,7 @@ def test_loss_duplicates_and_reordering_are_classified_and_every_hole_has_a_loss
                               end_session=True, malformed_rate=0.005)
     d = deploy("seq", f"--vdev=net_pcap0,rx_pcap={pcap}", SEQ_BODY)
     run_to_end(d)
-    out = check_manifest(d, manifest)
+    out = d.check(manifest)
     assert "PASS" in out, out
     t = load_json(d.dataplane_stats)["total"]
     man = load_json(manifest)["expected"]
@@ -164,7 +155,7 @@ def test_weir_frames_are_decoded_routed_by_topic_tracked_and_timed(deploy, tmp_p
                             "frame-topic 1 t1\nframe-topic 2 t2\nframe-topic 3 t3")
     d = deploy("frame", f"--vdev=net_pcap0,rx_pcap={pcap}", body)
     run_to_end(d)
-    out = check_manifest(d, manifest)
+    out = d.check(manifest)
     assert "PASS" in out, out
     man = load_json(manifest)
     assert man["expected"]["dead_letter"]["frame_unknown_topic"] > 0
@@ -187,7 +178,7 @@ def test_reorder_window_puts_reordered_events_back_in_sequence_order(deploy, tmp
     d = deploy("reorder", f"--vdev=net_pcap0,rx_pcap={pcap}",
                SEQ_BODY + "sequence reorder-window 256 30s\nsequence reorder-slots 8192\n")
     run_to_end(d)
-    out = check_manifest(d, manifest)
+    out = d.check(manifest)
     assert "PASS" in out, out
     t = load_json(d.dataplane_stats)["total"]
     assert t["reorder_held"] > 0 and t["reorder_holding"] == 0 and t["reorder_pool_full"] == 0

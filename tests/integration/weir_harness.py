@@ -109,6 +109,22 @@ class Deployment:
         with open(os.path.join(self.dir, tag + ".log")) as f:
             return f.read()
 
+    def stop(self, *others, timeout=30):
+        """SIGINT to the dataplane (stop RX, drain, exit), then every other process must end cleanly."""
+        self.dp.send_signal(signal.SIGINT)
+        assert self.dp.wait(timeout=timeout) == 0, self.output("dataplane")
+        for p in others:
+            assert p.wait(timeout=timeout) == 0, f"exit {p.returncode}"
+
+    def check(self, manifest, with_stats=True):
+        """weir-check of the log (and the dataplane's counters) against a manifest; returns its report."""
+        cmd = [CHECK, "--manifest", manifest, "--log", self.log_dir]
+        if with_stats:
+            cmd += ["--dataplane-stats", self.dataplane_stats]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr + self.output("dataplane")
+        return r.stdout
+
     def log_records(self, kind=None):
         out = subprocess.run([READ, "--format", "jsonl", self.log_dir], check=True, capture_output=True,
                              text=True).stdout
