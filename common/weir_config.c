@@ -642,6 +642,19 @@ parse_line(struct parse_ctx *ctx, char *line)
 		cmd_log(ctx, t, n);
 	} else if (strcmp(t[0], "sequence") == 0) {
 		cmd_sequence(ctx, t, n);
+	} else if (strcmp(t[0], "rules") == 0) {
+		if (n != 2)
+			fail(ctx, ctx->line, "expected \"rules FILE\" (docs/rules.md)");
+		else if (strlen(t[1]) >= sizeof(cfg->rules_path))
+			fail(ctx, ctx->line, "rules path too long");
+		else
+			snprintf(cfg->rules_path, sizeof(cfg->rules_path), "%s", t[1]);
+	} else if (strcmp(t[0], "topic") == 0) {
+		uint16_t topic;
+		if (n != 2)
+			fail(ctx, ctx->line, "expected \"topic NAME\" (a topic rules may route to)");
+		else
+			topic_id(ctx, t[1], &topic);
 	} else if (strcmp(t[0], "frame-topic") == 0) {
 		uint64_t v;
 		uint16_t topic;
@@ -669,7 +682,7 @@ parse_line(struct parse_ctx *ctx, char *line)
 			cfg->dead_letter_keep_bytes = (uint32_t)v;
 	} else {
 		fail(ctx, ctx->line,
-		     "unknown command \"%s\": valid are eal, set, port, ring, decoder, frame-topic, sequence, log, control, shutdown, dead-letter",
+		     "unknown command \"%s\": valid are eal, set, port, ring, decoder, frame-topic, topic, rules, sequence, log, control, shutdown, dead-letter",
 		     t[0]);
 	}
 }

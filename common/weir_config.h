@@ -81,6 +81,8 @@ struct weir_config {
 
 	struct weir_sequence_cfg seq;
 
+	char rules_path[PATH_MAX];       /* empty: no pattern matching */
+
 	char log_dir[PATH_MAX];
 	uint64_t segment_bytes;
 	enum weir_fsync_mode fsync_mode;

@@ -23,9 +23,10 @@ weir_report_counters(FILE *f, const struct weir_worker_counters *t)
 	gap = weir_counters_message_identity_gap(t);
 	fprintf(f,
 		"  identity: messages %" PRIu64 " = event records %" PRIu64 " + duplicates %" PRIu64
-		" + table-full drops %" PRIu64 " + ring-full %" PRIu64 ": %s\n",
+		" + table-full drops %" PRIu64 " + ring-full %" PRIu64 " + held %" PRIu64 " + rule drops %" PRIu64
+		": %s\n",
 		t->messages, t->event_records, t->seq_duplicates, t->seq_table_full_drops, t->ring_full_messages,
-		gap == 0 ? "holds" : "BROKEN");
+		t->reorder_holding, t->rule_drops, gap == 0 ? "holds" : "BROKEN");
 	fprintf(f,
 		"  sequence: %" PRIu64 " gaps, %" PRIu64 " events missing = %" PRIu64 " recovered + %" PRIu64
 		" lost + %" PRIu64 " still open; %" PRIu64 " LOSS records\n",

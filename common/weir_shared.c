@@ -88,6 +88,8 @@ weir_shm_unlink_all(const struct weir_shm *shm, unsigned n_rings)
 	char path[256], name[32];
 	shm_file_path(shm, "info", path, sizeof(path));
 	unlink(path);
+	shm_file_path(shm, "rules", path, sizeof(path));
+	unlink(path);
 	for (unsigned i = 0; i < n_rings; i++) {
 		snprintf(name, sizeof(name), "ring.%u", i);
 		shm_file_path(shm, name, path, sizeof(path));

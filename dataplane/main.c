@@ -27,6 +27,89 @@
 #include "weir_worker.h"
 
 static volatile bool quit;
+static volatile sig_atomic_t reload_requested;
+/* The rule set in force: the main lcore publishes, workers pick it up. */
+static struct weir_ruleset *rules_current;
+
+static void
+on_sighup(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
+}
+
+/* Hyperscan's databases and scratch live in DPDK memory, like everything the workers touch. */
+static void *
+hs_dpdk_alloc(size_t bytes)
+{
+	return rte_malloc("weir_hs", bytes, RTE_CACHE_LINE_SIZE);
+}
+
+static void
+hs_dpdk_free(void *p)
+{
+	rte_free(p);
+}
+
+/* Every rule keeps its counter slot across reloads, found by id. */
+static int
+assign_rule_slots(struct weir_rules_region *rr, struct weir_ruleset *rs)
+{
+	for (uint32_t i = 0; i < rs->n_rules; i++) {
+		uint32_t slot;
+		for (slot = 0; slot < rr->n_slots && rr->slot_id[slot] != rs->rules[i].id; slot++)
+			;
+		if (slot == rr->n_slots) {
+			if (rr->n_slots == WEIR_RULE_SLOTS)
+				return -1;
+			rr->slot_id[rr->n_slots++] = rs->rules[i].id;
+		}
+		rs->rules[i].counter_slot = slot;
+	}
+	return 0;
+}
+
+/* SIGHUP: compile the file again off the hot path, publish it, free the old
+ * set once every worker has moved on.  A bad file leaves the old set running. */
+static void
+reload_rules(const struct weir_config *cfg, struct weir_rules_region *rr, const struct weir_info *info)
+{
+	static char err[8192];
+	struct weir_ruleset *old = rules_current;
+	struct weir_ruleset *rs = weir_rules_load(cfg->rules_path, cfg, cfg->n_workers, err, sizeof(err));
+	if (rs == NULL || assign_rule_slots(rr, rs) != 0) {
+		fprintf(stderr, "weir-dataplane: rules reload rejected, generation %" PRIu64 " keeps running:\n%s\n",
+			old ? old->generation : 0, rs ? "more distinct rule ids than counter slots" : err);
+		weir_rules_free(rs);
+		__atomic_store_n(&rr->reload_failures, rr->reload_failures + 1, __ATOMIC_RELAXED);
+		return;
+	}
+	rs->generation = (old ? old->generation : 0) + 1;
+	/* Pairs with the workers' acquire load in weir_pipeline_sync_rules(). */
+	__atomic_store_n(&rules_current, rs, __ATOMIC_RELEASE);
+	uint64_t deadline = weir_realtime_ns() + 5000000000ull;
+	for (;;) {
+		unsigned moved = 0;
+		for (unsigned w = 0; w < cfg->n_workers; w++)
+			moved += __atomic_load_n(&info->workers[w].rules_generation, __ATOMIC_ACQUIRE) == rs->generation;
+		if (moved == cfg->n_workers)
+			break;
+		if (weir_realtime_ns() > deadline) {
+			fprintf(stderr, "weir-dataplane: a worker has not taken rules generation %" PRIu64
+					" in 5 s: generation %" PRIu64 " is kept in memory\n",
+				rs->generation, old ? old->generation : 0);
+			old = NULL;
+			break;
+		}
+		usleep(1000);
+	}
+	weir_rules_free(old);
+	rr->n_rules = rs->n_rules;
+	__atomic_store_n(&rr->generation, rs->generation, __ATOMIC_RELEASE);
+	__atomic_store_n(&rr->reloads, rr->reloads + 1, __ATOMIC_RELAXED);
+	printf("weir-dataplane: rules generation %" PRIu64 " in force: %u rules from %s\n", rs->generation,
+	       rs->n_rules, cfg->rules_path);
+}
 
 static void
 on_signal(int sig)
@@ -212,6 +295,7 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_sighup);
 
 	for (unsigned i = 0; i < cfg.n_workers; i++) {
 		unsigned l = cfg.worker_lcores[i];
@@ -253,6 +337,25 @@ main(int argc, char **argv)
 	}
 	weir_decoder_table_build(decoders, &cfg);
 
+	struct weir_rules_region *rules_region = NULL;
+	if (cfg.rules_path[0]) {
+		hs_set_allocator(hs_dpdk_alloc, hs_dpdk_free);
+		rules_region = weir_shm_create(&shm, "rules", weir_rules_region_size(cfg.n_workers), (int)rte_socket_id());
+		rules_current = weir_rules_load(cfg.rules_path, &cfg, cfg.n_workers, err, sizeof(err));
+		if (rules_region == NULL || rules_current == NULL || assign_rule_slots(rules_region, rules_current) != 0) {
+			fprintf(stderr, "%s\n", rules_current == NULL ? err : "cannot set up the per-rule counters");
+			return 2;
+		}
+		rules_current->generation = 1;
+		rules_region->magic = WEIR_RULES_MAGIC;
+		rules_region->n_workers = cfg.n_workers;
+		rules_region->generation = 1;
+		rules_region->n_rules = rules_current->n_rules;
+		__atomic_store_n(&rules_region->version, WEIR_RULES_VERSION, __ATOMIC_RELEASE);
+		printf("weir-dataplane: rules generation 1: %u rules from %s (Hyperscan %s)\n", rules_current->n_rules,
+		       cfg.rules_path, hs_version());
+	}
+
 	bool any_rerequest = false;
 	for (unsigned d = 0; d < cfg.n_decoders; d++)
 		any_rerequest |= cfg.decoders[d].rerequest_ip != 0;
@@ -285,6 +388,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 		w->shared = &info->workers[i];
+		if (rules_region)
+			weir_pipeline_use_rules(&w->pl, &rules_current, weir_rules_row(rules_region, i));
 		w->id = i;
 		w->lcore = cfg.worker_lcores[i];
 		w->burst = (uint16_t)cfg.burst;
@@ -324,6 +429,13 @@ main(int argc, char **argv)
 	uint64_t last_rx = 0, last_change_ns = weir_realtime_ns(), last_stats_ns = last_change_ns, seen_rx = 0;
 	while (!quit) {
 		usleep(50 * 1000);
+		if (reload_requested) {
+			reload_requested = 0;
+			if (rules_region)
+				reload_rules(&cfg, rules_region, info);
+			else
+				fprintf(stderr, "weir-dataplane: SIGHUP: no \"rules\" file in the config to reload\n");
+		}
 		uint64_t now = weir_realtime_ns();
 		struct weir_worker_counters t;
 		weir_counters_sum(info->workers, cfg.n_workers, &t);

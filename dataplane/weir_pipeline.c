@@ -187,6 +187,7 @@ weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, unsi
 	pl->dead_letter_keep_bytes = cfg->dead_letter_keep_bytes;
 	pl->full_policy = cfg->full_policy;
 	pl->key_by_sender = cfg->seq.key_by_sender;
+	pl->worker = worker;
 	pl->quit = quit;
 	if (rerequest)
 		pl->rerequest = *rerequest;
@@ -196,6 +197,97 @@ weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, unsi
 		weir_reorder_init(&pl->ro, (uint8_t *)seq_region + seq_bytes(cfg), cfg->seq.reorder_slots);
 	struct weir_seq_actions act = { .ctx = pl, .loss = on_loss, .request = rerequest ? on_request : NULL };
 	return weir_seq_create(&pl->seq, &cfg->seq, &act, &pl->c, worker, seq_region);
+}
+
+void
+weir_pipeline_use_rules(struct weir_pipeline *pl, struct weir_ruleset *const *current,
+			struct weir_rule_counter *counters)
+{
+	pl->rules_current = current;
+	pl->rule_counters = counters;
+	weir_pipeline_sync_rules(pl);
+}
+
+#define MATCH_COLLECT 64
+
+struct match_ctx {
+	unsigned n;
+	unsigned overflow;
+	uint32_t idx[MATCH_COLLECT];
+};
+
+/* Hyperscan reports each rule once (single-match): collect its index. */
+static int
+on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx)
+{
+	(void)from;
+	(void)to;
+	(void)flags;
+	struct match_ctx *mc = ctx;
+	if (mc->n < MATCH_COLLECT)
+		mc->idx[mc->n++] = id;
+	else
+		mc->overflow++;
+	return 0;
+}
+
+/* What the rules make of one event: the ids it carries, and whether it is
+ * dropped or routed.  Returns false when a drop rule matched. */
+static bool
+match_event(struct weir_pipeline *pl, const uint8_t *payload, uint16_t len, uint8_t decoder_type,
+	    const uint8_t *source, uint16_t *topic, uint32_t *ids, uint16_t *n_ids)
+{
+	const struct weir_ruleset *rs = pl->rules;
+	*n_ids = 0;
+	if (rs == NULL || rs->db == NULL)
+		return true;
+	struct match_ctx mc;
+	mc.n = 0;
+	mc.overflow = 0;
+	if (hs_scan(rs->db, (const char *)payload, len, 0, pl->scratch, on_match, &mc) != HS_SUCCESS) {
+		pl->c.rule_scan_errors++; /* kept, unmatched: never an exit from the packet path */
+		return true;
+	}
+	bool keep = true;
+	int route = -1;
+	pl->c.rule_match_overflow += mc.overflow;
+	for (unsigned i = 0; i < mc.n; i++) {
+		const struct weir_rule *r = &rs->rules[mc.idx[i]];
+		if (!weir_rule_in_scope(r, decoder_type, source, *topic))
+			continue;
+		struct weir_rule_counter *rc = &pl->rule_counters[r->counter_slot];
+		rc->matches++;
+		pl->c.rule_matches++;
+		switch (r->action) {
+		case WEIR_RULE_DROP:
+			rc->drops++;
+			keep = false;
+			break;
+		case WEIR_RULE_ALERT:
+			rc->alerts++;
+			pl->c.rule_alerts++;
+			break;
+		case WEIR_RULE_ROUTE:
+			if (route < 0 || r->route_topic < route)
+				route = r->route_topic; /* several: the lowest topic wins, the same every time */
+			break;
+		case WEIR_RULE_TAG:
+			break;
+		}
+		if (*n_ids < WEIR_MAX_MATCHES)
+			ids[(*n_ids)++] = r->id;
+		else
+			pl->c.rule_match_overflow++;
+	}
+	if (!keep) {
+		pl->c.rule_drops++;
+		return false;
+	}
+	if (route >= 0) {
+		*topic = (uint16_t)route;
+		pl->c.rule_routed++;
+	}
+	return true;
 }
 
 /* One packet's events, whatever the framing: what the commit loop walks. */
@@ -233,7 +325,7 @@ static bool
 commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir_seq_source *src, uint16_t topic,
 	      uint16_t port, uint16_t flags, uint64_t now_ns)
 {
-	uint64_t need = (uint64_t)b->count * (sizeof(struct weir_record) + 8) + b->events_len +
+	uint64_t need = (uint64_t)b->count * (sizeof(struct weir_record) + 8 + 4 * WEIR_MAX_MATCHES) + b->events_len +
 			sizeof(struct weir_record) * (2u + (src ? src->n_gaps : 0u)) + 2048 + 64;
 	if (!ensure_room(pl, need, now_ns))
 		return false;
@@ -259,6 +351,11 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 		if (cls == WEIR_SEQ_DUPLICATE || cls == WEIR_SEQ_DROPPED)
 			continue;
 		weir_seq_note_lateness(&pl->seq, src, now_ns, event_time_ns);
+		uint32_t ids[WEIR_MAX_MATCHES];
+		uint16_t n_ids;
+		if (!match_event(pl, payload, len, (uint8_t)b->type, b->key, &ev_topic, ids, &n_ids))
+			continue;
+		uint32_t rec_len = (uint32_t)sizeof(struct weir_record) + 4u * n_ids + len;
 		struct weir_record *r = NULL;
 		uint32_t slot = WEIR_REORDER_NONE;
 		uint64_t gap_first;
@@ -267,15 +364,16 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 			/* Above a gap: held, once what a full window holds has gone. */
 			if (src->held_count >= pl->reorder_events)
 				release_held(pl, src, true, now_ns);
-			if (len <= WEIR_REORDER_MAX_PAYLOAD && (slot = weir_reorder_take(&pl->ro)) != WEIR_REORDER_NONE) {
+			if (rec_len - sizeof(*r) <= WEIR_REORDER_MAX_PAYLOAD &&
+			    (slot = weir_reorder_take(&pl->ro)) != WEIR_REORDER_NONE) {
 				r = &weir_reorder_slot(&pl->ro, slot)->rec;
-				r->len_bytes = (uint32_t)sizeof(*r) + len;
+				r->len_bytes = rec_len;
 			} else {
 				pl->c.reorder_pool_full++;
 			}
 		}
 		if (r == NULL)
-			r = weir_ring_reserve(&pl->ring, (uint32_t)sizeof(*r) + len);
+			r = weir_ring_reserve(&pl->ring, rec_len);
 		if (r == NULL) {
 			/* Drop policy, a full window's release took this packet's room and no
 			 * slot was free: counted, and the log says so. */
@@ -288,7 +386,9 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 		memcpy(r->source, b->key, WEIR_SOURCE_BYTES);
 		r->seq = seq;
 		r->event_time_ns = event_time_ns;
-		memcpy(r + 1, payload, len);
+		r->n_rules = n_ids;
+		memcpy(r + 1, ids, 4u * n_ids);
+		memcpy((uint8_t *)(r + 1) + 4u * n_ids, payload, len);
 		if (slot != WEIR_REORDER_NONE) {
 			weir_reorder_hold(&pl->ro, src, weir_seq_index(&pl->seq, src), slot, now_ns);
 			pl->c.reorder_held++;

@@ -15,6 +15,8 @@
 #include "weir_parse.h"
 #include "weir_ring.h"
 #include "weir_reorder.h"
+#include "weir_rules.h"
+#include "weir_rules_layout.h"
 #include "weir_seq.h"
 #include "weir_shared.h"
 
@@ -63,6 +65,13 @@ struct weir_pipeline {
 	struct weir_reorder ro;
 	uint32_t reorder_events;
 	uint64_t reorder_ns;
+	/* Match stage: the rule set in force for this worker, switched at the
+	 * top of a poll (its quiescent point) when the main lcore publishes one. */
+	struct weir_ruleset *const *rules_current;
+	struct weir_ruleset *rules;
+	hs_scratch_t *scratch;
+	struct weir_rule_counter *rule_counters; /* this worker's row */
+	unsigned worker;
 	uint32_t n_revisit;                  /* sources whose gap was lost: release what they hold */
 	bool revisit_all;
 	uint32_t revisit[64];
@@ -78,11 +87,31 @@ uint64_t weir_pipeline_memsize(const struct weir_config *cfg);
 int weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, unsigned worker,
 		       struct weir_ring *ring, void *seq_region, const struct weir_decoder_table *decoders,
 		       const struct weir_rerequest_sink *rerequest, const volatile bool *quit);
+/* Turns the match stage on: *current is the published rule set (may change
+ * at run time), counters this worker's row of per-rule counters. */
+void weir_pipeline_use_rules(struct weir_pipeline *pl, struct weir_ruleset *const *current,
+			     struct weir_rule_counter *counters);
 
 void weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
 			  enum weir_csum l4_csum, uint16_t port, uint64_t now_ns);
 void weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, unsigned reason,
 			       uint16_t port, uint64_t now_ns);
+/* Picks up a newly published rule set; the worker calls it where no scan is
+ * under way.  (current NULL at init: no pattern matching.) */
+static inline void
+weir_pipeline_sync_rules(struct weir_pipeline *pl)
+{
+	if (pl->rules_current == NULL)
+		return;
+	/* Pairs with the main lcore's release store when it publishes. */
+	struct weir_ruleset *rs = __atomic_load_n(pl->rules_current, __ATOMIC_ACQUIRE);
+	if (rs != pl->rules) {
+		pl->rules = rs;
+		pl->scratch = rs ? rs->scratch[pl->worker] : NULL;
+		pl->c.rules_generation = rs ? rs->generation : 0;
+	}
+}
+
 /* Gap deadlines and re-requests; cheap to call every burst (it runs at
  * most every 100 us). */
 void weir_pipeline_tick(struct weir_pipeline *pl, uint64_t now_ns);

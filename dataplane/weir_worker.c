@@ -108,6 +108,8 @@ weir_worker_main(void *arg)
 	unsigned idle_since_store = 0;
 
 	while (!*pl->quit) {
+		/* No scan is under way here: the quiescent point where a new rule set is taken. */
+		weir_pipeline_sync_rules(pl);
 		for (unsigned q = 0; q < w->n_rxq; q++) {
 			uint16_t port = w->rxq[q].port;
 			uint16_t n = rte_eth_rx_burst(port, w->rxq[q].queue, w->pkts, w->burst);

@@ -1,0 +1,324 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weir_frame.h"
+#include "weir_rules.h"
+
+struct rctx {
+	const char *name;
+	unsigned line;
+	char *err;
+	size_t errlen, used;
+	unsigned n_errors;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+rfail(struct rctx *c, const char *fmt, ...)
+{
+	c->n_errors++;
+	if (c->used + 1 >= c->errlen)
+		return;
+	int n = snprintf(c->err + c->used, c->errlen - c->used, "%s%s:%u: ", c->used ? "\n" : "", c->name, c->line);
+	if (n > 0)
+		c->used = c->used + (size_t)n < c->errlen ? c->used + (size_t)n : c->errlen - 1;
+	va_list ap;
+	va_start(ap, fmt);
+	n = vsnprintf(c->err + c->used, c->errlen - c->used, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		c->used = c->used + (size_t)n < c->errlen ? c->used + (size_t)n : c->errlen - 1;
+}
+
+static const struct {
+	const char *name;
+	unsigned flag;
+} flag_names[] = {
+	{ "caseless", HS_FLAG_CASELESS },   { "dotall", HS_FLAG_DOTALL },
+	{ "multiline", HS_FLAG_MULTILINE }, { "singlematch", HS_FLAG_SINGLEMATCH },
+	{ "utf8", HS_FLAG_UTF8 },           { "ucp", HS_FLAG_UCP },
+	{ "allowempty", HS_FLAG_ALLOWEMPTY },
+};
+
+static int
+find_topic(const struct weir_config *cfg, const char *name)
+{
+	for (unsigned i = 0; i < cfg->n_topics; i++)
+		if (strcmp(cfg->topics[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The source as weir-read shows it: a MoldUDP64 session or "wf:ID". */
+static int
+parse_source(const char *s, uint8_t key[WEIR_SOURCE_BYTES])
+{
+	if (strncmp(s, "wf:", 3) == 0) {
+		char *end;
+		errno = 0;
+		unsigned long long id = strtoull(s + 3, &end, 10);
+		if (errno || *end || end == s + 3)
+			return -1;
+		weir_frame_source_key(key, id);
+		return 0;
+	}
+	size_t l = strlen(s);
+	if (l == 0 || l > 10)
+		return -1;
+	memset(key, 0, WEIR_SOURCE_BYTES);
+	memset(key, ' ', 10);
+	memcpy(key, s, l);
+	return 0;
+}
+
+static void
+parse_rule(struct rctx *c, char *line, const struct weir_config *cfg, struct weir_ruleset *rs)
+{
+	/* The expression sits between the first and the last '/' of the line. */
+	char *open = strchr(line, '/'), *close = strrchr(line, '/');
+	if (open == NULL || close == open) {
+		rfail(c, "expected \"ID ACTION FLAGS [decoder=D] [source=S] [topic=T] /EXPRESSION/\"");
+		return;
+	}
+	for (char *p = close + 1; *p; p++)
+		if (!isspace((unsigned char)*p)) {
+			rfail(c, "text after the closing '/' of the expression: \"%s\"", close + 1);
+			return;
+		}
+	*open = 0;
+	*close = 0;
+	char *t[12];
+	int n = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(line, " \t", &save); tok && n < 12; tok = strtok_r(NULL, " \t", &save))
+		t[n++] = tok;
+	if (n < 3) {
+		rfail(c, "expected \"ID ACTION FLAGS ... /EXPRESSION/\": an id, an action and flags (or -) come first");
+		return;
+	}
+	if (rs->n_rules == WEIR_MAX_RULES) {
+		rfail(c, "more than %d rules", WEIR_MAX_RULES);
+		return;
+	}
+	struct weir_rule r = { .scope_topic = -1, .line = c->line };
+	char *end;
+	errno = 0;
+	unsigned long id = strtoul(t[0], &end, 10);
+	if (errno || *end || id == 0 || id > 0x7FFFFFFFul) {
+		rfail(c, "rule id \"%s\" is not valid: give an integer from 1 to 2147483647", t[0]);
+		return;
+	}
+	r.id = (uint32_t)id;
+	for (uint32_t i = 0; i < rs->n_rules; i++)
+		if (rs->rules[i].id == r.id) {
+			rfail(c, "rule id %u is already used on line %u", r.id, rs->rules[i].line);
+			return;
+		}
+	if (strcmp(t[1], "tag") == 0) {
+		r.action = WEIR_RULE_TAG;
+	} else if (strcmp(t[1], "drop") == 0) {
+		r.action = WEIR_RULE_DROP;
+	} else if (strcmp(t[1], "alert") == 0) {
+		r.action = WEIR_RULE_ALERT;
+	} else if (strncmp(t[1], "route:", 6) == 0) {
+		int topic = find_topic(cfg, t[1] + 6);
+		if (topic < 0 || topic == WEIR_TOPIC_DEAD_LETTER) {
+			rfail(c, "route topic \"%s\" is not a topic of the pmd-config: add \"topic %s\" there", t[1] + 6,
+			      t[1] + 6);
+			return;
+		}
+		r.action = WEIR_RULE_ROUTE;
+		r.route_topic = (uint16_t)topic;
+	} else {
+		rfail(c, "unknown action \"%s\": valid are tag, route:TOPIC, drop, alert", t[1]);
+		return;
+	}
+	r.hs_flags = HS_FLAG_SINGLEMATCH; /* a rule matches an event or not: one report is all we use */
+	if (strcmp(t[2], "-") != 0) {
+		char *fsave = NULL;
+		for (char *f = strtok_r(t[2], ",", &fsave); f; f = strtok_r(NULL, ",", &fsave)) {
+			unsigned i;
+			for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+				if (strcmp(f, flag_names[i].name) == 0)
+					break;
+			if (i == sizeof(flag_names) / sizeof(flag_names[0])) {
+				rfail(c,
+				      "unknown flag \"%s\": valid are caseless, dotall, multiline, singlematch, utf8, ucp, allowempty (or - for none)",
+				      f);
+				return;
+			}
+			r.hs_flags |= flag_names[i].flag;
+		}
+	}
+	for (int i = 3; i < n; i++) {
+		if (strncmp(t[i], "decoder=", 8) == 0) {
+			if (strcmp(t[i] + 8, "moldudp64") == 0)
+				r.scope_decoder = WEIR_DECODER_MOLDUDP64;
+			else if (strcmp(t[i] + 8, "weirframe") == 0)
+				r.scope_decoder = WEIR_DECODER_WEIRFRAME;
+			else {
+				rfail(c, "decoder \"%s\" is not valid: write decoder=moldudp64 or decoder=weirframe", t[i] + 8);
+				return;
+			}
+		} else if (strncmp(t[i], "source=", 7) == 0) {
+			if (parse_source(t[i] + 7, r.scope_source) != 0) {
+				rfail(c, "source \"%s\" is not valid: a MoldUDP64 session (1-10 characters) or wf:ID", t[i] + 7);
+				return;
+			}
+			r.scope_by_source = true;
+		} else if (strncmp(t[i], "topic=", 6) == 0) {
+			r.scope_topic = find_topic(cfg, t[i] + 6);
+			if (r.scope_topic < 0) {
+				rfail(c, "topic \"%s\" is not a topic of the pmd-config", t[i] + 6);
+				return;
+			}
+		} else {
+			rfail(c, "unknown scope \"%s\": valid are decoder=D, source=S, topic=T", t[i]);
+			return;
+		}
+	}
+	r.expression = strdup(open + 1);
+	if (r.expression == NULL || r.expression[0] == 0) {
+		free(r.expression);
+		rfail(c, "empty expression");
+		return;
+	}
+	rs->rules[rs->n_rules++] = r;
+}
+
+int
+weir_rules_parse(const char *text, const char *name, const struct weir_config *cfg, struct weir_ruleset *rs,
+		 char *err, size_t errlen)
+{
+	struct rctx c = { .name = name, .err = err, .errlen = errlen };
+	if (errlen)
+		err[0] = 0;
+	memset(rs, 0, sizeof(*rs));
+	rs->rules = calloc(WEIR_MAX_RULES, sizeof(*rs->rules));
+	if (rs->rules == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	for (const char *p = text; *p;) {
+		c.line++;
+		const char *nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) : strlen(p);
+		char buf[8192];
+		if (l >= sizeof(buf)) {
+			rfail(&c, "line longer than %zu bytes", sizeof(buf) - 1);
+		} else {
+			memcpy(buf, p, l);
+			buf[l] = 0;
+			char *s = buf;
+			while (isspace((unsigned char)*s))
+				s++;
+			if (*s && *s != '#')
+				parse_rule(&c, s, cfg, rs);
+		}
+		p += l;
+		if (*p == '\n')
+			p++;
+	}
+	return c.n_errors ? -1 : 0;
+}
+
+static int
+compile(struct weir_ruleset *rs, const char *name, char *err, size_t errlen)
+{
+	if (rs->n_rules == 0)
+		return 0;
+	const char **exprs = calloc(rs->n_rules, sizeof(*exprs));
+	unsigned *flags = calloc(rs->n_rules, sizeof(*flags)), *ids = calloc(rs->n_rules, sizeof(*ids));
+	if (exprs == NULL || flags == NULL || ids == NULL) {
+		free(exprs);
+		free(flags);
+		free(ids);
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	for (uint32_t i = 0; i < rs->n_rules; i++) {
+		exprs[i] = rs->rules[i].expression;
+		flags[i] = rs->rules[i].hs_flags;
+		ids[i] = i; /* Hyperscan reports the rule's index */
+	}
+	hs_compile_error_t *ce = NULL;
+	hs_error_t rc = hs_compile_ext_multi(exprs, flags, ids, NULL, rs->n_rules, HS_MODE_BLOCK, NULL, &rs->db, &ce);
+	free(exprs);
+	free(flags);
+	free(ids);
+	if (rc != HS_SUCCESS) {
+		if (ce && ce->expression >= 0 && (uint32_t)ce->expression < rs->n_rules) {
+			const struct weir_rule *r = &rs->rules[ce->expression];
+			snprintf(err, errlen, "%s:%u: rule %u does not compile: %s", name, r->line, r->id, ce->message);
+		} else {
+			snprintf(err, errlen, "%s: the rule set does not compile: %s", name, ce ? ce->message : "unknown error");
+		}
+		hs_free_compile_error(ce);
+		rs->db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+struct weir_ruleset *
+weir_rules_load(const char *path, const struct weir_config *cfg, unsigned n_workers, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	static char text[1 << 22];
+	size_t len = fread(text, 1, sizeof(text) - 1, f);
+	bool too_big = !feof(f);
+	fclose(f);
+	if (too_big) {
+		snprintf(err, errlen, "%s:0: larger than %zu bytes", path, sizeof(text) - 1);
+		return NULL;
+	}
+	text[len] = 0;
+	struct weir_ruleset *rs = calloc(1, sizeof(*rs));
+	if (rs == NULL)
+		return NULL;
+	if (weir_rules_parse(text, path, cfg, rs, err, errlen) != 0 || compile(rs, path, err, errlen) != 0) {
+		weir_rules_free(rs);
+		return NULL;
+	}
+	if (rs->db) {
+		/* One prototype grown for the database, then a clone per worker. */
+		hs_scratch_t *proto = NULL;
+		if (hs_alloc_scratch(rs->db, &proto) != HS_SUCCESS) {
+			snprintf(err, errlen, "%s: cannot allocate Hyperscan scratch", path);
+			weir_rules_free(rs);
+			return NULL;
+		}
+		for (unsigned w = 0; w < n_workers; w++)
+			if (hs_clone_scratch(proto, &rs->scratch[w]) != HS_SUCCESS) {
+				hs_free_scratch(proto);
+				snprintf(err, errlen, "%s: cannot clone Hyperscan scratch", path);
+				weir_rules_free(rs);
+				return NULL;
+			}
+		hs_free_scratch(proto);
+	}
+	return rs;
+}
+
+void
+weir_rules_free(struct weir_ruleset *rs)
+{
+	if (rs == NULL)
+		return;
+	for (unsigned w = 0; w < WEIR_MAX_WORKERS; w++)
+		if (rs->scratch[w])
+			hs_free_scratch(rs->scratch[w]);
+	if (rs->db)
+		hs_free_database(rs->db);
+	for (uint32_t i = 0; rs->rules && i < rs->n_rules; i++)
+		free(rs->rules[i].expression);
+	free(rs->rules);
+	free(rs);
+}

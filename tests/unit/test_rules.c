@@ -1,0 +1,277 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "frames.h"
+#include "weir_pipeline.h"
+#include "weir_rules.h"
+
+static struct weir_config cfg;
+static char err[8192];
+
+static void
+make_cfg(void)
+{
+	static char cerr[512];
+	assert_int_equal(weir_config_parse("set corelist 1\nlog dir /x\ndecoder moldudp64 udp-port 26400 topic itch\n"
+					   "decoder weirframe udp-port 27000 topic frames\ntopic alerts\n",
+					   "t.conf", &cfg, cerr, sizeof(cerr)),
+			 0);
+}
+
+/* Writes text to a file and loads it as a rules file. */
+static struct weir_ruleset *
+load(const char *text)
+{
+	static char path[64];
+	snprintf(path, sizeof(path), "/tmp/weir-rules-%d.txt", getpid());
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	struct weir_ruleset *rs = weir_rules_load(path, &cfg, 2, err, sizeof(err));
+	unlink(path);
+	return rs;
+}
+
+static void
+expect_rejected(const char *text, unsigned line, const char *words)
+{
+	struct weir_ruleset *rs = load(text);
+	char want[32];
+	snprintf(want, sizeof(want), ".txt:%u: ", line);
+	if (rs != NULL || strstr(err, want) == NULL || strstr(err, words) == NULL) {
+		print_error("wanted line %u \"%s\", got:\n%s\n", line, words, err);
+		weir_rules_free(rs);
+		fail();
+	}
+}
+
+static void
+should_reject_each_malformed_rule_with_its_line(void **state)
+{
+	make_cfg();
+	expect_rejected("# ok\n1 tag - /a/\n2 tagg - /b/\n", 3, "unknown action \"tagg\": valid are tag, route:TOPIC, drop, alert");
+	expect_rejected("1 tag loud /a/\n", 1, "unknown flag \"loud\": valid are caseless");
+	expect_rejected("0 tag - /a/\n", 1, "rule id \"0\" is not valid");
+	expect_rejected("1 tag - /a/\n\n1 drop - /b/\n", 3, "rule id 1 is already used on line 1");
+	expect_rejected("1 tag -\n", 1, "expected \"ID ACTION FLAGS");
+	expect_rejected("1 tag - /a/ x\n", 1, "text after the closing '/'");
+	expect_rejected("1 route:nowhere - /a/\n", 1, "route topic \"nowhere\" is not a topic of the pmd-config");
+	expect_rejected("1 tag - decoder=sbe /a/\n", 1, "decoder=moldudp64 or decoder=weirframe");
+	expect_rejected("1 tag - source=WAYTOOLONGNAME /a/\n", 1, "source \"WAYTOOLONGNAME\" is not valid");
+	expect_rejected("1 tag - topic=nope /a/\n", 1, "topic \"nope\" is not a topic");
+	expect_rejected("1 tag - colour=red /a/\n", 1, "unknown scope \"colour=red\"");
+	expect_rejected("1 tag - //\n", 1, "empty expression");
+}
+
+static void
+should_name_the_rule_hyperscan_cannot_compile_with_its_message(void **state)
+{
+	make_cfg();
+	expect_rejected("1 tag - /fine/\n# comment\n7 alert - /(unbalanced/\n", 3, "rule 7 does not compile: ");
+	assert_non_null(strstr(err, "Missing close parenthesis"));
+	expect_rejected("1 tag - /a{5,3}/\n", 1, "rule 1 does not compile");
+}
+
+static void
+should_load_a_good_file_with_flags_actions_and_scopes(void **state)
+{
+	make_cfg();
+	struct weir_ruleset *rs = load("# rules\n"
+				       "10 tag caseless,dotall /err(or)?/\n"
+				       "20 route:alerts - topic=itch /^HALT/\n"
+				       "30 drop multiline source=S0001 decoder=moldudp64 /noise$/\n"
+				       "40 alert - source=wf:7 / a slash / inside /\n"
+				       "50 tag - /a\\/b/\n");
+	assert_non_null(rs);
+	assert_int_equal(rs->n_rules, 5);
+	assert_non_null(rs->db);
+	assert_non_null(rs->scratch[0]);
+	assert_non_null(rs->scratch[1]);
+	assert_true(rs->rules[0].hs_flags & HS_FLAG_CASELESS);
+	assert_true(rs->rules[0].hs_flags & HS_FLAG_DOTALL);
+	assert_int_equal(rs->rules[1].action, WEIR_RULE_ROUTE);
+	assert_int_equal(rs->rules[1].scope_topic, 1);
+	assert_string_equal(cfg.topics[rs->rules[1].route_topic], "alerts");
+	assert_int_equal(rs->rules[2].scope_decoder, WEIR_DECODER_MOLDUDP64);
+	assert_memory_equal(rs->rules[2].scope_source, "S0001     \0\0\0\0\0\0", 16);
+	assert_string_equal(rs->rules[3].expression, " a slash / inside ");
+	assert_string_equal(rs->rules[4].expression, "a\\/b");
+	weir_rules_free(rs);
+}
+
+static void
+should_accept_a_file_without_rules(void **state)
+{
+	make_cfg();
+	struct weir_ruleset *rs = load("# nothing yet\n\n");
+	assert_non_null(rs);
+	assert_int_equal(rs->n_rules, 0);
+	assert_null(rs->db);
+	weir_rules_free(rs);
+}
+
+/* --- through the pipeline --- */
+
+struct fx {
+	struct weir_ring *ring;
+	void *region;
+	struct weir_decoder_table decoders;
+	struct weir_pipeline pl;
+	struct weir_ring_consumer c;
+	struct weir_ruleset *rs;
+	struct weir_rule_counter counters[WEIR_RULE_SLOTS];
+	bool quit;
+};
+
+static struct fx *
+fx_make(const char *rules)
+{
+	make_cfg();
+	struct fx *f = aligned_alloc(64, sizeof(*f));
+	memset(f, 0, sizeof(*f));
+	f->ring = aligned_alloc(64, weir_ring_memsize(1 << 20));
+	weir_ring_init(f->ring, 0, 1 << 20);
+	cfg.seq.max_sources = 16;
+	cfg.seq.max_gaps = 16;
+	f->region = aligned_alloc(64, (weir_pipeline_memsize(&cfg) + 63) & ~63ull);
+	weir_decoder_table_build(&f->decoders, &cfg);
+	assert_int_equal(weir_pipeline_init(&f->pl, &cfg, 0, f->ring, f->region, &f->decoders, NULL, &f->quit), 0);
+	f->rs = load(rules);
+	assert_non_null(f->rs);
+	for (uint32_t i = 0; i < f->rs->n_rules; i++)
+		f->rs->rules[i].counter_slot = i;
+	weir_pipeline_use_rules(&f->pl, &f->rs, f->counters);
+	weir_ring_consumer_attach(&f->c, f->ring);
+	return f;
+}
+
+static void
+fx_free(struct fx *f)
+{
+	weir_rules_free(f->rs);
+	free(f->region);
+	free(f->ring);
+	free(f);
+}
+
+/* One MoldUDP64 packet of session sess, sequence seq, one message msg. */
+static void
+send_msg(struct fx *f, const char *sess, uint64_t seq, const char *msg)
+{
+	uint8_t mold[512], frame[700];
+	uint32_t ml = weir_mold_put_header(mold, sess, seq, 1);
+	ml += weir_mold_put_block(mold + ml, msg, (uint16_t)strlen(msg));
+	uint32_t fl = frame_ipv4_udp(frame, 0, 26400, mold, ml);
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 0);
+}
+
+static const struct weir_record *
+next_record(struct fx *f)
+{
+	weir_ring_publish(&f->pl.ring, 0);
+	uint64_t pos;
+	const struct weir_record *r = weir_ring_peek(&f->c, &pos);
+	if (r)
+		weir_ring_consumed(&f->c, r);
+	return r;
+}
+
+static void
+should_tag_route_alert_and_drop_as_the_rules_say(void **state)
+{
+	struct fx *f = fx_make("1 tag caseless /error/\n2 route:alerts - /HALT/\n3 alert - /PANIC/\n4 drop - /noise/\n");
+	send_msg(f, "S", 1, "an ERROR here");
+	send_msg(f, "S", 2, "HALT and PANIC");
+	send_msg(f, "S", 3, "just noise, error too");
+	send_msg(f, "S", 4, "plain");
+	const struct weir_record *r = next_record(f);
+	assert_int_equal(r->n_rules, 1);
+	assert_int_equal(weir_record_rules(r)[0], 1);
+	assert_memory_equal(weir_record_payload(r), "an ERROR here", 13);
+	assert_int_equal(r->topic, 1); /* itch */
+	r = next_record(f);
+	assert_int_equal(r->n_rules, 2);
+	assert_int_equal(r->topic, 3); /* routed to alerts */
+	assert_int_equal(r->seq, 2);
+	r = next_record(f);             /* seq 3 was dropped */
+	assert_int_equal(r->seq, 4);
+	assert_int_equal(r->n_rules, 0);
+	assert_null(next_record(f));
+	assert_int_equal(f->pl.c.rule_drops, 1);
+	assert_int_equal(f->pl.c.rule_alerts, 1);
+	assert_int_equal(f->pl.c.rule_routed, 1);
+	assert_int_equal(f->pl.c.rule_matches, 5);
+	assert_int_equal(f->counters[3].drops, 1);
+	assert_int_equal(f->counters[0].matches, 2); /* the dropped event matched rule 1 too */
+	assert_int_equal(f->counters[2].alerts, 1);
+	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
+	fx_free(f);
+}
+
+static void
+should_apply_a_rule_only_within_its_scope(void **state)
+{
+	struct fx *f = fx_make("1 tag - source=A /x/\n2 tag - topic=frames /x/\n3 tag - decoder=moldudp64 /x/\n");
+	send_msg(f, "A", 1, "x");
+	send_msg(f, "B", 1, "x");
+	const struct weir_record *r = next_record(f);
+	assert_int_equal(r->n_rules, 2);
+	assert_int_equal(weir_record_rules(r)[0], 1);
+	assert_int_equal(weir_record_rules(r)[1], 3);
+	r = next_record(f);
+	assert_int_equal(r->n_rules, 1);
+	assert_int_equal(weir_record_rules(r)[0], 3);
+	fx_free(f);
+}
+
+static void
+should_carry_eight_rule_ids_and_count_the_rest(void **state)
+{
+	char rules[2048] = "";
+	for (int i = 1; i <= 11; i++) {
+		char line[64];
+		snprintf(line, sizeof(line), "%d tag - /abc/\n", i);
+		strcat(rules, line);
+	}
+	struct fx *f = fx_make(rules);
+	send_msg(f, "S", 1, "xabcx");
+	const struct weir_record *r = next_record(f);
+	assert_int_equal(r->n_rules, WEIR_MAX_MATCHES);
+	assert_int_equal(f->pl.c.rule_match_overflow, 3);
+	assert_int_equal(f->pl.c.rule_matches, 11);
+	assert_memory_equal(weir_record_payload(r), "xabcx", 5);
+	fx_free(f);
+}
+
+static void
+should_not_scan_duplicates(void **state)
+{
+	struct fx *f = fx_make("1 alert - /x/\n");
+	send_msg(f, "S", 1, "x");
+	send_msg(f, "S", 1, "x");
+	assert_int_equal(f->pl.c.rule_alerts, 1);
+	assert_int_equal(f->pl.c.seq_duplicates, 1);
+	fx_free(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(should_reject_each_malformed_rule_with_its_line),
+		cmocka_unit_test(should_name_the_rule_hyperscan_cannot_compile_with_its_message),
+		cmocka_unit_test(should_load_a_good_file_with_flags_actions_and_scopes),
+		cmocka_unit_test(should_accept_a_file_without_rules),
+		cmocka_unit_test(should_tag_route_alert_and_drop_as_the_rules_say),
+		cmocka_unit_test(should_apply_a_rule_only_within_its_scope),
+		cmocka_unit_test(should_carry_eight_rule_ids_and_count_the_rest),
+		cmocka_unit_test(should_not_scan_duplicates),
+	};
+	return cmocka_run_group_tests_name("rules", tests, NULL, NULL);
+}
