@@ -231,11 +231,9 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
 	return 0;
 }
 
-/* What the rules make of one event: the ids it carries, and whether it is
- * dropped or routed.  Returns false when a drop rule matched. */
-static bool
-match_event(struct weir_pipeline *pl, const uint8_t *payload, uint16_t len, uint8_t decoder_type,
-	    const uint8_t *source, uint16_t *topic, uint32_t *ids, uint16_t *n_ids)
+bool
+weir_pipeline_match(struct weir_pipeline *pl, const uint8_t *payload, uint16_t len, uint8_t decoder_type,
+		    const uint8_t *source, uint16_t *topic, uint32_t *ids, uint16_t *n_ids)
 {
 	const struct weir_ruleset *rs = pl->rules;
 	*n_ids = 0;
@@ -353,7 +351,7 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 		weir_seq_note_lateness(&pl->seq, src, now_ns, event_time_ns);
 		uint32_t ids[WEIR_MAX_MATCHES];
 		uint16_t n_ids;
-		if (!match_event(pl, payload, len, (uint8_t)b->type, b->key, &ev_topic, ids, &n_ids))
+		if (!weir_pipeline_match(pl, payload, len, (uint8_t)b->type, b->key, &ev_topic, ids, &n_ids))
 			continue;
 		uint32_t rec_len = (uint32_t)sizeof(struct weir_record) + 4u * n_ids + len;
 		struct weir_record *r = NULL;

@@ -96,6 +96,12 @@ void weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32
 			  enum weir_csum l4_csum, uint16_t port, uint64_t now_ns);
 void weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, unsigned reason,
 			       uint16_t port, uint64_t now_ns);
+/* The match stage on one event: the rule ids it carries (in scope, at most
+ * WEIR_MAX_MATCHES), its topic if a route rule moves it; false when a drop
+ * rule matched.  Counts matches, alerts, drops and scan errors. */
+bool weir_pipeline_match(struct weir_pipeline *pl, const uint8_t *payload, uint16_t len, uint8_t decoder_type,
+			 const uint8_t *source, uint16_t *topic, uint32_t *ids, uint16_t *n_ids);
+
 /* Picks up a newly published rule set; the worker calls it where no scan is
  * under way.  (current NULL at init: no pattern matching.) */
 static inline void

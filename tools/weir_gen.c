@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 /*
  * weir-gen: the traffic tool.  `weir-gen pcap` writes a capture of MoldUDP64
  * traffic and a ground-truth manifest (JSON) of exactly what a correct
@@ -58,6 +59,14 @@ struct gen_opts {
 	bool weir_framing;           /* weir frames instead of MoldUDP64 */
 	const char *dpdk_eal;        /* send over DPDK port 0 instead of a socket */
 	unsigned frame_topics;       /* events carry topic ids 0..frame_topics */
+	/* Content rules must find: at most one plant an event. */
+	struct plant {
+		char text[64];
+		size_t len;
+		double rate;
+		bool drop;           /* the rules under test drop it: not in the expected log */
+	} plants[8];
+	unsigned n_plants;
 	double rate_pps, linger_s;
 };
 
@@ -80,6 +89,8 @@ struct session {
 	uint64_t store_len, store_cap;
 	uint64_t *msg_off;           /* by sequence - first_seq */
 	uint16_t *msg_len;
+	uint64_t *dropped;           /* sequences a drop plant went into, delivered ones */
+	uint64_t n_dropped, cap_dropped;
 };
 
 /* A data packet on its way: delivered now, held back (reordering) or
@@ -123,6 +134,7 @@ struct gen {
 	uint64_t send_start_ns;
 	uint64_t requests_served, requests_bad, resent_events, forgotten_events;
 	uint64_t topic_events[256];  /* persisted events by weir frame topic id */
+	uint64_t planted[8];         /* delivered events carrying each plant */
 	struct session s[MAX_SESSIONS];
 };
 
@@ -620,6 +632,53 @@ truth_events(struct gen *g, struct session *s, uint64_t seq, unsigned n)
 	}
 }
 
+/* Maybe writes one plant into a payload, at a random place. */
+static void
+plant(struct gen *g, uint8_t *msg, unsigned len)
+{
+	double x = (double)(rnd(g) >> 11) * 0x1.0p-53, acc = 0;
+	for (unsigned i = 0; i < g->o.n_plants; i++) {
+		const struct plant *pl = &g->o.plants[i];
+		acc += pl->rate;
+		if (x < acc) {
+			if (pl->len <= len)
+				memcpy(msg + rnd_range(g, 0, len - (unsigned)pl->len), pl->text, pl->len);
+			return;
+		}
+	}
+}
+
+/* Which plant an event carries (the alphabet never makes one by chance), or -1. */
+static int
+planted_in(const struct gen *g, const uint8_t *msg, uint16_t len)
+{
+	for (unsigned i = 0; i < g->o.n_plants; i++)
+		if (memmem(msg, len, g->o.plants[i].text, g->o.plants[i].len))
+			return (int)i;
+	return -1;
+}
+
+/* One event the appliance must persist (or drop, by the rules under test). */
+static void
+expect_event(struct gen *g, struct session *s, uint64_t seq, const uint8_t *msg, uint16_t len)
+{
+	int p = planted_in(g, msg, len);
+	if (p >= 0) {
+		g->planted[p]++;
+		if (g->o.plants[p].drop) {
+			if (s->n_dropped == s->cap_dropped) {
+				s->cap_dropped = s->cap_dropped ? 2 * s->cap_dropped : 1024;
+				s->dropped = realloc(s->dropped, s->cap_dropped * sizeof(*s->dropped));
+				if (s->dropped == NULL)
+					exit(1);
+			}
+			s->dropped[s->n_dropped++] = seq;
+			return;
+		}
+	}
+	digest_event(s, seq, msg, len);
+}
+
 /* The packet's events count towards the session's digest, in sequence order. */
 static void
 digest_packet(struct gen *g, struct session *s, const struct pending *p)
@@ -629,8 +688,9 @@ digest_packet(struct gen *g, struct session *s, const struct pending *p)
 		for (unsigned i = 0; i < p->count; i++) {
 			struct weir_frame_event e;
 			weir_frame_next(&c, &e);
-			digest_event(s, p->seq + i, e.payload, e.len);
-			g->topic_events[e.topic]++;
+			expect_event(g, s, p->seq + i, e.payload, e.len);
+			if (planted_in(g, e.payload, e.len) < 0 || !g->o.plants[planted_in(g, e.payload, e.len)].drop)
+				g->topic_events[e.topic]++;
 		}
 		return;
 	}
@@ -638,7 +698,7 @@ digest_packet(struct gen *g, struct session *s, const struct pending *p)
 	for (unsigned i = 0; i < p->count; i++) {
 		uint16_t len;
 		const uint8_t *msg = weir_mold_next(&c, &len);
-		digest_event(s, p->seq + i, msg, len);
+		expect_event(g, s, p->seq + i, msg, len);
 	}
 }
 
@@ -918,6 +978,7 @@ generate(struct gen *g)
 			if (len + per_event + plen > MOLD_BUDGET && n > 0)
 				break;
 			fill_payload(g, msg, plen);
+			plant(g, msg, plen);
 			if (o->weir_framing)
 				len += weir_frame_put_event(mold + len, (uint16_t)rnd_range(g, 0, o->frame_topics),
 							    event_time_ns, msg, (uint16_t)plen);
@@ -964,9 +1025,11 @@ write_manifest(struct gen *g, FILE *f)
 	struct gen_opts *o = &g->o;
 	struct truth *t = &g->t;
 	uint64_t accepted = g->data_packets; /* data, heartbeat and end-of-session packets */
-	uint64_t delivered = 0;
-	for (unsigned i = 0; i < o->sessions; i++)
+	uint64_t delivered = 0, rule_dropped = 0;
+	for (unsigned i = 0; i < o->sessions; i++) {
 		delivered += g->s[i].delivered_events;
+		rule_dropped += g->s[i].n_dropped;
+	}
 	if (o->serving) {
 		/* Live with a retransmission server: what the appliance receives depends
 		 * on its re-requests, what it must persist does not. */
@@ -976,6 +1039,7 @@ write_manifest(struct gen *g, FILE *f)
 		}
 		delivered = g->messages - g->forgotten_events;
 	}
+	delivered -= rule_dropped; /* what the drop rules take is not persisted */
 	fprintf(f, "{\n  \"generator\": \"weir-gen %s\",\n  \"seed\": %" PRIu64 ",\n  \"udp_port\": %u,\n", o->send ? "send" : "pcap",
 		o->seed, o->udp_port);
 	fprintf(f, "  \"packets\": %" PRIu64 ",\n  \"messages\": %" PRIu64 ",\n", g->packets, g->messages);
@@ -1005,12 +1069,17 @@ write_manifest(struct gen *g, FILE *f)
 		fprintf(f, "    \"gap_events_recovered\": %" PRIu64 ",\n    \"gap_events_lost\": %" PRIu64 ",\n", t->late_fills,
 			t->events_missing - t->late_fills);
 	}
+	if (o->n_plants)
+		fprintf(f, "    \"rule_drops\": %" PRIu64 ",\n", rule_dropped);
 	fprintf(f, "    \"dead_letter\": {");
 	for (unsigned r = 1; r < WEIR_DL_MAX; r++)
 		fprintf(f, "%s\"%s\": %" PRIu64, r > 1 ? ", " : "", weir_dead_letter_names[r], g->dead_by_reason[r]);
 	fprintf(f, "}\n  },\n  \"framing\": \"%s\",\n  \"topic_events\": {", o->weir_framing ? "weir" : "moldudp64");
 	for (unsigned id = 0; id <= o->frame_topics; id++)
 		fprintf(f, "%s\"%u\": %" PRIu64, id ? ", " : "", id, g->topic_events[id]);
+	fprintf(f, "},\n  \"planted\": {");
+	for (unsigned i = 0; i < o->n_plants; i++)
+		fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", o->plants[i].text, g->planted[i]);
 	fprintf(f, "},\n  \"sessions\": [\n");
 	for (unsigned i = 0; i < o->sessions; i++) {
 		struct session *s = &g->s[i];
@@ -1039,6 +1108,9 @@ write_manifest(struct gen *g, FILE *f)
 			fprintf(f, "%s[%" PRIu64 ", %" PRIu64 "]", first ? "" : ", ", a, q - 1);
 			first = false;
 		}
+		fprintf(f, "], \"rule_dropped\": [");
+		for (uint64_t k = 0; k < s->n_dropped; k++)
+			fprintf(f, "%s%" PRIu64, k ? ", " : "", s->dropped[k]);
 		fprintf(f, "]}%s\n", i + 1 < o->sessions ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
@@ -1060,6 +1132,8 @@ usage(FILE *f)
 		"common:\n"
 		"  --framing moldudp64|weir  the framing (default moldudp64; docs/weir-frame.md)\n"
 		"  --frame-topics K       weir frames: events carry topic ids 0..K at random (default 0)\n"
+		"  --plant TEXT:RATE[:drop] write TEXT into that share of payloads (up to 8 plants, one an event;\n"
+		"                         TEXT needs one of #!%%&*+=@~); :drop: the rules under test drop them\n"
 		"  --seed N               PRNG seed (default 1)\n"
 		"  --sessions N           MoldUDP64 sessions (default 4, at most %d)\n"
 		"  --messages N           messages in all (default 100000)\n"
@@ -1167,6 +1241,7 @@ main(int argc, char **argv)
 		{ "forget", required_argument, NULL, 'g' },       { "rate", required_argument, NULL, 'x' },
 		{ "linger", required_argument, NULL, 'l' },
 		{ "dpdk", required_argument, NULL, 'P' + 128 },
+		{ "plant", required_argument, NULL, 'p' + 128 },
 		{ "delay", required_argument, NULL, 'y' },       { "delay-ms", required_argument, NULL, 'Y' },
 		{ "framing", required_argument, NULL, 'W' },      { "frame-topics", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
@@ -1225,6 +1300,26 @@ main(int argc, char **argv)
 			if (*end || o->linger_s < 0 || o->linger_s > 3600) goto bad;
 			break;
 		case 'P' + 128: o->dpdk_eal = optarg; break;
+		case 'p' + 128: {
+			/* TEXT:RATE[:drop] */
+			char *c1 = strchr(optarg, ':');
+			if (c1 == NULL || o->n_plants == 8 || c1 == optarg || (size_t)(c1 - optarg) >= 64)
+				goto bad;
+			struct plant *pl = &o->plants[o->n_plants];
+			memcpy(pl->text, optarg, (size_t)(c1 - optarg));
+			pl->text[c1 - optarg] = 0;
+			pl->len = (size_t)(c1 - optarg);
+			pl->rate = strtod(c1 + 1, &end);
+			if (pl->rate < 0 || pl->rate > 1 || (*end && strcmp(end, ":drop") != 0))
+				goto bad;
+			pl->drop = *end != 0;
+			if (strpbrk(pl->text, "#!%&*+=@~") != NULL) {
+				o->n_plants++;
+				break;
+			}
+			fprintf(stderr, "weir-gen: --plant \"%s\": put a character of #!%%&*+=@~ in it, so that random payloads never contain it\n", optarg);
+			return 2;
+		}
 		case 'y': if (parse_rate(optarg, &o->delay_rate)) goto bad; break;
 		case 'Y':
 			o->delay_ms = strtod(optarg, &end);
