@@ -276,6 +276,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
+	if (cfg.rules_path[0]) {
+		/* The rules are part of the config: checked (compiled) before EAL too. */
+		struct weir_ruleset *rs = weir_rules_load(cfg.rules_path, &cfg, 0, err, sizeof(err));
+		if (rs == NULL) {
+			fprintf(stderr, "%s\n", err);
+			return 2;
+		}
+		weir_rules_free(rs);
+	}
 	if (o.check) {
 		printf("%s: valid: %u worker%s, %u decoder%s, ring %" PRIu64 " bytes, log %s\n", o.config,
 		       cfg.n_workers, cfg.n_workers == 1 ? "" : "s", cfg.n_decoders, cfg.n_decoders == 1 ? "" : "s",

@@ -110,3 +110,24 @@ def test_reload_under_traffic_switches_at_a_point_and_a_bad_reload_keeps_the_old
     assert 0 < switch < len(tagged) and all(tagged[switch:]) and not any(tagged[:switch])
     # The bad file changed nothing: rule 4 kept tagging to the end.
     assert all(4 in r["rules"] for r in d.log_records("event") if hexof("#TAG#") in r["payload_hex"])
+
+
+def test_dataplane_refuses_to_start_on_a_rules_file_that_does_not_compile(deploy, tmp_path):
+    rules = tmp_path / "bad.txt"
+    rules.write_text("1 tag - /ok/\n2 tag - /a{5,3}/\n")
+    d = deploy("badrules", "--vdev=net_null0", BODY + f"rules {rules}\n")
+    dp = d.start_dataplane()
+    assert dp.wait(timeout=60) == 2
+    assert f"{rules}:2: rule 2 does not compile" in d.output("dataplane")
+
+
+def test_check_validates_the_rules_file_too(tmp_path):
+    from weir_harness import DATAPLANE
+    rules = tmp_path / "r.txt"
+    rules.write_text("1 shout - /x/\n")
+    conf = tmp_path / "c.conf"
+    conf.write_text(f"set corelist 1\ndecoder moldudp64 udp-port 1 topic a\nlog dir /tmp/x\nrules {rules}\n")
+    r = subprocess.run([DATAPLANE, "--check", str(conf)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and f"{rules}:1: unknown action \"shout\"" in r.stderr
+    rules.write_text("1 tag - /x/\n")
+    assert subprocess.run([DATAPLANE, "--check", str(conf)], capture_output=True, timeout=30).returncode == 0
