@@ -72,6 +72,9 @@ weir_config_defaults(struct weir_config *cfg)
 	cfg->seq.rerequest_max_count = 1000;
 	cfg->seq.rerequest_min_gap_ns = 1000 * 1000;
 	cfg->seq.reorder_slots = 65536;
+	cfg->metrics_ip = 0x0100007f;            /* 127.0.0.1: loopback unless told */
+	cfg->metrics_port = (uint16_t)((9400 >> 8) | ((9400 & 0xFF) << 8));
+	cfg->metrics_top_sources = 10;
 	snprintf(cfg->topics[WEIR_TOPIC_DEAD_LETTER], WEIR_TOPIC_NAME_MAX, "_deadletter");
 	cfg->n_topics = 1;
 }
@@ -428,7 +431,7 @@ parse_ipv4_port(struct parse_ctx *ctx, const char *tok, uint32_t *ip, uint16_t *
 	char tail;
 	if (sscanf(tok, "%u.%u.%u.%u:%u%c", &a, &b, &c, &d, &p, &tail) != 5 || a > 255 || b > 255 || c > 255 ||
 	    d > 255 || p == 0 || p > 65535) {
-		fail(ctx, ctx->line, "rerequest \"%s\" is not valid: write IPV4:PORT, e.g. 198.18.0.1:26401", tok);
+		fail(ctx, ctx->line, "address \"%s\" is not valid: write IPV4:PORT, e.g. 198.18.0.1:26401", tok);
 		return -1;
 	}
 	uint8_t bytes[4] = { (uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d };
@@ -655,6 +658,20 @@ parse_line(struct parse_ctx *ctx, char *line)
 			fail(ctx, ctx->line, "expected \"topic NAME\" (a topic rules may route to)");
 		else
 			topic_id(ctx, t[1], &topic);
+	} else if (strcmp(t[0], "metrics") == 0) {
+		uint64_t v;
+		if (n == 2 && strcmp(t[1], "off") == 0)
+			cfg->metrics_port = 0;
+		else if (n == 3 && strcmp(t[1], "listen") == 0)
+			parse_ipv4_port(ctx, t[2], &cfg->metrics_ip, &cfg->metrics_port);
+		else if (n == 3 && strcmp(t[1], "sla") == 0)
+			parse_duration(ctx, "metrics sla", t[2], &cfg->metrics_sla_ns);
+		else if (n == 3 && strcmp(t[1], "top-sources") == 0) {
+			if (parse_uint_range(ctx, "top-sources", t[2], 0, 1000, &v) == 0)
+				cfg->metrics_top_sources = (unsigned)v;
+		} else
+			fail(ctx, ctx->line,
+			     "expected \"metrics listen IPV4:PORT\", \"metrics off\", \"metrics sla DURATION\" or \"metrics top-sources N\"");
 	} else if (strcmp(t[0], "frame-topic") == 0) {
 		uint64_t v;
 		uint16_t topic;
@@ -682,7 +699,7 @@ parse_line(struct parse_ctx *ctx, char *line)
 			cfg->dead_letter_keep_bytes = (uint32_t)v;
 	} else {
 		fail(ctx, ctx->line,
-		     "unknown command \"%s\": valid are eal, set, port, ring, decoder, frame-topic, topic, rules, sequence, log, control, shutdown, dead-letter",
+		     "unknown command \"%s\": valid are eal, set, port, ring, decoder, frame-topic, topic, rules, sequence, log, metrics, control, shutdown, dead-letter",
 		     t[0]);
 	}
 }

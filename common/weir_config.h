@@ -88,6 +88,12 @@ struct weir_config {
 	enum weir_fsync_mode fsync_mode;
 	uint64_t fsync_interval_ns;
 
+	/* weir-control's Prometheus endpoint (port 0: off), network order. */
+	uint32_t metrics_ip;
+	uint16_t metrics_port;
+	uint64_t metrics_sla_ns;         /* rx -> durable bound (0: none) */
+	unsigned metrics_top_sources;    /* per-source series for this many, the busiest */
+
 	int control_lcore;
 	uint64_t drain_timeout_ns;
 

@@ -11,12 +11,23 @@
 
 const char *const weir_counter_names[WEIR_CTR_MAX] = {
 #define WEIR_COUNTER(name, help) #name,
+#define WEIR_GAUGE WEIR_COUNTER
 #include "weir_counters.def"
+#undef WEIR_GAUGE
 #undef WEIR_COUNTER
 };
 const char *const weir_counter_help[WEIR_CTR_MAX] = {
 #define WEIR_COUNTER(name, help) help,
+#define WEIR_GAUGE WEIR_COUNTER
 #include "weir_counters.def"
+#undef WEIR_GAUGE
+#undef WEIR_COUNTER
+};
+const bool weir_counter_is_gauge[WEIR_CTR_MAX] = {
+#define WEIR_COUNTER(name, help) false,
+#define WEIR_GAUGE(name, help) true,
+#include "weir_counters.def"
+#undef WEIR_GAUGE
 #undef WEIR_COUNTER
 };
 const char *const weir_dead_letter_names[WEIR_DL_MAX] = {
@@ -86,7 +97,7 @@ weir_counters_sum(const struct weir_worker_counters *blocks, unsigned n, struct 
 	uint64_t *o = (uint64_t *)out;
 	for (unsigned w = 0; w < n; w++) {
 		const uint64_t *b = (const uint64_t *)&blocks[w];
-		for (size_t i = 0; i < offsetof(struct weir_worker_counters, dead_letter) / 8 + WEIR_DL_MAX; i++)
+		for (size_t i = 0; i < sizeof(*out) / 8; i++) /* counters, reasons, histogram buckets: all u64 sums */
 			o[i] += __atomic_load_n(&b[i], __ATOMIC_RELAXED);
 	}
 }

@@ -10,8 +10,10 @@
 #ifndef WEIR_SHARED_H
 #define WEIR_SHARED_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "weir_hist.h"
 #include "weir_ring.h"
 
 #define WEIR_INFO_MAGIC 0x4f464e4952494557ull /* "WEIRINFO" */
@@ -30,24 +32,40 @@ enum weir_dead_letter_reason {
 	WEIR_DL_MAX
 };
 
+#define WEIR_BURST_BUCKETS 10
+
+static inline unsigned
+weir_burst_bucket(unsigned n)
+{
+	unsigned b = 31u - (unsigned)__builtin_clz(n | 1u);
+	return b < WEIR_BURST_BUCKETS ? b : WEIR_BURST_BUCKETS - 1;
+}
+
 /* One block per worker, on its own cache lines, written by that worker only
  * (plain load + relaxed store, once per burst); readers sum. */
 struct weir_worker_counters {
 #define WEIR_COUNTER(name, help) uint64_t name;
+#define WEIR_GAUGE WEIR_COUNTER
 #include "weir_counters.def"
+#undef WEIR_GAUGE
 #undef WEIR_COUNTER
 	uint64_t dead_letter[WEIR_DL_MAX];
+	uint64_t burst_size[WEIR_BURST_BUCKETS]; /* rx bursts of 1, 2-3, 4-7, ... 512-1023 packets */
+	struct weir_hist commit_latency;      /* rx -> committed to the ring, per event */
 } __attribute__((aligned(WEIR_CACHE_LINE)));
 
 enum weir_counter_id {
 #define WEIR_COUNTER(name, help) WEIR_CTR_##name,
+#define WEIR_GAUGE WEIR_COUNTER
 #include "weir_counters.def"
+#undef WEIR_GAUGE
 #undef WEIR_COUNTER
 	WEIR_CTR_MAX
 };
 
 extern const char *const weir_counter_names[WEIR_CTR_MAX];
 extern const char *const weir_counter_help[WEIR_CTR_MAX];
+extern const bool weir_counter_is_gauge[WEIR_CTR_MAX];
 extern const char *const weir_dead_letter_names[WEIR_DL_MAX];
 extern const char *const weir_dead_letter_help[WEIR_DL_MAX];
 
@@ -72,6 +90,13 @@ enum weir_dataplane_state {
 	WEIR_STATE_STOPPED = 3,      /* final tails published; nothing more comes */
 };
 
+/* A port's ethdev stats, copied by the dataplane's main lcore every 50 ms:
+ * readable wherever the info region is, whatever the PMD keeps private. */
+struct weir_port_stats {
+	uint64_t port_id;
+	uint64_t ipackets, ibytes, imissed, ierrors, rx_nombuf;
+};
+
 struct weir_info {
 	uint64_t magic;
 	uint32_t version;            /* stored last, with release */
@@ -84,6 +109,7 @@ struct weir_info {
 	uint32_t state;              /* enum weir_dataplane_state; main lcore */
 	uint32_t pad0;
 	char topics[WEIR_MAX_TOPICS][WEIR_TOPIC_NAME_MAX];
+	struct weir_port_stats ports[WEIR_MAX_PORTS];   /* main lcore */
 	struct weir_worker_counters workers[WEIR_MAX_WORKERS];
 };
 

@@ -3,6 +3,7 @@
  * secondary process, or by mapping the /dev/shm files under --no-huge) and
  * drains every record into the durable log, exactly once across restarts.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -24,6 +25,7 @@
 #include "weir_config.h"
 #include "weir_time.h"
 #include "weir_drain.h"
+#include "weir_metrics.h"
 #include "weir_report.h"
 
 static volatile sig_atomic_t quit;
@@ -203,6 +205,32 @@ main(int argc, char **argv)
 		return 1;
 	}
 	d.batch_records = o.batch_records;
+
+	static struct weir_metrics_src msrc;
+	struct weir_metrics_server *metrics = NULL;
+	if (cfg.metrics_port) {
+		msrc.cfg = &cfg;
+		msrc.info = info;
+		msrc.drain = &d;
+		msrc.start_ns = weir_realtime_ns();
+		msrc.heartbeat_stale_ns = 2000000000ull;
+		uint64_t bytes;
+		for (unsigned i = 0; i < info->n_workers; i++) {
+			char name[32];
+			msrc.rings[i] = rings[i];
+			snprintf(name, sizeof(name), "seq.%u", i);
+			msrc.seq[i] = weir_shm_attach(&shm, name, &bytes);
+		}
+		msrc.rules = cfg.rules_path[0] ? weir_shm_attach(&shm, "rules", &bytes) : NULL;
+		metrics = weir_metrics_serve(&msrc, err, sizeof(err));
+		if (metrics == NULL) {
+			fprintf(stderr, "weir-control: %s\n", err);
+			return 1;
+		}
+		char addr[32];
+		inet_ntop(AF_INET, &cfg.metrics_ip, addr, sizeof(addr));
+		printf("weir-control: metrics on http://%s:%u/metrics and /healthz\n", addr, ntohs(cfg.metrics_port));
+	}
 	printf("weir-control: draining %u ring%s into %s (%u topics, fsync %s)\n", info->n_workers,
 	       info->n_workers == 1 ? "" : "s", cfg.log_dir, info->n_topics,
 	       cfg.fsync_mode == WEIR_FSYNC_BATCH ? "every batch" : cfg.fsync_mode == WEIR_FSYNC_NONE ? "never" : "by interval");
@@ -249,6 +277,7 @@ main(int argc, char **argv)
 			       d.topics[t].recovered_truncated_bytes);
 	if (o.stats_json)
 		write_stats_json(o.stats_json, &d, info);
+	weir_metrics_stop(metrics);
 	weir_drain_close(&d);
 	weir_detach(&shm);
 	return rc;

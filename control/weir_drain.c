@@ -18,6 +18,7 @@ weir_drain_open(struct weir_drain *d, const struct weir_config *cfg, const char 
 	d->segment_bytes = cfg->segment_bytes;
 	d->batch_records = 4096;
 	d->incarnation = incarnation;
+	d->sla_ns = cfg->metrics_sla_ns;
 	for (unsigned t = 0; t < n_topics; t++) {
 		if (weir_log_topic_open(&d->topics[t], cfg->log_dir, topics[t], err, errlen) != 0) {
 			for (unsigned u = 0; u < t; u++)
@@ -47,6 +48,7 @@ weir_drain_commit(struct weir_drain *d, uint64_t now_ns, char *err, size_t errle
 			if (weir_log_topic_sync(topic) != 0)
 				goto io_error;
 			uint64_t took = weir_monotonic_ns() - t0;
+			weir_hist_add(&d->fsync_latency, took, 1);
 			d->fsync_ns_total += took;
 			if (took > d->fsync_ns_max)
 				d->fsync_ns_max = took;
@@ -56,7 +58,17 @@ weir_drain_commit(struct weir_drain *d, uint64_t now_ns, char *err, size_t errle
 		snprintf(err, errlen, "%s: write/fsync failed: %s", topic->dir, strerror(errno));
 		return -1;
 	}
-	/* Durable (by policy): now the producer may reuse the space. */
+	/* Durable (by policy): how long each event took to get here. */
+	uint64_t durable_ns = weir_realtime_ns();
+	for (size_t i = 0; i < d->n_pending; i++) {
+		const struct pending_rx *p = &d->pending[i];
+		uint64_t lat = durable_ns > p->rx_ns ? durable_ns - p->rx_ns : 0;
+		weir_hist_add(&d->durable_latency[p->worker], lat, 1);
+		if (d->sla_ns && lat > d->sla_ns)
+			d->sla_breaches[p->worker]++;
+	}
+	d->n_pending = 0;
+	/* Now the producer may reuse the space. */
 	for (unsigned r = 0; r < d->n_rings; r++)
 		weir_ring_release(&d->rings[r].c, now_ns);
 	for (unsigned t = 0; t < d->n_topics; t++)
@@ -67,6 +79,21 @@ weir_drain_commit(struct weir_drain *d, uint64_t now_ns, char *err, size_t errle
 	d->commits++;
 	d->uncommitted = false;
 	d->last_commit_ns = now_ns;
+	return 0;
+}
+
+static int
+note_pending(struct weir_drain *d, unsigned worker, uint64_t rx_ns)
+{
+	if (d->n_pending == d->cap_pending) {
+		size_t cap = d->cap_pending ? d->cap_pending * 2 : 65536;
+		struct pending_rx *p = realloc(d->pending, cap * sizeof(*p));
+		if (p == NULL)
+			return -1;
+		d->pending = p;
+		d->cap_pending = cap;
+	}
+	d->pending[d->n_pending++] = (struct pending_rx){ rx_ns, worker % WEIR_MAX_WORKERS };
 	return 0;
 }
 
@@ -94,6 +121,10 @@ weir_drain_poll(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen)
 				}
 				d->records_persisted++;
 				d->bytes_persisted += rec->len_bytes;
+				if (rec->kind == WEIR_REC_EVENT && note_pending(d, dr->worker, rec->rx_ns) != 0) {
+					snprintf(err, errlen, "out of memory");
+					return -1;
+				}
 			}
 			weir_ring_consumed(&dr->c, rec);
 			moved++;
@@ -137,4 +168,6 @@ weir_drain_close(struct weir_drain *d)
 	for (unsigned t = 0; t < d->n_topics; t++)
 		weir_log_topic_close(&d->topics[t]);
 	d->n_topics = 0;
+	free(d->pending);
+	d->pending = NULL;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "weir_config.h"
+#include "weir_hist.h"
 #include "weir_log.h"
 #include "weir_ring.h"
 #include "weir_shared.h"
@@ -41,6 +42,15 @@ struct weir_drain {
 	uint64_t commits;
 	uint64_t fsync_ns_max;
 	uint64_t fsync_ns_total;
+	struct weir_hist fsync_latency;
+
+	/* rx -> durable, per worker, measured at the commit that made them
+	 * durable: the rx times of the events passed since the last commit. */
+	struct weir_hist durable_latency[WEIR_MAX_WORKERS];
+	uint64_t sla_ns;                 /* 0: no SLA */
+	uint64_t sla_breaches[WEIR_MAX_WORKERS];
+	struct pending_rx { uint64_t rx_ns; uint32_t worker; } *pending;
+	size_t n_pending, cap_pending;
 };
 
 /* Opens (and recovers) every topic's log and attaches the rings at their

@@ -18,6 +18,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_telemetry.h>
 
 #include "weir_config.h"
 #include "weir_time.h"
@@ -49,6 +50,36 @@ static void
 hs_dpdk_free(void *p)
 {
 	rte_free(p);
+}
+
+/* "/weir/counters[,WORKER]": the .def counters and dead letters by reason,
+ * summed over the workers or for one, beside DPDK's own telemetry. */
+static const struct weir_info *telemetry_info;
+
+static int
+telemetry_counters(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	const struct weir_info *info = telemetry_info;
+	struct weir_worker_counters sum;
+	if (params && *params) {
+		char *end;
+		unsigned long w = strtoul(params, &end, 10);
+		if (*end || w >= info->n_workers)
+			return -EINVAL;
+		weir_counters_sum(&info->workers[w], 1, &sum);
+	} else {
+		weir_counters_sum(info->workers, info->n_workers, &sum);
+	}
+	rte_tel_data_start_dict(d);
+	for (unsigned c = 0; c < WEIR_CTR_MAX; c++)
+		rte_tel_data_add_dict_u64(d, weir_counter_names[c], weir_counter_get(&sum, c));
+	for (unsigned r = 1; r < WEIR_DL_MAX; r++) {
+		char name[RTE_TEL_MAX_STRING_LEN];
+		snprintf(name, sizeof(name), "dead_letter_%s", weir_dead_letter_names[r]);
+		rte_tel_data_add_dict_u64(d, name, sum.dead_letter[r]);
+	}
+	return 0;
 }
 
 /* Every rule keeps its counter slot across reloads, found by id. */
@@ -230,6 +261,22 @@ build_eal_args(struct weir_config *cfg, const struct options *o, char **argv, in
 	argv[n] = NULL;
 	*argc = n;
 	return 0;
+}
+
+static void
+publish_port_stats(struct weir_info *info, const struct weir_ports *ports)
+{
+	for (unsigned p = 0; p < ports->n_ports; p++) {
+		struct rte_eth_stats st;
+		if (rte_eth_stats_get(ports->port_ids[p], &st) != 0)
+			continue;
+		struct weir_port_stats *o = &info->ports[p];
+		__atomic_store_n(&o->ipackets, st.ipackets, __ATOMIC_RELAXED);
+		__atomic_store_n(&o->ibytes, st.ibytes, __ATOMIC_RELAXED);
+		__atomic_store_n(&o->imissed, st.imissed, __ATOMIC_RELAXED);
+		__atomic_store_n(&o->ierrors, st.ierrors, __ATOMIC_RELAXED);
+		__atomic_store_n(&o->rx_nombuf, st.rx_nombuf, __ATOMIC_RELAXED);
+	}
 }
 
 static void
@@ -420,6 +467,8 @@ main(int argc, char **argv)
 	info->n_workers = cfg.n_workers;
 	info->n_topics = cfg.n_topics;
 	info->n_ports = ports.n_ports;
+	for (unsigned p = 0; p < ports.n_ports; p++)
+		info->ports[p].port_id = ports.port_ids[p];
 	info->ring_bytes = cfg.ring_bytes;
 	info->dataplane_pid = (uint64_t)getpid();
 	info->start_time_ns = epoch_ns;
@@ -428,6 +477,10 @@ main(int argc, char **argv)
 	/* Last: readers wait for it, then trust everything above. */
 	__atomic_store_n(&info->version, WEIR_INFO_VERSION, __ATOMIC_RELEASE);
 
+	telemetry_info = info;
+	if (rte_telemetry_register_cmd("/weir/counters", telemetry_counters,
+				       "weir's counters, all workers or one. Parameters: int worker") != 0)
+		printf("weir-dataplane: the /weir/counters telemetry command is not registered\n");
 	for (unsigned i = 0; i < cfg.n_workers; i++)
 		rte_eal_remote_launch(weir_worker_main, &workers[i], workers[i].lcore);
 	printf("weir-dataplane: running: %u worker%s on lcores", cfg.n_workers, cfg.n_workers == 1 ? "" : "s");
@@ -438,6 +491,7 @@ main(int argc, char **argv)
 	uint64_t last_rx = 0, last_change_ns = weir_realtime_ns(), last_stats_ns = last_change_ns, seen_rx = 0;
 	while (!quit) {
 		usleep(50 * 1000);
+		publish_port_stats(info, &ports);
 		if (reload_requested) {
 			reload_requested = 0;
 			if (rules_region)
@@ -474,6 +528,7 @@ main(int argc, char **argv)
 		printf("weir-dataplane: every ring drained\n");
 	__atomic_store_n(&info->state, WEIR_STATE_STOPPED, __ATOMIC_RELEASE);
 
+	publish_port_stats(info, &ports);
 	struct weir_worker_counters total;
 	weir_counters_sum(info->workers, cfg.n_workers, &total);
 	printf("weir-dataplane: final counters (%u worker%s):\n", cfg.n_workers, cfg.n_workers == 1 ? "" : "s");

@@ -61,6 +61,7 @@ struct weir_pipeline {
 	const volatile bool *quit;           /* ends a backpressure wait at shutdown */
 	uint64_t next_tick_ns;
 	struct weir_port_peer peers[WEIR_MAX_PORTS];
+	uint64_t hist_records;               /* event_records already in the latency histogram */
 	/* Reorder window (reorder_events 0: off). */
 	struct weir_reorder ro;
 	uint32_t reorder_events;
@@ -123,6 +124,15 @@ weir_pipeline_sync_rules(struct weir_pipeline *pl)
 void weir_pipeline_tick(struct weir_pipeline *pl, uint64_t now_ns);
 /* Stopping: every gap still open is declared lost, in the log. */
 void weir_pipeline_stop(struct weir_pipeline *pl, uint64_t now_ns);
+
+/* The events committed since the last call took commit_ns - rx_ns each. */
+static inline void
+weir_pipeline_note_latency(struct weir_pipeline *pl, uint64_t rx_ns, uint64_t commit_ns)
+{
+	weir_hist_add(&pl->c.commit_latency, commit_ns > rx_ns ? commit_ns - rx_ns : 0,
+		      pl->c.event_records - pl->hist_records);
+	pl->hist_records = pl->c.event_records;
+}
 
 /* Stores the counts to the worker's shared block (single writer). */
 static inline void

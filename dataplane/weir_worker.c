@@ -106,6 +106,7 @@ weir_worker_main(void *arg)
 	struct weir_worker *w = arg;
 	struct weir_pipeline *pl = &w->pl;
 	unsigned idle_since_store = 0;
+	uint64_t last_rx_ns = weir_worker_now_ns(w);
 
 	while (!*pl->quit) {
 		/* No scan is under way here: the quiescent point where a new rule set is taken. */
@@ -120,16 +121,20 @@ weir_worker_main(void *arg)
 					uint64_t now_ns = weir_worker_now_ns(w);
 					weir_pipeline_tick(pl, now_ns);
 					weir_ring_publish(&pl->ring, now_ns);
+					weir_pipeline_note_latency(pl, last_rx_ns, now_ns); /* held events released */
 					weir_pipeline_store_counters(pl, w->shared);
 				}
 				continue;
 			}
 			uint64_t now_ns = weir_worker_now_ns(w); /* once per burst */
 			pl->c.busy_polls++;
+			pl->c.burst_size[weir_burst_bucket(n)]++;
 			handle_burst(w, port, n, now_ns);
 			weir_pipeline_tick(pl, now_ns);
 			/* One release store per burst makes the whole burst visible. */
 			weir_ring_publish(&pl->ring, now_ns);
+			weir_pipeline_note_latency(pl, now_ns, weir_worker_now_ns(w));
+			last_rx_ns = now_ns;
 			weir_pipeline_store_counters(pl, w->shared);
 		}
 	}
@@ -137,6 +142,7 @@ weir_worker_main(void *arg)
 	uint64_t now_ns = weir_worker_now_ns(w);
 	weir_pipeline_stop(pl, now_ns);
 	weir_ring_publish(&pl->ring, now_ns);
+	weir_pipeline_note_latency(pl, last_rx_ns, weir_worker_now_ns(w));
 	weir_pipeline_store_counters(pl, w->shared);
 	return 0;
 }

@@ -10,8 +10,10 @@ PACKAGES=(
   dpdk dpdk-dev libdpdk-dev            # EAL, ethdev, net_pcap/af_packet/memif/tap, testpmd
   libhyperscan-dev libjemalloc-dev libbenchmark-dev
   libpcap-dev libisal-dev libssl-dev   # captures, CRC32C, SHA-256 for manifests
+  libmicrohttpd-dev                    # weir-control's /metrics
   libcmocka-dev libpcre2-dev           # unit tests (pcre2: the oracle for Hyperscan)
   python3 python3-pytest python3-scapy tshark iproute2 procps   # integration tests
+  prometheus                           # a real scraper and promtool, for the metrics tests
 )
 
 missing=()

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
@@ -31,6 +32,12 @@ def eal_mem():
             return f.read().split("=", 1)[1].strip().strip("'")
     except OSError:
         return "-m 512"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def remove_dpdk_files(prefix):
@@ -71,6 +78,8 @@ class Deployment:
         with open(self.config, "w") as f:
             f.write(f"eal --file-prefix={self.prefix} {mem} --no-pci --log-level=lib.eal:warning\n")
             f.write(f"eal {eal}\n")
+            self.metrics_port = free_port()
+            f.write(f"metrics listen 127.0.0.1:{self.metrics_port}\n")
             f.write(body)
             f.write(f"\nlog dir {self.log_dir}\n")
         self.procs = []

@@ -1,0 +1,55 @@
+/*
+ * Latency histograms, log-linear: bucket i counts values up to
+ * 1 us * 2^(i/2) (1 us to about 741 ms), then one for everything above.
+ * Single writer, plain stores; readers sum the buckets of many writers.
+ */
+#ifndef WEIR_HIST_H
+#define WEIR_HIST_H
+
+#include <stdint.h>
+
+#define WEIR_HIST_BUCKETS 40
+
+static const uint64_t weir_hist_bound_ns[WEIR_HIST_BUCKETS] = {
+	1000ull, 1414ull, 2000ull, 2828ull, 4000ull,
+	5657ull, 8000ull, 11314ull, 16000ull, 22627ull,
+	32000ull, 45255ull, 64000ull, 90510ull, 128000ull,
+	181019ull, 256000ull, 362039ull, 512000ull, 724077ull,
+	1024000ull, 1448155ull, 2048000ull, 2896309ull, 4096000ull,
+	5792619ull, 8192000ull, 11585238ull, 16384000ull, 23170475ull,
+	32768000ull, 46340950ull, 65536000ull, 92681900ull, 131072000ull,
+	185363800ull, 262144000ull, 370727600ull, 524288000ull, 741455200ull,
+};
+
+struct weir_hist {
+	uint64_t bucket[WEIR_HIST_BUCKETS + 1]; /* the last: above every bound */
+	uint64_t sum_ns;
+	uint64_t count;
+};
+
+static inline unsigned
+weir_hist_bucket(uint64_t ns)
+{
+	unsigned lo = 0, hi = WEIR_HIST_BUCKETS; /* the first bound >= ns, by halving */
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (weir_hist_bound_ns[mid] < ns)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* n values of ns each (a burst's events share their latency). */
+static inline void
+weir_hist_add(struct weir_hist *h, uint64_t ns, uint64_t n)
+{
+	if (n == 0)
+		return;
+	h->bucket[weir_hist_bucket(ns)] += n;
+	h->sum_ns += ns * n;
+	h->count += n;
+}
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * weir-control's Prometheus endpoint: /metrics in the text exposition
+ * format, /healthz with 200 or 503 and the reason.  Read-only over the
+ * shared counters (summed by the reader), the tracker's and rules' regions,
+ * the ports' stats and the drain's own figures.
+ */
+#ifndef WEIR_METRICS_H
+#define WEIR_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weir_config.h"
+#include "weir_drain.h"
+#include "weir_rules_layout.h"
+#include "weir_seq_layout.h"
+#include "weir_shared.h"
+
+struct weir_metrics_src {
+	const struct weir_config *cfg;
+	const struct weir_info *info;
+	struct weir_ring *rings[WEIR_MAX_WORKERS];
+	const struct weir_seq_region *seq[WEIR_MAX_WORKERS];
+	const struct weir_rules_region *rules;   /* NULL: no rules */
+	const struct weir_drain *drain;
+	uint64_t start_ns;                       /* weir-control's */
+	uint64_t heartbeat_stale_ns;             /* /healthz: a worker silent this long is unhealthy */
+};
+
+/* The whole exposition, malloc'd (the caller frees); NULL when out of memory. */
+char *weir_metrics_render(const struct weir_metrics_src *s, size_t *len);
+/* 0 when healthy, else 503's reason in reason. */
+int weir_metrics_health(const struct weir_metrics_src *s, char *reason, size_t len);
+
+struct weir_metrics_server;
+struct weir_metrics_server *weir_metrics_serve(const struct weir_metrics_src *s, char *err, size_t errlen);
+void weir_metrics_stop(struct weir_metrics_server *srv);
+
+#endif

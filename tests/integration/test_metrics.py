@@ -1,0 +1,213 @@
+"""Observability on the real binaries: the Prometheus endpoint (promtool-clean, scraped by a real
+Prometheus, exact at the end), /healthz, misbehaving clients, and DPDK telemetry."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from weir_harness import free_port, gen_pcap, load_json
+
+BODY = """
+set corelist 1
+port config all rxq 1
+ring size 8M
+ring full-policy backpressure
+decoder moldudp64 udp-port 26400 topic itch
+sequence gap-timeout 600s
+metrics sla 10s
+log fsync interval 50ms
+shutdown drain-timeout 20s
+"""
+
+
+def get(url, timeout=5):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except (urllib.error.URLError, OSError):
+        return 0, ""  # nothing listening (yet)
+
+
+def samples(text):
+    """{(name, frozenset(labels)): value} from the exposition format."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        head, value = line.rsplit(" ", 1)
+        name, _, labels = head.partition("{")
+        pairs = frozenset(tuple(kv.split("=", 1)) for kv in labels.rstrip("}").split(",") if kv)
+        out[(name, pairs)] = float(value)
+    return out
+
+
+def value(s, name, **labels):
+    want = frozenset((k, f'"{v}"') for k, v in labels.items())
+    return sum(v for (n, ls), v in s.items() if n == name and want <= ls)
+
+
+def wait_for(pred, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def running(deploy, tmp_path):
+    pcap, manifest = gen_pcap(str(tmp_path), seed=51, messages=40000, sessions=4, malformed_rate=0.02,
+                              loss=0.01, duplicate=0.01, end_session=True)
+    d = deploy("metrics", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY)
+    dp = d.start_dataplane()
+    d.wait_running()
+    cp = d.start_control()
+    d.url = f"http://127.0.0.1:{d.metrics_port}"
+    d.man = load_json(manifest)
+    d.manifest = manifest
+    d.cp = cp
+    assert wait_for(lambda: get(d.url + "/healthz")[0] == 200), d.output("control")
+    yield d
+    dp.send_signal(2)
+    dp.wait(timeout=30)
+
+
+def done(d):
+    """Everything the capture holds is durable (the dataplane still runs)."""
+    _, text = get(d.url + "/metrics")
+    s = samples(text)
+    return value(s, "weir_persisted_records_total", topic="itch") >= persisted_when_done(d)
+
+
+def persisted_when_done(d):
+    """Records topic itch holds once the capture is through: events and end-of-session records
+    (the LOSS records come when the dataplane stops: the gap timeout is long)."""
+    return d.man["expected"]["event_records"] + d.man["expected"]["end_of_session"]
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
+def test_endpoint_passes_promtool_and_its_counters_equal_the_manifest(running):
+    d = running
+    status, text = get(d.url + "/metrics")
+    assert status == 200
+    lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert wait_for(lambda: done(d))
+    time.sleep(0.5)
+    s = samples(get(d.url + "/metrics")[1])
+    exp = d.man["expected"]
+    for k in ("rx_packets", "accepted_packets", "dead_letter_packets", "event_records", "seq_duplicates",
+              "gaps_opened", "gap_events_missing"):
+        assert value(s, f"weir_{k}_total", worker=0) == exp[k], k
+    for reason, n in exp["dead_letter"].items():
+        assert value(s, "weir_dead_letters_total", worker=0, reason=reason) == n, reason
+    # Every event committed and made durable is in the latency histograms, once.
+    assert value(s, "weir_commit_latency_seconds_count", worker=0) == exp["event_records"]
+    assert value(s, "weir_durable_latency_seconds_count", worker=0) == exp["event_records"]
+    assert value(s, "weir_commit_latency_seconds_bucket", worker=0, le="+Inf") == exp["event_records"]
+    assert value(s, "weir_persisted_records_total", topic="itch") == persisted_when_done(d)
+    assert value(s, "weir_port_rx_packets_total", port=0) == exp["rx_packets"]
+    assert value(s, "weir_sla_breaches_total", worker=0) == 0   # a 10 s SLA
+    assert value(s, "weir_ring_used_bytes", worker=0) == 0
+    assert value(s, "weir_build_info") == 1
+    assert value(s, "weir_rx_burst_size_sum", worker=0) == exp["rx_packets"]
+    assert value(s, "weir_rx_burst_size_count", worker=0) == value(s, "weir_busy_polls_total", worker=0) > 0
+    # Per-source series: the busiest sources, bounded.
+    srcs = {dict(ls)["source"] for (n, ls) in s if n == "weir_source_events_total"}
+    assert srcs == {'"S0000"', '"S0001"', '"S0002"', '"S0003"'}
+
+
+@pytest.mark.skipif(shutil.which("prometheus") is None, reason="prometheus not installed")
+def test_a_real_prometheus_scrapes_it_and_promql_returns_the_manifest_count(running, tmp_path):
+    d = running
+    port = free_port()
+    (tmp_path / "prom.yml").write_text(
+        "global:\n  scrape_interval: 200ms\n  evaluation_interval: 1s\n"
+        f"scrape_configs:\n  - job_name: weir\n    static_configs:\n      - targets: ['127.0.0.1:{d.metrics_port}']\n")
+    prom = subprocess.Popen(["prometheus", f"--config.file={tmp_path / 'prom.yml'}",
+                             f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: done(d))
+        q = urllib.parse.quote('sum(weir_persisted_records_total{topic="itch"})')
+
+        def answered():
+            status, body = get(f"http://127.0.0.1:{port}/api/v1/query?query={q}")
+            result = json.loads(body)["data"]["result"] if status == 200 else []
+            return bool(result) and float(result[0]["value"][1]) == persisted_when_done(d)
+
+        assert wait_for(answered, timeout=60)
+        status, body = get(f"http://127.0.0.1:{port}/api/v1/targets")
+        assert json.loads(body)["data"]["activeTargets"][0]["health"] == "up"
+    finally:
+        prom.terminate()
+        prom.wait(timeout=30)
+
+
+def test_bad_requests_get_the_right_status_and_leave_it_serving(running):
+    d = running
+    assert get(d.url + "/nope")[0] == 404
+    req = urllib.request.Request(d.url + "/metrics", data=b"x" * 100, method="POST")
+    try:
+        urllib.request.urlopen(req, timeout=5)
+        assert False, "POST was accepted"
+    except urllib.error.HTTPError as e:
+        assert e.code == 405
+    # A header far beyond the per-connection memory limit.
+    with socket.create_connection(("127.0.0.1", d.metrics_port), timeout=5) as s:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n")
+        reply = s.recv(200)
+    assert reply.startswith(b"HTTP/1.1 4"), reply
+    # Many clients at once, some of which never finish their request.
+    socks = []
+    for _ in range(150):
+        try:
+            s = socket.create_connection(("127.0.0.1", d.metrics_port), timeout=5)
+            s.sendall(b"GET /metrics HTTP/1.1\r\n")
+            socks.append(s)
+        except OSError:
+            pass
+    for s in socks:
+        s.close()
+    status, text = get(d.url + "/metrics")
+    assert status == 200 and "weir_rx_packets_total" in text
+    assert get(d.url + "/healthz")[0] == 200
+
+
+def test_healthz_says_why_once_the_dataplane_stops(running):
+    d = running
+    assert get(d.url + "/healthz") == (200, "ok\n")
+    d.dp.send_signal(2)
+    assert d.dp.wait(timeout=30) == 0
+    status, body = get(d.url + "/healthz")
+    assert status == 503 and "dataplane stopped" in body
+
+
+def test_dpdk_telemetry_answers_with_weir_counters(running):
+    d = running
+    path = f"/var/run/dpdk/{d.prefix}/dpdk_telemetry.v2"
+    assert wait_for(lambda: os.path.exists(path))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.connect(path)
+        json.loads(s.recv(16384))             # the greeting
+        s.send(b"/weir/counters")
+        counters = json.loads(s.recv(65536))["/weir/counters"]
+        s.send(b"/ethdev/list")
+        ports = json.loads(s.recv(16384))["/ethdev/list"]
+    assert counters["rx_packets"] > 0 and "dead_letter_mold_truncated_block" in counters
+    assert ports == [0]
+    tool = shutil.which("dpdk-telemetry.py")
+    if tool:
+        r = subprocess.run([tool, "-f", d.prefix], input="/weir/counters,0\nquit\n", capture_output=True, text=True,
+                           timeout=30)
+        assert '"rx_packets"' in r.stdout, r.stdout + r.stderr
