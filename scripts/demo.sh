@@ -18,7 +18,7 @@ export WEIR_PCAP=$dir/traffic.pcap WEIR_LOG_DIR=$dir/log WEIR_EAL_MEM
 rm -rf "$dir" && mkdir -p "$dir"
 
 cleanup() {
-  kill "${dp_pid:-}" "${cp_pid:-}" 2>/dev/null || true
+  kill "${dp_pid:-}" "${cp_pid:-}" "${stat_pid:-}" 2>/dev/null || true
   rm -rf "/var/run/dpdk/$WEIR_PREFIX" /dev/hugepages/"$WEIR_PREFIX"map_* /dev/shm/weir."$WEIR_PREFIX".* 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -36,12 +36,18 @@ start=$(date +%s%N)
 build/dataplane/weir-dataplane -f pmd-config/demo-pcap.conf --stop-when-idle 2 \
   --stats-json "$dir/dataplane.json" > "$dir/dataplane.log" 2>&1 &
 dp_pid=$!
-build/control/weir-control -f pmd-config/demo-pcap.conf --exit-when-done \
-  --stats-json "$dir/control.json" 2>&1 | tee "$dir/control.log" | sed 's/^/   /' &
+build/control/weir-control -f pmd-config/demo-pcap.conf --exit-when-done --summary-interval 0 \
+  --stats-json "$dir/control.json" > "$dir/control.log" 2>&1 &
 cp_pid=$!
+# The progress line: weir-stat, attached read-only, once a second.
+build/tools/weir-stat -f pmd-config/demo-pcap.conf --interval 1 2>/dev/null | grep --line-buffered -v '^EAL' \
+  | sed -u 's/^/   progress: /' &
+stat_pid=$!
 dp_rc=0; wait "$dp_pid" || dp_rc=$?
 cp_rc=0; wait "$cp_pid" || cp_rc=$?
 end=$(date +%s%N)
+kill "$stat_pid" 2>/dev/null; pkill -f "weir-stat -f pmd-config/demo-pcap.conf" 2>/dev/null || true
+sed 's/^/   /' "$dir/control.log"
 sed -n '/final counters/,$p' "$dir/dataplane.log"
 ms=$(( (end - start) / 1000000 ))
 echo "   weir-dataplane exit $dp_rc, weir-control exit $cp_rc, wall time $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s"
