@@ -66,51 +66,49 @@ weir_report_counters_json(FILE *f, const struct weir_worker_counters *blocks, un
 	fprintf(f, ",\"identity_holds\":%s}", holds ? "true" : "false");
 }
 
+struct loss_row_ctx {
+	FILE *f;
+	bool json, first;
+};
+
+static void
+loss_row(unsigned worker, const struct weir_seq_source *src, const struct weir_seq_source_stats *st, void *arg)
+{
+	static const char *const states[] = { "empty", "active", "closed" };
+	struct loss_row_ctx *c = arg;
+	char name[32];
+	weir_source_format(src->key, name, sizeof(name));
+	const char *state = src->state < 3 ? states[src->state] : "?";
+	if (c->json)
+		fprintf(c->f,
+			"%s{\"source\":\"%s\",\"worker\":%u,\"state\":\"%s\",\"last_seq\":%" PRIu64
+			",\"open_gaps\":%u,\"gaps_opened\":%" PRIu64 ",\"events_missing\":%" PRIu64
+			",\"recovered\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"events\":%" PRIu64
+			",\"requests_sent\":%" PRIu64 ",\"first_seen_ns\":%" PRIu64 ",\"last_seen_ns\":%" PRIu64
+			",\"lateness_max_ns\":%" PRIu64 ",\"lateness_mean_ns\":%" PRIu64 "}",
+			c->first ? "" : ",", name, worker, state, src->next_seq - 1, src->n_gaps, st->gaps_opened,
+			st->events_missing, st->late_fills, st->events_lost, st->duplicates, st->events, st->requests_sent,
+			st->first_seen_ns, src->last_seen_ns, st->lateness_max_ns,
+			st->lateness_count ? st->lateness_sum_ns / st->lateness_count : 0);
+	else
+		fprintf(c->f,
+			"%-16s %6u %7s %14" PRIu64 " %6u %8" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+			" %8" PRIu64 "\n",
+			name, worker, state, src->next_seq - 1, src->n_gaps, st->gaps_opened, st->events_missing,
+			st->late_fills, st->events_lost, st->duplicates, st->requests_sent);
+	c->first = false;
+}
+
 void
 weir_report_loss(FILE *f, const struct weir_seq_region *const *regions, unsigned n, bool json)
 {
-	static const char *const states[] = { "empty", "active", "closed" };
-	bool first = true;
+	struct loss_row_ctx c = { .f = f, .json = json, .first = true };
 	if (json)
 		fprintf(f, "{\"sources\":[");
 	else
 		fprintf(f, "%-16s %6s %7s %14s %6s %8s %10s %10s %10s %10s %8s\n", "source", "worker", "state",
 			"last_seq", "open", "gaps", "missing", "recovered", "lost", "dups", "requests");
-	for (unsigned w = 0; w < n; w++) {
-		const struct weir_seq_region *r = regions[w];
-		if (r == NULL || r->magic != WEIR_SEQ_MAGIC || __atomic_load_n(&r->version, __ATOMIC_ACQUIRE) != WEIR_SEQ_VERSION)
-			continue;
-		const struct weir_seq_source *src = weir_seq_region_sources(r);
-		const struct weir_seq_source_stats *st = weir_seq_region_stats(r);
-		for (uint32_t i = 0; i < r->capacity; i++) {
-			if (src[i].state == WEIR_SEQ_SRC_EMPTY)
-				continue;
-			char name[32];
-			weir_source_format(src[i].key, name, sizeof(name));
-			const char *state = src[i].state < 3 ? states[src[i].state] : "?";
-			if (json) {
-				fprintf(f,
-					"%s{\"source\":\"%s\",\"worker\":%u,\"state\":\"%s\",\"last_seq\":%" PRIu64
-					",\"open_gaps\":%u,\"gaps_opened\":%" PRIu64 ",\"events_missing\":%" PRIu64
-					",\"recovered\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"duplicates\":%" PRIu64
-					",\"events\":%" PRIu64 ",\"requests_sent\":%" PRIu64 ",\"first_seen_ns\":%" PRIu64
-					",\"last_seen_ns\":%" PRIu64 ",\"lateness_max_ns\":%" PRIu64
-					",\"lateness_mean_ns\":%" PRIu64 "}",
-					first ? "" : ",", name, r->worker, state, src[i].next_seq - 1, src[i].n_gaps,
-					st[i].gaps_opened, st[i].events_missing, st[i].late_fills, st[i].events_lost,
-					st[i].duplicates, st[i].events, st[i].requests_sent, st[i].first_seen_ns,
-					src[i].last_seen_ns, st[i].lateness_max_ns,
-					st[i].lateness_count ? st[i].lateness_sum_ns / st[i].lateness_count : 0);
-			} else {
-				fprintf(f, "%-16s %6u %7s %14" PRIu64 " %6u %8" PRIu64 " %10" PRIu64 " %10" PRIu64
-					" %10" PRIu64 " %10" PRIu64 " %8" PRIu64 "\n",
-					name, r->worker, state, src[i].next_seq - 1, src[i].n_gaps, st[i].gaps_opened,
-					st[i].events_missing, st[i].late_fills, st[i].events_lost, st[i].duplicates,
-					st[i].requests_sent);
-			}
-			first = false;
-		}
-	}
+	weir_seq_for_each_source(regions, n, loss_row, &c);
 	if (json)
 		fprintf(f, "]}");
 }

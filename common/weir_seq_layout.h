@@ -14,6 +14,14 @@
 #define WEIR_SEQ_MAGIC 0x5145535249455721ull /* "!WEIRSEQ" */
 #define WEIR_SEQ_VERSION 1u
 
+/* Where a source's events come from and go: set when it is first seen. */
+struct weir_seq_origin {
+	uint16_t topic;              /* where its LOSS records go */
+	uint16_t port;               /* where it arrived (re-requests leave from there) */
+	uint8_t decoder;             /* the owner's decoder index */
+	uint8_t can_request;         /* its feed has a retransmission server */
+};
+
 /* Hot state of one source: one cache line. */
 struct weir_seq_source {
 	uint8_t key[WEIR_SOURCE_BYTES];
@@ -24,12 +32,7 @@ struct weir_seq_source {
 	uint16_t n_gaps;
 	uint8_t state;               /* enum weir_seq_source_state */
 	uint8_t started;             /* next_seq is known */
-	struct weir_seq_origin {
-		uint16_t topic;      /* where its LOSS records go */
-		uint16_t port;       /* where it arrived (re-requests leave from there) */
-		uint8_t decoder;     /* the owner's decoder index */
-		uint8_t can_request; /* its feed has a retransmission server */
-	} origin;
+	struct weir_seq_origin origin;
 	/* Reorder window: its held events, ascending (the pipeline's slots). */
 	uint16_t held_count;
 	uint32_t held_head;
@@ -80,6 +83,27 @@ static inline const struct weir_seq_source_stats *
 weir_seq_region_stats(const struct weir_seq_region *r)
 {
 	return (const struct weir_seq_source_stats *)(weir_seq_region_sources(r) + r->capacity);
+}
+
+/* Calls fn for every source the workers' regions track (a region still
+ * being laid out, or not weir's, is passed over). */
+static inline void
+weir_seq_for_each_source(const struct weir_seq_region *const *regions, unsigned n,
+			 void (*fn)(unsigned worker, const struct weir_seq_source *src,
+				    const struct weir_seq_source_stats *st, void *ctx),
+			 void *ctx)
+{
+	for (unsigned w = 0; w < n; w++) {
+		const struct weir_seq_region *r = regions[w];
+		if (r == NULL || r->magic != WEIR_SEQ_MAGIC ||
+		    __atomic_load_n(&r->version, __ATOMIC_ACQUIRE) != WEIR_SEQ_VERSION)
+			continue;
+		const struct weir_seq_source *src = weir_seq_region_sources(r);
+		const struct weir_seq_source_stats *st = weir_seq_region_stats(r);
+		for (uint32_t i = 0; i < r->capacity; i++)
+			if (src[i].state != WEIR_SEQ_SRC_EMPTY)
+				fn(r->worker, &src[i], &st[i], ctx);
+	}
 }
 
 #endif

@@ -110,34 +110,39 @@ by_events_desc(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+struct top_ctx {
+	struct top_source *top;
+	unsigned n, keep;
+};
+
+/* Keeps the keep busiest sources seen so far, busiest first. */
+static void
+consider_source(unsigned worker, const struct weir_seq_source *src, const struct weir_seq_source_stats *st,
+		void *arg)
+{
+	struct top_ctx *c = arg;
+	if (c->n == c->keep && st->events <= c->top[c->keep - 1].st->events)
+		return;
+	struct top_source *t = &c->top[c->n < c->keep ? c->n++ : c->keep - 1];
+	weir_source_format(src->key, t->name, sizeof(t->name));
+	t->worker = worker;
+	t->st = st;
+	qsort(c->top, c->n, sizeof(*c->top), by_events_desc);
+}
+
 static void
 render_sources(struct buf *b, const struct weir_metrics_src *s)
 {
-	unsigned keep = s->cfg->metrics_top_sources, n = 0;
+	unsigned keep = s->cfg->metrics_top_sources;
 	if (keep == 0)
 		return;
-	struct top_source *top = calloc(keep + 1, sizeof(*top));
-	if (top == NULL)
+	struct top_ctx c = { .top = calloc(keep + 1, sizeof(struct top_source)), .keep = keep };
+	if (c.top == NULL)
 		return;
 	/* The busiest sources only: bounded cardinality, however many sources. */
-	for (unsigned w = 0; w < s->info->n_workers; w++) {
-		const struct weir_seq_region *r = s->seq[w];
-		if (r == NULL || __atomic_load_n(&r->version, __ATOMIC_ACQUIRE) != WEIR_SEQ_VERSION)
-			continue;
-		const struct weir_seq_source *src = weir_seq_region_sources(r);
-		const struct weir_seq_source_stats *st = weir_seq_region_stats(r);
-		for (uint32_t i = 0; i < r->capacity; i++) {
-			if (src[i].state == WEIR_SEQ_SRC_EMPTY)
-				continue;
-			if (n == keep && st[i].events <= top[keep - 1].st->events)
-				continue;
-			struct top_source *t = &top[n < keep ? n++ : keep - 1];
-			weir_source_format(src[i].key, t->name, sizeof(t->name));
-			t->worker = w;
-			t->st = &st[i];
-			qsort(top, n, sizeof(*top), by_events_desc);
-		}
-	}
+	weir_seq_for_each_source(s->seq, s->info->n_workers, consider_source, &c);
+	struct top_source *top = c.top;
+	unsigned n = c.n;
 	static const struct {
 		const char *name, *help;
 		size_t off;
