@@ -111,19 +111,25 @@ release_revisits(struct weir_pipeline *pl, uint64_t now_ns)
 	for (uint32_t i = 0; i < pl->n_revisit; i++)
 		release_held(pl, &pl->seq.sources[pl->revisit[i]], false, now_ns);
 	pl->n_revisit = 0;
-	if (pl->revisit_all) {
-		pl->revisit_all = false;
-		for (uint32_t i = pl->ro.oldest, next; i != WEIR_REORDER_NONE; i = next) {
-			next = weir_reorder_slot(&pl->ro, i)->next_age;
-			struct weir_seq_source *src = &pl->seq.sources[weir_reorder_slot(&pl->ro, i)->source];
-			if (src->first_gap == WEIR_SEQ_NONE) {
-				release_held(pl, src, true, now_ns);
-				next = pl->ro.oldest; /* the list changed under us: start again */
-				if (next != WEIR_REORDER_NONE &&
-				    pl->seq.sources[weir_reorder_slot(&pl->ro, next)->source].first_gap != WEIR_SEQ_NONE)
-					break;
-			}
+	if (!pl->revisit_all)
+		return;
+	/* More sources than the list holds: walk every held event, oldest first,
+	 * and release whatever nothing holds back any longer.  Each release
+	 * changes the list, so start again; each start releases at least one. */
+	pl->revisit_all = false;
+	for (uint32_t i = pl->ro.oldest; i != WEIR_REORDER_NONE;) {
+		const struct weir_reorder_slot *s = weir_reorder_slot(&pl->ro, i);
+		struct weir_seq_source *src = &pl->seq.sources[s->source];
+		uint64_t gap_first;
+		if (weir_seq_lowest_gap(&pl->seq, src, &gap_first) && (int64_t)(s->rec.seq - gap_first) > 0) {
+			i = s->next_age;
+			continue;
 		}
+		uint16_t before = src->held_count;
+		release_held(pl, src, false, now_ns);
+		if (src->held_count == before)
+			return; /* no ring room: the next tick tries again */
+		i = pl->ro.oldest;
 	}
 }
 

@@ -54,11 +54,11 @@ setup_with(void **state, uint32_t reorder_events)
 	weir_decoder_table_build(&f->decoders, &cfg);
 	cfg.dead_letter_keep_bytes = 64;
 	cfg.full_policy = WEIR_FULL_DROP;
-	cfg.seq.max_sources = 64;
-	cfg.seq.max_gaps = 64;
+	cfg.seq.max_sources = 128;
+	cfg.seq.max_gaps = 128;
 	cfg.seq.reorder_events = reorder_events;
 	cfg.seq.reorder_ns = 1000000;
-	cfg.seq.reorder_slots = 16;
+	cfg.seq.reorder_slots = 256;
 	cfg.seq.gap_timeout_ns = 10000000;
 	f->seq_region = aligned_alloc(64, (weir_pipeline_memsize(&cfg) + 63) & ~63ull);
 	assert_int_equal(weir_pipeline_init(&f->pl, &cfg, 0, f->ring, f->seq_region, &f->decoders, NULL, &f->quit), 0);
@@ -390,6 +390,27 @@ feed_from(struct fixture *f, uint8_t host, uint64_t seq)
 }
 
 static void
+should_release_what_every_source_held_when_more_gaps_are_lost_at_once_than_it_tracks(void **state)
+{
+	struct fixture *f = *state;
+	f->pl.reorder_ns = 1000000000; /* only the gaps' deadline (10 ms) ends the holding */
+	char name[8];
+	for (unsigned i = 0; i < 100; i++) { /* more sources than one tick notes (64) */
+		snprintf(name, sizeof(name), "S%u", i);
+		feed_mold(f, name, 1, 1);
+		feed_mold(f, name, 3, 1); /* held above the gap at 2 */
+	}
+	assert_int_equal(f->pl.c.reorder_holding, 100);
+	weir_pipeline_tick(&f->pl, 1003 + 10000000);
+	weir_ring_publish(&f->pl.ring, 0);
+	const struct weir_record *recs[512];
+	assert_int_equal(drain_all(f, recs, 512), 300); /* the 100 firsts, 100 LOSS records, the 100 held */
+	assert_int_equal(f->pl.c.reorder_holding, 0);
+	assert_int_equal(f->pl.c.loss_records, 100);
+	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
+}
+
+static void
 should_tell_two_senders_of_one_session_name_apart_only_when_keyed_by_sender(void **state)
 {
 	struct fixture *f = *state;
@@ -519,6 +540,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_release_what_a_full_window_holds_and_hold_on_above_the_gap, setup_reorder, teardown),
 		cmocka_unit_test_setup_teardown(should_release_after_the_time_bound_and_after_a_lost_gap, setup_reorder, teardown),
 		cmocka_unit_test_setup_teardown(should_tell_two_senders_of_one_session_name_apart_only_when_keyed_by_sender, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_release_what_every_source_held_when_more_gaps_are_lost_at_once_than_it_tracks, setup_reorder, teardown),
 		cmocka_unit_test_setup_teardown(should_filter_udp_to_ports_without_a_decoder, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_commit_one_event_record_per_message_with_session_and_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_count_heartbeats_and_record_the_end_of_a_session, setup, teardown),
