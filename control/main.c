@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jemalloc/jemalloc.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 
@@ -114,17 +113,6 @@ bad:
 	return -1;
 }
 
-static uint64_t
-jemalloc_allocated(void)
-{
-	uint64_t epoch = 1;
-	size_t sz = sizeof(epoch), allocated = 0, asz = sizeof(allocated);
-	mallctl("epoch", &epoch, &sz, &epoch, sz);
-	if (mallctl("stats.allocated", &allocated, &asz, NULL, 0) != 0)
-		return 0;
-	return allocated;
-}
-
 static void
 print_summary(const struct weir_drain *d, const struct weir_info *info, uint64_t *last, double dt)
 {
@@ -153,7 +141,7 @@ write_stats_json(const char *path, const struct weir_drain *d, const struct weir
 		",\"records_bad_topic\":%" PRIu64 ",\"commits\":%" PRIu64 ",\"fsync_ns_max\":%" PRIu64
 		",\"jemalloc_allocated_bytes\":%" PRIu64 ",\"topics\":{",
 		d->records_persisted, d->bytes_persisted, d->records_skipped, d->records_bad_topic, d->commits,
-		d->fsync_ns_max, jemalloc_allocated());
+		d->fsync_ns_max, weir_heap_allocated_bytes());
 	for (unsigned t = 0; t < d->n_topics; t++)
 		fprintf(f, "%s\"%s\":{\"records_appended\":%" PRIu64 ",\"next_offset\":%" PRIu64
 			",\"recovered_truncated_bytes\":%" PRIu64 "}",

@@ -88,8 +88,8 @@ dir_bytes(const char *dir)
 	return total;
 }
 
-static uint64_t
-jemalloc_allocated(void)
+uint64_t
+weir_heap_allocated_bytes(void)
 {
 	uint64_t epoch = 1;
 	size_t sz = sizeof(epoch), allocated = 0, asz = sizeof(allocated);
@@ -301,7 +301,7 @@ weir_metrics_render(const struct weir_metrics_src *s, size_t *len)
 	family(&b, "weir_fsync_seconds", "histogram", "how long each fsync of the log took");
 	histogram(&b, "weir_fsync_seconds", "", &d->fsync_latency);
 	family(&b, "weir_control_heap_bytes", "gauge", "bytes weir-control has allocated (jemalloc stats.allocated)");
-	put(&b, "weir_control_heap_bytes %" PRIu64 "\n", jemalloc_allocated());
+	put(&b, "weir_control_heap_bytes %" PRIu64 "\n", weir_heap_allocated_bytes());
 
 	if (b.oom) {
 		free(b.p);

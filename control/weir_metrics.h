@@ -33,6 +33,9 @@ char *weir_metrics_render(const struct weir_metrics_src *s, size_t *len);
 /* 0 when healthy, else 503's reason in reason. */
 int weir_metrics_health(const struct weir_metrics_src *s, char *reason, size_t len);
 
+/* Bytes weir-control has allocated (jemalloc's stats.allocated). */
+uint64_t weir_heap_allocated_bytes(void);
+
 struct weir_metrics_server;
 struct weir_metrics_server *weir_metrics_serve(const struct weir_metrics_src *s, char *err, size_t errlen);
 void weir_metrics_stop(struct weir_metrics_server *srv);

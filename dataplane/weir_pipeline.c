@@ -157,12 +157,12 @@ static bool
 on_request(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_t count)
 {
 	struct weir_pipeline *pl = ctx;
+	/* A re-request is a bare header: the session exactly as it came, the
+	 * first sequence wanted and how many. */
 	uint8_t req[WEIR_MOLD_HEADER_BYTES];
-	char session[WEIR_MOLD_SESSION_BYTES + 1];
-	memcpy(session, src->key, WEIR_MOLD_SESSION_BYTES);
-	session[WEIR_MOLD_SESSION_BYTES] = 0;
-	weir_mold_put_header(req, session, first, (uint16_t)count);
-	memcpy(req, src->key, WEIR_MOLD_SESSION_BYTES); /* the session exactly, NULs included */
+	memcpy(req, src->key, WEIR_MOLD_SESSION_BYTES);
+	weir_put_be64(req + 10, first);
+	weir_put_be16(req + 18, (uint16_t)count);
 	const struct weir_port_peer *peer = &pl->peers[src->origin.port % WEIR_MAX_PORTS];
 	if (!peer->known)
 		return false;
