@@ -58,10 +58,18 @@ ensure_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 {
 	if (need > pl->ring.size_bytes / 2)
 		return false; /* could never fit: must not stall a backpressure wait */
+	if (__builtin_expect(weir_ring_free_bytes(&pl->ring, need) >= need, 1))
+		return true;
+	uint64_t t0 = pl->clock_ns ? pl->clock_ns(pl->clock_ctx) : 0;
+	bool room = true;
 	while (weir_ring_free_bytes(&pl->ring, need) < need)
-		if (!wait_for_room(pl, now_ns))
-			return false;
-	return true;
+		if (!wait_for_room(pl, now_ns)) {
+			room = false;
+			break;
+		}
+	if (pl->clock_ns)
+		pl->c.backpressure_wait_ns += pl->clock_ns(pl->clock_ctx) - t0;
+	return room;
 }
 
 /* What src holds above a lost gap may go once the gap is gone. */

@@ -59,6 +59,10 @@ struct weir_pipeline {
 	enum weir_full_policy full_policy;
 	bool key_by_sender;
 	const volatile bool *quit;           /* ends a backpressure wait at shutdown */
+	/* Times backpressure waits, so the worker's own cost per packet can be
+	 * told from time the consumer made it wait (NULL: not timed). */
+	uint64_t (*clock_ns)(const void *ctx);
+	const void *clock_ctx;
 	uint64_t next_tick_ns;
 	struct weir_port_peer peers[WEIR_MAX_PORTS];
 	uint64_t hist_records;               /* event_records already in the latency histogram */

@@ -100,6 +100,12 @@ weir_worker_send_rerequest(void *ctx, const struct weir_seq_source *src, const s
 	return true;
 }
 
+static uint64_t
+worker_clock_ns(const void *ctx)
+{
+	return weir_worker_now_ns(ctx);
+}
+
 int
 weir_worker_main(void *arg)
 {
@@ -107,18 +113,27 @@ weir_worker_main(void *arg)
 	struct weir_pipeline *pl = &w->pl;
 	unsigned idle_since_store = 0;
 	uint64_t last_rx_ns = weir_worker_now_ns(w);
+	uint64_t busy_from = 0; /* when the poll that returned packets began; 0: the last poll was idle */
 
+	pl->clock_ns = worker_clock_ns;
+	pl->clock_ctx = w;
 	while (!*pl->quit) {
 		/* No scan is under way here: the quiescent point where a new rule set is taken. */
 		weir_pipeline_sync_rules(pl);
 		for (unsigned q = 0; q < w->n_rxq; q++) {
 			uint16_t port = w->rxq[q].port;
+			/* One clock read a poll: the receipt time of its burst, and
+			 * the end of the busy poll before it. */
+			uint64_t now_ns = weir_worker_now_ns(w);
+			if (busy_from) {
+				pl->c.busy_ns += now_ns - busy_from;
+				busy_from = 0;
+			}
 			uint16_t n = rte_eth_rx_burst(port, w->rxq[q].queue, w->pkts, w->burst);
 			if (n == 0) {
 				pl->c.idle_polls++;
 				if (++idle_since_store == IDLE_STORE_EVERY) {
 					idle_since_store = 0;
-					uint64_t now_ns = weir_worker_now_ns(w);
 					weir_pipeline_tick(pl, now_ns);
 					weir_ring_publish(&pl->ring, now_ns);
 					weir_pipeline_note_latency(pl, last_rx_ns, now_ns); /* held events released */
@@ -126,7 +141,7 @@ weir_worker_main(void *arg)
 				}
 				continue;
 			}
-			uint64_t now_ns = weir_worker_now_ns(w); /* once per burst */
+			busy_from = now_ns;
 			pl->c.busy_polls++;
 			pl->c.burst_size[weir_burst_bucket(n)]++;
 			handle_burst(w, port, n, now_ns);
@@ -140,6 +155,8 @@ weir_worker_main(void *arg)
 	}
 	/* Gaps still open are declared lost: the log states every hole. */
 	uint64_t now_ns = weir_worker_now_ns(w);
+	if (busy_from)
+		pl->c.busy_ns += now_ns - busy_from;
 	weir_pipeline_stop(pl, now_ns);
 	weir_ring_publish(&pl->ring, now_ns);
 	weir_pipeline_note_latency(pl, last_rx_ns, weir_worker_now_ns(w));

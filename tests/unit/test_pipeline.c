@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "frames.h"
@@ -171,6 +172,37 @@ release_later(void *arg)
 	const struct weir_record *recs[1];
 	drain_all(f, recs, 0);
 	return NULL;
+}
+
+static uint64_t
+monotonic_ns(const void *ctx)
+{
+	(void)ctx;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* busy_ns - backpressure_wait_ns is the worker's own cost: the wait must be
+ * timed, and nothing else counted as one. */
+static void
+should_time_backpressure_waits_and_only_them(void **state)
+{
+	struct fixture *f = *state;
+	f->pl.full_policy = WEIR_FULL_BACKPRESSURE;
+	f->pl.clock_ns = monotonic_ns;
+	feed_mold(f, "S", 1, 5); /* room: no wait */
+	assert_int_equal(f->pl.c.backpressure_wait_ns, 0);
+	while (weir_ring_reserve(&f->pl.ring, 1024) != NULL)
+		;
+	weir_ring_publish(&f->pl.ring, 0);
+	pthread_t t;
+	pthread_create(&t, NULL, release_later, f); /* frees the ring after 50 ms */
+	feed_mold(f, "S", 6, 5);
+	pthread_join(t, NULL);
+	assert_int_equal(f->pl.c.event_records, 10);
+	assert_true(f->pl.c.backpressure_wait_ns >= 40ull * 1000 * 1000);
+	assert_true(f->pl.c.backpressure_wait_ns < 5ull * 1000 * 1000 * 1000);
 }
 
 static void
@@ -533,6 +565,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_keep_a_dead_letter_with_its_reason_and_at_most_keep_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_count_a_dead_letter_it_had_no_room_to_keep, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_wait_for_room_under_backpressure_for_events_and_dead_letters_alike, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_time_backpressure_waits_and_only_them, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_persist_a_repeated_packet_once_and_flag_late_fills, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_turn_a_packet_dropped_on_a_full_ring_into_a_gap_and_a_loss_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_route_weir_frame_events_by_topic_with_event_time_and_track_them, setup, teardown),
