@@ -1,3 +1,4 @@
+#include <string.h>
 #include <stddef.h>
 
 #include "weir_moldudp64.h"
@@ -21,12 +22,29 @@
 uint16_t
 weir_ipv4_header_csum(const uint8_t *hdr, unsigned len)
 {
-	uint32_t sum = 0;
-	for (unsigned i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(hdr[i] << 8 | hdr[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xFFFF) + (sum >> 16);
-	return (uint16_t)~sum;
+	/* Ones' complement sums are byte-order independent: add native 32-bit
+	 * words (an IPv4 header is whole words) and swap once at the end. */
+	uint64_t sum = 0;
+	unsigned i = 0;
+	for (; i + 4 <= len; i += 4) {
+		uint32_t w;
+		memcpy(&w, hdr + i, 4);
+		sum += w;
+	}
+	if (i + 2 <= len) {
+		uint16_t w;
+		memcpy(&w, hdr + i, 2);
+		sum += w;
+	}
+	sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
+	sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
+	sum = (sum & 0xFFFF) + (sum >> 16);
+	sum = (sum & 0xFFFF) + (sum >> 16);
+	uint16_t r = (uint16_t)~sum;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	r = __builtin_bswap16(r);
+#endif
+	return r;
 }
 
 static enum weir_verdict

@@ -434,7 +434,7 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 	const struct weir_decoder_cfg *d = &pl->decoders->decoders[decoder];
 	struct weir_seq_origin origin = { .topic = d->topic, .port = port, .decoder = (uint8_t)decoder,
 					  .can_request = d->rerequest_ip != 0 };
-	struct weir_seq_source *src = weir_seq_source(&pl->seq, b->key, origin, now_ns);
+	struct weir_seq_source *src = weir_seq_source(&pl->seq, b->key, &origin, now_ns);
 	if (heartbeat) {
 		weir_seq_heartbeat(&pl->seq, src, b->first_seq, now_ns);
 		pl->c.heartbeats++;

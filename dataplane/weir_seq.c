@@ -74,7 +74,7 @@ key_hash(const uint8_t key[WEIR_SOURCE_BYTES])
 }
 
 struct weir_seq_source *
-weir_seq_source(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES], struct weir_seq_origin origin,
+weir_seq_source(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES], const struct weir_seq_origin *origin,
 		uint64_t now_ns)
 {
 	for (uint32_t i = key_hash(key) & t->mask;; i = (i + 1) & t->mask) {
@@ -93,7 +93,7 @@ weir_seq_source(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES], 
 		s->started = 0; /* the first event or heartbeat sets next_seq */
 		s->first_gap = WEIR_SEQ_NONE;
 		s->n_gaps = 0;
-		s->origin = origin;
+		s->origin = *origin;
 		s->last_seen_ns = now_ns;
 		s->next_request_ns = 0;
 		t->stats[i].first_seen_ns = now_ns;

@@ -73,9 +73,10 @@ int weir_seq_create(struct weir_seq_table *t, const struct weir_sequence_cfg *cf
 		    struct weir_worker_counters *counters, uint32_t worker, void *region);
 uint64_t weir_seq_memsize(const struct weir_sequence_cfg *cfg);
 
-/* The source's state, created on first sight; NULL when the table is full. */
+/* The source's state, created on first sight (with *origin); NULL when the
+ * table is full.  origin by pointer: read only on insertion. */
 struct weir_seq_source *weir_seq_source(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES],
-					struct weir_seq_origin origin, uint64_t now_ns);
+					const struct weir_seq_origin *origin, uint64_t now_ns);
 
 /* One event of src with sequence seq. src NULL: the table was full. */
 enum weir_seq_class weir_seq_event(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq,

@@ -131,13 +131,13 @@ BM_seq_track(benchmark::State &state)
 	weir_seq_origin origin{};
 	origin.topic = 1;
 	for (uint32_t i = 0; i < n; i++)
-		weir_seq_source(&p.pl->seq, keys[i].data(), origin, 0);
+		weir_seq_source(&p.pl->seq, keys[i].data(), &origin, 0);
 	// Sources visited in a scattered order, each event the next of its source.
 	uint64_t seq = 1;
 	uint32_t stride = n > 1 ? 2654435761u % n | 1 : 1, at = 0;
 	for (auto _ : state) {
 		at = (at + stride) % n;
-		struct weir_seq_source *s = weir_seq_source(&p.pl->seq, keys[at].data(), origin, 0);
+		struct weir_seq_source *s = weir_seq_source(&p.pl->seq, keys[at].data(), &origin, 0);
 		auto cls = weir_seq_event(&p.pl->seq, s, s->next_seq ? s->next_seq : seq, 0);
 		benchmark::DoNotOptimize(cls);
 	}

@@ -95,6 +95,27 @@ should_reject_a_wrong_ipv4_checksum_unless_the_nic_vouched(void **state)
 	assert_int_equal(reason, WEIR_DL_l4_bad_checksum);
 }
 
+/* Known vectors, so the checksum is not only checked against itself: the
+ * header of RFC 1071's usual example, and one with options (IHL 6). */
+static void
+should_compute_the_ipv4_header_checksum_of_known_headers(void **state)
+{
+	(void)state;
+	uint8_t h[24] = { 0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00,
+			  0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7 };
+	assert_int_equal(weir_ipv4_header_csum(h, 20), 0xb861);
+	h[10] = 0xb8;
+	h[11] = 0x61;
+	assert_int_equal(weir_ipv4_header_csum(h, 20), 0); /* a correct header sums to zero */
+	uint8_t o[24] = { 0x46, 0x00, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0x01, 0x11, 0x00, 0x00,
+			  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x94, 0x04, 0x00, 0x00 };
+	/* against the plain 16-bit big-endian sum, many carries folded */
+	uint32_t sum = 0x4600 + 0xffff * 8u + 0xfffe + 0x0111 + 0x9404;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	assert_int_equal(weir_ipv4_header_csum(o, 24), (uint16_t)~sum);
+}
+
 static void
 should_reject_ipv4_fragments(void **state)
 {
@@ -232,6 +253,7 @@ main(void)
 		cmocka_unit_test(should_reject_an_ipv4_total_length_beyond_the_frame),
 		cmocka_unit_test(should_reject_an_ihl_below_five_or_beyond_the_bytes),
 		cmocka_unit_test(should_reject_a_wrong_ipv4_checksum_unless_the_nic_vouched),
+		cmocka_unit_test(should_compute_the_ipv4_header_checksum_of_known_headers),
 		cmocka_unit_test(should_reject_ipv4_fragments),
 		cmocka_unit_test(should_reject_udp_lengths_that_lie),
 		cmocka_unit_test(should_reject_ipv6_lengths_that_lie_and_fragments),

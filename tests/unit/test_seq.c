@@ -73,7 +73,7 @@ src(struct fixture *f, const char *name)
 {
 	uint8_t key[WEIR_SOURCE_BYTES] = { 0 };
 	memcpy(key, name, strlen(name));
-	return weir_seq_source(&f->t, key, (struct weir_seq_origin){ .topic = 1, .can_request = 1 }, 0);
+	return weir_seq_source(&f->t, key, &(struct weir_seq_origin){ .topic = 1, .can_request = 1 }, 0);
 }
 
 /* Feeds seqs to one source at time now; returns the classes as letters:

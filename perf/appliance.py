@@ -1,0 +1,419 @@
+#!/usr/bin/python3
+"""Whole-appliance benchmark: weir against dpdk-testpmd rxonly and a kernel
+recvmmsg receiver, on the same generated traffic, device and core.
+
+Every case replays one capture from memory (net_pcap infinite_rx=1) into
+  weir      weir-dataplane (full pipeline) with weir-control draining to the log
+  testpmd   dpdk-testpmd --forward-mode=rxonly, its forwarding core on the same lcore
+and sends its UDP payloads over loopback (sendmmsg, the other core) to
+  kernel    perf/kernel_udp recv (recvmmsg batch 64, pinned, 256 MiB SO_RCVBUF)
+
+The capture closes every session at its end, so each pass starts the
+sessions again (weir counts session_restarts) and its events are new ones,
+not duplicates: the pipeline does its whole work on every pass.
+
+Rates on a shared 2-core VM are noisy, so the report is ratios from one run,
+and cost per packet on the receiving core:
+  testpmd  its forwarding core polls flat out: ns/packet = 1e9 / pps
+  weir     (busy_ns - backpressure_wait_ns) / rx_packets of the worker, i.e.
+           its own work, not the time weir-control made it wait; its
+           capacity is 1e9 / that.  Delivered is what reached the log.
+  kernel   the receiving thread's CPU time / packets (and, beside it, the
+           softirq time of both cores, where the kernel does the UDP work)
+
+Writes RESULT_DIR/appliance.json, appliance.md and appliance.png.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+ETH_IP_UDP = 14 + 20 + 8
+MOLD_HDR = 20
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def eal_mem():
+    """What scripts/hugepages.sh decided: hugepages with -m, or --no-huge."""
+    try:
+        text = open(os.path.join(BUILD, "eal-mem.env")).read()
+        m = re.search(r"WEIR_EAL_MEM='([^']*)'", text)
+        return m.group(1) if m else "-m 1024"
+    except OSError:
+        return "-m 1024"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def cleanup_prefix(prefix):
+    subprocess.run(f"rm -rf /var/run/dpdk/{prefix} /dev/hugepages/{prefix}map_* /dev/shm/weir.{prefix}.*",
+                   shell=True)
+
+
+class Case:
+    def __init__(self, name, per_packet, payload, sources=1, rules=0, workers=1):
+        self.name, self.per_packet, self.payload = name, per_packet, payload
+        self.sources, self.rules, self.workers = sources, rules, workers
+
+    @property
+    def frame_bytes(self):
+        return ETH_IP_UDP + MOLD_HDR + self.per_packet * (2 + self.payload)
+
+    def traffic_key(self):
+        return (self.per_packet, self.payload, self.sources)
+
+
+def make_capture(case, out, packets):
+    key = "pp%d-p%d-s%d" % case.traffic_key()
+    pcap = os.path.join(out, f"traffic-{key}.pcap")
+    if not os.path.exists(pcap):
+        subprocess.run([os.path.join(BUILD, "tools/weir-gen"), "pcap", "--out", pcap,
+                        "--manifest", pcap + ".json", "--seed", "7", "--sessions", str(case.sources),
+                        "--messages", str(packets * case.per_packet), "--per-packet", str(case.per_packet),
+                        "--payload", str(case.payload), "--end-session"], check=True,
+                       stdout=subprocess.DEVNULL)
+    return pcap
+
+
+def make_rules(n, out):
+    """Rules shaped like an operator's (the shapes perf/bench_match uses)."""
+    path = os.path.join(out, f"rules-{n}.txt")
+    seed = 7
+
+    def rnd(k):
+        nonlocal seed
+        seed = (seed * 1103515245 + 12345) & 0xFFFFFFFF
+        return (seed >> 16) % k
+    with open(path, "w") as f:
+        for i in range(1, n + 1):
+            shape = i % 4
+            if shape == 0:
+                f.write(f"{i} tag - /SYM{rnd(10000):04d}[A-Z]{{2}}/\n")
+            elif shape == 1:
+                f.write(f"{i} tag caseless /order-{rnd(100000)}(buy|sell)/\n")
+            elif shape == 2:
+                f.write(f"{i} alert - /px=9{{3,5}}\\.[0-9]+ id{rnd(100000)}/\n")
+            else:
+                f.write(f"{i} tag - /^HALT{rnd(1000)}/\n")
+    return path
+
+
+def vdev(pcap, queues):
+    return "--vdev=net_pcap0," + ",".join([f"rx_pcap={pcap}"] * queues) + ",infinite_rx=1"
+
+
+def lcore_args(workers):
+    # 2 workers on a 2-core machine: the main lcore shares cpu 0 with a worker.
+    return "" if workers == 1 else "--lcores=2@0,0@0,1@1 --main-lcore=2"
+
+
+# ---------------------------------------------------------------- testpmd
+def run_testpmd(case, pcap, seconds, mbufs):
+    prefix = f"perf-tp-{os.getpid()}"
+    cores = ["-l", "0,1"] if case.workers == 1 else lcore_args(2).split()
+    cmd = (["dpdk-testpmd"] + cores + [f"--file-prefix={prefix}", "--no-pci", vdev(pcap, case.workers),
+           "--log-level=lib.eal:warning"] + eal_mem().split() +
+           ["--", "--forward-mode=rxonly", "--stats-period=1", f"--total-num-mbufs={mbufs}",
+            f"--nb-cores={case.workers}", f"--rxq={case.workers}", f"--txq={case.workers}", "--burst=32",
+            "--rxd=1024", "--txd=1024"])
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         start_new_session=True)
+    time.sleep(seconds + 3)
+    p.send_signal(signal.SIGINT)
+    try:
+        out, _ = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+    cleanup_prefix(prefix)
+    pps = [int(x) for x in re.findall(r"Rx-pps:\s+(\d+)", out)]
+    steady = pps[2:] or pps  # the first reports include start-up
+    if not steady:
+        raise RuntimeError("testpmd reported no rate:\n" + out[-2000:])
+    mpps = statistics.median(steady) / 1e6
+    return {"mpps": mpps, "mevents": mpps * case.per_packet, "ns_per_packet": 1000.0 / mpps,
+            "samples": len(steady)}
+
+
+# ---------------------------------------------------------------- weir
+def weir_env(case, pcap, out, policy):
+    prefix = f"perf-weir-{os.getpid()}"
+    logdir = os.path.join(out, "log")
+    subprocess.run(["rm", "-rf", logdir])
+    rules = f"rules {make_rules(case.rules, out)}" if case.rules else ""
+    env = dict(os.environ, WEIR_PREFIX=prefix, WEIR_EAL_MEM=eal_mem(), WEIR_VDEV=vdev(pcap, case.workers),
+               WEIR_CORES="1" if case.workers == 1 else "0,1", WEIR_RXQ=str(case.workers),
+               WEIR_POLICY=policy, WEIR_LOG_DIR=logdir, WEIR_SOURCES=str(max(4096, case.sources * 2)),
+               WEIR_RULES_LINE=rules, WEIR_EAL_EXTRA=lcore_args(case.workers),
+               WEIR_METRICS=f"127.0.0.1:{free_port()}")
+    return env
+
+
+def stat_json(conf, env):
+    r = subprocess.run([os.path.join(BUILD, "tools/weir-stat"), "-f", conf, "--json", "--count", "1",
+                        "--interval", "0.01"], env=env, capture_output=True, text=True, timeout=30)
+    for line in r.stdout.splitlines():
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError("weir-stat gave nothing: " + r.stderr[-1000:])
+
+
+def scrape(env):
+    url = f"http://{env['WEIR_METRICS']}/metrics"
+    return urllib.request.urlopen(url, timeout=5).read().decode()
+
+
+def buckets(text, name):
+    """Cumulative buckets of one histogram, summed over workers: {le: count}."""
+    out = {}
+    for m in re.finditer(name + r'_bucket\{[^}]*le="([^"]+)"\} (\d+)', text):
+        le = float("inf") if m.group(1) == "+Inf" else float(m.group(1))
+        out[le] = out.get(le, 0) + int(m.group(2))
+    return out
+
+
+def quantiles(before, after, qs=(0.5, 0.99, 0.999)):
+    """Upper bounds (µs) of the buckets that hold each quantile of the window."""
+    les = sorted(after)
+    cum = [after[le] - before.get(le, 0) for le in les]
+    total = cum[-1] if cum else 0
+    res = {}
+    for q in qs:
+        want = q * total
+        res[f"p{q * 100:g}"] = next((le * 1e6 for le, c in zip(les, cum) if c >= want and total), None)
+    return res
+
+
+def run_weir(case, pcap, out, seconds, policy="backpressure"):
+    conf = os.path.join(ROOT, "perf/conf/appliance-pcap.conf")
+    env = weir_env(case, pcap, out, policy)
+    cleanup_prefix(env["WEIR_PREFIX"])
+    dp = subprocess.Popen([os.path.join(BUILD, "dataplane/weir-dataplane"), "-f", conf,
+                           "--stats-json", os.path.join(out, "dataplane.json")], env=env,
+                          stdout=open(os.path.join(out, "dataplane.log"), "w"), stderr=subprocess.STDOUT)
+    cp = None
+    try:
+        deadline = time.time() + 60
+        while True:
+            if dp.poll() is not None:
+                raise RuntimeError("weir-dataplane exited: see " + os.path.join(out, "dataplane.log"))
+            try:
+                stat_json(conf, env)
+                break
+            except (RuntimeError, subprocess.TimeoutExpired):
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.3)
+        cp = subprocess.Popen([os.path.join(BUILD, "control/weir-control"), "-f", conf, "--exit-when-done",
+                               "--summary-interval", "0", "--stats-json", os.path.join(out, "control.json")],
+                              env=env, stdout=open(os.path.join(out, "control.log"), "w"),
+                              stderr=subprocess.STDOUT)
+        time.sleep(2)  # warm-up: the control plane attached, caches and the log file hot
+        m0, s0, t0 = scrape(env), stat_json(conf, env), time.time()
+        time.sleep(seconds)
+        m1, s1, t1 = scrape(env), stat_json(conf, env), time.time()
+    finally:
+        dp.send_signal(signal.SIGINT)
+        try:
+            dp.wait(timeout=60)
+            if cp:
+                cp.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            dp.kill()
+            if cp:
+                cp.kill()
+        cleanup_prefix(env["WEIR_PREFIX"])
+    final = json.load(open(os.path.join(out, "dataplane.json")))
+    a, b = s0["counters"]["total"], s1["counters"]["total"]
+    d = {k: b[k] - a[k] for k in b if isinstance(b[k], int)}
+    secs = t1 - t0
+    work_ns = d["busy_ns"] - d["backpressure_wait_ns"]
+    ns_pkt = work_ns / d["rx_packets"] / case.workers if d["rx_packets"] else float("nan")
+    res = {
+        "rx_mpps": d["rx_packets"] / secs / 1e6,
+        "delivered_mevents": d["event_records"] / secs / 1e6,
+        "ns_per_packet": ns_pkt,  # per worker core
+        "capacity_mpps": case.workers * 1000.0 / ns_pkt,
+        "capacity_mevents": case.workers * 1000.0 / ns_pkt * case.per_packet,
+        "busy_share_waiting": d["backpressure_wait_ns"] / d["busy_ns"] if d["busy_ns"] else 0,
+        "ring_full_packets": d["ring_full_packets"],
+        "duplicates": d["seq_duplicates"],
+        "session_restarts": d["session_restarts"],
+        "rule_matches": d["rule_matches"],
+        "identity_holds": final.get("identity_holds", False),
+        "commit_latency_us": quantiles(buckets(m0, "weir_commit_latency_seconds"),
+                                       buckets(m1, "weir_commit_latency_seconds")),
+        "durable_latency_us": quantiles(buckets(m0, "weir_durable_latency_seconds"),
+                                        buckets(m1, "weir_durable_latency_seconds")),
+        "dataplane_exit": dp.returncode,
+        "control_exit": cp.returncode if cp else None,
+    }
+    if res["dataplane_exit"] != 0 or not res["identity_holds"]:
+        raise RuntimeError(f"weir run failed: exit {res['dataplane_exit']}, identity {res['identity_holds']}")
+    return res
+
+
+# ---------------------------------------------------------------- kernel
+def softirq_ns():
+    """Softirq time of every cpu, ns (USER_HZ ticks)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for line in open("/proc/stat"):
+        if re.match(r"cpu\d", line):
+            total += int(line.split()[7])
+    return total * 1e9 / hz
+
+
+def udp_rcvbuf_errors():
+    lines = [ln.split() for ln in open("/proc/net/snmp") if ln.startswith("Udp:")]
+    return int(lines[1][lines[0].index("RcvbufErrors")])
+
+
+def run_kernel(case, pcap, seconds):
+    port = 26400
+    kbin = os.path.join(BUILD, "perf/kernel_udp")
+    rx = subprocess.Popen([kbin, "recv", "--port", str(port), "--cpu", "1", "--seconds", str(seconds)],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(0.3)
+    e0, q0 = udp_rcvbuf_errors(), softirq_ns()
+    tx = subprocess.run([kbin, "send", "--to", f"127.0.0.1:{port}", "--pcap", pcap, "--cpu", "0",
+                         "--seconds", str(seconds + 1.5)], capture_output=True, text=True, timeout=seconds + 30)
+    q1, e1 = softirq_ns(), udp_rcvbuf_errors()
+    r = json.loads(rx.communicate(timeout=30)[0])
+    sent = json.loads(tx.stdout)
+    secs = r["seconds"] or 1
+    ns = r["cpu_ns"] / r["packets"] if r["packets"] else float("nan")
+    return {"mpps": r["packets"] / secs / 1e6, "mevents": r["messages"] / secs / 1e6, "ns_per_packet": ns,
+            "ns_per_packet_with_softirq": (r["cpu_ns"] + (q1 - q0) * secs / (seconds + 1.5)) / r["packets"]
+            if r["packets"] else float("nan"),
+            "sent": sent["sent"], "rcvbuf_errors": e1 - e0, "packets_per_call": r["packets"] / max(r["calls"], 1)}
+
+
+# ---------------------------------------------------------------- report
+def table(results):
+    rows = ["| case | frame | testpmd Mpps | weir capacity Mpps (M events/s) | weir delivered M events/s | "
+            "weir ns/pkt | testpmd ns/pkt | kernel ns/pkt (thread / +softirq) | weir/testpmd | kernel/weir cost | "
+            "ring-full | commit p50/p99/p99.9 µs |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        w, t, k = r["weir"], r.get("testpmd"), r.get("kernel")
+        lat = w["commit_latency_us"]
+        rows.append("| {} | {} B | {} | {:.2f} ({:.2f}) | {:.2f} | {:.1f} | {} | {} | {} | {} | {} | {} |".format(
+            r["case"], r["frame_bytes"], f"{t['mpps']:.2f}" if t else "-", w["capacity_mpps"],
+            w["capacity_mevents"], w["delivered_mevents"], w["ns_per_packet"],
+            f"{t['ns_per_packet']:.1f}" if t else "-",
+            f"{k['ns_per_packet']:.0f} / {k['ns_per_packet_with_softirq']:.0f}" if k else "-",
+            f"{r['ratio_weir_testpmd']:.2f}x" if t else "-",
+            f"{r['ratio_kernel_weir']:.0f}x" if k else "-", w["ring_full_packets"],
+            "/".join("-" if lat[q] is None else f"{lat[q]:.0f}" for q in ("p50", "p99", "p99.9"))))
+    return "\n".join(rows)
+
+
+def chart(results, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("appliance: no matplotlib (apt-get install python3-matplotlib): no chart")
+        return
+    names = [r["case"] for r in results]
+    fig, ax = plt.subplots(1, 2, figsize=(13, 4.8))
+    x = range(len(names))
+    wd = 0.27
+    ax[0].bar([i - wd for i in x], [r["testpmd"]["mpps"] if r.get("testpmd") else 0 for r in results], wd,
+              label="testpmd rxonly")
+    ax[0].bar(list(x), [r["weir"]["capacity_mpps"] for r in results], wd, label="weir worker capacity")
+    ax[0].bar([i + wd for i in x], [r["kernel"]["mpps"] if r.get("kernel") else 0 for r in results], wd,
+              label="kernel recvmmsg (sender-bound)")
+    ax[0].set_ylabel("Mpps (one receiving core)")
+    ax[0].set_xticks(list(x), names, rotation=30, ha="right", fontsize=8)
+    ax[0].legend(fontsize=8)
+    ax[1].bar([i - wd for i in x], [r["testpmd"]["ns_per_packet"] if r.get("testpmd") else 0 for r in results],
+              wd, label="testpmd rxonly")
+    ax[1].bar(list(x), [r["weir"]["ns_per_packet"] for r in results], wd, label="weir (full pipeline)")
+    ax[1].bar([i + wd for i in x], [r["kernel"]["ns_per_packet"] if r.get("kernel") else 0 for r in results],
+              wd, label="kernel receiver thread")
+    ax[1].set_yscale("log")
+    ax[1].set_ylabel("ns of CPU per packet (log)")
+    ax[1].set_xticks(list(x), names, rotation=30, ha="right", fontsize=8)
+    ax[1].legend(fontsize=8)
+    fig.suptitle("weir vs dpdk-testpmd rxonly vs kernel recvmmsg (net_pcap infinite_rx, same core)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+CASES = {
+    "small-1msg": Case("small-1msg", 1, 8),
+    "small-8msg": Case("small-8msg", 8, 8),
+    "512B-1msg": Case("512B-1msg", 1, 512 - ETH_IP_UDP - MOLD_HDR - 2),
+    "512B-8msg": Case("512B-8msg", 8, (512 - ETH_IP_UDP - MOLD_HDR) // 8 - 2),
+    "small-1msg-100rules": Case("small-1msg-100rules", 1, 8, rules=100),
+    "small-8msg-100rules": Case("small-8msg-100rules", 8, 8, rules=100),
+    "small-1msg-1000rules": Case("small-1msg-1000rules", 1, 8, rules=1000),
+    "small-1msg-1ksources": Case("small-1msg-1ksources", 1, 8, sources=1024),
+    "small-1msg-2workers": Case("small-1msg-2workers", 1, 8, workers=2),
+}
+DEFAULT = ["small-1msg", "small-8msg", "512B-1msg", "512B-8msg", "small-1msg-100rules", "small-8msg-100rules",
+           "small-1msg-1000rules", "small-1msg-1ksources", "small-1msg-2workers"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=os.path.join(ROOT, "out/perf"))
+    ap.add_argument("--seconds", type=float, default=5, help="measurement window per run (default 5)")
+    ap.add_argument("--packets", type=int, default=32768, help="packets in one pass of a capture")
+    ap.add_argument("--cases", default=",".join(DEFAULT), help="comma list of: " + ", ".join(CASES))
+    ap.add_argument("--no-baselines", action="store_true", help="weir only (no testpmd, no kernel)")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    mbufs = max(65536, a.packets * 2 + 8192)
+    results = []
+    for name in a.cases.split(","):
+        case = CASES[name]
+        pcap = make_capture(case, a.out, a.packets)
+        r = {"case": name, "frame_bytes": case.frame_bytes, "messages_per_packet": case.per_packet,
+             "sources": case.sources, "rules": case.rules, "workers": case.workers}
+        log(f"appliance: {name}: weir")
+        r["weir"] = run_weir(case, pcap, a.out, a.seconds)
+        baseline = not a.no_baselines and case.rules == 0 and case.sources == 1
+        if baseline:
+            log(f"appliance: {name}: testpmd rxonly")
+            r["testpmd"] = run_testpmd(case, pcap, a.seconds, mbufs)
+            r["ratio_weir_testpmd"] = r["weir"]["capacity_mpps"] / r["testpmd"]["mpps"]
+        if baseline and case.workers == 1:
+            log(f"appliance: {name}: kernel recvmmsg")
+            r["kernel"] = run_kernel(case, pcap, a.seconds)
+            r["ratio_kernel_weir"] = r["kernel"]["ns_per_packet"] / r["weir"]["ns_per_packet"]
+        results.append(r)
+        log(json.dumps(r))
+    doc = {"machine": os.uname().nodename, "cpus": os.cpu_count(), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+           time.gmtime()), "seconds": a.seconds, "results": results}
+    json.dump(doc, open(os.path.join(a.out, "appliance.json"), "w"), indent=1)
+    md = table(results)
+    open(os.path.join(a.out, "appliance.md"), "w").write(md + "\n")
+    chart(results, os.path.join(a.out, "appliance.png"))
+    print(md)
+    print(f"\nwritten: {a.out}/appliance.json, appliance.md, appliance.png")
+
+
+if __name__ == "__main__":
+    main()
