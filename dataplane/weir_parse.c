@@ -19,34 +19,6 @@
 #define IP6_DSTOPTS 60
 #define UDP_HDR 8u
 
-uint16_t
-weir_ipv4_header_csum(const uint8_t *hdr, unsigned len)
-{
-	/* Ones' complement sums are byte-order independent: add native 32-bit
-	 * words (an IPv4 header is whole words) and swap once at the end. */
-	uint64_t sum = 0;
-	unsigned i = 0;
-	for (; i + 4 <= len; i += 4) {
-		uint32_t w;
-		memcpy(&w, hdr + i, 4);
-		sum += w;
-	}
-	if (i + 2 <= len) {
-		uint16_t w;
-		memcpy(&w, hdr + i, 2);
-		sum += w;
-	}
-	sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
-	sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
-	sum = (sum & 0xFFFF) + (sum >> 16);
-	sum = (sum & 0xFFFF) + (sum >> 16);
-	uint16_t r = (uint16_t)~sum;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	r = __builtin_bswap16(r);
-#endif
-	return r;
-}
-
 static enum weir_verdict
 dead(unsigned *reason, unsigned why)
 {
@@ -84,7 +56,8 @@ parse_ipv4(const uint8_t *ip, uint32_t len, enum weir_csum ip_csum, enum weir_cs
 	uint16_t total = weir_be16(ip + 2);
 	if (total < ihl || total > len)
 		return dead(reason, WEIR_DL_ipv4_bad_total_length);
-	if (ip_csum == WEIR_CSUM_BAD || (ip_csum == WEIR_CSUM_UNKNOWN && weir_ipv4_header_csum(ip, ihl) != 0))
+	if (ip_csum == WEIR_CSUM_BAD || (ip_csum == WEIR_CSUM_UNKNOWN &&
+					 (ihl == 20 ? weir_ipv4_header_csum(ip, 20) : weir_ipv4_header_csum(ip, ihl)) != 0))
 		return dead(reason, WEIR_DL_ipv4_bad_checksum);
 	uint16_t frag = weir_be16(ip + 6);
 	if (frag & 0x3FFF) /* MF set or a non-zero offset */
