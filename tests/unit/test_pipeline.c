@@ -103,6 +103,35 @@ drain_all(struct fixture *f, const struct weir_record **out, unsigned max)
 	return n;
 }
 
+/* Every payload length around the copy's size classes (0, 1-7, 8-16,
+ * 17-32, above) arrives byte for byte. */
+static void
+should_copy_every_payload_length_exactly(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t mold[2048], frame[2200];
+	const unsigned n = 48;
+	uint32_t ml = weir_mold_put_header(mold, "LENS", 1, (uint16_t)n);
+	for (unsigned len = 0; len < n; len++) {
+		uint8_t msg[64];
+		for (unsigned j = 0; j < len; j++)
+			msg[j] = (uint8_t)(len * 7 + j + 1);
+		ml += weir_mold_put_block(mold + ml, msg, (uint16_t)len);
+	}
+	uint32_t fl = frame_ipv4_udp(frame, 0, 26400, mold, ml);
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 1);
+	weir_ring_publish(&f->pl.ring, 1);
+	const struct weir_record *recs[64];
+	assert_int_equal(drain_all(f, recs, 64), n);
+	for (unsigned len = 0; len < n; len++) {
+		const struct weir_record *r = recs[len];
+		assert_int_equal(r->len_bytes, sizeof(*r) + len);
+		const uint8_t *p = (const uint8_t *)(r + 1);
+		for (unsigned j = 0; j < len; j++)
+			assert_int_equal(p[j], (uint8_t)(len * 7 + j + 1));
+	}
+}
+
 static void
 should_drop_a_whole_packet_when_the_ring_cannot_take_all_its_messages(void **state)
 {
@@ -561,6 +590,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(should_copy_every_payload_length_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_drop_a_whole_packet_when_the_ring_cannot_take_all_its_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_keep_a_dead_letter_with_its_reason_and_at_most_keep_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_count_a_dead_letter_it_had_no_room_to_keep, setup, teardown),
