@@ -14,6 +14,8 @@ PACKAGES=(
   libcmocka-dev libpcre2-dev           # unit tests (pcre2: the oracle for Hyperscan)
   python3 python3-pytest python3-scapy tshark iproute2 procps   # integration tests
   prometheus                           # a real scraper and promtool, for the metrics tests
+  strace                               # the hot-path hygiene test: no syscall in the worker loop
+  python3-matplotlib                   # perf/appliance.py's chart
 )
 
 missing=()

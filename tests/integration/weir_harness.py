@@ -20,6 +20,7 @@ CONTROL = os.path.join(BUILD, "control", "weir-control")
 GEN = os.path.join(BUILD, "tools", "weir-gen")
 READ = os.path.join(BUILD, "tools", "weir-read")
 CHECK = os.path.join(BUILD, "tools", "weir-check")
+STAT = os.path.join(BUILD, "tools", "weir-stat")
 
 
 def eal_mem():
@@ -86,11 +87,11 @@ class Deployment:
         self.dataplane_stats = os.path.join(self.dir, "dataplane.json")
         remove_dpdk_files(self.prefix)
 
-    def start_dataplane(self, *args):
+    def start_dataplane(self, *args, env=None):
         self.dp_out = open(os.path.join(self.dir, "dataplane.log"), "w")
         self.dp = subprocess.Popen([DATAPLANE, "-f", self.config, "--stats-json", self.dataplane_stats,
                                     "--stats-interval", "0", *args],
-                                   stdout=self.dp_out, stderr=subprocess.STDOUT)
+                                   stdout=self.dp_out, stderr=subprocess.STDOUT, env=env)
         self.procs.append(self.dp)
         return self.dp
 
@@ -113,6 +114,15 @@ class Deployment:
                     return
             time.sleep(0.05)
         raise AssertionError("weir-dataplane did not start:\n" + self.output("dataplane"))
+
+    def stats_now(self):
+        """The running dataplane's counters, summed over workers (weir-stat --json)."""
+        r = subprocess.run([STAT, "-f", self.config, "--json", "--count", "1", "--interval", "0.01"],
+                           capture_output=True, text=True, timeout=30)
+        for line in r.stdout.splitlines():
+            if line.startswith("{"):
+                return json.loads(line)["counters"]["total"]
+        raise AssertionError("weir-stat: " + r.stderr)
 
     def output(self, tag):
         with open(os.path.join(self.dir, tag + ".log")) as f:
