@@ -6,21 +6,36 @@
 const char *const weir_counter_names[WEIR_CTR_MAX] = {
 #define WEIR_COUNTER(name, help) #name,
 #define WEIR_GAUGE WEIR_COUNTER
+#define WEIR_COUNTER_NS WEIR_COUNTER
 #include "weir_counters.def"
+#undef WEIR_COUNTER_NS
 #undef WEIR_GAUGE
 #undef WEIR_COUNTER
 };
 const char *const weir_counter_help[WEIR_CTR_MAX] = {
 #define WEIR_COUNTER(name, help) help,
 #define WEIR_GAUGE WEIR_COUNTER
+#define WEIR_COUNTER_NS WEIR_COUNTER
 #include "weir_counters.def"
+#undef WEIR_COUNTER_NS
 #undef WEIR_GAUGE
 #undef WEIR_COUNTER
 };
 const bool weir_counter_is_gauge[WEIR_CTR_MAX] = {
 #define WEIR_COUNTER(name, help) false,
 #define WEIR_GAUGE(name, help) true,
+#define WEIR_COUNTER_NS WEIR_COUNTER
 #include "weir_counters.def"
+#undef WEIR_COUNTER_NS
+#undef WEIR_GAUGE
+#undef WEIR_COUNTER
+};
+const bool weir_counter_is_ns[WEIR_CTR_MAX] = {
+#define WEIR_COUNTER(name, help) false,
+#define WEIR_GAUGE WEIR_COUNTER
+#define WEIR_COUNTER_NS(name, help) true,
+#include "weir_counters.def"
+#undef WEIR_COUNTER_NS
 #undef WEIR_GAUGE
 #undef WEIR_COUNTER
 };

@@ -46,7 +46,9 @@ weir_burst_bucket(unsigned n)
 struct weir_worker_counters {
 #define WEIR_COUNTER(name, help) uint64_t name;
 #define WEIR_GAUGE WEIR_COUNTER
+#define WEIR_COUNTER_NS WEIR_COUNTER
 #include "weir_counters.def"
+#undef WEIR_COUNTER_NS
 #undef WEIR_GAUGE
 #undef WEIR_COUNTER
 	uint64_t dead_letter[WEIR_DL_MAX];
@@ -57,7 +59,9 @@ struct weir_worker_counters {
 enum weir_counter_id {
 #define WEIR_COUNTER(name, help) WEIR_CTR_##name,
 #define WEIR_GAUGE WEIR_COUNTER
+#define WEIR_COUNTER_NS WEIR_COUNTER
 #include "weir_counters.def"
+#undef WEIR_COUNTER_NS
 #undef WEIR_GAUGE
 #undef WEIR_COUNTER
 	WEIR_CTR_MAX
@@ -66,6 +70,7 @@ enum weir_counter_id {
 extern const char *const weir_counter_names[WEIR_CTR_MAX];
 extern const char *const weir_counter_help[WEIR_CTR_MAX];
 extern const bool weir_counter_is_gauge[WEIR_CTR_MAX];
+extern const bool weir_counter_is_ns[WEIR_CTR_MAX];
 extern const char *const weir_dead_letter_names[WEIR_DL_MAX];
 extern const char *const weir_dead_letter_help[WEIR_DL_MAX];
 

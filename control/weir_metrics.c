@@ -190,6 +190,16 @@ weir_metrics_render(const struct weir_metrics_src *s, size_t *len)
 	for (unsigned c = 0; c < WEIR_CTR_MAX; c++) {
 		char name[96];
 		bool gauge = weir_counter_is_gauge[c];
+		if (weir_counter_is_ns[c]) {
+			/* Prometheus' base unit: busy_ns -> weir_busy_seconds_total */
+			snprintf(name, sizeof(name), "weir_%.*s_seconds_total", (int)strlen(weir_counter_names[c]) - 3,
+				 weir_counter_names[c]);
+			family(&b, name, "counter", weir_counter_help[c]);
+			for (unsigned w = 0; w < nw; w++)
+				put(&b, "%s{worker=\"%u\"} %.9f\n", name, w,
+				    (double)weir_counter_get(&info->workers[w], c) / 1e9);
+			continue;
+		}
 		snprintf(name, sizeof(name), gauge ? "weir_%s" : "weir_%s_total", weir_counter_names[c]);
 		family(&b, name, gauge ? "gauge" : "counter", weir_counter_help[c]);
 		for (unsigned w = 0; w < nw; w++)

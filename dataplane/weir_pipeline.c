@@ -504,6 +504,44 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 	pl->c.accepted_packets++;
 }
 
+/*
+ * A MoldUDP64 source key, in two whole 8-byte stores: the tracker hashes it
+ * as two 8-byte loads, which narrower stores could not forward to (a stall
+ * on every packet).  Bytes: session 10 | sender IPv4 4 | port 2 (BE), the
+ * sender only when sources are keyed by it (sender4 not NULL).
+ */
+static inline void
+mold_source_key(uint8_t key[WEIR_SOURCE_BYTES], const uint8_t *session, const uint8_t *sender4, uint16_t sport)
+{
+	uint64_t k0, k1;
+	uint16_t tail;
+	memcpy(&k0, session, 8);
+	memcpy(&tail, session + 8, 2);
+	k1 = tail;
+	if (sender4) {
+		uint32_t ip;
+		memcpy(&ip, sender4, 4);
+		k1 |= (uint64_t)ip << 16 | (uint64_t)__builtin_bswap16(sport) << 48;
+	}
+	memcpy(key, &k0, 8);
+	memcpy(key + 8, &k1, 8);
+}
+
+void
+weir_pipeline_prefetch_source(const struct weir_pipeline *pl, const uint8_t *frame, uint32_t len)
+{
+	/* Plain Ethernet + 20-byte IPv4 + UDP only: a guess, and a wrong or
+	 * missing one costs nothing but the prefetch. */
+	if (len < 14 + 20 + 8 + WEIR_MOLD_HEADER_BYTES || frame[12] != 0x08 || frame[13] != 0x00 || frame[14] != 0x45)
+		return;
+	unsigned di = pl->decoders->by_port[weir_be16(frame + 36)];
+	if (di == 0 || pl->decoders->decoders[di - 1].type != WEIR_DECODER_MOLDUDP64)
+		return;
+	uint8_t key[WEIR_SOURCE_BYTES];
+	mold_source_key(key, frame + 42, pl->key_by_sender ? frame + 26 : NULL, weir_be16(frame + 34));
+	weir_seq_prefetch(&pl->seq, key);
+}
+
 static void
 decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
 	    unsigned decoder, uint16_t port, uint64_t now_ns)
@@ -517,22 +555,9 @@ decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const 
 	bool control = m.count == WEIR_MOLD_HEARTBEAT || m.count == WEIR_MOLD_END_OF_SESSION;
 	struct event_batch b = { .type = WEIR_DECODER_MOLDUDP64, .first_seq = m.seq, .count = control ? 0 : m.count,
 				 .events = m.blocks, .events_len = m.blocks_len };
-	/* The key in two whole 8-byte stores: the tracker hashes it as two
-	 * 8-byte loads, which narrower stores could not forward to (a stall
-	 * on every packet).  Bytes: session 10 | sender IPv4 4 | port 2 (BE). */
-	uint64_t k0, k1;
-	uint16_t tail;
-	memcpy(&k0, m.session, 8);
-	memcpy(&tail, m.session + 8, 2);
-	k1 = tail;
-	if (pl->key_by_sender && v->ip_version == 4) {
-		/* The same session name from two senders: two sources. */
-		uint32_t ip;
-		memcpy(&ip, v->src_addr, 4);
-		k1 |= (uint64_t)ip << 16 | (uint64_t)__builtin_bswap16(v->src_port) << 48;
-	}
-	memcpy(b.key, &k0, 8);
-	memcpy(b.key + 8, &k1, 8);
+	/* The same session name from two senders: two sources. */
+	mold_source_key(b.key, m.session, pl->key_by_sender && v->ip_version == 4 ? v->src_addr : NULL,
+			v->src_port);
 	sequence_and_commit(pl, &b, m.count == WEIR_MOLD_HEARTBEAT, m.count == WEIR_MOLD_END_OF_SESSION, frame, v,
 			    decoder, port, now_ns);
 }

@@ -99,6 +99,15 @@ void weir_pipeline_use_rules(struct weir_pipeline *pl, struct weir_ruleset *cons
 
 void weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
 			  enum weir_csum l4_csum, uint16_t port, uint64_t now_ns);
+/* A hint ahead of weir_pipeline_packet() on the same frame: starts fetching
+ * the source's tracker slot.  Worth it when the table outgrows the cache
+ * (weir_pipeline_prefetch_worth()). */
+void weir_pipeline_prefetch_source(const struct weir_pipeline *pl, const uint8_t *frame, uint32_t len);
+static inline bool
+weir_pipeline_prefetch_worth(const struct weir_pipeline *pl)
+{
+	return pl->seq.capacity > 8192; /* 512 KiB of slots: about an L2 */
+}
 void weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, unsigned reason,
 			       uint16_t port, uint64_t now_ns);
 /* The match stage on one event: the rule ids it carries (in scope, at most

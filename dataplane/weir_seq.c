@@ -63,21 +63,11 @@ weir_seq_create(struct weir_seq_table *t, const struct weir_sequence_cfg *cfg, c
 	return 0;
 }
 
-static inline uint32_t
-key_hash(const uint8_t key[WEIR_SOURCE_BYTES])
-{
-	uint64_t a, b;
-	memcpy(&a, key, 8);
-	memcpy(&b, key + 8, 8);
-	uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) * 0xC2B2AE3D27D4EB4Full;
-	return (uint32_t)(h ^ (h >> 31) ^ (h >> 47));
-}
-
 struct weir_seq_source *
 weir_seq_source(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES], const struct weir_seq_origin *origin,
 		uint64_t now_ns)
 {
-	for (uint32_t i = key_hash(key) & t->mask;; i = (i + 1) & t->mask) {
+	for (uint32_t i = weir_seq_key_hash(key) & t->mask;; i = (i + 1) & t->mask) {
 		struct weir_seq_source *s = &t->sources[i];
 		if (s->state != WEIR_SEQ_SRC_EMPTY) {
 			if (memcmp(s->key, key, WEIR_SOURCE_BYTES) == 0)

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "weir_config.h"
 #include "weir_seq_layout.h"
@@ -72,6 +73,27 @@ struct weir_seq_table {
 int weir_seq_create(struct weir_seq_table *t, const struct weir_sequence_cfg *cfg, const struct weir_seq_actions *act,
 		    struct weir_worker_counters *counters, uint32_t worker, void *region);
 uint64_t weir_seq_memsize(const struct weir_sequence_cfg *cfg);
+
+static inline uint32_t
+weir_seq_key_hash(const uint8_t key[WEIR_SOURCE_BYTES])
+{
+	uint64_t a, b;
+	memcpy(&a, key, 8);
+	memcpy(&b, key + 8, 8);
+	uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) * 0xC2B2AE3D27D4EB4Full;
+	return (uint32_t)(h ^ (h >> 31) ^ (h >> 47));
+}
+
+/* Brings key's slot (and its report figures) towards the cache ahead of
+ * its lookup: with many sources the table is far bigger than the cache, and
+ * each event's lookup was a miss (1M sources: ~250 ns). */
+static inline void
+weir_seq_prefetch(const struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES])
+{
+	uint32_t i = weir_seq_key_hash(key) & t->mask;
+	__builtin_prefetch(&t->sources[i], 1);
+	__builtin_prefetch(&t->stats[i], 1);
+}
 
 /* The source's state, created on first sight (with *origin); NULL when the
  * table is full.  origin by pointer: read only on insertion. */

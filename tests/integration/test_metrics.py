@@ -122,6 +122,10 @@ def test_endpoint_passes_promtool_and_its_counters_equal_the_manifest(running):
     assert value(s, "weir_build_info") == 1
     assert value(s, "weir_rx_burst_size_sum", worker=0) == exp["rx_packets"]
     assert value(s, "weir_rx_burst_size_count", worker=0) == value(s, "weir_busy_polls_total", worker=0) > 0
+    # The worker's time, in seconds: busy while it had packets, part of that waiting for ring room.
+    assert 0 < value(s, "weir_busy_seconds_total", worker=0) < 600
+    assert 0 <= value(s, "weir_backpressure_wait_seconds_total", worker=0) <= value(s, "weir_busy_seconds_total",
+                                                                                     worker=0)
     # Per-source series: the busiest sources, bounded.
     srcs = {dict(ls)["source"] for (n, ls) in s if n == "weir_source_events_total"}
     assert srcs == {'"S0000"', '"S0001"', '"S0002"', '"S0003"'}
