@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* O_DIRECT */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include "weir_log.h"
 
 #define LOG_BUF_BYTES (1u << 20)
+#define LOG_BLOCK 4096u
 
 void
 weir_log_segment_path(const char *dir, uint64_t base, char *path, size_t len)
@@ -114,6 +116,15 @@ weir_log_segment_next(struct weir_log_segment *s, const struct weir_log_entry **
 		return 0;
 	size_t left = s->size - s->pos;
 	const struct weir_log_entry *e = (const void *)(s->map + s->pos);
+	if (left < LOG_BLOCK && left >= 4 && e->len_bytes == 0) {
+		/* Zeros to the block's end: where a direct write stopped (the
+		 * writer was not closed); the entries before it are whole. */
+		size_t i = s->pos;
+		while (i < s->size && s->map[i] == 0)
+			i++;
+		if (i == s->size)
+			return 0;
+	}
 	if (left < sizeof(*e) + sizeof(struct weir_record)) {
 		snprintf(err, errlen, "torn entry header at byte %zu (%zu bytes left)", s->pos, left);
 		return -1;
@@ -201,20 +212,80 @@ fsync_dir(const char *dir)
 	return rc;
 }
 
+/*
+ * O_DIRECT where the file system takes it: in a VM the page cache's fresh
+ * pages cost more than the disk (buffered appends ran at ~290 MB/s here,
+ * direct ones at ~1.2 GB/s).  tmpfs and others refuse it: buffered then.
+ */
+static int
+open_append(struct weir_log_topic *t, const char *path, int flags)
+{
+	int fd = open(path, flags | O_DIRECT, 0644);
+	t->direct = fd >= 0;
+	if (fd < 0 && errno == EINVAL)
+		fd = open(path, flags, 0644);
+	return fd;
+}
+
+/* Writes buf's whole blocks (and, zero padded, its partial last one) at
+ * file_pos; keeps the partial block for the next write. */
+static int
+write_direct(struct weir_log_topic *t)
+{
+	size_t whole = t->buf_len & ~(size_t)(LOG_BLOCK - 1);
+	size_t out = (t->buf_len + LOG_BLOCK - 1) & ~(size_t)(LOG_BLOCK - 1);
+	memset(t->buf + t->buf_len, 0, out - t->buf_len);
+	for (size_t done = 0; done < out;) {
+		ssize_t n = pwrite(t->fd, t->buf + done, out - done, (off_t)(t->file_pos + done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	if (whole) {
+		memmove(t->buf, t->buf + whole, t->buf_len - whole);
+		t->file_pos += whole;
+		t->buf_len -= whole;
+	}
+	return 0;
+}
+
+/* A closed (or rolled) segment ends exactly at its last entry. */
+static int
+trim_segment(struct weir_log_topic *t)
+{
+	if (!t->direct)
+		return 0;
+	return ftruncate(t->fd, (off_t)(t->file_pos + t->buf_len));
+}
+
 static int
 create_segment(struct weir_log_topic *t, uint64_t base)
 {
 	char path[PATH_MAX + 32];
 	weir_log_segment_path(t->dir, base, path, sizeof(path));
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open_append(t, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
+	t->fd = fd;
+	t->file_pos = 0;
+	t->buf_len = 0;
 	struct weir_log_segment_hdr h = { .magic = WEIR_LOG_MAGIC, .base_offset = base };
-	if (write_all(fd, &h, sizeof(h)) != 0 || fsync(fd) != 0 || fsync_dir(t->dir) != 0) {
+	int rc;
+	if (t->direct) {
+		memcpy(t->buf, &h, sizeof(h));
+		t->buf_len = sizeof(h);
+		rc = write_direct(t);
+	} else {
+		rc = write_all(fd, &h, sizeof(h));
+	}
+	if (rc != 0 || fsync(fd) != 0 || fsync_dir(t->dir) != 0) {
 		close(fd);
+		t->fd = -1;
 		return -1;
 	}
-	t->fd = fd;
 	t->base_offset = base;
 	t->next_offset = base;
 	t->segment_bytes = sizeof(h);
@@ -261,12 +332,29 @@ recover_last_segment(struct weir_log_topic *t, uint64_t base, char *err, size_t 
 		fprintf(stderr, "weir-log: %s: %s; truncating %zu torn bytes\n", path, why, size - good_end);
 		t->recovered_truncated_bytes += size - good_end;
 	}
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = open_append(t, path, O_RDWR | O_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, (off_t)good_end) != 0 || lseek(fd, (off_t)good_end, SEEK_SET) < 0) {
 		snprintf(err, errlen, "%s: cannot reopen for append: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
+	}
+	t->file_pos = 0;
+	t->buf_len = 0;
+	if (t->direct) {
+		/* Appends continue in the last, partial block: read it back (a
+		 * plain read: it need not be aligned). */
+		t->file_pos = good_end & ~(uint64_t)(LOG_BLOCK - 1);
+		t->buf_len = good_end - t->file_pos;
+		int rfd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t got = rfd < 0 ? -1 : pread(rfd, t->buf, t->buf_len, (off_t)t->file_pos);
+		if (rfd >= 0)
+			close(rfd);
+		if (got != (ssize_t)t->buf_len) {
+			snprintf(err, errlen, "%s: cannot read back its last block", path);
+			close(fd);
+			return -1;
+		}
 	}
 	if (rc < 0 && fsync(fd) != 0) {
 		snprintf(err, errlen, "%s: fsync after truncation: %s", path, strerror(errno));
@@ -295,7 +383,9 @@ weir_log_topic_open(struct weir_log_topic *t, const char *root, const char *name
 		return -1;
 	}
 	t->buf_cap = LOG_BUF_BYTES;
-	t->buf = malloc(t->buf_cap);
+	/* a block more than it fills: the zero padding of a direct write */
+	if (posix_memalign((void **)&t->buf, LOG_BLOCK, t->buf_cap + LOG_BLOCK) != 0)
+		t->buf = NULL;
 	if (t->buf == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -321,6 +411,15 @@ weir_log_topic_open(struct weir_log_topic *t, const char *root, const char *name
 int
 weir_log_topic_flush(struct weir_log_topic *t)
 {
+	if (t->direct) {
+		if (t->buf_len == 0 || !t->dirty)
+			return 0;
+		if (write_direct(t) != 0)
+			return -1;
+		t->dirty = false;
+		t->unsynced = true;
+		return 0;
+	}
 	if (t->buf_len == 0)
 		return 0;
 	if (write_all(t->fd, t->buf, t->buf_len) != 0)
@@ -352,6 +451,7 @@ weir_log_topic_append(struct weir_log_topic *t, unsigned worker, uint64_t incarn
 	memset((uint8_t *)e + len, 0, padded - len);
 	e->crc32c = weir_crc32c((const uint8_t *)e + 8, len - 8);
 	t->buf_len += padded;
+	t->dirty = true;
 	t->next_offset++;
 	t->segment_bytes += padded;
 	t->records_appended++;
@@ -379,7 +479,7 @@ weir_log_topic_roll_if_full(struct weir_log_topic *t, uint64_t max_bytes)
 {
 	if (t->segment_bytes < max_bytes)
 		return 0;
-	if (weir_log_topic_sync(t) != 0)
+	if (weir_log_topic_sync(t) != 0 || trim_segment(t) != 0)
 		return -1;
 	close(t->fd);
 	t->fd = -1;
@@ -391,7 +491,8 @@ void
 weir_log_topic_close(struct weir_log_topic *t)
 {
 	if (t->fd >= 0) {
-		weir_log_topic_sync(t);
+		if (weir_log_topic_sync(t) == 0 && trim_segment(t) == 0)
+			fdatasync(t->fd);
 		close(t->fd);
 	}
 	t->fd = -1;

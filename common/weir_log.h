@@ -76,8 +76,15 @@ struct weir_log_topic {
 	uint64_t base_offset;
 	uint64_t next_offset;
 	uint64_t segment_bytes;      /* current segment, buffered bytes included */
+	/* Appends go through buf, written with O_DIRECT where the file system
+	 * has it: whole 4 KiB blocks from file_pos (block aligned), the partial
+	 * last block kept in buf and written again as it fills.  The file then
+	 * ends in zeros up to a block boundary until it is closed. */
 	uint8_t *buf;
 	size_t buf_len, buf_cap;
+	uint64_t file_pos;
+	bool direct;
+	bool dirty;                  /* buf holds bytes not yet written */
 	bool unsynced;
 	/* Per worker: the incarnation and end (last pos + 1) of its last entry
 	 * in the current segment, so a restarted drain skips what is there. */
