@@ -9,6 +9,24 @@
 static inline uint32_t
 weir_crc32c(const void *buf, size_t len)
 {
+#if defined(__SSE4_2__) && defined(__x86_64__)
+	/* Log entries are mostly small: below ~200 bytes the crc32
+	 * instruction inline beats ISA-L's call and folding set-up (112-byte
+	 * entries: 10.8 ns against 15.3 here); above, ISA-L's three streams win. */
+	if (len <= 192) {
+		const uint8_t *p = buf;
+		uint64_t c = 0xFFFFFFFFu;
+		for (; len >= 8; len -= 8, p += 8) {
+			uint64_t w;
+			__builtin_memcpy(&w, p, 8);
+			c = __builtin_ia32_crc32di(c, w);
+		}
+		uint32_t c32 = (uint32_t)c;
+		for (; len; len--, p++)
+			c32 = __builtin_ia32_crc32qi(c32, *p);
+		return ~c32;
+	}
+#endif
 	return ~crc32_iscsi((unsigned char *)(uintptr_t)buf, (int)len, 0xFFFFFFFFu);
 }
 #endif

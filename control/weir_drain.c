@@ -63,9 +63,9 @@ weir_drain_commit(struct weir_drain *d, uint64_t now_ns, char *err, size_t errle
 	for (size_t i = 0; i < d->n_pending; i++) {
 		const struct pending_rx *p = &d->pending[i];
 		uint64_t lat = durable_ns > p->rx_ns ? durable_ns - p->rx_ns : 0;
-		weir_hist_add(&d->durable_latency[p->worker], lat, 1);
+		weir_hist_add(&d->durable_latency[p->worker], lat, p->count);
 		if (d->sla_ns && lat > d->sla_ns)
-			d->sla_breaches[p->worker]++;
+			d->sla_breaches[p->worker] += p->count;
 	}
 	d->n_pending = 0;
 	/* Now the producer may reuse the space. */
@@ -85,6 +85,13 @@ weir_drain_commit(struct weir_drain *d, uint64_t now_ns, char *err, size_t errle
 static int
 note_pending(struct weir_drain *d, unsigned worker, uint64_t rx_ns)
 {
+	if (d->n_pending) {
+		struct pending_rx *last = &d->pending[d->n_pending - 1];
+		if (last->rx_ns == rx_ns && last->worker == worker % WEIR_MAX_WORKERS) {
+			last->count++;
+			return 0;
+		}
+	}
 	if (d->n_pending == d->cap_pending) {
 		size_t cap = d->cap_pending ? d->cap_pending * 2 : 65536;
 		struct pending_rx *p = realloc(d->pending, cap * sizeof(*p));
@@ -93,7 +100,7 @@ note_pending(struct weir_drain *d, unsigned worker, uint64_t rx_ns)
 		d->pending = p;
 		d->cap_pending = cap;
 	}
-	d->pending[d->n_pending++] = (struct pending_rx){ rx_ns, worker % WEIR_MAX_WORKERS };
+	d->pending[d->n_pending++] = (struct pending_rx){ rx_ns, worker % WEIR_MAX_WORKERS, 1 };
 	return 0;
 }
 

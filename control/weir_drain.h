@@ -49,7 +49,9 @@ struct weir_drain {
 	struct weir_hist durable_latency[WEIR_MAX_WORKERS];
 	uint64_t sla_ns;                 /* 0: no SLA */
 	uint64_t sla_breaches[WEIR_MAX_WORKERS];
-	struct pending_rx { uint64_t rx_ns; uint32_t worker; } *pending;
+	/* Events not yet durable, by receipt time: a burst's events share
+	 * theirs, so one entry counts them all. */
+	struct pending_rx { uint64_t rx_ns; uint32_t worker, count; } *pending;
 	size_t n_pending, cap_pending;
 };
 

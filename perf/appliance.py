@@ -70,9 +70,9 @@ def cleanup_prefix(prefix):
 
 
 class Case:
-    def __init__(self, name, per_packet, payload, sources=1, rules=0, workers=1):
+    def __init__(self, name, per_packet, payload, sources=1, rules=0, workers=1, policy="backpressure"):
         self.name, self.per_packet, self.payload = name, per_packet, payload
-        self.sources, self.rules, self.workers = sources, rules, workers
+        self.sources, self.rules, self.workers, self.policy = sources, rules, workers, policy
 
     @property
     def frame_bytes(self):
@@ -262,6 +262,7 @@ def run_weir(case, pcap, out, seconds, policy="backpressure"):
         "capacity_mevents": case.workers * 1000.0 / ns_pkt * case.per_packet,
         "busy_share_waiting": d["backpressure_wait_ns"] / d["busy_ns"] if d["busy_ns"] else 0,
         "ring_full_packets": d["ring_full_packets"],
+        "ring_full_share": d["ring_full_packets"] / d["rx_packets"] if d["rx_packets"] else 0,
         "duplicates": d["seq_duplicates"],
         "session_restarts": d["session_restarts"],
         "rule_matches": d["rule_matches"],
@@ -378,9 +379,12 @@ CASES = {
     "small-1msg-1000rules": Case("small-1msg-1000rules", 1, 8, rules=1000),
     "small-1msg-1ksources": Case("small-1msg-1ksources", 1, 8, sources=1024),
     "small-1msg-2workers": Case("small-1msg-2workers", 1, 8, workers=2),
+    # Does the control plane keep up with the dataplane's full rate?  With
+    # drop, the worker never waits: what the log cannot take is ring-full.
+    "small-1msg-drop": Case("small-1msg-drop", 1, 8, policy="drop"),
 }
 DEFAULT = ["small-1msg", "small-8msg", "512B-1msg", "512B-8msg", "small-1msg-100rules", "small-8msg-100rules",
-           "small-1msg-1000rules", "small-1msg-1ksources", "small-1msg-2workers"]
+           "small-1msg-1000rules", "small-1msg-1ksources", "small-1msg-2workers", "small-1msg-drop"]
 
 
 def isolate_receiving_core():
@@ -439,8 +443,8 @@ def run_cases(a, steered):
         r = {"case": name, "frame_bytes": case.frame_bytes, "messages_per_packet": case.per_packet,
              "sources": case.sources, "rules": case.rules, "workers": case.workers}
         log(f"appliance: {name}: weir")
-        r["weir"] = run_weir(case, pcap, a.out, a.seconds)
-        baseline = not a.no_baselines and case.rules == 0 and case.sources == 1
+        r["weir"] = run_weir(case, pcap, a.out, a.seconds, case.policy)
+        baseline = not a.no_baselines and case.rules == 0 and case.sources == 1 and case.policy != "drop"
         if baseline:
             log(f"appliance: {name}: testpmd rxonly")
             r["testpmd"] = run_testpmd(case, pcap, a.seconds, mbufs)

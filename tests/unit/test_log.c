@@ -105,6 +105,20 @@ should_read_and_continue_a_segment_left_with_direct_write_padding(void **state)
 	rm_tmpdir(root);
 }
 
+/* The inline path (small buffers) and ISA-L's (large) are one function:
+ * they must agree at every length and alignment around the switch. */
+static void
+should_compute_the_same_crc32c_inline_and_through_isal(void **state)
+{
+	(void)state;
+	static uint8_t buf[700];
+	for (unsigned i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 131 + 7);
+	for (unsigned off = 0; off < 8; off++)
+		for (unsigned len = 0; len + off <= sizeof(buf); len++)
+			assert_int_equal(weir_crc32c(buf + off, len), ~crc32_iscsi(buf + off, (int)len, 0xFFFFFFFFu));
+}
+
 static void
 should_detect_a_flipped_byte_anywhere_in_an_entry(void **state)
 {
@@ -258,6 +272,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(should_compute_standard_crc32c),
+		cmocka_unit_test(should_compute_the_same_crc32c_inline_and_through_isal),
 		cmocka_unit_test(should_detect_a_flipped_byte_anywhere_in_an_entry),
 		cmocka_unit_test(should_read_and_continue_a_segment_left_with_direct_write_padding),
 		cmocka_unit_test(should_cut_a_torn_tail_on_reopen_and_continue_the_offsets),
