@@ -69,6 +69,8 @@ int weir_log_list_segments(const char *dir, uint64_t **bases, size_t *n);
 void weir_log_segment_path(const char *dir, uint64_t base, char *path, size_t len);
 
 /* Appending to one topic. */
+struct weir_log_writer;
+
 struct weir_log_topic {
 	char name[WEIR_TOPIC_NAME_MAX];
 	char dir[PATH_MAX];
@@ -83,6 +85,7 @@ struct weir_log_topic {
 	uint8_t *buf;
 	size_t buf_len, buf_cap;
 	uint64_t file_pos;
+	struct weir_log_writer *writer; /* direct: full buffers are written by a thread */
 	bool direct;
 	bool dirty;                  /* buf holds bytes not yet written */
 	bool unsynced;

@@ -40,6 +40,7 @@ struct weir_drain {
 	uint64_t records_skipped;        /* already in the log from before a restart */
 	uint64_t records_bad_topic;      /* topic id beyond the table: kept under _deadletter */
 	uint64_t commits;
+	uint64_t room_commits;           /* written and released between interval fsyncs */
 	uint64_t fsync_ns_max;
 	uint64_t fsync_ns_total;
 	struct weir_hist fsync_latency;

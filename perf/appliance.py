@@ -248,6 +248,8 @@ def run_weir(case, pcap, out, seconds, policy="backpressure"):
             if cp:
                 cp.kill()
         cleanup_prefix(env["WEIR_PREFIX"])
+        # Gigabytes a run: kept, a full benchmark filled this machine's disk.
+        subprocess.run(["rm", "-rf", env["WEIR_LOG_DIR"]])
     final = json.load(open(os.path.join(out, "dataplane.json")))
     a, b = s0["counters"]["total"], s1["counters"]["total"]
     d = {k: b[k] - a[k] for k in b if isinstance(b[k], int)}
@@ -274,8 +276,9 @@ def run_weir(case, pcap, out, seconds, policy="backpressure"):
         "dataplane_exit": dp.returncode,
         "control_exit": cp.returncode if cp else None,
     }
-    if res["dataplane_exit"] != 0 or not res["identity_holds"]:
-        raise RuntimeError(f"weir run failed: exit {res['dataplane_exit']}, identity {res['identity_holds']}")
+    if res["dataplane_exit"] != 0 or res["control_exit"] != 0 or not res["identity_holds"]:
+        raise RuntimeError(f"weir run failed: dataplane exit {res['dataplane_exit']}, control exit "
+                           f"{res['control_exit']}, identity {res['identity_holds']} (see {out}/*.log)")
     return res
 
 

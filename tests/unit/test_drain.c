@@ -108,6 +108,34 @@ count_log_exactly_once(struct fixture *f, uint64_t expect_total)
 	return (unsigned)total;
 }
 
+/* More than half the ring passed before the interval is up: written and
+ * released at once (a worker never waits out the interval for room), while
+ * the fsync keeps to the interval and those events' durable latency is
+ * taken at it. */
+static void
+should_release_a_half_full_ring_at_once_and_fsync_at_the_interval(void **state)
+{
+	struct fixture *f = *state;
+	f->cfg.fsync_mode = WEIR_FSYNC_INTERVAL;
+	f->cfg.fsync_interval_ns = 1000000000ull;
+	open_drain(f, 1);
+	produce(f, 0, 7000); /* 560 KB of a 1 MiB ring */
+	int moved, total = 0;
+	while ((moved = weir_drain_poll(&f->d, 1, err, sizeof(err))) > 0)
+		total += moved;
+	assert_int_equal(total, 7000);
+	assert_true(f->d.room_commits >= 1);
+	assert_true(f->ring->head >= RING_BYTES / 2); /* released without the fsync */
+	assert_int_equal(f->d.fsync_latency.count, 0);
+	assert_int_equal(f->d.durable_latency[0].count, 0);
+	assert_int_equal(weir_drain_poll(&f->d, 1000000001ull, err, sizeof(err)), 0); /* the interval */
+	assert_int_equal(f->ring->head, f->ring->tail);
+	assert_true(f->d.fsync_latency.count > 0);
+	assert_int_equal(f->d.durable_latency[0].count, 7000);
+	weir_drain_close(&f->d);
+	assert_int_equal(count_log_exactly_once(f, 7000), 7000);
+}
+
 static void
 should_not_release_ring_space_before_the_interval_commit(void **state)
 {
@@ -211,6 +239,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(should_not_release_ring_space_before_the_interval_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_release_a_half_full_ring_at_once_and_fsync_at_the_interval, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_write_each_record_once_when_restarted_after_writing_but_before_releasing, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_write_each_record_once_when_only_one_topic_was_written_before_the_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_not_skip_records_of_a_new_dataplane_run, setup, teardown),
