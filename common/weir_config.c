@@ -628,6 +628,18 @@ parse_line(struct parse_ctx *ctx, char *line)
 	if (strcmp(t[0], "eal") == 0) {
 		if (n < 2)
 			fail(ctx, ctx->line, "\"eal\" needs at least one EAL argument, e.g. \"eal --no-pci\"");
+		for (int i = 1; i < n; i++) {
+			const char *vdev = !strncmp(t[i], "--vdev=", 7) ? t[i] + 7
+					   : (!strcmp(t[i], "--vdev") && i + 1 < n) ? t[i + 1] : NULL;
+			const char *args = vdev ? strchr(vdev, ',') : NULL;
+			if (args && strlen(args + 1) > WEIR_VDEV_ARGS_MAX)
+				/* Seen with net_pcap: a key cut from its value, a crash. */
+				fail(ctx, ctx->line,
+				     "--vdev %.*s: its arguments are %zu characters, and DPDK hands secondary processes "
+				     "(weir-control, weir-stat) only the first %d, whose probe then fails or crashes: "
+				     "shorten them (a shorter path, or a symlink to the file)",
+				     (int)(args - vdev), vdev, strlen(args + 1), WEIR_VDEV_ARGS_MAX);
+		}
 		for (int i = 1; i < n; i++)
 			if (weir_config_add_eal_arg(cfg, t[i])) {
 				fail(ctx, ctx->line, "too many EAL arguments (limit %d)", WEIR_MAX_EAL_ARGS - 1);

@@ -7,6 +7,10 @@
 #ifndef WEIR_CONFIG_H
 #define WEIR_CONFIG_H
 
+/* DPDK (22.11) passes a vdev's arguments to secondary processes cut to
+ * RTE_DEV_NAME_MAX_LEN - 1 characters. */
+#define WEIR_VDEV_ARGS_MAX 63
+
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>

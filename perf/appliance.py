@@ -91,11 +91,11 @@ def make_capture(case, out, packets):
                         "--messages", str(packets * case.per_packet), "--per-packet", str(case.per_packet),
                         "--payload", str(case.payload), "--end-session"], check=True,
                        stdout=subprocess.DEVNULL)
-    # DPDK 22.11 secondaries get the primary's vdev arguments cut short, and
-    # net_pcap then crashes on a key left without its value: short paths.
-    short_dir = f"/tmp/weir-perf-{os.getpid()}"
+    # DPDK 22.11 hands secondaries only 63 characters of a vdev's arguments
+    # (weir refuses longer ones): the capture gets a short link.
+    short_dir = f"/tmp/wp{os.getpid()}"  # two rx_pcap= and infinite_rx=1 must fit 63 characters
     os.makedirs(short_dir, exist_ok=True)
-    short = os.path.join(short_dir, f"{len(os.listdir(short_dir))}.pcap")
+    short = os.path.join(short_dir, str(len(os.listdir(short_dir))))
     os.symlink(pcap, short)
     return short
 

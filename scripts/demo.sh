@@ -14,17 +14,20 @@ scripts/setup.sh
 messages=${WEIR_DEMO_MESSAGES:-1000000}
 dir=${WEIR_DEMO_DIR:-$PWD/out/demo}
 export WEIR_PREFIX=weir-demo-$$
-export WEIR_PCAP=$dir/traffic.pcap WEIR_LOG_DIR=$dir/log WEIR_EAL_MEM
+# The capture is named by a short link: DPDK hands secondaries only 63
+# characters of a vdev's arguments, and weir refuses longer ones.
+export WEIR_PCAP=/tmp/weir-demo-$$.pcap WEIR_LOG_DIR=$dir/log WEIR_EAL_MEM
 rm -rf "$dir" && mkdir -p "$dir"
 
 cleanup() {
   kill "${dp_pid:-}" "${cp_pid:-}" "${stat_pid:-}" 2>/dev/null || true
-  rm -rf "/var/run/dpdk/$WEIR_PREFIX" /dev/hugepages/"$WEIR_PREFIX"map_* /dev/shm/weir."$WEIR_PREFIX".* 2>/dev/null || true
+  rm -rf "/var/run/dpdk/$WEIR_PREFIX" /dev/hugepages/"$WEIR_PREFIX"map_* /dev/shm/weir."$WEIR_PREFIX".* "$WEIR_PCAP" 2>/dev/null || true
 }
 trap cleanup EXIT
 
 echo "== 1. traffic: weir-gen writes the capture and its ground truth"
-build/tools/weir-gen pcap --out "$WEIR_PCAP" --manifest "$dir/manifest.json" --seed 42 \
+ln -sfn "$dir/traffic.pcap" "$WEIR_PCAP"
+build/tools/weir-gen pcap --out "$dir/traffic.pcap" --manifest "$dir/manifest.json" --seed 42 \
   --messages "$messages" --sessions 16 --per-packet 1-8 --payload 8-96 \
   --malformed-rate 0.03 --filtered-rate 0.01 --vlan-rate 0.1 --ipv6-rate 0.1 \
   --heartbeat-every 50 --end-session \

@@ -23,7 +23,9 @@ shutdown drain-timeout 20s
 
 
 def test_dpdk_sender_over_memif_recovers_gaps_through_rerequests(deploy, tmp_path):
-    sock = str(tmp_path / "memif.sock")
+    sock = f"/tmp/wm{os.getpid()}.sock"  # vdev arguments must fit 63 characters (weir_config)
+    if os.path.exists(sock):
+        os.unlink(sock)
     d = deploy("memif", f"--vdev=net_memif0,role=server,id=0,socket={sock}", BODY)
     d.start_dataplane()
     d.wait_running()

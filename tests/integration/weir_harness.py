@@ -4,9 +4,11 @@ Every deployment gets its own DPDK --file-prefix, and its hugepage files,
 runtime directory and /dev/shm regions are removed when the test ends, so
 tests can run back to back and after a crash.
 """
+import atexit
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -50,6 +52,24 @@ def remove_dpdk_files(prefix):
             pass
 
 
+SHORT_DIR = f"/tmp/wt{os.getpid()}"
+atexit.register(shutil.rmtree, SHORT_DIR, True)
+
+
+def short_link(path):
+    """A short name for path: DPDK hands secondaries only 63 characters of a vdev's arguments, and weir
+    refuses longer ones."""
+    os.makedirs(SHORT_DIR, exist_ok=True)
+    link = os.path.join(SHORT_DIR, str(len(os.listdir(SHORT_DIR))))
+    os.symlink(path, link)
+    return link
+
+
+def shorten_vdev_paths(eal):
+    """Captures named in vdev arguments (rx_pcap=, tx_pcap=) by short links."""
+    return re.sub(r"\b(rx_pcap|tx_pcap)=([^,\s]+)", lambda m: f"{m.group(1)}={short_link(m.group(2))}", eal)
+
+
 def gen_pcap(out_dir, name="traffic", **flags):
     """weir-gen pcap; flags become --flag value (True: bare flag). Returns (pcap, manifest)."""
     pcap = os.path.join(out_dir, name + ".pcap")
@@ -78,7 +98,7 @@ class Deployment:
         self.config = os.path.join(self.dir, name + ".conf")
         with open(self.config, "w") as f:
             f.write(f"eal --file-prefix={self.prefix} {mem} --no-pci --log-level=lib.eal:warning\n")
-            f.write(f"eal {eal}\n")
+            f.write(f"eal {shorten_vdev_paths(eal)}\n")
             self.metrics_port = free_port()
             f.write(f"metrics listen 127.0.0.1:{self.metrics_port}\n")
             f.write(body)

@@ -66,6 +66,23 @@ should_reject_unknown_policies_and_say_what_is_valid(void **state)
 	expect_error(VALID_TAIL "port config all rss tcp\n", 4, "write udp, ip or none");
 }
 
+/* A secondary gets only 63 characters of a vdev's arguments; cut inside
+ * "infinite_rx=1", net_pcap's probe crashed weir-stat. */
+static void
+should_reject_vdev_arguments_a_secondary_would_get_cut_short(void **state)
+{
+	char text[512];
+	const char *path63 = "rx_pcap=/tmp/0123456789/0123456789/0123456789/0123456789/0.pcap"; /* 63 */
+	assert_int_equal(strlen(path63), 63);
+	snprintf(text, sizeof(text), "eal --vdev=net_pcap0,%s\n" VALID_TAIL, path63);
+	assert_int_equal(parse(text), 0);
+	snprintf(text, sizeof(text), "eal --vdev=net_pcap0,%s,infinite_rx=1\n" VALID_TAIL, path63);
+	expect_error(text, 1, "--vdev net_pcap0: its arguments are 77 characters");
+	expect_error(text, 1, "shorten them");
+	snprintf(text, sizeof(text), "eal --no-pci --vdev net_pcap0,%sX\n" VALID_TAIL, path63);
+	expect_error(text, 1, "only the first 63");
+}
+
 static void
 should_require_rxq_per_port_for_all_ports(void **state)
 {
@@ -191,6 +208,7 @@ main(void)
 		cmocka_unit_test(should_reject_a_ring_size_that_is_not_a_power_of_two),
 		cmocka_unit_test(should_reject_unknown_policies_and_say_what_is_valid),
 		cmocka_unit_test(should_require_rxq_per_port_for_all_ports),
+		cmocka_unit_test(should_reject_vdev_arguments_a_secondary_would_get_cut_short),
 		cmocka_unit_test(should_reject_a_decoder_port_used_twice_naming_the_first_line),
 		cmocka_unit_test(should_check_cross_field_rules_after_the_whole_file),
 		cmocka_unit_test(should_refuse_sender_keyed_sources_on_a_feed_with_rerequests),
