@@ -24,10 +24,12 @@ and cost per packet on the receiving core:
 Writes RESULT_DIR/appliance.json, appliance.md and appliance.png.
 """
 import argparse
+import atexit
 import glob
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -94,7 +96,9 @@ def make_capture(case, out, packets):
     # DPDK 22.11 hands secondaries only 63 characters of a vdev's arguments
     # (weir refuses longer ones): the capture gets a short link.
     short_dir = f"/tmp/wp{os.getpid()}"  # two rx_pcap= and infinite_rx=1 must fit 63 characters
-    os.makedirs(short_dir, exist_ok=True)
+    if not os.path.isdir(short_dir):
+        os.makedirs(short_dir)
+        atexit.register(shutil.rmtree, short_dir, True)
     short = os.path.join(short_dir, str(len(os.listdir(short_dir))))
     os.symlink(pcap, short)
     return short
