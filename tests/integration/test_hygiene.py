@@ -106,5 +106,6 @@ def test_the_worker_makes_no_syscall_and_no_allocation_while_traffic_flows(deplo
     # No system call (the shim's own prctl would show one, had it counted an allocation) on the worker; the main lcore's show strace was watching.
     assert worker_calls == [], worker_calls[:20]
     assert main_calls, "strace saw nothing on the main lcore either: the instrument is not working"
+    shutil.rmtree(d.log_dir)  # gigabytes of replayed events: kept only when the test fails
     print(f"hygiene: {moved} packets while watched; worker syscalls 0 (main lcore {len(main_calls)}); "
           f"worker allocations 0 (start-up {alloc['outside_window']})")
