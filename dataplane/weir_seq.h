@@ -106,6 +106,11 @@ struct weir_seq_source *weir_seq_source(struct weir_seq_table *t, const uint8_t 
 enum weir_seq_class weir_seq_event(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq,
 				   uint64_t now_ns);
 /* A heartbeat (or end of session) saying next_seq is next: reveals a gap at the tail. */
+/* count events from first on, when they continue src exactly (the next
+ * expected, an active session already started): what weir_seq_event()
+ * does for each of them, done at once; false (nothing done) otherwise. */
+bool weir_seq_in_order_run(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t first, uint64_t count,
+			   uint64_t now_ns);
 void weir_seq_heartbeat(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t next_seq, uint64_t now_ns);
 /* End of session: a heartbeat that closes the source; data after it restarts it. */
 void weir_seq_end_of_session(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t next_seq,

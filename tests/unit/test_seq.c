@@ -92,6 +92,35 @@ feed(struct fixture *f, struct weir_seq_source *s, const uint64_t *seqs, unsigne
 #define FEED(f, s, now, ...) feed(f, s, (const uint64_t[]){ __VA_ARGS__ }, \
 	sizeof((const uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t), now)
 
+/* A run taken at once leaves the tracker exactly as the same events one by
+ * one; anything but the exact continuation of an active, started source is
+ * refused and left to weir_seq_event(). */
+static void
+should_track_an_in_order_run_at_once_exactly_as_event_by_event(void **state)
+{
+	(void)state;
+	struct fixture *a = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0), *b = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
+	struct weir_seq_source *sa = src(a, "RUN"), *sb = src(b, "RUN");
+	assert_false(weir_seq_in_order_run(&b->t, sb, 1, 8, 5)); /* not started yet */
+	FEED(a, sa, 5, 1);
+	FEED(b, sb, 5, 1);
+	for (uint64_t seq = 2; seq < 2 + 8; seq++)
+		weir_seq_event(&a->t, sa, seq, 9);
+	assert_true(weir_seq_in_order_run(&b->t, sb, 2, 8, 9));
+	assert_int_equal(sa->next_seq, sb->next_seq);
+	assert_int_equal(sa->last_seen_ns, sb->last_seen_ns);
+	assert_memory_equal(&a->c, &b->c, sizeof(a->c));
+	assert_memory_equal(&a->t.stats[weir_seq_index(&a->t, sa)], &b->t.stats[weir_seq_index(&b->t, sb)],
+			    sizeof(struct weir_seq_source_stats));
+	assert_false(weir_seq_in_order_run(&b->t, sb, 11, 3, 9)); /* a gap: not a continuation */
+	assert_false(weir_seq_in_order_run(&b->t, sb, 9, 3, 9));  /* repeats */
+	weir_seq_end_of_session(&b->t, sb, 10, 9);
+	assert_false(weir_seq_in_order_run(&b->t, sb, 10, 3, 9)); /* closed: a restart is weir_seq_event's */
+	assert_false(weir_seq_in_order_run(&b->t, NULL, 10, 3, 9));
+	destroy(a);
+	destroy(b);
+}
+
 static void
 should_refuse_a_table_without_room(void **state)
 {
@@ -362,6 +391,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(should_track_an_in_order_run_at_once_exactly_as_event_by_event),
 		cmocka_unit_test(should_refuse_a_table_without_room),
 		cmocka_unit_test(should_count_events_of_sources_beyond_a_full_table_by_policy),
 		cmocka_unit_test(should_lose_a_gap_at_once_when_no_gap_entry_is_free),
