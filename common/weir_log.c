@@ -214,46 +214,6 @@ fsync_dir(const char *dir)
 }
 
 /*
- * O_DIRECT where the file system takes it: in a VM the page cache's fresh
- * pages cost more than the disk (buffered appends ran at ~290 MB/s here,
- * direct ones at ~1.2 GB/s).  tmpfs and others refuse it: buffered then.
- */
-static int
-open_append(struct weir_log_topic *t, const char *path, int flags)
-{
-	int fd = open(path, flags | O_DIRECT, 0644);
-	t->direct = fd >= 0;
-	if (fd < 0 && errno == EINVAL)
-		fd = open(path, flags, 0644);
-	return fd;
-}
-
-/* Writes buf's whole blocks (and, zero padded, its partial last one) at
- * file_pos; keeps the partial block for the next write. */
-static int
-write_direct(struct weir_log_topic *t)
-{
-	size_t whole = t->buf_len & ~(size_t)(LOG_BLOCK - 1);
-	size_t out = (t->buf_len + LOG_BLOCK - 1) & ~(size_t)(LOG_BLOCK - 1);
-	memset(t->buf + t->buf_len, 0, out - t->buf_len);
-	for (size_t done = 0; done < out;) {
-		ssize_t n = pwrite(t->fd, t->buf + done, out - done, (off_t)(t->file_pos + done));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		done += (size_t)n;
-	}
-	if (whole) {
-		memmove(t->buf, t->buf + whole, t->buf_len - whole);
-		t->file_pos += whole;
-		t->buf_len -= whole;
-	}
-	return 0;
-}
-
-/*
  * The writer thread of a direct topic.  A full buffer is handed to it and
  * appends go on into a spare one: the device's time (about 120 ns a record
  * here, two thirds of a synchronous append) overlaps the drain's work.
@@ -295,10 +255,10 @@ writer_main(void *arg)
 		int err = 0;
 		for (size_t done = 0; done < len && !err;) {
 			ssize_t n = pwrite(fd, buf + done, len - done, (off_t)(pos + done));
-			if (n < 0 && errno != EINTR)
-				err = errno;
-			else if (n > 0)
+			if (n > 0)
 				done += (size_t)n;
+			else if (n == 0 || errno != EINTR)
+				err = n == 0 ? EIO : errno;
 		}
 		pthread_mutex_lock(&w->mu);
 		if (err && !w->err)
@@ -403,6 +363,34 @@ writer_stop(struct weir_log_topic *t)
 	pthread_cond_destroy(&w->cv);
 	free(w);
 	t->writer = NULL;
+}
+
+/*
+ * O_DIRECT where the file system takes it: in a VM the page cache's fresh
+ * pages cost more than the disk (buffered appends ran at ~290 MB/s here,
+ * direct ones at ~1.2 GB/s).  tmpfs and others refuse it: buffered then.
+ * Direct topics write through their writer thread, started here.
+ */
+static int
+open_append(struct weir_log_topic *t, const char *path, int flags)
+{
+	int fd = open(path, flags | O_DIRECT, 0644);
+	t->direct = fd >= 0;
+	if (fd < 0 && errno == EINVAL)
+		fd = open(path, flags, 0644);
+	if (fd >= 0 && t->direct && t->writer == NULL && writer_start(t) != 0) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	return fd;
+}
+
+/* Writes buf (its partial last block zero padded) and waits for it. */
+static int
+write_direct(struct weir_log_topic *t)
+{
+	return writer_submit(t) == 0 && writer_wait_idle(t->writer) == 0 ? 0 : -1;
 }
 
 /* A closed (or rolled) segment ends exactly at its last entry. */
@@ -558,10 +546,6 @@ weir_log_topic_open(struct weir_log_topic *t, const char *root, const char *name
 		rc = recover_last_segment(t, bases[n - 1], err, errlen);
 	}
 	free(bases);
-	if (rc == 0 && t->direct && writer_start(t) != 0) {
-		snprintf(err, errlen, "%s: cannot start its writer thread", t->dir);
-		return -1;
-	}
 	return rc;
 }
 
@@ -569,15 +553,9 @@ int
 weir_log_topic_flush(struct weir_log_topic *t)
 {
 	if (t->direct) {
-		if (t->writer) {
-			/* A commit: everything queued and this buffer on the file. */
-			if (t->dirty && writer_submit(t) != 0)
-				return -1;
-			if (writer_wait_idle(t->writer) != 0)
-				return -1;
-		} else if (t->dirty && write_direct(t) != 0) {
+		/* A commit: everything queued and this buffer on the file. */
+		if (t->dirty ? write_direct(t) != 0 : writer_wait_idle(t->writer) != 0)
 			return -1;
-		}
 		if (t->dirty)
 			t->unsynced = true;
 		t->dirty = false;
@@ -599,7 +577,7 @@ weir_log_topic_append(struct weir_log_topic *t, unsigned worker, uint64_t incarn
 	size_t len = sizeof(struct weir_log_entry) + rec->len_bytes;
 	size_t padded = WEIR_ALIGN8(len);
 	if (t->buf_len + padded > t->buf_cap) {
-		if (t->writer) {
+		if (t->direct) {
 			if (writer_submit(t) != 0)
 				return -1;
 			t->unsynced = true; /* a commit's flush waits for it */
