@@ -63,22 +63,11 @@ fill_header(struct weir_record *r, uint16_t kind, uint16_t topic, uint16_t port,
 }
 
 /*
- * Backpressure: show the consumer what is done and wait for room; the RX
- * queue fills meanwhile and the NIC counts what it misses.  False when the
- * policy is drop or the worker is stopping: the caller counts the drop.
+ * Room for need bytes of records.  Under backpressure the worker shows the
+ * consumer what is done and waits (the RX queue fills meanwhile and the NIC
+ * counts what it misses); false when the policy is drop, the worker is
+ * stopping, or need could never fit: the caller counts the drop.
  */
-static bool
-wait_for_room(struct weir_pipeline *pl, uint64_t now_ns)
-{
-	if (pl->full_policy == WEIR_FULL_DROP || *pl->quit)
-		return false;
-	pl->c.backpressure_waits++;
-	weir_ring_publish(&pl->ring, now_ns);
-	__builtin_ia32_pause();
-	return true;
-}
-
-/* Room for need bytes of records, waiting under backpressure. */
 static bool
 ensure_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 {
@@ -89,10 +78,8 @@ ensure_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 	if (pl->full_policy == WEIR_FULL_DROP || *pl->quit)
 		return false;
 	uint64_t t0 = pl->clock_ns ? pl->clock_ns(pl->clock_ctx) : 0;
-	/* Wait for some slack beyond need: the consumer then frees in steps, and
-	 * the next few thousand records need not read its cursor's cache line
-	 * (re-reading it on every packet of a full ring doubled the worker's
-	 * cost per packet). */
+	/* Wait for some slack beyond need, so the records that follow need not
+	 * read the consumer's cursor line one by one as it frees space. */
 	uint64_t slack = pl->ring.size_bytes / 16 < 256 * 1024 ? pl->ring.size_bytes / 16 : 256 * 1024;
 	uint64_t want = need + slack > pl->ring.size_bytes / 2 ? need : need + slack;
 	bool room = true;
@@ -108,6 +95,17 @@ ensure_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 	if (pl->clock_ns)
 		pl->c.backpressure_wait_ns += pl->clock_ns(pl->clock_ctx) - t0;
 	return room;
+}
+
+/* One record of len bytes, waiting under backpressure as ensure_room()
+ * does; NULL when it had no room.  Twice len: a wrap may pad up to len. */
+static struct weir_record *
+reserve_waiting(struct weir_pipeline *pl, uint32_t len, uint64_t now_ns)
+{
+	struct weir_record *r = weir_ring_reserve(&pl->ring, len);
+	if (r == NULL && ensure_room(pl, 2ull * WEIR_ALIGN8(len), now_ns))
+		r = weir_ring_reserve(&pl->ring, len);
+	return r;
 }
 
 /* What src holds above a lost gap may go once the gap is gone. */
@@ -184,12 +182,10 @@ static void
 on_loss(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_t count, uint64_t now_ns)
 {
 	struct weir_pipeline *pl = ctx;
-	struct weir_record *r;
-	while ((r = weir_ring_reserve(&pl->ring, sizeof(*r))) == NULL) {
-		if (!wait_for_room(pl, now_ns)) {
-			pl->c.loss_records_not_kept++;
-			return;
-		}
+	struct weir_record *r = reserve_waiting(pl, sizeof(*r), now_ns);
+	if (r == NULL) {
+		pl->c.loss_records_not_kept++;
+		return;
 	}
 	fill_header(r, WEIR_REC_LOSS, src->origin.topic, src->origin.port, now_ns);
 	memcpy(r->source, src->key, WEIR_SOURCE_BYTES);
@@ -592,12 +588,10 @@ weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32
 	pl->c.dead_letter_packets++;
 	pl->c.dead_letter[reason]++;
 	uint32_t keep = len < pl->dead_letter_keep_bytes ? len : pl->dead_letter_keep_bytes;
-	struct weir_record *r;
-	while ((r = weir_ring_reserve(&pl->ring, (uint32_t)sizeof(*r) + keep)) == NULL) {
-		if (!wait_for_room(pl, now_ns)) {
-			pl->c.dead_letter_not_kept++;
-			return;
-		}
+	struct weir_record *r = reserve_waiting(pl, (uint32_t)sizeof(*r) + keep, now_ns);
+	if (r == NULL) {
+		pl->c.dead_letter_not_kept++;
+		return;
 	}
 	fill_header(r, WEIR_REC_DEAD_LETTER, WEIR_TOPIC_DEAD_LETTER, port, now_ns);
 	r->reason = (uint16_t)reason;

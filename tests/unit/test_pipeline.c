@@ -232,6 +232,19 @@ should_time_backpressure_waits_and_only_them(void **state)
 	assert_int_equal(f->pl.c.event_records, 10);
 	assert_true(f->pl.c.backpressure_wait_ns >= 40ull * 1000 * 1000);
 	assert_true(f->pl.c.backpressure_wait_ns < 5ull * 1000 * 1000 * 1000);
+	/* A dead letter's wait is the same wait, timed the same way. */
+	uint64_t before = f->pl.c.backpressure_wait_ns;
+	while (weir_ring_reserve(&f->pl.ring, 1024) != NULL)
+		;
+	while (weir_ring_reserve(&f->pl.ring, 64) != NULL) /* not even a dead letter's room */
+		;
+	weir_ring_publish(&f->pl.ring, 0);
+	pthread_create(&t, NULL, release_later, f);
+	uint8_t bad[8] = { 0 };
+	weir_pipeline_packet(&f->pl, bad, sizeof(bad), WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 0);
+	pthread_join(t, NULL);
+	assert_int_equal(f->pl.c.dead_letter_records, 1);
+	assert_true(f->pl.c.backpressure_wait_ns - before >= 40ull * 1000 * 1000);
 }
 
 static void
