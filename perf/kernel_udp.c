@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "weir_time.h"
+
 #define MAX_BATCH 1024
 #define MAX_DGRAM 2048
 
@@ -37,13 +39,6 @@ struct opts {
 	const char *pcap, *to;
 };
 
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* This thread's CPU time, user and system. */
 static uint64_t
@@ -101,10 +96,10 @@ run_recv(const struct opts *o)
 	fprintf(stderr, "kernel-udp: receiving on port %u, SO_RCVBUF %d, batch %u\n", o->port, buf, o->batch);
 	uint64_t packets = 0, bytes = 0, messages = 0, calls = 0;
 	uint64_t start_ns = 0, start_cpu = 0, last_ns = 0, end_cpu = 0;
-	uint64_t give_up = mono_ns() + (uint64_t)(o->seconds * 1e9) + 30ull * 1000000000ull;
+	uint64_t give_up = weir_monotonic_ns() + (uint64_t)(o->seconds * 1e9) + 30ull * 1000000000ull;
 	for (;;) {
 		int n = recvmmsg(fd, msgs, o->batch, MSG_WAITFORONE, NULL);
-		uint64_t now = mono_ns();
+		uint64_t now = weir_monotonic_ns();
 		if (n <= 0) {
 			if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				perror("kernel-udp: recvmmsg");
@@ -217,8 +212,8 @@ run_send(const struct opts *o)
 	static struct mmsghdr msgs[MAX_BATCH];
 	static struct iovec iov[MAX_BATCH];
 	uint64_t sent = 0, failed = 0, next = 0;
-	uint64_t deadline = mono_ns() + (uint64_t)(o->seconds * 1e9);
-	while (mono_ns() < deadline && (o->count == 0 || sent < o->count)) {
+	uint64_t deadline = weir_monotonic_ns() + (uint64_t)(o->seconds * 1e9);
+	while (weir_monotonic_ns() < deadline && (o->count == 0 || sent < o->count)) {
 		unsigned b = o->batch;
 		for (unsigned i = 0; i < b; i++, next++) {
 			uint32_t k = (uint32_t)(next % n);

@@ -27,6 +27,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include "weir_time.h"
 #include "weir_frame.h"
 #include "weir_moldudp64.h"
 #include "weir_parse.h"
@@ -160,23 +161,7 @@ chance(struct gen *g, double p)
 	return p > 0 && (double)(rnd(g) >> 11) * 0x1.0p-53 < p;
 }
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void serve_requests(struct gen *g);
-
-static uint64_t
-wall_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Pace to --rate, answering re-requests while waiting. */
 static void
@@ -185,7 +170,7 @@ pace(struct gen *g)
 	uint64_t due = g->send_start_ns + (uint64_t)((double)g->packets * 1e9 / g->o.rate_pps);
 	for (;;) {
 		serve_requests(g);
-		uint64_t now = now_ns();
+		uint64_t now = weir_monotonic_ns();
 		if (now >= due)
 			break;
 		struct timespec ts = { 0, (long)(due - now < 200000 ? due - now : 200000) };
@@ -948,7 +933,7 @@ generate(struct gen *g)
 				return -1;
 		}
 	}
-	g->send_start_ns = now_ns();
+	g->send_start_ns = weir_monotonic_ns();
 	uint64_t left = o->messages;
 	uint8_t msg[1024];
 	unsigned cur = 0;
@@ -972,7 +957,7 @@ generate(struct gen *g)
 		uint32_t per_event = o->weir_framing ? WEIR_FRAME_EVENT_HEADER_BYTES : 2;
 		uint32_t len = hdr;
 		unsigned n = 0;
-		uint64_t event_time_ns = wall_ns();
+		uint64_t event_time_ns = weir_realtime_ns();
 		while (n < want) {
 			unsigned plen = rnd_range(g, o->payload_min, o->payload_max);
 			if (len + per_event + plen > MOLD_BUDGET && n > 0)
@@ -1397,8 +1382,8 @@ main(int argc, char **argv)
 	}
 	if (o->send) {
 		/* Keep answering re-requests for a while after the last packet. */
-		uint64_t until = now_ns() + (uint64_t)(o->linger_s * 1e9);
-		while (o->serving && now_ns() < until) {
+		uint64_t until = weir_monotonic_ns() + (uint64_t)(o->linger_s * 1e9);
+		while (o->serving && weir_monotonic_ns() < until) {
 			serve_requests(&g);
 			usleep(o->dpdk_eal ? 50 : 1000);
 		}
