@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 
@@ -117,6 +119,36 @@ should_compute_the_same_crc32c_inline_and_through_isal(void **state)
 	for (unsigned off = 0; off < 8; off++)
 		for (unsigned len = 0; len + off <= sizeof(buf); len++)
 			assert_int_equal(weir_crc32c(buf + off, len), ~crc32_iscsi(buf + off, (int)len, 0xFFFFFFFFu));
+}
+
+/* A write the writer thread could not make (the disk full) is reported by
+ * the next append or commit, with its errno: never lost silently. */
+static void
+should_report_a_full_disk_from_the_writer_thread(void **state)
+{
+	(void)state;
+	char *root = make_tmpdir();
+	if (mount("tmpfs", root, "tmpfs", 0, "size=256k") != 0) {
+		rm_tmpdir(root);
+		skip(); /* needs root, as CI has */
+	}
+	struct weir_log_topic t;
+	assert_int_equal(weir_log_topic_open(&t, root, "t", err, sizeof(err)), 0);
+	int rc = 0;
+	unsigned n = 0;
+	for (; n < 200000 && rc == 0; n++) {
+		rc = weir_log_topic_append(&t, 0, 7, n * 128, make_record(n, 40));
+		if (rc == 0 && n % 1000 == 999)
+			rc = weir_log_topic_flush(&t); /* a commit */
+	}
+	assert_int_equal(rc, -1);
+	assert_int_equal(errno, ENOSPC);
+	/* 256 KiB hold about 1,800 entries of 144 bytes: the next commits report it
+	 * (here the one at 2,000) */
+	assert_true(n < 4000);
+	weir_log_topic_close(&t);
+	assert_int_equal(umount(root), 0);
+	rm_tmpdir(root);
 }
 
 static void
@@ -275,6 +307,7 @@ main(void)
 		cmocka_unit_test(should_compute_the_same_crc32c_inline_and_through_isal),
 		cmocka_unit_test(should_detect_a_flipped_byte_anywhere_in_an_entry),
 		cmocka_unit_test(should_read_and_continue_a_segment_left_with_direct_write_padding),
+		cmocka_unit_test(should_report_a_full_disk_from_the_writer_thread),
 		cmocka_unit_test(should_cut_a_torn_tail_on_reopen_and_continue_the_offsets),
 		cmocka_unit_test(should_cut_garbage_after_the_last_good_entry),
 		cmocka_unit_test(should_rewrite_a_segment_whose_header_was_torn),
