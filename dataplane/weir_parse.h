@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "weir_moldudp64.h" /* weir_put_be16 */
+
 enum weir_verdict {
 	WEIR_PARSE_OK,
 	WEIR_PARSE_FILTERED,         /* well-formed, not for weir (ARP, TCP, ICMP ...) */
@@ -62,5 +64,34 @@ weir_ipv4_header_csum(const uint8_t *hdr, unsigned len)
 	return r;
 }
 
+
+/* The headers the parser reads, written (the worker's re-requests,
+ * weir-gen, the tests): a 20-byte IPv4 header (DF, TTL 64, UDP, its
+ * checksum) for a UDP datagram of udp_len bytes... */
+static inline void
+weir_put_ipv4_header(uint8_t *ip, const uint8_t src[4], const uint8_t dst[4], uint16_t id, uint16_t udp_len)
+{
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	weir_put_be16(ip + 2, (uint16_t)(20 + udp_len));
+	weir_put_be16(ip + 4, id);
+	ip[6] = 0x40; /* DF */
+	ip[8] = 64;
+	ip[9] = 17;
+	memcpy(ip + 12, src, 4);
+	memcpy(ip + 16, dst, 4);
+	weir_put_be16(ip + 10, weir_ipv4_header_csum(ip, 20));
+}
+
+/* ...and its UDP header, checksum 0 (optional over IPv4; IPv6 senders fill
+ * it in after). */
+static inline void
+weir_put_udp_header(uint8_t *udp, uint16_t sport, uint16_t dport, uint16_t udp_len)
+{
+	weir_put_be16(udp, sport);
+	weir_put_be16(udp + 2, dport);
+	weir_put_be16(udp + 4, udp_len);
+	weir_put_be16(udp + 6, 0);
+}
 
 #endif

@@ -92,20 +92,9 @@ weir_worker_send_rerequest(void *ctx, const struct weir_seq_source *src, const s
 	memcpy(f + 6, peer->local_mac, 6);
 	weir_put_be16(f + 12, 0x0800);
 	uint8_t *ip = f + 14;
-	memset(ip, 0, 20);
-	ip[0] = 0x45;
-	weir_put_be16(ip + 2, ip_len);
-	ip[6] = 0x40; /* DF */
-	ip[8] = 64;
-	ip[9] = 17;
-	memcpy(ip + 12, peer->local_ip, 4);
-	memcpy(ip + 16, &d->rerequest_ip, 4);
-	weir_put_be16(ip + 10, weir_ipv4_header_csum(ip, 20));
+	weir_put_ipv4_header(ip, peer->local_ip, (const uint8_t *)&d->rerequest_ip, 0, udp_len);
 	uint8_t *udp = ip + 20;
-	weir_put_be16(udp, d->udp_port);
-	memcpy(udp + 2, &d->rerequest_port, 2);
-	weir_put_be16(udp + 4, udp_len);
-	weir_put_be16(udp + 6, 0); /* optional over IPv4 */
+	weir_put_udp_header(udp, d->udp_port, __builtin_bswap16(d->rerequest_port), udp_len); /* config holds it in network order */
 	memcpy(udp + 8, payload, len);
 	if (rte_eth_tx_burst(port, (uint16_t)w->id, &m, 1) != 1) {
 		rte_pktmbuf_free(m);

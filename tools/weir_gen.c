@@ -333,17 +333,7 @@ build_udp_frame_between(struct gen *g, const struct endpoints *ep, uint8_t *f, b
 	*l3 = o;
 	uint16_t ulen = (uint16_t)(8 + plen);
 	if (!v6) {
-		uint8_t *ip = f + o;
-		memset(ip, 0, 20);
-		ip[0] = 0x45;
-		weir_put_be16(ip + 2, (uint16_t)(20 + ulen));
-		weir_put_be16(ip + 4, (uint16_t)g->packets);
-		ip[6] = 0x40; /* DF */
-		ip[8] = 64;
-		ip[9] = 17;
-		memcpy(ip + 12, ep->src_ip, 4);
-		memcpy(ip + 16, ep->dst_ip, 4);
-		weir_put_be16(ip + 10, weir_ipv4_header_csum(ip, 20));
+		weir_put_ipv4_header(f + o, ep->src_ip, ep->dst_ip, (uint16_t)g->packets, ulen);
 		o += 20;
 	} else {
 		uint8_t *ip = f + o;
@@ -359,10 +349,7 @@ build_udp_frame_between(struct gen *g, const struct endpoints *ep, uint8_t *f, b
 	}
 	*l4 = o;
 	uint8_t *udp = f + o;
-	weir_put_be16(udp, sport);
-	weir_put_be16(udp + 2, dport);
-	weir_put_be16(udp + 4, ulen);
-	weir_put_be16(udp + 6, 0);
+	weir_put_udp_header(udp, sport, dport, ulen);
 	memcpy(udp + 8, payload, plen);
 	/* UDP checksum over the pseudo-header (mandatory for IPv6). */
 	uint32_t sum = 0;

@@ -12,10 +12,7 @@
 static inline uint32_t
 put_udp(uint8_t *f, uint16_t dport, const uint8_t *payload, uint32_t plen)
 {
-	weir_put_be16(f, 40000);
-	weir_put_be16(f + 2, dport);
-	weir_put_be16(f + 4, (uint16_t)(8 + plen));
-	weir_put_be16(f + 6, 0);
+	weir_put_udp_header(f, 40000, dport, (uint16_t)(8 + plen));
 	memcpy(f + 8, payload, plen);
 	return 8 + plen;
 }
@@ -32,15 +29,8 @@ frame_ipv4_udp(uint8_t *f, unsigned n_vlan, uint16_t dport, const uint8_t *paylo
 	}
 	weir_put_be16(f + o, 0x0800);
 	o += 2;
-	uint8_t *ip = f + o;
-	memset(ip, 0, 20);
-	ip[0] = 0x45;
-	weir_put_be16(ip + 2, (uint16_t)(20 + 8 + plen));
-	ip[8] = 64;
-	ip[9] = 17;
-	ip[12] = 198; ip[13] = 18; ip[15] = 1;
-	ip[16] = 198; ip[17] = 18; ip[19] = 2;
-	weir_put_be16(ip + 10, weir_ipv4_header_csum(ip, 20));
+	static const uint8_t src[4] = { 198, 18, 0, 1 }, dst[4] = { 198, 18, 0, 2 };
+	weir_put_ipv4_header(f + o, src, dst, 0, (uint16_t)(8 + plen));
 	o += 20;
 	return o + put_udp(f + o, dport, payload, plen);
 }
