@@ -65,6 +65,227 @@ weir_log_list_segments(const char *dir, uint64_t **bases, size_t *n)
 	return 0;
 }
 
+/*
+ * Entry encoding inside a batch.  The first byte says which fields follow;
+ * a field left out is what the codec predicted from the entry before: the
+ * ring position right after it, the same rx time, header, source and event
+ * time, the next sequence number, count 0, no rules.  Integers are LEB128
+ * varints, differences zigzag-encoded.  The payload length and payload end
+ * every entry.
+ */
+enum {
+	ENC_RING = 1u << 0,
+	ENC_RX = 1u << 1,
+	ENC_HDR = 1u << 2,           /* kind, flags, topic, reason, port */
+	ENC_SOURCE = 1u << 3,        /* u8 length (trailing zeros cut), bytes */
+	ENC_SEQ = 1u << 4,
+	ENC_COUNT = 1u << 5,
+	ENC_EVENT_TIME = 1u << 6,
+	ENC_RULES = 1u << 7,         /* count, then each id */
+};
+
+/* The most an entry can take: every field present at its widest. */
+static inline size_t
+entry_encoded_max(const struct weir_record *r)
+{
+	return 1 + 10 + 10 + 5 * 3 + 1 + WEIR_SOURCE_BYTES + 10 + 10 + 10 + 3 + 5u * r->n_rules + 5 +
+	       weir_record_payload_len(r);
+}
+
+static inline uint8_t *
+put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)v | 0x80;
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+static inline uint64_t
+zigzag(uint64_t diff)
+{
+	return (diff << 1) ^ (uint64_t)((int64_t)diff >> 63);
+}
+
+static inline uint64_t
+unzigzag(uint64_t v)
+{
+	return (v >> 1) ^ (0 - (v & 1));
+}
+
+static bool
+get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; *pp < end; shift += 7) {
+		uint8_t b = *(*pp)++;
+		if (shift == 63 && b > 1)
+			return false;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*out = v;
+			return true;
+		}
+		if (shift == 63)
+			return false;
+	}
+	return false;
+}
+
+static void
+codec_reset(struct weir_log_codec *c, uint64_t base_ring_pos)
+{
+	memset(&c->prev, 0, sizeof(c->prev));
+	c->next_ring_pos = base_ring_pos;
+}
+
+static size_t
+entry_encode(struct weir_log_codec *c, uint8_t *out, uint64_t ring_pos, const struct weir_record *r)
+{
+	const struct weir_record *pv = &c->prev;
+	uint8_t *p = out + 1;
+	unsigned f = 0;
+	if (ring_pos != c->next_ring_pos) {
+		f |= ENC_RING;
+		p = put_varint(p, zigzag(ring_pos - c->next_ring_pos));
+	}
+	if (r->rx_ns != pv->rx_ns) {
+		f |= ENC_RX;
+		p = put_varint(p, zigzag(r->rx_ns - pv->rx_ns));
+	}
+	if (r->kind != pv->kind || r->flags != pv->flags || r->topic != pv->topic || r->reason != pv->reason ||
+	    r->port != pv->port) {
+		f |= ENC_HDR;
+		p = put_varint(p, r->kind);
+		p = put_varint(p, r->flags);
+		p = put_varint(p, r->topic);
+		p = put_varint(p, r->reason);
+		p = put_varint(p, r->port);
+	}
+	if (memcmp(r->source, pv->source, WEIR_SOURCE_BYTES) != 0) {
+		unsigned n = WEIR_SOURCE_BYTES;
+		while (n && r->source[n - 1] == 0)
+			n--;
+		f |= ENC_SOURCE;
+		*p++ = (uint8_t)n;
+		memcpy(p, r->source, n);
+		p += n;
+	}
+	if (r->seq != pv->seq + 1) {
+		f |= ENC_SEQ;
+		p = put_varint(p, zigzag(r->seq - pv->seq - 1));
+	}
+	if (r->count) {
+		f |= ENC_COUNT;
+		p = put_varint(p, r->count);
+	}
+	if (r->event_time_ns != pv->event_time_ns) {
+		f |= ENC_EVENT_TIME;
+		p = put_varint(p, zigzag(r->event_time_ns - pv->event_time_ns));
+	}
+	if (r->n_rules) {
+		const uint32_t *rules = weir_record_rules(r);
+		f |= ENC_RULES;
+		p = put_varint(p, r->n_rules);
+		for (unsigned i = 0; i < r->n_rules; i++)
+			p = put_varint(p, rules[i]);
+	}
+	uint32_t plen = weir_record_payload_len(r);
+	p = put_varint(p, plen);
+	memcpy(p, weir_record_payload(r), plen);
+	p += plen;
+	out[0] = (uint8_t)f;
+	c->prev = *r;
+	c->next_ring_pos = ring_pos + WEIR_ALIGN8(r->len_bytes);
+	return (size_t)(p - out);
+}
+
+/* Decodes the entry at *pp into c (and the record into out, when given, which
+ * must hold it); NULL, or what is wrong. */
+static const char *
+entry_decode(struct weir_log_codec *c, const uint8_t **pp, const uint8_t *end, uint64_t *ring_pos,
+	     struct weir_record *out)
+{
+	const uint8_t *p = *pp;
+	if (p >= end)
+		return "missing";
+	unsigned f = *p++;
+	struct weir_record h = c->prev;
+	uint64_t v, pos = c->next_ring_pos;
+	if (f & ENC_RING) {
+		if (!get_varint(&p, end, &v))
+			return "ring position does not decode";
+		pos += unzigzag(v);
+	}
+	if (f & ENC_RX) {
+		if (!get_varint(&p, end, &v))
+			return "rx time does not decode";
+		h.rx_ns += unzigzag(v);
+	}
+	if (f & ENC_HDR) {
+		uint64_t x[5];
+		for (unsigned i = 0; i < 5; i++)
+			if (!get_varint(&p, end, &x[i]) || x[i] > UINT16_MAX)
+				return "header fields do not decode";
+		h.kind = (uint16_t)x[0];
+		h.flags = (uint16_t)x[1];
+		h.topic = (uint16_t)x[2];
+		h.reason = (uint16_t)x[3];
+		h.port = (uint16_t)x[4];
+	}
+	if (f & ENC_SOURCE) {
+		if (p >= end || *p > WEIR_SOURCE_BYTES || (size_t)(end - p - 1) < *p)
+			return "source does not decode";
+		unsigned n = *p++;
+		memset(h.source, 0, sizeof(h.source));
+		memcpy(h.source, p, n);
+		p += n;
+	}
+	h.seq = c->prev.seq + 1;
+	if (f & ENC_SEQ) {
+		if (!get_varint(&p, end, &v))
+			return "sequence number does not decode";
+		h.seq += unzigzag(v);
+	}
+	h.count = 0;
+	if ((f & ENC_COUNT) && !get_varint(&p, end, &h.count))
+		return "count does not decode";
+	if (f & ENC_EVENT_TIME) {
+		if (!get_varint(&p, end, &v))
+			return "event time does not decode";
+		h.event_time_ns += unzigzag(v);
+	}
+	uint64_t n_rules = 0;
+	if (f & ENC_RULES) {
+		if (!get_varint(&p, end, &n_rules) || n_rules == 0 || n_rules > UINT16_MAX)
+			return "rule count does not decode";
+		uint32_t *rules = out ? (uint32_t *)(out + 1) : NULL;
+		for (uint64_t i = 0; i < n_rules; i++) {
+			if (!get_varint(&p, end, &v) || v > UINT32_MAX)
+				return "rule id does not decode";
+			if (rules)
+				rules[i] = (uint32_t)v;
+		}
+	}
+	uint64_t plen;
+	if (!get_varint(&p, end, &plen) || plen > (uint64_t)(end - p))
+		return "payload runs past the batch";
+	h.n_rules = (uint16_t)n_rules;
+	h.len_bytes = (uint32_t)(sizeof(h) + 4 * n_rules + plen);
+	if (out) {
+		memcpy(out, &h, sizeof(h));
+		memcpy((uint8_t *)(out + 1) + 4 * n_rules, p, plen);
+	}
+	p += plen;
+	c->prev = h;
+	c->next_ring_pos = pos + WEIR_ALIGN8(h.len_bytes);
+	*ring_pos = pos;
+	*pp = p;
+	return NULL;
+}
+
 int
 weir_log_segment_open(struct weir_log_segment *s, const char *path, char *err, size_t errlen)
 {
@@ -96,7 +317,10 @@ weir_log_segment_open(struct weir_log_segment *s, const char *path, char *err, s
 	}
 	const struct weir_log_segment_hdr *h = (const void *)s->map;
 	if (h->magic != WEIR_LOG_MAGIC) {
-		snprintf(err, errlen, "%s: not a weir log segment (bad magic)", path);
+		if (h->magic == WEIR_LOG_MAGIC_V1)
+			snprintf(err, errlen, "%s: a version 1 segment (one entry per record); this weir reads version 2 (batches)", path);
+		else
+			snprintf(err, errlen, "%s: not a weir log segment (bad magic)", path);
 		weir_log_segment_close(s);
 		return -1;
 	}
@@ -106,6 +330,89 @@ weir_log_segment_open(struct weir_log_segment *s, const char *path, char *err, s
 	return 0;
 }
 
+/* Checks the batch at s->pos whole (CRC, offsets, every entry decodes to its
+ * end) before its first entry is given, so a batch is kept or cut as one.
+ * 1: entered; 0: clean end; -1: corrupt. */
+static int
+batch_enter(struct weir_log_segment *s, char *err, size_t errlen)
+{
+	if (s->pos == s->size)
+		return 0;
+	size_t left = s->size - s->pos;
+	const struct weir_log_batch *b = (const void *)(s->map + s->pos);
+	if (left < LOG_BLOCK && left >= 4 && b->len_bytes == 0) {
+		/* Zeros to the block's end: where a direct write stopped (the
+		 * writer was not closed); the batches before it are whole. */
+		size_t i = s->pos;
+		while (i < s->size && s->map[i] == 0)
+			i++;
+		if (i == s->size)
+			return 0;
+	}
+	if (left < sizeof(*b)) {
+		snprintf(err, errlen, "torn batch header at byte %zu (%zu bytes left)", s->pos, left);
+		return -1;
+	}
+	if (b->len_bytes < sizeof(*b) + 2 || b->len_bytes > left) {
+		snprintf(err, errlen, "batch at byte %zu claims %u bytes, %zu present", s->pos, b->len_bytes, left);
+		return -1;
+	}
+	uint32_t crc = weir_crc32c((const uint8_t *)b + 8, b->len_bytes - 8);
+	if (crc != b->crc32c) {
+		snprintf(err, errlen, "CRC mismatch at byte %zu (stored %08x, computed %08x)", s->pos, b->crc32c, crc);
+		return -1;
+	}
+	if (b->base_offset != s->next_offset) {
+		snprintf(err, errlen, "batch at byte %zu starts at offset %" PRIu64 ", expected %" PRIu64, s->pos,
+			 b->base_offset, s->next_offset);
+		return -1;
+	}
+	if (b->n_entries == 0 || b->zero != 0) {
+		snprintf(err, errlen, "batch at byte %zu holds no entries", s->pos);
+		return -1;
+	}
+	const uint8_t *end = (const uint8_t *)b + b->len_bytes;
+	const uint8_t *p = (const uint8_t *)(b + 1);
+	struct weir_log_codec c;
+	codec_reset(&c, b->base_ring_pos);
+	size_t most = 0;
+	for (uint32_t i = 0; i < b->n_entries; i++) {
+		uint64_t pos;
+		const char *why = entry_decode(&c, &p, end, &pos, NULL);
+		if (why) {
+			snprintf(err, errlen, "batch at byte %zu, entry %u of %u: %s", s->pos, i + 1, b->n_entries, why);
+			return -1;
+		}
+		if (c.prev.len_bytes > most)
+			most = c.prev.len_bytes;
+	}
+	if (p != end) {
+		snprintf(err, errlen, "batch at byte %zu: %zu bytes after its last entry", s->pos, (size_t)(end - p));
+		return -1;
+	}
+	size_t need = sizeof(struct weir_log_entry) + most;
+	if (need > s->scratch_cap) {
+		uint8_t *sc = realloc(s->scratch, need);
+		if (sc == NULL) {
+			snprintf(err, errlen, "out of memory for a %zu-byte record", most);
+			return -1;
+		}
+		s->scratch = sc;
+		s->scratch_cap = need;
+	}
+	codec_reset(&s->codec, b->base_ring_pos);
+	s->cur = (const uint8_t *)(b + 1);
+	s->batch_end = end;
+	s->batch_left = b->n_entries;
+	s->incarnation = b->incarnation;
+	s->worker = b->worker;
+	size_t next = s->pos + WEIR_ALIGN8(b->len_bytes);
+	if (next > s->size)
+		next = s->size; /* its alignment padding not written yet */
+	s->pos = next;
+	return 1;
+}
+
 int
 weir_log_segment_next(struct weir_log_segment *s, const struct weir_log_entry **out, char *err, size_t errlen)
 {
@@ -113,48 +420,25 @@ weir_log_segment_next(struct weir_log_segment *s, const struct weir_log_entry **
 		snprintf(err, errlen, "segment header torn (%zu bytes)", s->size);
 		return -1;
 	}
-	if (s->pos == s->size)
-		return 0;
-	size_t left = s->size - s->pos;
-	const struct weir_log_entry *e = (const void *)(s->map + s->pos);
-	if (left < LOG_BLOCK && left >= 4 && e->len_bytes == 0) {
-		/* Zeros to the block's end: where a direct write stopped (the
-		 * writer was not closed); the entries before it are whole. */
-		size_t i = s->pos;
-		while (i < s->size && s->map[i] == 0)
-			i++;
-		if (i == s->size)
-			return 0;
+	if (s->batch_left == 0) {
+		int rc = batch_enter(s, err, errlen);
+		if (rc <= 0)
+			return rc;
 	}
-	if (left < sizeof(*e) + sizeof(struct weir_record)) {
-		snprintf(err, errlen, "torn entry header at byte %zu (%zu bytes left)", s->pos, left);
+	struct weir_log_entry *e = (struct weir_log_entry *)s->scratch;
+	uint64_t ring_pos;
+	const char *why = entry_decode(&s->codec, &s->cur, s->batch_end, &ring_pos, (struct weir_record *)(e + 1));
+	if (why) { /* batch_enter decoded it already */
+		snprintf(err, errlen, "entry at offset %" PRIu64 ": %s", s->next_offset, why);
 		return -1;
 	}
-	if (e->len_bytes < sizeof(*e) + sizeof(struct weir_record) || e->len_bytes > left) {
-		snprintf(err, errlen, "entry at byte %zu claims %u bytes, %zu present", s->pos, e->len_bytes, left);
-		return -1;
-	}
-	uint32_t crc = weir_crc32c((const uint8_t *)e + 8, e->len_bytes - 8);
-	if (crc != e->crc32c) {
-		snprintf(err, errlen, "CRC mismatch at byte %zu (stored %08x, computed %08x)", s->pos, e->crc32c, crc);
-		return -1;
-	}
-	const struct weir_record *r = weir_log_entry_record(e);
-	if (r->len_bytes != e->len_bytes - sizeof(*e) || 4ull * r->n_rules > r->len_bytes - sizeof(*r)) {
-		snprintf(err, errlen, "record length %u disagrees with entry length %u at byte %zu", r->len_bytes,
-			 e->len_bytes, s->pos);
-		return -1;
-	}
-	if (e->offset != s->next_offset) {
-		snprintf(err, errlen, "entry at byte %zu has offset %" PRIu64 ", expected %" PRIu64, s->pos,
-			 e->offset, s->next_offset);
-		return -1;
-	}
-	size_t next = s->pos + WEIR_ALIGN8(e->len_bytes);
-	if (next > s->size)
-		next = s->size; /* last entry's alignment padding not written yet */
-	s->pos = next;
-	s->next_offset++;
+	e->offset = s->next_offset++;
+	e->incarnation = s->incarnation;
+	e->ring_pos = ring_pos;
+	e->worker = s->worker;
+	e->pad16 = 0;
+	e->pad32 = 0;
+	s->batch_left--;
 	*out = e;
 	return 1;
 }
@@ -166,6 +450,10 @@ weir_log_segment_close(struct weir_log_segment *s)
 		munmap((void *)s->map, s->size);
 	if (s->fd >= 0)
 		close(s->fd);
+	free(s->scratch);
+	s->scratch = NULL;
+	s->scratch_cap = 0;
+	s->batch_left = 0;
 	s->map = NULL;
 	s->fd = -1;
 }
@@ -549,9 +837,46 @@ weir_log_topic_open(struct weir_log_topic *t, const char *root, const char *name
 	return rc;
 }
 
+/* Frames the open batch (length, CRC) and pads it to 8 bytes. */
+static void
+batch_close(struct weir_log_topic *t)
+{
+	if (!t->batch_open)
+		return;
+	struct weir_log_batch *b = (struct weir_log_batch *)(t->buf + t->batch_start);
+	size_t len = t->buf_len - t->batch_start;
+	b->len_bytes = (uint32_t)len;
+	b->crc32c = weir_crc32c((const uint8_t *)b + 8, len - 8);
+	size_t pad = WEIR_ALIGN8(t->buf_len) - t->buf_len;
+	memset(t->buf + t->buf_len, 0, pad);
+	t->buf_len += pad;
+	t->segment_bytes += pad;
+	t->bytes_appended += pad;
+	t->batch_open = false;
+}
+
+static void
+batch_begin(struct weir_log_topic *t, unsigned worker, uint64_t incarnation, uint64_t ring_pos)
+{
+	struct weir_log_batch *b = (struct weir_log_batch *)(t->buf + t->buf_len);
+	*b = (struct weir_log_batch){
+		.base_offset = t->next_offset,
+		.incarnation = incarnation,
+		.base_ring_pos = ring_pos,
+		.worker = (uint16_t)worker,
+	};
+	codec_reset(&t->codec, ring_pos);
+	t->batch_start = t->buf_len;
+	t->batch_open = true;
+	t->buf_len += sizeof(*b);
+	t->segment_bytes += sizeof(*b);
+	t->bytes_appended += sizeof(*b);
+}
+
 int
 weir_log_topic_flush(struct weir_log_topic *t)
 {
+	batch_close(t);
 	if (t->direct) {
 		/* A commit: everything queued and this buffer on the file. */
 		if (t->dirty ? write_direct(t) != 0 : writer_wait_idle(t->writer) != 0)
@@ -574,9 +899,14 @@ int
 weir_log_topic_append(struct weir_log_topic *t, unsigned worker, uint64_t incarnation, uint64_t ring_pos,
 		      const struct weir_record *rec)
 {
-	size_t len = sizeof(struct weir_log_entry) + rec->len_bytes;
-	size_t padded = WEIR_ALIGN8(len);
-	if (t->buf_len + padded > t->buf_cap) {
+	/* room for the entry, a batch header and a batch's padding */
+	size_t need = entry_encoded_max(rec) + sizeof(struct weir_log_batch) + 8;
+	if (need > t->buf_cap) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (t->buf_len + need > t->buf_cap) {
+		batch_close(t);
 		if (t->direct) {
 			if (writer_submit(t) != 0)
 				return -1;
@@ -585,25 +915,19 @@ weir_log_topic_append(struct weir_log_topic *t, unsigned worker, uint64_t incarn
 			return -1;
 		}
 	}
-	if (padded > t->buf_cap)
-		return -1;
-	struct weir_log_entry *e = (struct weir_log_entry *)(t->buf + t->buf_len);
-	e->len_bytes = (uint32_t)len;
-	e->offset = t->next_offset;
-	e->incarnation = incarnation;
-	e->ring_pos = ring_pos;
-	e->worker = (uint16_t)worker;
-	e->pad16 = 0;
-	e->pad32 = 0;
-	memcpy(e + 1, rec, rec->len_bytes);
-	memset((uint8_t *)e + len, 0, padded - len);
-	e->crc32c = weir_crc32c((const uint8_t *)e + 8, len - 8);
-	t->buf_len += padded;
+	const struct weir_log_batch *b = (const struct weir_log_batch *)(t->buf + t->batch_start);
+	if (!t->batch_open || b->worker != worker || b->incarnation != incarnation) {
+		batch_close(t);
+		batch_begin(t, worker, incarnation, ring_pos);
+	}
+	size_t n = entry_encode(&t->codec, t->buf + t->buf_len, ring_pos, rec);
+	((struct weir_log_batch *)(t->buf + t->batch_start))->n_entries++;
+	t->buf_len += n;
 	t->dirty = true;
 	t->next_offset++;
-	t->segment_bytes += padded;
+	t->segment_bytes += n;
 	t->records_appended++;
-	t->bytes_appended += padded;
+	t->bytes_appended += n;
 	if (worker < WEIR_MAX_WORKERS) {
 		t->last_incarnation[worker] = incarnation;
 		t->last_ring_end[worker] = ring_pos + 1;

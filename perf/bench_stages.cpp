@@ -261,14 +261,22 @@ BM_log_append(benchmark::State &state)
 	auto *r = reinterpret_cast<weir_record *>(buf);
 	r->len_bytes = sizeof(weir_record) + 32;
 	r->kind = WEIR_REC_EVENT;
-	uint64_t pos = 0;
+	memcpy(r->source, "SESSION01", 9);
+	r->rx_ns = 1700000000000000000ull;
+	uint64_t pos = 0, n = 0;
 	for (auto _ : state) {
+		/* one source in order, 32 events a burst: what a feed looks like */
+		r->seq = ++n;
+		if ((n & 31) == 0)
+			r->rx_ns += 2000;
 		if (weir_log_topic_append(&t, 0, 1, pos, r) != 0) {
 			state.SkipWithError("append failed (disk full?)");
 			break;
 		}
 		pos += 96;
 	}
+	weir_log_topic_flush(&t);
+	state.counters["file_bytes_per_event"] = n ? (double)t.bytes_appended / (double)n : 0;
 	weir_log_topic_close(&t);
 	std::string rm = std::string("rm -rf ") + dir;
 	if (system(rm.c_str()) != 0)
