@@ -433,6 +433,9 @@ def main():
     ap.add_argument("--no-baselines", action="store_true", help="weir only (no testpmd, no kernel)")
     ap.add_argument("--no-isolate", action="store_true", help="leave interrupts and this script's cpu alone")
     a = ap.parse_args()
+    unknown = [n for n in a.cases.split(",") if n not in CASES]
+    if unknown:
+        ap.error("unknown case %s; the cases are: %s" % (", ".join(unknown), ", ".join(CASES)))
     os.makedirs(a.out, exist_ok=True)
     restore, steered = (lambda: None, 0) if a.no_isolate else isolate_receiving_core()
     try:
