@@ -259,7 +259,7 @@ BM_log_append(benchmark::State &state)
 	weir_log_topic_open(&t, dir, "itch", err, sizeof(err));
 	alignas(8) uint8_t buf[128] = {};
 	auto *r = reinterpret_cast<weir_record *>(buf);
-	r->len_bytes = sizeof(weir_record) + 32;
+	r->len_bytes = sizeof(weir_record) + (uint32_t)state.range(0); /* payload bytes */
 	r->kind = WEIR_REC_EVENT;
 	memcpy(r->source, "SESSION01", 9);
 	r->rx_ns = 1700000000000000000ull;
@@ -273,7 +273,7 @@ BM_log_append(benchmark::State &state)
 			state.SkipWithError("append failed (disk full?)");
 			break;
 		}
-		pos += 96;
+		pos += WEIR_ALIGN8(r->len_bytes);
 	}
 	weir_log_topic_flush(&t);
 	state.counters["file_bytes_per_event"] = n ? (double)t.bytes_appended / (double)n : 0;
@@ -284,7 +284,7 @@ BM_log_append(benchmark::State &state)
 	state.SetItemsProcessed(state.iterations());
 	state.SetLabel("CRC32C + write (O_DIRECT where it can), no fsync");
 }
-BENCHMARK(BM_log_append);
+BENCHMARK(BM_log_append)->Arg(8)->Arg(32);
 
 } // namespace
 
