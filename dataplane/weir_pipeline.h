@@ -49,6 +49,32 @@ struct weir_rerequest_sink {
 		     const struct weir_port_peer *peer, const uint8_t *payload, uint32_t len);
 };
 
+/* The events of one burst as the burst scan saw them, in the order the
+ * pipeline meets them, their payloads laid end to end in bytes (one block
+ * scan: Hyperscan's vectored mode cost more per event than scanning each
+ * alone).  candidate[i]: a burst-scannable rule may match event i.  n 0: no
+ * burst scan in force (every event scanned alone). */
+#define WEIR_BURST_EVENTS_MAX 512
+#define WEIR_BURST_BYTES (64u << 10)
+struct weir_burst_packet {
+	const uint8_t *frame;
+	struct weir_udp_view v;
+	uint8_t verdict;                      /* enum weir_verdict */
+	uint8_t reason;
+};
+
+struct weir_burst_scan {
+	uint32_t n, cursor, hint, n_candidates;
+	/* Each packet parsed once, here, and the pipeline takes it from here. */
+	uint32_t n_pkts, pkt_cursor;
+	struct weir_burst_packet pkt[WEIR_BURST_EVENTS_MAX];
+	const uint8_t *data[WEIR_BURST_EVENTS_MAX];
+	uint16_t len[WEIR_BURST_EVENTS_MAX];
+	uint32_t end[WEIR_BURST_EVENTS_MAX];  /* offset after event i in bytes */
+	uint8_t candidate[WEIR_BURST_EVENTS_MAX];
+	uint8_t bytes[WEIR_BURST_BYTES];
+};
+
 struct weir_pipeline {
 	struct weir_ring_producer ring;
 	struct weir_worker_counters c;       /* counted here, stored to shared once per burst */
@@ -76,6 +102,7 @@ struct weir_pipeline {
 	struct weir_ruleset *rules;
 	hs_scratch_t *scratch;
 	struct weir_rule_counter *rule_counters; /* this worker's row */
+	struct weir_burst_scan burst;
 	unsigned worker;
 	uint32_t n_revisit;                  /* sources whose gap was lost: release what they hold */
 	bool revisit_all;
@@ -115,6 +142,19 @@ void weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, u
  * rule matched.  Counts matches, alerts, drops and scan errors. */
 bool weir_pipeline_match(struct weir_pipeline *pl, const uint8_t *payload, uint16_t len, uint8_t decoder_type,
 			 const uint8_t *source, uint16_t *topic, uint32_t *ids, uint16_t *n_ids);
+
+/* Before a burst's packets go through weir_pipeline_packet(): one scan of
+ * the burst database over all their events, so that events no rule can
+ * match skip their own scan.  Call weir_pipeline_burst_done() after the
+ * burst.  Does nothing without a burst database. */
+void weir_pipeline_burst_scan(struct weir_pipeline *pl, const uint8_t *const *frames, const uint32_t *lens,
+			      const enum weir_csum *ip_csum, const enum weir_csum *l4_csum, unsigned n);
+static inline void
+weir_pipeline_burst_done(struct weir_pipeline *pl)
+{
+	pl->burst.n = 0;
+	pl->burst.n_pkts = 0;
+}
 
 /* Picks up a newly published rule set; the worker calls it where no scan is
  * under way.  (current NULL at init: no pattern matching.) */

@@ -263,6 +263,202 @@ compile(struct weir_ruleset *rs, const char *name, char *err, size_t errlen)
 	return 0;
 }
 
+/* Copies expr[*i] up to and including the first `close` (false: none). */
+static bool
+copy_through(const char *expr, size_t *i, char close, char *out, size_t *o, size_t outlen)
+{
+	while (expr[*i] && expr[*i] != close) {
+		if (*o + 1 >= outlen)
+			return false;
+		out[(*o)++] = expr[(*i)++];
+	}
+	if (!expr[*i] || *o + 1 >= outlen)
+		return false;
+	out[(*o)++] = expr[(*i)++];
+	return true;
+}
+
+static bool
+quantifier_at(const char *p)
+{
+	return *p == '*' || *p == '+' || *p == '?' || *p == '{';
+}
+
+bool
+weir_rule_relax(const char *expr, char *out, size_t outlen)
+{
+	size_t i = 0, o = 0;
+#define PUT(ch)                         \
+	do {                            \
+		if (o + 1 >= outlen)    \
+			return false;   \
+		out[o++] = (ch);        \
+	} while (0)
+	while (expr[i]) {
+		char ch = expr[i];
+		if (ch == '\\') {
+			char n = expr[i + 1];
+			if (n == 0 || n == 'Q' || n == 'E')
+				return false;
+			if (strchr("bBAzZG", n)) {
+				i += 2;
+				if (quantifier_at(expr + i))
+					return false;
+				continue;
+			}
+			PUT(expr[i++]);
+			if (n == 'c') { /* \cX: X is the escape's */
+				PUT(expr[i++]);
+				if (!expr[i])
+					return false;
+				PUT(expr[i++]);
+			} else if (strchr("xopPNgk", n) && expr[i + 1] == '{') {
+				if (!copy_through(expr, &i, '}', out, &o, outlen))
+					return false;
+			} else {
+				PUT(expr[i++]);
+			}
+			continue;
+		}
+		if (ch == '[') {
+			PUT(expr[i++]);
+			if (expr[i] == '^')
+				PUT(expr[i++]);
+			if (expr[i] == ']')
+				PUT(expr[i++]);
+			while (expr[i] && expr[i] != ']') {
+				if (expr[i] == '\\') {
+					char n = expr[i + 1];
+					if (n == 0 || n == 'Q' || n == 'E')
+						return false;
+					PUT(expr[i++]);
+					if (strchr("xopPN", n) && expr[i + 1] == '{') {
+						if (!copy_through(expr, &i, '}', out, &o, outlen))
+							return false;
+					} else {
+						PUT(expr[i++]);
+					}
+				} else if (expr[i] == '[' && expr[i + 1] == ':') {
+					PUT(expr[i++]);
+					PUT(expr[i++]);
+					if (!copy_through(expr, &i, ':', out, &o, outlen) || expr[i] != ']')
+						return false;
+					PUT(expr[i++]);
+				} else {
+					PUT(expr[i++]);
+				}
+			}
+			if (!expr[i])
+				return false;
+			PUT(expr[i++]);
+			continue;
+		}
+		if (ch == '^' || ch == '$') {
+			i++;
+			if (quantifier_at(expr + i))
+				return false;
+			continue;
+		}
+		if (ch == '(' && expr[i + 1] == '?') {
+			/* (?: and flag groups like (?i) (?-s) (?i: only */
+			size_t j = i + 2;
+			while (expr[j] == '-' || (expr[j] >= 'a' && expr[j] <= 'z')) {
+				if (expr[j] == 'x')
+					return false;
+				j++;
+			}
+			if (expr[j] != ':' && expr[j] != ')')
+				return false;
+		}
+		PUT(expr[i++]);
+	}
+#undef PUT
+	out[o] = 0;
+	return true;
+}
+
+/* The burst database: every rule whose relaxed expression compiles on its
+ * own terms (Hyperscan refuses one that matches the empty string, which
+ * would make every event a candidate).  Not an error when it cannot be
+ * built: events then each take the exact scan, as before it. */
+static void
+compile_burst(struct weir_ruleset *rs, const char *name)
+{
+	uint32_t n = rs->n_rules, nb, nu;
+	char **relaxed = calloc(n, sizeof(*relaxed));
+	const char **bexpr = calloc(n, sizeof(*bexpr)), **uexpr = calloc(n, sizeof(*uexpr));
+	unsigned *bflags = calloc(n, sizeof(unsigned)), *bids = calloc(n, sizeof(unsigned));
+	unsigned *uflags = calloc(n, sizeof(unsigned)), *uids = calloc(n, sizeof(unsigned));
+	if (!relaxed || !bexpr || !uexpr || !bflags || !bids || !uflags || !uids)
+		goto out;
+	for (uint32_t i = 0; i < n; i++) {
+		struct weir_rule *r = &rs->rules[i];
+		size_t len = strlen(r->expression) + 1;
+		/* utf8/ucp read characters across event edges; allowempty may match nothing. */
+		r->burst_scannable = !(r->hs_flags & (HS_FLAG_UTF8 | HS_FLAG_UCP | HS_FLAG_ALLOWEMPTY)) &&
+				     (relaxed[i] = malloc(len)) != NULL &&
+				     weir_rule_relax(r->expression, relaxed[i], len);
+	}
+	for (uint32_t attempt = 0; attempt <= n; attempt++) {
+		nb = nu = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			struct weir_rule *r = &rs->rules[i];
+			if (r->burst_scannable) {
+				bexpr[nb] = relaxed[i];
+				bflags[nb] = r->hs_flags & ~(unsigned)HS_FLAG_SINGLEMATCH; /* every end offset */
+				bids[nb++] = i;
+			} else {
+				uexpr[nu] = r->expression;
+				uflags[nu] = r->hs_flags;
+				uids[nu++] = i;
+			}
+		}
+		if (nb == 0)
+			goto out;
+		hs_compile_error_t *ce = NULL;
+		if (hs_compile_ext_multi(bexpr, bflags, bids, NULL, nb, HS_MODE_BLOCK, NULL, &rs->burst_db,
+					 &ce) == HS_SUCCESS)
+			break;
+		rs->burst_db = NULL;
+		bool named = ce && ce->expression >= 0 && (uint32_t)ce->expression < nb;
+		if (named) /* that one alone: scanned per event, and again without it */
+			rs->rules[bids[ce->expression]].burst_scannable = false;
+		else
+			fprintf(stderr, "weir-rules: %s: no burst database (%s): every event is scanned alone\n", name,
+				ce ? ce->message : "unknown error");
+		hs_free_compile_error(ce);
+		if (!named)
+			goto out;
+	}
+	if (rs->burst_db == NULL)
+		goto out;
+	hs_compile_error_t *ce = NULL;
+	if (nu && hs_compile_ext_multi(uexpr, uflags, uids, NULL, nu, HS_MODE_BLOCK, NULL, &rs->unscannable_db,
+				       &ce) != HS_SUCCESS) {
+		fprintf(stderr, "weir-rules: %s: %s: every event is scanned alone\n", name,
+			ce ? ce->message : "unknown error");
+		hs_free_compile_error(ce);
+		hs_free_database(rs->burst_db);
+		rs->burst_db = NULL;
+		rs->unscannable_db = NULL;
+		goto out;
+	}
+	rs->n_burst_scannable = nb;
+out:
+	if (rs->burst_db == NULL)
+		for (uint32_t i = 0; i < n; i++)
+			rs->rules[i].burst_scannable = false;
+	for (uint32_t i = 0; relaxed && i < n; i++)
+		free(relaxed[i]);
+	free(relaxed);
+	free(bexpr);
+	free(uexpr);
+	free(bflags);
+	free(bids);
+	free(uflags);
+	free(uids);
+}
+
 struct weir_ruleset *
 weir_rules_load(const char *path, const struct weir_config *cfg, unsigned n_workers, char *err, size_t errlen)
 {
@@ -287,10 +483,16 @@ weir_rules_load(const char *path, const struct weir_config *cfg, unsigned n_work
 		weir_rules_free(rs);
 		return NULL;
 	}
+	if (rs->db)
+		compile_burst(rs, path);
 	if (rs->db) {
-		/* One prototype grown for the database, then a clone per worker. */
+		/* One prototype grown for the databases, then a clone per worker. */
 		hs_scratch_t *proto = NULL;
-		if (hs_alloc_scratch(rs->db, &proto) != HS_SUCCESS) {
+		if (hs_alloc_scratch(rs->db, &proto) != HS_SUCCESS ||
+		    (rs->burst_db && hs_alloc_scratch(rs->burst_db, &proto) != HS_SUCCESS) ||
+		    (rs->unscannable_db && hs_alloc_scratch(rs->unscannable_db, &proto) != HS_SUCCESS)) {
+			if (proto)
+				hs_free_scratch(proto);
 			snprintf(err, errlen, "%s: cannot allocate Hyperscan scratch", path);
 			weir_rules_free(rs);
 			return NULL;
@@ -317,6 +519,10 @@ weir_rules_free(struct weir_ruleset *rs)
 			hs_free_scratch(rs->scratch[w]);
 	if (rs->db)
 		hs_free_database(rs->db);
+	if (rs->burst_db)
+		hs_free_database(rs->burst_db);
+	if (rs->unscannable_db)
+		hs_free_database(rs->unscannable_db);
 	for (uint32_t i = 0; rs->rules && i < rs->n_rules; i++)
 		free(rs->rules[i].expression);
 	free(rs->rules);

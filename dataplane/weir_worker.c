@@ -48,6 +48,21 @@ handle_burst(struct weir_worker *w, uint16_t port, uint16_t n, uint64_t now_ns)
 	const bool hint = weir_pipeline_prefetch_worth(pl);
 	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(w->pkts[i], void *));
+	if (pl->rules && pl->rules->burst_db) {
+		const uint8_t *frames[WEIR_MAX_BURST];
+		uint32_t lens[WEIR_MAX_BURST];
+		enum weir_csum ip[WEIR_MAX_BURST], l4[WEIR_MAX_BURST];
+		for (uint16_t i = 0; i < n; i++) {
+			const struct rte_mbuf *m = w->pkts[i];
+			/* a multi-segment packet is a dead letter, not parsed: listed under
+			 * no frame the pipeline will ask for */
+			frames[i] = m->nb_segs == 1 ? rte_pktmbuf_mtod(m, const uint8_t *) : NULL;
+			lens[i] = m->nb_segs == 1 ? m->data_len : 0;
+			ip[i] = ip_csum_state(m);
+			l4[i] = l4_csum_state(m);
+		}
+		weir_pipeline_burst_scan(pl, frames, lens, ip, l4, n);
+	}
 	if (hint)
 		for (uint16_t i = 0; i < n && i < SOURCE_AHEAD; i++)
 			weir_pipeline_prefetch_source(pl, rte_pktmbuf_mtod(w->pkts[i], const uint8_t *),
@@ -68,6 +83,7 @@ handle_burst(struct weir_worker *w, uint16_t port, uint16_t n, uint64_t now_ns)
 		}
 		weir_pipeline_packet(pl, frame, m->data_len, ip_csum_state(m), l4_csum_state(m), port, now_ns);
 	}
+	weir_pipeline_burst_done(pl);
 	rte_pktmbuf_free_bulk(w->pkts, n);
 }
 

@@ -272,6 +272,9 @@ def run_weir(case, pcap, out, seconds, policy="backpressure"):
         "duplicates": d["seq_duplicates"],
         "session_restarts": d["session_restarts"],
         "rule_matches": d["rule_matches"],
+        # events the burst scan spared their own Hyperscan call
+        "rule_scans_skipped_share": (d.get("rule_scans_skipped", 0) / d["event_records"]
+                                     if d["event_records"] else 0),
         "identity_holds": final.get("identity_holds", False),
         "commit_latency_us": quantiles(buckets(m0, "weir_commit_latency_seconds"),
                                        buckets(m1, "weir_commit_latency_seconds")),

@@ -1,6 +1,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +261,211 @@ should_not_scan_duplicates(void **state)
 	fx_free(f);
 }
 
+/* --- the burst scan --- */
+
+static void
+should_relax_assertions_and_refuse_what_it_cannot_be_sure_of(void **state)
+{
+	(void)state;
+	static const struct { const char *in, *out; } cases[] = {
+		{ "^HALT", "HALT" },
+		{ "abc$", "abc" },
+		{ "\\bword\\B", "word" },
+		{ "\\Aab\\z|cd\\Z", "ab|cd" },
+		{ "[^a]b", "[^a]b" },         /* negation, not an anchor */
+		{ "[$^]x", "[$^]x" },         /* literals in a class */
+		{ "[]^]x", "[]^]x" },
+		{ "[[:alpha:]^]x", "[[:alpha:]^]x" },
+		{ "a\\$b\\^", "a\\$b\\^" },   /* escaped */
+		{ "\\c^x", "\\c^x" },         /* control-^ */
+		{ "\\x{5e}y", "\\x{5e}y" },
+		{ "[\\b]x", "[\\b]x" },       /* backspace in a class */
+		{ "(?i)abc", "(?i)abc" },
+		{ "(?:^|,)x", "(?:|,)x" },
+		{ "(?x) a ^ b", NULL },       /* extended: whitespace and comments */
+		{ "(?#^)x", NULL },
+		{ "\\Qa^b\\E", NULL },
+		{ "a^*b", NULL },             /* an assertion under a quantifier */
+		{ "a\\b{0}c", NULL },
+		{ "[ab", NULL },
+		{ "ab\\", NULL },
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[64] = "";
+		bool ok = weir_rule_relax(cases[i].in, out, sizeof(out));
+		if (ok != (cases[i].out != NULL) || (ok && strcmp(out, cases[i].out) != 0)) {
+			print_error("%s: wanted %s, got %s\n", cases[i].in, cases[i].out ? cases[i].out : "(refused)",
+				    ok ? out : "(refused)");
+			fail();
+		}
+	}
+}
+
+static uint64_t brng = 42;
+
+static unsigned
+brnd(unsigned n)
+{
+	brng = brng * 6364136223846793005ull + 1442695040888963407ull;
+	return (unsigned)((brng >> 33) % n);
+}
+
+/* A small alphabet, so that rules match often, across event edges too. */
+static void
+random_word(char *out, unsigned n)
+{
+	static const char alpha[] = "abcHALT,";
+	for (unsigned i = 0; i < n; i++)
+		out[i] = alpha[brnd(sizeof(alpha) - 1)];
+	out[n] = 0;
+}
+
+static void
+random_filler(char *out, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		out[i] = (char)('d' + brnd(16));
+	out[n] = 0;
+}
+
+/* with_utf8: some rules take a flag the burst scan cannot vouch for */
+static void
+random_rules(char *text, size_t cap, unsigned n_rules, bool with_utf8)
+{
+	static const char *const flags[] = { "-", "caseless", "singlematch", "dotall", "multiline", "utf8" };
+	size_t o = 0;
+	for (unsigned i = 1; i <= n_rules; i++) {
+		char w1[8], w2[8], expr[64];
+		random_word(w1, 1 + brnd(3));
+		random_word(w2, 1 + brnd(2));
+		switch (brnd(8)) {
+		case 0: snprintf(expr, sizeof(expr), "^%s", w1); break;
+		case 1: snprintf(expr, sizeof(expr), "%s$", w1); break;
+		case 2: snprintf(expr, sizeof(expr), "\\b%s", w1); break;
+		case 3: snprintf(expr, sizeof(expr), "%s[^a]%s", w1, w2); break;
+		case 4: snprintf(expr, sizeof(expr), "(?:^|,)%s", w1); break;
+		case 5: snprintf(expr, sizeof(expr), "%s.{0,3}%s", w1, w2); break;
+		case 6: snprintf(expr, sizeof(expr), "(%s|%s)+", w1, w2); break;
+		default: snprintf(expr, sizeof(expr), "%s", w1); break;
+		}
+		static const char *const actions[] = { "tag", "tag", "tag", "alert", "route:alerts", "drop" };
+		o += (size_t)snprintf(text + o, cap - o, "%u %s %s /%s/\n", i, actions[brnd(6)],
+				      flags[brnd(with_utf8 ? 6 : 5)], expr);
+	}
+}
+
+/* The records, counters and per-rule counts with the burst scan in front
+ * equal those of scanning every event alone, over random rules (anchors,
+ * word boundaries, classes, flags) and random bursts whose events put
+ * pattern pieces on both sides of every edge. */
+static void
+should_match_exactly_as_scanning_each_event_alone(void **state)
+{
+	(void)state;
+	static char rules[1 << 16];
+	uint64_t skipped = 0, scans = 0, matches = 0;
+	for (unsigned round = 0; round < 20; round++) {
+		random_rules(rules, sizeof(rules), 5 + brnd(60), round % 4 == 3);
+		struct fx *alone = fx_make(rules), *burst = fx_make(rules);
+		assert_non_null(burst->rs->burst_db);
+		uint64_t seq = 1;
+		for (unsigned b = 0; b < 40; b++) {
+			static uint8_t frames[64][1500];
+			const uint8_t *fp[64];
+			uint32_t fl[64];
+			unsigned n = 1 + brnd(64);
+			for (unsigned p = 0; p < n; p++) {
+				uint8_t mold[1400];
+				unsigned k = 1 + brnd(8);
+				uint32_t ml = weir_mold_put_header(mold, "S", seq, (uint16_t)k);
+				for (unsigned e = 0; e < k; e++) {
+					char msg[32];
+					if (brnd(3) == 0)
+						random_word(msg, brnd(12));
+					else
+						random_filler(msg, brnd(12));
+					ml += weir_mold_put_block(mold + ml, msg, (uint16_t)strlen(msg));
+				}
+				seq += k - (brnd(10) == 0 ? brnd(k) + 1 : 0); /* some repeats: duplicates skip the scan */
+				fl[p] = frame_ipv4_udp(frames[p], 0, 26400, mold, ml);
+				fp[p] = frames[p];
+				unsigned harm = brnd(32);
+				if (harm == 0)
+					frames[p][14 + 8] ^= 0x40; /* IPv4 TTL: the header checksum fails */
+				else if (harm == 1)
+					fl[p] = 14 + 20 + 8 + brnd(20); /* cut short */
+			}
+			enum weir_csum unknown[64];
+			for (unsigned p = 0; p < n; p++)
+				unknown[p] = WEIR_CSUM_UNKNOWN;
+			for (unsigned p = 0; p < n; p++)
+				weir_pipeline_packet(&alone->pl, fp[p], fl[p], WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 0);
+			weir_pipeline_burst_scan(&burst->pl, fp, fl, unknown, unknown, n);
+			for (unsigned p = 0; p < n; p++)
+				weir_pipeline_packet(&burst->pl, fp[p], fl[p], WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 0);
+			weir_pipeline_burst_done(&burst->pl);
+			const struct weir_record *ra, *rb;
+			while ((ra = next_record(alone)) != NULL) {
+				rb = next_record(burst);
+				assert_non_null(rb);
+				assert_int_equal(rb->len_bytes, ra->len_bytes);
+				assert_memory_equal(rb, ra, ra->len_bytes);
+			}
+			assert_null(next_record(burst));
+		}
+		assert_int_equal(burst->pl.c.rule_matches, alone->pl.c.rule_matches);
+		assert_int_equal(burst->pl.c.rule_drops, alone->pl.c.rule_drops);
+		assert_int_equal(burst->pl.c.rule_alerts, alone->pl.c.rule_alerts);
+		assert_int_equal(burst->pl.c.rule_routed, alone->pl.c.rule_routed);
+		assert_int_equal(burst->pl.c.event_records, alone->pl.c.event_records);
+		assert_int_equal(burst->pl.c.dead_letter_records, alone->pl.c.dead_letter_records);
+		assert_true(alone->pl.c.dead_letter_records > 0);
+		assert_memory_equal(burst->counters, alone->counters, sizeof(alone->counters));
+		skipped += burst->pl.c.rule_scans_skipped;
+		scans += burst->pl.c.rule_burst_scans;
+		matches += alone->pl.c.rule_matches;
+		fx_free(alone);
+		fx_free(burst);
+	}
+	fprintf(stderr, "note: %" PRIu64 " burst scans, %" PRIu64 " events left unscanned, %" PRIu64 " matches\n",
+		scans, skipped, matches);
+	assert_true(scans > 0 && skipped > 0 && matches > 0);
+}
+
+/* Rules it cannot vouch for are scanned per event, and only they when the
+ * burst scan finds nothing: an anchored utf8 rule still matches. */
+static void
+should_scan_rules_it_cannot_relax_on_every_event(void **state)
+{
+	(void)state;
+	struct fx *f = fx_make("1 tag utf8 /^HALT/\n2 tag - /^abc/\n3 alert - /\\Qzz\\E/\n");
+	assert_non_null(f->rs->burst_db);
+	assert_non_null(f->rs->unscannable_db);
+	assert_int_equal(f->rs->n_burst_scannable, 1);
+	uint8_t mold[256], frame[400];
+	uint32_t ml = weir_mold_put_header(mold, "S", 1, 3);
+	ml += weir_mold_put_block(mold + ml, "HALT now", 8);
+	ml += weir_mold_put_block(mold + ml, "xabc", 4);     /* rule 2's relaxed form matches: scanned, no match */
+	ml += weir_mold_put_block(mold + ml, "zz", 2);
+	uint32_t fl = frame_ipv4_udp(frame, 0, 26400, mold, ml);
+	const uint8_t *fp[1] = { frame };
+	enum weir_csum unknown[1] = { WEIR_CSUM_UNKNOWN };
+	weir_pipeline_burst_scan(&f->pl, fp, &fl, unknown, unknown, 1);
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 0);
+	weir_pipeline_burst_done(&f->pl);
+	const struct weir_record *r = next_record(f);
+	assert_int_equal(r->n_rules, 1);
+	assert_int_equal(weir_record_rules(r)[0], 1);
+	r = next_record(f);
+	assert_int_equal(r->n_rules, 0);
+	r = next_record(f);
+	assert_int_equal(r->n_rules, 1);
+	assert_int_equal(weir_record_rules(r)[0], 3);
+	assert_int_equal(f->pl.c.rule_burst_scans, 1);
+	assert_int_equal(f->pl.c.rule_scans_skipped, 0); /* an unscannable set is left: none goes unscanned */
+	fx_free(f);
+}
+
 int
 main(void)
 {
@@ -272,6 +478,9 @@ main(void)
 		cmocka_unit_test(should_apply_a_rule_only_within_its_scope),
 		cmocka_unit_test(should_carry_eight_rule_ids_and_count_the_rest),
 		cmocka_unit_test(should_not_scan_duplicates),
+		cmocka_unit_test(should_relax_assertions_and_refuse_what_it_cannot_be_sure_of),
+		cmocka_unit_test(should_match_exactly_as_scanning_each_event_alone),
+		cmocka_unit_test(should_scan_rules_it_cannot_relax_on_every_event),
 	};
 	return cmocka_run_group_tests_name("rules", tests, NULL, NULL);
 }
