@@ -2,6 +2,7 @@
 
 #include "weir_frame.h"
 #include "weir_moldudp64.h"
+#include "weir_copy.h"
 #include "weir_pipeline.h"
 
 #define TICK_EVERY_NS 100000ull
@@ -23,28 +24,6 @@ weir_decoder_table_build(struct weir_decoder_table *t, const struct weir_config 
 			t->frame_topic_known[id] = 1;
 			t->frame_topic[id] = (uint16_t)(cfg->frame_topics[id] - 1);
 		}
-}
-
-/* Most events are small: two overlapping fixed-size copies beat a call to
- * memcpy for them (5% of the pipeline's time at 8-byte payloads). */
-static inline void
-copy_payload(uint8_t *dst, const uint8_t *src, uint32_t len)
-{
-	if (len >= 8 && len <= 16) {
-		uint64_t a, b;
-		memcpy(&a, src, 8);
-		memcpy(&b, src + len - 8, 8);
-		memcpy(dst, &a, 8);
-		memcpy(dst + len - 8, &b, 8);
-	} else if (len > 16 && len <= 32) {
-		uint8_t a[16], b[16];
-		memcpy(a, src, 16);
-		memcpy(b, src + len - 16, 16);
-		memcpy(dst, a, 16);
-		memcpy(dst + len - 16, b, 16);
-	} else {
-		memcpy(dst, src, len);
-	}
 }
 
 static inline void
@@ -408,7 +387,7 @@ burst_add(struct weir_burst_scan *b, const uint8_t *payload, uint16_t len)
 	b->len[i] = len;
 	b->end[i] = at + len;
 	b->candidate[i] = 0;
-	copy_payload(b->bytes + at, payload, len);
+	weir_copy_small(b->bytes + at, payload, len);
 }
 
 void
@@ -571,7 +550,7 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 		r->event_time_ns = event_time_ns;
 		r->n_rules = n_ids;
 		memcpy(r + 1, ids, 4u * n_ids);
-		copy_payload((uint8_t *)(r + 1) + 4u * n_ids, payload, len);
+		weir_copy_small((uint8_t *)(r + 1) + 4u * n_ids, payload, len);
 		if (slot != WEIR_REORDER_NONE) {
 			weir_reorder_hold(&pl->ro, src, weir_seq_index(&pl->seq, src), slot, now_ns);
 			pl->c.reorder_held++;
