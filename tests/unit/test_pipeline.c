@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "frames.h"
+#include "test_rng.h"
 #include "weir_frame.h"
 #include "weir_pipeline.h"
 
@@ -567,7 +568,7 @@ should_keep_the_accounting_identity_over_a_random_mix(void **state)
 	uint64_t x = 12345;
 	uint8_t mold[2048], frame[2200];
 	for (unsigned i = 0; i < 20000; i++) {
-		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		test_rng_next(&x);
 		unsigned n = 1 + (unsigned)(x >> 60);
 		uint32_t ml = mold_packet(mold, "MIX", i * 16ull, n);
 		uint32_t fl = frame_ipv4_udp(frame, (unsigned)(x >> 40) % 3, (x >> 20) % 7 ? 26400 : 9, mold, ml);

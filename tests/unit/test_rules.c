@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "frames.h"
+#include "test_rng.h"
 #include "weir_pipeline.h"
 #include "weir_rules.h"
 
@@ -306,8 +307,7 @@ static uint64_t brng = 42;
 static unsigned
 brnd(unsigned n)
 {
-	brng = brng * 6364136223846793005ull + 1442695040888963407ull;
-	return (unsigned)((brng >> 33) % n);
+	return test_rng_below(&brng, n);
 }
 
 /* A small alphabet, so that rules match often, across event edges too. */

@@ -18,6 +18,8 @@
 #include <hs/hs.h>
 #include <pcre2.h>
 
+#include "test_rng.h"
+
 #define N_RULES 300
 #define N_EVENTS 400
 
@@ -26,8 +28,7 @@ static uint64_t rng = 20261122;
 static unsigned
 rnd(unsigned n)
 {
-	rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-	return (unsigned)((rng >> 33) % n);
+	return test_rng_below(&rng, n);
 }
 
 /* An atom that always consumes at least one character. */
