@@ -304,19 +304,13 @@ should_relax_assertions_and_refuse_what_it_cannot_be_sure_of(void **state)
 
 static uint64_t brng = 42;
 
-static unsigned
-brnd(unsigned n)
-{
-	return test_rng_below(&brng, n);
-}
-
 /* A small alphabet, so that rules match often, across event edges too. */
 static void
 random_word(char *out, unsigned n)
 {
 	static const char alpha[] = "abcHALT,";
 	for (unsigned i = 0; i < n; i++)
-		out[i] = alpha[brnd(sizeof(alpha) - 1)];
+		out[i] = alpha[test_rng_below(&brng, sizeof(alpha) - 1)];
 	out[n] = 0;
 }
 
@@ -324,7 +318,7 @@ static void
 random_filler(char *out, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
-		out[i] = (char)('d' + brnd(16));
+		out[i] = (char)('d' + test_rng_below(&brng, 16));
 	out[n] = 0;
 }
 
@@ -336,9 +330,9 @@ random_rules(char *text, size_t cap, unsigned n_rules, bool with_utf8)
 	size_t o = 0;
 	for (unsigned i = 1; i <= n_rules; i++) {
 		char w1[8], w2[8], expr[64];
-		random_word(w1, 1 + brnd(3));
-		random_word(w2, 1 + brnd(2));
-		switch (brnd(8)) {
+		random_word(w1, 1 + test_rng_below(&brng, 3));
+		random_word(w2, 1 + test_rng_below(&brng, 2));
+		switch (test_rng_below(&brng, 8)) {
 		case 0: snprintf(expr, sizeof(expr), "^%s", w1); break;
 		case 1: snprintf(expr, sizeof(expr), "%s$", w1); break;
 		case 2: snprintf(expr, sizeof(expr), "\\b%s", w1); break;
@@ -349,8 +343,8 @@ random_rules(char *text, size_t cap, unsigned n_rules, bool with_utf8)
 		default: snprintf(expr, sizeof(expr), "%s", w1); break;
 		}
 		static const char *const actions[] = { "tag", "tag", "tag", "alert", "route:alerts", "drop" };
-		o += (size_t)snprintf(text + o, cap - o, "%u %s %s /%s/\n", i, actions[brnd(6)],
-				      flags[brnd(with_utf8 ? 6 : 5)], expr);
+		o += (size_t)snprintf(text + o, cap - o, "%u %s %s /%s/\n", i, actions[test_rng_below(&brng, 6)],
+				      flags[test_rng_below(&brng, with_utf8 ? 6 : 5)], expr);
 	}
 }
 
@@ -365,7 +359,7 @@ should_match_exactly_as_scanning_each_event_alone(void **state)
 	static char rules[1 << 16];
 	uint64_t skipped = 0, scans = 0, matches = 0;
 	for (unsigned round = 0; round < 20; round++) {
-		random_rules(rules, sizeof(rules), 5 + brnd(60), round % 4 == 3);
+		random_rules(rules, sizeof(rules), 5 + test_rng_below(&brng, 60), round % 4 == 3);
 		struct fx *alone = fx_make(rules), *burst = fx_make(rules);
 		assert_non_null(burst->rs->burst_db);
 		uint64_t seq = 1;
@@ -373,27 +367,27 @@ should_match_exactly_as_scanning_each_event_alone(void **state)
 			static uint8_t frames[64][1500];
 			const uint8_t *fp[64];
 			uint32_t fl[64];
-			unsigned n = 1 + brnd(64);
+			unsigned n = 1 + test_rng_below(&brng, 64);
 			for (unsigned p = 0; p < n; p++) {
 				uint8_t mold[1400];
-				unsigned k = 1 + brnd(8);
+				unsigned k = 1 + test_rng_below(&brng, 8);
 				uint32_t ml = weir_mold_put_header(mold, "S", seq, (uint16_t)k);
 				for (unsigned e = 0; e < k; e++) {
 					char msg[32];
-					if (brnd(3) == 0)
-						random_word(msg, brnd(12));
+					if (test_rng_below(&brng, 3) == 0)
+						random_word(msg, test_rng_below(&brng, 12));
 					else
-						random_filler(msg, brnd(12));
+						random_filler(msg, test_rng_below(&brng, 12));
 					ml += weir_mold_put_block(mold + ml, msg, (uint16_t)strlen(msg));
 				}
-				seq += k - (brnd(10) == 0 ? brnd(k) + 1 : 0); /* some repeats: duplicates skip the scan */
+				seq += k - (test_rng_below(&brng, 10) == 0 ? test_rng_below(&brng, k) + 1 : 0); /* some repeats: duplicates skip the scan */
 				fl[p] = frame_ipv4_udp(frames[p], 0, 26400, mold, ml);
 				fp[p] = frames[p];
-				unsigned harm = brnd(32);
+				unsigned harm = test_rng_below(&brng, 32);
 				if (harm == 0)
 					frames[p][14 + 8] ^= 0x40; /* IPv4 TTL: the header checksum fails */
 				else if (harm == 1)
-					fl[p] = 14 + 20 + 8 + brnd(20); /* cut short */
+					fl[p] = 14 + 20 + 8 + test_rng_below(&brng, 20); /* cut short */
 			}
 			enum weir_csum unknown[64];
 			for (unsigned p = 0; p < n; p++)
