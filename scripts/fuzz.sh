@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the packet path (every decoder) and the config parser with libFuzzer
+# Fuzzes the packet path (every decoder, the burst scan), the log reader and the config parser with libFuzzer
 # and ASan/UBSan (clang).  Opt-in, not part of scripts/test.sh.
 #   scripts/fuzz.sh [SECONDS_EACH]   (default 60)
 set -euo pipefail
@@ -14,6 +14,8 @@ flags=(-g -O1 -march=native -fsanitize=fuzzer,address,undefined -fno-sanitize-re
        -Icommon -Idataplane $(pkg-config --cflags libisal))
 core=(common/weir_config.c common/weir_moldudp64.c common/weir_frame.c common/weir_layout.c)
 clang "${flags[@]}" tests/fuzz/fuzz_config.c "${core[@]}" -o "$out/fuzz_config" $(pkg-config --libs libisal)
+clang "${flags[@]}" tests/fuzz/fuzz_log.c common/weir_log.c common/weir_layout.c -o "$out/fuzz_log" \
+  $(pkg-config --libs libisal) -lpthread
 clang "${flags[@]}" $(pkg-config --cflags libhs) tests/fuzz/fuzz_packet.c "${core[@]}" \
   dataplane/weir_parse.c dataplane/weir_pipeline.c dataplane/weir_seq.c dataplane/weir_reorder.c dataplane/weir_rules.c \
   -o "$out/fuzz_packet" $(pkg-config --libs libhs libisal) -lstdc++ -lm
@@ -42,7 +44,7 @@ PY
   cp pmd-config/*.conf "$out/corpus-fuzz_config/"
   touch "$out/corpus-fuzz_packet/.seeded"
 fi
-for f in fuzz_config fuzz_packet; do
+for f in fuzz_config fuzz_packet fuzz_log; do
   mkdir -p "$out/corpus-$f"
   echo "== $f for ${secs}s"
   "$out/$f" -max_total_time="$secs" -max_len=2048 "$out/corpus-$f" 2>&1 | tail -3

@@ -1,8 +1,11 @@
 /* libFuzzer: arbitrary frames through the worker's own pipeline (parse,
- * MoldUDP64 and weir frame decoders, sequence tracker, commit).  Whatever
- * the bytes, no crash, no read past the frame, and the identities hold. */
+ * MoldUDP64 and weir frame decoders, the burst scan and its parse, sequence
+ * tracker, match, commit).  Whatever the bytes, no crash, no read past the
+ * frame, and the identities hold. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "weir_pipeline.h"
 
@@ -11,6 +14,8 @@ static struct weir_decoder_table decoders;
 static struct weir_ring *ring;
 static struct weir_ring_consumer cons;
 static bool quit = true; /* never wait for room */
+static struct weir_ruleset *rules;
+static struct weir_rule_counter rule_counters[WEIR_RULE_SLOTS];
 
 static void
 setup(void)
@@ -29,6 +34,19 @@ setup(void)
 	void *region = aligned_alloc(64, (weir_pipeline_memsize(&cfg) + 63) & ~63ull);
 	weir_pipeline_init(pl, &cfg, 0, ring, region, &decoders, NULL, &quit);
 	weir_ring_consumer_attach(&cons, ring);
+	/* Rules the burst scan takes (anchored, relaxed) and one it cannot. */
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/weir-fuzz-rules-%d.txt", getpid());
+	FILE *f = fopen(path, "w");
+	fputs("1 tag - /^AB/\n2 drop caseless /x[0-9]+y$/\n3 route:t1 - /\\bHALT/\n4 alert utf8 /zz/\n", f);
+	fclose(f);
+	rules = weir_rules_load(path, &cfg, 1, err, sizeof(err));
+	unlink(path);
+	if (rules == NULL || rules->burst_db == NULL)
+		abort();
+	for (uint32_t i = 0; i < rules->n_rules; i++)
+		rules->rules[i].counter_slot = i;
+	weir_pipeline_use_rules(pl, &rules, rule_counters);
 }
 
 int
@@ -43,7 +61,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(frame, data, size);
 	static uint64_t now;
 	now += 50000;
+	const uint8_t *frames[1] = { frame };
+	uint32_t lens[1] = { (uint32_t)size };
+	enum weir_csum unknown[1] = { WEIR_CSUM_UNKNOWN };
+	weir_pipeline_burst_scan(pl, frames, lens, unknown, unknown, 1);
 	weir_pipeline_packet(pl, frame, (uint32_t)size, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, now);
+	weir_pipeline_burst_done(pl);
 	weir_pipeline_tick(pl, now);
 	free(frame);
 	weir_ring_publish(&pl->ring, now);
