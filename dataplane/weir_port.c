@@ -52,7 +52,19 @@ port_init(const struct weir_config *cfg, uint16_t port, struct weir_ports *ports
 	uint16_t nq = (uint16_t)cfg->rxq;
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof(conf));
-	if (nq > 1) {
+	if (nq > 1 && cfg->rss == WEIR_RSS_NONE) {
+		/* The operator's word that the device keeps each source on one
+		 * queue by itself: net_pcap's captures, memif's or af_packet's
+		 * queues as the peer fills them.  A source on two queues would be
+		 * tracked by two workers, each seeing gaps. */
+		if (nq > info.max_rx_queues) {
+			snprintf(err, errlen, "port %u (%s) has %u RX queues, not the %u \"rxq\" asks for", port,
+				 info.driver_name, info.max_rx_queues, nq);
+			return -1;
+		}
+		printf("weir-dataplane: port %u (%s): %u RX queues without RSS (rss none): each source must arrive "
+		       "on one queue only\n", port, info.driver_name, nq);
+	} else if (nq > 1) {
 		uint64_t hf = rss_hf_wanted(cfg->rss) & info.flow_type_rss_offloads;
 		if (nq > info.max_rx_queues || hf == 0) {
 			printf("weir-dataplane: port %u (%s): %s; falling back to one RX queue (worker 0)\n", port,

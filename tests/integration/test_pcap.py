@@ -189,3 +189,29 @@ def test_reorder_window_puts_reordered_events_back_in_sequence_order(deploy, tmp
             assert r["seq"] > last.get(r["source"], -1), r
             last[r["source"]] = r["seq"]
         assert t["seq_late_fills"] > 0 and t["reorder_released_by_bound"] == 0
+
+
+def test_rss_none_gives_each_queue_of_a_device_to_its_own_worker(deploy, tmp_path):
+    """net_pcap has no RSS: with "rss udp" weir falls back to one queue.  With
+    "rss none" the operator says the device keeps each source on one queue
+    (here, one capture a queue): both queues are used, one worker each, and
+    each worker's counters are exactly its capture's manifest."""
+    caps = [gen_pcap(str(tmp_path), name=f"q{q}", seed=11 + q, messages=20000, sessions=3, per_packet="1-4",
+                     malformed_rate=0.02, end_session=True) for q in (0, 1)]
+    body = BODY.replace("set corelist 1", "set corelist 0,1").replace("rxq 1", "rxq 2") \
+        + "port config all rss none\n"
+    eal = f"--vdev=net_pcap0,rx_pcap={caps[0][0]},rx_pcap={caps[1][0]} --lcores=2@0,0@0,1@1 --main-lcore=2"
+    d = deploy("rssnone", eal, body)
+    run_to_end(d)
+    assert "2 RX queues without RSS" in d.output("dataplane")
+    stats = load_json(d.dataplane_stats)
+    assert stats["identity_holds"] is True
+    for q, (_, manifest) in enumerate(caps):
+        want, got = load_json(manifest)["expected"], stats["workers"][q]
+        for k in ("rx_packets", "accepted_packets", "dead_letter_packets", "event_records", "end_of_session"):
+            assert got[k] == want[k], (q, k, got[k], want[k])
+        assert got["rx_packets"] > 1000
+    ctl = load_json(os.path.join(d.dir, "control.json"))
+    t = stats["total"]
+    assert sum(v["records_appended"] for v in ctl["topics"].values()) == \
+        t["event_records"] + t["end_of_session"] + t["dead_letter_records"] + t["loss_records"]
