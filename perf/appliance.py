@@ -459,7 +459,9 @@ def median_run(rs):
     ordered = sorted(rs, key=lambda x: x["ns_per_packet"])
     m = dict(ordered[(len(ordered) - 1) // 2])
     if len(rs) > 1:
-        m["runs_ns_per_packet"] = [x["ns_per_packet"] for x in rs]
+        for key in ("ns_per_packet", "delivered_mevents", "ring_full_packets"):
+            if key in m:
+                m["runs_" + key] = [x[key] for x in rs]
     return m
 
 
