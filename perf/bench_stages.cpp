@@ -241,14 +241,28 @@ BM_ring_commit(benchmark::State &state)
 }
 BENCHMARK(BM_ring_commit);
 
+// A log directory for one benchmark, removed with it (full runs filled this disk).
+struct TempDir {
+	char path[64] = "/tmp/weir-bench-log-XXXXXX";
+	bool ok;
+	TempDir() : ok(mkdtemp(path) != nullptr) {}
+	~TempDir()
+	{
+		std::string rm = std::string("rm -rf ") + path;
+		if (ok && system(rm.c_str()) != 0)
+			fprintf(stderr, "bench: cannot remove %s\n", path);
+	}
+};
+
 void
 BM_log_append(benchmark::State &state)
 {
-	char dir[] = "/tmp/weir-bench-log-XXXXXX";
-	if (mkdtemp(dir) == nullptr) {
+	TempDir tmp;
+	if (!tmp.ok) {
 		state.SkipWithError("mkdtemp");
 		return;
 	}
+	const char *dir = tmp.path;
 	static char err[512];
 	weir_log_topic t;
 	weir_log_topic_open(&t, dir, "itch", err, sizeof(err));
@@ -273,9 +287,6 @@ BM_log_append(benchmark::State &state)
 	weir_log_topic_flush(&t);
 	state.counters["file_bytes_per_event"] = n ? (double)t.bytes_appended / (double)n : 0;
 	weir_log_topic_close(&t);
-	std::string rm = std::string("rm -rf ") + dir;
-	if (system(rm.c_str()) != 0)
-		state.SkipWithError("cleanup");
 	state.SetItemsProcessed(state.iterations());
 	state.SetLabel("CRC32C + write (O_DIRECT where it can), no fsync");
 }
@@ -289,8 +300,8 @@ BENCHMARK(BM_log_append)->Arg(8)->Arg(32);
 void
 BM_drain(benchmark::State &state)
 {
-	char dir[] = "/tmp/weir-bench-drain-XXXXXX";
-	if (mkdtemp(dir) == nullptr) {
+	TempDir tmp;
+	if (!tmp.ok) {
 		state.SkipWithError("mkdtemp");
 		return;
 	}
@@ -298,7 +309,7 @@ BM_drain(benchmark::State &state)
 	weir_config cfg;
 	weir_config_parse("set corelist 1\nlog dir /tmp/x\ndecoder moldudp64 udp-port 26400 topic itch\n", "bench.conf",
 			  &cfg, err, sizeof(err));
-	snprintf(cfg.log_dir, sizeof(cfg.log_dir), "%s", dir);
+	snprintf(cfg.log_dir, sizeof(cfg.log_dir), "%s", tmp.path);
 	const uint64_t ring_bytes = 16u << 20;
 	auto *ring = static_cast<weir_ring *>(aligned_alloc(64, weir_ring_memsize(ring_bytes)));
 	weir_ring_init(ring, 0, ring_bytes);
@@ -345,9 +356,6 @@ BM_drain(benchmark::State &state)
 	weir_drain_close(d);
 	free(d);
 	free(ring);
-	std::string rm = std::string("rm -rf ") + dir;
-	if (system(rm.c_str()) != 0)
-		state.SkipWithError("cleanup");
 }
 BENCHMARK(BM_drain)->Arg(8)->Arg(32)->Unit(benchmark::kMicrosecond);
 
