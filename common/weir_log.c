@@ -333,7 +333,10 @@ weir_log_segment_open(struct weir_log_segment *s, const char *path, char *err, s
 	const struct weir_log_segment_hdr *h = (const void *)s->map;
 	if (h->magic != WEIR_LOG_MAGIC) {
 		if (h->magic == WEIR_LOG_MAGIC_V1)
-			snprintf(err, errlen, "%s: a version 1 segment (one entry per record); this weir reads version 2 (batches)", path);
+			snprintf(err, errlen,
+				 "%s: a version 1 segment (one entry per record); this weir reads and writes version 2 "
+				 "(batches): move the topic's directory aside to start a new log there",
+				 path);
 		else
 			snprintf(err, errlen, "%s: not a weir log segment (bad magic)", path);
 		weir_log_segment_close(s);
