@@ -105,25 +105,9 @@ def make_capture(case, out, packets):
 
 
 def make_rules(n, out):
-    """Rules shaped like an operator's (the shapes perf/bench_match uses)."""
+    """Rules shaped like an operator's: weir-gen's (perf/bench_match uses the same)."""
     path = os.path.join(out, f"rules-{n}.txt")
-    seed = 7
-
-    def rnd(k):
-        nonlocal seed
-        seed = (seed * 1103515245 + 12345) & 0xFFFFFFFF
-        return (seed >> 16) % k
-    with open(path, "w") as f:
-        for i in range(1, n + 1):
-            shape = i % 4
-            if shape == 0:
-                f.write(f"{i} tag - /SYM{rnd(10000):04d}[A-Z]{{2}}/\n")
-            elif shape == 1:
-                f.write(f"{i} tag caseless /order-{rnd(100000)}(buy|sell)/\n")
-            elif shape == 2:
-                f.write(f"{i} alert - /px=9{{3,5}}\\.[0-9]+ id{rnd(100000)}/\n")
-            else:
-                f.write(f"{i} tag - /^HALT{rnd(1000)}/\n")
+    subprocess.run([os.path.join(BUILD, "tools/weir-gen"), "rules", "--count", str(n), "--out", path], check=True)
     return path
 
 

@@ -45,25 +45,19 @@ struct Stage {
 		weir_decoder_table_build(&decoders, &cfg);
 		pl = static_cast<weir_pipeline *>(aligned_alloc(64, sizeof(weir_pipeline)));
 		weir_pipeline_init(pl, &cfg, 0, ring, region, &decoders, nullptr, &quit);
-		// Rules shaped like an operator's: literals, classes, bounded repeats, alternations.
-		std::string text;
-		unsigned seed = 7;
-		auto rnd = [&seed](unsigned n) { seed = seed * 1103515245u + 12345u; return (seed >> 16) % n; };
-		for (int i = 1; i <= n_rules; i++) {
-			char line[160];
-			switch (i % 4) {
-			case 0: snprintf(line, sizeof(line), "%d tag - /SYM%04u[A-Z]{2}/\n", i, rnd(10000)); break;
-			case 1: snprintf(line, sizeof(line), "%d tag caseless /order-%u(buy|sell)/\n", i, rnd(100000)); break;
-			case 2: snprintf(line, sizeof(line), "%d alert - /px=9{3,5}\\.[0-9]+ id%u/\n", i, rnd(100000)); break;
-			default: snprintf(line, sizeof(line), "%d tag - /^HALT%u/\n", i, rnd(1000)); break;
-			}
-			text += line;
-		}
-		char path[64];
+		// Rules shaped like an operator's, weir-gen's (perf/appliance.py uses the same):
+		// literals with a class, caseless alternations, bounded repeats, anchors.
+		char exe[512], path[64], cmd[1200];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = 0;
+		if (char *slash = strrchr(exe, '/'))
+			*slash = 0; /* build/perf */
 		snprintf(path, sizeof(path), "/tmp/weir-bench-rules-%d.txt", getpid());
-		FILE *f = fopen(path, "w");
-		fputs(text.c_str(), f);
-		fclose(f);
+		snprintf(cmd, sizeof(cmd), "%s/../tools/weir-gen rules --count %d --out %s", exe, n_rules, path);
+		if (system(cmd) != 0) {
+			fprintf(stderr, "bench_match: %s failed\n", cmd);
+			abort();
+		}
 		rs = weir_rules_load(path, &cfg, 1, err, sizeof(err));
 		unlink(path);
 		if (rs == nullptr) {

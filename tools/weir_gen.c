@@ -1088,12 +1088,65 @@ write_manifest(struct gen *g, FILE *f)
 	fprintf(f, "  ]\n}\n");
 }
 
+/*
+ * `weir-gen rules`: a rules file shaped like an operator's, for load tests
+ * and the benchmarks: ticker literals with a class, caseless order ids with
+ * an alternation, prices with bounded repeats, anchored halts.  Seeded: the
+ * same count and seed give the same file.
+ */
+static int
+gen_rules(int argc, char **argv)
+{
+	unsigned long count = 100, seed = 7;
+	const char *out = NULL;
+	for (int i = 2; i < argc; i++) {
+		char *end = NULL;
+		if (!strcmp(argv[i], "--count") && i + 1 < argc)
+			count = strtoul(argv[++i], &end, 10);
+		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+			seed = strtoul(argv[++i], &end, 10);
+		else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+			out = argv[++i];
+		else {
+			fprintf(stderr, "weir-gen rules: unknown argument \"%s\"; usage: weir-gen rules [--count N] "
+					"[--seed N] [--out FILE]\n", argv[i]);
+			return 2;
+		}
+		if (end && (*end || count == 0 || count > 4096)) {
+			fprintf(stderr, "weir-gen rules: %s wants a number (--count: 1 to 4096)\n", argv[i - 1]);
+			return 2;
+		}
+	}
+	FILE *f = out ? fopen(out, "w") : stdout;
+	if (f == NULL) {
+		fprintf(stderr, "weir-gen rules: %s: %s\n", out, strerror(errno));
+		return 1;
+	}
+	uint32_t s = (uint32_t)seed;
+#define RND(k) (s = s * 1103515245u + 12345u, (s >> 16) % (k))
+	for (unsigned long i = 1; i <= count; i++) {
+		switch (i % 4) {
+		case 0: fprintf(f, "%lu tag - /SYM%04u[A-Z]{2}/\n", i, RND(10000)); break;
+		case 1: fprintf(f, "%lu tag caseless /order-%u(buy|sell)/\n", i, RND(100000)); break;
+		case 2: fprintf(f, "%lu alert - /px=9{3,5}\\.[0-9]+ id%u/\n", i, RND(100000)); break;
+		default: fprintf(f, "%lu tag - /^HALT%u/\n", i, RND(1000)); break;
+		}
+	}
+#undef RND
+	if (out && fclose(f) != 0) {
+		fprintf(stderr, "weir-gen rules: %s: %s\n", out, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 		"usage: weir-gen pcap --out FILE.pcap --manifest FILE.json [options]\n"
 		"       weir-gen send --to IPV4:PORT --manifest FILE.json [--serve IPV4:PORT [--forget R]] [options]\n"
+		"       weir-gen rules [--count N] [--seed N] [--out FILE]   a rules file shaped like an operator's\n"
 		"send (kernel UDP socket; the port of --to is replaced by each packet's):\n"
 		"  --rate PPS             packets per second (default 20000)\n"
 		"  --serve IPV4:PORT      answer MoldUDP64 re-requests there from what was sent (needs --end-session)\n"
@@ -1182,6 +1235,8 @@ parse_rate(const char *s, double *r)
 int
 main(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "rules") == 0)
+		return gen_rules(argc, argv);
 	if (argc < 2 || (strcmp(argv[1], "pcap") != 0 && strcmp(argv[1], "send") != 0)) {
 		if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 			usage(stdout);

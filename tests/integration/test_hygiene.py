@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from weir_harness import BUILD, gen_pcap
+from weir_harness import BUILD, GEN, gen_pcap
 
 SHIM = os.path.join(BUILD, "tests", "hygiene", "weir_alloc_count.so")
 
@@ -35,12 +35,8 @@ shutdown drain-timeout 30s
 
 
 def rules_file(path, n=100):
-    lines = []
-    for i in range(1, n + 1):
-        shape = i % 4
-        lines.append([f"{i} tag - /SYM{i:04d}[A-Z]{{2}}/", f"{i} tag caseless /order-{i}(buy|sell)/",
-                      f"{i} alert - /px=9{{3,5}}\\.[0-9]+ id{i}/", f"{i} tag - /^HALT{i}/"][shape])
-    path.write_text("\n".join(lines) + "\n")
+    """weir-gen's rules shaped like an operator's, as the benchmarks use."""
+    subprocess.run([GEN, "rules", "--count", str(n), "--out", str(path)], check=True)
     return str(path)
 
 
