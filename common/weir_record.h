@@ -2,6 +2,7 @@
 #ifndef WEIR_RECORD_H
 #define WEIR_RECORD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -70,5 +71,16 @@ const char *weir_record_kind_name(unsigned kind);
 /* A source key as people read it: "wf:<id>" for weir frame sources, the
  * MoldUDP64 session without its padding otherwise (unprintables as '?'). */
 void weir_source_format(const uint8_t key[WEIR_SOURCE_BYTES], char *out, size_t len);
+
+/* Whether two source keys name the same source, whichever sender qualifies
+ * them ("sequence key source+sender" writes the sender's address into the
+ * key: bytes 10-15 of a MoldUDP64 session's, 3-6 of a weir frame's). */
+static inline bool
+weir_source_same_identity(const uint8_t a[WEIR_SOURCE_BYTES], const uint8_t b[WEIR_SOURCE_BYTES])
+{
+	if (a[0] == 0xFF) /* weir frame: 0xFF 'W' 'F', sender, then the source id */
+		return __builtin_memcmp(a, b, 3) == 0 && __builtin_memcmp(a + 7, b + 7, 9) == 0;
+	return __builtin_memcmp(a, b, 10) == 0;
+}
 
 #endif

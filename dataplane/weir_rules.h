@@ -78,7 +78,7 @@ weir_rule_in_scope(const struct weir_rule *r, uint8_t decoder_type, const uint8_
 {
 	return (r->scope_decoder == 0 || r->scope_decoder == decoder_type) &&
 	       (r->scope_topic < 0 || r->scope_topic == topic) &&
-	       (!r->scope_by_source || __builtin_memcmp(r->scope_source, source, WEIR_SOURCE_BYTES) == 0);
+	       (!r->scope_by_source || weir_source_same_identity(r->scope_source, source));
 }
 
 #endif

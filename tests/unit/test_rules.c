@@ -10,20 +10,23 @@
 
 #include "frames.h"
 #include "test_rng.h"
+#include "weir_frame.h"
 #include "weir_pipeline.h"
 #include "weir_rules.h"
 
 static struct weir_config cfg;
 static char err[8192];
+static const char *cfg_extra = ""; /* lines a test adds to the pmd-config */
 
 static void
 make_cfg(void)
 {
-	static char cerr[512];
-	assert_int_equal(weir_config_parse("set corelist 1\nlog dir /x\ndecoder moldudp64 udp-port 26400 topic itch\n"
-					   "decoder weirframe udp-port 27000 topic frames\ntopic alerts\n",
-					   "t.conf", &cfg, cerr, sizeof(cerr)),
-			 0);
+	static char cerr[512], text[1024];
+	snprintf(text, sizeof(text),
+		 "set corelist 1\nlog dir /x\ndecoder moldudp64 udp-port 26400 topic itch\n"
+		 "decoder weirframe udp-port 27000 topic frames\ntopic alerts\n%s",
+		 cfg_extra);
+	assert_int_equal(weir_config_parse(text, "t.conf", &cfg, cerr, sizeof(cerr)), 0);
 }
 
 /* Writes text to a file and loads it as a rules file. */
@@ -229,6 +232,33 @@ should_apply_a_rule_only_within_its_scope(void **state)
 	r = next_record(f);
 	assert_int_equal(r->n_rules, 1);
 	assert_int_equal(weir_record_rules(r)[0], 3);
+	fx_free(f);
+}
+
+/* "sequence key source+sender" qualifies each source key with the sender's
+ * address; a rule's source= names the source, from whichever sender. */
+static void
+should_apply_a_source_scope_whatever_sender_qualifies_the_key(void **state)
+{
+	(void)state;
+	cfg_extra = "sequence key source+sender\n";
+	struct fx *f = fx_make("1 tag - source=A /x/\n2 tag - source=wf:7 /x/\n");
+	cfg_extra = "";
+	send_msg(f, "A", 1, "x");
+	const struct weir_record *r = next_record(f);
+	assert_non_null(r);
+	assert_int_not_equal(r->source[10] | r->source[11] | r->source[12] | r->source[13], 0); /* qualified */
+	assert_int_equal(r->n_rules, 1);
+	assert_int_equal(weir_record_rules(r)[0], 1);
+	/* A weir frame source keyed the way the pipeline keys it: the sender in bytes 3-6. */
+	uint8_t key[WEIR_SOURCE_BYTES];
+	weir_frame_source_key(key, 7);
+	memcpy(key + 3, "\xc6\x12\x00\x01", 4);
+	assert_true(weir_rule_in_scope(&f->rs->rules[1], WEIR_DECODER_WEIRFRAME, key, 2));
+	assert_false(weir_rule_in_scope(&f->rs->rules[0], WEIR_DECODER_WEIRFRAME, key, 2));
+	weir_frame_source_key(key, 8);
+	memcpy(key + 3, "\xc6\x12\x00\x01", 4);
+	assert_false(weir_rule_in_scope(&f->rs->rules[1], WEIR_DECODER_WEIRFRAME, key, 2));
 	fx_free(f);
 }
 
@@ -470,6 +500,7 @@ main(void)
 		cmocka_unit_test(should_accept_a_file_without_rules),
 		cmocka_unit_test(should_tag_route_alert_and_drop_as_the_rules_say),
 		cmocka_unit_test(should_apply_a_rule_only_within_its_scope),
+		cmocka_unit_test(should_apply_a_source_scope_whatever_sender_qualifies_the_key),
 		cmocka_unit_test(should_carry_eight_rule_ids_and_count_the_rest),
 		cmocka_unit_test(should_not_scan_duplicates),
 		cmocka_unit_test(should_relax_assertions_and_refuse_what_it_cannot_be_sure_of),
