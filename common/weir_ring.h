@@ -163,10 +163,6 @@ weir_ring_peek(struct weir_ring_consumer *c, uint64_t *pos)
 			c->read += rec->len_bytes;
 			continue;
 		}
-		/* The worker wrote these lines on another core: ask for the ones
-		 * a few records on now, two so that 72-byte steps miss none. */
-		__builtin_prefetch(&c->ring->data[(c->read + 512) & c->ring->mask]);
-		__builtin_prefetch(&c->ring->data[(c->read + 576) & c->ring->mask]);
 		*pos = c->read;
 		return rec;
 	}
