@@ -377,18 +377,19 @@ weir_rule_relax(const char *expr, char *out, size_t outlen)
 	return true;
 }
 
-/* The burst database: every rule whose relaxed expression compiles on its
- * own terms (Hyperscan refuses one that matches the empty string, which
- * would make every event a candidate).  Not an error when it cannot be
- * built: events then each take the exact scan, as before it. */
+/* The burst database: every rule whose expression relaxes.  Relaxing only
+ * takes out zero-width assertions, so a relaxed expression is as wide as its
+ * rule and compiles wherever the rule did; should the set still not compile,
+ * there is no burst scan and every event is scanned alone, as before it. */
 static void
 compile_burst(struct weir_ruleset *rs, const char *name)
 {
-	uint32_t n = rs->n_rules, nb, nu;
+	uint32_t n = rs->n_rules, nb = 0, nu = 0;
 	char **relaxed = calloc(n, sizeof(*relaxed));
 	const char **bexpr = calloc(n, sizeof(*bexpr)), **uexpr = calloc(n, sizeof(*uexpr));
 	unsigned *bflags = calloc(n, sizeof(unsigned)), *bids = calloc(n, sizeof(unsigned));
 	unsigned *uflags = calloc(n, sizeof(unsigned)), *uids = calloc(n, sizeof(unsigned));
+	hs_compile_error_t *ce = NULL;
 	if (!relaxed || !bexpr || !uexpr || !bflags || !bids || !uflags || !uids)
 		goto out;
 	for (uint32_t i = 0; i < n; i++) {
@@ -398,53 +399,33 @@ compile_burst(struct weir_ruleset *rs, const char *name)
 		r->burst_scannable = !(r->hs_flags & (HS_FLAG_UTF8 | HS_FLAG_UCP | HS_FLAG_ALLOWEMPTY)) &&
 				     (relaxed[i] = malloc(len)) != NULL &&
 				     weir_rule_relax(r->expression, relaxed[i], len);
-	}
-	for (uint32_t attempt = 0; attempt <= n; attempt++) {
-		nb = nu = 0;
-		for (uint32_t i = 0; i < n; i++) {
-			struct weir_rule *r = &rs->rules[i];
-			if (r->burst_scannable) {
-				bexpr[nb] = relaxed[i];
-				bflags[nb] = r->hs_flags & ~(unsigned)HS_FLAG_SINGLEMATCH; /* every end offset */
-				bids[nb++] = i;
-			} else {
-				uexpr[nu] = r->expression;
-				uflags[nu] = r->hs_flags;
-				uids[nu++] = i;
-			}
+		if (r->burst_scannable) {
+			bexpr[nb] = relaxed[i];
+			bflags[nb] = r->hs_flags & ~(unsigned)HS_FLAG_SINGLEMATCH; /* every end offset */
+			bids[nb++] = i;
+		} else {
+			uexpr[nu] = r->expression;
+			uflags[nu] = r->hs_flags;
+			uids[nu++] = i;
 		}
-		if (nb == 0)
-			goto out;
-		hs_compile_error_t *ce = NULL;
-		if (hs_compile_ext_multi(bexpr, bflags, bids, NULL, nb, HS_MODE_BLOCK, NULL, &rs->burst_db,
-					 &ce) == HS_SUCCESS)
-			break;
-		rs->burst_db = NULL;
-		bool named = ce && ce->expression >= 0 && (uint32_t)ce->expression < nb;
-		if (named) /* that one alone: scanned per event, and again without it */
-			rs->rules[bids[ce->expression]].burst_scannable = false;
-		else
-			fprintf(stderr, "weir-rules: %s: no burst database (%s): every event is scanned alone\n", name,
-				ce ? ce->message : "unknown error");
-		hs_free_compile_error(ce);
-		if (!named)
-			goto out;
 	}
-	if (rs->burst_db == NULL)
+	if (nb == 0)
 		goto out;
-	hs_compile_error_t *ce = NULL;
-	if (nu && hs_compile_ext_multi(uexpr, uflags, uids, NULL, nu, HS_MODE_BLOCK, NULL, &rs->unscannable_db,
-				       &ce) != HS_SUCCESS) {
-		fprintf(stderr, "weir-rules: %s: %s: every event is scanned alone\n", name,
+	if (hs_compile_ext_multi(bexpr, bflags, bids, NULL, nb, HS_MODE_BLOCK, NULL, &rs->burst_db, &ce) !=
+		    HS_SUCCESS ||
+	    (nu && hs_compile_ext_multi(uexpr, uflags, uids, NULL, nu, HS_MODE_BLOCK, NULL, &rs->unscannable_db,
+					&ce) != HS_SUCCESS)) {
+		fprintf(stderr, "weir-rules: %s: no burst scan (%s): every event is scanned alone\n", name,
 			ce ? ce->message : "unknown error");
-		hs_free_compile_error(ce);
-		hs_free_database(rs->burst_db);
+		if (rs->burst_db)
+			hs_free_database(rs->burst_db);
 		rs->burst_db = NULL;
 		rs->unscannable_db = NULL;
 		goto out;
 	}
 	rs->n_burst_scannable = nb;
 out:
+	hs_free_compile_error(ce);
 	if (rs->burst_db == NULL)
 		for (uint32_t i = 0; i < n; i++)
 			rs->rules[i].burst_scannable = false;
