@@ -262,11 +262,11 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
  * -1 not known (no burst scan, or not an event it saw: scan it alone).  The
  * pipeline meets events in the order the burst scan listed them. */
 static inline int
-burst_verdict(struct weir_burst_scan *b, const uint8_t *payload, uint16_t len)
+burst_verdict(struct weir_burst_scan *b, const uint8_t *payload)
 {
 	while (b->cursor < b->n) {
 		uint32_t i = b->cursor++;
-		if (b->data[i] == payload && b->len[i] == len)
+		if (b->data[i] == payload) /* a place in a frame: one event */
 			return b->candidate[i];
 	}
 	return -1;
@@ -281,7 +281,7 @@ weir_pipeline_match(struct weir_pipeline *pl, const uint8_t *payload, uint16_t l
 	if (rs == NULL || rs->db == NULL)
 		return true;
 	const hs_database_t *db = rs->db;
-	if (pl->burst.n && burst_verdict(&pl->burst, payload, len) == 0) {
+	if (pl->burst.n && burst_verdict(&pl->burst, payload) == 0) {
 		/* Only the rules the burst scan cannot speak for are left. */
 		db = rs->unscannable_db;
 		if (db == NULL) {
@@ -384,7 +384,6 @@ burst_add(struct weir_burst_scan *b, const uint8_t *payload, uint16_t len)
 		return; /* the rest are scanned alone */
 	uint32_t i = b->n++;
 	b->data[i] = payload;
-	b->len[i] = len;
 	b->end[i] = at + len;
 	b->candidate[i] = 0;
 	weir_copy_small(b->bytes + at, payload, len);

@@ -69,7 +69,6 @@ struct weir_burst_scan {
 	uint32_t n_pkts, pkt_cursor;
 	struct weir_burst_packet pkt[WEIR_BURST_EVENTS_MAX];
 	const uint8_t *data[WEIR_BURST_EVENTS_MAX];
-	uint16_t len[WEIR_BURST_EVENTS_MAX];
 	uint32_t end[WEIR_BURST_EVENTS_MAX];  /* offset after event i in bytes */
 	uint8_t candidate[WEIR_BURST_EVENTS_MAX];
 	uint8_t bytes[WEIR_BURST_BYTES];
