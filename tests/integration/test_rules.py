@@ -131,3 +131,20 @@ def test_check_validates_the_rules_file_too(tmp_path):
     assert r.returncode == 2 and f"{rules}:1: unknown action \"shout\"" in r.stderr
     rules.write_text("1 tag - /x/\n")
     assert subprocess.run([DATAPLANE, "--check", str(conf)], capture_output=True, timeout=30).returncode == 0
+
+
+def test_weir_gen_rules_writes_a_file_weir_loads_the_same_for_a_seed_and_refuses_a_bad_count(tmp_path):
+    from weir_harness import DATAPLANE
+    a, b, c = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c.txt"
+    for path, seed in ((a, "7"), (b, "7"), (c, "8")):
+        subprocess.run([GEN, "rules", "--count", "1000", "--seed", seed, "--out", str(path)], check=True)
+    assert a.read_bytes() == b.read_bytes() != c.read_bytes()
+    lines = a.read_text().splitlines()
+    assert len(lines) == 1000 and lines[0].startswith("1 ") and lines[-1].startswith("1000 ")
+    conf = tmp_path / "c.conf"
+    conf.write_text(f"set corelist 1\ndecoder moldudp64 udp-port 1 topic a\nlog dir /tmp/x\nrules {a}\n")
+    r = subprocess.run([DATAPLANE, "--check", str(conf)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    for bad in (["--count", "0"], ["--count", "4097"], ["--count", "x"], ["--shape", "1"]):
+        r = subprocess.run([GEN, "rules"] + bad, capture_output=True, text=True)
+        assert r.returncode == 2 and "weir-gen rules:" in r.stderr, bad
