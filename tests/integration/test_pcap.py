@@ -215,3 +215,12 @@ def test_rss_none_gives_each_queue_of_a_device_to_its_own_worker(deploy, tmp_pat
     t = stats["total"]
     assert sum(v["records_appended"] for v in ctl["topics"].values()) == \
         t["event_records"] + t["end_of_session"] + t["dead_letter_records"] + t["loss_records"]
+
+
+def test_rss_none_refuses_more_workers_than_the_device_has_queues(deploy, tmp_path):
+    pcap, _ = gen_pcap(str(tmp_path), seed=3, messages=100)
+    body = BODY.replace("set corelist 1", "set corelist 0,1").replace("rxq 1", "rxq 2") + "port config all rss none\n"
+    d = deploy("rssfew", f"--vdev=net_pcap0,rx_pcap={pcap} --lcores=2@0,0@0,1@1 --main-lcore=2", body)
+    dp = d.start_dataplane()
+    assert dp.wait(timeout=60) != 0
+    assert "has 1 RX queues, not the 2" in d.output("dataplane")
