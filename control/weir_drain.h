@@ -15,7 +15,7 @@
 #include "weir_hist.h"
 #include "weir_log.h"
 #include "weir_ring.h"
-#include "weir_shared.h"
+#include "weir_info.h"
 
 struct weir_drain_ring {
 	struct weir_ring_consumer c;

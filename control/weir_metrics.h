@@ -15,7 +15,7 @@
 #include "weir_drain.h"
 #include "weir_rules_layout.h"
 #include "weir_seq_layout.h"
-#include "weir_shared.h"
+#include "weir_info.h"
 
 struct weir_metrics_src {
 	const struct weir_config *cfg;

@@ -25,6 +25,7 @@
 #include "weir_pipeline.h"
 #include "weir_port.h"
 #include "weir_report.h"
+#include "weir_shm.h"
 #include "weir_worker.h"
 
 static volatile bool quit;
@@ -365,7 +366,7 @@ main(int argc, char **argv)
 	}
 
 	struct weir_shm shm;
-	weir_config_shm(&cfg, &shm);
+	weir_shm_from_config(&cfg, &shm);
 	if (shm.backend == WEIR_SHM_FILE)
 		printf("weir-dataplane: --no-huge: rings and counters in /dev/shm/weir.%s.* (no hugepages)\n",
 		       shm.prefix);

@@ -1,5 +1,9 @@
 #include <string.h>
 
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
 #include "weir_frame.h"
 #include "weir_moldudp64.h"
 #include "weir_copy.h"
@@ -568,8 +572,9 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 static inline void
 learn_peer(struct weir_port_peer *p, const uint8_t *frame, const struct weir_udp_view *v)
 {
-	memcpy(p->local_mac, frame, 6);
-	memcpy(p->peer_mac, frame + 6, 6);
+	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
+	memcpy(p->local_mac, &eth->dst_addr, RTE_ETHER_ADDR_LEN);
+	memcpy(p->peer_mac, &eth->src_addr, RTE_ETHER_ADDR_LEN);
 	memcpy(p->local_ip, v->src_addr + 4, 4); /* IPv4: the destination follows the source */
 	p->known = 1;
 }
@@ -643,13 +648,18 @@ weir_pipeline_prefetch_source(const struct weir_pipeline *pl, const uint8_t *fra
 {
 	/* Plain Ethernet + 20-byte IPv4 + UDP only: a guess, and a wrong or
 	 * missing one costs nothing but the prefetch. */
-	if (len < 14 + 20 + 8 + WEIR_MOLD_HEADER_BYTES || frame[12] != 0x08 || frame[13] != 0x00 || frame[14] != 0x45)
+	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
+	if (len < sizeof(*eth) + sizeof(*ip) + sizeof(*udp) + WEIR_MOLD_HEADER_BYTES ||
+	    eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || ip->version_ihl != RTE_IPV4_VHL_DEF)
 		return;
-	unsigned di = pl->decoders->by_port[weir_be16(frame + 36)];
+	unsigned di = pl->decoders->by_port[rte_be_to_cpu_16(udp->dst_port)];
 	if (di == 0 || pl->decoders->decoders[di - 1].type != WEIR_DECODER_MOLDUDP64)
 		return;
 	uint8_t key[WEIR_SOURCE_BYTES];
-	mold_source_key(key, frame + 42, pl->key_by_sender ? frame + 26 : NULL, weir_be16(frame + 34));
+	mold_source_key(key, (const uint8_t *)(udp + 1), pl->key_by_sender ? (const uint8_t *)&ip->src_addr : NULL,
+			rte_be_to_cpu_16(udp->src_port));
 	weir_seq_prefetch(&pl->seq, key);
 }
 

@@ -1,6 +1,6 @@
 /*
  * One pipeline copy: what a worker lcore does to each packet, in stage order
- * parse -> decode -> sequence -> (match, issue 4) -> commit.  Pure C over
+ * parse -> decode -> sequence -> match -> commit.  Pure C over
  * byte spans and a record ring, so unit tests run the worker's own code;
  * weir_worker.c is the DPDK poll loop around it.
  */
@@ -18,7 +18,7 @@
 #include "weir_rules.h"
 #include "weir_rules_layout.h"
 #include "weir_seq.h"
-#include "weir_shared.h"
+#include "weir_info.h"
 
 /* UDP destination port -> decoder index + 1 (0: no decoder).  Built once,
  * read-only on every worker. */

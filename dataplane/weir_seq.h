@@ -17,7 +17,7 @@
 #include "weir_config.h"
 #include "weir_seq_layout.h"
 #include "weir_record.h"
-#include "weir_shared.h"
+#include "weir_info.h"
 
 #define WEIR_SEQ_NONE UINT32_MAX
 

@@ -2,7 +2,7 @@
 #include <rte_ethdev.h>
 #include <rte_prefetch.h>
 
-#include "weir_moldudp64.h"
+#include "weir_headers.h"
 #include "weir_worker.h"
 
 #define PREFETCH_AHEAD 4 /* packet data, this many packets ahead */
@@ -98,20 +98,18 @@ weir_worker_send_rerequest(void *ctx, const struct weir_seq_source *src, const s
 	struct rte_mbuf *m = rte_pktmbuf_alloc(w->tx_pool);
 	if (m == NULL)
 		return false;
-	uint16_t udp_len = (uint16_t)(8 + len), ip_len = (uint16_t)(20 + udp_len);
-	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(14 + ip_len));
+	uint16_t udp_len = (uint16_t)(sizeof(struct rte_udp_hdr) + len);
+	uint16_t frame_len = (uint16_t)(sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + udp_len);
+	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, frame_len);
 	if (f == NULL) {
 		rte_pktmbuf_free(m);
 		return false;
 	}
-	memcpy(f, peer->peer_mac, 6);
-	memcpy(f + 6, peer->local_mac, 6);
-	weir_put_be16(f + 12, 0x0800);
-	uint8_t *ip = f + 14;
-	weir_put_ipv4_header(ip, peer->local_ip, (const uint8_t *)&d->rerequest_ip, 0, udp_len);
-	uint8_t *udp = ip + 20;
-	weir_put_udp_header(udp, d->udp_port, __builtin_bswap16(d->rerequest_port), udp_len); /* config holds it in network order */
-	memcpy(udp + 8, payload, len);
+	f += weir_put_eth_header(f, peer->peer_mac, peer->local_mac, RTE_ETHER_TYPE_IPV4);
+	f += weir_put_ipv4_header(f, peer->local_ip, (const uint8_t *)&d->rerequest_ip, 0, udp_len);
+	/* the config holds the server's port in network order */
+	f += weir_put_udp_header(f, d->udp_port, rte_be_to_cpu_16(d->rerequest_port), udp_len);
+	memcpy(f, payload, len);
 	if (rte_eth_tx_burst(port, (uint16_t)w->id, &m, 1) != 1) {
 		rte_pktmbuf_free(m);
 		return false;

@@ -15,6 +15,7 @@
 #define _Static_assert static_assert
 extern "C" {
 #include "weir_moldudp64.h"
+#include "weir_headers.h"
 #include "weir_parse.h"
 #include "weir_pipeline.h"
 #include "weir_rules.h"

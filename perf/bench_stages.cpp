@@ -19,6 +19,7 @@ extern "C" {
 #include "weir_drain.h"
 #include "weir_log.h"
 #include "weir_moldudp64.h"
+#include "weir_headers.h"
 #include "weir_parse.h"
 #include "weir_pipeline.h"
 #include "weir_seq.h"

@@ -11,13 +11,13 @@ fi
 out=build-fuzz
 mkdir -p "$out"
 flags=(-g -O1 -march=native -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -Icommon -Idataplane $(pkg-config --cflags libisal))
-core=(common/weir_config.c common/weir_moldudp64.c common/weir_frame.c common/weir_layout.c)
+       -Ibase -Ilayout -Iwire -Iconfig -Ilog -Idataplane $(pkg-config --cflags libisal libdpdk))
+core=(config/*.c wire/*.c layout/*.c)
 clang "${flags[@]}" tests/fuzz/fuzz_config.c "${core[@]}" -o "$out/fuzz_config" $(pkg-config --libs libisal)
-clang "${flags[@]}" tests/fuzz/fuzz_log.c common/weir_log.c common/weir_layout.c -o "$out/fuzz_log" \
+clang "${flags[@]}" tests/fuzz/fuzz_log.c log/*.c layout/*.c -o "$out/fuzz_log" \
   $(pkg-config --libs libisal) -lpthread
 clang "${flags[@]}" $(pkg-config --cflags libhs) tests/fuzz/fuzz_packet.c "${core[@]}" \
-  dataplane/weir_parse.c dataplane/weir_pipeline.c dataplane/weir_seq.c dataplane/weir_reorder.c dataplane/weir_rules.c \
+  dataplane/weir_pipeline.c dataplane/weir_seq.c dataplane/weir_reorder.c dataplane/weir_rules.c \
   -o "$out/fuzz_packet" $(pkg-config --libs libhs libisal) -lstdc++ -lm
 # Seeds: real frames of both framings and every malformation weir-gen makes,
 # so the fuzzer starts past the checksums and into the decoders.

@@ -30,8 +30,9 @@
 #include "weir_time.h"
 #include "weir_frame.h"
 #include "weir_moldudp64.h"
+#include "weir_headers.h"
 #include "weir_parse.h"
-#include "weir_shared.h"
+#include "weir_dead_letter.h"
 
 #define MAX_FRAME 1514
 #define MAX_SESSIONS 4096
@@ -282,24 +283,6 @@ emit(struct gen *g, const uint8_t *frame, uint32_t len)
 	g->packets++;
 }
 
-static uint16_t
-csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xFFFF) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-static uint32_t
-csum_add(uint32_t sum, const uint8_t *p, uint32_t len)
-{
-	for (uint32_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)(p[len - 1] << 8);
-	return sum;
-}
-
 /*
  * Ethernet [+ VLAN] + IPv4/IPv6 + UDP around payload; returns the frame
  * length.  *l3 and *l4 get the headers' offsets so callers can break them.
@@ -319,52 +302,26 @@ static uint32_t
 build_udp_frame_between(struct gen *g, const struct endpoints *ep, uint8_t *f, bool vlan, bool v6, uint16_t sport,
 			uint16_t dport, const uint8_t *payload, uint32_t plen, uint32_t *l3, uint32_t *l4)
 {
-	uint32_t o = 0;
-	memcpy(f, ep->dst_mac, 6);
-	memcpy(f + 6, ep->src_mac, 6);
-	o = 12;
-	if (vlan) {
-		weir_put_be16(f + o, 0x8100);
-		weir_put_be16(f + o + 2, (uint16_t)(100 + (rnd(g) & 0xFF)));
-		o += 4;
-	}
-	weir_put_be16(f + o, v6 ? 0x86DD : 0x0800);
-	o += 2;
+	/* 2001:db8::1 -> 2001:db8::2 (documentation prefix) */
+	static const uint8_t src6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	static const uint8_t dst6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+	const uint16_t l3_type = v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4;
+	uint32_t o = weir_put_eth_header(f, ep->dst_mac, ep->src_mac, vlan ? RTE_ETHER_TYPE_VLAN : l3_type);
+	if (vlan)
+		o += weir_put_vlan_tag(f + o, (uint16_t)(100 + (rnd(g) & 0xFF)), l3_type);
 	*l3 = o;
-	uint16_t ulen = (uint16_t)(8 + plen);
-	if (!v6) {
-		weir_put_ipv4_header(f + o, ep->src_ip, ep->dst_ip, (uint16_t)g->packets, ulen);
-		o += 20;
-	} else {
-		uint8_t *ip = f + o;
-		memset(ip, 0, 40);
-		ip[0] = 0x60;
-		weir_put_be16(ip + 4, ulen);
-		ip[6] = 17;
-		ip[7] = 64;
-		/* 2001:db8::1 -> 2001:db8::2 (documentation prefix) */
-		ip[8] = 0x20; ip[9] = 0x01; ip[10] = 0x0d; ip[11] = 0xb8; ip[23] = 1;
-		ip[24] = 0x20; ip[25] = 0x01; ip[26] = 0x0d; ip[27] = 0xb8; ip[39] = 2;
-		o += 40;
-	}
+	uint16_t ulen = (uint16_t)(sizeof(struct rte_udp_hdr) + plen);
+	if (!v6)
+		o += weir_put_ipv4_header(f + o, ep->src_ip, ep->dst_ip, (uint16_t)g->packets, ulen);
+	else
+		o += weir_put_ipv6_header(f + o, src6, dst6, ulen);
 	*l4 = o;
 	uint8_t *udp = f + o;
 	weir_put_udp_header(udp, sport, dport, ulen);
-	memcpy(udp + 8, payload, plen);
-	/* UDP checksum over the pseudo-header (mandatory for IPv6). */
-	uint32_t sum = 0;
-	const uint8_t *ip = f + *l3;
-	if (!v6) {
-		sum = csum_add(sum, ip + 12, 8);
-	} else {
-		sum = csum_add(sum, ip + 8, 32);
-	}
-	sum += 17 + ulen;
-	sum = csum_add(sum, udp, ulen);
-	uint16_t c = (uint16_t)~csum_fold(sum);
-	weir_put_be16(udp + 6, c ? c : 0xFFFF);
-	o += ulen;
-	return o;
+	memcpy(udp + sizeof(struct rte_udp_hdr), payload, plen);
+	/* mandatory for IPv6; over IPv4 it lets a corrupted payload be told */
+	((struct rte_udp_hdr *)udp)->dgram_cksum = rte_cpu_to_be_16(weir_udp_csum(f + *l3, v6 ? 6 : 4, udp, ulen));
+	return o + ulen;
 }
 
 static void

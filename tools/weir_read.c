@@ -14,7 +14,7 @@
 
 #include "weir_log.h"
 #include "weir_record.h"
-#include "weir_shared.h"
+#include "weir_info.h"
 
 enum format { FMT_TEXT, FMT_JSONL, FMT_NONE };
 

@@ -15,7 +15,7 @@
 #include "weir_config.h"
 #include "weir_report.h"
 #include "weir_seq_layout.h"
-#include "weir_shared.h"
+#include "weir_shm.h"
 #include "weir_time.h"
 
 static volatile sig_atomic_t quit;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "weir_moldudp64.h"
+#include "weir_headers.h"
 #include "weir_parse.h"
 
 /* UDP header + payload at f; returns the bytes written. */

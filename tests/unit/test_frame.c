@@ -6,7 +6,8 @@
 #include <cmocka.h>
 
 #include "weir_frame.h"
-#include "weir_shared.h"
+#include "weir_dead_letter.h"
+#include "weir_record.h"
 
 static uint8_t known[256];
 

@@ -5,7 +5,7 @@
 #include <cmocka.h>
 
 #include "frames.h"
-#include "weir_shared.h"
+#include "weir_dead_letter.h"
 
 static void
 should_reject_every_length_shorter_than_the_header(void **state)

@@ -5,7 +5,7 @@
 #include <cmocka.h>
 
 #include "frames.h"
-#include "weir_shared.h"
+#include "weir_dead_letter.h"
 
 static const uint8_t payload[] = "0123456789abcdefghij";
 

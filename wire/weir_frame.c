@@ -1,7 +1,7 @@
 #include <string.h>
 
 #include "weir_frame.h"
-#include "weir_shared.h"
+#include "weir_dead_letter.h"
 
 unsigned
 weir_frame_decode(const uint8_t *p, uint32_t len, const uint8_t topic_known[256], struct weir_frame *f)

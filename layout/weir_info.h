@@ -7,12 +7,13 @@
  * dataplane's main lcore before version is stored (release, last); state is
  * written by the main lcore; each counter block by its worker lcore only.
  */
-#ifndef WEIR_SHARED_H
-#define WEIR_SHARED_H
+#ifndef WEIR_INFO_H
+#define WEIR_INFO_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "weir_dead_letter.h"
 #include "weir_hist.h"
 #include "weir_ring.h"
 
@@ -23,14 +24,6 @@
 #define WEIR_MAX_TOPICS 64
 #define WEIR_TOPIC_NAME_MAX 32
 #define WEIR_TOPIC_DEAD_LETTER 0      /* topic 0 is always "_deadletter" */
-
-enum weir_dead_letter_reason {
-	WEIR_DL_NONE = 0,
-#define WEIR_DEAD_LETTER(name, help) WEIR_DL_##name,
-#include "weir_dead_letter.def"
-#undef WEIR_DEAD_LETTER
-	WEIR_DL_MAX
-};
 
 #define WEIR_BURST_BUCKETS 10
 
@@ -71,8 +64,6 @@ extern const char *const weir_counter_names[WEIR_CTR_MAX];
 extern const char *const weir_counter_help[WEIR_CTR_MAX];
 extern const bool weir_counter_is_gauge[WEIR_CTR_MAX];
 extern const bool weir_counter_is_ns[WEIR_CTR_MAX];
-extern const char *const weir_dead_letter_names[WEIR_DL_MAX];
-extern const char *const weir_dead_letter_help[WEIR_DL_MAX];
 
 static inline uint64_t
 weir_counter_get(const struct weir_worker_counters *c, enum weir_counter_id id)
@@ -119,29 +110,5 @@ struct weir_info {
 };
 
 const char *weir_state_name(unsigned state);
-
-/*
- * Where the shared regions live.  With hugepages they are DPDK memzones
- * (the control plane attaches as a secondary process); under --no-huge a DPDK
- * secondary cannot attach, so they are files in /dev/shm named after the
- * file prefix, mapped by both processes.
- */
-enum weir_shm_backend { WEIR_SHM_MEMZONE, WEIR_SHM_FILE };
-
-struct weir_shm {
-	enum weir_shm_backend backend;
-	char prefix[64];
-};
-
-/* name is "info" or "ring.N". */
-void *weir_shm_create(const struct weir_shm *shm, const char *name, uint64_t bytes, int socket);
-void *weir_shm_attach(const struct weir_shm *shm, const char *name, uint64_t *bytes);
-/* Removes the /dev/shm files (memzones go with the hugepage files). */
-void weir_shm_unlink_all(const struct weir_shm *shm, unsigned n_rings);
-
-/* Attaches the info region and checks its header; waits up to wait_ms for
- * the version to be published.  NULL with *why set on failure. */
-struct weir_info *weir_info_attach(const struct weir_shm *shm, unsigned wait_ms, const char **why);
-struct weir_ring *weir_ring_attach(const struct weir_shm *shm, unsigned worker, const char **why);
 
 #endif

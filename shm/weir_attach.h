@@ -7,7 +7,7 @@
 #include <signal.h>
 
 #include "weir_config.h"
-#include "weir_shared.h"
+#include "weir_shm.h"
 
 /* Waits up to wait_s for a live primary (or *quit); 0 once attached. */
 int weir_attach(const struct weir_config *cfg, const char *prog, double wait_s, const volatile sig_atomic_t *quit,

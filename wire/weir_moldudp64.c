@@ -1,5 +1,5 @@
 #include "weir_moldudp64.h"
-#include "weir_shared.h"
+#include "weir_dead_letter.h"
 
 unsigned
 weir_mold_decode(const uint8_t *p, uint32_t len, struct weir_mold_packet *m)

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "weir_shared.h"
+#include "weir_info.h"
 
 void weir_report_counters(FILE *f, const struct weir_worker_counters *total);
 /* {"workers":[{...},...],"total":{...,"dead_letter":{reason:n}},"identity_holds":true}, no newline */

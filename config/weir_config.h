@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "weir_shared.h"
+#include "weir_info.h"
 
 #define WEIR_MAX_EAL_ARGS 64
 #define WEIR_MAX_DECODERS 64
@@ -115,7 +115,5 @@ const char *weir_config_file_prefix(const struct weir_config *cfg);
 bool weir_config_no_huge(const struct weir_config *cfg);
 /* Adds one EAL argument (from the command line); -1 when full. */
 int weir_config_add_eal_arg(struct weir_config *cfg, const char *arg);
-/* The shared-region backend this deployment uses. */
-void weir_config_shm(const struct weir_config *cfg, struct weir_shm *shm);
 
 #endif

@@ -79,7 +79,7 @@ int
 weir_attach(const struct weir_config *cfg, const char *prog, double wait_s, const volatile sig_atomic_t *quit,
 	    struct weir_shm *shm)
 {
-	weir_config_shm(cfg, shm);
+	weir_shm_from_config(cfg, shm);
 	if (shm->backend == WEIR_SHM_FILE) {
 		fprintf(stderr, "%s: --no-huge: attaching to /dev/shm/weir.%s.* without EAL\n", prog, shm->prefix);
 		return 0;

@@ -835,10 +835,3 @@ weir_config_no_huge(const struct weir_config *cfg)
 			return true;
 	return false;
 }
-
-void
-weir_config_shm(const struct weir_config *cfg, struct weir_shm *shm)
-{
-	shm->backend = weir_config_no_huge(cfg) ? WEIR_SHM_FILE : WEIR_SHM_MEMZONE;
-	snprintf(shm->prefix, sizeof(shm->prefix), "%s", weir_config_file_prefix(cfg));
-}

@@ -1,9 +1,10 @@
 #include <string.h>
 #include <stddef.h>
 
-#include "weir_moldudp64.h"
+#include "weir_bytes.h"
+#include "weir_csum.h"
+#include "weir_dead_letter.h"
 #include "weir_parse.h"
-#include "weir_shared.h"
 
 #define ETH_HDR 14u
 #define VLAN_HDR 4u

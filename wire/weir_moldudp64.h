@@ -8,7 +8,8 @@
 #define WEIR_MOLDUDP64_H
 
 #include <stdint.h>
-#include <string.h>
+
+#include "weir_bytes.h"
 
 #define WEIR_MOLD_HEADER_BYTES 20u
 #define WEIR_MOLD_SESSION_BYTES 10u
@@ -22,34 +23,6 @@ struct weir_mold_packet {
 	const uint8_t *blocks;       /* count blocks, every length already checked */
 	uint32_t blocks_len;
 };
-
-static inline uint16_t
-weir_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint64_t
-weir_be64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return __builtin_bswap64(v);
-}
-
-static inline void
-weir_put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-weir_put_be64(uint8_t *p, uint64_t v)
-{
-	v = __builtin_bswap64(v);
-	memcpy(p, &v, 8);
-}
 
 /* 0 when the packet is whole, else the dead-letter reason.  Walks every
  * block so that the commit pass can trust the lengths. */

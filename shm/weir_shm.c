@@ -9,7 +9,7 @@
 
 #include <rte_memzone.h>
 
-#include "weir_shared.h"
+#include "weir_shm.h"
 
 static void
 shm_file_path(const struct weir_shm *shm, const char *name, char *path, size_t len)
@@ -147,4 +147,11 @@ weir_ring_attach(const struct weir_shm *shm, unsigned worker, const char **why)
 		return NULL;
 	}
 	return r;
+}
+
+void
+weir_shm_from_config(const struct weir_config *cfg, struct weir_shm *shm)
+{
+	shm->backend = weir_config_no_huge(cfg) ? WEIR_SHM_FILE : WEIR_SHM_MEMZONE;
+	snprintf(shm->prefix, sizeof(shm->prefix), "%s", weir_config_file_prefix(cfg));
 }

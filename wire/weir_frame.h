@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "weir_moldudp64.h" /* the big-endian helpers */
+#include "weir_bytes.h"
 
 #define WEIR_FRAME_HEADER_BYTES 24u
 #define WEIR_FRAME_EVENT_HEADER_BYTES 12u
