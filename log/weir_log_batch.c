@@ -1,0 +1,91 @@
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "weir_crc32c.h"
+#include "weir_log_codec.h"
+#include "weir_log_pvt.h"
+
+void
+weir_log_batch_close(struct weir_log_topic *t)
+{
+	if (!t->batch_open)
+		return;
+	struct weir_log_batch *b = (struct weir_log_batch *)(t->buf + t->batch_start);
+	size_t len = t->buf_len - t->batch_start;
+	b->len_bytes = (uint32_t)len;
+	b->crc32c = weir_crc32c((const uint8_t *)b + 8, len - 8);
+	size_t pad = WEIR_ALIGN8(t->buf_len) - t->buf_len;
+	memset(t->buf + t->buf_len, 0, pad);
+	t->buf_len += pad;
+	t->segment_bytes += pad;
+	t->bytes_appended += pad;
+	t->batch_open = false;
+}
+
+void
+weir_log_batch_begin(struct weir_log_topic *t, unsigned worker, uint64_t incarnation, uint64_t ring_pos)
+{
+	struct weir_log_batch *b = (struct weir_log_batch *)(t->buf + t->buf_len);
+	*b = (struct weir_log_batch){
+		.base_offset = t->next_offset,
+		.incarnation = incarnation,
+		.base_ring_pos = ring_pos,
+		.worker = (uint16_t)worker,
+	};
+	weir_log_codec_reset(&t->codec, ring_pos);
+	t->batch_start = t->buf_len;
+	t->batch_open = true;
+	t->buf_len += sizeof(*b);
+	t->segment_bytes += sizeof(*b);
+	t->bytes_appended += sizeof(*b);
+}
+
+int
+weir_log_batch_check(const struct weir_log_batch *b, size_t left, uint64_t expect_offset, size_t at,
+		     size_t *longest, char *err, size_t errlen)
+{
+	if (left < sizeof(*b)) {
+		snprintf(err, errlen, "torn batch header at byte %zu (%zu bytes left)", at, left);
+		return -1;
+	}
+	if (b->len_bytes < sizeof(*b) + 2 || b->len_bytes > left) {
+		snprintf(err, errlen, "batch at byte %zu claims %u bytes, %zu present", at, b->len_bytes, left);
+		return -1;
+	}
+	uint32_t crc = weir_crc32c((const uint8_t *)b + 8, b->len_bytes - 8);
+	if (crc != b->crc32c) {
+		snprintf(err, errlen, "CRC mismatch at byte %zu (stored %08x, computed %08x)", at, b->crc32c, crc);
+		return -1;
+	}
+	if (b->base_offset != expect_offset) {
+		snprintf(err, errlen, "batch at byte %zu starts at offset %" PRIu64 ", expected %" PRIu64, at,
+			 b->base_offset, expect_offset);
+		return -1;
+	}
+	if (b->n_entries == 0 || b->zero != 0) {
+		snprintf(err, errlen, "batch at byte %zu holds no entries", at);
+		return -1;
+	}
+	const uint8_t *end = (const uint8_t *)b + b->len_bytes;
+	const uint8_t *p = (const uint8_t *)(b + 1);
+	struct weir_log_codec c;
+	weir_log_codec_reset(&c, b->base_ring_pos);
+	size_t most = 0;
+	for (uint32_t i = 0; i < b->n_entries; i++) {
+		uint64_t pos;
+		const char *why = weir_log_entry_decode(&c, &p, end, &pos, NULL);
+		if (why) {
+			snprintf(err, errlen, "batch at byte %zu, entry %u of %u: %s", at, i + 1, b->n_entries, why);
+			return -1;
+		}
+		if (c.prev.len_bytes > most)
+			most = c.prev.len_bytes;
+	}
+	if (p != end) {
+		snprintf(err, errlen, "batch at byte %zu: %zu bytes after its last entry", at, (size_t)(end - p));
+		return -1;
+	}
+	*longest = most;
+	return 0;
+}

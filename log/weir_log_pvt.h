@@ -1,0 +1,46 @@
+/* What the log's files share inside log/: buffer sizes, the writer
+ * thread, segment creation and recovery, batch framing. */
+#ifndef WEIR_LOG_PVT_H
+#define WEIR_LOG_PVT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weir_log.h"
+
+#define WEIR_LOG_BUF_BYTES (1u << 20)
+#define WEIR_LOG_BLOCK 4096u
+
+/* Files (weir_log_topic.c) */
+int weir_log_write_all(int fd, const void *buf, size_t len);
+/* Opens path for appends, O_DIRECT where the file system takes it (then
+ * with the topic's writer thread). */
+int weir_log_open_append(struct weir_log_topic *t, const char *path, int flags);
+/* A new segment at base, its header durable. */
+int weir_log_create_segment(struct weir_log_topic *t, uint64_t base);
+
+/* The writer thread of a direct topic (weir_log_writer.c) */
+int weir_log_writer_start(struct weir_log_topic *t);
+/* Until every queued write is done; -1 (errno set) if one failed. */
+int weir_log_writer_wait_idle(struct weir_log_writer *w);
+/* Queues t->buf (its partial last block zero padded) and carries that
+ * block on into a spare buffer, which becomes t->buf. */
+int weir_log_writer_submit(struct weir_log_topic *t);
+void weir_log_writer_stop(struct weir_log_topic *t);
+
+/* Batch framing (weir_log_batch.c) */
+void weir_log_batch_begin(struct weir_log_topic *t, unsigned worker, uint64_t incarnation, uint64_t ring_pos);
+/* Frames the open batch (length, CRC) and pads it to 8 bytes. */
+void weir_log_batch_close(struct weir_log_topic *t);
+/* Checks the batch b of at most left bytes whole: framing, CRC, its first
+ * offset (expect_offset), every entry decoding to its exact end.  0, or -1
+ * with err saying what is wrong (at is its byte in the file); *longest gets
+ * its longest record. */
+int weir_log_batch_check(const struct weir_log_batch *b, size_t left, uint64_t expect_offset, size_t at,
+			 size_t *longest, char *err, size_t errlen);
+
+/* Recovery (weir_log_recovery.c): scans the last segment at base, cuts a
+ * torn tail and learns what each worker last wrote there. */
+int weir_log_recover_last_segment(struct weir_log_topic *t, uint64_t base, char *err, size_t errlen);
+
+#endif
