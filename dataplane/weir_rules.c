@@ -5,33 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "weir_diag.h"
 #include "weir_frame.h"
 #include "weir_rules.h"
-
-struct rctx {
-	const char *name;
-	unsigned line;
-	char *err;
-	size_t errlen, used;
-	unsigned n_errors;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-rfail(struct rctx *c, const char *fmt, ...)
-{
-	c->n_errors++;
-	if (c->used + 1 >= c->errlen)
-		return;
-	int n = snprintf(c->err + c->used, c->errlen - c->used, "%s%s:%u: ", c->used ? "\n" : "", c->name, c->line);
-	if (n > 0)
-		c->used = c->used + (size_t)n < c->errlen ? c->used + (size_t)n : c->errlen - 1;
-	va_list ap;
-	va_start(ap, fmt);
-	n = vsnprintf(c->err + c->used, c->errlen - c->used, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		c->used = c->used + (size_t)n < c->errlen ? c->used + (size_t)n : c->errlen - 1;
-}
 
 static const struct {
 	const char *name;
@@ -75,17 +51,17 @@ parse_source(const char *s, uint8_t key[WEIR_SOURCE_BYTES])
 }
 
 static void
-parse_rule(struct rctx *c, char *line, const struct weir_config *cfg, struct weir_ruleset *rs)
+parse_rule(struct weir_diag *c, char *line, const struct weir_config *cfg, struct weir_ruleset *rs)
 {
 	/* The expression sits between the first and the last '/' of the line. */
 	char *open = strchr(line, '/'), *close = strrchr(line, '/');
 	if (open == NULL || close == open) {
-		rfail(c, "expected \"ID ACTION FLAGS [decoder=D] [source=S] [topic=T] /EXPRESSION/\"");
+		weir_diag_fail(c, "expected \"ID ACTION FLAGS [decoder=D] [source=S] [topic=T] /EXPRESSION/\"");
 		return;
 	}
 	for (char *p = close + 1; *p; p++)
 		if (!isspace((unsigned char)*p)) {
-			rfail(c, "text after the closing '/' of the expression: \"%s\"", close + 1);
+			weir_diag_fail(c, "text after the closing '/' of the expression: \"%s\"", close + 1);
 			return;
 		}
 	*open = 0;
@@ -96,11 +72,11 @@ parse_rule(struct rctx *c, char *line, const struct weir_config *cfg, struct wei
 	for (char *tok = strtok_r(line, " \t", &save); tok && n < 12; tok = strtok_r(NULL, " \t", &save))
 		t[n++] = tok;
 	if (n < 3) {
-		rfail(c, "expected \"ID ACTION FLAGS ... /EXPRESSION/\": an id, an action and flags (or -) come first");
+		weir_diag_fail(c, "expected \"ID ACTION FLAGS ... /EXPRESSION/\": an id, an action and flags (or -) come first");
 		return;
 	}
 	if (rs->n_rules == WEIR_MAX_RULES) {
-		rfail(c, "more than %d rules", WEIR_MAX_RULES);
+		weir_diag_fail(c, "more than %d rules", WEIR_MAX_RULES);
 		return;
 	}
 	struct weir_rule r = { .scope_topic = -1, .line = c->line };
@@ -108,13 +84,13 @@ parse_rule(struct rctx *c, char *line, const struct weir_config *cfg, struct wei
 	errno = 0;
 	unsigned long id = strtoul(t[0], &end, 10);
 	if (errno || *end || id == 0 || id > 0x7FFFFFFFul) {
-		rfail(c, "rule id \"%s\" is not valid: give an integer from 1 to 2147483647", t[0]);
+		weir_diag_fail(c, "rule id \"%s\" is not valid: give an integer from 1 to 2147483647", t[0]);
 		return;
 	}
 	r.id = (uint32_t)id;
 	for (uint32_t i = 0; i < rs->n_rules; i++)
 		if (rs->rules[i].id == r.id) {
-			rfail(c, "rule id %u is already used on line %u", r.id, rs->rules[i].line);
+			weir_diag_fail(c, "rule id %u is already used on line %u", r.id, rs->rules[i].line);
 			return;
 		}
 	if (strcmp(t[1], "tag") == 0) {
@@ -126,14 +102,14 @@ parse_rule(struct rctx *c, char *line, const struct weir_config *cfg, struct wei
 	} else if (strncmp(t[1], "route:", 6) == 0) {
 		int topic = find_topic(cfg, t[1] + 6);
 		if (topic < 0 || topic == WEIR_TOPIC_DEAD_LETTER) {
-			rfail(c, "route topic \"%s\" is not a topic of the pmd-config: add \"topic %s\" there", t[1] + 6,
+			weir_diag_fail(c, "route topic \"%s\" is not a topic of the pmd-config: add \"topic %s\" there", t[1] + 6,
 			      t[1] + 6);
 			return;
 		}
 		r.action = WEIR_RULE_ROUTE;
 		r.route_topic = (uint16_t)topic;
 	} else {
-		rfail(c, "unknown action \"%s\": valid are tag, route:TOPIC, drop, alert", t[1]);
+		weir_diag_fail(c, "unknown action \"%s\": valid are tag, route:TOPIC, drop, alert", t[1]);
 		return;
 	}
 	r.hs_flags = HS_FLAG_SINGLEMATCH; /* a rule matches an event or not: one report is all we use */
@@ -145,7 +121,7 @@ parse_rule(struct rctx *c, char *line, const struct weir_config *cfg, struct wei
 				if (strcmp(f, flag_names[i].name) == 0)
 					break;
 			if (i == sizeof(flag_names) / sizeof(flag_names[0])) {
-				rfail(c,
+				weir_diag_fail(c,
 				      "unknown flag \"%s\": valid are caseless, dotall, multiline, singlematch, utf8, ucp, allowempty (or - for none)",
 				      f);
 				return;
@@ -160,30 +136,30 @@ parse_rule(struct rctx *c, char *line, const struct weir_config *cfg, struct wei
 			else if (strcmp(t[i] + 8, "weirframe") == 0)
 				r.scope_decoder = WEIR_DECODER_WEIRFRAME;
 			else {
-				rfail(c, "decoder \"%s\" is not valid: write decoder=moldudp64 or decoder=weirframe", t[i] + 8);
+				weir_diag_fail(c, "decoder \"%s\" is not valid: write decoder=moldudp64 or decoder=weirframe", t[i] + 8);
 				return;
 			}
 		} else if (strncmp(t[i], "source=", 7) == 0) {
 			if (parse_source(t[i] + 7, r.scope_source) != 0) {
-				rfail(c, "source \"%s\" is not valid: a MoldUDP64 session (1-10 characters) or wf:ID", t[i] + 7);
+				weir_diag_fail(c, "source \"%s\" is not valid: a MoldUDP64 session (1-10 characters) or wf:ID", t[i] + 7);
 				return;
 			}
 			r.scope_by_source = true;
 		} else if (strncmp(t[i], "topic=", 6) == 0) {
 			r.scope_topic = find_topic(cfg, t[i] + 6);
 			if (r.scope_topic < 0) {
-				rfail(c, "topic \"%s\" is not a topic of the pmd-config", t[i] + 6);
+				weir_diag_fail(c, "topic \"%s\" is not a topic of the pmd-config", t[i] + 6);
 				return;
 			}
 		} else {
-			rfail(c, "unknown scope \"%s\": valid are decoder=D, source=S, topic=T", t[i]);
+			weir_diag_fail(c, "unknown scope \"%s\": valid are decoder=D, source=S, topic=T", t[i]);
 			return;
 		}
 	}
 	r.expression = strdup(open + 1);
 	if (r.expression == NULL || r.expression[0] == 0) {
 		free(r.expression);
-		rfail(c, "empty expression");
+		weir_diag_fail(c, "empty expression");
 		return;
 	}
 	rs->rules[rs->n_rules++] = r;
@@ -193,34 +169,23 @@ int
 weir_rules_parse(const char *text, const char *name, const struct weir_config *cfg, struct weir_ruleset *rs,
 		 char *err, size_t errlen)
 {
-	struct rctx c = { .name = name, .err = err, .errlen = errlen };
-	if (errlen)
-		err[0] = 0;
+	struct weir_diag c;
+	weir_diag_init(&c, name, err, errlen);
 	memset(rs, 0, sizeof(*rs));
 	rs->rules = calloc(WEIR_MAX_RULES, sizeof(*rs->rules));
 	if (rs->rules == NULL) {
 		snprintf(err, errlen, "%s: out of memory", name);
 		return -1;
 	}
-	for (const char *p = text; *p;) {
-		c.line++;
-		const char *nl = strchr(p, '\n');
-		size_t l = nl ? (size_t)(nl - p) : strlen(p);
-		char buf[8192];
-		if (l >= sizeof(buf)) {
-			rfail(&c, "line longer than %zu bytes", sizeof(buf) - 1);
-		} else {
-			memcpy(buf, p, l);
-			buf[l] = 0;
-			char *s = buf;
-			while (isspace((unsigned char)*s))
-				s++;
-			if (*s && *s != '#')
-				parse_rule(&c, s, cfg, rs);
-		}
-		p += l;
-		if (*p == '\n')
-			p++;
+	const char *p = text, *end = text + strlen(text);
+	char buf[8192];
+	int got;
+	while ((got = weir_diag_next_line(&c, &p, end, buf, sizeof(buf))) != 0) {
+		char *s = buf;
+		while (got > 0 && isspace((unsigned char)*s))
+			s++;
+		if (got > 0 && *s && *s != '#')
+			parse_rule(&c, s, cfg, rs);
 	}
 	return c.n_errors ? -1 : 0;
 }

@@ -1,0 +1,404 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "weir_config_pvt.h"
+
+static void
+cmd_port(struct weir_config_ctx *ctx, char **t, int n)
+{
+	struct weir_config *cfg = ctx->cfg;
+	int port;
+	uint64_t v;
+	if (n < 5 || strcmp(t[1], "config") != 0) {
+		weir_diag_fail_at(&ctx->d, ctx->d.line,
+		     "expected \"port config (all|N) (rxq|rxd|txd|rss) VALUE\", e.g. \"port config all rxq 1\"");
+		return;
+	}
+	if (weir_config_port_sel(ctx, t[2], &port))
+		return;
+	if (n != 5) {
+		weir_diag_fail(&ctx->d, "\"port config %s %s\" takes one value; \"%s\" is extra", t[2], t[3], t[5]);
+		return;
+	}
+	if (strcmp(t[3], "rxq") == 0) {
+		if (port >= 0) {
+			weir_diag_fail_at(&ctx->d, ctx->d.line,
+			     "rxq is the same on every port (one worker per queue): write \"port config all rxq %s\"",
+			     t[4]);
+			return;
+		}
+		if (weir_config_uint_range(ctx, "rxq", t[4], 1, WEIR_MAX_WORKERS, &v) == 0) {
+			cfg->rxq = (unsigned)v;
+			cfg->line_rxq = ctx->d.line;
+		}
+	} else if (strcmp(t[3], "rxd") == 0 || strcmp(t[3], "txd") == 0) {
+		unsigned *arr = t[3][0] == 'r' ? cfg->rxd : cfg->txd;
+		if (weir_config_uint_range(ctx, t[3], t[4], 32, 32768, &v))
+			return;
+		for (int p = 0; p < WEIR_MAX_PORTS; p++)
+			if (port < 0 || p == port)
+				arr[p] = (unsigned)v;
+	} else if (strcmp(t[3], "rss") == 0) {
+		if (port >= 0) {
+			weir_diag_fail(&ctx->d, "rss is set for all ports: write \"port config all rss %s\"", t[4]);
+			return;
+		}
+		if (strcmp(t[4], "udp") == 0)
+			cfg->rss = WEIR_RSS_UDP;
+		else if (strcmp(t[4], "ip") == 0)
+			cfg->rss = WEIR_RSS_IP;
+		else if (strcmp(t[4], "none") == 0)
+			cfg->rss = WEIR_RSS_NONE;
+		else
+			weir_diag_fail(&ctx->d, "rss \"%s\" is not valid: write udp, ip or none", t[4]);
+	} else {
+		weir_diag_fail(&ctx->d, "unknown port setting \"%s\": valid are rxq, rxd, txd, rss", t[3]);
+	}
+}
+
+static void
+cmd_set(struct weir_config_ctx *ctx, char **t, int n)
+{
+	struct weir_config *cfg = ctx->cfg;
+	uint64_t v;
+	if (n != 3) {
+		weir_diag_fail(&ctx->d, "expected \"set (corelist|burst|mbufs) VALUE\"");
+		return;
+	}
+	if (strcmp(t[1], "corelist") == 0) {
+		if (weir_config_corelist(ctx, t[2], cfg) == 0)
+			cfg->line_corelist = ctx->d.line;
+	} else if (strcmp(t[1], "burst") == 0) {
+		if (weir_config_uint_range(ctx, "burst", t[2], 1, 512, &v) == 0)
+			cfg->burst = (unsigned)v;
+	} else if (strcmp(t[1], "mbufs") == 0) {
+		if (weir_config_uint_range(ctx, "mbufs", t[2], 1023, 4u << 20, &v) == 0)
+			cfg->mbufs = (unsigned)v;
+	} else {
+		weir_diag_fail(&ctx->d, "unknown setting \"%s\": valid are corelist, burst, mbufs", t[1]);
+	}
+}
+
+static void
+cmd_ring(struct weir_config_ctx *ctx, char **t, int n)
+{
+	struct weir_config *cfg = ctx->cfg;
+	if (n != 3) {
+		weir_diag_fail(&ctx->d, "expected \"ring size BYTES\" or \"ring full-policy (drop|backpressure)\"");
+		return;
+	}
+	if (strcmp(t[1], "size") == 0) {
+		uint64_t v;
+		if (weir_config_size(ctx, "ring size", t[2], &v))
+			return;
+		if (v < WEIR_RING_MIN_BYTES || (v & (v - 1)) != 0 || v > (1ull << 32)) {
+			weir_diag_fail(&ctx->d, "ring size \"%s\" must be a power of two from 64K to 4G (e.g. 16M)", t[2]);
+			return;
+		}
+		cfg->ring_bytes = v;
+		cfg->line_ring_size = ctx->d.line;
+	} else if (strcmp(t[1], "full-policy") == 0) {
+		if (strcmp(t[2], "drop") == 0)
+			cfg->full_policy = WEIR_FULL_DROP;
+		else if (strcmp(t[2], "backpressure") == 0)
+			cfg->full_policy = WEIR_FULL_BACKPRESSURE;
+		else
+			weir_diag_fail(&ctx->d, "full-policy \"%s\" is not valid: write drop or backpressure", t[2]);
+	} else {
+		weir_diag_fail(&ctx->d, "unknown ring setting \"%s\": valid are size, full-policy", t[1]);
+	}
+}
+
+static void
+cmd_sequence(struct weir_config_ctx *ctx, char **t, int n)
+{
+	struct weir_sequence_cfg *sq = &ctx->cfg->seq;
+	uint64_t v;
+	if (n == 4 && strcmp(t[1], "reorder-window") == 0) {
+		uint64_t ns;
+		if (weir_config_uint_range(ctx, "reorder-window events", t[2], 0, 1u << 20, &v) == 0 &&
+		    weir_config_duration(ctx, "reorder-window time", t[3], &ns) == 0) {
+			if (v && ns == 0)
+				weir_diag_fail(&ctx->d, "reorder-window needs a time bound above 0, e.g. \"reorder-window 1024 5ms\"");
+			sq->reorder_events = (uint32_t)v;
+			sq->reorder_ns = ns;
+		}
+		return;
+	}
+	if (n != 3) {
+		weir_diag_fail_at(&ctx->d, ctx->d.line,
+		     "expected \"sequence (sources|gaps|table-full|gap-timeout|rerequest-interval|rerequest-max|rerequest-max-count|rerequest-min-gap|reorder-slots|key) VALUE\" or \"sequence reorder-window EVENTS TIME\"");
+		return;
+	}
+	if (strcmp(t[1], "sources") == 0) {
+		if (weir_config_uint_range(ctx, "sequence sources", t[2], 1, 1u << 26, &v) == 0)
+			sq->max_sources = (uint32_t)v;
+	} else if (strcmp(t[1], "gaps") == 0) {
+		if (weir_config_uint_range(ctx, "sequence gaps", t[2], 1, 1u << 24, &v) == 0)
+			sq->max_gaps = (uint32_t)v;
+	} else if (strcmp(t[1], "table-full") == 0) {
+		if (strcmp(t[2], "untracked") == 0)
+			sq->table_full = WEIR_SEQ_TABLE_FULL_UNTRACKED;
+		else if (strcmp(t[2], "drop") == 0)
+			sq->table_full = WEIR_SEQ_TABLE_FULL_DROP;
+		else
+			weir_diag_fail(&ctx->d, "table-full \"%s\" is not valid: write untracked or drop", t[2]);
+	} else if (strcmp(t[1], "gap-timeout") == 0) {
+		if (weir_config_duration(ctx, "gap-timeout", t[2], &v) == 0) {
+			if (v == 0)
+				weir_diag_fail(&ctx->d, "gap-timeout must be above 0");
+			sq->gap_timeout_ns = v;
+		}
+	} else if (strcmp(t[1], "rerequest-interval") == 0) {
+		if (weir_config_duration(ctx, "rerequest-interval", t[2], &v) == 0)
+			sq->rerequest_interval_ns = v;
+	} else if (strcmp(t[1], "rerequest-max") == 0) {
+		if (weir_config_uint_range(ctx, "rerequest-max", t[2], 0, 16, &v) == 0)
+			sq->rerequest_max = (uint32_t)v;
+	} else if (strcmp(t[1], "rerequest-max-count") == 0) {
+		if (weir_config_uint_range(ctx, "rerequest-max-count", t[2], 1, 65534, &v) == 0)
+			sq->rerequest_max_count = (uint32_t)v;
+	} else if (strcmp(t[1], "rerequest-min-gap") == 0) {
+		if (weir_config_duration(ctx, "rerequest-min-gap", t[2], &v) == 0)
+			sq->rerequest_min_gap_ns = v;
+	} else if (strcmp(t[1], "key") == 0) {
+		if (strcmp(t[2], "source") == 0)
+			sq->key_by_sender = false;
+		else if (strcmp(t[2], "source+sender") == 0)
+			sq->key_by_sender = true;
+		else
+			weir_diag_fail(&ctx->d, "sequence key \"%s\" is not valid: write source or source+sender", t[2]);
+		sq->line_key = ctx->d.line;
+	} else if (strcmp(t[1], "reorder-slots") == 0) {
+		if (weir_config_uint_range(ctx, "reorder-slots", t[2], 16, 1u << 22, &v) == 0)
+			sq->reorder_slots = (uint32_t)v;
+	} else {
+		weir_diag_fail_at(&ctx->d, ctx->d.line,
+		     "unknown sequence setting \"%s\": valid are sources, gaps, table-full, gap-timeout, rerequest-interval, rerequest-max, rerequest-max-count, rerequest-min-gap, reorder-window, reorder-slots, key",
+		     t[1]);
+	}
+}
+
+static void
+cmd_decoder(struct weir_config_ctx *ctx, char **t, int n)
+{
+	struct weir_config *cfg = ctx->cfg;
+	uint64_t v;
+	if ((n != 6 && n != 8) || strcmp(t[2], "udp-port") != 0 || strcmp(t[4], "topic") != 0 ||
+	    (n == 8 && strcmp(t[6], "rerequest") != 0)) {
+		weir_diag_fail_at(&ctx->d, ctx->d.line,
+		     "expected \"decoder (moldudp64|weirframe) udp-port N topic NAME [rerequest IPV4:PORT]\"");
+		return;
+	}
+	enum weir_decoder_type type;
+	if (strcmp(t[1], "moldudp64") == 0) {
+		type = WEIR_DECODER_MOLDUDP64;
+	} else if (strcmp(t[1], "weirframe") == 0) {
+		type = WEIR_DECODER_WEIRFRAME;
+	} else {
+		weir_diag_fail(&ctx->d, "unknown decoder \"%s\": valid are moldudp64, weirframe", t[1]);
+		return;
+	}
+	uint32_t rr_ip = 0;
+	uint16_t rr_port = 0;
+	if (n == 8 && type != WEIR_DECODER_MOLDUDP64) {
+		weir_diag_fail(&ctx->d, "rerequest is MoldUDP64's: the weir frame has no retransmission protocol");
+		return;
+	}
+	if (n == 8 && weir_config_ipv4_port(ctx, t[7], &rr_ip, &rr_port))
+		return;
+	if (weir_config_uint_range(ctx, "udp-port", t[3], 1, 65535, &v))
+		return;
+	for (unsigned i = 0; i < cfg->n_decoders; i++)
+		if (cfg->decoders[i].udp_port == v) {
+			weir_diag_fail(&ctx->d, "udp-port %llu already has a decoder (line %u)", (unsigned long long)v,
+			     cfg->decoders[i].line);
+			return;
+		}
+	if (cfg->n_decoders >= WEIR_MAX_DECODERS) {
+		weir_diag_fail(&ctx->d, "too many decoders: at most %d", WEIR_MAX_DECODERS);
+		return;
+	}
+	uint16_t topic;
+	if (weir_config_topic_id(ctx, t[5], &topic))
+		return;
+	struct weir_decoder_cfg *d = &cfg->decoders[cfg->n_decoders++];
+	d->udp_port = (uint16_t)v;
+	d->topic = topic;
+	d->type = type;
+	d->line = ctx->d.line;
+	d->rerequest_ip = rr_ip;
+	d->rerequest_port = rr_port;
+}
+
+static void
+cmd_log(struct weir_config_ctx *ctx, char **t, int n)
+{
+	struct weir_config *cfg = ctx->cfg;
+	if (n >= 3 && strcmp(t[1], "dir") == 0) {
+		if (n != 3) {
+			weir_diag_fail(&ctx->d, "\"log dir\" takes one path without spaces");
+			return;
+		}
+		if (strlen(t[2]) >= sizeof(cfg->log_dir) - 64) {
+			weir_diag_fail(&ctx->d, "log dir path too long");
+			return;
+		}
+		snprintf(cfg->log_dir, sizeof(cfg->log_dir), "%s", t[2]);
+		cfg->line_log_dir = ctx->d.line;
+	} else if (n == 3 && strcmp(t[1], "segment-size") == 0) {
+		uint64_t v;
+		if (weir_config_size(ctx, "segment-size", t[2], &v))
+			return;
+		if (v < 4096) {
+			weir_diag_fail(&ctx->d, "segment-size \"%s\" is too small: at least 4K", t[2]);
+			return;
+		}
+		cfg->segment_bytes = v;
+	} else if (n >= 3 && strcmp(t[1], "fsync") == 0) {
+		if (n == 3 && strcmp(t[2], "batch") == 0)
+			cfg->fsync_mode = WEIR_FSYNC_BATCH;
+		else if (n == 3 && strcmp(t[2], "none") == 0)
+			cfg->fsync_mode = WEIR_FSYNC_NONE;
+		else if (n == 4 && strcmp(t[2], "interval") == 0) {
+			uint64_t ns;
+			if (weir_config_duration(ctx, "fsync interval", t[3], &ns))
+				return;
+			if (ns == 0) {
+				weir_diag_fail(&ctx->d, "fsync interval must be above 0: for every batch write \"log fsync batch\"");
+				return;
+			}
+			cfg->fsync_mode = WEIR_FSYNC_INTERVAL;
+			cfg->fsync_interval_ns = ns;
+		} else
+			weir_diag_fail(&ctx->d, "expected \"log fsync interval DURATION\", \"log fsync batch\" or \"log fsync none\"");
+	} else {
+		weir_diag_fail(&ctx->d, "expected \"log dir PATH\", \"log segment-size SIZE\" or \"log fsync ...\"");
+	}
+}
+
+static void
+cmd_eal(struct weir_config_ctx *ctx, char **t, int n)
+{
+	if (n < 2)
+		weir_diag_fail(&ctx->d, "\"eal\" needs at least one EAL argument, e.g. \"eal --no-pci\"");
+	for (int i = 1; i < n; i++) {
+		const char *vdev = !strncmp(t[i], "--vdev=", 7) ? t[i] + 7
+				   : (!strcmp(t[i], "--vdev") && i + 1 < n) ? t[i + 1] : NULL;
+		const char *args = vdev ? strchr(vdev, ',') : NULL;
+		if (args && strlen(args + 1) > WEIR_VDEV_ARGS_MAX)
+			/* Seen with net_pcap: a key cut from its value, a crash. */
+			weir_diag_fail(&ctx->d,
+				       "--vdev %.*s: its arguments are %zu characters, and DPDK hands secondary processes "
+				       "(weir-control, weir-stat) only the first %d, whose probe then fails or crashes: "
+				       "shorten them (a shorter path, or a symlink to the file)",
+				       (int)(args - vdev), vdev, strlen(args + 1), WEIR_VDEV_ARGS_MAX);
+	}
+	for (int i = 1; i < n; i++)
+		if (weir_config_add_eal_arg(ctx->cfg, t[i])) {
+			weir_diag_fail(&ctx->d, "too many EAL arguments (limit %d)", WEIR_MAX_EAL_ARGS - 1);
+			return;
+		}
+}
+
+static void
+cmd_rules(struct weir_config_ctx *ctx, char **t, int n)
+{
+	struct weir_config *cfg = ctx->cfg;
+	if (n != 2)
+		weir_diag_fail(&ctx->d, "expected \"rules FILE\" (docs/rules.md)");
+	else if (strlen(t[1]) >= sizeof(cfg->rules_path))
+		weir_diag_fail(&ctx->d, "rules path too long");
+	else
+		snprintf(cfg->rules_path, sizeof(cfg->rules_path), "%s", t[1]);
+}
+
+static void
+cmd_topic(struct weir_config_ctx *ctx, char **t, int n)
+{
+	uint16_t topic;
+	if (n != 2)
+		weir_diag_fail(&ctx->d, "expected \"topic NAME\" (a topic rules may route to)");
+	else
+		weir_config_topic_id(ctx, t[1], &topic);
+}
+
+static void
+cmd_metrics(struct weir_config_ctx *ctx, char **t, int n)
+{
+	struct weir_config *cfg = ctx->cfg;
+	uint64_t v;
+	if (n == 2 && strcmp(t[1], "off") == 0)
+		cfg->metrics_port = 0;
+	else if (n == 3 && strcmp(t[1], "listen") == 0)
+		weir_config_ipv4_port(ctx, t[2], &cfg->metrics_ip, &cfg->metrics_port);
+	else if (n == 3 && strcmp(t[1], "sla") == 0)
+		weir_config_duration(ctx, "metrics sla", t[2], &cfg->metrics_sla_ns);
+	else if (n == 3 && strcmp(t[1], "top-sources") == 0) {
+		if (weir_config_uint_range(ctx, "top-sources", t[2], 0, 1000, &v) == 0)
+			cfg->metrics_top_sources = (unsigned)v;
+	} else
+		weir_diag_fail(&ctx->d, "expected \"metrics listen IPV4:PORT\", \"metrics off\", \"metrics sla DURATION\" or "
+				    "\"metrics top-sources N\"");
+}
+
+static void
+cmd_frame_topic(struct weir_config_ctx *ctx, char **t, int n)
+{
+	uint64_t v;
+	uint16_t topic;
+	if (n != 3)
+		weir_diag_fail(&ctx->d, "expected \"frame-topic ID NAME\" (ID 1-255, as weir frames carry it)");
+	else if (weir_config_uint_range(ctx, "frame-topic id", t[1], 1, 255, &v) == 0 &&
+		 weir_config_topic_id(ctx, t[2], &topic) == 0)
+		ctx->cfg->frame_topics[v] = (uint16_t)(topic + 1);
+}
+
+static void
+cmd_control(struct weir_config_ctx *ctx, char **t, int n)
+{
+	uint64_t v;
+	if (n != 3 || strcmp(t[1], "lcore") != 0)
+		weir_diag_fail(&ctx->d, "expected \"control lcore N\"");
+	else if (weir_config_uint_range(ctx, "control lcore", t[2], 0, 1023, &v) == 0)
+		ctx->cfg->control_lcore = (int)v;
+}
+
+static void
+cmd_shutdown(struct weir_config_ctx *ctx, char **t, int n)
+{
+	uint64_t ns;
+	if (n != 3 || strcmp(t[1], "drain-timeout") != 0)
+		weir_diag_fail(&ctx->d, "expected \"shutdown drain-timeout DURATION\"");
+	else if (weir_config_duration(ctx, "drain-timeout", t[2], &ns) == 0)
+		ctx->cfg->drain_timeout_ns = ns;
+}
+
+static void
+cmd_dead_letter(struct weir_config_ctx *ctx, char **t, int n)
+{
+	uint64_t v;
+	if (n != 3 || strcmp(t[1], "keep-bytes") != 0)
+		weir_diag_fail(&ctx->d, "expected \"dead-letter keep-bytes N\"");
+	else if (weir_config_uint_range(ctx, "keep-bytes", t[2], 0, 9216, &v) == 0)
+		ctx->cfg->dead_letter_keep_bytes = (uint32_t)v;
+}
+
+/* In the order the unknown-command error lists them. */
+const struct weir_config_command weir_config_commands[] = {
+	{ "eal", cmd_eal },
+	{ "set", cmd_set },
+	{ "port", cmd_port },
+	{ "ring", cmd_ring },
+	{ "decoder", cmd_decoder },
+	{ "frame-topic", cmd_frame_topic },
+	{ "topic", cmd_topic },
+	{ "rules", cmd_rules },
+	{ "sequence", cmd_sequence },
+	{ "log", cmd_log },
+	{ "metrics", cmd_metrics },
+	{ "control", cmd_control },
+	{ "shutdown", cmd_shutdown },
+	{ "dead-letter", cmd_dead_letter },
+	{ NULL, NULL },
+};

@@ -1,0 +1,43 @@
+/* Inside config/: the parse state, the value parsers every command shares
+ * (each reports its own error at the line being read) and the command
+ * table. */
+#ifndef WEIR_CONFIG_PVT_H
+#define WEIR_CONFIG_PVT_H
+
+#include <stdint.h>
+
+#include "weir_config.h"
+#include "weir_diag.h"
+
+struct weir_config_ctx {
+	struct weir_diag d;
+	struct weir_config *cfg;
+};
+
+/* Each 0, or -1 with the error reported; what names the setting in it. */
+int weir_config_u64(const char *s, uint64_t *v); /* reports nothing */
+int weir_config_uint_range(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t lo, uint64_t hi,
+			   uint64_t *v);
+/* 4096, 64K, 16M, 1G (powers of 1024). */
+int weir_config_size(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t *v);
+/* 100ms, 5s, 250us, 0s. */
+int weir_config_duration(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t *ns);
+int weir_config_corelist(struct weir_config_ctx *ctx, const char *tok, struct weir_config *cfg);
+/* The topic's index, added when new. */
+int weir_config_topic_id(struct weir_config_ctx *ctx, const char *name, uint16_t *id);
+/* "all" (-1) or a port id. */
+int weir_config_port_sel(struct weir_config_ctx *ctx, const char *tok, int *port);
+/* IPV4:PORT, both kept in network order. */
+int weir_config_ipv4_port(struct weir_config_ctx *ctx, const char *tok, uint32_t *ip, uint16_t *port);
+/* "${NAME}" is replaced by the environment's value; unset is an error. */
+int weir_config_expand_env(struct weir_config_ctx *ctx, const char *in, char *out, size_t outlen);
+
+/* One command: its first word and the handler of its line's n words. */
+struct weir_config_command {
+	const char *name;
+	void (*handler)(struct weir_config_ctx *ctx, char **t, int n);
+};
+/* Ends with a NULL name. */
+extern const struct weir_config_command weir_config_commands[];
+
+#endif

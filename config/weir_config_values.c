@@ -1,0 +1,249 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weir_config_pvt.h"
+
+/* "${NAME}" is replaced by the environment's value; unset is an error. */
+int
+weir_config_expand_env(struct weir_config_ctx *ctx, const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+	for (const char *p = in; *p;) {
+		if (p[0] == '$' && p[1] == '{') {
+			const char *end = strchr(p + 2, '}');
+			if (end == NULL) {
+				weir_diag_fail(&ctx->d, "unterminated '${' in \"%s\": write ${NAME}", in);
+				return -1;
+			}
+			char var[128];
+			size_t vlen = (size_t)(end - p - 2);
+			if (vlen == 0 || vlen >= sizeof(var)) {
+				weir_diag_fail(&ctx->d, "bad variable name in \"%s\"", in);
+				return -1;
+			}
+			memcpy(var, p + 2, vlen);
+			var[vlen] = 0;
+			const char *val = getenv(var);
+			if (val == NULL) {
+				weir_diag_fail(&ctx->d, "environment variable %s is not set (used as ${%s})", var, var);
+				return -1;
+			}
+			size_t l = strlen(val);
+			if (o + l >= outlen) {
+				weir_diag_fail(&ctx->d, "line too long after expanding ${%s}", var);
+				return -1;
+			}
+			memcpy(out + o, val, l);
+			o += l;
+			p = end + 1;
+		} else {
+			if (o + 1 >= outlen) {
+				weir_diag_fail(&ctx->d, "line too long (limit %zu bytes)", outlen - 1);
+				return -1;
+			}
+			out[o++] = *p++;
+		}
+	}
+	out[o] = 0;
+	return 0;
+}
+
+int
+weir_config_u64(const char *s, uint64_t *v)
+{
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	char *end;
+	unsigned long long x = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+int
+weir_config_uint_range(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t lo, uint64_t hi,
+		 uint64_t *v)
+{
+	if (weir_config_u64(tok, v) != 0 || *v < lo || *v > hi) {
+		weir_diag_fail(&ctx->d, "%s \"%s\" is not valid: give an integer from %llu to %llu", what, tok,
+		     (unsigned long long)lo, (unsigned long long)hi);
+		return -1;
+	}
+	return 0;
+}
+
+/* 4096, 64K, 16M, 1G (powers of 1024). */
+int
+weir_config_size(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t *v)
+{
+	char num[32];
+	size_t l = strlen(tok);
+	uint64_t mult = 1;
+	if (l == 0 || l >= sizeof(num))
+		goto bad;
+	memcpy(num, tok, l + 1);
+	switch (toupper((unsigned char)num[l - 1])) {
+	case 'K': mult = 1ull << 10; num[l - 1] = 0; break;
+	case 'M': mult = 1ull << 20; num[l - 1] = 0; break;
+	case 'G': mult = 1ull << 30; num[l - 1] = 0; break;
+	default: break;
+	}
+	if (weir_config_u64(num, v) != 0 || *v == 0 || *v > (1ull << 40) / mult)
+		goto bad;
+	*v *= mult;
+	return 0;
+bad:
+	weir_diag_fail(&ctx->d, "%s \"%s\" is not a size: write bytes or a number with K, M or G (e.g. 16M)", what,
+	     tok);
+	return -1;
+}
+
+/* 100ms, 5s, 250us, 0s. */
+int
+weir_config_duration(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t *ns)
+{
+	char num[32];
+	size_t l = strlen(tok);
+	uint64_t mult;
+	size_t unit_len;
+	if (l > 2 && strcmp(tok + l - 2, "ms") == 0) {
+		mult = 1000000ull; unit_len = 2;
+	} else if (l > 2 && strcmp(tok + l - 2, "us") == 0) {
+		mult = 1000ull; unit_len = 2;
+	} else if (l > 1 && tok[l - 1] == 's') {
+		mult = 1000000000ull; unit_len = 1;
+	} else {
+		goto bad;
+	}
+	if (l - unit_len >= sizeof(num))
+		goto bad;
+	memcpy(num, tok, l - unit_len);
+	num[l - unit_len] = 0;
+	if (weir_config_u64(num, ns) != 0 || *ns > 3600ull * 1000000000ull / mult)
+		goto bad;
+	*ns *= mult;
+	return 0;
+bad:
+	weir_diag_fail(&ctx->d, "%s \"%s\" is not a duration: write a number with us, ms or s (e.g. 100ms)", what,
+	     tok);
+	return -1;
+}
+
+int
+weir_config_corelist(struct weir_config_ctx *ctx, const char *tok, struct weir_config *cfg)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", tok);
+	unsigned n = 0;
+	char *save = NULL;
+	for (char *part = strtok_r(buf, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
+		char *dash = strchr(part, '-');
+		uint64_t lo, hi;
+		if (dash) {
+			*dash = 0;
+			if (weir_config_u64(part, &lo) || weir_config_u64(dash + 1, &hi) || lo > hi)
+				goto bad;
+		} else {
+			if (weir_config_u64(part, &lo))
+				goto bad;
+			hi = lo;
+		}
+		for (uint64_t c = lo; c <= hi; c++) {
+			if (c >= 1024 || n >= WEIR_MAX_WORKERS) {
+				weir_diag_fail(&ctx->d, "corelist \"%s\": at most %d lcores, each below 1024", tok,
+				     WEIR_MAX_WORKERS);
+				return -1;
+			}
+			for (unsigned i = 0; i < n; i++)
+				if (cfg->worker_lcores[i] == c) {
+					weir_diag_fail(&ctx->d, "corelist \"%s\" names lcore %llu twice", tok,
+					     (unsigned long long)c);
+					return -1;
+				}
+			cfg->worker_lcores[n++] = (unsigned)c;
+		}
+	}
+	if (n == 0)
+		goto bad;
+	cfg->n_workers = n;
+	return 0;
+bad:
+	weir_diag_fail(&ctx->d, "corelist \"%s\" is not valid: write lcore ids and ranges, e.g. 1,2 or 1-3", tok);
+	return -1;
+}
+
+static int
+valid_topic_name(const char *s)
+{
+	size_t l = strlen(s);
+	if (l == 0 || l >= WEIR_TOPIC_NAME_MAX || s[0] == '_' || s[0] == '.')
+		return 0;
+	for (size_t i = 0; i < l; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
+			return 0;
+	return 1;
+}
+
+int
+weir_config_topic_id(struct weir_config_ctx *ctx, const char *name, uint16_t *id)
+{
+	struct weir_config *cfg = ctx->cfg;
+	if (!valid_topic_name(name)) {
+		weir_diag_fail_at(&ctx->d, ctx->d.line,
+		     "topic \"%s\" is not valid: 1-%d characters of letters, digits, '_', '-', '.', not starting with '_' or '.'",
+		     name, WEIR_TOPIC_NAME_MAX - 1);
+		return -1;
+	}
+	for (unsigned i = 0; i < cfg->n_topics; i++)
+		if (strcmp(cfg->topics[i], name) == 0) {
+			*id = (uint16_t)i;
+			return 0;
+		}
+	if (cfg->n_topics >= WEIR_MAX_TOPICS) {
+		weir_diag_fail(&ctx->d, "too many topics: at most %d", WEIR_MAX_TOPICS - 1);
+		return -1;
+	}
+	snprintf(cfg->topics[cfg->n_topics], WEIR_TOPIC_NAME_MAX, "%s", name);
+	*id = (uint16_t)cfg->n_topics++;
+	return 0;
+}
+
+/* "all" or a port id; *all set for "all". */
+int
+weir_config_port_sel(struct weir_config_ctx *ctx, const char *tok, int *port)
+{
+	uint64_t v;
+	if (strcmp(tok, "all") == 0) {
+		*port = -1;
+		return 0;
+	}
+	if (weir_config_u64(tok, &v) || v >= WEIR_MAX_PORTS) {
+		weir_diag_fail(&ctx->d, "port \"%s\" is not valid: write all or a port id below %d", tok,
+		     WEIR_MAX_PORTS);
+		return -1;
+	}
+	*port = (int)v;
+	return 0;
+}
+
+/* "198.18.0.1:26401" -> address and port in network order. */
+int
+weir_config_ipv4_port(struct weir_config_ctx *ctx, const char *tok, uint32_t *ip, uint16_t *port)
+{
+	unsigned a, b, c, d, p;
+	char tail;
+	if (sscanf(tok, "%u.%u.%u.%u:%u%c", &a, &b, &c, &d, &p, &tail) != 5 || a > 255 || b > 255 || c > 255 ||
+	    d > 255 || p == 0 || p > 65535) {
+		weir_diag_fail(&ctx->d, "address \"%s\" is not valid: write IPV4:PORT, e.g. 198.18.0.1:26401", tok);
+		return -1;
+	}
+	uint8_t bytes[4] = { (uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d };
+	memcpy(ip, bytes, 4);
+	*port = (uint16_t)((p >> 8) | ((p & 0xFF) << 8));
+	return 0;
+}
