@@ -8,6 +8,7 @@
 #include "weir_moldudp64.h"
 #include "weir_copy.h"
 #include "weir_pipeline.h"
+#include "weir_pipeline_pvt.h"
 
 #define TICK_EVERY_NS 100000ull
 
@@ -30,152 +31,22 @@ weir_decoder_table_build(struct weir_decoder_table *t, const struct weir_config 
 		}
 }
 
-static inline void
-fill_header(struct weir_record *r, uint16_t kind, uint16_t topic, uint16_t port, uint64_t now_ns)
-{
-	/* len_bytes was set by weir_ring_reserve */
-	r->kind = kind;
-	r->flags = 0;
-	r->topic = topic;
-	r->n_rules = 0;
-	r->reason = 0;
-	r->port = port;
-	r->count = 0;
-	r->rx_ns = now_ns;
-	r->event_time_ns = 0;
-}
-
-/*
- * Room for need bytes of records.  Under backpressure the worker shows the
- * consumer what is done and waits (the RX queue fills meanwhile and the NIC
- * counts what it misses); false when the policy is drop, the worker is
- * stopping, or need could never fit: the caller counts the drop.
- */
-static bool
-ensure_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
-{
-	if (need > pl->ring.size_bytes / 2)
-		return false; /* could never fit: must not stall a backpressure wait */
-	if (__builtin_expect(weir_ring_free_bytes(&pl->ring, need) >= need, 1))
-		return true;
-	if (pl->full_policy == WEIR_FULL_DROP || *pl->quit)
-		return false;
-	uint64_t t0 = pl->clock_ns ? pl->clock_ns(pl->clock_ctx) : 0;
-	/* Wait for some slack beyond need, so the records that follow need not
-	 * read the consumer's cursor line one by one as it frees space. */
-	uint64_t slack = pl->ring.size_bytes / 16 < 256 * 1024 ? pl->ring.size_bytes / 16 : 256 * 1024;
-	uint64_t want = need + slack > pl->ring.size_bytes / 2 ? need : need + slack;
-	bool room = true;
-	weir_ring_publish(&pl->ring, now_ns); /* the consumer sees everything before the wait */
-	while (weir_ring_free_bytes(&pl->ring, want) < want) {
-		if (*pl->quit) {
-			room = false;
-			break;
-		}
-		pl->c.backpressure_waits++;
-		__builtin_ia32_pause();
-	}
-	if (pl->clock_ns)
-		pl->c.backpressure_wait_ns += pl->clock_ns(pl->clock_ctx) - t0;
-	return room;
-}
-
-/* One record of len bytes, waiting under backpressure as ensure_room()
- * does; NULL when it had no room.  Twice len: a wrap may pad up to len. */
-static struct weir_record *
-reserve_waiting(struct weir_pipeline *pl, uint32_t len, uint64_t now_ns)
-{
-	struct weir_record *r = weir_ring_reserve(&pl->ring, len);
-	if (r == NULL && ensure_room(pl, 2ull * WEIR_ALIGN8(len), now_ns))
-		r = weir_ring_reserve(&pl->ring, len);
-	return r;
-}
-
-/* What src holds above a lost gap may go once the gap is gone. */
-static void
-note_revisit(struct weir_pipeline *pl, const struct weir_seq_source *src)
-{
-	if (!pl->reorder_events || src->held_count == 0)
-		return;
-	if (pl->n_revisit < sizeof(pl->revisit) / sizeof(pl->revisit[0]))
-		pl->revisit[pl->n_revisit++] = weir_seq_index(&pl->seq, src);
-	else
-		pl->revisit_all = true;
-}
-
-/*
- * Copies src's held events to the ring in sequence order: those below its
- * lowest open gap, or all of them (all: a bound was hit, or its gaps are
- * gone).  Stops early when the ring has no room (drop policy): they stay
- * held and go next time.
- */
-static void
-release_held(struct weir_pipeline *pl, struct weir_seq_source *src, bool all, uint64_t now_ns)
-{
-	uint64_t limit;
-	bool gap = weir_seq_lowest_gap(&pl->seq, src, &limit);
-	while (src->held_count) {
-		struct weir_reorder_slot *s = weir_reorder_slot(&pl->ro, src->held_head);
-		if (!all && gap && (int64_t)(s->rec.seq - limit) > 0)
-			break;
-		uint32_t len = s->rec.len_bytes;
-		if (!ensure_room(pl, WEIR_ALIGN8(len) + 2048, now_ns))
-			break;
-		if (gap && (int64_t)(s->rec.seq - limit) > 0)
-			pl->c.reorder_released_by_bound++; /* out of order: its gap is still open */
-		struct weir_record *r = weir_ring_reserve(&pl->ring, len);
-		memcpy(r, &s->rec, len);
-		weir_reorder_put(&pl->ro, weir_reorder_pop(&pl->ro, src));
-		pl->c.event_records++;
-		pl->c.reorder_holding--;
-	}
-}
-
-/* After gaps were lost: release what their sources held above them. */
-static void
-release_revisits(struct weir_pipeline *pl, uint64_t now_ns)
-{
-	for (uint32_t i = 0; i < pl->n_revisit; i++)
-		release_held(pl, &pl->seq.sources[pl->revisit[i]], false, now_ns);
-	pl->n_revisit = 0;
-	if (!pl->revisit_all)
-		return;
-	/* More sources than the list holds: walk every held event, oldest first,
-	 * and release whatever nothing holds back any longer.  Each release
-	 * changes the list, so start again; each start releases at least one. */
-	pl->revisit_all = false;
-	for (uint32_t i = pl->ro.oldest; i != WEIR_REORDER_NONE;) {
-		const struct weir_reorder_slot *s = weir_reorder_slot(&pl->ro, i);
-		struct weir_seq_source *src = &pl->seq.sources[s->source];
-		uint64_t gap_first;
-		if (weir_seq_lowest_gap(&pl->seq, src, &gap_first) && (int64_t)(s->rec.seq - gap_first) > 0) {
-			i = s->next_age;
-			continue;
-		}
-		uint16_t before = src->held_count;
-		release_held(pl, src, false, now_ns);
-		if (src->held_count == before)
-			return; /* no ring room: the next tick tries again */
-		i = pl->ro.oldest;
-	}
-}
-
 /* The tracker found a gap lost for good: the log says so. */
 static void
 on_loss(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_t count, uint64_t now_ns)
 {
 	struct weir_pipeline *pl = ctx;
-	struct weir_record *r = reserve_waiting(pl, sizeof(*r), now_ns);
+	struct weir_record *r = weir_pipeline_reserve(pl, sizeof(*r), now_ns);
 	if (r == NULL) {
 		pl->c.loss_records_not_kept++;
 		return;
 	}
-	fill_header(r, WEIR_REC_LOSS, src->origin.topic, src->origin.port, now_ns);
+	weir_pipeline_fill_header(r, WEIR_REC_LOSS, src->origin.topic, src->origin.port, now_ns);
 	memcpy(r->source, src->key, WEIR_SOURCE_BYTES);
 	r->seq = first;
 	r->count = count;
 	pl->c.loss_records++;
-	note_revisit(pl, src);
+	weir_reorder_note_lost(pl, src);
 }
 
 static bool
@@ -204,7 +75,8 @@ seq_bytes(const struct weir_config *cfg)
 uint64_t
 weir_pipeline_memsize(const struct weir_config *cfg)
 {
-	return seq_bytes(cfg) + (cfg->seq.reorder_events ? weir_reorder_memsize(cfg->seq.reorder_slots) : 0);
+	return seq_bytes(cfg) + (cfg->seq.reorder_events ? weir_reorder_memsize(cfg->seq.reorder_slots,
+									 weir_seq_capacity(cfg->seq.max_sources)) : 0);
 }
 
 int
@@ -222,10 +94,9 @@ weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, unsi
 	pl->quit = quit;
 	if (rerequest)
 		pl->rerequest = *rerequest;
-	pl->reorder_events = cfg->seq.reorder_events;
-	pl->reorder_ns = cfg->seq.reorder_ns;
-	if (pl->reorder_events)
-		weir_reorder_init(&pl->ro, (uint8_t *)seq_region + seq_bytes(cfg), cfg->seq.reorder_slots);
+	if (cfg->seq.reorder_events)
+		weir_reorder_init(&pl->ro, (uint8_t *)seq_region + seq_bytes(cfg), cfg->seq.reorder_slots,
+				  weir_seq_capacity(cfg->seq.max_sources), cfg->seq.reorder_events, cfg->seq.reorder_ns);
 	struct weir_seq_actions act = { .ctx = pl, .loss = on_loss, .request = rerequest ? on_request : NULL };
 	return weir_seq_create(&pl->seq, &cfg->seq, &act, &pl->c, worker, seq_region);
 }
@@ -237,219 +108,6 @@ weir_pipeline_use_rules(struct weir_pipeline *pl, struct weir_ruleset *const *cu
 	pl->rules_current = current;
 	pl->rule_counters = counters;
 	weir_pipeline_sync_rules(pl);
-}
-
-#define MATCH_COLLECT 64
-
-struct match_ctx {
-	unsigned n;
-	unsigned overflow;
-	uint32_t idx[MATCH_COLLECT];
-};
-
-/* Hyperscan reports each rule once (single-match): collect its index. */
-static int
-on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx)
-{
-	(void)from;
-	(void)to;
-	(void)flags;
-	struct match_ctx *mc = ctx;
-	if (mc->n < MATCH_COLLECT)
-		mc->idx[mc->n++] = id;
-	else
-		mc->overflow++;
-	return 0;
-}
-
-/* Whether the burst scan found a possible match in this event: 1 yes, 0 no,
- * -1 not known (no burst scan, or not an event it saw: scan it alone).  The
- * pipeline meets events in the order the burst scan listed them. */
-static inline int
-burst_verdict(struct weir_burst_scan *b, const uint8_t *payload)
-{
-	while (b->cursor < b->n) {
-		uint32_t i = b->cursor++;
-		if (b->data[i] == payload) /* a place in a frame: one event */
-			return b->candidate[i];
-	}
-	return -1;
-}
-
-bool
-weir_pipeline_match(struct weir_pipeline *pl, const uint8_t *payload, uint16_t len, uint8_t decoder_type,
-		    const uint8_t *source, uint16_t *topic, uint32_t *ids, uint16_t *n_ids)
-{
-	const struct weir_ruleset *rs = pl->rules;
-	*n_ids = 0;
-	if (rs == NULL || rs->db == NULL)
-		return true;
-	const hs_database_t *db = rs->db;
-	if (pl->burst.n && burst_verdict(&pl->burst, payload) == 0) {
-		/* Only the rules the burst scan cannot speak for are left. */
-		db = rs->unscannable_db;
-		if (db == NULL) {
-			pl->c.rule_scans_skipped++;
-			return true;
-		}
-	}
-	struct match_ctx mc;
-	mc.n = 0;
-	mc.overflow = 0;
-	if (hs_scan(db, (const char *)payload, len, 0, pl->scratch, on_match, &mc) != HS_SUCCESS) {
-		pl->c.rule_scan_errors++; /* kept, unmatched: never an exit from the packet path */
-		return true;
-	}
-	/* File order, whichever database reported them in whatever order: the
-	 * ids a record carries (and the first 8 of more) are the same every time. */
-	for (unsigned i = 1; i < mc.n; i++)
-		for (unsigned j = i; j > 0 && mc.idx[j - 1] > mc.idx[j]; j--) {
-			uint32_t t = mc.idx[j];
-			mc.idx[j] = mc.idx[j - 1];
-			mc.idx[j - 1] = t;
-		}
-	bool keep = true;
-	int route = -1;
-	pl->c.rule_match_overflow += mc.overflow;
-	for (unsigned i = 0; i < mc.n; i++) {
-		const struct weir_rule *r = &rs->rules[mc.idx[i]];
-		if (!weir_rule_in_scope(r, decoder_type, source, *topic))
-			continue;
-		struct weir_rule_counter *rc = &pl->rule_counters[r->counter_slot];
-		rc->matches++;
-		pl->c.rule_matches++;
-		switch (r->action) {
-		case WEIR_RULE_DROP:
-			rc->drops++;
-			keep = false;
-			break;
-		case WEIR_RULE_ALERT:
-			rc->alerts++;
-			pl->c.rule_alerts++;
-			break;
-		case WEIR_RULE_ROUTE:
-			if (route < 0 || r->route_topic < route)
-				route = r->route_topic; /* several: the lowest topic wins, the same every time */
-			break;
-		case WEIR_RULE_TAG:
-			break;
-		}
-		if (*n_ids < WEIR_MAX_MATCHES)
-			ids[(*n_ids)++] = r->id;
-		else
-			pl->c.rule_match_overflow++;
-	}
-	if (!keep) {
-		pl->c.rule_drops++;
-		return false;
-	}
-	if (route >= 0) {
-		*topic = (uint16_t)route;
-		pl->c.rule_routed++;
-	}
-	return true;
-}
-
-/* A match in the burst stream: the event it ends in may match that rule. */
-static int
-on_burst_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ctx)
-{
-	(void)id;
-	(void)from;
-	(void)flags;
-	struct weir_burst_scan *b = ctx;
-	uint32_t i = b->hint;
-	/* the first event ending at or after to (matches mostly come in order) */
-	if (!(i < b->n && b->end[i] >= to && (i == 0 || b->end[i - 1] < to))) {
-		uint32_t lo = 0, hi = b->n - 1;
-		while (lo < hi) {
-			uint32_t mid = (lo + hi) / 2;
-			if (b->end[mid] >= to)
-				hi = mid;
-			else
-				lo = mid + 1;
-		}
-		i = lo;
-	}
-	b->hint = i;
-	if (!b->candidate[i]) {
-		b->candidate[i] = 1;
-		if (++b->n_candidates == b->n)
-			return 1; /* every event is one: nothing left to learn */
-	}
-	return 0;
-}
-
-static inline void
-burst_add(struct weir_burst_scan *b, const uint8_t *payload, uint16_t len)
-{
-	uint32_t at = b->n ? b->end[b->n - 1] : 0;
-	if (b->n == WEIR_BURST_EVENTS_MAX || len > WEIR_BURST_BYTES - at)
-		return; /* the rest are scanned alone */
-	uint32_t i = b->n++;
-	b->data[i] = payload;
-	b->end[i] = at + len;
-	b->candidate[i] = 0;
-	weir_copy_small(b->bytes + at, payload, len);
-}
-
-void
-weir_pipeline_burst_scan(struct weir_pipeline *pl, const uint8_t *const *frames, const uint32_t *lens,
-			 const enum weir_csum *ip_csum, const enum weir_csum *l4_csum, unsigned n)
-{
-	struct weir_burst_scan *b = &pl->burst;
-	const struct weir_ruleset *rs = pl->rules;
-	b->n = b->cursor = b->hint = b->n_candidates = 0;
-	b->n_pkts = b->pkt_cursor = 0;
-	if (rs == NULL || rs->burst_db == NULL)
-		return;
-	/* The events the pipeline will meet, found the way it finds them. */
-	if (n > WEIR_BURST_EVENTS_MAX)
-		n = WEIR_BURST_EVENTS_MAX;
-	for (unsigned p = 0; p < n; p++) {
-		struct weir_burst_packet *bp = &b->pkt[b->n_pkts++];
-		unsigned reason = 0;
-		bp->frame = frames[p];
-		bp->verdict = (uint8_t)weir_parse_udp(frames[p], lens[p], ip_csum[p], l4_csum[p], &bp->v, &reason);
-		bp->reason = (uint8_t)reason;
-		if (bp->verdict != WEIR_PARSE_OK)
-			continue;
-		unsigned di = pl->decoders->by_port[bp->v.dst_port];
-		if (di == 0)
-			continue;
-		const uint8_t *cursor;
-		uint16_t len;
-		if (pl->decoders->decoders[di - 1].type == WEIR_DECODER_WEIRFRAME) {
-			struct weir_frame f;
-			if (weir_frame_decode(bp->v.payload, bp->v.payload_len, pl->decoders->frame_topic_known, &f))
-				continue;
-			cursor = f.events;
-			for (unsigned e = 0; e < f.count; e++) {
-				struct weir_frame_event fe;
-				weir_frame_next(&cursor, &fe);
-				burst_add(b, fe.payload, fe.len);
-			}
-		} else {
-			struct weir_mold_packet m;
-			if (weir_mold_decode(bp->v.payload, bp->v.payload_len, &m) || m.count == WEIR_MOLD_HEARTBEAT ||
-			    m.count == WEIR_MOLD_END_OF_SESSION)
-				continue;
-			cursor = m.blocks;
-			for (unsigned e = 0; e < m.count; e++) {
-				const uint8_t *payload = weir_mold_next(&cursor, &len);
-				burst_add(b, payload, len);
-			}
-		}
-	}
-	if (b->n == 0)
-		return;
-	pl->c.rule_burst_scans++;
-	hs_error_t rc = hs_scan(rs->burst_db, (const char *)b->bytes, b->end[b->n - 1], 0, pl->scratch, on_burst_match,
-				b);
-	if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) {
-		pl->c.rule_scan_errors++;
-		b->n = 0; /* every event scanned alone */
-	}
 }
 
 /* One packet's events, whatever the framing: what the commit loop walks. */
@@ -467,10 +125,10 @@ commit_end_of_session(struct weir_pipeline *pl, const uint8_t key[WEIR_SOURCE_BY
 		      struct weir_seq_source *src, uint16_t topic, uint16_t port, uint64_t now_ns)
 {
 	uint64_t need = sizeof(struct weir_record) * (2u + (src ? src->n_gaps : 0u));
-	if (!ensure_room(pl, need, now_ns))
+	if (!weir_pipeline_room(pl, need, now_ns))
 		return false;
 	struct weir_record *r = weir_ring_reserve(&pl->ring, sizeof(*r));
-	fill_header(r, WEIR_REC_END_OF_SESSION, topic, port, now_ns);
+	weir_pipeline_fill_header(r, WEIR_REC_END_OF_SESSION, topic, port, now_ns);
 	memcpy(r->source, key, WEIR_SOURCE_BYTES);
 	r->seq = next_seq;
 	weir_seq_end_of_session(&pl->seq, src, next_seq, now_ns);
@@ -489,7 +147,7 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 {
 	uint64_t need = (uint64_t)b->count * (sizeof(struct weir_record) + 8 + 4 * WEIR_MAX_MATCHES) + b->events_len +
 			sizeof(struct weir_record) * (2u + (src ? src->n_gaps : 0u)) + 2048 + 64;
-	if (!ensure_room(pl, need, now_ns))
+	if (!weir_pipeline_room(pl, need, now_ns))
 		return false;
 	const uint8_t *cursor = b->events;
 	unsigned committed = 0;
@@ -521,22 +179,9 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 		if (pl->rules && !weir_pipeline_match(pl, payload, len, (uint8_t)b->type, b->key, &ev_topic, ids, &n_ids))
 			continue;
 		uint32_t rec_len = (uint32_t)sizeof(struct weir_record) + 4u * n_ids + len;
-		struct weir_record *r = NULL;
 		uint32_t slot = WEIR_REORDER_NONE;
-		uint64_t gap_first;
-		if (pl->reorder_events && src && weir_seq_lowest_gap(&pl->seq, src, &gap_first) &&
-		    (int64_t)(seq - gap_first) > 0) {
-			/* Above a gap: held, once what a full window holds has gone. */
-			if (src->held_count >= pl->reorder_events)
-				release_held(pl, src, true, now_ns);
-			if (rec_len - sizeof(*r) <= WEIR_REORDER_MAX_PAYLOAD &&
-			    (slot = weir_reorder_take(&pl->ro)) != WEIR_REORDER_NONE) {
-				r = &weir_reorder_slot(&pl->ro, slot)->rec;
-				r->len_bytes = rec_len;
-			} else {
-				pl->c.reorder_pool_full++;
-			}
-		}
+		struct weir_record *r = pl->ro.max_events && src ? weir_reorder_place(pl, src, seq, rec_len, &slot, now_ns)
+								 : NULL;
 		if (r == NULL)
 			r = weir_ring_reserve(&pl->ring, rec_len);
 		if (r == NULL) {
@@ -546,7 +191,7 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 			on_loss(pl, src, seq, 1, now_ns);
 			continue;
 		}
-		fill_header(r, WEIR_REC_EVENT, ev_topic, port, now_ns);
+		weir_pipeline_fill_header(r, WEIR_REC_EVENT, ev_topic, port, now_ns);
 		r->flags = flags | (cls == WEIR_SEQ_LATE_FILL ? WEIR_REC_F_LATE : 0);
 		memcpy(r->source, b->key, WEIR_SOURCE_BYTES);
 		r->seq = seq;
@@ -554,18 +199,15 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 		r->n_rules = n_ids;
 		memcpy(r + 1, ids, 4u * n_ids);
 		weir_copy_small((uint8_t *)(r + 1) + 4u * n_ids, payload, len);
-		if (slot != WEIR_REORDER_NONE) {
-			weir_reorder_hold(&pl->ro, src, weir_seq_index(&pl->seq, src), slot, now_ns);
-			pl->c.reorder_held++;
-			pl->c.reorder_holding++;
-		} else {
+		if (slot != WEIR_REORDER_NONE)
+			weir_reorder_keep(pl, src, slot, now_ns);
+		else
 			committed++;
-		}
 	}
 	pl->c.event_records += committed;
 	/* Late fills may have closed what kept held events back. */
-	if (src && src->held_count)
-		release_held(pl, src, false, now_ns);
+	if (pl->ro.max_events && src && weir_reorder_holding(&pl->ro, weir_seq_index(&pl->seq, src)))
+		weir_reorder_release(pl, src, false, now_ns);
 	return true;
 }
 
@@ -710,12 +352,12 @@ weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32
 	pl->c.dead_letter_packets++;
 	pl->c.dead_letter[reason]++;
 	uint32_t keep = len < pl->dead_letter_keep_bytes ? len : pl->dead_letter_keep_bytes;
-	struct weir_record *r = reserve_waiting(pl, (uint32_t)sizeof(*r) + keep, now_ns);
+	struct weir_record *r = weir_pipeline_reserve(pl, (uint32_t)sizeof(*r) + keep, now_ns);
 	if (r == NULL) {
 		pl->c.dead_letter_not_kept++;
 		return;
 	}
-	fill_header(r, WEIR_REC_DEAD_LETTER, WEIR_TOPIC_DEAD_LETTER, port, now_ns);
+	weir_pipeline_fill_header(r, WEIR_REC_DEAD_LETTER, WEIR_TOPIC_DEAD_LETTER, port, now_ns);
 	r->reason = (uint16_t)reason;
 	r->flags = keep < len ? WEIR_REC_F_TRUNCATED : 0;
 	r->count = len; /* the frame's real length */
@@ -774,36 +416,14 @@ weir_pipeline_tick(struct weir_pipeline *pl, uint64_t now_ns)
 		return;
 	pl->next_tick_ns = now_ns + TICK_EVERY_NS;
 	weir_seq_tick(&pl->seq, now_ns);
-	if (!pl->reorder_events)
-		return;
-	release_revisits(pl, now_ns);
-	/* The time bound: what waited longest goes first, with all its source holds. */
-	while (pl->ro.oldest != WEIR_REORDER_NONE) {
-		struct weir_reorder_slot *s = weir_reorder_slot(&pl->ro, pl->ro.oldest);
-		if (now_ns - s->held_ns < pl->reorder_ns)
-			break;
-		struct weir_seq_source *src = &pl->seq.sources[s->source];
-		uint16_t before = src->held_count;
-		release_held(pl, src, true, now_ns);
-		if (src->held_count == before)
-			break; /* no ring room: next tick */
-	}
+	if (pl->ro.max_events)
+		weir_reorder_tick(pl, now_ns);
 }
 
 void
 weir_pipeline_stop(struct weir_pipeline *pl, uint64_t now_ns)
 {
 	weir_seq_flush(&pl->seq, now_ns);
-	if (!pl->reorder_events)
-		return;
-	/* Every gap is gone: everything held goes, in order, source by source. */
-	pl->n_revisit = 0;
-	pl->revisit_all = false;
-	while (pl->ro.oldest != WEIR_REORDER_NONE) {
-		struct weir_seq_source *src = &pl->seq.sources[weir_reorder_slot(&pl->ro, pl->ro.oldest)->source];
-		uint16_t before = src->held_count;
-		release_held(pl, src, true, now_ns);
-		if (src->held_count == before)
-			break; /* no room even now: they are counted as holding */
-	}
+	if (pl->ro.max_events)
+		weir_reorder_stop(pl, now_ns); /* every gap is gone: everything held goes */
 }

@@ -91,10 +91,7 @@ struct weir_pipeline {
 	uint64_t next_tick_ns;
 	struct weir_port_peer peers[WEIR_MAX_PORTS];
 	uint64_t hist_records;               /* event_records already in the latency histogram */
-	/* Reorder window (reorder_events 0: off). */
-	struct weir_reorder ro;
-	uint32_t reorder_events;
-	uint64_t reorder_ns;
+	struct weir_reorder ro;              /* the reorder window (max_events 0: off) */
 	/* Match stage: the rule set in force for this worker, switched at the
 	 * top of a poll (its quiescent point) when the main lcore publishes one. */
 	struct weir_ruleset *const *rules_current;
@@ -103,9 +100,6 @@ struct weir_pipeline {
 	struct weir_rule_counter *rule_counters; /* this worker's row */
 	struct weir_burst_scan burst;
 	unsigned worker;
-	uint32_t n_revisit;                  /* sources whose gap was lost: release what they hold */
-	bool revisit_all;
-	uint32_t revisit[64];
 };
 
 /* Bytes of the region weir_pipeline_init() lays its sequence tracker and

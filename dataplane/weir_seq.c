@@ -15,8 +15,8 @@ in_gap(const struct weir_seq_gap *g, uint64_t seq)
 	return seq - g->first <= g->last - g->first;
 }
 
-static uint32_t
-table_capacity(uint32_t max_sources)
+uint32_t
+weir_seq_capacity(uint32_t max_sources)
 {
 	uint32_t cap = 16;
 	while (cap < 2ull * max_sources)
@@ -27,7 +27,7 @@ table_capacity(uint32_t max_sources)
 uint64_t
 weir_seq_memsize(const struct weir_sequence_cfg *cfg)
 {
-	uint64_t cap = table_capacity(cfg->max_sources);
+	uint64_t cap = weir_seq_capacity(cfg->max_sources);
 	return sizeof(struct weir_seq_region) +
 	       cap * (sizeof(struct weir_seq_source) + sizeof(struct weir_seq_source_stats)) +
 	       (uint64_t)cfg->max_gaps * sizeof(struct weir_seq_gap);
@@ -44,7 +44,7 @@ weir_seq_create(struct weir_seq_table *t, const struct weir_sequence_cfg *cfg, c
 	t->cfg = *cfg;
 	t->act = *act;
 	t->c = counters;
-	t->capacity = table_capacity(cfg->max_sources);
+	t->capacity = weir_seq_capacity(cfg->max_sources);
 	t->mask = t->capacity - 1;
 	t->region = region;
 	memset(region, 0, weir_seq_memsize(cfg));

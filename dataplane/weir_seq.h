@@ -66,6 +66,8 @@ struct weir_seq_table {
 	struct weir_seq_actions act;
 	struct weir_worker_counters *c;        /* the owner's block: the .def counters */
 };
+/* Source slots the table has for max_sources (a power of two above it). */
+uint32_t weir_seq_capacity(uint32_t max_sources);
 
 /* Lays the table out in region (weir_seq_memsize() bytes, cache-line
  * aligned, e.g. a shared region weir-stat can read).  Re-requests are made

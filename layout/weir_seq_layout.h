@@ -33,10 +33,7 @@ struct weir_seq_source {
 	uint8_t state;               /* enum weir_seq_source_state */
 	uint8_t started;             /* next_seq is known */
 	struct weir_seq_origin origin;
-	/* Reorder window: its held events, ascending (the pipeline's slots). */
-	uint16_t held_count;
-	uint32_t held_head;
-	uint32_t held_tail;
+	uint8_t spare[10];
 };
 _Static_assert(sizeof(struct weir_seq_source) == 64, "source state is one cache line");
 

@@ -442,7 +442,7 @@ should_release_after_the_time_bound_and_after_a_lost_gap(void **state)
 	weir_pipeline_tick(&f->pl, 1004 + 999999);
 	expect_seqs(f, "1");
 	/* With a long window the gaps' deadline (10 ms) comes first: LOSS records, then what was held. */
-	f->pl.reorder_ns = 1000000000;
+	f->pl.ro.max_ns = 1000000000;
 	feed_mold(f, "U", 1, 1);
 	feed_mold(f, "U", 3, 1);
 	f->pl.next_tick_ns = 0;
@@ -468,7 +468,7 @@ static void
 should_release_what_every_source_held_when_more_gaps_are_lost_at_once_than_it_tracks(void **state)
 {
 	struct fixture *f = *state;
-	f->pl.reorder_ns = 1000000000; /* only the gaps' deadline (10 ms) ends the holding */
+	f->pl.ro.max_ns = 1000000000; /* only the gaps' deadline (10 ms) ends the holding */
 	char name[8];
 	for (unsigned i = 0; i < 100; i++) { /* more sources than one tick notes (64) */
 		snprintf(name, sizeof(name), "S%u", i);
