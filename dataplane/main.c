@@ -18,129 +18,25 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
-#include <rte_telemetry.h>
 
 #include "weir_config.h"
-#include "weir_time.h"
 #include "weir_pipeline.h"
 #include "weir_port.h"
 #include "weir_report.h"
+#include "weir_rules_admin.h"
 #include "weir_shm.h"
+#include "weir_telemetry.h"
+#include "weir_time.h"
 #include "weir_worker.h"
 
 static volatile bool quit;
 static volatile sig_atomic_t reload_requested;
-/* The rule set in force: the main lcore publishes, workers pick it up. */
-static struct weir_ruleset *rules_current;
 
 static void
 on_sighup(int sig)
 {
 	(void)sig;
 	reload_requested = 1;
-}
-
-/* Hyperscan's databases and scratch live in DPDK memory, like everything the workers touch. */
-static void *
-hs_dpdk_alloc(size_t bytes)
-{
-	return rte_malloc("weir_hs", bytes, RTE_CACHE_LINE_SIZE);
-}
-
-static void
-hs_dpdk_free(void *p)
-{
-	rte_free(p);
-}
-
-/* "/weir/counters[,WORKER]": the .def counters and dead letters by reason,
- * summed over the workers or for one, beside DPDK's own telemetry. */
-static const struct weir_info *telemetry_info;
-
-static int
-telemetry_counters(const char *cmd, const char *params, struct rte_tel_data *d)
-{
-	(void)cmd;
-	const struct weir_info *info = telemetry_info;
-	struct weir_worker_counters sum;
-	if (params && *params) {
-		char *end;
-		unsigned long w = strtoul(params, &end, 10);
-		if (*end || w >= info->n_workers)
-			return -EINVAL;
-		weir_counters_sum(&info->workers[w], 1, &sum);
-	} else {
-		weir_counters_sum(info->workers, info->n_workers, &sum);
-	}
-	rte_tel_data_start_dict(d);
-	for (unsigned c = 0; c < WEIR_CTR_MAX; c++)
-		rte_tel_data_add_dict_u64(d, weir_counter_names[c], weir_counter_get(&sum, c));
-	for (unsigned r = 1; r < WEIR_DL_MAX; r++) {
-		char name[RTE_TEL_MAX_STRING_LEN];
-		snprintf(name, sizeof(name), "dead_letter_%s", weir_dead_letter_names[r]);
-		rte_tel_data_add_dict_u64(d, name, sum.dead_letter[r]);
-	}
-	return 0;
-}
-
-/* Every rule keeps its counter slot across reloads, found by id. */
-static int
-assign_rule_slots(struct weir_rules_region *rr, struct weir_ruleset *rs)
-{
-	for (uint32_t i = 0; i < rs->n_rules; i++) {
-		uint32_t slot;
-		for (slot = 0; slot < rr->n_slots && rr->slot_id[slot] != rs->rules[i].id; slot++)
-			;
-		if (slot == rr->n_slots) {
-			if (rr->n_slots == WEIR_RULE_SLOTS)
-				return -1;
-			rr->slot_id[rr->n_slots++] = rs->rules[i].id;
-		}
-		rs->rules[i].counter_slot = slot;
-	}
-	return 0;
-}
-
-/* SIGHUP: compile the file again off the hot path, publish it, free the old
- * set once every worker has moved on.  A bad file leaves the old set running. */
-static void
-reload_rules(const struct weir_config *cfg, struct weir_rules_region *rr, const struct weir_info *info)
-{
-	static char err[8192];
-	struct weir_ruleset *old = rules_current;
-	struct weir_ruleset *rs = weir_rules_load(cfg->rules_path, cfg, cfg->n_workers, err, sizeof(err));
-	if (rs == NULL || assign_rule_slots(rr, rs) != 0) {
-		fprintf(stderr, "weir-dataplane: rules reload rejected, generation %" PRIu64 " keeps running:\n%s\n",
-			old ? old->generation : 0, rs ? "more distinct rule ids than counter slots" : err);
-		weir_rules_free(rs);
-		__atomic_store_n(&rr->reload_failures, rr->reload_failures + 1, __ATOMIC_RELAXED);
-		return;
-	}
-	rs->generation = (old ? old->generation : 0) + 1;
-	/* Pairs with the workers' acquire load in weir_pipeline_sync_rules(). */
-	__atomic_store_n(&rules_current, rs, __ATOMIC_RELEASE);
-	uint64_t deadline = weir_realtime_ns() + 5000000000ull;
-	for (;;) {
-		unsigned moved = 0;
-		for (unsigned w = 0; w < cfg->n_workers; w++)
-			moved += __atomic_load_n(&info->workers[w].rules_generation, __ATOMIC_ACQUIRE) == rs->generation;
-		if (moved == cfg->n_workers)
-			break;
-		if (weir_realtime_ns() > deadline) {
-			fprintf(stderr, "weir-dataplane: a worker has not taken rules generation %" PRIu64
-					" in 5 s: generation %" PRIu64 " is kept in memory\n",
-				rs->generation, old ? old->generation : 0);
-			old = NULL;
-			break;
-		}
-		usleep(1000);
-	}
-	weir_rules_free(old);
-	rr->n_rules = rs->n_rules;
-	__atomic_store_n(&rr->generation, rs->generation, __ATOMIC_RELEASE);
-	__atomic_store_n(&rr->reloads, rr->reloads + 1, __ATOMIC_RELAXED);
-	printf("weir-dataplane: rules generation %" PRIu64 " in force: %u rules from %s\n", rs->generation,
-	       rs->n_rules, cfg->rules_path);
 }
 
 static void
@@ -309,40 +205,50 @@ wait_for_drain(struct weir_ring **rings, unsigned n, uint64_t timeout_ns)
 	}
 }
 
-int
-main(int argc, char **argv)
-{
+/* Everything the main lcore sets up and tears down. */
+struct dataplane {
 	struct options o;
-	static struct weir_config cfg;
-	static char err[8192];
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	struct weir_config cfg;
+	char err[8192];
+	struct weir_shm shm;
+	struct weir_info *info;
+	struct weir_ports ports;
+	bool ports_up;
+	struct weir_decoder_table *decoders;
+	struct weir_worker *workers;
+	struct weir_ring *rings[WEIR_MAX_WORKERS];
+	const struct weir_seq_region *seq_regions[WEIR_MAX_WORKERS];
+	struct weir_rules_admin rules;
+	uint64_t undrained_bytes;
+};
 
-	if (parse_options(argc, argv, &o) != 0)
-		return 2;
-	/* The whole file is checked before EAL, a port or a hugepage is touched. */
-	if (weir_config_load(o.config, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
+/* The whole file (and its rules file, compiled) is checked before EAL, a
+ * port or a hugepage is touched.  0 to go on, else the exit code. */
+static int
+load_config(struct dataplane *dp)
+{
+	struct weir_config *cfg = &dp->cfg;
+	if (weir_config_load(dp->o.config, cfg, dp->err, sizeof(dp->err)) != 0) {
+		fprintf(stderr, "%s\n", dp->err);
 		return 2;
 	}
-	if (cfg.rules_path[0]) {
-		/* The rules are part of the config: checked (compiled) before EAL too. */
-		struct weir_ruleset *rs = weir_rules_load(cfg.rules_path, &cfg, 0, err, sizeof(err));
+	if (cfg->rules_path[0]) {
+		struct weir_ruleset *rs = weir_rules_load(cfg->rules_path, cfg, 0, dp->err, sizeof(dp->err));
 		if (rs == NULL) {
-			fprintf(stderr, "%s\n", err);
+			fprintf(stderr, "%s\n", dp->err);
 			return 2;
 		}
 		weir_rules_free(rs);
 	}
-	if (o.check) {
-		printf("%s: valid: %u worker%s, %u decoder%s, ring %" PRIu64 " bytes, log %s\n", o.config,
-		       cfg.n_workers, cfg.n_workers == 1 ? "" : "s", cfg.n_decoders, cfg.n_decoders == 1 ? "" : "s",
-		       cfg.ring_bytes, cfg.log_dir);
-		return 0;
-	}
+	return 0;
+}
 
+static int
+start_eal(struct dataplane *dp)
+{
 	char *eal_argv[WEIR_MAX_EAL_ARGS + 8];
 	int eal_argc;
-	if (build_eal_args(&cfg, &o, eal_argv, &eal_argc) != 0) {
+	if (build_eal_args(&dp->cfg, &dp->o, eal_argv, &eal_argc) != 0) {
 		fprintf(stderr, "weir-dataplane: too many EAL arguments\n");
 		return 2;
 	}
@@ -350,225 +256,278 @@ main(int argc, char **argv)
 		fprintf(stderr, "weir-dataplane: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_sighup);
+	return 0;
+}
 
-	for (unsigned i = 0; i < cfg.n_workers; i++) {
-		unsigned l = cfg.worker_lcores[i];
+static int
+check_worker_lcores(const struct weir_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->n_workers; i++) {
+		unsigned l = cfg->worker_lcores[i];
 		if (l >= RTE_MAX_LCORE || !rte_lcore_is_enabled(l) || l == rte_get_main_lcore()) {
 			fprintf(stderr,
 				"%s:%u: worker lcore %u is not an EAL worker lcore (EAL lcores: give -l with the main lcore and every worker)\n",
-				cfg.path, cfg.line_corelist, l);
-			rte_eal_cleanup();
+				cfg->path, cfg->line_corelist, l);
 			return 2;
 		}
 	}
+	return 0;
+}
 
-	struct weir_shm shm;
-	weir_shm_from_config(&cfg, &shm);
-	if (shm.backend == WEIR_SHM_FILE)
+/* The shared regions and state that are not a worker's own. */
+static int
+setup_shared(struct dataplane *dp)
+{
+	struct weir_config *cfg = &dp->cfg;
+	weir_shm_from_config(cfg, &dp->shm);
+	if (dp->shm.backend == WEIR_SHM_FILE)
 		printf("weir-dataplane: --no-huge: rings and counters in /dev/shm/weir.%s.* (no hugepages)\n",
-		       shm.prefix);
-	struct weir_info *info = weir_shm_create(&shm, "info", sizeof(struct weir_info), (int)rte_socket_id());
-	if (info == NULL) {
-		fprintf(stderr, "weir-dataplane: cannot create the info region (%zu bytes): %s\n", sizeof(*info),
-			rte_strerror(rte_errno));
+		       dp->shm.prefix);
+	dp->info = weir_shm_create(&dp->shm, "info", sizeof(struct weir_info), (int)rte_socket_id());
+	if (dp->info == NULL) {
+		fprintf(stderr, "weir-dataplane: cannot create the info region (%zu bytes): %s\n",
+			sizeof(struct weir_info), rte_strerror(rte_errno));
 		return 1;
 	}
-
-	struct weir_ports ports;
-	if (weir_ports_init(&cfg, &ports, err, sizeof(err)) != 0) {
-		fprintf(stderr, "weir-dataplane: %s\n", err);
+	if (weir_ports_init(cfg, &dp->ports, dp->err, sizeof(dp->err)) != 0) {
+		fprintf(stderr, "weir-dataplane: %s\n", dp->err);
 		return 1;
 	}
-
-	struct weir_decoder_table *decoders = rte_zmalloc("weir_decoders", sizeof(*decoders), RTE_CACHE_LINE_SIZE);
-	struct weir_worker *workers = rte_zmalloc("weir_workers", sizeof(*workers) * cfg.n_workers,
-						  RTE_CACHE_LINE_SIZE);
-	struct weir_ring *rings[WEIR_MAX_WORKERS];
-	const struct weir_seq_region *seq_regions[WEIR_MAX_WORKERS];
-	if (decoders == NULL || workers == NULL) {
+	dp->ports_up = true;
+	dp->decoders = rte_zmalloc("weir_decoders", sizeof(*dp->decoders), RTE_CACHE_LINE_SIZE);
+	dp->workers = rte_zmalloc("weir_workers", sizeof(*dp->workers) * cfg->n_workers, RTE_CACHE_LINE_SIZE);
+	if (dp->decoders == NULL || dp->workers == NULL) {
 		fprintf(stderr, "weir-dataplane: out of memory for worker state\n");
 		return 1;
 	}
-	weir_decoder_table_build(decoders, &cfg);
-
-	struct weir_rules_region *rules_region = NULL;
-	if (cfg.rules_path[0]) {
-		hs_set_allocator(hs_dpdk_alloc, hs_dpdk_free);
-		rules_region = weir_shm_create(&shm, "rules", weir_rules_region_size(cfg.n_workers), (int)rte_socket_id());
-		rules_current = weir_rules_load(cfg.rules_path, &cfg, cfg.n_workers, err, sizeof(err));
-		if (rules_region == NULL || rules_current == NULL || assign_rule_slots(rules_region, rules_current) != 0) {
-			fprintf(stderr, "%s\n", rules_current == NULL ? err : "cannot set up the per-rule counters");
+	weir_decoder_table_build(dp->decoders, cfg);
+	if (cfg->rules_path[0]) {
+		void *region = weir_shm_create(&dp->shm, "rules", weir_rules_region_size(cfg->n_workers),
+					       (int)rte_socket_id());
+		if (region == NULL) {
+			fprintf(stderr, "weir-dataplane: cannot set up the per-rule counters\n");
 			return 2;
 		}
-		rules_current->generation = 1;
-		rules_region->magic = WEIR_RULES_MAGIC;
-		rules_region->n_workers = cfg.n_workers;
-		rules_region->generation = 1;
-		rules_region->n_rules = rules_current->n_rules;
-		__atomic_store_n(&rules_region->version, WEIR_RULES_VERSION, __ATOMIC_RELEASE);
-		printf("weir-dataplane: rules generation 1: %u rules from %s (Hyperscan %s)\n", rules_current->n_rules,
-		       cfg.rules_path, hs_version());
+		if (weir_rules_admin_start(&dp->rules, cfg, region, dp->err, sizeof(dp->err)) != 0) {
+			fprintf(stderr, "%s\n", dp->err);
+			return 2;
+		}
 	}
+	return 0;
+}
 
-	bool any_rerequest = false;
-	for (unsigned d = 0; d < cfg.n_decoders; d++)
-		any_rerequest |= cfg.decoders[d].rerequest_ip != 0;
-	uint64_t epoch_ns = weir_realtime_ns(), tsc0 = rte_rdtsc();
-	uint64_t ns_per_tick_q32 = (uint64_t)(((unsigned __int128)1000000000ull << 32) / rte_get_tsc_hz());
-	for (unsigned i = 0; i < cfg.n_workers; i++) {
-		struct weir_worker *w = &workers[i];
+/* Each worker's ring and sequence region on its lcore's socket, then its state. */
+static int
+setup_workers(struct dataplane *dp)
+{
+	const struct weir_config *cfg = &dp->cfg;
+	struct weir_worker_setup ws = {
+		.cfg = cfg, .ports = &dp->ports, .decoders = dp->decoders, .quit = &quit,
+		.rules = &dp->rules.current, .rules_region = dp->rules.region,
+		.epoch_ns = weir_realtime_ns(), .tsc0 = rte_rdtsc(),
+		.ns_per_tick_q32 = (uint64_t)(((unsigned __int128)1000000000ull << 32) / rte_get_tsc_hz()),
+	};
+	for (unsigned d = 0; d < cfg->n_decoders; d++)
+		ws.rerequests |= cfg->decoders[d].rerequest_ip != 0;
+	dp->info->start_time_ns = ws.epoch_ns;
+	for (unsigned i = 0; i < cfg->n_workers; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "ring.%u", i);
-		int socket = (int)rte_lcore_to_socket_id(cfg.worker_lcores[i]);
-		rings[i] = weir_shm_create(&shm, name, weir_ring_memsize(cfg.ring_bytes), socket);
-		if (rings[i] == NULL) {
+		int socket = (int)rte_lcore_to_socket_id(cfg->worker_lcores[i]);
+		dp->rings[i] = weir_shm_create(&dp->shm, name, weir_ring_memsize(cfg->ring_bytes), socket);
+		if (dp->rings[i] == NULL) {
 			fprintf(stderr,
 				"weir-dataplane: cannot reserve record ring %u (%" PRIu64
 				" bytes): lower \"ring size\" or reserve more hugepages\n",
-				i, cfg.ring_bytes);
+				i, cfg->ring_bytes);
 			return 1;
 		}
-		weir_ring_init(rings[i], i, cfg.ring_bytes);
+		weir_ring_init(dp->rings[i], i, cfg->ring_bytes);
 		snprintf(name, sizeof(name), "seq.%u", i);
-		void *seq_region = weir_shm_create(&shm, name, weir_pipeline_memsize(&cfg), socket);
-		struct weir_rerequest_sink sink = { .ctx = w, .send = weir_worker_send_rerequest };
-		seq_regions[i] = seq_region;
-		if (seq_region == NULL || weir_pipeline_init(&w->pl, &cfg, i, rings[i], seq_region, decoders,
-							     any_rerequest ? &sink : NULL, &quit) != 0) {
+		void *seq_region = weir_shm_create(&dp->shm, name, weir_pipeline_memsize(cfg), socket);
+		dp->seq_regions[i] = seq_region;
+		if (seq_region == NULL ||
+		    weir_worker_init(&dp->workers[i], &ws, i, dp->rings[i], seq_region, &dp->info->workers[i]) != 0) {
 			fprintf(stderr,
 				"weir-dataplane: cannot allocate worker %u's sequence table (%" PRIu64
 				" bytes): lower \"sequence sources\" / \"sequence gaps\" or reserve more hugepages\n",
-				i, weir_pipeline_memsize(&cfg));
+				i, weir_pipeline_memsize(cfg));
 			return 1;
 		}
-		w->shared = &info->workers[i];
-		if (rules_region)
-			weir_pipeline_use_rules(&w->pl, &rules_current, weir_rules_row(rules_region, i));
-		w->id = i;
-		w->lcore = cfg.worker_lcores[i];
-		w->burst = (uint16_t)cfg.burst;
-		w->epoch_ns = epoch_ns;
-		w->tsc0 = tsc0;
-		w->ns_per_tick_q32 = ns_per_tick_q32;
-		for (unsigned p = 0; p < ports.n_ports; p++) {
-			if (i < ports.rxq[p])
-				w->rxq[w->n_rxq++] = (struct weir_rxq_ref){ ports.port_ids[p], (uint16_t)i };
-			if (ports.port_ids[p] < WEIR_MAX_PORTS)
-				w->can_tx[ports.port_ids[p]] = i < ports.txq[p];
-		}
-		w->tx_pool = weir_ports_pool(socket);
-		if (w->n_rxq == 0)
-			printf("weir-dataplane: worker %u (lcore %u) has no RX queue: it stays idle\n", i, w->lcore);
+		if (dp->workers[i].n_rxq == 0)
+			printf("weir-dataplane: worker %u (lcore %u) has no RX queue: it stays idle\n", i,
+			       dp->workers[i].lcore);
 	}
+	return 0;
+}
 
+/* The info region's header, version last: readers trust it from then on. */
+static void
+publish_info(struct dataplane *dp)
+{
+	const struct weir_config *cfg = &dp->cfg;
+	struct weir_info *info = dp->info;
 	info->magic = WEIR_INFO_MAGIC;
-	info->n_workers = cfg.n_workers;
-	info->n_topics = cfg.n_topics;
-	info->n_ports = ports.n_ports;
-	for (unsigned p = 0; p < ports.n_ports; p++)
-		info->ports[p].port_id = ports.port_ids[p];
-	info->ring_bytes = cfg.ring_bytes;
+	info->n_workers = cfg->n_workers;
+	info->n_topics = cfg->n_topics;
+	info->n_ports = dp->ports.n_ports;
+	for (unsigned p = 0; p < dp->ports.n_ports; p++)
+		info->ports[p].port_id = dp->ports.port_ids[p];
+	info->ring_bytes = cfg->ring_bytes;
 	info->dataplane_pid = (uint64_t)getpid();
-	info->start_time_ns = epoch_ns;
-	memcpy(info->topics, cfg.topics, sizeof(info->topics));
+	memcpy(info->topics, cfg->topics, sizeof(info->topics));
 	info->state = WEIR_STATE_RUNNING;
-	/* Last: readers wait for it, then trust everything above. */
 	__atomic_store_n(&info->version, WEIR_INFO_VERSION, __ATOMIC_RELEASE);
-
-	telemetry_info = info;
-	if (rte_telemetry_register_cmd("/weir/counters", telemetry_counters,
-				       "weir's counters, all workers or one. Parameters: int worker") != 0)
+	if (weir_telemetry_register(info) != 0)
 		printf("weir-dataplane: the /weir/counters telemetry command is not registered\n");
-	for (unsigned i = 0; i < cfg.n_workers; i++)
-		rte_eal_remote_launch(weir_worker_main, &workers[i], workers[i].lcore);
-	printf("weir-dataplane: running: %u worker%s on lcores", cfg.n_workers, cfg.n_workers == 1 ? "" : "s");
-	for (unsigned i = 0; i < cfg.n_workers; i++)
-		printf(" %u", cfg.worker_lcores[i]);
-	printf(", ring %" PRIu64 " bytes each, file prefix %s\n", cfg.ring_bytes, shm.prefix);
+}
 
+static void
+launch_workers(struct dataplane *dp)
+{
+	const struct weir_config *cfg = &dp->cfg;
+	for (unsigned i = 0; i < cfg->n_workers; i++)
+		rte_eal_remote_launch(weir_worker_main, &dp->workers[i], dp->workers[i].lcore);
+	printf("weir-dataplane: running: %u worker%s on lcores", cfg->n_workers, cfg->n_workers == 1 ? "" : "s");
+	for (unsigned i = 0; i < cfg->n_workers; i++)
+		printf(" %u", cfg->worker_lcores[i]);
+	printf(", ring %" PRIu64 " bytes each, file prefix %s\n", cfg->ring_bytes, dp->shm.prefix);
+}
+
+/* The main lcore's housekeeping until a signal or --stop-when-idle: port
+ * stats, rule reloads, progress lines. */
+static void
+keep_house(struct dataplane *dp)
+{
+	const struct options *o = &dp->o;
 	uint64_t last_rx = 0, last_change_ns = weir_realtime_ns(), last_stats_ns = last_change_ns, seen_rx = 0;
 	while (!quit) {
 		usleep(50 * 1000);
-		publish_port_stats(info, &ports);
+		publish_port_stats(dp->info, &dp->ports);
 		if (reload_requested) {
 			reload_requested = 0;
-			if (rules_region)
-				reload_rules(&cfg, rules_region, info);
+			if (dp->rules.region)
+				weir_rules_admin_reload(&dp->rules, &dp->cfg, dp->info);
 			else
 				fprintf(stderr, "weir-dataplane: SIGHUP: no \"rules\" file in the config to reload\n");
 		}
 		uint64_t now = weir_realtime_ns();
 		struct weir_worker_counters t;
-		weir_counters_sum(info->workers, cfg.n_workers, &t);
+		weir_counters_sum(dp->info->workers, dp->cfg.n_workers, &t);
 		if (t.rx_packets != seen_rx) {
 			seen_rx = t.rx_packets;
 			last_change_ns = now;
 		}
-		if (o.stats_interval_s > 0 && now - last_stats_ns >= (uint64_t)(o.stats_interval_s * 1e9)) {
-			print_progress(info, &last_rx, (double)(now - last_stats_ns) / 1e9);
+		if (o->stats_interval_s > 0 && now - last_stats_ns >= (uint64_t)(o->stats_interval_s * 1e9)) {
+			print_progress(dp->info, &last_rx, (double)(now - last_stats_ns) / 1e9);
 			last_stats_ns = now;
 		}
-		if (o.stop_when_idle_s > 0 && seen_rx > 0 &&
-		    now - last_change_ns >= (uint64_t)(o.stop_when_idle_s * 1e9)) {
-			printf("weir-dataplane: no packets for %.1f s: stopping\n", o.stop_when_idle_s);
+		if (o->stop_when_idle_s > 0 && seen_rx > 0 &&
+		    now - last_change_ns >= (uint64_t)(o->stop_when_idle_s * 1e9)) {
+			printf("weir-dataplane: no packets for %.1f s: stopping\n", o->stop_when_idle_s);
 			quit = true;
 		}
 	}
+}
 
+/* RX stopped: wait for weir-control to make every record durable. */
+static void
+stop_and_drain(struct dataplane *dp)
+{
+	const struct weir_config *cfg = &dp->cfg;
 	printf("weir-dataplane: stopping RX\n");
 	rte_eal_mp_wait_lcore();
-	__atomic_store_n(&info->state, WEIR_STATE_DRAINING, __ATOMIC_RELEASE);
-	uint64_t left = wait_for_drain(rings, cfg.n_workers, cfg.drain_timeout_ns);
-	if (left)
+	__atomic_store_n(&dp->info->state, WEIR_STATE_DRAINING, __ATOMIC_RELEASE);
+	dp->undrained_bytes = wait_for_drain(dp->rings, cfg->n_workers, cfg->drain_timeout_ns);
+	if (dp->undrained_bytes)
 		printf("weir-dataplane: %" PRIu64 " bytes of records not drained after %.1f s: is weir-control running?\n",
-		       left, (double)cfg.drain_timeout_ns / 1e9);
+		       dp->undrained_bytes, (double)cfg->drain_timeout_ns / 1e9);
 	else
 		printf("weir-dataplane: every ring drained\n");
-	__atomic_store_n(&info->state, WEIR_STATE_STOPPED, __ATOMIC_RELEASE);
+	__atomic_store_n(&dp->info->state, WEIR_STATE_STOPPED, __ATOMIC_RELEASE);
+	publish_port_stats(dp->info, &dp->ports);
+}
 
-	publish_port_stats(info, &ports);
+static void
+write_json(const char *path, const struct dataplane *dp, bool loss_report)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL) {
+		fprintf(stderr, "weir-dataplane: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	if (loss_report)
+		weir_report_loss(f, dp->seq_regions, dp->cfg.n_workers, true);
+	else
+		weir_report_counters_json(f, dp->info->workers, dp->cfg.n_workers);
+	fputc('\n', f);
+	fclose(f);
+	if (loss_report)
+		printf("weir-dataplane: loss report in %s\n", path);
+}
+
+/* The final counters, per port, as JSON, and the loss report beside the
+ * log (it outlives the run).  3 when the accounting identity broke. */
+static int
+report(const struct dataplane *dp)
+{
+	const struct weir_config *cfg = &dp->cfg;
 	struct weir_worker_counters total;
-	weir_counters_sum(info->workers, cfg.n_workers, &total);
-	printf("weir-dataplane: final counters (%u worker%s):\n", cfg.n_workers, cfg.n_workers == 1 ? "" : "s");
+	weir_counters_sum(dp->info->workers, cfg->n_workers, &total);
+	printf("weir-dataplane: final counters (%u worker%s):\n", cfg->n_workers, cfg->n_workers == 1 ? "" : "s");
 	weir_report_counters(stdout, &total);
-	for (unsigned p = 0; p < ports.n_ports; p++) {
+	for (unsigned p = 0; p < dp->ports.n_ports; p++) {
 		struct rte_eth_stats st;
-		if (rte_eth_stats_get(ports.port_ids[p], &st) == 0)
+		if (rte_eth_stats_get(dp->ports.port_ids[p], &st) == 0)
 			printf("  port %u (%s): ipackets %" PRIu64 " imissed %" PRIu64 " ierrors %" PRIu64
 			       " rx_nombuf %" PRIu64 "\n",
-			       ports.port_ids[p], ports.driver[p], st.ipackets, st.imissed, st.ierrors, st.rx_nombuf);
+			       dp->ports.port_ids[p], dp->ports.driver[p], st.ipackets, st.imissed, st.ierrors,
+			       st.rx_nombuf);
 	}
-	if (o.stats_json) {
-		FILE *f = fopen(o.stats_json, "w");
-		if (f == NULL) {
-			fprintf(stderr, "weir-dataplane: %s: %s\n", o.stats_json, strerror(errno));
-		} else {
-			weir_report_counters_json(f, info->workers, cfg.n_workers);
-			fputc('\n', f);
-			fclose(f);
-		}
-	}
-	/* The loss report outlives the run, beside the log. */
+	if (dp->o.stats_json)
+		write_json(dp->o.stats_json, dp, false);
 	char report_path[PATH_MAX + 32];
-	snprintf(report_path, sizeof(report_path), "%s/loss-report.json", cfg.log_dir);
-	FILE *rf = fopen(report_path, "w");
-	if (rf == NULL) {
-		fprintf(stderr, "weir-dataplane: %s: %s\n", report_path, strerror(errno));
-	} else {
-		weir_report_loss(rf, seq_regions, cfg.n_workers, true);
-		fputc('\n', rf);
-		fclose(rf);
-		printf("weir-dataplane: loss report in %s\n", report_path);
+	snprintf(report_path, sizeof(report_path), "%s/loss-report.json", cfg->log_dir);
+	write_json(report_path, dp, true);
+	bool identity_ok = weir_counters_identity_gap(&total) == 0 && weir_counters_message_identity_gap(&total) == 0;
+	return identity_ok ? 0 : 3;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct dataplane dp;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (parse_options(argc, argv, &dp.o) != 0)
+		return 2;
+	int rc = load_config(&dp);
+	if (rc != 0)
+		return rc;
+	if (dp.o.check) {
+		printf("%s: valid: %u worker%s, %u decoder%s, ring %" PRIu64 " bytes, log %s\n", dp.o.config,
+		       dp.cfg.n_workers, dp.cfg.n_workers == 1 ? "" : "s", dp.cfg.n_decoders,
+		       dp.cfg.n_decoders == 1 ? "" : "s", dp.cfg.ring_bytes, dp.cfg.log_dir);
+		return 0;
 	}
-	int identity_ok = weir_counters_identity_gap(&total) == 0 && weir_counters_message_identity_gap(&total) == 0;
-	weir_ports_stop(&ports);
+	if ((rc = start_eal(&dp)) != 0)
+		return rc;
+	/* From here on every way out goes through the cleanup below. */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_sighup);
+	if ((rc = check_worker_lcores(&dp.cfg)) == 0 && (rc = setup_shared(&dp)) == 0 && (rc = setup_workers(&dp)) == 0) {
+		publish_info(&dp);
+		launch_workers(&dp);
+		keep_house(&dp);
+		stop_and_drain(&dp);
+		rc = report(&dp);
+	}
+	if (dp.ports_up)
+		weir_ports_stop(&dp.ports);
 	/* weir-control keeps its own mapping; a file-backed region goes once
 	 * nothing is left in it. */
-	if (left == 0)
-		weir_shm_unlink_all(&shm, cfg.n_workers);
+	if (dp.info != NULL && dp.undrained_bytes == 0)
+		weir_shm_unlink_all(&dp.shm, dp.cfg.n_workers);
 	rte_eal_cleanup();
-	return identity_ok ? 0 : 3;
+	return rc;
 }

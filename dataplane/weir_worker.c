@@ -1,5 +1,6 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
 #include <rte_prefetch.h>
 
 #include "weir_headers.h"
@@ -115,6 +116,35 @@ weir_worker_send_rerequest(void *ctx, const struct weir_seq_source *src, const s
 		return false;
 	}
 	return true;
+}
+
+int
+weir_worker_init(struct weir_worker *w, const struct weir_worker_setup *s, unsigned id, struct weir_ring *ring,
+		 void *seq_region, struct weir_worker_counters *shared)
+{
+	const struct weir_config *cfg = s->cfg;
+	struct weir_rerequest_sink sink = { .ctx = w, .send = weir_worker_send_rerequest };
+	if (weir_pipeline_init(&w->pl, cfg, id, ring, seq_region, s->decoders, s->rerequests ? &sink : NULL,
+			       s->quit) != 0)
+		return -1;
+	w->shared = shared;
+	if (s->rules_region)
+		weir_pipeline_use_rules(&w->pl, s->rules, weir_rules_row(s->rules_region, id));
+	w->id = id;
+	w->lcore = cfg->worker_lcores[id];
+	w->burst = (uint16_t)cfg->burst;
+	w->epoch_ns = s->epoch_ns;
+	w->tsc0 = s->tsc0;
+	w->ns_per_tick_q32 = s->ns_per_tick_q32;
+	const struct weir_ports *ports = s->ports;
+	for (unsigned p = 0; p < ports->n_ports; p++) {
+		if (id < ports->rxq[p])
+			w->rxq[w->n_rxq++] = (struct weir_rxq_ref){ ports->port_ids[p], (uint16_t)id };
+		if (ports->port_ids[p] < WEIR_MAX_PORTS)
+			w->can_tx[ports->port_ids[p]] = id < ports->txq[p];
+	}
+	w->tx_pool = weir_ports_pool((int)rte_lcore_to_socket_id(w->lcore));
+	return 0;
 }
 
 static uint64_t

@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 
 #include "weir_pipeline.h"
+#include "weir_port.h"
 
 #define WEIR_MAX_BURST 512
 
@@ -36,6 +37,23 @@ struct weir_worker {
 	struct rte_mbuf *pkts[WEIR_MAX_BURST];
 } __rte_cache_aligned;
 
+/* What every worker is set up from. */
+struct weir_worker_setup {
+	const struct weir_config *cfg;
+	const struct weir_ports *ports;
+	const struct weir_decoder_table *decoders;
+	struct weir_ruleset *const *rules;   /* NULL: no match stage */
+	struct weir_rules_region *rules_region;
+	const volatile bool *quit;
+	bool rerequests;                     /* some feed has a retransmission server */
+	uint64_t epoch_ns, tsc0, ns_per_tick_q32;
+};
+
+/* Lays worker id out: its pipeline over its ring and sequence region, its
+ * RX and TX queues, its clock, its shared counter block. */
+int weir_worker_init(struct weir_worker *w, const struct weir_worker_setup *s, unsigned id, struct weir_ring *ring,
+		     void *seq_region, struct weir_worker_counters *shared);
+/* The lcore's loop (rte_eal_remote_launch), until *quit. */
 int weir_worker_main(void *arg);
 /* The pipeline's re-request sink: one packet out of this worker's TX queue. */
 bool weir_worker_send_rerequest(void *ctx, const struct weir_seq_source *src, const struct weir_decoder_cfg *d,

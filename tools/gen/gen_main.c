@@ -1,0 +1,340 @@
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "gen.h"
+#include "weir_frame.h"
+#include "weir_headers.h"
+#include "weir_moldudp64.h"
+#include "weir_parse.h"
+#include "weir_time.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: weir-gen pcap --out FILE.pcap --manifest FILE.json [options]\n"
+		"       weir-gen send --to IPV4:PORT --manifest FILE.json [--serve IPV4:PORT [--forget R]] [options]\n"
+		"       weir-gen rules [--count N] [--seed N] [--out FILE]   a rules file shaped like an operator's\n"
+		"send (kernel UDP socket; the port of --to is replaced by each packet's):\n"
+		"  --rate PPS             packets per second (default 20000)\n"
+		"  --serve IPV4:PORT      answer MoldUDP64 re-requests there from what was sent (needs --end-session)\n"
+		"  --forget R             of the lost packets, the share the server will not send again\n"
+		"  --linger SEC           keep serving this long after the last packet (default 3)\n"
+		"  --dpdk \"EAL ARGS\"      send whole frames out of DPDK port 0 instead (e.g. a net_memif client);\n"
+		"                         re-requests are then read from that port too\n"
+		"common:\n"
+		"  --framing moldudp64|weir  the framing (default moldudp64; docs/weir-frame.md)\n"
+		"  --frame-topics K       weir frames: events carry topic ids 0..K at random (default 0)\n"
+		"  --plant TEXT:RATE[:drop] write TEXT into that share of payloads (up to 8 plants, one an event;\n"
+		"                         TEXT needs one of #!%%&*+=@~); :drop: the rules under test drop them\n"
+		"  --seed N               PRNG seed (default 1)\n"
+		"  --sessions N           MoldUDP64 sessions (default 4, at most %d)\n"
+		"  --messages N           messages in all (default 100000)\n"
+		"  --per-packet MIN[-MAX] messages per packet (default 1-8)\n"
+		"  --payload MIN[-MAX]    message bytes (default 8-64, at most 1024)\n"
+		"  --malformed-rate R     chance of a malformed packet before each data packet (default 0)\n"
+		"  --filtered-rate R      chance of a packet weir must ignore (ARP, TCP, other port; default 0)\n"
+		"  --vlan-rate R          share of packets with an 802.1Q tag (default 0)\n"
+		"  --ipv6-rate R          share of packets over IPv6 (default 0)\n"
+		"  --heartbeat-every N    a heartbeat after every N data packets of a session (default 0: none)\n"
+		"  --end-session          close every session with an end-of-session packet\n"
+		"  --udp-port P           destination port (default 26400)\n"
+		"  --first-seq N          first sequence number of every session (default 1)\n"
+		"faults (a session's first packet is always delivered first):\n"
+		"  --loss R               chance a data packet is lost (default 0)\n"
+		"  --burst-loss N         packets lost in a row each time (default 1)\n"
+		"  --duplicate R          chance a data packet arrives a second time, up to --reorder-distance later\n"
+		"  --reorder R            chance a data packet is held back 1..--reorder-distance packets\n"
+		"  --reorder-distance D   how far (default 8, at most 10000)\n"
+		"  --delay R              chance a data packet is held back --delay-ms\n"
+		"  --delay-ms D           how long (default 1; a capture sends one packet a microsecond)\n",
+		MAX_SESSIONS);
+}
+
+static int
+parse_range(const char *s, unsigned *lo, unsigned *hi)
+{
+	char *end;
+	unsigned long a = strtoul(s, &end, 10), b = a;
+	if (end == s)
+		return -1;
+	if (*end == '-') {
+		const char *t = end + 1;
+		b = strtoul(t, &end, 10);
+		if (end == t)
+			return -1;
+	}
+	if (*end || a > b || b > 65535)
+		return -1;
+	*lo = (unsigned)a;
+	*hi = (unsigned)b;
+	return 0;
+}
+
+/* "198.18.0.2:26400" */
+static int
+parse_addr(const char *s, struct sockaddr_in *a)
+{
+	char host[64];
+	unsigned port;
+	const char *colon = strrchr(s, ':');
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
+		return -1;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = 0;
+	char *end;
+	port = (unsigned)strtoul(colon + 1, &end, 10);
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	if (*end || port == 0 || port > 65535 || inet_pton(AF_INET, host, &a->sin_addr) != 1)
+		return -1;
+	return 0;
+}
+
+static int
+parse_rate(const char *s, double *r)
+{
+	char *end;
+	*r = strtod(s, &end);
+	return (*end || *r < 0 || *r > 1) ? -1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "rules") == 0)
+		return gen_rules(argc, argv);
+	if (argc < 2 || (strcmp(argv[1], "pcap") != 0 && strcmp(argv[1], "send") != 0)) {
+		if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+			usage(stdout);
+			return 0;
+		}
+		usage(stderr);
+		return 2;
+	}
+	static struct gen g;
+	struct gen_opts *o = &g.o;
+	*o = (struct gen_opts){ .seed = 1, .sessions = 4, .messages = 100000, .per_min = 1, .per_max = 8,
+				.payload_min = 8, .payload_max = 64, .udp_port = 26400, .first_seq = 1,
+				.burst_loss = 1, .reorder_distance = 8, .rate_pps = 20000, .linger_s = 3,
+				.delay_ms = 1 };
+	o->send = strcmp(argv[1], "send") == 0;
+	static const struct option longopts[] = {
+		{ "out", required_argument, NULL, 'o' },          { "manifest", required_argument, NULL, 'm' },
+		{ "seed", required_argument, NULL, 's' },         { "sessions", required_argument, NULL, 'S' },
+		{ "messages", required_argument, NULL, 'n' },     { "per-packet", required_argument, NULL, 'p' },
+		{ "payload", required_argument, NULL, 'P' },      { "malformed-rate", required_argument, NULL, 'M' },
+		{ "filtered-rate", required_argument, NULL, 'F' }, { "vlan-rate", required_argument, NULL, 'V' },
+		{ "ipv6-rate", required_argument, NULL, '6' },    { "heartbeat-every", required_argument, NULL, 'H' },
+		{ "end-session", no_argument, NULL, 'E' },        { "udp-port", required_argument, NULL, 'u' },
+		{ "first-seq", required_argument, NULL, 'q' },    { "help", no_argument, NULL, 'h' },
+		{ "loss", required_argument, NULL, 'L' },         { "burst-loss", required_argument, NULL, 'B' },
+		{ "duplicate", required_argument, NULL, 'D' },    { "reorder", required_argument, NULL, 'R' },
+		{ "reorder-distance", required_argument, NULL, 'r' },
+		{ "to", required_argument, NULL, 'T' },           { "serve", required_argument, NULL, 'v' },
+		{ "forget", required_argument, NULL, 'g' },       { "rate", required_argument, NULL, 'x' },
+		{ "linger", required_argument, NULL, 'l' },
+		{ "dpdk", required_argument, NULL, 'P' + 128 },
+		{ "plant", required_argument, NULL, 'p' + 128 },
+		{ "delay", required_argument, NULL, 'y' },       { "delay-ms", required_argument, NULL, 'Y' },
+		{ "framing", required_argument, NULL, 'W' },      { "frame-topics", required_argument, NULL, 'K' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	char *end;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		unsigned long v;
+		switch (c) {
+		case 'o': o->out = optarg; break;
+		case 'm': o->manifest = optarg; break;
+		case 's': o->seed = strtoull(optarg, &end, 10); if (*end) goto bad; break;
+		case 'S':
+			v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > MAX_SESSIONS) goto bad;
+			o->sessions = (unsigned)v;
+			break;
+		case 'n': o->messages = strtoull(optarg, &end, 10); if (*end) goto bad; break;
+		case 'p': if (parse_range(optarg, &o->per_min, &o->per_max) || o->per_min == 0) goto bad; break;
+		case 'P': if (parse_range(optarg, &o->payload_min, &o->payload_max) || o->payload_max > 1024) goto bad; break;
+		case 'M': if (parse_rate(optarg, &o->malformed_rate)) goto bad; break;
+		case 'F': if (parse_rate(optarg, &o->filtered_rate)) goto bad; break;
+		case 'V': if (parse_rate(optarg, &o->vlan_rate)) goto bad; break;
+		case '6': if (parse_rate(optarg, &o->ipv6_rate)) goto bad; break;
+		case 'H': v = strtoul(optarg, &end, 10); if (*end) goto bad; o->heartbeat_every = (unsigned)v; break;
+		case 'E': o->end_session = true; break;
+		case 'u':
+			v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 65534) goto bad;
+			o->udp_port = (uint16_t)v;
+			break;
+		case 'q': o->first_seq = strtoull(optarg, &end, 10); if (*end) goto bad; break;
+		case 'L': if (parse_rate(optarg, &o->loss_rate)) goto bad; break;
+		case 'D': if (parse_rate(optarg, &o->duplicate_rate)) goto bad; break;
+		case 'R': if (parse_rate(optarg, &o->reorder_rate)) goto bad; break;
+		case 'B':
+			v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 10000) goto bad;
+			o->burst_loss = (unsigned)v;
+			break;
+		case 'r':
+			v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 10000) goto bad;
+			o->reorder_distance = (unsigned)v;
+			break;
+		case 'T': if (parse_addr(optarg, &o->to)) goto bad; break;
+		case 'v': if (parse_addr(optarg, &o->serve)) goto bad; o->serving = true; break;
+		case 'g': if (parse_rate(optarg, &o->forget_rate)) goto bad; break;
+		case 'x':
+			o->rate_pps = strtod(optarg, &end);
+			if (*end || o->rate_pps < 1 || o->rate_pps > 10e6) goto bad;
+			break;
+		case 'l':
+			o->linger_s = strtod(optarg, &end);
+			if (*end || o->linger_s < 0 || o->linger_s > 3600) goto bad;
+			break;
+		case 'P' + 128: o->dpdk_eal = optarg; break;
+		case 'p' + 128: {
+			/* TEXT:RATE[:drop] */
+			char *c1 = strchr(optarg, ':');
+			if (c1 == NULL || o->n_plants == 8 || c1 == optarg || (size_t)(c1 - optarg) >= 64)
+				goto bad;
+			struct plant *pl = &o->plants[o->n_plants];
+			memcpy(pl->text, optarg, (size_t)(c1 - optarg));
+			pl->text[c1 - optarg] = 0;
+			pl->len = (size_t)(c1 - optarg);
+			pl->rate = strtod(c1 + 1, &end);
+			if (pl->rate < 0 || pl->rate > 1 || (*end && strcmp(end, ":drop") != 0))
+				goto bad;
+			pl->drop = *end != 0;
+			if (strpbrk(pl->text, "#!%&*+=@~") != NULL) {
+				o->n_plants++;
+				break;
+			}
+			fprintf(stderr, "weir-gen: --plant \"%s\": put a character of #!%%&*+=@~ in it, so that random payloads never contain it\n", optarg);
+			return 2;
+		}
+		case 'y': if (parse_rate(optarg, &o->delay_rate)) goto bad; break;
+		case 'Y':
+			o->delay_ms = strtod(optarg, &end);
+			if (*end || o->delay_ms < 0 || o->delay_ms > 10000) goto bad;
+			break;
+		case 'W':
+			if (strcmp(optarg, "weir") == 0)
+				o->weir_framing = true;
+			else if (strcmp(optarg, "moldudp64") != 0)
+				goto bad;
+			break;
+		case 'K':
+			v = strtoul(optarg, &end, 10);
+			if (*end || v > 255) goto bad;
+			o->frame_topics = (unsigned)v;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+		continue;
+	bad:
+		fprintf(stderr, "weir-gen: option value \"%s\" is not valid (see --help)\n", optarg);
+		return 2;
+	}
+	if (o->manifest == NULL || (!o->send && o->out == NULL) || (o->send && o->to.sin_family == 0)) {
+		usage(stderr);
+		return 2;
+	}
+	if (o->serving && o->weir_framing) {
+		fprintf(stderr, "weir-gen: --serve answers MoldUDP64 re-requests; the weir frame has none\n");
+		return 2;
+	}
+	if (o->serving && !o->end_session) {
+		fprintf(stderr, "weir-gen: --serve needs --end-session (it reveals every lost tail to the receiver)\n");
+		return 2;
+	}
+	g.rng = o->seed;
+	g.ts_us = 1700000000ull * 1000000ull;
+	pcap_t *dead = NULL;
+	memcpy(g.feed.src_mac, (uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x01 }, 6);
+	memcpy(g.feed.dst_mac, (uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x02 }, 6);
+	memcpy(g.feed.src_ip, (uint8_t[4]){ 198, 18, 0, 1 }, 4);
+	memcpy(g.feed.dst_ip, (uint8_t[4]){ 198, 18, 0, 2 }, 4);
+	if (o->send) {
+		memcpy(g.feed.dst_ip, &o->to.sin_addr, 4);
+		if (o->serving)
+			memcpy(g.feed.src_ip, &o->serve.sin_addr, 4);
+	}
+	if (o->send && o->dpdk_eal) {
+		if (gen_dpdk_open(&g) != 0)
+			return 1;
+	} else if (o->send) {
+		g.sock = socket(AF_INET, SOCK_DGRAM, 0);
+		int big = 8 << 20;
+		setsockopt(g.sock, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+		if (o->serving) {
+			g.srv = socket(AF_INET, SOCK_DGRAM, 0);
+			if (bind(g.srv, (struct sockaddr *)&o->serve, sizeof(o->serve)) != 0) {
+				fprintf(stderr, "weir-gen: bind %s:%u: %s\n", inet_ntoa(o->serve.sin_addr),
+					ntohs(o->serve.sin_port), strerror(errno));
+				return 1;
+			}
+		}
+	} else {
+		dead = pcap_open_dead(DLT_EN10MB, 65535);
+		g.dump = pcap_dump_open(dead, o->out);
+		if (g.dump == NULL) {
+			fprintf(stderr, "weir-gen: %s: %s\n", o->out, pcap_geterr(dead));
+			return 1;
+		}
+	}
+	if (gen_generate(&g) != 0) {
+		fprintf(stderr, "weir-gen: out of memory\n");
+		return 1;
+	}
+	if (o->send) {
+		/* Keep answering re-requests for a while after the last packet. */
+		uint64_t until = weir_monotonic_ns() + (uint64_t)(o->linger_s * 1e9);
+		while (o->serving && weir_monotonic_ns() < until) {
+			gen_serve_requests(&g);
+			usleep(o->dpdk_eal ? 50 : 1000);
+		}
+		if (o->dpdk_eal) {
+			rte_eth_dev_stop(0);
+			rte_eth_dev_close(0);
+			rte_eal_cleanup();
+		}
+	} else {
+		pcap_dump_close(g.dump);
+		pcap_close(dead);
+	}
+	FILE *f = fopen(o->manifest, "w");
+	if (f == NULL) {
+		fprintf(stderr, "weir-gen: %s: %s\n", o->manifest, strerror(errno));
+		return 1;
+	}
+	gen_write_manifest(&g, f);
+	fclose(f);
+	if (o->serving)
+		printf("weir-gen: retransmission server: %" PRIu64 " re-requests answered (%" PRIu64
+		       " not understood), %" PRIu64 " events sent again, %" PRIu64 " events forgotten\n",
+		       g.requests_served, g.requests_bad, g.resent_events, g.forgotten_events);
+	printf("weir-gen: %s: %" PRIu64 " packets, %" PRIu64 " messages in %u sessions, %" PRIu64
+	       " malformed, %" PRIu64 " filtered, %" PRIu64 " heartbeats; faults: %" PRIu64 " packets lost, %" PRIu64
+	       " events repeated, %" PRIu64 " late; manifest %s\n",
+	       o->send ? "sent" : o->out, g.packets, g.messages, o->sessions, g.dead, g.filtered, g.heartbeats, g.t.lost_packets,
+	       g.t.duplicates, g.t.late_fills, o->manifest);
+	return 0;
+}
