@@ -114,21 +114,119 @@ parse_rate(const char *s, double *r)
 	return (*end || *r < 0 || *r > 1) ? -1 : 0;
 }
 
-int
-main(int argc, char **argv)
+/* --plant TEXT:RATE[:drop]: content the rules under test must find. */
+static int
+parse_plant(struct gen_opts *o, const char *arg)
 {
-	if (argc >= 2 && strcmp(argv[1], "rules") == 0)
-		return gen_rules(argc, argv);
-	if (argc < 2 || (strcmp(argv[1], "pcap") != 0 && strcmp(argv[1], "send") != 0)) {
-		if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-			usage(stdout);
-			return 0;
-		}
-		usage(stderr);
-		return 2;
+	char *end;
+	const char *c1 = strchr(arg, ':');
+	if (c1 == NULL || o->n_plants == 8 || c1 == arg || (size_t)(c1 - arg) >= 64)
+		goto bad;
+	struct plant *pl = &o->plants[o->n_plants];
+	memcpy(pl->text, arg, (size_t)(c1 - arg));
+	pl->text[c1 - arg] = 0;
+	pl->len = (size_t)(c1 - arg);
+	pl->rate = strtod(c1 + 1, &end);
+	if (pl->rate < 0 || pl->rate > 1 || (*end && strcmp(end, ":drop") != 0))
+		goto bad;
+	pl->drop = *end != 0;
+	if (strpbrk(pl->text, "#!%&*+=@~") == NULL) {
+		fprintf(stderr, "weir-gen: --plant \"%s\": put a character of #!%%&*+=@~ in it, so that random payloads never contain it\n", arg);
+		return -1;
 	}
-	static struct gen g;
-	struct gen_opts *o = &g.o;
+	o->n_plants++;
+	return 0;
+bad:
+	fprintf(stderr, "weir-gen: option value \"%s\" is not valid (see --help)\n", arg);
+	return -1;
+}
+
+/* One option's value into o: 0, -1 when it is not valid, -2 when the
+ * error was said already. */
+static int
+parse_option(struct gen_opts *o, int c, const char *optarg)
+{
+	char *end;
+	unsigned long v;
+	switch (c) {
+	case 'o': o->out = optarg; break;
+	case 'm': o->manifest = optarg; break;
+	case 's': o->seed = strtoull(optarg, &end, 10); if (*end) return -1; break;
+	case 'S':
+		v = strtoul(optarg, &end, 10);
+		if (*end || v == 0 || v > MAX_SESSIONS) return -1;
+		o->sessions = (unsigned)v;
+		break;
+	case 'n': o->messages = strtoull(optarg, &end, 10); if (*end) return -1; break;
+	case 'p': if (parse_range(optarg, &o->per_min, &o->per_max) || o->per_min == 0) return -1; break;
+	case 'P': if (parse_range(optarg, &o->payload_min, &o->payload_max) || o->payload_max > 1024) return -1; break;
+	case 'M': if (parse_rate(optarg, &o->malformed_rate)) return -1; break;
+	case 'F': if (parse_rate(optarg, &o->filtered_rate)) return -1; break;
+	case 'V': if (parse_rate(optarg, &o->vlan_rate)) return -1; break;
+	case '6': if (parse_rate(optarg, &o->ipv6_rate)) return -1; break;
+	case 'H': v = strtoul(optarg, &end, 10); if (*end) return -1; o->heartbeat_every = (unsigned)v; break;
+	case 'E': o->end_session = true; break;
+	case 'u':
+		v = strtoul(optarg, &end, 10);
+		if (*end || v == 0 || v > 65534) return -1;
+		o->udp_port = (uint16_t)v;
+		break;
+	case 'q': o->first_seq = strtoull(optarg, &end, 10); if (*end) return -1; break;
+	case 'L': if (parse_rate(optarg, &o->loss_rate)) return -1; break;
+	case 'D': if (parse_rate(optarg, &o->duplicate_rate)) return -1; break;
+	case 'R': if (parse_rate(optarg, &o->reorder_rate)) return -1; break;
+	case 'B':
+		v = strtoul(optarg, &end, 10);
+		if (*end || v == 0 || v > 10000) return -1;
+		o->burst_loss = (unsigned)v;
+		break;
+	case 'r':
+		v = strtoul(optarg, &end, 10);
+		if (*end || v == 0 || v > 10000) return -1;
+		o->reorder_distance = (unsigned)v;
+		break;
+	case 'T': if (parse_addr(optarg, &o->to)) return -1; break;
+	case 'v': if (parse_addr(optarg, &o->serve)) return -1; o->serving = true; break;
+	case 'g': if (parse_rate(optarg, &o->forget_rate)) return -1; break;
+	case 'x':
+		o->rate_pps = strtod(optarg, &end);
+		if (*end || o->rate_pps < 1 || o->rate_pps > 10e6) return -1;
+		break;
+	case 'l':
+		o->linger_s = strtod(optarg, &end);
+		if (*end || o->linger_s < 0 || o->linger_s > 3600) return -1;
+		break;
+	case 'P' + 128: o->dpdk_eal = optarg; break;
+	case 'p' + 128:
+		if (parse_plant(o, optarg) != 0)
+			return -2;
+		break;
+	case 'y': if (parse_rate(optarg, &o->delay_rate)) return -1; break;
+	case 'Y':
+		o->delay_ms = strtod(optarg, &end);
+		if (*end || o->delay_ms < 0 || o->delay_ms > 10000) return -1;
+		break;
+	case 'W':
+		if (strcmp(optarg, "weir") == 0)
+			o->weir_framing = true;
+		else if (strcmp(optarg, "moldudp64") != 0)
+			return -1;
+		break;
+	case 'K':
+		v = strtoul(optarg, &end, 10);
+		if (*end || v > 255) return -1;
+		o->frame_topics = (unsigned)v;
+		break;
+	default:
+		return -3;
+	}
+		return 0;
+}
+
+/* weir-gen pcap|send's options; 0, or the exit code. */
+static int
+parse_options(int argc, char **argv, struct gen_opts *o)
+{
 	*o = (struct gen_opts){ .seed = 1, .sessions = 4, .messages = 100000, .per_min = 1, .per_max = 8,
 				.payload_min = 8, .payload_max = 64, .udp_port = 26400, .first_seq = 1,
 				.burst_loss = 1, .reorder_distance = 8, .rate_pps = 20000, .linger_s = 3,
@@ -156,102 +254,21 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
-	char *end;
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		unsigned long v;
-		switch (c) {
-		case 'o': o->out = optarg; break;
-		case 'm': o->manifest = optarg; break;
-		case 's': o->seed = strtoull(optarg, &end, 10); if (*end) goto bad; break;
-		case 'S':
-			v = strtoul(optarg, &end, 10);
-			if (*end || v == 0 || v > MAX_SESSIONS) goto bad;
-			o->sessions = (unsigned)v;
-			break;
-		case 'n': o->messages = strtoull(optarg, &end, 10); if (*end) goto bad; break;
-		case 'p': if (parse_range(optarg, &o->per_min, &o->per_max) || o->per_min == 0) goto bad; break;
-		case 'P': if (parse_range(optarg, &o->payload_min, &o->payload_max) || o->payload_max > 1024) goto bad; break;
-		case 'M': if (parse_rate(optarg, &o->malformed_rate)) goto bad; break;
-		case 'F': if (parse_rate(optarg, &o->filtered_rate)) goto bad; break;
-		case 'V': if (parse_rate(optarg, &o->vlan_rate)) goto bad; break;
-		case '6': if (parse_rate(optarg, &o->ipv6_rate)) goto bad; break;
-		case 'H': v = strtoul(optarg, &end, 10); if (*end) goto bad; o->heartbeat_every = (unsigned)v; break;
-		case 'E': o->end_session = true; break;
-		case 'u':
-			v = strtoul(optarg, &end, 10);
-			if (*end || v == 0 || v > 65534) goto bad;
-			o->udp_port = (uint16_t)v;
-			break;
-		case 'q': o->first_seq = strtoull(optarg, &end, 10); if (*end) goto bad; break;
-		case 'L': if (parse_rate(optarg, &o->loss_rate)) goto bad; break;
-		case 'D': if (parse_rate(optarg, &o->duplicate_rate)) goto bad; break;
-		case 'R': if (parse_rate(optarg, &o->reorder_rate)) goto bad; break;
-		case 'B':
-			v = strtoul(optarg, &end, 10);
-			if (*end || v == 0 || v > 10000) goto bad;
-			o->burst_loss = (unsigned)v;
-			break;
-		case 'r':
-			v = strtoul(optarg, &end, 10);
-			if (*end || v == 0 || v > 10000) goto bad;
-			o->reorder_distance = (unsigned)v;
-			break;
-		case 'T': if (parse_addr(optarg, &o->to)) goto bad; break;
-		case 'v': if (parse_addr(optarg, &o->serve)) goto bad; o->serving = true; break;
-		case 'g': if (parse_rate(optarg, &o->forget_rate)) goto bad; break;
-		case 'x':
-			o->rate_pps = strtod(optarg, &end);
-			if (*end || o->rate_pps < 1 || o->rate_pps > 10e6) goto bad;
-			break;
-		case 'l':
-			o->linger_s = strtod(optarg, &end);
-			if (*end || o->linger_s < 0 || o->linger_s > 3600) goto bad;
-			break;
-		case 'P' + 128: o->dpdk_eal = optarg; break;
-		case 'p' + 128: {
-			/* TEXT:RATE[:drop] */
-			char *c1 = strchr(optarg, ':');
-			if (c1 == NULL || o->n_plants == 8 || c1 == optarg || (size_t)(c1 - optarg) >= 64)
-				goto bad;
-			struct plant *pl = &o->plants[o->n_plants];
-			memcpy(pl->text, optarg, (size_t)(c1 - optarg));
-			pl->text[c1 - optarg] = 0;
-			pl->len = (size_t)(c1 - optarg);
-			pl->rate = strtod(c1 + 1, &end);
-			if (pl->rate < 0 || pl->rate > 1 || (*end && strcmp(end, ":drop") != 0))
-				goto bad;
-			pl->drop = *end != 0;
-			if (strpbrk(pl->text, "#!%&*+=@~") != NULL) {
-				o->n_plants++;
-				break;
-			}
-			fprintf(stderr, "weir-gen: --plant \"%s\": put a character of #!%%&*+=@~ in it, so that random payloads never contain it\n", optarg);
+		if (c == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+		int rc = parse_option(o, c, optarg);
+		if (rc == -3) {
+			usage(stderr);
 			return 2;
 		}
-		case 'y': if (parse_rate(optarg, &o->delay_rate)) goto bad; break;
-		case 'Y':
-			o->delay_ms = strtod(optarg, &end);
-			if (*end || o->delay_ms < 0 || o->delay_ms > 10000) goto bad;
-			break;
-		case 'W':
-			if (strcmp(optarg, "weir") == 0)
-				o->weir_framing = true;
-			else if (strcmp(optarg, "moldudp64") != 0)
-				goto bad;
-			break;
-		case 'K':
-			v = strtoul(optarg, &end, 10);
-			if (*end || v > 255) goto bad;
-			o->frame_topics = (unsigned)v;
-			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-		continue;
-	bad:
-		fprintf(stderr, "weir-gen: option value \"%s\" is not valid (see --help)\n", optarg);
-		return 2;
+		if (rc == -1)
+			fprintf(stderr, "weir-gen: option value \"%s\" is not valid (see --help)\n", optarg);
+		if (rc < 0)
+			return 2;
 	}
 	if (o->manifest == NULL || (!o->send && o->out == NULL) || (o->send && o->to.sin_family == 0)) {
 		usage(stderr);
@@ -265,41 +282,73 @@ main(int argc, char **argv)
 		fprintf(stderr, "weir-gen: --serve needs --end-session (it reveals every lost tail to the receiver)\n");
 		return 2;
 	}
-	g.rng = o->seed;
-	g.ts_us = 1700000000ull * 1000000ull;
-	pcap_t *dead = NULL;
-	memcpy(g.feed.src_mac, (uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x01 }, 6);
-	memcpy(g.feed.dst_mac, (uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x02 }, 6);
-	memcpy(g.feed.src_ip, (uint8_t[4]){ 198, 18, 0, 1 }, 4);
-	memcpy(g.feed.dst_ip, (uint8_t[4]){ 198, 18, 0, 2 }, 4);
+	return 0;
+}
+
+/* Where the traffic goes: a capture file, a kernel socket (and the
+ * retransmission server's), or DPDK port 0.  0, or the exit code. */
+static int
+open_output(struct gen *g, pcap_t **dead)
+{
+	struct gen_opts *o = &g->o;
+	g->rng = o->seed;
+	g->ts_us = 1700000000ull * 1000000ull;
+	memcpy(g->feed.src_mac, (uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x01 }, 6);
+	memcpy(g->feed.dst_mac, (uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x02 }, 6);
+	memcpy(g->feed.src_ip, (uint8_t[4]){ 198, 18, 0, 1 }, 4);
+	memcpy(g->feed.dst_ip, (uint8_t[4]){ 198, 18, 0, 2 }, 4);
 	if (o->send) {
-		memcpy(g.feed.dst_ip, &o->to.sin_addr, 4);
+		memcpy(g->feed.dst_ip, &o->to.sin_addr, 4);
 		if (o->serving)
-			memcpy(g.feed.src_ip, &o->serve.sin_addr, 4);
+			memcpy(g->feed.src_ip, &o->serve.sin_addr, 4);
 	}
 	if (o->send && o->dpdk_eal) {
-		if (gen_dpdk_open(&g) != 0)
+		if (gen_dpdk_open(g) != 0)
 			return 1;
 	} else if (o->send) {
-		g.sock = socket(AF_INET, SOCK_DGRAM, 0);
+		g->sock = socket(AF_INET, SOCK_DGRAM, 0);
 		int big = 8 << 20;
-		setsockopt(g.sock, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+		setsockopt(g->sock, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 		if (o->serving) {
-			g.srv = socket(AF_INET, SOCK_DGRAM, 0);
-			if (bind(g.srv, (struct sockaddr *)&o->serve, sizeof(o->serve)) != 0) {
+			g->srv = socket(AF_INET, SOCK_DGRAM, 0);
+			if (bind(g->srv, (struct sockaddr *)&o->serve, sizeof(o->serve)) != 0) {
 				fprintf(stderr, "weir-gen: bind %s:%u: %s\n", inet_ntoa(o->serve.sin_addr),
 					ntohs(o->serve.sin_port), strerror(errno));
 				return 1;
 			}
 		}
 	} else {
-		dead = pcap_open_dead(DLT_EN10MB, 65535);
-		g.dump = pcap_dump_open(dead, o->out);
-		if (g.dump == NULL) {
-			fprintf(stderr, "weir-gen: %s: %s\n", o->out, pcap_geterr(dead));
+		*dead = pcap_open_dead(DLT_EN10MB, 65535);
+		g->dump = pcap_dump_open(*dead, o->out);
+		if (g->dump == NULL) {
+			fprintf(stderr, "weir-gen: %s: %s\n", o->out, pcap_geterr(*dead));
 			return 1;
 		}
 	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "rules") == 0)
+		return gen_rules(argc, argv);
+	if (argc < 2 || (strcmp(argv[1], "pcap") != 0 && strcmp(argv[1], "send") != 0)) {
+		if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+			usage(stdout);
+			return 0;
+		}
+		usage(stderr);
+		return 2;
+	}
+	static struct gen g;
+	struct gen_opts *o = &g.o;
+	pcap_t *dead = NULL;
+	int rc = parse_options(argc, argv, o);
+	if (rc == 0)
+		rc = open_output(&g, &dead);
+	if (rc != 0)
+		return rc;
 	if (gen_generate(&g) != 0) {
 		fprintf(stderr, "weir-gen: out of memory\n");
 		return 1;

@@ -103,12 +103,13 @@ send_data(struct gen *g, struct pending *p)
 	release_due(g, false);
 }
 
-int
-gen_generate(struct gen *g)
+/* Names, first sequences, digests and the per-sequence bitmaps of every
+ * session; quota[i] gets session i's share of the messages. */
+static int
+init_sessions(struct gen *g, uint64_t *quota)
 {
 	struct gen_opts *o = &g->o;
 	uint64_t per_session = o->messages / o->sessions, extra = o->messages % o->sessions;
-	uint64_t quota[MAX_SESSIONS];
 	for (unsigned i = 0; i < o->sessions; i++) {
 		struct session *s = &g->s[i];
 		s->source_id = 1000 + i;
@@ -134,9 +135,54 @@ gen_generate(struct gen *g)
 				return -1;
 		}
 	}
+	return 0;
+}
+
+/* Up to want events of session s into p (MoldUDP64 or weir frame), as
+ * many as fit a packet: p->count. */
+static void
+build_data_packet(struct gen *g, struct session *s, unsigned want, struct pending *p)
+{
+	struct gen_opts *o = &g->o;
+	uint8_t msg[1024];
+	uint8_t *mold = p->mold;
+	uint32_t hdr = o->weir_framing ? WEIR_FRAME_HEADER_BYTES : WEIR_MOLD_HEADER_BYTES;
+	uint32_t per_event = o->weir_framing ? WEIR_FRAME_EVENT_HEADER_BYTES : 2;
+	uint32_t len = hdr;
+	unsigned n = 0;
+	uint64_t event_time_ns = weir_realtime_ns();
+	while (n < want) {
+		unsigned plen = rnd_range(g, o->payload_min, o->payload_max);
+		if (len + per_event + plen > MOLD_BUDGET && n > 0)
+			break;
+		gen_fill_payload(g, msg, plen);
+		gen_plant(g, msg, plen);
+		if (o->weir_framing)
+			len += weir_frame_put_event(mold + len, (uint16_t)rnd_range(g, 0, o->frame_topics),
+						    event_time_ns, msg, (uint16_t)plen);
+		else
+			len += weir_mold_put_block(mold + len, msg, (uint16_t)plen);
+		if (o->serving)
+			gen_store_message(s, s->next_seq + n, msg, (uint16_t)plen);
+		n++;
+	}
+	if (o->weir_framing)
+		weir_frame_put_header(mold, 0, (uint16_t)n, s->source_id, s->next_seq);
+	else
+		weir_mold_put_header(mold, s->name, s->next_seq, (uint16_t)n);
+	p->count = n;
+	p->len = len;
+}
+
+int
+gen_generate(struct gen *g)
+{
+	struct gen_opts *o = &g->o;
+	uint64_t quota[MAX_SESSIONS];
+	if (init_sessions(g, quota) != 0)
+		return -1;
 	g->send_start_ns = weir_monotonic_ns();
 	uint64_t left = o->messages;
-	uint8_t msg[1024];
 	unsigned cur = 0;
 	while (left) {
 		/* Random session with messages still to send. */
@@ -153,35 +199,10 @@ gen_generate(struct gen *g)
 		if (want > quota[cur])
 			want = (unsigned)quota[cur];
 		static struct pending p;
-		uint8_t *mold = p.mold;
-		uint32_t hdr = o->weir_framing ? WEIR_FRAME_HEADER_BYTES : WEIR_MOLD_HEADER_BYTES;
-		uint32_t per_event = o->weir_framing ? WEIR_FRAME_EVENT_HEADER_BYTES : 2;
-		uint32_t len = hdr;
-		unsigned n = 0;
-		uint64_t event_time_ns = weir_realtime_ns();
-		while (n < want) {
-			unsigned plen = rnd_range(g, o->payload_min, o->payload_max);
-			if (len + per_event + plen > MOLD_BUDGET && n > 0)
-				break;
-			gen_fill_payload(g, msg, plen);
-			gen_plant(g, msg, plen);
-			if (o->weir_framing)
-				len += weir_frame_put_event(mold + len, (uint16_t)rnd_range(g, 0, o->frame_topics),
-							    event_time_ns, msg, (uint16_t)plen);
-			else
-				len += weir_mold_put_block(mold + len, msg, (uint16_t)plen);
-			if (o->serving)
-				gen_store_message(s, s->next_seq + n, msg, (uint16_t)plen);
-			n++;
-		}
-		if (o->weir_framing)
-			weir_frame_put_header(mold, 0, (uint16_t)n, s->source_id, s->next_seq);
-		else
-			weir_mold_put_header(mold, s->name, s->next_seq, (uint16_t)n);
+		build_data_packet(g, s, want, &p);
+		unsigned n = p.count;
 		p.session = cur;
 		p.seq = s->next_seq;
-		p.count = n;
-		p.len = len;
 		send_data(g, &p);
 		s->next_seq += n;
 		s->sent += n;

@@ -152,6 +152,44 @@ gen_digest_packet(struct gen *g, struct session *s, const struct pending *p)
 	}
 }
 
+/* One session's line: its figures, the digest of what it delivered, the
+ * ranges a LOSS record must state, the events drop rules took. */
+static void
+write_session(struct gen *g, FILE *f, unsigned i, bool last)
+{
+	struct gen_opts *o = &g->o;
+	struct session *s = &g->s[i];
+	unsigned char md[32];
+	unsigned mdlen = 0;
+	EVP_DigestFinal_ex(s->digest, md, &mdlen);
+	EVP_MD_CTX_free(s->digest);
+	fprintf(f, "    {\"session\": \"%s\", \"first_seq\": %" PRIu64 ", \"next_seq\": %" PRIu64
+		", \"messages\": %" PRIu64 ", \"received\": %" PRIu64 ", \"seen_next\": %" PRIu64
+		", \"end_of_session\": %s, \"sha256\": \"",
+		s->name, s->first_seq, s->next_seq, s->sent, s->delivered_events, s->seen_next,
+		o->end_session ? "true" : "false");
+	for (unsigned b = 0; b < mdlen; b++)
+		fprintf(f, "%02x", md[b]);
+	/* What never arrived below what the receiver learned exists: the LOSS records' due. */
+	fprintf(f, "\", \"lost\": [");
+	bool first = true;
+	for (uint64_t q = s->first_seq; q < s->seen_next;) {
+		if (!gen_is_forgotten(s, q)) {
+			q++;
+			continue;
+		}
+		uint64_t a = q;
+		while (q < s->seen_next && gen_is_forgotten(s, q))
+			q++;
+		fprintf(f, "%s[%" PRIu64 ", %" PRIu64 "]", first ? "" : ", ", a, q - 1);
+		first = false;
+	}
+	fprintf(f, "], \"rule_dropped\": [");
+	for (uint64_t k = 0; k < s->n_dropped; k++)
+		fprintf(f, "%s%" PRIu64, k ? ", " : "", s->dropped[k]);
+	fprintf(f, "]}%s\n", last ? "" : ",");
+}
+
 void
 gen_write_manifest(struct gen *g, FILE *f)
 {
@@ -214,37 +252,7 @@ gen_write_manifest(struct gen *g, FILE *f)
 	for (unsigned i = 0; i < o->n_plants; i++)
 		fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", o->plants[i].text, g->planted[i]);
 	fprintf(f, "},\n  \"sessions\": [\n");
-	for (unsigned i = 0; i < o->sessions; i++) {
-		struct session *s = &g->s[i];
-		unsigned char md[32];
-		unsigned mdlen = 0;
-		EVP_DigestFinal_ex(s->digest, md, &mdlen);
-		EVP_MD_CTX_free(s->digest);
-		fprintf(f, "    {\"session\": \"%s\", \"first_seq\": %" PRIu64 ", \"next_seq\": %" PRIu64
-			", \"messages\": %" PRIu64 ", \"received\": %" PRIu64 ", \"seen_next\": %" PRIu64
-			", \"end_of_session\": %s, \"sha256\": \"",
-			s->name, s->first_seq, s->next_seq, s->sent, s->delivered_events, s->seen_next,
-			o->end_session ? "true" : "false");
-		for (unsigned b = 0; b < mdlen; b++)
-			fprintf(f, "%02x", md[b]);
-		/* What never arrived below what the receiver learned exists: the LOSS records' due. */
-		fprintf(f, "\", \"lost\": [");
-		bool first = true;
-		for (uint64_t q = s->first_seq; q < s->seen_next;) {
-			if (!gen_is_forgotten(s, q)) {
-				q++;
-				continue;
-			}
-			uint64_t a = q;
-			while (q < s->seen_next && gen_is_forgotten(s, q))
-				q++;
-			fprintf(f, "%s[%" PRIu64 ", %" PRIu64 "]", first ? "" : ", ", a, q - 1);
-			first = false;
-		}
-		fprintf(f, "], \"rule_dropped\": [");
-		for (uint64_t k = 0; k < s->n_dropped; k++)
-			fprintf(f, "%s%" PRIu64, k ? ", " : "", s->dropped[k]);
-		fprintf(f, "]}%s\n", i + 1 < o->sessions ? "," : "");
-	}
+	for (unsigned i = 0; i < o->sessions; i++)
+		write_session(g, f, i, i + 1 == o->sessions);
 	fprintf(f, "  ]\n}\n");
 }
