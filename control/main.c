@@ -153,12 +153,110 @@ write_stats_json(const char *path, const struct weir_drain *d, const struct weir
 	fclose(f);
 }
 
+/* The info region and every worker's ring of the dataplane shm names. */
+static int
+attach_regions(const struct weir_shm *shm, const struct options *o, struct weir_info **info, struct weir_ring **rings)
+{
+	const char *why = NULL;
+	*info = weir_info_attach(shm, (unsigned)(o->wait_primary_s * 1000), &why);
+	if (*info == NULL) {
+		fprintf(stderr, "weir-control: %s\n", why);
+		return 1;
+	}
+	for (unsigned i = 0; i < (*info)->n_workers; i++) {
+		rings[i] = weir_ring_attach(shm, i, &why);
+		if (rings[i] == NULL) {
+			fprintf(stderr, "weir-control: ring %u: %s\n", i, why);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* /metrics and /healthz over what the drain and the dataplane publish. */
+static int
+start_metrics(const struct weir_config *cfg, const struct weir_shm *shm, struct weir_info *info,
+	      struct weir_ring **rings, struct weir_drain *d, struct weir_metrics_server **metrics, char *err,
+	      size_t errlen)
+{
+	static struct weir_metrics_src msrc;
+	msrc.cfg = cfg;
+	msrc.info = info;
+	msrc.drain = d;
+	msrc.start_ns = weir_realtime_ns();
+	msrc.heartbeat_stale_ns = 2000000000ull;
+	uint64_t bytes;
+	for (unsigned i = 0; i < info->n_workers; i++) {
+		char name[32];
+		msrc.rings[i] = rings[i];
+		snprintf(name, sizeof(name), "seq.%u", i);
+		msrc.seq[i] = weir_shm_attach(shm, name, &bytes);
+	}
+	msrc.rules = cfg->rules_path[0] ? weir_shm_attach(shm, "rules", &bytes) : NULL;
+	*metrics = weir_metrics_serve(&msrc, err, errlen);
+	if (*metrics == NULL) {
+		fprintf(stderr, "weir-control: %s\n", err);
+		return 1;
+	}
+	char addr[32];
+	inet_ntop(AF_INET, &cfg->metrics_ip, addr, sizeof(addr));
+	printf("weir-control: metrics on http://%s:%u/metrics and /healthz\n", addr, ntohs(cfg->metrics_port));
+	return 0;
+}
+
+/* Drains until a signal (or, with --exit-when-done, the dataplane's stop),
+ * then commits what is left.  0, or 1 when the log refused a write. */
+static int
+drain_until_done(struct weir_drain *d, const struct weir_info *info, const struct options *o, char *err,
+		 size_t errlen)
+{
+	uint64_t last_summary = weir_realtime_ns(), last_persisted = 0;
+	int rc = 0;
+	while (!quit) {
+		uint64_t now = weir_realtime_ns();
+		int moved = weir_drain_poll(d, now, err, errlen);
+		if (moved < 0) {
+			rc = 1;
+			break;
+		}
+		if (o->summary_interval_s > 0 && now - last_summary >= (uint64_t)(o->summary_interval_s * 1e9)) {
+			print_summary(d, info, &last_persisted, (double)(now - last_summary) / 1e9);
+			last_summary = now;
+		}
+		if (moved == 0) {
+			if (o->exit_when_done && __atomic_load_n(&info->state, __ATOMIC_ACQUIRE) == WEIR_STATE_STOPPED &&
+			    weir_drain_caught_up(d))
+				break;
+			/* The dataplane waits on head at shutdown: keep it moving when idle. */
+			if ((d->uncommitted || now - d->last_commit_ns > 100 * 1000 * 1000ull) &&
+			    weir_drain_commit(d, now, err, errlen) != 0) {
+				rc = 1;
+				break;
+			}
+			usleep(200);
+		}
+	}
+	if (rc == 0 && weir_drain_commit(d, weir_realtime_ns(), err, errlen) != 0)
+		rc = 1;
+	if (rc != 0)
+		fprintf(stderr, "weir-control: %s\n", err);
+	print_summary(d, info, &last_persisted, 0);
+	for (unsigned t = 0; t < d->n_topics; t++)
+		if (d->topics[t].records_appended || d->topics[t].recovered_truncated_bytes)
+			printf("weir-control: topic %s: %" PRIu64 " records this run, next offset %" PRIu64
+			       ", %" PRIu64 " torn bytes cut at start\n",
+			       d->topics[t].name, d->topics[t].records_appended, d->topics[t].next_offset,
+			       d->topics[t].recovered_truncated_bytes);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct options o;
 	static struct weir_config cfg;
 	static char err[8192];
+	static struct weir_drain d;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (parse_options(argc, argv, &o) != 0)
 		return 2;
@@ -172,101 +270,35 @@ main(int argc, char **argv)
 	struct weir_shm shm;
 	if (weir_attach(&cfg, "weir-control", o.wait_primary_s, &quit, &shm) != 0)
 		return 1;
-	const char *why = NULL;
-	struct weir_info *info = weir_info_attach(&shm, (unsigned)(o.wait_primary_s * 1000), &why);
-	if (info == NULL) {
-		fprintf(stderr, "weir-control: %s\n", why);
-		return 1;
-	}
+	/* Attached: every way out from here detaches. */
+	struct weir_info *info = NULL;
 	struct weir_ring *rings[WEIR_MAX_WORKERS];
-	for (unsigned i = 0; i < info->n_workers; i++) {
-		rings[i] = weir_ring_attach(&shm, i, &why);
-		if (rings[i] == NULL) {
-			fprintf(stderr, "weir-control: ring %u: %s\n", i, why);
-			return 1;
-		}
-	}
-	static struct weir_drain d;
-	if (weir_drain_open(&d, &cfg, (const char(*)[WEIR_TOPIC_NAME_MAX])info->topics, info->n_topics, rings,
-			    info->n_workers, info->start_time_ns, err, sizeof(err)) != 0) {
-		fprintf(stderr, "weir-control: %s\n", err);
-		return 1;
-	}
-	d.batch_records = o.batch_records;
-
-	static struct weir_metrics_src msrc;
 	struct weir_metrics_server *metrics = NULL;
-	if (cfg.metrics_port) {
-		msrc.cfg = &cfg;
-		msrc.info = info;
-		msrc.drain = &d;
-		msrc.start_ns = weir_realtime_ns();
-		msrc.heartbeat_stale_ns = 2000000000ull;
-		uint64_t bytes;
-		for (unsigned i = 0; i < info->n_workers; i++) {
-			char name[32];
-			msrc.rings[i] = rings[i];
-			snprintf(name, sizeof(name), "seq.%u", i);
-			msrc.seq[i] = weir_shm_attach(&shm, name, &bytes);
-		}
-		msrc.rules = cfg.rules_path[0] ? weir_shm_attach(&shm, "rules", &bytes) : NULL;
-		metrics = weir_metrics_serve(&msrc, err, sizeof(err));
-		if (metrics == NULL) {
+	bool drain_open = false;
+	int rc = attach_regions(&shm, &o, &info, rings);
+	if (rc == 0) {
+		rc = weir_drain_open(&d, &cfg, (const char(*)[WEIR_TOPIC_NAME_MAX])info->topics, info->n_topics, rings,
+				     info->n_workers, info->start_time_ns, err, sizeof(err)) != 0;
+		if (rc)
 			fprintf(stderr, "weir-control: %s\n", err);
-			return 1;
-		}
-		char addr[32];
-		inet_ntop(AF_INET, &cfg.metrics_ip, addr, sizeof(addr));
-		printf("weir-control: metrics on http://%s:%u/metrics and /healthz\n", addr, ntohs(cfg.metrics_port));
+		drain_open = rc == 0;
+		d.batch_records = o.batch_records;
 	}
-	printf("weir-control: draining %u ring%s into %s (%u topics, fsync %s)\n", info->n_workers,
-	       info->n_workers == 1 ? "" : "s", cfg.log_dir, info->n_topics,
-	       cfg.fsync_mode == WEIR_FSYNC_BATCH ? "every batch" : cfg.fsync_mode == WEIR_FSYNC_NONE ? "never" : "by interval");
-
-	uint64_t last_summary = weir_realtime_ns(), last_persisted = 0;
-	int rc = 0;
-	while (!quit) {
-		uint64_t now = weir_realtime_ns();
-		int moved = weir_drain_poll(&d, now, err, sizeof(err));
-		if (moved < 0) {
-			fprintf(stderr, "weir-control: %s\n", err);
-			rc = 1;
-			break;
-		}
-		if (o.summary_interval_s > 0 && now - last_summary >= (uint64_t)(o.summary_interval_s * 1e9)) {
-			print_summary(&d, info, &last_persisted, (double)(now - last_summary) / 1e9);
-			last_summary = now;
-		}
-		if (moved == 0) {
-			if (o.exit_when_done && __atomic_load_n(&info->state, __ATOMIC_ACQUIRE) == WEIR_STATE_STOPPED &&
-			    weir_drain_caught_up(&d))
-				break;
-			/* The dataplane waits on head at shutdown: keep it moving when idle. */
-			if (d.uncommitted || now - d.last_commit_ns > 100 * 1000 * 1000ull) {
-				if (weir_drain_commit(&d, now, err, sizeof(err)) != 0) {
-					fprintf(stderr, "weir-control: %s\n", err);
-					rc = 1;
-					break;
-				}
-			}
-			usleep(200);
-		}
+	if (rc == 0 && cfg.metrics_port)
+		rc = start_metrics(&cfg, &shm, info, rings, &d, &metrics, err, sizeof(err));
+	if (rc == 0) {
+		printf("weir-control: draining %u ring%s into %s (%u topics, fsync %s)\n", info->n_workers,
+		       info->n_workers == 1 ? "" : "s", cfg.log_dir, info->n_topics,
+		       cfg.fsync_mode == WEIR_FSYNC_BATCH  ? "every batch"
+		       : cfg.fsync_mode == WEIR_FSYNC_NONE ? "never"
+							   : "by interval");
+		rc = drain_until_done(&d, info, &o, err, sizeof(err));
+		if (o.stats_json)
+			write_stats_json(o.stats_json, &d, info);
 	}
-	if (rc == 0 && weir_drain_commit(&d, weir_realtime_ns(), err, sizeof(err)) != 0) {
-		fprintf(stderr, "weir-control: %s\n", err);
-		rc = 1;
-	}
-	print_summary(&d, info, &last_persisted, 0);
-	for (unsigned t = 0; t < d.n_topics; t++)
-		if (d.topics[t].records_appended || d.topics[t].recovered_truncated_bytes)
-			printf("weir-control: topic %s: %" PRIu64 " records this run, next offset %" PRIu64
-			       ", %" PRIu64 " torn bytes cut at start\n",
-			       d.topics[t].name, d.topics[t].records_appended, d.topics[t].next_offset,
-			       d.topics[t].recovered_truncated_bytes);
-	if (o.stats_json)
-		write_stats_json(o.stats_json, &d, info);
 	weir_metrics_stop(metrics);
-	weir_drain_close(&d);
+	if (drain_open)
+		weir_drain_close(&d);
 	weir_detach(&shm);
 	return rc;
 }

@@ -14,8 +14,6 @@
 #include "weir_metrics.h"
 #include "weir_time.h"
 
-#define WEIR_VERSION "0.1.0"
-
 struct buf {
 	char *p;
 	size_t len, cap;
@@ -168,25 +166,26 @@ render_sources(struct buf *b, const struct weir_metrics_src *s)
 	free(top);
 }
 
-char *
-weir_metrics_render(const struct weir_metrics_src *s, size_t *len)
+/* Build, start times and the dataplane's state. */
+static void
+render_process(struct buf *b, const struct weir_metrics_src *s)
 {
-	struct buf b = { .cap = 1 << 16 };
-	b.p = malloc(b.cap);
-	if (b.p == NULL)
-		return NULL;
 	const struct weir_info *info = s->info;
-	unsigned nw = info->n_workers;
+	family(b, "weir_build_info", "gauge", "weir's version and the libraries it runs on");
+	put(b, "weir_build_info{version=\"%s\",dpdk=\"%s\"} 1\n", WEIR_VERSION, rte_version());
+	family(b, "weir_process_start_time_seconds", "gauge", "when each weir process started, UNIX seconds");
+	put(b, "weir_process_start_time_seconds{process=\"control\"} %.3f\n", (double)s->start_ns / 1e9);
+	put(b, "weir_process_start_time_seconds{process=\"dataplane\"} %.3f\n", (double)info->start_time_ns / 1e9);
+	family(b, "weir_dataplane_state", "gauge", "0 starting, 1 running, 2 draining, 3 stopped");
+	put(b, "weir_dataplane_state %u\n", __atomic_load_n(&info->state, __ATOMIC_ACQUIRE));
+}
 
-	family(&b, "weir_build_info", "gauge", "weir's version and the libraries it runs on");
-	put(&b, "weir_build_info{version=\"%s\",dpdk=\"%s\"} 1\n", WEIR_VERSION, rte_version());
-	family(&b, "weir_process_start_time_seconds", "gauge", "when each weir process started, UNIX seconds");
-	put(&b, "weir_process_start_time_seconds{process=\"control\"} %.3f\n", (double)s->start_ns / 1e9);
-	put(&b, "weir_process_start_time_seconds{process=\"dataplane\"} %.3f\n", (double)info->start_time_ns / 1e9);
-	family(&b, "weir_dataplane_state", "gauge", "0 starting, 1 running, 2 draining, 3 stopped");
-	put(&b, "weir_dataplane_state %u\n", __atomic_load_n(&info->state, __ATOMIC_ACQUIRE));
-
-	/* Every .def counter, per worker: nothing counted goes unexported. */
+/* Every .def counter and dead-letter reason, per worker: nothing counted goes unexported. */
+static void
+render_counters(struct buf *b, const struct weir_metrics_src *s)
+{
+	const struct weir_info *info = s->info;
+	unsigned nw = s->info->n_workers;
 	for (unsigned c = 0; c < WEIR_CTR_MAX; c++) {
 		char name[96];
 		bool gauge = weir_counter_is_gauge[c];
@@ -194,62 +193,75 @@ weir_metrics_render(const struct weir_metrics_src *s, size_t *len)
 			/* Prometheus' base unit: busy_ns -> weir_busy_seconds_total */
 			snprintf(name, sizeof(name), "weir_%.*s_seconds_total", (int)strlen(weir_counter_names[c]) - 3,
 				 weir_counter_names[c]);
-			family(&b, name, "counter", weir_counter_help[c]);
+			family(b, name, "counter", weir_counter_help[c]);
 			for (unsigned w = 0; w < nw; w++)
-				put(&b, "%s{worker=\"%u\"} %.9f\n", name, w,
+				put(b, "%s{worker=\"%u\"} %.9f\n", name, w,
 				    (double)weir_counter_get(&info->workers[w], c) / 1e9);
 			continue;
 		}
 		snprintf(name, sizeof(name), gauge ? "weir_%s" : "weir_%s_total", weir_counter_names[c]);
-		family(&b, name, gauge ? "gauge" : "counter", weir_counter_help[c]);
+		family(b, name, gauge ? "gauge" : "counter", weir_counter_help[c]);
 		for (unsigned w = 0; w < nw; w++)
-			put(&b, "%s{worker=\"%u\"} %" PRIu64 "\n", name, w, weir_counter_get(&info->workers[w], c));
+			put(b, "%s{worker=\"%u\"} %" PRIu64 "\n", name, w, weir_counter_get(&info->workers[w], c));
 	}
-	family(&b, "weir_dead_letters_total", "counter", "malformed packets, by reason (kept in the _deadletter topic)");
+	family(b, "weir_dead_letters_total", "counter", "malformed packets, by reason (kept in the _deadletter topic)");
 	for (unsigned w = 0; w < nw; w++)
 		for (unsigned r = 1; r < WEIR_DL_MAX; r++)
-			put(&b, "weir_dead_letters_total{worker=\"%u\",reason=\"%s\"} %" PRIu64 "\n", w,
+			put(b, "weir_dead_letters_total{worker=\"%u\",reason=\"%s\"} %" PRIu64 "\n", w,
 			    weir_dead_letter_names[r], __atomic_load_n(&info->workers[w].dead_letter[r], __ATOMIC_RELAXED));
+}
 
-	family(&b, "weir_rx_burst_size", "histogram", "packets per rx_burst that returned any");
+/* Burst sizes, ring occupancy, latency histograms and the SLA, per worker. */
+static void
+render_rings(struct buf *b, const struct weir_metrics_src *s)
+{
+	const struct weir_info *info = s->info;
+	unsigned nw = s->info->n_workers;
+	family(b, "weir_rx_burst_size", "histogram", "packets per rx_burst that returned any");
 	for (unsigned w = 0; w < nw; w++) {
 		const struct weir_worker_counters *c = &info->workers[w];
 		uint64_t cum = 0;
 		for (unsigned k = 0; k < WEIR_BURST_BUCKETS; k++) {
 			cum += __atomic_load_n(&c->burst_size[k], __ATOMIC_RELAXED);
-			put(&b, "weir_rx_burst_size_bucket{worker=\"%u\",le=\"%u\"} %" PRIu64 "\n", w, (2u << k) - 1, cum);
+			put(b, "weir_rx_burst_size_bucket{worker=\"%u\",le=\"%u\"} %" PRIu64 "\n", w, (2u << k) - 1, cum);
 		}
-		put(&b, "weir_rx_burst_size_bucket{worker=\"%u\",le=\"+Inf\"} %" PRIu64 "\n", w, cum);
-		put(&b, "weir_rx_burst_size_sum{worker=\"%u\"} %" PRIu64 "\nweir_rx_burst_size_count{worker=\"%u\"} %" PRIu64
+		put(b, "weir_rx_burst_size_bucket{worker=\"%u\",le=\"+Inf\"} %" PRIu64 "\n", w, cum);
+		put(b, "weir_rx_burst_size_sum{worker=\"%u\"} %" PRIu64 "\nweir_rx_burst_size_count{worker=\"%u\"} %" PRIu64
 			"\n", w, weir_counter_get(c, WEIR_CTR_rx_packets), w, cum);
 	}
-	family(&b, "weir_ring_size_bytes", "gauge", "each worker's record ring");
+	family(b, "weir_ring_size_bytes", "gauge", "each worker's record ring");
 	for (unsigned w = 0; w < nw; w++)
-		put(&b, "weir_ring_size_bytes{worker=\"%u\"} %" PRIu64 "\n", w, s->rings[w]->size_bytes);
-	family(&b, "weir_ring_used_bytes", "gauge", "records committed but not yet durable: the head's lag behind the tail");
+		put(b, "weir_ring_size_bytes{worker=\"%u\"} %" PRIu64 "\n", w, s->rings[w]->size_bytes);
+	family(b, "weir_ring_used_bytes", "gauge", "records committed but not yet durable: the head's lag behind the tail");
 	for (unsigned w = 0; w < nw; w++)
-		put(&b, "weir_ring_used_bytes{worker=\"%u\"} %" PRIu64 "\n", w,
+		put(b, "weir_ring_used_bytes{worker=\"%u\"} %" PRIu64 "\n", w,
 		    __atomic_load_n(&s->rings[w]->tail, __ATOMIC_ACQUIRE) -
 			    __atomic_load_n(&s->rings[w]->head, __ATOMIC_ACQUIRE));
 
-	family(&b, "weir_commit_latency_seconds", "histogram", "from the burst's receipt to its records' commit to the ring");
+	family(b, "weir_commit_latency_seconds", "histogram", "from the burst's receipt to its records' commit to the ring");
 	for (unsigned w = 0; w < nw; w++) {
 		char labels[32];
 		snprintf(labels, sizeof(labels), "worker=\"%u\"", w);
-		histogram(&b, "weir_commit_latency_seconds", labels, &info->workers[w].commit_latency);
+		histogram(b, "weir_commit_latency_seconds", labels, &info->workers[w].commit_latency);
 	}
-	family(&b, "weir_durable_latency_seconds", "histogram", "from receipt to durable in the log (by the fsync policy)");
+	family(b, "weir_durable_latency_seconds", "histogram", "from receipt to durable in the log (by the fsync policy)");
 	for (unsigned w = 0; w < nw; w++) {
 		char labels[32];
 		snprintf(labels, sizeof(labels), "worker=\"%u\"", w);
-		histogram(&b, "weir_durable_latency_seconds", labels, &s->drain->durable_latency[w]);
+		histogram(b, "weir_durable_latency_seconds", labels, &s->drain->durable_latency[w]);
 	}
-	family(&b, "weir_sla_breaches_total", "counter", "events that took longer than the configured SLA to be durable");
+	family(b, "weir_sla_breaches_total", "counter", "events that took longer than the configured SLA to be durable");
 	for (unsigned w = 0; w < nw; w++)
-		put(&b, "weir_sla_breaches_total{worker=\"%u\"} %" PRIu64 "\n", w, s->drain->sla_breaches[w]);
-	family(&b, "weir_sla_seconds", "gauge", "the configured rx-to-durable bound (0: none)");
-	put(&b, "weir_sla_seconds %.9f\n", (double)s->cfg->metrics_sla_ns / 1e9);
+		put(b, "weir_sla_breaches_total{worker=\"%u\"} %" PRIu64 "\n", w, s->drain->sla_breaches[w]);
+	family(b, "weir_sla_seconds", "gauge", "the configured rx-to-durable bound (0: none)");
+	put(b, "weir_sla_seconds %.9f\n", (double)s->cfg->metrics_sla_ns / 1e9);
+}
 
+/* The ports' ethdev stats as the dataplane copied them. */
+static void
+render_ports(struct buf *b, const struct weir_metrics_src *s)
+{
+	const struct weir_info *info = s->info;
 	static const char *const pn[] = { "rx_packets", "rx_bytes", "imissed", "rx_errors", "rx_nombuf" };
 	static const char *const ph[] = { "packets the port received", "bytes the port received",
 					  "packets the port dropped: its RX queues were full",
@@ -257,28 +269,33 @@ weir_metrics_render(const struct weir_metrics_src *s, size_t *len)
 	for (unsigned k = 0; k < 5; k++) {
 		char name[64];
 		snprintf(name, sizeof(name), "weir_port_%s_total", pn[k]);
-		family(&b, name, "counter", ph[k]);
+		family(b, name, "counter", ph[k]);
 		for (unsigned p = 0; p < info->n_ports && p < WEIR_MAX_PORTS; p++) {
 			const struct weir_port_stats *ps = &info->ports[p];
 			uint64_t v[] = { ps->ipackets, ps->ibytes, ps->imissed, ps->ierrors, ps->rx_nombuf };
-			put(&b, "%s{port=\"%" PRIu64 "\"} %" PRIu64 "\n", name, ps->port_id, v[k]);
+			put(b, "%s{port=\"%" PRIu64 "\"} %" PRIu64 "\n", name, ps->port_id, v[k]);
 		}
 	}
+}
 
+/* The rule set in force and per-rule counts, summed over the workers. */
+static void
+render_rules(struct buf *b, const struct weir_metrics_src *s)
+{
 	if (s->rules && __atomic_load_n(&s->rules->version, __ATOMIC_ACQUIRE) == WEIR_RULES_VERSION) {
 		const struct weir_rules_region *rr = s->rules;
-		family(&b, "weir_rules_generation_in_force", "gauge", "the rule set every worker runs");
-		put(&b, "weir_rules_generation_in_force %" PRIu64 "\n", __atomic_load_n(&rr->generation, __ATOMIC_ACQUIRE));
-		family(&b, "weir_rules_reloads_total", "counter", "rule sets published after the first");
-		put(&b, "weir_rules_reloads_total %" PRIu64 "\n", rr->reloads);
-		family(&b, "weir_rules_reload_failures_total", "counter", "rules files rejected on reload");
-		put(&b, "weir_rules_reload_failures_total %" PRIu64 "\n", rr->reload_failures);
+		family(b, "weir_rules_generation_in_force", "gauge", "the rule set every worker runs");
+		put(b, "weir_rules_generation_in_force %" PRIu64 "\n", __atomic_load_n(&rr->generation, __ATOMIC_ACQUIRE));
+		family(b, "weir_rules_reloads_total", "counter", "rule sets published after the first");
+		put(b, "weir_rules_reloads_total %" PRIu64 "\n", rr->reloads);
+		family(b, "weir_rules_reload_failures_total", "counter", "rules files rejected on reload");
+		put(b, "weir_rules_reload_failures_total %" PRIu64 "\n", rr->reload_failures);
 		static const char *const rn[] = { "matches", "alerts", "drops" };
 		for (unsigned k = 0; k < 3; k++) {
 			char name[64], help[96];
 			snprintf(name, sizeof(name), "weir_per_rule_%s_total", rn[k]);
 			snprintf(help, sizeof(help), "%s per rule id, all workers together", rn[k]);
-			family(&b, name, "counter", help);
+			family(b, name, "counter", help);
 			for (uint32_t slot = 0; slot < rr->n_slots; slot++) {
 				uint64_t sum = 0;
 				for (unsigned w = 0; w < rr->n_workers; w++) {
@@ -286,33 +303,51 @@ weir_metrics_render(const struct weir_metrics_src *s, size_t *len)
 						&weir_rules_row((struct weir_rules_region *)rr, w)[slot];
 					sum += k == 0 ? c->matches : k == 1 ? c->alerts : c->drops;
 				}
-				put(&b, "%s{rule=\"%u\"} %" PRIu64 "\n", name, rr->slot_id[slot], sum);
+				put(b, "%s{rule=\"%u\"} %" PRIu64 "\n", name, rr->slot_id[slot], sum);
 			}
 		}
 	}
+}
 
-	render_sources(&b, s);
-
+/* What the drain made durable, per topic, and the control plane's own figures. */
+static void
+render_log(struct buf *b, const struct weir_metrics_src *s)
+{
 	const struct weir_drain *d = s->drain;
-	family(&b, "weir_persisted_records_total", "counter", "records made durable, per topic");
+	family(b, "weir_persisted_records_total", "counter", "records made durable, per topic");
 	for (unsigned t = 0; t < d->n_topics; t++)
-		put(&b, "weir_persisted_records_total{topic=\"%s\"} %" PRIu64 "\n", d->topics[t].name,
+		put(b, "weir_persisted_records_total{topic=\"%s\"} %" PRIu64 "\n", d->topics[t].name,
 		    d->topics[t].records_appended);
-	family(&b, "weir_persisted_bytes_total", "counter", "log bytes written, per topic");
+	family(b, "weir_persisted_bytes_total", "counter", "log bytes written, per topic");
 	for (unsigned t = 0; t < d->n_topics; t++)
-		put(&b, "weir_persisted_bytes_total{topic=\"%s\"} %" PRIu64 "\n", d->topics[t].name,
+		put(b, "weir_persisted_bytes_total{topic=\"%s\"} %" PRIu64 "\n", d->topics[t].name,
 		    d->topics[t].bytes_appended);
-	family(&b, "weir_log_size_bytes", "gauge", "bytes of log on disk, per topic");
+	family(b, "weir_log_size_bytes", "gauge", "bytes of log on disk, per topic");
 	for (unsigned t = 0; t < d->n_topics; t++)
-		put(&b, "weir_log_size_bytes{topic=\"%s\"} %" PRIu64 "\n", d->topics[t].name, dir_bytes(d->topics[t].dir));
-	family(&b, "weir_control_skipped_records_total", "counter",
+		put(b, "weir_log_size_bytes{topic=\"%s\"} %" PRIu64 "\n", d->topics[t].name, dir_bytes(d->topics[t].dir));
+	family(b, "weir_control_skipped_records_total", "counter",
 	       "records found already in the log after a restart, not written again");
-	put(&b, "weir_control_skipped_records_total %" PRIu64 "\n", d->records_skipped);
-	family(&b, "weir_fsync_seconds", "histogram", "how long each fsync of the log took");
-	histogram(&b, "weir_fsync_seconds", "", &d->fsync_latency);
-	family(&b, "weir_control_heap_bytes", "gauge", "bytes weir-control has allocated (jemalloc stats.allocated)");
-	put(&b, "weir_control_heap_bytes %" PRIu64 "\n", weir_heap_allocated_bytes());
+	put(b, "weir_control_skipped_records_total %" PRIu64 "\n", d->records_skipped);
+	family(b, "weir_fsync_seconds", "histogram", "how long each fsync of the log took");
+	histogram(b, "weir_fsync_seconds", "", &d->fsync_latency);
+	family(b, "weir_control_heap_bytes", "gauge", "bytes weir-control has allocated (jemalloc stats.allocated)");
+	put(b, "weir_control_heap_bytes %" PRIu64 "\n", weir_heap_allocated_bytes());
+}
 
+char *
+weir_metrics_render(const struct weir_metrics_src *s, size_t *len)
+{
+	struct buf b = { .cap = 1 << 16 };
+	b.p = malloc(b.cap);
+	if (b.p == NULL)
+		return NULL;
+	render_process(&b, s);
+	render_counters(&b, s);
+	render_rings(&b, s);
+	render_ports(&b, s);
+	render_rules(&b, s);
+	render_sources(&b, s);
+	render_log(&b, s);
 	if (b.oom) {
 		free(b.p);
 		return NULL;
