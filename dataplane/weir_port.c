@@ -38,6 +38,42 @@ rss_hf_wanted(enum weir_rss_mode mode)
 	}
 }
 
+/* How many RX queues the port gets, and its RSS set-up in *conf: cfg's rxq
+ * with RSS on the UDP 4-tuple, every queue without (rss none), or one
+ * queue where the device has neither.  -1 with err when it cannot serve. */
+static int
+rx_queues(const struct weir_config *cfg, uint16_t port, const struct rte_eth_dev_info *info,
+	  struct rte_eth_conf *conf, char *err, size_t errlen)
+{
+	uint16_t nq = (uint16_t)cfg->rxq;
+	memset(conf, 0, sizeof(*conf));
+	if (nq > 1 && cfg->rss == WEIR_RSS_NONE) {
+		/* The operator's word that the device keeps each source on one
+		 * queue by itself: net_pcap's captures, memif's or af_packet's
+		 * queues as the peer fills them.  A source on two queues would be
+		 * tracked by two workers, each seeing gaps. */
+		if (nq > info->max_rx_queues) {
+			snprintf(err, errlen, "port %u (%s) has %u RX queues, not the %u \"rxq\" asks for", port,
+				 info->driver_name, info->max_rx_queues, nq);
+			return -1;
+		}
+		printf("weir-dataplane: port %u (%s): %u RX queues without RSS (rss none): each source must arrive "
+		       "on one queue only\n", port, info->driver_name, nq);
+	} else if (nq > 1) {
+		uint64_t hf = rss_hf_wanted(cfg->rss) & info->flow_type_rss_offloads;
+		if (nq > info->max_rx_queues || hf == 0) {
+			printf("weir-dataplane: port %u (%s): %s; falling back to one RX queue (worker 0)\n", port,
+			       info->driver_name,
+			       nq > info->max_rx_queues ? "fewer RX queues than workers" : "no RSS on the UDP 4-tuple");
+			nq = 1;
+		} else {
+			conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+			conf->rx_adv_conf.rss_conf.rss_hf = hf;
+		}
+	}
+	return nq;
+}
+
 static int
 port_init(const struct weir_config *cfg, uint16_t port, struct weir_ports *ports, unsigned slot, char *err,
 	  size_t errlen)
@@ -49,33 +85,10 @@ port_init(const struct weir_config *cfg, uint16_t port, struct weir_ports *ports
 		return -1;
 	}
 	snprintf(ports->driver[slot], sizeof(ports->driver[slot]), "%s", info.driver_name);
-	uint16_t nq = (uint16_t)cfg->rxq;
 	struct rte_eth_conf conf;
-	memset(&conf, 0, sizeof(conf));
-	if (nq > 1 && cfg->rss == WEIR_RSS_NONE) {
-		/* The operator's word that the device keeps each source on one
-		 * queue by itself: net_pcap's captures, memif's or af_packet's
-		 * queues as the peer fills them.  A source on two queues would be
-		 * tracked by two workers, each seeing gaps. */
-		if (nq > info.max_rx_queues) {
-			snprintf(err, errlen, "port %u (%s) has %u RX queues, not the %u \"rxq\" asks for", port,
-				 info.driver_name, info.max_rx_queues, nq);
-			return -1;
-		}
-		printf("weir-dataplane: port %u (%s): %u RX queues without RSS (rss none): each source must arrive "
-		       "on one queue only\n", port, info.driver_name, nq);
-	} else if (nq > 1) {
-		uint64_t hf = rss_hf_wanted(cfg->rss) & info.flow_type_rss_offloads;
-		if (nq > info.max_rx_queues || hf == 0) {
-			printf("weir-dataplane: port %u (%s): %s; falling back to one RX queue (worker 0)\n", port,
-			       info.driver_name,
-			       nq > info.max_rx_queues ? "fewer RX queues than workers" : "no RSS on the UDP 4-tuple");
-			nq = 1;
-		} else {
-			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-			conf.rx_adv_conf.rss_conf.rss_hf = hf;
-		}
-	}
+	int nq = rx_queues(cfg, port, &info, &conf, err, errlen);
+	if (nq < 0)
+		return -1;
 	if (nq > info.max_rx_queues) {
 		snprintf(err, errlen, "port %u (%s) has no RX queue", port, info.driver_name);
 		return -1;

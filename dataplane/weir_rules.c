@@ -50,6 +50,87 @@ parse_source(const char *s, uint8_t key[WEIR_SOURCE_BYTES])
 	return 0;
 }
 
+/* tag, drop, alert or route:TOPIC into r. */
+static int
+parse_action(struct weir_diag *c, const struct weir_config *cfg, const char *tok, struct weir_rule *r)
+{
+	if (strcmp(tok, "tag") == 0) {
+		r->action = WEIR_RULE_TAG;
+	} else if (strcmp(tok, "drop") == 0) {
+		r->action = WEIR_RULE_DROP;
+	} else if (strcmp(tok, "alert") == 0) {
+		r->action = WEIR_RULE_ALERT;
+	} else if (strncmp(tok, "route:", 6) == 0) {
+		int topic = find_topic(cfg, tok + 6);
+		if (topic < 0 || topic == WEIR_TOPIC_DEAD_LETTER) {
+			weir_diag_fail(c, "route topic \"%s\" is not a topic of the pmd-config: add \"topic %s\" there", tok + 6,
+			      tok + 6);
+			return -1;
+		}
+		r->action = WEIR_RULE_ROUTE;
+		r->route_topic = (uint16_t)topic;
+	} else {
+		weir_diag_fail(c, "unknown action \"%s\": valid are tag, route:TOPIC, drop, alert", tok);
+		return -1;
+	}
+	return 0;
+}
+
+/* Hyperscan flags, comma separated, or "-" for none. */
+static int
+parse_flags(struct weir_diag *c, char *tok, struct weir_rule *r)
+{
+	if (strcmp(tok, "-") != 0) {
+		char *fsave = NULL;
+		for (char *f = strtok_r(tok, ",", &fsave); f; f = strtok_r(NULL, ",", &fsave)) {
+			unsigned i;
+			for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+				if (strcmp(f, flag_names[i].name) == 0)
+					break;
+			if (i == sizeof(flag_names) / sizeof(flag_names[0])) {
+				weir_diag_fail(c,
+				      "unknown flag \"%s\": valid are caseless, dotall, multiline, singlematch, utf8, ucp, allowempty (or - for none)",
+				      f);
+				return -1;
+			}
+			r->hs_flags |= flag_names[i].flag;
+		}
+	}
+	return 0;
+}
+
+/* decoder=D, source=S or topic=T: which events the rule applies to. */
+static int
+parse_scope(struct weir_diag *c, const struct weir_config *cfg, const char *tok, struct weir_rule *r)
+{
+	if (strncmp(tok, "decoder=", 8) == 0) {
+		if (strcmp(tok + 8, "moldudp64") == 0)
+			r->scope_decoder = WEIR_DECODER_MOLDUDP64;
+		else if (strcmp(tok + 8, "weirframe") == 0)
+			r->scope_decoder = WEIR_DECODER_WEIRFRAME;
+		else {
+			weir_diag_fail(c, "decoder \"%s\" is not valid: write decoder=moldudp64 or decoder=weirframe", tok + 8);
+			return -1;
+		}
+	} else if (strncmp(tok, "source=", 7) == 0) {
+		if (parse_source(tok + 7, r->scope_source) != 0) {
+			weir_diag_fail(c, "source \"%s\" is not valid: a MoldUDP64 session (1-10 characters) or wf:ID", tok + 7);
+			return -1;
+		}
+		r->scope_by_source = true;
+	} else if (strncmp(tok, "topic=", 6) == 0) {
+		r->scope_topic = find_topic(cfg, tok + 6);
+		if (r->scope_topic < 0) {
+			weir_diag_fail(c, "topic \"%s\" is not a topic of the pmd-config", tok + 6);
+			return -1;
+		}
+	} else {
+		weir_diag_fail(c, "unknown scope \"%s\": valid are decoder=D, source=S, topic=T", tok);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 parse_rule(struct weir_diag *c, char *line, const struct weir_config *cfg, struct weir_ruleset *rs)
 {
@@ -93,69 +174,14 @@ parse_rule(struct weir_diag *c, char *line, const struct weir_config *cfg, struc
 			weir_diag_fail(c, "rule id %u is already used on line %u", r.id, rs->rules[i].line);
 			return;
 		}
-	if (strcmp(t[1], "tag") == 0) {
-		r.action = WEIR_RULE_TAG;
-	} else if (strcmp(t[1], "drop") == 0) {
-		r.action = WEIR_RULE_DROP;
-	} else if (strcmp(t[1], "alert") == 0) {
-		r.action = WEIR_RULE_ALERT;
-	} else if (strncmp(t[1], "route:", 6) == 0) {
-		int topic = find_topic(cfg, t[1] + 6);
-		if (topic < 0 || topic == WEIR_TOPIC_DEAD_LETTER) {
-			weir_diag_fail(c, "route topic \"%s\" is not a topic of the pmd-config: add \"topic %s\" there", t[1] + 6,
-			      t[1] + 6);
-			return;
-		}
-		r.action = WEIR_RULE_ROUTE;
-		r.route_topic = (uint16_t)topic;
-	} else {
-		weir_diag_fail(c, "unknown action \"%s\": valid are tag, route:TOPIC, drop, alert", t[1]);
+	if (parse_action(c, cfg, t[1], &r) != 0)
 		return;
-	}
 	r.hs_flags = HS_FLAG_SINGLEMATCH; /* a rule matches an event or not: one report is all we use */
-	if (strcmp(t[2], "-") != 0) {
-		char *fsave = NULL;
-		for (char *f = strtok_r(t[2], ",", &fsave); f; f = strtok_r(NULL, ",", &fsave)) {
-			unsigned i;
-			for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
-				if (strcmp(f, flag_names[i].name) == 0)
-					break;
-			if (i == sizeof(flag_names) / sizeof(flag_names[0])) {
-				weir_diag_fail(c,
-				      "unknown flag \"%s\": valid are caseless, dotall, multiline, singlematch, utf8, ucp, allowempty (or - for none)",
-				      f);
-				return;
-			}
-			r.hs_flags |= flag_names[i].flag;
-		}
-	}
-	for (int i = 3; i < n; i++) {
-		if (strncmp(t[i], "decoder=", 8) == 0) {
-			if (strcmp(t[i] + 8, "moldudp64") == 0)
-				r.scope_decoder = WEIR_DECODER_MOLDUDP64;
-			else if (strcmp(t[i] + 8, "weirframe") == 0)
-				r.scope_decoder = WEIR_DECODER_WEIRFRAME;
-			else {
-				weir_diag_fail(c, "decoder \"%s\" is not valid: write decoder=moldudp64 or decoder=weirframe", t[i] + 8);
-				return;
-			}
-		} else if (strncmp(t[i], "source=", 7) == 0) {
-			if (parse_source(t[i] + 7, r.scope_source) != 0) {
-				weir_diag_fail(c, "source \"%s\" is not valid: a MoldUDP64 session (1-10 characters) or wf:ID", t[i] + 7);
-				return;
-			}
-			r.scope_by_source = true;
-		} else if (strncmp(t[i], "topic=", 6) == 0) {
-			r.scope_topic = find_topic(cfg, t[i] + 6);
-			if (r.scope_topic < 0) {
-				weir_diag_fail(c, "topic \"%s\" is not a topic of the pmd-config", t[i] + 6);
-				return;
-			}
-		} else {
-			weir_diag_fail(c, "unknown scope \"%s\": valid are decoder=D, source=S, topic=T", t[i]);
+	if (parse_flags(c, t[2], &r) != 0)
+		return;
+	for (int i = 3; i < n; i++)
+		if (parse_scope(c, cfg, t[i], &r) != 0)
 			return;
-		}
-	}
 	r.expression = strdup(open + 1);
 	if (r.expression == NULL || r.expression[0] == 0) {
 		free(r.expression);
@@ -249,6 +275,55 @@ quantifier_at(const char *p)
 	return *p == '*' || *p == '+' || *p == '?' || *p == '{';
 }
 
+/* Copies the character class at expr[*ip] ('[' ... ']') whole: anchors
+ * and \b inside a class are literals, not assertions.  False when it does
+ * not end or does not fit. */
+static bool
+copy_class(const char *expr, size_t *ip, char *out, size_t *op, size_t outlen)
+{
+	size_t i = *ip, o = *op;
+#define PUT(ch)                         \
+	do {                            \
+		if (o + 1 >= outlen)    \
+			return false;   \
+		out[o++] = (ch);        \
+	} while (0)
+	PUT(expr[i++]);
+	if (expr[i] == '^')
+		PUT(expr[i++]);
+	if (expr[i] == ']')
+		PUT(expr[i++]);
+	while (expr[i] && expr[i] != ']') {
+		if (expr[i] == '\\') {
+			char n = expr[i + 1];
+			if (n == 0 || n == 'Q' || n == 'E')
+				return false;
+			PUT(expr[i++]);
+			if (strchr("xopPN", n) && expr[i + 1] == '{') {
+				if (!copy_through(expr, &i, '}', out, &o, outlen))
+					return false;
+			} else {
+				PUT(expr[i++]);
+			}
+		} else if (expr[i] == '[' && expr[i + 1] == ':') {
+			PUT(expr[i++]);
+			PUT(expr[i++]);
+			if (!copy_through(expr, &i, ':', out, &o, outlen) || expr[i] != ']')
+				return false;
+			PUT(expr[i++]);
+		} else {
+			PUT(expr[i++]);
+		}
+	}
+	if (!expr[i])
+		return false;
+	PUT(expr[i++]);
+#undef PUT
+	*ip = i;
+	*op = o;
+	return true;
+}
+
 bool
 weir_rule_relax(const char *expr, char *out, size_t outlen)
 {
@@ -286,36 +361,8 @@ weir_rule_relax(const char *expr, char *out, size_t outlen)
 			continue;
 		}
 		if (ch == '[') {
-			PUT(expr[i++]);
-			if (expr[i] == '^')
-				PUT(expr[i++]);
-			if (expr[i] == ']')
-				PUT(expr[i++]);
-			while (expr[i] && expr[i] != ']') {
-				if (expr[i] == '\\') {
-					char n = expr[i + 1];
-					if (n == 0 || n == 'Q' || n == 'E')
-						return false;
-					PUT(expr[i++]);
-					if (strchr("xopPN", n) && expr[i + 1] == '{') {
-						if (!copy_through(expr, &i, '}', out, &o, outlen))
-							return false;
-					} else {
-						PUT(expr[i++]);
-					}
-				} else if (expr[i] == '[' && expr[i + 1] == ':') {
-					PUT(expr[i++]);
-					PUT(expr[i++]);
-					if (!copy_through(expr, &i, ':', out, &o, outlen) || expr[i] != ']')
-						return false;
-					PUT(expr[i++]);
-				} else {
-					PUT(expr[i++]);
-				}
-			}
-			if (!expr[i])
+			if (!copy_class(expr, &i, out, &o, outlen))
 				return false;
-			PUT(expr[i++]);
 			continue;
 		}
 		if (ch == '^' || ch == '$') {

@@ -39,6 +39,34 @@ usage(FILE *f)
 		"  --json              one JSON object per report: counters and loss report\n");
 }
 
+/* One line of figures (rates over dt), or one JSON object. */
+static void
+print_one(const struct weir_info *info, const struct weir_seq_region *const *regions, bool json, bool loss,
+	  const struct weir_worker_counters *prev, const struct weir_worker_counters *now_c, double dt)
+{
+	const struct weir_worker_counters now = *now_c;
+	if (json) {
+		printf("{\"time_ns\":%" PRIu64 ",\"state\":\"%s\",\"counters\":", weir_realtime_ns(),
+		       weir_state_name(info->state));
+		weir_report_counters_json(stdout, info->workers, info->n_workers);
+		if (loss) {
+			printf(",\"loss\":");
+			weir_report_loss(stdout, regions, info->n_workers, true);
+		}
+		printf("}\n");
+	} else {
+		printf("%s  rx %.3f Mpps  events %.3f M/s  | rx %" PRIu64 "  events %" PRIu64 "  dead %" PRIu64
+		       "  dups %" PRIu64 "  late %" PRIu64 "  gaps %" PRIu64 "  lost %" PRIu64 "  re-requests %" PRIu64
+		       "  ring-full %" PRIu64 "\n",
+		       weir_state_name(info->state), (double)(now.rx_packets - prev->rx_packets) / dt / 1e6,
+		       (double)(now.event_records - prev->event_records) / dt / 1e6, now.rx_packets, now.event_records,
+		       now.dead_letter_packets, now.seq_duplicates, now.seq_late_fills, now.gaps_opened,
+		       now.gap_events_lost, now.rerequests_sent, now.ring_full_packets);
+		if (loss)
+			weir_report_loss(stdout, regions, info->n_workers, false);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -95,6 +123,7 @@ main(int argc, char **argv)
 	struct weir_info *info = weir_info_attach(&shm, 10000, &why);
 	if (info == NULL) {
 		fprintf(stderr, "weir-stat: %s\n", why);
+		weir_detach(&shm);
 		return 1;
 	}
 	const struct weir_seq_region *regions[WEIR_MAX_WORKERS] = { 0 };
@@ -112,26 +141,7 @@ main(int argc, char **argv)
 		uint64_t t_now = weir_monotonic_ns();
 		double dt = (double)(t_now - t_prev) / 1e9;
 		weir_counters_sum(info->workers, info->n_workers, &now);
-		if (json) {
-			printf("{\"time_ns\":%" PRIu64 ",\"state\":\"%s\",\"counters\":", weir_realtime_ns(),
-			       weir_state_name(info->state));
-			weir_report_counters_json(stdout, info->workers, info->n_workers);
-			if (loss) {
-				printf(",\"loss\":");
-				weir_report_loss(stdout, regions, info->n_workers, true);
-			}
-			printf("}\n");
-		} else {
-			printf("%s  rx %.3f Mpps  events %.3f M/s  | rx %" PRIu64 "  events %" PRIu64 "  dead %" PRIu64
-			       "  dups %" PRIu64 "  late %" PRIu64 "  gaps %" PRIu64 "  lost %" PRIu64 "  re-requests %" PRIu64
-			       "  ring-full %" PRIu64 "\n",
-			       weir_state_name(info->state), (double)(now.rx_packets - prev.rx_packets) / dt / 1e6,
-			       (double)(now.event_records - prev.event_records) / dt / 1e6, now.rx_packets, now.event_records,
-			       now.dead_letter_packets, now.seq_duplicates, now.seq_late_fills, now.gaps_opened,
-			       now.gap_events_lost, now.rerequests_sent, now.ring_full_packets);
-			if (loss)
-				weir_report_loss(stdout, regions, info->n_workers, false);
-		}
+		print_one(info, regions, json, loss, &prev, &now, dt);
 		fflush(stdout);
 		prev = now;
 		t_prev = t_now;
