@@ -275,6 +275,15 @@ quantifier_at(const char *p)
 	return *p == '*' || *p == '+' || *p == '?' || *p == '{';
 }
 
+/* Appends ch to out (o bytes used of outlen), or fails the copy: both
+ * copiers below keep out, o and outlen under these names. */
+#define PUT(ch)                         \
+	do {                            \
+		if (o + 1 >= outlen)    \
+			return false;   \
+		out[o++] = (ch);        \
+	} while (0)
+
 /* Copies the character class at expr[*ip] ('[' ... ']') whole: anchors
  * and \b inside a class are literals, not assertions.  False when it does
  * not end or does not fit. */
@@ -282,12 +291,6 @@ static bool
 copy_class(const char *expr, size_t *ip, char *out, size_t *op, size_t outlen)
 {
 	size_t i = *ip, o = *op;
-#define PUT(ch)                         \
-	do {                            \
-		if (o + 1 >= outlen)    \
-			return false;   \
-		out[o++] = (ch);        \
-	} while (0)
 	PUT(expr[i++]);
 	if (expr[i] == '^')
 		PUT(expr[i++]);
@@ -318,7 +321,6 @@ copy_class(const char *expr, size_t *ip, char *out, size_t *op, size_t outlen)
 	if (!expr[i])
 		return false;
 	PUT(expr[i++]);
-#undef PUT
 	*ip = i;
 	*op = o;
 	return true;
@@ -328,12 +330,6 @@ bool
 weir_rule_relax(const char *expr, char *out, size_t outlen)
 {
 	size_t i = 0, o = 0;
-#define PUT(ch)                         \
-	do {                            \
-		if (o + 1 >= outlen)    \
-			return false;   \
-		out[o++] = (ch);        \
-	} while (0)
 	while (expr[i]) {
 		char ch = expr[i];
 		if (ch == '\\') {

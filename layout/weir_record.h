@@ -10,14 +10,14 @@ enum weir_record_kind {
 	WEIR_REC_PAD = 0,            /* ring only: fills the space up to the wrap */
 	WEIR_REC_EVENT = 1,
 	WEIR_REC_LOSS = 2,
-	WEIR_REC_HEARTBEAT = 3,
+	WEIR_REC_HEARTBEAT = 3,     /* reserved, never written: heartbeats are counted, not logged */
 	WEIR_REC_END_OF_SESSION = 4,
 	WEIR_REC_DEAD_LETTER = 5,
 	WEIR_REC_KIND_MAX
 };
 
 enum weir_record_flag {
-	WEIR_REC_F_DUPLICATE = 1u << 0,
+	WEIR_REC_F_DUPLICATE = 1u << 0, /* reserved, never written: duplicates are counted, not logged */
 	WEIR_REC_F_LATE = 1u << 1,
 	WEIR_REC_F_RETRANSMITTED = 1u << 2,
 	WEIR_REC_F_TRUNCATED = 1u << 3, /* dead letter: payload holds only the first bytes */

@@ -11,8 +11,8 @@ echo "== unit tests (cmocka, meson test)"
 meson test -C build --suite unit --print-errorlogs
 unit_rc=$?
 
-echo "== integration tests (pytest, real binaries on net_pcap / net_af_packet)"
-/usr/bin/python3 -m pytest tests/integration -v -p no:cacheprovider --junitxml=build/integration.xml \
+echo "== structure and integration tests (pytest: the tree's shape; real binaries on net_pcap / net_af_packet)"
+/usr/bin/python3 -m pytest tests/structure tests/integration -v -p no:cacheprovider --junitxml=build/integration.xml \
   ${WEIR_PYTEST_ARGS:-}
 int_rc=$?
 

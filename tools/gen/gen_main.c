@@ -114,6 +114,18 @@ parse_rate(const char *s, double *r)
 	return (*end || *r < 0 || *r > 1) ? -1 : 0;
 }
 
+/* A number from lo to hi; -1 when it is not one. */
+static int
+parse_number(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end || !(v >= lo && v <= hi))
+		return -1;
+	*out = v;
+	return 0;
+}
+
 /* --plant TEXT:RATE[:drop]: content the rules under test must find. */
 static int
 parse_plant(struct gen_opts *o, const char *arg)
@@ -189,12 +201,10 @@ parse_option(struct gen_opts *o, int c, const char *optarg)
 	case 'v': if (parse_addr(optarg, &o->serve)) return -1; o->serving = true; break;
 	case 'g': if (parse_rate(optarg, &o->forget_rate)) return -1; break;
 	case 'x':
-		o->rate_pps = strtod(optarg, &end);
-		if (*end || o->rate_pps < 1 || o->rate_pps > 10e6) return -1;
+		if (parse_number(optarg, 1, 10e6, &o->rate_pps)) return -1;
 		break;
 	case 'l':
-		o->linger_s = strtod(optarg, &end);
-		if (*end || o->linger_s < 0 || o->linger_s > 3600) return -1;
+		if (parse_number(optarg, 0, 3600, &o->linger_s)) return -1;
 		break;
 	case 'P' + 128: o->dpdk_eal = optarg; break;
 	case 'p' + 128:
@@ -203,8 +213,7 @@ parse_option(struct gen_opts *o, int c, const char *optarg)
 		break;
 	case 'y': if (parse_rate(optarg, &o->delay_rate)) return -1; break;
 	case 'Y':
-		o->delay_ms = strtod(optarg, &end);
-		if (*end || o->delay_ms < 0 || o->delay_ms > 10000) return -1;
+		if (parse_number(optarg, 0, 10000, &o->delay_ms)) return -1;
 		break;
 	case 'W':
 		if (strcmp(optarg, "weir") == 0)

@@ -1,0 +1,97 @@
+"""The tree keeps its shape: one room per concept, arrows only one way,
+files and functions short enough to read.  Reads the source as text."""
+import os
+import re
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOMS = ["base", "layout", "wire", "config", "shm", "log", "report", "dataplane", "control", "tools", "perf", "tests"]
+# What each room may include from weir's other rooms (headers are found by name).
+ALLOWED = {
+    "base": set(),
+    "layout": set(),
+    "wire": {"layout"},
+    "config": {"layout"},
+    "shm": {"layout", "config"},
+    "log": {"layout", "base"},
+    "report": {"layout"},
+    "dataplane": {"layout", "wire", "config", "shm", "report", "base"},
+    "control": {"layout", "config", "shm", "log", "report", "base"},
+}
+MAX_FILE_LINES = 600
+MAX_FUNCTION_LINES = 85  # "about 80"
+
+
+def sources(rooms):
+    for room in rooms:
+        for dirpath, _, files in os.walk(os.path.join(ROOT, room)):
+            for f in files:
+                if f.endswith((".c", ".h", ".cpp")):
+                    yield room, os.path.join(dirpath, f)
+
+
+def header_rooms():
+    where = {}
+    for room, path in sources(ROOMS):
+        if path.endswith(".h") and room not in ("tests", "perf"):
+            where[os.path.basename(path)] = room
+    return where
+
+
+def test_no_include_reaches_a_room_it_may_not_depend_on():
+    where = header_rooms()
+    bad = []
+    for room, path in sources(ALLOWED):
+        sub = os.path.relpath(path, os.path.join(ROOT, room))
+        for inc in re.findall(r'^#include "([^"]+)"', open(path).read(), re.M):
+            target = where.get(os.path.basename(inc))
+            if target and target != room and target not in ALLOWED[room]:
+                bad.append(f"{room}/{sub} includes {inc} from {target}/")
+    assert not bad, "\n".join(bad)
+
+
+def test_weir_gen_links_neither_the_pipeline_nor_hyperscan():
+    build = open(os.path.join(ROOT, "tools", "meson.build")).read()
+    gen = build[build.index("weir_gen = executable"):build.index("weir_read =")]
+    assert "weir_pipeline" not in gen and "hyperscan" not in gen
+    for _, path in sources(["tools"]):
+        if "/gen/" in path:
+            text = open(path).read()
+            assert "weir_pipeline.h" not in text and "hs.h" not in text, path
+
+
+def test_no_source_file_is_over_600_lines():
+    long = [f"{os.path.relpath(p, ROOT)}: {n}" for _, p in sources(ROOMS)
+            if (n := sum(1 for _ in open(p))) > MAX_FILE_LINES and "/tests/" not in p]
+    assert not long, long
+
+
+def functions(path):
+    """(name, first line, lines) of each top-level C function: a '{' and a
+    '}' alone at column 0, the name on the line with the '(' before it."""
+    lines = open(path).read().split("\n")
+    i = 0
+    while i < len(lines):
+        if lines[i] == "{":
+            j = i - 1
+            while j >= 0 and "(" not in lines[j]:
+                j -= 1
+            name = lines[j].split("(")[0].split()[-1].lstrip("*") if j >= 0 else "?"
+            k = i
+            while k < len(lines) and lines[k] != "}":
+                k += 1
+            yield name, j + 1, k - j + 1
+            i = k
+        i += 1
+
+
+def test_no_function_is_over_about_80_lines():
+    long = [f"{os.path.relpath(p, ROOT)}:{line} {name}: {n} lines"
+            for room, p in sources(ALLOWED.keys() | {"tools"}) if p.endswith(".c")
+            for name, line, n in functions(p) if n > MAX_FUNCTION_LINES]
+    assert not long, "\n".join(long)
+
+
+def test_the_version_has_one_home():
+    hits = [p for _, p in sources(ROOMS) if re.search(r"#define WEIR_VERSION\b", open(p).read())]
+    assert not hits, hits
+    assert re.search(r"version : '[0-9.]+'", open(os.path.join(ROOT, "meson.build")).read())
