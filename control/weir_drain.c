@@ -59,6 +59,9 @@ commit(struct weir_drain *d, uint64_t now_ns, bool fsync, char *err, size_t errl
 			if (took > d->fsync_ns_max)
 				d->fsync_ns_max = took;
 		}
+		/* Before the rings are released: an offset handed out is never handed out again. */
+		if (weir_log_topic_commit(topic, fsync && d->fsync_mode != WEIR_FSYNC_NONE) != 0)
+			goto io_error;
 		continue;
 	io_error:
 		snprintf(err, errlen, "%s: write/fsync failed: %s", topic->dir, strerror(errno));

@@ -102,6 +102,65 @@ void weir_log_segment_close(struct weir_log_segment *s);
 int weir_log_list_segments(const char *dir, uint64_t **bases, size_t *n);
 void weir_log_segment_path(const char *dir, uint64_t base, char *path, size_t len);
 
+/*
+ * A topic's committed point, kept outside its segments in DIR/committed:
+ * two slots in separate blocks, each with its own CRC32C, the valid one of
+ * the higher generation wins (a torn write of one leaves the other).  Every
+ * offset below committed_offset was handed out and its record released from
+ * the ring: it is never given to another record, and recovery never cuts
+ * below it.  Written at every commit, fdatasync'd with the durable ones.
+ */
+#define WEIR_LOG_CHECKPOINT_MAGIC 0x4b43504c52494557ull /* "WEIRLPCK" */
+#define WEIR_LOG_CHECKPOINT_VERSION 1u
+#define WEIR_LOG_CHECKPOINT_FILE "committed"
+
+struct weir_log_checkpoint {
+	uint64_t magic;
+	uint64_t generation;
+	uint64_t committed_offset;   /* one past the last committed record */
+	uint64_t segment_base;       /* the segment that ends at the committed point */
+	uint64_t segment_bytes;      /* its length there */
+	uint32_t version;
+	uint32_t crc32c;             /* over the bytes before it */
+};
+_Static_assert(sizeof(struct weir_log_checkpoint) == 48, "checkpoint slot");
+
+/* 1: *c is the topic's checkpoint; 0: it has none (a new topic, or one
+ * older than checkpoints); -1: the file is there but no slot is valid. */
+int weir_log_checkpoint_read(const char *dir, struct weir_log_checkpoint *c, char *err, size_t errlen);
+/* Writes c (its generation and CRC filled in) into the older slot of fd. */
+int weir_log_checkpoint_write(int fd, struct weir_log_checkpoint *c, bool durable);
+
+/*
+ * Salvage (weir-read --salvage): the last segment is moved aside (kept, as
+ * evidence), every batch in it that checks whole is written back in
+ * segments named by their first offset, and the offsets lost between them,
+ * or after them up to the committed point, are recorded in DIR/holes.  The
+ * committed point moves past everything, so no offset is handed out twice.
+ */
+#define WEIR_LOG_HOLES_FILE "holes"
+#define WEIR_LOG_SALVAGE_HOLES 64
+
+struct weir_log_hole {
+	uint64_t first, last;        /* offsets, inclusive */
+};
+
+struct weir_log_salvage {
+	uint64_t batches_kept, records_kept, records_lost, bytes_skipped;
+	uint64_t next_offset;        /* the next record's offset */
+	unsigned n_holes;            /* may exceed what holes[] lists */
+	struct weir_log_hole holes[WEIR_LOG_SALVAGE_HOLES];
+	char damaged_path[PATH_MAX + 64];
+};
+
+int weir_log_salvage(const char *dir, struct weir_log_salvage *out, char *err, size_t errlen);
+/* The holes DIR/holes states, ascending; caller frees *holes. */
+int weir_log_holes_read(const char *dir, struct weir_log_hole **holes, size_t *n);
+
+/* A record batch is closed once it holds this much: a torn tail costs at
+ * most one batch. */
+#define WEIR_LOG_BATCH_MAX_BYTES (64u << 10)
+
 /* Appending to one topic. */
 struct weir_log_writer;
 
@@ -131,6 +190,10 @@ struct weir_log_topic {
 	 * in the current segment, so a restarted drain skips what is there. */
 	uint64_t last_incarnation[WEIR_MAX_WORKERS];
 	uint64_t last_ring_end[WEIR_MAX_WORKERS];
+	/* The committed point, as last written to DIR/committed. */
+	int checkpoint_fd;
+	struct weir_log_checkpoint checkpoint;
+	bool checkpoint_unsynced;
 	/* Figures for the summary and tests. */
 	uint64_t recovered_truncated_bytes;
 	uint64_t records_appended;
@@ -149,6 +212,10 @@ int weir_log_topic_append(struct weir_log_topic *t, unsigned worker, uint64_t in
 			  const struct weir_record *rec);
 int weir_log_topic_flush(struct weir_log_topic *t);
 int weir_log_topic_sync(struct weir_log_topic *t);
+/* Records that everything appended is committed (its records leave the
+ * rings next): the checkpoint, fdatasync'd when durable (after a sync).
+ * Call after weir_log_topic_flush() or weir_log_topic_sync(). */
+int weir_log_topic_commit(struct weir_log_topic *t, bool durable);
 /* Starts a new segment when the current one holds max_bytes or more; only
  * call right after a commit (everything written is released from the rings). */
 int weir_log_topic_roll_if_full(struct weir_log_topic *t, uint64_t max_bytes);

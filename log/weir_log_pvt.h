@@ -13,6 +13,7 @@
 
 /* Files (weir_log_topic.c) */
 int weir_log_write_all(int fd, const void *buf, size_t len);
+int weir_log_fsync_dir(const char *dir);
 /* Opens path for appends, O_DIRECT where the file system takes it (then
  * with the topic's writer thread). */
 int weir_log_open_append(struct weir_log_topic *t, const char *path, int flags);
@@ -40,7 +41,18 @@ int weir_log_batch_check(const struct weir_log_batch *b, size_t left, uint64_t e
 			 size_t *longest, char *err, size_t errlen);
 
 /* Recovery (weir_log_recovery.c): scans the last segment at base, cuts a
- * torn tail and learns what each worker last wrote there. */
-int weir_log_recover_last_segment(struct weir_log_topic *t, uint64_t base, char *err, size_t errlen);
+ * torn tail (what lies after the committed point ck names; ck NULL: no
+ * checkpoint, every bad tail counts as torn) and learns what each worker
+ * last wrote there.  Damage before the committed point is refused, with
+ * what was affected and how to salvage, and nothing is cut. */
+int weir_log_recover_last_segment(struct weir_log_topic *t, uint64_t base, const struct weir_log_checkpoint *ck,
+				  char *err, size_t errlen);
+/* Checks the segments listed against the checkpoint (one must end at its
+ * committed point); 0 or -1 with err. */
+int weir_log_recover_check_listing(const char *dir, const uint64_t *bases, size_t n,
+				   const struct weir_log_checkpoint *ck, char *err, size_t errlen);
+
+/* Opens DIR/committed for the topic's commits, found: what it held. */
+int weir_log_checkpoint_open(struct weir_log_topic *t, const struct weir_log_checkpoint *found);
 
 #endif

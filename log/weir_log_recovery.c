@@ -7,14 +7,56 @@
 
 #include "weir_log_pvt.h"
 
+/* Damage before the committed point: said whole, nothing cut. */
+static int
+refuse(const struct weir_log_topic *t, const char *path, const char *what, size_t at, uint64_t good_next,
+       const struct weir_log_checkpoint *ck, char *err, size_t errlen)
+{
+	uint64_t lost = ck->committed_offset > good_next ? ck->committed_offset - good_next : 0;
+	size_t bytes = ck->segment_bytes > at ? ck->segment_bytes - at : 0;
+	snprintf(err, errlen,
+		 "%s: %s, before the committed point (offset %" PRIu64 ", byte %" PRIu64 "): offsets %" PRIu64
+		 " to %" PRIu64 " (%" PRIu64 " records, %zu bytes) were committed at or after it; nothing was cut, and "
+		 "weir-control will not write to topic %s until this is dealt with. To keep every good batch after "
+		 "the damage and state the rest as lost: weir-read --salvage %s",
+		 path, what, ck->committed_offset, ck->segment_bytes, good_next,
+		 ck->committed_offset ? ck->committed_offset - 1 : 0, lost, bytes, t->name, t->dir);
+	return -1;
+}
+
 int
-weir_log_recover_last_segment(struct weir_log_topic *t, uint64_t base, char *err, size_t errlen)
+weir_log_recover_check_listing(const char *dir, const uint64_t *bases, size_t n,
+			       const struct weir_log_checkpoint *ck, char *err, size_t errlen)
+{
+	if (ck == NULL || ck->committed_offset == 0)
+		return 0;
+	char path[PATH_MAX + 32];
+	weir_log_segment_path(dir, ck->segment_base, path, sizeof(path));
+	if (n == 0 || bases[n - 1] < ck->segment_base) {
+		snprintf(err, errlen,
+			 "%s: missing: the checkpoint says offsets up to %" PRIu64 " are committed and end in it; "
+			 "nothing was cut. To go on with the loss stated: weir-read --salvage %s",
+			 path, ck->committed_offset - 1, dir);
+		return -1;
+	}
+	return 0;
+}
+
+int
+weir_log_recover_last_segment(struct weir_log_topic *t, uint64_t base, const struct weir_log_checkpoint *ck,
+			      char *err, size_t errlen)
 {
 	char path[PATH_MAX + 32], why[256];
 	weir_log_segment_path(t->dir, base, path, sizeof(path));
 	struct weir_log_segment s;
 	if (weir_log_segment_open(&s, path, err, errlen) != 0)
 		return -1;
+	/* What the checkpoint vouches for in this segment. */
+	const struct weir_log_checkpoint *in_this = ck && ck->segment_base == base ? ck : NULL;
+	if (s.pos == 0 && in_this && in_this->segment_bytes > sizeof(struct weir_log_segment_hdr)) {
+		weir_log_segment_close(&s);
+		return refuse(t, path, "segment header torn at byte 0", 0, base, in_this, err, errlen);
+	}
 	if (s.pos == 0) {
 		/* Crashed while creating it: nothing in it was ever released. */
 		weir_log_segment_close(&s);
@@ -41,6 +83,12 @@ weir_log_recover_last_segment(struct weir_log_topic *t, uint64_t base, char *err
 	uint64_t next_offset = s.next_offset;
 	size_t size = s.size;
 	weir_log_segment_close(&s);
+	if (rc == 0)
+		snprintf(why, sizeof(why), "segment ends at byte %zu", good_end);
+	if (in_this && good_end < in_this->segment_bytes)
+		return refuse(t, path, why, good_end, next_offset, in_this, err, errlen);
+	if (ck && next_offset < ck->committed_offset)
+		return refuse(t, path, why, good_end, next_offset, ck, err, errlen);
 	if (rc < 0) {
 		fprintf(stderr, "weir-log: %s: %s; truncating %zu torn bytes\n", path, why, size - good_end);
 		t->recovered_truncated_bytes += size - good_end;

@@ -42,8 +42,8 @@ mkdir_p(const char *path)
 	return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static int
-fsync_dir(const char *dir)
+int
+weir_log_fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
@@ -110,7 +110,7 @@ weir_log_create_segment(struct weir_log_topic *t, uint64_t base)
 	} else {
 		rc = weir_log_write_all(fd, &h, sizeof(h));
 	}
-	if (rc != 0 || fsync(fd) != 0 || fsync_dir(t->dir) != 0) {
+	if (rc != 0 || fsync(fd) != 0 || weir_log_fsync_dir(t->dir) != 0) {
 		close(fd);
 		t->fd = -1;
 		return -1;
@@ -126,6 +126,7 @@ weir_log_topic_open(struct weir_log_topic *t, const char *root, const char *name
 {
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
+	t->checkpoint_fd = -1;
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	if ((size_t)snprintf(t->dir, sizeof(t->dir), "%s/%s", root, name) >= sizeof(t->dir)) {
 		snprintf(err, errlen, "%s/%s: path too long", root, name);
@@ -143,21 +144,29 @@ weir_log_topic_open(struct weir_log_topic *t, const char *root, const char *name
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	struct weir_log_checkpoint ck;
+	int have = weir_log_checkpoint_read(t->dir, &ck, err, errlen);
+	if (have < 0)
+		return -1;
 	uint64_t *bases;
 	size_t n;
 	if (weir_log_list_segments(t->dir, &bases, &n) != 0) {
 		snprintf(err, errlen, "%s: cannot list: %s", t->dir, strerror(errno));
 		return -1;
 	}
-	int rc;
-	if (n == 0) {
+	int rc = weir_log_recover_check_listing(t->dir, bases, n, have ? &ck : NULL, err, errlen);
+	if (rc == 0 && n == 0) {
 		rc = weir_log_create_segment(t, 0);
 		if (rc)
 			snprintf(err, errlen, "%s: cannot create first segment: %s", t->dir, strerror(errno));
-	} else {
-		rc = weir_log_recover_last_segment(t, bases[n - 1], err, errlen);
+	} else if (rc == 0) {
+		rc = weir_log_recover_last_segment(t, bases[n - 1], have ? &ck : NULL, err, errlen);
 	}
 	free(bases);
+	if (rc == 0 && weir_log_checkpoint_open(t, have ? &ck : NULL) != 0) {
+		snprintf(err, errlen, "%s/%s: %s", t->dir, WEIR_LOG_CHECKPOINT_FILE, strerror(errno));
+		rc = -1;
+	}
 	return rc;
 }
 
@@ -204,7 +213,8 @@ weir_log_topic_append(struct weir_log_topic *t, unsigned worker, uint64_t incarn
 		}
 	}
 	const struct weir_log_batch *b = (const struct weir_log_batch *)(t->buf + t->batch_start);
-	if (!t->batch_open || b->worker != worker || b->incarnation != incarnation) {
+	if (!t->batch_open || b->worker != worker || b->incarnation != incarnation ||
+	    t->buf_len - t->batch_start >= WEIR_LOG_BATCH_MAX_BYTES) {
 		weir_log_batch_close(t);
 		weir_log_batch_begin(t, worker, incarnation, ring_pos);
 	}
@@ -244,7 +254,9 @@ weir_log_topic_roll_if_full(struct weir_log_topic *t, uint64_t max_bytes)
 	close(t->fd);
 	t->fd = -1;
 	t->segments_rolled++;
-	return weir_log_create_segment(t, t->next_offset);
+	if (weir_log_create_segment(t, t->next_offset) != 0)
+		return -1;
+	return weir_log_topic_commit(t, true); /* the committed point now ends in the new segment */
 }
 
 void
@@ -257,6 +269,9 @@ weir_log_topic_close(struct weir_log_topic *t)
 	}
 	weir_log_writer_stop(t);
 	t->fd = -1;
+	if (t->checkpoint_fd >= 0)
+		close(t->checkpoint_fd);
+	t->checkpoint_fd = -1;
 	free(t->buf);
 	t->buf = NULL;
 }

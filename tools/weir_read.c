@@ -34,6 +34,10 @@ usage(FILE *f)
 		"  --topic NAME          only this topic (default: every topic)\n"
 		"  --from OFFSET         start at this offset within the topic\n"
 		"  --verify              check CRCs and offsets, print one line per topic, no records\n"
+		"       weir-read --salvage TOPIC_DIR\n"
+		"                        after weir-control refused a damaged topic: keep every batch that\n"
+		"                        checks whole, move the damaged segment aside, state the lost offsets\n"
+		"                        in TOPIC_DIR/holes; no offset is ever handed out twice\n"
 		"exit: 0 when every entry verified, 1 on corruption or a gap, 2 on usage errors\n");
 }
 
@@ -96,6 +100,34 @@ print_record_text(const char *topic, const struct weir_log_entry *e, const struc
 	printf(len > 48 ? "...|\n" : "|\n");
 }
 
+/* Whether salvage stated [first, end) lost: a gap between segments it left. */
+static bool
+stated_hole(const struct weir_log_hole *holes, size_t n, uint64_t first, uint64_t end)
+{
+	for (size_t i = 0; i < n; i++)
+		if (holes[i].first <= first && holes[i].last + 1 >= end)
+			return true;
+	return false;
+}
+
+static int
+salvage(const char *dir)
+{
+	char err[1024];
+	struct weir_log_salvage s;
+	if (weir_log_salvage(dir, &s, err, sizeof(err)) != 0) {
+		fprintf(stderr, "weir-read: salvage: %s\n", err);
+		return 1;
+	}
+	printf("weir-read: %s: kept %" PRIu64 " records in %" PRIu64 " batches; %" PRIu64 " records lost in %u hole%s",
+	       dir, s.records_kept, s.batches_kept, s.records_lost, s.n_holes, s.n_holes == 1 ? "" : "s");
+	for (unsigned i = 0; i < s.n_holes && i < WEIR_LOG_SALVAGE_HOLES; i++)
+		printf("%s%" PRIu64 "-%" PRIu64, i ? ", " : " (offsets ", s.holes[i].first, s.holes[i].last);
+	printf("%s; %" PRIu64 " bytes passed over; next offset %" PRIu64 "; the damaged segment is kept as %s\n",
+	       s.n_holes ? ")" : "", s.bytes_skipped, s.next_offset, s.damaged_path);
+	return 0;
+}
+
 /* Reads one topic; returns the number of problems found. */
 static unsigned
 read_topic(const char *root, const char *topic, const struct options *o)
@@ -108,6 +140,12 @@ read_topic(const char *root, const char *topic, const struct options *o)
 		fprintf(stderr, "weir-read: %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
+	struct weir_log_hole *holes;
+	size_t n_holes;
+	if (weir_log_holes_read(dir, &holes, &n_holes) != 0) {
+		fprintf(stderr, "weir-read: %s/%s: %s\n", dir, WEIR_LOG_HOLES_FILE, strerror(errno));
+		return 1;
+	}
 	unsigned problems = 0;
 	uint64_t records = 0, expect = n ? bases[0] : 0, by_kind[WEIR_REC_KIND_MAX] = { 0 };
 	if (n && bases[0] != 0) {
@@ -116,7 +154,11 @@ read_topic(const char *root, const char *topic, const struct options *o)
 	}
 	for (size_t i = 0; i < n; i++) {
 		weir_log_segment_path(dir, bases[i], path, sizeof(path));
-		if (bases[i] != expect) {
+		if (bases[i] != expect && stated_hole(holes, n_holes, expect, bases[i])) {
+			if (o->verify_only)
+				printf("%s: offsets %" PRIu64 " to %" PRIu64 " lost, stated in %s/%s\n", topic, expect,
+				       bases[i] - 1, dir, WEIR_LOG_HOLES_FILE);
+		} else if (bases[i] != expect) {
 			fprintf(stderr, "weir-read: %s: starts at offset %" PRIu64 ", previous segment ended at %" PRIu64 "\n",
 				path, bases[i], expect);
 			problems++;
@@ -151,6 +193,7 @@ read_topic(const char *root, const char *topic, const struct options *o)
 		weir_log_segment_close(&s);
 	}
 	free(bases);
+	free(holes);
 	if (o->verify_only)
 		printf("%s: %zu segment%s, %" PRIu64 " records (events %" PRIu64 ", dead letters %" PRIu64
 		       ", end of session %" PRIu64 ", loss %" PRIu64 "), next offset %" PRIu64 ": %s\n",
@@ -171,7 +214,8 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'F' }, { "topic", required_argument, NULL, 't' },
 		{ "from", required_argument, NULL, 'o' },   { "verify", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+		{ "salvage", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct options o = { .format = FMT_TEXT };
 	int c;
@@ -197,6 +241,7 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'v': o.verify_only = true; break;
+		case 's': return optind == argc ? salvage(optarg) : (usage(stderr), 2);
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -151,7 +151,8 @@ class Deployment:
     def stop(self, *others, timeout=30):
         """SIGINT to the dataplane (stop RX, drain, exit), then every other process must end cleanly."""
         self.dp.send_signal(signal.SIGINT)
-        assert self.dp.wait(timeout=timeout) == 0, self.output("dataplane")
+        rc = self.dp.wait(timeout=timeout)
+        assert rc == 0, f"weir-dataplane exited {rc}:\n" + self.output("dataplane")
         for p in others:
             assert p.wait(timeout=timeout) == 0, f"exit {p.returncode}"
 

@@ -50,7 +50,8 @@ frame_ipv6_udp(uint8_t *f, const uint8_t *ext, uint32_t ext_len, uint8_t first_n
 	ip[6] = ext_len ? first_next : 17;
 	ip[7] = 64;
 	uint32_t o = 54;
-	memcpy(f + o, ext, ext_len);
+	if (ext_len) /* ext may be NULL: memcpy from NULL is undefined even for 0 bytes */
+		memcpy(f + o, ext, ext_len);
 	o += ext_len;
 	return o + put_udp(f + o, dport, payload, plen);
 }

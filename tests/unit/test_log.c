@@ -456,6 +456,194 @@ should_name_a_version_1_segment_rather_than_call_it_garbage(void **state)
 	rm_tmpdir(root);
 }
 
+/* A topic written and committed the way the drain does it: n records, then
+ * a durable commit.  Returns the segment's path in path. */
+static void
+write_committed(const char *root, unsigned n, char *path, size_t len)
+{
+	struct weir_log_topic t;
+	assert_int_equal(weir_log_topic_open(&t, root, "t", err, sizeof(err)), 0);
+	for (unsigned i = 0; i < n; i += 50) {
+		append_n(&t, i, n - i < 50 ? n - i : 50);
+		assert_int_equal(weir_log_topic_sync(&t), 0);
+		assert_int_equal(weir_log_topic_commit(&t, true), 0);
+	}
+	weir_log_topic_close(&t);
+	segment_file(root, 0, path, len);
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+static void
+flip_byte(const char *path, off_t at)
+{
+	int fd = open(path, O_RDWR);
+	uint8_t b;
+	assert_int_equal(pread(fd, &b, 1, at), 1);
+	b ^= 0x40;
+	assert_int_equal(pwrite(fd, &b, 1, at), 1);
+	close(fd);
+}
+
+/* The outside check's case: one flipped byte in the last segment of an
+ * fsynced log was cut as a torn tail, and its offsets given out again. */
+static void
+should_refuse_a_flipped_byte_before_the_committed_point_and_cut_nothing(void **state)
+{
+	char *root = make_tmpdir(), path[512];
+	write_committed(root, 400, path, sizeof(path));
+	off_t size = file_size(path);
+	flip_byte(path, size / 3);
+	struct weir_log_topic t;
+	assert_int_equal(weir_log_topic_open(&t, root, "t", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "before the committed point (offset 400"));
+	assert_non_null(strstr(err, "weir-read --salvage"));
+	weir_log_topic_close(&t);
+	assert_int_equal(file_size(path), size); /* nothing cut */
+	rm_tmpdir(root);
+}
+
+static void
+should_refuse_a_last_segment_that_was_deleted(void **state)
+{
+	char *root = make_tmpdir(), path[512];
+	write_committed(root, 100, path, sizeof(path));
+	assert_int_equal(unlink(path), 0);
+	struct weir_log_topic t;
+	assert_int_equal(weir_log_topic_open(&t, root, "t", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "missing"));
+	weir_log_topic_close(&t);
+	rm_tmpdir(root);
+}
+
+static void
+should_refuse_a_last_segment_shortened_below_the_committed_point(void **state)
+{
+	char *root = make_tmpdir(), path[512];
+	write_committed(root, 100, path, sizeof(path));
+	assert_int_equal(truncate(path, file_size(path) - 200), 0);
+	struct weir_log_topic t;
+	assert_int_equal(weir_log_topic_open(&t, root, "t", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "before the committed point"));
+	weir_log_topic_close(&t);
+	rm_tmpdir(root);
+}
+
+/* What was written after the last commit never left the ring: a torn write
+ * there is cut, and the drain writes it again. */
+static void
+should_cut_a_torn_tail_after_the_committed_point(void **state)
+{
+	char *root = make_tmpdir(), path[512], dir[400];
+	snprintf(dir, sizeof(dir), "%s/t", root);
+	struct weir_log_topic t;
+	assert_int_equal(weir_log_topic_open(&t, root, "t", err, sizeof(err)), 0);
+	append_n(&t, 0, 9);
+	assert_int_equal(weir_log_topic_sync(&t), 0);
+	assert_int_equal(weir_log_topic_commit(&t, true), 0);
+	append_n(&t, 9, 3);
+	weir_log_topic_close(&t); /* flushed, never committed */
+	segment_file(root, 0, path, sizeof(path));
+	assert_int_equal(truncate(path, file_size(path) - 20), 0);
+	assert_int_equal(weir_log_topic_open(&t, root, "t", err, sizeof(err)), 0);
+	assert_int_equal(t.next_offset, 9);
+	weir_log_topic_close(&t);
+	rm_tmpdir(root);
+}
+
+static void
+should_salvage_every_good_batch_after_the_damage_and_never_reuse_an_offset(void **state)
+{
+	char *root = make_tmpdir(), path[512], dir[400];
+	snprintf(dir, sizeof(dir), "%s/t", root);
+	write_committed(root, 400, path, sizeof(path));
+	flip_byte(path, file_size(path) / 3);
+	struct weir_log_salvage sv;
+	assert_int_equal(weir_log_salvage(dir, &sv, err, sizeof(err)), 0);
+	assert_int_equal(sv.n_holes, 1);
+	assert_int_equal(sv.records_kept + sv.records_lost, 400); /* every record kept or stated lost */
+	assert_true(sv.holes[0].first > 0 && sv.holes[0].last < 399); /* batches after it were kept */
+	assert_int_equal(sv.next_offset, 400);
+	assert_true(file_size(sv.damaged_path) > 0); /* the evidence stays */
+	struct weir_log_hole *holes;
+	size_t n;
+	assert_int_equal(weir_log_holes_read(dir, &holes, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(holes[0].first, sv.holes[0].first);
+	free(holes);
+	struct weir_log_topic t;
+	assert_int_equal(weir_log_topic_open(&t, root, "t", err, sizeof(err)), 0);
+	assert_int_equal(t.next_offset, 400);
+	append_n(&t, 1000, 1);
+	assert_int_equal(t.next_offset, 401);
+	weir_log_topic_close(&t);
+	rm_tmpdir(root);
+}
+
+static void
+should_salvage_a_lost_committed_tail_by_moving_the_next_offset_past_it(void **state)
+{
+	char *root = make_tmpdir(), path[512], dir[400];
+	snprintf(dir, sizeof(dir), "%s/t", root);
+	write_committed(root, 100, path, sizeof(path));
+	assert_int_equal(truncate(path, file_size(path) - 100), 0);
+	struct weir_log_salvage sv;
+	assert_int_equal(weir_log_salvage(dir, &sv, err, sizeof(err)), 0);
+	assert_int_equal(sv.next_offset, 100);
+	assert_int_equal(sv.records_kept + sv.records_lost, 100);
+	struct weir_log_topic t;
+	assert_int_equal(weir_log_topic_open(&t, root, "t", err, sizeof(err)), 0);
+	assert_int_equal(t.next_offset, 100);
+	weir_log_topic_close(&t);
+	rm_tmpdir(root);
+}
+
+static void
+should_keep_the_other_checkpoint_slot_when_one_is_torn(void **state)
+{
+	char *root = make_tmpdir(), path[512], ck[512];
+	write_committed(root, 100, path, sizeof(path)); /* commits at 50 and 100 */
+	snprintf(ck, sizeof(ck), "%s/t/%s", root, WEIR_LOG_CHECKPOINT_FILE);
+	struct weir_log_checkpoint c;
+	char dir[400];
+	snprintf(dir, sizeof(dir), "%s/t", root);
+	assert_int_equal(weir_log_checkpoint_read(dir, &c, err, sizeof(err)), 1);
+	assert_int_equal(c.committed_offset, 100);
+	flip_byte(ck, (off_t)(c.generation & 1) * 4096 + 20); /* the newer slot */
+	assert_int_equal(weir_log_checkpoint_read(dir, &c, err, sizeof(err)), 1);
+	assert_int_equal(c.committed_offset, 50);
+	rm_tmpdir(root);
+}
+
+static void
+should_close_a_batch_once_it_holds_64_kib(void **state)
+{
+	char *root = make_tmpdir(), path[512];
+	struct weir_log_topic t;
+	assert_int_equal(weir_log_topic_open(&t, root, "t", err, sizeof(err)), 0);
+	append_n(&t, 0, 20000); /* about 600 KiB from one worker, no commit */
+	weir_log_topic_close(&t);
+	segment_file(root, 0, path, sizeof(path));
+	int fd = open(path, O_RDONLY);
+	off_t size = file_size(path), pos = sizeof(struct weir_log_segment_hdr);
+	unsigned batches = 0;
+	while (pos + (off_t)sizeof(struct weir_log_batch) <= size) {
+		struct weir_log_batch b;
+		assert_int_equal(pread(fd, &b, sizeof(b), pos), sizeof(b));
+		assert_true(b.len_bytes <= WEIR_LOG_BATCH_MAX_BYTES + 256);
+		pos += (b.len_bytes + 7) & ~7u;
+		batches++;
+	}
+	close(fd);
+	assert_true(batches >= 8); /* one a 1 MiB buffer without the bound */
+	rm_tmpdir(root);
+}
+
 int
 main(void)
 {
@@ -473,6 +661,14 @@ main(void)
 		cmocka_unit_test(should_rewrite_a_segment_whose_header_was_torn),
 		cmocka_unit_test(should_roll_segments_named_by_their_first_offset),
 		cmocka_unit_test(should_remember_what_each_worker_last_wrote_across_a_reopen),
+		cmocka_unit_test(should_refuse_a_flipped_byte_before_the_committed_point_and_cut_nothing),
+		cmocka_unit_test(should_refuse_a_last_segment_that_was_deleted),
+		cmocka_unit_test(should_refuse_a_last_segment_shortened_below_the_committed_point),
+		cmocka_unit_test(should_cut_a_torn_tail_after_the_committed_point),
+		cmocka_unit_test(should_salvage_every_good_batch_after_the_damage_and_never_reuse_an_offset),
+		cmocka_unit_test(should_salvage_a_lost_committed_tail_by_moving_the_next_offset_past_it),
+		cmocka_unit_test(should_keep_the_other_checkpoint_slot_when_one_is_torn),
+		cmocka_unit_test(should_close_a_batch_once_it_holds_64_kib),
 	};
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

@@ -1,0 +1,260 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "weir_log_pvt.h"
+
+/* One run of good batches that continue each other: a segment of its own. */
+struct run {
+	uint64_t base;               /* its first offset */
+	size_t from, to;             /* bytes of the damaged file: batches only */
+};
+
+static int
+read_whole(const char *path, uint8_t **data, size_t *size, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*size = (size_t)st.st_size;
+	*data = malloc(*size + 1);
+	ssize_t got = *data ? pread(fd, *data, *size, 0) : -1;
+	close(fd);
+	if (got != (ssize_t)*size) {
+		snprintf(err, errlen, "%s: cannot read it whole", path);
+		free(*data);
+		return -1;
+	}
+	return 0;
+}
+
+/* The next batch at or after pos that checks whole and does not go back
+ * below expect; its position, or size when there is none. */
+static size_t
+resync(const uint8_t *data, size_t size, size_t pos, uint64_t expect)
+{
+	char why[256];
+	size_t longest;
+	for (size_t q = (pos + 8) & ~(size_t)7; q + sizeof(struct weir_log_batch) <= size; q += 8) {
+		const struct weir_log_batch *c = (const void *)(data + q);
+		if (c->base_offset >= expect &&
+		    weir_log_batch_check(c, size - q, c->base_offset, q, &longest, why, sizeof(why)) == 0)
+			return q;
+	}
+	return size;
+}
+
+static void
+note_hole(struct weir_log_salvage *out, uint64_t first, uint64_t last)
+{
+	if (first > last)
+		return;
+	if (out->n_holes < WEIR_LOG_SALVAGE_HOLES)
+		out->holes[out->n_holes] = (struct weir_log_hole){ first, last };
+	out->n_holes++;
+	out->records_lost += last - first + 1;
+}
+
+/* Walks the damaged segment: runs of good batches, the holes between them. */
+static unsigned
+find_runs(const uint8_t *data, size_t size, uint64_t base, struct run *runs, unsigned max_runs,
+	  struct weir_log_salvage *out, uint64_t *next)
+{
+	char why[256];
+	size_t longest, pos = sizeof(struct weir_log_segment_hdr);
+	uint64_t expect = base;
+	unsigned n = 0;
+	runs[n++] = (struct run){ base, pos, pos };
+	while (pos + sizeof(struct weir_log_batch) <= size) {
+		const struct weir_log_batch *b = (const void *)(data + pos);
+		if (weir_log_batch_check(b, size - pos, expect, pos, &longest, why, sizeof(why)) == 0) {
+			expect = b->base_offset + b->n_entries;
+			out->batches_kept++;
+			out->records_kept += b->n_entries;
+			pos += WEIR_ALIGN8(b->len_bytes);
+			runs[n - 1].to = pos < size ? pos : size;
+			continue;
+		}
+		size_t q = resync(data, size, pos, expect);
+		out->bytes_skipped += q - pos;
+		if (q == size || n == max_runs)
+			break;
+		const struct weir_log_batch *c = (const void *)(data + q);
+		note_hole(out, expect, c->base_offset - 1);
+		expect = c->base_offset;
+		runs[n++] = (struct run){ expect, q, q };
+		pos = q;
+	}
+	*next = expect;
+	return n;
+}
+
+static int
+write_segment(const char *dir, uint64_t base, const uint8_t *bytes, size_t len, size_t *size, char *err,
+	      size_t errlen)
+{
+	char path[PATH_MAX + 32];
+	weir_log_segment_path(dir, base, path, sizeof(path));
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	struct weir_log_segment_hdr h = { .magic = WEIR_LOG_MAGIC, .base_offset = base };
+	if (fd < 0 || weir_log_write_all(fd, &h, sizeof(h)) != 0 || weir_log_write_all(fd, bytes, len) != 0 ||
+	    fsync(fd) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	*size = sizeof(h) + len;
+	return 0;
+}
+
+/* Appends the holes to DIR/holes, where weir-read finds them stated. */
+static int
+record_holes(const char *dir, const struct weir_log_salvage *out, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/%s", dir, WEIR_LOG_HOLES_FILE);
+	FILE *f = fopen(path, "a");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (unsigned i = 0; i < out->n_holes && i < WEIR_LOG_SALVAGE_HOLES; i++)
+		fprintf(f, "%" PRIu64 " %" PRIu64 " salvaged; damaged segment kept as %s\n", out->holes[i].first,
+			out->holes[i].last, out->damaged_path);
+	int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;
+	fclose(f);
+	if (rc)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	return rc;
+}
+
+/* Rewrites the runs as segments and moves the committed point past them. */
+static int
+write_runs(const char *dir, const uint8_t *data, const struct run *runs, unsigned n, uint64_t next,
+	   struct weir_log_checkpoint *ck, struct weir_log_salvage *out, char *err, size_t errlen)
+{
+	size_t size = 0;
+	uint64_t last_base = runs[0].base;
+	for (unsigned i = 0; i < n; i++) {
+		if (i > 0 && runs[i].from == runs[i].to)
+			continue;
+		if (write_segment(dir, runs[i].base, data + runs[i].from, runs[i].to - runs[i].from, &size, err,
+				  errlen) != 0)
+			return -1;
+		last_base = runs[i].base;
+	}
+	if (ck->committed_offset > next) {
+		/* The committed tail is gone: the next record still gets an offset above it. */
+		note_hole(out, next, ck->committed_offset - 1);
+		next = ck->committed_offset;
+		if (write_segment(dir, next, NULL, 0, &size, err, errlen) != 0)
+			return -1;
+		last_base = next;
+	}
+	if (weir_log_fsync_dir(dir) != 0 || record_holes(dir, out, err, errlen) != 0)
+		return -1;
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/%s", dir, WEIR_LOG_CHECKPOINT_FILE);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	ck->committed_offset = next;
+	ck->segment_base = last_base;
+	ck->segment_bytes = size;
+	if (fd < 0 || weir_log_checkpoint_write(fd, ck, true) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	out->next_offset = next;
+	return 0;
+}
+
+int
+weir_log_salvage(const char *dir, struct weir_log_salvage *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	struct weir_log_checkpoint ck = { 0 };
+	if (weir_log_checkpoint_read(dir, &ck, err, errlen) < 0)
+		return -1;
+	uint64_t *bases;
+	size_t n_seg;
+	if (weir_log_list_segments(dir, &bases, &n_seg) != 0 || n_seg == 0) {
+		snprintf(err, errlen, "%s: no segment to salvage", dir);
+		free(bases);
+		return -1;
+	}
+	uint64_t base = bases[n_seg - 1];
+	free(bases);
+	char path[PATH_MAX + 32];
+	weir_log_segment_path(dir, base, path, sizeof(path));
+	uint8_t *data;
+	size_t size;
+	if (read_whole(path, &data, &size, err, errlen) != 0)
+		return -1;
+	enum { MAX_RUNS = 256 };
+	struct run runs[MAX_RUNS];
+	uint64_t next;
+	unsigned n = find_runs(data, size, base, runs, MAX_RUNS, out, &next);
+	/* The damaged file is kept, renamed, never deleted: it is the evidence. */
+	snprintf(out->damaged_path, sizeof(out->damaged_path), "%s.damaged-%lld", path, (long long)time(NULL));
+	int rc = -1;
+	if (rename(path, out->damaged_path) != 0)
+		snprintf(err, errlen, "%s: cannot move aside: %s", path, strerror(errno));
+	else
+		rc = write_runs(dir, data, runs, n, next, &ck, out, err, errlen);
+	free(data);
+	return rc;
+}
+
+static int
+cmp_hole(const void *a, const void *b)
+{
+	const struct weir_log_hole *x = a, *y = b;
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+int
+weir_log_holes_read(const char *dir, struct weir_log_hole **holes, size_t *n)
+{
+	*holes = NULL;
+	*n = 0;
+	char path[PATH_MAX + 32], line[PATH_MAX + 200];
+	snprintf(path, sizeof(path), "%s/%s", dir, WEIR_LOG_HOLES_FILE);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return errno == ENOENT ? 0 : -1;
+	size_t cap = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *end;
+		struct weir_log_hole h;
+		h.first = strtoull(line, &end, 10);
+		h.last = strtoull(end, &end, 10);
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct weir_log_hole *bigger = realloc(*holes, cap * sizeof(h));
+			if (bigger == NULL) {
+				fclose(f);
+				return -1;
+			}
+			*holes = bigger;
+		}
+		(*holes)[(*n)++] = h;
+	}
+	fclose(f);
+	qsort(*holes, *n, sizeof(**holes), cmp_hole);
+	return 0;
+}
