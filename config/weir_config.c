@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "weir_config_pvt.h"
 
@@ -56,6 +57,29 @@ weir_config_add_eal_arg(struct weir_config *cfg, const char *arg)
 	return 0;
 }
 
+/* Whether the setting t[0..words) was given on an earlier line (said so);
+ * else it is noted as given here. */
+static bool
+given_before(struct weir_config_ctx *ctx, char *const *t, int words)
+{
+	char key[64];
+	size_t o = 0;
+	for (int i = 0; i < words; i++)
+		o += (size_t)snprintf(key + o, o < sizeof(key) ? sizeof(key) - o : 0, "%s%s", i ? " " : "", t[i]);
+	for (unsigned i = 0; i < ctx->n_settings; i++)
+		if (strcmp(ctx->settings[i].key, key) == 0) {
+			weir_diag_fail(&ctx->d, "\"%s\" is already set on line %u: give each setting once (remove one "
+						"of the two lines)",
+				       key, ctx->settings[i].line);
+			return true;
+		}
+	if (ctx->n_settings < WEIR_CONFIG_MAX_SETTINGS) {
+		snprintf(ctx->settings[ctx->n_settings].key, sizeof(ctx->settings[0].key), "%s", key);
+		ctx->settings[ctx->n_settings++].line = ctx->d.line;
+	}
+	return false;
+}
+
 static void
 parse_line(struct weir_config_ctx *ctx, char *line)
 {
@@ -73,6 +97,8 @@ parse_line(struct weir_config_ctx *ctx, char *line)
 		return;
 	for (const struct weir_config_command *c = weir_config_commands; c->name; c++)
 		if (strcmp(t[0], c->name) == 0) {
+			if (c->once_words && n >= c->once_words && given_before(ctx, t, c->once_words))
+				return;
 			c->handler(ctx, t, n);
 			return;
 		}
@@ -106,6 +132,9 @@ validate(struct weir_config_ctx *ctx)
 		weir_diag_fail_at(&ctx->d, last, "no decoder: add \"decoder moldudp64 udp-port N topic NAME\"");
 	if (cfg->log_dir[0] == 0)
 		weir_diag_fail_at(&ctx->d, last, "no log directory: add \"log dir PATH\"");
+	if (cfg->rules_path[0] && access(cfg->rules_path, R_OK) != 0)
+		weir_diag_fail_at(&ctx->d, cfg->line_rules, "rules file %s: %s: give a readable rules file (docs/rules.md)",
+				  cfg->rules_path, strerror(errno));
 	if (cfg->dead_letter_keep_bytes + sizeof(struct weir_record) + 8 > cfg->ring_bytes / 4)
 		weir_diag_fail_at(&ctx->d, cfg->line_ring_size, "ring size %llu is too small for dead letters of %u bytes",
 		     (unsigned long long)cfg->ring_bytes, cfg->dead_letter_keep_bytes);
@@ -114,10 +143,17 @@ validate(struct weir_config_ctx *ctx)
 int
 weir_config_parse(const char *text, const char *name, struct weir_config *cfg, char *err, size_t errlen)
 {
+	return weir_config_parse_bytes(text, strlen(text), name, cfg, err, errlen);
+}
+
+int
+weir_config_parse_bytes(const char *text, size_t len, const char *name, struct weir_config *cfg, char *err,
+			size_t errlen)
+{
 	struct weir_config_ctx ctx = { .cfg = cfg };
 	weir_diag_init(&ctx.d, name, err, errlen);
 	weir_config_defaults(cfg);
-	const char *p = text, *end = text + strlen(text);
+	const char *p = text, *end = text + len;
 	char raw[MAX_LINE], line[MAX_LINE];
 	int got;
 	while ((got = weir_diag_next_line(&ctx.d, &p, end, raw, sizeof(raw))) != 0) {
@@ -138,34 +174,11 @@ weir_config_parse(const char *text, const char *name, struct weir_config *cfg, c
 int
 weir_config_load(const char *path, struct weir_config *cfg, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
+	char *text;
+	size_t len;
+	if (weir_diag_read_file(path, 16u << 20, &text, &len, err, errlen) != 0)
 		return -1;
-	}
-	size_t cap = 1 << 16, len = 0;
-	char *text = malloc(cap);
-	size_t n;
-	while (text && (n = fread(text + len, 1, cap - len - 1, f)) > 0) {
-		len += n;
-		if (len + 1 >= cap) {
-			char *bigger = cap < (1 << 24) ? realloc(text, cap * 2) : NULL;
-			if (bigger == NULL) {
-				free(text);
-				text = NULL;
-				break;
-			}
-			text = bigger;
-			cap *= 2;
-		}
-	}
-	fclose(f);
-	if (text == NULL) {
-		snprintf(err, errlen, "%s:0: file too large for a config (limit 16 MiB)", path);
-		return -1;
-	}
-	text[len] = 0;
-	int rc = weir_config_parse(text, path, cfg, err, errlen);
+	int rc = weir_config_parse_bytes(text, len, path, cfg, err, errlen);
 	free(text);
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
 	return rc;

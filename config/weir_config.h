@@ -86,6 +86,7 @@ struct weir_config {
 	struct weir_sequence_cfg seq;
 
 	char rules_path[PATH_MAX];       /* empty: no pattern matching */
+	bool rules_allow_empty;          /* an empty rules file is a choice, not a half-written file */
 
 	char log_dir[PATH_MAX];
 	uint64_t segment_bytes;
@@ -102,13 +103,16 @@ struct weir_config {
 	uint64_t drain_timeout_ns;
 
 	/* Where each cross-checked setting was given, for error lines. */
-	unsigned line_corelist, line_rxq, line_log_dir, line_ring_size;
+	unsigned line_corelist, line_rxq, line_log_dir, line_ring_size, line_rules;
 };
 
 void weir_config_defaults(struct weir_config *cfg);
 /* 0 on success; -1 with err holding one "FILE:LINE: ..." line per error. */
 int weir_config_load(const char *path, struct weir_config *cfg, char *err, size_t errlen);
 int weir_config_parse(const char *text, const char *name, struct weir_config *cfg, char *err, size_t errlen);
+/* The same on len bytes: a NUL inside is an error at its line, not the end. */
+int weir_config_parse_bytes(const char *text, size_t len, const char *name, struct weir_config *cfg, char *err,
+			    size_t errlen);
 
 /* The --file-prefix among the EAL arguments, "weir" when none is given. */
 const char *weir_config_file_prefix(const struct weir_config *cfg);

@@ -10,8 +10,8 @@ cmd_port(struct weir_config_ctx *ctx, char **t, int n)
 	int port;
 	uint64_t v;
 	if (n < 5 || strcmp(t[1], "config") != 0) {
-		weir_diag_fail_at(&ctx->d, ctx->d.line,
-		     "expected \"port config (all|N) (rxq|rxd|txd|rss) VALUE\", e.g. \"port config all rxq 1\"");
+		weir_diag_fail(&ctx->d,
+			       "expected \"port config (all|N) (rxq|rxd|txd|rss) VALUE\", e.g. \"port config all rxq 1\"");
 		return;
 	}
 	if (weir_config_port_sel(ctx, t[2], &port))
@@ -22,7 +22,7 @@ cmd_port(struct weir_config_ctx *ctx, char **t, int n)
 	}
 	if (strcmp(t[3], "rxq") == 0) {
 		if (port >= 0) {
-			weir_diag_fail_at(&ctx->d, ctx->d.line,
+			weir_diag_fail(&ctx->d,
 			     "rxq is the same on every port (one worker per queue): write \"port config all rxq %s\"",
 			     t[4]);
 			return;
@@ -125,9 +125,14 @@ cmd_sequence(struct weir_config_ctx *ctx, char **t, int n)
 		}
 		return;
 	}
+	if (strcmp(t[1], "reorder-window") == 0) {
+		weir_diag_fail(&ctx->d, "expected \"sequence reorder-window EVENTS TIME\": two values, e.g. "
+					"\"sequence reorder-window 1024 5ms\" (0 0 turns it off)");
+		return;
+	}
 	if (n != 3) {
-		weir_diag_fail_at(&ctx->d, ctx->d.line,
-		     "expected \"sequence (sources|gaps|table-full|gap-timeout|rerequest-interval|rerequest-max|rerequest-max-count|rerequest-min-gap|reorder-slots|key) VALUE\" or \"sequence reorder-window EVENTS TIME\"");
+		weir_diag_fail(&ctx->d,
+			       "expected \"sequence (sources|gaps|table-full|gap-timeout|rerequest-interval|rerequest-max|rerequest-max-count|rerequest-min-gap|reorder-slots|key) VALUE\" or \"sequence reorder-window EVENTS TIME\"");
 		return;
 	}
 	if (strcmp(t[1], "sources") == 0) {
@@ -173,8 +178,8 @@ cmd_sequence(struct weir_config_ctx *ctx, char **t, int n)
 		if (weir_config_uint_range(ctx, "reorder-slots", t[2], 16, 1u << 22, &v) == 0)
 			sq->reorder_slots = (uint32_t)v;
 	} else {
-		weir_diag_fail_at(&ctx->d, ctx->d.line,
-		     "unknown sequence setting \"%s\": valid are sources, gaps, table-full, gap-timeout, rerequest-interval, rerequest-max, rerequest-max-count, rerequest-min-gap, reorder-window, reorder-slots, key",
+		weir_diag_fail(&ctx->d,
+			       "unknown sequence setting \"%s\": valid are sources, gaps, table-full, gap-timeout, rerequest-interval, rerequest-max, rerequest-max-count, rerequest-min-gap, reorder-window, reorder-slots, key",
 		     t[1]);
 	}
 }
@@ -186,8 +191,8 @@ cmd_decoder(struct weir_config_ctx *ctx, char **t, int n)
 	uint64_t v;
 	if ((n != 6 && n != 8) || strcmp(t[2], "udp-port") != 0 || strcmp(t[4], "topic") != 0 ||
 	    (n == 8 && strcmp(t[6], "rerequest") != 0)) {
-		weir_diag_fail_at(&ctx->d, ctx->d.line,
-		     "expected \"decoder (moldudp64|weirframe) udp-port N topic NAME [rerequest IPV4:PORT]\"");
+		weir_diag_fail(&ctx->d,
+			       "expected \"decoder (moldudp64|weirframe) udp-port N topic NAME [rerequest IPV4:PORT]\"");
 		return;
 	}
 	enum weir_decoder_type type;
@@ -305,12 +310,15 @@ static void
 cmd_rules(struct weir_config_ctx *ctx, char **t, int n)
 {
 	struct weir_config *cfg = ctx->cfg;
-	if (n != 2)
-		weir_diag_fail(&ctx->d, "expected \"rules FILE\" (docs/rules.md)");
+	if ((n != 2 && n != 3) || (n == 3 && strcmp(t[2], "allow-empty") != 0))
+		weir_diag_fail(&ctx->d, "expected \"rules FILE\" or \"rules FILE allow-empty\" (docs/rules.md)");
 	else if (strlen(t[1]) >= sizeof(cfg->rules_path))
 		weir_diag_fail(&ctx->d, "rules path too long");
-	else
+	else {
 		snprintf(cfg->rules_path, sizeof(cfg->rules_path), "%s", t[1]);
+		cfg->rules_allow_empty = n == 3;
+		cfg->line_rules = ctx->d.line;
+	}
 }
 
 static void
@@ -386,19 +394,19 @@ cmd_dead_letter(struct weir_config_ctx *ctx, char **t, int n)
 
 /* In the order the unknown-command error lists them. */
 const struct weir_config_command weir_config_commands[] = {
-	{ "eal", cmd_eal },
-	{ "set", cmd_set },
-	{ "port", cmd_port },
-	{ "ring", cmd_ring },
-	{ "decoder", cmd_decoder },
-	{ "frame-topic", cmd_frame_topic },
-	{ "topic", cmd_topic },
-	{ "rules", cmd_rules },
-	{ "sequence", cmd_sequence },
-	{ "log", cmd_log },
-	{ "metrics", cmd_metrics },
-	{ "control", cmd_control },
-	{ "shutdown", cmd_shutdown },
-	{ "dead-letter", cmd_dead_letter },
-	{ NULL, NULL },
+	{ "eal", cmd_eal, 0 },
+	{ "set", cmd_set, 2 },
+	{ "port", cmd_port, 4 },
+	{ "ring", cmd_ring, 2 },
+	{ "decoder", cmd_decoder, 0 },
+	{ "frame-topic", cmd_frame_topic, 2 },
+	{ "topic", cmd_topic, 0 },
+	{ "rules", cmd_rules, 1 },
+	{ "sequence", cmd_sequence, 2 },
+	{ "log", cmd_log, 2 },
+	{ "metrics", cmd_metrics, 2 },
+	{ "control", cmd_control, 2 },
+	{ "shutdown", cmd_shutdown, 2 },
+	{ "dead-letter", cmd_dead_letter, 2 },
+	{ NULL, NULL, 0 },
 };

@@ -9,9 +9,18 @@
 #include "weir_config.h"
 #include "weir_diag.h"
 
+#define WEIR_CONFIG_MAX_SETTINGS 128
+
 struct weir_config_ctx {
 	struct weir_diag d;
 	struct weir_config *cfg;
+	/* One-off settings given so far ("ring size", "port config 0 rxd"): a
+	 * second is refused, naming the first's line, not silently the winner. */
+	unsigned n_settings;
+	struct {
+		char key[64];
+		unsigned line;
+	} settings[WEIR_CONFIG_MAX_SETTINGS];
 };
 
 /* Each 0, or -1 with the error reported; what names the setting in it. */
@@ -32,10 +41,13 @@ int weir_config_ipv4_port(struct weir_config_ctx *ctx, const char *tok, uint32_t
 /* "${NAME}" is replaced by the environment's value; unset is an error. */
 int weir_config_expand_env(struct weir_config_ctx *ctx, const char *in, char *out, size_t outlen);
 
-/* One command: its first word and the handler of its line's n words. */
+/* One command: its first word, the handler of its line's n words, and how
+ * many leading words name a setting that may be given once (0: the command
+ * may repeat, as eal, decoder and topic do). */
 struct weir_config_command {
 	const char *name;
 	void (*handler)(struct weir_config_ctx *ctx, char **t, int n);
+	int once_words;
 };
 /* Ends with a NULL name. */
 extern const struct weir_config_command weir_config_commands[];

@@ -30,7 +30,14 @@ void weir_diag_fail_at(struct weir_diag *d, unsigned line, const char *fmt, ...)
 
 /* The next line of [*p, end) into buf (without its newline, NUL
  * terminated), d->line counting it; *p moves past it.  1: a line; 0: the
- * end; -1: longer than buf holds (reported, and passed over). */
+ * end; -1: longer than buf holds, or holding a NUL, a control byte or a
+ * CR before its newline (reported, and passed over). */
 int weir_diag_next_line(struct weir_diag *d, const char **p, const char *end, char *buf, size_t cap);
+
+/* The whole of path (at most max_bytes) into *text (malloc'd, NUL
+ * terminated after *len bytes), read again while it changes under the read;
+ * -1 with a "PATH:0:" error (a directory, unreadable, too large, never
+ * still). */
+int weir_diag_read_file(const char *path, size_t max_bytes, char **text, size_t *len, char *err, size_t errlen);
 
 #endif

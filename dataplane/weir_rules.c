@@ -195,6 +195,13 @@ int
 weir_rules_parse(const char *text, const char *name, const struct weir_config *cfg, struct weir_ruleset *rs,
 		 char *err, size_t errlen)
 {
+	return weir_rules_parse_bytes(text, strlen(text), name, cfg, rs, err, errlen);
+}
+
+int
+weir_rules_parse_bytes(const char *text, size_t len, const char *name, const struct weir_config *cfg, struct weir_ruleset *rs,
+		 char *err, size_t errlen)
+{
 	struct weir_diag c;
 	weir_diag_init(&c, name, err, errlen);
 	memset(rs, 0, sizeof(*rs));
@@ -203,7 +210,7 @@ weir_rules_parse(const char *text, const char *name, const struct weir_config *c
 		snprintf(err, errlen, "%s: out of memory", name);
 		return -1;
 	}
-	const char *p = text, *end = text + strlen(text);
+	const char *p = text, *end = text + len;
 	char buf[8192];
 	int got;
 	while ((got = weir_diag_next_line(&c, &p, end, buf, sizeof(buf))) != 0) {
@@ -212,6 +219,13 @@ weir_rules_parse(const char *text, const char *name, const struct weir_config *c
 			s++;
 		if (got > 0 && *s && *s != '#')
 			parse_rule(&c, s, cfg, rs);
+	}
+	if (rs->n_rules == 0 && c.n_errors == 0 && !cfg->rules_allow_empty) {
+		c.line = c.line ? c.line : 1;
+		weir_diag_fail(&c, "no rules: an empty rules file is refused, since a file caught mid-write looks the "
+				   "same (replace it whole: write a new file, then mv it over this one); to run with "
+				   "none, write \"rules %s allow-empty\" in the pmd-config",
+			       name);
 	}
 	return c.n_errors ? -1 : 0;
 }
@@ -451,24 +465,18 @@ out:
 struct weir_ruleset *
 weir_rules_load(const char *path, const struct weir_config *cfg, unsigned n_workers, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
+	char *text;
+	size_t len;
+	if (weir_diag_read_file(path, 4u << 20, &text, &len, err, errlen) != 0)
 		return NULL;
-	}
-	static char text[1 << 22];
-	size_t len = fread(text, 1, sizeof(text) - 1, f);
-	bool too_big = !feof(f);
-	fclose(f);
-	if (too_big) {
-		snprintf(err, errlen, "%s:0: larger than %zu bytes", path, sizeof(text) - 1);
-		return NULL;
-	}
-	text[len] = 0;
 	struct weir_ruleset *rs = calloc(1, sizeof(*rs));
-	if (rs == NULL)
+	if (rs == NULL) {
+		free(text);
 		return NULL;
-	if (weir_rules_parse(text, path, cfg, rs, err, errlen) != 0 || compile(rs, path, err, errlen) != 0) {
+	}
+	int rc = weir_rules_parse_bytes(text, len, path, cfg, rs, err, errlen);
+	free(text);
+	if (rc != 0 || compile(rs, path, err, errlen) != 0) {
 		weir_rules_free(rs);
 		return NULL;
 	}

@@ -58,6 +58,8 @@ struct weir_ruleset {
  * topics of cfg.  0, or -1 with "NAME:LINE: ..." lines in err. */
 int weir_rules_parse(const char *text, const char *name, const struct weir_config *cfg, struct weir_ruleset *rs,
 		     char *err, size_t errlen);
+int weir_rules_parse_bytes(const char *text, size_t len, const char *name, const struct weir_config *cfg,
+			   struct weir_ruleset *rs, char *err, size_t errlen);
 /* Parses and compiles path, with one scratch per worker: a ruleset ready to
  * publish, or NULL with the reasons in err. */
 struct weir_ruleset *weir_rules_load(const char *path, const struct weir_config *cfg, unsigned n_workers,

@@ -199,6 +199,57 @@ should_parse_a_whole_deployment(void **state)
 	assert_int_equal(cfg.drain_timeout_ns, 250000000ull);
 }
 
+/* The outside check's file: a NUL used to end the file, so what followed
+ * (an invalid burst, an unknown command) passed --check unread. */
+static void
+should_refuse_a_nul_byte_at_its_line_and_read_on_past_it(void **state)
+{
+	static const char text[] = "set corelist 1\ndecoder moldudp64 udp-port 26400 topic itch\nlog dir /tmp/x\n"
+				   "\0\nset burst 0\nfrobnicate\n";
+	assert_int_equal(weir_config_parse_bytes(text, sizeof(text) - 1, "t.conf", &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "t.conf:4: byte 0x00 at column 1"));
+	assert_non_null(strstr(err, "t.conf:5: burst \"0\" is not valid"));
+	assert_non_null(strstr(err, "t.conf:6: unknown command \"frobnicate\""));
+}
+
+static void
+should_refuse_control_bytes_and_crlf_line_endings_with_the_fix(void **state)
+{
+	expect_error("set corelist 1\r\n" VALID_TAIL, 1, "carriage return (CRLF line endings): convert the file");
+	expect_error(VALID_TAIL "set burst \x01 32\n", 4, "byte 0x01 at column 11");
+}
+
+static void
+should_refuse_a_setting_given_twice_naming_both_lines(void **state)
+{
+	expect_error(VALID_TAIL "ring size 1M\nring size 2M\n", 5, "\"ring size\" is already set on line 4");
+	expect_error(VALID_TAIL "log dir /tmp/y\n", 4, "\"log dir\" is already set on line 3");
+	expect_error(VALID_TAIL "port config 0 rxd 1024\nport config 0 rxd 2048\n", 5, "already set on line 4");
+	/* What may repeat still does. */
+	assert_int_equal(parse(VALID_TAIL "port config 1 rxd 2048\ntopic a\ntopic b\n"
+				"decoder moldudp64 udp-port 26401 topic b\n"), 0);
+}
+
+static void
+should_say_that_reorder_window_takes_two_values(void **state)
+{
+	expect_error(VALID_TAIL "sequence reorder-window 10\n", 4, "expected \"sequence reorder-window EVENTS TIME\"");
+	assert_null(strstr(err, "unknown sequence setting"));
+}
+
+static void
+should_say_a_directory_is_not_a_config_file(void **state)
+{
+	assert_int_equal(weir_config_load("/tmp", &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/tmp:0: a directory, not a file"));
+}
+
+static void
+should_name_the_config_line_of_a_missing_rules_file(void **state)
+{
+	expect_error(VALID_TAIL "rules /nonexistent/rules.txt\n", 4, "rules file /nonexistent/rules.txt: No such file");
+}
+
 int
 main(void)
 {
@@ -217,6 +268,12 @@ main(void)
 		cmocka_unit_test(should_name_an_unset_environment_variable),
 		cmocka_unit_test(should_never_overflow_on_a_huge_line),
 		cmocka_unit_test(should_parse_a_whole_deployment),
+		cmocka_unit_test(should_refuse_a_nul_byte_at_its_line_and_read_on_past_it),
+		cmocka_unit_test(should_refuse_control_bytes_and_crlf_line_endings_with_the_fix),
+		cmocka_unit_test(should_refuse_a_setting_given_twice_naming_both_lines),
+		cmocka_unit_test(should_say_that_reorder_window_takes_two_values),
+		cmocka_unit_test(should_say_a_directory_is_not_a_config_file),
+		cmocka_unit_test(should_name_the_config_line_of_a_missing_rules_file),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -110,15 +110,38 @@ should_load_a_good_file_with_flags_actions_and_scopes(void **state)
 	weir_rules_free(rs);
 }
 
+/* A file caught mid-write (a SIGHUP while an editor truncated it) must not
+ * install an empty set. */
 static void
-should_accept_a_file_without_rules(void **state)
+should_refuse_a_file_without_rules_unless_the_config_allows_it(void **state)
 {
 	make_cfg();
+	assert_null(load(""));
+	assert_non_null(strstr(err, "no rules: an empty rules file is refused"));
+	assert_null(load("# nothing yet\n\n"));
+	cfg.rules_allow_empty = true;
 	struct weir_ruleset *rs = load("# nothing yet\n\n");
 	assert_non_null(rs);
 	assert_int_equal(rs->n_rules, 0);
 	assert_null(rs->db);
 	weir_rules_free(rs);
+	cfg.rules_allow_empty = false;
+}
+
+static void
+should_refuse_a_rules_file_with_a_nul_or_crlf_at_its_line(void **state)
+{
+	make_cfg();
+	static const char nul[] = "1 tag - /a/\n2 tag - /b\0/\n";
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/weir-rules-nul-%d.txt", getpid());
+	FILE *f = fopen(path, "w");
+	fwrite(nul, 1, sizeof(nul) - 1, f);
+	fclose(f);
+	assert_null(weir_rules_load(path, &cfg, 2, err, sizeof(err)));
+	unlink(path);
+	assert_non_null(strstr(err, ":2: byte 0x00 at column 11"));
+	expect_rejected("1 tag - /a/\r\n", 1, "carriage return");
 }
 
 /* --- through the pipeline --- */
@@ -499,7 +522,8 @@ main(void)
 		cmocka_unit_test(should_reject_each_malformed_rule_with_its_line),
 		cmocka_unit_test(should_name_the_rule_hyperscan_cannot_compile_with_its_message),
 		cmocka_unit_test(should_load_a_good_file_with_flags_actions_and_scopes),
-		cmocka_unit_test(should_accept_a_file_without_rules),
+		cmocka_unit_test(should_refuse_a_file_without_rules_unless_the_config_allows_it),
+		cmocka_unit_test(should_refuse_a_rules_file_with_a_nul_or_crlf_at_its_line),
 		cmocka_unit_test(should_tag_route_alert_and_drop_as_the_rules_say),
 		cmocka_unit_test(should_apply_a_rule_only_within_its_scope),
 		cmocka_unit_test(should_apply_a_source_scope_whatever_sender_qualifies_the_key),
