@@ -71,6 +71,7 @@ struct weir_config {
 	unsigned txd[WEIR_MAX_PORTS];
 	unsigned burst;
 	unsigned mbufs;                  /* per mempool (one per NUMA socket) */
+	bool udp_checksum_trust;         /* UDP checksums the NIC did not check go unchecked (counted) */
 
 	uint64_t ring_bytes;
 	enum weir_full_policy full_policy;

@@ -62,7 +62,7 @@ cmd_set(struct weir_config_ctx *ctx, char **t, int n)
 	struct weir_config *cfg = ctx->cfg;
 	uint64_t v;
 	if (n != 3) {
-		weir_diag_fail(&ctx->d, "expected \"set (corelist|burst|mbufs) VALUE\"");
+		weir_diag_fail(&ctx->d, "expected \"set (corelist|burst|mbufs|udp-checksum) VALUE\"");
 		return;
 	}
 	if (strcmp(t[1], "corelist") == 0) {
@@ -74,8 +74,15 @@ cmd_set(struct weir_config_ctx *ctx, char **t, int n)
 	} else if (strcmp(t[1], "mbufs") == 0) {
 		if (weir_config_uint_range(ctx, "mbufs", t[2], 1023, 4u << 20, &v) == 0)
 			cfg->mbufs = (unsigned)v;
+	} else if (strcmp(t[1], "udp-checksum") == 0) {
+		if (strcmp(t[2], "verify") == 0 || strcmp(t[2], "trust") == 0)
+			cfg->udp_checksum_trust = strcmp(t[2], "trust") == 0;
+		else
+			weir_diag_fail(&ctx->d, "udp-checksum \"%s\": valid are verify (in software where the NIC "
+						"does not say) and trust (counted as unverified)",
+				       t[2]);
 	} else {
-		weir_diag_fail(&ctx->d, "unknown setting \"%s\": valid are corelist, burst, mbufs", t[1]);
+		weir_diag_fail(&ctx->d, "unknown setting \"%s\": valid are corelist, burst, mbufs, udp-checksum", t[1]);
 	}
 }
 

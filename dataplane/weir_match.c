@@ -174,7 +174,8 @@ weir_pipeline_burst_scan(struct weir_pipeline *pl, const uint8_t *const *frames,
 		struct weir_burst_packet *bp = &b->pkt[b->n_pkts++];
 		unsigned reason = 0;
 		bp->frame = frames[p];
-		bp->verdict = (uint8_t)weir_parse_udp(frames[p], lens[p], ip_csum[p], l4_csum[p], &bp->v, &reason);
+		bp->verdict = (uint8_t)weir_parse_udp(frames[p], lens[p], ip_csum[p], weir_pipeline_l4_csum(pl, l4_csum[p]),
+						      &bp->v, &reason);
 		bp->reason = (uint8_t)reason;
 		if (bp->verdict != WEIR_PARSE_OK)
 			continue;

@@ -90,6 +90,7 @@ weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, unsi
 	pl->dead_letter_keep_bytes = cfg->dead_letter_keep_bytes;
 	pl->full_policy = cfg->full_policy;
 	pl->key_by_sender = cfg->seq.key_by_sender;
+	pl->udp_checksum_trust = cfg->udp_checksum_trust;
 	pl->worker = worker;
 	pl->quit = quit;
 	if (rerequest)
@@ -386,8 +387,10 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 		reason = bp->reason;
 		verdict = (enum weir_verdict)bp->verdict;
 	} else {
-		verdict = weir_parse_udp(frame, len, ip_csum, l4_csum, &v, &reason);
+		verdict = weir_parse_udp(frame, len, ip_csum, weir_pipeline_l4_csum(pl, l4_csum), &v, &reason);
 	}
+	if (l4_csum == WEIR_CSUM_UNKNOWN && pl->udp_checksum_trust && verdict == WEIR_PARSE_OK)
+		pl->c.udp_checksum_unverified++;
 	switch (verdict) {
 	case WEIR_PARSE_FILTERED:
 		pl->c.filtered_packets++;

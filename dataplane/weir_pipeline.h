@@ -83,6 +83,7 @@ struct weir_pipeline {
 	uint32_t dead_letter_keep_bytes;
 	enum weir_full_policy full_policy;
 	bool key_by_sender;
+	bool udp_checksum_trust;
 	const volatile bool *quit;           /* ends a backpressure wait at shutdown */
 	/* Times backpressure waits, so the worker's own cost per packet can be
 	 * told from time the consumer made it wait (NULL: not timed). */
@@ -147,6 +148,14 @@ weir_pipeline_burst_done(struct weir_pipeline *pl)
 {
 	pl->burst.n = 0;
 	pl->burst.n_pkts = 0;
+}
+
+/* The L4 checksum state the parse is given: what the NIC said, or, where it
+ * said nothing and the config trusts the sender, good. */
+static inline enum weir_csum
+weir_pipeline_l4_csum(const struct weir_pipeline *pl, enum weir_csum nic)
+{
+	return nic == WEIR_CSUM_UNKNOWN && pl->udp_checksum_trust ? WEIR_CSUM_GOOD : nic;
 }
 
 /* Picks up a newly published rule set; the worker calls it where no scan is

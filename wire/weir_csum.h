@@ -69,4 +69,56 @@ weir_udp_csum(const uint8_t *ip, unsigned ip_version, const uint8_t *udp, uint16
 	return c ? c : 0xFFFF;
 }
 
+/* Ones'-complement sum of len bytes added to sum, in native byte order
+ * (such sums do not depend on it; fold and compare at the end). */
+static inline uint64_t
+weir_csum_native(const uint8_t *p, uint32_t len, uint64_t sum)
+{
+	uint32_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		sum += (w & 0xFFFFFFFFu) + (w >> 32);
+	}
+	if (i + 4 <= len) {
+		uint32_t w;
+		memcpy(&w, p + i, 4);
+		sum += w;
+		i += 4;
+	}
+	if (i + 2 <= len) {
+		uint16_t w;
+		memcpy(&w, p + i, 2);
+		sum += w;
+		i += 2;
+	}
+	if (i < len) {
+		uint8_t last[2] = { p[i], 0 };
+		uint16_t w;
+		memcpy(&w, last, 2);
+		sum += w;
+	}
+	return sum;
+}
+
+/* Whether the UDP datagram (udp_len bytes at udp, its checksum field
+ * included) checks against the pseudo-header of its IPv4 or IPv6 header. */
+static inline int
+weir_udp_csum_ok(const uint8_t *ip, unsigned ip_version, const uint8_t *udp, uint16_t udp_len)
+{
+	uint64_t sum = ip_version == 4 ? weir_csum_native(ip + 12, 8, 0) : weir_csum_native(ip + 8, 32, 0);
+	uint16_t proto_len[2] = { 17, udp_len };
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	proto_len[0] = __builtin_bswap16(proto_len[0]);
+	proto_len[1] = __builtin_bswap16(proto_len[1]);
+#endif
+	sum += (uint64_t)proto_len[0] + proto_len[1];
+	sum = weir_csum_native(udp, udp_len, sum);
+	sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
+	sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
+	sum = (sum & 0xFFFF) + (sum >> 16);
+	sum = (sum & 0xFFFF) + (sum >> 16);
+	return sum == 0xFFFF;
+}
+
 #endif

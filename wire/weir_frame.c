@@ -33,7 +33,11 @@ weir_frame_decode(const uint8_t *p, uint32_t len, const uint8_t topic_known[256]
 		c += WEIR_FRAME_EVENT_HEADER_BYTES + elen;
 		left -= WEIR_FRAME_EVENT_HEADER_BYTES + elen;
 	}
-	return left ? WEIR_DL_frame_trailing_bytes : 0;
+	if (left)
+		return WEIR_DL_frame_trailing_bytes;
+	if (f->count && f->first_seq + (f->count - 1u) < f->first_seq)
+		return WEIR_DL_seq_wrap;
+	return 0;
 }
 
 uint32_t

@@ -27,6 +27,8 @@ weir_mold_decode(const uint8_t *p, uint32_t len, struct weir_mold_packet *m)
 	}
 	if (left)
 		return WEIR_DL_mold_trailing_bytes;
+	if (m->seq + (m->count - 1u) < m->seq)
+		return WEIR_DL_seq_wrap; /* the protocol's 64-bit sequence has no wrap */
 	m->blocks_len = (uint32_t)(c - m->blocks);
 	return 0;
 }

@@ -28,7 +28,7 @@ dead(unsigned *reason, unsigned why)
 }
 
 static enum weir_verdict
-parse_udp_hdr(const uint8_t *l4, uint32_t l4_len, enum weir_csum l4_csum, struct weir_udp_view *v,
+parse_udp_hdr(const uint8_t *ip, const uint8_t *l4, uint32_t l4_len, enum weir_csum l4_csum, struct weir_udp_view *v,
 	      unsigned *reason)
 {
 	if (l4_len < UDP_HDR)
@@ -37,6 +37,11 @@ parse_udp_hdr(const uint8_t *l4, uint32_t l4_len, enum weir_csum l4_csum, struct
 	if (ulen < UDP_HDR || ulen > l4_len)
 		return dead(reason, WEIR_DL_udp_bad_length);
 	if (l4_csum == WEIR_CSUM_BAD)
+		return dead(reason, WEIR_DL_l4_bad_checksum);
+	/* The NIC did not say: checked here.  Zero is "none" over IPv4 and
+	 * forbidden over IPv6 (RFC 8200). */
+	if (l4_csum == WEIR_CSUM_UNKNOWN && (weir_be16(l4 + 6) != 0 || v->ip_version == 6) &&
+	    !weir_udp_csum_ok(ip, v->ip_version, l4, ulen))
 		return dead(reason, WEIR_DL_l4_bad_checksum);
 	v->src_port = weir_be16(l4);
 	v->dst_port = weir_be16(l4 + 2);
@@ -67,7 +72,7 @@ parse_ipv4(const uint8_t *ip, uint32_t len, enum weir_csum ip_csum, enum weir_cs
 		return WEIR_PARSE_FILTERED;
 	v->ip_version = 4;
 	v->src_addr = ip + 12;
-	return parse_udp_hdr(ip + ihl, total - ihl, l4_csum, v, reason);
+	return parse_udp_hdr(ip, ip + ihl, total - ihl, l4_csum, v, reason);
 }
 
 static enum weir_verdict
@@ -97,7 +102,7 @@ parse_ipv6(const uint8_t *ip, uint32_t len, enum weir_csum l4_csum, struct weir_
 		return WEIR_PARSE_FILTERED;
 	v->ip_version = 6;
 	v->src_addr = ip + 8;
-	return parse_udp_hdr(p, left, l4_csum, v, reason);
+	return parse_udp_hdr(ip, p, left, l4_csum, v, reason);
 }
 
 enum weir_verdict

@@ -15,7 +15,8 @@ enum weir_verdict {
 	WEIR_PARSE_DEAD,             /* malformed: *reason says why */
 };
 
-/* What the NIC said about a checksum; UNKNOWN means weir checks IPv4's itself. */
+/* What the NIC said about a checksum; UNKNOWN: weir checks it itself (the
+ * IPv4 header's, and the UDP checksum). */
 enum weir_csum { WEIR_CSUM_UNKNOWN, WEIR_CSUM_GOOD, WEIR_CSUM_BAD };
 
 struct weir_udp_view {

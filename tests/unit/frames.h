@@ -53,7 +53,18 @@ frame_ipv6_udp(uint8_t *f, const uint8_t *ext, uint32_t ext_len, uint8_t first_n
 	if (ext_len) /* ext may be NULL: memcpy from NULL is undefined even for 0 bytes */
 		memcpy(f + o, ext, ext_len);
 	o += ext_len;
-	return o + put_udp(f + o, dport, payload, plen);
+	uint32_t ulen = put_udp(f + o, dport, payload, plen);
+	weir_put_be16(f + o + 6, weir_udp_csum(ip, 6, f + o, (uint16_t)ulen)); /* mandatory over IPv6 */
+	return o + ulen;
+}
+
+/* Sets the UDP checksum of an IPv4 frame built by frame_ipv4_udp() (n_vlan tags). */
+static inline void
+set_ipv4_udp_csum(uint8_t *f, unsigned n_vlan)
+{
+	uint8_t *ip = f + 14 + 4 * n_vlan, *udp = ip + 20;
+	weir_put_be16(udp + 6, 0);
+	weir_put_be16(udp + 6, weir_udp_csum(ip, 4, udp, weir_be16(udp + 4)));
 }
 
 /* A MoldUDP64 packet with n messages "m0", "m1", ... ; returns length. */

@@ -136,10 +136,23 @@ should_keep_frame_sources_apart_from_moldudp64_sessions(void **state)
 	assert_string_equal(name, "ITCH01");
 }
 
+static void
+should_reject_events_numbered_past_the_last_sequence(void **state)
+{
+	uint8_t p[128];
+	struct weir_frame f;
+	uint32_t len = frame_with(p, 2);
+	weir_put_be64(p + 16, UINT64_MAX - 1); /* the last two: fine */
+	assert_int_equal(weir_frame_decode(p, len, known, &f), 0);
+	weir_put_be64(p + 16, UINT64_MAX); /* the second would be 0 */
+	assert_int_equal(weir_frame_decode(p, len, known, &f), WEIR_DL_seq_wrap);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(should_reject_events_numbered_past_the_last_sequence, setup),
 		cmocka_unit_test_setup(should_reject_every_length_shorter_than_the_header, setup),
 		cmocka_unit_test_setup(should_reject_a_wrong_magic_version_or_flags, setup),
 		cmocka_unit_test_setup(should_reject_every_cut_inside_the_events, setup),

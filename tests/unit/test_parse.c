@@ -244,6 +244,33 @@ should_reject_ipv6_lengths_that_lie_and_fragments(void **state)
 	assert_int_equal(reason, WEIR_DL_ipv6_fragment);
 }
 
+/* net_pcap and af_packet say nothing of checksums: a payload corrupted on
+ * the way was accepted while the IPv4 header was checked. */
+static void
+should_check_the_udp_checksum_in_software_when_the_nic_does_not_say(void **state)
+{
+	uint8_t f[128];
+	struct weir_udp_view v;
+	unsigned reason;
+	uint32_t len = frame_ipv4_udp(f, 0, 26400, payload, 20);
+	set_ipv4_udp_csum(f, 0);
+	assert_int_equal(parse(f, len, &reason, &v), WEIR_PARSE_OK);
+	f[len - 3] ^= 0x10; /* one bit of the payload */
+	assert_int_equal(parse(f, len, &reason, &v), WEIR_PARSE_DEAD);
+	assert_int_equal(reason, WEIR_DL_l4_bad_checksum);
+	/* What the NIC vouches for is not checked again. */
+	assert_int_equal(weir_parse_udp(f, len, WEIR_CSUM_UNKNOWN, WEIR_CSUM_GOOD, &v, &reason), WEIR_PARSE_OK);
+	/* Zero is "no checksum" over IPv4 ... */
+	weir_put_be16(f + 34 + 6, 0);
+	assert_int_equal(parse(f, len, &reason, &v), WEIR_PARSE_OK);
+	/* ... and forbidden over IPv6. */
+	len = frame_ipv6_udp(f, NULL, 0, 0, 26400, payload, 20);
+	assert_int_equal(parse(f, len, &reason, &v), WEIR_PARSE_OK);
+	weir_put_be16(f + 54 + 6, 0);
+	assert_int_equal(parse(f, len, &reason, &v), WEIR_PARSE_DEAD);
+	assert_int_equal(reason, WEIR_DL_l4_bad_checksum);
+}
+
 int
 main(void)
 {
@@ -261,6 +288,7 @@ main(void)
 		cmocka_unit_test(should_find_the_udp_payload_behind_vlan_and_qinq_tags),
 		cmocka_unit_test(should_ignore_ethernet_padding_after_the_ip_packet),
 		cmocka_unit_test(should_parse_ipv6_and_follow_its_option_headers),
+		cmocka_unit_test(should_check_the_udp_checksum_in_software_when_the_nic_does_not_say),
 	};
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
 }

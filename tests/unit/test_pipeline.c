@@ -600,10 +600,51 @@ should_keep_the_accounting_identity_over_a_random_mix(void **state)
 	assert_true(c->ring_full_packets > 0);
 }
 
+/* A payload corrupted on the way, on a PMD that says nothing of checksums:
+ * a dead letter by default; with "set udp-checksum trust", accepted and
+ * counted as unverified. */
+static void
+should_dead_letter_a_bad_udp_checksum_unless_told_to_trust_it_and_count_that(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t mold[256], frame[512];
+	uint32_t ml = mold_packet(mold, "CSUM", 1, 2);
+	uint32_t fl = frame_ipv4_udp(frame, 0, 26400, mold, ml);
+	set_ipv4_udp_csum(frame, 0);
+	frame[fl - 1] ^= 0x01;
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 1000);
+	assert_int_equal(f->pl.c.dead_letter[WEIR_DL_l4_bad_checksum], 1);
+	assert_int_equal(f->pl.c.event_records, 0);
+	f->pl.udp_checksum_trust = true;
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 1001);
+	assert_int_equal(f->pl.c.event_records, 2);
+	assert_int_equal(f->pl.c.udp_checksum_unverified, 1);
+	/* What the NIC checked is not counted as unverified. */
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_GOOD, 0, 1002);
+	assert_int_equal(f->pl.c.udp_checksum_unverified, 1);
+	assert_int_equal(weir_counters_identity_gap(&f->pl.c), 0);
+}
+
+/* MoldUDP64 numbers messages with a 64-bit sequence that never wraps: a
+ * packet running past 2^64-1 used to log its next message as seq 0. */
+static void
+should_dead_letter_a_packet_whose_sequence_would_wrap(void **state)
+{
+	struct fixture *f = *state;
+	feed_mold(f, "WRAP", UINT64_MAX - 1, 2); /* UINT64_MAX-1, UINT64_MAX: fine */
+	assert_int_equal(f->pl.c.event_records, 2);
+	feed_mold(f, "WRAP2", UINT64_MAX, 2);    /* UINT64_MAX, then 0 */
+	assert_int_equal(f->pl.c.dead_letter[WEIR_DL_seq_wrap], 1);
+	assert_int_equal(f->pl.c.event_records, 2);
+	assert_int_equal(weir_counters_identity_gap(&f->pl.c), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(should_dead_letter_a_bad_udp_checksum_unless_told_to_trust_it_and_count_that, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_dead_letter_a_packet_whose_sequence_would_wrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_copy_every_payload_length_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_drop_a_whole_packet_when_the_ring_cannot_take_all_its_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_keep_a_dead_letter_with_its_reason_and_at_most_keep_bytes, setup, teardown),

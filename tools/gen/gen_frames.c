@@ -145,7 +145,7 @@ gen_emit_malformed(struct gen *g, struct session *s)
 		WEIR_DL_mold_truncated_header, WEIR_DL_mold_truncated_block, WEIR_DL_mold_trailing_bytes,
 		WEIR_DL_ipv4_bad_checksum,     WEIR_DL_ipv4_bad_total_length, WEIR_DL_udp_bad_length,
 		WEIR_DL_ipv4_fragment,         WEIR_DL_l2_truncated,          WEIR_DL_ipv6_bad_payload_length,
-		WEIR_DL_ipv4_bad_header_length,
+		WEIR_DL_ipv4_bad_header_length, WEIR_DL_l4_bad_checksum,
 	};
 	/* A socket can only get MoldUDP64-level faults past the kernel. */
 	unsigned reason = kinds[rnd(g) % (g->o.send ? 3 : sizeof(kinds) / sizeof(kinds[0]))];
@@ -206,6 +206,9 @@ gen_emit_malformed(struct gen *g, struct session *s)
 		break;
 	case WEIR_DL_ipv6_bad_payload_length:
 		weir_put_be16(ip + 4, (uint16_t)(weir_be16(ip + 4) + rnd_range(g, 1, 300)));
+		break;
+	case WEIR_DL_l4_bad_checksum: /* one payload bit flipped on the way */
+		frame[flen - 1 - rnd_range(g, 0, 15)] ^= (uint8_t)(1u << rnd_range(g, 0, 7));
 		break;
 	default:
 		break;
