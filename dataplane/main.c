@@ -504,9 +504,10 @@ main(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	if (dp.o.check) {
-		printf("%s: valid: %u worker%s, %u decoder%s, ring %" PRIu64 " bytes, log %s\n", dp.o.config,
-		       dp.cfg.n_workers, dp.cfg.n_workers == 1 ? "" : "s", dp.cfg.n_decoders,
-		       dp.cfg.n_decoders == 1 ? "" : "s", dp.cfg.ring_bytes, dp.cfg.log_dir);
+		printf("%s: valid: %u worker%s, %u decoder%s, ring %" PRIu64 " bytes, log %s; frames up to %u bytes "
+		       "are taken whole, longer ones (jumbo) are dead letters (multi_segment)\n",
+		       dp.o.config, dp.cfg.n_workers, dp.cfg.n_workers == 1 ? "" : "s", dp.cfg.n_decoders,
+		       dp.cfg.n_decoders == 1 ? "" : "s", dp.cfg.ring_bytes, dp.cfg.log_dir, WEIR_MAX_FRAME_BYTES);
 		return 0;
 	}
 	if ((rc = start_eal(&dp)) != 0)

@@ -313,7 +313,7 @@ decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const 
 	struct weir_mold_packet m;
 	unsigned reason = weir_mold_decode(v->payload, v->payload_len, &m);
 	if (reason) {
-		weir_pipeline_dead_letter(pl, frame, len, reason, port, now_ns);
+		weir_pipeline_dead_letter(pl, frame, len, len, reason, port, now_ns);
 		return;
 	}
 	bool control = m.count == WEIR_MOLD_HEARTBEAT || m.count == WEIR_MOLD_END_OF_SESSION;
@@ -333,7 +333,7 @@ decode_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const
 	struct weir_frame f;
 	unsigned reason = weir_frame_decode(v->payload, v->payload_len, pl->decoders->frame_topic_known, &f);
 	if (reason) {
-		weir_pipeline_dead_letter(pl, frame, len, reason, port, now_ns);
+		weir_pipeline_dead_letter(pl, frame, len, len, reason, port, now_ns);
 		return;
 	}
 	struct event_batch b = { .type = WEIR_DECODER_WEIRFRAME, .first_seq = f.first_seq, .count = f.count,
@@ -347,8 +347,8 @@ decode_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const
 }
 
 void
-weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, unsigned reason,
-			  uint16_t port, uint64_t now_ns)
+weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint32_t wire_len,
+			  unsigned reason, uint16_t port, uint64_t now_ns)
 {
 	pl->c.dead_letter_packets++;
 	pl->c.dead_letter[reason]++;
@@ -360,8 +360,8 @@ weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32
 	}
 	weir_pipeline_fill_header(r, WEIR_REC_DEAD_LETTER, WEIR_TOPIC_DEAD_LETTER, port, now_ns);
 	r->reason = (uint16_t)reason;
-	r->flags = keep < len ? WEIR_REC_F_TRUNCATED : 0;
-	r->count = len; /* the frame's real length */
+	r->flags = keep < wire_len ? WEIR_REC_F_TRUNCATED : 0;
+	r->count = wire_len; /* the frame's real length, all its segments */
 	r->seq = 0;
 	memset(r->source, 0, sizeof(r->source));
 	memcpy(r + 1, frame, keep);
@@ -396,7 +396,7 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 		pl->c.filtered_packets++;
 		return;
 	case WEIR_PARSE_DEAD:
-		weir_pipeline_dead_letter(pl, frame, len, reason, port, now_ns);
+		weir_pipeline_dead_letter(pl, frame, len, len, reason, port, now_ns);
 		return;
 	case WEIR_PARSE_OK:
 		break;

@@ -129,8 +129,10 @@ weir_pipeline_prefetch_worth(const struct weir_pipeline *pl)
 {
 	return pl->seq.capacity > 8192; /* 512 KiB of slots: about an L2 */
 }
-void weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, unsigned reason,
-			       uint16_t port, uint64_t now_ns);
+/* A malformed frame: counted under reason, its first bytes (of the len at
+ * frame) kept in the _deadletter topic, wire_len its whole length. */
+void weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint32_t wire_len,
+			       unsigned reason, uint16_t port, uint64_t now_ns);
 /* The match stage on one event: the rule ids it carries (in scope, at most
  * WEIR_MAX_MATCHES), its topic if a route rule moves it; false when a drop
  * rule matched.  Counts matches, alerts, drops and scan errors. */

@@ -20,7 +20,8 @@ pool_for_socket(const struct weir_config *cfg, int socket, char *err, size_t err
 		return pools[idx];
 	char name[RTE_MEMPOOL_NAMESIZE];
 	snprintf(name, sizeof(name), "weir_mbuf_s%u", idx);
-	pools[idx] = rte_pktmbuf_pool_create(name, cfg->mbufs, MBUF_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	pools[idx] = rte_pktmbuf_pool_create(name, cfg->mbufs, MBUF_CACHE, 0,
+						 WEIR_MAX_FRAME_BYTES + RTE_PKTMBUF_HEADROOM, socket);
 	if (pools[idx] == NULL)
 		snprintf(err, errlen,
 			 "cannot create mempool of %u mbufs on socket %d: %s; lower \"set mbufs\" or reserve more hugepages",

@@ -8,6 +8,11 @@
 
 #include "weir_config.h"
 
+/* The largest frame a worker takes whole: one mbuf's data room.  A longer
+ * one arrives in several segments and is a dead letter (multi_segment),
+ * its whole length in the record. */
+#define WEIR_MAX_FRAME_BYTES 2048u
+
 struct weir_ports {
 	uint16_t n_ports;
 	uint16_t port_ids[WEIR_MAX_PORTS];

@@ -79,7 +79,7 @@ handle_burst(struct weir_worker *w, uint16_t port, uint16_t n, uint64_t now_ns)
 		if (unlikely(m->nb_segs != 1)) {
 			pl->c.rx_packets++;
 			pl->c.rx_bytes += m->pkt_len;
-			weir_pipeline_dead_letter(pl, frame, m->data_len, WEIR_DL_multi_segment, port, now_ns);
+			weir_pipeline_dead_letter(pl, frame, m->data_len, m->pkt_len, WEIR_DL_multi_segment, port, now_ns);
 			continue;
 		}
 		weir_pipeline_packet(pl, frame, m->data_len, ip_csum_state(m), l4_csum_state(m), port, now_ns);
