@@ -80,7 +80,7 @@ commit(struct weir_drain *d, uint64_t now_ns, bool fsync, char *err, size_t errl
 		uint64_t lat = durable_ns > p->rx_ns ? durable_ns - p->rx_ns : 0;
 		weir_hist_add(&d->durable_latency[p->worker], lat, p->count);
 		if (d->sla_ns && lat > d->sla_ns)
-			d->sla_breaches[p->worker] += p->count;
+			weir_sw_add(&d->sla_breaches[p->worker], p->count);
 	}
 	d->n_pending = 0;
 	/* Now the producer may reuse the space. */
@@ -141,14 +141,14 @@ weir_drain_poll(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen)
 			}
 			struct weir_log_topic *t = &d->topics[topic];
 			if (weir_log_topic_has(t, dr->worker, d->incarnation, pos)) {
-				d->records_skipped++;
+				weir_sw_add(&d->records_skipped, 1);
 			} else {
 				if (weir_log_topic_append(t, dr->worker, d->incarnation, pos, rec) != 0) {
 					snprintf(err, errlen, "%s: write failed: %s", t->dir, strerror(errno));
 					return -1;
 				}
-				d->records_persisted++;
-				d->bytes_persisted += rec->len_bytes;
+				weir_sw_add(&d->records_persisted, 1);
+				weir_sw_add(&d->bytes_persisted, rec->len_bytes);
 				if (rec->kind == WEIR_REC_EVENT && note_pending(d, dr->worker, rec->rx_ns) != 0) {
 					snprintf(err, errlen, "out of memory");
 					return -1;

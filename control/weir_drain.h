@@ -16,6 +16,7 @@
 #include "weir_log.h"
 #include "weir_ring.h"
 #include "weir_info.h"
+#include "weir_single_writer.h"
 
 struct weir_drain_ring {
 	struct weir_ring_consumer c;

@@ -55,16 +55,18 @@ family(struct buf *b, const char *name, const char *type, const char *help)
 static void
 histogram(struct buf *b, const char *name, const char *labels, const struct weir_hist *h)
 {
+	/* _count is the +Inf bucket's sum, read once: consistent whatever the
+	 * writer does meanwhile. */
 	uint64_t cum = 0;
 	for (unsigned i = 0; i < WEIR_HIST_BUCKETS; i++) {
-		cum += h->bucket[i];
+		cum += weir_sw_load(&h->bucket[i]);
 		put(b, "%s_bucket{%s%sle=\"%.9g\"} %" PRIu64 "\n", name, labels, *labels ? "," : "",
 		    (double)weir_hist_bound_ns[i] / 1e9, cum);
 	}
-	cum += h->bucket[WEIR_HIST_BUCKETS];
+	cum += weir_sw_load(&h->bucket[WEIR_HIST_BUCKETS]);
 	put(b, "%s_bucket{%s%sle=\"+Inf\"} %" PRIu64 "\n", name, labels, *labels ? "," : "", cum);
-	put(b, "%s_sum{%s} %.9f\n%s_count{%s} %" PRIu64 "\n", name, labels, (double)h->sum_ns / 1e9, name, labels,
-	    h->count);
+	put(b, "%s_sum{%s} %.9f\n%s_count{%s} %" PRIu64 "\n", name, labels, (double)weir_sw_load(&h->sum_ns) / 1e9,
+	    name, labels, cum);
 }
 
 static uint64_t
@@ -252,7 +254,7 @@ render_rings(struct buf *b, const struct weir_metrics_src *s)
 	}
 	family(b, "weir_sla_breaches_total", "counter", "events that took longer than the configured SLA to be durable");
 	for (unsigned w = 0; w < nw; w++)
-		put(b, "weir_sla_breaches_total{worker=\"%u\"} %" PRIu64 "\n", w, s->drain->sla_breaches[w]);
+		put(b, "weir_sla_breaches_total{worker=\"%u\"} %" PRIu64 "\n", w, weir_sw_load(&s->drain->sla_breaches[w]));
 	family(b, "weir_sla_seconds", "gauge", "the configured rx-to-durable bound (0: none)");
 	put(b, "weir_sla_seconds %.9f\n", (double)s->cfg->metrics_sla_ns / 1e9);
 }
@@ -317,17 +319,17 @@ render_log(struct buf *b, const struct weir_metrics_src *s)
 	family(b, "weir_persisted_records_total", "counter", "records made durable, per topic");
 	for (unsigned t = 0; t < d->n_topics; t++)
 		put(b, "weir_persisted_records_total{topic=\"%s\"} %" PRIu64 "\n", d->topics[t].name,
-		    d->topics[t].records_appended);
+		    weir_sw_load(&d->topics[t].records_appended));
 	family(b, "weir_persisted_bytes_total", "counter", "log bytes written, per topic");
 	for (unsigned t = 0; t < d->n_topics; t++)
 		put(b, "weir_persisted_bytes_total{topic=\"%s\"} %" PRIu64 "\n", d->topics[t].name,
-		    d->topics[t].bytes_appended);
+		    weir_sw_load(&d->topics[t].bytes_appended));
 	family(b, "weir_log_size_bytes", "gauge", "bytes of log on disk, per topic");
 	for (unsigned t = 0; t < d->n_topics; t++)
 		put(b, "weir_log_size_bytes{topic=\"%s\"} %" PRIu64 "\n", d->topics[t].name, dir_bytes(d->topics[t].dir));
 	family(b, "weir_control_skipped_records_total", "counter",
 	       "records found already in the log after a restart, not written again");
-	put(b, "weir_control_skipped_records_total %" PRIu64 "\n", d->records_skipped);
+	put(b, "weir_control_skipped_records_total %" PRIu64 "\n", weir_sw_load(&d->records_skipped));
 	family(b, "weir_fsync_seconds", "histogram", "how long each fsync of the log took");
 	histogram(b, "weir_fsync_seconds", "", &d->fsync_latency);
 	family(b, "weir_control_heap_bytes", "gauge", "bytes weir-control has allocated (jemalloc stats.allocated)");

@@ -1,12 +1,14 @@
 /*
  * Latency histograms, log-linear: bucket i counts values up to
  * 1 us * 2^(i/2) (1 us to about 741 ms), then one for everything above.
- * Single writer, plain stores; readers sum the buckets of many writers.
+ * Single writer (weir_single_writer.h); readers sum the buckets of many.
  */
 #ifndef WEIR_HIST_H
 #define WEIR_HIST_H
 
 #include <stdint.h>
+
+#include "weir_single_writer.h"
 
 #define WEIR_HIST_BUCKETS 40
 
@@ -47,9 +49,9 @@ weir_hist_add(struct weir_hist *h, uint64_t ns, uint64_t n)
 {
 	if (n == 0)
 		return;
-	h->bucket[weir_hist_bucket(ns)] += n;
-	h->sum_ns += ns * n;
-	h->count += n;
+	weir_sw_add(&h->bucket[weir_hist_bucket(ns)], n);
+	weir_sw_add(&h->sum_ns, ns * n);
+	weir_sw_add(&h->count, n);
 }
 
 #endif

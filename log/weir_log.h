@@ -26,6 +26,7 @@
 
 #include "weir_record.h"
 #include "weir_info.h"
+#include "weir_single_writer.h"
 
 #define WEIR_LOG_MAGIC 0x32474f4c52494557ull    /* "WEIRLOG2" */
 #define WEIR_LOG_MAGIC_V1 0x31474f4c52494557ull /* "WEIRLOG1": one framed entry per record */

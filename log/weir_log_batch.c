@@ -19,7 +19,7 @@ weir_log_batch_close(struct weir_log_topic *t)
 	memset(t->buf + t->buf_len, 0, pad);
 	t->buf_len += pad;
 	t->segment_bytes += pad;
-	t->bytes_appended += pad;
+	weir_sw_add(&t->bytes_appended, pad);
 	t->batch_open = false;
 }
 
@@ -38,7 +38,7 @@ weir_log_batch_begin(struct weir_log_topic *t, unsigned worker, uint64_t incarna
 	t->batch_open = true;
 	t->buf_len += sizeof(*b);
 	t->segment_bytes += sizeof(*b);
-	t->bytes_appended += sizeof(*b);
+	weir_sw_add(&t->bytes_appended, sizeof(*b));
 }
 
 int

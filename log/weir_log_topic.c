@@ -224,8 +224,8 @@ weir_log_topic_append(struct weir_log_topic *t, unsigned worker, uint64_t incarn
 	t->dirty = true;
 	t->next_offset++;
 	t->segment_bytes += n;
-	t->records_appended++;
-	t->bytes_appended += n;
+	weir_sw_add(&t->records_appended, 1);
+	weir_sw_add(&t->bytes_appended, n);
 	if (worker < WEIR_MAX_WORKERS) {
 		t->last_incarnation[worker] = incarnation;
 		t->last_ring_end[worker] = ring_pos + 1;
