@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* close_range */
 /*
  * weir-control: attaches to weir-dataplane's rings and counters (as a DPDK
  * secondary process, or by mapping the /dev/shm files under --no-huge) and
@@ -5,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <getopt.h>
@@ -51,9 +53,11 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: weir-control -f CONFIG [options]\n"
 		"  -f, --config FILE          the pmd-config file weir-dataplane runs with\n"
-		"      --exit-when-done       exit once the dataplane has stopped and every ring is drained\n"
+		"      --exit-when-done       exit once the dataplane has stopped (or died) and every ring is drained;\n"
+		"                             without it, a dataplane that dies is drained, then the next one is\n"
+		"                             waited for and attached to\n"
 		"      --summary-interval SEC one summary line every SEC seconds (0: never; default 1)\n"
-		"      --wait-primary SEC     wait this long for weir-dataplane to come up (default 30)\n"
+		"      --wait-primary SEC     wait this long for weir-dataplane to come up (default 30; or forever)\n"
 		"      --stats-json FILE      write the final figures as JSON\n"
 		"      --batch-records N      records taken from each ring per poll (default 4096); with\n"
 		"                             \"log fsync batch\" this is also the most a fsync covers\n");
@@ -87,7 +91,9 @@ parse_options(int argc, char **argv, struct options *o)
 				goto bad;
 			break;
 		case 'w':
-			if (weir_parse_seconds(optarg, 0, &o->wait_primary_s))
+			if (strcmp(optarg, "forever") == 0)
+				o->wait_primary_s = INFINITY;
+			else if (weir_parse_seconds(optarg, 0, &o->wait_primary_s))
 				goto bad;
 			break;
 		case 'j': o->stats_json = optarg; break;
@@ -173,132 +179,206 @@ attach_regions(const struct weir_shm *shm, const struct options *o, struct weir_
 	return 0;
 }
 
-/* /metrics and /healthz over what the drain and the dataplane publish. */
-static int
-start_metrics(const struct weir_config *cfg, const struct weir_shm *shm, struct weir_info *info,
-	      struct weir_ring **rings, struct weir_drain *d, struct weir_metrics_server **metrics, char *err,
-	      size_t errlen)
+/* /metrics and /healthz, up before any dataplane is: they say so until one is attached. */
+static struct weir_metrics_server *
+start_metrics(const struct weir_config *cfg, struct weir_metrics_src *msrc, char *err, size_t errlen)
 {
-	static struct weir_metrics_src msrc;
-	msrc.cfg = cfg;
-	msrc.info = info;
-	msrc.drain = d;
-	msrc.start_ns = weir_realtime_ns();
-	msrc.heartbeat_stale_ns = 2000000000ull;
-	uint64_t bytes;
-	for (unsigned i = 0; i < info->n_workers; i++) {
-		char name[32];
-		msrc.rings[i] = rings[i];
-		snprintf(name, sizeof(name), "seq.%u", i);
-		msrc.seq[i] = weir_shm_attach(shm, name, &bytes);
-	}
-	msrc.rules = cfg->rules_path[0] ? weir_shm_attach(shm, "rules", &bytes) : NULL;
-	*metrics = weir_metrics_serve(&msrc, err, errlen);
-	if (*metrics == NULL) {
+	struct weir_metrics_server *metrics = weir_metrics_serve(msrc, err, errlen);
+	if (metrics == NULL) {
 		fprintf(stderr, "weir-control: %s\n", err);
-		return 1;
+		return NULL;
 	}
 	char addr[32];
 	inet_ntop(AF_INET, &cfg->metrics_ip, addr, sizeof(addr));
 	printf("weir-control: metrics on http://%s:%u/metrics and /healthz\n", addr, ntohs(cfg->metrics_port));
-	return 0;
+	return metrics;
 }
 
-/* Drains until a signal (or, with --exit-when-done, the dataplane's stop),
- * then commits what is left.  0, or 1 when the log refused a write. */
-static int
-drain_until_done(struct weir_drain *d, const struct weir_info *info, const struct options *o, char *err,
-		 size_t errlen)
+/* Everything the endpoint reads of an attached dataplane, info last. */
+static void
+metrics_attach(struct weir_metrics_src *msrc, const struct weir_config *cfg, const struct weir_shm *shm,
+	       const struct weir_info *info, struct weir_ring **rings, const struct weir_drain *d)
 {
-	uint64_t last_summary = weir_realtime_ns(), last_persisted = 0;
-	int rc = 0;
+	msrc->drain = d;
+	uint64_t bytes;
+	for (unsigned i = 0; i < info->n_workers; i++) {
+		char name[32];
+		msrc->rings[i] = rings[i];
+		snprintf(name, sizeof(name), "seq.%u", i);
+		msrc->seq[i] = weir_shm_attach(shm, name, &bytes);
+	}
+	msrc->rules = cfg->rules_path[0] ? weir_shm_attach(shm, "rules", &bytes) : NULL;
+	weir_metrics_attached(msrc, info);
+}
+
+/* After the dataplane's process is gone: takes everything it published
+ * (its rings' tails are final) and commits it. */
+static int
+drain_what_is_left(struct weir_drain *d, char *err, size_t errlen)
+{
+	int moved;
+	while ((moved = weir_drain_poll(d, weir_realtime_ns(), err, errlen)) > 0 || !weir_drain_caught_up(d))
+		if (moved < 0)
+			return -1;
+	return moved < 0 ? -1 : weir_drain_commit(d, weir_realtime_ns(), err, errlen);
+}
+
+enum drain_end { DRAIN_DONE, DRAIN_FAILED, DRAIN_PRIMARY_GONE };
+
+/* Everything weir-control holds while attached to one dataplane. */
+struct control {
+	struct options o;
+	struct weir_config cfg;
+	struct weir_shm shm;
+	struct weir_info *info;
+	struct weir_ring *rings[WEIR_MAX_WORKERS];
+	struct weir_drain d;
+	bool drain_open;
+	struct weir_metrics_src msrc;
+	struct weir_metrics_server *metrics;
+	char err[8192];
+};
+
+/* Drains until a signal, the dataplane's stop (--exit-when-done) or its
+ * process going away, then commits what is left. */
+static enum drain_end
+drain_until_done(struct control *ctl)
+{
+	struct weir_drain *d = &ctl->d;
+	const struct options *o = &ctl->o;
+	char *err = ctl->err;
+	size_t errlen = sizeof(ctl->err);
+	uint64_t last_summary = weir_realtime_ns(), last_persisted = 0, next_alive_check = 0;
+	enum drain_end end = DRAIN_DONE;
 	while (!quit) {
 		uint64_t now = weir_realtime_ns();
 		int moved = weir_drain_poll(d, now, err, errlen);
 		if (moved < 0) {
-			rc = 1;
+			end = DRAIN_FAILED;
 			break;
 		}
 		if (o->summary_interval_s > 0 && now - last_summary >= (uint64_t)(o->summary_interval_s * 1e9)) {
-			print_summary(d, info, &last_persisted, (double)(now - last_summary) / 1e9);
+			print_summary(d, ctl->info, &last_persisted, (double)(now - last_summary) / 1e9);
 			last_summary = now;
 		}
+		if (now >= next_alive_check) {
+			/* A SIGKILLed dataplane never says "stopped": its lock or pid does. */
+			next_alive_check = now + 200 * 1000 * 1000ull;
+			if (!weir_primary_alive(&ctl->shm, ctl->info)) {
+				__atomic_store_n(&ctl->msrc.dataplane_up, 0, __ATOMIC_RELAXED);
+				printf("weir-control: weir-dataplane (pid %" PRIu64 ") is gone: making what it published "
+				       "durable\n",
+				       ctl->info->dataplane_pid);
+				end = drain_what_is_left(d, err, errlen) == 0 ? DRAIN_PRIMARY_GONE : DRAIN_FAILED;
+				break;
+			}
+		}
 		if (moved == 0) {
-			if (o->exit_when_done && __atomic_load_n(&info->state, __ATOMIC_ACQUIRE) == WEIR_STATE_STOPPED &&
+			if (o->exit_when_done &&
+			    __atomic_load_n(&ctl->info->state, __ATOMIC_ACQUIRE) == WEIR_STATE_STOPPED &&
 			    weir_drain_caught_up(d))
 				break;
 			/* The dataplane waits on head at shutdown: keep it moving when idle. */
 			if ((d->uncommitted || now - d->last_commit_ns > 100 * 1000 * 1000ull) &&
 			    weir_drain_commit(d, now, err, errlen) != 0) {
-				rc = 1;
+				end = DRAIN_FAILED;
 				break;
 			}
 			usleep(200);
 		}
 	}
-	if (rc == 0 && weir_drain_commit(d, weir_realtime_ns(), err, errlen) != 0)
-		rc = 1;
-	if (rc != 0)
+	if (end == DRAIN_DONE && weir_drain_commit(d, weir_realtime_ns(), err, errlen) != 0)
+		end = DRAIN_FAILED;
+	if (end == DRAIN_FAILED)
 		fprintf(stderr, "weir-control: %s\n", err);
-	print_summary(d, info, &last_persisted, 0);
+	print_summary(d, ctl->info, &last_persisted, 0);
 	for (unsigned t = 0; t < d->n_topics; t++)
 		if (d->topics[t].records_appended || d->topics[t].recovered_truncated_bytes)
 			printf("weir-control: topic %s: %" PRIu64 " records this run, next offset %" PRIu64
 			       ", %" PRIu64 " torn bytes cut at start\n",
 			       d->topics[t].name, d->topics[t].records_appended, d->topics[t].next_offset,
 			       d->topics[t].recovered_truncated_bytes);
-	return rc;
+	return end;
+}
+
+/* Attached to a dataplane: its regions, the log, the endpoint's view.  0 or 1. */
+static int
+attach_dataplane(struct control *ctl)
+{
+	if (attach_regions(&ctl->shm, &ctl->o, &ctl->info, ctl->rings) != 0)
+		return 1;
+	if (weir_drain_open(&ctl->d, &ctl->cfg, (const char(*)[WEIR_TOPIC_NAME_MAX])ctl->info->topics,
+			    ctl->info->n_topics, ctl->rings, ctl->info->n_workers, ctl->info->start_time_ns, ctl->err,
+			    sizeof(ctl->err)) != 0) {
+		fprintf(stderr, "weir-control: %s\n", ctl->err);
+		return 1;
+	}
+	ctl->drain_open = true;
+	ctl->d.batch_records = ctl->o.batch_records;
+	metrics_attach(&ctl->msrc, &ctl->cfg, &ctl->shm, ctl->info, ctl->rings, &ctl->d);
+	printf("weir-control: draining %u ring%s into %s (%u topics, fsync %s)\n", ctl->info->n_workers,
+	       ctl->info->n_workers == 1 ? "" : "s", ctl->cfg.log_dir, ctl->info->n_topics,
+	       ctl->cfg.fsync_mode == WEIR_FSYNC_BATCH  ? "every batch"
+	       : ctl->cfg.fsync_mode == WEIR_FSYNC_NONE ? "never"
+							: "by interval");
+	return 0;
+}
+
+/* EAL cannot be started twice in one process: the next dataplane is waited
+ * for by this program anew, the log closed and the endpoint down for the
+ * moment between. */
+static void
+wait_for_the_next_dataplane(struct control *ctl, char **argv, int argc)
+{
+	char *args[argc + 3];
+	memcpy(args, argv, sizeof(char *) * (size_t)argc);
+	args[argc] = "--wait-primary";
+	args[argc + 1] = "forever";
+	args[argc + 2] = NULL;
+	printf("weir-control: waiting for the next weir-dataplane with file prefix %s\n", ctl->shm.prefix);
+	fflush(stdout);
+	/* EAL's descriptors (and their flocks on the runtime files, which keep
+	 * the next dataplane's EAL from starting) would outlive the exec. */
+	close_range(3, ~0u, 0);
+	execv("/proc/self/exe", args);
+	fprintf(stderr, "weir-control: cannot start again to wait for the next dataplane: %s\n", strerror(errno));
 }
 
 int
 main(int argc, char **argv)
 {
-	struct options o;
-	static struct weir_config cfg;
-	static char err[8192];
-	static struct weir_drain d;
+	static struct control ctl;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (parse_options(argc, argv, &o) != 0)
+	if (parse_options(argc, argv, &ctl.o) != 0)
 		return 2;
-	if (weir_config_load(o.config, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
+	if (weir_config_load(ctl.o.config, &ctl.cfg, ctl.err, sizeof(ctl.err)) != 0) {
+		fprintf(stderr, "%s\n", ctl.err);
 		return 2;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-
-	struct weir_shm shm;
-	if (weir_attach(&cfg, "weir-control", o.wait_primary_s, &quit, &shm) != 0)
+	weir_shm_from_config(&ctl.cfg, &ctl.shm);
+	ctl.msrc = (struct weir_metrics_src){ .cfg = &ctl.cfg, .start_ns = weir_realtime_ns(),
+					      .heartbeat_stale_ns = 2000000000ull };
+	snprintf(ctl.msrc.prefix, sizeof(ctl.msrc.prefix), "%s", ctl.shm.prefix);
+	if (ctl.cfg.metrics_port && (ctl.metrics = start_metrics(&ctl.cfg, &ctl.msrc, ctl.err, sizeof(ctl.err))) == NULL)
 		return 1;
+	if (weir_attach(&ctl.cfg, "weir-control", ctl.o.wait_primary_s, &quit, &ctl.shm) != 0) {
+		weir_metrics_stop(ctl.metrics);
+		return quit ? 0 : 1;
+	}
 	/* Attached: every way out from here detaches. */
-	struct weir_info *info = NULL;
-	struct weir_ring *rings[WEIR_MAX_WORKERS];
-	struct weir_metrics_server *metrics = NULL;
-	bool drain_open = false;
-	int rc = attach_regions(&shm, &o, &info, rings);
-	if (rc == 0) {
-		rc = weir_drain_open(&d, &cfg, (const char(*)[WEIR_TOPIC_NAME_MAX])info->topics, info->n_topics, rings,
-				     info->n_workers, info->start_time_ns, err, sizeof(err)) != 0;
-		if (rc)
-			fprintf(stderr, "weir-control: %s\n", err);
-		drain_open = rc == 0;
-		d.batch_records = o.batch_records;
+	enum drain_end end = DRAIN_FAILED;
+	if (attach_dataplane(&ctl) == 0) {
+		end = drain_until_done(&ctl);
+		if (ctl.o.stats_json)
+			write_stats_json(ctl.o.stats_json, &ctl.d, ctl.info);
 	}
-	if (rc == 0 && cfg.metrics_port)
-		rc = start_metrics(&cfg, &shm, info, rings, &d, &metrics, err, sizeof(err));
-	if (rc == 0) {
-		printf("weir-control: draining %u ring%s into %s (%u topics, fsync %s)\n", info->n_workers,
-		       info->n_workers == 1 ? "" : "s", cfg.log_dir, info->n_topics,
-		       cfg.fsync_mode == WEIR_FSYNC_BATCH  ? "every batch"
-		       : cfg.fsync_mode == WEIR_FSYNC_NONE ? "never"
-							   : "by interval");
-		rc = drain_until_done(&d, info, &o, err, sizeof(err));
-		if (o.stats_json)
-			write_stats_json(o.stats_json, &d, info);
-	}
-	weir_metrics_stop(metrics);
-	if (drain_open)
-		weir_drain_close(&d);
-	weir_detach(&shm);
-	return rc;
+	weir_metrics_stop(ctl.metrics);
+	if (ctl.drain_open)
+		weir_drain_close(&ctl.d);
+	if (end == DRAIN_PRIMARY_GONE && !ctl.o.exit_when_done && !quit)
+		wait_for_the_next_dataplane(&ctl, argv, argc);
+	weir_detach(&ctl.shm, end != DRAIN_PRIMARY_GONE && ctl.info && weir_primary_alive(&ctl.shm, ctl.info));
+	return end == DRAIN_FAILED ? 1 : 0;
 }

@@ -170,13 +170,16 @@ render_sources(struct buf *b, const struct weir_metrics_src *s)
 
 /* Build, start times and the dataplane's state. */
 static void
-render_process(struct buf *b, const struct weir_metrics_src *s)
+render_process(struct buf *b, const struct weir_metrics_src *s, const struct weir_info *info)
 {
-	const struct weir_info *info = s->info;
 	family(b, "weir_build_info", "gauge", "weir's version and the libraries it runs on");
 	put(b, "weir_build_info{version=\"%s\",dpdk=\"%s\"} 1\n", WEIR_VERSION, rte_version());
+	family(b, "weir_dataplane_up", "gauge", "1 while weir-control is attached to a running weir-dataplane");
+	put(b, "weir_dataplane_up %u\n", info ? __atomic_load_n(&s->dataplane_up, __ATOMIC_RELAXED) : 0u);
 	family(b, "weir_process_start_time_seconds", "gauge", "when each weir process started, UNIX seconds");
 	put(b, "weir_process_start_time_seconds{process=\"control\"} %.3f\n", (double)s->start_ns / 1e9);
+	if (info == NULL)
+		return;
 	put(b, "weir_process_start_time_seconds{process=\"dataplane\"} %.3f\n", (double)info->start_time_ns / 1e9);
 	family(b, "weir_dataplane_state", "gauge", "0 starting, 1 running, 2 draining, 3 stopped");
 	put(b, "weir_dataplane_state %u\n", __atomic_load_n(&info->state, __ATOMIC_ACQUIRE));
@@ -343,13 +346,17 @@ weir_metrics_render(const struct weir_metrics_src *s, size_t *len)
 	b.p = malloc(b.cap);
 	if (b.p == NULL)
 		return NULL;
-	render_process(&b, s);
-	render_counters(&b, s);
-	render_rings(&b, s);
-	render_ports(&b, s);
-	render_rules(&b, s);
-	render_sources(&b, s);
-	render_log(&b, s);
+	/* Pairs with weir_metrics_attached(). */
+	const struct weir_info *info = __atomic_load_n(&s->info, __ATOMIC_ACQUIRE);
+	render_process(&b, s, info);
+	if (info) {
+		render_counters(&b, s);
+		render_rings(&b, s);
+		render_ports(&b, s);
+		render_rules(&b, s);
+		render_sources(&b, s);
+		render_log(&b, s);
+	}
 	if (b.oom) {
 		free(b.p);
 		return NULL;
@@ -361,7 +368,16 @@ weir_metrics_render(const struct weir_metrics_src *s, size_t *len)
 int
 weir_metrics_health(const struct weir_metrics_src *s, char *reason, size_t len)
 {
-	const struct weir_info *info = s->info;
+	const struct weir_info *info = __atomic_load_n(&s->info, __ATOMIC_ACQUIRE);
+	if (info == NULL) {
+		snprintf(reason, len, "dataplane not running: waiting for weir-dataplane with file prefix %s", s->prefix);
+		return -1;
+	}
+	if (!__atomic_load_n(&s->dataplane_up, __ATOMIC_RELAXED)) {
+		snprintf(reason, len, "dataplane not running: its process is gone (what it published is being made "
+				      "durable; weir-control then waits for the next)");
+		return -1;
+	}
 	unsigned state = __atomic_load_n(&info->state, __ATOMIC_ACQUIRE);
 	if (state != WEIR_STATE_RUNNING) {
 		snprintf(reason, len, "dataplane %s", weir_state_name(state));

@@ -17,9 +17,13 @@
 #include "weir_seq_layout.h"
 #include "weir_info.h"
 
+/* What the endpoint reads.  info stays NULL while weir-control waits for
+ * a dataplane: set it last (weir_metrics_attached()), everything else first. */
 struct weir_metrics_src {
 	const struct weir_config *cfg;
 	const struct weir_info *info;
+	uint32_t dataplane_up;                   /* 0 once its process is gone */
+	char prefix[64];                         /* the dataplane's file prefix */
 	struct weir_ring *rings[WEIR_MAX_WORKERS];
 	const struct weir_seq_region *seq[WEIR_MAX_WORKERS];
 	const struct weir_rules_region *rules;   /* NULL: no rules */
@@ -27,6 +31,15 @@ struct weir_metrics_src {
 	uint64_t start_ns;                       /* weir-control's */
 	uint64_t heartbeat_stale_ns;             /* /healthz: a worker silent this long is unhealthy */
 };
+
+/* Publishes the attached dataplane's info (release): the endpoint reads
+ * the rest of s from then on. */
+static inline void
+weir_metrics_attached(struct weir_metrics_src *s, const struct weir_info *info)
+{
+	__atomic_store_n(&s->dataplane_up, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->info, info, __ATOMIC_RELEASE);
+}
 
 /* The whole exposition, malloc'd (the caller frees); NULL when out of memory. */
 char *weir_metrics_render(const struct weir_metrics_src *s, size_t *len);

@@ -24,6 +24,7 @@
 #include "weir_port.h"
 #include "weir_report.h"
 #include "weir_rules_admin.h"
+#include "weir_attach.h"
 #include "weir_shm.h"
 #include "weir_telemetry.h"
 #include "weir_time.h"
@@ -252,6 +253,10 @@ start_eal(struct dataplane *dp)
 		fprintf(stderr, "weir-dataplane: too many EAL arguments\n");
 		return 2;
 	}
+	/* A weir-control of the previous run lets go within a second of its death. */
+	if (!weir_config_no_huge(&dp->cfg) &&
+	    weir_wait_for_secondaries("weir-dataplane", weir_config_file_prefix(&dp->cfg), 10) != 0)
+		return 1;
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr, "weir-dataplane: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return 1;

@@ -13,6 +13,7 @@ PACKAGES=(
   libmicrohttpd-dev                    # weir-control's /metrics
   libcmocka-dev libpcre2-dev           # unit tests (pcre2: the oracle for Hyperscan)
   python3 python3-pytest python3-scapy tshark iproute2 procps   # integration tests
+  ethtool                              # veth tests: the sender's checksum offload off, so its packets carry real checksums
   prometheus                           # a real scraper and promtool, for the metrics tests
   strace                               # the hot-path hygiene test: no syscall in the worker loop
   python3-matplotlib                   # perf/appliance.py's chart

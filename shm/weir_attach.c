@@ -1,4 +1,7 @@
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,28 @@ primary_alive(const char *path)
 	return alive;
 }
 
+static void
+runtime_config_path(const char *prefix, char *path, size_t len)
+{
+	const char *run = getuid() == 0 ? "/var/run" : getenv("XDG_RUNTIME_DIR");
+	if (run == NULL)
+		run = "/tmp";
+	snprintf(path, len, "%s/dpdk/%s/config", run, prefix);
+}
+
+bool
+weir_primary_alive(const struct weir_shm *shm, const struct weir_info *info)
+{
+	if (shm->backend == WEIR_SHM_MEMZONE) {
+		char path[512];
+		runtime_config_path(shm->prefix, path, sizeof(path));
+		return primary_alive(path);
+	}
+	/* Files: no EAL lock to look at, the process is the sign. */
+	pid_t pid = (pid_t)info->dataplane_pid;
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
 /* A secondary started before its primary fails, and one started against a
  * dead primary's leftover runtime dir spins inside rte_eal_init for ever:
  * attach only to a live primary. */
@@ -30,10 +55,7 @@ static int
 wait_for_primary(const char *prog, const char *prefix, double wait_s, const volatile sig_atomic_t *quit)
 {
 	char path[512];
-	const char *run = getuid() == 0 ? "/var/run" : getenv("XDG_RUNTIME_DIR");
-	if (run == NULL)
-		run = "/tmp";
-	snprintf(path, sizeof(path), "%s/dpdk/%s/config", run, prefix);
+	runtime_config_path(prefix, path, sizeof(path));
 	for (double waited = 0;; waited += 0.05) {
 		if (primary_alive(path))
 			return 0;
@@ -90,8 +112,53 @@ weir_attach(const struct weir_config *cfg, const char *prog, double wait_s, cons
 }
 
 void
-weir_detach(const struct weir_shm *shm)
+weir_detach(const struct weir_shm *shm, bool primary_alive)
 {
-	if (shm->backend == WEIR_SHM_MEMZONE)
+	/* Against a dead primary, EAL's cleanup faults (SIGFPE seen in
+	 * librte_eal): exiting lets the kernel drop the mappings. */
+	if (shm->backend == WEIR_SHM_MEMZONE && primary_alive)
 		rte_eal_cleanup();
+}
+
+int
+weir_wait_for_secondaries(const char *prog, const char *prefix, double wait_s)
+{
+	char dir[512], path[800];
+	runtime_config_path(prefix, dir, sizeof(dir));
+	*strrchr(dir, '/') = 0;
+	bool said = false;
+	for (double waited = 0;; waited += 0.05) {
+		DIR *d = opendir(dir);
+		if (d == NULL)
+			return 0; /* no previous run */
+		bool busy = false;
+		struct dirent *de;
+		while (!busy && (de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, "fbarray_", 8) != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			/* EAL's attachers hold a shared flock on these while mapped. */
+			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+				busy = true;
+			if (fd >= 0)
+				close(fd);
+		}
+		closedir(d);
+		if (!busy)
+			return 0;
+		if (!said) {
+			printf("%s: a process of the previous run (weir-control, weir-stat) still maps file prefix \"%s\": "
+			       "waiting up to %.0f s for it to let go\n",
+			       prog, prefix, wait_s);
+			said = true;
+		}
+		if (waited >= wait_s) {
+			fprintf(stderr, "%s: %s is still mapped by another process after %.0f s: stop it, or use another "
+					"--file-prefix\n",
+				prog, dir, wait_s);
+			return -1;
+		}
+		usleep(50 * 1000);
+	}
 }

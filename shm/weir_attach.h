@@ -5,6 +5,7 @@
 #define WEIR_ATTACH_H
 
 #include <signal.h>
+#include <stdbool.h>
 
 #include "weir_config.h"
 #include "weir_shm.h"
@@ -12,6 +13,14 @@
 /* Waits up to wait_s for a live primary (or *quit); 0 once attached. */
 int weir_attach(const struct weir_config *cfg, const char *prog, double wait_s, const volatile sig_atomic_t *quit,
 		struct weir_shm *shm);
-void weir_detach(const struct weir_shm *shm);
+/* primary_alive false: the kernel is left to drop the mappings. */
+void weir_detach(const struct weir_shm *shm, bool primary_alive);
+/* Whether the dataplane that published info still runs (its EAL lock, or
+ * its pid under --no-huge). */
+bool weir_primary_alive(const struct weir_shm *shm, const struct weir_info *info);
+/* A primary about to start: waits up to wait_s while a process of the
+ * previous run still maps the prefix's runtime files (EAL would fail with
+ * "Cannot allocate memzone list").  0, or -1 said on stderr. */
+int weir_wait_for_secondaries(const char *prog, const char *prefix, double wait_s);
 
 #endif

@@ -123,7 +123,7 @@ main(int argc, char **argv)
 	struct weir_info *info = weir_info_attach(&shm, 10000, &why);
 	if (info == NULL) {
 		fprintf(stderr, "weir-stat: %s\n", why);
-		weir_detach(&shm);
+		weir_detach(&shm, true);
 		return 1;
 	}
 	const struct weir_seq_region *regions[WEIR_MAX_WORKERS] = { 0 };
@@ -146,6 +146,6 @@ main(int argc, char **argv)
 		prev = now;
 		t_prev = t_now;
 	}
-	weir_detach(&shm);
+	weir_detach(&shm, weir_primary_alive(&shm, info));
 	return 0;
 }

@@ -80,7 +80,8 @@ def test_reload_under_traffic_switches_at_a_point_and_a_bad_reload_keeps_the_old
                     "--plant", "#NEW#:0.05"], check=True, capture_output=True)
     rules = tmp_path / "rules.txt"
     rules.write_text("4 tag - /#TAG#/\n")
-    d = deploy("reload", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY + f"rules {rules}\nlog fsync batch\n")
+    body = BODY.replace("log fsync interval 50ms", "log fsync batch")  # a setting is given once
+    d = deploy("reload", f"--vdev=net_pcap0,rx_pcap={pcap}", body + f"rules {rules}\n")
     dp = d.start_dataplane("--stop-when-idle", "2")
     d.wait_running()
     # A slow drain (fsync every 32 records) paces the capture through a small ring: seconds of traffic.

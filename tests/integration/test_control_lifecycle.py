@@ -1,0 +1,94 @@
+"""weir-control follows the dataplane's life: a SIGKILLed dataplane is seen
+within a second, what it published is made durable, /healthz says so, and
+the next dataplane starts and is drained without anyone restarting
+weir-control."""
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+from weir_harness import READ, gen_pcap, load_json
+
+BODY = """
+set corelist 1
+port config all rxq 1
+ring size 512K
+ring full-policy backpressure
+decoder moldudp64 udp-port 26400 topic itch
+log fsync batch
+shutdown drain-timeout 30s
+"""
+
+
+def persisted(log_dir):
+    out = subprocess.run([READ, "--verify", log_dir], capture_output=True, text=True).stdout
+    return sum(int(line.split(" records")[0].rsplit(" ", 1)[1]) for line in out.splitlines() if " records" in line)
+
+
+def healthz(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError as e:
+        return None, str(e)
+
+
+def wait_for(pred, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = pred()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout} s: {what}")
+
+
+def test_a_killed_dataplane_is_noticed_drained_and_the_next_one_attached_by_itself(deploy, tmp_path):
+    first, _ = gen_pcap(str(tmp_path), name="first", seed=21, messages=400000, sessions=4)
+    second, manifest2 = gen_pcap(str(tmp_path), name="second", seed=22, messages=30000, sessions=2)
+    link = str(tmp_path / "cur.pcap")  # one config for both runs: the capture behind it changes
+    os.symlink(first, link)
+    d = deploy("life", f"--vdev=net_pcap0,rx_pcap={link}", BODY)
+    dp = d.start_dataplane("--stop-when-idle", "3")
+    d.wait_running()
+    cp = d.start_control("--batch-records", "256", "--summary-interval", "0")
+    wait_for(lambda: persisted(d.log_dir) > 20000, 60, "records persisted")
+    dp.send_signal(signal.SIGKILL)
+    dp.wait()
+    killed = time.time()
+    status, text = wait_for(lambda: (lambda h: h if h[0] == 503 and "not running" in h[1] else None)(
+        healthz(d.metrics_port)), 5, "/healthz says the dataplane is not running")
+    assert time.time() - killed < 2.5, "noticed too late"
+    wait_for(lambda: "waiting for the next weir-dataplane" in d.output("control"), 10, "drained and waiting")
+    assert cp.poll() is None, d.output("control")
+    before = persisted(d.log_dir)
+
+    os.unlink(link)
+    os.symlink(second, link)
+    dp2 = d.start_dataplane("--stop-when-idle", "2")
+    d.wait_running()  # EAL starts although the old weir-control was attached to the dead one
+    assert dp2.wait(timeout=60) == 0, d.output("dataplane")
+    out = d.output("control")
+    assert "weir-dataplane (pid" in out and "is gone" in out, out
+    assert persisted(d.log_dir) - before == load_json(manifest2)["expected"]["event_records"]
+    cp.send_signal(signal.SIGINT)
+    assert cp.wait(timeout=30) == 0, d.output("control")  # no SIGFPE on the way out
+    assert subprocess.run([READ, "--verify", d.log_dir], capture_output=True).returncode == 0
+
+
+def test_exit_when_done_exits_once_a_killed_dataplane_is_drained(deploy, tmp_path):
+    pcap, _ = gen_pcap(str(tmp_path), seed=23, messages=400000, sessions=4)
+    d = deploy("life2", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY)
+    dp = d.start_dataplane("--stop-when-idle", "3")
+    d.wait_running()
+    cp = d.start_control("--batch-records", "256", "--exit-when-done")
+    wait_for(lambda: persisted(d.log_dir) > 20000, 60, "records persisted")
+    dp.send_signal(signal.SIGKILL)
+    dp.wait()
+    assert cp.wait(timeout=10) == 0, d.output("control")
+    published = persisted(d.log_dir)
+    assert published > 20000 and "is gone" in d.output("control")
