@@ -7,6 +7,25 @@
 #include "weir_drain.h"
 #include "weir_time.h"
 
+/* Opens (recovers) every topic; on a failure, closes what it opened. */
+static int
+open_topics(struct weir_drain *d, char *err, size_t errlen)
+{
+	for (unsigned t = 0; t < d->n_topic_names; t++) {
+		uint64_t records = d->topics[t].records_appended, bytes = d->topics[t].bytes_appended;
+		if (weir_log_topic_open(&d->topics[t], d->log_root, d->topic_names[t], err, errlen) != 0) {
+			for (unsigned u = 0; u <= t; u++)
+				weir_log_topic_close(&d->topics[u]);
+			return -1;
+		}
+		/* this run's figures go on across a reopen */
+		weir_sw_set(&d->topics[t].records_appended, records);
+		weir_sw_set(&d->topics[t].bytes_appended, bytes);
+	}
+	d->n_topics = d->n_topic_names;
+	return 0;
+}
+
 int
 weir_drain_open(struct weir_drain *d, const struct weir_config *cfg, const char topics[][WEIR_TOPIC_NAME_MAX],
 		unsigned n_topics, struct weir_ring **rings, unsigned n_rings, uint64_t incarnation, char *err,
@@ -19,14 +38,12 @@ weir_drain_open(struct weir_drain *d, const struct weir_config *cfg, const char 
 	d->batch_records = 4096;
 	d->incarnation = incarnation;
 	d->sla_ns = cfg->metrics_sla_ns;
-	for (unsigned t = 0; t < n_topics; t++) {
-		if (weir_log_topic_open(&d->topics[t], cfg->log_dir, topics[t], err, errlen) != 0) {
-			for (unsigned u = 0; u < t; u++)
-				weir_log_topic_close(&d->topics[u]);
-			return -1;
-		}
-		d->n_topics++;
-	}
+	snprintf(d->log_root, sizeof(d->log_root), "%s", cfg->log_dir);
+	for (unsigned t = 0; t < n_topics; t++)
+		snprintf(d->topic_names[t], sizeof(d->topic_names[t]), "%s", topics[t]);
+	d->n_topic_names = n_topics;
+	if (open_topics(d, err, errlen) != 0)
+		return -1;
 	for (unsigned r = 0; r < n_rings; r++) {
 		weir_ring_consumer_attach(&d->rings[r].c, rings[r]);
 		d->rings[r].worker = rings[r]->worker_id;
@@ -64,6 +81,7 @@ commit(struct weir_drain *d, uint64_t now_ns, bool fsync, char *err, size_t errl
 			goto io_error;
 		continue;
 	io_error:
+		d->io_errno = errno;
 		snprintf(err, errlen, "%s: write/fsync failed: %s", topic->dir, strerror(errno));
 		return -1;
 	}
@@ -88,19 +106,54 @@ commit(struct weir_drain *d, uint64_t now_ns, bool fsync, char *err, size_t errl
 		weir_ring_release(&d->rings[r].c, now_ns);
 	for (unsigned t = 0; t < d->n_topics; t++)
 		if (weir_log_topic_roll_if_full(&d->topics[t], d->segment_bytes) != 0) {
+			d->io_errno = errno;
 			snprintf(err, errlen, "%s: cannot roll segment: %s", d->topics[t].dir, strerror(errno));
 			return -1;
 		}
 	d->commits++;
 	d->uncommitted = false;
 	d->last_commit_ns = now_ns;
+	if (weir_drain_log_errno(d)) {
+		__atomic_store_n(&d->log_errno, 0, __ATOMIC_RELAXED);
+		printf("weir-control: the log takes writes again after %.1f s\n",
+		       (double)(now_ns - d->log_failed_since_ns) / 1e9);
+	}
 	return 0;
 }
 
 int
 weir_drain_commit(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen)
 {
+	if (weir_drain_suspended(d))
+		return 0; /* nothing passed since the rewind: the rings keep it */
 	return commit(d, now_ns, true, err, errlen);
+}
+
+void
+weir_drain_suspend(struct weir_drain *d, uint64_t now_ns)
+{
+	for (unsigned t = 0; t < d->n_topics; t++)
+		weir_log_topic_close(&d->topics[t]);
+	/* Everything after the last commit is read again from the rings. */
+	for (unsigned r = 0; r < d->n_rings; r++)
+		weir_ring_consumer_attach(&d->rings[r].c, d->rings[r].c.ring);
+	d->n_pending = 0;
+	d->uncommitted = false;
+	weir_sw_add(&d->log_failures, 1);
+	if (!weir_drain_log_errno(d))
+		d->log_failed_since_ns = now_ns;
+	d->suspended = true;
+	__atomic_store_n(&d->log_errno, d->io_errno ? d->io_errno : EIO, __ATOMIC_RELAXED);
+	d->io_errno = 0;
+}
+
+int
+weir_drain_resume(struct weir_drain *d, char *err, size_t errlen)
+{
+	if (open_topics(d, err, errlen) != 0)
+		return -1;
+	d->suspended = false;
+	return 0;
 }
 
 static int
@@ -129,6 +182,8 @@ int
 weir_drain_poll(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen)
 {
 	int moved = 0;
+	if (weir_drain_suspended(d))
+		return 0;
 	for (unsigned r = 0; r < d->n_rings; r++) {
 		struct weir_drain_ring *dr = &d->rings[r];
 		const struct weir_record *rec;
@@ -144,6 +199,7 @@ weir_drain_poll(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen)
 				weir_sw_add(&d->records_skipped, 1);
 			} else {
 				if (weir_log_topic_append(t, dr->worker, d->incarnation, pos, rec) != 0) {
+					d->io_errno = errno;
 					snprintf(err, errlen, "%s: write failed: %s", t->dir, strerror(errno));
 					return -1;
 				}

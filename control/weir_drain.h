@@ -55,6 +55,21 @@ struct weir_drain {
 	 * theirs, so one entry counts them all. */
 	struct pending_rx { uint64_t rx_ns; uint32_t worker, count; } *pending;
 	size_t n_pending, cap_pending;
+
+	/* The log refused a write (a full disk, a quota, EIO): errno, or 0 while
+	 * writable.  Suspended, the topics are closed and the rings keep
+	 * everything since the last commit, so the dataplane's ring-full policy
+	 * does its counted work; weir_drain_resume() reopens them as a restart
+	 * would and the records are read again, those already logged skipped.
+	 * Written by the drain, read by /metrics. */
+	int log_errno;
+	bool suspended;                  /* the topics are closed */
+	uint64_t log_failed_since_ns;
+	uint64_t log_failures;
+	int io_errno;                    /* set with the -1 of a failed write, for the caller */
+	char log_root[PATH_MAX];
+	char topic_names[WEIR_MAX_TOPICS][WEIR_TOPIC_NAME_MAX];
+	unsigned n_topic_names;
 };
 
 /* Opens (and recovers) every topic's log and attaches the rings at their
@@ -71,5 +86,23 @@ bool weir_drain_caught_up(const struct weir_drain *d);
 /* Bytes published but not yet released, over all rings. */
 uint64_t weir_drain_lag_bytes(const struct weir_drain *d);
 void weir_drain_close(struct weir_drain *d);
+/* After a failed write (d->io_errno): closes the topics and rewinds every
+ * ring to its head; nothing is released until weir_drain_resume() works. */
+void weir_drain_suspend(struct weir_drain *d, uint64_t now_ns);
+/* Reopens (recovers) the topics; 0 when they could be.  The log counts as
+ * writable again at the next commit that works. */
+int weir_drain_resume(struct weir_drain *d, char *err, size_t errlen);
+static inline bool
+weir_drain_suspended(const struct weir_drain *d)
+{
+	return d->suspended;
+}
+
+/* The errno of the log's last refusal, until a commit works again (read by /metrics). */
+static inline int
+weir_drain_log_errno(const struct weir_drain *d)
+{
+	return __atomic_load_n(&d->log_errno, __ATOMIC_RELAXED);
+}
 
 #endif

@@ -330,6 +330,10 @@ render_log(struct buf *b, const struct weir_metrics_src *s)
 	family(b, "weir_log_size_bytes", "gauge", "bytes of log on disk, per topic");
 	for (unsigned t = 0; t < d->n_topics; t++)
 		put(b, "weir_log_size_bytes{topic=\"%s\"} %" PRIu64 "\n", d->topics[t].name, dir_bytes(d->topics[t].dir));
+	family(b, "weir_log_writable", "gauge", "0 while the log refuses writes (a full disk): records wait in the rings");
+	put(b, "weir_log_writable %u\n", weir_drain_log_errno(d) ? 0u : 1u);
+	family(b, "weir_log_write_failures_total", "counter", "times the log refused a write and the drain waited");
+	put(b, "weir_log_write_failures_total %" PRIu64 "\n", weir_sw_load(&d->log_failures));
 	family(b, "weir_control_skipped_records_total", "counter",
 	       "records found already in the log after a restart, not written again");
 	put(b, "weir_control_skipped_records_total %" PRIu64 "\n", weir_sw_load(&d->records_skipped));
@@ -376,6 +380,12 @@ weir_metrics_health(const struct weir_metrics_src *s, char *reason, size_t len)
 	if (!__atomic_load_n(&s->dataplane_up, __ATOMIC_RELAXED)) {
 		snprintf(reason, len, "dataplane not running: its process is gone (what it published is being made "
 				      "durable; weir-control then waits for the next)");
+		return -1;
+	}
+	int log_errno = weir_drain_log_errno(s->drain);
+	if (log_errno) {
+		snprintf(reason, len, "log takes no writes: %s; records wait in the rings, retried every second",
+			 strerror(log_errno));
 		return -1;
 	}
 	unsigned state = __atomic_load_n(&info->state, __ATOMIC_ACQUIRE);

@@ -1,0 +1,78 @@
+"""A log on a full file system: weir-control stays up and says so, the
+dataplane's ring-full policy does its counted work (backpressure here:
+nothing is lost), and once there is room again weir-control writes on by
+itself, nothing lost or duplicated."""
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from weir_harness import gen_pcap
+
+BODY = """
+set corelist 1
+port config all rxq 1
+ring size 4M
+ring full-policy backpressure
+decoder moldudp64 udp-port 26400 topic itch
+log fsync interval 20ms
+log segment-size 256K
+shutdown drain-timeout 60s
+"""
+
+
+def get(port, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except urllib.error.URLError as e:  # not listening yet
+        return None, str(e)
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    mnt = tmp_path / "fs"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "weirfull", str(mnt)], check=True)
+    yield str(mnt)
+    subprocess.run(["umount", "-l", str(mnt)])
+
+
+def test_a_full_disk_holds_the_records_in_the_rings_and_resumes_without_loss(deploy, tmp_path, small_fs):
+    pcap, manifest = gen_pcap(str(tmp_path), seed=31, messages=200000, sessions=4)
+    d = deploy("full", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY)
+    d.log_dir = os.path.join(small_fs, "log")
+    with open(d.config) as f:  # the deployment's log dir onto the small file system
+        conf = f.read().replace(f"log dir {os.path.join(d.dir, 'log')}", f"log dir {d.log_dir}")
+    with open(d.config, "w") as f:
+        f.write(conf)
+    # Idle while it waits for room: the idle stop must outlast the full disk.
+    dp = d.start_dataplane("--stop-when-idle", "8")
+    d.wait_running()
+    cp = d.start_control("--exit-when-done")
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        status, text = get(d.metrics_port, "/healthz")
+        if status == 503 and "log takes no writes" in text:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("never reported the full disk: " + d.output("control"))
+    assert "No space left on device" in text
+    assert cp.poll() is None, d.output("control")  # still up
+    status, metrics = get(d.metrics_port, "/metrics")
+    assert "weir_log_writable 0" in metrics
+    time.sleep(1.5)  # a retry or two against the full disk
+    subprocess.run(["mount", "-o", "remount,size=256m", small_fs], check=True)
+    assert dp.wait(timeout=120) == 0, d.output("dataplane")
+    assert cp.wait(timeout=60) == 0, d.output("control")
+    out = d.output("control")
+    assert "the log takes writes again" in out, out
+    d.check(manifest)  # every record once
