@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -161,10 +162,10 @@ write_stats_json(const char *path, const struct weir_drain *d, const struct weir
 
 /* The info region and every worker's ring of the dataplane shm names. */
 static int
-attach_regions(const struct weir_shm *shm, const struct options *o, struct weir_info **info, struct weir_ring **rings)
+attach_once(const struct weir_shm *shm, unsigned wait_ms, struct weir_info **info, struct weir_ring **rings)
 {
 	const char *why = NULL;
-	*info = weir_info_attach(shm, (unsigned)(o->wait_primary_s * 1000), &why);
+	*info = weir_info_attach(shm, wait_ms, &why);
 	if (*info == NULL) {
 		fprintf(stderr, "weir-control: %s\n", why);
 		return 1;
@@ -177,6 +178,38 @@ attach_regions(const struct weir_shm *shm, const struct options *o, struct weir_
 		}
 	}
 	return 0;
+}
+
+static bool
+rings_drained(const struct weir_info *info, struct weir_ring *const *rings)
+{
+	for (unsigned i = 0; i < info->n_workers; i++)
+		if (__atomic_load_n(&rings[i]->head, __ATOMIC_ACQUIRE) != __atomic_load_n(&rings[i]->tail, __ATOMIC_ACQUIRE))
+			return false;
+	return true;
+}
+
+/* Under --no-huge the regions outlive a killed dataplane: what its rings
+ * still hold is drained like a live one's, but a dead run already drained
+ * is passed over until the next dataplane replaces it. */
+static int
+attach_regions(const struct weir_shm *shm, const struct options *o, struct weir_info **info, struct weir_ring **rings)
+{
+	unsigned wait_ms = o->wait_primary_s * 1000 >= UINT_MAX ? UINT_MAX : (unsigned)(o->wait_primary_s * 1000);
+	for (bool said = false;; said = true) {
+		int rc = attach_once(shm, wait_ms, info, rings);
+		if (rc != 0 || weir_primary_alive(shm, *info) || !rings_drained(*info, rings))
+			return rc;
+		if (!said)
+			printf("weir-control: the regions of file prefix %s are a dead run's, drained: waiting for the "
+			       "next weir-dataplane\n", shm->prefix);
+		for (unsigned i = 0; i < (*info)->n_workers; i++)
+			weir_shm_detach(shm, rings[i], weir_ring_memsize(rings[i]->size_bytes));
+		weir_shm_detach(shm, *info, sizeof(**info));
+		if (quit)
+			return 1;
+		usleep(200 * 1000);
+	}
 }
 
 /* /metrics and /healthz, up before any dataplane is: they say so until one is attached. */

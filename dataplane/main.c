@@ -288,6 +288,8 @@ setup_shared(struct dataplane *dp)
 	if (dp->shm.backend == WEIR_SHM_FILE)
 		printf("weir-dataplane: --no-huge: rings and counters in /dev/shm/weir.%s.* (no hugepages)\n",
 		       dp->shm.prefix);
+	if (weir_shm_wait_drained(&dp->shm, "weir-dataplane", 30) != 0)
+		return 1;
 	dp->info = weir_shm_create(&dp->shm, "info", sizeof(struct weir_info), (int)rte_socket_id());
 	if (dp->info == NULL) {
 		fprintf(stderr, "weir-dataplane: cannot create the info region (%zu bytes): %s\n",

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,7 +39,10 @@ weir_shm_create(const struct weir_shm *shm, const char *name, uint64_t bytes, in
 	}
 	char path[256];
 	shm_file_path(shm, name, path, sizeof(path));
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	/* A new file, not the old one truncated: a weir-control still mapping
+	 * the previous run's would fault on it. */
+	unlink(path);
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
 	if (fd < 0)
 		return NULL;
 	if (ftruncate(fd, (off_t)bytes) != 0) {
@@ -154,4 +158,70 @@ weir_shm_from_config(const struct weir_config *cfg, struct weir_shm *shm)
 {
 	shm->backend = weir_config_no_huge(cfg) ? WEIR_SHM_FILE : WEIR_SHM_MEMZONE;
 	snprintf(shm->prefix, sizeof(shm->prefix), "%s", weir_config_file_prefix(cfg));
+}
+
+void
+weir_shm_detach(const struct weir_shm *shm, void *p, uint64_t bytes)
+{
+	if (shm->backend == WEIR_SHM_FILE && p != NULL)
+		munmap(p, bytes);
+}
+
+/* Bytes a previous run's ring file still holds unreleased, and whether a
+ * consumer is alive to release them; -1 when there is no such ring. */
+static int64_t
+ring_left(const struct weir_shm *shm, unsigned i, bool *consumer_alive)
+{
+	char name[32];
+	uint64_t bytes = 0;
+	snprintf(name, sizeof(name), "ring.%u", i);
+	struct weir_ring *r = weir_shm_attach(shm, name, &bytes);
+	if (r == NULL)
+		return -1;
+	const char *why;
+	int64_t left = 0;
+	if (bytes >= sizeof(*r) && weir_ring_check(r, &why) == 0) {
+		left = (int64_t)(__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) - __atomic_load_n(&r->head, __ATOMIC_ACQUIRE));
+		pid_t pid = (pid_t)r->consumer_pid;
+		*consumer_alive = pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+	}
+	munmap(r, bytes);
+	return left;
+}
+
+int
+weir_shm_wait_drained(const struct weir_shm *shm, const char *prog, double wait_s)
+{
+	if (shm->backend != WEIR_SHM_FILE)
+		return 0;
+	bool said = false;
+	for (double waited = 0;; waited += 0.1) {
+		uint64_t left = 0;
+		bool alive = false, any_alive = false;
+		int64_t l;
+		for (unsigned i = 0; (l = ring_left(shm, i, &alive)) >= 0; i++) {
+			left += (uint64_t)l;
+			any_alive |= l > 0 && alive;
+		}
+		if (left == 0)
+			return 0;
+		if (!any_alive) {
+			fprintf(stderr,
+				"%s: the previous run's rings (/dev/shm/weir.%s.ring.*) hold %llu bytes of records not yet "
+				"in the log, and no weir-control drains them: start weir-control to drain them first (or "
+				"remove those files to discard them)\n",
+				prog, shm->prefix, (unsigned long long)left);
+			return -1;
+		}
+		if (!said)
+			printf("%s: weir-control is still draining the previous run's rings (%llu bytes): waiting\n", prog,
+			       (unsigned long long)left);
+		said = true;
+		if (waited >= wait_s) {
+			fprintf(stderr, "%s: the previous run's rings still hold %llu bytes after %.0f s\n", prog,
+				(unsigned long long)left, wait_s);
+			return -1;
+		}
+		usleep(100 * 1000);
+	}
 }

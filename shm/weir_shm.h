@@ -29,6 +29,12 @@ void weir_shm_from_config(const struct weir_config *cfg, struct weir_shm *shm);
 /* name is "info" or "ring.N". */
 void *weir_shm_create(const struct weir_shm *shm, const char *name, uint64_t bytes, int socket);
 void *weir_shm_attach(const struct weir_shm *shm, const char *name, uint64_t *bytes);
+/* Before a dataplane lays out new regions over the files of the previous
+ * run: waits while weir-control still drains what its rings hold, and
+ * refuses (-1, said) to destroy records nobody is draining. */
+int weir_shm_wait_drained(const struct weir_shm *shm, const char *prog, double wait_s);
+/* Unmaps what weir_shm_attach() gave (files; memzones stay EAL's). */
+void weir_shm_detach(const struct weir_shm *shm, void *p, uint64_t bytes);
 /* Removes the /dev/shm files (memzones go with the hugepage files). */
 void weir_shm_unlink_all(const struct weir_shm *shm, unsigned n_rings);
 

@@ -9,6 +9,8 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
+
 from weir_harness import READ, gen_pcap, load_json
 
 BODY = """
@@ -47,12 +49,13 @@ def wait_for(pred, timeout, what):
     raise AssertionError(f"not within {timeout} s: {what}")
 
 
-def test_a_killed_dataplane_is_noticed_drained_and_the_next_one_attached_by_itself(deploy, tmp_path):
+@pytest.mark.parametrize("no_huge", [False, True], ids=["hugepages", "no-huge"])
+def test_a_killed_dataplane_is_noticed_drained_and_the_next_one_attached_by_itself(deploy, tmp_path, no_huge):
     first, _ = gen_pcap(str(tmp_path), name="first", seed=21, messages=400000, sessions=4)
     second, manifest2 = gen_pcap(str(tmp_path), name="second", seed=22, messages=30000, sessions=2)
     link = str(tmp_path / "cur.pcap")  # one config for both runs: the capture behind it changes
     os.symlink(first, link)
-    d = deploy("life", f"--vdev=net_pcap0,rx_pcap={link}", BODY)
+    d = deploy("life", f"--vdev=net_pcap0,rx_pcap={link}", BODY, no_huge=no_huge)
     dp = d.start_dataplane("--stop-when-idle", "3")
     d.wait_running()
     cp = d.start_control("--batch-records", "256", "--summary-interval", "0")
@@ -92,3 +95,25 @@ def test_exit_when_done_exits_once_a_killed_dataplane_is_drained(deploy, tmp_pat
     assert cp.wait(timeout=10) == 0, d.output("control")
     published = persisted(d.log_dir)
     assert published > 20000 and "is gone" in d.output("control")
+
+
+def test_no_huge_a_new_dataplane_never_lays_its_rings_over_records_nobody_drained(deploy, tmp_path):
+    pcap, _ = gen_pcap(str(tmp_path), seed=24, messages=50000, sessions=2)
+    d = deploy("undrained", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY, no_huge=True)
+    dp = d.start_dataplane("--stop-when-idle", "5")
+    d.wait_running()
+    time.sleep(1.0)  # no weir-control: the ring fills and the worker waits
+    dp.send_signal(signal.SIGKILL)
+    dp.wait()
+    dp2 = d.start_dataplane()
+    assert dp2.wait(timeout=30) == 1
+    assert "no weir-control drains them" in d.output("dataplane")
+    cp = d.start_control("--exit-when-done")  # drains the dead run's rings, then exits
+    assert cp.wait(timeout=60) == 0, d.output("control")
+    held = persisted(d.log_dir)
+    assert held > 0
+    dp3 = d.start_dataplane("--stop-when-idle", "2")
+    d.wait_running()
+    cp = d.start_control("--exit-when-done", tag="control2")
+    assert dp3.wait(timeout=60) == 0 and cp.wait(timeout=60) == 0, d.output("dataplane")
+    assert persisted(d.log_dir) > held
