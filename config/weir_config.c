@@ -37,6 +37,7 @@ weir_config_defaults(struct weir_config *cfg)
 	cfg->seq.rerequest_max_count = 1000;
 	cfg->seq.rerequest_min_gap_ns = 1000 * 1000;
 	cfg->seq.reorder_slots = 65536;
+	cfg->seq.restore_window_bytes = 64u << 20;
 	cfg->metrics_ip = 0x0100007f;            /* 127.0.0.1: loopback unless told */
 	cfg->metrics_port = (uint16_t)((9400 >> 8) | ((9400 & 0xFF) << 8));
 	cfg->metrics_top_sources = 10;

@@ -139,10 +139,15 @@ cmd_sequence(struct weir_config_ctx *ctx, char **t, int n)
 	}
 	if (n != 3) {
 		weir_diag_fail(&ctx->d,
-			       "expected \"sequence (sources|gaps|table-full|gap-timeout|rerequest-interval|rerequest-max|rerequest-max-count|rerequest-min-gap|reorder-slots|key) VALUE\" or \"sequence reorder-window EVENTS TIME\"");
+			       "expected \"sequence (sources|gaps|table-full|gap-timeout|rerequest-interval|rerequest-max|rerequest-max-count|rerequest-min-gap|reorder-slots|key|restore-window) VALUE\" or \"sequence reorder-window EVENTS TIME\"");
 		return;
 	}
-	if (strcmp(t[1], "sources") == 0) {
+	if (strcmp(t[1], "restore-window") == 0) {
+		if (strcmp(t[2], "0") == 0)
+			sq->restore_window_bytes = 0;
+		else
+			weir_config_size(ctx, "restore-window", t[2], &sq->restore_window_bytes);
+	} else if (strcmp(t[1], "sources") == 0) {
 		if (weir_config_uint_range(ctx, "sequence sources", t[2], 1, 1u << 26, &v) == 0)
 			sq->max_sources = (uint32_t)v;
 	} else if (strcmp(t[1], "gaps") == 0) {
@@ -186,7 +191,7 @@ cmd_sequence(struct weir_config_ctx *ctx, char **t, int n)
 			sq->reorder_slots = (uint32_t)v;
 	} else {
 		weir_diag_fail(&ctx->d,
-			       "unknown sequence setting \"%s\": valid are sources, gaps, table-full, gap-timeout, rerequest-interval, rerequest-max, rerequest-max-count, rerequest-min-gap, reorder-window, reorder-slots, key",
+			       "unknown sequence setting \"%s\": valid are sources, gaps, table-full, gap-timeout, rerequest-interval, rerequest-max, rerequest-max-count, rerequest-min-gap, reorder-window, reorder-slots, key, restore-window",
 		     t[1]);
 	}
 }

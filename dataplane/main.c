@@ -220,6 +220,7 @@ struct dataplane {
 	struct weir_ring *rings[WEIR_MAX_WORKERS];
 	const struct weir_seq_region *seq_regions[WEIR_MAX_WORKERS];
 	struct weir_rules_admin rules;
+	struct weir_restore restore;
 	uint64_t undrained_bytes;
 };
 
@@ -323,6 +324,29 @@ setup_shared(struct dataplane *dp)
 	return 0;
 }
 
+/* Where each source stood when the last run ended, from the log's tail:
+ * its next sequence, its open gaps, whether it had ended. */
+static int
+restore_sources(struct dataplane *dp)
+{
+	const struct weir_config *cfg = &dp->cfg;
+	if (cfg->seq.restore_window_bytes == 0)
+		return 0;
+	uint64_t t0 = weir_monotonic_ns();
+	if (weir_restore_init(&dp->restore, cfg->seq.max_sources) != 0 ||
+	    weir_restore_from_log(&dp->restore, cfg->log_dir, (const char(*)[32])cfg->topics, cfg->n_topics,
+				  cfg->seq.restore_window_bytes, dp->err, sizeof(dp->err)) != 0) {
+		fprintf(stderr, "weir-dataplane: cannot restore the sources' state from the log: %s\n", dp->err);
+		return 1;
+	}
+	if (dp->restore.n)
+		printf("weir-dataplane: %u source%s restored from the log's last %" PRIu64 " MiB a topic (%" PRIu64
+		       " records, %.0f ms)\n",
+		       dp->restore.n, dp->restore.n == 1 ? "" : "s", cfg->seq.restore_window_bytes >> 20,
+		       dp->restore.records_read, (double)(weir_monotonic_ns() - t0) / 1e6);
+	return 0;
+}
+
 /* Each worker's ring and sequence region on its lcore's socket, then its state. */
 static int
 setup_workers(struct dataplane *dp)
@@ -361,6 +385,7 @@ setup_workers(struct dataplane *dp)
 				i, weir_pipeline_memsize(cfg));
 			return 1;
 		}
+		dp->workers[i].pl.seq.restore = dp->restore.slots ? &dp->restore : NULL;
 		if (dp->workers[i].n_rxq == 0)
 			printf("weir-dataplane: worker %u (lcore %u) has no RX queue: it stays idle\n", i,
 			       dp->workers[i].lcore);
@@ -523,7 +548,8 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_sighup);
-	if ((rc = check_worker_lcores(&dp.cfg)) == 0 && (rc = setup_shared(&dp)) == 0 && (rc = setup_workers(&dp)) == 0) {
+	if ((rc = check_worker_lcores(&dp.cfg)) == 0 && (rc = setup_shared(&dp)) == 0 && (rc = restore_sources(&dp)) == 0 &&
+	    (rc = setup_workers(&dp)) == 0) {
 		publish_info(&dp);
 		launch_workers(&dp);
 		keep_house(&dp);

@@ -63,6 +63,9 @@ weir_seq_create(struct weir_seq_table *t, const struct weir_sequence_cfg *cfg, c
 	return 0;
 }
 
+static void restore_source(struct weir_seq_table *t, struct weir_seq_source *s, const struct weir_restore_source *rs,
+			   uint64_t now_ns);
+
 struct weir_seq_source *
 weir_seq_source(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES], const struct weir_seq_origin *origin,
 		uint64_t now_ns)
@@ -88,6 +91,9 @@ weir_seq_source(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES], 
 		s->next_request_ns = 0;
 		t->stats[i].first_seen_ns = now_ns;
 		t->c->sources++;
+		const struct weir_restore_source *rs = weir_restore_find(t->restore, key);
+		if (rs)
+			restore_source(t, s, rs, now_ns);
 		return s;
 	}
 }
@@ -205,6 +211,21 @@ open_gap(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t first, 
 	}
 	src->n_gaps++;
 	open_list_insert_after(t, gi, WEIR_SEQ_NONE);
+}
+
+/* A source the last run tracked: it goes on where the log says it stood,
+ * its holes open gaps again (re-requested, then lost: the log states them). */
+static void
+restore_source(struct weir_seq_table *t, struct weir_seq_source *s, const struct weir_restore_source *rs,
+	       uint64_t now_ns)
+{
+	s->started = 1;
+	s->next_seq = rs->next_seq;
+	for (unsigned h = 0; h < rs->n_holes; h++)
+		open_gap(t, s, rs->holes[h].first, rs->holes[h].last, now_ns);
+	if (rs->closed)
+		s->state = WEIR_SEQ_SRC_CLOSED;
+	t->c->seq_sources_restored++;
 }
 
 /* seq arrived inside gap gi: shrink, split or close it. */

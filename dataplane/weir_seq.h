@@ -18,6 +18,7 @@
 #include "weir_seq_layout.h"
 #include "weir_record.h"
 #include "weir_info.h"
+#include "weir_restore.h"
 
 #define WEIR_SEQ_NONE UINT32_MAX
 
@@ -65,6 +66,7 @@ struct weir_seq_table {
 	uint32_t n_open;
 	struct weir_seq_actions act;
 	struct weir_worker_counters *c;        /* the owner's block: the .def counters */
+	const struct weir_restore *restore;    /* what the log says of sources seen before (NULL: none) */
 };
 /* Source slots the table has for max_sources (a power of two above it). */
 uint32_t weir_seq_capacity(uint32_t max_sources);

@@ -14,7 +14,7 @@ ALLOWED = {
     "shm": {"layout", "config"},
     "log": {"layout", "base"},
     "report": {"layout"},
-    "dataplane": {"layout", "wire", "config", "shm", "report", "base"},
+    "dataplane": {"layout", "wire", "config", "shm", "log", "report", "base"},  # log: the restore at start
     "control": {"layout", "config", "shm", "log", "report", "base"},
 }
 MAX_FILE_LINES = 600

@@ -387,11 +387,84 @@ should_keep_many_sources_apart(void **state)
 	destroy(f);
 }
 
+/* A logged record of source name: kind, seq, count. */
+static void
+logged(struct weir_restore *r, const char *name, unsigned kind, uint64_t seq, uint64_t count)
+{
+	struct weir_record rec = { .len_bytes = sizeof(rec), .kind = (uint16_t)kind, .seq = seq, .count = count };
+	memcpy(rec.source, name, strlen(name));
+	assert_true(weir_restore_note(r, &rec));
+}
+
+/* What the log holds of the last run: 1-10, 12-20 (11 missing: an open gap
+ * then), 25 (21-24 missing), a LOSS record for 22-23 (stated lost): 11, 21
+ * and 24 were open. */
+static void
+should_restore_the_next_sequence_and_open_gaps_from_the_log(void **state)
+{
+	struct weir_restore r;
+	assert_int_equal(weir_restore_init(&r, 16), 0);
+	for (uint64_t q = 1; q <= 20; q++)
+		if (q != 11)
+			logged(&r, "S", WEIR_REC_EVENT, q, 0);
+	logged(&r, "S", WEIR_REC_EVENT, 25, 0);
+	logged(&r, "S", WEIR_REC_LOSS, 22, 2);
+	uint8_t key[WEIR_SOURCE_BYTES] = { 'S' };
+	const struct weir_restore_source *rs = weir_restore_find(&r, key);
+	assert_non_null(rs);
+	assert_int_equal(rs->next_seq, 26);
+	assert_int_equal(rs->n_holes, 3);
+	assert_int_equal(rs->holes[0].first, 11);
+	assert_int_equal(rs->holes[0].last, 11);
+	assert_int_equal(rs->holes[1].first, 21);
+	assert_int_equal(rs->holes[1].last, 21);
+	assert_int_equal(rs->holes[2].first, 24);
+	assert_int_equal(rs->holes[2].last, 24);
+
+	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_UNTRACKED, 3);
+	f->t.restore = &r;
+	struct weir_seq_source *s = src(f, "S");
+	assert_int_equal(f->c.seq_sources_restored, 1);
+	assert_int_equal(f->c.gaps_opened, 3); /* 11, 21 and 24, open again */
+	/* 5, 20 and 22 are in the log (22 stated lost): duplicates; 11 fills
+	 * its gap; 26 is next. */
+	assert_string_equal(FEED(f, s, 1 * MS, 5, 20, 22, 11, 26, 21, 24), "dddlo" "ll");
+	/* A new name is a new source. */
+	assert_string_equal(FEED(f, src(f, "T"), 1 * MS, 7, 8), "oo");
+	destroy(f);
+	weir_restore_free(&r);
+}
+
+/* A session that ended and was started again: the log's word is the last. */
+static void
+should_restore_an_ended_session_and_take_its_restart(void **state)
+{
+	struct weir_restore r;
+	assert_int_equal(weir_restore_init(&r, 16), 0);
+	for (uint64_t q = 1; q <= 5; q++)
+		logged(&r, "E", WEIR_REC_EVENT, q, 0);
+	logged(&r, "E", WEIR_REC_END_OF_SESSION, 8, 0); /* 6 and 7 never came */
+	uint8_t key[WEIR_SOURCE_BYTES] = { 'E' };
+	const struct weir_restore_source *rs = weir_restore_find(&r, key);
+	assert_true(rs->closed);
+	assert_int_equal(rs->n_holes, 1);
+	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_UNTRACKED, 3);
+	f->t.restore = &r;
+	struct weir_seq_source *s = src(f, "E");
+	/* 6 fills its gap after the end; 1 again is the session starting over. */
+	assert_string_equal(FEED(f, s, 1 * MS, 6, 1, 2), "loo");
+	assert_int_equal(f->c.session_restarts, 1);
+	destroy(f);
+	weir_restore_free(&r);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(should_track_an_in_order_run_at_once_exactly_as_event_by_event),
+		cmocka_unit_test(should_restore_the_next_sequence_and_open_gaps_from_the_log),
+		cmocka_unit_test(should_restore_an_ended_session_and_take_its_restart),
 		cmocka_unit_test(should_refuse_a_table_without_room),
 		cmocka_unit_test(should_count_events_of_sources_beyond_a_full_table_by_policy),
 		cmocka_unit_test(should_lose_a_gap_at_once_when_no_gap_entry_is_free),

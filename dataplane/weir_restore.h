@@ -1,0 +1,51 @@
+/*
+ * Each source's sequence state as the log left it, for a dataplane that
+ * starts again: the next sequence expected, the holes below it the log does
+ * not hold (gaps open when the last run ended), and whether the session had
+ * ended.  Built once on the main lcore before the workers run, read-only
+ * after; a worker consults it when it first sees a source.  Without it a
+ * restarted feed's hole was taken as in order, and its overlap logged twice.
+ */
+#ifndef WEIR_RESTORE_H
+#define WEIR_RESTORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "weir_record.h"
+
+#define WEIR_RESTORE_HOLES 8
+
+struct weir_restore_hole {
+	uint64_t first, last;        /* inclusive */
+};
+
+struct weir_restore_source {
+	uint8_t key[WEIR_SOURCE_BYTES];
+	uint64_t next_seq;           /* one past the highest sequence the log accounts for */
+	uint8_t used;
+	uint8_t closed;              /* its last word was an end of session */
+	uint8_t n_holes;             /* ascending */
+	struct weir_restore_hole holes[WEIR_RESTORE_HOLES];
+};
+
+struct weir_restore {
+	struct weir_restore_source *slots;
+	uint32_t capacity, mask, n;
+	uint64_t holes_dropped;      /* more holes than a source keeps: the oldest went (counted) */
+	uint64_t records_read;
+};
+
+/* A table for up to max_sources sources (0 when out of memory). */
+int weir_restore_init(struct weir_restore *r, uint32_t max_sources);
+void weir_restore_free(struct weir_restore *r);
+/* One logged record, in log order; false once the table is full. */
+bool weir_restore_note(struct weir_restore *r, const struct weir_record *rec);
+const struct weir_restore_source *weir_restore_find(const struct weir_restore *r, const uint8_t key[WEIR_SOURCE_BYTES]);
+
+/* Reads the tail of every topic under log_dir (topics[0], the dead letters,
+ * aside): from the newest segment back until window_bytes are covered. */
+int weir_restore_from_log(struct weir_restore *r, const char *log_dir, const char (*topics)[32], unsigned n_topics,
+			  uint64_t window_bytes, char *err, size_t errlen);
+
+#endif
