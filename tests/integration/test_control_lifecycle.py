@@ -19,6 +19,7 @@ port config all rxq 1
 ring size 512K
 ring full-policy backpressure
 decoder moldudp64 udp-port 26400 topic itch
+decoder weirframe udp-port 27000 topic itch
 log fsync batch
 shutdown drain-timeout 30s
 """
@@ -52,7 +53,10 @@ def wait_for(pred, timeout, what):
 @pytest.mark.parametrize("no_huge", [False, True], ids=["hugepages", "no-huge"])
 def test_a_killed_dataplane_is_noticed_drained_and_the_next_one_attached_by_itself(deploy, tmp_path, no_huge):
     first, _ = gen_pcap(str(tmp_path), name="first", seed=21, messages=400000, sessions=4)
-    second, manifest2 = gen_pcap(str(tmp_path), name="second", seed=22, messages=30000, sessions=2)
+    # New sources (weir frames): the next dataplane goes on where the log
+    # left the first capture's, so those would be duplicates now.
+    second, manifest2 = gen_pcap(str(tmp_path), name="second", seed=22, messages=30000, sessions=2,
+                                 framing="weir", udp_port=27000)
     link = str(tmp_path / "cur.pcap")  # one config for both runs: the capture behind it changes
     os.symlink(first, link)
     d = deploy("life", f"--vdev=net_pcap0,rx_pcap={link}", BODY, no_huge=no_huge)
