@@ -37,7 +37,7 @@ weir_config_defaults(struct weir_config *cfg)
 	cfg->seq.rerequest_max_count = 1000;
 	cfg->seq.rerequest_min_gap_ns = 1000 * 1000;
 	cfg->seq.reorder_slots = 65536;
-	cfg->seq.restore_window_bytes = 64u << 20;
+	cfg->seq.restore_window_bytes = UINT64_MAX; /* the whole log: exact */
 	cfg->metrics_ip = 0x0100007f;            /* 127.0.0.1: loopback unless told */
 	cfg->metrics_port = (uint16_t)((9400 >> 8) | ((9400 & 0xFF) << 8));
 	cfg->metrics_top_sources = 10;
@@ -65,8 +65,10 @@ given_before(struct weir_config_ctx *ctx, char *const *t, int words)
 {
 	char key[64];
 	size_t o = 0;
-	for (int i = 0; i < words; i++)
-		o += (size_t)snprintf(key + o, o < sizeof(key) ? sizeof(key) - o : 0, "%s%s", i ? " " : "", t[i]);
+	for (int i = 0; i < words && o < sizeof(key) - 1; i++) {
+		int n = snprintf(key + o, sizeof(key) - o, "%s%s", i ? " " : "", t[i]);
+		o = n < 0 ? o : (size_t)n >= sizeof(key) - o ? sizeof(key) - 1 : o + (size_t)n; /* long words: cut */
+	}
 	for (unsigned i = 0; i < ctx->n_settings; i++)
 		if (strcmp(ctx->settings[i].key, key) == 0) {
 			weir_diag_fail(&ctx->d, "\"%s\" is already set on line %u: give each setting once (remove one "

@@ -52,7 +52,7 @@ struct weir_sequence_cfg {
 	uint64_t reorder_ns;
 	uint32_t reorder_slots;          /* held events per worker, all sources together */
 	bool key_by_sender;              /* a source is (identity, sender IPv4 address[:port]) */
-	uint64_t restore_window_bytes;   /* of each topic's log tail read at start to restore sources (0: none) */
+	uint64_t restore_window_bytes;   /* of each topic's log read at start to restore sources (0: none; UINT64_MAX: all) */
 	unsigned line_key;
 };
 

@@ -143,10 +143,12 @@ cmd_sequence(struct weir_config_ctx *ctx, char **t, int n)
 		return;
 	}
 	if (strcmp(t[1], "restore-window") == 0) {
-		if (strcmp(t[2], "0") == 0)
+		if (strcmp(t[2], "off") == 0)
 			sq->restore_window_bytes = 0;
+		else if (strcmp(t[2], "all") == 0)
+			sq->restore_window_bytes = UINT64_MAX;
 		else
-			weir_config_size(ctx, "restore-window", t[2], &sq->restore_window_bytes);
+			weir_config_size(ctx, "restore-window (or all, or off)", t[2], &sq->restore_window_bytes);
 	} else if (strcmp(t[1], "sources") == 0) {
 		if (weir_config_uint_range(ctx, "sequence sources", t[2], 1, 1u << 26, &v) == 0)
 			sq->max_sources = (uint32_t)v;

@@ -340,10 +340,9 @@ restore_sources(struct dataplane *dp)
 		return 1;
 	}
 	if (dp->restore.n)
-		printf("weir-dataplane: %u source%s restored from the log's last %" PRIu64 " MiB a topic (%" PRIu64
-		       " records, %.0f ms)\n",
-		       dp->restore.n, dp->restore.n == 1 ? "" : "s", cfg->seq.restore_window_bytes >> 20,
-		       dp->restore.records_read, (double)(weir_monotonic_ns() - t0) / 1e6);
+		printf("weir-dataplane: %u source%s restored from the log (%" PRIu64 " records read, %.0f ms)\n",
+		       dp->restore.n, dp->restore.n == 1 ? "" : "s", dp->restore.records_read,
+		       (double)(weir_monotonic_ns() - t0) / 1e6);
 	return 0;
 }
 

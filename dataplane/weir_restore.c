@@ -17,6 +17,8 @@ weir_restore_init(struct weir_restore *r, uint32_t max_sources)
 void
 weir_restore_free(struct weir_restore *r)
 {
+	for (uint32_t i = 0; r->slots && i < r->capacity; i++)
+		free(r->slots[i].holes);
 	free(r->slots);
 	r->slots = NULL;
 }
@@ -55,28 +57,56 @@ find_or_add(struct weir_restore *r, const uint8_t key[WEIR_SOURCE_BYTES])
 	}
 }
 
-static void
-add_hole(struct weir_restore *r, struct weir_restore_source *s, uint64_t first, uint64_t last)
+/* Room for one more hole at index at (the rest moved up). */
+static bool
+make_room(struct weir_restore_source *s, uint32_t at)
 {
-	if (s->n_holes == WEIR_RESTORE_HOLES) {
-		/* The oldest hole is the one most likely already stated lost. */
-		memmove(&s->holes[0], &s->holes[1], sizeof(s->holes[0]) * (WEIR_RESTORE_HOLES - 1));
-		s->n_holes--;
-		r->holes_dropped++;
+	if (s->n_holes == s->cap_holes) {
+		uint32_t cap = s->cap_holes ? s->cap_holes * 2 : 4;
+		struct weir_restore_hole *h = realloc(s->holes, cap * sizeof(*h));
+		if (h == NULL)
+			return false;
+		s->holes = h;
+		s->cap_holes = cap;
 	}
-	s->holes[s->n_holes++] = (struct weir_restore_hole){ first, last };
+	memmove(&s->holes[at + 1], &s->holes[at], sizeof(*s->holes) * (s->n_holes - at));
+	s->n_holes++;
+	return true;
+}
+
+static bool
+add_hole(struct weir_restore_source *s, uint64_t first, uint64_t last)
+{
+	if (!make_room(s, s->n_holes))
+		return false;
+	s->holes[s->n_holes - 1] = (struct weir_restore_hole){ first, last };
+	return true;
+}
+
+/* The first hole (ascending) that ends at or after seq: by halving, since a
+ * replayed window can hold thousands of gaps a source. */
+static uint32_t
+hole_at_or_after(const struct weir_restore_source *s, uint64_t seq)
+{
+	uint32_t lo = 0, hi = s->n_holes;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (s->holes[mid].last < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* [first, last] is in the log now: out of every hole. */
-static void
-fill(struct weir_restore *r, struct weir_restore_source *s, uint64_t first, uint64_t last)
+static bool
+fill(struct weir_restore_source *s, uint64_t first, uint64_t last)
 {
-	for (unsigned i = 0; i < s->n_holes;) {
+	for (uint32_t i = hole_at_or_after(s, first); i < s->n_holes && s->holes[i].first <= last;) {
 		struct weir_restore_hole *h = &s->holes[i];
-		if (last < h->first || first > h->last) {
-			i++;
-		} else if (first <= h->first && last >= h->last) {
-			memmove(h, h + 1, sizeof(*h) * (size_t)(s->n_holes - i - 1));
+		if (first <= h->first && last >= h->last) {
+			memmove(h, h + 1, sizeof(*h) * (s->n_holes - i - 1));
 			s->n_holes--;
 		} else if (first <= h->first) {
 			h->first = last + 1;
@@ -87,33 +117,31 @@ fill(struct weir_restore *r, struct weir_restore_source *s, uint64_t first, uint
 		} else {
 			struct weir_restore_hole upper = { last + 1, h->last };
 			h->last = first - 1;
-			if (s->n_holes == WEIR_RESTORE_HOLES) {
-				r->holes_dropped++;
-				return;
-			}
-			memmove(h + 2, h + 1, sizeof(*h) * (size_t)(s->n_holes - i - 1));
-			h[1] = upper;
-			s->n_holes++;
+			if (!make_room(s, i + 1))
+				return false;
+			s->holes[i + 1] = upper;
 			i += 2;
 		}
 	}
+	return true;
 }
 
 /* The log accounts for [first, last] of s: below next_seq it fills holes,
  * above it moves next_seq on, leaving a hole for what it jumped over. */
-static void
-cover(struct weir_restore *r, struct weir_restore_source *s, uint64_t first, uint64_t last, bool started)
+static bool
+cover(struct weir_restore_source *s, uint64_t first, uint64_t last, bool started)
 {
 	if (!started) {
 		s->next_seq = last + 1;
-		return;
+		return true;
 	}
-	if (first > s->next_seq)
-		add_hole(r, s, s->next_seq, first - 1);
-	if (first < s->next_seq)
-		fill(r, s, first, last < s->next_seq ? last : s->next_seq - 1);
+	if (first > s->next_seq && !add_hole(s, s->next_seq, first - 1))
+		return false;
+	if (first < s->next_seq && !fill(s, first, last < s->next_seq ? last : s->next_seq - 1))
+		return false;
 	if (last + 1 > s->next_seq)
 		s->next_seq = last + 1;
+	return true;
 }
 
 bool
@@ -128,29 +156,24 @@ weir_restore_note(struct weir_restore *r, const struct weir_record *rec)
 	r->records_read++;
 	switch (rec->kind) {
 	case WEIR_REC_EVENT: {
-		bool in_hole = false;
-		for (unsigned i = 0; i < s->n_holes; i++)
-			in_hole |= rec->seq >= s->holes[i].first && rec->seq <= s->holes[i].last;
+		uint32_t i = hole_at_or_after(s, rec->seq);
+		bool in_hole = i < s->n_holes && s->holes[i].first <= rec->seq;
 		if (s->closed && !in_hole) {
 			/* Past its end: the session started again, as the tracker would say. */
 			s->closed = 0;
 			s->n_holes = 0;
 			known = false;
 		}
-		cover(r, s, rec->seq, rec->seq, known);
-		break;
+		return cover(s, rec->seq, rec->seq, known);
 	}
 	case WEIR_REC_LOSS:
-		if (rec->count)
-			cover(r, s, rec->seq, rec->seq + rec->count - 1, known);
-		break;
+		return rec->count == 0 || cover(s, rec->seq, rec->seq + rec->count - 1, known);
 	default: /* end of session: its seq is the next one, had the session gone on */
-		if (known && rec->seq > s->next_seq)
-			add_hole(r, s, s->next_seq, rec->seq - 1);
+		if (known && rec->seq > s->next_seq && !add_hole(s, s->next_seq, rec->seq - 1))
+			return false;
 		if (!known || rec->seq > s->next_seq)
 			s->next_seq = rec->seq;
 		s->closed = 1;
-		break;
+		return true;
 	}
-	return true;
 }

@@ -14,8 +14,6 @@
 
 #include "weir_record.h"
 
-#define WEIR_RESTORE_HOLES 8
-
 struct weir_restore_hole {
 	uint64_t first, last;        /* inclusive */
 };
@@ -25,21 +23,20 @@ struct weir_restore_source {
 	uint64_t next_seq;           /* one past the highest sequence the log accounts for */
 	uint8_t used;
 	uint8_t closed;              /* its last word was an end of session */
-	uint8_t n_holes;             /* ascending */
-	struct weir_restore_hole holes[WEIR_RESTORE_HOLES];
+	uint32_t n_holes, cap_holes; /* ascending; as many as the log shows (built at start, not on the hot path) */
+	struct weir_restore_hole *holes;
 };
 
 struct weir_restore {
 	struct weir_restore_source *slots;
 	uint32_t capacity, mask, n;
-	uint64_t holes_dropped;      /* more holes than a source keeps: the oldest went (counted) */
 	uint64_t records_read;
 };
 
 /* A table for up to max_sources sources (0 when out of memory). */
 int weir_restore_init(struct weir_restore *r, uint32_t max_sources);
 void weir_restore_free(struct weir_restore *r);
-/* One logged record, in log order; false once the table is full. */
+/* One logged record, in log order; false once the table is full or memory is out. */
 bool weir_restore_note(struct weir_restore *r, const struct weir_record *rec);
 const struct weir_restore_source *weir_restore_find(const struct weir_restore *r, const uint8_t key[WEIR_SOURCE_BYTES]);
 

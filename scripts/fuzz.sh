@@ -16,9 +16,11 @@ core=(config/*.c wire/*.c layout/*.c)
 clang "${flags[@]}" tests/fuzz/fuzz_config.c "${core[@]}" -o "$out/fuzz_config" $(pkg-config --libs libisal)
 clang "${flags[@]}" tests/fuzz/fuzz_log.c log/*.c layout/*.c -o "$out/fuzz_log" \
   $(pkg-config --libs libisal) -lpthread
-clang "${flags[@]}" $(pkg-config --cflags libhs) tests/fuzz/fuzz_packet.c "${core[@]}" \
-  dataplane/weir_pipeline.c dataplane/weir_seq.c dataplane/weir_reorder.c dataplane/weir_rules.c \
-  -o "$out/fuzz_packet" $(pkg-config --libs libhs libisal) -lstdc++ -lm
+# The pipeline library's files: dataplane/ less the DPDK-facing process.
+pipeline=(dataplane/weir_pipeline.c dataplane/weir_match.c dataplane/weir_seq.c dataplane/weir_restore*.c
+          dataplane/weir_reorder.c dataplane/weir_rules.c log/*.c)
+clang "${flags[@]}" $(pkg-config --cflags libhs) tests/fuzz/fuzz_packet.c "${core[@]}" "${pipeline[@]}" \
+  -o "$out/fuzz_packet" $(pkg-config --libs libhs libisal) -lstdc++ -lm -lpthread
 # Seeds: real frames of both framings and every malformation weir-gen makes,
 # so the fuzzer starts past the checksums and into the decoders.
 if [ -x build/tools/weir-gen ] && [ ! -e "$out/corpus-fuzz_packet/.seeded" ]; then

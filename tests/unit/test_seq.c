@@ -1,3 +1,4 @@
+#include "tmpdir.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "weir_log.h"
 #include "weir_seq.h"
 
 #define MS 1000000ull
@@ -458,6 +460,56 @@ should_restore_an_ended_session_and_take_its_restart(void **state)
 	weir_restore_free(&r);
 }
 
+/* A fast replay leaves thousands of gaps open a source: every one comes back. */
+static void
+should_restore_every_open_gap_however_many(void **state)
+{
+	struct weir_restore r;
+	assert_int_equal(weir_restore_init(&r, 16), 0);
+	for (uint64_t q = 1; q <= 3000; q++)
+		if (q % 3)
+			logged(&r, "M", WEIR_REC_EVENT, q, 0); /* every third missing */
+	uint8_t key[WEIR_SOURCE_BYTES] = { 'M' };
+	assert_int_equal(weir_restore_find(&r, key)->n_holes, 999);
+	struct fixture *f = make(16, 2048, WEIR_SEQ_TABLE_FULL_UNTRACKED, 3);
+	f->t.restore = &r;
+	struct weir_seq_source *s = src(f, "M");
+	assert_int_equal(f->c.gaps_opened, 999);
+	assert_string_equal(FEED(f, s, 1 * MS, 3, 4, 2997, 3000), "ldlo"); /* the last logged is 2999 */
+	destroy(f);
+	weir_restore_free(&r);
+}
+
+/* Through the log itself: records appended by the log writer, read back at start. */
+static void
+should_restore_sources_from_a_log_directory(void **state)
+{
+	char *root = make_tmpdir();
+	struct weir_log_topic lt;
+	char err[256];
+	assert_int_equal(weir_log_topic_open(&lt, root, "itch", err, sizeof(err)), 0);
+	for (uint64_t q = 1; q <= 50; q++) {
+		if (q == 20)
+			continue;
+		struct weir_record rec = { .len_bytes = sizeof(rec), .kind = WEIR_REC_EVENT, .seq = q };
+		memcpy(rec.source, "L", 1);
+		assert_int_equal(weir_log_topic_append(&lt, 0, 1, q * 64, &rec), 0);
+	}
+	weir_log_topic_close(&lt);
+	static const char topics[2][32] = { "_deadletter", "itch" };
+	struct weir_restore r;
+	assert_int_equal(weir_restore_init(&r, 16), 0);
+	assert_int_equal(weir_restore_from_log(&r, root, topics, 2, UINT64_MAX, err, sizeof(err)), 0);
+	uint8_t key[WEIR_SOURCE_BYTES] = { 'L' };
+	const struct weir_restore_source *rs = weir_restore_find(&r, key);
+	assert_non_null(rs);
+	assert_int_equal(rs->next_seq, 51);
+	assert_int_equal(rs->n_holes, 1);
+	assert_int_equal(rs->holes[0].first, 20);
+	weir_restore_free(&r);
+	rm_tmpdir(root);
+}
+
 int
 main(void)
 {
@@ -465,6 +517,8 @@ main(void)
 		cmocka_unit_test(should_track_an_in_order_run_at_once_exactly_as_event_by_event),
 		cmocka_unit_test(should_restore_the_next_sequence_and_open_gaps_from_the_log),
 		cmocka_unit_test(should_restore_an_ended_session_and_take_its_restart),
+		cmocka_unit_test(should_restore_every_open_gap_however_many),
+		cmocka_unit_test(should_restore_sources_from_a_log_directory),
 		cmocka_unit_test(should_refuse_a_table_without_room),
 		cmocka_unit_test(should_count_events_of_sources_beyond_a_full_table_by_policy),
 		cmocka_unit_test(should_lose_a_gap_at_once_when_no_gap_entry_is_free),
