@@ -388,9 +388,11 @@ wait_for_the_next_dataplane(struct control *ctl, char **argv, int argc)
 {
 	char *args[argc + 3];
 	memcpy(args, argv, sizeof(char *) * (size_t)argc);
-	args[argc] = "--wait-primary";
-	args[argc + 1] = "forever";
-	args[argc + 2] = NULL;
+	if (argc < 2 || strcmp(argv[argc - 2], "--wait-primary") != 0 || strcmp(argv[argc - 1], "forever") != 0) {
+		args[argc++] = "--wait-primary"; /* the last one given wins */
+		args[argc++] = "forever";
+	}
+	args[argc] = NULL;
 	printf("weir-control: waiting for the next weir-dataplane with file prefix %s\n", ctl->shm.prefix);
 	fflush(stdout);
 	/* EAL's descriptors (and their flocks on the runtime files, which keep
