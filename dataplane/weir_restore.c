@@ -8,7 +8,7 @@ int
 weir_restore_init(struct weir_restore *r, uint32_t max_sources)
 {
 	memset(r, 0, sizeof(*r));
-	r->capacity = weir_seq_capacity(max_sources);
+	r->capacity = weir_seq_capacity(max_sources < 512 ? max_sources : 512); /* grows with the log's sources */
 	r->mask = r->capacity - 1;
 	r->slots = calloc(r->capacity, sizeof(*r->slots));
 	return r->slots ? 0 : -1;
@@ -37,9 +37,34 @@ weir_restore_find(const struct weir_restore *r, const uint8_t key[WEIR_SOURCE_BY
 	}
 }
 
+/* Twice the slots, every source placed again: the table holds however
+ * many sources the log names (new session names pile up over days). */
+static bool
+grow(struct weir_restore *r)
+{
+	struct weir_restore bigger = { .capacity = r->capacity * 2, .mask = r->capacity * 2 - 1, .n = r->n,
+				       .records_read = r->records_read };
+	bigger.slots = calloc(bigger.capacity, sizeof(*bigger.slots));
+	if (bigger.slots == NULL)
+		return false;
+	for (uint32_t i = 0; i < r->capacity; i++) {
+		if (!r->slots[i].used)
+			continue;
+		uint32_t j = weir_seq_key_hash(r->slots[i].key) & bigger.mask;
+		while (bigger.slots[j].used)
+			j = (j + 1) & bigger.mask;
+		bigger.slots[j] = r->slots[i];
+	}
+	free(r->slots);
+	*r = bigger;
+	return true;
+}
+
 static struct weir_restore_source *
 find_or_add(struct weir_restore *r, const uint8_t key[WEIR_SOURCE_BYTES])
 {
+	if (r->n >= r->capacity / 2 && !grow(r))
+		return NULL;
 	for (uint32_t i = weir_seq_key_hash(key) & r->mask;; i = (i + 1) & r->mask) {
 		struct weir_restore_source *s = &r->slots[i];
 		if (s->used) {
@@ -47,9 +72,6 @@ find_or_add(struct weir_restore *r, const uint8_t key[WEIR_SOURCE_BYTES])
 				return s;
 			continue;
 		}
-		/* Capacity is twice the sources a worker tracks: probing ends. */
-		if (r->n >= r->capacity / 2)
-			return NULL;
 		memcpy(s->key, key, WEIR_SOURCE_BYTES);
 		s->used = 1;
 		r->n++;

@@ -41,8 +41,7 @@ read_topic(struct weir_restore *r, const char *dir, uint64_t window_bytes, char 
 		const struct weir_log_entry *e;
 		while (weir_log_segment_next(&s, &e, why, sizeof(why)) == 1)
 			if (!weir_restore_note(r, weir_log_entry_record(e))) {
-				snprintf(err, errlen, "more sources in the log than \"sequence sources\" allows a worker, or "
-							"out of memory for their gaps");
+				snprintf(err, errlen, "out of memory for the log's sources and their gaps");
 				rc = -1;
 				break;
 			}

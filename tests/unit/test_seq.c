@@ -510,6 +510,26 @@ should_restore_sources_from_a_log_directory(void **state)
 	rm_tmpdir(root);
 }
 
+/* Session names pile up in a log over days: the table holds them all. */
+static void
+should_restore_more_sources_than_its_first_size(void **state)
+{
+	struct weir_restore r;
+	assert_int_equal(weir_restore_init(&r, 4), 0);
+	char name[16];
+	for (unsigned i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "D%05u", i);
+		logged(&r, name, WEIR_REC_EVENT, 100 + i, 0);
+	}
+	assert_int_equal(r.n, 5000);
+	for (unsigned i = 0; i < 5000; i += 499) {
+		uint8_t key[WEIR_SOURCE_BYTES] = { 0 };
+		snprintf((char *)key, 7, "D%05u", i);
+		assert_int_equal(weir_restore_find(&r, key)->next_seq, 101 + i);
+	}
+	weir_restore_free(&r);
+}
+
 int
 main(void)
 {
@@ -519,6 +539,7 @@ main(void)
 		cmocka_unit_test(should_restore_an_ended_session_and_take_its_restart),
 		cmocka_unit_test(should_restore_every_open_gap_however_many),
 		cmocka_unit_test(should_restore_sources_from_a_log_directory),
+		cmocka_unit_test(should_restore_more_sources_than_its_first_size),
 		cmocka_unit_test(should_refuse_a_table_without_room),
 		cmocka_unit_test(should_count_events_of_sources_beyond_a_full_table_by_policy),
 		cmocka_unit_test(should_lose_a_gap_at_once_when_no_gap_entry_is_free),
