@@ -431,6 +431,8 @@ main(int argc, char **argv)
 		end = drain_until_done(&ctl);
 		if (ctl.o.stats_json)
 			write_stats_json(ctl.o.stats_json, &ctl.d, ctl.info);
+	} else if (quit) {
+		end = DRAIN_DONE; /* told to stop while waiting for a dataplane */
 	}
 	weir_metrics_stop(ctl.metrics);
 	if (ctl.drain_open)
