@@ -184,7 +184,7 @@ static bool
 rings_drained(const struct weir_info *info, struct weir_ring *const *rings)
 {
 	for (unsigned i = 0; i < info->n_workers; i++)
-		if (__atomic_load_n(&rings[i]->head, __ATOMIC_ACQUIRE) != __atomic_load_n(&rings[i]->tail, __ATOMIC_ACQUIRE))
+		if (weir_ring_unreleased(rings[i]))
 			return false;
 	return true;
 }

@@ -242,10 +242,8 @@ uint64_t
 weir_drain_lag_bytes(const struct weir_drain *d)
 {
 	uint64_t lag = 0;
-	for (unsigned r = 0; r < d->n_rings; r++) {
-		const struct weir_ring *ring = d->rings[r].c.ring;
-		lag += __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE) - __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
-	}
+	for (unsigned r = 0; r < d->n_rings; r++)
+		lag += weir_ring_unreleased(d->rings[r].c.ring);
 	return lag;
 }
 

@@ -240,8 +240,7 @@ render_rings(struct buf *b, const struct weir_metrics_src *s)
 	family(b, "weir_ring_used_bytes", "gauge", "records committed but not yet durable: the head's lag behind the tail");
 	for (unsigned w = 0; w < nw; w++)
 		put(b, "weir_ring_used_bytes{worker=\"%u\"} %" PRIu64 "\n", w,
-		    __atomic_load_n(&s->rings[w]->tail, __ATOMIC_ACQUIRE) -
-			    __atomic_load_n(&s->rings[w]->head, __ATOMIC_ACQUIRE));
+		    weir_ring_unreleased(s->rings[w]));
 
 	family(b, "weir_commit_latency_seconds", "histogram", "from the burst's receipt to its records' commit to the ring");
 	for (unsigned w = 0; w < nw; w++) {
@@ -401,7 +400,7 @@ weir_metrics_health(const struct weir_metrics_src *s, char *reason, size_t len)
 			snprintf(reason, len, "worker %u silent for %.1f s", w, (double)(now - beat) / 1e9);
 			return -1;
 		}
-		uint64_t used = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) - __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+		uint64_t used = weir_ring_unreleased(r);
 		if (used > r->size_bytes / 10 * 9) {
 			snprintf(reason, len, "ring %u is %" PRIu64 "%% full: the drain is behind", w,
 				 used * 100 / r->size_bytes);

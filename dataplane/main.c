@@ -198,8 +198,7 @@ wait_for_drain(struct weir_ring **rings, unsigned n, uint64_t timeout_ns)
 	for (;;) {
 		left = 0;
 		for (unsigned i = 0; i < n; i++)
-			left += __atomic_load_n(&rings[i]->tail, __ATOMIC_ACQUIRE) -
-				__atomic_load_n(&rings[i]->head, __ATOMIC_ACQUIRE);
+			left += weir_ring_unreleased(rings[i]);
 		if (left == 0 || weir_realtime_ns() >= deadline)
 			return left;
 		usleep(10 * 1000);

@@ -52,6 +52,14 @@ weir_ring_memsize(uint64_t data_bytes)
 	return sizeof(struct weir_ring) + data_bytes;
 }
 
+/* Bytes published and not yet released (durable): the consumer's lag,
+ * read from either side or a third process. */
+static inline uint64_t
+weir_ring_unreleased(const struct weir_ring *r)
+{
+	return __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) - __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+}
+
 /* Producer: called once on fresh memory; the version is stored last. */
 void weir_ring_init(struct weir_ring *r, uint32_t worker_id, uint64_t data_bytes);
 /* Consumer: 0 when r is a ring of this version, else -1 with a reason. */

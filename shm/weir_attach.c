@@ -43,9 +43,7 @@ weir_primary_alive(const struct weir_shm *shm, const struct weir_info *info)
 		runtime_config_path(shm->prefix, path, sizeof(path));
 		return primary_alive(path);
 	}
-	/* Files: no EAL lock to look at, the process is the sign. */
-	pid_t pid = (pid_t)info->dataplane_pid;
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+	return weir_pid_alive(info->dataplane_pid); /* files: no EAL lock to look at */
 }
 
 /* A secondary started before its primary fails, and one started against a

@@ -167,6 +167,12 @@ weir_shm_detach(const struct weir_shm *shm, void *p, uint64_t bytes)
 		munmap(p, bytes);
 }
 
+bool
+weir_pid_alive(uint64_t pid)
+{
+	return pid > 0 && pid <= INT32_MAX && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
 /* Bytes a previous run's ring file still holds unreleased, and whether a
  * consumer is alive to release them; -1 when there is no such ring. */
 static int64_t
@@ -181,9 +187,8 @@ ring_left(const struct weir_shm *shm, unsigned i, bool *consumer_alive)
 	const char *why;
 	int64_t left = 0;
 	if (bytes >= sizeof(*r) && weir_ring_check(r, &why) == 0) {
-		left = (int64_t)(__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) - __atomic_load_n(&r->head, __ATOMIC_ACQUIRE));
-		pid_t pid = (pid_t)r->consumer_pid;
-		*consumer_alive = pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+		left = (int64_t)weir_ring_unreleased(r);
+		*consumer_alive = weir_pid_alive(r->consumer_pid);
 	}
 	munmap(r, bytes);
 	return left;

@@ -3,6 +3,7 @@
 #ifndef WEIR_SHM_H
 #define WEIR_SHM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "weir_config.h"
@@ -29,6 +30,9 @@ void weir_shm_from_config(const struct weir_config *cfg, struct weir_shm *shm);
 /* name is "info" or "ring.N". */
 void *weir_shm_create(const struct weir_shm *shm, const char *name, uint64_t bytes, int socket);
 void *weir_shm_attach(const struct weir_shm *shm, const char *name, uint64_t *bytes);
+/* Whether process pid (a region's writer or reader, as recorded there) runs. */
+bool weir_pid_alive(uint64_t pid);
+
 /* Before a dataplane lays out new regions over the files of the previous
  * run: waits while weir-control still drains what its rings hold, and
  * refuses (-1, said) to destroy records nobody is draining. */
