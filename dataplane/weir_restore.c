@@ -171,10 +171,11 @@ weir_restore_note(struct weir_restore *r, const struct weir_record *rec)
 {
 	if (rec->kind != WEIR_REC_EVENT && rec->kind != WEIR_REC_LOSS && rec->kind != WEIR_REC_END_OF_SESSION)
 		return true;
-	bool known = weir_restore_find(r, rec->source) != NULL;
 	struct weir_restore_source *s = find_or_add(r, rec->source);
 	if (s == NULL)
 		return false;
+	bool known = s->started; /* its next_seq means something */
+	s->started = 1;
 	r->records_read++;
 	switch (rec->kind) {
 	case WEIR_REC_EVENT: {

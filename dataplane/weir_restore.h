@@ -22,6 +22,7 @@ struct weir_restore_source {
 	uint8_t key[WEIR_SOURCE_BYTES];
 	uint64_t next_seq;           /* one past the highest sequence the log accounts for */
 	uint8_t used;
+	uint8_t started;             /* a record of it was read */
 	uint8_t closed;              /* its last word was an end of session */
 	uint32_t n_holes, cap_holes; /* ascending; as many as the log shows (built at start, not on the hot path) */
 	struct weir_restore_hole *holes;
