@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +11,34 @@
 
 #include "weir_log_pvt.h"
 
-/* One run of good batches that continue each other: a segment of its own. */
+/* One run of good batches that continue each other: a segment of its own.
+ * The holes are what lies between runs, and after the last one up to the
+ * committed point. */
 struct run {
 	uint64_t base;               /* its first offset */
+	uint64_t end;                /* one past its last */
 	size_t from, to;             /* bytes of the damaged file: batches only */
 };
+
+struct runs {
+	struct run *r;
+	unsigned n, cap;
+};
+
+static bool
+add_run(struct runs *rs, uint64_t base, size_t at)
+{
+	if (rs->n == rs->cap) {
+		unsigned cap = rs->cap ? rs->cap * 2 : 16;
+		struct run *bigger = realloc(rs->r, cap * sizeof(*bigger));
+		if (bigger == NULL)
+			return false;
+		rs->r = bigger;
+		rs->cap = cap;
+	}
+	rs->r[rs->n++] = (struct run){ base, base, at, at };
+	return true;
+}
 
 static int
 read_whole(const char *path, uint8_t **data, size_t *size, char *err, size_t errlen)
@@ -58,46 +82,40 @@ resync(const uint8_t *data, size_t size, size_t pos, uint64_t expect)
 static void
 note_hole(struct weir_log_salvage *out, uint64_t first, uint64_t last)
 {
-	if (first > last)
-		return;
 	if (out->n_holes < WEIR_LOG_SALVAGE_HOLES)
 		out->holes[out->n_holes] = (struct weir_log_hole){ first, last };
 	out->n_holes++;
 	out->records_lost += last - first + 1;
 }
 
-/* Walks the damaged segment: runs of good batches, the holes between them. */
-static unsigned
-find_runs(const uint8_t *data, size_t size, uint64_t base, struct run *runs, unsigned max_runs,
-	  struct weir_log_salvage *out, uint64_t *next)
+/* Walks the damaged segment into runs of good batches; -1 when out of memory. */
+static int
+find_runs(const uint8_t *data, size_t size, uint64_t base, struct runs *rs, struct weir_log_salvage *out)
 {
 	char why[256];
 	size_t longest, pos = sizeof(struct weir_log_segment_hdr);
-	uint64_t expect = base;
-	unsigned n = 0;
-	runs[n++] = (struct run){ base, pos, pos };
+	if (!add_run(rs, base, pos))
+		return -1;
 	while (pos + sizeof(struct weir_log_batch) <= size) {
+		struct run *run = &rs->r[rs->n - 1];
 		const struct weir_log_batch *b = (const void *)(data + pos);
-		if (weir_log_batch_check(b, size - pos, expect, pos, &longest, why, sizeof(why)) == 0) {
-			expect = b->base_offset + b->n_entries;
+		if (weir_log_batch_check(b, size - pos, run->end, pos, &longest, why, sizeof(why)) == 0) {
+			run->end = b->base_offset + b->n_entries;
 			out->batches_kept++;
 			out->records_kept += b->n_entries;
 			pos += WEIR_ALIGN8(b->len_bytes);
-			runs[n - 1].to = pos < size ? pos : size;
+			run->to = pos < size ? pos : size;
 			continue;
 		}
-		size_t q = resync(data, size, pos, expect);
+		size_t q = resync(data, size, pos, run->end);
 		out->bytes_skipped += q - pos;
-		if (q == size || n == max_runs)
+		if (q == size)
 			break;
-		const struct weir_log_batch *c = (const void *)(data + q);
-		note_hole(out, expect, c->base_offset - 1);
-		expect = c->base_offset;
-		runs[n++] = (struct run){ expect, q, q };
+		if (!add_run(rs, ((const struct weir_log_batch *)(data + q))->base_offset, q))
+			return -1;
 		pos = q;
 	}
-	*next = expect;
-	return n;
+	return 0;
 }
 
 static int
@@ -120,9 +138,11 @@ write_segment(const char *dir, uint64_t base, const uint8_t *bytes, size_t len, 
 	return 0;
 }
 
-/* Appends the holes to DIR/holes, where weir-read finds them stated. */
+/* Appends the holes between the runs, and from the last to next, to
+ * DIR/holes, where weir-read finds them stated; counts them in out. */
 static int
-record_holes(const char *dir, const struct weir_log_salvage *out, char *err, size_t errlen)
+record_holes(const char *dir, const struct runs *rs, uint64_t next, struct weir_log_salvage *out, char *err,
+	     size_t errlen)
 {
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof(path), "%s/%s", dir, WEIR_LOG_HOLES_FILE);
@@ -131,9 +151,14 @@ record_holes(const char *dir, const struct weir_log_salvage *out, char *err, siz
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	for (unsigned i = 0; i < out->n_holes && i < WEIR_LOG_SALVAGE_HOLES; i++)
-		fprintf(f, "%" PRIu64 " %" PRIu64 " salvaged; damaged segment kept as %s\n", out->holes[i].first,
-			out->holes[i].last, out->damaged_path);
+	for (unsigned i = 0; i < rs->n; i++) {
+		uint64_t first = rs->r[i].end, end = i + 1 < rs->n ? rs->r[i + 1].base : next;
+		if (first >= end)
+			continue;
+		note_hole(out, first, end - 1);
+		fprintf(f, "%" PRIu64 " %" PRIu64 " salvaged; damaged segment kept as %s\n", first, end - 1,
+			out->damaged_path);
+	}
 	int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;
 	fclose(f);
 	if (rc)
@@ -141,30 +166,30 @@ record_holes(const char *dir, const struct weir_log_salvage *out, char *err, siz
 	return rc;
 }
 
-/* Rewrites the runs as segments and moves the committed point past them. */
+/* Rewrites the runs as segments (an empty one at the committed point when
+ * the committed tail is gone) and moves the committed point past them. */
 static int
-write_runs(const char *dir, const uint8_t *data, const struct run *runs, unsigned n, uint64_t next,
-	   struct weir_log_checkpoint *ck, struct weir_log_salvage *out, char *err, size_t errlen)
+write_runs(const char *dir, const uint8_t *data, const struct runs *rs, struct weir_log_checkpoint *ck,
+	   struct weir_log_salvage *out, char *err, size_t errlen)
 {
 	size_t size = 0;
-	uint64_t last_base = runs[0].base;
-	for (unsigned i = 0; i < n; i++) {
-		if (i > 0 && runs[i].from == runs[i].to)
+	uint64_t last_base = rs->r[0].base, next = rs->r[rs->n - 1].end;
+	for (unsigned i = 0; i < rs->n; i++) {
+		if (i > 0 && rs->r[i].from == rs->r[i].to)
 			continue;
-		if (write_segment(dir, runs[i].base, data + runs[i].from, runs[i].to - runs[i].from, &size, err,
+		if (write_segment(dir, rs->r[i].base, data + rs->r[i].from, rs->r[i].to - rs->r[i].from, &size, err,
 				  errlen) != 0)
 			return -1;
-		last_base = runs[i].base;
+		last_base = rs->r[i].base;
 	}
 	if (ck->committed_offset > next) {
-		/* The committed tail is gone: the next record still gets an offset above it. */
-		note_hole(out, next, ck->committed_offset - 1);
+		/* the next record still gets an offset above what was committed */
 		next = ck->committed_offset;
 		if (write_segment(dir, next, NULL, 0, &size, err, errlen) != 0)
 			return -1;
 		last_base = next;
 	}
-	if (weir_log_fsync_dir(dir) != 0 || record_holes(dir, out, err, errlen) != 0)
+	if (weir_log_fsync_dir(dir) != 0 || record_holes(dir, rs, next, out, err, errlen) != 0)
 		return -1;
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof(path), "%s/%s", dir, WEIR_LOG_CHECKPOINT_FILE);
@@ -205,17 +230,21 @@ weir_log_salvage(const char *dir, struct weir_log_salvage *out, char *err, size_
 	size_t size;
 	if (read_whole(path, &data, &size, err, errlen) != 0)
 		return -1;
-	enum { MAX_RUNS = 256 };
-	struct run runs[MAX_RUNS];
-	uint64_t next;
-	unsigned n = find_runs(data, size, base, runs, MAX_RUNS, out, &next);
+	struct runs rs = { 0 };
+	if (find_runs(data, size, base, &rs, out) != 0) {
+		snprintf(err, errlen, "out of memory");
+		free(rs.r);
+		free(data);
+		return -1;
+	}
 	/* The damaged file is kept, renamed, never deleted: it is the evidence. */
 	snprintf(out->damaged_path, sizeof(out->damaged_path), "%s.damaged-%lld", path, (long long)time(NULL));
 	int rc = -1;
 	if (rename(path, out->damaged_path) != 0)
 		snprintf(err, errlen, "%s: cannot move aside: %s", path, strerror(errno));
 	else
-		rc = write_runs(dir, data, runs, n, next, &ck, out, err, errlen);
+		rc = write_runs(dir, data, &rs, &ck, out, err, errlen);
+	free(rs.r);
 	free(data);
 	return rc;
 }

@@ -644,6 +644,50 @@ should_close_a_batch_once_it_holds_64_kib(void **state)
 	rm_tmpdir(root);
 }
 
+/* Damage in many places: every hole is stated, past what the result lists
+ * (64) and past any fixed count of runs. */
+static void
+should_salvage_and_state_every_hole_however_many(void **state)
+{
+	char *root = make_tmpdir(), path[512], dir[400];
+	snprintf(dir, sizeof(dir), "%s/t", root);
+	struct weir_log_topic t;
+	assert_int_equal(weir_log_topic_open(&t, root, "t", err, sizeof(err)), 0);
+	for (unsigned i = 0; i < 1200; i++) { /* a batch a record: a commit closes each */
+		append_n(&t, i, 1);
+		assert_int_equal(weir_log_topic_sync(&t), 0);
+		assert_int_equal(weir_log_topic_commit(&t, true), 0);
+	}
+	weir_log_topic_close(&t);
+	segment_file(root, 0, path, sizeof(path));
+	int fd = open(path, O_RDONLY);
+	off_t size = file_size(path), pos = sizeof(struct weir_log_segment_hdr);
+	unsigned batch = 0;
+	while (pos + (off_t)sizeof(struct weir_log_batch) <= size) {
+		struct weir_log_batch b;
+		assert_int_equal(pread(fd, &b, sizeof(b), pos), sizeof(b));
+		if (batch++ % 2)
+			flip_byte(path, pos + 20); /* inside the CRC'd part */
+		pos += (b.len_bytes + 7) & ~7u;
+	}
+	close(fd);
+	struct weir_log_salvage sv;
+	assert_int_equal(weir_log_salvage(dir, &sv, err, sizeof(err)), 0);
+	assert_int_equal(sv.n_holes, 600);
+	assert_int_equal(sv.records_kept, 600);
+	assert_int_equal(sv.records_lost, 600);
+	struct weir_log_hole *holes;
+	size_t n;
+	assert_int_equal(weir_log_holes_read(dir, &holes, &n), 0);
+	assert_int_equal(n, 600);
+	assert_int_equal(holes[599].first, 1199);
+	free(holes);
+	assert_int_equal(weir_log_topic_open(&t, root, "t", err, sizeof(err)), 0);
+	assert_int_equal(t.next_offset, 1200);
+	weir_log_topic_close(&t);
+	rm_tmpdir(root);
+}
+
 int
 main(void)
 {
@@ -669,6 +713,7 @@ main(void)
 		cmocka_unit_test(should_salvage_a_lost_committed_tail_by_moving_the_next_offset_past_it),
 		cmocka_unit_test(should_keep_the_other_checkpoint_slot_when_one_is_torn),
 		cmocka_unit_test(should_close_a_batch_once_it_holds_64_kib),
+		cmocka_unit_test(should_salvage_and_state_every_hole_however_many),
 	};
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }
