@@ -53,7 +53,6 @@ weir_reorder_hold(struct weir_reorder *ro, uint32_t source, uint32_t i, uint64_t
 	else
 		ro->oldest = i;
 	ro->newest = i;
-	ro->n_held++;
 	/* Source list, ascending: events mostly arrive in order, so try the tail first. */
 	s->next_in_source = WEIR_REORDER_NONE;
 	if (l->count == 0) {
@@ -93,7 +92,6 @@ weir_reorder_pop(struct weir_reorder *ro, uint32_t source)
 		weir_reorder_slot(ro, s->next_age)->prev_age = s->prev_age;
 	else
 		ro->newest = s->prev_age;
-	ro->n_held--;
 	return i;
 }
 

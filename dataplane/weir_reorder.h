@@ -42,7 +42,6 @@ struct weir_reorder {
 	uint32_t n_slots;
 	uint32_t free;               /* free list through next_in_source */
 	uint32_t oldest, newest;     /* every held slot, by age */
-	uint32_t n_held;
 	/* Sources whose gap was lost since the last tick: what they hold may go. */
 	uint32_t n_revisit;
 	bool revisit_all;
