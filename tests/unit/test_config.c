@@ -1,6 +1,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +251,23 @@ should_name_the_config_line_of_a_missing_rules_file(void **state)
 	expect_error(VALID_TAIL "rules /nonexistent/rules.txt\n", 4, "rules file /nonexistent/rules.txt: No such file");
 }
 
+static void
+should_parse_the_checksum_rules_and_restore_settings(void **state)
+{
+	assert_int_equal(parse(VALID_TAIL), 0);
+	assert_false(cfg.udp_checksum_trust);
+	assert_int_equal(cfg.seq.restore_window_bytes, UINT64_MAX); /* the whole log by default */
+	assert_int_equal(parse(VALID_TAIL "set udp-checksum trust\nsequence restore-window 16M\n"), 0);
+	assert_true(cfg.udp_checksum_trust);
+	assert_int_equal(cfg.seq.restore_window_bytes, 16u << 20);
+	assert_int_equal(parse(VALID_TAIL "sequence restore-window off\nrules /dev/null allow-empty\n"), 0);
+	assert_int_equal(cfg.seq.restore_window_bytes, 0);
+	assert_true(cfg.rules_allow_empty);
+	expect_error(VALID_TAIL "set udp-checksum maybe\n", 4, "valid are verify");
+	expect_error(VALID_TAIL "rules /dev/null please\n", 4, "\"rules FILE allow-empty\"");
+	expect_error(VALID_TAIL "sequence restore-window lots\n", 4, "restore-window (or all, or off)");
+}
+
 int
 main(void)
 {
@@ -274,6 +292,7 @@ main(void)
 		cmocka_unit_test(should_say_that_reorder_window_takes_two_values),
 		cmocka_unit_test(should_say_a_directory_is_not_a_config_file),
 		cmocka_unit_test(should_name_the_config_line_of_a_missing_rules_file),
+		cmocka_unit_test(should_parse_the_checksum_rules_and_restore_settings),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -688,6 +688,22 @@ should_salvage_and_state_every_hole_however_many(void **state)
 	rm_tmpdir(root);
 }
 
+/* Both slots spoiled: the committed point is unknown, so nothing may be cut. */
+static void
+should_refuse_a_topic_whose_checkpoint_reads_in_neither_slot(void **state)
+{
+	char *root = make_tmpdir(), path[512], ck[512];
+	write_committed(root, 100, path, sizeof(path));
+	snprintf(ck, sizeof(ck), "%s/t/%s", root, WEIR_LOG_CHECKPOINT_FILE);
+	flip_byte(ck, 20);
+	flip_byte(ck, 4096 + 20);
+	struct weir_log_topic t;
+	assert_int_equal(weir_log_topic_open(&t, root, "t", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "neither checkpoint slot is valid"));
+	weir_log_topic_close(&t);
+	rm_tmpdir(root);
+}
+
 int
 main(void)
 {
@@ -714,6 +730,7 @@ main(void)
 		cmocka_unit_test(should_keep_the_other_checkpoint_slot_when_one_is_torn),
 		cmocka_unit_test(should_close_a_batch_once_it_holds_64_kib),
 		cmocka_unit_test(should_salvage_and_state_every_hole_however_many),
+		cmocka_unit_test(should_refuse_a_topic_whose_checkpoint_reads_in_neither_slot),
 	};
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

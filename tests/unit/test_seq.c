@@ -530,6 +530,45 @@ should_restore_more_sources_than_its_first_size(void **state)
 	weir_restore_free(&r);
 }
 
+/* A bounded window reads only the newest segments that cover it: a source
+ * last seen before them starts fresh. */
+static void
+should_read_only_the_newest_segments_a_bounded_window_covers(void **state)
+{
+	char *root = make_tmpdir();
+	struct weir_log_topic lt;
+	char err[256];
+	assert_int_equal(weir_log_topic_open(&lt, root, "itch", err, sizeof(err)), 0);
+	const char *names[3] = { "OLD", "MID", "NEW" };
+	for (unsigned seg = 0; seg < 3; seg++) {
+		for (uint64_t q = 1; q <= 100; q++) {
+			struct weir_record rec = { .len_bytes = sizeof(rec), .kind = WEIR_REC_EVENT, .seq = q };
+			memcpy(rec.source, names[seg], 3);
+			assert_int_equal(weir_log_topic_append(&lt, 0, 1, (seg * 100 + q) * 64, &rec), 0);
+		}
+		assert_int_equal(weir_log_topic_sync(&lt), 0);
+		assert_int_equal(weir_log_topic_roll_if_full(&lt, 1), 0); /* a segment each */
+	}
+	weir_log_topic_close(&lt);
+	static const char topics[2][32] = { "_deadletter", "itch" };
+	uint8_t old[WEIR_SOURCE_BYTES] = { 'O', 'L', 'D' }, mid[WEIR_SOURCE_BYTES] = { 'M', 'I', 'D' };
+	struct weir_restore r;
+	assert_int_equal(weir_restore_init(&r, 16), 0);
+	assert_int_equal(weir_restore_from_log(&r, root, topics, 2, 1, err, sizeof(err)), 0);
+	assert_int_equal(r.n, 0); /* the newest segment holds only the roll's header */
+	weir_restore_free(&r);
+	assert_int_equal(weir_restore_init(&r, 16), 0);
+	assert_int_equal(weir_restore_from_log(&r, root, topics, 2, 300, err, sizeof(err)), 0);
+	assert_null(weir_restore_find(&r, old));
+	assert_non_null(weir_restore_find(&r, mid));
+	weir_restore_free(&r);
+	assert_int_equal(weir_restore_init(&r, 16), 0);
+	assert_int_equal(weir_restore_from_log(&r, root, topics, 2, UINT64_MAX, err, sizeof(err)), 0);
+	assert_int_equal(r.n, 3);
+	weir_restore_free(&r);
+	rm_tmpdir(root);
+}
+
 int
 main(void)
 {
@@ -540,6 +579,7 @@ main(void)
 		cmocka_unit_test(should_restore_every_open_gap_however_many),
 		cmocka_unit_test(should_restore_sources_from_a_log_directory),
 		cmocka_unit_test(should_restore_more_sources_than_its_first_size),
+		cmocka_unit_test(should_read_only_the_newest_segments_a_bounded_window_covers),
 		cmocka_unit_test(should_refuse_a_table_without_room),
 		cmocka_unit_test(should_count_events_of_sources_beyond_a_full_table_by_policy),
 		cmocka_unit_test(should_lose_a_gap_at_once_when_no_gap_entry_is_free),
