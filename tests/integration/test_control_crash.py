@@ -1,10 +1,9 @@
 """weir-control killed with SIGKILL mid-run and restarted: every record still exactly once."""
 import os
 import signal
-import subprocess
 import time
 
-from weir_harness import READ, gen_pcap, load_json
+from weir_harness import gen_pcap, load_json, persisted
 
 BODY = """
 set corelist 1
@@ -16,16 +15,6 @@ log fsync batch
 log segment-size 1M
 shutdown drain-timeout 60s
 """
-
-
-def persisted(log_dir):
-    """Records in the log right now (weir-read tolerates a torn tail by reporting it)."""
-    out = subprocess.run([READ, "--verify", log_dir], capture_output=True, text=True).stdout
-    total = 0
-    for line in out.splitlines():
-        if ": " in line and " records" in line:
-            total += int(line.split(" records")[0].rsplit(" ", 1)[1])
-    return total
 
 
 def test_sigkilled_control_resumes_from_ring_heads_without_loss_or_repeat(deploy, tmp_path):

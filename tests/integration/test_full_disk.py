@@ -5,12 +5,10 @@ itself, nothing lost or duplicated."""
 import os
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-from weir_harness import gen_pcap
+from weir_harness import gen_pcap, http_get
 
 BODY = """
 set corelist 1
@@ -22,16 +20,6 @@ log fsync interval 20ms
 log segment-size 256K
 shutdown drain-timeout 60s
 """
-
-
-def get(port, path):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except urllib.error.URLError as e:  # not listening yet
-        return None, str(e)
 
 
 @pytest.fixture
@@ -59,7 +47,7 @@ def test_a_full_disk_holds_the_records_in_the_rings_and_resumes_without_loss(dep
     cp = d.start_control("--exit-when-done")
     deadline = time.time() + 60
     while time.time() < deadline:
-        status, text = get(d.metrics_port, "/healthz")
+        status, text = http_get(f"http://127.0.0.1:{d.metrics_port}/healthz", timeout=2)
         if status == 503 and "log takes no writes" in text:
             break
         time.sleep(0.1)
@@ -67,7 +55,7 @@ def test_a_full_disk_holds_the_records_in_the_rings_and_resumes_without_loss(dep
         raise AssertionError("never reported the full disk: " + d.output("control"))
     assert "No space left on device" in text
     assert cp.poll() is None, d.output("control")  # still up
-    status, metrics = get(d.metrics_port, "/metrics")
+    status, metrics = http_get(f"http://127.0.0.1:{d.metrics_port}/metrics", timeout=2)
     assert "weir_log_writable 0" in metrics
     time.sleep(1.5)  # a retry or two against the full disk
     subprocess.run(["mount", "-o", "remount,size=256m", small_fs], check=True)

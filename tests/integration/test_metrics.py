@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from weir_harness import free_port, gen_pcap, load_json
+from weir_harness import free_port, gen_pcap, http_get, load_json
 
 BODY = """
 set corelist 1
@@ -25,16 +25,6 @@ metrics sla 10s
 log fsync interval 50ms
 shutdown drain-timeout 20s
 """
-
-
-def get(url, timeout=5):
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except (urllib.error.URLError, OSError):
-        return 0, ""  # nothing listening (yet)
 
 
 def samples(text):
@@ -76,7 +66,7 @@ def running(deploy, tmp_path):
     d.man = load_json(manifest)
     d.manifest = manifest
     d.cp = cp
-    assert wait_for(lambda: get(d.url + "/healthz")[0] == 200), d.output("control")
+    assert wait_for(lambda: http_get(d.url + "/healthz")[0] == 200), d.output("control")
     yield d
     dp.send_signal(2)
     dp.wait(timeout=30)
@@ -84,7 +74,7 @@ def running(deploy, tmp_path):
 
 def done(d):
     """Everything the capture holds is durable (the dataplane still runs)."""
-    _, text = get(d.url + "/metrics")
+    _, text = http_get(d.url + "/metrics")
     s = samples(text)
     return value(s, "weir_persisted_records_total", topic="itch") >= persisted_when_done(d)
 
@@ -98,13 +88,13 @@ def persisted_when_done(d):
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 def test_endpoint_passes_promtool_and_its_counters_equal_the_manifest(running):
     d = running
-    status, text = get(d.url + "/metrics")
+    status, text = http_get(d.url + "/metrics")
     assert status == 200
     lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert wait_for(lambda: done(d))
     time.sleep(0.5)
-    s = samples(get(d.url + "/metrics")[1])
+    s = samples(http_get(d.url + "/metrics")[1])
     exp = d.man["expected"]
     for k in ("rx_packets", "accepted_packets", "dead_letter_packets", "event_records", "seq_duplicates",
               "gaps_opened", "gap_events_missing"):
@@ -146,12 +136,12 @@ def test_a_real_prometheus_scrapes_it_and_promql_returns_the_manifest_count(runn
         q = urllib.parse.quote('sum(weir_persisted_records_total{topic="itch"})')
 
         def answered():
-            status, body = get(f"http://127.0.0.1:{port}/api/v1/query?query={q}")
+            status, body = http_get(f"http://127.0.0.1:{port}/api/v1/query?query={q}")
             result = json.loads(body)["data"]["result"] if status == 200 else []
             return bool(result) and float(result[0]["value"][1]) == persisted_when_done(d)
 
         assert wait_for(answered, timeout=60)
-        status, body = get(f"http://127.0.0.1:{port}/api/v1/targets")
+        status, body = http_get(f"http://127.0.0.1:{port}/api/v1/targets")
         assert json.loads(body)["data"]["activeTargets"][0]["health"] == "up"
     finally:
         prom.terminate()
@@ -160,7 +150,7 @@ def test_a_real_prometheus_scrapes_it_and_promql_returns_the_manifest_count(runn
 
 def test_bad_requests_get_the_right_status_and_leave_it_serving(running):
     d = running
-    assert get(d.url + "/nope")[0] == 404
+    assert http_get(d.url + "/nope")[0] == 404
     req = urllib.request.Request(d.url + "/metrics", data=b"x" * 100, method="POST")
     try:
         urllib.request.urlopen(req, timeout=5)
@@ -183,17 +173,17 @@ def test_bad_requests_get_the_right_status_and_leave_it_serving(running):
             pass
     for s in socks:
         s.close()
-    status, text = get(d.url + "/metrics")
+    status, text = http_get(d.url + "/metrics")
     assert status == 200 and "weir_rx_packets_total" in text
-    assert get(d.url + "/healthz")[0] == 200
+    assert http_get(d.url + "/healthz")[0] == 200
 
 
 def test_healthz_says_why_once_the_dataplane_stops(running):
     d = running
-    assert get(d.url + "/healthz") == (200, "ok\n")
+    assert http_get(d.url + "/healthz") == (200, "ok\n")
     d.dp.send_signal(2)
     assert d.dp.wait(timeout=30) == 0
-    status, body = get(d.url + "/healthz")
+    status, body = http_get(d.url + "/healthz")
     assert status == 503 and "dataplane stopped" in body
 
 

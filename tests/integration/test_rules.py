@@ -1,11 +1,10 @@
 """Hyperscan rules on the real binaries: planted content tagged, routed, dropped and alerted exactly as the
 manifest says, and live reload under traffic (a good one switches at a point, a bad one changes nothing)."""
-import os
 import signal
 import subprocess
 import time
 
-from weir_harness import GEN, READ, load_json
+from weir_harness import GEN, load_json, persisted
 
 BODY = """
 set corelist 1
@@ -66,11 +65,6 @@ def test_planted_content_is_tagged_routed_dropped_and_alerted_exactly(deploy, tm
     assert t["rule_routed"] == planted["!ROUTE!"]
     assert t["rule_scan_errors"] == 0 and t["rules_generation"] == 1
     assert "rules generation 1: 4 rules" in d.output("dataplane")
-
-
-def persisted(log_dir):
-    out = subprocess.run([READ, "--verify", log_dir], capture_output=True, text=True).stdout
-    return sum(int(line.split(" records")[0].rsplit(" ", 1)[1]) for line in out.splitlines() if " records" in line)
 
 
 def test_reload_under_traffic_switches_at_a_point_and_a_bad_reload_keeps_the_old_set(deploy, tmp_path):

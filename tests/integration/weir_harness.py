@@ -14,6 +14,8 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("WEIR_BUILD", os.path.join(ROOT, "build"))
@@ -80,6 +82,24 @@ def gen_pcap(out_dir, name="traffic", **flags):
         cmd += [k] if v is True else [k, str(v)]
     subprocess.run(cmd, check=True, capture_output=True)
     return pcap, manifest
+
+
+def persisted(log_dir):
+    """Records in the log right now, every topic (weir-read --verify's counts; it reports a torn tail)."""
+    out = subprocess.run([READ, "--verify", log_dir], capture_output=True, text=True).stdout
+    return sum(int(line.split(" records")[0].rsplit(" ", 1)[1]) for line in out.splitlines()
+               if ": " in line and " records" in line)
+
+
+def http_get(url, timeout=5):
+    """(status, body) of a GET; (0, "") while nothing listens."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except (urllib.error.URLError, OSError):
+        return 0, ""
 
 
 def load_json(path):
