@@ -249,11 +249,13 @@ metrics_attach(struct weir_metrics_src *msrc, const struct weir_config *cfg, con
 static int
 drain_what_is_left(struct weir_drain *d, char *err, size_t errlen)
 {
-	int moved;
-	while ((moved = weir_drain_poll(d, weir_realtime_ns(), err, errlen)) > 0 || !weir_drain_caught_up(d))
+	for (;;) {
+		int moved = weir_drain_poll(d, weir_realtime_ns(), err, errlen);
 		if (moved < 0 || weir_drain_suspended(d))
 			return -1;
-	return moved < 0 ? -1 : weir_drain_commit(d, weir_realtime_ns(), err, errlen);
+		if (moved == 0 && weir_drain_caught_up(d))
+			return weir_drain_commit(d, weir_realtime_ns(), err, errlen);
+	}
 }
 
 enum drain_end { DRAIN_DONE, DRAIN_FAILED, DRAIN_PRIMARY_GONE };
