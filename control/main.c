@@ -271,24 +271,8 @@ struct control {
 	bool drain_open;
 	struct weir_metrics_src msrc;
 	struct weir_metrics_server *metrics;
-	uint64_t next_log_retry_ns;
 	char err[8192];
 };
-
-/* While the log takes no writes: a reopen every second, the rings read
- * again from their heads once it works.  Never moves a record itself. */
-static int
-retry_log(struct control *ctl, uint64_t now)
-{
-	struct weir_drain *d = &ctl->d;
-	if (now < ctl->next_log_retry_ns) {
-		usleep(10 * 1000);
-		return 0;
-	}
-	ctl->next_log_retry_ns = now + 1000000000ull;
-	weir_drain_resume(d, ctl->err, sizeof(ctl->err)); /* the rings are read again from their heads */
-	return 0;
-}
 
 /* Drains until a signal, the dataplane's stop (--exit-when-done) or its
  * process going away, then commits what is left. */
@@ -303,14 +287,9 @@ drain_until_done(struct control *ctl)
 	enum drain_end end = DRAIN_DONE;
 	while (!quit) {
 		uint64_t now = weir_realtime_ns();
-		int moved = weir_drain_suspended(d) ? retry_log(ctl, now) : weir_drain_poll(d, now, err, errlen);
-		if (moved < 0 && d->io_errno) {
-			weir_drain_suspend(d, now);
-			fprintf(stderr, "weir-control: %s: the log takes no writes; records wait in the rings (the "
-					"ring-full policy counts what does not fit), retrying every second\n", err);
-			ctl->next_log_retry_ns = now + 1000000000ull;
-			moved = 0;
-		}
+		if (weir_drain_suspended(d) && weir_drain_resume(d, now, err, errlen) != 0)
+			usleep(10 * 1000); /* the rings hold the records meanwhile */
+		int moved = weir_drain_poll(d, now, err, errlen);
 		if (moved < 0) {
 			end = DRAIN_FAILED;
 			break;

@@ -54,13 +54,42 @@ weir_drain_open(struct weir_drain *d, const struct weir_config *cfg, const char 
 }
 
 /*
+ * The log refused a write (a full disk, a quota, EIO), in whatever step:
+ * the topics are closed and every ring is read again from its head once a
+ * reopen works, so nothing is released that is not on file and nothing is
+ * written twice (what is there is skipped, as after a restart).  0: nothing
+ * moved; the caller retries through weir_drain_resume().
+ */
+static int
+log_refused(struct weir_drain *d, const char *dir, const char *what, uint64_t now_ns)
+{
+	int errnum = errno ? errno : EIO;
+	fprintf(stderr, "weir-control: %s: %s failed: %s: the log takes no writes; records wait in the rings (the "
+			"ring-full policy counts what does not fit), retrying every second\n",
+		dir, what, strerror(errnum));
+	for (unsigned t = 0; t < d->n_topics; t++)
+		weir_log_topic_close(&d->topics[t]);
+	for (unsigned r = 0; r < d->n_rings; r++)
+		weir_ring_consumer_attach(&d->rings[r].c, d->rings[r].c.ring);
+	d->n_pending = 0;
+	d->uncommitted = false;
+	weir_sw_add(&d->log_failures, 1);
+	if (!weir_drain_log_errno(d))
+		d->log_failed_since_ns = now_ns;
+	d->suspended = true;
+	d->log_retry_ns = now_ns + 1000000000ull;
+	__atomic_store_n(&d->log_errno, errnum, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/*
  * Writes what was passed and releases it.  fsync: as the policy says too
  * (a room commit between two interval fsyncs passes it up: the records are
  * on file, a process crash loses none, and the next fsync is at most the
  * interval away; their durable latency is taken then).
  */
 static int
-commit(struct weir_drain *d, uint64_t now_ns, bool fsync, char *err, size_t errlen)
+commit(struct weir_drain *d, uint64_t now_ns, bool fsync)
 {
 	for (unsigned t = 0; t < d->n_topics; t++) {
 		struct weir_log_topic *topic = &d->topics[t];
@@ -81,9 +110,7 @@ commit(struct weir_drain *d, uint64_t now_ns, bool fsync, char *err, size_t errl
 			goto io_error;
 		continue;
 	io_error:
-		d->io_errno = errno;
-		snprintf(err, errlen, "%s: write/fsync failed: %s", topic->dir, strerror(errno));
-		return -1;
+		return log_refused(d, topic->dir, "write/fsync", now_ns);
 	}
 	if (!fsync) {
 		for (unsigned r = 0; r < d->n_rings; r++)
@@ -105,11 +132,8 @@ commit(struct weir_drain *d, uint64_t now_ns, bool fsync, char *err, size_t errl
 	for (unsigned r = 0; r < d->n_rings; r++)
 		weir_ring_release(&d->rings[r].c, now_ns);
 	for (unsigned t = 0; t < d->n_topics; t++)
-		if (weir_log_topic_roll_if_full(&d->topics[t], d->segment_bytes) != 0) {
-			d->io_errno = errno;
-			snprintf(err, errlen, "%s: cannot roll segment: %s", d->topics[t].dir, strerror(errno));
-			return -1;
-		}
+		if (weir_log_topic_roll_if_full(&d->topics[t], d->segment_bytes) != 0)
+			return log_refused(d, d->topics[t].dir, "segment roll", now_ns);
 	d->commits++;
 	d->uncommitted = false;
 	d->last_commit_ns = now_ns;
@@ -126,30 +150,15 @@ weir_drain_commit(struct weir_drain *d, uint64_t now_ns, char *err, size_t errle
 {
 	if (weir_drain_suspended(d))
 		return 0; /* nothing passed since the rewind: the rings keep it */
-	return commit(d, now_ns, true, err, errlen);
-}
-
-void
-weir_drain_suspend(struct weir_drain *d, uint64_t now_ns)
-{
-	for (unsigned t = 0; t < d->n_topics; t++)
-		weir_log_topic_close(&d->topics[t]);
-	/* Everything after the last commit is read again from the rings. */
-	for (unsigned r = 0; r < d->n_rings; r++)
-		weir_ring_consumer_attach(&d->rings[r].c, d->rings[r].c.ring);
-	d->n_pending = 0;
-	d->uncommitted = false;
-	weir_sw_add(&d->log_failures, 1);
-	if (!weir_drain_log_errno(d))
-		d->log_failed_since_ns = now_ns;
-	d->suspended = true;
-	__atomic_store_n(&d->log_errno, d->io_errno ? d->io_errno : EIO, __ATOMIC_RELAXED);
-	d->io_errno = 0;
+	return commit(d, now_ns, true);
 }
 
 int
-weir_drain_resume(struct weir_drain *d, char *err, size_t errlen)
+weir_drain_resume(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen)
 {
+	if (now_ns < d->log_retry_ns)
+		return -1;
+	d->log_retry_ns = now_ns + 1000000000ull;
 	if (open_topics(d, err, errlen) != 0)
 		return -1;
 	d->suspended = false;
@@ -198,11 +207,8 @@ weir_drain_poll(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen)
 			if (weir_log_topic_has(t, dr->worker, d->incarnation, pos)) {
 				weir_sw_add(&d->records_skipped, 1);
 			} else {
-				if (weir_log_topic_append(t, dr->worker, d->incarnation, pos, rec) != 0) {
-					d->io_errno = errno;
-					snprintf(err, errlen, "%s: write failed: %s", t->dir, strerror(errno));
-					return -1;
-				}
+				if (weir_log_topic_append(t, dr->worker, d->incarnation, pos, rec) != 0)
+					return log_refused(d, t->dir, "write", now_ns);
 				weir_sw_add(&d->records_persisted, 1);
 				weir_sw_add(&d->bytes_persisted, rec->len_bytes);
 				if (rec->kind == WEIR_REC_EVENT && note_pending(d, dr->worker, rec->rx_ns) != 0) {
@@ -224,9 +230,9 @@ weir_drain_poll(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen)
 		const struct weir_ring *ring = d->rings[r].c.ring;
 		room = d->rings[r].c.read - ring->head > ring->size_bytes / 2;
 	}
-	if (d->uncommitted && (due || room) && commit(d, now_ns, due, err, errlen) != 0)
-		return -1;
-	return moved;
+	if (d->uncommitted && (due || room))
+		commit(d, now_ns, due);
+	return weir_drain_suspended(d) ? 0 : moved;
 }
 
 bool

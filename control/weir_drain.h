@@ -65,8 +65,8 @@ struct weir_drain {
 	int log_errno;
 	bool suspended;                  /* the topics are closed */
 	uint64_t log_failed_since_ns;
+	uint64_t log_retry_ns;           /* no reopen before this: one a second */
 	uint64_t log_failures;
-	int io_errno;                    /* set with the -1 of a failed write, for the caller */
 	char log_root[PATH_MAX];
 	char topic_names[WEIR_MAX_TOPICS][WEIR_TOPIC_NAME_MAX];
 	unsigned n_topic_names;
@@ -78,7 +78,8 @@ int weir_drain_open(struct weir_drain *d, const struct weir_config *cfg, const c
 		    unsigned n_topics, struct weir_ring **rings, unsigned n_rings, uint64_t incarnation, char *err,
 		    size_t errlen);
 /* Moves what the rings hold into the logs, committing by policy; returns
- * the records handled, or -1 on an I/O error (err says which). */
+ * the records handled, or -1 out of memory (err says so).  A write the log
+ * refuses suspends the drain (weir_drain_suspended()): 0 then. */
 int weir_drain_poll(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen);
 int weir_drain_commit(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen);
 /* True when every ring has been read up to its published tail. */
@@ -86,12 +87,10 @@ bool weir_drain_caught_up(const struct weir_drain *d);
 /* Bytes published but not yet released, over all rings. */
 uint64_t weir_drain_lag_bytes(const struct weir_drain *d);
 void weir_drain_close(struct weir_drain *d);
-/* After a failed write (d->io_errno): closes the topics and rewinds every
- * ring to its head; nothing is released until weir_drain_resume() works. */
-void weir_drain_suspend(struct weir_drain *d, uint64_t now_ns);
-/* Reopens (recovers) the topics; 0 when they could be.  The log counts as
- * writable again at the next commit that works. */
-int weir_drain_resume(struct weir_drain *d, char *err, size_t errlen);
+/* While suspended: reopens (recovers) the topics, at most once a second;
+ * 0 when they could be.  The log counts as writable again at the next
+ * commit that works. */
+int weir_drain_resume(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen);
 static inline bool
 weir_drain_suspended(const struct weir_drain *d)
 {
