@@ -26,13 +26,14 @@ primary_alive(const char *path)
 	return alive;
 }
 
+/* EAL's runtime directory for prefix, and a file in it. */
 static void
-runtime_config_path(const char *prefix, char *path, size_t len)
+runtime_path(const char *prefix, const char *file, char *path, size_t len)
 {
 	const char *run = getuid() == 0 ? "/var/run" : getenv("XDG_RUNTIME_DIR");
 	if (run == NULL)
 		run = "/tmp";
-	snprintf(path, len, "%s/dpdk/%s/config", run, prefix);
+	snprintf(path, len, "%s/dpdk/%s%s%s", run, prefix, *file ? "/" : "", file);
 }
 
 bool
@@ -40,7 +41,7 @@ weir_primary_alive(const struct weir_shm *shm, const struct weir_info *info)
 {
 	if (shm->backend == WEIR_SHM_MEMZONE) {
 		char path[512];
-		runtime_config_path(shm->prefix, path, sizeof(path));
+		runtime_path(shm->prefix, "config", path, sizeof(path));
 		return primary_alive(path);
 	}
 	return weir_pid_alive(info->dataplane_pid); /* files: no EAL lock to look at */
@@ -53,7 +54,7 @@ static int
 wait_for_primary(const char *prog, const char *prefix, double wait_s, const volatile sig_atomic_t *quit)
 {
 	char path[512];
-	runtime_config_path(prefix, path, sizeof(path));
+	runtime_path(prefix, "config", path, sizeof(path));
 	for (double waited = 0;; waited += 0.05) {
 		if (primary_alive(path))
 			return 0;
@@ -122,8 +123,13 @@ int
 weir_wait_for_secondaries(const char *prog, const char *prefix, double wait_s)
 {
 	char dir[512], path[800];
-	runtime_config_path(prefix, dir, sizeof(dir));
-	*strrchr(dir, '/') = 0;
+	runtime_path(prefix, "config", path, sizeof(path));
+	if (primary_alive(path)) {
+		fprintf(stderr, "%s: a weir-dataplane with file prefix \"%s\" is running: stop it, or use another "
+				"--file-prefix\n", prog, prefix);
+		return -1;
+	}
+	runtime_path(prefix, "", dir, sizeof(dir));
 	bool said = false;
 	for (double waited = 0;; waited += 0.05) {
 		DIR *d = opendir(dir);
