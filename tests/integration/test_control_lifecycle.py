@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+import weir_harness
 from weir_harness import READ, gen_pcap, http_get, load_json, persisted
 
 BODY = """
@@ -112,3 +113,13 @@ def test_no_huge_a_new_dataplane_never_lays_its_rings_over_records_nobody_draine
     cp = d.start_control("--exit-when-done", tag="control2")
     assert dp3.wait(timeout=60) == 0 and cp.wait(timeout=60) == 0, d.output("dataplane")
     assert persisted(d.log_dir) > held
+
+
+def test_a_second_dataplane_on_a_running_prefix_is_refused_at_once(deploy, tmp_path):
+    pcap, _ = gen_pcap(str(tmp_path), seed=25, messages=1000, sessions=1)
+    d = deploy("twice", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY)
+    dp = d.start_dataplane("--stop-when-idle", "30")
+    d.wait_running()
+    second = subprocess.run([weir_harness.DATAPLANE, "-f", d.config], capture_output=True, text=True, timeout=5)
+    assert second.returncode != 0 and "is running: stop it, or use another --file-prefix" in second.stderr
+    assert dp.poll() is None  # the running one is untouched (the fixture ends it)
