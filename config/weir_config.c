@@ -60,8 +60,8 @@ weir_config_add_eal_arg(struct weir_config *cfg, const char *arg)
 
 /* Whether the setting t[0..words) was given on an earlier line (said so);
  * else it is noted as given here. */
-static bool
-given_before(struct weir_config_ctx *ctx, char *const *t, int words)
+bool
+weir_config_given_before(struct weir_config_ctx *ctx, char *const *t, int words)
 {
 	char key[64];
 	size_t o = 0;
@@ -100,7 +100,7 @@ parse_line(struct weir_config_ctx *ctx, char *line)
 		return;
 	for (const struct weir_config_command *c = weir_config_commands; c->name; c++)
 		if (strcmp(t[0], c->name) == 0) {
-			if (c->once_words && n >= c->once_words && given_before(ctx, t, c->once_words))
+			if (c->once_words && n >= c->once_words && weir_config_given_before(ctx, t, c->once_words))
 				return;
 			c->handler(ctx, t, n);
 			return;
@@ -138,6 +138,16 @@ validate(struct weir_config_ctx *ctx)
 	if (cfg->rules_path[0] && access(cfg->rules_path, R_OK) != 0)
 		weir_diag_fail_at(&ctx->d, cfg->line_rules, "rules file %s: %s: give a readable rules file (docs/rules.md)",
 				  cfg->rules_path, strerror(errno));
+	for (unsigned i = 0; i < cfg->n_retention; i++) {
+		const struct weir_retention_cfg *r = &cfg->retention[i];
+		unsigned t = 0;
+		while (r->topic[0] && t < cfg->n_topics && strcmp(cfg->topics[t], r->topic) != 0)
+			t++;
+		if (r->topic[0] && t == cfg->n_topics)
+			weir_diag_fail_at(&ctx->d, r->line, "retention for topic \"%s\": no decoder writes it; name one of the "
+						 "decoders' topics or _deadletter",
+					  r->topic);
+	}
 	if (cfg->dead_letter_keep_bytes + sizeof(struct weir_record) + 8 > cfg->ring_bytes / 4)
 		weir_diag_fail_at(&ctx->d, cfg->line_ring_size, "ring size %llu is too small for dead letters of %u bytes",
 		     (unsigned long long)cfg->ring_bytes, cfg->dead_letter_keep_bytes);
@@ -209,3 +219,21 @@ weir_config_no_huge(const struct weir_config *cfg)
 	return false;
 }
 
+void
+weir_config_retention(const struct weir_config *cfg, const char *topic, struct weir_retention_cfg *out)
+{
+	memset(out, 0, sizeof(*out));
+	/* every topic's first, then the topic's own override each field given */
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; i < cfg->n_retention; i++) {
+			const struct weir_retention_cfg *r = &cfg->retention[i];
+			if (pass == 0 ? r->topic[0] != 0 : strcmp(r->topic, topic) != 0)
+				continue;
+			if (r->has_bytes)
+				out->max_bytes = r->max_bytes, out->has_bytes = true;
+			if (r->has_age)
+				out->max_age_ns = r->max_age_ns, out->has_age = true;
+			if (r->has_hard)
+				out->hard = r->hard, out->has_hard = true;
+		}
+}

@@ -95,6 +95,15 @@ struct weir_config {
 	enum weir_fsync_mode fsync_mode;
 	uint64_t fsync_interval_ns;
 
+	/* log retention: one for every topic (topic ""), then per topic. */
+	unsigned n_retention;
+	struct weir_retention_cfg {
+		char topic[WEIR_TOPIC_NAME_MAX];
+		uint64_t max_bytes, max_age_ns;
+		bool hard, has_bytes, has_age, has_hard;
+		unsigned line;
+	} retention[WEIR_MAX_TOPICS + 1];
+
 	/* weir-control's Prometheus endpoint (port 0: off), network order. */
 	uint32_t metrics_ip;
 	uint16_t metrics_port;
@@ -115,6 +124,9 @@ int weir_config_parse(const char *text, const char *name, struct weir_config *cf
 /* The same on len bytes: a NUL inside is an error at its line, not the end. */
 int weir_config_parse_bytes(const char *text, size_t len, const char *name, struct weir_config *cfg, char *err,
 			    size_t errlen);
+
+/* The retention topic is kept under: its own settings over every topic's. */
+void weir_config_retention(const struct weir_config *cfg, const char *topic, struct weir_retention_cfg *out);
 
 /* The --file-prefix among the EAL arguments, "weir" when none is given. */
 const char *weir_config_file_prefix(const struct weir_config *cfg);

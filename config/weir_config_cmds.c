@@ -250,10 +250,66 @@ cmd_decoder(struct weir_config_ctx *ctx, char **t, int n)
 	d->rerequest_port = rr_port;
 }
 
+static const char retention_usage[] =
+	"expected \"log retention size BYTES\", \"log retention time DURATION\" or \"log retention hard\", "
+	"each with \"topic NAME\" after it for one topic only";
+
+/* log retention size BYTES | time DURATION | hard  [topic NAME] */
+static void
+cmd_log_retention(struct weir_config_ctx *ctx, char **t, int n)
+{
+	struct weir_config *cfg = ctx->cfg;
+	bool hard = n >= 3 && strcmp(t[2], "hard") == 0;
+	int words = hard ? 3 : 4; /* before "topic NAME" */
+	if (n < 3 || (n != words && n != words + 2) || (n == words + 2 && strcmp(t[words], "topic") != 0) ||
+	    (!hard && strcmp(t[2], "size") != 0 && strcmp(t[2], "time") != 0)) {
+		weir_diag_fail(&ctx->d, "%s", retention_usage);
+		return;
+	}
+	const char *topic = n == words + 2 ? t[words + 1] : "";
+	if (strlen(topic) >= WEIR_TOPIC_NAME_MAX) {
+		weir_diag_fail(&ctx->d, "topic name \"%s\" is too long", topic);
+		return;
+	}
+	char *key[5] = { t[0], t[1], t[2], "topic", (char *)topic };
+	if (weir_config_given_before(ctx, key, topic[0] ? 5 : 3))
+		return;
+	struct weir_retention_cfg *r = NULL;
+	for (unsigned i = 0; i < cfg->n_retention && r == NULL; i++)
+		if (strcmp(cfg->retention[i].topic, topic) == 0)
+			r = &cfg->retention[i];
+	if (r == NULL) {
+		if (cfg->n_retention == sizeof(cfg->retention) / sizeof(cfg->retention[0])) {
+			weir_diag_fail(&ctx->d, "too many retention settings: at most one per topic and one for all");
+			return;
+		}
+		r = &cfg->retention[cfg->n_retention++];
+		snprintf(r->topic, sizeof(r->topic), "%s", topic);
+		r->line = ctx->d.line;
+	}
+	if (hard) {
+		r->hard = r->has_hard = true;
+	} else if (strcmp(t[2], "size") == 0) {
+		if (weir_config_size(ctx, "retention size", t[3], &r->max_bytes) == 0)
+			r->has_bytes = true;
+	} else if (weir_config_duration(ctx, "retention time", t[3], &r->max_age_ns) == 0) {
+		r->has_age = true;
+	}
+	if ((r->has_bytes && r->max_bytes == 0) || (r->has_age && r->max_age_ns == 0))
+		weir_diag_fail(&ctx->d, "retention of 0 would delete everything but the segment being written: give a bound "
+					"above 0, or leave the line out to keep everything");
+}
+
 static void
 cmd_log(struct weir_config_ctx *ctx, char **t, int n)
 {
 	struct weir_config *cfg = ctx->cfg;
+	if (n >= 2 && strcmp(t[1], "retention") == 0) {
+		cmd_log_retention(ctx, t, n);
+		return;
+	}
+	if (n >= 2 && weir_config_given_before(ctx, t, 2))
+		return;
 	if (n >= 3 && strcmp(t[1], "dir") == 0) {
 		if (n != 3) {
 			weir_diag_fail(&ctx->d, "\"log dir\" takes one path without spaces");
@@ -292,7 +348,7 @@ cmd_log(struct weir_config_ctx *ctx, char **t, int n)
 		} else
 			weir_diag_fail(&ctx->d, "expected \"log fsync interval DURATION\", \"log fsync batch\" or \"log fsync none\"");
 	} else {
-		weir_diag_fail(&ctx->d, "expected \"log dir PATH\", \"log segment-size SIZE\" or \"log fsync ...\"");
+		weir_diag_fail(&ctx->d, "expected \"log dir PATH\", \"log segment-size SIZE\", \"log fsync ...\" or \"log retention ...\"");
 	}
 }
 
@@ -417,7 +473,7 @@ const struct weir_config_command weir_config_commands[] = {
 	{ "topic", cmd_topic, 0 },
 	{ "rules", cmd_rules, 1 },
 	{ "sequence", cmd_sequence, 2 },
-	{ "log", cmd_log, 2 },
+	{ "log", cmd_log, 0 }, /* once per setting: checked inside */
 	{ "metrics", cmd_metrics, 2 },
 	{ "control", cmd_control, 2 },
 	{ "shutdown", cmd_shutdown, 2 },

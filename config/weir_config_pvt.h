@@ -28,6 +28,9 @@ int weir_config_u64(const char *s, uint64_t *v); /* reports nothing */
 int weir_config_uint_range(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t lo, uint64_t hi,
 			   uint64_t *v);
 /* 4096, 64K, 16M, 1G (powers of 1024). */
+/* True (and an error said) when the setting named by words t[0..words)
+ * was given before; else it is noted as given here. */
+bool weir_config_given_before(struct weir_config_ctx *ctx, char *const *t, int words);
 int weir_config_size(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t *v);
 /* 100ms, 5s, 250us, 0s. */
 int weir_config_duration(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t *ns);

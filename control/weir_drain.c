@@ -39,8 +39,12 @@ weir_drain_open(struct weir_drain *d, const struct weir_config *cfg, const char 
 	d->incarnation = incarnation;
 	d->sla_ns = cfg->metrics_sla_ns;
 	snprintf(d->log_root, sizeof(d->log_root), "%s", cfg->log_dir);
-	for (unsigned t = 0; t < n_topics; t++)
+	for (unsigned t = 0; t < n_topics; t++) {
 		snprintf(d->topic_names[t], sizeof(d->topic_names[t]), "%s", topics[t]);
+		struct weir_retention_cfg rc;
+		weir_config_retention(cfg, topics[t], &rc);
+		d->retention[t] = (struct weir_log_retention){ rc.max_bytes, rc.max_age_ns, rc.hard };
+	}
 	d->n_topic_names = n_topics;
 	if (open_topics(d, err, errlen) != 0)
 		return -1;
@@ -187,12 +191,28 @@ note_pending(struct weir_drain *d, unsigned worker, uint64_t rx_ns)
 	return 0;
 }
 
+/* Deletes what retention no longer keeps: only segments before the one
+ * being written, which the drain never touches again. */
+static void
+apply_retention(struct weir_drain *d, uint64_t now_ns)
+{
+	d->retention_next_ns = now_ns + 1000000000ull;
+	for (unsigned t = 0; t < d->n_topics; t++) {
+		char err[512];
+		if (weir_log_retention_apply(&d->topics[t], &d->retention[t], now_ns, &d->retention_stats[t], err,
+					     sizeof(err)) != 0)
+			fprintf(stderr, "weir-control: retention: %s\n", err);
+	}
+}
+
 int
 weir_drain_poll(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen)
 {
 	int moved = 0;
 	if (weir_drain_suspended(d))
 		return 0;
+	if (now_ns >= d->retention_next_ns)
+		apply_retention(d, now_ns);
 	for (unsigned r = 0; r < d->n_rings; r++) {
 		struct weir_drain_ring *dr = &d->rings[r];
 		const struct weir_record *rec;

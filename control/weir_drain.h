@@ -67,6 +67,10 @@ struct weir_drain {
 	uint64_t log_failed_since_ns;
 	uint64_t log_retry_ns;           /* no reopen before this: one a second */
 	uint64_t log_failures;
+	/* Retention, per topic, once a second from the drain (the topics' writer). */
+	struct weir_log_retention retention[WEIR_MAX_TOPICS];
+	struct weir_log_retention_stats retention_stats[WEIR_MAX_TOPICS];
+	uint64_t retention_next_ns;
 	char log_root[PATH_MAX];
 	char topic_names[WEIR_MAX_TOPICS][WEIR_TOPIC_NAME_MAX];
 	unsigned n_topic_names;

@@ -329,6 +329,33 @@ render_log(struct buf *b, const struct weir_metrics_src *s)
 	family(b, "weir_log_size_bytes", "gauge", "bytes of log on disk, per topic");
 	for (unsigned t = 0; t < d->n_topics; t++)
 		put(b, "weir_log_size_bytes{topic=\"%s\"} %" PRIu64 "\n", d->topics[t].name, dir_bytes(d->topics[t].dir));
+	static const struct {
+		const char *name, *type, *help;
+		size_t at;
+	} ret[] = {
+		{ "weir_log_retention_deleted_segments_total", "counter", "segments deleted by retention",
+		  offsetof(struct weir_log_retention_stats, segments_deleted) },
+		{ "weir_log_retention_freed_bytes_total", "counter", "bytes freed by retention (segments and indexes)",
+		  offsetof(struct weir_log_retention_stats, bytes_freed) },
+		{ "weir_log_retention_unread_deleted_total", "counter",
+		  "offsets hard retention deleted before a registered reader read them",
+		  offsetof(struct weir_log_retention_stats, unread_deleted) },
+		{ "weir_log_retention_held", "gauge", "1 while a due deletion waits for a registered reader",
+		  offsetof(struct weir_log_retention_stats, held_segments) },
+		{ "weir_log_oldest_offset", "gauge", "the first offset retained", offsetof(struct weir_log_retention_stats, oldest_offset) },
+		{ "weir_log_disk_bytes", "gauge", "bytes of segments and indexes, as retention counts them",
+		  offsetof(struct weir_log_retention_stats, disk_bytes) },
+	};
+	for (size_t k = 0; k < sizeof(ret) / sizeof(ret[0]); k++) {
+		family(b, ret[k].name, ret[k].type, ret[k].help);
+		for (unsigned t = 0; t < d->n_topics; t++)
+			put(b, "%s{topic=\"%s\"} %" PRIu64 "\n", ret[k].name, d->topics[t].name,
+			    weir_sw_load((const uint64_t *)((const char *)&d->retention_stats[t] + ret[k].at)));
+	}
+	family(b, "weir_log_oldest_timestamp_seconds", "gauge", "rx time of the first entry retained");
+	for (unsigned t = 0; t < d->n_topics; t++)
+		put(b, "weir_log_oldest_timestamp_seconds{topic=\"%s\"} %.9f\n", d->topics[t].name,
+		    (double)weir_sw_load(&d->retention_stats[t].oldest_rx_ns) / 1e9);
 	family(b, "weir_log_writable", "gauge", "0 while the log refuses writes (a full disk): records wait in the rings");
 	put(b, "weir_log_writable %u\n", weir_drain_log_errno(d) ? 0u : 1u);
 	family(b, "weir_log_write_failures_total", "counter", "times the log refused a write and the drain waited");

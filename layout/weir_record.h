@@ -71,6 +71,10 @@ const char *weir_record_kind_name(unsigned kind);
 /* A source key as people read it: "wf:<id>" for weir frame sources, the
  * MoldUDP64 session without its padding otherwise (unprintables as '?'). */
 void weir_source_format(const uint8_t key[WEIR_SOURCE_BYTES], char *out, size_t len);
+/* The key a name of weir_source_format() stands for; a MoldUDP64 session
+ * shorter than 10 bytes is padded with pad (sessions are sent space padded,
+ * some senders pad with NULs).  0, or -1 when it is no such name. */
+int weir_source_parse(const char *name, char pad, uint8_t key[WEIR_SOURCE_BYTES]);
 
 /* Whether two source keys name the same source, whichever sender qualifies
  * them ("sequence key source+sender" writes the sender's address into the

@@ -29,4 +29,11 @@ weir_crc32c(const void *buf, size_t len)
 #endif
 	return ~crc32_iscsi((unsigned char *)(uintptr_t)buf, (int)len, 0xFFFFFFFFu);
 }
+/* crc continued over buf: weir_crc32c_extend(weir_crc32c(a), b) is the
+ * CRC of a then b; from 0, of b alone. */
+static inline uint32_t
+weir_crc32c_extend(uint32_t crc, const void *buf, size_t len)
+{
+	return ~crc32_iscsi((unsigned char *)(uintptr_t)buf, (int)len, ~crc);
+}
 #endif

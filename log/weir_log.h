@@ -75,29 +75,48 @@ struct weir_log_codec {
 	uint64_t next_ring_pos;      /* previous position + its aligned length */
 };
 
-/* Reading one segment, mapped whole. */
+/* Reading one segment, mapped: up to limit, which a follower moves on as
+ * the writer commits. */
 struct weir_log_segment {
 	int fd;
 	const uint8_t *map;
-	size_t size;
+	size_t size;                 /* mapped */
+	size_t limit;                /* read no further: the file's size, or the committed end */
 	size_t pos;                  /* next batch (a batch is checked whole before its first entry is given) */
 	uint64_t base_offset;
 	uint64_t next_offset;        /* offset the next entry must carry */
 	/* The batch being read. */
 	const uint8_t *cur, *batch_end;
+	size_t batch_pos;            /* its first byte */
 	uint32_t batch_left;
 	struct weir_log_codec codec;
 	uint64_t incarnation;
 	uint16_t worker;
+	/* View mode: the payload is not copied behind the record; it is at
+	 * payload, in the mapping, until the next call. */
+	bool view;
+	const uint8_t *payload;
 	uint8_t *scratch;            /* the decoded entry */
 	size_t scratch_cap;
 	char path[PATH_MAX];
 };
 
 int weir_log_segment_open(struct weir_log_segment *s, const char *path, char *err, size_t errlen);
-/* 1: *e is the next valid entry; 0: clean end; -1: corrupt at s->pos (err says why). */
+/* 1: *e is the next valid entry; 0: clean end (or the limit); -1: corrupt at s->pos (err says why). */
 int weir_log_segment_next(struct weir_log_segment *s, const struct weir_log_entry **e, char *err, size_t errlen);
+/* Reads on up to limit bytes (SIZE_MAX: the file's size now), mapping
+ * again what the file grew by; -1 when the file is shorter than limit. */
+int weir_log_segment_extend(struct weir_log_segment *s, size_t limit, char *err, size_t errlen);
+/* Goes on from the batch at byte pos whose first entry is offset (from
+ * an index: the batch is checked whole, as any other). */
+void weir_log_segment_goto(struct weir_log_segment *s, size_t pos, uint64_t offset);
 void weir_log_segment_close(struct weir_log_segment *s);
+/* The payload of the entry next() gave last. */
+static inline const uint8_t *
+weir_log_segment_payload(const struct weir_log_segment *s, const struct weir_log_entry *e)
+{
+	return s->view ? s->payload : weir_record_payload(weir_log_entry_record(e));
+}
 
 /* Base offsets of the segments in dir, ascending; caller frees *bases. */
 int weir_log_list_segments(const char *dir, uint64_t **bases, size_t *n);
@@ -129,6 +148,8 @@ _Static_assert(sizeof(struct weir_log_checkpoint) == 48, "checkpoint slot");
 /* 1: *c is the topic's checkpoint; 0: it has none (a new topic, or one
  * older than checkpoints); -1: the file is there but no slot is valid. */
 int weir_log_checkpoint_read(const char *dir, struct weir_log_checkpoint *c, char *err, size_t errlen);
+/* The same two slots in any file (a registered reader's mark). */
+int weir_log_slots_read(const char *path, struct weir_log_checkpoint *c, char *err, size_t errlen);
 /* Writes c (its generation and CRC filled in) into the older slot of fd. */
 int weir_log_checkpoint_write(int fd, struct weir_log_checkpoint *c, bool durable);
 
@@ -157,6 +178,32 @@ struct weir_log_salvage {
 int weir_log_salvage(const char *dir, struct weir_log_salvage *out, char *err, size_t errlen);
 /* The holes DIR/holes states, ascending; caller frees *holes. */
 int weir_log_holes_read(const char *dir, struct weir_log_hole **holes, size_t *n);
+
+struct weir_log_index_builder;
+
+/*
+ * Retention (weir_log_retention.c): whole oldest segments are deleted while
+ * the topic holds more than max_bytes, or while a segment's newest entry
+ * (rx time) is older than max_age_ns, never the segment being written.  A
+ * segment a registered reader (TOPIC/readers/NAME) has not passed is kept,
+ * unless hard: then it goes, and what the reader had not read is counted.
+ */
+struct weir_log_retention {
+	uint64_t max_bytes;          /* 0: no size bound */
+	uint64_t max_age_ns;         /* 0: no time bound */
+	bool hard;
+};
+
+/* Written by the drain only (weir_sw_*), read by /metrics. */
+struct weir_log_retention_stats {
+	uint64_t segments_deleted;
+	uint64_t bytes_freed;
+	uint64_t unread_deleted;     /* offsets deleted below a registered reader's mark (hard) */
+	uint64_t held_segments;      /* now: due for deletion, kept for a reader */
+	uint64_t oldest_offset;      /* now: the first retained offset */
+	uint64_t oldest_rx_ns;       /* now: its rx time */
+	uint64_t disk_bytes;         /* now: segments and indexes */
+};
 
 /* A record batch is closed once it holds this much: a torn tail costs at
  * most one batch. */
@@ -195,7 +242,13 @@ struct weir_log_topic {
 	int checkpoint_fd;
 	struct weir_log_checkpoint checkpoint;
 	bool checkpoint_unsynced;
+	/* The current segment's sparse index (weir_log_index.h), written at
+	 * each commit and sealed at a roll; -1: none (failed: rebuilt later). */
+	struct weir_log_index_builder *index;
+	int index_fd;
 	/* Figures for the summary and tests. */
+	uint64_t index_failures;
+	uint64_t indexes_rebuilt;
 	uint64_t recovered_truncated_bytes;
 	uint64_t records_appended;
 	uint64_t bytes_appended;
@@ -221,5 +274,8 @@ int weir_log_topic_commit(struct weir_log_topic *t, bool durable);
  * call right after a commit (everything written is released from the rings). */
 int weir_log_topic_roll_if_full(struct weir_log_topic *t, uint64_t max_bytes);
 void weir_log_topic_close(struct weir_log_topic *t);
+/* One retention pass over t (its writer's thread); 0, or -1 with err. */
+int weir_log_retention_apply(struct weir_log_topic *t, const struct weir_log_retention *p, uint64_t now_ns,
+			     struct weir_log_retention_stats *st, char *err, size_t errlen);
 
 #endif

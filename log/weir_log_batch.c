@@ -4,6 +4,7 @@
 
 #include "weir_crc32c.h"
 #include "weir_log_codec.h"
+#include "weir_log_index.h"
 #include "weir_log_pvt.h"
 
 void
@@ -27,6 +28,7 @@ void
 weir_log_batch_begin(struct weir_log_topic *t, unsigned worker, uint64_t incarnation, uint64_t ring_pos)
 {
 	struct weir_log_batch *b = (struct weir_log_batch *)(t->buf + t->buf_len);
+	weir_log_index_batch(t->index, t->next_offset, t->segment_bytes);
 	*b = (struct weir_log_batch){
 		.base_offset = t->next_offset,
 		.incarnation = incarnation,
@@ -74,7 +76,7 @@ weir_log_batch_check(const struct weir_log_batch *b, size_t left, uint64_t expec
 	size_t most = 0;
 	for (uint32_t i = 0; i < b->n_entries; i++) {
 		uint64_t pos;
-		const char *why = weir_log_entry_decode(&c, &p, end, &pos, NULL);
+		const char *why = weir_log_entry_decode(&c, &p, end, &pos, NULL, NULL);
 		if (why) {
 			snprintf(err, errlen, "batch at byte %zu, entry %u of %u: %s", at, i + 1, b->n_entries, why);
 			return -1;

@@ -23,6 +23,12 @@ weir_log_checkpoint_read(const char *dir, struct weir_log_checkpoint *c, char *e
 {
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof(path), "%s/%s", dir, WEIR_LOG_CHECKPOINT_FILE);
+	return weir_log_slots_read(path, c, err, errlen);
+}
+
+int
+weir_log_slots_read(const char *path, struct weir_log_checkpoint *c, char *err, size_t errlen)
+{
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -94,6 +100,7 @@ weir_log_topic_commit(struct weir_log_topic *t, bool durable)
 		t->checkpoint_unsynced = false;
 		return 0;
 	}
+	weir_log_index_commit(t); /* before: a reader may follow it as far as the checkpoint */
 	c->committed_offset = t->next_offset;
 	c->segment_base = t->base_offset;
 	c->segment_bytes = t->segment_bytes;

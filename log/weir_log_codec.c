@@ -31,7 +31,7 @@ weir_log_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 
 const char *
 weir_log_entry_decode(struct weir_log_codec *c, const uint8_t **pp, const uint8_t *end, uint64_t *ring_pos,
-		      struct weir_record *out)
+		      struct weir_record *out, const uint8_t **payload)
 {
 	const uint8_t *p = *pp;
 	if (p >= end)
@@ -101,7 +101,10 @@ weir_log_entry_decode(struct weir_log_codec *c, const uint8_t **pp, const uint8_
 	h.len_bytes = (uint32_t)(sizeof(h) + 4 * n_rules + plen);
 	if (out) {
 		memcpy(out, &h, sizeof(h));
-		memcpy((uint8_t *)(out + 1) + 4 * n_rules, p, plen);
+		if (payload)
+			*payload = p;
+		else
+			memcpy((uint8_t *)(out + 1) + 4 * n_rules, p, plen);
 	}
 	p += plen;
 	c->prev = h;

@@ -20,6 +20,11 @@ int weir_log_open_append(struct weir_log_topic *t, const char *path, int flags);
 /* A new segment at base, its header durable. */
 int weir_log_create_segment(struct weir_log_topic *t, uint64_t base);
 
+/* The current segment's index (weir_log_topic.c): created at base (from
+ * the builder's entries when kept: recovery); its new entries written. */
+int weir_log_index_create(struct weir_log_topic *t, uint64_t base, bool keep_entries);
+void weir_log_index_commit(struct weir_log_topic *t);
+
 /* The writer thread of a direct topic (weir_log_writer.c) */
 int weir_log_writer_start(struct weir_log_topic *t);
 /* Until every queued write is done; -1 (errno set) if one failed. */

@@ -1,199 +1,655 @@
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "weir_log_codec.h"
-#include "weir_log_pvt.h"
+#include "weir_log_index.h"
+#include "weir_log_reader.h"
 
-void
-weir_log_segment_path(const char *dir, uint64_t base, char *path, size_t len)
+/* What a seek learned of a sealed segment: its index's head. */
+struct seg_head {
+	uint64_t base;
+	int state;                   /* 0 not read, 1 read, -1 none usable */
+	struct weir_log_index head;
+};
+
+struct weir_log_reader {
+	char dir[PATH_MAX];
+	/* The committed view, as last read. */
+	bool have_ck;
+	struct weir_log_checkpoint ck;
+	uint64_t committed;
+	/* The segments, as last listed. */
+	uint64_t *bases;
+	size_t n_bases;
+	struct seg_head *heads;      /* per listed base, for seeks */
+	struct weir_log_hole *holes;
+	size_t n_holes;
+	/* The segment being read. */
+	bool open;
+	struct weir_log_segment seg;
+	bool seg_last;               /* the committed point lies in it: read only as far as it */
+	bool ix_ready;
+	struct weir_log_index ix;
+	bool via_index;              /* positioned by its index: a bad batch next may be the index's fault */
+	uint64_t pos;                /* the next entry's offset */
+	int inotify_fd;
+	int mark_fd;
+	struct weir_log_checkpoint mark;
+	struct weir_log_index_builder scratch;
+	struct weir_log_reader_stats st;
+	char err[768];
+};
+
+static int
+fail(struct weir_log_reader *r, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int
+fail(struct weir_log_reader *r, int rc, const char *fmt, ...)
 {
-	snprintf(path, len, "%s/%020" PRIu64 ".log", dir, base);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* Reads TOPIC/committed again; a topic without one (older than
+ * checkpoints) counts as committed to the end of its last segment. */
+static int
+read_committed(struct weir_log_reader *r)
+{
+	char why[512];
+	struct weir_log_checkpoint ck;
+	int rc = weir_log_checkpoint_read(r->dir, &ck, why, sizeof(why));
+	if (rc < 0)
+		return fail(r, -1, "%s", why);
+	r->have_ck = rc == 1;
+	if (r->have_ck) {
+		r->ck = ck;
+		r->committed = ck.committed_offset;
+	} else {
+		r->committed = UINT64_MAX;
+	}
+	return 0;
+}
+
+static void
+drop_heads(struct weir_log_reader *r)
+{
+	for (size_t i = 0; i < r->n_bases && r->heads; i++)
+		weir_log_index_release(&r->heads[i].head);
+	free(r->heads);
+	r->heads = NULL;
 }
 
 static int
-cmp_u64(const void *a, const void *b)
+list_segments(struct weir_log_reader *r)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-int
-weir_log_list_segments(const char *dir, uint64_t **bases, size_t *n)
-{
-	*bases = NULL;
-	*n = 0;
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return errno == ENOENT ? 0 : -1;
-	size_t cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		const char *nm = de->d_name;
-		if (strlen(nm) != 24 || strcmp(nm + 20, ".log") != 0)
-			continue;
-		char *end;
-		uint64_t base = strtoull(nm, &end, 10);
-		if (end != nm + 20)
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			uint64_t *nb = realloc(*bases, cap * sizeof(**bases));
-			if (nb == NULL) {
-				closedir(d);
-				return -1;
-			}
-			*bases = nb;
-		}
-		(*bases)[(*n)++] = base;
+	uint64_t *bases;
+	size_t n;
+	if (weir_log_list_segments(r->dir, &bases, &n) != 0)
+		return fail(r, -1, "%s: cannot list: %s", r->dir, strerror(errno));
+	struct seg_head *heads = calloc(n ? n : 1, sizeof(*heads));
+	if (heads == NULL) {
+		free(bases);
+		return fail(r, -1, "out of memory");
 	}
-	closedir(d);
-	if (*n)
-		qsort(*bases, *n, sizeof(**bases), cmp_u64);
+	/* keep what is known of segments still there */
+	for (size_t i = 0, j = 0; i < n; i++) {
+		heads[i].base = bases[i];
+		while (j < r->n_bases && r->bases[j] < bases[i])
+			j++;
+		if (j < r->n_bases && r->bases[j] == bases[i] && r->heads && r->heads[j].state) {
+			heads[i] = r->heads[j];
+			r->heads[j].state = 0;
+			memset(&r->heads[j].head, 0, sizeof(r->heads[j].head));
+		}
+	}
+	drop_heads(r);
+	free(r->bases);
+	r->bases = bases;
+	r->n_bases = n;
+	r->heads = heads;
 	return 0;
 }
 
 int
-weir_log_segment_open(struct weir_log_segment *s, const char *path, char *err, size_t errlen)
+weir_log_reader_open(struct weir_log_reader **out, const char *log_dir, const char *topic, char *err, size_t errlen)
 {
-	memset(s, 0, sizeof(*s));
-	snprintf(s->path, sizeof(s->path), "%s", path);
-	s->fd = open(path, O_RDONLY);
-	if (s->fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	struct weir_log_reader *r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	r->inotify_fd = -1;
+	r->mark_fd = -1;
+	snprintf(r->dir, sizeof(r->dir), "%s/%s", log_dir, topic);
 	struct stat st;
-	if (fstat(s->fd, &st) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(s->fd);
+	if (stat(r->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a topic directory: %s", r->dir, errno ? strerror(errno) : "not a directory");
+		free(r);
 		return -1;
 	}
-	s->size = (size_t)st.st_size;
-	if (s->size > 0) {
-		s->map = mmap(NULL, s->size, PROT_READ, MAP_SHARED, s->fd, 0);
-		if (s->map == MAP_FAILED) {
-			snprintf(err, errlen, "%s: mmap: %s", path, strerror(errno));
-			close(s->fd);
-			return -1;
-		}
-	}
-	if (s->size < sizeof(struct weir_log_segment_hdr)) {
-		s->pos = 0;
-		return 0; /* torn before its header was whole: next() reports it */
-	}
-	const struct weir_log_segment_hdr *h = (const void *)s->map;
-	if (h->magic != WEIR_LOG_MAGIC) {
-		if (h->magic == WEIR_LOG_MAGIC_V1)
-			snprintf(err, errlen,
-				 "%s: a version 1 segment (one entry per record); this weir reads and writes version 2 "
-				 "(batches): move the topic's directory aside to start a new log there",
-				 path);
-		else
-			snprintf(err, errlen, "%s: not a weir log segment (bad magic)", path);
-		weir_log_segment_close(s);
+	if (read_committed(r) != 0 || list_segments(r) != 0 ||
+	    weir_log_holes_read(r->dir, &r->holes, &r->n_holes) != 0) {
+		snprintf(err, errlen, "%s", r->err[0] ? r->err : strerror(errno));
+		weir_log_reader_close(r);
 		return -1;
 	}
-	s->base_offset = h->base_offset;
-	s->next_offset = h->base_offset;
-	s->pos = sizeof(*h);
+	r->pos = r->n_bases ? r->bases[0] : 0;
+	*out = r;
 	return 0;
 }
 
-/* Checks the batch at s->pos whole (CRC, offsets, every entry decodes to its
- * end) before its first entry is given, so a batch is kept or cut as one.
- * 1: entered; 0: clean end; -1: corrupt. */
-static int
-batch_enter(struct weir_log_segment *s, char *err, size_t errlen)
+static void
+close_segment(struct weir_log_reader *r)
 {
-	if (s->pos == s->size)
-		return 0;
-	size_t left = s->size - s->pos;
-	const struct weir_log_batch *b = (const void *)(s->map + s->pos);
-	if (left < WEIR_LOG_BLOCK && left >= 4 && b->len_bytes == 0) {
-		/* Zeros to the block's end: where a direct write stopped (the
-		 * writer was not closed); the batches before it are whole. */
-		size_t i = s->pos;
-		while (i < s->size && s->map[i] == 0)
-			i++;
-		if (i == s->size)
-			return 0;
-	}
-	size_t most;
-	if (weir_log_batch_check(b, left, s->next_offset, s->pos, &most, err, errlen) != 0)
-		return -1;
-	const uint8_t *end = (const uint8_t *)b + b->len_bytes;
-	size_t need = sizeof(struct weir_log_entry) + most;
-	if (need > s->scratch_cap) {
-		uint8_t *sc = realloc(s->scratch, need);
-		if (sc == NULL) {
-			snprintf(err, errlen, "out of memory for a %zu-byte record", most);
-			return -1;
-		}
-		s->scratch = sc;
-		s->scratch_cap = need;
-	}
-	weir_log_codec_reset(&s->codec, b->base_ring_pos);
-	s->cur = (const uint8_t *)(b + 1);
-	s->batch_end = end;
-	s->batch_left = b->n_entries;
-	s->incarnation = b->incarnation;
-	s->worker = b->worker;
-	size_t next = s->pos + WEIR_ALIGN8(b->len_bytes);
-	if (next > s->size)
-		next = s->size; /* its alignment padding not written yet */
-	s->pos = next;
-	return 1;
-}
-
-int
-weir_log_segment_next(struct weir_log_segment *s, const struct weir_log_entry **out, char *err, size_t errlen)
-{
-	if (s->pos == 0) {
-		snprintf(err, errlen, "segment header torn (%zu bytes)", s->size);
-		return -1;
-	}
-	if (s->batch_left == 0) {
-		int rc = batch_enter(s, err, errlen);
-		if (rc <= 0)
-			return rc;
-	}
-	struct weir_log_entry *e = (struct weir_log_entry *)s->scratch;
-	uint64_t ring_pos;
-	const char *why = weir_log_entry_decode(&s->codec, &s->cur, s->batch_end, &ring_pos, (struct weir_record *)(e + 1));
-	if (why) { /* batch_enter decoded it already */
-		snprintf(err, errlen, "entry at offset %" PRIu64 ": %s", s->next_offset, why);
-		return -1;
-	}
-	e->offset = s->next_offset++;
-	e->incarnation = s->incarnation;
-	e->ring_pos = ring_pos;
-	e->worker = s->worker;
-	e->pad16 = 0;
-	e->pad32 = 0;
-	s->batch_left--;
-	*out = e;
-	return 1;
+	if (r->open)
+		weir_log_segment_close(&r->seg);
+	if (r->ix_ready)
+		weir_log_index_release(&r->ix);
+	r->open = r->ix_ready = r->via_index = false;
 }
 
 void
-weir_log_segment_close(struct weir_log_segment *s)
+weir_log_reader_close(struct weir_log_reader *r)
 {
-	if (s->map && s->map != MAP_FAILED)
-		munmap((void *)s->map, s->size);
-	if (s->fd >= 0)
-		close(s->fd);
-	free(s->scratch);
-	s->scratch = NULL;
-	s->scratch_cap = 0;
-	s->batch_left = 0;
-	s->map = NULL;
-	s->fd = -1;
+	if (r == NULL)
+		return;
+	close_segment(r);
+	drop_heads(r);
+	free(r->bases);
+	free(r->holes);
+	weir_log_index_free(&r->scratch);
+	if (r->inotify_fd >= 0)
+		close(r->inotify_fd);
+	if (r->mark_fd >= 0)
+		close(r->mark_fd);
+	free(r);
+}
+
+/* How far the open segment may be read now. */
+static int
+set_limit(struct weir_log_reader *r)
+{
+	bool last = r->have_ck && r->ck.segment_base == r->seg.base_offset;
+	size_t limit = last ? (size_t)r->ck.segment_bytes : SIZE_MAX;
+	char why[512];
+	if (weir_log_segment_extend(&r->seg, limit, why, sizeof(why)) != 0)
+		return fail(r, -1, "%s", why);
+	r->seg_last = last;
+	return 0;
+}
+
+static bool
+stated_hole(const struct weir_log_reader *r, uint64_t first, uint64_t end)
+{
+	for (size_t i = 0; i < r->n_holes; i++)
+		if (r->holes[i].first <= first && r->holes[i].last + 1 >= end)
+			return true;
+	return false;
+}
+
+/* Opens the segment holding r->pos (from its start).  TRUNCATED when
+ * retention took it; r->pos moves past stated holes. */
+static int
+open_segment(struct weir_log_reader *r)
+{
+	close_segment(r);
+	size_t i = r->n_bases;
+	while (i > 0 && r->bases[i - 1] > r->pos)
+		i--;
+	if (i == 0) {
+		if (list_segments(r) != 0)
+			return -1;
+		if (r->n_bases == 0)
+			return fail(r, -1, "%s: no segments", r->dir);
+		if (r->pos < r->bases[0]) {
+			uint64_t lost = r->bases[0] - r->pos;
+			if (stated_hole(r, r->pos, r->bases[0])) {
+				r->st.holes_skipped += lost;
+			} else {
+				r->st.truncated += lost;
+				fail(r, WEIR_LOG_READ_TRUNCATED, "%s: truncated: first offset is now %" PRIu64
+					 " (%" PRIu64 " offsets from %" PRIu64 " were deleted by retention before this reader read them)",
+				     r->dir, r->bases[0], lost, r->pos);
+				r->pos = r->bases[0];
+				return WEIR_LOG_READ_TRUNCATED;
+			}
+			r->pos = r->bases[0];
+		}
+		i = 1;
+		while (i < r->n_bases && r->bases[i] <= r->pos)
+			i++;
+	}
+	char path[PATH_MAX + 32], why[512];
+	weir_log_segment_path(r->dir, r->bases[i - 1], path, sizeof(path));
+	if (weir_log_segment_open(&r->seg, path, why, sizeof(why)) != 0) {
+		if (errno == ENOENT) { /* deleted since the listing */
+			if (list_segments(r) != 0)
+				return -1;
+			return open_segment(r);
+		}
+		return fail(r, -1, "%s", why);
+	}
+	r->seg.view = true;
+	r->open = true;
+	r->st.segments_opened++;
+	if (set_limit(r) != 0)
+		return -1;
+	return 0;
+}
+
+/* The open segment's index: from file, else built from the segment. */
+static int
+ensure_index(struct weir_log_reader *r)
+{
+	if (r->ix_ready)
+		return 0;
+	char why[512];
+	int rc = weir_log_index_load(r->dir, r->seg.base_offset, !r->seg_last, false, &r->ix, why, sizeof(why));
+	if (rc == 1 && (!r->seg_last || r->ix.n_entries == 0 || r->ix.entries[r->ix.n_entries - 1].pos < r->seg.limit)) {
+		r->st.indexes_loaded++;
+	} else {
+		if (rc == 1)
+			weir_log_index_release(&r->ix);
+		if (weir_log_index_build(r->seg.path, r->seg.limit, !r->seg_last, &r->ix, &r->scratch, why,
+					 sizeof(why)) != 0)
+			return fail(r, -1, "%s", why);
+		r->st.indexes_rebuilt++;
+	}
+	r->ix_ready = true;
+	return 0;
+}
+
+/* Continues in the open segment from index entry i (-1: its start). */
+static void
+goto_entry(struct weir_log_reader *r, long i)
+{
+	if (i < 0 || (size_t)i >= r->ix.n_entries || r->ix.entries[i].pos >= r->seg.limit) {
+		weir_log_segment_goto(&r->seg, sizeof(struct weir_log_segment_hdr), r->seg.base_offset);
+		r->via_index = false;
+		return;
+	}
+	weir_log_segment_goto(&r->seg, (size_t)r->ix.entries[i].pos, r->ix.entries[i].offset);
+	r->via_index = true;
+}
+
+int
+weir_log_reader_seek(struct weir_log_reader *r, uint64_t offset)
+{
+	r->pos = offset;
+	int rc = open_segment(r);
+	if (rc != 0)
+		return rc;
+	if (r->pos == r->seg.base_offset) {
+		goto_entry(r, -1);
+		return 0;
+	}
+	if (ensure_index(r) != 0)
+		return -1;
+	goto_entry(r, weir_log_index_find_offset(&r->ix, r->pos));
+	return 0;
+}
+
+/* The open segment ended (as far as it may be read): on to the next. */
+static int
+segment_done(struct weir_log_reader *r)
+{
+	if (r->seg_last) {
+		if (read_committed(r) != 0)
+			return -1;
+		if (!r->have_ck || r->ck.segment_base == r->seg.base_offset) {
+			if (set_limit(r) != 0)
+				return -1;
+			return r->seg.pos < r->seg.limit ? 1 : 0; /* 1: more to read here */
+		}
+		if (set_limit(r) != 0) /* rolled since: read it to its end */
+			return -1;
+		if (r->seg.pos < r->seg.limit)
+			return 1;
+	}
+	if (!r->have_ck) { /* an older topic: read on to the file's end */
+		if (set_limit(r) != 0)
+			return -1;
+		if (r->seg.pos < r->seg.limit)
+			return 1;
+	}
+	uint64_t next = r->seg.next_offset;
+	if (list_segments(r) != 0)
+		return -1;
+	size_t i = 0;
+	while (i < r->n_bases && r->bases[i] <= r->seg.base_offset)
+		i++;
+	if (i == r->n_bases) {
+		if (!r->have_ck)
+			return 0; /* no checkpoint: the last segment's end is the end */
+		return fail(r, -1, "%s: segment %" PRIu64 " is not the committed one, yet none follows it", r->dir,
+			    r->seg.base_offset);
+	}
+	if (r->bases[i] != next) {
+		if (!stated_hole(r, next, r->bases[i]))
+			return fail(r, -1, "%s: offsets %" PRIu64 " to %" PRIu64 " are missing between segments %" PRIu64
+				    " and %" PRIu64 " (not stated lost in %s)",
+				    r->dir, next, r->bases[i] - 1, r->seg.base_offset, r->bases[i], WEIR_LOG_HOLES_FILE);
+		r->st.holes_skipped += r->bases[i] - next;
+	}
+	r->pos = r->bases[i];
+	int rc = open_segment(r);
+	return rc == 0 ? 1 : rc;
+}
+
+/* The next entry at or past r->pos, without moving r->pos. */
+static int
+read_entry(struct weir_log_reader *r, const struct weir_log_entry **e)
+{
+	bool retried = false;
+	for (;;) {
+		if (r->pos >= r->committed) {
+			if (read_committed(r) != 0)
+				return -1;
+			if (r->pos >= r->committed)
+				return WEIR_LOG_READ_END;
+		}
+		if (!r->open) {
+			int rc = weir_log_reader_seek(r, r->pos);
+			if (rc != 0)
+				return rc;
+		}
+		char why[512];
+		int rc = weir_log_segment_next(&r->seg, e, why, sizeof(why));
+		if (rc == 1) {
+			r->via_index = false;
+			if ((*e)->offset < r->pos) {
+				r->st.seek_scanned++;
+				continue;
+			}
+			return WEIR_LOG_READ_ENTRY;
+		}
+		if (rc == 0) {
+			rc = segment_done(r);
+			if (rc < 0)
+				return rc;
+			if (rc == 0)
+				return WEIR_LOG_READ_END;
+			continue;
+		}
+		if (r->via_index) { /* the index sent it astray: build it from the segment, go again */
+			weir_log_index_release(&r->ix);
+			r->ix_ready = false;
+			char p[PATH_MAX];
+			snprintf(p, sizeof(p), "%s", r->seg.path);
+			if (weir_log_index_build(p, r->seg.limit, !r->seg_last, &r->ix, &r->scratch, why, sizeof(why)) != 0)
+				return fail(r, -1, "%s", why);
+			r->ix_ready = true;
+			r->st.indexes_rebuilt++;
+			goto_entry(r, weir_log_index_find_offset(&r->ix, r->pos));
+			r->via_index = false;
+			continue;
+		}
+		if (!retried) { /* map it afresh once: a page read while the writer rewrote it */
+			retried = true;
+			close_segment(r);
+			continue;
+		}
+		return fail(r, -1, "%s: %s", r->seg.path, why);
+	}
+}
+
+int
+weir_log_reader_next(struct weir_log_reader *r, struct weir_log_item *it)
+{
+	const struct weir_log_entry *e;
+	int rc = read_entry(r, &e);
+	if (rc != WEIR_LOG_READ_ENTRY)
+		return rc;
+	const struct weir_record *rec = weir_log_entry_record(e);
+	it->entry = e;
+	it->record = rec;
+	it->payload = r->seg.payload;
+	it->payload_len = weir_record_payload_len(rec);
+	r->pos = e->offset + 1;
+	r->st.entries++;
+	return WEIR_LOG_READ_ENTRY;
+}
+
+/* Whether the sealed segment at list index i may hold a match, from its
+ * index's head alone (read once per listing). */
+static int
+head_of(struct weir_log_reader *r, size_t i, const struct weir_log_index **h)
+{
+	struct seg_head *sh = &r->heads[i];
+	if (sh->state == 0) {
+		char why[256];
+		sh->state = weir_log_index_load(r->dir, sh->base, true, true, &sh->head, why, sizeof(why)) == 1 ? 1 : -1;
+	}
+	*h = sh->state == 1 ? &sh->head : NULL;
+	return sh->state;
+}
+
+typedef bool (*entry_match)(const struct weir_record *rec, const void *key);
+/* -1: skip the segment; -2: scan it from its start; else the index entry to start at. */
+typedef long (*segment_start)(struct weir_log_reader *r, const struct weir_log_index *ix, const void *key);
+
+struct time_key {
+	uint64_t ns;
+	bool event;
+};
+struct source_key {
+	const uint8_t *source;
+	uint64_t seq;
+};
+
+static bool
+time_match(const struct weir_record *rec, const void *key)
+{
+	const struct time_key *k = key;
+	return (k->event ? rec->event_time_ns : rec->rx_ns) >= k->ns;
+}
+
+static long
+time_start(struct weir_log_reader *r, const struct weir_log_index *ix, const void *key)
+{
+	(void)r;
+	const struct time_key *k = key;
+	if (ix->sealed && (k->event ? ix->max_event : ix->max_rx) < k->ns)
+		return -1;
+	if (ix->entries == NULL)
+		return -3;
+	long i = weir_log_index_find_time(ix, k->ns, k->event);
+	return i < 0 ? -2 : i;
+}
+
+static bool
+source_match(const struct weir_record *rec, const void *key)
+{
+	const struct source_key *k = key;
+	return rec->seq >= k->seq && memcmp(rec->source, k->source, WEIR_SOURCE_BYTES) == 0;
+}
+
+static long
+source_start(struct weir_log_reader *r, const struct weir_log_index *ix, const void *key)
+{
+	(void)r;
+	const struct source_key *k = key;
+	return weir_log_index_find_source(ix, k->source, k->seq);
+}
+
+/* Seeks segment by segment from the first, skipping those the index says
+ * cannot match, scanning the rest from where their index says. */
+static int
+seek_where(struct weir_log_reader *r, entry_match match, segment_start start, const void *key)
+{
+	if (list_segments(r) != 0 || read_committed(r) != 0)
+		return -1;
+	uint64_t at = r->n_bases ? r->bases[0] : 0;
+	for (size_t i = 0; i < r->n_bases; i++) {
+		if (at < r->bases[i])
+			at = r->bases[i];
+		bool sealed = i + 1 < r->n_bases && (!r->have_ck || r->bases[i] < r->ck.segment_base);
+		const struct weir_log_index *h;
+		if (sealed && head_of(r, i, &h) == 1 && start(r, h, key) == -1)
+			continue; /* its head says no */
+		r->pos = at;
+		int rc = open_segment(r);
+		if (rc != 0)
+			return rc;
+		uint64_t base = r->seg.base_offset;
+		if (ensure_index(r) != 0)
+			return -1;
+		long e = start(r, &r->ix, key);
+		if (e == -1)
+			continue;
+		goto_entry(r, e < 0 ? -1 : e);
+		const struct weir_log_entry *ent;
+		while ((rc = read_entry(r, &ent)) == WEIR_LOG_READ_ENTRY && r->open && r->seg.base_offset == base) {
+			if (match(weir_log_entry_record(ent), key))
+				return weir_log_reader_seek(r, ent->offset) == 0 ? 1 : -1;
+			r->st.seek_scanned++;
+			r->pos = ent->offset + 1;
+		}
+		if (rc == WEIR_LOG_READ_END)
+			break;
+		if (rc < 0)
+			return rc;
+		if (rc == WEIR_LOG_READ_ENTRY) { /* into the next segment: start it over with its index */
+			if (match(weir_log_entry_record(ent), key))
+				return weir_log_reader_seek(r, ent->offset) == 0 ? 1 : -1;
+			r->pos = ent->offset + 1;
+		}
+		at = r->pos;
+		if (list_segments(r) != 0)
+			return -1;
+		for (i = 0; i + 1 < r->n_bases && r->bases[i + 1] <= base; i++)
+			;
+	}
+	r->pos = r->committed == UINT64_MAX ? r->pos : r->committed;
+	close_segment(r);
+	return 0;
+}
+
+int
+weir_log_reader_seek_time(struct weir_log_reader *r, uint64_t ns, enum weir_log_clock clock)
+{
+	struct time_key k = { ns, clock == WEIR_LOG_EVENT_TIME };
+	return seek_where(r, time_match, time_start, &k);
+}
+
+int
+weir_log_reader_seek_source(struct weir_log_reader *r, const uint8_t source[WEIR_SOURCE_BYTES], uint64_t seq)
+{
+	struct source_key k = { source, seq };
+	return seek_where(r, source_match, source_start, &k);
+}
+
+int
+weir_log_reader_wait(struct weir_log_reader *r, int timeout_ms)
+{
+	uint64_t was = r->committed;
+	uint64_t gen = r->ck.generation;
+	if (r->inotify_fd < 0) {
+		r->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (r->inotify_fd >= 0 &&
+		    inotify_add_watch(r->inotify_fd, r->dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_DELETE) < 0) {
+			close(r->inotify_fd);
+			r->inotify_fd = -1;
+		}
+	}
+	if (read_committed(r) != 0)
+		return -1;
+	if (r->committed != was || r->ck.generation != gen)
+		return 1;
+	if (r->inotify_fd >= 0) {
+		struct pollfd p = { .fd = r->inotify_fd, .events = POLLIN };
+		if (poll(&p, 1, timeout_ms) > 0) {
+			char buf[4096];
+			while (read(r->inotify_fd, buf, sizeof(buf)) > 0)
+				;
+		}
+	} else {
+		usleep((useconds_t)(timeout_ms < 10 ? timeout_ms : 10) * 1000); /* no inotify: a short poll */
+	}
+	if (read_committed(r) != 0)
+		return -1;
+	return r->committed != was || r->ck.generation != gen;
+}
+
+uint64_t
+weir_log_reader_position(const struct weir_log_reader *r)
+{
+	return r->pos;
+}
+
+uint64_t
+weir_log_reader_committed(const struct weir_log_reader *r)
+{
+	return r->committed;
+}
+
+uint64_t
+weir_log_reader_first(struct weir_log_reader *r)
+{
+	if (list_segments(r) != 0 || r->n_bases == 0)
+		return 0;
+	return r->bases[0];
+}
+
+const char *
+weir_log_reader_error(const struct weir_log_reader *r)
+{
+	return r->err;
+}
+
+void
+weir_log_reader_stats(const struct weir_log_reader *r, struct weir_log_reader_stats *s)
+{
+	*s = r->st;
+}
+
+int
+weir_log_reader_register(struct weir_log_reader *r, const char *name)
+{
+	char path[PATH_MAX + 300];
+	snprintf(path, sizeof(path), "%s/%s", r->dir, WEIR_LOG_READERS_DIR);
+	if (strchr(name, '/') || name[0] == '.' || name[0] == 0)
+		return fail(r, -1, "reader name \"%s\": letters, digits, '-' and '_' only", name);
+	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+		return fail(r, -1, "%s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/%s/%s", r->dir, WEIR_LOG_READERS_DIR, name);
+	char why[512];
+	int have = weir_log_slots_read(path, &r->mark, why, sizeof(why));
+	if (have <= 0)
+		memset(&r->mark, 0, sizeof(r->mark));
+	r->mark_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (r->mark_fd < 0)
+		return fail(r, -1, "%s: %s", path, strerror(errno));
+	if (have <= 0)
+		return weir_log_reader_mark(r, r->pos);
+	return 0;
+}
+
+int
+weir_log_reader_mark(struct weir_log_reader *r, uint64_t offset)
+{
+	if (r->mark_fd < 0)
+		return fail(r, -1, "not registered");
+	r->mark.committed_offset = offset;
+	if (weir_log_checkpoint_write(r->mark_fd, &r->mark, false) != 0)
+		return fail(r, -1, "reader mark: %s", strerror(errno));
+	return 0;
+}
+
+int
+weir_log_reader_unregister(const char *topic_dir, const char *name)
+{
+	char path[PATH_MAX + 300];
+	snprintf(path, sizeof(path), "%s/%s/%s", topic_dir, WEIR_LOG_READERS_DIR, name);
+	return unlink(path);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "weir_log_index.h"
 #include "weir_log_pvt.h"
 
 /* Damage before the committed point: said whole, nothing cut. */
@@ -72,8 +73,14 @@ weir_log_recover_last_segment(struct weir_log_topic *t, uint64_t base, const str
 	}
 	const struct weir_log_entry *e;
 	int rc;
-	size_t good_end = s.pos;
+	size_t good_end = s.pos, batch = SIZE_MAX;
+	weir_log_index_reset(t->index, base); /* rebuilt as the segment is read: whole batches only */
 	while ((rc = weir_log_segment_next(&s, &e, why, sizeof(why))) == 1) {
+		if (s.batch_pos != batch) {
+			batch = s.batch_pos;
+			weir_log_index_batch(t->index, e->offset, batch);
+		}
+		weir_log_index_record(t->index, weir_log_entry_record(e));
 		if (e->worker < WEIR_MAX_WORKERS) {
 			t->last_incarnation[e->worker] = e->incarnation;
 			t->last_ring_end[e->worker] = e->ring_pos + 1;
@@ -126,5 +133,6 @@ weir_log_recover_last_segment(struct weir_log_topic *t, uint64_t base, const str
 	t->base_offset = base;
 	t->next_offset = next_offset;
 	t->segment_bytes = good_end;
+	weir_log_index_create(t, base, true);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "weir_log_codec.h"
+#include "weir_log_index.h"
 #include "weir_log_pvt.h"
 
 int
@@ -74,6 +75,68 @@ weir_log_open_append(struct weir_log_topic *t, const char *path, int flags)
 	return fd;
 }
 
+/* The index is a hint: a failure to write it costs a rebuild at the next
+ * open, never a record, so it only closes the index. */
+static void
+index_failed(struct weir_log_topic *t)
+{
+	if (t->index_fd >= 0)
+		close(t->index_fd);
+	t->index_fd = -1;
+	t->index_failures++;
+}
+
+/* A new index for the segment at base: written from the start, with the
+ * entries already in the builder (recovery fills it from the segment). */
+int
+weir_log_index_create(struct weir_log_topic *t, uint64_t base, bool keep_entries)
+{
+	char path[PATH_MAX + 32];
+	if (t->index_fd >= 0)
+		close(t->index_fd);
+	if (!keep_entries)
+		weir_log_index_reset(t->index, base);
+	t->index->n_written = 0;
+	weir_log_index_path(t->dir, base, path, sizeof(path));
+	t->index_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (t->index_fd < 0 || weir_log_index_write_header(t->index, t->index_fd) != 0 ||
+	    weir_log_index_write_entries(t->index, t->index_fd) != 0) {
+		index_failed(t);
+		return -1;
+	}
+	return 0;
+}
+
+void
+weir_log_index_commit(struct weir_log_topic *t)
+{
+	if (t->index_fd >= 0 && weir_log_index_write_entries(t->index, t->index_fd) != 0)
+		index_failed(t);
+}
+
+/* Checks every sealed segment's index (all but the last), rebuilding the
+ * missing and damaged ones. */
+static void
+check_indexes(struct weir_log_topic *t, const uint64_t *bases, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++) {
+		struct weir_log_index ix;
+		char why[256], err[512];
+		int rc = weir_log_index_load(t->dir, bases[i], true, false, &ix, why, sizeof(why));
+		weir_log_index_release(&ix);
+		if (rc == 1)
+			continue;
+		if (weir_log_index_rebuild_file(t->dir, bases[i], err, sizeof(err)) == 0) {
+			t->indexes_rebuilt++;
+			fprintf(stderr, "weir-log: %s/%020llu.index: %s; rebuilt from its segment\n", t->dir,
+				(unsigned long long)bases[i], rc == 0 ? "missing" : why);
+		} else {
+			fprintf(stderr, "weir-log: %s/%020llu.index: %s; cannot rebuild: %s\n", t->dir,
+				(unsigned long long)bases[i], rc == 0 ? "missing" : why, err);
+		}
+	}
+}
+
 /* Writes buf (its partial last block zero padded) and waits for it. */
 static int
 weir_log_write_direct(struct weir_log_topic *t)
@@ -118,6 +181,7 @@ weir_log_create_segment(struct weir_log_topic *t, uint64_t base)
 	t->base_offset = base;
 	t->next_offset = base;
 	t->segment_bytes = sizeof(h);
+	weir_log_index_create(t, base, false);
 	return 0;
 }
 
@@ -127,6 +191,7 @@ weir_log_topic_open(struct weir_log_topic *t, const char *root, const char *name
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
 	t->checkpoint_fd = -1;
+	t->index_fd = -1;
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	if ((size_t)snprintf(t->dir, sizeof(t->dir), "%s/%s", root, name) >= sizeof(t->dir)) {
 		snprintf(err, errlen, "%s/%s: path too long", root, name);
@@ -136,11 +201,12 @@ weir_log_topic_open(struct weir_log_topic *t, const char *root, const char *name
 		snprintf(err, errlen, "%s: cannot create: %s", t->dir, strerror(errno));
 		return -1;
 	}
+	t->index = calloc(1, sizeof(*t->index));
 	t->buf_cap = WEIR_LOG_BUF_BYTES;
 	/* a block more than it fills: the zero padding of a direct write */
 	if (posix_memalign((void **)&t->buf, WEIR_LOG_BLOCK, t->buf_cap + WEIR_LOG_BLOCK) != 0)
 		t->buf = NULL;
-	if (t->buf == NULL) {
+	if (t->buf == NULL || t->index == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -155,6 +221,8 @@ weir_log_topic_open(struct weir_log_topic *t, const char *root, const char *name
 		return -1;
 	}
 	int rc = weir_log_recover_check_listing(t->dir, bases, n, have ? &ck : NULL, err, errlen);
+	if (rc == 0)
+		check_indexes(t, bases, n);
 	if (rc == 0 && n == 0) {
 		rc = weir_log_create_segment(t, 0);
 		if (rc)
@@ -219,6 +287,7 @@ weir_log_topic_append(struct weir_log_topic *t, unsigned worker, uint64_t incarn
 		weir_log_batch_begin(t, worker, incarnation, ring_pos);
 	}
 	size_t n = weir_log_entry_encode(&t->codec, t->buf + t->buf_len, ring_pos, rec);
+	weir_log_index_record(t->index, rec);
 	((struct weir_log_batch *)(t->buf + t->batch_start))->n_entries++;
 	t->buf_len += n;
 	t->dirty = true;
@@ -251,6 +320,8 @@ weir_log_topic_roll_if_full(struct weir_log_topic *t, uint64_t max_bytes)
 		return 0;
 	if (weir_log_topic_sync(t) != 0 || trim_segment(t) != 0)
 		return -1;
+	if (t->index_fd >= 0 && weir_log_index_seal(t->index, t->index_fd, t->next_offset, t->segment_bytes) != 0)
+		index_failed(t);
 	close(t->fd);
 	t->fd = -1;
 	t->segments_rolled++;
@@ -269,6 +340,15 @@ weir_log_topic_close(struct weir_log_topic *t)
 	}
 	weir_log_writer_stop(t);
 	t->fd = -1;
+	if (t->index) {
+		weir_log_index_commit(t);
+		if (t->index_fd >= 0)
+			close(t->index_fd);
+		t->index_fd = -1;
+		weir_log_index_free(t->index);
+		free(t->index);
+		t->index = NULL;
+	}
 	if (t->checkpoint_fd >= 0)
 		close(t->checkpoint_fd);
 	t->checkpoint_fd = -1;
