@@ -292,7 +292,7 @@ cmd_log_retention(struct weir_config_ctx *ctx, char **t, int n)
 	} else if (strcmp(t[2], "size") == 0) {
 		if (weir_config_size(ctx, "retention size", t[3], &r->max_bytes) == 0)
 			r->has_bytes = true;
-	} else if (weir_config_duration(ctx, "retention time", t[3], &r->max_age_ns) == 0) {
+	} else if (weir_config_age(ctx, "retention time", t[3], &r->max_age_ns) == 0) {
 		r->has_age = true;
 	}
 	if ((r->has_bytes && r->max_bytes == 0) || (r->has_age && r->max_age_ns == 0))

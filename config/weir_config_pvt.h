@@ -31,6 +31,8 @@ int weir_config_uint_range(struct weir_config_ctx *ctx, const char *what, const 
 /* True (and an error said) when the setting named by words t[0..words)
  * was given before; else it is noted as given here. */
 bool weir_config_given_before(struct weir_config_ctx *ctx, char *const *t, int words);
+/* s, m, h or d, up to ten years (retention). */
+int weir_config_age(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t *ns);
 int weir_config_size(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t *v);
 /* 100ms, 5s, 250us, 0s. */
 int weir_config_duration(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t *ns);

@@ -135,6 +135,28 @@ bad:
 }
 
 int
+weir_config_age(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t *ns)
+{
+	static const struct { char unit; uint64_t s; } units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	char num[32];
+	size_t l = strlen(tok);
+	for (size_t u = 0; l > 1 && l < sizeof(num) && u < sizeof(units) / sizeof(units[0]); u++) {
+		if (tok[l - 1] != units[u].unit)
+			continue;
+		memcpy(num, tok, l - 1);
+		num[l - 1] = 0;
+		uint64_t v;
+		if (weir_config_u64(num, &v) != 0 || v > 3650ull * 86400 / units[u].s)
+			break;
+		*ns = v * units[u].s * 1000000000ull;
+		return 0;
+	}
+	weir_diag_fail(&ctx->d, "%s \"%s\" is not an age: write a number with s, m, h or d, up to 3650d (e.g. 7d)",
+		       what, tok);
+	return -1;
+}
+
+int
 weir_config_corelist(struct weir_config_ctx *ctx, const char *tok, struct weir_config *cfg)
 {
 	char buf[256];

@@ -332,7 +332,7 @@ parse(const uint8_t *buf, size_t size, uint64_t base, bool must_seal, struct wei
 	const struct weir_log_index_footer *f = NULL;
 	if (size >= sizeof(*h) + sizeof(*f)) {
 		f = (const void *)(buf + size - sizeof(*f));
-		if (!footer_ok(f, size) || f->file_crc != weir_crc32c(buf, size - 8))
+		if (!footer_ok(f, size) || f->file_crc != weir_crc32c(buf, size - 4))
 			f = NULL;
 	}
 	if (f == NULL && must_seal) {

@@ -334,6 +334,10 @@ segment_done(struct weir_log_reader *r)
 		return fail(r, -1, "%s: segment %" PRIu64 " is not the committed one, yet none follows it", r->dir,
 			    r->seg.base_offset);
 	}
+	if (i == 0 && next < r->bases[0]) { /* retention took this segment and what followed it */
+		r->pos = next;
+		return open_segment(r);
+	}
 	if (r->bases[i] != next) {
 		if (!stated_hole(r, next, r->bases[i]))
 			return fail(r, -1, "%s: offsets %" PRIu64 " to %" PRIu64 " are missing between segments %" PRIu64

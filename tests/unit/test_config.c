@@ -268,10 +268,46 @@ should_parse_the_checksum_rules_and_restore_settings(void **state)
 	expect_error(VALID_TAIL "sequence restore-window lots\n", 4, "restore-window (or all, or off)");
 }
 
+static void
+should_keep_each_topic_under_its_own_retention_over_every_topics(void **state)
+{
+	(void)state;
+	assert_int_equal(parse(VALID_TAIL "log retention size 10G\nlog retention time 2h\n"
+				       "log retention size 1G topic itch\nlog retention hard topic itch\n"),
+			 0);
+	struct weir_retention_cfg r;
+	weir_config_retention(&cfg, "itch", &r);
+	assert_int_equal(r.max_bytes, 1ull << 30);
+	assert_int_equal(r.max_age_ns, 2 * 3600ull * 1000000000ull);
+	assert_true(r.hard);
+	weir_config_retention(&cfg, "_deadletter", &r);
+	assert_int_equal(r.max_bytes, 10ull << 30);
+	assert_false(r.hard);
+	assert_int_equal(parse(VALID_TAIL), 0);
+	weir_config_retention(&cfg, "itch", &r);
+	assert_int_equal(r.max_bytes, 0);
+	assert_int_equal(r.max_age_ns, 0);
+}
+
+static void
+should_reject_retention_for_no_topic_twice_or_of_nothing(void **state)
+{
+	(void)state;
+	expect_error(VALID_TAIL "log retention size 1G topic trades\n", 4, "retention for topic \"trades\": no decoder writes it");
+	expect_error(VALID_TAIL "log retention size 1G\nlog retention size 2G\n", 5, "already set on line 4");
+	expect_error(VALID_TAIL "log retention time 0s\n", 4, "retention of 0 would delete everything");
+	expect_error(VALID_TAIL "log retention size\n", 4, "expected \"log retention size BYTES\"");
+	expect_error(VALID_TAIL "log retention hard itch\n", 4, "with \"topic NAME\" after it");
+	expect_error(VALID_TAIL "log retention time soon\n", 4, "retention time");
+	expect_error(VALID_TAIL "log dir /tmp/y\n", 4, "already set on line 3");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(should_keep_each_topic_under_its_own_retention_over_every_topics),
+		cmocka_unit_test(should_reject_retention_for_no_topic_twice_or_of_nothing),
 		cmocka_unit_test(should_name_the_line_and_token_of_an_unknown_command),
 		cmocka_unit_test(should_reject_numbers_out_of_range_with_the_range),
 		cmocka_unit_test(should_reject_a_ring_size_that_is_not_a_power_of_two),
