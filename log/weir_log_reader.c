@@ -132,9 +132,11 @@ weir_log_reader_open(struct weir_log_reader **out, const char *log_dir, const ch
 	r->mark_fd = -1;
 	snprintf(r->dir, sizeof(r->dir), "%s/%s", log_dir, topic);
 	struct stat st;
-	if (stat(r->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a topic directory: %s", r->dir, errno ? strerror(errno) : "not a directory");
+	int e = stat(r->dir, &st) != 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+	if (e) {
+		snprintf(err, errlen, "%s: not a topic directory: %s", r->dir, strerror(e));
 		free(r);
+		errno = e;
 		return -1;
 	}
 	if (read_committed(r) != 0 || list_segments(r) != 0 ||
@@ -316,9 +318,13 @@ segment_done(struct weir_log_reader *r)
 		if (r->seg.pos < r->seg.limit)
 			return 1;
 	}
-	if (!r->have_ck) { /* an older topic: read on to the file's end */
-		if (set_limit(r) != 0)
+	if (!r->have_ck) {
+		/* An older topic, or one weir-control is just making (its
+		 * checkpoint comes right after its first segment): look again. */
+		if (read_committed(r) != 0 || set_limit(r) != 0)
 			return -1;
+		if (r->have_ck)
+			return segment_done(r);
 		if (r->seg.pos < r->seg.limit)
 			return 1;
 	}
@@ -363,6 +369,8 @@ read_entry(struct weir_log_reader *r, const struct weir_log_entry **e)
 				return WEIR_LOG_READ_END;
 		}
 		if (!r->open) {
+			if (r->n_bases == 0 && (list_segments(r) != 0 || r->n_bases == 0))
+				return r->n_bases ? -1 : WEIR_LOG_READ_END; /* a topic not yet written */
 			int rc = weir_log_reader_seek(r, r->pos);
 			if (rc != 0)
 				return rc;
@@ -401,6 +409,8 @@ read_entry(struct weir_log_reader *r, const struct weir_log_entry **e)
 		if (!retried) { /* map it afresh once: a page read while the writer rewrote it */
 			retried = true;
 			close_segment(r);
+			if (!r->have_ck && read_committed(r) != 0) /* a batch still being written, in a topic just made */
+				return -1;
 			continue;
 		}
 		return fail(r, -1, "%s: %s", r->seg.path, why);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "weir_info.h"
 #include "weir_log.h"
@@ -214,9 +215,12 @@ read_topic(const char *root, const char *topic, const struct options *o)
 {
 	struct weir_log_reader *r;
 	char err[768];
-	if (weir_log_reader_open(&r, root, topic, err, sizeof(err)) != 0) {
-		fprintf(stderr, "weir-read: %s\n", err);
-		return EXIT_DAMAGE;
+	while (weir_log_reader_open(&r, root, topic, err, sizeof(err)) != 0) {
+		if (!o->follow || errno != ENOENT || quit) {
+			fprintf(stderr, "weir-read: %s\n", err);
+			return EXIT_DAMAGE;
+		}
+		usleep(200 * 1000); /* following a topic not yet made: wait for it, as tail -F does */
 	}
 	uint64_t first = weir_log_reader_first(r);
 	if (first && o->start == FROM_FIRST && !o->register_name)

@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +26,8 @@ GEN = os.path.join(BUILD, "tools", "weir-gen")
 READ = os.path.join(BUILD, "tools", "weir-read")
 CHECK = os.path.join(BUILD, "tools", "weir-check")
 STAT = os.path.join(BUILD, "tools", "weir-stat")
+sys.path.insert(0, os.path.join(BUILD, "tools"))
+import weirlog  # noqa: E402  (tools/weirlog.py, beside libweirlog.so in the build tree)
 
 
 def eal_mem():
@@ -89,6 +92,15 @@ def persisted(log_dir):
     out = subprocess.run([READ, "--verify", log_dir], capture_output=True, text=True).stdout
     return sum(int(line.split(" records")[0].rsplit(" ", 1)[1]) for line in out.splitlines()
                if ": " in line and " records" in line)
+
+
+def committed(log_dir, topic):
+    """One past the topic's last committed record (0 before it has any)."""
+    if not os.path.isdir(os.path.join(log_dir, topic)):
+        return 0
+    with weirlog.Reader(log_dir, topic) as r:
+        c = r.committed
+        return 0 if c >= 1 << 63 else c
 
 
 def http_get(url, timeout=5):
