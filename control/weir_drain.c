@@ -7,6 +7,36 @@
 #include "weir_drain.h"
 #include "weir_time.h"
 
+/* Deletes what retention no longer keeps, once a second: only segments
+ * before the one being written, which the drain never touches again. */
+static void *
+retention_loop(void *arg)
+{
+	struct weir_drain *d = arg;
+	while (!__atomic_load_n(&d->retention_stop, __ATOMIC_ACQUIRE)) {
+		for (unsigned t = 0; t < d->n_topic_names; t++) {
+			char err[512], dir[PATH_MAX + WEIR_TOPIC_NAME_MAX + 2];
+			snprintf(dir, sizeof(dir), "%s/%s", d->log_root, d->topic_names[t]);
+			/* the drain moves it on at a roll; a stale one only keeps more */
+			uint64_t active = __atomic_load_n(&d->active_base[t], __ATOMIC_ACQUIRE);
+			if (weir_log_retention_apply(dir, active, &d->retention[t], weir_realtime_ns(),
+						     &d->retention_stats[t], err, sizeof(err)) != 0)
+				fprintf(stderr, "weir-control: retention: %s\n", err);
+		}
+		for (int i = 0; i < 10 && !__atomic_load_n(&d->retention_stop, __ATOMIC_ACQUIRE); i++)
+			usleep(100 * 1000);
+	}
+	return NULL;
+}
+
+/* Where each topic's segment being written starts, for the retention thread. */
+static void
+publish_active_bases(struct weir_drain *d)
+{
+	for (unsigned t = 0; t < d->n_topics; t++)
+		__atomic_store_n(&d->active_base[t], d->topics[t].base_offset, __ATOMIC_RELEASE);
+}
+
 /* Opens (recovers) every topic; on a failure, closes what it opened. */
 static int
 open_topics(struct weir_drain *d, char *err, size_t errlen)
@@ -23,6 +53,7 @@ open_topics(struct weir_drain *d, char *err, size_t errlen)
 		weir_sw_set(&d->topics[t].bytes_appended, bytes);
 	}
 	d->n_topics = d->n_topic_names;
+	publish_active_bases(d);
 	return 0;
 }
 
@@ -54,6 +85,7 @@ weir_drain_open(struct weir_drain *d, const struct weir_config *cfg, const char 
 		rings[r]->consumer_pid = (uint64_t)getpid();
 	}
 	d->n_rings = n_rings;
+	d->retention_running = pthread_create(&d->retention_thread, NULL, retention_loop, d) == 0;
 	return 0;
 }
 
@@ -138,6 +170,7 @@ commit(struct weir_drain *d, uint64_t now_ns, bool fsync)
 	for (unsigned t = 0; t < d->n_topics; t++)
 		if (weir_log_topic_roll_if_full(&d->topics[t], d->segment_bytes) != 0)
 			return log_refused(d, d->topics[t].dir, "segment roll", now_ns);
+	publish_active_bases(d);
 	d->commits++;
 	d->uncommitted = false;
 	d->last_commit_ns = now_ns;
@@ -191,28 +224,12 @@ note_pending(struct weir_drain *d, unsigned worker, uint64_t rx_ns)
 	return 0;
 }
 
-/* Deletes what retention no longer keeps: only segments before the one
- * being written, which the drain never touches again. */
-static void
-apply_retention(struct weir_drain *d, uint64_t now_ns)
-{
-	d->retention_next_ns = now_ns + 1000000000ull;
-	for (unsigned t = 0; t < d->n_topics; t++) {
-		char err[512];
-		if (weir_log_retention_apply(&d->topics[t], &d->retention[t], now_ns, &d->retention_stats[t], err,
-					     sizeof(err)) != 0)
-			fprintf(stderr, "weir-control: retention: %s\n", err);
-	}
-}
-
 int
 weir_drain_poll(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen)
 {
 	int moved = 0;
 	if (weir_drain_suspended(d))
 		return 0;
-	if (now_ns >= d->retention_next_ns)
-		apply_retention(d, now_ns);
 	for (unsigned r = 0; r < d->n_rings; r++) {
 		struct weir_drain_ring *dr = &d->rings[r];
 		const struct weir_record *rec;
@@ -276,6 +293,11 @@ weir_drain_lag_bytes(const struct weir_drain *d)
 void
 weir_drain_close(struct weir_drain *d)
 {
+	if (d->retention_running) {
+		__atomic_store_n(&d->retention_stop, 1, __ATOMIC_RELEASE);
+		pthread_join(d->retention_thread, NULL);
+		d->retention_running = false;
+	}
 	for (unsigned t = 0; t < d->n_topics; t++)
 		weir_log_topic_close(&d->topics[t]);
 	d->n_topics = 0;

@@ -274,8 +274,10 @@ int weir_log_topic_commit(struct weir_log_topic *t, bool durable);
  * call right after a commit (everything written is released from the rings). */
 int weir_log_topic_roll_if_full(struct weir_log_topic *t, uint64_t max_bytes);
 void weir_log_topic_close(struct weir_log_topic *t);
-/* One retention pass over t (its writer's thread); 0, or -1 with err. */
-int weir_log_retention_apply(struct weir_log_topic *t, const struct weir_log_retention *p, uint64_t now_ns,
+/* One retention pass over the topic in dir whose segment being written
+ * starts at active_base (nothing from there on is touched: any thread but
+ * one pass at a time); 0, or -1 with err. */
+int weir_log_retention_apply(const char *dir, uint64_t active_base, const struct weir_log_retention *p, uint64_t now_ns,
 			     struct weir_log_retention_stats *st, char *err, size_t errlen);
 
 #endif

@@ -85,20 +85,20 @@ first_rx(const char *dir, uint64_t base)
 }
 
 int
-weir_log_retention_apply(struct weir_log_topic *t, const struct weir_log_retention *p, uint64_t now_ns,
+weir_log_retention_apply(const char *dir, uint64_t active_base, const struct weir_log_retention *p, uint64_t now_ns,
 			 struct weir_log_retention_stats *st, char *err, size_t errlen)
 {
 	uint64_t *bases;
 	size_t n;
-	if (weir_log_list_segments(t->dir, &bases, &n) != 0) {
-		snprintf(err, errlen, "%s: cannot list: %s", t->dir, strerror(errno));
+	if (weir_log_list_segments(dir, &bases, &n) != 0) {
+		snprintf(err, errlen, "%s: cannot list: %s", dir, strerror(errno));
 		return -1;
 	}
 	uint64_t *bytes = calloc(n ? n : 1, sizeof(*bytes)), total = 0;
 	char seg[PATH_MAX + 32], idx[PATH_MAX + 32];
 	for (size_t i = 0; bytes && i < n; i++) {
-		weir_log_segment_path(t->dir, bases[i], seg, sizeof(seg));
-		weir_log_index_path(t->dir, bases[i], idx, sizeof(idx));
+		weir_log_segment_path(dir, bases[i], seg, sizeof(seg));
+		weir_log_index_path(dir, bases[i], idx, sizeof(idx));
 		bytes[i] = file_bytes(seg) + file_bytes(idx);
 		total += bytes[i];
 	}
@@ -106,17 +106,17 @@ weir_log_retention_apply(struct weir_log_topic *t, const struct weir_log_retenti
 	uint64_t held = 0, mark = UINT64_MAX;
 	bool marks_read = false;
 	/* Oldest first; never the segment being written (nor any after it). */
-	for (size_t i = 0; bytes && i + 1 < n && bases[i] < t->base_offset; i++) {
+	for (size_t i = 0; bytes && i + 1 < n && bases[i] < active_base; i++) {
 		bool over_size = p->max_bytes && total > p->max_bytes;
 		bool too_old = false;
 		if (!over_size && p->max_age_ns) {
-			uint64_t newest = segment_max_rx(t->dir, bases[i]);
+			uint64_t newest = segment_max_rx(dir, bases[i]);
 			too_old = newest != UINT64_MAX && newest + p->max_age_ns < now_ns;
 		}
 		if (!over_size && !too_old)
 			break;
 		if (!marks_read) {
-			mark = lowest_mark(t->dir);
+			mark = lowest_mark(dir);
 			marks_read = true;
 		}
 		uint64_t end = bases[i + 1];
@@ -129,10 +129,10 @@ weir_log_retention_apply(struct weir_log_topic *t, const struct weir_log_retenti
 			weir_sw_add(&st->unread_deleted, unread);
 			fprintf(stderr, "weir-log: %s: retention is hard: deleting offsets %" PRIu64 " to %" PRIu64
 					", %" PRIu64 " of them not yet read by a registered reader (lowest mark %" PRIu64 ")\n",
-				t->dir, bases[i], end - 1, unread, mark);
+				dir, bases[i], end - 1, unread, mark);
 		}
-		weir_log_segment_path(t->dir, bases[i], seg, sizeof(seg));
-		weir_log_index_path(t->dir, bases[i], idx, sizeof(idx));
+		weir_log_segment_path(dir, bases[i], seg, sizeof(seg));
+		weir_log_index_path(dir, bases[i], idx, sizeof(idx));
 		if (unlink(seg) != 0 && errno != ENOENT) {
 			snprintf(err, errlen, "%s: cannot delete: %s", seg, strerror(errno));
 			break;
@@ -144,10 +144,10 @@ weir_log_retention_apply(struct weir_log_topic *t, const struct weir_log_retenti
 		first = i + 1;
 	}
 	if (first)
-		weir_log_fsync_dir(t->dir);
+		weir_log_fsync_dir(dir);
 	if (n && (first || st->oldest_offset != bases[first] || st->oldest_rx_ns == 0)) {
 		weir_sw_set(&st->oldest_offset, bases[first]);
-		weir_sw_set(&st->oldest_rx_ns, first_rx(t->dir, bases[first]));
+		weir_sw_set(&st->oldest_rx_ns, first_rx(dir, bases[first]));
 	}
 	weir_sw_set(&st->held_segments, held);
 	weir_sw_set(&st->disk_bytes, total);

@@ -380,7 +380,7 @@ should_keep_what_a_registered_reader_has_not_read_unless_retention_is_hard(void 
 	assert_int_equal(weir_log_reader_mark(r, weir_log_reader_position(r)), 0);
 	struct weir_log_retention p = { .max_bytes = 2 * SEGMENT_BYTES };
 	struct weir_log_retention_stats st = { 0 };
-	assert_int_equal(weir_log_retention_apply(&w.t, &p, 0, &st, err, sizeof(err)), 0);
+	assert_int_equal(weir_log_retention_apply(w.t.dir, w.t.base_offset, &p, 0, &st, err, sizeof(err)), 0);
 	assert_int_equal(st.segments_deleted, 0); /* the reader is in the first */
 	assert_int_equal(st.held_segments, 1);
 	/* The reader is done with two segments: those go, the third holds. */
@@ -391,13 +391,13 @@ should_keep_what_a_registered_reader_has_not_read_unless_retention_is_hard(void 
 	assert_int_equal(weir_log_list_segments(dir, &bases, &n), 0);
 	uint64_t mark = bases[2];
 	assert_int_equal(weir_log_reader_mark(r, mark), 0);
-	assert_int_equal(weir_log_retention_apply(&w.t, &p, 0, &st, err, sizeof(err)), 0);
+	assert_int_equal(weir_log_retention_apply(w.t.dir, w.t.base_offset, &p, 0, &st, err, sizeof(err)), 0);
 	assert_int_equal(st.segments_deleted, 2);
 	assert_int_equal(st.oldest_offset, bases[2]);
 	assert_int_equal(count_segments(root), before - 2);
 	/* Hard: the rest down to the bound goes, what was unread is counted. */
 	p.hard = true;
-	assert_int_equal(weir_log_retention_apply(&w.t, &p, 0, &st, err, sizeof(err)), 0);
+	assert_int_equal(weir_log_retention_apply(w.t.dir, w.t.base_offset, &p, 0, &st, err, sizeof(err)), 0);
 	size_t after = count_segments(root);
 	assert_true(after <= 3 && after >= 2);
 	free(bases);
@@ -433,9 +433,9 @@ should_delete_segments_older_than_the_time_bound(void **state)
 	struct weir_log_retention p = { .max_age_ns = 1000 };
 	struct weir_log_retention_stats st = { 0 };
 	/* "now" just past the newest entry of the first segment + bound */
-	assert_int_equal(weir_log_retention_apply(&w.t, &p, w.truth[0].rx + 1500, &st, err, sizeof(err)), 0);
+	assert_int_equal(weir_log_retention_apply(w.t.dir, w.t.base_offset, &p, w.truth[0].rx + 1500, &st, err, sizeof(err)), 0);
 	assert_int_equal(st.segments_deleted, 0);
-	assert_int_equal(weir_log_retention_apply(&w.t, &p, UINT64_MAX / 2, &st, err, sizeof(err)), 0);
+	assert_int_equal(weir_log_retention_apply(w.t.dir, w.t.base_offset, &p, UINT64_MAX / 2, &st, err, sizeof(err)), 0);
 	assert_int_equal(st.segments_deleted, before - 1); /* all but the one being written */
 	assert_int_equal(count_segments(root), 1);
 	assert_int_equal(st.oldest_offset, w.t.base_offset);
