@@ -12,46 +12,10 @@
 
 #include "weir_log_index.h"
 #include "weir_log_reader.h"
+#include "weir_log_reader_pvt.h"
 
-/* What a seek learned of a sealed segment: its index's head. */
-struct seg_head {
-	uint64_t base;
-	int state;                   /* 0 not read, 1 read, -1 none usable */
-	struct weir_log_index head;
-};
-
-struct weir_log_reader {
-	char dir[PATH_MAX];
-	/* The committed view, as last read. */
-	bool have_ck;
-	struct weir_log_checkpoint ck;
-	uint64_t committed;
-	/* The segments, as last listed. */
-	uint64_t *bases;
-	size_t n_bases;
-	struct seg_head *heads;      /* per listed base, for seeks */
-	struct weir_log_hole *holes;
-	size_t n_holes;
-	/* The segment being read. */
-	bool open;
-	struct weir_log_segment seg;
-	bool seg_last;               /* the committed point lies in it: read only as far as it */
-	bool ix_ready;
-	struct weir_log_index ix;
-	bool via_index;              /* positioned by its index: a bad batch next may be the index's fault */
-	uint64_t pos;                /* the next entry's offset */
-	int inotify_fd;
-	int mark_fd;
-	struct weir_log_checkpoint mark;
-	struct weir_log_index_builder scratch;
-	struct weir_log_reader_stats st;
-	char err[768];
-};
-
-static int
-fail(struct weir_log_reader *r, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int
-fail(struct weir_log_reader *r, int rc, const char *fmt, ...)
+int
+weir_log_reader_fail(struct weir_log_reader *r, int rc, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -69,7 +33,7 @@ read_committed(struct weir_log_reader *r)
 	struct weir_log_checkpoint ck;
 	int rc = weir_log_checkpoint_read(r->dir, &ck, why, sizeof(why));
 	if (rc < 0)
-		return fail(r, -1, "%s", why);
+		return weir_log_reader_fail(r, -1, "%s", why);
 	r->have_ck = rc == 1;
 	if (r->have_ck) {
 		r->ck = ck;
@@ -95,11 +59,11 @@ list_segments(struct weir_log_reader *r)
 	uint64_t *bases;
 	size_t n;
 	if (weir_log_list_segments(r->dir, &bases, &n) != 0)
-		return fail(r, -1, "%s: cannot list: %s", r->dir, strerror(errno));
+		return weir_log_reader_fail(r, -1, "%s: cannot list: %s", r->dir, strerror(errno));
 	struct seg_head *heads = calloc(n ? n : 1, sizeof(*heads));
 	if (heads == NULL) {
 		free(bases);
-		return fail(r, -1, "out of memory");
+		return weir_log_reader_fail(r, -1, "out of memory");
 	}
 	/* keep what is known of segments still there */
 	for (size_t i = 0, j = 0; i < n; i++) {
@@ -185,7 +149,7 @@ set_limit(struct weir_log_reader *r)
 	size_t limit = last ? (size_t)r->ck.segment_bytes : SIZE_MAX;
 	char why[512];
 	if (weir_log_segment_extend(&r->seg, limit, why, sizeof(why)) != 0)
-		return fail(r, -1, "%s", why);
+		return weir_log_reader_fail(r, -1, "%s", why);
 	r->seg_last = last;
 	return 0;
 }
@@ -212,14 +176,14 @@ open_segment(struct weir_log_reader *r)
 		if (list_segments(r) != 0)
 			return -1;
 		if (r->n_bases == 0)
-			return fail(r, -1, "%s: no segments", r->dir);
+			return weir_log_reader_fail(r, -1, "%s: no segments", r->dir);
 		if (r->pos < r->bases[0]) {
 			uint64_t lost = r->bases[0] - r->pos;
 			if (stated_hole(r, r->pos, r->bases[0])) {
 				r->st.holes_skipped += lost;
 			} else {
 				r->st.truncated += lost;
-				fail(r, WEIR_LOG_READ_TRUNCATED, "%s: truncated: first offset is now %" PRIu64
+				weir_log_reader_fail(r, WEIR_LOG_READ_TRUNCATED, "%s: truncated: first offset is now %" PRIu64
 					 " (%" PRIu64 " offsets from %" PRIu64 " were deleted by retention before this reader read them)",
 				     r->dir, r->bases[0], lost, r->pos);
 				r->pos = r->bases[0];
@@ -239,7 +203,7 @@ open_segment(struct weir_log_reader *r)
 				return -1;
 			return open_segment(r);
 		}
-		return fail(r, -1, "%s", why);
+		return weir_log_reader_fail(r, -1, "%s", why);
 	}
 	r->seg.view = true;
 	r->open = true;
@@ -264,7 +228,7 @@ ensure_index(struct weir_log_reader *r)
 			weir_log_index_release(&r->ix);
 		if (weir_log_index_build(r->seg.path, r->seg.limit, !r->seg_last, &r->ix, &r->scratch, why,
 					 sizeof(why)) != 0)
-			return fail(r, -1, "%s", why);
+			return weir_log_reader_fail(r, -1, "%s", why);
 		r->st.indexes_rebuilt++;
 	}
 	r->ix_ready = true;
@@ -337,7 +301,7 @@ segment_done(struct weir_log_reader *r)
 	if (i == r->n_bases) {
 		if (!r->have_ck)
 			return 0; /* no checkpoint: the last segment's end is the end */
-		return fail(r, -1, "%s: segment %" PRIu64 " is not the committed one, yet none follows it", r->dir,
+		return weir_log_reader_fail(r, -1, "%s: segment %" PRIu64 " is not the committed one, yet none follows it", r->dir,
 			    r->seg.base_offset);
 	}
 	if (i == 0 && next < r->bases[0]) { /* retention took this segment and what followed it */
@@ -346,7 +310,7 @@ segment_done(struct weir_log_reader *r)
 	}
 	if (r->bases[i] != next) {
 		if (!stated_hole(r, next, r->bases[i]))
-			return fail(r, -1, "%s: offsets %" PRIu64 " to %" PRIu64 " are missing between segments %" PRIu64
+			return weir_log_reader_fail(r, -1, "%s: offsets %" PRIu64 " to %" PRIu64 " are missing between segments %" PRIu64
 				    " and %" PRIu64 " (not stated lost in %s)",
 				    r->dir, next, r->bases[i] - 1, r->seg.base_offset, r->bases[i], WEIR_LOG_HOLES_FILE);
 		r->st.holes_skipped += r->bases[i] - next;
@@ -399,7 +363,7 @@ read_entry(struct weir_log_reader *r, const struct weir_log_entry **e)
 			char p[PATH_MAX];
 			snprintf(p, sizeof(p), "%s", r->seg.path);
 			if (weir_log_index_build(p, r->seg.limit, !r->seg_last, &r->ix, &r->scratch, why, sizeof(why)) != 0)
-				return fail(r, -1, "%s", why);
+				return weir_log_reader_fail(r, -1, "%s", why);
 			r->ix_ready = true;
 			r->st.indexes_rebuilt++;
 			goto_entry(r, weir_log_index_find_offset(&r->ix, r->pos));
@@ -413,7 +377,7 @@ read_entry(struct weir_log_reader *r, const struct weir_log_entry **e)
 				return -1;
 			continue;
 		}
-		return fail(r, -1, "%s: %s", r->seg.path, why);
+		return weir_log_reader_fail(r, -1, "%s: %s", r->seg.path, why);
 	}
 }
 
@@ -596,18 +560,6 @@ weir_log_reader_wait(struct weir_log_reader *r, int timeout_ms)
 }
 
 uint64_t
-weir_log_reader_position(const struct weir_log_reader *r)
-{
-	return r->pos;
-}
-
-uint64_t
-weir_log_reader_committed(const struct weir_log_reader *r)
-{
-	return r->committed;
-}
-
-uint64_t
 weir_log_reader_first(struct weir_log_reader *r)
 {
 	if (list_segments(r) != 0 || r->n_bases == 0)
@@ -615,55 +567,3 @@ weir_log_reader_first(struct weir_log_reader *r)
 	return r->bases[0];
 }
 
-const char *
-weir_log_reader_error(const struct weir_log_reader *r)
-{
-	return r->err;
-}
-
-void
-weir_log_reader_stats(const struct weir_log_reader *r, struct weir_log_reader_stats *s)
-{
-	*s = r->st;
-}
-
-int
-weir_log_reader_register(struct weir_log_reader *r, const char *name)
-{
-	char path[PATH_MAX + 300];
-	snprintf(path, sizeof(path), "%s/%s", r->dir, WEIR_LOG_READERS_DIR);
-	if (strchr(name, '/') || name[0] == '.' || name[0] == 0)
-		return fail(r, -1, "reader name \"%s\": letters, digits, '-' and '_' only", name);
-	if (mkdir(path, 0755) != 0 && errno != EEXIST)
-		return fail(r, -1, "%s: %s", path, strerror(errno));
-	snprintf(path, sizeof(path), "%s/%s/%s", r->dir, WEIR_LOG_READERS_DIR, name);
-	char why[512];
-	int have = weir_log_slots_read(path, &r->mark, why, sizeof(why));
-	if (have <= 0)
-		memset(&r->mark, 0, sizeof(r->mark));
-	r->mark_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (r->mark_fd < 0)
-		return fail(r, -1, "%s: %s", path, strerror(errno));
-	if (have <= 0)
-		return weir_log_reader_mark(r, r->pos);
-	return 0;
-}
-
-int
-weir_log_reader_mark(struct weir_log_reader *r, uint64_t offset)
-{
-	if (r->mark_fd < 0)
-		return fail(r, -1, "not registered");
-	r->mark.committed_offset = offset;
-	if (weir_log_checkpoint_write(r->mark_fd, &r->mark, false) != 0)
-		return fail(r, -1, "reader mark: %s", strerror(errno));
-	return 0;
-}
-
-int
-weir_log_reader_unregister(const char *topic_dir, const char *name)
-{
-	char path[PATH_MAX + 300];
-	snprintf(path, sizeof(path), "%s/%s/%s", topic_dir, WEIR_LOG_READERS_DIR, name);
-	return unlink(path);
-}

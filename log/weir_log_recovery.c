@@ -43,6 +43,43 @@ weir_log_recover_check_listing(const char *dir, const uint64_t *bases, size_t n,
 	return 0;
 }
 
+/* The last segment opened for appends at good_end (cut there); with
+ * direct writes its partial last block is read back into the buffer. */
+static int
+reopen_at(struct weir_log_topic *t, const char *path, size_t good_end, bool cut, char *err, size_t errlen)
+{
+	int fd = weir_log_open_append(t, path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)good_end) != 0 || lseek(fd, (off_t)good_end, SEEK_SET) < 0) {
+		snprintf(err, errlen, "%s: cannot reopen for append: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	t->file_pos = 0;
+	t->buf_len = 0;
+	if (t->direct) {
+		/* Appends continue in the last, partial block: read it back (a
+		 * plain read: it need not be aligned). */
+		t->file_pos = good_end & ~(uint64_t)(WEIR_LOG_BLOCK - 1);
+		t->buf_len = good_end - t->file_pos;
+		int rfd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t got = rfd < 0 ? -1 : pread(rfd, t->buf, t->buf_len, (off_t)t->file_pos);
+		if (rfd >= 0)
+			close(rfd);
+		if (got != (ssize_t)t->buf_len) {
+			snprintf(err, errlen, "%s: cannot read back its last block", path);
+			close(fd);
+			return -1;
+		}
+	}
+	if (cut && fsync(fd) != 0) {
+		snprintf(err, errlen, "%s: fsync after truncation: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int
 weir_log_recover_last_segment(struct weir_log_topic *t, uint64_t base, const struct weir_log_checkpoint *ck,
 			      char *err, size_t errlen)
@@ -100,35 +137,9 @@ weir_log_recover_last_segment(struct weir_log_topic *t, uint64_t base, const str
 		fprintf(stderr, "weir-log: %s: %s; truncating %zu torn bytes\n", path, why, size - good_end);
 		t->recovered_truncated_bytes += size - good_end;
 	}
-	int fd = weir_log_open_append(t, path, O_RDWR | O_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, (off_t)good_end) != 0 || lseek(fd, (off_t)good_end, SEEK_SET) < 0) {
-		snprintf(err, errlen, "%s: cannot reopen for append: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	int fd = reopen_at(t, path, good_end, rc < 0, err, errlen);
+	if (fd < 0)
 		return -1;
-	}
-	t->file_pos = 0;
-	t->buf_len = 0;
-	if (t->direct) {
-		/* Appends continue in the last, partial block: read it back (a
-		 * plain read: it need not be aligned). */
-		t->file_pos = good_end & ~(uint64_t)(WEIR_LOG_BLOCK - 1);
-		t->buf_len = good_end - t->file_pos;
-		int rfd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t got = rfd < 0 ? -1 : pread(rfd, t->buf, t->buf_len, (off_t)t->file_pos);
-		if (rfd >= 0)
-			close(rfd);
-		if (got != (ssize_t)t->buf_len) {
-			snprintf(err, errlen, "%s: cannot read back its last block", path);
-			close(fd);
-			return -1;
-		}
-	}
-	if (rc < 0 && fsync(fd) != 0) {
-		snprintf(err, errlen, "%s: fsync after truncation: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
 	t->fd = fd;
 	t->base_offset = base;
 	t->next_offset = next_offset;

@@ -347,6 +347,8 @@ parse_u64(const char *what, const char *s, uint64_t *v)
 	return 0;
 }
 
+static int check_options(int argc, char **argv, struct options *o, const char *unregister, bool have_seq, int *code);
+
 static int
 parse_options(int argc, char **argv, struct options *o, int *code)
 {
@@ -411,6 +413,13 @@ parse_options(int argc, char **argv, struct options *o, int *code)
 		default: usage(stderr); *code = EXIT_USAGE; return -1;
 		}
 	}
+	return check_options(argc, argv, o, unregister, have_seq, code);
+}
+
+/* What the options ask, taken together: 0 to read, -1 done (*code). */
+static int
+check_options(int argc, char **argv, struct options *o, const char *unregister, bool have_seq, int *code)
+{
 	if (optind != argc - 1) {
 		usage(stderr);
 		return *code = EXIT_USAGE, -1;

@@ -1,0 +1,74 @@
+/* The topic reader's figures and its registration (TOPIC/readers/NAME). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "weir_log_reader_pvt.h"
+
+uint64_t
+weir_log_reader_position(const struct weir_log_reader *r)
+{
+	return r->pos;
+}
+
+uint64_t
+weir_log_reader_committed(const struct weir_log_reader *r)
+{
+	return r->committed;
+}
+
+const char *
+weir_log_reader_error(const struct weir_log_reader *r)
+{
+	return r->err;
+}
+
+void
+weir_log_reader_stats(const struct weir_log_reader *r, struct weir_log_reader_stats *s)
+{
+	*s = r->st;
+}
+
+int
+weir_log_reader_register(struct weir_log_reader *r, const char *name)
+{
+	char path[PATH_MAX + 300];
+	snprintf(path, sizeof(path), "%s/%s", r->dir, WEIR_LOG_READERS_DIR);
+	if (strchr(name, '/') || name[0] == '.' || name[0] == 0)
+		return weir_log_reader_fail(r, -1, "reader name \"%s\": letters, digits, '-' and '_' only", name);
+	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+		return weir_log_reader_fail(r, -1, "%s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/%s/%s", r->dir, WEIR_LOG_READERS_DIR, name);
+	char why[512];
+	int have = weir_log_slots_read(path, &r->mark, why, sizeof(why));
+	if (have <= 0)
+		memset(&r->mark, 0, sizeof(r->mark));
+	r->mark_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (r->mark_fd < 0)
+		return weir_log_reader_fail(r, -1, "%s: %s", path, strerror(errno));
+	if (have <= 0)
+		return weir_log_reader_mark(r, r->pos);
+	return 0;
+}
+
+int
+weir_log_reader_mark(struct weir_log_reader *r, uint64_t offset)
+{
+	if (r->mark_fd < 0)
+		return weir_log_reader_fail(r, -1, "not registered");
+	r->mark.committed_offset = offset;
+	if (weir_log_checkpoint_write(r->mark_fd, &r->mark, false) != 0)
+		return weir_log_reader_fail(r, -1, "reader mark: %s", strerror(errno));
+	return 0;
+}
+
+int
+weir_log_reader_unregister(const char *topic_dir, const char *name)
+{
+	char path[PATH_MAX + 300];
+	snprintf(path, sizeof(path), "%s/%s/%s", topic_dir, WEIR_LOG_READERS_DIR, name);
+	return unlink(path);
+}

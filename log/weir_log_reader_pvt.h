@@ -1,0 +1,45 @@
+/* The topic reader's state, shared by its files (weir_log_reader*.c). */
+#ifndef WEIR_LOG_READER_PVT_H
+#define WEIR_LOG_READER_PVT_H
+
+#include "weir_log_index.h"
+#include "weir_log_reader.h"
+
+/* What a seek learned of a sealed segment: its index's head. */
+struct seg_head {
+	uint64_t base;
+	int state;                   /* 0 not read, 1 read, -1 none usable */
+	struct weir_log_index head;
+};
+
+struct weir_log_reader {
+	char dir[PATH_MAX];
+	/* The committed view, as last read. */
+	bool have_ck;
+	struct weir_log_checkpoint ck;
+	uint64_t committed;
+	/* The segments, as last listed. */
+	uint64_t *bases;
+	size_t n_bases;
+	struct seg_head *heads;      /* per listed base, for seeks */
+	struct weir_log_hole *holes;
+	size_t n_holes;
+	/* The segment being read. */
+	bool open;
+	struct weir_log_segment seg;
+	bool seg_last;               /* the committed point lies in it: read only as far as it */
+	bool ix_ready;
+	struct weir_log_index ix;
+	bool via_index;              /* positioned by its index: a bad batch next may be the index's fault */
+	uint64_t pos;                /* the next entry's offset */
+	int inotify_fd;
+	int mark_fd;
+	struct weir_log_checkpoint mark;
+	struct weir_log_index_builder scratch;
+	struct weir_log_reader_stats st;
+	char err[768];
+};
+
+int weir_log_reader_fail(struct weir_log_reader *r, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif
