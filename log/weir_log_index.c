@@ -329,9 +329,11 @@ parse(const uint8_t *buf, size_t size, uint64_t base, bool must_seal, struct wei
 		snprintf(why, whylen, "header torn or bad (%zu bytes)", size);
 		return -1;
 	}
+	struct weir_log_index_footer fbuf;
 	const struct weir_log_index_footer *f = NULL;
-	if (size >= sizeof(*h) + sizeof(*f)) {
-		f = (const void *)(buf + size - sizeof(*f));
+	if (size >= sizeof(*h) + sizeof(fbuf)) {
+		memcpy(&fbuf, buf + size - sizeof(fbuf), sizeof(fbuf)); /* a cut file leaves it unaligned */
+		f = &fbuf;
 		if (!footer_ok(f, size) || f->file_crc != weir_crc32c(buf, size - 4))
 			f = NULL;
 	}
