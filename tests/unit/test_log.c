@@ -15,6 +15,7 @@
 #include "tmpdir.h"
 #include "weir_crc32c.h"
 #include "weir_log.h"
+#include "weir_log_index.h"
 #include "log_walk.h"
 
 static char err[512];
@@ -85,6 +86,9 @@ should_read_and_continue_a_segment_left_with_direct_write_padding(void **state)
 	bool direct = t.direct;
 	close(t.fd); /* the crash: no close, no trim */
 	free(t.buf);
+	close(t.index_fd);
+	weir_log_index_free(t.index);
+	free(t.index);
 	segment_file(root, 0, path, sizeof(path));
 	snprintf(dir, sizeof(dir), "%s/t", root);
 	struct stat st;
