@@ -93,7 +93,9 @@ struct weir_log_segment {
 	uint64_t incarnation;
 	uint16_t worker;
 	/* View mode: the payload is not copied behind the record; it is at
-	 * payload, in the mapping, until the next call. */
+	 * payload, in the mapping, until the next call.  A batch is checked by
+	 * its framing and CRC before its first entry, its entries as they are
+	 * decoded (without view: every entry too, before the first is given). */
 	bool view;
 	const uint8_t *payload;
 	uint8_t *scratch;            /* the decoded entry */

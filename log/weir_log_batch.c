@@ -44,7 +44,7 @@ weir_log_batch_begin(struct weir_log_topic *t, unsigned worker, uint64_t incarna
 }
 
 int
-weir_log_batch_check(const struct weir_log_batch *b, size_t left, uint64_t expect_offset, size_t at,
+weir_log_batch_check(const struct weir_log_batch *b, size_t left, uint64_t expect_offset, size_t at, bool entries,
 		     size_t *longest, char *err, size_t errlen)
 {
 	if (left < sizeof(*b)) {
@@ -68,6 +68,11 @@ weir_log_batch_check(const struct weir_log_batch *b, size_t left, uint64_t expec
 	if (b->n_entries == 0 || b->zero != 0) {
 		snprintf(err, errlen, "batch at byte %zu holds no entries", at);
 		return -1;
+	}
+	if (!entries) { /* the header and rule ids of any of its entries fit this */
+		size_t rules = b->len_bytes < UINT16_MAX ? b->len_bytes : UINT16_MAX;
+		*longest = sizeof(struct weir_record) + 4 * rules;
+		return 0;
 	}
 	const uint8_t *end = (const uint8_t *)b + b->len_bytes;
 	const uint8_t *p = (const uint8_t *)(b + 1);

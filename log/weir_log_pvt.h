@@ -39,10 +39,11 @@ void weir_log_batch_begin(struct weir_log_topic *t, unsigned worker, uint64_t in
 /* Frames the open batch (length, CRC) and pads it to 8 bytes. */
 void weir_log_batch_close(struct weir_log_topic *t);
 /* Checks the batch b of at most left bytes whole: framing, CRC, its first
- * offset (expect_offset), every entry decoding to its exact end.  0, or -1
- * with err saying what is wrong (at is its byte in the file); *longest gets
- * its longest record. */
-int weir_log_batch_check(const struct weir_log_batch *b, size_t left, uint64_t expect_offset, size_t at,
+ * offset (expect_offset) and, with entries, every entry decoding to its
+ * exact end.  0, or -1 with err saying what is wrong (at is its byte in the
+ * file); *longest gets its longest record (without entries: a bound on any
+ * entry's header and rule ids). */
+int weir_log_batch_check(const struct weir_log_batch *b, size_t left, uint64_t expect_offset, size_t at, bool entries,
 			 size_t *longest, char *err, size_t errlen);
 
 /* Recovery (weir_log_recovery.c): scans the last segment at base, cuts a

@@ -119,9 +119,10 @@ close_segment(struct weir_log_reader *r)
 {
 	if (r->open)
 		weir_log_segment_close(&r->seg);
-	if (r->ix_ready)
+	if (r->ix_ready && !r->ix.sealed) /* the last segment's grows: read it again */
 		weir_log_index_release(&r->ix);
-	r->open = r->ix_ready = r->via_index = false;
+	r->open = r->via_index = false;
+	r->ix_ready = r->ix_ready && r->ix.sealed;
 }
 
 void
@@ -130,6 +131,8 @@ weir_log_reader_close(struct weir_log_reader *r)
 	if (r == NULL)
 		return;
 	close_segment(r);
+	if (r->ix_ready)
+		weir_log_index_release(&r->ix);
 	drop_heads(r);
 	free(r->bases);
 	free(r->holes);
@@ -168,11 +171,11 @@ stated_hole(const struct weir_log_reader *r, uint64_t first, uint64_t end)
 static int
 open_segment(struct weir_log_reader *r)
 {
-	close_segment(r);
 	size_t i = r->n_bases;
 	while (i > 0 && r->bases[i - 1] > r->pos)
 		i--;
 	if (i == 0) {
+		close_segment(r);
 		if (list_segments(r) != 0)
 			return -1;
 		if (r->n_bases == 0)
@@ -195,6 +198,9 @@ open_segment(struct weir_log_reader *r)
 		while (i < r->n_bases && r->bases[i] <= r->pos)
 			i++;
 	}
+	if (r->open && r->seg.base_offset == r->bases[i - 1] && !r->seg_last)
+		return 0; /* sealed and open already: the caller positions it */
+	close_segment(r);
 	char path[PATH_MAX + 32], why[512];
 	weir_log_segment_path(r->dir, r->bases[i - 1], path, sizeof(path));
 	if (weir_log_segment_open(&r->seg, path, why, sizeof(why)) != 0) {
@@ -217,8 +223,11 @@ open_segment(struct weir_log_reader *r)
 static int
 ensure_index(struct weir_log_reader *r)
 {
-	if (r->ix_ready)
+	if (r->ix_ready && r->ix_base == r->seg.base_offset && (r->ix.sealed || r->seg_last))
 		return 0;
+	if (r->ix_ready)
+		weir_log_index_release(&r->ix);
+	r->ix_ready = false;
 	char why[512];
 	int rc = weir_log_index_load(r->dir, r->seg.base_offset, !r->seg_last, false, &r->ix, why, sizeof(why));
 	if (rc == 1 && (!r->seg_last || r->ix.n_entries == 0 || r->ix.entries[r->ix.n_entries - 1].pos < r->seg.limit)) {
@@ -232,6 +241,7 @@ ensure_index(struct weir_log_reader *r)
 		r->st.indexes_rebuilt++;
 	}
 	r->ix_ready = true;
+	r->ix_base = r->seg.base_offset;
 	return 0;
 }
 

@@ -28,8 +28,9 @@ struct weir_log_reader {
 	bool open;
 	struct weir_log_segment seg;
 	bool seg_last;               /* the committed point lies in it: read only as far as it */
-	bool ix_ready;
+	bool ix_ready;               /* ix is the open segment's */
 	struct weir_log_index ix;
+	uint64_t ix_base;            /* ix's segment: a sealed one's is kept across reopens */
 	bool via_index;              /* positioned by its index: a bad batch next may be the index's fault */
 	uint64_t pos;                /* the next entry's offset */
 	int inotify_fd;

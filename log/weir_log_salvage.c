@@ -73,7 +73,7 @@ resync(const uint8_t *data, size_t size, size_t pos, uint64_t expect)
 	for (size_t q = (pos + 8) & ~(size_t)7; q + sizeof(struct weir_log_batch) <= size; q += 8) {
 		const struct weir_log_batch *c = (const void *)(data + q);
 		if (c->base_offset >= expect &&
-		    weir_log_batch_check(c, size - q, c->base_offset, q, &longest, why, sizeof(why)) == 0)
+		    weir_log_batch_check(c, size - q, c->base_offset, q, true, &longest, why, sizeof(why)) == 0)
 			return q;
 	}
 	return size;
@@ -99,7 +99,7 @@ find_runs(const uint8_t *data, size_t size, uint64_t base, struct runs *rs, stru
 	while (pos + sizeof(struct weir_log_batch) <= size) {
 		struct run *run = &rs->r[rs->n - 1];
 		const struct weir_log_batch *b = (const void *)(data + pos);
-		if (weir_log_batch_check(b, size - pos, run->end, pos, &longest, why, sizeof(why)) == 0) {
+		if (weir_log_batch_check(b, size - pos, run->end, pos, true, &longest, why, sizeof(why)) == 0) {
 			run->end = b->base_offset + b->n_entries;
 			out->batches_kept++;
 			out->records_kept += b->n_entries;

@@ -218,7 +218,20 @@ bench_sequential(const char *root, const struct gen *g)
 		bytes += it.payload_len;
 	}
 	double s = (double)(now_ns() - t0) / 1e9;
-	double gb = (double)g->t.bytes_appended / 1e9;
+	uint64_t *bases;
+	size_t nb;
+	char dir[PATH_MAX + 8], path[PATH_MAX + 64];
+	snprintf(dir, sizeof(dir), "%s/t", root);
+	weir_log_list_segments(dir, &bases, &nb);
+	double gb = 0;
+	for (size_t i = 0; i < nb; i++) {
+		struct stat st;
+		weir_log_segment_path(dir, bases[i], path, sizeof(path));
+		if (stat(path, &st) == 0)
+			gb += (double)st.st_size / 1e9;
+	}
+	free(bases);
+	(void)g;
 	printf("sequential read: %" PRIu64 " entries in %.2f s: %.1f M entries/s, %.2f GB/s of log; cat: %.2f s, %.2f "
 	       "GB/s; reader/cat time %.2f\n",
 	       n, s, (double)n / s / 1e6, gb / s, cat_s, gb / cat_s, s / cat_s);
@@ -322,19 +335,24 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench_log_reader DIR [ENTRIES]\n");
+		fprintf(stderr, "usage: bench_log_reader DIR [ENTRIES [seeks,seq,follow,retention]]\n");
 		return 2;
 	}
 	uint64_t n = argc > 2 ? strtoull(argv[2], NULL, 10) : 100000000ull;
 	char root[PATH_MAX], root2[PATH_MAX];
 	snprintf(root, sizeof(root), "%s/read", argv[1]);
 	snprintf(root2, sizeof(root2), "%s/retain", argv[1]);
+	const char *only = argc > 3 ? argv[3] : "seeks,seq,follow,retention";
 	static struct gen g;
 	write_topic(&g, root, n);
-	bench_seeks(root, &g, 300);
-	bench_sequential(root, &g);
-	bench_follow(root, &g, 4096);
+	if (strstr(only, "seeks"))
+		bench_seeks(root, &g, 300);
+	if (strstr(only, "seq"))
+		bench_sequential(root, &g);
+	if (strstr(only, "follow"))
+		bench_follow(root, &g, 4096);
 	weir_log_topic_close(&g.t);
-	bench_retention(root2);
+	if (strstr(only, "retention"))
+		bench_retention(root2);
 	return 0;
 }
