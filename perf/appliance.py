@@ -72,9 +72,11 @@ def cleanup_prefix(prefix):
 
 
 class Case:
-    def __init__(self, name, per_packet, payload, sources=1, rules=0, workers=1, policy="backpressure"):
+    def __init__(self, name, per_packet, payload, sources=1, rules=0, workers=1, policy="backpressure",
+                 retention=""):
         self.name, self.per_packet, self.payload = name, per_packet, payload
         self.sources, self.rules, self.workers, self.policy = sources, rules, workers, policy
+        self.retention = retention  # a "log retention ..." line, or none
 
     @property
     def frame_bytes(self):
@@ -155,10 +157,11 @@ def weir_env(case, pcap, out, policy):
     logdir = os.path.join(out, "log")
     subprocess.run(["rm", "-rf", logdir])
     rules = f"rules {make_rules(case.rules, out)}" if case.rules else ""
+
     env = dict(os.environ, WEIR_PREFIX=prefix, WEIR_EAL_MEM=eal_mem(), WEIR_VDEV=vdev(pcap, case.workers),
                WEIR_CORES="1" if case.workers == 1 else "0,1", WEIR_RXQ=str(case.workers),
                WEIR_POLICY=policy, WEIR_LOG_DIR=logdir, WEIR_SOURCES=str(max(4096, case.sources * 2)),
-               WEIR_RULES_LINE=rules, WEIR_EAL_EXTRA=lcore_args(case.workers),
+               WEIR_RULES_LINE=rules, WEIR_RETENTION_LINE=case.retention, WEIR_EAL_EXTRA=lcore_args(case.workers),
                WEIR_METRICS=f"127.0.0.1:{free_port()}")
     return env
 
@@ -175,6 +178,11 @@ def stat_json(conf, env):
 def scrape(env):
     url = f"http://{env['WEIR_METRICS']}/metrics"
     return urllib.request.urlopen(url, timeout=5).read().decode()
+
+
+def metric_sum(text, name):
+    """A metric's value summed over its labels (0 when absent)."""
+    return sum(float(m.group(1)) for m in re.finditer(r"^" + name + r"(?:\{[^}]*\})? (\S+)$", text, re.M))
 
 
 def buckets(text, name):
@@ -257,6 +265,10 @@ def run_weir(case, pcap, out, seconds, policy="backpressure"):
         "ring_full_share": d["ring_full_packets"] / d["rx_packets"] if d["rx_packets"] else 0,
         "duplicates": d["seq_duplicates"],
         "session_restarts": d["session_restarts"],
+        # what retention deleted in the window, and the topic's disk use at its end
+        "retention_deleted_segments": metric_sum(m1, "weir_log_retention_deleted_segments_total")
+        - metric_sum(m0, "weir_log_retention_deleted_segments_total"),
+        "log_disk_bytes": metric_sum(m1, "weir_log_disk_bytes"),
         "rule_matches": d["rule_matches"],
         # events the burst scan spared their own Hyperscan call
         "rule_scans_skipped_share": (d.get("rule_scans_skipped", 0) / d["event_records"]
@@ -378,6 +390,9 @@ CASES = {
     # Does the control plane keep up with the dataplane's full rate?  With
     # drop, the worker never waits: what the log cannot take is ring-full.
     "small-1msg-drop": Case("small-1msg-drop", 1, 8, policy="drop"),
+    # Retention deleting 256 MiB segments all along (the log grows ~100 MB/s):
+    # against small-1msg, what it costs ingest.
+    "small-1msg-retention": Case("small-1msg-retention", 1, 8, retention="log retention size 600M"),
 }
 DEFAULT = ["small-1msg", "small-8msg", "512B-1msg", "512B-8msg", "small-1msg-100rules", "small-8msg-100rules",
            "small-1msg-1000rules", "small-1msg-1ksources", "small-1msg-2workers", "small-1msg-drop"]
