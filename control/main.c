@@ -27,6 +27,7 @@
 #include "weir_config.h"
 #include "weir_time.h"
 #include "weir_drain.h"
+#include "weir_http.h"
 #include "weir_metrics.h"
 #include "weir_report.h"
 
@@ -213,10 +214,10 @@ attach_regions(const struct weir_shm *shm, const struct options *o, struct weir_
 }
 
 /* /metrics and /healthz, up before any dataplane is: they say so until one is attached. */
-static struct weir_metrics_server *
+static struct weir_http *
 start_metrics(const struct weir_config *cfg, struct weir_metrics_src *msrc, char *err, size_t errlen)
 {
-	struct weir_metrics_server *metrics = weir_metrics_serve(msrc, err, errlen);
+	struct weir_http *metrics = weir_metrics_serve(msrc, err, errlen);
 	if (metrics == NULL) {
 		fprintf(stderr, "weir-control: %s\n", err);
 		return NULL;
@@ -270,7 +271,7 @@ struct control {
 	struct weir_drain d;
 	bool drain_open;
 	struct weir_metrics_src msrc;
-	struct weir_metrics_server *metrics;
+	struct weir_http *metrics;
 	char err[8192];
 };
 
@@ -403,7 +404,7 @@ main(int argc, char **argv)
 	if (ctl.cfg.metrics_port && (ctl.metrics = start_metrics(&ctl.cfg, &ctl.msrc, ctl.err, sizeof(ctl.err))) == NULL)
 		return 1;
 	if (weir_attach(&ctl.cfg, "weir-control", ctl.o.wait_primary_s, &quit, &ctl.shm) != 0) {
-		weir_metrics_stop(ctl.metrics);
+		weir_http_stop(ctl.metrics);
 		return quit ? 0 : 1;
 	}
 	/* Attached: every way out from here detaches. */
@@ -415,7 +416,7 @@ main(int argc, char **argv)
 	} else if (quit) {
 		end = DRAIN_DONE; /* told to stop while waiting for a dataplane */
 	}
-	weir_metrics_stop(ctl.metrics);
+	weir_http_stop(ctl.metrics);
 	if (ctl.drain_open)
 		weir_drain_close(&ctl.d);
 	if (end == DRAIN_PRIMARY_GONE && !ctl.o.exit_when_done && !quit)

@@ -49,8 +49,7 @@ int weir_metrics_health(const struct weir_metrics_src *s, char *reason, size_t l
 /* Bytes weir-control has allocated (jemalloc's stats.allocated). */
 uint64_t weir_heap_allocated_bytes(void);
 
-struct weir_metrics_server;
-struct weir_metrics_server *weir_metrics_serve(const struct weir_metrics_src *s, char *err, size_t errlen);
-void weir_metrics_stop(struct weir_metrics_server *srv);
+/* /metrics and /healthz over s (weir_http.h). */
+struct weir_http *weir_metrics_serve(const struct weir_metrics_src *s, char *err, size_t errlen);
 
 #endif

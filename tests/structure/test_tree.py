@@ -4,7 +4,8 @@ import os
 import re
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ROOMS = ["base", "layout", "wire", "config", "shm", "log", "report", "dataplane", "control", "tools", "perf", "tests"]
+ROOMS = ["base", "layout", "wire", "config", "shm", "log", "report", "http", "dataplane", "control", "export", "tools",
+         "perf", "tests"]
 # What each room may include from weir's other rooms (headers are found by name).
 ALLOWED = {
     "base": set(),
@@ -14,8 +15,10 @@ ALLOWED = {
     "shm": {"layout", "config"},
     "log": {"layout", "base"},
     "report": {"layout"},
+    "http": {"layout"},
     "dataplane": {"layout", "wire", "config", "shm", "log", "report", "base"},  # log: the restore at start
-    "control": {"layout", "config", "shm", "log", "report", "base"},
+    "control": {"layout", "config", "shm", "log", "report", "http", "base"},
+    "export": {"layout", "config", "log", "http", "base"},
 }
 MAX_FILE_LINES = 600
 MAX_FUNCTION_LINES = 85  # "about 80"

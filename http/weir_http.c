@@ -1,0 +1,91 @@
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "weir_http.h"
+
+struct weir_http {
+	struct MHD_Daemon *daemon;
+	struct weir_http_handlers h;
+};
+
+static enum MHD_Result
+reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, size_t len, bool owned)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body,
+								  owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", type);
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, "Allow", "GET, HEAD");
+	enum MHD_Result rc = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
+	   const char *upload_data, size_t *upload_size, void **state)
+{
+	struct weir_http *srv = cls;
+	static int first_call;
+	if (*state == NULL) { /* headers only so far */
+		*state = &first_call;
+		return MHD_YES;
+	}
+	if (*upload_size) { /* a body weir does not read */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET or HEAD only\n", 17, false);
+	if (strcmp(url, "/metrics") == 0) {
+		size_t len;
+		char *body = srv->h.render(srv->h.ctx, &len);
+		if (body == NULL)
+			return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "out of memory\n", 14, false);
+		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len, true);
+	}
+	if (strcmp(url, "/healthz") == 0) {
+		char why[160];
+		int bad = srv->h.health(srv->h.ctx, why, sizeof(why) - 1);
+		strcat(why, "\n");
+		return reply(c, bad ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, "text/plain", why, strlen(why), false);
+	}
+	return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found: try /metrics or /healthz\n", 36, false);
+}
+
+struct weir_http *
+weir_http_serve(uint32_t ip, uint16_t port, const struct weir_http_handlers *h, char *err, size_t errlen)
+{
+	struct weir_http *srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return NULL;
+	srv->h = *h;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = port };
+	memcpy(&sa.sin_addr, &ip, 4);
+	srv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL, on_request, srv,
+				       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
+				       (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+				       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
+	if (srv->daemon == NULL) {
+		snprintf(err, errlen, "cannot serve metrics on %s:%u (in use?)", inet_ntoa(sa.sin_addr), ntohs(sa.sin_port));
+		free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+void
+weir_http_stop(struct weir_http *srv)
+{
+	if (srv == NULL)
+		return;
+	MHD_stop_daemon(srv->daemon);
+	free(srv);
+}

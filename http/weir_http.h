@@ -1,0 +1,27 @@
+/*
+ * The metrics endpoint weir's processes serve (libmicrohttpd): GET /metrics
+ * gives what render() writes, GET /healthz 200 or 503 with health()'s
+ * reason.  One polling thread, bounded connections, memory and time per
+ * connection: a misbehaving client costs a 4xx, not the service.
+ */
+#ifndef WEIR_HTTP_H
+#define WEIR_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct weir_http_handlers {
+	/* The exposition, malloc'd (the server frees it); NULL: out of memory. */
+	char *(*render)(const void *ctx, size_t *len);
+	/* 0 healthy, else the 503's reason in why. */
+	int (*health)(const void *ctx, char *why, size_t len);
+	const void *ctx;
+};
+
+struct weir_http;
+/* ip and port in network order. */
+struct weir_http *weir_http_serve(uint32_t ip, uint16_t port, const struct weir_http_handlers *h, char *err,
+				  size_t errlen);
+void weir_http_stop(struct weir_http *srv);
+
+#endif
