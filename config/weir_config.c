@@ -24,6 +24,10 @@ weir_config_defaults(struct weir_config *cfg)
 	cfg->full_policy = WEIR_FULL_DROP;
 	cfg->dead_letter_keep_bytes = 2048;
 	cfg->segment_bytes = 64u << 20;
+	snprintf(cfg->exp.id, sizeof(cfg->exp.id), "weir");
+	snprintf(cfg->exp.positions_topic, sizeof(cfg->exp.positions_topic), "weir.export.positions");
+	cfg->exp.batch_records = 50000;
+	cfg->exp.commit_interval_ns = 100000000ull;
 	cfg->fsync_mode = WEIR_FSYNC_INTERVAL;
 	cfg->fsync_interval_ns = 100ull * 1000 * 1000;
 	cfg->control_lcore = 0;
@@ -148,6 +152,7 @@ validate(struct weir_config_ctx *ctx)
 						 "decoders' topics or _deadletter",
 					  r->topic);
 	}
+	weir_config_validate_export(ctx);
 	if (cfg->dead_letter_keep_bytes + sizeof(struct weir_record) + 8 > cfg->ring_bytes / 4)
 		weir_diag_fail_at(&ctx->d, cfg->line_ring_size, "ring size %llu is too small for dead letters of %u bytes",
 		     (unsigned long long)cfg->ring_bytes, cfg->dead_letter_keep_bytes);

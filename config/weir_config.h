@@ -104,6 +104,33 @@ struct weir_config {
 		unsigned line;
 	} retention[WEIR_MAX_TOPICS + 1];
 
+	/* weir-export (export/): the Kafka it ships the log to. */
+#define WEIR_EXPORT_MAX_PROPS 64
+	struct weir_export_cfg {
+		char brokers[512];
+		char id[64];                 /* transactional.id weir-export-ID; its positions' keys */
+		char positions_topic[128];
+		bool partition_by_worker;    /* default: by source, each source's order in one partition */
+		unsigned batch_records;      /* at most this many records a transaction */
+		uint64_t commit_interval_ns; /* a transaction is committed at least this often while records come */
+		unsigned n_topics;
+		struct weir_export_topic {
+			char log_topic[WEIR_TOPIC_NAME_MAX];
+			char kafka_topic[128];
+			char loss_topic[128];    /* "": LOSS records go with the events */
+			unsigned line;
+		} topics[WEIR_MAX_TOPICS];
+		unsigned n_props;
+		struct weir_export_prop {
+			char key[128];
+			char value[512];
+			unsigned line;
+		} props[WEIR_EXPORT_MAX_PROPS];
+		uint32_t metrics_ip;         /* network order; port 0: no endpoint */
+		uint16_t metrics_port;
+		unsigned line_brokers;
+	} exp;
+
 	/* weir-control's Prometheus endpoint (port 0: off), network order. */
 	uint32_t metrics_ip;
 	uint16_t metrics_port;

@@ -478,5 +478,6 @@ const struct weir_config_command weir_config_commands[] = {
 	{ "control", cmd_control, 2 },
 	{ "shutdown", cmd_shutdown, 2 },
 	{ "dead-letter", cmd_dead_letter, 2 },
+	{ "export", weir_config_cmd_export, 0 }, /* once per setting: checked inside */
 	{ NULL, NULL, 0 },
 };

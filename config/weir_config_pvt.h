@@ -33,6 +33,9 @@ int weir_config_uint_range(struct weir_config_ctx *ctx, const char *what, const 
 bool weir_config_given_before(struct weir_config_ctx *ctx, char *const *t, int words);
 /* s, m, h or d, up to ten years (retention). */
 int weir_config_age(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t *ns);
+/* export ... (weir_config_export.c) */
+void weir_config_cmd_export(struct weir_config_ctx *ctx, char **t, int n);
+void weir_config_validate_export(struct weir_config_ctx *ctx);
 int weir_config_size(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t *v);
 /* 100ms, 5s, 250us, 0s. */
 int weir_config_duration(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t *ns);

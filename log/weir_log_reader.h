@@ -82,6 +82,9 @@ uint64_t weir_log_reader_committed(const struct weir_log_reader *r); /* one past
 /* The first retained offset and, when known, its entry's rx time (0 otherwise). */
 uint64_t weir_log_reader_first(struct weir_log_reader *r);
 const char *weir_log_reader_error(const struct weir_log_reader *r);
+/* Bytes of log between the reader and the committed end (as last read; a
+ * batch's worth exact): a follower's lag on disk. */
+uint64_t weir_log_reader_bytes_behind(const struct weir_log_reader *r);
 void weir_log_reader_stats(const struct weir_log_reader *r, struct weir_log_reader_stats *s);
 
 /*

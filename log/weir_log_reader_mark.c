@@ -72,3 +72,25 @@ weir_log_reader_unregister(const char *topic_dir, const char *name)
 	snprintf(path, sizeof(path), "%s/%s/%s", topic_dir, WEIR_LOG_READERS_DIR, name);
 	return unlink(path);
 }
+
+uint64_t
+weir_log_reader_bytes_behind(const struct weir_log_reader *r)
+{
+	if (!r->open)
+		return 0;
+	uint64_t total = r->seg.limit > r->seg.pos ? r->seg.limit - r->seg.pos : 0;
+	for (size_t i = 0; i < r->n_bases; i++) {
+		if (r->bases[i] <= r->seg.base_offset)
+			continue;
+		if (r->have_ck && r->bases[i] == r->ck.segment_base) {
+			total += r->ck.segment_bytes;
+			break;
+		}
+		char path[PATH_MAX + 32];
+		struct stat st;
+		weir_log_segment_path(r->dir, r->bases[i], path, sizeof(path));
+		if (stat(path, &st) == 0)
+			total += (uint64_t)st.st_size;
+	}
+	return total;
+}

@@ -17,6 +17,8 @@ PACKAGES=(
   prometheus                           # a real scraper and promtool, for the metrics tests
   strace                               # the hot-path hygiene test: no syscall in the worker loop
   python3-matplotlib                   # perf/appliance.py's chart
+  librdkafka-dev kcat python3-confluent-kafka   # weir-export; weir-check --kafka reads Kafka back
+  default-jre-headless maven           # a real Kafka broker for the export tests (scripts/kafka.sh)
 )
 
 missing=()

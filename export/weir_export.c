@@ -1,0 +1,371 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weir_export.h"
+#include "weir_export_map.h"
+#include "weir_export_pvt.h"
+#include "weir_time.h"
+
+#define BACKOFF_MIN_NS 200000000ull    /* after an aborted transaction: 0.2 s, doubling */
+#define BACKOFF_MAX_NS 10000000000ull  /* to 10 s */
+
+static void
+on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	(void)rk;
+	struct weir_exporter *x = opaque;
+	if (m->err) {
+		weir_export_count_error(x, m->err);
+		return;
+	}
+	uint64_t sent = (uint64_t)(uintptr_t)m->_private;
+	uint64_t now = weir_monotonic_ns();
+	if (sent && now > sent)
+		weir_hist_add(&x->produce_latency, now - sent, 1);
+}
+
+static void
+on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	(void)rk;
+	struct weir_exporter *x = opaque;
+	weir_export_count_error(x, err);
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+		__atomic_store_n(&x->kafka_up, 0, __ATOMIC_RELAXED);
+	fprintf(stderr, "weir-export: kafka: %s: %s\n", rd_kafka_err2name(err), reason);
+}
+
+/* Says what a transactional call's error was; true when it is fatal. */
+static bool
+txn_error(struct weir_exporter *x, const char *what, rd_kafka_error_t *e, char *err, size_t errlen)
+{
+	weir_export_count_error(x, rd_kafka_error_code(e));
+	bool fatal = rd_kafka_error_is_fatal(e);
+	snprintf(err, errlen, "%s: %s%s", what, rd_kafka_error_string(e),
+		 fatal ? " (fatal: another weir-export with this id took over, or the producer cannot go on)" : "");
+	fprintf(stderr, "weir-export: %s\n", err);
+	return fatal;
+}
+
+static int
+open_readers(struct weir_exporter *x, char *err, size_t errlen)
+{
+	char reader[96];
+	snprintf(reader, sizeof(reader), "export-%s", x->cfg->exp.id);
+	for (unsigned i = 0; i < x->n; i++) {
+		struct weir_export_topic_state *t = &x->t[i];
+		if (weir_log_reader_open(&t->r, x->log_dir, t->cfg->log_topic, err, errlen) != 0)
+			return -1;
+		if (weir_log_reader_register(t->r, reader) != 0 ||
+		    weir_log_reader_mark(t->r, t->committed) != 0) {
+			snprintf(err, errlen, "%s", weir_log_reader_error(t->r));
+			return -1;
+		}
+		int rc = weir_log_reader_seek(t->r, t->committed);
+		if (rc == WEIR_LOG_READ_TRUNCATED) {
+			uint64_t first = weir_log_reader_position(t->r);
+			weir_sw_add(&t->truncated, first - t->committed);
+			fprintf(stderr, "weir-export: %s: %s: offsets %" PRIu64 " to %" PRIu64 " were never shipped\n",
+				t->cfg->log_topic, weir_log_reader_error(t->r), t->committed, first - 1);
+			t->committed = first;
+		} else if (rc < 0) {
+			snprintf(err, errlen, "%s", weir_log_reader_error(t->r));
+			return -1;
+		}
+		t->pending = t->committed;
+		printf("weir-export: %s -> %s from log offset %" PRIu64 "\n", t->cfg->log_topic, t->cfg->kafka_topic,
+		       t->committed);
+	}
+	return 0;
+}
+
+int
+weir_export_open(struct weir_exporter *x, const struct weir_config *cfg, const char *log_dir, char *err,
+		 size_t errlen)
+{
+	memset(x, 0, sizeof(*x));
+	x->cfg = cfg;
+	x->log_dir = log_dir;
+	x->kafka_up = 1;
+	snprintf(x->txn_id, sizeof(x->txn_id), "weir-export-%s", cfg->exp.id);
+	for (unsigned i = 0; i < cfg->exp.n_topics; i++) {
+		struct weir_export_topic_state *t = &x->t[x->n++];
+		t->cfg = &cfg->exp.topics[i];
+		snprintf(t->pos_key, sizeof(t->pos_key), "%s/%s", cfg->exp.id, t->cfg->log_topic);
+	}
+	rd_kafka_conf_t *conf = weir_export_conf(cfg, "config", true, err, errlen);
+	if (conf == NULL)
+		return -1;
+	rd_kafka_conf_set_opaque(conf, x);
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_error_cb(conf, on_error);
+	char why[512];
+	x->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
+	if (x->rk == NULL) {
+		snprintf(err, errlen, "producer: %s", why);
+		return -1;
+	}
+	/* Fences a predecessor with our transactional.id and aborts what it left open. */
+	rd_kafka_error_t *e = rd_kafka_init_transactions(x->rk, 60000);
+	if (e) {
+		txn_error(x, "init_transactions", e, err, errlen);
+		rd_kafka_error_destroy(e);
+		return -1;
+	}
+	if (weir_export_create_topics(x, err, errlen) != 0 || weir_export_read_positions(x, err, errlen) != 0)
+		return -1;
+	for (unsigned i = 0; i < x->n; i++)
+		x->t[i].partitions = weir_export_partitions(x->rk, x->t[i].cfg->kafka_topic);
+	return open_readers(x, err, errlen);
+}
+
+/* One entry as a Kafka record, in the open transaction. */
+static int
+produce(struct weir_exporter *x, struct weir_export_topic_state *t, const struct weir_log_item *it)
+{
+	struct weir_export_record rec;
+	weir_export_map(it, &rec);
+	const char *topic = it->record->kind == WEIR_REC_LOSS && t->cfg->loss_topic[0] ? t->cfg->loss_topic
+											: t->cfg->kafka_topic;
+	int32_t partition = RD_KAFKA_PARTITION_UA;
+	if (x->cfg->exp.partition_by_worker && t->partitions > 0 && topic == t->cfg->kafka_topic)
+		partition = (int32_t)(it->entry->worker % (unsigned)t->partitions);
+	for (;;) {
+		rd_kafka_headers_t *h = rd_kafka_headers_new(rec.n_headers);
+		for (unsigned k = 0; k < rec.n_headers; k++)
+			rd_kafka_header_add(h, rec.headers[k].name, -1, rec.headers[k].value, -1);
+		rd_kafka_resp_err_t e = rd_kafka_producev(
+			x->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+			RD_KAFKA_V_KEY(rec.key, rec.key_len), RD_KAFKA_V_VALUE((void *)rec.value, rec.value_len),
+			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(rec.timestamp_ms),
+			RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)weir_monotonic_ns()), RD_KAFKA_V_END);
+		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+			return 0;
+		rd_kafka_headers_destroy(h);
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+			weir_export_count_error(x, e);
+			return -1;
+		}
+		weir_sw_add(&x->produce_retries, 1);
+		rd_kafka_poll(x->rk, 10); /* the local queue is full: let deliveries drain it */
+	}
+}
+
+static int
+produce_position(struct weir_exporter *x, struct weir_export_topic_state *t)
+{
+	char v[32];
+	int n = snprintf(v, sizeof(v), "%" PRIu64, t->pending);
+	return rd_kafka_producev(x->rk, RD_KAFKA_V_TOPIC(x->cfg->exp.positions_topic),
+				 RD_KAFKA_V_KEY(t->pos_key, strlen(t->pos_key)), RD_KAFKA_V_VALUE(v, (size_t)n),
+				 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) == 0
+		       ? 0
+		       : -1;
+}
+
+/* Back to what Kafka holds: the open transaction was aborted. */
+static void
+rewind_to_committed(struct weir_exporter *x, uint64_t now_ns)
+{
+	for (unsigned i = 0; i < x->n; i++) {
+		struct weir_export_topic_state *t = &x->t[i];
+		if (t->pending != t->committed)
+			weir_log_reader_seek(t->r, t->committed);
+		t->pending = t->committed;
+		t->txn_records = t->txn_bytes = 0;
+	}
+	x->in_txn = false;
+	x->txn_records = 0;
+	x->backoff_ns = x->backoff_ns ? x->backoff_ns * 2 : BACKOFF_MIN_NS;
+	if (x->backoff_ns > BACKOFF_MAX_NS)
+		x->backoff_ns = BACKOFF_MAX_NS;
+	x->retry_at_ns = now_ns + x->backoff_ns;
+	weir_sw_add(&x->aborts, 1);
+}
+
+/* Commits the open transaction with its positions; -1 fatal. */
+static int
+commit(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < x->n; i++)
+		if (x->t[i].pending != x->t[i].committed && produce_position(x, &x->t[i]) != 0) {
+			rd_kafka_error_t *e = rd_kafka_abort_transaction(x->rk, 60000);
+			if (e)
+				rd_kafka_error_destroy(e);
+			rewind_to_committed(x, now_ns);
+			return 0;
+		}
+	uint64_t t0 = weir_monotonic_ns();
+	rd_kafka_error_t *e;
+	while ((e = rd_kafka_commit_transaction(x->rk, 60000)) != NULL) {
+		bool fatal = txn_error(x, "commit_transaction", e, err, errlen);
+		bool retry = rd_kafka_error_is_retriable(e), abort = rd_kafka_error_txn_requires_abort(e);
+		rd_kafka_error_destroy(e);
+		__atomic_store_n(&x->kafka_up, 0, __ATOMIC_RELAXED);
+		if (fatal)
+			return -1;
+		if (retry)
+			continue; /* the outcome is not known yet: ask again */
+		if (abort) {
+			e = rd_kafka_abort_transaction(x->rk, 60000);
+			if (e && txn_error(x, "abort_transaction", e, err, errlen)) {
+				rd_kafka_error_destroy(e);
+				return -1;
+			}
+			if (e)
+				rd_kafka_error_destroy(e);
+		}
+		rewind_to_committed(x, weir_monotonic_ns());
+		return 0;
+	}
+	weir_hist_add(&x->commit_latency, weir_monotonic_ns() - t0, 1);
+	for (unsigned i = 0; i < x->n; i++) {
+		struct weir_export_topic_state *t = &x->t[i];
+		if (t->pending != t->committed)
+			weir_log_reader_mark(t->r, t->pending); /* retention may take what Kafka holds */
+		t->committed = t->pending;
+		weir_sw_add(&t->records, t->txn_records);
+		weir_sw_add(&t->bytes, t->txn_bytes);
+		t->txn_records = t->txn_bytes = 0;
+	}
+	x->in_txn = false;
+	x->txn_records = 0;
+	x->backoff_ns = 0;
+	weir_sw_add(&x->commits, 1);
+	__atomic_store_n(&x->kafka_up, 1, __ATOMIC_RELAXED);
+	(void)now_ns;
+	return 0;
+}
+
+static int
+begin(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
+{
+	rd_kafka_error_t *e = rd_kafka_begin_transaction(x->rk);
+	if (e) {
+		bool fatal = txn_error(x, "begin_transaction", e, err, errlen);
+		rd_kafka_error_destroy(e);
+		return fatal ? -1 : 1;
+	}
+	x->in_txn = true;
+	x->txn_start_ns = now_ns;
+	x->txn_records = 0;
+	return 0;
+}
+
+/* Reads topic t into the open transaction, up to what the batch allows. */
+static int
+read_topic(struct weir_exporter *x, struct weir_export_topic_state *t, uint64_t now_ns, char *err, size_t errlen)
+{
+	int produced = 0;
+	while (x->txn_records < x->cfg->exp.batch_records) {
+		struct weir_log_item it;
+		int rc = weir_log_reader_next(t->r, &it);
+		if (rc == WEIR_LOG_READ_END)
+			break;
+		if (rc == WEIR_LOG_READ_TRUNCATED) {
+			uint64_t first = weir_log_reader_position(t->r);
+			weir_sw_add(&t->truncated, first - t->pending);
+			fprintf(stderr, "weir-export: %s: %s: never shipped\n", t->cfg->log_topic, weir_log_reader_error(t->r));
+			t->pending = first;
+			continue;
+		}
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: %s", t->cfg->log_topic, weir_log_reader_error(t->r));
+			return -1;
+		}
+		if (!x->in_txn) {
+			int b = begin(x, now_ns, err, errlen);
+			if (b) { /* not now: read it again next round */
+				weir_log_reader_seek(t->r, t->pending);
+				return b < 0 ? -1 : produced;
+			}
+		}
+		if (produce(x, t, &it) != 0) {
+			weir_log_reader_seek(t->r, t->pending); /* its transaction is aborted below */
+			return -2;
+		}
+		t->pending = it.entry->offset + 1;
+		t->txn_records++;
+		t->txn_bytes += it.payload_len;
+		x->txn_records++;
+		produced++;
+	}
+	return produced;
+}
+
+int
+weir_export_step(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
+{
+	rd_kafka_poll(x->rk, 0);
+	if (now_ns < x->retry_at_ns)
+		return 0;
+	int produced = 0;
+	for (unsigned i = 0; i < x->n; i++) {
+		int rc = read_topic(x, &x->t[i], now_ns, err, errlen);
+		if (rc == -1)
+			return -1;
+		if (rc == -2) { /* a produce the client refused: the transaction cannot stand */
+			rd_kafka_error_t *e = rd_kafka_abort_transaction(x->rk, 60000);
+			if (e)
+				rd_kafka_error_destroy(e);
+			rewind_to_committed(x, now_ns);
+			return 0;
+		}
+		produced += rc;
+	}
+	if (x->in_txn && (x->txn_records >= x->cfg->exp.batch_records || produced == 0 ||
+			  now_ns - x->txn_start_ns >= x->cfg->exp.commit_interval_ns) &&
+	    commit(x, now_ns, err, errlen) != 0)
+		return -1;
+	for (unsigned i = 0; i < x->n; i++) {
+		struct weir_export_topic_state *t = &x->t[i];
+		uint64_t end = weir_log_reader_committed(t->r);
+		weir_sw_set(&t->lag_records, end > t->committed && end != UINT64_MAX ? end - t->committed : 0);
+		if (now_ns >= x->lag_bytes_at_ns) /* stats the segments: once a second */
+			weir_sw_set(&t->lag_bytes, weir_log_reader_bytes_behind(t->r));
+	}
+	if (now_ns >= x->lag_bytes_at_ns)
+		x->lag_bytes_at_ns = now_ns + 1000000000ull;
+	return produced;
+}
+
+void
+weir_export_wait(struct weir_exporter *x, int ms)
+{
+	if (x->n)
+		weir_log_reader_wait(x->t[0].r, ms);
+	rd_kafka_poll(x->rk, 0);
+}
+
+bool
+weir_export_caught_up(struct weir_exporter *x)
+{
+	for (unsigned i = 0; i < x->n; i++) {
+		uint64_t end = weir_log_reader_committed(x->t[i].r);
+		if (x->in_txn || x->t[i].committed < end)
+			return false;
+	}
+	return true;
+}
+
+int
+weir_export_flush(struct weir_exporter *x, char *err, size_t errlen)
+{
+	return x->in_txn ? commit(x, weir_monotonic_ns(), err, errlen) : 0;
+}
+
+void
+weir_export_close(struct weir_exporter *x)
+{
+	for (unsigned i = 0; i < x->n; i++)
+		weir_log_reader_close(x->t[i].r);
+	if (x->rk) {
+		rd_kafka_flush(x->rk, 10000);
+		rd_kafka_destroy(x->rk);
+	}
+	x->rk = NULL;
+	x->n = 0;
+}

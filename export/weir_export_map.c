@@ -1,0 +1,43 @@
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "weir_export_map.h"
+
+static char *
+header(struct weir_export_record *o, const char *name)
+{
+	o->headers[o->n_headers].name = name;
+	return o->headers[o->n_headers++].value;
+}
+
+void
+weir_export_map(const struct weir_log_item *it, struct weir_export_record *o)
+{
+	const struct weir_record *r = it->record;
+	weir_source_format(r->source, o->key, sizeof(o->key));
+	o->key_len = (unsigned)strlen(o->key);
+	o->value = it->payload;
+	o->value_len = it->payload_len;
+	o->timestamp_ms = (int64_t)((r->event_time_ns ? r->event_time_ns : r->rx_ns) / 1000000u);
+	o->n_headers = 0;
+	snprintf(header(o, "weir.kind"), 96, "%s", weir_record_kind_name(r->kind));
+	snprintf(header(o, "weir.seq"), 96, "%" PRIu64, r->seq);
+	char *f = header(o, "weir.flags");
+	snprintf(f, 96, "%s%s%s", r->flags & WEIR_REC_F_LATE ? "late," : "",
+		 r->flags & WEIR_REC_F_RETRANSMITTED ? "retransmitted," : "", r->flags & WEIR_REC_F_TRUNCATED ? "truncated," : "");
+	size_t fl = strlen(f);
+	if (fl)
+		f[fl - 1] = 0;
+	char *rules = header(o, "weir.rules");
+	size_t at = 0;
+	rules[0] = 0;
+	const uint32_t *ids = weir_record_rules(r);
+	for (unsigned i = 0; i < r->n_rules && at < 80; i++)
+		at += (size_t)snprintf(rules + at, 96 - at, "%s%u", i ? "," : "", ids[i]);
+	snprintf(header(o, "weir.rx_ns"), 96, "%" PRIu64, r->rx_ns);
+	if (r->kind == WEIR_REC_LOSS) {
+		snprintf(header(o, "weir.loss.first"), 96, "%" PRIu64, r->seq);
+		snprintf(header(o, "weir.loss.last"), 96, "%" PRIu64, r->seq + (r->count ? r->count - 1 : 0));
+	}
+}
