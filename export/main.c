@@ -14,7 +14,7 @@
 #include "weir_http.h"
 #include "weir_time.h"
 
-static volatile sig_atomic_t quit;
+static volatile int quit; /* sig_atomic_t is an int here */
 
 static void
 on_signal(int sig)
@@ -59,19 +59,21 @@ run(struct weir_config *cfg, double idle_exit_s)
 {
 	static struct weir_exporter x;
 	static char err[4096];
-	if (weir_export_open(&x, cfg, cfg->log_dir, err, sizeof(err)) != 0) {
-		fprintf(stderr, "weir-export: %s\n", err);
-		weir_export_close(&x);
-		return 1;
-	}
+	x.stop = &quit;
+	weir_export_init(&x, cfg, cfg->log_dir);
 	struct weir_http *http = NULL;
 	if (cfg->exp.metrics_port) {
 		struct weir_http_handlers h = { weir_export_render, weir_export_health, &x };
 		if ((http = weir_http_serve(cfg->exp.metrics_ip, cfg->exp.metrics_port, &h, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "weir-export: %s\n", err);
-			weir_export_close(&x);
 			return 1;
 		}
+	}
+	if (weir_export_open(&x, err, sizeof(err)) != 0) {
+		fprintf(stderr, "weir-export: %s\n", err);
+		weir_http_stop(http);
+		weir_export_close(&x);
+		return 1;
 	}
 	printf("weir-export: shipping %u topic%s to %s as %s\n", x.n, x.n == 1 ? "" : "s", cfg->exp.brokers, x.txn_id);
 	fflush(stdout);

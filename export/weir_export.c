@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "weir_export.h"
 #include "weir_export_map.h"
@@ -57,8 +58,15 @@ open_readers(struct weir_exporter *x, char *err, size_t errlen)
 	snprintf(reader, sizeof(reader), "export-%s", x->cfg->exp.id);
 	for (unsigned i = 0; i < x->n; i++) {
 		struct weir_export_topic_state *t = &x->t[i];
-		if (weir_log_reader_open(&t->r, x->log_dir, t->cfg->log_topic, err, errlen) != 0)
-			return -1;
+		bool said = false;
+		while (weir_log_reader_open(&t->r, x->log_dir, t->cfg->log_topic, err, errlen) != 0) {
+			if (errno != ENOENT || (x->stop && *x->stop))
+				return -1;
+			if (!said) /* weir-control makes it when it first drains */
+				printf("weir-export: waiting for log topic %s/%s to be made\n", x->log_dir, t->cfg->log_topic);
+			said = true;
+			usleep(200 * 1000);
+		}
 		if (weir_log_reader_register(t->r, reader) != 0 ||
 		    weir_log_reader_mark(t->r, t->committed) != 0) {
 			snprintf(err, errlen, "%s", weir_log_reader_error(t->r));
@@ -82,20 +90,27 @@ open_readers(struct weir_exporter *x, char *err, size_t errlen)
 	return 0;
 }
 
-int
-weir_export_open(struct weir_exporter *x, const struct weir_config *cfg, const char *log_dir, char *err,
-		 size_t errlen)
+void
+weir_export_init(struct weir_exporter *x, const struct weir_config *cfg, const char *log_dir)
 {
+	const volatile int *stop = x->stop;
 	memset(x, 0, sizeof(*x));
+	x->stop = stop;
 	x->cfg = cfg;
 	x->log_dir = log_dir;
-	x->kafka_up = 1;
+	x->kafka_up = 0; /* until init_transactions has an answer */
 	snprintf(x->txn_id, sizeof(x->txn_id), "weir-export-%s", cfg->exp.id);
 	for (unsigned i = 0; i < cfg->exp.n_topics; i++) {
 		struct weir_export_topic_state *t = &x->t[x->n++];
 		t->cfg = &cfg->exp.topics[i];
 		snprintf(t->pos_key, sizeof(t->pos_key), "%s/%s", cfg->exp.id, t->cfg->log_topic);
 	}
+}
+
+int
+weir_export_open(struct weir_exporter *x, char *err, size_t errlen)
+{
+	const struct weir_config *cfg = x->cfg;
 	rd_kafka_conf_t *conf = weir_export_conf(cfg, "config", true, err, errlen);
 	if (conf == NULL)
 		return -1;
@@ -115,8 +130,16 @@ weir_export_open(struct weir_exporter *x, const struct weir_config *cfg, const c
 		rd_kafka_error_destroy(e);
 		return -1;
 	}
-	if (weir_export_create_topics(x, err, errlen) != 0 || weir_export_read_positions(x, err, errlen) != 0)
-		return -1;
+	__atomic_store_n(&x->kafka_up, 1, __ATOMIC_RELAXED);
+	/* Kafka may go away now too: a service waits for it, saying why. */
+	while (weir_export_create_topics(x, err, errlen) != 0 || weir_export_read_positions(x, err, errlen) != 0) {
+		__atomic_store_n(&x->kafka_up, 0, __ATOMIC_RELAXED);
+		fprintf(stderr, "weir-export: %s; trying again in 1 s\n", err);
+		if (x->stop && *x->stop)
+			return -1;
+		sleep(1);
+	}
+	__atomic_store_n(&x->kafka_up, 1, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < x->n; i++)
 		x->t[i].partitions = weir_export_partitions(x->rk, x->t[i].cfg->kafka_topic);
 	return open_readers(x, err, errlen);
@@ -200,7 +223,7 @@ commit(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
 		}
 	uint64_t t0 = weir_monotonic_ns();
 	rd_kafka_error_t *e;
-	while ((e = rd_kafka_commit_transaction(x->rk, 60000)) != NULL) {
+	while ((e = rd_kafka_commit_transaction(x->rk, 10000)) != NULL) {
 		bool fatal = txn_error(x, "commit_transaction", e, err, errlen);
 		bool retry = rd_kafka_error_is_retriable(e), abort = rd_kafka_error_txn_requires_abort(e);
 		rd_kafka_error_destroy(e);
@@ -296,12 +319,27 @@ read_topic(struct weir_exporter *x, struct weir_export_topic_state *t, uint64_t 
 	return produced;
 }
 
+static void
+update_lag(struct weir_exporter *x, uint64_t now_ns)
+{
+	for (unsigned i = 0; i < x->n; i++) {
+		struct weir_export_topic_state *t = &x->t[i];
+		uint64_t end = weir_log_reader_committed(t->r);
+		weir_sw_set(&t->lag_records, end > t->committed && end != UINT64_MAX ? end - t->committed : 0);
+		if (now_ns >= x->lag_bytes_at_ns) /* stats the segments: once a second */
+			weir_sw_set(&t->lag_bytes, weir_log_reader_bytes_behind(t->r));
+	}
+	if (now_ns >= x->lag_bytes_at_ns)
+		x->lag_bytes_at_ns = now_ns + 1000000000ull;
+}
+
 int
 weir_export_step(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
 {
 	rd_kafka_poll(x->rk, 0);
 	if (now_ns < x->retry_at_ns)
 		return 0;
+	update_lag(x, now_ns); /* before a commit that may wait for an absent Kafka */
 	int produced = 0;
 	for (unsigned i = 0; i < x->n; i++) {
 		int rc = read_topic(x, &x->t[i], now_ns, err, errlen);
@@ -320,15 +358,7 @@ weir_export_step(struct weir_exporter *x, uint64_t now_ns, char *err, size_t err
 			  now_ns - x->txn_start_ns >= x->cfg->exp.commit_interval_ns) &&
 	    commit(x, now_ns, err, errlen) != 0)
 		return -1;
-	for (unsigned i = 0; i < x->n; i++) {
-		struct weir_export_topic_state *t = &x->t[i];
-		uint64_t end = weir_log_reader_committed(t->r);
-		weir_sw_set(&t->lag_records, end > t->committed && end != UINT64_MAX ? end - t->committed : 0);
-		if (now_ns >= x->lag_bytes_at_ns) /* stats the segments: once a second */
-			weir_sw_set(&t->lag_bytes, weir_log_reader_bytes_behind(t->r));
-	}
-	if (now_ns >= x->lag_bytes_at_ns)
-		x->lag_bytes_at_ns = now_ns + 1000000000ull;
+	update_lag(x, now_ns);
 	return produced;
 }
 

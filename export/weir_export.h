@@ -43,6 +43,7 @@ struct weir_export_topic_state {
 struct weir_exporter {
 	const struct weir_config *cfg;
 	const char *log_dir;
+	const volatile int *stop;     /* set by a signal: stop waiting */
 	rd_kafka_t *rk;
 	unsigned n;
 	struct weir_export_topic_state t[WEIR_MAX_TOPICS];
@@ -58,11 +59,12 @@ struct weir_exporter {
 	char txn_id[128];
 };
 
+/* Sets x up for cfg (nothing connects yet): /metrics may read it from now. */
+void weir_export_init(struct weir_exporter *x, const struct weir_config *cfg, const char *log_dir);
 /* Creates the transactional producer (fencing any predecessor with the same
  * id), the positions topic and the exported topics when missing, reads the
  * committed positions and opens the readers there.  0, or -1 with err. */
-int weir_export_open(struct weir_exporter *x, const struct weir_config *cfg, const char *log_dir, char *err,
-		     size_t errlen);
+int weir_export_open(struct weir_exporter *x, char *err, size_t errlen);
 /* One round: reads what the log has, produces it, commits a transaction
  * when it holds batch records or is commit-interval old.  Returns the
  * records produced (0: nothing new), or -1 on a fatal error (fenced by

@@ -262,6 +262,8 @@ int
 weir_log_reader_seek(struct weir_log_reader *r, uint64_t offset)
 {
 	r->pos = offset;
+	if (r->n_bases == 0 && (list_segments(r) != 0 || r->n_bases == 0))
+		return r->n_bases ? -1 : 0; /* a topic not yet written: read from there when it is */
 	int rc = open_segment(r);
 	if (rc != 0)
 		return rc;

@@ -1,4 +1,7 @@
 import os
+import random
+import socket
+import subprocess
 import sys
 
 import pytest
@@ -20,3 +23,50 @@ def deploy(tmp_path):
     yield make
     for d in made:
         d.close()
+
+
+KAFKA_SH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "scripts",
+                        "kafka.sh")
+
+
+class KafkaCluster:
+    """Brokers scripts/kafka.sh started (KRaft, loopback): bootstrap, and nodes to kill or pause."""
+
+    def __init__(self, path, bootstrap, nodes):
+        self.dir, self.bootstrap, self.nodes = path, bootstrap, nodes
+
+    def node(self, verb, k):
+        subprocess.run([KAFKA_SH, verb, self.dir, str(k)], check=True, timeout=30)
+
+
+def free_base():
+    """A port p with p, p+1, p+10, p+11, p+20, p+21 free (three nodes' client and controller ports)."""
+    for _ in range(100):
+        base = random.randrange(30000, 45000, 100)
+        try:
+            for off in (0, 1, 10, 11, 20, 21):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + off))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free ports for kafka")
+
+
+@pytest.fixture
+def kafka(tmp_path_factory):
+    """kafka(nodes=1): a real Apache Kafka cluster for this test, stopped and removed after it."""
+    made = []
+
+    def start(nodes=1):
+        d = str(tmp_path_factory.mktemp("kafka"))
+        r = subprocess.run([KAFKA_SH, "start", d, str(nodes), str(free_base())], capture_output=True, text=True,
+                           timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        c = KafkaCluster(d, r.stdout.strip().splitlines()[-1], nodes)
+        made.append(c)
+        return c
+
+    yield start
+    for c in made:
+        subprocess.run([KAFKA_SH, "stop", c.dir], timeout=60)
