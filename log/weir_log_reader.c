@@ -281,29 +281,14 @@ weir_log_reader_seek(struct weir_log_reader *r, uint64_t offset)
 static int
 segment_done(struct weir_log_reader *r)
 {
-	if (r->seg_last) {
-		if (read_committed(r) != 0)
-			return -1;
-		if (!r->have_ck || r->ck.segment_base == r->seg.base_offset) {
-			if (set_limit(r) != 0)
-				return -1;
-			return r->seg.pos < r->seg.limit ? 1 : 0; /* 1: more to read here */
-		}
-		if (set_limit(r) != 0) /* rolled since: read it to its end */
-			return -1;
-		if (r->seg.pos < r->seg.limit)
-			return 1;
-	}
-	if (!r->have_ck) {
-		/* An older topic, or one weir-control is just making (its
-		 * checkpoint comes right after its first segment): look again. */
-		if (read_committed(r) != 0 || set_limit(r) != 0)
-			return -1;
-		if (r->have_ck)
-			return segment_done(r);
-		if (r->seg.pos < r->seg.limit)
-			return 1;
-	}
+	/* The checkpoint as it is now: the segment may have grown, been
+	 * rolled past, or (a topic just made) got its first checkpoint. */
+	if (read_committed(r) != 0 || set_limit(r) != 0)
+		return -1;
+	if (r->seg.pos < r->seg.limit)
+		return 1;
+	if (r->seg_last)
+		return 0; /* at the committed end */
 	uint64_t next = r->seg.next_offset;
 	if (list_segments(r) != 0)
 		return -1;

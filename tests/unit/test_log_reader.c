@@ -359,6 +359,48 @@ should_follow_only_as_far_as_the_committed_point(void **state)
 	rm_tmpdir(root);
 }
 
+/* A follower started on a topic weir-control is just making: its first
+ * segment there before its checkpoint.  It reads on once both are. */
+static void
+should_follow_a_topic_from_before_its_first_checkpoint(void **state)
+{
+	(void)state;
+	char *root = make_tmpdir(), dir[600], path[700];
+	snprintf(dir, sizeof(dir), "%s/t", root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	struct weir_log_reader *r;
+	assert_int_equal(weir_log_reader_open(&r, root, "t", err, sizeof(err)), 0);
+	struct weir_log_item it;
+	assert_int_equal(weir_log_reader_next(r, &it), WEIR_LOG_READ_END); /* nothing at all yet */
+	weir_log_segment_path(dir, 0, path, sizeof(path));
+	FILE *f = fopen(path, "w");
+	struct weir_log_segment_hdr h = { .magic = WEIR_LOG_MAGIC, .base_offset = 0 };
+	fwrite(&h, sizeof(h), 1, f);
+	fclose(f);
+	assert_int_equal(weir_log_reader_next(r, &it), WEIR_LOG_READ_END); /* a segment, no checkpoint yet */
+	static struct writer w;
+	memset(&w, 0, sizeof(w));
+	w.rng = 5;
+	w.rx = 1000;
+	assert_int_equal(weir_log_topic_open(&w.t, root, "t", err, sizeof(err)), 0);
+	for (unsigned round = 0; round < 3; round++) {
+		for (unsigned i = 0; i < 500; i++)
+			write_one(&w, round % 4);
+		commit(&w);
+		assert_int_equal(weir_log_reader_wait(r, 100) >= 0, 1);
+	}
+	size_t n = 0;
+	int rc;
+	while ((rc = weir_log_reader_next(r, &it)) == WEIR_LOG_READ_ENTRY)
+		assert_int_equal(it.entry->offset, n++);
+	assert_int_equal(rc, WEIR_LOG_READ_END);
+	assert_int_equal(n, w.n);
+	weir_log_reader_close(r);
+	weir_log_topic_close(&w.t);
+	free(w.truth);
+	rm_tmpdir(root);
+}
+
 /* Size retention deletes the oldest segments, never the one being written,
  * and holds at a registered reader's mark unless hard; then the reader is
  * told it was truncated, and where it goes on. */
@@ -453,6 +495,7 @@ main(void)
 		cmocka_unit_test(should_detect_and_rebuild_a_missing_truncated_or_flipped_index),
 		cmocka_unit_test(should_rebuild_the_very_index_the_writer_wrote),
 		cmocka_unit_test(should_follow_only_as_far_as_the_committed_point),
+		cmocka_unit_test(should_follow_a_topic_from_before_its_first_checkpoint),
 		cmocka_unit_test(should_keep_what_a_registered_reader_has_not_read_unless_retention_is_hard),
 		cmocka_unit_test(should_delete_segments_older_than_the_time_bound),
 	};
