@@ -131,7 +131,7 @@ validate(struct weir_config_ctx *ctx)
 		     "\"port config all rxq %u\" but \"set corelist\" (line %u) names %u lcores: one worker per RX queue, make them equal",
 		     cfg->rxq, cfg->line_corelist, cfg->n_workers);
 	for (unsigned i = 0; i < cfg->n_decoders && cfg->seq.key_by_sender; i++)
-		if (cfg->decoders[i].rerequest_ip)
+		if (cfg->decoders[i].rerequest_family)
 			weir_diag_fail_at(&ctx->d, cfg->seq.line_key,
 			     "\"sequence key source+sender\" cannot go with the rerequest on line %u: retransmissions come from another address; use \"sequence key source\"",
 			     cfg->decoders[i].line);

@@ -30,8 +30,11 @@ struct weir_decoder_cfg {
 	uint16_t topic;
 	enum weir_decoder_type type;
 	unsigned line;
-	/* MoldUDP64 retransmission server for this feed (0: none): network order. */
-	uint32_t rerequest_ip;
+	/* MoldUDP64 retransmission server for this feed (family 0: none),
+	 * address and port in network order. */
+	uint8_t rerequest_family;        /* 0, 4 or 6 */
+	uint32_t rerequest_ip;           /* IPv4 */
+	uint8_t rerequest_ip6[16];       /* IPv6 */
 	uint16_t rerequest_port;
 };
 

@@ -206,7 +206,7 @@ cmd_decoder(struct weir_config_ctx *ctx, char **t, int n)
 	if ((n != 6 && n != 8) || strcmp(t[2], "udp-port") != 0 || strcmp(t[4], "topic") != 0 ||
 	    (n == 8 && strcmp(t[6], "rerequest") != 0)) {
 		weir_diag_fail(&ctx->d,
-			       "expected \"decoder (moldudp64|weirframe) udp-port N topic NAME [rerequest IPV4:PORT]\"");
+			       "expected \"decoder (moldudp64|weirframe) udp-port N topic NAME [rerequest IPV4:PORT|[IPV6]:PORT]\"");
 		return;
 	}
 	enum weir_decoder_type type;
@@ -219,12 +219,13 @@ cmd_decoder(struct weir_config_ctx *ctx, char **t, int n)
 		return;
 	}
 	uint32_t rr_ip = 0;
+	uint8_t rr_family = 0, rr_ip6[16] = { 0 };
 	uint16_t rr_port = 0;
 	if (n == 8 && type != WEIR_DECODER_MOLDUDP64) {
 		weir_diag_fail(&ctx->d, "rerequest is MoldUDP64's: the weir frame has no retransmission protocol");
 		return;
 	}
-	if (n == 8 && weir_config_ipv4_port(ctx, t[7], &rr_ip, &rr_port))
+	if (n == 8 && weir_config_ip_port(ctx, t[7], &rr_family, &rr_ip, rr_ip6, &rr_port))
 		return;
 	if (weir_config_uint_range(ctx, "udp-port", t[3], 1, 65535, &v))
 		return;
@@ -246,7 +247,9 @@ cmd_decoder(struct weir_config_ctx *ctx, char **t, int n)
 	d->topic = topic;
 	d->type = type;
 	d->line = ctx->d.line;
+	d->rerequest_family = rr_family;
 	d->rerequest_ip = rr_ip;
+	memcpy(d->rerequest_ip6, rr_ip6, 16);
 	d->rerequest_port = rr_port;
 }
 

@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -269,3 +270,33 @@ weir_config_ipv4_port(struct weir_config_ctx *ctx, const char *tok, uint32_t *ip
 	*port = (uint16_t)((p >> 8) | ((p & 0xFF) << 8));
 	return 0;
 }
+
+int
+weir_config_ip_port(struct weir_config_ctx *ctx, const char *tok, uint8_t *family, uint32_t *ip4, uint8_t ip6[16],
+		    uint16_t *port)
+{
+	if (tok[0] != '[') {
+		*family = 4;
+		return weir_config_ipv4_port(ctx, tok, ip4, port);
+	}
+	char host[64];
+	const char *close = strchr(tok, ']');
+	unsigned p;
+	char tail;
+	if (close == NULL || (size_t)(close - tok - 1) >= sizeof(host) || sscanf(close + 1, ":%u%c", &p, &tail) != 1 ||
+	    p == 0 || p > 65535) {
+		weir_diag_fail(&ctx->d, "address \"%s\" is not valid: write IPV4:PORT or [IPV6]:PORT, e.g. [2001:db8::1]:26401",
+			       tok);
+		return -1;
+	}
+	memcpy(host, tok + 1, (size_t)(close - tok - 1));
+	host[close - tok - 1] = 0;
+	if (inet_pton(AF_INET6, host, ip6) != 1) {
+		weir_diag_fail(&ctx->d, "address \"%s\": \"%s\" is not an IPv6 address", tok, host);
+		return -1;
+	}
+	*family = 6;
+	*port = (uint16_t)((p >> 8) | ((p & 0xFF) << 8));
+	return 0;
+}
+

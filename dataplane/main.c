@@ -357,7 +357,7 @@ setup_workers(struct dataplane *dp)
 		.ns_per_tick_q32 = (uint64_t)(((unsigned __int128)1000000000ull << 32) / rte_get_tsc_hz()),
 	};
 	for (unsigned d = 0; d < cfg->n_decoders; d++)
-		ws.rerequests |= cfg->decoders[d].rerequest_ip != 0;
+		ws.rerequests |= cfg->decoders[d].rerequest_family != 0;
 	dp->info->start_time_ns = ws.epoch_ns;
 	for (unsigned i = 0; i < cfg->n_workers; i++) {
 		char name[32];

@@ -60,10 +60,10 @@ on_request(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_
 	weir_put_be64(req + 10, first);
 	weir_put_be16(req + 18, (uint16_t)count);
 	const struct weir_port_peer *peer = &pl->peers[src->origin.port % WEIR_MAX_PORTS];
-	if (!peer->known)
-		return false;
-	return pl->rerequest.send(pl->rerequest.ctx, src, &pl->decoders->decoders[src->origin.decoder], peer, req,
-				  sizeof(req));
+	const struct weir_decoder_cfg *d = &pl->decoders->decoders[src->origin.decoder];
+	if (!(d->rerequest_family == 6 ? peer->known6 : peer->known))
+		return false; /* no feed packet of that family showed us our address yet */
+	return pl->rerequest.send(pl->rerequest.ctx, src, d, peer, req, sizeof(req));
 }
 
 static uint64_t
@@ -218,8 +218,23 @@ learn_peer(struct weir_port_peer *p, const uint8_t *frame, const struct weir_udp
 	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
 	memcpy(p->local_mac, &eth->dst_addr, RTE_ETHER_ADDR_LEN);
 	memcpy(p->peer_mac, &eth->src_addr, RTE_ETHER_ADDR_LEN);
-	memcpy(p->local_ip, v->src_addr + 4, 4); /* IPv4: the destination follows the source */
-	p->known = 1;
+	if (v->ip_version == 6) {
+		memcpy(p->local_ip6, v->src_addr + 16, 16); /* the destination follows the source */
+		p->known6 = 1;
+	} else {
+		memcpy(p->local_ip, v->src_addr + 4, 4);
+		p->known = 1;
+	}
+}
+
+/* Whether the packet came from the feed's retransmission server. */
+static inline bool
+from_rerequest_server(const struct weir_decoder_cfg *d, const struct weir_udp_view *v)
+{
+	if (v->src_port != __builtin_bswap16(d->rerequest_port) || v->ip_version != d->rerequest_family)
+		return false;
+	return v->ip_version == 6 ? memcmp(v->src_addr, d->rerequest_ip6, 16) == 0
+				  : memcmp(v->src_addr, &d->rerequest_ip, 4) == 0;
 }
 
 /* Heartbeat, end of session or data: the framing-independent rest of a packet. */
@@ -230,7 +245,7 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 {
 	const struct weir_decoder_cfg *d = &pl->decoders->decoders[decoder];
 	struct weir_seq_origin origin = { .topic = d->topic, .port = port, .decoder = (uint8_t)decoder,
-					  .can_request = d->rerequest_ip != 0 };
+					  .can_request = d->rerequest_family != 0 };
 	struct weir_seq_source *src = weir_seq_source(&pl->seq, b->key, &origin, now_ns);
 	if (heartbeat) {
 		weir_seq_heartbeat(&pl->seq, src, b->first_seq, now_ns);
@@ -249,10 +264,9 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 	}
 	/* What the feed's retransmission server sends is flagged as such. */
 	uint16_t flags = 0;
-	if (d->rerequest_ip && v->ip_version == 4 && memcmp(v->src_addr, &d->rerequest_ip, 4) == 0 &&
-	    v->src_port == __builtin_bswap16(d->rerequest_port))
+	if (d->rerequest_family && from_rerequest_server(d, v))
 		flags = WEIR_REC_F_RETRANSMITTED;
-	else if (d->rerequest_ip && v->ip_version == 4 && port < WEIR_MAX_PORTS)
+	else if (d->rerequest_family == v->ip_version && port < WEIR_MAX_PORTS)
 		learn_peer(&pl->peers[port], frame, v); /* only re-requests use it: not every packet's stores */
 	pl->c.messages += b->count;
 	if (!commit_events(pl, b, src, d->topic, port, flags, now_ns)) {

@@ -38,7 +38,9 @@ struct weir_port_peer {
 	uint8_t local_mac[6];
 	uint8_t peer_mac[6];
 	uint8_t local_ip[4];
-	uint8_t known;
+	uint8_t known;               /* an IPv4 feed packet was seen */
+	uint8_t known6;              /* an IPv6 one */
+	uint8_t local_ip6[16];
 };
 
 /* Sends a MoldUDP64 re-request (the 20-byte request in payload) for a source

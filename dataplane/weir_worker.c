@@ -3,6 +3,7 @@
 #include <rte_lcore.h>
 #include <rte_prefetch.h>
 
+#include "weir_csum.h"
 #include "weir_headers.h"
 #include "weir_worker.h"
 
@@ -99,18 +100,27 @@ weir_worker_send_rerequest(void *ctx, const struct weir_seq_source *src, const s
 	struct rte_mbuf *m = rte_pktmbuf_alloc(w->tx_pool);
 	if (m == NULL)
 		return false;
+	bool v6 = d->rerequest_family == 6;
 	uint16_t udp_len = (uint16_t)(sizeof(struct rte_udp_hdr) + len);
-	uint16_t frame_len = (uint16_t)(sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + udp_len);
+	uint16_t ip_len = v6 ? sizeof(struct rte_ipv6_hdr) : sizeof(struct rte_ipv4_hdr);
+	uint16_t frame_len = (uint16_t)(sizeof(struct rte_ether_hdr) + ip_len + udp_len);
 	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, frame_len);
 	if (f == NULL) {
 		rte_pktmbuf_free(m);
 		return false;
 	}
-	f += weir_put_eth_header(f, peer->peer_mac, peer->local_mac, RTE_ETHER_TYPE_IPV4);
-	f += weir_put_ipv4_header(f, peer->local_ip, (const uint8_t *)&d->rerequest_ip, 0, udp_len);
+	f += weir_put_eth_header(f, peer->peer_mac, peer->local_mac, v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
+	uint8_t *ip = f;
+	if (v6)
+		f += weir_put_ipv6_header(f, peer->local_ip6, d->rerequest_ip6, udp_len);
+	else
+		f += weir_put_ipv4_header(f, peer->local_ip, (const uint8_t *)&d->rerequest_ip, 0, udp_len);
 	/* the config holds the server's port in network order */
+	uint8_t *udp = f;
 	f += weir_put_udp_header(f, d->udp_port, rte_be_to_cpu_16(d->rerequest_port), udp_len);
 	memcpy(f, payload, len);
+	if (v6) /* UDP over IPv6 must carry its checksum (RFC 8200) */
+		((struct rte_udp_hdr *)udp)->dgram_cksum = rte_cpu_to_be_16(weir_udp_csum(ip, 6, udp, udp_len));
 	if (rte_eth_tx_burst(port, (uint16_t)w->id, &m, 1) != 1) {
 		rte_pktmbuf_free(m);
 		return false;

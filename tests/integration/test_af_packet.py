@@ -1,4 +1,5 @@
 """weir on a veth pair through net_af_packet, fed by an ordinary kernel UDP sender in a netns."""
+import contextlib
 import json
 import os
 import subprocess
@@ -25,33 +26,50 @@ def sh(*cmd):
     subprocess.run(cmd, check=True, capture_output=True)
 
 
-@pytest.fixture
-def veth():
-    """veth pair: one end here for DPDK (no address), the other in a netns as the sender's host."""
+@contextlib.contextmanager
+def veth_pair(v6):
+    """veth pair: one end here for DPDK (no address), the other in a netns as the sender's host:
+    198.18.7.1/30, or fd00:7::1/64 with v6; weir's address (198.18.7.2, fd00:7::2) is reached through a
+    permanent neighbour entry, since weir does no ARP or neighbour discovery."""
     if os.geteuid() != 0:
         pytest.skip("needs root for a netns and veth pair")
-    tag = f"{os.getpid() % 100000}"
+    tag = f"{'6' if v6 else ''}{os.getpid() % 100000}"
     ns, here, there = f"weirns{tag}", f"wv{tag}a", f"wv{tag}b"
     sh("ip", "netns", "add", ns)
     try:
         sh("ip", "link", "add", here, "type", "veth", "peer", "name", there)
         sh("ip", "link", "set", there, "netns", ns)
-        for dev in (here,):
-            sh("sysctl", "-q", "-w", f"net.ipv6.conf.{dev}.disable_ipv6=1")
+        sh("sysctl", "-q", "-w", f"net.ipv6.conf.{here}.disable_ipv6=1")
         sh("ip", "link", "set", here, "up")
-        sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w", f"net.ipv6.conf.{there}.disable_ipv6=1")
-        sh("ip", "-n", ns, "addr", "add", "198.18.7.1/30", "dev", there)
+        sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w", f"net.ipv6.conf.{there}.disable_ipv6={0 if v6 else 1}")
+        if v6:
+            sh("ip", "-n", ns, "-6", "addr", "add", "fd00:7::1/64", "dev", there, "nodad")
+        else:
+            sh("ip", "-n", ns, "addr", "add", "198.18.7.1/30", "dev", there)
         sh("ip", "-n", ns, "link", "set", there, "up")
         # A veth hands on locally made packets with the UDP checksum left for a
         # NIC to fill, and net_af_packet does not say so: weir would (rightly)
         # find them wrong.  Off, the kernel writes real checksums, as a wire has.
         sh("ip", "netns", "exec", ns, "ethtool", "-K", there, "tx", "off")
         mac = open(f"/sys/class/net/{here}/address").read().strip()
-        sh("ip", "-n", ns, "neigh", "add", "198.18.7.2", "lladdr", mac, "dev", there, "nud", "permanent")
+        sh("ip", "-n", ns, *(["-6"] if v6 else []), "neigh", "add", "fd00:7::2" if v6 else "198.18.7.2", "lladdr",
+           mac, "dev", there, "nud", "permanent")
         yield ns, here
     finally:
         subprocess.run(["ip", "link", "del", here], capture_output=True)
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+@pytest.fixture
+def veth():
+    with veth_pair(False) as v:
+        yield v
+
+
+@pytest.fixture
+def veth6():
+    with veth_pair(True) as v:
+        yield v
 
 
 def test_kernel_udp_sender_over_veth_is_logged_exactly_once(deploy, tmp_path, veth):
@@ -98,23 +116,29 @@ shutdown drain-timeout 20s
 """
 
 
-def test_gaps_are_rerequested_over_tx_and_recovered_and_forgotten_events_become_loss_records(
-        deploy, tmp_path, veth):
+def recovery_run(deploy, tmp_path, veth, name, body, to, serve, *gen_args):
+    """weir on the veth with a re-request server behind it, weir-gen sending from the netns; the manifest."""
     from weir_harness import GEN
     ns, iface = veth
-    d = deploy("recover", f"--vdev=net_af_packet0,iface={iface},qpairs=1", RECOVERY_BODY)
+    d = deploy(name, f"--vdev=net_af_packet0,iface={iface},qpairs=1", body)
     d.start_dataplane()
     d.wait_running()
     cp = d.start_control("--exit-when-done")
     manifest = str(tmp_path / "sent.json")
-    sender = subprocess.run(
-        ["ip", "netns", "exec", ns, GEN, "send", "--to", "198.18.7.2:26400", "--serve", "198.18.7.1:26401",
-         "--manifest", manifest, "--seed", "9", "--messages", "30000", "--sessions", "4", "--per-packet", "1-6",
-         "--loss", "0.02", "--burst-loss", "2", "--forget", "0.3", "--reorder", "0.01", "--duplicate", "0.005",
-         "--heartbeat-every", "20", "--end-session", "--rate", "20000", "--linger", "3"],
-        capture_output=True, text=True, timeout=120)
+    sender = subprocess.run(["ip", "netns", "exec", ns, GEN, "send", "--to", to, "--serve", serve, "--manifest",
+                             manifest, *gen_args, "--end-session", "--rate", "20000", "--linger", "3"],
+                            capture_output=True, text=True, timeout=120)
     assert sender.returncode == 0, sender.stderr
-    man = load_json(manifest)
+    assert "re-requests answered" in sender.stdout, sender.stdout
+    return d, cp, load_json(manifest), manifest
+
+
+def test_gaps_are_rerequested_over_tx_and_recovered_and_forgotten_events_become_loss_records(
+        deploy, tmp_path, veth):
+    d, cp, man, manifest = recovery_run(
+        deploy, tmp_path, veth, "recover", RECOVERY_BODY, "198.18.7.2:26400", "198.18.7.1:26401",
+        "--seed", "9", "--messages", "30000", "--sessions", "4", "--per-packet", "1-6", "--loss", "0.02",
+        "--burst-loss", "2", "--forget", "0.3", "--reorder", "0.01", "--duplicate", "0.005", "--heartbeat-every", "20")
     lost = man["expected"]["gap_events_lost"]
     assert lost > 0 and man["faults"]["lost_packets"] > 0
     deadline = time.time() + 20  # every gap is recovered or timed out by now
@@ -145,7 +169,29 @@ def test_gaps_are_rerequested_over_tx_and_recovered_and_forgotten_events_become_
     t = load_json(d.dataplane_stats)["total"]
     assert t["rerequests_sent"] > 0
     assert t["gap_events_recovered"] > 0
-    assert "re-requests answered" in sender.stdout
     retransmitted = [rec for rec in d.log_records("event") if "retransmitted" in rec["flags"]]
     assert retransmitted, "no event came back from the retransmission server"
     assert all("late" in rec["flags"] for rec in retransmitted)
+
+
+def test_an_ipv6_feeds_gaps_are_rerequested_over_ipv6_and_filled(deploy, tmp_path, veth6):
+    body = RECOVERY_BODY.replace("rerequest 198.18.7.1:26401", "rerequest [fd00:7::1]:26401")
+    d, cp, man, manifest = recovery_run(
+        deploy, tmp_path, veth6, "recover6", body, "[fd00:7::2]:26400", "[fd00:7::1]:26401",
+        "--seed", "19", "--messages", "20000", "--sessions", "3", "--per-packet", "1-6", "--loss", "0.02",
+        "--burst-loss", "2")
+    assert man["faults"]["lost_packets"] > 0
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        out = subprocess.run([os.path.join(os.path.dirname(CHECK), "weir-read"), "--verify", d.log_dir],
+                             capture_output=True, text=True).stdout
+        if f"events {man['expected']['event_records']}," in out:
+            break
+        time.sleep(0.2)
+    d.stop(cp)
+    d.check(manifest, with_stats=False)  # the netns kernel's own IPv6 traffic (MLD, RS) is on the veth too
+    t = load_json(d.dataplane_stats)["total"]
+    assert t["rerequests_sent"] > 0 and t["gap_events_recovered"] > 0, t
+    assert t["gap_events_lost"] == 0, t  # nothing forgotten by the server: every gap filled, over IPv6
+    recs = d.log_records("event")
+    assert sum("retransmitted" in r["flags"] for r in recs) == t["gap_events_recovered"]

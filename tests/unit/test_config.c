@@ -302,10 +302,30 @@ should_reject_retention_for_no_topic_twice_or_of_nothing(void **state)
 	expect_error(VALID_TAIL "log dir /tmp/y\n", 4, "already set on line 3");
 }
 
+static void
+should_take_an_ipv6_retransmission_server_and_refuse_a_bad_one(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("set corelist 1\ndecoder moldudp64 udp-port 26400 topic itch rerequest [fd00:7::1]:26401\n"
+			       "log dir /tmp/x\n"),
+			 0);
+	const struct weir_decoder_cfg *d = &cfg.decoders[0];
+	assert_int_equal(d->rerequest_family, 6);
+	assert_int_equal(d->rerequest_port, __builtin_bswap16(26401));
+	assert_int_equal(d->rerequest_ip6[0], 0xfd);
+	assert_int_equal(d->rerequest_ip6[15], 1);
+	assert_int_equal(parse(VALID_TAIL "decoder moldudp64 udp-port 1 topic a rerequest 198.18.0.1:7\n"), 0);
+	assert_int_equal(cfg.decoders[1].rerequest_family, 4);
+	expect_error(VALID_TAIL "decoder moldudp64 udp-port 1 topic a rerequest [fd00::zz]:7\n", 4,
+		     "is not an IPv6 address");
+	expect_error(VALID_TAIL "decoder moldudp64 udp-port 1 topic a rerequest [fd00::1]\n", 4, "[IPV6]:PORT");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(should_take_an_ipv6_retransmission_server_and_refuse_a_bad_one),
 		cmocka_unit_test(should_keep_each_topic_under_its_own_retention_over_every_topics),
 		cmocka_unit_test(should_reject_retention_for_no_topic_twice_or_of_nothing),
 		cmocka_unit_test(should_name_the_line_and_token_of_an_unknown_command),

@@ -4,6 +4,7 @@
 #ifndef WEIR_GEN_H
 #define WEIR_GEN_H
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
@@ -19,6 +20,25 @@
 #define MAX_SESSIONS 4096
 #define MOLD_BUDGET 1400 /* MoldUDP64 bytes per packet, inside a 1500-byte MTU */
 _Static_assert(MOLD_BUDGET + 64 <= 1464, "a pending packet holds MOLD_BUDGET bytes");
+
+/* A socket address of either family. */
+union gen_addr {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+static inline socklen_t
+gen_addr_len(const union gen_addr *a)
+{
+	return a->sa.sa_family == AF_INET6 ? sizeof(a->v6) : sizeof(a->v4);
+}
+
+static inline uint16_t
+gen_addr_port(const union gen_addr *a)
+{
+	return ntohs(a->sa.sa_family == AF_INET6 ? a->v6.sin6_port : a->v4.sin_port);
+}
 
 struct gen_opts {
 	const char *out, *manifest;
@@ -36,7 +56,7 @@ struct gen_opts {
 	unsigned burst_loss, reorder_distance;
 	/* send mode */
 	bool send;
-	struct sockaddr_in to, serve;
+	union gen_addr to, serve;    /* IPv4 or IPv6 (sockets); DPDK mode is IPv4 */
 	bool serving;
 	double forget_rate;          /* of lost packets, the share the server will not resend */
 	bool weir_framing;           /* weir frames instead of MoldUDP64 */

@@ -27,11 +27,12 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: weir-gen pcap --out FILE.pcap --manifest FILE.json [options]\n"
-		"       weir-gen send --to IPV4:PORT --manifest FILE.json [--serve IPV4:PORT [--forget R]] [options]\n"
+		"       weir-gen send --to ADDR:PORT --manifest FILE.json [--serve ADDR:PORT [--forget R]] [options]\n"
 		"       weir-gen rules [--count N] [--seed N] [--out FILE]   a rules file shaped like an operator's\n"
 		"send (kernel UDP socket; the port of --to is replaced by each packet's):\n"
 		"  --rate PPS             packets per second (default 20000)\n"
-		"  --serve IPV4:PORT      answer MoldUDP64 re-requests there from what was sent (needs --end-session)\n"
+		"  --serve ADDR:PORT      answer MoldUDP64 re-requests there from what was sent (needs --end-session);\n"
+		"                         ADDR: IPV4, or [IPV6] (sockets; --dpdk is IPv4 only)\n"
 		"  --forget R             of the lost packets, the share the server will not send again\n"
 		"  --linger SEC           keep serving this long after the last packet (default 3)\n"
 		"  --dpdk \"EAL ARGS\"      send whole frames out of DPDK port 0 instead (e.g. a net_memif client);\n"
@@ -85,9 +86,9 @@ parse_range(const char *s, unsigned *lo, unsigned *hi)
 	return 0;
 }
 
-/* "198.18.0.2:26400" */
+/* "198.18.0.2:26400" or "[fd00::1]:26400" */
 static int
-parse_addr(const char *s, struct sockaddr_in *a)
+parse_addr(const char *s, union gen_addr *a)
 {
 	char host[64];
 	unsigned port;
@@ -98,12 +99,19 @@ parse_addr(const char *s, struct sockaddr_in *a)
 	host[colon - s] = 0;
 	char *end;
 	port = (unsigned)strtoul(colon + 1, &end, 10);
-	memset(a, 0, sizeof(*a));
-	a->sin_family = AF_INET;
-	a->sin_port = htons((uint16_t)port);
-	if (*end || port == 0 || port > 65535 || inet_pton(AF_INET, host, &a->sin_addr) != 1)
+	if (*end || port == 0 || port > 65535)
 		return -1;
-	return 0;
+	memset(a, 0, sizeof(*a));
+	size_t hl = strlen(host);
+	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+		host[hl - 1] = 0;
+		a->v6.sin6_family = AF_INET6;
+		a->v6.sin6_port = htons((uint16_t)port);
+		return inet_pton(AF_INET6, host + 1, &a->v6.sin6_addr) == 1 ? 0 : -1;
+	}
+	a->v4.sin_family = AF_INET;
+	a->v4.sin_port = htons((uint16_t)port);
+	return inet_pton(AF_INET, host, &a->v4.sin_addr) == 1 ? 0 : -1;
 }
 
 static int
@@ -279,7 +287,7 @@ parse_options(int argc, char **argv, struct gen_opts *o)
 		if (rc < 0)
 			return 2;
 	}
-	if (o->manifest == NULL || (!o->send && o->out == NULL) || (o->send && o->to.sin_family == 0)) {
+	if (o->manifest == NULL || (!o->send && o->out == NULL) || (o->send && o->to.sa.sa_family == 0)) {
 		usage(stderr);
 		return 2;
 	}
@@ -306,23 +314,27 @@ open_output(struct gen *g, pcap_t **dead)
 	memcpy(g->feed.dst_mac, (uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x02 }, 6);
 	memcpy(g->feed.src_ip, (uint8_t[4]){ 198, 18, 0, 1 }, 4);
 	memcpy(g->feed.dst_ip, (uint8_t[4]){ 198, 18, 0, 2 }, 4);
-	if (o->send) {
-		memcpy(g->feed.dst_ip, &o->to.sin_addr, 4);
-		if (o->serving)
-			memcpy(g->feed.src_ip, &o->serve.sin_addr, 4);
+	if (o->send && o->to.sa.sa_family == AF_INET) {
+		memcpy(g->feed.dst_ip, &o->to.v4.sin_addr, 4);
+		if (o->serving && o->serve.sa.sa_family == AF_INET)
+			memcpy(g->feed.src_ip, &o->serve.v4.sin_addr, 4);
+	}
+	if (o->send && o->dpdk_eal && (o->to.sa.sa_family != AF_INET || (o->serving && o->serve.sa.sa_family != AF_INET))) {
+		fprintf(stderr, "weir-gen: --dpdk sends IPv4 only: give --to and --serve as IPV4:PORT\n");
+		return 2;
 	}
 	if (o->send && o->dpdk_eal) {
 		if (gen_dpdk_open(g) != 0)
 			return 1;
 	} else if (o->send) {
-		g->sock = socket(AF_INET, SOCK_DGRAM, 0);
+		g->sock = socket(o->to.sa.sa_family, SOCK_DGRAM, 0);
 		int big = 8 << 20;
 		setsockopt(g->sock, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 		if (o->serving) {
-			g->srv = socket(AF_INET, SOCK_DGRAM, 0);
-			if (bind(g->srv, (struct sockaddr *)&o->serve, sizeof(o->serve)) != 0) {
-				fprintf(stderr, "weir-gen: bind %s:%u: %s\n", inet_ntoa(o->serve.sin_addr),
-					ntohs(o->serve.sin_port), strerror(errno));
+			g->srv = socket(o->serve.sa.sa_family, SOCK_DGRAM, 0);
+			if (bind(g->srv, &o->serve.sa, gen_addr_len(&o->serve)) != 0) {
+				fprintf(stderr, "weir-gen: bind to the --serve address (port %u): %s\n", gen_addr_port(&o->serve),
+					strerror(errno));
 				return 1;
 			}
 		}

@@ -22,7 +22,8 @@
 
 /* Where the answer to one re-request goes. */
 struct reply_to {
-	struct sockaddr_in addr;     /* socket mode */
+	struct sockaddr_storage addr; /* socket mode */
+	socklen_t addr_len;
 	struct endpoints ep;         /* DPDK mode: back to whoever asked */
 	uint16_t port;
 };
@@ -58,11 +59,11 @@ reply(struct gen *g, const struct reply_to *to, const uint8_t *payload, uint32_t
 	if (g->o.dpdk_eal) {
 		uint8_t frame[MAX_FRAME + 64];
 		uint32_t l3, l4;
-		uint32_t fl = gen_build_udp_frame_between(g, &to->ep, frame, false, false, ntohs(g->o.serve.sin_port), to->port,
+		uint32_t fl = gen_build_udp_frame_between(g, &to->ep, frame, false, false, gen_addr_port(&g->o.serve), to->port,
 						      payload, len, &l3, &l4);
 		gen_send_frame_dpdk(g, frame, fl);
 	} else {
-		sendto(g->srv, payload, len, 0, (const struct sockaddr *)&to->addr, sizeof(to->addr));
+		sendto(g->srv, payload, len, 0, (const struct sockaddr *)&to->addr, to->addr_len);
 	}
 }
 
@@ -127,12 +128,12 @@ gen_serve_requests(struct gen *g)
 			unsigned reason;
 			if (weir_parse_udp(f, pkts[i]->data_len, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, &v, &reason) ==
 				    WEIR_PARSE_OK &&
-			    v.ip_version == 4 && v.dst_port == ntohs(g->o.serve.sin_port)) {
+			    v.ip_version == 4 && v.dst_port == gen_addr_port(&g->o.serve)) {
 				struct reply_to to = { .port = v.src_port };
 				memcpy(to.ep.dst_mac, f + 6, 6);
 				memcpy(to.ep.src_mac, g->feed.src_mac, 6);
 				memcpy(to.ep.dst_ip, v.src_addr, 4);
-				memcpy(to.ep.src_ip, &g->o.serve.sin_addr, 4);
+				memcpy(to.ep.src_ip, &g->o.serve.v4.sin_addr, 4);
 				answer_request(g, v.payload, v.payload_len, &to);
 			}
 			rte_pktmbuf_free(pkts[i]);
@@ -142,8 +143,8 @@ gen_serve_requests(struct gen *g)
 	for (;;) {
 		uint8_t req[64];
 		struct reply_to to;
-		socklen_t fl = sizeof(to.addr);
-		ssize_t n = recvfrom(g->srv, req, sizeof(req), MSG_DONTWAIT, (struct sockaddr *)&to.addr, &fl);
+		to.addr_len = sizeof(to.addr);
+		ssize_t n = recvfrom(g->srv, req, sizeof(req), MSG_DONTWAIT, (struct sockaddr *)&to.addr, &to.addr_len);
 		if (n < 0)
 			return;
 		answer_request(g, req, (size_t)n, &to);
