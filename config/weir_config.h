@@ -107,6 +107,18 @@ struct weir_config {
 		unsigned line;
 	} retention[WEIR_MAX_TOPICS + 1];
 
+	/* Multicast feeds: the groups each port joins (IGMP, from worker 0). */
+#define WEIR_MAX_FEED_GROUPS 32
+	unsigned n_feed_groups;
+	struct weir_feed_group {
+		char feed[32];
+		uint16_t port;               /* DPDK port id */
+		uint32_t group;              /* IPv4, network order */
+		uint32_t source;             /* network order; 0: any source */
+		uint16_t udp_port;
+		unsigned line;
+	} feed_groups[WEIR_MAX_FEED_GROUPS];
+
 	/* weir-export (export/): the Kafka it ships the log to. */
 #define WEIR_EXPORT_MAX_PROPS 64
 	struct weir_export_cfg {

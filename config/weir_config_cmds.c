@@ -482,5 +482,6 @@ const struct weir_config_command weir_config_commands[] = {
 	{ "shutdown", cmd_shutdown, 2 },
 	{ "dead-letter", cmd_dead_letter, 2 },
 	{ "export", weir_config_cmd_export, 0 }, /* once per setting: checked inside */
+	{ "feed", weir_config_cmd_feed, 0 },
 	{ NULL, NULL, 0 },
 };

@@ -1,6 +1,8 @@
-/* The "export ..." commands: weir-export's settings (docs/pmd-config.md).
+/* The "export ..." and "feed ..." commands: where the log goes and which
+ * multicast groups the ports join (docs/pmd-config.md).
  * librdkafka's own properties (export kafka set) are checked by weir-export
  * --check, through librdkafka itself. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -104,11 +106,73 @@ weir_config_cmd_export(struct weir_config_ctx *ctx, char **t, int n)
 	}
 }
 
+/* feed NAME port P group G [source S] udp-port N */
+void
+weir_config_cmd_feed(struct weir_config_ctx *ctx, char **t, int n)
+{
+	struct weir_config *cfg = ctx->cfg;
+	bool ssm = n == 10;
+	int up = ssm ? 8 : 6;
+	if ((n != 8 && n != 10) || strcmp(t[2], "port") != 0 || strcmp(t[4], "group") != 0 ||
+	    (ssm && strcmp(t[6], "source") != 0) || strcmp(t[up], "udp-port") != 0) {
+		weir_diag_fail(&ctx->d, "expected \"feed NAME port P group G [source S] udp-port N\"");
+		return;
+	}
+	if (cfg->n_feed_groups == WEIR_MAX_FEED_GROUPS) {
+		weir_diag_fail(&ctx->d, "too many feed groups (at most %d)", WEIR_MAX_FEED_GROUPS);
+		return;
+	}
+	struct weir_feed_group *f = &cfg->feed_groups[cfg->n_feed_groups];
+	memset(f, 0, sizeof(*f));
+	uint64_t v;
+	if (copy_word(ctx, "feed name", t[1], f->feed, sizeof(f->feed)) ||
+	    weir_config_uint_range(ctx, "feed port", t[3], 0, WEIR_MAX_PORTS - 1, &v))
+		return;
+	f->port = (uint16_t)v;
+	if (strchr(t[5], ':')) {
+		weir_diag_fail(&ctx->d, "group %s: IPv6 groups need MLDv2, which weir does not speak yet: give an IPv4 "
+					"group (224.0.0.0/4)",
+			       t[5]);
+		return;
+	}
+	if (inet_pton(AF_INET, t[5], &f->group) != 1 || (ntohl(f->group) >> 28) != 0xE ||
+	    (ntohl(f->group) >> 8) == 0xE00000) {
+		weir_diag_fail(&ctx->d, "group \"%s\" is not a multicast group to join: give one in 224.0.1.0 to "
+					"239.255.255.255 (224.0.0.x is link-local control)",
+			       t[5]);
+		return;
+	}
+	if (ssm && inet_pton(AF_INET, t[7], &f->source) != 1) {
+		weir_diag_fail(&ctx->d, "source \"%s\" is not an IPv4 address", t[7]);
+		return;
+	}
+	if (weir_config_uint_range(ctx, "udp-port", t[up + 1], 1, 65535, &v))
+		return;
+	f->udp_port = (uint16_t)v;
+	for (unsigned i = 0; i < cfg->n_feed_groups; i++)
+		if (cfg->feed_groups[i].port == f->port && cfg->feed_groups[i].group == f->group &&
+		    cfg->feed_groups[i].source == f->source) {
+			weir_diag_fail(&ctx->d, "port %u joins %s on line %u already", f->port, t[5], cfg->feed_groups[i].line);
+			return;
+		}
+	f->line = ctx->d.line;
+	cfg->n_feed_groups++;
+}
+
 void
 weir_config_validate_export(struct weir_config_ctx *ctx)
 {
 	struct weir_config *cfg = ctx->cfg;
 	struct weir_export_cfg *x = &cfg->exp;
+	for (unsigned i = 0; i < cfg->n_feed_groups; i++) {
+		unsigned d = 0;
+		while (d < cfg->n_decoders && cfg->decoders[d].udp_port != cfg->feed_groups[i].udp_port)
+			d++;
+		if (d == cfg->n_decoders)
+			weir_diag_fail_at(&ctx->d, cfg->feed_groups[i].line,
+					  "feed %s: no decoder on udp-port %u: add \"decoder moldudp64 udp-port %u topic NAME\"",
+					  cfg->feed_groups[i].feed, cfg->feed_groups[i].udp_port, cfg->feed_groups[i].udp_port);
+	}
 	for (unsigned i = 0; i < x->n_topics; i++) {
 		unsigned t = 0;
 		while (t < cfg->n_topics && strcmp(cfg->topics[t], x->topics[i].log_topic) != 0)

@@ -36,6 +36,7 @@ int weir_config_age(struct weir_config_ctx *ctx, const char *what, const char *t
 /* export ... (weir_config_export.c) */
 void weir_config_cmd_export(struct weir_config_ctx *ctx, char **t, int n);
 void weir_config_validate_export(struct weir_config_ctx *ctx);
+void weir_config_cmd_feed(struct weir_config_ctx *ctx, char **t, int n);
 /* IPV4:PORT or [IPV6]:PORT, network order. */
 int weir_config_ip_port(struct weir_config_ctx *ctx, const char *tok, uint8_t *family, uint32_t *ip4, uint8_t ip6[16],
 			uint16_t *port);

@@ -408,6 +408,8 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 	switch (verdict) {
 	case WEIR_PARSE_FILTERED:
 		pl->c.filtered_packets++;
+		if (pl->filtered_hook)
+			pl->filtered_hook(pl->filtered_ctx, frame, len, port, now_ns);
 		return;
 	case WEIR_PARSE_DEAD:
 		weir_pipeline_dead_letter(pl, frame, len, len, reason, port, now_ns);

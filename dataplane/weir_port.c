@@ -6,9 +6,33 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "weir_igmp.h"
 #include "weir_port.h"
 
 #define MBUF_CACHE 256
+
+/* The port's multicast filter takes the feeds' group MACs (IGMP joins them
+ * upstream; this lets their frames in); a PMD without a filter gets
+ * all-multicast instead, and says so. */
+static void
+join_groups(const struct weir_config *cfg, uint16_t port, const char *driver)
+{
+	struct rte_ether_addr macs[WEIR_MAX_FEED_GROUPS];
+	uint32_t n = 0;
+	for (unsigned i = 0; i < cfg->n_feed_groups; i++)
+		if (cfg->feed_groups[i].port == port)
+			weir_igmp_group_mac(cfg->feed_groups[i].group, macs[n++].addr_bytes);
+	if (n == 0)
+		return;
+	int rc = rte_eth_dev_set_mc_addr_list(port, macs, n);
+	if (rc == 0) {
+		printf("weir-dataplane: port %u (%s): multicast filter set to %u group%s\n", port, driver, n, n == 1 ? "" : "s");
+		return;
+	}
+	int all = rte_eth_allmulticast_enable(port);
+	printf("weir-dataplane: port %u (%s) has no multicast filter (%s): all-multicast %s\n", port, driver,
+	       rte_strerror(-rc), all == 0 ? "on" : "not available either: relying on promiscuous mode");
+}
 
 static struct rte_mempool *pools[RTE_MAX_NUMA_NODES];
 
@@ -130,6 +154,7 @@ port_init(const struct weir_config *cfg, uint16_t port, struct weir_ports *ports
 		snprintf(err, errlen, "port %u (%s): start: %s", port, info.driver_name, rte_strerror(-rc));
 		return -1;
 	}
+	join_groups(cfg, port, info.driver_name);
 	rc = rte_eth_promiscuous_enable(port);
 	if (rc != 0 && rc != -ENOTSUP)
 		printf("weir-dataplane: port %u: promiscuous mode not enabled: %s\n", port, rte_strerror(-rc));

@@ -128,6 +128,95 @@ weir_worker_send_rerequest(void *ctx, const struct weir_seq_source *src, const s
 	return true;
 }
 
+/* An IGMP frame out of the port's TX queue of this worker. */
+static bool
+igmp_send(void *ctx, uint16_t port, const uint8_t *frame, uint32_t len)
+{
+	struct weir_worker *w = ctx;
+	if (port >= WEIR_MAX_PORTS || !w->can_tx[port])
+		return false;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->tx_pool);
+	uint8_t *f = m ? (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len) : NULL;
+	if (f == NULL) {
+		if (m)
+			rte_pktmbuf_free(m);
+		return false;
+	}
+	memcpy(f, frame, len);
+	if (rte_eth_tx_burst(port, (uint16_t)w->id, &m, 1) != 1) {
+		rte_pktmbuf_free(m);
+		return false;
+	}
+	return true;
+}
+
+/* A filtered frame: an IPv4 IGMP message goes to the port's speaker. */
+static void
+igmp_hook(void *ctx, const uint8_t *frame, uint32_t len, uint16_t port, uint64_t now_ns)
+{
+	struct weir_worker *w = ctx;
+	if (len < 14 + 20 || frame[12] != 0x08 || frame[13] != 0x00 || frame[14 + 9] != 2 || port >= WEIR_MAX_PORTS)
+		return;
+	uint32_t ihl = (uint32_t)(frame[14] & 0x0f) * 4;
+	uint16_t total = (uint16_t)(frame[16] << 8 | frame[17]);
+	if (ihl < 20 || total < ihl || 14u + total > len)
+		return;
+	for (unsigned i = 0; i < w->n_igmp; i++)
+		if (w->igmp[i].port == port) {
+			uint32_t dst;
+			memcpy(&dst, frame + 14 + 16, 4);
+			weir_igmp_input(&w->igmp[i], frame + 14 + ihl, total - ihl, dst, now_ns);
+			return;
+		}
+}
+
+static void
+igmp_figures(struct weir_worker *w)
+{
+	uint64_t sent = 0, answered = 0, unexpected = 0;
+	for (unsigned i = 0; i < w->n_igmp; i++) {
+		sent += w->igmp[i].reports_sent;
+		answered += w->igmp[i].queries_answered;
+		unexpected += w->igmp[i].unexpected;
+	}
+	w->pl.c.igmp_reports_sent = sent;
+	w->pl.c.igmp_queries_answered = answered;
+	w->pl.c.igmp_unexpected = unexpected;
+}
+
+/* Worker 0 speaks IGMP for every port with feed groups (queries reach
+ * queue 0: with RSS over UDP only, other IPv4 goes to queue 0). */
+static void
+igmp_init(struct weir_worker *w, const struct weir_config *cfg, uint64_t now_ns)
+{
+	if (w->id != 0)
+		return;
+	for (unsigned i = 0; i < cfg->n_feed_groups; i++) {
+		const struct weir_feed_group *f = &cfg->feed_groups[i];
+		struct weir_igmp *s = NULL;
+		for (unsigned k = 0; k < w->n_igmp && s == NULL; k++)
+			if (w->igmp[k].port == f->port)
+				s = &w->igmp[k];
+		if (s == NULL) {
+			if (w->n_igmp == WEIR_MAX_PORTS)
+				continue;
+			struct rte_ether_addr mac;
+			if (rte_eth_macaddr_get(f->port, &mac) != 0)
+				memset(&mac, 0, sizeof(mac));
+			s = &w->igmp[w->n_igmp++];
+			weir_igmp_init(s, f->port, mac.addr_bytes, NULL, 0, now_ns, now_ns ^ f->port);
+		}
+		if (s->n < WEIR_IGMP_MAX_GROUPS) {
+			s->g[s->n++] = (struct weir_igmp_group){ f->group, f->source };
+			s->unsolicited_left = 2;
+		}
+	}
+	if (w->n_igmp) {
+		w->pl.filtered_hook = igmp_hook;
+		w->pl.filtered_ctx = w;
+	}
+}
+
 int
 weir_worker_init(struct weir_worker *w, const struct weir_worker_setup *s, unsigned id, struct weir_ring *ring,
 		 void *seq_region, struct weir_worker_counters *shared)
@@ -154,6 +243,7 @@ weir_worker_init(struct weir_worker *w, const struct weir_worker_setup *s, unsig
 			w->can_tx[ports->port_ids[p]] = id < ports->txq[p];
 	}
 	w->tx_pool = weir_ports_pool((int)rte_lcore_to_socket_id(w->lcore));
+	igmp_init(w, cfg, weir_worker_now_ns(w));
 	return 0;
 }
 
@@ -187,6 +277,8 @@ weir_worker_main(void *arg)
 				pl->c.busy_ns += now_ns - busy_from;
 				busy_from = 0;
 			}
+			for (unsigned i = 0; i < w->n_igmp; i++) /* a few compares: what is due, if anything */
+				weir_igmp_poll(&w->igmp[i], now_ns, igmp_send, w);
 			uint16_t n = rte_eth_rx_burst(port, w->rxq[q].queue, w->pkts, w->burst);
 			if (n == 0) {
 				pl->c.idle_polls++;
@@ -195,6 +287,7 @@ weir_worker_main(void *arg)
 					weir_pipeline_tick(pl, now_ns);
 					weir_ring_publish(&pl->ring, now_ns);
 					weir_pipeline_note_latency(pl, last_rx_ns, now_ns); /* held events released */
+					igmp_figures(w);
 					weir_pipeline_store_counters(pl, w->shared);
 				}
 				continue;
@@ -216,6 +309,9 @@ weir_worker_main(void *arg)
 	}
 	/* Gaps still open are declared lost: the log states every hole. */
 	uint64_t now_ns = weir_worker_now_ns(w);
+	for (unsigned i = 0; i < w->n_igmp; i++) /* a clean stop leaves the groups */
+		weir_igmp_leave(&w->igmp[i], now_ns, igmp_send, w);
+	igmp_figures(w);
 	if (busy_from)
 		pl->c.busy_ns += now_ns - busy_from;
 	weir_pipeline_stop(pl, now_ns);

@@ -8,6 +8,7 @@
 #include <rte_common.h>
 #include <rte_mbuf.h>
 
+#include "weir_igmp.h"
 #include "weir_pipeline.h"
 #include "weir_port.h"
 
@@ -35,6 +36,9 @@ struct weir_worker {
 	uint64_t epoch_ns;
 	uint64_t ns_per_tick_q32;
 	struct rte_mbuf *pkts[WEIR_MAX_BURST];
+	/* Worker 0 speaks IGMP for the ports with feed groups (weir_igmp.h). */
+	unsigned n_igmp;
+	struct weir_igmp igmp[WEIR_MAX_PORTS];
 } __rte_cache_aligned;
 
 /* What every worker is set up from. */

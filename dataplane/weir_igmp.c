@@ -1,0 +1,248 @@
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+
+#include "weir_csum.h"
+#include "weir_headers.h"
+#include "weir_igmp.h"
+
+#define NS 1000000000ull
+#define UNSOLICITED_INTERVAL_NS (1 * NS) /* RFC 3376 8.11 */
+#define ROBUSTNESS 2                     /* RFC 3376 8.1 */
+#define V2_QUERIER_TIMEOUT_NS (260 * NS) /* robustness * 125 s query interval + 10 s max resp */
+
+enum {
+	IGMP_QUERY = 0x11,
+	IGMP_V2_REPORT = 0x16,
+	IGMP_V2_LEAVE = 0x17,
+	IGMP_V3_REPORT = 0x22,
+	MODE_IS_INCLUDE = 1,
+	MODE_IS_EXCLUDE = 2,
+	CHANGE_TO_INCLUDE = 3,
+	CHANGE_TO_EXCLUDE = 4,
+	ALLOW_NEW_SOURCES = 5,
+	BLOCK_OLD_SOURCES = 6,
+};
+
+static const uint32_t ALL_ROUTERS = RTE_BE32(0xE0000002);     /* 224.0.0.2: IGMPv2 leaves */
+static const uint32_t IGMPV3_ROUTERS = RTE_BE32(0xE0000016);  /* 224.0.0.22: IGMPv3 reports */
+
+void
+weir_igmp_group_mac(uint32_t group, uint8_t mac[6])
+{
+	uint32_t h = rte_be_to_cpu_32(group);
+	mac[0] = 0x01, mac[1] = 0x00, mac[2] = 0x5e;
+	mac[3] = (uint8_t)((h >> 16) & 0x7f), mac[4] = (uint8_t)(h >> 8), mac[5] = (uint8_t)h;
+}
+
+static uint64_t
+rand_below(struct weir_igmp *s, uint64_t n)
+{
+	s->rng = s->rng * 6364136223846793005ull + 1442695040888963407ull;
+	return n ? (s->rng >> 11) % n : 0;
+}
+
+void
+weir_igmp_init(struct weir_igmp *s, uint16_t port, const uint8_t mac[6], const struct weir_igmp_group *g,
+	       unsigned n, uint64_t now_ns, uint64_t seed)
+{
+	memset(s, 0, sizeof(*s));
+	s->port = port;
+	memcpy(s->mac, mac, 6);
+	s->n = n < WEIR_IGMP_MAX_GROUPS ? n : WEIR_IGMP_MAX_GROUPS;
+	memcpy(s->g, g, s->n * sizeof(*g));
+	s->rng = seed | 1;
+	s->unsolicited_left = s->n ? ROBUSTNESS : 0;
+	s->unsolicited_at_ns = now_ns;
+}
+
+/* Max Resp Code (RFC 3376 4.1.1; IGMPv2: tenths of a second) in ns. */
+static uint64_t
+max_resp_ns(uint8_t code, bool v3)
+{
+	uint64_t tenths = code;
+	if (v3 && code >= 128)
+		tenths = (uint64_t)((code & 0x0f) | 0x10) << (((code >> 4) & 0x07) + 3);
+	return tenths * (NS / 10);
+}
+
+static void
+schedule(uint64_t *at, uint64_t when)
+{
+	if (*at == 0 || when < *at)
+		*at = when;
+}
+
+void
+weir_igmp_input(struct weir_igmp *s, const uint8_t *msg, uint32_t len, uint32_t ip_dst, uint64_t now_ns)
+{
+	(void)ip_dst;
+	if (len < 8 || weir_csum_finish(weir_csum_partial(msg, len, 0)) != 0 || msg[0] != IGMP_QUERY) {
+		s->unexpected++; /* another host's report, a bad checksum: not ours to answer */
+		return;
+	}
+	bool v3 = len >= 12;
+	if (!v3 && msg[1] != 0) /* an IGMPv2 querier (v1 queries have code 0: answered as v2) */
+		s->v2_until_ns = now_ns + V2_QUERIER_TIMEOUT_NS;
+	uint64_t resp = max_resp_ns(msg[1] ? msg[1] : 100, v3); /* IGMPv1: 10 s */
+	uint32_t group;
+	memcpy(&group, msg + 4, 4);
+	if (group == 0) {
+		schedule(&s->general_at_ns, now_ns + rand_below(s, resp) + 1);
+		s->queries_answered++;
+		return;
+	}
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->g[i].group == group) {
+			schedule(&s->group_at_ns[i], now_ns + rand_below(s, resp) + 1);
+			s->queries_answered++;
+			return;
+		}
+	/* a group we are not in: nothing to say */
+}
+
+/* Ethernet, IPv4 with Router Alert (RFC 2113), TTL 1, protocol 2; the
+ * IGMP message is written at the returned offset by the caller. */
+static uint32_t
+put_headers(const struct weir_igmp *s, uint8_t *f, uint32_t dst, uint16_t igmp_len)
+{
+	uint8_t mac[6];
+	weir_igmp_group_mac(dst, mac);
+	uint32_t o = weir_put_eth_header(f, mac, s->mac, RTE_ETHER_TYPE_IPV4);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + o);
+	memset(ip, 0, sizeof(*ip) + 4);
+	ip->version_ihl = (4 << 4) | 6;
+	ip->type_of_service = 0xc0; /* internetwork control, as hosts send it */
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(24 + igmp_len));
+	ip->time_to_live = 1;
+	ip->next_proto_id = 2;
+	memcpy(&ip->src_addr, &s->local_ip, 4);
+	memcpy(&ip->dst_addr, &dst, 4);
+	uint8_t *ra = f + o + sizeof(*ip);
+	ra[0] = 0x94, ra[1] = 0x04, ra[2] = 0, ra[3] = 0;
+	ip->hdr_checksum = rte_cpu_to_be_16(weir_ipv4_header_csum(f + o, 24));
+	return o + 24;
+}
+
+static void
+finish_igmp(uint8_t *m, uint32_t len)
+{
+	m[2] = m[3] = 0;
+	uint16_t c = rte_cpu_to_be_16(weir_csum_finish(weir_csum_partial(m, len, 0)));
+	memcpy(m + 2, &c, 2);
+}
+
+static void
+send_v2(struct weir_igmp *s, uint8_t type, unsigned i, weir_igmp_send_fn send, void *ctx)
+{
+	uint8_t f[WEIR_IGMP_FRAME_MAX];
+	uint32_t dst = type == IGMP_V2_LEAVE ? ALL_ROUTERS : s->g[i].group;
+	uint32_t o = put_headers(s, f, dst, 8);
+	uint8_t *m = f + o;
+	m[0] = type, m[1] = 0;
+	memcpy(m + 4, &s->g[i].group, 4);
+	finish_igmp(m, 8);
+	if (send(ctx, s->port, f, o + 8))
+		s->reports_sent++;
+}
+
+/* One IGMPv3 report of the groups in mask, each with its record type. */
+static void
+send_v3(struct weir_igmp *s, uint64_t mask, const uint8_t *types, weir_igmp_send_fn send, void *ctx)
+{
+	uint8_t f[WEIR_IGMP_FRAME_MAX];
+	uint8_t rec[WEIR_IGMP_MAX_GROUPS * 12];
+	uint32_t rl = 0;
+	uint16_t nrec = 0;
+	for (unsigned i = 0; i < s->n; i++) {
+		if (!(mask & (1ull << i)))
+			continue;
+		uint16_t nsrc = s->g[i].source ? 1 : 0;
+		/* leaving a group with no sources listed (CHANGE_TO_INCLUDE {}) */
+		if (types[i] == CHANGE_TO_INCLUDE && s->g[i].source == 0)
+			nsrc = 0;
+		rec[rl] = types[i], rec[rl + 1] = 0;
+		uint16_t be = rte_cpu_to_be_16(nsrc);
+		memcpy(rec + rl + 2, &be, 2);
+		memcpy(rec + rl + 4, &s->g[i].group, 4);
+		rl += 8;
+		if (nsrc) {
+			memcpy(rec + rl, &s->g[i].source, 4);
+			rl += 4;
+		}
+		nrec++;
+	}
+	if (nrec == 0)
+		return;
+	uint16_t mlen = (uint16_t)(8 + rl);
+	uint32_t o = put_headers(s, f, IGMPV3_ROUTERS, mlen);
+	uint8_t *m = f + o;
+	memset(m, 0, 8);
+	m[0] = IGMP_V3_REPORT;
+	uint16_t be = rte_cpu_to_be_16(nrec);
+	memcpy(m + 6, &be, 2);
+	memcpy(m + 8, rec, rl);
+	finish_igmp(m, mlen);
+	if (send(ctx, s->port, f, o + mlen))
+		s->reports_sent++;
+}
+
+/* Every group's report: unsolicited (a join), or the current state. */
+static void
+report_groups(struct weir_igmp *s, uint64_t mask, bool join, uint64_t now_ns, weir_igmp_send_fn send, void *ctx)
+{
+	if (now_ns < s->v2_until_ns) {
+		for (unsigned i = 0; i < s->n; i++)
+			if (mask & (1ull << i))
+				send_v2(s, IGMP_V2_REPORT, i, send, ctx);
+		return;
+	}
+	uint8_t types[WEIR_IGMP_MAX_GROUPS];
+	for (unsigned i = 0; i < s->n; i++)
+		types[i] = s->g[i].source ? (join ? ALLOW_NEW_SOURCES : MODE_IS_INCLUDE)
+					  : (join ? CHANGE_TO_EXCLUDE : MODE_IS_EXCLUDE);
+	send_v3(s, mask, types, send, ctx);
+}
+
+void
+weir_igmp_poll(struct weir_igmp *s, uint64_t now_ns, weir_igmp_send_fn send, void *ctx)
+{
+	uint64_t all = s->n >= 64 ? ~0ull : (1ull << s->n) - 1;
+	if (s->unsolicited_left && now_ns >= s->unsolicited_at_ns) {
+		report_groups(s, all, true, now_ns, send, ctx);
+		s->unsolicited_left--;
+		s->unsolicited_at_ns = now_ns + 1 + rand_below(s, UNSOLICITED_INTERVAL_NS);
+	}
+	if (s->general_at_ns && now_ns >= s->general_at_ns) {
+		s->general_at_ns = 0;
+		report_groups(s, all, false, now_ns, send, ctx);
+		for (unsigned i = 0; i < s->n; i++)
+			s->group_at_ns[i] = 0; /* the whole state was just said */
+	}
+	uint64_t due = 0;
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->group_at_ns[i] && now_ns >= s->group_at_ns[i]) {
+			s->group_at_ns[i] = 0;
+			due |= 1ull << i;
+		}
+	if (due)
+		report_groups(s, due, false, now_ns, send, ctx);
+}
+
+void
+weir_igmp_leave(struct weir_igmp *s, uint64_t now_ns, weir_igmp_send_fn send, void *ctx)
+{
+	if (s->n == 0)
+		return;
+	if (now_ns < s->v2_until_ns) {
+		for (unsigned i = 0; i < s->n; i++)
+			send_v2(s, IGMP_V2_LEAVE, i, send, ctx);
+		return;
+	}
+	uint8_t types[WEIR_IGMP_MAX_GROUPS];
+	for (unsigned i = 0; i < s->n; i++)
+		types[i] = s->g[i].source ? BLOCK_OLD_SOURCES : CHANGE_TO_INCLUDE;
+	send_v3(s, s->n >= 64 ? ~0ull : (1ull << s->n) - 1, types, send, ctx);
+}

@@ -1,0 +1,57 @@
+/*
+ * IGMP host side for a port whose NIC is DPDK's, so the kernel no longer
+ * speaks it (RFC 3376, IGMPv3, with IGMPv2 compatibility, RFC 2236): the
+ * groups a feed joins are reported at start (Robustness Variable = 2 times,
+ * the second within the Unsolicited Report Interval of 1 s), queries are
+ * answered within their Max Resp Time (a random delay, as the RFCs ask, so
+ * hosts on a LAN do not answer at once), and a clean stop leaves.  After an
+ * IGMPv2 query, reports and leaves are IGMPv2 until the Older Version
+ * Querier Present Timeout (260 s) passes.  Pure: time and randomness are
+ * passed in, frames go out through send().
+ */
+#ifndef WEIR_IGMP_H
+#define WEIR_IGMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define WEIR_IGMP_MAX_GROUPS 32
+#define WEIR_IGMP_FRAME_MAX 512
+
+struct weir_igmp_group {
+	uint32_t group;              /* network order */
+	uint32_t source;             /* network order; 0: any source */
+};
+
+/* Sends one whole Ethernet frame; false when it could not. */
+typedef bool (*weir_igmp_send_fn)(void *ctx, uint16_t port, const uint8_t *frame, uint32_t len);
+
+struct weir_igmp {
+	uint16_t port;
+	uint8_t mac[6];              /* the port's own */
+	uint32_t local_ip;           /* reports' source: 0.0.0.0 until known (RFC 3376 4.2.13) */
+	unsigned n;
+	struct weir_igmp_group g[WEIR_IGMP_MAX_GROUPS];
+	unsigned unsolicited_left;
+	uint64_t unsolicited_at_ns;
+	uint64_t general_at_ns;      /* a current-state report is due (0: none) */
+	uint64_t group_at_ns[WEIR_IGMP_MAX_GROUPS];
+	uint64_t v2_until_ns;        /* IGMPv2 compatibility until then */
+	uint64_t rng;
+	/* Figures (the worker copies them to its counters). */
+	uint64_t reports_sent, queries_answered, unexpected;
+};
+
+void weir_igmp_init(struct weir_igmp *s, uint16_t port, const uint8_t mac[6], const struct weir_igmp_group *g,
+		    unsigned n, uint64_t now_ns, uint64_t seed);
+/* An IGMP message (the IP payload) that arrived; ip_dst in network order. */
+void weir_igmp_input(struct weir_igmp *s, const uint8_t *msg, uint32_t len, uint32_t ip_dst, uint64_t now_ns);
+/* Sends what is due by now. */
+void weir_igmp_poll(struct weir_igmp *s, uint64_t now_ns, weir_igmp_send_fn send, void *ctx);
+/* Leaves every group (a clean stop). */
+void weir_igmp_leave(struct weir_igmp *s, uint64_t now_ns, weir_igmp_send_fn send, void *ctx);
+
+/* 01:00:5e and the group's low 23 bits (RFC 1112). */
+void weir_igmp_group_mac(uint32_t group, uint8_t mac[6]);
+
+#endif

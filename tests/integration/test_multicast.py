@@ -1,0 +1,122 @@
+"""Multicast feeds: weir joins its groups with its own IGMP (the NIC is DPDK's, the kernel speaks none for
+it), a snooping bridge forwards a group to it only then, queries are answered in time, a stop leaves."""
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from test_af_packet import BODY  # one veth deployment's body, the same here
+from weir_harness import GEN, load_json
+
+GROUP = "239.1.1.1"
+
+FEED = f"feed itch port 0 group {GROUP} udp-port 26400\n"
+
+
+def sh(*cmd):
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+@pytest.fixture
+def snooping_lan():
+    """A Linux bridge with multicast snooping and its own querier, in a netns; on it a sender netns,
+    a listener netns that joins nothing, and a veth whose other end is here for weir (net_af_packet)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root for namespaces and a bridge")
+    tag = f"{os.getpid() % 100000}"
+    br, snd, lst = f"wbr{tag}", f"wsn{tag}", f"wls{tag}"
+    weir_if = f"wmw{tag}"
+    try:
+        for ns in (br, snd, lst):
+            sh("ip", "netns", "add", ns)
+        sh("ip", "-n", br, "link", "add", "br0", "type", "bridge", "mcast_snooping", "1",
+           "mcast_query_use_ifaddr", "1", "mcast_query_interval", "100", "mcast_query_response_interval", "50",
+           "mcast_startup_query_interval", "30")  # centiseconds: queries every 1 s, answers within 0.5 s
+        sh("ip", "-n", br, "addr", "add", "10.9.0.254/24", "dev", "br0")
+        for name, ns, addr in (("snd", snd, "10.9.0.1/24"), ("lst", lst, "10.9.0.3/24")):
+            sh("ip", "link", "add", f"{name}{tag}", "type", "veth", "peer", "name", f"p{name}{tag}")
+            sh("ip", "link", "set", f"{name}{tag}", "netns", ns)
+            sh("ip", "link", "set", f"p{name}{tag}", "netns", br)
+            sh("ip", "-n", br, "link", "set", f"p{name}{tag}", "master", "br0", "up")
+            if name == "lst":  # a switch that floods no unregistered group to hosts
+                sh("bridge", "-n", br, "link", "set", "dev", f"p{name}{tag}", "mcast_flood", "off")
+            sh("ip", "-n", ns, "addr", "add", addr, "dev", f"{name}{tag}")
+            sh("ip", "-n", ns, "link", "set", f"{name}{tag}", "up")
+        sh("ip", "-n", snd, "route", "add", "239.0.0.0/8", "dev", f"snd{tag}")
+        # real UDP checksums from the sender, as a wire has (a veth leaves them to a NIC)
+        sh("ip", "netns", "exec", snd, "ethtool", "-K", f"snd{tag}", "tx", "off")
+        sh("ip", "link", "add", weir_if, "type", "veth", "peer", "name", f"pw{tag}")
+        sh("ip", "link", "set", f"pw{tag}", "netns", br)
+        sh("ip", "-n", br, "link", "set", f"pw{tag}", "master", "br0", "up")
+        sh("bridge", "-n", br, "link", "set", "dev", f"pw{tag}", "mcast_flood", "off")
+        sh("sysctl", "-q", "-w", f"net.ipv6.conf.{weir_if}.disable_ipv6=1")
+        sh("ip", "link", "set", weir_if, "up")
+        sh("ip", "-n", br, "link", "set", "br0", "up")
+        # the querier started on a running bridge (set at creation, it never took office here)
+        sh("ip", "-n", br, "link", "set", "br0", "type", "bridge", "mcast_querier", "1")
+        yield {"br": br, "snd": snd, "lst": lst, "lst_if": f"lst{tag}", "weir_if": weir_if, "weir_port": f"pw{tag}"}
+    finally:
+        subprocess.run(["ip", "link", "del", weir_if], capture_output=True)
+        for ns in (br, snd, lst):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def mdb(lan):
+    return subprocess.run(["bridge", "-n", lan["br"], "mdb", "show"], capture_output=True, text=True).stdout
+
+
+def rx_bytes(lan):
+    return int(subprocess.run(["ip", "netns", "exec", lan["lst"], "cat",
+                               f"/sys/class/net/{lan['lst_if']}/statistics/rx_bytes"],
+                              capture_output=True, text=True, check=True).stdout)
+
+
+def send_group(lan, tmp_path, messages):
+    manifest = str(tmp_path / "sent.json")
+    r = subprocess.run(["ip", "netns", "exec", lan["snd"], GEN, "send", "--to", f"{GROUP}:26400", "--manifest",
+                        manifest, "--seed", "3", "--messages", str(messages), "--sessions", "2", "--rate", "20000"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return load_json(manifest)
+
+
+def run_weir(deploy, lan, tmp_path, name, body, messages=5000):
+    d = deploy(name, f"--vdev=net_af_packet0,iface={lan['weir_if']},qpairs=1", body)
+    d.start_dataplane()
+    d.wait_running()
+    cp = d.start_control("--exit-when-done")
+    time.sleep(2.5)  # weir's two unsolicited reports, and the bridge's first queries
+    entries = mdb(lan)
+    before = rx_bytes(lan)
+    man = send_group(lan, tmp_path, messages)
+    time.sleep(1)
+    d.stop(cp)
+    return d, entries, rx_bytes(lan) - before, man
+
+
+def test_the_bridge_forwards_the_group_to_weir_only_after_weirs_own_igmp_report(deploy, snooping_lan, tmp_path):
+    lan = snooping_lan
+    d, entries, listener_bytes, man = run_weir(deploy, lan, tmp_path, "mcast", BODY + FEED)
+    assert GROUP in entries and lan["weir_port"] in entries, entries  # weir's report made it a member
+    t = load_json(d.dataplane_stats)["total"]
+    assert t["event_records"] == man["messages"], t
+    assert t["igmp_reports_sent"] >= 3, t  # two joins, then answers to the bridge's queries, a leave at stop
+    assert t["igmp_queries_answered"] >= 1, t
+    assert listener_bytes < 20000, listener_bytes  # the listener that did not join got the queries, not the feed
+    assert "multicast filter" in d.output("dataplane")
+    # weir left at its stop: the bridge drops the membership after its last-member queries (2 x 1 s),
+    # not after the 260 s a silent member would keep it
+    deadline = time.time() + 6
+    while GROUP in mdb(lan) and time.time() < deadline:
+        time.sleep(0.2)
+    assert GROUP not in mdb(lan), mdb(lan)
+
+
+def test_without_weirs_report_the_group_never_arrives(deploy, snooping_lan, tmp_path):
+    lan = snooping_lan
+    d, entries, _, man = run_weir(deploy, lan, tmp_path, "mcast-off", BODY)  # no feed line: no IGMP
+    assert GROUP not in entries, entries
+    t = load_json(d.dataplane_stats)["total"]
+    assert t["event_records"] == 0 and t["igmp_reports_sent"] == 0, t
