@@ -178,16 +178,27 @@ def test_hard_retention_during_an_outage_counts_what_it_deleted_unshipped(deploy
     k = kafka(1)
     pcap, manifest = gen_pcap(str(tmp_path), seed=59, messages=150000, sessions=4)
     port = free_port()
+    # every commit durable, so segments roll at 1M as they fill
+    body = BODY.replace("log fsync interval 20ms", "log fsync batch")
     d = deploy("export-hard", f"--vdev=net_pcap0,rx_pcap={pcap}",
-               BODY + "log retention size 1M\nlog retention hard\n" + export_lines(k.bootstrap, port))
-    os.makedirs(os.path.join(d.log_dir, "itch"))
+               body + "log retention size 1M\nlog retention hard\n" + export_lines(k.bootstrap, port))
+    topic_dir = os.path.join(d.log_dir, "itch")
+    os.makedirs(topic_dir)
     ex = start_export(d, "export")
     deadline = time.time() + 60
     while "weir-export: shipping" not in d.output("export") and time.time() < deadline:
         time.sleep(0.1)
     k.node("kill", 1)
-    dp, cp = ingest(d)
-    assert dp.wait(timeout=120) == 0 and cp.wait(timeout=60) == 0
+    dp = d.start_dataplane("--stop-when-idle", "2")
+    d.wait_running()
+    cp = d.start_control()  # stays up: its retention thread runs once a second
+    assert dp.wait(timeout=120) == 0, d.output("dataplane")
+    deadline = time.time() + 30  # retention deletes the first segments, unshipped
+    while f"{0:020d}.log" in os.listdir(topic_dir) and time.time() < deadline:
+        time.sleep(0.2)
+    assert f"{0:020d}.log" not in os.listdir(topic_dir), os.listdir(topic_dir)
+    cp.send_signal(signal.SIGTERM)
+    assert cp.wait(timeout=60) == 0, d.output("control")
     total = committed(d.log_dir, "itch")
     k.node("restart", 1)
     deadline = time.time() + 120
