@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from test_af_packet import BODY  # one veth deployment's body, the same here
+from test_af_packet import BODY, veth  # noqa: F401 (a fixture): one veth deployment, the same here
 from weir_harness import GEN, load_json
 
 GROUP = "239.1.1.1"
@@ -120,3 +120,57 @@ def test_without_weirs_report_the_group_never_arrives(deploy, snooping_lan, tmp_
     assert GROUP not in entries, entries
     t = load_json(d.dataplane_stats)["total"]
     assert t["event_records"] == 0 and t["igmp_reports_sent"] == 0, t
+
+
+QUERIER = r'''
+import sys, time
+from scapy.all import AsyncSniffer, Ether, IP, sendp, conf
+from scapy.layers.inet import IPOption_Router_Alert
+from scapy.contrib.igmp import IGMP
+from scapy.contrib.igmpv3 import IGMPv3, IGMPv3mq
+conf.verb = 0
+iface, weir_mac, group, max_resp_tenths = sys.argv[1], sys.argv[2].lower(), sys.argv[3], int(sys.argv[4])
+sniff = AsyncSniffer(iface=iface, filter="igmp", store=True)
+sniff.start()
+time.sleep(0.5)
+dst = "224.0.0.1" if group == "0.0.0.0" else group
+mac = "01:00:5e:00:00:01" if group == "0.0.0.0" else "01:00:5e:%02x:%02x:%02x" % tuple(
+    [int(x) for x in group.split(".")[1:]][i] & (0x7f if i == 0 else 0xff) for i in range(3))
+q = (Ether(dst=mac) / IP(src="198.18.7.1", dst=dst, ttl=1, options=[IPOption_Router_Alert()])
+     / IGMPv3(type=0x11, mrcode=max_resp_tenths) / IGMPv3mq(gaddr=group))
+sent_at = time.time()
+sendp(q, iface=iface)
+time.sleep(max_resp_tenths / 10 + 1.0)
+sniff.stop()
+answers = [p for p in sniff.results if p[Ether].src.lower() == weir_mac and p.time >= sent_at]
+for p in answers:
+    raw = bytes(p[IP].payload)
+    print("%.3f %d %s" % (p.time - sent_at, raw[0], p[IP].dst))
+'''
+
+
+def query_and_listen(ns, iface_ns, weir_mac, group, tenths):
+    r = subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", QUERIER, iface_ns, weir_mac, group,
+                        str(tenths)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return [(float(a), int(t), dst) for a, t, dst in (line.split() for line in r.stdout.splitlines())]
+
+
+def test_queries_crafted_with_scapy_are_answered_within_their_max_response_time(deploy, tmp_path, veth):
+    ns, iface = veth
+    d = deploy("mcast-q", f"--vdev=net_af_packet0,iface={iface},qpairs=1", BODY + FEED)
+    d.start_dataplane()
+    d.wait_running()
+    time.sleep(2)  # the unsolicited joins are over
+    weir_mac = open(f"/sys/class/net/{iface}/address").read().strip()
+    iface_ns = iface[:-1] + "b"
+    for group, tenths in (("0.0.0.0", 10), (GROUP, 5), ("0.0.0.0", 3)):
+        answers = query_and_listen(ns, iface_ns, weir_mac, group, tenths)
+        assert answers, f"no answer to the {group} query"
+        delay, igmp_type, dst = answers[0]
+        assert igmp_type == 0x22 and dst == "224.0.0.22", answers  # an IGMPv3 report, as a v3 query asks
+        assert delay <= tenths / 10 + 0.05, (group, tenths, answers)  # within Max Resp Time (+ the path here)
+        print(f"query {group} max resp {tenths / 10:.1f} s: answered after {delay:.3f} s")
+    d.stop()
+    t = load_json(d.dataplane_stats)["total"]
+    assert t["igmp_queries_answered"] == 3, t
