@@ -184,6 +184,15 @@ igmp_figures(struct weir_worker *w)
 	w->pl.c.igmp_unexpected = unexpected;
 }
 
+/* Every store of the worker's counters: the IGMP speaker's figures with the
+ * pipeline's (before, they reached the shared block only on idle polls). */
+static void
+store_counters(struct weir_worker *w)
+{
+	igmp_figures(w);
+	weir_pipeline_store_counters(&w->pl, w->shared);
+}
+
 /* Worker 0 speaks IGMP for every port with feed groups (queries reach
  * queue 0: with RSS over UDP only, other IPv4 goes to queue 0). */
 static void
@@ -287,8 +296,7 @@ weir_worker_main(void *arg)
 					weir_pipeline_tick(pl, now_ns);
 					weir_ring_publish(&pl->ring, now_ns);
 					weir_pipeline_note_latency(pl, last_rx_ns, now_ns); /* held events released */
-					igmp_figures(w);
-					weir_pipeline_store_counters(pl, w->shared);
+					store_counters(w);
 				}
 				continue;
 			}
@@ -302,7 +310,7 @@ weir_worker_main(void *arg)
 			weir_pipeline_note_latency(pl, now_ns, weir_worker_now_ns(w));
 			last_rx_ns = now_ns;
 			if (now_ns >= next_store_ns) {
-				weir_pipeline_store_counters(pl, w->shared);
+				store_counters(w);
 				next_store_ns = now_ns + STORE_EVERY_NS;
 			}
 		}
@@ -311,12 +319,11 @@ weir_worker_main(void *arg)
 	uint64_t now_ns = weir_worker_now_ns(w);
 	for (unsigned i = 0; i < w->n_igmp; i++) /* a clean stop leaves the groups */
 		weir_igmp_leave(&w->igmp[i], now_ns, igmp_send, w);
-	igmp_figures(w);
 	if (busy_from)
 		pl->c.busy_ns += now_ns - busy_from;
 	weir_pipeline_stop(pl, now_ns);
 	weir_ring_publish(&pl->ring, now_ns);
 	weir_pipeline_note_latency(pl, last_rx_ns, weir_worker_now_ns(w));
-	weir_pipeline_store_counters(pl, w->shared);
+	store_counters(w);
 	return 0;
 }
