@@ -262,8 +262,12 @@ int
 weir_log_reader_seek(struct weir_log_reader *r, uint64_t offset)
 {
 	r->pos = offset;
-	if (r->n_bases == 0 && (list_segments(r) != 0 || r->n_bases == 0))
-		return r->n_bases ? -1 : 0; /* a topic not yet written: read from there when it is */
+	if (r->n_bases == 0) {
+		if (list_segments(r) != 0)
+			return -1;
+		if (r->n_bases == 0)
+			return 0; /* a topic not yet written: nothing open; read from there when it is */
+	}
 	int rc = open_segment(r);
 	if (rc != 0)
 		return rc;
@@ -330,11 +334,11 @@ read_entry(struct weir_log_reader *r, const struct weir_log_entry **e)
 				return WEIR_LOG_READ_END;
 		}
 		if (!r->open) {
-			if (r->n_bases == 0 && (list_segments(r) != 0 || r->n_bases == 0))
-				return r->n_bases ? -1 : WEIR_LOG_READ_END; /* a topic not yet written */
 			int rc = weir_log_reader_seek(r, r->pos);
 			if (rc != 0)
 				return rc;
+			if (!r->open)
+				return WEIR_LOG_READ_END; /* a topic not yet written */
 		}
 		char why[512];
 		int rc = weir_log_segment_next(&r->seg, e, why, sizeof(why));
