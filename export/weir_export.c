@@ -259,7 +259,6 @@ commit(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
 	x->backoff_ns = 0;
 	weir_sw_add(&x->commits, 1);
 	__atomic_store_n(&x->kafka_up, 1, __ATOMIC_RELAXED);
-	(void)now_ns;
 	return 0;
 }
 

@@ -17,15 +17,21 @@ weir_export_conf(const struct weir_config *cfg, const char *file, bool producer,
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char txn_id[128], why[512];
 	snprintf(txn_id, sizeof(txn_id), "weir-export-%s", x->id);
-	const char *ours[][2] = {
-		{ "bootstrap.servers", x->brokers },
-		{ producer ? "transactional.id" : "group.id", txn_id },
-		{ producer ? "enable.idempotence" : "isolation.level", producer ? "true" : "read_committed" },
-		{ producer ? "partitioner" : "enable.partition.eof", producer ? "murmur2_random" : "true" }, /* Java's */
-		{ producer ? "linger.ms" : "enable.auto.commit", producer ? "5" : "false" },
-		{ producer ? "transaction.timeout.ms" : "auto.offset.reset", producer ? "60000" : "earliest" },
+	/* Ours: the producer's (transactions, Java's partitioner) or the
+	 * positions consumer's (read_committed, from the beginning, to the end). */
+	const char *producer_conf[][2] = {
+		{ "bootstrap.servers", x->brokers }, { "transactional.id", txn_id },
+		{ "enable.idempotence", "true" },    { "partitioner", "murmur2_random" },
+		{ "linger.ms", "5" },                { "transaction.timeout.ms", "60000" },
 	};
-	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+	const char *consumer_conf[][2] = {
+		{ "bootstrap.servers", x->brokers },  { "group.id", txn_id },
+		{ "isolation.level", "read_committed" }, { "enable.partition.eof", "true" },
+		{ "enable.auto.commit", "false" },    { "auto.offset.reset", "earliest" },
+	};
+	_Static_assert(sizeof(producer_conf) == sizeof(consumer_conf), "one count for both");
+	const char *(*ours)[2] = producer ? producer_conf : consumer_conf;
+	for (size_t i = 0; i < sizeof(producer_conf) / sizeof(producer_conf[0]); i++)
 		if (rd_kafka_conf_set(conf, ours[i][0], ours[i][1], why, sizeof(why)) != RD_KAFKA_CONF_OK) {
 			snprintf(err, errlen, "%s: %s", ours[i][0], why);
 			rd_kafka_conf_destroy(conf);
