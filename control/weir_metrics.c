@@ -287,7 +287,7 @@ render_log(struct weir_prom *b, const struct weir_metrics_src *s)
 		  "offsets hard retention deleted before a registered reader read them",
 		  offsetof(struct weir_log_retention_stats, unread_deleted) },
 		{ "weir_log_retention_held", "gauge", "1 while a due deletion waits for a registered reader",
-		  offsetof(struct weir_log_retention_stats, held_segments) },
+		  offsetof(struct weir_log_retention_stats, held) },
 		{ "weir_log_oldest_offset", "gauge", "the first offset retained", offsetof(struct weir_log_retention_stats, oldest_offset) },
 		{ "weir_log_disk_bytes", "gauge", "bytes of segments and indexes, as retention counts them",
 		  offsetof(struct weir_log_retention_stats, disk_bytes) },

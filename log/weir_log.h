@@ -201,7 +201,7 @@ struct weir_log_retention_stats {
 	uint64_t segments_deleted;
 	uint64_t bytes_freed;
 	uint64_t unread_deleted;     /* offsets deleted below a registered reader's mark (hard) */
-	uint64_t held_segments;      /* now: due for deletion, kept for a reader */
+	uint64_t held;               /* now: 1 while a due deletion waits for a registered reader */
 	uint64_t oldest_offset;      /* now: the first retained offset */
 	uint64_t oldest_rx_ns;       /* now: its rx time */
 	uint64_t disk_bytes;         /* now: segments and indexes */

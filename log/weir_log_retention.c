@@ -122,7 +122,7 @@ weir_log_retention_apply(const char *dir, uint64_t active_base, const struct wei
 		uint64_t end = bases[i + 1];
 		if (mark < end) {
 			if (!p->hard) {
-				held++;
+				held = 1;
 				break;
 			}
 			uint64_t unread = end - (mark > bases[i] ? mark : bases[i]);
@@ -149,7 +149,7 @@ weir_log_retention_apply(const char *dir, uint64_t active_base, const struct wei
 		weir_sw_set(&st->oldest_offset, bases[first]);
 		weir_sw_set(&st->oldest_rx_ns, first_rx(dir, bases[first]));
 	}
-	weir_sw_set(&st->held_segments, held);
+	weir_sw_set(&st->held, held);
 	weir_sw_set(&st->disk_bytes, total);
 	free(bytes);
 	free(bases);

@@ -424,7 +424,7 @@ should_keep_what_a_registered_reader_has_not_read_unless_retention_is_hard(void 
 	struct weir_log_retention_stats st = { 0 };
 	assert_int_equal(weir_log_retention_apply(w.t.dir, w.t.base_offset, &p, 0, &st, err, sizeof(err)), 0);
 	assert_int_equal(st.segments_deleted, 0); /* the reader is in the first */
-	assert_int_equal(st.held_segments, 1);
+	assert_int_equal(st.held, 1);
 	/* The reader is done with two segments: those go, the third holds. */
 	char dir[600];
 	snprintf(dir, sizeof(dir), "%s/t", root);
