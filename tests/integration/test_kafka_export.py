@@ -55,6 +55,18 @@ def kafka_check(d, kafka, manifest):
     return r.stdout
 
 
+def export_then_lose_kafka(d, k, port):
+    """weir-export following the topic from before its first record, connected; then the only broker dies."""
+    os.makedirs(os.path.join(d.log_dir, "itch"))
+    ex = start_export(d, "export")
+    deadline = time.time() + 60
+    while "weir-export: shipping" not in d.output("export") and time.time() < deadline:
+        time.sleep(0.1)
+    assert metric(port, "weir_export_kafka_up") == 1, d.output("export")
+    k.node("kill", 1)
+    return ex
+
+
 def finish_export(d, tag="final"):
     p = start_export(d, tag, "--exit-when-caught-up", "2")
     assert p.wait(timeout=180) == 0, d.output(tag)
@@ -121,13 +133,7 @@ def test_an_unreachable_kafka_holds_up_neither_ingest_nor_retention_and_the_lag_
     # Retention would keep 2 MiB: what the exporter has not shipped is held back all the same.
     d = deploy("export-outage", f"--vdev=net_pcap0,rx_pcap={pcap}",
                BODY + "log retention size 2M\n" + export_lines(k.bootstrap, port))
-    os.makedirs(os.path.join(d.log_dir, "itch"))  # the exporter follows it from before the first record
-    ex = start_export(d, "export")
-    deadline = time.time() + 60
-    while "weir-export: shipping" not in d.output("export") and time.time() < deadline:
-        time.sleep(0.1)
-    assert metric(port, "weir_export_kafka_up") == 1, d.output("export")
-    k.node("kill", 1)  # the only broker: Kafka is gone
+    ex = export_then_lose_kafka(d, k, port)
     dp, cp = ingest(d)
     assert dp.wait(timeout=120) == 0, d.output("dataplane")
     assert cp.wait(timeout=60) == 0, d.output("control")
@@ -183,12 +189,7 @@ def test_hard_retention_during_an_outage_counts_what_it_deleted_unshipped(deploy
     d = deploy("export-hard", f"--vdev=net_pcap0,rx_pcap={pcap}",
                body + "log retention size 1M\nlog retention hard\n" + export_lines(k.bootstrap, port))
     topic_dir = os.path.join(d.log_dir, "itch")
-    os.makedirs(topic_dir)
-    ex = start_export(d, "export")
-    deadline = time.time() + 60
-    while "weir-export: shipping" not in d.output("export") and time.time() < deadline:
-        time.sleep(0.1)
-    k.node("kill", 1)
+    ex = export_then_lose_kafka(d, k, port)
     dp = d.start_dataplane("--stop-when-idle", "2")
     d.wait_running()
     cp = d.start_control()  # stays up: its retention thread runs once a second
@@ -197,6 +198,11 @@ def test_hard_retention_during_an_outage_counts_what_it_deleted_unshipped(deploy
     while f"{0:020d}.log" in os.listdir(topic_dir) and time.time() < deadline:
         time.sleep(0.2)
     assert f"{0:020d}.log" not in os.listdir(topic_dir), os.listdir(topic_dir)
+    # weir-control's /metrics says what retention did: segments deleted, unread by the exporter
+    assert metric(d.metrics_port, 'weir_log_retention_deleted_segments_total{topic="itch"}') > 0
+    assert metric(d.metrics_port, 'weir_log_retention_unread_deleted_total{topic="itch"}') > 0
+    first = min(int(f[:20]) for f in os.listdir(topic_dir) if f.endswith(".log"))
+    assert metric(d.metrics_port, 'weir_log_oldest_offset{topic="itch"}') == first
     cp.send_signal(signal.SIGTERM)
     assert cp.wait(timeout=60) == 0, d.output("control")
     total = committed(d.log_dir, "itch")
