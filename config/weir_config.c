@@ -153,6 +153,7 @@ validate(struct weir_config_ctx *ctx)
 					  r->topic);
 	}
 	weir_config_validate_export(ctx);
+	weir_config_validate_feeds(ctx);
 	if (cfg->dead_letter_keep_bytes + sizeof(struct weir_record) + 8 > cfg->ring_bytes / 4)
 		weir_diag_fail_at(&ctx->d, cfg->line_ring_size, "ring size %llu is too small for dead letters of %u bytes",
 		     (unsigned long long)cfg->ring_bytes, cfg->dead_letter_keep_bytes);

@@ -107,11 +107,26 @@ struct weir_config {
 		unsigned line;
 	} retention[WEIR_MAX_TOPICS + 1];
 
-	/* Multicast feeds: the groups each port joins (IGMP, from worker 0). */
+	/* Multicast feeds: the groups each port joins (IGMP, from worker 0),
+	 * and for a feed with A and B lines, how their copies are arbitrated. */
+#define WEIR_MAX_FEEDS (WEIR_MAX_LINES / 2)
+	unsigned n_feeds;
+	struct weir_feed_cfg {
+		char name[32];
+		bool has_lines;              /* A and B lines: arbitrated */
+		uint64_t window_ns;          /* one line's miss waits this long for the other line */
+		uint32_t window_events;      /* ... or until the feed is this many events past it (0: time only) */
+		uint64_t silent_ns;          /* a line with nothing this long while the other has traffic is silent */
+		uint16_t queue;              /* the RX queue both lines are steered to (rxq > 1) */
+		unsigned line;               /* where the feed was first named */
+	} feeds[WEIR_MAX_FEEDS];
 #define WEIR_MAX_FEED_GROUPS 32
+#define WEIR_FEED_NO_LINE 0xFF
 	unsigned n_feed_groups;
 	struct weir_feed_group {
 		char feed[32];
+		uint8_t feed_id;             /* index in feeds */
+		uint8_t ab;                  /* 0: line a, 1: line b, WEIR_FEED_NO_LINE: a feed of one line */
 		uint16_t port;               /* DPDK port id */
 		uint32_t group;              /* IPv4, network order */
 		uint32_t source;             /* network order; 0: any source */

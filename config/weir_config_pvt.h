@@ -4,6 +4,7 @@
 #ifndef WEIR_CONFIG_PVT_H
 #define WEIR_CONFIG_PVT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "weir_config.h"
@@ -33,10 +34,14 @@ int weir_config_uint_range(struct weir_config_ctx *ctx, const char *what, const 
 bool weir_config_given_before(struct weir_config_ctx *ctx, char *const *t, int words);
 /* s, m, h or d, up to ten years (retention). */
 int weir_config_age(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t *ns);
+/* tok into out (len bytes with its NUL); too long is an error naming what. */
+int weir_config_word(struct weir_config_ctx *ctx, const char *what, const char *tok, char *out, size_t len);
 /* export ... (weir_config_export.c) */
 void weir_config_cmd_export(struct weir_config_ctx *ctx, char **t, int n);
 void weir_config_validate_export(struct weir_config_ctx *ctx);
+/* feed ... (weir_config_feed.c) */
 void weir_config_cmd_feed(struct weir_config_ctx *ctx, char **t, int n);
+void weir_config_validate_feeds(struct weir_config_ctx *ctx);
 /* IPV4:PORT or [IPV6]:PORT, network order. */
 int weir_config_ip_port(struct weir_config_ctx *ctx, const char *tok, uint8_t *family, uint32_t *ip4, uint8_t ip6[16],
 			uint16_t *port);

@@ -300,3 +300,13 @@ weir_config_ip_port(struct weir_config_ctx *ctx, const char *tok, uint8_t *famil
 	return 0;
 }
 
+int
+weir_config_word(struct weir_config_ctx *ctx, const char *what, const char *tok, char *out, size_t len)
+{
+	if (strlen(tok) >= len) {
+		weir_diag_fail(&ctx->d, "%s \"%s\" is too long (at most %zu bytes)", what, tok, len - 1);
+		return -1;
+	}
+	snprintf(out, len, "%s", tok);
+	return 0;
+}

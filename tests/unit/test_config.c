@@ -321,6 +321,51 @@ should_take_an_ipv6_retransmission_server_and_refuse_a_bad_one(void **state)
 	expect_error(VALID_TAIL "decoder moldudp64 udp-port 1 topic a rerequest [fd00::1]\n", 4, "[IPV6]:PORT");
 }
 
+/* A feed's A and B lines: both, on decoders of one framing and topic, one
+ * window shorter than the gap timeout, one queue for both. */
+static void
+should_take_a_feeds_a_and_b_lines_and_refuse_half_a_pair(void **state)
+{
+	assert_int_equal(parse(VALID_TAIL "decoder moldudp64 udp-port 26401 topic itch\n"
+				"feed itch line a port 0 group 239.1.1.1 udp-port 26400\n"
+				"feed itch line b port 1 group 239.1.1.2 source 10.0.0.9 udp-port 26401\n"
+				"feed itch window 250us events 64\nfeed itch silent 2s\n"),
+			 0);
+	assert_int_equal(cfg.n_feeds, 1);
+	assert_true(cfg.feeds[0].has_lines);
+	assert_int_equal(cfg.feeds[0].window_ns, 250000);
+	assert_int_equal(cfg.feeds[0].window_events, 64);
+	assert_int_equal(cfg.feeds[0].silent_ns, 2000000000ull);
+	assert_int_equal(cfg.feed_groups[0].ab, 0);
+	assert_int_equal(cfg.feed_groups[1].ab, 1);
+	assert_int_equal(cfg.feed_groups[1].port, 1);
+	expect_error(VALID_TAIL "feed itch line a port 0 group 239.1.1.1 udp-port 26400\n", 4,
+		     "feed itch has a line a but no line b");
+	expect_error(VALID_TAIL "feed itch line c port 0 group 239.1.1.1 udp-port 26400\n", 4,
+		     "a feed's lines are a and b");
+	expect_error(VALID_TAIL "feed itch line a port 0 group 239.1.1.1 udp-port 26400\n"
+				"feed itch line b port 0 group 239.1.1.2 udp-port 26400\n"
+				"feed itch port 0 group 239.1.1.3 udp-port 26400\n",
+		     6, "say which this group is");
+	expect_error(VALID_TAIL "decoder weirframe udp-port 26401 topic itch\n"
+				"feed itch line a port 0 group 239.1.1.1 udp-port 26400\n"
+				"feed itch line b port 0 group 239.1.1.2 udp-port 26401\n",
+		     6, "differ in framing or topic");
+	expect_error(VALID_TAIL "sequence key source+sender\n"
+				"feed itch line a port 0 group 239.1.1.1 udp-port 26400\n"
+				"feed itch line b port 0 group 239.1.1.2 udp-port 26400\n",
+		     4, "each line has its own sender");
+	expect_error(VALID_TAIL "sequence gap-timeout 1ms\nfeed itch window 2ms\n"
+				"feed itch line a port 0 group 239.1.1.1 udp-port 26400\n"
+				"feed itch line b port 0 group 239.1.1.2 udp-port 26400\n",
+		     5, "shorter than the gap timeout");
+	expect_error(VALID_TAIL "feed itch window 2ms\nfeed itch port 0 group 239.1.1.1 udp-port 26400\n", 4,
+		     "arbitrates A and B lines, and it has none");
+	expect_error(VALID_TAIL "feed itch window 2ms\n", 4, "has settings but no group");
+	expect_error(VALID_TAIL "feed itch window 0ms\n", 4, "give a time above 0");
+	expect_error(VALID_TAIL "feed itch window 1ms 5\n", 4, "expected \"feed NAME window DURATION [events N]\"");
+}
+
 int
 main(void)
 {
@@ -337,6 +382,7 @@ main(void)
 		cmocka_unit_test(should_reject_a_decoder_port_used_twice_naming_the_first_line),
 		cmocka_unit_test(should_check_cross_field_rules_after_the_whole_file),
 		cmocka_unit_test(should_refuse_sender_keyed_sources_on_a_feed_with_rerequests),
+		cmocka_unit_test(should_take_a_feeds_a_and_b_lines_and_refuse_half_a_pair),
 		cmocka_unit_test(should_report_every_error_not_just_the_first),
 		cmocka_unit_test(should_reject_a_corelist_naming_an_lcore_twice),
 		cmocka_unit_test(should_name_an_unset_environment_variable),
