@@ -315,6 +315,118 @@ render_log(struct weir_prom *b, const struct weir_metrics_src *s)
 	weir_prom_put(b, "weir_control_heap_bytes %" PRIu64 "\n", weir_heap_allocated_bytes());
 }
 
+/* A line of a feed with A and B lines, summed over the workers. */
+static void
+line_totals(const struct weir_info *info, unsigned line, struct weir_line_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned w = 0; w < info->n_workers; w++) {
+		const uint64_t *src = (const uint64_t *)&info->lines[w][line];
+		uint64_t *dst = (uint64_t *)out;
+		for (unsigned i = 0; i < sizeof(*out) / 8; i++) {
+			uint64_t v = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+			if (&dst[i] == &out->last_rx_ns)
+				dst[i] = v > dst[i] ? v : dst[i];
+			else
+				dst[i] += v;
+		}
+	}
+}
+
+/* Silent: nothing on the line for its feed's silent time while the other
+ * line has had traffic in it; *quiet_ns how long. */
+static bool
+line_silent(const struct weir_feed_cfg *f, const struct weir_line_counters *l, const struct weir_line_counters *other,
+	    uint64_t now, uint64_t *quiet_ns)
+{
+	uint64_t since = l->last_rx_ns ? l->last_rx_ns : 0;
+	*quiet_ns = now > since ? now - since : 0;
+	return other->last_rx_ns && now - other->last_rx_ns < f->silent_ns && *quiet_ns >= f->silent_ns;
+}
+
+/* Per feed line: what it brought, won, lost to the other line, how far
+ * behind it ran, and whether it has gone silent. */
+static void
+render_lines(struct weir_prom *b, const struct weir_metrics_src *s)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} fields[] = {
+		{ "weir_feed_line_packets_total", "data packets that came on the line", offsetof(struct weir_line_counters, packets) },
+		{ "weir_feed_line_events_total", "events in them", offsetof(struct weir_line_counters, events) },
+		{ "weir_feed_line_won_total", "events the line brought first (persisted)", offsetof(struct weir_line_counters, won) },
+		{ "weir_feed_line_arbitrated_total", "events the other line had brought first (counted, not persisted)",
+		  offsetof(struct weir_line_counters, arbitrated) },
+		{ "weir_feed_line_duplicates_total", "events the line brought again", offsetof(struct weir_line_counters, duplicates) },
+	};
+	const struct weir_config *cfg = s->cfg;
+	struct weir_line_counters t[WEIR_MAX_LINES];
+	unsigned n = 0;
+	for (unsigned f = 0; f < cfg->n_feeds; f++)
+		if (cfg->feeds[f].has_lines) {
+			line_totals(s->info, f * 2, &t[f * 2]);
+			line_totals(s->info, f * 2 + 1, &t[f * 2 + 1]);
+			n = f * 2 + 2;
+		}
+	if (n == 0)
+		return;
+	uint64_t now = weir_realtime_ns();
+	for (unsigned k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+		weir_prom_family(b, fields[k].name, "counter", fields[k].help);
+		for (unsigned l = 0; l < n; l++)
+			if (cfg->feeds[l / 2].has_lines)
+				weir_prom_put(b, "%s{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n", fields[k].name, cfg->feeds[l / 2].name,
+					      'a' + (l & 1), *(const uint64_t *)((const uint8_t *)&t[l] + fields[k].off));
+	}
+	weir_prom_family(b, "weir_feed_line_only_events_total", "counter",
+			 "events only this line brought (won, and the other line never brought them)");
+	weir_prom_family(b, "weir_feed_line_silent", "gauge",
+			 "1 while the line has had nothing for the feed's silent time and the other line has traffic");
+	for (unsigned l = 0; l < n; l++) {
+		if (!cfg->feeds[l / 2].has_lines)
+			continue;
+		const struct weir_line_counters *o = &t[l ^ 1];
+		uint64_t quiet;
+		bool silent = line_silent(&cfg->feeds[l / 2], &t[l], o, now, &quiet);
+		weir_prom_put(b, "weir_feed_line_only_events_total{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n",
+			      cfg->feeds[l / 2].name, 'a' + (l & 1), t[l].won > o->arbitrated ? t[l].won - o->arbitrated : 0);
+		weir_prom_put(b, "weir_feed_line_silent{feed=\"%s\",line=\"%c\"} %d\n", cfg->feeds[l / 2].name,
+			      'a' + (l & 1), silent);
+	}
+	weir_prom_family(b, "weir_feed_line_behind_seconds", "histogram",
+			 "how far the line ran behind the other: a packet's second copy after its first (sampled)");
+	for (unsigned l = 0; l < n; l++) {
+		char labels[64];
+		snprintf(labels, sizeof(labels), "feed=\"%s\",line=\"%c\"", cfg->feeds[l / 2].name, 'a' + (l & 1));
+		if (cfg->feeds[l / 2].has_lines)
+			weir_prom_histogram(b, "weir_feed_line_behind_seconds", labels, &t[l].behind);
+	}
+}
+
+/* "feed F line L silent ..." for the first silent line; false when none. */
+static bool
+any_line_silent(const struct weir_metrics_src *s, const struct weir_info *info, char *reason, size_t len)
+{
+	const struct weir_config *cfg = s->cfg;
+	uint64_t now = weir_realtime_ns();
+	for (unsigned f = 0; f < cfg->n_feeds; f++) {
+		if (!cfg->feeds[f].has_lines)
+			continue;
+		struct weir_line_counters a, b;
+		line_totals(info, f * 2, &a);
+		line_totals(info, f * 2 + 1, &b);
+		uint64_t quiet;
+		for (unsigned ab = 0; ab < 2; ab++)
+			if (line_silent(&cfg->feeds[f], ab ? &b : &a, ab ? &a : &b, now, &quiet)) {
+				snprintf(reason, len, "degraded: feed %s line %c silent for %.1f s; the feed runs on line %c",
+					 cfg->feeds[f].name, 'a' + ab, (double)quiet / 1e9, 'b' - ab);
+				return true;
+			}
+	}
+	return false;
+}
+
 char *
 weir_metrics_render(const struct weir_metrics_src *s, size_t *len)
 {
@@ -331,6 +443,7 @@ weir_metrics_render(const struct weir_metrics_src *s, size_t *len)
 		render_ports(&b, s);
 		render_rules(&b, s);
 		render_sources(&b, s);
+		render_lines(&b, s);
 		render_log(&b, s);
 	}
 	if (b.oom) {
@@ -380,7 +493,8 @@ weir_metrics_health(const struct weir_metrics_src *s, char *reason, size_t len)
 			return -1;
 		}
 	}
-	snprintf(reason, len, "ok");
+	if (!any_line_silent(s, info, reason, len)) /* degraded, still serving: 200 */
+		snprintf(reason, len, "ok");
 	return 0;
 }
 

@@ -221,6 +221,8 @@ struct dataplane {
 	struct weir_rules_admin rules;
 	struct weir_restore restore;
 	uint64_t undrained_bytes;
+	char line_name[WEIR_MAX_LINES][40];      /* "FEED/a" by line id */
+	const char *line_names[WEIR_MAX_LINES];  /* NULL: no such line */
 };
 
 /* The whole file (and its rules file, compiled) is checked before EAL, a
@@ -233,6 +235,13 @@ load_config(struct dataplane *dp)
 		fprintf(stderr, "%s\n", dp->err);
 		return 2;
 	}
+	for (unsigned l = 0; l < 2 * cfg->n_feeds; l++)
+		if (cfg->feeds[l / 2].has_lines) {
+			char name[sizeof(dp->line_name[l])]; /* a copy: the name lives in dp too */
+			snprintf(name, sizeof(name), "%s/%c", cfg->feeds[l / 2].name, 'a' + (l & 1));
+			memcpy(dp->line_name[l], name, sizeof(name));
+			dp->line_names[l] = dp->line_name[l];
+		}
 	if (cfg->rules_path[0]) {
 		struct weir_ruleset *rs = weir_rules_load(cfg->rules_path, cfg, 0, dp->err, sizeof(dp->err));
 		if (rs == NULL) {
@@ -384,6 +393,7 @@ setup_workers(struct dataplane *dp)
 			return 1;
 		}
 		dp->workers[i].pl.seq.restore = dp->restore.slots ? &dp->restore : NULL;
+		dp->workers[i].pl.shared_lines = dp->info->lines[i];
 		if (dp->workers[i].n_rxq == 0)
 			printf("weir-dataplane: worker %u (lcore %u) has no RX queue: it stays idle\n", i,
 			       dp->workers[i].lcore);
@@ -489,7 +499,7 @@ write_json(const char *path, const struct dataplane *dp, bool loss_report)
 	if (loss_report)
 		weir_report_loss(f, dp->seq_regions, dp->cfg.n_workers, true);
 	else
-		weir_report_counters_json(f, dp->info->workers, dp->cfg.n_workers);
+		weir_report_stats_json(f, dp->info->workers, dp->cfg.n_workers, dp->info, dp->line_names);
 	fputc('\n', f);
 	fclose(f);
 	if (loss_report)

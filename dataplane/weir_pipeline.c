@@ -29,6 +29,57 @@ weir_decoder_table_build(struct weir_decoder_table *t, const struct weir_config 
 			t->frame_topic_known[id] = 1;
 			t->frame_topic[id] = (uint16_t)(cfg->frame_topics[id] - 1);
 		}
+	for (unsigned i = 0; i < cfg->n_feed_groups; i++) {
+		const struct weir_feed_group *g = &cfg->feed_groups[i];
+		const struct weir_feed_cfg *f = &cfg->feeds[g->feed_id];
+		unsigned line = g->ab == WEIR_FEED_NO_LINE ? WEIR_FEED_NO_LINE : g->feed_id * 2u + g->ab;
+		t->groups[t->n_groups++] = (struct weir_feed_route){ g->group, g->port, g->udp_port, (uint8_t)line };
+		if (t->by_port[g->udp_port])
+			t->has_groups[t->by_port[g->udp_port] - 1] = 1;
+		if (line != WEIR_FEED_NO_LINE) {
+			t->lines[line] = (struct weir_seq_line){ .ab = g->ab, .window_events = f->window_events,
+								 .window_ns = f->window_ns };
+			if (line + 1 > t->n_lines)
+				t->n_lines = line + 1;
+		}
+	}
+}
+
+/* The line of a multicast packet to a feed's UDP port: its line id,
+ * WEIR_FEED_NO_LINE for a feed of one line or unicast (a retransmission),
+ * -1 for a group the feed does not join. */
+static inline int
+feed_line(const struct weir_decoder_table *t, const struct weir_udp_view *v, uint16_t port)
+{
+	if (v->ip_version == 6)
+		return v->src_addr[16] == 0xff ? -1 : WEIR_FEED_NO_LINE; /* IPv6 groups: not yet (MLDv2) */
+	const uint8_t *dst = v->src_addr + 4; /* the destination follows the source */
+	if ((dst[0] >> 4) != 0xE)
+		return WEIR_FEED_NO_LINE;
+	uint32_t group;
+	memcpy(&group, dst, 4);
+	for (unsigned i = 0; i < t->n_groups; i++)
+		if (t->groups[i].group == group && t->groups[i].port == port && t->groups[i].udp_port == v->dst_port)
+			return t->groups[i].line;
+	return -1;
+}
+
+/* Times how far one line runs behind the other: a packet the line won
+ * waits for its copy on the other line (one at a time per feed). */
+static void
+line_probe(struct weir_pipeline *pl, unsigned line, uint32_t si, uint64_t first, unsigned count, unsigned won,
+	   unsigned arbitrated, uint64_t now_ns)
+{
+	struct weir_line_probe *p = &pl->probe[line / 2];
+	uint8_t ab = (uint8_t)(line & 1);
+	if (p->armed && (now_ns - p->rx_ns > 1000000000ull || (p->src == si && p->ab != ab && first > p->seq)))
+		p->armed = 0; /* the other line never brought it */
+	if (p->armed && p->src == si && p->ab != ab && arbitrated == count && p->seq - first < count) {
+		weir_hist_add(&pl->lines[line].behind, now_ns - p->rx_ns, 1);
+		p->armed = 0;
+	} else if (!p->armed && won == count && count) {
+		*p = (struct weir_line_probe){ .seq = first, .rx_ns = now_ns, .src = si, .ab = ab, .armed = 1 };
+	}
 }
 
 /* The tracker found a gap lost for good: the log says so. */
@@ -123,7 +174,8 @@ struct event_batch {
 
 static bool
 commit_end_of_session(struct weir_pipeline *pl, const uint8_t key[WEIR_SOURCE_BYTES], uint64_t next_seq,
-		      struct weir_seq_source *src, uint16_t topic, uint16_t port, uint64_t now_ns)
+		      struct weir_seq_source *src, uint16_t topic, uint16_t port, const struct weir_seq_line *ln,
+		      uint64_t now_ns)
 {
 	uint64_t need = sizeof(struct weir_record) * (2u + (src ? src->n_gaps : 0u));
 	if (!weir_pipeline_room(pl, need, now_ns))
@@ -132,7 +184,7 @@ commit_end_of_session(struct weir_pipeline *pl, const uint8_t key[WEIR_SOURCE_BY
 	weir_pipeline_fill_header(r, WEIR_REC_END_OF_SESSION, topic, port, now_ns);
 	memcpy(r->source, key, WEIR_SOURCE_BYTES);
 	r->seq = next_seq;
-	weir_seq_end_of_session(&pl->seq, src, next_seq, now_ns);
+	weir_seq_end_of_session(&pl->seq, src, next_seq, ln, now_ns);
 	return true;
 }
 
@@ -144,7 +196,8 @@ commit_end_of_session(struct weir_pipeline *pl, const uint8_t key[WEIR_SOURCE_BY
  */
 static bool
 commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir_seq_source *src, uint16_t topic,
-	      uint16_t port, uint16_t flags, uint64_t now_ns)
+	      uint16_t port, uint16_t flags, const struct weir_seq_line *ln, struct weir_line_counters *lc,
+	      uint64_t now_ns)
 {
 	uint64_t need = (uint64_t)b->count * (sizeof(struct weir_record) + 8 + 4 * WEIR_MAX_MATCHES) + b->events_len +
 			sizeof(struct weir_record) * (2u + (src ? src->n_gaps : 0u)) + 2048 + 64;
@@ -154,7 +207,7 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 	unsigned committed = 0;
 	/* The usual packet continues its source exactly: tracked at once, not
 	 * event by event (8 events a packet: 259 -> 216 ns, median of 5). */
-	const bool in_order = weir_seq_in_order_run(&pl->seq, src, b->first_seq, b->count, now_ns);
+	const bool in_order = weir_seq_in_order_run(&pl->seq, src, b->first_seq, b->count, ln, now_ns);
 	for (unsigned i = 0; i < b->count; i++) {
 		const uint8_t *payload;
 		uint16_t len, ev_topic = topic;
@@ -171,9 +224,14 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 				ev_topic = pl->decoders->frame_topic[e.topic];
 		}
 		uint64_t seq = b->first_seq + i;
-		enum weir_seq_class cls = in_order ? WEIR_SEQ_IN_ORDER : weir_seq_event(&pl->seq, src, seq, now_ns);
-		if (cls == WEIR_SEQ_DUPLICATE || cls == WEIR_SEQ_DROPPED)
+		enum weir_seq_class cls = in_order ? WEIR_SEQ_IN_ORDER : weir_seq_event_line(&pl->seq, src, seq, ln, now_ns);
+		if (cls == WEIR_SEQ_DUPLICATE || cls == WEIR_SEQ_DROPPED || cls == WEIR_SEQ_ARBITRATED) {
+			if (lc) /* a line's own repeat, or the other line's event */
+				*(cls == WEIR_SEQ_ARBITRATED ? &lc->arbitrated : &lc->duplicates) += 1;
 			continue;
+		}
+		if (lc)
+			lc->won++;
 		weir_seq_note_lateness(&pl->seq, src, now_ns, event_time_ns);
 		uint32_t ids[WEIR_MAX_MATCHES];
 		uint16_t n_ids = 0;
@@ -206,6 +264,8 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 			committed++;
 	}
 	pl->c.event_records += committed;
+	if (ln)
+		weir_seq_lines_settle(&pl->seq, src, now_ns);
 	/* Late fills may have closed what kept held events back. */
 	if (pl->ro.max_events && src && weir_reorder_holding(&pl->ro, weir_seq_index(&pl->seq, src)))
 		weir_reorder_release(pl, src, false, now_ns);
@@ -240,21 +300,29 @@ from_rerequest_server(const struct weir_decoder_cfg *d, const struct weir_udp_vi
 /* Heartbeat, end of session or data: the framing-independent rest of a packet. */
 static void
 sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool heartbeat, bool end,
-		    const uint8_t *frame, const struct weir_udp_view *v, unsigned decoder, uint16_t port,
+		    const uint8_t *frame, const struct weir_udp_view *v, unsigned decoder, uint16_t port, unsigned line,
 		    uint64_t now_ns)
 {
 	const struct weir_decoder_cfg *d = &pl->decoders->decoders[decoder];
 	struct weir_seq_origin origin = { .topic = d->topic, .port = port, .decoder = (uint8_t)decoder,
 					  .can_request = d->rerequest_family != 0 };
 	struct weir_seq_source *src = weir_seq_source(&pl->seq, b->key, &origin, now_ns);
+	const struct weir_seq_line *ln = line == WEIR_FEED_NO_LINE ? NULL : &pl->decoders->lines[line];
+	struct weir_line_counters *lc = ln ? &pl->lines[line] : NULL;
+	if (lc)
+		lc->last_rx_ns = now_ns;
 	if (heartbeat) {
-		weir_seq_heartbeat(&pl->seq, src, b->first_seq, now_ns);
+		weir_seq_heartbeat(&pl->seq, src, b->first_seq, ln, now_ns);
 		pl->c.heartbeats++;
 		pl->c.accepted_packets++;
 		return;
 	}
+	if (end && ln && src && src->state == WEIR_SEQ_SRC_CLOSED && src->next_seq == b->first_seq) {
+		pl->c.accepted_packets++; /* the other line's end of this session came first */
+		return;
+	}
 	if (end) {
-		if (!commit_end_of_session(pl, b->key, b->first_seq, src, d->topic, port, now_ns)) {
+		if (!commit_end_of_session(pl, b->key, b->first_seq, src, d->topic, port, ln, now_ns)) {
 			pl->c.ring_full_packets++;
 			return;
 		}
@@ -269,12 +337,29 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 	else if (d->rerequest_family == v->ip_version && port < WEIR_MAX_PORTS)
 		learn_peer(&pl->peers[port], frame, v); /* only re-requests use it: not every packet's stores */
 	pl->c.messages += b->count;
-	if (!commit_events(pl, b, src, d->topic, port, flags, now_ns)) {
-		pl->c.ring_full_packets++;
-		pl->c.ring_full_messages += b->count;
+	if (lc) {
+		lc->packets++;
+		lc->events += b->count;
+		uint64_t won = lc->won, arbitrated = lc->arbitrated;
+		/* The B copy's usual path: the whole packet is in already. */
+		bool second = weir_seq_arbitrated_run(&pl->seq, src, b->first_seq, b->count, ln);
+		if (second)
+			lc->arbitrated += b->count;
+		else if (!commit_events(pl, b, src, d->topic, port, flags, ln, lc, now_ns))
+			goto ring_full;
+		if (src)
+			line_probe(pl, line, weir_seq_index(&pl->seq, src), b->first_seq, b->count,
+				   (unsigned)(lc->won - won), (unsigned)(lc->arbitrated - arbitrated), now_ns);
+		pl->c.accepted_packets++;
 		return;
 	}
+	if (!commit_events(pl, b, src, d->topic, port, flags, NULL, NULL, now_ns))
+		goto ring_full;
 	pl->c.accepted_packets++;
+	return;
+ring_full:
+	pl->c.ring_full_packets++;
+	pl->c.ring_full_messages += b->count;
 }
 
 /*
@@ -322,7 +407,7 @@ weir_pipeline_prefetch_source(const struct weir_pipeline *pl, const uint8_t *fra
 
 static void
 decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
-	    unsigned decoder, uint16_t port, uint64_t now_ns)
+	    unsigned decoder, uint16_t port, unsigned line, uint64_t now_ns)
 {
 	struct weir_mold_packet m;
 	unsigned reason = weir_mold_decode(v->payload, v->payload_len, &m);
@@ -337,12 +422,12 @@ decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const 
 	mold_source_key(b.key, m.session, pl->key_by_sender && v->ip_version == 4 ? v->src_addr : NULL,
 			v->src_port);
 	sequence_and_commit(pl, &b, m.count == WEIR_MOLD_HEARTBEAT, m.count == WEIR_MOLD_END_OF_SESSION, frame, v,
-			    decoder, port, now_ns);
+			    decoder, port, line, now_ns);
 }
 
 static void
 decode_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
-	     unsigned decoder, uint16_t port, uint64_t now_ns)
+	     unsigned decoder, uint16_t port, unsigned line, uint64_t now_ns)
 {
 	struct weir_frame f;
 	unsigned reason = weir_frame_decode(v->payload, v->payload_len, pl->decoders->frame_topic_known, &f);
@@ -357,7 +442,7 @@ decode_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const
 	if (pl->key_by_sender && v->ip_version == 4)
 		memcpy(b.key + 3, v->src_addr, 4);
 	bool end = f.flags & WEIR_FRAME_F_END;
-	sequence_and_commit(pl, &b, f.count == 0 && !end, end, frame, v, decoder, port, now_ns);
+	sequence_and_commit(pl, &b, f.count == 0 && !end, end, frame, v, decoder, port, line, now_ns);
 }
 
 void
@@ -422,10 +507,16 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 		pl->c.filtered_packets++;
 		return;
 	}
+	int line = WEIR_FEED_NO_LINE;
+	if (pl->decoders->has_groups[di - 1] && (line = feed_line(pl->decoders, &v, port)) < 0) {
+		pl->c.filtered_packets++;
+		pl->c.filtered_not_joined++;
+		return;
+	}
 	if (pl->decoders->decoders[di - 1].type == WEIR_DECODER_WEIRFRAME)
-		decode_frame(pl, frame, len, &v, di - 1, port, now_ns);
+		decode_frame(pl, frame, len, &v, di - 1, port, (unsigned)line, now_ns);
 	else
-		decode_mold(pl, frame, len, &v, di - 1, port, now_ns);
+		decode_mold(pl, frame, len, &v, di - 1, port, (unsigned)line, now_ns);
 }
 
 void

@@ -27,6 +27,17 @@ struct weir_decoder_table {
 	struct weir_decoder_cfg decoders[WEIR_MAX_DECODERS];
 	uint8_t frame_topic_known[256];       /* weir frame topic ids a frame-topic line maps */
 	uint16_t frame_topic[256];            /* ... and the topic each goes to */
+	/* Multicast feeds: a decoder whose UDP port a feed joins groups for
+	 * takes multicast only to those groups, and knows each one's line. */
+	uint8_t has_groups[WEIR_MAX_DECODERS];
+	unsigned n_groups;
+	struct weir_feed_route {
+		uint32_t group;               /* network order */
+		uint16_t port, udp_port;
+		uint8_t line;                 /* line id (feed * 2 + b), or WEIR_FEED_NO_LINE */
+	} groups[WEIR_MAX_FEED_GROUPS];
+	unsigned n_lines;                     /* line ids in use: 0 .. n_lines - 1 */
+	struct weir_seq_line lines[WEIR_MAX_LINES];
 };
 
 void weir_decoder_table_build(struct weir_decoder_table *t, const struct weir_config *cfg);
@@ -107,6 +118,16 @@ struct weir_pipeline {
 	struct weir_rule_counter *rule_counters; /* this worker's row */
 	struct weir_burst_scan burst;
 	unsigned worker;
+	/* A and B lines: their figures (stored with the counters to
+	 * shared_lines, when set) and, per feed, one packet whose other copy
+	 * is awaited to time how far behind that line runs. */
+	struct weir_line_counters lines[WEIR_MAX_LINES];
+	struct weir_line_counters *shared_lines;
+	struct weir_line_probe {
+		uint64_t seq, rx_ns;
+		uint32_t src;
+		uint8_t ab, armed;
+	} probe[WEIR_MAX_FEEDS];
 };
 
 /* Bytes of the region weir_pipeline_init() lays its sequence tracker and
@@ -204,6 +225,13 @@ weir_pipeline_store_counters(const struct weir_pipeline *pl, struct weir_worker_
 	const uint64_t *src = (const uint64_t *)&pl->c;
 	uint64_t *dst = (uint64_t *)shared;
 	for (unsigned i = 0; i < sizeof(pl->c) / 8; i++)
+		if (dst[i] != src[i])
+			__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+	if (pl->shared_lines == NULL)
+		return;
+	src = (const uint64_t *)pl->lines;
+	dst = (uint64_t *)pl->shared_lines;
+	for (unsigned i = 0; i < pl->decoders->n_lines * sizeof(pl->lines[0]) / 8; i++)
 		if (dst[i] != src[i])
 			__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
 }

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include <rte_ethdev.h>
+#include <rte_flow.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -32,6 +33,65 @@ join_groups(const struct weir_config *cfg, uint16_t port, const char *driver)
 	int all = rte_eth_allmulticast_enable(port);
 	printf("weir-dataplane: port %u (%s) has no multicast filter (%s): all-multicast %s\n", port, driver,
 	       rte_strerror(-rc), all == 0 ? "on" : "not available either: relying on promiscuous mode");
+}
+
+/* One line's group to its feed's queue: ETH / IPV4 dst / UDP dst -> QUEUE. */
+static int
+steer_group(uint16_t port, const struct weir_feed_group *g, uint16_t queue, struct rte_flow_error *e)
+{
+	struct rte_flow_attr attr = { .ingress = 1 };
+	struct rte_flow_item_ipv4 ip = { .hdr.dst_addr = g->group }, ip_mask = { .hdr.dst_addr = UINT32_MAX };
+	struct rte_flow_item_udp udp = { .hdr.dst_port = rte_cpu_to_be_16(g->udp_port) },
+				 udp_mask = { .hdr.dst_port = UINT16_MAX };
+	struct rte_flow_item pattern[] = {
+		{ .type = RTE_FLOW_ITEM_TYPE_ETH },
+		{ .type = RTE_FLOW_ITEM_TYPE_IPV4, .spec = &ip, .mask = &ip_mask },
+		{ .type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &udp, .mask = &udp_mask },
+		{ .type = RTE_FLOW_ITEM_TYPE_END },
+	};
+	struct rte_flow_action_queue q = { .index = queue };
+	struct rte_flow_action actions[] = { { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q },
+					     { .type = RTE_FLOW_ACTION_TYPE_END } };
+	return rte_flow_create(port, &attr, pattern, actions, e) ? 0 : -1;
+}
+
+/* Both lines of a feed must reach one worker: with RSS over several
+ * queues, each line's group is steered to the feed's queue by a flow
+ * rule; a port that cannot is refused (one queue, or a NIC that can). */
+static int
+steer_lines(const struct weir_config *cfg, uint16_t port, uint16_t nq, bool rss, const char *driver, char *err,
+	    size_t errlen)
+{
+	for (unsigned i = 0; i < cfg->n_feed_groups; i++) {
+		const struct weir_feed_group *g = &cfg->feed_groups[i];
+		const struct weir_feed_cfg *f = &cfg->feeds[g->feed_id];
+		if (g->port != port || g->ab == WEIR_FEED_NO_LINE || f->queue == 0)
+			continue; /* queue 0: where one queue takes everything anyway */
+		if (nq == 1) {
+			snprintf(err, errlen, "feed %s line %c: port %u (%s) has one RX queue (worker 0), but the feed's "
+					      "lines meet on queue %u: give every port one RX queue or none fewer",
+				 f->name, 'a' + g->ab, port, driver, f->queue);
+			return -1;
+		}
+		if (!rss) {
+			printf("weir-dataplane: feed %s line %c: with rss none it must arrive on RX queue %u of port %u "
+			       "(both lines of a feed on one worker)\n",
+			       f->name, 'a' + g->ab, f->queue, port);
+			continue;
+		}
+		struct rte_flow_error e = { 0 };
+		if (steer_group(port, g, f->queue, &e) != 0) {
+			snprintf(err, errlen,
+				 "feed %s line %c: port %u (%s) cannot steer its group to RX queue %u (rte_flow: %s): "
+				 "both lines of a feed must reach one worker; give the port one RX queue (\"port config "
+				 "all rxq 1\") or use a NIC with flow rules",
+				 f->name, 'a' + g->ab, port, driver, f->queue, e.message ? e.message : "not supported");
+			return -1;
+		}
+		printf("weir-dataplane: feed %s line %c: port %u steers its group to RX queue %u\n", f->name, 'a' + g->ab,
+		       port, f->queue);
+	}
+	return 0;
 }
 
 static struct rte_mempool *pools[RTE_MAX_NUMA_NODES];
@@ -155,6 +215,9 @@ port_init(const struct weir_config *cfg, uint16_t port, struct weir_ports *ports
 		return -1;
 	}
 	join_groups(cfg, port, info.driver_name);
+	if (steer_lines(cfg, port, (uint16_t)nq, conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS, info.driver_name, err,
+			errlen) != 0)
+		return -1;
 	rc = rte_eth_promiscuous_enable(port);
 	if (rc != 0 && rc != -ENOTSUP)
 		printf("weir-dataplane: port %u: promiscuous mode not enabled: %s\n", port, rte_strerror(-rc));

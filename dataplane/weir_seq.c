@@ -155,6 +155,10 @@ gap_release(struct weir_seq_table *t, uint32_t gi, uint32_t prev)
 	else
 		t->gaps[prev].next_in_source = g->next_in_source;
 	src->n_gaps--;
+	if (g->pending) {
+		g->pending = 0;
+		t->n_pending--;
+	}
 	open_list_remove(t, gi);
 	g->next_in_source = t->free_gap;
 	t->free_gap = gi;
@@ -169,24 +173,45 @@ report_loss(struct weir_seq_table *t, uint32_t src_idx, uint64_t first, uint64_t
 }
 
 static void
-declare_lost(struct weir_seq_table *t, uint32_t gi, uint32_t prev, uint64_t now_ns)
+count_gap(struct weir_seq_table *t, uint32_t si, uint64_t n)
 {
-	struct weir_seq_gap *g = &t->gaps[gi];
-	report_loss(t, g->source, g->first, g->last - g->first + 1, now_ns);
-	gap_release(t, gi, prev);
-}
-
-/* [first, last] is missing below everything else open for src. */
-static void
-open_gap(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t first, uint64_t last, uint64_t now_ns)
-{
-	uint32_t si = weir_seq_index(t, src);
-	uint64_t n = last - first + 1;
 	t->c->gaps_opened++;
 	t->c->gap_events_missing += n;
 	t->stats[si].gaps_opened++;
 	t->stats[si].events_missing += n;
+}
+
+/* Both lines missed it: a gap from now on, counted and asked for. */
+static void
+confirm_gap(struct weir_seq_table *t, struct weir_seq_gap *g, uint64_t now_ns)
+{
+	g->pending = 0;
+	t->n_pending--;
+	count_gap(t, g->source, g->last - g->first + 1);
+	g->next_request_ns = now_ns;
+}
+
+static void
+declare_lost(struct weir_seq_table *t, uint32_t gi, uint32_t prev, uint64_t now_ns)
+{
+	struct weir_seq_gap *g = &t->gaps[gi];
+	if (g->pending)
+		confirm_gap(t, g, now_ns);
+	report_loss(t, g->source, g->first, g->last - g->first + 1, now_ns);
+	gap_release(t, gi, prev);
+}
+
+/* [first, last] is missing below everything else open for src; pending
+ * when one line of two missed it (ln not NULL). */
+static void
+open_gap(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t first, uint64_t last,
+	 const struct weir_seq_line *ln, uint64_t now_ns)
+{
+	uint32_t si = weir_seq_index(t, src);
+	uint64_t n = last - first + 1;
 	uint32_t gi = gap_alloc(t);
+	if (ln == NULL || gi == WEIR_SEQ_NONE)
+		count_gap(t, si, n);
 	if (gi == WEIR_SEQ_NONE) {
 		t->c->gap_pool_exhausted++;
 		report_loss(t, si, first, n, now_ns);
@@ -200,6 +225,12 @@ open_gap(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t first, 
 	g->source = si;
 	g->requests = 0;
 	g->next_in_source = WEIR_SEQ_NONE;
+	g->pending = ln != NULL;
+	if (ln) {
+		g->window_events = ln->window_events;
+		g->confirm_ns = now_ns + ln->window_ns;
+		t->n_pending++;
+	}
 	/* New gaps lie above every open one: append. */
 	if (src->first_gap == WEIR_SEQ_NONE) {
 		src->first_gap = gi;
@@ -222,7 +253,7 @@ restore_source(struct weir_seq_table *t, struct weir_seq_source *s, const struct
 	s->started = 1;
 	s->next_seq = rs->next_seq;
 	for (unsigned h = 0; h < rs->n_holes; h++)
-		open_gap(t, s, rs->holes[h].first, rs->holes[h].last, now_ns);
+		open_gap(t, s, rs->holes[h].first, rs->holes[h].last, NULL, now_ns);
 	if (rs->closed)
 		s->state = WEIR_SEQ_SRC_CLOSED;
 	t->c->seq_sources_restored++;
@@ -254,6 +285,7 @@ fill_gap(struct weir_seq_table *t, uint32_t gi, uint32_t prev, uint64_t seq, uin
 		g->last = seq - 1;
 		g->next_in_source = hi;
 		t->sources[g->source].n_gaps++;
+		t->n_pending += h->pending;
 		/* Same age as g: right after it keeps the open list in deadline order. */
 		open_list_insert_after(t, hi, gi);
 	}
@@ -266,29 +298,81 @@ lose_all_gaps(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t no
 		declare_lost(t, src->first_gap, WEIR_SEQ_NONE, now_ns);
 }
 
-/* True (and counted) when seq fills one of src's open gaps. */
-static bool
+/* WEIR_SEQ_LATE_FILL (or WEIR_SEQ_LINE_FILL: a pending gap), counted,
+ * when seq fills one of src's open gaps; WEIR_SEQ_DUPLICATE when none. */
+static enum weir_seq_class
 fill_if_in_gap(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq, uint64_t now_ns)
 {
 	for (uint32_t gi = src->first_gap, prev = WEIR_SEQ_NONE; gi != WEIR_SEQ_NONE;
 	     prev = gi, gi = t->gaps[gi].next_in_source) {
 		if (in_gap(&t->gaps[gi], seq)) {
 			struct weir_seq_source_stats *st = &t->stats[weir_seq_index(t, src)];
+			bool pending = t->gaps[gi].pending;
 			fill_gap(t, gi, prev, seq, now_ns);
+			st->events++;
+			if (pending) {
+				t->c->seq_line_fills++;
+				st->line_fills++;
+				return WEIR_SEQ_LINE_FILL;
+			}
 			t->c->seq_late_fills++;
 			t->c->gap_events_recovered++;
 			st->late_fills++;
-			st->events++;
-			return true;
+			return WEIR_SEQ_LATE_FILL;
 		}
 		if (seq_diff(seq, t->gaps[gi].first) < 0)
 			break; /* gaps ascend: it is in none of them */
 	}
-	return false;
+	return WEIR_SEQ_DUPLICATE;
+}
+
+/* A packet of line ln: the first of src's to come on a line sets where
+ * both lines stand (at its start: what either brings from there is new). */
+static inline void
+lines_begin(struct weir_seq_source *src, uint64_t at)
+{
+	if (src->lines)
+		return;
+	src->lines = 1;
+	src->line_next_lo[0] = src->line_next_lo[1] = (uint32_t)at;
+}
+
+/* Line ln brought everything below end (end never passes next_seq). */
+static inline void
+line_saw(struct weir_seq_source *src, const struct weir_seq_line *ln, uint64_t end)
+{
+	if (ln && seq_diff(end, weir_seq_line_next(src, ln->ab)) > 0)
+		src->line_next_lo[ln->ab] = (uint32_t)end;
+}
+
+static enum weir_seq_class
+event_below(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq, const struct weir_seq_line *ln,
+	    uint64_t now_ns)
+{
+	struct weir_seq_source_stats *st = &t->stats[weir_seq_index(t, src)];
+	enum weir_seq_class cls = fill_if_in_gap(t, src, seq, now_ns);
+	if (cls == WEIR_SEQ_DUPLICATE && ln && seq_diff(seq, weir_seq_line_next(src, ln->ab)) >= 0) {
+		/* in already, and this line had not been here: the other line's copy won */
+		t->c->seq_arbitrated++;
+		st->arbitrated++;
+		cls = WEIR_SEQ_ARBITRATED;
+	} else if (cls == WEIR_SEQ_DUPLICATE) {
+		t->c->seq_duplicates++;
+		st->duplicates++;
+	}
+	line_saw(src, ln, seq + 1);
+	return cls;
 }
 
 enum weir_seq_class
 weir_seq_event(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq, uint64_t now_ns)
+{
+	return weir_seq_event_line(t, src, seq, NULL, now_ns);
+}
+
+enum weir_seq_class
+weir_seq_event_line(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq,
+		    const struct weir_seq_line *ln, uint64_t now_ns)
 {
 	if (src == NULL) {
 		if (t->cfg.table_full == WEIR_SEQ_TABLE_FULL_DROP) {
@@ -302,18 +386,27 @@ weir_seq_event(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t s
 	struct weir_seq_source_stats *st = &t->stats[si];
 	src->last_seen_ns = now_ns;
 	if (src->state == WEIR_SEQ_SRC_CLOSED) {
+		/* The other line's copies still come after one line's end of session. */
+		if (ln && src->lines && seq_diff(seq, src->next_seq) < 0 &&
+		    seq_diff(seq, weir_seq_line_next(src, ln->ab)) >= 0)
+			return event_below(t, src, seq, ln, now_ns);
 		/* Retransmissions of its gaps still come after the end of session;
 		 * anything else means the session started again. */
-		if (fill_if_in_gap(t, src, seq, now_ns))
-			return WEIR_SEQ_LATE_FILL;
+		enum weir_seq_class cls = fill_if_in_gap(t, src, seq, now_ns);
+		if (cls != WEIR_SEQ_DUPLICATE)
+			return cls;
 		lose_all_gaps(t, src, now_ns);
 		src->state = WEIR_SEQ_SRC_ACTIVE;
 		src->started = 0;
+		src->lines = 0;
 		t->c->session_restarts++;
 	}
+	if (ln)
+		lines_begin(src, src->started ? src->next_seq : seq);
 	if (!src->started) {
 		src->started = 1;
 		src->next_seq = seq + 1;
+		line_saw(src, ln, seq + 1);
 		t->c->seq_in_order++;
 		st->events++;
 		return WEIR_SEQ_IN_ORDER;
@@ -321,60 +414,95 @@ weir_seq_event(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t s
 	int64_t d = seq_diff(seq, src->next_seq);
 	if (d == 0) {
 		src->next_seq++;
+		line_saw(src, ln, seq + 1);
 		t->c->seq_in_order++;
 		st->events++;
 		return WEIR_SEQ_IN_ORDER;
 	}
 	if (d > 0) {
-		open_gap(t, src, src->next_seq, seq - 1, now_ns);
+		open_gap(t, src, src->next_seq, seq - 1, ln, now_ns);
 		src->next_seq = seq + 1;
+		line_saw(src, ln, seq + 1);
 		t->c->seq_ahead++;
 		st->events++;
 		return WEIR_SEQ_AHEAD;
 	}
-	if (fill_if_in_gap(t, src, seq, now_ns))
-		return WEIR_SEQ_LATE_FILL;
-	t->c->seq_duplicates++;
-	st->duplicates++;
-	return WEIR_SEQ_DUPLICATE;
+	return event_below(t, src, seq, ln, now_ns);
 }
 
 bool
 weir_seq_in_order_run(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t first, uint64_t count,
-		      uint64_t now_ns)
+		      const struct weir_seq_line *ln, uint64_t now_ns)
 {
 	if (src == NULL || src->state != WEIR_SEQ_SRC_ACTIVE || !src->started || first != src->next_seq)
 		return false;
+	if (ln)
+		lines_begin(src, first);
 	src->last_seen_ns = now_ns;
 	src->next_seq += count;
+	line_saw(src, ln, src->next_seq);
 	t->c->seq_in_order += count;
 	t->stats[weir_seq_index(t, src)].events += count;
 	return true;
 }
 
+bool
+weir_seq_arbitrated_run(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t first, uint64_t count,
+			const struct weir_seq_line *ln)
+{
+	if (src == NULL || ln == NULL || !src->lines || src->n_gaps || src->state != WEIR_SEQ_SRC_ACTIVE ||
+	    !src->started || seq_diff(first + count, src->next_seq) > 0 ||
+	    seq_diff(first, weir_seq_line_next(src, ln->ab)) < 0)
+		return false;
+	src->line_next_lo[ln->ab] = (uint32_t)(first + count);
+	t->c->seq_arbitrated += count;
+	t->stats[weir_seq_index(t, src)].arbitrated += count;
+	return true;
+}
+
 void
-weir_seq_heartbeat(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t next_seq, uint64_t now_ns)
+weir_seq_lines_settle(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t now_ns)
+{
+	if (src == NULL || !src->lines || src->n_gaps == 0)
+		return;
+	uint64_t a = weir_seq_line_next(src, 0), b = weir_seq_line_next(src, 1);
+	uint64_t both = seq_diff(a, b) < 0 ? a : b; /* what both lines are past */
+	for (uint32_t gi = src->first_gap; gi != WEIR_SEQ_NONE; gi = t->gaps[gi].next_in_source) {
+		struct weir_seq_gap *g = &t->gaps[gi];
+		if (g->pending && (seq_diff(g->last, both) < 0 ||
+				   (g->window_events && seq_diff(src->next_seq - 1, g->last) >= (int64_t)g->window_events)))
+			confirm_gap(t, g, now_ns);
+	}
+}
+
+void
+weir_seq_heartbeat(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t next_seq,
+		   const struct weir_seq_line *ln, uint64_t now_ns)
 {
 	if (src == NULL || src->state == WEIR_SEQ_SRC_CLOSED)
 		return;
 	src->last_seen_ns = now_ns;
+	if (ln)
+		lines_begin(src, src->started ? src->next_seq : next_seq);
 	if (!src->started) {
 		src->started = 1;
 		src->next_seq = next_seq;
 		return;
 	}
 	if (seq_diff(next_seq, src->next_seq) > 0) {
-		open_gap(t, src, src->next_seq, next_seq - 1, now_ns);
+		open_gap(t, src, src->next_seq, next_seq - 1, ln, now_ns);
 		src->next_seq = next_seq;
 	}
+	line_saw(src, ln, next_seq);
 }
 
 void
-weir_seq_end_of_session(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t next_seq, uint64_t now_ns)
+weir_seq_end_of_session(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t next_seq,
+			const struct weir_seq_line *ln, uint64_t now_ns)
 {
 	if (src == NULL || src->state == WEIR_SEQ_SRC_CLOSED)
 		return;
-	weir_seq_heartbeat(t, src, next_seq, now_ns);
+	weir_seq_heartbeat(t, src, next_seq, ln, now_ns);
 	src->state = WEIR_SEQ_SRC_CLOSED;
 }
 
@@ -394,6 +522,12 @@ unsigned
 weir_seq_tick(struct weir_seq_table *t, uint64_t now_ns)
 {
 	unsigned acted = 0;
+	/* A line's miss the other line did not fill in its window: a gap. */
+	for (uint32_t gi = t->oldest_open; t->n_pending && gi != WEIR_SEQ_NONE; gi = t->gaps[gi].next_open)
+		if (t->gaps[gi].pending && now_ns >= t->gaps[gi].confirm_ns) {
+			confirm_gap(t, &t->gaps[gi], now_ns);
+			acted++;
+		}
 	/* The open list is oldest first and every gap lives as long: expiry
 	 * stops at the first gap still inside its time. */
 	while (t->oldest_open != WEIR_SEQ_NONE &&
@@ -405,7 +539,7 @@ weir_seq_tick(struct weir_seq_table *t, uint64_t now_ns)
 		return acted;
 	for (uint32_t gi = t->oldest_open; gi != WEIR_SEQ_NONE; gi = t->gaps[gi].next_open) {
 		struct weir_seq_gap *g = &t->gaps[gi];
-		if (g->requests >= t->cfg.rerequest_max || now_ns < g->next_request_ns)
+		if (g->pending || g->requests >= t->cfg.rerequest_max || now_ns < g->next_request_ns)
 			continue;
 		struct weir_seq_source *src = &t->sources[g->source];
 		if (!src->origin.can_request)

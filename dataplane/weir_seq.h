@@ -29,6 +29,16 @@ enum weir_seq_class {
 	WEIR_SEQ_DUPLICATE,          /* seen before (or already declared lost): not persisted */
 	WEIR_SEQ_UNTRACKED,          /* source table full, policy untracked: passed on as is */
 	WEIR_SEQ_DROPPED,            /* source table full, policy drop */
+	WEIR_SEQ_ARBITRATED,         /* the other line brought it first: counted, not persisted */
+	WEIR_SEQ_LINE_FILL,          /* what the other line missed, inside the window: persisted, not late */
+};
+
+/* The line a packet of a feed with A and B lines came on, and how long
+ * one line's miss waits for the other (NULL where a feed has one line). */
+struct weir_seq_line {
+	uint8_t ab;                  /* 0: a, 1: b */
+	uint32_t window_events;      /* 0: time only */
+	uint64_t window_ns;
 };
 
 struct weir_seq_gap {
@@ -39,7 +49,13 @@ struct weir_seq_gap {
 	uint32_t next_in_source;     /* the source's gaps, ascending */
 	uint32_t prev_open, next_open; /* every open gap of this worker, oldest first */
 	uint16_t requests;
-	uint8_t pad[14];
+	/* Pending: one line missed it and the other may still bring it; not a
+	 * gap (not counted, not asked for) until both lines are past it, the
+	 * feed is window_events past it or confirm_ns comes. */
+	uint8_t pending;
+	uint8_t pad;
+	uint32_t window_events;
+	uint64_t confirm_ns;
 };
 _Static_assert(sizeof(struct weir_seq_gap) == 64, "gap is one cache line");
 
@@ -64,6 +80,7 @@ struct weir_seq_table {
 	uint32_t free_gap;                     /* free list through next_in_source */
 	uint32_t oldest_open, newest_open;
 	uint32_t n_open;
+	uint32_t n_pending;                    /* of them, pending arbitration */
 	struct weir_seq_actions act;
 	struct weir_worker_counters *c;        /* the owner's block: the .def counters */
 	const struct weir_restore *restore;    /* what the log says of sources seen before (NULL: none) */
@@ -109,16 +126,36 @@ struct weir_seq_source *weir_seq_source(struct weir_seq_table *t, const uint8_t 
 /* One event of src with sequence seq. src NULL: the table was full. */
 enum weir_seq_class weir_seq_event(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq,
 				   uint64_t now_ns);
+/* The same for a packet of a feed with lines (ln NULL: one line): a copy
+ * the other line brought first is WEIR_SEQ_ARBITRATED, and what this line
+ * skips is pending until the other line had its chance. */
+enum weir_seq_class weir_seq_event_line(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq,
+					const struct weir_seq_line *ln, uint64_t now_ns);
+/* A whole packet the other line brought first (every event already in,
+ * none in a gap, this line not yet past them): counted at once, true;
+ * false (nothing done) otherwise.  The B copy's usual path. */
+bool weir_seq_arbitrated_run(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t first, uint64_t count,
+			     const struct weir_seq_line *ln);
+/* After a packet of a line: pending gaps both lines are past, or the feed
+ * is window_events past, become gaps. */
+void weir_seq_lines_settle(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t now_ns);
+/* One past the highest sequence line ab brought. */
+static inline uint64_t
+weir_seq_line_next(const struct weir_seq_source *src, unsigned ab)
+{
+	return src->next_seq - (uint32_t)((uint32_t)src->next_seq - src->line_next_lo[ab]);
+}
 /* A heartbeat (or end of session) saying next_seq is next: reveals a gap at the tail. */
 /* count events from first on, when they continue src exactly (the next
  * expected, an active session already started): what weir_seq_event()
  * does for each of them, done at once; false (nothing done) otherwise. */
 bool weir_seq_in_order_run(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t first, uint64_t count,
-			   uint64_t now_ns);
-void weir_seq_heartbeat(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t next_seq, uint64_t now_ns);
+			   const struct weir_seq_line *ln, uint64_t now_ns);
+void weir_seq_heartbeat(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t next_seq,
+			const struct weir_seq_line *ln, uint64_t now_ns);
 /* End of session: a heartbeat that closes the source; data after it restarts it. */
 void weir_seq_end_of_session(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t next_seq,
-			     uint64_t now_ns);
+			     const struct weir_seq_line *ln, uint64_t now_ns);
 /* Re-requests due and deadlines passed; returns the gaps it acted on. */
 unsigned weir_seq_tick(struct weir_seq_table *t, uint64_t now_ns);
 /* Stopping: every gap still open is lost (LOSS records). */

@@ -13,7 +13,8 @@
 struct weir_http_handlers {
 	/* The exposition, malloc'd (the server frees it); NULL: out of memory. */
 	char *(*render)(const void *ctx, size_t *len);
-	/* 0 healthy, else the 503's reason in why. */
+	/* 0 serving (why: "ok", or "degraded: ..." for what an operator must
+	 * see but not restart for), else the 503's reason in why. */
 	int (*health)(const void *ctx, char *why, size_t len);
 	const void *ctx;
 };

@@ -72,6 +72,6 @@ weir_counters_identity_gap(const struct weir_worker_counters *c)
 int64_t
 weir_counters_message_identity_gap(const struct weir_worker_counters *c)
 {
-	return (int64_t)(c->messages - (c->event_records + c->seq_duplicates + c->seq_table_full_drops +
+	return (int64_t)(c->messages - (c->event_records + c->seq_duplicates + c->seq_arbitrated + c->seq_table_full_drops +
 					 c->ring_full_messages + c->reorder_holding + c->rule_drops));
 }

@@ -18,11 +18,12 @@
 #include "weir_ring.h"
 
 #define WEIR_INFO_MAGIC 0x4f464e4952494557ull /* "WEIRINFO" */
-#define WEIR_INFO_VERSION 1u
+#define WEIR_INFO_VERSION 2u
 #define WEIR_MAX_WORKERS 64
 #define WEIR_MAX_PORTS 16
 #define WEIR_MAX_TOPICS 64
 #define WEIR_TOPIC_NAME_MAX 32
+#define WEIR_MAX_LINES 16             /* A and B lines of up to 8 feeds: line id = feed * 2 + (b) */
 #define WEIR_TOPIC_DEAD_LETTER 0      /* topic 0 is always "_deadletter" */
 
 #define WEIR_BURST_BUCKETS 10
@@ -48,6 +49,19 @@ struct weir_worker_counters {
 	uint64_t burst_size[WEIR_BURST_BUCKETS]; /* rx bursts of 1, 2-3, 4-7, ... 512-1023 packets */
 	struct weir_hist commit_latency;      /* rx -> committed to the ring, per event */
 } __attribute__((aligned(WEIR_CACHE_LINE)));
+
+/* One line of a feed with A and B lines, as one worker saw it (that
+ * worker writes it; readers sum workers).  Events only on this line are
+ * won minus the other line's arbitrated. */
+struct weir_line_counters {
+	uint64_t packets;            /* data packets that came on the line */
+	uint64_t events;             /* events in them */
+	uint64_t won;                /* events this line brought first (persisted) */
+	uint64_t arbitrated;         /* events the other line had brought: counted, not persisted */
+	uint64_t duplicates;         /* events this line brought again */
+	uint64_t last_rx_ns;         /* its last packet, UNIX ns (0: none yet) */
+	struct weir_hist behind;     /* how far it ran behind the other line (a packet's copies, sampled) */
+};
 
 enum weir_counter_id {
 #define WEIR_COUNTER(name, help) WEIR_CTR_##name,
@@ -107,6 +121,7 @@ struct weir_info {
 	char topics[WEIR_MAX_TOPICS][WEIR_TOPIC_NAME_MAX];
 	struct weir_port_stats ports[WEIR_MAX_PORTS];   /* main lcore */
 	struct weir_worker_counters workers[WEIR_MAX_WORKERS];
+	struct weir_line_counters lines[WEIR_MAX_WORKERS][WEIR_MAX_LINES];
 };
 
 const char *weir_state_name(unsigned state);

@@ -12,7 +12,7 @@
 #include "weir_record.h"
 
 #define WEIR_SEQ_MAGIC 0x5145535249455721ull /* "!WEIRSEQ" */
-#define WEIR_SEQ_VERSION 1u
+#define WEIR_SEQ_VERSION 2u
 
 /* Where a source's events come from and go: set when it is first seen. */
 struct weir_seq_origin {
@@ -29,11 +29,15 @@ struct weir_seq_source {
 	uint64_t last_seen_ns;
 	uint64_t next_request_ns;    /* rate limit: no re-request for it before this */
 	uint32_t first_gap;          /* its lowest open gap (pool index), or WEIR_SEQ_NONE */
+	/* A and B lines: the low 32 bits of one past the highest sequence each
+	 * line brought (never above next_seq, so the rest follows from it). */
+	uint32_t line_next_lo[2];
 	uint16_t n_gaps;
 	uint8_t state;               /* enum weir_seq_source_state */
 	uint8_t started;             /* next_seq is known */
 	struct weir_seq_origin origin;
-	uint8_t spare[10];
+	uint8_t lines;               /* its feed has A and B lines */
+	uint8_t spare;
 };
 _Static_assert(sizeof(struct weir_seq_source) == 64, "source state is one cache line");
 
@@ -53,7 +57,9 @@ struct weir_seq_source_stats {
 	uint64_t lateness_max_ns;
 	uint64_t lateness_sum_ns;
 	uint64_t lateness_count;
-	uint64_t spare[5];
+	uint64_t arbitrated;         /* second copies from the other line: not persisted */
+	uint64_t line_fills;         /* one line's misses the other line brought in time */
+	uint64_t spare[3];
 };
 _Static_assert(sizeof(struct weir_seq_source_stats) == 128, "report figures are two cache lines");
 

@@ -46,8 +46,42 @@ block_json(FILE *f, const struct weir_worker_counters *c)
 	fprintf(f, "}}");
 }
 
+/* ,"lines":{"FEED/a":{...},...}: each named line summed over the workers. */
+static void
+lines_json(FILE *f, const struct weir_info *info, const char *const *line_names)
+{
+	fprintf(f, ",\"lines\":{");
+	bool first = true;
+	for (unsigned l = 0; l < WEIR_MAX_LINES; l++) {
+		if (line_names[l] == NULL)
+			continue;
+		uint64_t packets = 0, events = 0, won = 0, arbitrated = 0, duplicates = 0, behind_n = 0;
+		for (unsigned w = 0; w < info->n_workers; w++) {
+			const struct weir_line_counters *c = &info->lines[w][l];
+			packets += c->packets;
+			events += c->events;
+			won += c->won;
+			arbitrated += c->arbitrated;
+			duplicates += c->duplicates;
+			behind_n += c->behind.count;
+		}
+		fprintf(f, "%s\"%s\":{\"packets\":%" PRIu64 ",\"events\":%" PRIu64 ",\"won\":%" PRIu64
+			   ",\"arbitrated\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"behind_samples\":%" PRIu64 "}",
+			first ? "" : ",", line_names[l], packets, events, won, arbitrated, duplicates, behind_n);
+		first = false;
+	}
+	fputc('}', f);
+}
+
 void
 weir_report_counters_json(FILE *f, const struct weir_worker_counters *blocks, unsigned n)
+{
+	weir_report_stats_json(f, blocks, n, NULL, NULL);
+}
+
+void
+weir_report_stats_json(FILE *f, const struct weir_worker_counters *blocks, unsigned n, const struct weir_info *info,
+		       const char *const *line_names)
 {
 	struct weir_worker_counters total;
 	weir_counters_sum(blocks, n, &total);
@@ -63,6 +97,8 @@ weir_report_counters_json(FILE *f, const struct weir_worker_counters *blocks, un
 	for (unsigned w = 0; w < n; w++)
 		holds &= weir_counters_identity_gap(&blocks[w]) == 0 &&
 			 weir_counters_message_identity_gap(&blocks[w]) == 0;
+	if (info && line_names)
+		lines_json(f, info, line_names);
 	fprintf(f, ",\"identity_holds\":%s}", holds ? "true" : "false");
 }
 

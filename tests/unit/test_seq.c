@@ -23,6 +23,7 @@ struct fixture {
 	struct request requests[64];
 	unsigned n_requests;
 	bool refuse_requests;
+	uint32_t window_events;      /* of the lines feed_line() feeds */
 	void *region;
 };
 
@@ -79,12 +80,13 @@ src(struct fixture *f, const char *name)
 }
 
 /* Feeds seqs to one source at time now; returns the classes as letters:
- * o in order, a ahead, l late fill, d duplicate. */
+ * o in order, a ahead, l late fill, d duplicate, r arbitrated (the other
+ * line's copy won), f line fill (the other line's miss, in its window). */
 static const char *
 feed(struct fixture *f, struct weir_seq_source *s, const uint64_t *seqs, unsigned n, uint64_t now)
 {
 	static char out[256];
-	static const char letters[] = "oalduD";
+	static const char letters[] = "oalduDrf";
 	for (unsigned i = 0; i < n; i++)
 		out[i] = letters[weir_seq_event(&f->t, s, seqs[i], now)];
 	out[n] = 0;
@@ -103,22 +105,22 @@ should_track_an_in_order_run_at_once_exactly_as_event_by_event(void **state)
 	(void)state;
 	struct fixture *a = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0), *b = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
 	struct weir_seq_source *sa = src(a, "RUN"), *sb = src(b, "RUN");
-	assert_false(weir_seq_in_order_run(&b->t, sb, 1, 8, 5)); /* not started yet */
+	assert_false(weir_seq_in_order_run(&b->t, sb, 1, 8, NULL, 5)); /* not started yet */
 	FEED(a, sa, 5, 1);
 	FEED(b, sb, 5, 1);
 	for (uint64_t seq = 2; seq < 2 + 8; seq++)
 		weir_seq_event(&a->t, sa, seq, 9);
-	assert_true(weir_seq_in_order_run(&b->t, sb, 2, 8, 9));
+	assert_true(weir_seq_in_order_run(&b->t, sb, 2, 8, NULL, 9));
 	assert_int_equal(sa->next_seq, sb->next_seq);
 	assert_int_equal(sa->last_seen_ns, sb->last_seen_ns);
 	assert_memory_equal(&a->c, &b->c, sizeof(a->c));
 	assert_memory_equal(&a->t.stats[weir_seq_index(&a->t, sa)], &b->t.stats[weir_seq_index(&b->t, sb)],
 			    sizeof(struct weir_seq_source_stats));
-	assert_false(weir_seq_in_order_run(&b->t, sb, 11, 3, 9)); /* a gap: not a continuation */
-	assert_false(weir_seq_in_order_run(&b->t, sb, 9, 3, 9));  /* repeats */
-	weir_seq_end_of_session(&b->t, sb, 10, 9);
-	assert_false(weir_seq_in_order_run(&b->t, sb, 10, 3, 9)); /* closed: a restart is weir_seq_event's */
-	assert_false(weir_seq_in_order_run(&b->t, NULL, 10, 3, 9));
+	assert_false(weir_seq_in_order_run(&b->t, sb, 11, 3, NULL, 9)); /* a gap: not a continuation */
+	assert_false(weir_seq_in_order_run(&b->t, sb, 9, 3, NULL, 9));  /* repeats */
+	weir_seq_end_of_session(&b->t, sb, 10, NULL, 9);
+	assert_false(weir_seq_in_order_run(&b->t, sb, 10, 3, NULL, 9)); /* closed: a restart is weir_seq_event's */
+	assert_false(weir_seq_in_order_run(&b->t, NULL, 10, 3, NULL, 9));
 	destroy(a);
 	destroy(b);
 }
@@ -232,9 +234,9 @@ should_reveal_a_lost_tail_from_a_heartbeat(void **state)
 	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
 	struct weir_seq_source *s = src(f, "S");
 	FEED(f, s, 0, 1, 2, 3);
-	weir_seq_heartbeat(&f->t, s, 4, 1 * MS); /* nothing missing */
+	weir_seq_heartbeat(&f->t, s, 4, NULL, 1 * MS); /* nothing missing */
 	assert_int_equal(f->c.gaps_opened, 0);
-	weir_seq_heartbeat(&f->t, s, 7, 2 * MS); /* 4,5,6 never came */
+	weir_seq_heartbeat(&f->t, s, 7, NULL, 2 * MS); /* 4,5,6 never came */
 	assert_int_equal(f->c.gaps_opened, 1);
 	assert_int_equal(f->c.gap_events_missing, 3);
 	assert_string_equal(FEED(f, s, 3 * MS, 5, 7), "lo");
@@ -248,7 +250,7 @@ should_take_a_first_heartbeat_as_the_start_of_the_stream(void **state)
 {
 	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
 	struct weir_seq_source *s = src(f, "S");
-	weir_seq_heartbeat(&f->t, s, 100, 0);
+	weir_seq_heartbeat(&f->t, s, 100, NULL, 0);
 	assert_string_equal(FEED(f, s, 0, 100, 102), "oa");
 	assert_int_equal(f->c.gap_events_missing, 1);
 	destroy(f);
@@ -260,8 +262,8 @@ should_restart_a_session_that_sends_after_its_end(void **state)
 	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
 	struct weir_seq_source *s = src(f, "S");
 	FEED(f, s, 0, 1, 2, 4);                      /* gap 3 open */
-	weir_seq_end_of_session(&f->t, s, 5, 1 * MS);
-	weir_seq_end_of_session(&f->t, s, 5, 2 * MS); /* repeated: no effect */
+	weir_seq_end_of_session(&f->t, s, 5, NULL, 1 * MS);
+	weir_seq_end_of_session(&f->t, s, 5, NULL, 2 * MS); /* repeated: no effect */
 	assert_int_equal(f->n_losses, 0);
 	/* The same name starts again from 1: its old gap is lost, 1 is in order. */
 	assert_string_equal(FEED(f, s, 3 * MS, 1, 2, 3), "ooo");
@@ -278,7 +280,7 @@ should_keep_filling_gaps_from_retransmissions_after_the_end_of_session(void **st
 	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
 	struct weir_seq_source *s = src(f, "S");
 	FEED(f, s, 0, 1, 2, 5);                      /* gap 3-4 */
-	weir_seq_end_of_session(&f->t, s, 8, 1 * MS); /* gap 6-7 too */
+	weir_seq_end_of_session(&f->t, s, 8, NULL, 1 * MS); /* gap 6-7 too */
 	assert_string_equal(FEED(f, s, 2 * MS, 3, 7, 4, 6), "llll");
 	assert_int_equal(f->c.session_restarts, 0);
 	assert_int_equal(s->n_gaps, 0);
@@ -569,6 +571,169 @@ should_read_only_the_newest_segments_a_bounded_window_covers(void **state)
 	rm_tmpdir(root);
 }
 
+/* The same, for events arriving on line ab of a feed with A and B lines. */
+static const char *
+feed_line(struct fixture *f, struct weir_seq_source *s, unsigned ab, const uint64_t *seqs, unsigned n, uint64_t now)
+{
+	static char out[256];
+	static const char letters[] = "oalduDrf";
+	struct weir_seq_line ln = { .ab = (uint8_t)ab, .window_ns = 5 * MS, .window_events = f->window_events };
+	for (unsigned i = 0; i < n; i++)
+		out[i] = letters[weir_seq_event_line(&f->t, s, seqs[i], &ln, now)];
+	weir_seq_lines_settle(&f->t, s, now);
+	out[n] = 0;
+	return out;
+}
+
+#define LINE(f, s, ab, now, ...) feed_line(f, s, ab, (const uint64_t[]){ __VA_ARGS__ }, \
+	sizeof((const uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t), now)
+
+/* Each event once in, its second copy counted as arbitrated: neither a
+ * duplicate nor a gap, whichever line runs ahead. */
+static void
+should_take_the_first_copy_of_each_event_and_count_the_second_as_arbitrated(void **state)
+{
+	(void)state;
+	struct fixture *f = make(4, 16, WEIR_SEQ_TABLE_FULL_UNTRACKED, 3);
+	struct weir_seq_source *s = src(f, "AB");
+	assert_string_equal(LINE(f, s, 0, 0, 1, 2, 3), "ooo");
+	assert_string_equal(LINE(f, s, 1, 0, 1, 2, 3, 4), "rrro");
+	assert_string_equal(LINE(f, s, 0, 0, 4, 5), "ro");
+	assert_string_equal(LINE(f, s, 1, 0, 5), "r");
+	assert_int_equal(f->c.seq_arbitrated, 5);
+	assert_int_equal(f->c.seq_duplicates, 0);
+	assert_int_equal(f->c.gaps_opened, 0);
+	/* a line's own repeat is a duplicate, not a second copy */
+	assert_string_equal(LINE(f, s, 1, 0, 5, 3), "dd");
+	assert_int_equal(f->c.seq_duplicates, 2);
+	assert_int_equal(f->c.seq_arbitrated, 5);
+	destroy(f);
+}
+
+/* What one line missed and the other brought in its window is neither a
+ * gap, nor re-requested, nor late, nor lost. */
+static void
+should_fill_one_lines_miss_from_the_other_without_a_gap(void **state)
+{
+	(void)state;
+	struct fixture *f = make(4, 16, WEIR_SEQ_TABLE_FULL_UNTRACKED, 3);
+	struct weir_seq_source *s = src(f, "AB");
+	assert_string_equal(LINE(f, s, 0, 0, 1, 2, 5, 6), "ooao");
+	assert_int_equal(f->c.gaps_opened, 0);
+	weir_seq_tick(&f->t, 1 * MS); /* inside the window: not asked for */
+	assert_int_equal(f->n_requests, 0);
+	assert_string_equal(LINE(f, s, 1, 2 * MS, 1, 2, 3, 4, 5, 6), "rrffrr");
+	assert_int_equal(f->c.seq_line_fills, 2);
+	assert_int_equal(f->c.seq_late_fills, 0);
+	assert_int_equal(f->c.gaps_opened, 0);
+	assert_int_equal(f->c.gap_events_missing, 0);
+	weir_seq_tick(&f->t, 500 * MS);
+	assert_int_equal(f->n_requests, 0);
+	assert_int_equal(f->n_losses, 0);
+	assert_int_equal(f->c.seq_arbitrated, 4);
+	destroy(f);
+}
+
+/* Missed on both lines: a gap as soon as both are past it, asked for and
+ * then lost, exactly as on a feed of one line. */
+static void
+should_open_a_gap_once_both_lines_are_past_a_miss(void **state)
+{
+	(void)state;
+	struct fixture *f = make(4, 16, WEIR_SEQ_TABLE_FULL_UNTRACKED, 3);
+	struct weir_seq_source *s = src(f, "AB");
+	assert_string_equal(LINE(f, s, 0, 0, 1, 2, 4), "ooa");
+	assert_int_equal(f->c.gaps_opened, 0);
+	assert_string_equal(LINE(f, s, 1, 0, 1, 2), "rr");
+	assert_int_equal(f->c.gaps_opened, 0); /* b is not past 3 yet */
+	assert_string_equal(LINE(f, s, 1, 0, 4), "r");
+	assert_int_equal(f->c.gaps_opened, 1);
+	assert_int_equal(f->c.gap_events_missing, 1);
+	weir_seq_tick(&f->t, 0);
+	assert_int_equal(f->n_requests, 1);
+	assert_int_equal(f->requests[0].first, 3);
+	weir_seq_tick(&f->t, 200 * MS);
+	assert_int_equal(f->n_losses, 1);
+	assert_int_equal(f->losses[0].first, 3);
+	assert_int_equal(f->c.gap_events_lost, 1);
+	destroy(f);
+}
+
+/* A silent line: a miss of the other waits out the window (time, or the
+ * feed running window_events past it), then is a gap. */
+static void
+should_open_a_gap_after_the_window_when_the_other_line_is_silent(void **state)
+{
+	(void)state;
+	struct fixture *f = make(4, 16, WEIR_SEQ_TABLE_FULL_UNTRACKED, 3);
+	struct weir_seq_source *s = src(f, "AB");
+	assert_string_equal(LINE(f, s, 0, 0, 1, 3), "oa");
+	weir_seq_tick(&f->t, 4 * MS);
+	assert_int_equal(f->c.gaps_opened, 0);
+	assert_int_equal(f->n_requests, 0);
+	weir_seq_tick(&f->t, 5 * MS);
+	assert_int_equal(f->c.gaps_opened, 1);
+	assert_int_equal(f->n_requests, 1);
+	/* by count: three events past the miss */
+	f->window_events = 3;
+	assert_string_equal(LINE(f, s, 0, 6 * MS, 5, 6), "ao");
+	assert_int_equal(f->c.gaps_opened, 1);
+	assert_string_equal(LINE(f, s, 0, 6 * MS, 7), "o");
+	assert_int_equal(f->c.gaps_opened, 2);
+	assert_int_equal(f->c.gap_events_missing, 2);
+	/* a line's late copy of a gap past its window is a late fill */
+	assert_string_equal(LINE(f, s, 1, 7 * MS, 4), "l");
+	assert_int_equal(f->c.gap_events_recovered, 1);
+	destroy(f);
+}
+
+/* A whole second copy is taken at once, leaving the tracker as event by
+ * event would; anything else is refused and left to the event path. */
+static void
+should_count_a_whole_second_copy_at_once(void **state)
+{
+	(void)state;
+	struct fixture *f = make(4, 16, WEIR_SEQ_TABLE_FULL_UNTRACKED, 3);
+	struct weir_seq_source *s = src(f, "AB");
+	struct weir_seq_line a = { .ab = 0, .window_ns = 5 * MS }, b = { .ab = 1, .window_ns = 5 * MS };
+	assert_false(weir_seq_arbitrated_run(&f->t, s, 1, 4, &b)); /* not started */
+	assert_string_equal(LINE(f, s, 0, 0, 1, 2, 3, 4, 5, 6), "oooooo");
+	assert_true(weir_seq_arbitrated_run(&f->t, s, 1, 4, &b));
+	assert_int_equal(weir_seq_line_next(s, 1), 5);
+	assert_false(weir_seq_arbitrated_run(&f->t, s, 3, 2, &b)); /* b brought those already */
+	assert_false(weir_seq_arbitrated_run(&f->t, s, 5, 3, &b)); /* 7 is new */
+	assert_false(weir_seq_arbitrated_run(&f->t, s, 5, 2, NULL));
+	assert_true(weir_seq_arbitrated_run(&f->t, s, 5, 2, &b));
+	assert_int_equal(f->c.seq_arbitrated, 6);
+	assert_string_equal(LINE(f, s, 0, 0, 9), "a"); /* a pending miss: the slow path */
+	assert_false(weir_seq_arbitrated_run(&f->t, s, 9, 1, &b));
+	(void)a;
+	destroy(f);
+}
+
+/* One line's end of session comes before the other line's last copies:
+ * they are second copies or fills, not a session starting again. */
+static void
+should_take_the_other_lines_copies_after_one_lines_end_of_session(void **state)
+{
+	(void)state;
+	struct fixture *f = make(4, 16, WEIR_SEQ_TABLE_FULL_UNTRACKED, 3);
+	struct weir_seq_source *s = src(f, "AB");
+	struct weir_seq_line a = { .ab = 0, .window_ns = 5 * MS };
+	assert_string_equal(LINE(f, s, 0, 0, 1, 2), "oo");
+	weir_seq_end_of_session(&f->t, s, 4, &a, 0); /* a lost 3 */
+	assert_int_equal(f->c.gaps_opened, 0);       /* b may have it */
+	assert_string_equal(LINE(f, s, 1, 1 * MS, 1, 2, 3), "rrf");
+	assert_int_equal(f->c.session_restarts, 0);
+	assert_int_equal(f->c.gaps_opened, 0);
+	weir_seq_tick(&f->t, 10 * MS);
+	assert_int_equal(f->n_losses, 0);
+	/* once both lines are past the end, data is a new start */
+	assert_string_equal(LINE(f, s, 0, 20 * MS, 1), "o");
+	assert_int_equal(f->c.session_restarts, 1);
+	destroy(f);
+}
+
 int
 main(void)
 {
@@ -594,6 +759,12 @@ main(void)
 		cmocka_unit_test(should_rerequest_with_backoff_up_to_the_limit_and_cap_the_count),
 		cmocka_unit_test(should_rate_limit_rerequests_per_source_and_count_failures),
 		cmocka_unit_test(should_keep_many_sources_apart),
+		cmocka_unit_test(should_take_the_first_copy_of_each_event_and_count_the_second_as_arbitrated),
+		cmocka_unit_test(should_fill_one_lines_miss_from_the_other_without_a_gap),
+		cmocka_unit_test(should_open_a_gap_once_both_lines_are_past_a_miss),
+		cmocka_unit_test(should_open_a_gap_after_the_window_when_the_other_line_is_silent),
+		cmocka_unit_test(should_count_a_whole_second_copy_at_once),
+		cmocka_unit_test(should_take_the_other_lines_copies_after_one_lines_end_of_session),
 	};
 	return cmocka_run_group_tests_name("seq", tests, NULL, NULL);
 }
