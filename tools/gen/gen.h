@@ -71,6 +71,14 @@ struct gen_opts {
 	} plants[8];
 	unsigned n_plants;
 	double rate_pps, linger_s;
+	/* A and B lines (lines 2): every packet on both, each line with its own loss. */
+	unsigned lines;
+	double line_loss[2];
+	unsigned line_delay;         /* B's copy goes this many data packets after A's */
+	uint64_t b_silent_after;     /* line B sends nothing once this many messages are out (0: never) */
+	const char *out_b;           /* line B's capture (NULL: both lines in --out) */
+	union gen_addr to_b;         /* send: line B's destination (--to is line A's) */
+	uint32_t group[2];           /* the lines' groups, network order */
 };
 
 struct session {
@@ -94,6 +102,7 @@ struct session {
 	uint16_t *msg_len;
 	uint64_t *dropped;           /* sequences a drop plant went into, delivered ones */
 	uint64_t n_dropped, cap_dropped;
+	uint8_t *lost_line[2];       /* lines 2: bit per sequence lost on line a, on line b */
 };
 
 /* A data packet on its way: delivered now, held back (reordering) or
@@ -103,6 +112,7 @@ struct pending {
 	uint64_t seq;
 	unsigned count;
 	unsigned due_in;             /* data packets still to go out before it */
+	uint8_t line;                /* lines 2: the line it goes out on */
 	uint32_t len;
 	uint8_t mold[1464];
 };
@@ -138,6 +148,11 @@ struct gen {
 	uint64_t requests_served, requests_bad, resent_events, forgotten_events;
 	uint64_t topic_events[256];  /* persisted events by weir frame topic id */
 	uint64_t planted[8];         /* delivered events carrying each plant */
+	/* lines 2 */
+	int line;                    /* the line a frame is emitted on (-1: no lines) */
+	struct endpoints line_ep[2];
+	pcap_dumper_t *dump_b;
+	uint64_t line_events[2], only_events[2], both_lost_events;
 	struct session s[MAX_SESSIONS];
 };
 
@@ -187,6 +202,18 @@ void gen_store_message(struct session *s, uint64_t seq, const uint8_t *msg, uint
 void gen_serve_requests(struct gen *g);
 /* gen_traffic.c */
 int gen_generate(struct gen *g);
+/* gen_lines.c: A and B lines */
+int gen_lines_open(struct gen *g);
+int gen_lines_init(struct gen *g, const uint64_t *quota);
+void gen_lines_send(struct gen *g, struct pending *p);
+void gen_lines_deliver(struct gen *g, const struct pending *p);
+void gen_lines_control(struct gen *g, struct session *s, uint16_t count);
+void gen_lines_manifest(struct gen *g, FILE *f);
+void gen_lines_session(struct gen *g, FILE *f, const struct session *s);
+/* gen_traffic.c's, for the lines */
+void gen_hold(struct gen *g, const struct pending *p, unsigned due_in);
+void gen_release_due(struct gen *g, bool all);
+void gen_lose_packet(struct gen *g, struct session *s, const struct pending *p);
 /* gen_rules.c */
 int gen_rules(int argc, char **argv);
 

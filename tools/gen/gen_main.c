@@ -55,6 +55,14 @@ usage(FILE *f)
 		"  --end-session          close every session with an end-of-session packet\n"
 		"  --udp-port P           destination port (default 26400)\n"
 		"  --first-seq N          first sequence number of every session (default 1)\n"
+		"A and B lines (a feed published twice, on two multicast groups):\n"
+		"  --lines 2              every packet on line a and line b (other faults are off)\n"
+		"  --line-loss RA,RB      each line's own chance to lose a data packet (default 0,0)\n"
+		"  --line-delay N         line b's copy goes N data packets after line a's (default 0)\n"
+		"  --group-a IP, --group-b IP  the lines' groups (default 239.1.1.1, 239.1.1.2; send: --to, --to-b)\n"
+		"  --out-b FILE.pcap      line b in its own capture (default: both lines in --out)\n"
+		"  --to-b ADDR:PORT       send: line b's destination\n"
+		"  --b-silent-after N     line b sends nothing once N messages are out (a line going silent)\n"
 		"faults (a session's first packet is always delivered first):\n"
 		"  --loss R               chance a data packet is lost (default 0)\n"
 		"  --burst-loss N         packets lost in a row each time (default 1)\n"
@@ -161,6 +169,39 @@ bad:
 	return -1;
 }
 
+/* --lines and the options of A and B lines: 0, -1 not valid, -3 unknown. */
+static int
+parse_lines_option(struct gen_opts *o, int c, const char *optarg)
+{
+	char *end;
+	unsigned long v;
+	switch (c) {
+	case 'I':
+		if (strcmp(optarg, "1") != 0 && strcmp(optarg, "2") != 0) return -1;
+		o->lines = (unsigned)(optarg[0] - '0');
+		break;
+	case 'J':
+		if (sscanf(optarg, "%lf,%lf", &o->line_loss[0], &o->line_loss[1]) != 2 || o->line_loss[0] < 0 ||
+		    o->line_loss[0] > 1 || o->line_loss[1] < 0 || o->line_loss[1] > 1)
+			return -1;
+		break;
+	case 'j':
+		v = strtoul(optarg, &end, 10);
+		if (*end || v > 100000) return -1;
+		o->line_delay = (unsigned)v;
+		break;
+	case 'G' + 128: case 'g' + 128:
+		if (inet_pton(AF_INET, optarg, &o->group[c == 'G' + 128 ? 0 : 1]) != 1) return -1;
+		break;
+	case 'O': o->out_b = optarg; break;
+	case 'U': if (parse_addr(optarg, &o->to_b)) return -1; break;
+	case 'Z': o->b_silent_after = strtoull(optarg, &end, 10); if (*end) return -1; break;
+	default:
+		return -3;
+	}
+	return 0;
+}
+
 /* One option's value into o: 0, -1 when it is not valid, -2 when the
  * error was said already. */
 static int
@@ -235,7 +276,7 @@ parse_option(struct gen_opts *o, int c, const char *optarg)
 		o->frame_topics = (unsigned)v;
 		break;
 	default:
-		return -3;
+		return parse_lines_option(o, c, optarg);
 	}
 		return 0;
 }
@@ -247,7 +288,9 @@ parse_options(int argc, char **argv, struct gen_opts *o)
 	*o = (struct gen_opts){ .seed = 1, .sessions = 4, .messages = 100000, .per_min = 1, .per_max = 8,
 				.payload_min = 8, .payload_max = 64, .udp_port = 26400, .first_seq = 1,
 				.burst_loss = 1, .reorder_distance = 8, .rate_pps = 20000, .linger_s = 3,
-				.delay_ms = 1 };
+				.delay_ms = 1, .lines = 1 };
+	inet_pton(AF_INET, "239.1.1.1", &o->group[0]);
+	inet_pton(AF_INET, "239.1.1.2", &o->group[1]);
 	o->send = strcmp(argv[1], "send") == 0;
 	static const struct option longopts[] = {
 		{ "out", required_argument, NULL, 'o' },          { "manifest", required_argument, NULL, 'm' },
@@ -268,6 +311,10 @@ parse_options(int argc, char **argv, struct gen_opts *o)
 		{ "plant", required_argument, NULL, 'p' + 128 },
 		{ "delay", required_argument, NULL, 'y' },       { "delay-ms", required_argument, NULL, 'Y' },
 		{ "framing", required_argument, NULL, 'W' },      { "frame-topics", required_argument, NULL, 'K' },
+		{ "lines", required_argument, NULL, 'I' },        { "line-loss", required_argument, NULL, 'J' },
+		{ "line-delay", required_argument, NULL, 'j' },   { "group-a", required_argument, NULL, 'G' + 128 },
+		{ "group-b", required_argument, NULL, 'g' + 128 }, { "out-b", required_argument, NULL, 'O' },
+		{ "to-b", required_argument, NULL, 'U' },         { "b-silent-after", required_argument, NULL, 'Z' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -289,6 +336,12 @@ parse_options(int argc, char **argv, struct gen_opts *o)
 	}
 	if (o->manifest == NULL || (!o->send && o->out == NULL) || (o->send && o->to.sa.sa_family == 0)) {
 		usage(stderr);
+		return 2;
+	}
+	if (o->lines == 2 && (o->loss_rate || o->duplicate_rate || o->reorder_rate || o->delay_rate || o->ipv6_rate ||
+			      (o->send && o->to_b.sa.sa_family != o->to.sa.sa_family))) {
+		fprintf(stderr, "weir-gen: --lines 2 takes --line-loss (not --loss, --duplicate, --reorder, --delay or "
+				"--ipv6-rate), and in send mode --to and --to-b of one family\n");
 		return 2;
 	}
 	if (o->serving && o->weir_framing) {
@@ -341,12 +394,13 @@ open_output(struct gen *g, pcap_t **dead)
 	} else {
 		*dead = pcap_open_dead(DLT_EN10MB, 65535);
 		g->dump = pcap_dump_open(*dead, o->out);
-		if (g->dump == NULL) {
-			fprintf(stderr, "weir-gen: %s: %s\n", o->out, pcap_geterr(*dead));
+		if (g->dump == NULL || (o->lines == 2 && o->out_b && (g->dump_b = pcap_dump_open(*dead, o->out_b)) == NULL)) {
+			fprintf(stderr, "weir-gen: %s: %s\n", g->dump ? o->out_b : o->out, pcap_geterr(*dead));
 			return 1;
 		}
 	}
-	return 0;
+	g->line = -1;
+	return o->lines == 2 ? gen_lines_open(g) : 0;
 }
 
 int
@@ -388,6 +442,8 @@ main(int argc, char **argv)
 		}
 	} else {
 		pcap_dump_close(g.dump);
+		if (g.dump_b)
+			pcap_dump_close(g.dump_b);
 		pcap_close(dead);
 	}
 	FILE *f = fopen(o->manifest, "w");

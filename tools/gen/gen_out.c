@@ -65,7 +65,7 @@ emit_udp(struct gen *g, const uint8_t *frame, uint32_t len)
 		fprintf(stderr, "weir-gen: internal: send mode built a frame that is not UDP\n");
 		exit(1);
 	}
-	union gen_addr to = g->o.to;
+	union gen_addr to = g->line == 1 ? g->o.to_b : g->o.to;
 	if (to.sa.sa_family == AF_INET6)
 		to.v6.sin6_port = htons(v.dst_port);
 	else
@@ -137,7 +137,7 @@ gen_emit(struct gen *g, const uint8_t *frame, uint32_t len)
 	h.ts.tv_usec = (suseconds_t)(g->ts_us % 1000000);
 	h.caplen = len;
 	h.len = len;
-	pcap_dump((u_char *)g->dump, &h, frame);
+	pcap_dump((u_char *)(g->line == 1 && g->dump_b ? g->dump_b : g->dump), &h, frame);
 	g->ts_us += 1;
 	g->packets++;
 }

@@ -23,13 +23,17 @@
 static void
 deliver(struct gen *g, const struct pending *p)
 {
+	if (g->o.lines == 2) {
+		gen_lines_deliver(g, p);
+		return;
+	}
 	gen_emit_mold(g, p->mold, p->len);
 	g->data_packets++;
 	gen_truth_events(g, &g->s[p->session], p->seq, p->count);
 }
 
-static void
-hold(struct gen *g, const struct pending *p, unsigned due_in)
+void
+gen_hold(struct gen *g, const struct pending *p, unsigned due_in)
 {
 	if (g->n_pending == g->cap_pending) {
 		g->cap_pending = g->cap_pending ? g->cap_pending * 2 : 64;
@@ -44,8 +48,8 @@ hold(struct gen *g, const struct pending *p, unsigned due_in)
 }
 
 /* One more data packet went out: release what has waited long enough, in order. */
-static void
-release_due(struct gen *g, bool all)
+void
+gen_release_due(struct gen *g, bool all)
 {
 	unsigned keep = 0;
 	for (unsigned i = 0; i < g->n_pending; i++) {
@@ -60,6 +64,24 @@ release_due(struct gen *g, bool all)
 	g->n_pending = keep;
 }
 
+/* A data packet the receiver never gets (on any line). */
+void
+gen_lose_packet(struct gen *g, struct session *s, const struct pending *p)
+{
+	g->t.lost_packets++;
+	/* Without a retransmission server every lost event is gone; with one,
+	 * only those it is told to forget. */
+	if (!g->o.serving || chance(g, g->o.forget_rate)) {
+		for (unsigned i = 0; i < p->count; i++) {
+			uint64_t bit = p->seq + i - s->first_seq;
+			s->forgotten[bit / 8] |= (uint8_t)(1u << (bit % 8));
+		}
+		g->forgotten_events += p->count;
+	} else {
+		gen_digest_packet(g, s, p);
+	}
+}
+
 /* Loss, duplication and reordering, decided per generated data packet; a
  * session's first packet always arrives first (it starts the stream). */
 static void
@@ -70,37 +92,26 @@ send_data(struct gen *g, struct pending *p)
 	bool first = s->data_packets++ == 0;
 	if (!first && (s->burst_left || chance(g, o->loss_rate))) {
 		s->burst_left = s->burst_left ? s->burst_left - 1 : o->burst_loss - 1;
-		g->t.lost_packets++;
-		/* Without a retransmission server every lost event is gone; with one,
-		 * only those it is told to forget. */
-		if (!o->serving || chance(g, o->forget_rate)) {
-			for (unsigned i = 0; i < p->count; i++) {
-				uint64_t bit = p->seq + i - s->first_seq;
-				s->forgotten[bit / 8] |= (uint8_t)(1u << (bit % 8));
-			}
-			g->forgotten_events += p->count;
-		} else {
-			gen_digest_packet(g, s, p);
-		}
-		release_due(g, false);
+		gen_lose_packet(g, s, p);
+		gen_release_due(g, false);
 		return;
 	}
 	gen_digest_packet(g, s, p);
 	if (!first && chance(g, o->reorder_rate)) {
-		hold(g, p, rnd_range(g, 1, o->reorder_distance));
+		gen_hold(g, p, rnd_range(g, 1, o->reorder_distance));
 	} else if (!first && chance(g, o->delay_rate)) {
 		/* Held back delay_ms: behind every packet sent meanwhile (a capture
 		 * carries one packet a microsecond; live sending goes at --rate). */
 		double per_ms = o->send ? o->rate_pps / 1000.0 : 1000.0;
 		unsigned behind = (unsigned)(o->delay_ms * per_ms);
-		hold(g, p, behind ? behind : 1);
+		gen_hold(g, p, behind ? behind : 1);
 		g->t.delayed_packets++;
 	} else {
 		deliver(g, p);
 	}
 	if (chance(g, o->duplicate_rate))
-		hold(g, p, rnd_range(g, 0, o->reorder_distance));
-	release_due(g, false);
+		gen_hold(g, p, rnd_range(g, 0, o->reorder_distance));
+	gen_release_due(g, false);
 }
 
 /* Names, first sequences, digests and the per-sequence bitmaps of every
@@ -179,7 +190,7 @@ gen_generate(struct gen *g)
 {
 	struct gen_opts *o = &g->o;
 	uint64_t quota[MAX_SESSIONS];
-	if (init_sessions(g, quota) != 0)
+	if (init_sessions(g, quota) != 0 || (o->lines == 2 && gen_lines_init(g, quota) != 0))
 		return -1;
 	g->send_start_ns = weir_monotonic_ns();
 	uint64_t left = o->messages;
@@ -203,7 +214,10 @@ gen_generate(struct gen *g)
 		unsigned n = p.count;
 		p.session = cur;
 		p.seq = s->next_seq;
-		send_data(g, &p);
+		if (o->lines == 2)
+			gen_lines_send(g, &p);
+		else
+			send_data(g, &p);
 		s->next_seq += n;
 		s->sent += n;
 		quota[cur] -= n;
@@ -211,17 +225,21 @@ gen_generate(struct gen *g)
 		g->messages += n;
 		if (o->heartbeat_every && ++s->packets_since_heartbeat >= o->heartbeat_every) {
 			s->packets_since_heartbeat = 0;
-			gen_emit_control(g, s, WEIR_MOLD_HEARTBEAT);
+			if (o->lines == 2)
+				gen_lines_control(g, s, WEIR_MOLD_HEARTBEAT);
+			else
+				gen_emit_control(g, s, WEIR_MOLD_HEARTBEAT), g->heartbeats++;
 			gen_truth_next_is(g, s, s->next_seq);
-			g->heartbeats++;
 		}
 	}
-	release_due(g, true);
+	gen_release_due(g, true);
 	if (o->end_session)
 		for (unsigned i = 0; i < o->sessions; i++) {
-			gen_emit_control(g, &g->s[i], WEIR_MOLD_END_OF_SESSION);
+			if (o->lines == 2)
+				gen_lines_control(g, &g->s[i], WEIR_MOLD_END_OF_SESSION);
+			else
+				gen_emit_control(g, &g->s[i], WEIR_MOLD_END_OF_SESSION), g->end_of_session++;
 			gen_truth_next_is(g, &g->s[i], g->s[i].next_seq);
-			g->end_of_session++;
 		}
 	return 0;
 }

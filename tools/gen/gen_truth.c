@@ -171,7 +171,10 @@ write_session(struct gen *g, FILE *f, unsigned i, bool last)
 	for (unsigned b = 0; b < mdlen; b++)
 		fprintf(f, "%02x", md[b]);
 	/* What never arrived below what the receiver learned exists: the LOSS records' due. */
-	fprintf(f, "\", \"lost\": [");
+	fputc('"', f);
+	if (o->lines == 2)
+		gen_lines_session(g, f, s);
+	fprintf(f, ", \"lost\": [");
 	bool first = true;
 	for (uint64_t q = s->first_seq; q < s->seen_next;) {
 		if (!gen_is_forgotten(s, q)) {
@@ -225,6 +228,17 @@ gen_write_manifest(struct gen *g, FILE *f)
 			g->end_of_session);
 		fprintf(f, "    \"gap_events_lost\": %" PRIu64 ",\n    \"dead_letter_packets\": %" PRIu64 ",\n",
 			g->forgotten_events, g->dead);
+	} else if (o->lines == 2) {
+		/* which copy wins depends on timing; what is persisted, counted and lost does not */
+		fprintf(f, "    \"rx_packets\": %" PRIu64 ",\n    \"accepted_packets\": %" PRIu64 ",\n", g->packets, accepted);
+		fprintf(f, "    \"filtered_packets\": %" PRIu64 ",\n    \"dead_letter_packets\": %" PRIu64 ",\n", g->filtered,
+			g->dead);
+		fprintf(f, "    \"messages\": %" PRIu64 ",\n    \"event_records\": %" PRIu64 ",\n", t->messages, delivered);
+		fprintf(f, "    \"heartbeats\": %" PRIu64 ",\n    \"end_of_session\": %" PRIu64 ",\n", g->heartbeats,
+			g->end_of_session);
+		fprintf(f, "    \"seq_duplicates\": 0,\n    \"seq_arbitrated\": %" PRIu64 ",\n    \"seq_late_fills\": 0,\n",
+			t->duplicates);
+		fprintf(f, "    \"gap_events_lost\": %" PRIu64 ",\n", t->events_missing - t->late_fills);
 	} else {
 		fprintf(f, "    \"rx_packets\": %" PRIu64 ",\n    \"accepted_packets\": %" PRIu64 ",\n", g->packets, accepted);
 		fprintf(f, "    \"filtered_packets\": %" PRIu64 ",\n    \"dead_letter_packets\": %" PRIu64 ",\n", g->filtered,
@@ -251,7 +265,10 @@ gen_write_manifest(struct gen *g, FILE *f)
 	fprintf(f, "},\n  \"planted\": {");
 	for (unsigned i = 0; i < o->n_plants; i++)
 		fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", o->plants[i].text, g->planted[i]);
-	fprintf(f, "},\n  \"sessions\": [\n");
+	fprintf(f, "},\n");
+	if (o->lines == 2)
+		gen_lines_manifest(g, f);
+	fprintf(f, "  \"sessions\": [\n");
 	for (unsigned i = 0; i < o->sessions; i++)
 		write_session(g, f, i, i + 1 == o->sessions);
 	fprintf(f, "  ]\n}\n");

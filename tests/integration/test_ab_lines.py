@@ -1,0 +1,125 @@
+"""A feed published twice, on an A and a B line: each event is logged once whichever line brought it, a
+second copy is counted as arbitrated (never a duplicate, a gap or a re-request), what both lines lost is a
+LOSS record, and a line going silent is reported while the other carries the feed."""
+import os
+import subprocess
+import time
+
+import pytest
+
+from weir_harness import GEN, eal_mem, gen_pcap, http_get, load_json, remove_dpdk_files
+
+BODY = """
+set corelist 1
+port config all rxq 1
+ring size 16M
+ring full-policy backpressure
+decoder moldudp64 udp-port 26400 topic itch
+feed itch line a port 0 group 239.1.1.1 udp-port 26400
+feed itch line b port {b_port} group 239.1.1.2 udp-port 26400
+feed itch window {window}
+feed itch silent 1s
+sequence gap-timeout 5s
+log fsync interval 50ms
+shutdown drain-timeout 20s
+"""
+
+
+def run_to_end(d, idle="1.5"):
+    dp = d.start_dataplane("--stop-when-idle", idle)
+    d.wait_running()
+    cp = d.start_control("--exit-when-done")
+    assert dp.wait(timeout=180) == 0, d.output("dataplane")
+    assert cp.wait(timeout=60) == 0, d.output("control")
+
+
+def check_lines(d, manifest):
+    """The log against the ground truth, and each line's figures against what it carried."""
+    out = d.check(manifest)
+    assert "PASS" in out, out
+    man = load_json(manifest)
+    st = load_json(d.dataplane_stats)
+    t, lines = st["total"], st["lines"]
+    assert st["identity_holds"] is True
+    # nothing taken for a duplicate, no late flag: one line's miss is the other's event, not a gap
+    assert t["seq_duplicates"] == 0 and t["seq_late_fills"] == 0 and t["rerequests_sent"] == 0
+    assert t["gap_events_missing"] == man["lines"]["both_lost_events"] == t["gap_events_lost"]
+    for ab in "ab":
+        assert lines[f"itch/{ab}"]["events"] == man["lines"][ab]["events"], ab
+    assert lines["itch/a"]["won"] + lines["itch/b"]["won"] == man["expected"]["event_records"]
+    assert lines["itch/a"]["arbitrated"] + lines["itch/b"]["arbitrated"] == man["expected"]["seq_arbitrated"]
+    # only on a line: it won them, and the other line never brought them
+    for ab, other in (("a", "b"), ("b", "a")):
+        assert lines[f"itch/{ab}"]["won"] - lines[f"itch/{other}"]["arbitrated"] == man["lines"][ab]["only_events"]
+    return man, t, lines
+
+
+@pytest.mark.parametrize("loss", ["0.01,0.10", "0.10,0.01"])
+def test_each_event_is_logged_once_from_whichever_line_brought_it(deploy, tmp_path, loss):
+    """Both lines as two groups on one port (one capture, B's copy 40 packets behind A's)."""
+    pcap, manifest = gen_pcap(str(tmp_path), seed=11, messages=150000, sessions=6, per_packet="1-8",
+                              lines=2, line_loss=loss, line_delay=40, heartbeat_every=50, end_session=True)
+    d = deploy("ab", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY.format(b_port=0, window="50ms"))
+    run_to_end(d)
+    man, t, lines = check_lines(d, manifest)
+    assert man["lines"]["a"]["only_events"] > 1000 and man["lines"]["b"]["only_events"] > 100
+    assert man["lines"]["both_lost_events"] > 0 and t["loss_records"] > 0
+    # B came behind: it filled A's misses (in order, not a fill, where A had nothing after the miss yet)
+    assert 0.9 * man["lines"]["b"]["only_events"] <= t["seq_line_fills"] <= man["lines"]["b"]["only_events"]
+    assert lines["itch/b"]["behind_samples"] > 0
+
+
+def test_two_lines_on_two_ports_meet_on_one_worker(deploy, tmp_path):
+    """Line A on port 0, line B on port 1 (two captures read side by side: their timing is the PMD's)."""
+    pcap, manifest = gen_pcap(str(tmp_path), seed=5, messages=100000, sessions=4, lines=2,
+                              line_loss="0.05,0.05", out_b=str(tmp_path / "b.pcap"), end_session=True)
+    eal = f"--vdev=net_pcap0,rx_pcap={pcap} --vdev=net_pcap1,rx_pcap={tmp_path / 'b.pcap'}"
+    d = deploy("ab2", eal, BODY.format(b_port=1, window="1s"))
+    run_to_end(d)
+    check_lines(d, manifest)
+
+
+def test_a_silent_line_is_reported_and_the_other_carries_the_feed(deploy, tmp_path):
+    """Live over net_memif: line B goes silent after a quarter of the feed; A (1% loss) carries on."""
+    sock = f"/tmp/wab{os.getpid()}.sock"  # vdev arguments must fit 63 characters (weir_config)
+    if os.path.exists(sock):
+        os.unlink(sock)
+    d = deploy("silent", f"--vdev=net_memif0,role=server,id=0,socket={sock}",
+               BODY.format(b_port=0, window="20ms").replace("silent 1s", "silent 300ms"))
+    d.start_dataplane()
+    d.wait_running()
+    cp = d.start_control("--exit-when-done")
+    manifest = str(tmp_path / "sent.json")
+    gen_prefix = f"wg-ab-{os.getpid()}"
+    gen = subprocess.Popen(
+        [GEN, "send", "--dpdk", f"--file-prefix={gen_prefix} -l 0 --no-pci {eal_mem()} "
+         f"--log-level=lib.eal:warning --vdev=net_memif0,role=client,id=0,socket={sock}",
+         "--lines", "2", "--to", "239.1.1.1:26400", "--to-b", "239.1.1.2:26400", "--line-loss", "0.01,0",
+         "--b-silent-after", "10000", "--manifest", manifest, "--seed", "9", "--messages", "40000",
+         "--sessions", "2", "--end-session", "--rate", "5000", "--linger", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    degraded, silent = None, []
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and gen.poll() is None and degraded is None:
+            health = http_get(f"http://127.0.0.1:{d.metrics_port}/healthz")
+            if "degraded" in health[1]:
+                degraded = health
+                metrics = http_get(f"http://127.0.0.1:{d.metrics_port}/metrics")[1]
+                silent = [line for line in metrics.splitlines() if line.startswith("weir_feed_line_silent")]
+            time.sleep(0.1)
+        out = gen.communicate(timeout=120)[0]
+    finally:
+        if gen.poll() is None:
+            gen.kill()
+            gen.wait()
+        remove_dpdk_files(gen_prefix)
+    assert gen.returncode == 0, out
+    assert degraded is not None, "line b never reported silent:\n" + d.output("dataplane")
+    assert degraded[0] == 200 and "feed itch line b silent" in degraded[1] and "runs on line a" in degraded[1]
+    assert 'weir_feed_line_silent{feed="itch",line="b"} 1' in silent
+    assert 'weir_feed_line_silent{feed="itch",line="a"} 0' in silent
+    time.sleep(0.5)
+    d.stop(cp)
+    man, t, lines = check_lines(d, manifest)
+    assert man["lines"]["a"]["only_events"] > 25000  # everything after B went quiet, and B's few
