@@ -7,6 +7,7 @@
 #include "weir_frame.h"
 #include "weir_moldudp64.h"
 #include "weir_copy.h"
+#include "weir_csum.h"
 #include "weir_pipeline.h"
 #include "weir_pipeline_pvt.h"
 
@@ -29,57 +30,7 @@ weir_decoder_table_build(struct weir_decoder_table *t, const struct weir_config 
 			t->frame_topic_known[id] = 1;
 			t->frame_topic[id] = (uint16_t)(cfg->frame_topics[id] - 1);
 		}
-	for (unsigned i = 0; i < cfg->n_feed_groups; i++) {
-		const struct weir_feed_group *g = &cfg->feed_groups[i];
-		const struct weir_feed_cfg *f = &cfg->feeds[g->feed_id];
-		unsigned line = g->ab == WEIR_FEED_NO_LINE ? WEIR_FEED_NO_LINE : g->feed_id * 2u + g->ab;
-		t->groups[t->n_groups++] = (struct weir_feed_route){ g->group, g->port, g->udp_port, (uint8_t)line };
-		if (t->by_port[g->udp_port])
-			t->has_groups[t->by_port[g->udp_port] - 1] = 1;
-		if (line != WEIR_FEED_NO_LINE) {
-			t->lines[line] = (struct weir_seq_line){ .ab = g->ab, .window_events = f->window_events,
-								 .window_ns = f->window_ns };
-			if (line + 1 > t->n_lines)
-				t->n_lines = line + 1;
-		}
-	}
-}
-
-/* The line of a multicast packet to a feed's UDP port: its line id,
- * WEIR_FEED_NO_LINE for a feed of one line or unicast (a retransmission),
- * -1 for a group the feed does not join. */
-static inline int
-feed_line(const struct weir_decoder_table *t, const struct weir_udp_view *v, uint16_t port)
-{
-	if (v->ip_version == 6)
-		return v->src_addr[16] == 0xff ? -1 : WEIR_FEED_NO_LINE; /* IPv6 groups: not yet (MLDv2) */
-	const uint8_t *dst = v->src_addr + 4; /* the destination follows the source */
-	if ((dst[0] >> 4) != 0xE)
-		return WEIR_FEED_NO_LINE;
-	uint32_t group;
-	memcpy(&group, dst, 4);
-	for (unsigned i = 0; i < t->n_groups; i++)
-		if (t->groups[i].group == group && t->groups[i].port == port && t->groups[i].udp_port == v->dst_port)
-			return t->groups[i].line;
-	return -1;
-}
-
-/* Times how far one line runs behind the other: a packet the line won
- * waits for its copy on the other line (one at a time per feed). */
-static void
-line_probe(struct weir_pipeline *pl, unsigned line, uint32_t si, uint64_t first, unsigned count, unsigned won,
-	   unsigned arbitrated, uint64_t now_ns)
-{
-	struct weir_line_probe *p = &pl->probe[line / 2];
-	uint8_t ab = (uint8_t)(line & 1);
-	if (p->armed && (now_ns - p->rx_ns > 1000000000ull || (p->src == si && p->ab != ab && first > p->seq)))
-		p->armed = 0; /* the other line never brought it */
-	if (p->armed && p->src == si && p->ab != ab && arbitrated == count && p->seq - first < count) {
-		weir_hist_add(&pl->lines[line].behind, now_ns - p->rx_ns, 1);
-		p->armed = 0;
-	} else if (!p->armed && won == count && count) {
-		*p = (struct weir_line_probe){ .seq = first, .rx_ns = now_ns, .src = si, .ab = ab, .armed = 1 };
-	}
+	weir_lines_table_build(t, cfg);
 }
 
 /* The tracker found a gap lost for good: the log says so. */
@@ -303,10 +254,24 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 		    const uint8_t *frame, const struct weir_udp_view *v, unsigned decoder, uint16_t port, unsigned line,
 		    uint64_t now_ns)
 {
+	/* A line's packet: the source is looked up, not made, until the
+	 * packet is known not to be a whole second copy (nothing of which is
+	 * kept, or checked). */
+	struct weir_seq_source *src = line != WEIR_FEED_NO_LINE ? weir_seq_find(&pl->seq, b->key) : NULL;
+	if (src && b->count && !heartbeat && !end &&
+	    weir_line_second_copy(pl, src, b->first_seq, b->count, line, now_ns)) {
+		pl->csum_view = NULL;
+		return;
+	}
+	if (pl->csum_view && !weir_pipeline_deferred_csum_ok(pl)) {
+		weir_pipeline_dead_letter(pl, frame, pl->csum_len, pl->csum_len, WEIR_DL_l4_bad_checksum, port, now_ns);
+		return;
+	}
 	const struct weir_decoder_cfg *d = &pl->decoders->decoders[decoder];
 	struct weir_seq_origin origin = { .topic = d->topic, .port = port, .decoder = (uint8_t)decoder,
 					  .can_request = d->rerequest_family != 0 };
-	struct weir_seq_source *src = weir_seq_source(&pl->seq, b->key, &origin, now_ns);
+	if (src == NULL)
+		src = weir_seq_source(&pl->seq, b->key, &origin, now_ns);
 	const struct weir_seq_line *ln = line == WEIR_FEED_NO_LINE ? NULL : &pl->decoders->lines[line];
 	struct weir_line_counters *lc = ln ? &pl->lines[line] : NULL;
 	if (lc)
@@ -341,14 +306,10 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 		lc->packets++;
 		lc->events += b->count;
 		uint64_t won = lc->won, arbitrated = lc->arbitrated;
-		/* The B copy's usual path: the whole packet is in already. */
-		bool second = weir_seq_arbitrated_run(&pl->seq, src, b->first_seq, b->count, ln);
-		if (second)
-			lc->arbitrated += b->count;
-		else if (!commit_events(pl, b, src, d->topic, port, flags, ln, lc, now_ns))
+		if (!commit_events(pl, b, src, d->topic, port, flags, ln, lc, now_ns))
 			goto ring_full;
 		if (src)
-			line_probe(pl, line, weir_seq_index(&pl->seq, src), b->first_seq, b->count,
+			weir_line_probe(pl, line, weir_seq_index(&pl->seq, src), b->first_seq, b->count,
 				   (unsigned)(lc->won - won), (unsigned)(lc->arbitrated - arbitrated), now_ns);
 		pl->c.accepted_packets++;
 		return;
@@ -360,29 +321,6 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 ring_full:
 	pl->c.ring_full_packets++;
 	pl->c.ring_full_messages += b->count;
-}
-
-/*
- * A MoldUDP64 source key, in two whole 8-byte stores: the tracker hashes it
- * as two 8-byte loads, which narrower stores could not forward to (a stall
- * on every packet).  Bytes: session 10 | sender IPv4 4 | port 2 (BE), the
- * sender only when sources are keyed by it (sender4 not NULL).
- */
-static inline void
-mold_source_key(uint8_t key[WEIR_SOURCE_BYTES], const uint8_t *session, const uint8_t *sender4, uint16_t sport)
-{
-	uint64_t k0, k1;
-	uint16_t tail;
-	memcpy(&k0, session, 8);
-	memcpy(&tail, session + 8, 2);
-	k1 = tail;
-	if (sender4) {
-		uint32_t ip;
-		memcpy(&ip, sender4, 4);
-		k1 |= (uint64_t)ip << 16 | (uint64_t)__builtin_bswap16(sport) << 48;
-	}
-	memcpy(key, &k0, 8);
-	memcpy(key + 8, &k1, 8);
 }
 
 void
@@ -400,7 +338,7 @@ weir_pipeline_prefetch_source(const struct weir_pipeline *pl, const uint8_t *fra
 	if (di == 0 || pl->decoders->decoders[di - 1].type != WEIR_DECODER_MOLDUDP64)
 		return;
 	uint8_t key[WEIR_SOURCE_BYTES];
-	mold_source_key(key, (const uint8_t *)(udp + 1), pl->key_by_sender ? (const uint8_t *)&ip->src_addr : NULL,
+	weir_mold_source_key(key, (const uint8_t *)(udp + 1), pl->key_by_sender ? (const uint8_t *)&ip->src_addr : NULL,
 			rte_be_to_cpu_16(udp->src_port));
 	weir_seq_prefetch(&pl->seq, key);
 }
@@ -419,7 +357,7 @@ decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const 
 	struct event_batch b = { .type = WEIR_DECODER_MOLDUDP64, .first_seq = m.seq, .count = control ? 0 : m.count,
 				 .events = m.blocks, .events_len = m.blocks_len };
 	/* The same session name from two senders: two sources. */
-	mold_source_key(b.key, m.session, pl->key_by_sender && v->ip_version == 4 ? v->src_addr : NULL,
+	weir_mold_source_key(b.key, m.session, pl->key_by_sender && v->ip_version == 4 ? v->src_addr : NULL,
 			v->src_port);
 	sequence_and_commit(pl, &b, m.count == WEIR_MOLD_HEARTBEAT, m.count == WEIR_MOLD_END_OF_SESSION, frame, v,
 			    decoder, port, line, now_ns);
@@ -449,6 +387,8 @@ void
 weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint32_t wire_len,
 			  unsigned reason, uint16_t port, uint64_t now_ns)
 {
+	if (pl->csum_view && !weir_pipeline_deferred_csum_ok(pl))
+		reason = WEIR_DL_l4_bad_checksum; /* what the parse would have said first */
 	pl->c.dead_letter_packets++;
 	pl->c.dead_letter[reason]++;
 	uint32_t keep = len < pl->dead_letter_keep_bytes ? len : pl->dead_letter_keep_bytes;
@@ -476,6 +416,8 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 	enum weir_verdict verdict;
 	pl->c.rx_packets++;
 	pl->c.rx_bytes += len;
+	if (pl->decoders->n_lines && weir_line_second_copy_fast(pl, frame, len, port, now_ns))
+		return;
 	/* Parsed already when a burst scan listed its events. */
 	struct weir_burst_scan *b = &pl->burst;
 	while (b->pkt_cursor < b->n_pkts && b->pkt[b->pkt_cursor].frame != frame)
@@ -486,7 +428,14 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 		reason = bp->reason;
 		verdict = (enum weir_verdict)bp->verdict;
 	} else {
-		verdict = weir_parse_udp(frame, len, ip_csum, weir_pipeline_l4_csum(pl, l4_csum), &v, &reason);
+		/* On a feed with lines the UDP checksum waits: a second copy is not kept. */
+		enum weir_csum l4 = weir_pipeline_l4_csum(pl, l4_csum);
+		verdict = weir_parse_udp(frame, len, ip_csum, pl->decoders->n_lines && l4 == WEIR_CSUM_UNKNOWN ? WEIR_CSUM_GOOD : l4,
+					 &v, &reason);
+		if (pl->decoders->n_lines && l4 == WEIR_CSUM_UNKNOWN && verdict == WEIR_PARSE_OK) {
+			pl->csum_view = &v;
+			pl->csum_len = len;
+		}
 	}
 	if (l4_csum == WEIR_CSUM_UNKNOWN && pl->udp_checksum_trust && verdict == WEIR_PARSE_OK)
 		pl->c.udp_checksum_unverified++;
@@ -503,20 +452,22 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 		break;
 	}
 	unsigned di = pl->decoders->by_port[v.dst_port];
-	if (di == 0) {
-		pl->c.filtered_packets++;
+	int line = di && pl->decoders->has_groups[di - 1] ? weir_feed_line(pl->decoders, &v, port) : WEIR_FEED_NO_LINE;
+	if (pl->csum_view && line == WEIR_FEED_NO_LINE && !weir_pipeline_deferred_csum_ok(pl)) {
+		weir_pipeline_dead_letter(pl, frame, len, len, WEIR_DL_l4_bad_checksum, port, now_ns);
 		return;
 	}
-	int line = WEIR_FEED_NO_LINE;
-	if (pl->decoders->has_groups[di - 1] && (line = feed_line(pl->decoders, &v, port)) < 0) {
+	if (di == 0 || line < 0) {
+		pl->csum_view = NULL;
 		pl->c.filtered_packets++;
-		pl->c.filtered_not_joined++;
+		pl->c.filtered_not_joined += line < 0;
 		return;
 	}
 	if (pl->decoders->decoders[di - 1].type == WEIR_DECODER_WEIRFRAME)
 		decode_frame(pl, frame, len, &v, di - 1, port, (unsigned)line, now_ns);
 	else
 		decode_mold(pl, frame, len, &v, di - 1, port, (unsigned)line, now_ns);
+	pl->csum_view = NULL; /* it pointed at this call's v */
 }
 
 void

@@ -123,10 +123,18 @@ struct weir_pipeline {
 	 * is awaited to time how far behind that line runs. */
 	struct weir_line_counters lines[WEIR_MAX_LINES];
 	struct weir_line_counters *shared_lines;
+	/* The packet in hand whose UDP checksum the parse left for later (a
+	 * feed with lines: a second copy is not kept, so not checked); NULL
+	 * once checked or not owed. */
+	const struct weir_udp_view *csum_view;
+	uint32_t csum_len;
+	uint8_t fast_hint[WEIR_MAX_LINES];   /* the line's last packet was a second copy */
+	uint8_t fast_skip[WEIR_MAX_LINES];
+	struct weir_seq_source *fast_src[WEIR_MAX_LINES]; /* the line's last source (slots never move) */
 	struct weir_line_probe {
 		uint64_t seq, rx_ns;
 		uint32_t src;
-		uint8_t ab, armed;
+		uint8_t ab, armed, skipped;
 	} probe[WEIR_MAX_FEEDS];
 };
 

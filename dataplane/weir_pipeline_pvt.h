@@ -4,6 +4,8 @@
 #ifndef WEIR_PIPELINE_PVT_H
 #define WEIR_PIPELINE_PVT_H
 
+#include <string.h>
+
 #include "weir_pipeline.h"
 
 static inline void
@@ -66,5 +68,60 @@ weir_pipeline_reserve(struct weir_pipeline *pl, uint32_t len, uint64_t now_ns)
 		r = weir_ring_reserve(&pl->ring, len);
 	return r;
 }
+
+
+/* The line of a multicast packet to a feed's UDP port: its line id,
+ * WEIR_FEED_NO_LINE for a feed of one line or unicast (a retransmission),
+ * -1 for a group the feed does not join. */
+static inline int
+weir_feed_line(const struct weir_decoder_table *t, const struct weir_udp_view *v, uint16_t port)
+{
+	if (v->ip_version == 6)
+		return v->src_addr[16] == 0xff ? -1 : WEIR_FEED_NO_LINE; /* IPv6 groups: not yet (MLDv2) */
+	const uint8_t *dst = v->src_addr + 4; /* the destination follows the source */
+	if ((dst[0] >> 4) != 0xE)
+		return WEIR_FEED_NO_LINE;
+	uint32_t group;
+	memcpy(&group, dst, 4);
+	for (unsigned i = 0; i < t->n_groups; i++)
+		if (t->groups[i].group == group && t->groups[i].port == port && t->groups[i].udp_port == v->dst_port)
+			return t->groups[i].line;
+	return -1;
+}
+
+/*
+ * A MoldUDP64 source key, in two whole 8-byte stores: the tracker hashes it
+ * as two 8-byte loads, which narrower stores could not forward to (a stall
+ * on every packet).  Bytes: session 10 | sender IPv4 4 | port 2 (BE), the
+ * sender only when sources are keyed by it (sender4 not NULL).
+ */
+static inline void
+weir_mold_source_key(uint8_t key[WEIR_SOURCE_BYTES], const uint8_t *session, const uint8_t *sender4, uint16_t sport)
+{
+	uint64_t k0, k1;
+	uint16_t tail;
+	memcpy(&k0, session, 8);
+	memcpy(&tail, session + 8, 2);
+	k1 = tail;
+	if (sender4) {
+		uint32_t ip;
+		memcpy(&ip, sender4, 4);
+		k1 |= (uint64_t)ip << 16 | (uint64_t)__builtin_bswap16(sport) << 48;
+	}
+	memcpy(key, &k0, 8);
+	memcpy(key + 8, &k1, 8);
+}
+
+/* weir_lines.c: A and B lines */
+void weir_lines_table_build(struct weir_decoder_table *t, const struct weir_config *cfg);
+void weir_line_probe(struct weir_pipeline *pl, unsigned line, uint32_t si, uint64_t first, unsigned count,
+		     unsigned won, unsigned arbitrated, uint64_t now_ns);
+/* A whole second copy (src may be NULL: a source not seen yet is none)
+ * is counted; false when the packet is anything else. */
+bool weir_line_second_copy(struct weir_pipeline *pl, struct weir_seq_source *src, uint64_t first, unsigned count,
+			   unsigned line, uint64_t now_ns);
+bool weir_line_second_copy_fast(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint16_t port,
+				uint64_t now_ns);
+bool weir_pipeline_deferred_csum_ok(struct weir_pipeline *pl);
 
 #endif

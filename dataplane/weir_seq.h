@@ -123,6 +123,19 @@ weir_seq_prefetch(const struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_
 struct weir_seq_source *weir_seq_source(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES],
 					const struct weir_seq_origin *origin, uint64_t now_ns);
 
+/* The source of key if tracked; NULL otherwise (none is made). */
+static inline struct weir_seq_source *
+weir_seq_find(const struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES])
+{
+	for (uint32_t i = weir_seq_key_hash(key) & t->mask;; i = (i + 1) & t->mask) {
+		struct weir_seq_source *s = &t->sources[i];
+		if (s->state == WEIR_SEQ_SRC_EMPTY)
+			return NULL;
+		if (memcmp(s->key, key, WEIR_SOURCE_BYTES) == 0)
+			return s;
+	}
+}
+
 /* One event of src with sequence seq. src NULL: the table was full. */
 enum weir_seq_class weir_seq_event(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq,
 				   uint64_t now_ns);

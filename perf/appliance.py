@@ -73,27 +73,29 @@ def cleanup_prefix(prefix):
 
 class Case:
     def __init__(self, name, per_packet, payload, sources=1, rules=0, workers=1, policy="backpressure",
-                 retention=""):
+                 retention="", line_loss=None):
         self.name, self.per_packet, self.payload = name, per_packet, payload
         self.sources, self.rules, self.workers, self.policy = sources, rules, workers, policy
         self.retention = retention  # a "log retention ..." line, or none
+        self.line_loss = line_loss  # "RA,RB": the feed on an A and a B line (two groups), each with that loss
 
     @property
     def frame_bytes(self):
         return ETH_IP_UDP + MOLD_HDR + self.per_packet * (2 + self.payload)
 
     def traffic_key(self):
-        return (self.per_packet, self.payload, self.sources)
+        return (self.per_packet, self.payload, self.sources, self.line_loss or "-")
 
 
 def make_capture(case, out, packets):
-    key = "pp%d-p%d-s%d" % case.traffic_key()
+    key = "pp%d-p%d-s%d-l%s" % case.traffic_key()
+    lines = ["--lines", "2", "--line-loss", case.line_loss] if case.line_loss else []
     pcap = os.path.join(out, f"traffic-{key}.pcap")
     if not os.path.exists(pcap):
         subprocess.run([os.path.join(BUILD, "tools/weir-gen"), "pcap", "--out", pcap,
                         "--manifest", pcap + ".json", "--seed", "7", "--sessions", str(case.sources),
                         "--messages", str(packets * case.per_packet), "--per-packet", str(case.per_packet),
-                        "--payload", str(case.payload), "--end-session"], check=True,
+                        "--payload", str(case.payload), "--end-session"] + lines, check=True,
                        stdout=subprocess.DEVNULL)
     # DPDK 22.11 hands secondaries only 63 characters of a vdev's arguments
     # (weir refuses longer ones): the capture gets a short link.
@@ -162,7 +164,9 @@ def weir_env(case, pcap, out, policy):
                WEIR_CORES="1" if case.workers == 1 else "0,1", WEIR_RXQ=str(case.workers),
                WEIR_POLICY=policy, WEIR_LOG_DIR=logdir, WEIR_SOURCES=str(max(4096, case.sources * 2)),
                WEIR_RULES_LINE=rules, WEIR_RETENTION_LINE=case.retention, WEIR_EAL_EXTRA=lcore_args(case.workers),
-               WEIR_METRICS=f"127.0.0.1:{free_port()}")
+               WEIR_METRICS=f"127.0.0.1:{free_port()}",
+               WEIR_FEED_A="feed itch line a port 0 group 239.1.1.1 udp-port 26400" if case.line_loss else "",
+               WEIR_FEED_B="feed itch line b port 0 group 239.1.1.2 udp-port 26400" if case.line_loss else "")
     return env
 
 
@@ -264,6 +268,7 @@ def run_weir(case, pcap, out, seconds, policy="backpressure"):
         "ring_full_packets": d["ring_full_packets"],
         "ring_full_share": d["ring_full_packets"] / d["rx_packets"] if d["rx_packets"] else 0,
         "duplicates": d["seq_duplicates"],
+        "arbitrated": d.get("seq_arbitrated", 0),
         "session_restarts": d["session_restarts"],
         # what retention deleted in the window, and the topic's disk use at its end
         "retention_deleted_segments": metric_sum(m1, "weir_log_retention_deleted_segments_total")
@@ -393,6 +398,12 @@ CASES = {
     # Retention deleting 256 MiB segments all along (the log grows ~100 MB/s):
     # against small-1msg, what it costs ingest.
     "small-1msg-retention": Case("small-1msg-retention", 1, 8, retention="log retention size 600M"),
+    # A/B arbitration: a feed on an A and a B line (two groups, one port).
+    # line-a: line B lost whole, every packet a first copy; ab: both lines
+    # whole, every other packet a second copy.  The second copy's cost is
+    # 2 x ab - line-a (per packet), reported against line-a's.
+    "small-1msg-line-a": Case("small-1msg-line-a", 1, 8, line_loss="0,1"),
+    "small-1msg-ab": Case("small-1msg-ab", 1, 8, line_loss="0,0"),
 }
 DEFAULT = ["small-1msg", "small-8msg", "512B-1msg", "512B-8msg", "small-1msg-100rules", "small-8msg-100rules",
            "small-1msg-1000rules", "small-1msg-1ksources", "small-1msg-2workers", "small-1msg-drop"]
@@ -464,6 +475,17 @@ def median_run(rs):
     return m
 
 
+def second_copy_cost(results):
+    """With line-a and ab both run: what a B copy costs, against a first copy."""
+    by = {r["case"]: r for r in results}
+    if "small-1msg-line-a" in by and "small-1msg-ab" in by and "second_copy" not in by["small-1msg-ab"]:
+        first = by["small-1msg-line-a"]["weir"]["ns_per_packet"]
+        second = 2 * by["small-1msg-ab"]["weir"]["ns_per_packet"] - first
+        by["small-1msg-ab"]["second_copy"] = {"first_ns": first, "second_ns": second, "ratio": second / first}
+        log(f"appliance: a second copy costs {second:.1f} ns against a first copy's {first:.1f} ns: "
+            f"{second / first:.2f}")
+
+
 def run_cases(a, steered):
     mbufs = max(65536, a.packets * 2 + 8192)
     results = []
@@ -494,6 +516,7 @@ def run_cases(a, steered):
         if "kernel" in r:
             r["ratio_kernel_weir"] = r["kernel"]["ns_per_packet"] / r["weir"]["ns_per_packet"]
         results.append(r)
+        second_copy_cost(results)
         log(json.dumps(r))
     doc = {"machine": os.uname().nodename, "cpus": os.cpu_count(), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ",
            time.gmtime()), "seconds": a.seconds, "repeat": a.repeat, "packets_per_pass": a.packets, "irqs_steered_to_cpu0": steered,

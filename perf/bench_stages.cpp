@@ -89,11 +89,13 @@ struct Pipeline {
 	weir_ring_consumer c;
 	bool quit = false;
 
-	explicit Pipeline(uint32_t sources)
+	explicit Pipeline(uint32_t sources, const char *more_config = "")
 	{
 		static char err[4096];
-		weir_config_parse("set corelist 1\nlog dir /tmp/x\ndecoder moldudp64 udp-port 26400 topic itch\n",
-				  "bench.conf", &cfg, err, sizeof(err));
+		std::string conf = std::string("set corelist 1\nlog dir /tmp/x\ndecoder moldudp64 udp-port 26400 topic itch\n") +
+				   more_config;
+		if (weir_config_parse(conf.c_str(), "bench.conf", &cfg, err, sizeof(err)) != 0)
+			fprintf(stderr, "bench: %s\n", err);
 		cfg.seq.max_sources = sources;
 		cfg.seq.max_gaps = 1024;
 		ring = static_cast<weir_ring *>(aligned_alloc(64, weir_ring_memsize(1u << 24)));
@@ -230,6 +232,56 @@ BM_pipeline_packet(benchmark::State &state)
 		state.SkipWithError("the ring filled: the benchmark drained too late");
 }
 BENCHMARK(BM_pipeline_packet)->Arg(1)->Arg(8);
+
+// A feed on an A and a B line (two groups): Arg(0) 0: every packet comes
+// on line a only (first copies); 1: then again on line b (its second
+// copy); 2: no feed configured, unicast (what lines add to a first copy).
+// ns per packet pair: the second copy costs /1 minus /0.  UDP checksums
+// set, checked in software (no NIC said).  Arg(1): messages.
+void
+BM_pipeline_ab(benchmark::State &state)
+{
+	const bool with_b = state.range(0) == 1, no_lines = state.range(0) == 2;
+	const unsigned msgs = (unsigned)state.range(1), batch = 1024;
+	Pipeline p(1024, no_lines ? "" : "feed itch line a port 0 group 239.1.1.1 udp-port 26400\n"
+					 "feed itch line b port 0 group 239.1.1.2 udp-port 26400\n");
+	static const uint8_t src[4] = {198, 18, 0, 1}, gb[4] = {239, 1, 1, 2};
+	const uint8_t ga[4] = {no_lines ? (uint8_t)198 : (uint8_t)239, no_lines ? (uint8_t)18 : (uint8_t)1, 1, 1};
+	std::vector<std::vector<uint8_t>> a(batch), b(batch);
+	uint64_t seq = 1, n = 0;
+	// A batch of packet pairs with the next sequences, made (and drained) off the clock.
+	auto refill = [&]() {
+		for (unsigned i = 0; i < batch; i++, seq += msgs)
+			for (auto *f : {&a[i], &b[i]}) {
+				*f = frame(msgs, 24, seq);
+				weir_put_ipv4_header(f->data() + 14, src, f == &a[i] ? ga : gb, 0, (uint16_t)(f->size() - 34));
+				weir_put_be16(f->data() + 40,
+					      weir_udp_csum(f->data() + 14, 4, f->data() + 34, (uint16_t)(f->size() - 34)));
+			}
+		p.drain();
+	};
+	refill();
+	unsigned i = 0;
+	for (auto _ : state) {
+		if (i == batch) {
+			state.PauseTiming();
+			refill();
+			i = 0;
+			state.ResumeTiming();
+		}
+		weir_pipeline_packet(p.pl, a[i].data(), (uint32_t)a[i].size(), WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 0);
+		if (with_b)
+			weir_pipeline_packet(p.pl, b[i].data(), (uint32_t)b[i].size(), WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN,
+					     0, 0);
+		i++;
+		n++;
+	}
+	state.SetItemsProcessed(state.iterations());
+	state.SetLabel(no_lines ? "one line, no feed configured" : with_b ? "a then b" : "a only");
+	if (p.pl->c.ring_full_packets || p.pl->c.seq_duplicates || p.pl->c.event_records != n * msgs)
+		state.SkipWithError("ring full, duplicates or events lost: the benchmark is wrong");
+}
+BENCHMARK(BM_pipeline_ab)->Args({2, 1})->Args({0, 1})->Args({1, 1})->Args({2, 8})->Args({0, 8})->Args({1, 8});
 
 void
 BM_ring_commit(benchmark::State &state)

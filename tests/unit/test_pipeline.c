@@ -639,6 +639,86 @@ should_dead_letter_a_packet_whose_sequence_would_wrap(void **state)
 	assert_int_equal(weir_counters_identity_gap(&f->pl.c), 0);
 }
 
+/* A and B lines: two groups on port 0, one feed. */
+static int
+setup_lines(void **state)
+{
+	struct fixture *f = aligned_alloc(64, sizeof(*f));
+	memset(f, 0, sizeof(*f));
+	f->ring = aligned_alloc(64, weir_ring_memsize(RING_BYTES));
+	weir_ring_init(f->ring, 0, RING_BYTES);
+	static char err[1024];
+	struct weir_config cfg;
+	assert_int_equal(weir_config_parse("set corelist 1\nlog dir /tmp/x\n"
+					   "decoder moldudp64 udp-port 26400 topic itch\n"
+					   "feed itch line a port 0 group 239.1.1.1 udp-port 26400\n"
+					   "feed itch line b port 0 group 239.1.1.2 udp-port 26400\n"
+					   "sequence sources 128\nsequence gaps 128\n",
+					   "t.conf", &cfg, err, sizeof(err)),
+			 0);
+	weir_decoder_table_build(&f->decoders, &cfg);
+	cfg.full_policy = WEIR_FULL_DROP;
+	f->seq_region = aligned_alloc(64, (weir_pipeline_memsize(&cfg) + 63) & ~63ull);
+	assert_int_equal(weir_pipeline_init(&f->pl, &cfg, 0, f->ring, f->seq_region, &f->decoders, NULL, &f->quit), 0);
+	weir_ring_consumer_attach(&f->c, f->ring);
+	*state = f;
+	return 0;
+}
+
+/* A MoldUDP64 packet to a group, its UDP checksum right or wrong. */
+static void
+feed_group(struct fixture *f, uint8_t group_last, uint64_t seq, unsigned n, bool good_csum)
+{
+	uint8_t mold[2048], frame[2200];
+	uint32_t ml = mold_packet(mold, "AB", seq, n);
+	uint32_t fl = frame_ipv4_udp(frame, 0, 26400, mold, ml);
+	const uint8_t src[4] = { 198, 18, 0, 1 }, dst[4] = { 239, 1, 1, group_last };
+	weir_put_ipv4_header(frame + 14, src, dst, 0, (uint16_t)(fl - 34));
+	set_ipv4_udp_csum(frame, 0);
+	if (!good_csum)
+		frame[fl - 1] ^= 0x20;
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 1000 + seq);
+}
+
+/* The first copy is kept (its checksum checked), the second counted as
+ * arbitrated and not checked (nothing of it is kept); a group not joined is
+ * filtered. */
+static void
+should_keep_the_first_copy_and_count_the_second_by_line(void **state)
+{
+	struct fixture *f = *state;
+	feed_group(f, 1, 1, 3, true);   /* a: 1-3 */
+	feed_group(f, 2, 1, 3, false);  /* b: the same, damaged: a second copy all the same */
+	feed_group(f, 1, 4, 1, false);  /* a: 4, damaged: a dead letter */
+	feed_group(f, 2, 4, 1, true);   /* b: 4 */
+	feed_group(f, 3, 5, 1, true);   /* a group the feed does not join */
+	weir_ring_publish(&f->pl.ring, 1);
+	const struct weir_record *recs[16];
+	assert_int_equal(drain_all(f, recs, 16), 5); /* 1-3, the dead letter, 4 */
+	assert_int_equal(recs[3]->kind, WEIR_REC_DEAD_LETTER);
+	assert_int_equal(recs[4]->seq, 4);
+	assert_int_equal(f->pl.c.dead_letter[WEIR_DL_l4_bad_checksum], 1);
+	assert_int_equal(f->pl.c.seq_arbitrated, 3);
+	assert_int_equal(f->pl.c.seq_duplicates, 0);
+	assert_int_equal(f->pl.c.filtered_not_joined, 1);
+	assert_int_equal(f->pl.c.filtered_packets, 1);
+	assert_int_equal(f->pl.lines[0].won, 3);
+	assert_int_equal(f->pl.lines[1].arbitrated, 3);
+	assert_int_equal(f->pl.lines[1].won, 1);
+	assert_int_equal(f->pl.lines[1].packets, 2);
+	/* how far b runs behind: one packet pair in 64 is timed */
+	for (uint64_t seq = 5; seq < 5 + 128; seq++) {
+		feed_group(f, 1, seq, 1, true);
+		feed_group(f, 2, seq, 1, true);
+	}
+	assert_int_equal(f->pl.lines[1].behind.count, 2);
+	assert_int_equal(f->pl.lines[0].behind.count, 0);
+	drain_all(f, recs, 16);
+	assert_int_equal(weir_counters_identity_gap(&f->pl.c), 0);
+	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
+}
+
+
 int
 main(void)
 {
@@ -646,6 +726,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_dead_letter_a_bad_udp_checksum_unless_told_to_trust_it_and_count_that, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_dead_letter_a_packet_whose_sequence_would_wrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_copy_every_payload_length_exactly, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_keep_the_first_copy_and_count_the_second_by_line, setup_lines,
+						teardown),
 		cmocka_unit_test_setup_teardown(should_drop_a_whole_packet_when_the_ring_cannot_take_all_its_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_keep_a_dead_letter_with_its_reason_and_at_most_keep_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_count_a_dead_letter_it_had_no_room_to_keep, setup, teardown),
