@@ -73,6 +73,9 @@ struct weir_config {
 	enum weir_rss_mode rss;
 	unsigned rxd[WEIR_MAX_PORTS];
 	unsigned txd[WEIR_MAX_PORTS];
+	/* The port's own IPv4 address, network order (0: learned from unicast
+	 * feed packets): where re-requests leave from when the feed is multicast. */
+	uint32_t port_addr[WEIR_MAX_PORTS];
 	unsigned burst;
 	unsigned mbufs;                  /* per mempool (one per NUMA socket) */
 	bool udp_checksum_trust;         /* UDP checksums the NIC did not check go unchecked (counted) */

@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,7 +12,7 @@ cmd_port(struct weir_config_ctx *ctx, char **t, int n)
 	uint64_t v;
 	if (n < 5 || strcmp(t[1], "config") != 0) {
 		weir_diag_fail(&ctx->d,
-			       "expected \"port config (all|N) (rxq|rxd|txd|rss) VALUE\", e.g. \"port config all rxq 1\"");
+			       "expected \"port config (all|N) (rxq|rxd|txd|rss|address) VALUE\", e.g. \"port config all rxq 1\"");
 		return;
 	}
 	if (weir_config_port_sel(ctx, t[2], &port))
@@ -51,8 +52,16 @@ cmd_port(struct weir_config_ctx *ctx, char **t, int n)
 			cfg->rss = WEIR_RSS_NONE;
 		else
 			weir_diag_fail(&ctx->d, "rss \"%s\" is not valid: write udp, ip or none", t[4]);
+	} else if (strcmp(t[3], "address") == 0) {
+		if (port < 0) {
+			weir_diag_fail(&ctx->d, "an address is one port's: write \"port config N address %s\"", t[4]);
+			return;
+		}
+		if (inet_pton(AF_INET, t[4], &cfg->port_addr[port]) != 1 || (ntohl(cfg->port_addr[port]) >> 28) >= 0xE ||
+		    cfg->port_addr[port] == 0)
+			weir_diag_fail(&ctx->d, "address \"%s\" is not this host's IPv4 unicast address", t[4]);
 	} else {
-		weir_diag_fail(&ctx->d, "unknown port setting \"%s\": valid are rxq, rxd, txd, rss", t[3]);
+		weir_diag_fail(&ctx->d, "unknown port setting \"%s\": valid are rxq, rxd, txd, rss, address", t[3]);
 	}
 }
 

@@ -97,6 +97,11 @@ weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, unsi
 	pl->quit = quit;
 	if (rerequest)
 		pl->rerequest = *rerequest;
+	for (unsigned p = 0; p < WEIR_MAX_PORTS; p++)
+		if (cfg->port_addr[p]) {
+			memcpy(pl->peers[p].local_ip, &cfg->port_addr[p], 4);
+			pl->peers[p].addr_set = 1;
+		}
 	if (cfg->seq.reorder_events)
 		weir_reorder_init(&pl->ro, (uint8_t *)seq_region + seq_bytes(cfg), cfg->seq.reorder_slots,
 				  weir_seq_capacity(cfg->seq.max_sources), cfg->seq.reorder_events, cfg->seq.reorder_ns);
@@ -227,13 +232,21 @@ static inline void
 learn_peer(struct weir_port_peer *p, const uint8_t *frame, const struct weir_udp_view *v)
 {
 	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
-	memcpy(p->local_mac, &eth->dst_addr, RTE_ETHER_ADDR_LEN);
+	const uint8_t *dst = v->src_addr + (v->ip_version == 6 ? 16 : 4); /* the destination follows the source */
+	bool group = v->ip_version == 6 ? dst[0] == 0xff : (dst[0] >> 4) == 0xE;
 	memcpy(p->peer_mac, &eth->src_addr, RTE_ETHER_ADDR_LEN);
+	if (group) { /* who sends, not who we are */
+		p->known |= p->addr_set && p->port_mac_set && v->ip_version == 4;
+		return;
+	}
+	if (!p->port_mac_set)
+		memcpy(p->local_mac, &eth->dst_addr, RTE_ETHER_ADDR_LEN);
 	if (v->ip_version == 6) {
-		memcpy(p->local_ip6, v->src_addr + 16, 16); /* the destination follows the source */
+		memcpy(p->local_ip6, dst, 16);
 		p->known6 = 1;
 	} else {
-		memcpy(p->local_ip, v->src_addr + 4, 4);
+		if (!p->addr_set)
+			memcpy(p->local_ip, dst, 4);
 		p->known = 1;
 	}
 }

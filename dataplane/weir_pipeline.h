@@ -52,6 +52,10 @@ struct weir_port_peer {
 	uint8_t known;               /* an IPv4 feed packet was seen */
 	uint8_t known6;              /* an IPv6 one */
 	uint8_t local_ip6[16];
+	/* A multicast feed's packets say who sends (the next hop) but not who
+	 * we are: that comes from the port's MAC and its configured address. */
+	uint8_t port_mac_set;        /* local_mac is the port's own */
+	uint8_t addr_set;            /* local_ip is the configured address */
 };
 
 /* Sends a MoldUDP64 re-request (the 20-byte request in payload) for a source

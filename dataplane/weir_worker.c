@@ -214,6 +214,7 @@ igmp_init(struct weir_worker *w, const struct weir_config *cfg, uint64_t now_ns)
 				memset(&mac, 0, sizeof(mac));
 			s = &w->igmp[w->n_igmp++];
 			weir_igmp_init(s, f->port, mac.addr_bytes, NULL, 0, now_ns, now_ns ^ f->port);
+			s->local_ip = cfg->port_addr[f->port]; /* 0.0.0.0 when none is configured */
 		}
 		if (s->n < WEIR_IGMP_MAX_GROUPS) {
 			s->g[s->n++] = (struct weir_igmp_group){ f->group, f->source };
@@ -252,6 +253,14 @@ weir_worker_init(struct weir_worker *w, const struct weir_worker_setup *s, unsig
 			w->can_tx[ports->port_ids[p]] = id < ports->txq[p];
 	}
 	w->tx_pool = weir_ports_pool((int)rte_lcore_to_socket_id(w->lcore));
+	for (unsigned p = 0; p < ports->n_ports; p++) {
+		struct rte_ether_addr mac;
+		uint16_t id = ports->port_ids[p];
+		if (id < WEIR_MAX_PORTS && rte_eth_macaddr_get(id, &mac) == 0) {
+			memcpy(w->pl.peers[id].local_mac, mac.addr_bytes, 6);
+			w->pl.peers[id].port_mac_set = 1;
+		}
+	}
 	igmp_init(w, cfg, weir_worker_now_ns(w));
 	return 0;
 }

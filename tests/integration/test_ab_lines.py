@@ -123,3 +123,47 @@ def test_a_silent_line_is_reported_and_the_other_carries_the_feed(deploy, tmp_pa
     d.stop(cp)
     man, t, lines = check_lines(d, manifest)
     assert man["lines"]["a"]["only_events"] > 25000  # everything after B went quiet, and B's few
+
+
+def test_what_both_lines_lost_is_rerequested_and_only_that(deploy, tmp_path):
+    """Live over net_memif with a retransmission server: events lost on one line come from the other (no
+    re-request); what both lost is asked for from the port's configured address, and what the server
+    forgot is a LOSS record."""
+    sock = f"/tmp/wrr{os.getpid()}.sock"
+    if os.path.exists(sock):
+        os.unlink(sock)
+    body = BODY.format(b_port=0, window="20ms").replace(
+        "decoder moldudp64 udp-port 26400 topic itch",
+        "decoder moldudp64 udp-port 26400 topic itch rerequest 198.18.0.1:26401\nport config 0 address 198.18.0.2"
+    ).replace("sequence gap-timeout 5s", "sequence gap-timeout 800ms\nsequence rerequest-interval 40ms")
+    d = deploy("rr", f"--vdev=net_memif0,role=server,id=0,socket={sock}", body)
+    d.start_dataplane()
+    d.wait_running()
+    cp = d.start_control("--exit-when-done")
+    manifest = str(tmp_path / "sent.json")
+    gen_prefix = f"wg-rr-{os.getpid()}"
+    try:
+        gen = subprocess.run(
+            [GEN, "send", "--dpdk", f"--file-prefix={gen_prefix} -l 0 --no-pci {eal_mem()} "
+             f"--log-level=lib.eal:warning --vdev=net_memif0,role=client,id=0,socket={sock}",
+             "--lines", "2", "--to", "239.1.1.1:26400", "--to-b", "239.1.1.2:26400", "--line-loss", "0.05,0.05",
+             "--line-delay", "3",
+             "--serve", "198.18.0.1:26401", "--forget", "0.3", "--manifest", manifest, "--seed", "4",
+             "--messages", "40000", "--sessions", "3", "--end-session", "--rate", "20000", "--linger", "2"],
+            capture_output=True, text=True, timeout=120)
+    finally:
+        remove_dpdk_files(gen_prefix)
+    assert gen.returncode == 0, gen.stdout + gen.stderr
+    time.sleep(1.0)  # the last gaps reach their deadline
+    d.stop(cp)
+    out = d.check(manifest)
+    assert "PASS" in out
+    man = load_json(manifest)
+    t = load_json(d.dataplane_stats)["total"]
+    both = man["lines"]["both_lost_events"]
+    assert both > 0 and t["rerequests_sent"] > 0 and t["gap_events_recovered"] > 0
+    # a gap opened only where both lines missed: exactly the events both lost
+    assert t["gap_events_missing"] == both
+    assert t["gap_events_recovered"] + t["gap_events_lost"] == both
+    assert t["gap_events_lost"] == man["expected"]["gap_events_lost"]
+    assert t["seq_line_fills"] > 0 and t["seq_duplicates"] == 0

@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -364,6 +365,10 @@ should_take_a_feeds_a_and_b_lines_and_refuse_half_a_pair(void **state)
 	expect_error(VALID_TAIL "feed itch window 2ms\n", 4, "has settings but no group");
 	expect_error(VALID_TAIL "feed itch window 0ms\n", 4, "give a time above 0");
 	expect_error(VALID_TAIL "feed itch window 1ms 5\n", 4, "expected \"feed NAME window DURATION [events N]\"");
+	assert_int_equal(parse(VALID_TAIL "port config 1 address 10.1.2.3\n"), 0);
+	assert_int_equal(cfg.port_addr[1], htonl(0x0A010203));
+	expect_error(VALID_TAIL "port config all address 10.1.2.3\n", 4, "an address is one port's");
+	expect_error(VALID_TAIL "port config 0 address 239.1.1.1\n", 4, "not this host's IPv4 unicast address");
 }
 
 int
