@@ -208,6 +208,7 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 		}
 		weir_pipeline_fill_header(r, WEIR_REC_EVENT, ev_topic, port, now_ns);
 		r->flags = flags | (cls == WEIR_SEQ_LATE_FILL ? WEIR_REC_F_LATE : 0);
+		weir_pipeline_rx_time(pl, r);
 		memcpy(r->source, b->key, WEIR_SOURCE_BYTES);
 		r->seq = seq;
 		r->event_time_ns = event_time_ns;
@@ -413,6 +414,7 @@ weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32
 	weir_pipeline_fill_header(r, WEIR_REC_DEAD_LETTER, WEIR_TOPIC_DEAD_LETTER, port, now_ns);
 	r->reason = (uint16_t)reason;
 	r->flags = keep < wire_len ? WEIR_REC_F_TRUNCATED : 0;
+	weir_pipeline_rx_time(pl, r);
 	r->count = wire_len; /* the frame's real length, all its segments */
 	r->seq = 0;
 	memset(r->source, 0, sizeof(r->source));

@@ -132,6 +132,9 @@ struct weir_pipeline {
 	 * once checked or not owed. */
 	const struct weir_udp_view *csum_view;
 	uint32_t csum_len;
+	/* The NIC's receive time of the packet in hand (UNIX ns), or 0: its
+	 * records then carry the burst's TSC time.  Timers run on the TSC. */
+	uint64_t pkt_rx_ns;
 	uint8_t fast_hint[WEIR_MAX_LINES];   /* the line's last packet was a second copy */
 	uint8_t fast_skip[WEIR_MAX_LINES];
 	struct weir_seq_source *fast_src[WEIR_MAX_LINES]; /* the line's last source (slots never move) */

@@ -8,6 +8,17 @@
 
 #include "weir_pipeline.h"
 
+/* Of the packet in hand: the NIC's receive time and its flag, where it
+ * stamped one. */
+static inline void
+weir_pipeline_rx_time(const struct weir_pipeline *pl, struct weir_record *r)
+{
+	if (pl->pkt_rx_ns) {
+		r->rx_ns = pl->pkt_rx_ns;
+		r->flags |= WEIR_REC_F_NIC_TIME;
+	}
+}
+
 static inline void
 weir_pipeline_fill_header(struct weir_record *r, uint16_t kind, uint16_t topic, uint16_t port, uint64_t now_ns)
 {

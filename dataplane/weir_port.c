@@ -1,7 +1,12 @@
+/* rte_eth_read_clock(): experimental in DPDK 22.11, the only way to a NIC clock's rate */
+#define ALLOW_EXPERIMENTAL_API
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_flow.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -94,6 +99,42 @@ steer_lines(const struct weir_config *cfg, uint16_t port, uint16_t nq, bool rss,
 	return 0;
 }
 
+/* Where the PMD stamps packets: the offload on, and its clock's rate
+ * against the host's UNIX time measured over 100 ms.  A PMD without a
+ * clock to read stamps in ns already (say so).  False: no timestamps. */
+static bool
+rx_timestamps(uint16_t port, const char *driver, struct weir_ports *ports, unsigned slot)
+{
+	if (ports->ts_offset < 0 && rte_mbuf_dyn_rx_timestamp_register(&ports->ts_offset, &ports->ts_flag) != 0) {
+		printf("weir-dataplane: port %u (%s): no RX timestamp field: records carry the TSC clock\n", port, driver);
+		return false;
+	}
+	uint64_t t0, t1;
+	struct timespec a, b;
+	clock_gettime(CLOCK_REALTIME, &a);
+	int rc = rte_eth_read_clock(port, &t0);
+	if (rc == 0) {
+		rte_delay_ms(100);
+		clock_gettime(CLOCK_REALTIME, &b);
+		rc = rte_eth_read_clock(port, &t1);
+	}
+	uint64_t ns0 = (uint64_t)a.tv_sec * 1000000000ull + (uint64_t)a.tv_nsec;
+	uint64_t ns1 = (uint64_t)b.tv_sec * 1000000000ull + (uint64_t)b.tv_nsec;
+	struct weir_nic_clock *c = &ports->clock[slot];
+	if (rc != 0) {
+		*c = (struct weir_nic_clock){ .ticks0 = 0, .ns0 = 0, .ns_per_tick_q32 = 1ull << 32 };
+		printf("weir-dataplane: port %u (%s): RX timestamps on; its clock cannot be read, so they are taken "
+		       "as UNIX ns\n", port, driver);
+	} else if (!weir_nic_clock_calibrate(c, t0, ns0, t1, ns1)) {
+		printf("weir-dataplane: port %u (%s): its clock did not move: records carry the TSC clock\n", port, driver);
+		return false;
+	} else {
+		printf("weir-dataplane: port %u (%s): RX timestamps on, device clock %.3f MHz\n", port, driver,
+		       (double)(t1 - t0) / (double)(ns1 - ns0) * 1e3);
+	}
+	return true;
+}
+
 static struct rte_mempool *pools[RTE_MAX_NUMA_NODES];
 
 static struct rte_mempool *
@@ -178,7 +219,8 @@ port_init(const struct weir_config *cfg, uint16_t port, struct weir_ports *ports
 		snprintf(err, errlen, "port %u (%s) has no RX queue", port, info.driver_name);
 		return -1;
 	}
-	conf.rxmode.offloads = info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+	conf.rxmode.offloads = info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM |
+						       RTE_ETH_RX_OFFLOAD_TIMESTAMP);
 	/* TX queues are for MoldUDP64 re-requests (sequence stage). */
 	uint16_t ntx = (uint16_t)RTE_MIN((unsigned)cfg->n_workers, (unsigned)info.max_tx_queues);
 	rc = rte_eth_dev_configure(port, nq, ntx, &conf);
@@ -214,6 +256,8 @@ port_init(const struct weir_config *cfg, uint16_t port, struct weir_ports *ports
 		snprintf(err, errlen, "port %u (%s): start: %s", port, info.driver_name, rte_strerror(-rc));
 		return -1;
 	}
+	if (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TIMESTAMP)
+		ports->rx_timestamp[slot] = rx_timestamps(port, info.driver_name, ports, slot);
 	join_groups(cfg, port, info.driver_name);
 	if (steer_lines(cfg, port, (uint16_t)nq, conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS, info.driver_name, err,
 			errlen) != 0)
@@ -238,6 +282,7 @@ int
 weir_ports_init(const struct weir_config *cfg, struct weir_ports *ports, char *err, size_t errlen)
 {
 	memset(ports, 0, sizeof(*ports));
+	ports->ts_offset = -1;
 	uint16_t port;
 	RTE_ETH_FOREACH_DEV(port) {
 		if (ports->n_ports == WEIR_MAX_PORTS) {

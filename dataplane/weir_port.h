@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "weir_config.h"
+#include "weir_nic_clock.h"
 
 /* The largest frame a worker takes whole: one mbuf's data room.  A longer
  * one arrives in several segments and is a dead letter (multi_segment),
@@ -19,6 +20,11 @@ struct weir_ports {
 	uint16_t rxq[WEIR_MAX_PORTS];        /* queues really configured */
 	uint16_t txq[WEIR_MAX_PORTS];        /* for MoldUDP64 re-requests, one per worker */
 	char driver[WEIR_MAX_PORTS][32];
+	/* RX timestamps: the PMD stamps each mbuf (dynamic field and flag) */
+	bool rx_timestamp[WEIR_MAX_PORTS];
+	struct weir_nic_clock clock[WEIR_MAX_PORTS];
+	int ts_offset;               /* the timestamp's dynamic field; -1: none registered */
+	uint64_t ts_flag;
 };
 
 int weir_ports_init(const struct weir_config *cfg, struct weir_ports *ports, char *err, size_t errlen);

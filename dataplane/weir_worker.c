@@ -1,6 +1,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_prefetch.h>
 
 #include "weir_csum.h"
@@ -43,9 +44,19 @@ l4_csum_state(const struct rte_mbuf *m)
 	}
 }
 
-static inline void
-handle_burst(struct weir_worker *w, uint16_t port, uint16_t n, uint64_t now_ns)
+/* The NIC's receive time of m, UNIX ns; 0 when it stamped none. */
+static inline uint64_t
+nic_rx_ns(const struct weir_worker *w, const struct weir_nic_clock *clock, const struct rte_mbuf *m)
 {
+	if (!(m->ol_flags & w->ts_flag))
+		return 0;
+	return weir_nic_clock_ns(clock, *RTE_MBUF_DYNFIELD(m, w->ts_offset, const rte_mbuf_timestamp_t *));
+}
+
+static inline void
+handle_burst(struct weir_worker *w, const struct weir_rxq_ref *rq, uint16_t n, uint64_t now_ns)
+{
+	const uint16_t port = rq->port;
 	struct weir_pipeline *pl = &w->pl;
 	const bool hint = weir_pipeline_prefetch_worth(pl);
 	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
@@ -83,8 +94,11 @@ handle_burst(struct weir_worker *w, uint16_t port, uint16_t n, uint64_t now_ns)
 			weir_pipeline_dead_letter(pl, frame, m->data_len, m->pkt_len, WEIR_DL_multi_segment, port, now_ns);
 			continue;
 		}
+		if (rq->clock)
+			pl->pkt_rx_ns = nic_rx_ns(w, rq->clock, m);
 		weir_pipeline_packet(pl, frame, m->data_len, ip_csum_state(m), l4_csum_state(m), port, now_ns);
 	}
+	pl->pkt_rx_ns = 0;
 	weir_pipeline_burst_done(pl);
 	rte_pktmbuf_free_bulk(w->pkts, n);
 }
@@ -248,10 +262,13 @@ weir_worker_init(struct weir_worker *w, const struct weir_worker_setup *s, unsig
 	const struct weir_ports *ports = s->ports;
 	for (unsigned p = 0; p < ports->n_ports; p++) {
 		if (id < ports->rxq[p])
-			w->rxq[w->n_rxq++] = (struct weir_rxq_ref){ ports->port_ids[p], (uint16_t)id };
+			w->rxq[w->n_rxq++] = (struct weir_rxq_ref){ ports->port_ids[p], (uint16_t)id,
+								     ports->rx_timestamp[p] ? &ports->clock[p] : NULL };
 		if (ports->port_ids[p] < WEIR_MAX_PORTS)
 			w->can_tx[ports->port_ids[p]] = id < ports->txq[p];
 	}
+	w->ts_offset = ports->ts_offset;
+	w->ts_flag = ports->ts_flag;
 	w->tx_pool = weir_ports_pool((int)rte_lcore_to_socket_id(w->lcore));
 	for (unsigned p = 0; p < ports->n_ports; p++) {
 		struct rte_ether_addr mac;
@@ -312,7 +329,7 @@ weir_worker_main(void *arg)
 			busy_from = now_ns;
 			pl->c.busy_polls++;
 			pl->c.burst_size[weir_burst_bucket(n)]++;
-			handle_burst(w, port, n, now_ns);
+			handle_burst(w, &w->rxq[q], n, now_ns);
 			weir_pipeline_tick(pl, now_ns);
 			/* One release store per burst makes the whole burst visible. */
 			weir_ring_publish(&pl->ring, now_ns);

@@ -17,6 +17,7 @@
 struct weir_rxq_ref {
 	uint16_t port;
 	uint16_t queue;
+	const struct weir_nic_clock *clock;  /* the port stamps packets (NULL: the TSC at the burst) */
 };
 
 /* Everything a worker touches, on its own cache lines; nothing is shared
@@ -35,6 +36,8 @@ struct weir_worker {
 	uint64_t tsc0;
 	uint64_t epoch_ns;
 	uint64_t ns_per_tick_q32;
+	int ts_offset;                        /* the RX timestamp's dynamic field (ports with a clock) */
+	uint64_t ts_flag;
 	struct rte_mbuf *pkts[WEIR_MAX_BURST];
 	/* Worker 0 speaks IGMP for the ports with feed groups (weir_igmp.h). */
 	unsigned n_igmp;

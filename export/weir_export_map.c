@@ -23,12 +23,7 @@ weir_export_map(const struct weir_log_item *it, struct weir_export_record *o)
 	o->n_headers = 0;
 	snprintf(header(o, "weir.kind"), 96, "%s", weir_record_kind_name(r->kind));
 	snprintf(header(o, "weir.seq"), 96, "%" PRIu64, r->seq);
-	char *f = header(o, "weir.flags");
-	snprintf(f, 96, "%s%s%s", r->flags & WEIR_REC_F_LATE ? "late," : "",
-		 r->flags & WEIR_REC_F_RETRANSMITTED ? "retransmitted," : "", r->flags & WEIR_REC_F_TRUNCATED ? "truncated," : "");
-	size_t fl = strlen(f);
-	if (fl)
-		f[fl - 1] = 0;
+	weir_record_flags_format(r->flags, header(o, "weir.flags"), 96);
 	char *rules = header(o, "weir.rules");
 	size_t at = 0;
 	rules[0] = 0;

@@ -4,6 +4,19 @@
 
 #include "weir_record.h"
 
+const char *const weir_record_flag_names[WEIR_REC_FLAG_BITS] = { "duplicate", "late", "retransmitted", "truncated",
+								   "nic_time" };
+
+void
+weir_record_flags_format(unsigned flags, char *out, size_t len)
+{
+	size_t o = 0;
+	out[0] = 0;
+	for (unsigned b = 0; b < WEIR_REC_FLAG_BITS; b++)
+		if (flags & (1u << b) && o < len)
+			o += (size_t)snprintf(out + o, len - o, "%s%s", o ? "," : "", weir_record_flag_names[b]);
+}
+
 const char *
 weir_record_kind_name(unsigned kind)
 {

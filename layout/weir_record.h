@@ -21,7 +21,13 @@ enum weir_record_flag {
 	WEIR_REC_F_LATE = 1u << 1,
 	WEIR_REC_F_RETRANSMITTED = 1u << 2,
 	WEIR_REC_F_TRUNCATED = 1u << 3, /* dead letter: payload holds only the first bytes */
+	WEIR_REC_F_NIC_TIME = 1u << 4,  /* rx_ns is the NIC's receive timestamp; else the worker's TSC clock at the burst */
 };
+#define WEIR_REC_FLAG_BITS 5
+/* The flags' names by bit, as weir-read and the Kafka headers print them. */
+extern const char *const weir_record_flag_names[WEIR_REC_FLAG_BITS];
+/* flags as names joined by commas into out ("" for none). */
+void weir_record_flags_format(unsigned flags, char *out, size_t len);
 
 #define WEIR_SOURCE_BYTES 16
 
@@ -42,7 +48,7 @@ struct weir_record {
 	uint8_t source[WEIR_SOURCE_BYTES]; /* MoldUDP64: 10-byte session, zero padded */
 	uint64_t seq;
 	uint64_t count;              /* LOSS: events lost from seq on */
-	uint64_t rx_ns;              /* UNIX time the burst was received */
+	uint64_t rx_ns;              /* UNIX ns it was received: its burst's (TSC), or the NIC's (flag nic_time) */
 	uint64_t event_time_ns;      /* 0 when the framing carries none */
 };
 _Static_assert(sizeof(struct weir_record) == 64, "record header is one cache line");

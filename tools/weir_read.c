@@ -92,11 +92,10 @@ print_record_jsonl(const char *topic, const struct weir_log_item *it)
 	const struct weir_record *r = it->record;
 	printf("{\"topic\":\"%s\",\"offset\":%" PRIu64 ",\"kind\":\"%s\",\"flags\":[", topic, e->offset,
 	       weir_record_kind_name(r->kind));
-	static const char *const flag_names[] = { "duplicate", "late", "retransmitted", "truncated" };
 	bool first = true;
-	for (unsigned b = 0; b < 4; b++)
+	for (unsigned b = 0; b < WEIR_REC_FLAG_BITS; b++)
 		if (r->flags & (1u << b)) {
-			printf("%s\"%s\"", first ? "" : ",", flag_names[b]);
+			printf("%s\"%s\"", first ? "" : ",", weir_record_flag_names[b]);
 			first = false;
 		}
 	printf("],\"source\":");

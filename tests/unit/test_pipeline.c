@@ -11,6 +11,7 @@
 #include "frames.h"
 #include "test_rng.h"
 #include "weir_frame.h"
+#include "weir_nic_clock.h"
 #include "weir_pipeline.h"
 
 #define RING_BYTES (1u << 16)
@@ -719,6 +720,47 @@ should_keep_the_first_copy_and_count_the_second_by_line(void **state)
 }
 
 
+/* A NIC clock of 156.25 MHz, read twice 100 ms apart, converts its ticks
+ * to UNIX ns, a tick before the calibration too. */
+static void
+should_convert_a_nic_clock_to_unix_ns(void **state)
+{
+	(void)state;
+	struct weir_nic_clock c;
+	const uint64_t ns0 = 1764000000000000000ull, t0 = 5000000000ull;
+	assert_false(weir_nic_clock_calibrate(&c, t0, ns0, t0, ns0 + 100000000));
+	assert_true(weir_nic_clock_calibrate(&c, t0, ns0, t0 + 15625000, ns0 + 100000000));
+	/* within a nanosecond: the rate is kept to 2^-32 ns a tick */
+	assert_int_equal(weir_nic_clock_ns(&c, t0), ns0);
+	assert_in_range(weir_nic_clock_ns(&c, t0 + 156250000), ns0 + 999999999ull, ns0 + 1000000001ull); /* 1 s on */
+	assert_in_range(weir_nic_clock_ns(&c, t0 - 15625), ns0 - 100001, ns0 - 99999);                   /* 100 us before */
+}
+
+/* A packet the NIC stamped: its records carry that time and say so; one
+ * it did not: the burst's time, no flag. */
+static void
+should_carry_the_nics_receive_time_and_say_which_clock(void **state)
+{
+	struct fixture *f = *state;
+	f->pl.pkt_rx_ns = 1764000000123456789ull;
+	feed_mold(f, "NIC", 1, 2);
+	f->pl.pkt_rx_ns = 0;
+	feed_mold(f, "NIC", 3, 1);
+	weir_ring_publish(&f->pl.ring, 1);
+	const struct weir_record *recs[8];
+	assert_int_equal(drain_all(f, recs, 8), 3);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(recs[i]->rx_ns, 1764000000123456789ull);
+		assert_int_equal(recs[i]->flags, WEIR_REC_F_NIC_TIME);
+	}
+	assert_int_equal(recs[2]->rx_ns, 1000 + 3); /* feed_mold's now */
+	assert_int_equal(recs[2]->flags, 0);
+	char names[64];
+	weir_record_flags_format(WEIR_REC_F_LATE | WEIR_REC_F_NIC_TIME, names, sizeof(names));
+	assert_string_equal(names, "late,nic_time");
+}
+
+
 int
 main(void)
 {
@@ -726,6 +768,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_dead_letter_a_bad_udp_checksum_unless_told_to_trust_it_and_count_that, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_dead_letter_a_packet_whose_sequence_would_wrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_copy_every_payload_length_exactly, setup, teardown),
+		cmocka_unit_test(should_convert_a_nic_clock_to_unix_ns),
+		cmocka_unit_test_setup_teardown(should_carry_the_nics_receive_time_and_say_which_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_keep_the_first_copy_and_count_the_second_by_line, setup_lines,
 						teardown),
 		cmocka_unit_test_setup_teardown(should_drop_a_whole_packet_when_the_ring_cannot_take_all_its_messages, setup, teardown),
