@@ -133,6 +133,9 @@ struct weir_config {
 		uint16_t port;               /* DPDK port id */
 		uint32_t group;              /* IPv4, network order */
 		uint32_t source;             /* network order; 0: any source */
+		uint8_t family;              /* 4, or 6: group6 and source6 (MLDv2) */
+		uint8_t group6[16];
+		uint8_t source6[16];         /* all zero: any source */
 		uint16_t udp_port;
 		unsigned line;
 	} feed_groups[WEIR_MAX_FEED_GROUPS];

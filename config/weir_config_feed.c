@@ -32,16 +32,23 @@ feed_id(struct weir_config_ctx *ctx, const char *name)
 	return (int)cfg->n_feeds++;
 }
 
+/* An IPv4 group (224.0.1.0-239.255.255.255) or an IPv6 one (ff00::/8
+ * beyond the interface- and link-local scopes) into f. */
 static int
-parse_group(struct weir_config_ctx *ctx, const char *tok, uint32_t *group)
+parse_group(struct weir_config_ctx *ctx, const char *tok, struct weir_feed_group *f)
 {
 	if (strchr(tok, ':')) {
-		weir_diag_fail(&ctx->d, "group %s: IPv6 groups need MLDv2, which weir does not speak yet: give an IPv4 "
-					"group (224.0.0.0/4)",
-			       tok);
-		return -1;
+		f->family = 6;
+		if (inet_pton(AF_INET6, tok, f->group6) != 1 || f->group6[0] != 0xff || (f->group6[1] & 0x0f) <= 2) {
+			weir_diag_fail(&ctx->d, "group \"%s\" is not an IPv6 multicast group to join: give one in ff00::/8 of "
+						"a scope above link-local (e.g. ff3e::8000:1; ff01:: and ff02:: are local control)",
+				       tok);
+			return -1;
+		}
+		return 0;
 	}
-	if (inet_pton(AF_INET, tok, group) != 1 || (ntohl(*group) >> 28) != 0xE || (ntohl(*group) >> 8) == 0xE00000) {
+	f->family = 4;
+	if (inet_pton(AF_INET, tok, &f->group) != 1 || (ntohl(f->group) >> 28) != 0xE || (ntohl(f->group) >> 8) == 0xE00000) {
 		weir_diag_fail(&ctx->d, "group \"%s\" is not a multicast group to join: give one in 224.0.1.0 to "
 					"239.255.255.255 (224.0.0.x is link-local control)",
 			       tok);
@@ -77,10 +84,10 @@ feed_group(struct weir_config_ctx *ctx, char **t, int n, uint8_t ab)
 	f->feed_id = (uint8_t)id;
 	f->ab = ab;
 	f->port = (uint16_t)v;
-	if (parse_group(ctx, t[5], &f->group))
+	if (parse_group(ctx, t[5], f))
 		return;
-	if (ssm && inet_pton(AF_INET, t[7], &f->source) != 1) {
-		weir_diag_fail(&ctx->d, "source \"%s\" is not an IPv4 address", t[7]);
+	if (ssm && (f->family == 6 ? inet_pton(AF_INET6, t[7], f->source6) : inet_pton(AF_INET, t[7], &f->source)) != 1) {
+		weir_diag_fail(&ctx->d, "source \"%s\" is not an IPv%u address, as the group is", t[7], f->family);
 		return;
 	}
 	if (weir_config_uint_range(ctx, "udp-port", t[up + 1], 1, 65535, &v))
@@ -88,7 +95,8 @@ feed_group(struct weir_config_ctx *ctx, char **t, int n, uint8_t ab)
 	f->udp_port = (uint16_t)v;
 	for (unsigned i = 0; i < cfg->n_feed_groups; i++)
 		if (cfg->feed_groups[i].port == f->port && cfg->feed_groups[i].group == f->group &&
-		    cfg->feed_groups[i].source == f->source) {
+		    cfg->feed_groups[i].source == f->source && memcmp(cfg->feed_groups[i].group6, f->group6, 16) == 0 &&
+		    memcmp(cfg->feed_groups[i].source6, f->source6, 16) == 0) {
 			weir_diag_fail(&ctx->d, "port %u joins %s on line %u already", f->port, t[5], cfg->feed_groups[i].line);
 			return;
 		}

@@ -56,6 +56,15 @@ weir_igmp_init(struct weir_igmp *s, uint16_t port, const uint8_t mac[6], const s
 	s->rng = seed | 1;
 	s->unsolicited_left = s->n ? ROBUSTNESS : 0;
 	s->unsolicited_at_ns = now_ns;
+	/* fe80::/64 with the modified EUI-64 of the MAC */
+	uint8_t ll[16] = { 0xfe, 0x80, 0, 0, 0, 0, 0, 0, (uint8_t)(mac[0] ^ 2), mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5] };
+	memcpy(s->local_ip6, ll, 16);
+}
+
+static bool
+is_v6(const struct weir_igmp_group *g)
+{
+	return g->family == 6;
 }
 
 /* Max Resp Code (RFC 3376 4.1.1; IGMPv2: tenths of a second) in ns. */
@@ -89,13 +98,22 @@ weir_igmp_input(struct weir_igmp *s, const uint8_t *msg, uint32_t len, uint32_t 
 	uint64_t resp = max_resp_ns(msg[1] ? msg[1] : 100, v3); /* IGMPv1: 10 s */
 	uint32_t group;
 	memcpy(&group, msg + 4, 4);
-	if (group == 0) {
-		schedule(&s->general_at_ns, now_ns + rand_below(s, resp) + 1);
+	weir_igmp_query_for(s, 4, group, NULL, resp, now_ns);
+}
+
+void
+weir_igmp_query_for(struct weir_igmp *s, unsigned family, uint32_t group, const uint8_t *group6, uint64_t resp,
+		    uint64_t now_ns)
+{
+	static const uint8_t any6[16];
+	bool v6 = family == 6;
+	if (v6 ? memcmp(group6, any6, 16) == 0 : group == 0) {
+		schedule(&s->general_at_ns[v6], now_ns + rand_below(s, resp) + 1);
 		s->queries_answered++;
 		return;
 	}
 	for (unsigned i = 0; i < s->n; i++)
-		if (s->g[i].group == group) {
+		if (is_v6(&s->g[i]) == v6 && (v6 ? memcmp(s->g[i].group6, group6, 16) == 0 : s->g[i].group == group)) {
 			schedule(&s->group_at_ns[i], now_ns + rand_below(s, resp) + 1);
 			s->queries_answered++;
 			return;
@@ -157,7 +175,7 @@ send_v3(struct weir_igmp *s, uint64_t mask, const uint8_t *types, weir_igmp_send
 	uint32_t rl = 0;
 	uint16_t nrec = 0;
 	for (unsigned i = 0; i < s->n; i++) {
-		if (!(mask & (1ull << i)))
+		if (!(mask & (1ull << i)) || is_v6(&s->g[i]))
 			continue;
 		uint16_t nsrc = s->g[i].source ? 1 : 0;
 		/* leaving a group with no sources listed (CHANGE_TO_INCLUDE {}) */
@@ -189,21 +207,43 @@ send_v3(struct weir_igmp *s, uint64_t mask, const uint8_t *types, weir_igmp_send
 		s->reports_sent++;
 }
 
-/* Every group's report: unsolicited (a join), or the current state. */
+/* The groups of mask of one family. */
+static uint64_t
+of_family(const struct weir_igmp *s, uint64_t mask, bool v6)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (is_v6(&s->g[i]) != v6)
+			mask &= ~(1ull << i);
+	return mask;
+}
+
+static bool
+has_source(const struct weir_igmp_group *g)
+{
+	static const uint8_t any6[16];
+	return is_v6(g) ? memcmp(g->source6, any6, 16) != 0 : g->source != 0;
+}
+
+/* Every group's report: unsolicited (a join), or the current state;
+ * IPv4 groups by IGMP, IPv6 groups by MLDv2 (the same record types). */
 static void
 report_groups(struct weir_igmp *s, uint64_t mask, bool join, uint64_t now_ns, weir_igmp_send_fn send, void *ctx)
 {
-	if (now_ns < s->v2_until_ns) {
+	uint8_t types[WEIR_IGMP_MAX_GROUPS] = { 0 };
+	for (unsigned i = 0; i < s->n; i++)
+		types[i] = has_source(&s->g[i]) ? (join ? ALLOW_NEW_SOURCES : MODE_IS_INCLUDE)
+						: (join ? CHANGE_TO_EXCLUDE : MODE_IS_EXCLUDE);
+	if (of_family(s, mask, true))
+		weir_mld_report(s, of_family(s, mask, true), types, send, ctx);
+	mask = of_family(s, mask, false);
+	if (mask && now_ns < s->v2_until_ns) {
 		for (unsigned i = 0; i < s->n; i++)
 			if (mask & (1ull << i))
 				send_v2(s, IGMP_V2_REPORT, i, send, ctx);
 		return;
 	}
-	uint8_t types[WEIR_IGMP_MAX_GROUPS];
-	for (unsigned i = 0; i < s->n; i++)
-		types[i] = s->g[i].source ? (join ? ALLOW_NEW_SOURCES : MODE_IS_INCLUDE)
-					  : (join ? CHANGE_TO_EXCLUDE : MODE_IS_EXCLUDE);
-	send_v3(s, mask, types, send, ctx);
+	if (mask)
+		send_v3(s, mask, types, send, ctx);
 }
 
 void
@@ -215,12 +255,14 @@ weir_igmp_poll(struct weir_igmp *s, uint64_t now_ns, weir_igmp_send_fn send, voi
 		s->unsolicited_left--;
 		s->unsolicited_at_ns = now_ns + 1 + rand_below(s, UNSOLICITED_INTERVAL_NS);
 	}
-	if (s->general_at_ns && now_ns >= s->general_at_ns) {
-		s->general_at_ns = 0;
-		report_groups(s, all, false, now_ns, send, ctx);
-		for (unsigned i = 0; i < s->n; i++)
-			s->group_at_ns[i] = 0; /* the whole state was just said */
-	}
+	for (unsigned v6 = 0; v6 < 2; v6++)
+		if (s->general_at_ns[v6] && now_ns >= s->general_at_ns[v6]) {
+			s->general_at_ns[v6] = 0;
+			report_groups(s, of_family(s, all, v6), false, now_ns, send, ctx);
+			for (unsigned i = 0; i < s->n; i++)
+				if (is_v6(&s->g[i]) == v6)
+					s->group_at_ns[i] = 0; /* the whole state was just said */
+		}
 	uint64_t due = 0;
 	for (unsigned i = 0; i < s->n; i++)
 		if (s->group_at_ns[i] && now_ns >= s->group_at_ns[i]) {
@@ -236,13 +278,19 @@ weir_igmp_leave(struct weir_igmp *s, uint64_t now_ns, weir_igmp_send_fn send, vo
 {
 	if (s->n == 0)
 		return;
+	uint64_t all = s->n >= 64 ? ~0ull : (1ull << s->n) - 1;
+	uint8_t types[WEIR_IGMP_MAX_GROUPS] = { 0 };
+	for (unsigned i = 0; i < s->n; i++)
+		types[i] = has_source(&s->g[i]) ? BLOCK_OLD_SOURCES : CHANGE_TO_INCLUDE;
+	if (of_family(s, all, true))
+		weir_mld_report(s, of_family(s, all, true), types, send, ctx);
+	if (!of_family(s, all, false))
+		return;
 	if (now_ns < s->v2_until_ns) {
 		for (unsigned i = 0; i < s->n; i++)
-			send_v2(s, IGMP_V2_LEAVE, i, send, ctx);
+			if (!is_v6(&s->g[i]))
+				send_v2(s, IGMP_V2_LEAVE, i, send, ctx);
 		return;
 	}
-	uint8_t types[WEIR_IGMP_MAX_GROUPS];
-	for (unsigned i = 0; i < s->n; i++)
-		types[i] = s->g[i].source ? BLOCK_OLD_SOURCES : CHANGE_TO_INCLUDE;
-	send_v3(s, s->n >= 64 ? ~0ull : (1ull << s->n) - 1, types, send, ctx);
+	send_v3(s, of_family(s, all, false), types, send, ctx);
 }

@@ -15,7 +15,9 @@ weir_lines_table_build(struct weir_decoder_table *t, const struct weir_config *c
 		const struct weir_feed_group *g = &cfg->feed_groups[i];
 		const struct weir_feed_cfg *f = &cfg->feeds[g->feed_id];
 		unsigned line = g->ab == WEIR_FEED_NO_LINE ? WEIR_FEED_NO_LINE : g->feed_id * 2u + g->ab;
-		t->groups[t->n_groups++] = (struct weir_feed_route){ g->group, g->port, g->udp_port, (uint8_t)line };
+		struct weir_feed_route *r = &t->groups[t->n_groups++];
+		*r = (struct weir_feed_route){ g->group, g->port, g->udp_port, (uint8_t)line, g->family };
+		memcpy(r->group6, g->group6, 16);
 		if (t->by_port[g->udp_port])
 			t->has_groups[t->by_port[g->udp_port] - 1] = 1;
 		if (line != WEIR_FEED_NO_LINE) {

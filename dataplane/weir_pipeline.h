@@ -35,6 +35,8 @@ struct weir_decoder_table {
 		uint32_t group;               /* network order */
 		uint16_t port, udp_port;
 		uint8_t line;                 /* line id (feed * 2 + b), or WEIR_FEED_NO_LINE */
+		uint8_t family;               /* 4, or 6: group6 */
+		uint8_t group6[16];
 	} groups[WEIR_MAX_FEED_GROUPS];
 	unsigned n_lines;                     /* line ids in use: 0 .. n_lines - 1 */
 	struct weir_seq_line lines[WEIR_MAX_LINES];

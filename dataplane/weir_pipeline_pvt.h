@@ -87,9 +87,17 @@ weir_pipeline_reserve(struct weir_pipeline *pl, uint32_t len, uint64_t now_ns)
 static inline int
 weir_feed_line(const struct weir_decoder_table *t, const struct weir_udp_view *v, uint16_t port)
 {
-	if (v->ip_version == 6)
-		return v->src_addr[16] == 0xff ? -1 : WEIR_FEED_NO_LINE; /* IPv6 groups: not yet (MLDv2) */
-	const uint8_t *dst = v->src_addr + 4; /* the destination follows the source */
+	if (v->ip_version == 6) {
+		const uint8_t *dst6 = v->src_addr + 16; /* the destination follows the source */
+		if (dst6[0] != 0xff)
+			return WEIR_FEED_NO_LINE;
+		for (unsigned i = 0; i < t->n_groups; i++)
+			if (t->groups[i].family == 6 && t->groups[i].port == port && t->groups[i].udp_port == v->dst_port &&
+			    memcmp(t->groups[i].group6, dst6, 16) == 0)
+				return t->groups[i].line;
+		return -1;
+	}
+	const uint8_t *dst = v->src_addr + 4;
 	if ((dst[0] >> 4) != 0xE)
 		return WEIR_FEED_NO_LINE;
 	uint32_t group;

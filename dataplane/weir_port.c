@@ -26,7 +26,9 @@ join_groups(const struct weir_config *cfg, uint16_t port, const char *driver)
 	struct rte_ether_addr macs[WEIR_MAX_FEED_GROUPS];
 	uint32_t n = 0;
 	for (unsigned i = 0; i < cfg->n_feed_groups; i++)
-		if (cfg->feed_groups[i].port == port)
+		if (cfg->feed_groups[i].port == port && cfg->feed_groups[i].family == 6)
+			weir_mld_group_mac(cfg->feed_groups[i].group6, macs[n++].addr_bytes);
+		else if (cfg->feed_groups[i].port == port)
 			weir_igmp_group_mac(cfg->feed_groups[i].group, macs[n++].addr_bytes);
 	if (n == 0)
 		return;

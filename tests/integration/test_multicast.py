@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from test_af_packet import BODY, veth  # noqa: F401 (a fixture): one veth deployment, the same here
+from test_af_packet import BODY, veth, veth6  # noqa: F401 (fixtures): one veth deployment, the same here
 from weir_harness import GEN, load_json
 
 GROUP = "239.1.1.1"
@@ -174,3 +174,55 @@ def test_queries_crafted_with_scapy_are_answered_within_their_max_response_time(
     d.stop()
     t = load_json(d.dataplane_stats)["total"]
     assert t["igmp_queries_answered"] == 3, t
+
+
+GROUP6 = "ff3e::8000:1"
+FEED6 = f"feed itch6 port 0 group {GROUP6} udp-port 26400\n"
+
+MLD_QUERIER = r'''
+import sys, time
+from scapy.all import AsyncSniffer, Ether, sendp, conf
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrHopByHop, RouterAlert, ICMPv6MLQuery2, ICMPv6MLReport2
+conf.verb = 0
+iface, weir_mac, group, max_resp_ms = sys.argv[1], sys.argv[2].lower(), sys.argv[3], int(sys.argv[4])
+sniff = AsyncSniffer(iface=iface, filter="ip6", store=True)
+sniff.start()
+time.sleep(0.5)
+q = (Ether(dst="33:33:00:00:00:01") / IPv6(src="fe80::1", dst="ff02::1", hlim=1)
+     / IPv6ExtHdrHopByHop(options=[RouterAlert(value=0)]) / ICMPv6MLQuery2(mrd=max_resp_ms, mladdr=group))
+sent_at = time.time()
+sendp(q, iface=iface)
+time.sleep(max_resp_ms / 1000 + 1.0)
+sniff.stop()
+for p in sniff.results:
+    if p[Ether].src.lower() == weir_mac and p.time >= sent_at and p.haslayer(ICMPv6MLReport2):
+        r = p[ICMPv6MLReport2]
+        print("%.3f %s %s %s" % (p.time - sent_at, p[IPv6].dst, p[IPv6].hlim, ",".join(
+            "%d:%s" % (rec.rtype, rec.dst) for rec in r.records)))
+'''
+
+
+def test_mld_queries_crafted_with_scapy_are_answered_within_their_max_response_delay(deploy, tmp_path, veth6):
+    """An IPv6 group: MLDv2 general and group-specific queries get MLDv2 reports, to ff02::16, in time."""
+    ns, iface = veth6
+    d = deploy("mld-q", f"--vdev=net_af_packet0,iface={iface},qpairs=1", BODY + FEED6)
+    d.start_dataplane()
+    d.wait_running()
+    time.sleep(2)  # the unsolicited joins are over
+    weir_mac = open(f"/sys/class/net/{iface}/address").read().strip()
+    iface_ns = iface[:-1] + "b"
+    for group, ms in (("::", 1000), (GROUP6, 500), ("::", 300)):
+        r = subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", MLD_QUERIER, iface_ns, weir_mac,
+                            group, str(ms)], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        answers = [line.split() for line in r.stdout.splitlines()]
+        assert answers, f"no answer to the MLD query for {group}"
+        delay, dst, hlim, records = answers[0]
+        assert dst == "ff02::16" and hlim == "1", answers
+        assert records == f"2:{GROUP6}", answers  # MODE_IS_EXCLUDE {}: an any-source member
+        assert float(delay) <= ms / 1000 + 0.05, (group, ms, answers)
+        print(f"MLD query {group} max resp {ms} ms: answered after {float(delay):.3f} s")
+    d.stop()
+    t = load_json(d.dataplane_stats)["total"]
+    assert t["igmp_queries_answered"] == 3, t
+    assert "multicast filter" in d.output("dataplane")

@@ -365,6 +365,13 @@ should_take_a_feeds_a_and_b_lines_and_refuse_half_a_pair(void **state)
 	expect_error(VALID_TAIL "feed itch window 2ms\n", 4, "has settings but no group");
 	expect_error(VALID_TAIL "feed itch window 0ms\n", 4, "give a time above 0");
 	expect_error(VALID_TAIL "feed itch window 1ms 5\n", 4, "expected \"feed NAME window DURATION [events N]\"");
+	assert_int_equal(parse(VALID_TAIL "feed v6 port 0 group ff3e::8000:1 source 2001:db8::9 udp-port 26400\n"), 0);
+	assert_int_equal(cfg.feed_groups[0].family, 6);
+	assert_int_equal(cfg.feed_groups[0].group6[0], 0xff);
+	assert_int_equal(cfg.feed_groups[0].source6[15], 9);
+	expect_error(VALID_TAIL "feed v6 port 0 group ff02::16 udp-port 26400\n", 4, "of a scope above link-local");
+	expect_error(VALID_TAIL "feed v6 port 0 group ff3e::1 source 10.0.0.1 udp-port 26400\n", 4,
+		     "is not an IPv6 address, as the group is");
 	assert_int_equal(parse(VALID_TAIL "port config 1 address 10.1.2.3\n"), 0);
 	assert_int_equal(cfg.port_addr[1], htonl(0x0A010203));
 	expect_error(VALID_TAIL "port config all address 10.1.2.3\n", 4, "an address is one port's");

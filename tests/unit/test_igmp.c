@@ -1,6 +1,6 @@
-/* The IGMP host side (dataplane/weir_igmp.c): joins at start, answers to
- * queries within their max response time, IGMPv2 after an IGMPv2 querier,
- * leaves at a clean stop.  Time is passed in. */
+/* The IGMP and MLD host side (dataplane/weir_igmp.c, weir_mld.c): joins at
+ * start, answers to queries within their max response time, IGMPv2 after an
+ * IGMPv2 querier, leaves at a clean stop.  Time is passed in. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -177,6 +177,116 @@ should_speak_igmpv2_after_an_igmpv2_query_and_leave_as_v2(void **state)
 	assert_int_equal(l[16], 6); /* BLOCK_OLD_SOURCES {source} */
 }
 
+/* MLDv2 (RFC 3810): IPv6 groups beside IPv4 ones on one port. */
+static void
+setup6(struct weir_igmp *g)
+{
+	struct weir_igmp_group groups[3] = { { ip("239.1.1.1"), 0 } };
+	groups[1].family = groups[2].family = 6;
+	inet_pton(AF_INET6, "ff3e::8000:1", groups[1].group6);
+	inet_pton(AF_INET6, "2001:db8::9", groups[1].source6);
+	inet_pton(AF_INET6, "ff0e::1:2", groups[2].group6);
+	const uint8_t mac[6] = { 2, 0, 0, 0, 0, 7 };
+	weir_igmp_init(g, 0, mac, groups, 3, 1 * S, 42);
+}
+
+/* The MLDv2 report in frame i: its headers checked, the ICMPv6 message. */
+static const uint8_t *
+mld_of(const struct sent *s, unsigned i)
+{
+	const uint8_t *f = s->frame[i];
+	assert_memory_equal(f, ((uint8_t[]){ 0x33, 0x33, 0, 0, 0, 0x16 }), 6); /* to ff02::16 */
+	assert_int_equal(f[12] << 8 | f[13], 0x86DD);
+	const uint8_t *ip6 = f + 14;
+	assert_int_equal(ip6[6], 0);  /* Hop-by-Hop first */
+	assert_int_equal(ip6[7], 1);  /* hop limit 1 */
+	assert_memory_equal(ip6 + 8, ((uint8_t[]){ 0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xfe, 0, 0, 7 }), 16);
+	assert_memory_equal(ip6 + 40, ((uint8_t[]){ 58, 0, 5, 2, 0, 0 }), 6); /* Router Alert: MLD */
+	const uint8_t *m = ip6 + 48;
+	uint32_t len = s->len[i] - 62;
+	/* the ICMPv6 checksum over its pseudo-header */
+	uint64_t sum = weir_csum_partial(ip6 + 8, 32, 0);
+	const uint8_t tail[8] = { 0, 0, (uint8_t)(len >> 8), (uint8_t)len, 0, 0, 0, 58 };
+	assert_int_equal(weir_csum_finish(weir_csum_partial(m, len, weir_csum_partial(tail, 8, sum))), 0);
+	assert_int_equal(m[0], 143);
+	return m;
+}
+
+static void
+mld_query(struct weir_igmp *g, const char *group, uint16_t max_resp_ms, uint64_t now, bool good)
+{
+	uint8_t ip6[40] = { 0x60 }, q[28] = { 130 };
+	inet_pton(AF_INET6, "fe80::1", ip6 + 8);
+	inet_pton(AF_INET6, group ? group : "ff02::1", ip6 + 24);
+	q[4] = (uint8_t)(max_resp_ms >> 8), q[5] = (uint8_t)max_resp_ms;
+	if (group)
+		inet_pton(AF_INET6, group, q + 8);
+	uint64_t sum = weir_csum_partial(ip6 + 8, 32, 0);
+	const uint8_t tail[8] = { 0, 0, 0, 28, 0, 0, 0, 58 };
+	uint16_t c = htons(weir_csum_finish(weir_csum_partial(q, 28, weir_csum_partial(tail, 8, sum))));
+	memcpy(q + 2, &c, 2);
+	q[27] ^= good ? 0 : 1;
+	weir_mld_input(g, ip6, q, 28, now);
+}
+
+/* IPv6 groups are joined by MLDv2 reports (IPv4 ones by IGMP, as ever),
+ * answered within a query's max response delay and left at a stop. */
+static void
+should_join_answer_and_leave_ipv6_groups_with_mldv2(void **state)
+{
+	(void)state;
+	struct weir_igmp g;
+	struct sent s = { 0 };
+	setup6(&g);
+	for (uint64_t t = 1 * S; t <= 3 * S; t += MS)
+		weir_igmp_poll(&g, t, capture, &s);
+	assert_int_equal(s.n, 4); /* twice: an IGMPv3 report and an MLDv2 one */
+	unsigned mld = s.frame[0][12] == 0x86 ? 0 : 1;
+	const uint8_t *m = mld_of(&s, mld);
+	assert_int_equal(m[7], 2);                    /* two records */
+	assert_int_equal(m[8], 5);                    /* ALLOW_NEW_SOURCES {2001:db8::9} */
+	assert_int_equal(m[11], 1);
+	assert_int_equal(m[12], 0xff);
+	assert_int_equal(m[13], 0x3e);
+	assert_int_equal(m[8 + 20 + 16], 4);          /* CHANGE_TO_EXCLUDE {}: any source */
+	assert_int_equal(igmp_of(&s, 1 - mld)[7], 1); /* IGMP speaks for the IPv4 group only */
+	/* a general query (1000 ms), answered within it with the current state */
+	for (uint64_t seed = 1; seed < 20; seed++) {
+		s.n = 0;
+		g.rng = seed;
+		mld_query(&g, NULL, 1000, 10 * S, true);
+		uint64_t answered = 0;
+		for (uint64_t t = 10 * S; t <= 12 * S && !answered; t += MS) {
+			weir_igmp_poll(&g, t, capture, &s);
+			if (s.n)
+				answered = t;
+		}
+		assert_true(answered > 10 * S && answered <= 11 * S);
+		assert_int_equal(s.n, 1); /* the IPv4 group is IGMP's: not in an MLD answer */
+		assert_int_equal(mld_of(&s, 0)[8], 1); /* MODE_IS_INCLUDE {source} */
+	}
+	/* a group query: its group only; another's, none; a bad checksum, counted */
+	s.n = 0;
+	mld_query(&g, "ff0e::1:2", 500, 20 * S, true);
+	mld_query(&g, "ff0e::9", 500, 20 * S, true);
+	mld_query(&g, "ff0e::1:2", 500, 20 * S, false);
+	for (uint64_t t = 20 * S; t <= 21 * S; t += MS)
+		weir_igmp_poll(&g, t, capture, &s);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(mld_of(&s, 0)[7], 1);
+	assert_int_equal(mld_of(&s, 0)[8], 2); /* MODE_IS_EXCLUDE {} */
+	assert_int_equal(g.unexpected, 1);
+	assert_int_equal(weir_mld_max_resp_ns(0x8000 | (1 << 12) | 5), (uint64_t)((5 | 0x1000) << 4) * MS);
+	s.n = 0;
+	weir_igmp_leave(&g, 30 * S, capture, &s);
+	assert_int_equal(s.n, 2);
+	m = mld_of(&s, s.frame[0][12] == 0x86 ? 0 : 1);
+	assert_int_equal(m[8], 6);                    /* BLOCK_OLD_SOURCES {source} */
+	assert_int_equal(m[8 + 20 + 16], 3);          /* CHANGE_TO_INCLUDE {}: leave */
+	assert_int_equal(m[8 + 20 + 16 + 3], 0);
+}
+
+
 int
 main(void)
 {
@@ -185,6 +295,7 @@ main(void)
 		cmocka_unit_test(should_answer_a_general_query_within_its_max_response_time),
 		cmocka_unit_test(should_answer_a_group_query_for_its_group_only_and_ignore_others),
 		cmocka_unit_test(should_speak_igmpv2_after_an_igmpv2_query_and_leave_as_v2),
+		cmocka_unit_test(should_join_answer_and_leave_ipv6_groups_with_mldv2),
 	};
 	return cmocka_run_group_tests_name("igmp", tests, NULL, NULL);
 }

@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -761,6 +762,45 @@ should_carry_the_nics_receive_time_and_say_which_clock(void **state)
 }
 
 
+/* An IPv6 feed group: multicast to it is the feed's, to another group of
+ * the feed's port is filtered as not joined. */
+static void
+should_take_an_ipv6_groups_packets_and_filter_other_groups(void **state)
+{
+	(void)state;
+	struct fixture *f = aligned_alloc(64, sizeof(*f));
+	memset(f, 0, sizeof(*f));
+	f->ring = aligned_alloc(64, weir_ring_memsize(RING_BYTES));
+	weir_ring_init(f->ring, 0, RING_BYTES);
+	static char err[1024];
+	struct weir_config cfg;
+	assert_int_equal(weir_config_parse("set corelist 1\nlog dir /tmp/x\ndecoder moldudp64 udp-port 26400 topic itch\n"
+					   "feed itch port 0 group ff3e::8000:1 source 2001:db8::9 udp-port 26400\n",
+					   "t.conf", &cfg, err, sizeof(err)),
+			 0);
+	assert_int_equal(cfg.feed_groups[0].family, 6);
+	weir_decoder_table_build(&f->decoders, &cfg);
+	f->seq_region = aligned_alloc(64, (weir_pipeline_memsize(&cfg) + 63) & ~63ull);
+	assert_int_equal(weir_pipeline_init(&f->pl, &cfg, 0, f->ring, f->seq_region, &f->decoders, NULL, &f->quit), 0);
+	weir_ring_consumer_attach(&f->c, f->ring);
+	uint8_t mold[256], frame[512];
+	uint32_t ml = mold_packet(mold, "V6", 1, 2);
+	for (unsigned k = 0; k < 2; k++) {
+		uint32_t fl = frame_ipv6_udp(frame, NULL, 0, 0, 26400, mold, ml);
+		uint8_t *ip = frame + 14, *udp = frame + 54;
+		inet_pton(AF_INET6, k ? "ff3e::8000:2" : "ff3e::8000:1", ip + 24);
+		weir_put_be16(udp + 6, 0);
+		weir_put_be16(udp + 6, weir_udp_csum(ip, 6, udp, (uint16_t)(fl - 54)));
+		weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 5);
+	}
+	assert_int_equal(f->pl.c.event_records, 2);
+	assert_int_equal(f->pl.c.filtered_not_joined, 1);
+	assert_int_equal(f->pl.c.dead_letter_packets, 0);
+	void *st = f;
+	teardown(&st);
+}
+
+
 int
 main(void)
 {
@@ -769,6 +809,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_dead_letter_a_packet_whose_sequence_would_wrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_copy_every_payload_length_exactly, setup, teardown),
 		cmocka_unit_test(should_convert_a_nic_clock_to_unix_ns),
+		cmocka_unit_test(should_take_an_ipv6_groups_packets_and_filter_other_groups),
 		cmocka_unit_test_setup_teardown(should_carry_the_nics_receive_time_and_say_which_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_keep_the_first_copy_and_count_the_second_by_line, setup_lines,
 						teardown),
