@@ -20,6 +20,10 @@ weir_lines_table_build(struct weir_decoder_table *t, const struct weir_config *c
 		memcpy(r->group6, g->group6, 16);
 		if (t->by_port[g->udp_port])
 			t->has_groups[t->by_port[g->udp_port] - 1] = 1;
+		unsigned di = t->by_port[g->udp_port];
+		if (line != WEIR_FEED_NO_LINE && g->family != 6 && di && t->decoders[di - 1].type == WEIR_DECODER_MOLDUDP64)
+			t->fast[t->n_fast++] = (struct weir_fast_route){ g->group, rte_cpu_to_be_16(g->udp_port), g->port,
+									 (uint8_t)line };
 		if (line != WEIR_FEED_NO_LINE) {
 			t->lines[line] = (struct weir_seq_line){ .ab = g->ab, .window_events = f->window_events,
 								 .window_ns = f->window_ns };
@@ -96,39 +100,23 @@ weir_line_second_copy(struct weir_pipeline *pl, struct weir_seq_source *src, uin
  * letter).  False: the full path takes the packet, as ever.
  */
 bool
-weir_line_second_copy_fast(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint16_t port,
+weir_line_second_copy_fast(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, unsigned line,
 			   uint64_t now_ns)
 {
 	enum { IP = 14, UDP = 34, MOLD = 42 };
-	if (len < MOLD + WEIR_MOLD_HEADER_BYTES || frame[12] != 0x08 || frame[13] != 0x00 || frame[IP] != 0x45 ||
-	    frame[IP + 9] != 17 || (frame[IP + 6] & 0x3f) != 0 || frame[IP + 7] != 0 || (frame[IP + 16] >> 4) != 0xE)
-		return false;
+	if ((frame[IP + 6] & 0x3f) != 0 || frame[IP + 7] != 0)
+		return false; /* a fragment */
 	uint16_t total = weir_be16(frame + IP + 2), ulen = weir_be16(frame + UDP + 4);
 	if (IP + (uint32_t)total > len || ulen != total - 20 || ulen < 8 + WEIR_MOLD_HEADER_BYTES)
 		return false;
-	uint16_t dport = weir_be16(frame + UDP + 2), count = weir_be16(frame + MOLD + 18);
-	unsigned di = pl->decoders->by_port[dport];
-	if (di == 0 || !pl->decoders->has_groups[di - 1] || pl->decoders->decoders[di - 1].type != WEIR_DECODER_MOLDUDP64 ||
-	    count == WEIR_MOLD_HEARTBEAT || count == WEIR_MOLD_END_OF_SESSION)
-		return false;
-	uint32_t group;
-	memcpy(&group, frame + IP + 16, 4);
-	const struct weir_decoder_table *t = pl->decoders;
-	unsigned line = WEIR_FEED_NO_LINE;
-	for (unsigned i = 0; i < t->n_groups && line == WEIR_FEED_NO_LINE; i++)
-		if (t->groups[i].group == group && t->groups[i].port == port && t->groups[i].udp_port == dport)
-			line = t->groups[i].line;
-	if (line == WEIR_FEED_NO_LINE)
-		return false;
-	/* The line running ahead brings first copies: after a miss here it is
-	 * tried again only every 16th packet, not paying a lookup twice each. */
-	if (!pl->fast_hint[line] && (++pl->fast_skip[line] & 15))
+	uint16_t count = weir_be16(frame + MOLD + 18);
+	if (count == WEIR_MOLD_HEARTBEAT || count == WEIR_MOLD_END_OF_SESSION)
 		return false;
 	uint8_t key[WEIR_SOURCE_BYTES];
 	weir_mold_source_key(key, frame + MOLD, NULL, 0); /* lines never key by sender (config) */
 	/* A feed has few sources: the line's last one is most often this one. */
 	struct weir_seq_source *src = pl->fast_src[line];
-	if (src == NULL || memcmp(src->key, key, WEIR_SOURCE_BYTES) != 0)
+	if (src == NULL || !weir_seq_key_eq(src->key, key))
 		src = pl->fast_src[line] = weir_seq_find(&pl->seq, key);
 	pl->fast_hint[line] = weir_line_second_copy(pl, src, weir_be64(frame + MOLD + 10), count, line, now_ns);
 	return pl->fast_hint[line];

@@ -431,7 +431,9 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 	enum weir_verdict verdict;
 	pl->c.rx_packets++;
 	pl->c.rx_bytes += len;
-	if (pl->decoders->n_lines && weir_line_second_copy_fast(pl, frame, len, port, now_ns))
+	unsigned fast_line;
+	if (pl->decoders->n_fast && weir_line_candidate(pl, frame, len, port, &fast_line) &&
+	    weir_line_second_copy_fast(pl, frame, len, fast_line, now_ns))
 		return;
 	/* Parsed already when a burst scan listed its events. */
 	struct weir_burst_scan *b = &pl->burst;

@@ -39,6 +39,15 @@ struct weir_decoder_table {
 		uint8_t group6[16];
 	} groups[WEIR_MAX_FEED_GROUPS];
 	unsigned n_lines;                     /* line ids in use: 0 .. n_lines - 1 */
+	/* The IPv4 MoldUDP64 line groups, compact: what a packet is checked
+	 * against before the parse, for the second copy's short way. */
+	unsigned n_fast;
+	struct weir_fast_route {
+		uint32_t group;               /* network order */
+		uint16_t udp_port_be;
+		uint16_t port;
+		uint8_t line;
+	} fast[WEIR_MAX_FEED_GROUPS];
 	struct weir_seq_line lines[WEIR_MAX_LINES];
 };
 

@@ -139,7 +139,32 @@ void weir_line_probe(struct weir_pipeline *pl, unsigned line, uint32_t si, uint6
  * is counted; false when the packet is anything else. */
 bool weir_line_second_copy(struct weir_pipeline *pl, struct weir_seq_source *src, uint64_t first, unsigned count,
 			   unsigned line, uint64_t now_ns);
-bool weir_line_second_copy_fast(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint16_t port,
+/* The line of a packet worth the second copy's short way: a plain IPv4
+ * packet (no VLAN, no options) to a MoldUDP64 line's group and port, on a
+ * line whose last packet was a second copy (the line running ahead brings
+ * first copies: it is tried only every 16th packet).  False: the parse. */
+static inline bool
+weir_line_candidate(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint16_t port, unsigned *line)
+{
+	const struct weir_decoder_table *t = pl->decoders;
+	if (len < 14 + 20 + 8 + 20 || frame[12] != 0x08 || frame[13] != 0x00 || frame[14] != 0x45 || frame[23] != 17)
+		return false;
+	uint32_t group;
+	uint16_t dport;
+	memcpy(&group, frame + 30, 4);
+	memcpy(&dport, frame + 36, 2);
+	for (unsigned i = 0; i < t->n_fast; i++)
+		if (t->fast[i].group == group && t->fast[i].udp_port_be == dport && t->fast[i].port == port) {
+			unsigned l = t->fast[i].line;
+			if (!pl->fast_hint[l] && (++pl->fast_skip[l] & 15))
+				return false;
+			*line = l;
+			return true;
+		}
+	return false;
+}
+/* A candidate's whole second copy, counted from fixed offsets; false: the parse. */
+bool weir_line_second_copy_fast(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, unsigned line,
 				uint64_t now_ns);
 bool weir_pipeline_deferred_csum_ok(struct weir_pipeline *pl);
 

@@ -73,7 +73,7 @@ weir_seq_source(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES], 
 	for (uint32_t i = weir_seq_key_hash(key) & t->mask;; i = (i + 1) & t->mask) {
 		struct weir_seq_source *s = &t->sources[i];
 		if (s->state != WEIR_SEQ_SRC_EMPTY) {
-			if (memcmp(s->key, key, WEIR_SOURCE_BYTES) == 0)
+			if (weir_seq_key_eq(s->key, key))
 				return s;
 			continue;
 		}

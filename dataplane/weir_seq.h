@@ -105,6 +105,19 @@ weir_seq_key_hash(const uint8_t key[WEIR_SOURCE_BYTES])
 	return (uint32_t)(h ^ (h >> 31) ^ (h >> 47));
 }
 
+/* Whether two keys are one: two 8-byte compares (a memcmp call was seen
+ * in the profile where the compiler would not inline it). */
+static inline bool
+weir_seq_key_eq(const uint8_t a[WEIR_SOURCE_BYTES], const uint8_t b[WEIR_SOURCE_BYTES])
+{
+	uint64_t a0, a1, b0, b1;
+	memcpy(&a0, a, 8);
+	memcpy(&a1, a + 8, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&b1, b + 8, 8);
+	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 /* Brings key's slot (and its report figures) towards the cache ahead of
  * its lookup: with many sources the table is far bigger than the cache, and
  * each event's lookup was a miss (1M sources: ~250 ns). */
@@ -131,7 +144,7 @@ weir_seq_find(const struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTE
 		struct weir_seq_source *s = &t->sources[i];
 		if (s->state == WEIR_SEQ_SRC_EMPTY)
 			return NULL;
-		if (memcmp(s->key, key, WEIR_SOURCE_BYTES) == 0)
+		if (weir_seq_key_eq(s->key, key))
 			return s;
 	}
 }
