@@ -167,3 +167,18 @@ def test_what_both_lines_lost_is_rerequested_and_only_that(deploy, tmp_path):
     assert t["gap_events_recovered"] + t["gap_events_lost"] == both
     assert t["gap_events_lost"] == man["expected"]["gap_events_lost"]
     assert t["seq_line_fills"] > 0 and t["seq_duplicates"] == 0
+
+
+def test_lines_that_cannot_meet_on_one_worker_are_refused_at_start(deploy, tmp_path):
+    """Two workers, and a port that cannot steer a line's group to the feed's queue (net_pcap: no RSS, so
+    one queue, worker 0, while feed itch's lines meet on queue 1): weir refuses to start and says why,
+    rather than let each worker take one line's copies for new events."""
+    pcap, _ = gen_pcap(str(tmp_path), seed=1, messages=100, lines=2)
+    body = BODY.format(b_port=0, window="1ms").replace("set corelist 1\nport config all rxq 1",
+                                                       "set corelist 0,1\nport config all rxq 2\nport config all rss udp")
+    d = deploy("steer", f"--lcores=2@0,0@0,1@1 --main-lcore=2 --vdev=net_pcap0,rx_pcap={pcap}", body)
+    dp = d.start_dataplane()
+    assert dp.wait(timeout=60) != 0
+    out = d.output("dataplane")
+    assert "feed itch line a: port 0 (net_pcap) has one RX queue (worker 0), but the feed's lines meet on queue 1" \
+        in out, out
