@@ -4,9 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/resource.h>
+
 #include <microhttpd.h>
 
 #include "weir_http.h"
+
+#define MAX_CONNECTIONS 1024u
+#define PER_IP_CONNECTIONS 16u
+#define IDLE_TIMEOUT_S 3u
+#define FD_MARGIN 256u /* the log's segments and indexes, the shared memory, the sockets of the rest */
 
 struct weir_http {
 	struct MHD_Daemon *daemon;
@@ -60,6 +67,24 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found: try /metrics or /healthz\n", 36, false);
 }
 
+/* Room for the connections the server may hold, and a margin for the
+ * process's own files: the soft limit raised towards the hard one. */
+static unsigned
+connection_budget(unsigned want)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 64;
+	rlim_t need = want + FD_MARGIN;
+	if (rl.rlim_cur < need && rl.rlim_cur != RLIM_INFINITY) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need ? want
+	       : rl.rlim_cur > 2 * FD_MARGIN ? (unsigned)(rl.rlim_cur - FD_MARGIN) : 64;
+}
+
 struct weir_http *
 weir_http_serve(uint32_t ip, uint16_t port, const struct weir_http_handlers *h, char *err, size_t errlen)
 {
@@ -69,10 +94,20 @@ weir_http_serve(uint32_t ip, uint16_t port, const struct weir_http_handlers *h, 
 	srv->h = *h;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = port };
 	memcpy(&sa.sin_addr, &ip, 4);
-	srv->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL, on_request, srv,
+	/* Slow and abusive clients must not starve a scrape: one epoll thread
+	 * holds many connections at little cost, one address may hold only a
+	 * few, an idle one goes after a short time, and each has a small
+	 * memory budget. */
+	srv->daemon = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, srv,
 				       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
-				       (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-				       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
+				       connection_budget(MAX_CONNECTIONS), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				       (unsigned)PER_IP_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+				       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+				       (unsigned)1024, MHD_OPTION_END);
+	if (srv->daemon && (ntohl(ip) >> 24) != 127)
+		fprintf(stderr, "warning: metrics on %s:%u, reachable beyond this host, without TLS or authentication: "
+				"anyone who reaches the port reads them; bind 127.0.0.1 or firewall the port\n",
+			inet_ntoa(sa.sin_addr), ntohs(sa.sin_port));
 	if (srv->daemon == NULL) {
 		snprintf(err, errlen, "cannot serve metrics on %s:%u (in use?)", inet_ntoa(sa.sin_addr), ntohs(sa.sin_port));
 		free(srv);

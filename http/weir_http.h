@@ -1,8 +1,9 @@
 /*
  * The metrics endpoint weir's processes serve (libmicrohttpd): GET /metrics
  * gives what render() writes, GET /healthz 200 or 503 with health()'s
- * reason.  One polling thread, bounded connections, memory and time per
- * connection: a misbehaving client costs a 4xx, not the service.
+ * reason.  One epoll thread; connections bounded in all (1024), per client
+ * address (16), in idle time (3 s) and memory (32 KiB): slow or abusive
+ * clients cost themselves a refusal, not a scrape its answer.
  */
 #ifndef WEIR_HTTP_H
 #define WEIR_HTTP_H

@@ -205,3 +205,60 @@ def test_dpdk_telemetry_answers_with_weir_counters(running):
         r = subprocess.run([tool, "-f", d.prefix], input="/weir/counters,0\nquit\n", capture_output=True, text=True,
                            timeout=30)
         assert '"rx_packets"' in r.stdout, r.stdout + r.stderr
+
+
+def slow_clients(port, addrs, per_addr):
+    """Connections that send a request's first line and then a byte a second, never finishing it
+    (slowloris), from each of addrs (loopback aliases): the ones the server took."""
+    socks = []
+    for a in addrs:
+        for _ in range(per_addr):
+            try:
+                s = socket.socket()
+                s.bind((a, 0))
+                s.settimeout(2)
+                s.connect(("127.0.0.1", port))
+                s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+                socks.append(s)
+            except OSError:
+                s.close()
+    return socks
+
+
+def trickle(socks):
+    """One more header byte from each; those the server has closed drop out."""
+    alive = []
+    for s in socks:
+        try:
+            s.sendall(b"X")
+            alive.append(s)
+        except OSError:
+            s.close()
+    return alive
+
+
+def test_500_slow_connections_leave_a_scrape_answered_within_a_second(running):
+    """One abusive address with 500 slow connections, then 500 over 100 addresses: every scrape from
+    another address during them answers within 1 s, and the one address was held to its share."""
+    d = running
+    for addrs, per in ((["127.0.0.2"], 500), ([f"127.0.1.{i}" for i in range(1, 101)], 5)):
+        socks = slow_clients(d.metrics_port, addrs, per)
+        worst = 0.0
+        try:
+            for _ in range(6):  # six seconds: twice the idle timeout, kept busy by the trickle
+                t0 = time.time()
+                status, text = http_get(d.url + "/metrics", timeout=5)
+                worst = max(worst, time.time() - t0)
+                assert status == 200 and "weir_rx_packets_total" in text, status
+                time.sleep(1)
+                socks = trickle(socks)
+            held = len(socks)
+        finally:
+            for s in socks:
+                s.close()
+        print(f"{len(addrs)} address(es) x {per} slow connections: {held} held open; slowest scrape {worst:.3f} s")
+        assert worst < 1.0, worst
+        if len(addrs) == 1:
+            assert held <= 16, held  # one address gets its share, not the server
+        else:
+            assert held >= 400, held  # many clients are served; none starves the scrape
