@@ -35,6 +35,7 @@ weir_config_defaults(struct weir_config *cfg)
 	cfg->seq.max_sources = 65536;
 	cfg->seq.max_gaps = 65536;
 	cfg->seq.table_full = WEIR_SEQ_TABLE_FULL_UNTRACKED;
+	cfg->log_mode = 0640;
 	cfg->seq.gap_timeout_ns = 500ull * 1000 * 1000;
 	cfg->seq.rerequest_interval_ns = 20ull * 1000 * 1000;
 	cfg->seq.rerequest_max = 3;
@@ -214,6 +215,13 @@ weir_config_file_prefix(const struct weir_config *cfg)
 			return cfg->eal_argv[i + 1];
 	}
 	return "weir";
+}
+
+unsigned
+weir_config_umask(const struct weir_config *cfg)
+{
+	unsigned m = cfg->log_mode, x = (m & 0444) >> 2;
+	return 0777 & ~(m | x);
 }
 
 bool

@@ -97,6 +97,7 @@ struct weir_config {
 	bool rules_allow_empty;          /* an empty rules file is a choice, not a half-written file */
 
 	char log_dir[PATH_MAX];
+	unsigned log_mode;               /* what the log's files are created with (directories: x where r) */
 	uint64_t segment_bytes;
 	enum weir_fsync_mode fsync_mode;
 	uint64_t fsync_interval_ns;
@@ -194,6 +195,9 @@ void weir_config_retention(const struct weir_config *cfg, const char *topic, str
 /* The --file-prefix among the EAL arguments, "weir" when none is given. */
 const char *weir_config_file_prefix(const struct weir_config *cfg);
 bool weir_config_no_huge(const struct weir_config *cfg);
+/* The process umask that gives the log's files log_mode (made 0666) and
+ * its directories the same with x where r is (made 0777). */
+unsigned weir_config_umask(const struct weir_config *cfg);
 /* Adds one EAL argument (from the command line); -1 when full. */
 int weir_config_add_eal_arg(struct weir_config *cfg, const char *arg);
 

@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "weir_config_pvt.h"
@@ -359,8 +360,18 @@ cmd_log(struct weir_config_ctx *ctx, char **t, int n)
 			cfg->fsync_interval_ns = ns;
 		} else
 			weir_diag_fail(&ctx->d, "expected \"log fsync interval DURATION\", \"log fsync batch\" or \"log fsync none\"");
+	} else if (n == 3 && strcmp(t[1], "mode") == 0) {
+		char *end;
+		unsigned long m = strtoul(t[2], &end, 8);
+		if (*end || end == t[2] || (m & ~0666ul) || (m & 0600) != 0600)
+			weir_diag_fail(&ctx->d, "log mode \"%s\" is not valid: give the files' mode in octal, read and write "
+						"bits only, the owner's both (e.g. 0640; directories get x where r is)",
+				       t[2]);
+		else
+			cfg->log_mode = (unsigned)m;
 	} else {
-		weir_diag_fail(&ctx->d, "expected \"log dir PATH\", \"log segment-size SIZE\", \"log fsync ...\" or \"log retention ...\"");
+		weir_diag_fail(&ctx->d, "expected \"log dir PATH\", \"log segment-size SIZE\", \"log fsync ...\", \"log mode "
+					"OCTAL\" or \"log retention ...\"");
 	}
 }
 

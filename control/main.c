@@ -395,6 +395,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", ctl.err);
 		return 2;
 	}
+	umask((mode_t)weir_config_umask(&ctl.cfg)); /* the log's files: log mode (0640) */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	weir_shm_from_config(&ctl.cfg, &ctl.shm);

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -235,6 +236,7 @@ load_config(struct dataplane *dp)
 		fprintf(stderr, "%s\n", dp->err);
 		return 2;
 	}
+	umask((mode_t)weir_config_umask(cfg)); /* the loss report, shared memory: log mode at widest */
 	for (unsigned l = 0; l < 2 * cfg->n_feeds; l++)
 		if (cfg->feeds[l / 2].has_lines) {
 			char name[sizeof(dp->line_name[l])]; /* a copy: the name lives in dp too */

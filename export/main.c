@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,7 @@ check(const char *path, struct weir_config *cfg)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
+	umask((mode_t)weir_config_umask(cfg)); /* its reader registration in the log: log mode */
 	if (cfg->exp.n_topics == 0) {
 		fprintf(stderr, "%s: nothing to export: add \"export kafka brokers ...\" and \"export kafka topic ...\"\n",
 			path);

@@ -372,6 +372,13 @@ should_take_a_feeds_a_and_b_lines_and_refuse_half_a_pair(void **state)
 	expect_error(VALID_TAIL "feed v6 port 0 group ff02::16 udp-port 26400\n", 4, "of a scope above link-local");
 	expect_error(VALID_TAIL "feed v6 port 0 group ff3e::1 source 10.0.0.1 udp-port 26400\n", 4,
 		     "is not an IPv6 address, as the group is");
+	assert_int_equal(parse(VALID_TAIL), 0);
+	assert_int_equal(cfg.log_mode, 0640);
+	assert_int_equal(weir_config_umask(&cfg), 0027); /* files 0640, directories 0750 */
+	assert_int_equal(parse(VALID_TAIL "log mode 0600\n"), 0);
+	assert_int_equal(weir_config_umask(&cfg), 0077);
+	expect_error(VALID_TAIL "log mode 0750\n", 4, "read and write bits only");
+	expect_error(VALID_TAIL "log mode 0440\n", 4, "the owner's both");
 	assert_int_equal(parse(VALID_TAIL "port config 1 address 10.1.2.3\n"), 0);
 	assert_int_equal(cfg.port_addr[1], htonl(0x0A010203));
 	expect_error(VALID_TAIL "port config all address 10.1.2.3\n", 4, "an address is one port's");
