@@ -36,6 +36,14 @@ struct weir_decoder_cfg {
 	uint32_t rerequest_ip;           /* IPv4 */
 	uint8_t rerequest_ip6[16];       /* IPv6 */
 	uint16_t rerequest_port;
+	/* Who may feed it: source addresses (CIDR list) and sources (MoldUDP64
+	 * sessions or weir frame source ids), each "a,b,..." or "@FILE" ("":
+	 * anyone); what else comes is filtered as unauthorized, kept as a dead
+	 * letter record when keep_unauthorized. */
+#define WEIR_LIST_SPEC_MAX 240
+	char allow[WEIR_LIST_SPEC_MAX];
+	char sources[WEIR_LIST_SPEC_MAX];
+	bool keep_unauthorized;
 };
 
 enum weir_seq_table_full { WEIR_SEQ_TABLE_FULL_UNTRACKED, WEIR_SEQ_TABLE_FULL_DROP };
@@ -188,6 +196,15 @@ int weir_config_parse(const char *text, const char *name, struct weir_config *cf
 /* The same on len bytes: a NUL inside is an error at its line, not the end. */
 int weir_config_parse_bytes(const char *text, size_t len, const char *name, struct weir_config *cfg, char *err,
 			    size_t errlen);
+
+/* Each item of a list spec ("a,b,c", or "@FILE": items split by commas,
+ * spaces and lines, '#' to the line's end a comment) to fn, which returns
+ * 0 or -1 with err said.  -1 at the first failure (err: "FILE:LINE: ..."
+ * for a file). */
+int weir_config_list(const char *spec, int (*fn)(const char *item, void *arg, char *err, size_t errlen), void *arg,
+		     char *err, size_t errlen);
+/* A.B.C.D[/N] or IPV6[/N] (no length: the host). */
+int weir_config_cidr(const char *s, uint8_t *family, uint8_t addr[16], uint8_t *depth);
 
 /* The retention topic is kept under: its own settings over every topic's. */
 void weir_config_retention(const struct weir_config *cfg, const char *topic, struct weir_retention_cfg *out);

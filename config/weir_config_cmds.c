@@ -208,15 +208,74 @@ cmd_sequence(struct weir_config_ctx *ctx, char **t, int n)
 	}
 }
 
+static int
+check_cidr(const char *item, void *arg, char *err, size_t errlen)
+{
+	(void)arg;
+	uint8_t family, addr[16], depth;
+	if (weir_config_cidr(item, &family, addr, &depth) == 0)
+		return 0;
+	snprintf(err, errlen, "\"%s\" is not an address or network: write A.B.C.D[/N] or IPV6[/N]", item);
+	return -1;
+}
+
+static int
+check_source(const char *item, void *arg, char *err, size_t errlen)
+{
+	const struct weir_decoder_cfg *d = arg;
+	uint8_t key[WEIR_SOURCE_BYTES];
+	bool frame = d->type == WEIR_DECODER_WEIRFRAME;
+	if (strchr(item, '@') == NULL && weir_source_parse(item, ' ', key) == 0 && (key[0] == 0xFF) == frame)
+		return 0;
+	snprintf(err, errlen, "\"%s\" is not a %s", item,
+		 frame ? "weir frame source (wf:ID)" : "MoldUDP64 session (up to 10 characters)");
+	return -1;
+}
+
+/* [rerequest ADDR] [allow LIST] [sources LIST] [unauthorized keep|count] after "topic NAME". */
+static int
+decoder_options(struct weir_config_ctx *ctx, char **t, int n, struct weir_decoder_cfg *d)
+{
+	char err[512];
+	for (int i = 6; i + 1 < n; i += 2) {
+		if (strcmp(t[i], "rerequest") == 0) {
+			if (d->type != WEIR_DECODER_MOLDUDP64) {
+				weir_diag_fail(&ctx->d, "rerequest is MoldUDP64's: the weir frame has no retransmission protocol");
+				return -1;
+			}
+			if (weir_config_ip_port(ctx, t[i + 1], &d->rerequest_family, &d->rerequest_ip, d->rerequest_ip6,
+						&d->rerequest_port))
+				return -1;
+		} else if (strcmp(t[i], "allow") == 0 || strcmp(t[i], "sources") == 0) {
+			bool allow = t[i][0] == 'a';
+			if (weir_config_word(ctx, t[i], t[i + 1], allow ? d->allow : d->sources, WEIR_LIST_SPEC_MAX))
+				return -1;
+			if (weir_config_list(t[i + 1], allow ? check_cidr : check_source, d, err, sizeof(err)) != 0) {
+				weir_diag_fail(&ctx->d, "%s %s: %s", t[i], t[i + 1], err);
+				return -1;
+			}
+		} else if (strcmp(t[i], "unauthorized") == 0 &&
+			   (strcmp(t[i + 1], "keep") == 0 || strcmp(t[i + 1], "count") == 0)) {
+			d->keep_unauthorized = t[i + 1][0] == 'k';
+		} else {
+			weir_diag_fail(&ctx->d, "unknown decoder option \"%s %s\": valid are rerequest ADDR:PORT, allow "
+						"CIDR,...|@FILE, sources NAME,...|@FILE, unauthorized keep|count",
+				       t[i], t[i + 1]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void
 cmd_decoder(struct weir_config_ctx *ctx, char **t, int n)
 {
 	struct weir_config *cfg = ctx->cfg;
 	uint64_t v;
-	if ((n != 6 && n != 8) || strcmp(t[2], "udp-port") != 0 || strcmp(t[4], "topic") != 0 ||
-	    (n == 8 && strcmp(t[6], "rerequest") != 0)) {
-		weir_diag_fail(&ctx->d,
-			       "expected \"decoder (moldudp64|weirframe) udp-port N topic NAME [rerequest IPV4:PORT|[IPV6]:PORT]\"");
+	if (n < 6 || n % 2 || strcmp(t[2], "udp-port") != 0 || strcmp(t[4], "topic") != 0) {
+		weir_diag_fail(&ctx->d, "expected \"decoder (moldudp64|weirframe) udp-port N topic NAME [rerequest "
+					"IPV4:PORT|[IPV6]:PORT] [allow CIDR,...|@FILE] [sources NAME,...|@FILE] "
+					"[unauthorized keep|count]\"");
 		return;
 	}
 	enum weir_decoder_type type;
@@ -228,14 +287,8 @@ cmd_decoder(struct weir_config_ctx *ctx, char **t, int n)
 		weir_diag_fail(&ctx->d, "unknown decoder \"%s\": valid are moldudp64, weirframe", t[1]);
 		return;
 	}
-	uint32_t rr_ip = 0;
-	uint8_t rr_family = 0, rr_ip6[16] = { 0 };
-	uint16_t rr_port = 0;
-	if (n == 8 && type != WEIR_DECODER_MOLDUDP64) {
-		weir_diag_fail(&ctx->d, "rerequest is MoldUDP64's: the weir frame has no retransmission protocol");
-		return;
-	}
-	if (n == 8 && weir_config_ip_port(ctx, t[7], &rr_family, &rr_ip, rr_ip6, &rr_port))
+	struct weir_decoder_cfg opts = { .type = type };
+	if (decoder_options(ctx, t, n, &opts))
 		return;
 	if (weir_config_uint_range(ctx, "udp-port", t[3], 1, 65535, &v))
 		return;
@@ -253,14 +306,10 @@ cmd_decoder(struct weir_config_ctx *ctx, char **t, int n)
 	if (weir_config_topic_id(ctx, t[5], &topic))
 		return;
 	struct weir_decoder_cfg *d = &cfg->decoders[cfg->n_decoders++];
+	*d = opts;
 	d->udp_port = (uint16_t)v;
 	d->topic = topic;
-	d->type = type;
 	d->line = ctx->d.line;
-	d->rerequest_family = rr_family;
-	d->rerequest_ip = rr_ip;
-	memcpy(d->rerequest_ip6, rr_ip6, 16);
-	d->rerequest_port = rr_port;
 }
 
 static const char retention_usage[] =

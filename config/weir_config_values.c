@@ -301,6 +301,86 @@ weir_config_ip_port(struct weir_config_ctx *ctx, const char *tok, uint8_t *famil
 }
 
 int
+weir_config_cidr(const char *s, uint8_t *family, uint8_t addr[16], uint8_t *depth)
+{
+	char buf[64];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, buf, addr) == 1)
+		*family = 4;
+	else if (inet_pton(AF_INET6, buf, addr) == 1)
+		*family = 6;
+	else
+		return -1;
+	unsigned max = *family == 4 ? 32 : 128;
+	char *end;
+	unsigned long d = slash ? strtoul(slash + 1, &end, 10) : max;
+	if ((slash && (*end || end == slash + 1)) || d > max)
+		return -1;
+	*depth = (uint8_t)d;
+	return 0;
+}
+
+int
+weir_config_list(const char *spec, int (*fn)(const char *item, void *arg, char *err, size_t errlen), void *arg,
+		 char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len;
+	bool file = spec[0] == '@';
+	if (file) {
+		if (weir_diag_read_file(spec + 1, 64u << 20, &text, &len, err, errlen) != 0)
+			return -1;
+		if (strlen(text) != len) { /* a NUL would end the list early, unseen */
+			unsigned at = 1;
+			for (const char *c = text; *c; c++)
+				at += *c == '\n';
+			snprintf(err, errlen, "%s:%u: a NUL byte: the list must be text", spec + 1, at);
+			free(text);
+			return -1;
+		}
+	} else {
+		text = strdup(spec);
+		if (text == NULL)
+			return -1;
+	}
+	int rc = 0;
+	unsigned line = 1;
+	for (char *p = text; *p && rc == 0;) {
+		if (*p == '#') {
+			while (*p && *p != '\n')
+				p++;
+			continue;
+		}
+		if (*p == ',' || *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+			line += *p++ == '\n';
+			continue;
+		}
+		char *start = p;
+		while (*p && !strchr(", \t\r\n#", *p))
+			p++;
+		char saved = *p;
+		*p = 0;
+		char why[256];
+		if (fn(start, arg, why, sizeof(why)) != 0) {
+			if (file)
+				snprintf(err, errlen, "%s:%u: %s", spec + 1, line, why);
+			else
+				snprintf(err, errlen, "%s", why);
+			rc = -1;
+		}
+		*p = saved;
+	}
+	free(text);
+	return rc;
+}
+
+int
 weir_config_word(struct weir_config_ctx *ctx, const char *what, const char *tok, char *out, size_t len)
 {
 	if (strlen(tok) >= len) {

@@ -20,6 +20,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "weir_allow.h"
 #include "weir_config.h"
 #include "weir_pipeline.h"
 #include "weir_port.h"
@@ -319,6 +320,11 @@ setup_shared(struct dataplane *dp)
 		return 1;
 	}
 	weir_decoder_table_build(dp->decoders, cfg);
+	static struct weir_allow allow[WEIR_MAX_DECODERS];
+	if (weir_allow_table(dp->decoders, allow, dp->err, sizeof(dp->err)) != 0) {
+		fprintf(stderr, "weir-dataplane: %s\n", dp->err);
+		return 2;
+	}
 	if (cfg->rules_path[0]) {
 		void *region = weir_shm_create(&dp->shm, "rules", weir_rules_region_size(cfg->n_workers),
 					       (int)rte_socket_id());

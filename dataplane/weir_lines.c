@@ -3,6 +3,7 @@
  * arbitration itself is the sequence tracker's (weir_seq.c). */
 #include <string.h>
 
+#include "weir_allow.h"
 #include "weir_csum.h"
 #include "weir_headers.h"
 #include "weir_moldudp64.h"
@@ -114,6 +115,10 @@ weir_line_second_copy_fast(struct weir_pipeline *pl, const uint8_t *frame, uint3
 		return false;
 	uint8_t key[WEIR_SOURCE_BYTES];
 	weir_mold_source_key(key, frame + MOLD, NULL, 0); /* lines never key by sender (config) */
+	const struct weir_allow *al = pl->decoders->allow[pl->decoders->by_port[weir_be16(frame + UDP + 2)] - 1];
+	if (al && ((al->by_address && !weir_allow_address(al, 4, frame + IP + 12)) ||
+		   (al->sources && !weir_allow_source(al, key))))
+		return false; /* the full path counts it */
 	/* A feed has few sources: the line's last one is most often this one. */
 	struct weir_seq_source *src = pl->fast_src[line];
 	if (src == NULL || !weir_seq_key_eq(src->key, key))

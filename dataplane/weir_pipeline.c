@@ -6,6 +6,7 @@
 
 #include "weir_frame.h"
 #include "weir_moldudp64.h"
+#include "weir_allow.h"
 #include "weir_copy.h"
 #include "weir_csum.h"
 #include "weir_pipeline.h"
@@ -262,12 +263,20 @@ from_rerequest_server(const struct weir_decoder_cfg *d, const struct weir_udp_vi
 				  : memcmp(v->src_addr, &d->rerequest_ip, 4) == 0;
 }
 
+static void unauthorized(struct weir_pipeline *pl, const struct weir_allow *al, const uint8_t *frame, uint32_t len,
+			 unsigned reason, uint16_t port, uint64_t now_ns);
+
 /* Heartbeat, end of session or data: the framing-independent rest of a packet. */
 static void
 sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool heartbeat, bool end,
 		    const uint8_t *frame, const struct weir_udp_view *v, unsigned decoder, uint16_t port, unsigned line,
 		    uint64_t now_ns)
 {
+	const struct weir_allow *al = pl->decoders->allow[decoder];
+	if (al && al->sources && !weir_allow_source(al, b->key)) {
+		unauthorized(pl, al, frame, pl->frame_len, WEIR_DL_unauthorized_source, port, now_ns);
+		return;
+	}
 	/* A line's packet: the source is looked up, not made, until the
 	 * packet is known not to be a whole second copy (nothing of which is
 	 * kept, or checked). */
@@ -278,7 +287,7 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 		return;
 	}
 	if (pl->csum_view && !weir_pipeline_deferred_csum_ok(pl)) {
-		weir_pipeline_dead_letter(pl, frame, pl->csum_len, pl->csum_len, WEIR_DL_l4_bad_checksum, port, now_ns);
+		weir_pipeline_dead_letter(pl, frame, pl->frame_len, pl->frame_len, WEIR_DL_l4_bad_checksum, port, now_ns);
 		return;
 	}
 	const struct weir_decoder_cfg *d = &pl->decoders->decoders[decoder];
@@ -405,12 +414,18 @@ weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32
 		reason = WEIR_DL_l4_bad_checksum; /* what the parse would have said first */
 	pl->c.dead_letter_packets++;
 	pl->c.dead_letter[reason]++;
+	if (!weir_pipeline_keep_frame(pl, frame, len, wire_len, reason, port, now_ns))
+		pl->c.dead_letter_not_kept++;
+}
+
+bool
+weir_pipeline_keep_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint32_t wire_len,
+			 unsigned reason, uint16_t port, uint64_t now_ns)
+{
 	uint32_t keep = len < pl->dead_letter_keep_bytes ? len : pl->dead_letter_keep_bytes;
 	struct weir_record *r = weir_pipeline_reserve(pl, (uint32_t)sizeof(*r) + keep, now_ns);
-	if (r == NULL) {
-		pl->c.dead_letter_not_kept++;
-		return;
-	}
+	if (r == NULL)
+		return false;
 	weir_pipeline_fill_header(r, WEIR_REC_DEAD_LETTER, WEIR_TOPIC_DEAD_LETTER, port, now_ns);
 	r->reason = (uint16_t)reason;
 	r->flags = keep < wire_len ? WEIR_REC_F_TRUNCATED : 0;
@@ -420,6 +435,23 @@ weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32
 	memset(r->source, 0, sizeof(r->source));
 	memcpy(r + 1, frame, keep);
 	pl->c.dead_letter_records++;
+	return true;
+}
+
+/* From someone the decoder's lists do not name: filtered, by reason, kept
+ * as a dead letter record where the decoder says so; never tracked. */
+static void
+unauthorized(struct weir_pipeline *pl, const struct weir_allow *al, const uint8_t *frame, uint32_t len,
+	     unsigned reason, uint16_t port, uint64_t now_ns)
+{
+	pl->csum_view = NULL;
+	pl->c.filtered_packets++;
+	if (reason == WEIR_DL_unauthorized_address)
+		pl->c.filtered_unauthorized_address++;
+	else
+		pl->c.filtered_unauthorized_source++;
+	if (al->keep && !weir_pipeline_keep_frame(pl, frame, len, len, reason, port, now_ns))
+		pl->c.dead_letter_not_kept++;
 }
 
 void
@@ -449,10 +481,8 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 		enum weir_csum l4 = weir_pipeline_l4_csum(pl, l4_csum);
 		verdict = weir_parse_udp(frame, len, ip_csum, pl->decoders->n_lines && l4 == WEIR_CSUM_UNKNOWN ? WEIR_CSUM_GOOD : l4,
 					 &v, &reason);
-		if (pl->decoders->n_lines && l4 == WEIR_CSUM_UNKNOWN && verdict == WEIR_PARSE_OK) {
+		if (pl->decoders->n_lines && l4 == WEIR_CSUM_UNKNOWN && verdict == WEIR_PARSE_OK)
 			pl->csum_view = &v;
-			pl->csum_len = len;
-		}
 	}
 	if (l4_csum == WEIR_CSUM_UNKNOWN && pl->udp_checksum_trust && verdict == WEIR_PARSE_OK)
 		pl->c.udp_checksum_unverified++;
@@ -480,6 +510,12 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 		pl->c.filtered_not_joined += line < 0;
 		return;
 	}
+	const struct weir_allow *al = pl->decoders->allow[di - 1];
+	if (al && al->by_address && !weir_allow_address(al, v.ip_version, v.src_addr)) {
+		unauthorized(pl, al, frame, len, WEIR_DL_unauthorized_address, port, now_ns);
+		return;
+	}
+	pl->frame_len = len;
 	if (pl->decoders->decoders[di - 1].type == WEIR_DECODER_WEIRFRAME)
 		decode_frame(pl, frame, len, &v, di - 1, port, (unsigned)line, now_ns);
 	else

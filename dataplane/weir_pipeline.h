@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "weir_config.h"
+
+struct weir_allow;
 #include "weir_parse.h"
 #include "weir_ring.h"
 #include "weir_reorder.h"
@@ -39,6 +41,9 @@ struct weir_decoder_table {
 		uint8_t group6[16];
 	} groups[WEIR_MAX_FEED_GROUPS];
 	unsigned n_lines;                     /* line ids in use: 0 .. n_lines - 1 */
+	/* Who may feed each decoder (NULL: anyone), set by the dataplane once
+	 * it has built them (weir_allow.h). */
+	const struct weir_allow *allow[WEIR_MAX_DECODERS];
 	/* The IPv4 MoldUDP64 line groups, compact: what a packet is checked
 	 * against before the parse, for the second copy's short way. */
 	unsigned n_fast;
@@ -142,7 +147,7 @@ struct weir_pipeline {
 	 * feed with lines: a second copy is not kept, so not checked); NULL
 	 * once checked or not owed. */
 	const struct weir_udp_view *csum_view;
-	uint32_t csum_len;
+	uint32_t frame_len;                  /* the packet in hand's */
 	/* The NIC's receive time of the packet in hand (UNIX ns), or 0: its
 	 * records then carry the burst's TSC time.  Timers run on the TSC. */
 	uint64_t pkt_rx_ns;
@@ -182,6 +187,11 @@ weir_pipeline_prefetch_worth(const struct weir_pipeline *pl)
 {
 	return pl->seq.capacity > 8192; /* 512 KiB of slots: about an L2 */
 }
+/* A frame's first bytes (of the len at frame; wire_len its whole length)
+ * kept as a dead letter record under reason, counted as kept only; false
+ * when the ring had no room. */
+bool weir_pipeline_keep_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint32_t wire_len,
+			      unsigned reason, uint16_t port, uint64_t now_ns);
 /* A malformed frame: counted under reason, its first bytes (of the len at
  * frame) kept in the _deadletter topic, wire_len its whole length. */
 void weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint32_t wire_len,

@@ -73,11 +73,12 @@ def cleanup_prefix(prefix):
 
 class Case:
     def __init__(self, name, per_packet, payload, sources=1, rules=0, workers=1, policy="backpressure",
-                 retention="", line_loss=None):
+                 retention="", line_loss=None, allow=0):
         self.name, self.per_packet, self.payload = name, per_packet, payload
         self.sources, self.rules, self.workers, self.policy = sources, rules, workers, policy
         self.retention = retention  # a "log retention ..." line, or none
         self.line_loss = line_loss  # "RA,RB": the feed on an A and a B line (two groups), each with that loss
+        self.allow = allow  # an address allowlist of this many networks (the feed's among them)
 
     @property
     def frame_bytes(self):
@@ -112,6 +113,16 @@ def make_rules(n, out):
     """Rules shaped like an operator's: weir-gen's (perf/bench_match uses the same)."""
     path = os.path.join(out, f"rules-{n}.txt")
     subprocess.run([os.path.join(BUILD, "tools/weir-gen"), "rules", "--count", str(n), "--out", path], check=True)
+    return path
+
+
+def make_allow(n, out):
+    """n networks, one of them weir-gen's sender's (198.18.0.0/24), from a file as an operator keeps it."""
+    path = os.path.join(out, f"allow-{n}.txt")
+    with open(path, "w") as f:
+        for i in range(n - 1):
+            f.write(f"10.{i // 250}.{i % 250}.0/24\n")
+        f.write("198.18.0.0/24\n")
     return path
 
 
@@ -166,7 +177,8 @@ def weir_env(case, pcap, out, policy):
                WEIR_RULES_LINE=rules, WEIR_RETENTION_LINE=case.retention, WEIR_EAL_EXTRA=lcore_args(case.workers),
                WEIR_METRICS=f"127.0.0.1:{free_port()}",
                WEIR_FEED_A="feed itch line a port 0 group 239.1.1.1 udp-port 26400" if case.line_loss else "",
-               WEIR_FEED_B="feed itch line b port 0 group 239.1.1.2 udp-port 26400" if case.line_loss else "")
+               WEIR_FEED_B="feed itch line b port 0 group 239.1.1.2 udp-port 26400" if case.line_loss else "",
+               WEIR_DECODER_OPTS=f"allow @{make_allow(case.allow, out)}" if case.allow else "")
     return env
 
 
@@ -404,6 +416,9 @@ CASES = {
     # 2 x ab - line-a (per packet), reported against line-a's.
     "small-1msg-line-a": Case("small-1msg-line-a", 1, 8, line_loss="0,1"),
     "small-1msg-ab": Case("small-1msg-ab", 1, 8, line_loss="0,0"),
+    # An address allowlist of 1,000 networks (rte_lpm): against small-1msg,
+    # what checking every packet's sender costs.
+    "small-1msg-allow1000": Case("small-1msg-allow1000", 1, 8, allow=1000),
 }
 DEFAULT = ["small-1msg", "small-8msg", "512B-1msg", "512B-8msg", "small-1msg-100rules", "small-8msg-100rules",
            "small-1msg-1000rules", "small-1msg-1ksources", "small-1msg-2workers", "small-1msg-drop"]

@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -379,6 +380,33 @@ should_take_a_feeds_a_and_b_lines_and_refuse_half_a_pair(void **state)
 	assert_int_equal(weir_config_umask(&cfg), 0077);
 	expect_error(VALID_TAIL "log mode 0750\n", 4, "read and write bits only");
 	expect_error(VALID_TAIL "log mode 0440\n", 4, "the owner's both");
+	/* who may feed a decoder: addresses and sources, inline or from a file */
+	assert_int_equal(parse(VALID_TAIL "decoder moldudp64 udp-port 1 topic a allow 10.0.0.0/8,2001:db8::/32 "
+					  "sources ITCH1,ITCH2 unauthorized keep\n"),
+			 0);
+	assert_string_equal(cfg.decoders[1].allow, "10.0.0.0/8,2001:db8::/32");
+	assert_true(cfg.decoders[1].keep_unauthorized);
+	expect_error(VALID_TAIL "decoder moldudp64 udp-port 1 topic a allow 10.0.0.0/33\n", 4,
+		     "\"10.0.0.0/33\" is not an address or network");
+	expect_error(VALID_TAIL "decoder weirframe udp-port 1 topic a sources ITCH1\n", 4,
+		     "is not a weir frame source (wf:ID)");
+	expect_error(VALID_TAIL "decoder moldudp64 udp-port 1 topic a deny 10.0.0.1\n", 4, "unknown decoder option");
+	char dir[] = "/tmp/weir-allow-XXXXXX", path[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/list", dir);
+	FILE *f = fopen(path, "w");
+	fputs("# ours\n10.0.0.0/8\n10.1.0.0/16, 10.2.0.0/16\n300.1.1.1\n", f);
+	fclose(f);
+	char text[256];
+	snprintf(text, sizeof(text), VALID_TAIL "decoder moldudp64 udp-port 1 topic a allow @%s\n", path);
+	expect_error(text, 4, "/list:4: \"300.1.1.1\" is not an address or network");
+	f = fopen(path, "w");
+	static const char with_nul[] = "10.0.0.0/8\n\0" "10.1.0.0/16\n";
+	fwrite(with_nul, 1, sizeof(with_nul) - 1, f);
+	fclose(f);
+	expect_error(text, 4, "/list:2: a NUL byte");
+	unlink(path);
+	rmdir(dir);
 	assert_int_equal(parse(VALID_TAIL "port config 1 address 10.1.2.3\n"), 0);
 	assert_int_equal(cfg.port_addr[1], htonl(0x0A010203));
 	expect_error(VALID_TAIL "port config all address 10.1.2.3\n", 4, "an address is one port's");
