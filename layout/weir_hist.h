@@ -54,4 +54,21 @@ weir_hist_add(struct weir_hist *h, uint64_t ns, uint64_t n)
 	weir_sw_add(&h->count, n);
 }
 
+/* The upper bound (ns) of the bucket that holds quantile q of h: 0 when
+ * h is empty, UINT64_MAX past the last bound. */
+static inline uint64_t
+weir_hist_quantile_bound(const struct weir_hist *h, double q)
+{
+	uint64_t total = 0, want, seen = 0;
+	for (unsigned i = 0; i <= WEIR_HIST_BUCKETS; i++)
+		total += h->bucket[i];
+	if (total == 0)
+		return 0;
+	want = (uint64_t)(q * (double)total + 0.999999);
+	for (unsigned i = 0; i < WEIR_HIST_BUCKETS; i++)
+		if ((seen += h->bucket[i]) >= want)
+			return weir_hist_bound_ns[i];
+	return UINT64_MAX;
+}
+
 #endif

@@ -66,7 +66,10 @@ def test_each_event_is_logged_once_from_whichever_line_brought_it(deploy, tmp_pa
     assert man["lines"]["both_lost_events"] > 0 and t["loss_records"] > 0
     # B came behind: it filled A's misses (in order, not a fill, where A had nothing after the miss yet)
     assert 0.9 * man["lines"]["b"]["only_events"] <= t["seq_line_fills"] <= man["lines"]["b"]["only_events"]
-    assert lines["itch/b"]["behind_samples"] > 0
+    b = lines["itch/b"]
+    assert b["behind_samples"] > 0 and 0 < b["behind_p50_ns"] <= b["behind_p99_ns"], b
+    print(f"line b behind line a: p50 <= {b['behind_p50_ns']} ns, p99 <= {b['behind_p99_ns']} ns "
+          f"({b['behind_samples']} packet pairs timed)")
 
 
 def test_two_lines_on_two_ports_meet_on_one_worker(deploy, tmp_path):

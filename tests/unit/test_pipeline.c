@@ -714,6 +714,10 @@ should_keep_the_first_copy_and_count_the_second_by_line(void **state)
 		feed_group(f, 2, seq, 1, true);
 	}
 	assert_int_equal(f->pl.lines[1].behind.count, 2);
+	/* both copies came at one time: the first bucket (up to 1 us) holds every quantile */
+	assert_int_equal(weir_hist_quantile_bound(&f->pl.lines[1].behind, 0.5), 1000);
+	assert_int_equal(weir_hist_quantile_bound(&f->pl.lines[1].behind, 0.99), 1000);
+	assert_int_equal(weir_hist_quantile_bound(&f->pl.lines[0].behind, 0.5), 0); /* empty */
 	assert_int_equal(f->pl.lines[0].behind.count, 0);
 	drain_all(f, recs, 16);
 	assert_int_equal(weir_counters_identity_gap(&f->pl.c), 0);
