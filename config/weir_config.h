@@ -176,6 +176,12 @@ struct weir_config {
 		unsigned line_brokers;
 	} exp;
 
+	/* Every metrics endpoint's TLS (PEM files; "": plain HTTP) and client
+	 * authorization (Prometheus' authorization / basic_auth). */
+	char metrics_tls_cert[PATH_MAX], metrics_tls_key[PATH_MAX];
+	enum weir_metrics_auth { WEIR_AUTH_NONE, WEIR_AUTH_BEARER, WEIR_AUTH_BASIC } metrics_auth;
+	char metrics_auth_user[64];
+	char metrics_auth_file[PATH_MAX]; /* the token, or the password */
 	/* weir-control's Prometheus endpoint (port 0: off), network order. */
 	uint32_t metrics_ip;
 	uint16_t metrics_port;

@@ -1,4 +1,6 @@
 #include <arpa/inet.h>
+#include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -487,9 +489,27 @@ cmd_metrics(struct weir_config_ctx *ctx, char **t, int n)
 	else if (n == 3 && strcmp(t[1], "top-sources") == 0) {
 		if (weir_config_uint_range(ctx, "top-sources", t[2], 0, 1000, &v) == 0)
 			cfg->metrics_top_sources = (unsigned)v;
+	} else if (n == 4 && strcmp(t[1], "tls") == 0) {
+		for (int i = 2; i < 4; i++)
+			if (access(t[i], R_OK) != 0)
+				weir_diag_fail(&ctx->d, "metrics tls: %s: %s: give the PEM certificate, then its key", t[i],
+					       strerror(errno));
+		if (weir_config_word(ctx, "certificate", t[2], cfg->metrics_tls_cert, sizeof(cfg->metrics_tls_cert)) == 0)
+			weir_config_word(ctx, "key", t[3], cfg->metrics_tls_key, sizeof(cfg->metrics_tls_key));
+	} else if ((n == 4 && strcmp(t[1], "auth") == 0 && strcmp(t[2], "bearer") == 0) ||
+		   (n == 5 && strcmp(t[1], "auth") == 0 && strcmp(t[2], "basic") == 0)) {
+		const char *file = t[n - 1];
+		if (access(file, R_OK) != 0)
+			weir_diag_fail(&ctx->d, "metrics auth: %s: %s: give a file holding the %s", file, strerror(errno),
+				       n == 4 ? "token" : "password");
+		cfg->metrics_auth = n == 4 ? WEIR_AUTH_BEARER : WEIR_AUTH_BASIC;
+		if (n == 5)
+			weir_config_word(ctx, "user", t[3], cfg->metrics_auth_user, sizeof(cfg->metrics_auth_user));
+		weir_config_word(ctx, "secret file", file, cfg->metrics_auth_file, sizeof(cfg->metrics_auth_file));
 	} else
-		weir_diag_fail(&ctx->d, "expected \"metrics listen IPV4:PORT\", \"metrics off\", \"metrics sla DURATION\" or "
-				    "\"metrics top-sources N\"");
+		weir_diag_fail(&ctx->d, "expected \"metrics listen IPV4:PORT\", \"metrics off\", \"metrics sla DURATION\", "
+				    "\"metrics top-sources N\", \"metrics tls CERT.pem KEY.pem\", \"metrics auth bearer "
+				    "TOKENFILE\" or \"metrics auth basic USER PASSWORDFILE\"");
 }
 
 static void

@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,103 @@
 struct weir_http {
 	struct MHD_Daemon *daemon;
 	struct weir_http_handlers h;
+	struct weir_http_security sec;
 };
+
+static char *
+read_all(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *buf = calloc(1, 65537);
+	size_t n = buf ? fread(buf, 1, 65536, f) : 0;
+	fclose(f);
+	if (buf == NULL || n == 0) {
+		snprintf(err, errlen, "%s: empty or unreadable", path);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int
+weir_http_security_load(struct weir_http_security *s, const char *cert, const char *key, enum weir_http_auth auth,
+			const char *user, const char *secret_file, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	s->auth = auth;
+	snprintf(s->user, sizeof(s->user), "%s", user);
+	if (cert[0] && ((s->cert_pem = read_all(cert, err, errlen)) == NULL || (s->key_pem = read_all(key, err, errlen)) == NULL))
+		goto fail;
+	if (auth != WEIR_HTTP_AUTH_NONE) {
+		if ((s->secret = read_all(secret_file, err, errlen)) == NULL)
+			goto fail;
+		s->secret[strcspn(s->secret, "\r\n")] = 0; /* a file ends with a newline */
+		if (!s->secret[0]) {
+			snprintf(err, errlen, "%s: the secret is empty", secret_file);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	weir_http_security_free(s);
+	return -1;
+}
+
+void
+weir_http_security_free(struct weir_http_security *s)
+{
+	free(s->cert_pem);
+	free(s->key_pem);
+	free(s->secret);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Equal strings, in a time that depends on the lengths only. */
+static bool
+same_secret(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char d = la != lb;
+	for (size_t i = 0; i < la && i < lb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+/* Whether the request may be answered; when not, the 401 is queued. */
+static bool
+authorized(struct weir_http *srv, struct MHD_Connection *c, enum MHD_Result *rc)
+{
+	const struct weir_http_security *s = &srv->sec;
+	if (s->auth == WEIR_HTTP_AUTH_NONE)
+		return true;
+	bool ok = false;
+	if (s->auth == WEIR_HTTP_AUTH_BEARER) {
+		const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+		ok = a && strncmp(a, "Bearer ", 7) == 0 && same_secret(a + 7, s->secret);
+	} else {
+		char *pass = NULL, *user = MHD_basic_auth_get_username_password(c, &pass);
+		ok = user && pass && same_secret(user, s->user) && same_secret(pass, s->secret);
+		MHD_free(user);
+		MHD_free(pass);
+	}
+	if (ok)
+		return true;
+	static char body[] = "unauthorized\n";
+	struct MHD_Response *r = MHD_create_response_from_buffer(sizeof(body) - 1, body, MHD_RESPMEM_PERSISTENT);
+	if (r == NULL) {
+		*rc = MHD_NO;
+		return false;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+				s->auth == WEIR_HTTP_AUTH_BEARER ? "Bearer realm=\"weir\"" : "Basic realm=\"weir\"");
+	*rc = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, r);
+	MHD_destroy_response(r);
+	return false;
+}
 
 static enum MHD_Result
 reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, size_t len, bool owned)
@@ -49,6 +146,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	enum MHD_Result rc;
+	if (!authorized(srv, c, &rc))
+		return rc;
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET or HEAD only\n", 17, false);
 	if (strcmp(url, "/metrics") == 0) {
@@ -86,33 +186,53 @@ connection_budget(unsigned want)
 }
 
 struct weir_http *
-weir_http_serve(uint32_t ip, uint16_t port, const struct weir_http_handlers *h, char *err, size_t errlen)
+weir_http_serve(uint32_t ip, uint16_t port, const struct weir_http_handlers *h, const struct weir_http_security *sec,
+		char *err, size_t errlen)
 {
 	struct weir_http *srv = calloc(1, sizeof(*srv));
 	if (srv == NULL)
 		return NULL;
 	srv->h = *h;
+	if (sec)
+		srv->sec = *sec; /* the caller keeps the strings for the server's life */
+	bool tls = srv->sec.cert_pem != NULL;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = port };
 	memcpy(&sa.sin_addr, &ip, 4);
 	/* Slow and abusive clients must not starve a scrape: one epoll thread
 	 * holds many connections at little cost, one address may hold only a
 	 * few, an idle one goes after a short time, and each has a small
 	 * memory budget. */
-	srv->daemon = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, srv,
-				       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
+	/* TLS options last: without TLS, the key and certificate are not given */
+	srv->daemon = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | (tls ? MHD_USE_TLS : 0), 0, NULL, NULL, on_request,
+				       srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
 				       connection_budget(MAX_CONNECTIONS), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 				       (unsigned)PER_IP_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
 				       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-				       (unsigned)1024, MHD_OPTION_END);
-	if (srv->daemon && (ntohl(ip) >> 24) != 127)
-		fprintf(stderr, "warning: metrics on %s:%u, reachable beyond this host, without TLS or authentication: "
-				"anyone who reaches the port reads them; bind 127.0.0.1 or firewall the port\n",
+				       (unsigned)1024, tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, srv->sec.key_pem,
+				       MHD_OPTION_HTTPS_MEM_CERT, srv->sec.cert_pem, MHD_OPTION_END);
+	if (srv->daemon && !tls && (ntohl(ip) >> 24) != 127)
+		fprintf(stderr, "warning: metrics on %s:%u, reachable beyond this host, without TLS: anyone on the path "
+				"reads them; give \"metrics tls CERT KEY\", bind 127.0.0.1 or firewall the port\n",
 			inet_ntoa(sa.sin_addr), ntohs(sa.sin_port));
 	if (srv->daemon == NULL) {
-		snprintf(err, errlen, "cannot serve metrics on %s:%u (in use?)", inet_ntoa(sa.sin_addr), ntohs(sa.sin_port));
+		snprintf(err, errlen, "cannot serve metrics on %s:%u (in use?%s)", inet_ntoa(sa.sin_addr), ntohs(sa.sin_port),
+			 tls ? " or a certificate and key that do not go together" : "");
 		free(srv);
 		return NULL;
 	}
+	return srv;
+}
+
+struct weir_http *
+weir_http_serve_files(uint32_t ip, uint16_t port, const struct weir_http_handlers *h, const char *cert, const char *key,
+		      enum weir_http_auth auth, const char *user, const char *secret_file, char *err, size_t errlen)
+{
+	struct weir_http_security sec;
+	if (weir_http_security_load(&sec, cert, key, auth, user, secret_file, err, errlen) != 0)
+		return NULL;
+	struct weir_http *srv = weir_http_serve(ip, port, h, &sec, err, errlen);
+	if (srv == NULL)
+		weir_http_security_free(&sec);
 	return srv;
 }
 
@@ -122,5 +242,6 @@ weir_http_stop(struct weir_http *srv)
 	if (srv == NULL)
 		return;
 	MHD_stop_daemon(srv->daemon);
+	weir_http_security_free(&srv->sec);
 	free(srv);
 }

@@ -262,3 +262,69 @@ def test_500_slow_connections_leave_a_scrape_answered_within_a_second(running):
             assert held <= 16, held  # one address gets its share, not the server
         else:
             assert held >= 400, held  # many clients are served; none starves the scrape
+
+
+def tls_get(url, ca, headers=None):
+    """(status, body) of a GET over TLS checked against ca; (0, reason) when the handshake fails."""
+    import ssl
+    ctx = ssl.create_default_context(cafile=ca)
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=5, context=ctx) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except (urllib.error.URLError, OSError) as e:
+        return 0, str(e)
+
+
+@pytest.mark.parametrize("auth", ["bearer", "basic"])
+def test_a_real_prometheus_scrapes_over_tls_with_its_credentials_and_nobody_else_does(deploy, tmp_path, auth):
+    if shutil.which("openssl") is None or shutil.which("prometheus") is None:
+        pytest.skip("needs openssl and prometheus")
+    cert, key, secret = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "secret"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    secret.write_text("s3cret-token-for-weir\n")
+    line = f"metrics auth bearer {secret}" if auth == "bearer" else f"metrics auth basic prom {secret}"
+    pcap, manifest = gen_pcap(str(tmp_path), seed=52, messages=20000, sessions=2)
+    d = deploy("tls", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY + f"metrics tls {cert} {key}\n{line}\n")
+    dp = d.start_dataplane()
+    d.wait_running()
+    d.start_control()
+    url = f"https://127.0.0.1:{d.metrics_port}/metrics"
+    import base64
+    good = ({"Authorization": "Bearer s3cret-token-for-weir"} if auth == "bearer" else
+            {"Authorization": "Basic " + base64.b64encode(b"prom:s3cret-token-for-weir").decode()})
+    assert wait_for(lambda: tls_get(url, str(cert), good)[0] == 200)
+    assert tls_get(url, str(cert))[0] == 401                                          # no credentials
+    assert tls_get(url, str(cert), {"Authorization": "Bearer wrong"})[0] == 401      # wrong ones
+    assert http_get(f"http://127.0.0.1:{d.metrics_port}/metrics")[0] != 200          # plain HTTP is not served
+    port = free_port()
+    creds = (f"    authorization:\n      type: Bearer\n      credentials_file: {secret}\n" if auth == "bearer" else
+             f"    basic_auth:\n      username: prom\n      password_file: {secret}\n")
+    (tmp_path / "prom.yml").write_text(
+        "global:\n  scrape_interval: 200ms\n"
+        f"scrape_configs:\n  - job_name: weir\n    scheme: https\n    tls_config:\n      ca_file: {cert}\n{creds}"
+        f"    static_configs:\n      - targets: ['127.0.0.1:{d.metrics_port}']\n")
+    prom = subprocess.Popen(["prometheus", f"--config.file={tmp_path / 'prom.yml'}",
+                             f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        q = urllib.parse.quote('sum(weir_rx_packets_total)')
+
+        def scraped():
+            status, body = http_get(f"http://127.0.0.1:{port}/api/v1/query?query={q}")
+            result = json.loads(body)["data"]["result"] if status == 200 else []
+            return bool(result) and float(result[0]["value"][1]) > 0
+
+        assert wait_for(scraped, timeout=60)
+        status, body = http_get(f"http://127.0.0.1:{port}/api/v1/targets")
+        target = json.loads(body)["data"]["activeTargets"][0]
+        assert target["health"] == "up" and target["scrapeUrl"].startswith("https://"), target
+    finally:
+        prom.terminate()
+        prom.wait(timeout=30)
+    dp.send_signal(2)
+    dp.wait(timeout=30)

@@ -407,6 +407,10 @@ should_take_a_feeds_a_and_b_lines_and_refuse_half_a_pair(void **state)
 	expect_error(text, 4, "/list:2: a NUL byte");
 	unlink(path);
 	rmdir(dir);
+	expect_error(VALID_TAIL "metrics tls /nonexistent/cert.pem /nonexistent/key.pem\n", 4,
+		     "metrics tls: /nonexistent/cert.pem: No such file or directory");
+	expect_error(VALID_TAIL "metrics auth bearer /nonexistent/token\n", 4, "give a file holding the token");
+	expect_error(VALID_TAIL "metrics auth digest x y\n", 4, "\"metrics auth basic USER PASSWORDFILE\"");
 	assert_int_equal(parse(VALID_TAIL "port config 1 address 10.1.2.3\n"), 0);
 	assert_int_equal(cfg.port_addr[1], htonl(0x0A010203));
 	expect_error(VALID_TAIL "port config all address 10.1.2.3\n", 4, "an address is one port's");
