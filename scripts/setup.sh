@@ -14,7 +14,8 @@ PACKAGES=(
   libcmocka-dev libpcre2-dev           # unit tests (pcre2: the oracle for Hyperscan)
   python3 python3-pytest python3-scapy tshark iproute2 procps   # integration tests
   ethtool                              # veth tests: the sender's checksum offload off, so its packets carry real checksums
-  prometheus                           # a real scraper and promtool, for the metrics tests
+  prometheus openssl                   # a real scraper and promtool; certificates for the metrics-over-TLS test
+  systemd                              # systemd-analyze verify and security, for the units' test
   strace                               # the hot-path hygiene test: no syscall in the worker loop
   python3-matplotlib                   # perf/appliance.py's chart
   librdkafka-dev kcat python3-confluent-kafka   # weir-export; weir-check --kafka reads Kafka back
