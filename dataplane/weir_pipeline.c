@@ -305,8 +305,8 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 		pl->c.accepted_packets++;
 		return;
 	}
-	if (end && ln && src && src->state == WEIR_SEQ_SRC_CLOSED && src->next_seq == b->first_seq) {
-		pl->c.accepted_packets++; /* the other line's end of this session came first */
+	if (end && weir_seq_end_known(src, b->first_seq)) {
+		pl->c.accepted_packets++; /* one end of session, one record */
 		return;
 	}
 	if (end) {

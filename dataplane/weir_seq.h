@@ -179,6 +179,13 @@ bool weir_seq_in_order_run(struct weir_seq_table *t, struct weir_seq_source *src
 			   const struct weir_seq_line *ln, uint64_t now_ns);
 void weir_seq_heartbeat(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t next_seq,
 			const struct weir_seq_line *ln, uint64_t now_ns);
+/* Whether an end of session says nothing new: its source ended at that
+ * point already (the other line's copy, or the same packet again). */
+static inline bool
+weir_seq_end_known(const struct weir_seq_source *src, uint64_t next_seq)
+{
+	return src && src->state == WEIR_SEQ_SRC_CLOSED && src->next_seq == next_seq;
+}
 /* End of session: a heartbeat that closes the source; data after it restarts it. */
 void weir_seq_end_of_session(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t next_seq,
 			     const struct weir_seq_line *ln, uint64_t now_ns);

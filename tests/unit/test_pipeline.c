@@ -805,6 +805,28 @@ should_take_an_ipv6_groups_packets_and_filter_other_groups(void **state)
 }
 
 
+/* An end of session that comes again (repeated on the wire, or the other
+ * line's copy) is one record, not two; data after it still restarts. */
+static void
+should_log_one_end_of_session_however_often_it_comes(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t mold[64], frame[256];
+	feed_mold(f, "EOS", 1, 2);
+	uint32_t ml = weir_mold_put_header(mold, "EOS", 3, WEIR_MOLD_END_OF_SESSION);
+	uint32_t fl = frame_ipv4_udp(frame, 0, 26400, mold, ml);
+	for (int i = 0; i < 3; i++)
+		weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 10 + i);
+	weir_ring_publish(&f->pl.ring, 1);
+	const struct weir_record *recs[8];
+	assert_int_equal(drain_all(f, recs, 8), 3); /* two events, one end */
+	assert_int_equal(recs[2]->kind, WEIR_REC_END_OF_SESSION);
+	assert_int_equal(f->pl.c.end_of_session, 1);
+	assert_int_equal(f->pl.c.accepted_packets, 4);
+	assert_int_equal(weir_counters_identity_gap(&f->pl.c), 0);
+}
+
+
 int
 main(void)
 {
@@ -813,6 +835,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_dead_letter_a_packet_whose_sequence_would_wrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_copy_every_payload_length_exactly, setup, teardown),
 		cmocka_unit_test(should_convert_a_nic_clock_to_unix_ns),
+		cmocka_unit_test_setup_teardown(should_log_one_end_of_session_however_often_it_comes, setup, teardown),
 		cmocka_unit_test(should_take_an_ipv6_groups_packets_and_filter_other_groups),
 		cmocka_unit_test_setup_teardown(should_carry_the_nics_receive_time_and_say_which_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_keep_the_first_copy_and_count_the_second_by_line, setup_lines,
