@@ -190,6 +190,8 @@ void gen_emit_mold(struct gen *g, const uint8_t *mold, uint32_t len);
 void gen_emit_filtered(struct gen *g);
 void gen_emit_malformed(struct gen *g, struct session *s);
 void gen_emit_control(struct gen *g, struct session *s, uint16_t count);
+/* A heartbeat's or end of session's header (count says which) at hdr; its length. */
+uint32_t gen_control_header(const struct gen *g, const struct session *s, uint16_t count, uint8_t *hdr);
 /* gen_truth.c */
 void gen_truth_next_is(struct gen *g, struct session *s, uint64_t next);
 void gen_truth_events(struct gen *g, struct session *s, uint64_t seq, unsigned n);
@@ -209,7 +211,7 @@ void gen_lines_send(struct gen *g, struct pending *p);
 void gen_lines_deliver(struct gen *g, const struct pending *p);
 void gen_lines_control(struct gen *g, struct session *s, uint16_t count);
 void gen_lines_manifest(struct gen *g, FILE *f);
-void gen_lines_session(struct gen *g, FILE *f, const struct session *s);
+void gen_lines_session(FILE *f, const struct session *s);
 /* gen_traffic.c's, for the lines */
 void gen_hold(struct gen *g, const struct pending *p, unsigned due_in);
 void gen_release_due(struct gen *g, bool all);

@@ -218,16 +218,19 @@ gen_emit_malformed(struct gen *g, struct session *s)
 	g->dead_by_reason[reason]++;
 }
 
+uint32_t
+gen_control_header(const struct gen *g, const struct session *s, uint16_t count, uint8_t *hdr)
+{
+	if (g->o.weir_framing)
+		return weir_frame_put_header(hdr, count == WEIR_MOLD_END_OF_SESSION ? WEIR_FRAME_F_END : 0, 0,
+					     s->source_id, s->next_seq);
+	return weir_mold_put_header(hdr, s->name, s->next_seq, count);
+}
+
 void
 gen_emit_control(struct gen *g, struct session *s, uint16_t count)
 {
 	uint8_t hdr[WEIR_FRAME_HEADER_BYTES];
-	uint32_t len;
-	if (g->o.weir_framing)
-		len = weir_frame_put_header(hdr, count == WEIR_MOLD_END_OF_SESSION ? WEIR_FRAME_F_END : 0, 0,
-					    s->source_id, s->next_seq);
-	else
-		len = weir_mold_put_header(hdr, s->name, s->next_seq, count);
-	gen_emit_mold(g, hdr, len);
+	gen_emit_mold(g, hdr, gen_control_header(g, s, count, hdr));
 	g->data_packets++;
 }

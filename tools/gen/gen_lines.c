@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "gen.h"
-#include "weir_frame.h"
 #include "weir_moldudp64.h"
 
 static void
@@ -125,21 +124,13 @@ gen_lines_control(struct gen *g, struct session *s, uint16_t count)
 	for (unsigned l = 0; l < 2; l++) {
 		if (l == 1 && b_silent(g))
 			continue;
-		if (l == 1 && g->o.line_delay && count == WEIR_MOLD_HEARTBEAT) {
-			static struct pending p;
-			p = (struct pending){ .session = (unsigned)(s - g->s), .seq = s->next_seq, .count = 0, .line = 1 };
-			p.len = g->o.weir_framing ? weir_frame_put_header(p.mold, 0, 0, s->source_id, s->next_seq)
-						  : weir_mold_put_header(p.mold, s->name, s->next_seq, count);
+		static struct pending p; /* no events: the truth takes nothing from it */
+		p = (struct pending){ .session = (unsigned)(s - g->s), .seq = s->next_seq, .line = (uint8_t)l };
+		p.len = gen_control_header(g, s, count, p.mold);
+		if (l == 1 && g->o.line_delay && count == WEIR_MOLD_HEARTBEAT)
 			gen_hold(g, &p, g->o.line_delay);
-			g->heartbeats++;
-			continue;
-		}
-		struct endpoints saved = g->feed;
-		g->feed = g->line_ep[l];
-		g->line = (int)l;
-		gen_emit_control(g, s, count);
-		g->line = -1;
-		g->feed = saved;
+		else
+			gen_lines_deliver(g, &p);
 		if (count == WEIR_MOLD_HEARTBEAT)
 			g->heartbeats++;
 	}
@@ -149,9 +140,8 @@ gen_lines_control(struct gen *g, struct session *s, uint16_t count)
 
 /* ,"lost_a": [[first, last], ...], "lost_b": [...] of one session. */
 void
-gen_lines_session(struct gen *g, FILE *f, const struct session *s)
+gen_lines_session(FILE *f, const struct session *s)
 {
-	(void)g;
 	for (unsigned l = 0; l < 2; l++) {
 		fprintf(f, ", \"lost_%c\": [", 'a' + l);
 		bool first = true;

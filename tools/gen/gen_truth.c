@@ -173,7 +173,7 @@ write_session(struct gen *g, FILE *f, unsigned i, bool last)
 	/* What never arrived below what the receiver learned exists: the LOSS records' due. */
 	fputc('"', f);
 	if (o->lines == 2)
-		gen_lines_session(g, f, s);
+		gen_lines_session(f, s);
 	fprintf(f, ", \"lost\": [");
 	bool first = true;
 	for (uint64_t q = s->first_seq; q < s->seen_next;) {
@@ -228,17 +228,6 @@ gen_write_manifest(struct gen *g, FILE *f)
 			g->end_of_session);
 		fprintf(f, "    \"gap_events_lost\": %" PRIu64 ",\n    \"dead_letter_packets\": %" PRIu64 ",\n",
 			g->forgotten_events, g->dead);
-	} else if (o->lines == 2) {
-		/* which copy wins depends on timing; what is persisted, counted and lost does not */
-		fprintf(f, "    \"rx_packets\": %" PRIu64 ",\n    \"accepted_packets\": %" PRIu64 ",\n", g->packets, accepted);
-		fprintf(f, "    \"filtered_packets\": %" PRIu64 ",\n    \"dead_letter_packets\": %" PRIu64 ",\n", g->filtered,
-			g->dead);
-		fprintf(f, "    \"messages\": %" PRIu64 ",\n    \"event_records\": %" PRIu64 ",\n", t->messages, delivered);
-		fprintf(f, "    \"heartbeats\": %" PRIu64 ",\n    \"end_of_session\": %" PRIu64 ",\n", g->heartbeats,
-			g->end_of_session);
-		fprintf(f, "    \"seq_duplicates\": 0,\n    \"seq_arbitrated\": %" PRIu64 ",\n    \"seq_late_fills\": 0,\n",
-			t->duplicates);
-		fprintf(f, "    \"gap_events_lost\": %" PRIu64 ",\n", t->events_missing - t->late_fills);
 	} else {
 		fprintf(f, "    \"rx_packets\": %" PRIu64 ",\n    \"accepted_packets\": %" PRIu64 ",\n", g->packets, accepted);
 		fprintf(f, "    \"filtered_packets\": %" PRIu64 ",\n    \"dead_letter_packets\": %" PRIu64 ",\n", g->filtered,
@@ -246,6 +235,13 @@ gen_write_manifest(struct gen *g, FILE *f)
 		fprintf(f, "    \"messages\": %" PRIu64 ",\n    \"event_records\": %" PRIu64 ",\n", t->messages, delivered);
 		fprintf(f, "    \"heartbeats\": %" PRIu64 ",\n    \"end_of_session\": %" PRIu64 ",\n", g->heartbeats,
 			g->end_of_session);
+	}
+	if (!o->serving && o->lines == 2) {
+		/* which copy wins depends on timing; what is persisted, counted and lost does not */
+		fprintf(f, "    \"seq_duplicates\": 0,\n    \"seq_arbitrated\": %" PRIu64 ",\n    \"seq_late_fills\": 0,\n",
+			t->duplicates);
+		fprintf(f, "    \"gap_events_lost\": %" PRIu64 ",\n", t->events_missing - t->late_fills);
+	} else if (!o->serving) {
 		fprintf(f, "    \"seq_in_order\": %" PRIu64 ",\n    \"seq_ahead\": %" PRIu64 ",\n", t->in_order, t->ahead);
 		fprintf(f, "    \"seq_late_fills\": %" PRIu64 ",\n    \"seq_duplicates\": %" PRIu64 ",\n", t->late_fills,
 			t->duplicates);
