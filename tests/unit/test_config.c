@@ -366,6 +366,11 @@ should_take_a_feeds_a_and_b_lines_and_refuse_half_a_pair(void **state)
 	expect_error(VALID_TAIL "feed itch window 2ms\n", 4, "has settings but no group");
 	expect_error(VALID_TAIL "feed itch window 0ms\n", 4, "give a time above 0");
 	expect_error(VALID_TAIL "feed itch window 1ms 5\n", 4, "expected \"feed NAME window DURATION [events N]\"");
+}
+
+static void
+should_take_ipv6_groups_of_a_scope_beyond_the_link(void **state)
+{
 	assert_int_equal(parse(VALID_TAIL "feed v6 port 0 group ff3e::8000:1 source 2001:db8::9 udp-port 26400\n"), 0);
 	assert_int_equal(cfg.feed_groups[0].family, 6);
 	assert_int_equal(cfg.feed_groups[0].group6[0], 0xff);
@@ -373,6 +378,11 @@ should_take_a_feeds_a_and_b_lines_and_refuse_half_a_pair(void **state)
 	expect_error(VALID_TAIL "feed v6 port 0 group ff02::16 udp-port 26400\n", 4, "of a scope above link-local");
 	expect_error(VALID_TAIL "feed v6 port 0 group ff3e::1 source 10.0.0.1 udp-port 26400\n", 4,
 		     "is not an IPv6 address, as the group is");
+}
+
+static void
+should_create_the_log_0640_unless_log_mode_says_otherwise(void **state)
+{
 	assert_int_equal(parse(VALID_TAIL), 0);
 	assert_int_equal(cfg.log_mode, 0640);
 	assert_int_equal(weir_config_umask(&cfg), 0027); /* files 0640, directories 0750 */
@@ -380,6 +390,11 @@ should_take_a_feeds_a_and_b_lines_and_refuse_half_a_pair(void **state)
 	assert_int_equal(weir_config_umask(&cfg), 0077);
 	expect_error(VALID_TAIL "log mode 0750\n", 4, "read and write bits only");
 	expect_error(VALID_TAIL "log mode 0440\n", 4, "the owner's both");
+}
+
+static void
+should_take_a_decoders_allowlists_and_name_the_file_line_of_a_bad_entry(void **state)
+{
 	/* who may feed a decoder: addresses and sources, inline or from a file */
 	assert_int_equal(parse(VALID_TAIL "decoder moldudp64 udp-port 1 topic a allow 10.0.0.0/8,2001:db8::/32 "
 					  "sources ITCH1,ITCH2 unauthorized keep\n"),
@@ -407,10 +422,20 @@ should_take_a_feeds_a_and_b_lines_and_refuse_half_a_pair(void **state)
 	expect_error(text, 4, "/list:2: a NUL byte");
 	unlink(path);
 	rmdir(dir);
+}
+
+static void
+should_want_readable_files_for_metrics_tls_and_auth(void **state)
+{
 	expect_error(VALID_TAIL "metrics tls /nonexistent/cert.pem /nonexistent/key.pem\n", 4,
 		     "metrics tls: /nonexistent/cert.pem: No such file or directory");
 	expect_error(VALID_TAIL "metrics auth bearer /nonexistent/token\n", 4, "give a file holding the token");
 	expect_error(VALID_TAIL "metrics auth digest x y\n", 4, "\"metrics auth basic USER PASSWORDFILE\"");
+}
+
+static void
+should_take_a_ports_own_unicast_address_only(void **state)
+{
 	assert_int_equal(parse(VALID_TAIL "port config 1 address 10.1.2.3\n"), 0);
 	assert_int_equal(cfg.port_addr[1], htonl(0x0A010203));
 	expect_error(VALID_TAIL "port config all address 10.1.2.3\n", 4, "an address is one port's");
@@ -434,6 +459,11 @@ main(void)
 		cmocka_unit_test(should_check_cross_field_rules_after_the_whole_file),
 		cmocka_unit_test(should_refuse_sender_keyed_sources_on_a_feed_with_rerequests),
 		cmocka_unit_test(should_take_a_feeds_a_and_b_lines_and_refuse_half_a_pair),
+		cmocka_unit_test(should_take_ipv6_groups_of_a_scope_beyond_the_link),
+		cmocka_unit_test(should_create_the_log_0640_unless_log_mode_says_otherwise),
+		cmocka_unit_test(should_take_a_decoders_allowlists_and_name_the_file_line_of_a_bad_entry),
+		cmocka_unit_test(should_want_readable_files_for_metrics_tls_and_auth),
+		cmocka_unit_test(should_take_a_ports_own_unicast_address_only),
 		cmocka_unit_test(should_report_every_error_not_just_the_first),
 		cmocka_unit_test(should_reject_a_corelist_naming_an_lcore_twice),
 		cmocka_unit_test(should_name_an_unset_environment_variable),
