@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from weir_harness import GEN, eal_mem, gen_pcap, http_get, load_json, remove_dpdk_files
+from weir_harness import (gen_over_memif, gen_pcap, http_get, load_json, memif_server, memif_socket,
+                          remove_dpdk_files)
 
 BODY = """
 set corelist 1
@@ -84,10 +85,8 @@ def test_two_lines_on_two_ports_meet_on_one_worker(deploy, tmp_path):
 
 def test_a_silent_line_is_reported_and_the_other_carries_the_feed(deploy, tmp_path):
     """Live over net_memif: line B goes silent after a quarter of the feed; A (1% loss) carries on."""
-    sock = f"/tmp/wab{os.getpid()}.sock"  # vdev arguments must fit 63 characters (weir_config)
-    if os.path.exists(sock):
-        os.unlink(sock)
-    d = deploy("silent", f"--vdev=net_memif0,role=server,id=0,socket={sock}",
+    sock = memif_socket("wab")
+    d = deploy("silent", memif_server(sock),
                BODY.format(b_port=0, window="20ms").replace("silent 1s", "silent 300ms"))
     d.start_dataplane()
     d.wait_running()
@@ -95,11 +94,10 @@ def test_a_silent_line_is_reported_and_the_other_carries_the_feed(deploy, tmp_pa
     manifest = str(tmp_path / "sent.json")
     gen_prefix = f"wg-ab-{os.getpid()}"
     gen = subprocess.Popen(
-        [GEN, "send", "--dpdk", f"--file-prefix={gen_prefix} -l 0 --no-pci {eal_mem()} "
-         f"--log-level=lib.eal:warning --vdev=net_memif0,role=client,id=0,socket={sock}",
+        gen_over_memif(sock, gen_prefix,
          "--lines", "2", "--to", "239.1.1.1:26400", "--to-b", "239.1.1.2:26400", "--line-loss", "0.01,0",
          "--b-silent-after", "10000", "--manifest", manifest, "--seed", "9", "--messages", "40000",
-         "--sessions", "2", "--end-session", "--rate", "5000", "--linger", "0"],
+         "--sessions", "2", "--end-session", "--rate", "5000", "--linger", "0"),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     degraded, silent = None, []
     try:
@@ -132,16 +130,14 @@ def test_what_both_lines_lost_is_rerequested_and_only_that(deploy, tmp_path):
     """Live over net_memif with a retransmission server: events lost on one line come from the other (no
     re-request); what both lost is asked for from the port's configured address, and what the server
     forgot is a LOSS record."""
-    sock = f"/tmp/wrr{os.getpid()}.sock"
-    if os.path.exists(sock):
-        os.unlink(sock)
+    sock = memif_socket("wrr")
     # B's copy comes 3 packets (150 us) behind A's; the window is wide enough for this VM to stall a while
     # (with 20 ms it failed once here while the machine was busy; its output was not kept)
     body = BODY.format(b_port=0, window="200ms").replace(
         "decoder moldudp64 udp-port 26400 topic itch",
         "decoder moldudp64 udp-port 26400 topic itch rerequest 198.18.0.1:26401\nport config 0 address 198.18.0.2"
     ).replace("sequence gap-timeout 5s", "sequence gap-timeout 800ms\nsequence rerequest-interval 40ms")
-    d = deploy("rr", f"--vdev=net_memif0,role=server,id=0,socket={sock}", body)
+    d = deploy("rr", memif_server(sock), body)
     d.start_dataplane()
     d.wait_running()
     cp = d.start_control("--exit-when-done")
@@ -149,12 +145,11 @@ def test_what_both_lines_lost_is_rerequested_and_only_that(deploy, tmp_path):
     gen_prefix = f"wg-rr-{os.getpid()}"
     try:
         gen = subprocess.run(
-            [GEN, "send", "--dpdk", f"--file-prefix={gen_prefix} -l 0 --no-pci {eal_mem()} "
-             f"--log-level=lib.eal:warning --vdev=net_memif0,role=client,id=0,socket={sock}",
+            gen_over_memif(sock, gen_prefix,
              "--lines", "2", "--to", "239.1.1.1:26400", "--to-b", "239.1.1.2:26400", "--line-loss", "0.05,0.05",
              "--line-delay", "3",
              "--serve", "198.18.0.1:26401", "--forget", "0.3", "--manifest", manifest, "--seed", "4",
-             "--messages", "40000", "--sessions", "3", "--end-session", "--rate", "20000", "--linger", "2"],
+             "--messages", "40000", "--sessions", "3", "--end-session", "--rate", "20000", "--linger", "2"),
             capture_output=True, text=True, timeout=120)
     finally:
         remove_dpdk_files(gen_prefix)

@@ -7,7 +7,7 @@ import os
 import subprocess
 import time
 
-from weir_harness import GEN, eal_mem, load_json, remove_dpdk_files
+from weir_harness import gen_over_memif, load_json, memif_server, memif_socket, remove_dpdk_files
 
 BODY = """
 set corelist 1
@@ -23,10 +23,8 @@ shutdown drain-timeout 20s
 
 
 def test_dpdk_sender_over_memif_recovers_gaps_through_rerequests(deploy, tmp_path):
-    sock = f"/tmp/wm{os.getpid()}.sock"  # vdev arguments must fit 63 characters (weir_config)
-    if os.path.exists(sock):
-        os.unlink(sock)
-    d = deploy("memif", f"--vdev=net_memif0,role=server,id=0,socket={sock}", BODY)
+    sock = memif_socket("wm")
+    d = deploy("memif", memif_server(sock), BODY)
     d.start_dataplane()
     d.wait_running()
     cp = d.start_control("--exit-when-done")
@@ -34,12 +32,11 @@ def test_dpdk_sender_over_memif_recovers_gaps_through_rerequests(deploy, tmp_pat
     gen_prefix = f"wg-memif-{os.getpid()}"
     try:
         gen = subprocess.run(
-            [GEN, "send", "--dpdk", f"--file-prefix={gen_prefix} -l 0 --no-pci {eal_mem()} "
-             f"--log-level=lib.eal:warning --vdev=net_memif0,role=client,id=0,socket={sock}",
+            gen_over_memif(sock, gen_prefix,
              "--to", "198.18.0.2:26400", "--serve", "198.18.0.1:26401", "--manifest", manifest,
              "--seed", "5", "--messages", "30000", "--sessions", "3", "--loss", "0.02", "--burst-loss", "3",
              "--forget", "0.3", "--reorder", "0.01", "--heartbeat-every", "20", "--end-session",
-             "--rate", "50000", "--linger", "2"],
+             "--rate", "50000", "--linger", "2"),
             capture_output=True, text=True, timeout=120)
     finally:
         remove_dpdk_files(gen_prefix)

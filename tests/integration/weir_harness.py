@@ -75,6 +75,25 @@ def shorten_vdev_paths(eal):
     return re.sub(r"\b(rx_pcap|tx_pcap)=([^,\s]+)", lambda m: f"{m.group(1)}={short_link(m.group(2))}", eal)
 
 
+def memif_socket(tag):
+    """A fresh net_memif socket path: weir-dataplane serves it, weir-gen --dpdk connects (short: DPDK hands
+    a secondary only 63 characters of a vdev's arguments)."""
+    sock = f"/tmp/{tag}{os.getpid()}.sock"
+    if os.path.exists(sock):
+        os.unlink(sock)
+    return sock
+
+
+def memif_server(sock):
+    return f"--vdev=net_memif0,role=server,id=0,socket={sock}"
+
+
+def gen_over_memif(sock, prefix, *args):
+    """weir-gen send's command line over a net_memif client of sock, with its own EAL file prefix."""
+    return [GEN, "send", "--dpdk", f"--file-prefix={prefix} -l 0 --no-pci {eal_mem()} --log-level=lib.eal:warning "
+            f"--vdev=net_memif0,role=client,id=0,socket={sock}", *args]
+
+
 def gen_pcap(out_dir, name="traffic", **flags):
     """weir-gen pcap; flags become --flag value (True: bare flag). Returns (pcap, manifest)."""
     pcap = os.path.join(out_dir, name + ".pcap")
