@@ -191,8 +191,13 @@ struct weir_config {
 	int control_lcore;
 	uint64_t drain_timeout_ns;
 
+	/* user NAME [group GROUP]: who the processes become once set up
+	 * ("": stay who they were started as), resolved when read. */
+	char run_user[64];
+	unsigned run_uid, run_gid;
+
 	/* Where each cross-checked setting was given, for error lines. */
-	unsigned line_corelist, line_rxq, line_log_dir, line_ring_size, line_rules;
+	unsigned line_corelist, line_rxq, line_log_dir, line_ring_size, line_rules, line_user;
 };
 
 void weir_config_defaults(struct weir_config *cfg);

@@ -572,5 +572,6 @@ const struct weir_config_command weir_config_commands[] = {
 	{ "dead-letter", cmd_dead_letter, 2 },
 	{ "export", weir_config_cmd_export, 0 }, /* once per setting: checked inside */
 	{ "feed", weir_config_cmd_feed, 0 },
+	{ "user", weir_config_cmd_user, 1 },
 	{ NULL, NULL, 0 },
 };

@@ -22,8 +22,10 @@
 
 #include "weir_allow.h"
 #include "weir_config.h"
+#include "weir_eal_args.h"
 #include "weir_pipeline.h"
 #include "weir_port.h"
+#include "weir_priv.h"
 #include "weir_report.h"
 #include "weir_rules_admin.h"
 #include "weir_attach.h"
@@ -114,52 +116,6 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	o->extra_argc = argc - optind;
 	o->extra_argv = argv + optind;
-	return 0;
-}
-
-static bool
-eal_has_lcores(const struct weir_config *cfg)
-{
-	for (int i = 0; i < cfg->eal_argc; i++) {
-		const char *a = cfg->eal_argv[i];
-		if (!strcmp(a, "-l") || !strcmp(a, "-c") || !strncmp(a, "--lcores", 8) || !strncmp(a, "-l", 2))
-			return true;
-	}
-	return false;
-}
-
-/* argv for rte_eal_init: the file's eal args, the command line's, and an
- * lcore list (main lcore + workers) when neither gave one. */
-static int
-build_eal_args(struct weir_config *cfg, const struct options *o, char **argv, int *argc)
-{
-	static char lcores[512];
-	for (int i = 0; i < o->extra_argc; i++)
-		if (weir_config_add_eal_arg(cfg, o->extra_argv[i]))
-			return -1;
-	int n = 0;
-	argv[n++] = "weir-dataplane";
-	argv[n++] = "--proc-type=primary";
-	if (!eal_has_lcores(cfg)) {
-		unsigned main_lcore = 0;
-		for (bool clash = true; clash; ) {
-			clash = false;
-			for (unsigned i = 0; i < cfg->n_workers; i++)
-				if (cfg->worker_lcores[i] == main_lcore) {
-					main_lcore++;
-					clash = true;
-				}
-		}
-		int len = snprintf(lcores, sizeof(lcores), "%u", main_lcore);
-		for (unsigned i = 0; i < cfg->n_workers && len < (int)sizeof(lcores) - 8; i++)
-			len += snprintf(lcores + len, sizeof(lcores) - (size_t)len, ",%u", cfg->worker_lcores[i]);
-		argv[n++] = "-l";
-		argv[n++] = lcores;
-	}
-	for (int i = 0; i < cfg->eal_argc; i++)
-		argv[n++] = cfg->eal_argv[i];
-	argv[n] = NULL;
-	*argc = n;
 	return 0;
 }
 
@@ -261,7 +217,7 @@ start_eal(struct dataplane *dp)
 {
 	char *eal_argv[WEIR_MAX_EAL_ARGS + 8];
 	int eal_argc;
-	if (build_eal_args(&dp->cfg, &dp->o, eal_argv, &eal_argc) != 0) {
+	if (weir_eal_args_primary(&dp->cfg, dp->o.extra_argc, dp->o.extra_argv, eal_argv, &eal_argc) != 0) {
 		fprintf(stderr, "weir-dataplane: too many EAL arguments\n");
 		return 2;
 	}
@@ -269,6 +225,12 @@ start_eal(struct dataplane *dp)
 	if (!weir_config_no_huge(&dp->cfg) &&
 	    weir_wait_for_secondaries("weir-dataplane", weir_config_file_prefix(&dp->cfg), 10) != 0)
 		return 1;
+	/* Before EAL's threads, which inherit it. */
+	const struct weir_priv_user u = { dp->cfg.run_user, dp->cfg.run_uid, dp->cfg.run_gid };
+	if (dp->cfg.run_user[0] && weir_priv_prepare(&u, dp->err, sizeof(dp->err)) != 0) {
+		fprintf(stderr, "weir-dataplane: %s:%u: %s\n", dp->cfg.path, dp->cfg.line_user, dp->err);
+		return 1;
+	}
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr, "weir-dataplane: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return 1;
@@ -406,6 +368,28 @@ setup_workers(struct dataplane *dp)
 			printf("weir-dataplane: worker %u (lcore %u) has no RX queue: it stays idle\n", i,
 			       dp->workers[i].lcore);
 	}
+	return 0;
+}
+
+/* Set up: the log, EAL's runtime files, hugepages and shared memory to
+ * the service user, and become it.  A weir-control started as that user
+ * attaches and writes; nothing of root's is left to the workers. */
+static int
+become_service_user(struct dataplane *dp)
+{
+	const struct weir_config *cfg = &dp->cfg;
+	if (!cfg->run_user[0])
+		return 0;
+	const struct weir_priv_user u = { cfg->run_user, cfg->run_uid, cfg->run_gid };
+	char door[PATH_MAX]; /* /var/run/dpdk */
+	snprintf(door, sizeof(door), "%s/..", rte_eal_get_runtime_dir());
+	const char *paths[] = { cfg->log_dir, rte_eal_get_runtime_dir(), NULL };
+	if (weir_priv_become(&u, paths, door, dp->err, sizeof(dp->err)) != 0) {
+		fprintf(stderr, "weir-dataplane: %s\n", dp->err);
+		return 1;
+	}
+	printf("weir-dataplane: running as user %s (uid %u, gid %u), no capability left\n", u.name, cfg->run_uid,
+	       cfg->run_gid);
 	return 0;
 }
 
@@ -565,7 +549,7 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_sighup);
 	if ((rc = check_worker_lcores(&dp.cfg)) == 0 && (rc = setup_shared(&dp)) == 0 && (rc = restore_sources(&dp)) == 0 &&
-	    (rc = setup_workers(&dp)) == 0) {
+	    (rc = setup_workers(&dp)) == 0 && (rc = become_service_user(&dp)) == 0) {
 		publish_info(&dp);
 		launch_workers(&dp);
 		keep_house(&dp);

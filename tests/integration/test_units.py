@@ -40,7 +40,8 @@ def test_control_lives_with_the_dataplane_and_both_run_hardened_as_the_weir_user
     for u in (dp, cp):
         assert "User=weir" in u and "Restart=on-failure" in u and "NoNewPrivileges=yes" in u
         for key in ("ProtectSystem=strict", "ReadWritePaths=/var/lib/weir", "LockPersonality=yes",
-                    "MemoryDenyWriteExecute=yes", "UMask=0027"):
+                    "MemoryDenyWriteExecute=yes", "UMask=0027",
+                    "Environment=XDG_RUNTIME_DIR=/run"):  # else each unit's EAL files in its own private /tmp
             assert key in u, key
     assert re.search(r"^CapabilityBoundingSet=CAP_IPC_LOCK CAP_NET_RAW CAP_NET_ADMIN$", dp, re.M)
     assert re.search(r"^CapabilityBoundingSet=$", cp, re.M)  # a secondary needs none

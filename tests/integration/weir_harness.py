@@ -166,10 +166,13 @@ class Deployment:
         self.procs.append(self.dp)
         return self.dp
 
-    def start_control(self, *args, tag="control"):
+    def start_control(self, *args, tag="control", as_user=None):
+        """as_user: started as that user (not root), finding root's EAL runtime files as weir's do"""
         out = open(os.path.join(self.dir, tag + ".log"), "w")
+        who = {} if as_user is None else {"user": as_user, "group": as_user, "extra_groups": [],
+                                          "env": dict(os.environ, XDG_RUNTIME_DIR="/var/run")}
         p = subprocess.Popen([CONTROL, "-f", self.config, "--summary-interval", "0", *args],
-                             stdout=out, stderr=subprocess.STDOUT)
+                             stdout=out, stderr=subprocess.STDOUT, **who)
         self.procs.append(p)
         return p
 

@@ -4,7 +4,7 @@ import os
 import re
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ROOMS = ["base", "layout", "wire", "config", "shm", "log", "report", "http", "dataplane", "control", "export", "tools",
+ROOMS = ["base", "layout", "wire", "config", "shm", "priv", "log", "report", "http", "dataplane", "control", "export", "tools",
          "perf", "tests"]
 # What each room may include from weir's other rooms (headers are found by name).
 ALLOWED = {
@@ -13,11 +13,12 @@ ALLOWED = {
     "wire": {"layout"},
     "config": {"layout"},
     "shm": {"layout", "config"},
+    "priv": set(),
     "log": {"layout", "base"},
     "report": {"layout"},
     "http": {"layout"},
-    "dataplane": {"layout", "wire", "config", "shm", "log", "report", "base"},  # log: the restore at start
-    "control": {"layout", "config", "shm", "log", "report", "http", "base"},
+    "dataplane": {"layout", "wire", "config", "shm", "priv", "log", "report", "base"},  # log: the restore at start
+    "control": {"layout", "config", "shm", "priv", "log", "report", "http", "base"},
     "export": {"layout", "config", "log", "http", "base"},
 }
 MAX_FILE_LINES = 600

@@ -442,6 +442,25 @@ should_take_a_ports_own_unicast_address_only(void **state)
 	expect_error(VALID_TAIL "port config 0 address 239.1.1.1\n", 4, "not this host's IPv4 unicast address");
 }
 
+static void
+should_resolve_the_service_user_when_read_and_refuse_root_or_an_unknown_one(void **state)
+{
+	assert_int_equal(parse(VALID_TAIL), 0);
+	assert_string_equal(cfg.run_user, ""); /* no "user": stay who started */
+	assert_int_equal(parse(VALID_TAIL "user nobody\n"), 0);
+	assert_string_equal(cfg.run_user, "nobody");
+	assert_int_equal(cfg.run_uid, 65534);
+	assert_int_equal(cfg.run_gid, 65534);
+	assert_int_equal(cfg.line_user, 4);
+	assert_int_equal(parse(VALID_TAIL "user nobody group root\n"), 0);
+	assert_int_equal(cfg.run_gid, 0);
+	expect_error(VALID_TAIL "user no-such-weir-user\n", 4, "user \"no-such-weir-user\" does not exist: create it (useradd");
+	expect_error(VALID_TAIL "user nobody group no-such-weir-group\n", 4, "group \"no-such-weir-group\" does not exist");
+	expect_error(VALID_TAIL "user root\n", 4, "is root: name the service's own account");
+	expect_error(VALID_TAIL "user nobody nogroup\n", 4, "expected \"user NAME [group GROUP]\"");
+	expect_error(VALID_TAIL "user nobody\nuser nobody\n", 5, "is already set on line 4");
+}
+
 int
 main(void)
 {
@@ -464,6 +483,7 @@ main(void)
 		cmocka_unit_test(should_take_a_decoders_allowlists_and_name_the_file_line_of_a_bad_entry),
 		cmocka_unit_test(should_want_readable_files_for_metrics_tls_and_auth),
 		cmocka_unit_test(should_take_a_ports_own_unicast_address_only),
+		cmocka_unit_test(should_resolve_the_service_user_when_read_and_refuse_root_or_an_unknown_one),
 		cmocka_unit_test(should_report_every_error_not_just_the_first),
 		cmocka_unit_test(should_reject_a_corelist_naming_an_lcore_twice),
 		cmocka_unit_test(should_name_an_unset_environment_variable),

@@ -1,0 +1,211 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ftw.h>
+#include <grp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "weir_priv.h"
+
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
+
+static bool
+is_already(const struct weir_priv_user *u)
+{
+	uid_t r, e, s;
+	return getresuid(&r, &e, &s) == 0 && r == u->uid && e == u->uid && s == u->uid;
+}
+
+static int
+last_cap(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
+	int last = 40; /* CAP_CHECKPOINT_RESTORE, the last one systemd 252's kernels know */
+	if (f != NULL) {
+		if (fscanf(f, "%d", &last) != 1)
+			last = 40;
+		fclose(f);
+	}
+	return last;
+}
+
+int
+weir_priv_prepare(const struct weir_priv_user *u, char *err, size_t errlen)
+{
+	if (geteuid() != 0 && !is_already(u)) {
+		snprintf(err, errlen, "cannot become user %s (uid %u): started as uid %u; start as root, or as %s", u->name,
+			 (unsigned)u->uid, (unsigned)geteuid(), u->name);
+		return -1;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		snprintf(err, errlen, "no-new-privileges: %s", strerror(errno));
+		return -1;
+	}
+	if (geteuid() != 0)
+		return 0; /* a unit's User=: its CapabilityBoundingSet is the bound */
+	setenv("XDG_RUNTIME_DIR", "/var/run", 1);
+	for (int cap = 0; cap <= last_cap(); cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
+			snprintf(err, errlen, "cannot empty the capability bounding set (capability %d): %s", cap,
+				 strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
+/* nftw passes no argument through: one give at a time, set-up only. */
+static const struct weir_priv_user *give_to;
+static char *give_err;
+static size_t give_errlen;
+
+static int
+give_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type == FTW_NS) /* gone between its directory's read and its stat */
+		return 0;
+	if (st->st_uid == give_to->uid && st->st_gid == give_to->gid)
+		return 0;
+	if (lchown(path, give_to->uid, give_to->gid) != 0 && errno != ENOENT) {
+		snprintf(give_err, give_errlen, "cannot give %s to user %s: %s", path, give_to->name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+weir_priv_give_tree(const char *path, const struct weir_priv_user *u, char *err, size_t errlen)
+{
+	if (is_already(u))
+		return 0;
+	give_to = u;
+	give_err = err;
+	give_errlen = errlen;
+	err[0] = '\0';
+	/* Files come and go under a running log (a segment rolled, a checkpoint
+	 * renamed): give_one lets one gone before its turn pass. */
+	if (nftw(path, give_one, 32, FTW_PHYS | FTW_MOUNT) == 0 || (errno == ENOENT && access(path, F_OK) != 0))
+		return 0; /* not made yet: whoever makes it later is u, or gives it */
+	if (err[0] == '\0')
+		snprintf(err, errlen, "cannot give %s to user %s: %s", path, u->name, strerror(errno));
+	return -1;
+}
+
+/* The path of one /proc/self/maps line, NULL for an anonymous or deleted mapping. */
+static char *
+mapped_path(char *line)
+{
+	char *p = strchr(line, '/');
+	if (p == NULL)
+		return NULL;
+	p[strcspn(p, "\n")] = '\0';
+	return strstr(p, " (deleted)") ? NULL : p;
+}
+
+int
+weir_priv_give_mapped(const struct weir_priv_user *u, char *err, size_t errlen)
+{
+	if (is_already(u))
+		return 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot read /proc/self/maps: %s", strerror(errno));
+		return -1;
+	}
+	char line[4096 + 128], last[4096] = "";
+	int rc = 0;
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		char *path = mapped_path(line);
+		if (path == NULL || strcmp(path, last) == 0)
+			continue;
+		snprintf(last, sizeof(last), "%s", path);
+		struct statfs fs;
+		bool shared = strncmp(path, "/dev/shm/", 9) == 0 ||
+			      (statfs(path, &fs) == 0 && (unsigned long)fs.f_type == HUGETLBFS_MAGIC);
+		if (shared && lchown(path, u->uid, u->gid) != 0) {
+			snprintf(err, errlen, "cannot give %s to user %s: %s", path, u->name, strerror(errno));
+			rc = -1;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+/* One "CapXxx:\t%llx" line of this thread's status. */
+static unsigned long long
+cap_line(const char *status, const char *key)
+{
+	const char *p = strstr(status, key);
+	return p ? strtoull(p + strlen(key), NULL, 16) : ~0ull;
+}
+
+unsigned long long
+weir_priv_caps_left(void)
+{
+	char status[8192];
+	FILE *f = fopen("/proc/thread-self/status", "r");
+	if (f == NULL)
+		return ~0ull;
+	size_t n = fread(status, 1, sizeof(status) - 1, f);
+	fclose(f);
+	status[n] = '\0';
+	return cap_line(status, "CapEff:\t") | cap_line(status, "CapPrm:\t") | cap_line(status, "CapAmb:\t");
+}
+
+int
+weir_priv_drop(const struct weir_priv_user *u, char *err, size_t errlen)
+{
+	if (is_already(u))
+		return 0;
+	/* Supplementary groups first: a vfio or hugepage group of the user's
+	 * stays, root's do not. */
+	if (initgroups(u->name, u->gid) != 0 || setresgid(u->gid, u->gid, u->gid) != 0 ||
+	    setresuid(u->uid, u->uid, u->uid) != 0) {
+		snprintf(err, errlen, "cannot become user %s: %s", u->name, strerror(errno));
+		return -1;
+	}
+	unsigned long long left = weir_priv_caps_left();
+	if (left != 0 || setuid(0) == 0) {
+		snprintf(err, errlen, "became user %s, but capabilities %#llx are left", u->name, left);
+		return -1;
+	}
+	return 0;
+}
+
+int
+weir_priv_open_door(const char *dir, const struct weir_priv_user *u, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(dir, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	mode_t need = st.st_uid == u->uid ? S_IXUSR : st.st_gid == u->gid ? S_IXGRP : S_IXOTH;
+	if ((st.st_mode & need) == 0 && chmod(dir, (st.st_mode & 07777) | need) != 0) {
+		snprintf(err, errlen, "cannot let user %s through %s: %s", u->name, dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+weir_priv_become(const struct weir_priv_user *u, const char *const *paths, const char *door, char *err,
+		 size_t errlen)
+{
+	if (is_already(u))
+		return 0;
+	for (; *paths != NULL; paths++)
+		if (**paths && weir_priv_give_tree(*paths, u, err, errlen) != 0)
+			return -1;
+	if (weir_priv_give_mapped(u, err, errlen) != 0 || (door && weir_priv_open_door(door, u, err, errlen) != 0))
+		return -1;
+	return weir_priv_drop(u, err, errlen);
+}

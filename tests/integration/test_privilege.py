@@ -1,0 +1,125 @@
+"""`user NAME`: weir-dataplane and weir-control, started as root, set up and then run as the service user in every
+thread with no capability left, and a weir-control restarted as that user (not root) attaches and drains on."""
+import glob
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from weir_harness import CONTROL, DATAPLANE, Deployment, gen_pcap, load_json, persisted
+
+USER = "weir-test"
+BODY = f"""
+set corelist 1
+port config all rxq 1
+ring size 512K
+ring full-policy backpressure
+decoder moldudp64 udp-port 26400 topic itch
+log fsync batch
+log segment-size 1M
+shutdown drain-timeout 60s
+user {USER}
+"""
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="becoming another user needs root")
+
+
+@pytest.fixture(scope="module")
+def service_user():
+    try:
+        return pwd.getpwnam(USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER], check=True)
+        return pwd.getpwnam(USER)
+
+
+@pytest.fixture
+def user_deploy(service_user):
+    """deploy(name, eal, body) in a directory the service user may reach and write (pytest's are root's, 0700)"""
+    made = []
+    top = tempfile.mkdtemp(prefix="weir-priv-", dir="/tmp")
+    os.chmod(top, 0o755)
+    os.chown(top, service_user.pw_uid, service_user.pw_gid)
+
+    def make(name, eal, body):
+        made.append(Deployment(top, name, eal, body))
+        return made[-1]
+
+    yield make
+    for d in made:
+        d.close()
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def tasks(pid):
+    """{thread name: its status lines} for every thread of pid"""
+    out = {}
+    for t in glob.glob(f"/proc/{pid}/task/*/status"):
+        with open(t) as f:
+            st = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        out[f"{st['Name']}/{os.path.basename(os.path.dirname(t))}"] = st
+    return out
+
+
+def assert_unprivileged(pid, pw, what):
+    threads = tasks(pid)
+    assert len(threads) >= 3, f"{what}: {sorted(threads)}"  # EAL's own threads too
+    for name, st in threads.items():
+        assert st["Uid"].split() == [str(pw.pw_uid)] * 4, f"{what} {name}: Uid {st['Uid']}"
+        assert st["Gid"].split() == [str(pw.pw_gid)] * 4, f"{what} {name}: Gid {st['Gid']}"
+        assert st["Groups"].strip() in ("", str(pw.pw_gid)), f"{what} {name}: Groups {st['Groups']}"
+        for cap in ("CapEff", "CapPrm", "CapAmb", "CapBnd"):
+            assert int(st[cap], 16) == 0, f"{what} {name}: {cap} {st[cap]}"
+        assert st["NoNewPrivs"] == "1", f"{what} {name}: NoNewPrivs {st['NoNewPrivs']}"
+
+
+def wait_for(pred, what, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise AssertionError(what)
+
+
+def test_both_processes_run_as_the_user_with_no_capability_and_a_restart_as_that_user_drains_on(
+        user_deploy, tmp_path, service_user):
+    pcap, manifest = gen_pcap(str(tmp_path), seed=5, messages=200000, sessions=4, malformed_rate=0.01)
+    total = load_json(manifest)["messages"]
+    d = user_deploy("priv", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY)
+    dp = d.start_dataplane("--stop-when-idle", "3")
+    d.wait_running()
+    assert "running as user weir-test" in d.output("dataplane")
+    cp = d.start_control("--batch-records", "256")
+    wait_for(lambda: persisted(d.log_dir) > 0 or cp.poll() is not None, "weir-control persisted nothing")
+    assert cp.poll() is None, d.output("control")
+    assert_unprivileged(dp.pid, service_user, "weir-dataplane")
+    assert_unprivileged(cp.pid, service_user, "weir-control")
+    cp.send_signal(signal.SIGKILL)
+    cp.wait()
+    left = persisted(d.log_dir)
+    assert left < total, "the drain finished before the kill"
+    # The restart is the user's own, no root at all: everything it needs was handed over.
+    cp = d.start_control("--exit-when-done", tag="restarted", as_user=USER)
+    assert dp.wait(timeout=120) == 0, d.output("dataplane")
+    assert cp.wait(timeout=60) == 0, d.output("restarted")
+    d.check(manifest)
+    owners = {(os.lstat(p).st_uid, os.lstat(p).st_gid) for p in glob.glob(d.log_dir + "/**", recursive=True)}
+    assert owners == {(service_user.pw_uid, service_user.pw_gid)}, owners
+
+
+def test_a_process_that_cannot_become_the_user_is_refused_at_its_line(user_deploy):
+    d = user_deploy("priv-refused", "--vdev=net_null0", BODY)
+    conf = d.config
+    os.chmod(conf, 0o644)
+    for prog in (DATAPLANE, CONTROL):
+        r = subprocess.run([prog, "-f", conf], user="nobody", group="nogroup", extra_groups=[], capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode == 1, (prog, r.returncode, r.stdout, r.stderr)
+        line = open(conf).read().split("\n").index(f"user {USER}") + 1
+        assert f"{conf}:{line}: cannot become user {USER}" in r.stderr, r.stderr
+        assert "start as root, or as weir-test" in r.stderr, r.stderr
