@@ -53,9 +53,11 @@ weir_priv_prepare(const struct weir_priv_user *u, char *err, size_t errlen)
 		return 0; /* a unit's User=: its CapabilityBoundingSet is the bound */
 	setenv("XDG_RUNTIME_DIR", "/var/run", 1);
 	for (int cap = 0; cap <= last_cap(); cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
-			snprintf(err, errlen, "cannot empty the capability bounding set (capability %d): %s", cap,
-				 strerror(errno));
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+			snprintf(err, errlen,
+				 "cannot empty the capability bounding set (capability %d): %s (it takes CAP_SETPCAP: "
+				 "a container's default set has it)",
+				 cap, strerror(errno));
 			return -1;
 		}
 	return 0;
@@ -81,19 +83,48 @@ give_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 	return 0;
 }
 
+/* path as a directory, each one missing on the way made u's: what weir
+ * makes for its own files is the user's, as it would be had u made it. */
+static int
+make_dirs(const char *path, const struct weir_priv_user *u, char *err, size_t errlen)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1;; p++) {
+		bool last = *p == '\0';
+		if (*p != '/' && !last)
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0777) == 0) {
+			if (lchown(tmp, u->uid, u->gid) != 0) {
+				snprintf(err, errlen, "cannot give %s to user %s: %s", tmp, u->name, strerror(errno));
+				return -1;
+			}
+		} else if (errno != EEXIST) {
+			snprintf(err, errlen, "cannot make %s: %s", tmp, strerror(errno));
+			return -1;
+		}
+		if (last)
+			return 0;
+		*p = '/';
+	}
+}
+
 int
 weir_priv_give_tree(const char *path, const struct weir_priv_user *u, char *err, size_t errlen)
 {
 	if (is_already(u))
 		return 0;
+	if (access(path, F_OK) != 0 && make_dirs(path, u, err, errlen) != 0)
+		return -1;
 	give_to = u;
 	give_err = err;
 	give_errlen = errlen;
 	err[0] = '\0';
 	/* Files come and go under a running log (a segment rolled, a checkpoint
 	 * renamed): give_one lets one gone before its turn pass. */
-	if (nftw(path, give_one, 32, FTW_PHYS | FTW_MOUNT) == 0 || (errno == ENOENT && access(path, F_OK) != 0))
-		return 0; /* not made yet: whoever makes it later is u, or gives it */
+	if (nftw(path, give_one, 32, FTW_PHYS | FTW_MOUNT) == 0)
+		return 0;
 	if (err[0] == '\0')
 		snprintf(err, errlen, "cannot give %s to user %s: %s", path, u->name, strerror(errno));
 	return -1;

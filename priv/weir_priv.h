@@ -24,7 +24,8 @@ struct weir_priv_user {
 int weir_priv_prepare(const struct weir_priv_user *u, char *err, size_t errlen);
 
 /* path and everything under it (symbolic links not followed) that is not
- * yet u's becomes u's, group u->gid; no path, nothing to give.  -1 with
+ * yet u's becomes u's, group u->gid.  A path not there yet is made a
+ * directory, with the directories missing above it, each u's.  -1 with
  * err at the first failure. */
 int weir_priv_give_tree(const char *path, const struct weir_priv_user *u, char *err, size_t errlen);
 

@@ -43,7 +43,7 @@ owner(const char *dir, const char *name)
 }
 
 static void
-should_give_a_whole_tree_but_follow_no_link_out_of_it(void **state)
+should_give_a_whole_tree_make_a_missing_one_but_follow_no_link_out(void **state)
 {
 	if (geteuid() != 0)
 		skip();
@@ -60,8 +60,10 @@ should_give_a_whole_tree_but_follow_no_link_out_of_it(void **state)
 	assert_int_equal(owner(d, "topic/00000000000000000000.log"), 65534);
 	assert_int_equal(owner(d, "link"), 65534);    /* the link itself */
 	assert_int_equal(owner(outside, "secret"), 0); /* not what it points at */
-	snprintf(p, sizeof(p), "%s/not-made-yet", d);
+	snprintf(p, sizeof(p), "%s/not/made-yet", d);
 	assert_int_equal(weir_priv_give_tree(p, &nobody, err, sizeof(err)), 0);
+	assert_int_equal(owner(d, "not"), 65534); /* made on the way: the user's too */
+	assert_int_equal(owner(d, "not/made-yet"), 65534);
 	rm_tmpdir(d);
 	rm_tmpdir(outside);
 }
@@ -147,7 +149,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(should_give_a_whole_tree_but_follow_no_link_out_of_it),
+		cmocka_unit_test(should_give_a_whole_tree_make_a_missing_one_but_follow_no_link_out),
 		cmocka_unit_test(should_open_a_door_by_search_only_and_only_when_needed),
 		cmocka_unit_test(should_leave_no_capability_and_no_way_back_to_root),
 		cmocka_unit_test(should_refuse_to_become_another_user_when_not_root),
