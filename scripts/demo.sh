@@ -5,11 +5,25 @@
 # and check the result against the generator's manifest.  No NIC needed.
 #   WEIR_DEMO_MESSAGES  messages to generate (default 1000000)
 #   WEIR_DEMO_DIR       where the capture, log and reports go (default out/demo)
+#   WEIR_BINDIR         an installed weir's programs (the container): no set-up, no build
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+if [ -n "${WEIR_BINDIR:-}" ]; then
+  scripts/hugepages.sh
+else
+  scripts/setup.sh
+fi
 # shellcheck disable=SC1091
 . build/eal-mem.env
+# Each program, from the build tree or from WEIR_BINDIR.
+prog() {
+  if [ -n "${WEIR_BINDIR:-}" ]; then echo "$WEIR_BINDIR/$1"
+  else case $1 in weir-dataplane) echo build/dataplane/$1 ;; weir-control) echo build/control/$1 ;;
+                  *) echo build/tools/$1 ;; esac
+  fi
+}
+GEN=$(prog weir-gen) DATAPLANE=$(prog weir-dataplane) CONTROL=$(prog weir-control)
+STAT=$(prog weir-stat) READ=$(prog weir-read) CHECK=$(prog weir-check)
 
 messages=${WEIR_DEMO_MESSAGES:-1000000}
 dir=${WEIR_DEMO_DIR:-$PWD/out/demo}
@@ -27,23 +41,23 @@ trap cleanup EXIT
 
 echo "== 1. traffic: weir-gen writes the capture and its ground truth"
 ln -sfn "$dir/traffic.pcap" "$WEIR_PCAP"
-build/tools/weir-gen pcap --out "$dir/traffic.pcap" --manifest "$dir/manifest.json" --seed 42 \
+"$GEN" pcap --out "$dir/traffic.pcap" --manifest "$dir/manifest.json" --seed 42 \
   --messages "$messages" --sessions 16 --per-packet 1-8 --payload 8-96 \
   --malformed-rate 0.03 --filtered-rate 0.01 --vlan-rate 0.1 --ipv6-rate 0.1 \
   --heartbeat-every 50 --end-session \
   --loss 0.005 --burst-loss 3 --duplicate 0.005 --reorder 0.01 --reorder-distance 16
 
 echo "== 2. weir-dataplane on pmd-config/demo-pcap.conf (net_pcap) + weir-control draining to $WEIR_LOG_DIR"
-build/dataplane/weir-dataplane --check pmd-config/demo-pcap.conf
+"$DATAPLANE" --check pmd-config/demo-pcap.conf
 start=$(date +%s%N)
-build/dataplane/weir-dataplane -f pmd-config/demo-pcap.conf --stop-when-idle 2 \
+"$DATAPLANE" -f pmd-config/demo-pcap.conf --stop-when-idle 2 \
   --stats-json "$dir/dataplane.json" > "$dir/dataplane.log" 2>&1 &
 dp_pid=$!
-build/control/weir-control -f pmd-config/demo-pcap.conf --exit-when-done --summary-interval 0 \
+"$CONTROL" -f pmd-config/demo-pcap.conf --exit-when-done --summary-interval 0 \
   --stats-json "$dir/control.json" > "$dir/control.log" 2>&1 &
 cp_pid=$!
 # The progress line: weir-stat, attached read-only, once a second.
-build/tools/weir-stat -f pmd-config/demo-pcap.conf --interval 1 2>/dev/null | grep --line-buffered -v '^EAL' \
+"$STAT" -f pmd-config/demo-pcap.conf --interval 1 2>/dev/null | grep --line-buffered -v '^EAL' \
   | sed -u 's/^/   progress: /' &
 stat_pid=$!
 dp_rc=0; wait "$dp_pid" || dp_rc=$?
@@ -68,10 +82,10 @@ print(f"   ... {len(rows)} sources: {sum(r['lost'] for r in rows)} events lost, 
 PY
 
 echo "== 4. the log, verified (CRC and offsets) by weir-read"
-build/tools/weir-read --verify "$WEIR_LOG_DIR"
+"$READ" --verify "$WEIR_LOG_DIR"
 
 echo "== 5. against the manifest"
-build/tools/weir-check --manifest "$dir/manifest.json" --log "$WEIR_LOG_DIR" --dataplane-stats "$dir/dataplane.json"
+"$CHECK" --manifest "$dir/manifest.json" --log "$WEIR_LOG_DIR" --dataplane-stats "$dir/dataplane.json"
 rc=$?
 [ "$dp_rc" = 0 ] && [ "$cp_rc" = 0 ] || { echo "demo: FAIL (a process exited non-zero)"; exit 1; }
 exit $rc
