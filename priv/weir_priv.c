@@ -1,13 +1,17 @@
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <grp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -191,11 +195,100 @@ weir_priv_caps_left(void)
 	return cap_line(status, "CapEff:\t") | cap_line(status, "CapPrm:\t") | cap_line(status, "CapAmb:\t");
 }
 
+/* Capabilities are a thread's own: each drops its own, all of them. */
+static int
+drop_own_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof(d));
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+static int shed_acked, shed_failed;
+
+static void
+on_shed(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	if (drop_own_caps() != 0)
+		__atomic_add_fetch(&shed_failed, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&shed_acked, 1, __ATOMIC_RELEASE);
+	errno = saved;
+}
+
+/* 0 when no thread of this process holds a capability. */
+static int
+check_every_thread(char *err, size_t errlen)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (d == NULL) {
+		snprintf(err, errlen, "cannot read /proc/self/task: %s", strerror(errno));
+		return -1;
+	}
+	int rc = 0;
+	for (struct dirent *de; rc == 0 && (de = readdir(d)) != NULL;) {
+		char path[300], status[8192];
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", de->d_name);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			continue; /* ended meanwhile */
+		status[fread(status, 1, sizeof(status) - 1, f)] = '\0';
+		fclose(f);
+		unsigned long long left = cap_line(status, "CapEff:\t") | cap_line(status, "CapPrm:\t") |
+					  cap_line(status, "CapAmb:\t");
+		if (left != 0) {
+			snprintf(err, errlen, "thread %s still holds capabilities %#llx", de->d_name, left);
+			rc = -1;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Started as the user with capabilities (a unit's AmbientCapabilities):
+ * set-up done, every thread drops them, as glibc has each thread run a
+ * set*id call. */
+static int
+shed_in_every_thread(char *err, size_t errlen)
+{
+	int sig = SIGRTMIN + 3, sent = 0;
+	struct sigaction sa = { .sa_handler = on_shed, .sa_flags = SA_RESTART }, old;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, &sa, &old) != 0) {
+		snprintf(err, errlen, "cannot drop capabilities: %s", strerror(errno));
+		return -1;
+	}
+	__atomic_store_n(&shed_acked, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&shed_failed, 0, __ATOMIC_RELAXED);
+	long self = syscall(SYS_gettid);
+	DIR *d = opendir("/proc/self/task");
+	for (struct dirent *de; d != NULL && (de = readdir(d)) != NULL;) {
+		long tid = strtol(de->d_name, NULL, 10);
+		if (tid > 0 && tid != self && syscall(SYS_tgkill, getpid(), tid, sig) == 0)
+			sent++;
+	}
+	if (d != NULL)
+		closedir(d);
+	int rc = drop_own_caps();
+	for (int waited_ms = 0; __atomic_load_n(&shed_acked, __ATOMIC_ACQUIRE) < sent && waited_ms < 2000; waited_ms++)
+		usleep(1000);
+	sigaction(sig, &old, NULL);
+	if (rc != 0 || __atomic_load_n(&shed_failed, __ATOMIC_RELAXED) != 0) {
+		snprintf(err, errlen, "cannot drop capabilities in every thread: %s", strerror(errno));
+		return -1;
+	}
+	return check_every_thread(err, errlen);
+}
+
 int
 weir_priv_drop(const struct weir_priv_user *u, char *err, size_t errlen)
 {
 	if (is_already(u))
-		return 0;
+		return weir_priv_caps_left() == 0 ? 0 : shed_in_every_thread(err, errlen);
 	/* Supplementary groups first: a vfio or hugepage group of the user's
 	 * stays, root's do not. */
 	if (initgroups(u->name, u->gid) != 0 || setresgid(u->gid, u->gid, u->gid) != 0 ||
@@ -203,12 +296,11 @@ weir_priv_drop(const struct weir_priv_user *u, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot become user %s: %s", u->name, strerror(errno));
 		return -1;
 	}
-	unsigned long long left = weir_priv_caps_left();
-	if (left != 0 || setuid(0) == 0) {
-		snprintf(err, errlen, "became user %s, but capabilities %#llx are left", u->name, left);
+	if (setuid(0) == 0) {
+		snprintf(err, errlen, "became user %s, but root could be had back", u->name);
 		return -1;
 	}
-	return 0;
+	return check_every_thread(err, errlen);
 }
 
 int
@@ -231,8 +323,6 @@ int
 weir_priv_become(const struct weir_priv_user *u, const char *const *paths, const char *door, char *err,
 		 size_t errlen)
 {
-	if (is_already(u))
-		return 0;
 	for (; *paths != NULL; paths++)
 		if (**paths && weir_priv_give_tree(*paths, u, err, errlen) != 0)
 			return -1;

@@ -4,8 +4,8 @@
  * Who a weir process runs as.  Started as root, it does its set-up with
  * root's rights (hugepages, ports, shared memory, the log), hands what it
  * made to the service user, and becomes that user keeping no capability.
- * Started as the user already (a unit with User=), only no-new-privileges
- * is added.
+ * Started as that user already (a unit's User=, with capabilities for the
+ * set-up), it drops the capabilities in every thread once set up.
  */
 #include <stddef.h>
 #include <sys/types.h>
@@ -48,7 +48,8 @@ int weir_priv_open_door(const char *dir, const struct weir_priv_user *u, char *e
 /* Becomes u (supplementary groups, gid, uid) in every thread: glibc runs
  * set*id in each, and the kernel empties a thread's capabilities as its
  * uids leave 0.  Checks that none is left and that root cannot be had
- * back.  No-op when already u. */
+ * back.  Already u, with capabilities (a unit's ambient ones, for the
+ * set-up): every thread drops them, each its own. */
 int weir_priv_drop(const struct weir_priv_user *u, char *err, size_t errlen);
 
 /* The capabilities left in this thread: effective | permitted | ambient

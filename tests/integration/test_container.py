@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from weir_harness import CHECK, ROOT, eal_mem, gen_pcap, remove_dpdk_files
+from weir_harness import CHECK, ROOT, eal_mem, gen_pcap, persisted, remove_dpdk_files
 
 IMAGE = "localhost/weir:latest"
 ENV = dict(os.environ, CONTAINERS_CONF=os.path.join(ROOT, "docker", "containers.conf"))
@@ -134,3 +134,89 @@ def test_dataplane_and_control_in_two_containers_run_as_weir_and_lose_nothing(bu
         remove_dpdk_files(prefix)
         for d in (data, run, state):
             shutil.rmtree(d, ignore_errors=True)
+
+
+UNITS_CONF = """eal --file-prefix=weir --no-huge -m 512 --no-pci --log-level=lib.eal:warning
+eal --vdev=net_pcap0,rx_pcap=/etc/weir/t.pcap
+set corelist 1
+port config all rxq 1
+ring size 1M
+ring full-policy backpressure
+decoder moldudp64 udp-port 26400 topic itch
+log dir /var/lib/weir/log
+log fsync batch
+shutdown drain-timeout 60s
+user weir
+"""
+
+
+def in_container(name, *cmd, check=True):
+    return podman("exec", name, *cmd, check=check).stdout
+
+
+def main_pid(name, unit):
+    return in_container(name, "systemctl", "show", "-p", "MainPID", "--value", unit).strip()
+
+
+def test_the_systemd_units_run_for_real_under_systemd_as_pid_1(built, tmp_path):
+    """deploy/systemd's units in weir's image with systemd as PID 1 (docker/Dockerfile.units): the dataplane's
+    set-up capabilities gone from every thread once it runs, weir-control restarted after a SIGKILL, and both
+    stopped together; the log holds every event once.  --no-huge: the weir user owns no hugetlbfs mount here."""
+    assert built.returncode == 0
+    podman("build", "--quiet", "--network=host", "-f", os.path.join(ROOT, "docker", "Dockerfile.units"),
+           "-t", "localhost/weir-units:latest", ROOT, timeout=600)
+    conf, state = (tempfile.mkdtemp(prefix=f"weir-units-{k}-", dir="/tmp") for k in ("conf", "state"))
+    name = f"weir-units-{os.getpid()}"
+    try:
+        pcap, manifest = gen_pcap(conf, name="t", seed=13, messages=100000, sessions=4, malformed_rate=0.01)
+        with open(os.path.join(conf, "weir.conf"), "w") as f:
+            f.write(UNITS_CONF)
+        for p in [conf] + glob.glob(conf + "/*"):
+            os.chmod(p, 0o755 if os.path.isdir(p) else 0o644)
+        weir_uid = int(podman("run", "--rm", "--network=none", IMAGE, "id", "-u", "weir").stdout)
+        os.chown(state, weir_uid, weir_uid)
+        # SYS_ADMIN is the container's systemd's, for the units' namespaces (ProtectSystem, PrivateTmp, ...);
+        # without it systemd runs them unconfined and says so only of ProtectHostname.
+        podman("run", "-d", "--name", name, "--cap-add", "SYS_ADMIN", "--network=none", "--shm-size=1g",
+               "-v", f"{conf}:/etc/weir:ro", "-v", f"{state}:/var/lib/weir", "localhost/weir-units:latest")
+        log = os.path.join(state, "log")
+        deadline = time.time() + 60
+        while time.time() < deadline and not (os.path.isdir(log) and persisted(log) >= 100000):
+            time.sleep(0.1)
+        assert persisted(log) >= 100000, in_container(name, "journalctl", "--no-pager", check=False)
+        assert in_container(name, "systemctl", "is-active", "weir-dataplane", "weir-control").split() == \
+            ["active", "active"]
+        for unit in ("weir-dataplane", "weir-control"):
+            pid = main_pid(name, unit)
+            status = in_container(name, "sh", "-c", f"cat /proc/{pid}/task/*/status")
+            threads = [dict(line.split(":\t", 1) for line in block.splitlines() if ":\t" in line)
+                       for block in status.split("Name:\t")[1:]]
+            assert len(threads) >= 3, (unit, status)
+            for st in threads:
+                assert st["Uid"].split() == [str(weir_uid)] * 4, (unit, st["Uid"])
+                for cap in ("CapEff", "CapPrm", "CapAmb"):
+                    assert int(st[cap], 16) == 0, (unit, cap, st[cap])
+                assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2", (unit, st["NoNewPrivs"], st["Seccomp"])
+            mounts = {m.split()[4]: m.split()[5] for m in in_container(name, "cat", f"/proc/{pid}/mountinfo")
+                      .splitlines()}
+            assert mounts["/"].startswith("ro") and mounts["/var/lib/weir"].startswith("rw"), (unit, mounts)
+            assert "systemd-private" in in_container(name, "cat", f"/proc/{pid}/mountinfo"), unit  # PrivateTmp
+        # Restart=on-failure: a SIGKILLed weir-control comes back and resumes where the log stands.
+        before = main_pid(name, "weir-control")
+        in_container(name, "kill", "-9", before)
+        deadline = time.time() + 30
+        while time.time() < deadline and main_pid(name, "weir-control") in (before, "0"):
+            time.sleep(0.2)
+        assert main_pid(name, "weir-control") not in (before, "0")
+        # BindsTo=: stopping the dataplane stops weir-control with it.
+        in_container(name, "systemctl", "stop", "weir-dataplane")
+        states = in_container(name, "systemctl", "is-active", "weir-dataplane", "weir-control", check=False)
+        assert states.split() == ["inactive", "inactive"], states
+        journal = in_container(name, "journalctl", "--no-pager", "-u", "weir-dataplane")
+        assert "identity: rx_packets" in journal and ": holds" in journal, journal[-3000:]
+        r = subprocess.run([CHECK, "--manifest", manifest, "--log", log], capture_output=True, text=True)
+        assert r.returncode == 0 and "PASS" in r.stdout, r.stdout + r.stderr
+    finally:
+        podman("rm", "-f", "-t", "5", name, check=False)
+        shutil.rmtree(conf, ignore_errors=True)
+        shutil.rmtree(state, ignore_errors=True)

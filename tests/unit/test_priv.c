@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -123,6 +124,53 @@ should_leave_no_capability_and_no_way_back_to_root(void **state)
 	rm_tmpdir(d);
 }
 
+static int idle_pipe[2];
+
+static void *
+idle_thread(void *arg)
+{
+	char c;
+	(void)arg;
+	while (read(idle_pipe[0], &c, 1) < 0)
+		; /* interrupted: as EAL's threads wait, in a read */
+	return NULL;
+}
+
+/* Started as the user with capabilities for the set-up (a unit's
+ * ambient ones): once set up, no thread keeps one. */
+static void
+should_drop_a_users_capabilities_in_every_thread(void **state)
+{
+	if (geteuid() != 0)
+		skip();
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+		    setresuid(65534, 65534, 65534) != 0 || weir_priv_caps_left() == 0)
+			_exit(10); /* nobody, still holding root's permitted set */
+		pthread_t t[3];
+		if (pipe(idle_pipe) != 0)
+			_exit(11);
+		for (int i = 0; i < 3; i++)
+			if (pthread_create(&t[i], NULL, idle_thread, NULL) != 0)
+				_exit(12);
+		usleep(20000);
+		if (weir_priv_drop(&nobody, err, sizeof(err)) != 0)
+			_exit(13);
+		if (weir_priv_caps_left() != 0)
+			_exit(14);
+		if (write(idle_pipe[1], "xxx", 3) != 3)
+			_exit(15);
+		for (int i = 0; i < 3; i++)
+			pthread_join(t[i], NULL);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void
 should_refuse_to_become_another_user_when_not_root(void **state)
 {
@@ -152,6 +200,7 @@ main(void)
 		cmocka_unit_test(should_give_a_whole_tree_make_a_missing_one_but_follow_no_link_out),
 		cmocka_unit_test(should_open_a_door_by_search_only_and_only_when_needed),
 		cmocka_unit_test(should_leave_no_capability_and_no_way_back_to_root),
+		cmocka_unit_test(should_drop_a_users_capabilities_in_every_thread),
 		cmocka_unit_test(should_refuse_to_become_another_user_when_not_root),
 	};
 	return cmocka_run_group_tests_name("priv", tests, NULL, NULL);
