@@ -240,8 +240,10 @@ check_every_thread(char *err, size_t errlen)
 		fclose(f);
 		unsigned long long left = cap_line(status, "CapEff:\t") | cap_line(status, "CapPrm:\t") |
 					  cap_line(status, "CapAmb:\t");
+		const char *name = strstr(status, "Name:\t");
 		if (left != 0) {
-			snprintf(err, errlen, "thread %s still holds capabilities %#llx", de->d_name, left);
+			snprintf(err, errlen, "thread %s (%.*s) still holds capabilities %#llx", de->d_name,
+				 name ? (int)strcspn(name + 6, "\n") : 0, name ? name + 6 : "", left);
 			rc = -1;
 		}
 	}

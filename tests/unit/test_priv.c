@@ -141,6 +141,9 @@ idle_thread(void *arg)
 static void
 should_drop_a_users_capabilities_in_every_thread(void **state)
 {
+#ifdef __SANITIZE_THREAD__
+	skip(); /* TSan holds an async signal until its thread leaves the call it waits in: never, here */
+#endif
 	if (geteuid() != 0)
 		skip();
 	pid_t pid = fork();
@@ -155,8 +158,10 @@ should_drop_a_users_capabilities_in_every_thread(void **state)
 			if (pthread_create(&t[i], NULL, idle_thread, NULL) != 0)
 				_exit(12);
 		usleep(20000);
-		if (weir_priv_drop(&nobody, err, sizeof(err)) != 0)
+		if (weir_priv_drop(&nobody, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s\n", err);
 			_exit(13);
+		}
 		if (weir_priv_caps_left() != 0)
 			_exit(14);
 		if (write(idle_pipe[1], "xxx", 3) != 3)
