@@ -32,7 +32,7 @@ static int
 last_cap(void)
 {
 	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
-	int last = 40; /* CAP_CHECKPOINT_RESTORE, the last one systemd 252's kernels know */
+	int last = 40; /* CAP_CHECKPOINT_RESTORE, the last since Linux 5.9 */
 	if (f != NULL) {
 		if (fscanf(f, "%d", &last) != 1)
 			last = 40;
@@ -56,7 +56,7 @@ weir_priv_prepare(const struct weir_priv_user *u, char *err, size_t errlen)
 	if (geteuid() != 0)
 		return 0; /* a unit's User=: its CapabilityBoundingSet is the bound */
 	setenv("XDG_RUNTIME_DIR", "/var/run", 1);
-	for (int cap = 0; cap <= last_cap(); cap++)
+	for (int cap = 0, last = last_cap(); cap <= last; cap++)
 		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
 			snprintf(err, errlen,
 				 "cannot empty the capability bounding set (capability %d): %s (it takes CAP_SETPCAP: "
@@ -174,7 +174,7 @@ weir_priv_give_mapped(const struct weir_priv_user *u, char *err, size_t errlen)
 	return rc;
 }
 
-/* One "CapXxx:\t%llx" line of this thread's status. */
+/* One "CapXxx:\t%llx" line of a status file. */
 static unsigned long long
 cap_line(const char *status, const char *key)
 {
@@ -182,17 +182,25 @@ cap_line(const char *status, const char *key)
 	return p ? strtoull(p + strlen(key), NULL, 16) : ~0ull;
 }
 
+/* Effective | permitted | ambient of one thread's status file (~0: none
+ * such), its text in status. */
+static unsigned long long
+caps_in(const char *path, char *status, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	status[0] = '\0';
+	if (f == NULL)
+		return ~0ull;
+	status[fread(status, 1, len - 1, f)] = '\0';
+	fclose(f);
+	return cap_line(status, "CapEff:\t") | cap_line(status, "CapPrm:\t") | cap_line(status, "CapAmb:\t");
+}
+
 unsigned long long
 weir_priv_caps_left(void)
 {
 	char status[8192];
-	FILE *f = fopen("/proc/thread-self/status", "r");
-	if (f == NULL)
-		return ~0ull;
-	size_t n = fread(status, 1, sizeof(status) - 1, f);
-	fclose(f);
-	status[n] = '\0';
-	return cap_line(status, "CapEff:\t") | cap_line(status, "CapPrm:\t") | cap_line(status, "CapAmb:\t");
+	return caps_in("/proc/thread-self/status", status, sizeof(status));
 }
 
 /* Capabilities are a thread's own: each drops its own, all of them. */
@@ -233,15 +241,9 @@ check_every_thread(char *err, size_t errlen)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/task/%s/status", de->d_name);
-		FILE *f = fopen(path, "r");
-		if (f == NULL)
-			continue; /* ended meanwhile */
-		status[fread(status, 1, sizeof(status) - 1, f)] = '\0';
-		fclose(f);
-		unsigned long long left = cap_line(status, "CapEff:\t") | cap_line(status, "CapPrm:\t") |
-					  cap_line(status, "CapAmb:\t");
+		unsigned long long left = caps_in(path, status, sizeof(status));
 		const char *name = strstr(status, "Name:\t");
-		if (left != 0) {
+		if (left != 0 && access(path, F_OK) == 0) { /* not one that ended meanwhile */
 			snprintf(err, errlen, "thread %s (%.*s) still holds capabilities %#llx", de->d_name,
 				 name ? (int)strcspn(name + 6, "\n") : 0, name ? name + 6 : "", left);
 			rc = -1;
