@@ -641,9 +641,9 @@ should_dead_letter_a_packet_whose_sequence_would_wrap(void **state)
 	assert_int_equal(weir_counters_identity_gap(&f->pl.c), 0);
 }
 
-/* A and B lines: two groups on port 0, one feed. */
-static int
-setup_lines(void **state)
+/* A fixture on the pipeline a config file's text describes. */
+static struct fixture *
+fixture_from_config(const char *text)
 {
 	struct fixture *f = aligned_alloc(64, sizeof(*f));
 	memset(f, 0, sizeof(*f));
@@ -651,19 +651,23 @@ setup_lines(void **state)
 	weir_ring_init(f->ring, 0, RING_BYTES);
 	static char err[1024];
 	struct weir_config cfg;
-	assert_int_equal(weir_config_parse("set corelist 1\nlog dir /tmp/x\n"
-					   "decoder moldudp64 udp-port 26400 topic itch\n"
-					   "feed itch line a port 0 group 239.1.1.1 udp-port 26400\n"
-					   "feed itch line b port 0 group 239.1.1.2 udp-port 26400\n"
-					   "sequence sources 128\nsequence gaps 128\n",
-					   "t.conf", &cfg, err, sizeof(err)),
-			 0);
+	assert_int_equal(weir_config_parse(text, "t.conf", &cfg, err, sizeof(err)), 0);
 	weir_decoder_table_build(&f->decoders, &cfg);
-	cfg.full_policy = WEIR_FULL_DROP;
 	f->seq_region = aligned_alloc(64, (weir_pipeline_memsize(&cfg) + 63) & ~63ull);
 	assert_int_equal(weir_pipeline_init(&f->pl, &cfg, 0, f->ring, f->seq_region, &f->decoders, NULL, &f->quit), 0);
 	weir_ring_consumer_attach(&f->c, f->ring);
-	*state = f;
+	return f;
+}
+
+/* A and B lines: two groups on port 0, one feed. */
+static int
+setup_lines(void **state)
+{
+	*state = fixture_from_config("set corelist 1\nlog dir /tmp/x\nring full-policy drop\n"
+				     "decoder moldudp64 udp-port 26400 topic itch\n"
+				     "feed itch line a port 0 group 239.1.1.1 udp-port 26400\n"
+				     "feed itch line b port 0 group 239.1.1.2 udp-port 26400\n"
+				     "sequence sources 128\nsequence gaps 128\n");
 	return 0;
 }
 
@@ -772,21 +776,9 @@ static void
 should_take_an_ipv6_groups_packets_and_filter_other_groups(void **state)
 {
 	(void)state;
-	struct fixture *f = aligned_alloc(64, sizeof(*f));
-	memset(f, 0, sizeof(*f));
-	f->ring = aligned_alloc(64, weir_ring_memsize(RING_BYTES));
-	weir_ring_init(f->ring, 0, RING_BYTES);
-	static char err[1024];
-	struct weir_config cfg;
-	assert_int_equal(weir_config_parse("set corelist 1\nlog dir /tmp/x\ndecoder moldudp64 udp-port 26400 topic itch\n"
-					   "feed itch port 0 group ff3e::8000:1 source 2001:db8::9 udp-port 26400\n",
-					   "t.conf", &cfg, err, sizeof(err)),
-			 0);
-	assert_int_equal(cfg.feed_groups[0].family, 6);
-	weir_decoder_table_build(&f->decoders, &cfg);
-	f->seq_region = aligned_alloc(64, (weir_pipeline_memsize(&cfg) + 63) & ~63ull);
-	assert_int_equal(weir_pipeline_init(&f->pl, &cfg, 0, f->ring, f->seq_region, &f->decoders, NULL, &f->quit), 0);
-	weir_ring_consumer_attach(&f->c, f->ring);
+	struct fixture *f = fixture_from_config("set corelist 1\nlog dir /tmp/x\n"
+						"decoder moldudp64 udp-port 26400 topic itch\n"
+						"feed itch port 0 group ff3e::8000:1 source 2001:db8::9 udp-port 26400\n");
 	uint8_t mold[256], frame[512];
 	uint32_t ml = mold_packet(mold, "V6", 1, 2);
 	for (unsigned k = 0; k < 2; k++) {
