@@ -273,6 +273,7 @@ struct control {
 	bool drain_open;
 	struct weir_metrics_src msrc;
 	struct weir_http *metrics;
+	struct weir_priv_user user; /* "user" of the config; no name: none */
 	char err[8192];
 };
 
@@ -363,27 +364,6 @@ attach_dataplane(struct control *ctl)
 	return 0;
 }
 
-/* Before attaching: the log to the service user, and become it.  The
- * dataplane gave its runtime files, hugepages and shared memory to the same
- * user before it let anyone attach, so DPDK is never root's here; a re-exec
- * for the next dataplane stays that user. */
-static int
-become_service_user(struct control *ctl)
-{
-	const struct weir_config *cfg = &ctl->cfg;
-	if (!cfg->run_user[0])
-		return 0;
-	const struct weir_priv_user u = { cfg->run_user, cfg->run_uid, cfg->run_gid };
-	const char *paths[] = { cfg->log_dir, NULL };
-	if (weir_priv_become(&u, paths, NULL, ctl->err, sizeof(ctl->err)) != 0) {
-		fprintf(stderr, "weir-control: %s\n", ctl->err);
-		return 1;
-	}
-	printf("weir-control: running as user %s (uid %u, gid %u), no capability left\n", u.name, cfg->run_uid,
-	       cfg->run_gid);
-	return 0;
-}
-
 /* EAL cannot be started twice in one process: the next dataplane is waited
  * for by this program anew, the log closed and the endpoint down for the
  * moment between. */
@@ -418,11 +398,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	umask((mode_t)weir_config_umask(&ctl.cfg)); /* the log's files: log mode (0640) */
-	const struct weir_priv_user u = { ctl.cfg.run_user, ctl.cfg.run_uid, ctl.cfg.run_gid };
-	if (ctl.cfg.run_user[0] && weir_priv_prepare(&u, ctl.err, sizeof(ctl.err)) != 0) { /* before any thread */
-		fprintf(stderr, "weir-control: %s:%u: %s\n", ctl.cfg.path, ctl.cfg.line_user, ctl.err);
-		return 1;
-	}
+	ctl.user = (struct weir_priv_user){ ctl.cfg.run_user, ctl.cfg.run_uid, ctl.cfg.run_gid };
+	if (weir_priv_start("weir-control", &ctl.user, ctl.cfg.path, ctl.cfg.line_user) != 0)
+		return 1; /* before any thread */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	weir_shm_from_config(&ctl.cfg, &ctl.shm);
@@ -431,7 +409,12 @@ main(int argc, char **argv)
 	snprintf(ctl.msrc.prefix, sizeof(ctl.msrc.prefix), "%s", ctl.shm.prefix);
 	if (ctl.cfg.metrics_port && (ctl.metrics = start_metrics(&ctl.cfg, &ctl.msrc, ctl.err, sizeof(ctl.err))) == NULL)
 		return 1;
-	if (become_service_user(&ctl) != 0 ||
+	/* The log to the service user, and become it, before attaching: the
+	 * dataplane gave its runtime files, hugepages and shared memory to the
+	 * same user before it let anyone attach, so DPDK is never root's here;
+	 * a re-exec for the next dataplane stays that user. */
+	const char *given[] = { ctl.cfg.log_dir, NULL };
+	if (weir_priv_settle("weir-control", &ctl.user, given, NULL) != 0 ||
 	    weir_attach(&ctl.cfg, "weir-control", ctl.o.wait_primary_s, &quit, &ctl.shm) != 0) {
 		weir_http_stop(ctl.metrics);
 		return quit ? 0 : 1;

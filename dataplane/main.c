@@ -181,6 +181,7 @@ struct dataplane {
 	uint64_t undrained_bytes;
 	char line_name[WEIR_MAX_LINES][40];      /* "FEED/a" by line id */
 	const char *line_names[WEIR_MAX_LINES];  /* NULL: no such line */
+	struct weir_priv_user user;              /* "user" of the config; no name: none */
 };
 
 /* The whole file (and its rules file, compiled) is checked before EAL, a
@@ -225,12 +226,9 @@ start_eal(struct dataplane *dp)
 	if (!weir_config_no_huge(&dp->cfg) &&
 	    weir_wait_for_secondaries("weir-dataplane", weir_config_file_prefix(&dp->cfg), 10) != 0)
 		return 1;
-	/* Before EAL's threads, which inherit it. */
-	const struct weir_priv_user u = { dp->cfg.run_user, dp->cfg.run_uid, dp->cfg.run_gid };
-	if (dp->cfg.run_user[0] && weir_priv_prepare(&u, dp->err, sizeof(dp->err)) != 0) {
-		fprintf(stderr, "weir-dataplane: %s:%u: %s\n", dp->cfg.path, dp->cfg.line_user, dp->err);
-		return 1;
-	}
+	dp->user = (struct weir_priv_user){ dp->cfg.run_user, dp->cfg.run_uid, dp->cfg.run_gid };
+	if (weir_priv_start("weir-dataplane", &dp->user, dp->cfg.path, dp->cfg.line_user) != 0)
+		return 1; /* before EAL's threads, which inherit it */
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr, "weir-dataplane: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return 1;
@@ -377,20 +375,10 @@ setup_workers(struct dataplane *dp)
 static int
 become_service_user(struct dataplane *dp)
 {
-	const struct weir_config *cfg = &dp->cfg;
-	if (!cfg->run_user[0])
-		return 0;
-	const struct weir_priv_user u = { cfg->run_user, cfg->run_uid, cfg->run_gid };
 	char door[PATH_MAX]; /* /var/run/dpdk */
 	snprintf(door, sizeof(door), "%s/..", rte_eal_get_runtime_dir());
-	const char *paths[] = { cfg->log_dir, rte_eal_get_runtime_dir(), NULL };
-	if (weir_priv_become(&u, paths, door, dp->err, sizeof(dp->err)) != 0) {
-		fprintf(stderr, "weir-dataplane: %s\n", dp->err);
-		return 1;
-	}
-	printf("weir-dataplane: running as user %s (uid %u, gid %u), no capability left\n", u.name, cfg->run_uid,
-	       cfg->run_gid);
-	return 0;
+	const char *paths[] = { dp->cfg.log_dir, rte_eal_get_runtime_dir(), NULL };
+	return weir_priv_settle("weir-dataplane", &dp->user, paths, door) == 0 ? 0 : 1;
 }
 
 /* The info region's header, version last: readers trust it from then on. */

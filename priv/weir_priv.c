@@ -334,3 +334,28 @@ weir_priv_become(const struct weir_priv_user *u, const char *const *paths, const
 		return -1;
 	return weir_priv_drop(u, err, errlen);
 }
+
+int
+weir_priv_start(const char *prog, const struct weir_priv_user *u, const char *file, unsigned line)
+{
+	char err[512];
+	if (!u->name[0] || weir_priv_prepare(u, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "%s: %s:%u: %s\n", prog, file, line, err);
+	return -1;
+}
+
+int
+weir_priv_settle(const char *prog, const struct weir_priv_user *u, const char *const *paths, const char *door)
+{
+	char err[512];
+	if (!u->name[0])
+		return 0;
+	if (weir_priv_become(u, paths, door, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return -1;
+	}
+	printf("%s: running as user %s (uid %u, gid %u), no capability left\n", prog, u->name, (unsigned)u->uid,
+	       (unsigned)u->gid);
+	return 0;
+}

@@ -52,6 +52,12 @@ int weir_priv_open_door(const char *dir, const struct weir_priv_user *u, char *e
  * set-up): every thread drops them, each its own. */
 int weir_priv_drop(const struct weir_priv_user *u, char *err, size_t errlen);
 
+/* A program's two steps, each nothing for a user with no name, saying on
+ * stderr what failed ("PROG: ...", a prepare's at the config's FILE:LINE)
+ * and on stdout whom it became.  0 or -1. */
+int weir_priv_start(const char *prog, const struct weir_priv_user *u, const char *file, unsigned line);
+int weir_priv_settle(const char *prog, const struct weir_priv_user *u, const char *const *paths, const char *door);
+
 /* The capabilities left in this thread: effective | permitted | ambient
  * as one mask (0 after weir_priv_drop). */
 unsigned long long weir_priv_caps_left(void);
