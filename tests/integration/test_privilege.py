@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from weir_harness import CONTROL, DATAPLANE, Deployment, gen_pcap, load_json, persisted
+from weir_harness import (CONTROL, DATAPLANE, Deployment, assert_no_privilege, gen_pcap, load_json, persisted,
+                          process_threads)
 
 USER = "weir-test"
 BODY = f"""
@@ -55,28 +56,6 @@ def user_deploy(service_user):
     shutil.rmtree(top, ignore_errors=True)
 
 
-def tasks(pid):
-    """{thread name: its status lines} for every thread of pid"""
-    out = {}
-    for t in glob.glob(f"/proc/{pid}/task/*/status"):
-        with open(t) as f:
-            st = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
-        out[f"{st['Name']}/{os.path.basename(os.path.dirname(t))}"] = st
-    return out
-
-
-def assert_unprivileged(pid, pw, what):
-    threads = tasks(pid)
-    assert len(threads) >= 3, f"{what}: {sorted(threads)}"  # EAL's own threads too
-    for name, st in threads.items():
-        assert st["Uid"].split() == [str(pw.pw_uid)] * 4, f"{what} {name}: Uid {st['Uid']}"
-        assert st["Gid"].split() == [str(pw.pw_gid)] * 4, f"{what} {name}: Gid {st['Gid']}"
-        assert st["Groups"].strip() in ("", str(pw.pw_gid)), f"{what} {name}: Groups {st['Groups']}"
-        for cap in ("CapEff", "CapPrm", "CapAmb", "CapBnd"):
-            assert int(st[cap], 16) == 0, f"{what} {name}: {cap} {st[cap]}"
-        assert st["NoNewPrivs"] == "1", f"{what} {name}: NoNewPrivs {st['NoNewPrivs']}"
-
-
 def wait_for(pred, what, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -97,8 +76,8 @@ def test_both_processes_run_as_the_user_with_no_capability_and_a_restart_as_that
     cp = d.start_control("--batch-records", "256")
     wait_for(lambda: persisted(d.log_dir) > 0 or cp.poll() is not None, "weir-control persisted nothing")
     assert cp.poll() is None, d.output("control")
-    assert_unprivileged(dp.pid, service_user, "weir-dataplane")
-    assert_unprivileged(cp.pid, service_user, "weir-control")
+    for p, what in ((dp, "weir-dataplane"), (cp, "weir-control")):
+        assert_no_privilege(process_threads(p.pid), service_user.pw_uid, service_user.pw_gid, what)
     cp.send_signal(signal.SIGKILL)
     cp.wait()
     left = persisted(d.log_dir)

@@ -42,6 +42,38 @@ def eal_mem():
         return "-m 512"
 
 
+def threads_of(status_text):
+    """One dict a thread from /proc/.../task/*/status files' text, read one after another"""
+    blocks = re.split(r"(?m)^(?=Name:\t)", status_text)
+    return [dict(line.split(":\t", 1) for line in b.splitlines() if ":\t" in line) for b in blocks if b.strip()]
+
+
+def process_threads(pid):
+    """threads_of every thread of pid, from this host's /proc"""
+    text = ""
+    for t in glob.glob(f"/proc/{pid}/task/*/status"):
+        try:
+            with open(t) as f:
+                text += f.read()
+        except OSError:
+            pass  # ended meanwhile
+    return threads_of(text)
+
+
+def assert_no_privilege(threads, uid, gid, what, bounding=True):
+    """Every thread runs as uid:gid (its groups gid's alone) with no capability and no new privileges; with
+    bounding, none can be had back by exec either."""
+    assert len(threads) >= 3, f"{what}: {len(threads)} threads"  # EAL's own threads too
+    for st in threads:
+        name = f"{what} {st.get('Name')}/{st.get('Pid')}"
+        assert st["Uid"].split() == [str(uid)] * 4, f"{name}: Uid {st['Uid']}"
+        assert st["Gid"].split() == [str(gid)] * 4, f"{name}: Gid {st['Gid']}"
+        assert st["Groups"].strip() in ("", str(gid)), f"{name}: Groups {st['Groups']}"
+        for cap in ("CapEff", "CapPrm", "CapAmb") + (("CapBnd",) if bounding else ()):
+            assert int(st[cap], 16) == 0, f"{name}: {cap} {st[cap]}"
+        assert st["NoNewPrivs"] == "1", f"{name}: NoNewPrivs {st['NoNewPrivs']}"
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
