@@ -2,13 +2,10 @@
 second copy is counted as arbitrated (never a duplicate, a gap or a re-request), what both lines lost is a
 LOSS record, and a line going silent is reported while the other carries the feed."""
 import os
-import subprocess
-import time
 
 import pytest
 
-from weir_harness import (gen_over_memif, gen_pcap, http_get, load_json, memif_server, memif_socket,
-                          remove_dpdk_files)
+from weir_harness import gen_pcap, http_get, load_json, memif_server, memif_socket, send_over_memif_then_stop
 
 BODY = """
 set corelist 1
@@ -92,36 +89,27 @@ def test_a_silent_line_is_reported_and_the_other_carries_the_feed(deploy, tmp_pa
     d.wait_running()
     cp = d.start_control("--exit-when-done")
     manifest = str(tmp_path / "sent.json")
-    gen_prefix = f"wg-ab-{os.getpid()}"
-    gen = subprocess.Popen(
-        gen_over_memif(sock, gen_prefix,
-         "--lines", "2", "--to", "239.1.1.1:26400", "--to-b", "239.1.1.2:26400", "--line-loss", "0.01,0",
-         "--b-silent-after", "10000", "--manifest", manifest, "--seed", "9", "--messages", "40000",
-         "--sessions", "2", "--end-session", "--rate", "5000", "--linger", "0"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    degraded, silent = None, []
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline and gen.poll() is None and degraded is None:
+    seen = {}
+
+    def watch():
+        """Once /healthz says degraded: it, and the lines' gauges at that moment."""
+        if "degraded" not in seen:
             health = http_get(f"http://127.0.0.1:{d.metrics_port}/healthz")
             if "degraded" in health[1]:
-                degraded = health
+                seen["degraded"] = health
                 metrics = http_get(f"http://127.0.0.1:{d.metrics_port}/metrics")[1]
-                silent = [line for line in metrics.splitlines() if line.startswith("weir_feed_line_silent")]
-            time.sleep(0.1)
-        out = gen.communicate(timeout=120)[0]
-    finally:
-        if gen.poll() is None:
-            gen.kill()
-            gen.wait()
-        remove_dpdk_files(gen_prefix)
-    assert gen.returncode == 0, out
+                seen["silent"] = [line for line in metrics.splitlines() if line.startswith("weir_feed_line_silent")]
+
+    send_over_memif_then_stop(
+        d, [cp], sock, f"wg-ab-{os.getpid()}", manifest,
+        "--lines", "2", "--to", "239.1.1.1:26400", "--to-b", "239.1.1.2:26400", "--line-loss", "0.01,0",
+        "--b-silent-after", "10000", "--seed", "9", "--messages", "40000",
+        "--sessions", "2", "--end-session", "--rate", "5000", "--linger", "0", settle=0.5, watch=watch)
+    degraded, silent = seen.get("degraded"), seen.get("silent", [])
     assert degraded is not None, "line b never reported silent:\n" + d.output("dataplane")
     assert degraded[0] == 200 and "feed itch line b silent" in degraded[1] and "runs on line a" in degraded[1]
     assert 'weir_feed_line_silent{feed="itch",line="b"} 1' in silent
     assert 'weir_feed_line_silent{feed="itch",line="a"} 0' in silent
-    time.sleep(0.5)
-    d.stop(cp)
     man, t, lines = check_lines(d, manifest)
     assert man["lines"]["a"]["only_events"] > 25000  # everything after B went quiet, and B's few
 
@@ -142,20 +130,11 @@ def test_what_both_lines_lost_is_rerequested_and_only_that(deploy, tmp_path):
     d.wait_running()
     cp = d.start_control("--exit-when-done")
     manifest = str(tmp_path / "sent.json")
-    gen_prefix = f"wg-rr-{os.getpid()}"
-    try:
-        gen = subprocess.run(
-            gen_over_memif(sock, gen_prefix,
-             "--lines", "2", "--to", "239.1.1.1:26400", "--to-b", "239.1.1.2:26400", "--line-loss", "0.05,0.05",
-             "--line-delay", "3",
-             "--serve", "198.18.0.1:26401", "--forget", "0.3", "--manifest", manifest, "--seed", "4",
-             "--messages", "40000", "--sessions", "3", "--end-session", "--rate", "20000", "--linger", "2"),
-            capture_output=True, text=True, timeout=120)
-    finally:
-        remove_dpdk_files(gen_prefix)
-    assert gen.returncode == 0, gen.stdout + gen.stderr
-    time.sleep(1.0)  # the last gaps reach their deadline
-    d.stop(cp)
+    send_over_memif_then_stop(
+        d, [cp], sock, f"wg-rr-{os.getpid()}", manifest,
+        "--lines", "2", "--to", "239.1.1.1:26400", "--to-b", "239.1.1.2:26400", "--line-loss", "0.05,0.05",
+        "--line-delay", "3", "--serve", "198.18.0.1:26401", "--forget", "0.3", "--seed", "4",
+        "--messages", "40000", "--sessions", "3", "--end-session", "--rate", "20000", "--linger", "2")
     out = d.check(manifest)
     assert "PASS" in out
     man = load_json(manifest)

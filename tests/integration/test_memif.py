@@ -1,13 +1,11 @@
 """weir-gen on one end of a net_memif pair, weir-dataplane on the other: live loss, re-requests, recovery.
 
-Stops in order (the sender first, then the dataplane): a memif peer that
-vanishes mid-forwarding is the case that has crashed testpmd here.
+Stops in order (the dataplane first, the sender holding its port up unpolled until then): a memif peer
+that leaves while the other side polls can crash that side (send_over_memif_then_stop says why).
 """
 import os
-import subprocess
-import time
 
-from weir_harness import gen_over_memif, load_json, memif_server, memif_socket, remove_dpdk_files
+from weir_harness import load_json, memif_server, memif_socket, send_over_memif_then_stop
 
 BODY = """
 set corelist 1
@@ -29,22 +27,14 @@ def test_dpdk_sender_over_memif_recovers_gaps_through_rerequests(deploy, tmp_pat
     d.wait_running()
     cp = d.start_control("--exit-when-done")
     manifest = str(tmp_path / "sent.json")
-    gen_prefix = f"wg-memif-{os.getpid()}"
-    try:
-        gen = subprocess.run(
-            gen_over_memif(sock, gen_prefix,
-             "--to", "198.18.0.2:26400", "--serve", "198.18.0.1:26401", "--manifest", manifest,
-             "--seed", "5", "--messages", "30000", "--sessions", "3", "--loss", "0.02", "--burst-loss", "3",
-             "--forget", "0.3", "--reorder", "0.01", "--heartbeat-every", "20", "--end-session",
-             "--rate", "50000", "--linger", "2"),
-            capture_output=True, text=True, timeout=120)
-    finally:
-        remove_dpdk_files(gen_prefix)
-    assert gen.returncode == 0, gen.stdout + gen.stderr
-    time.sleep(1.0)  # the last gaps reach their deadline
-    d.stop(cp)
+    send_over_memif_then_stop(
+        d, [cp], sock, f"wg-memif-{os.getpid()}", manifest,
+        "--to", "198.18.0.2:26400", "--serve", "198.18.0.1:26401",
+        "--seed", "5", "--messages", "30000", "--sessions", "3", "--loss", "0.02", "--burst-loss", "3",
+        "--forget", "0.3", "--reorder", "0.01", "--heartbeat-every", "20", "--end-session",
+        "--rate", "50000", "--linger", "2")
     d.check(manifest)
     t = load_json(d.dataplane_stats)["total"]
     assert t["rerequests_sent"] > 0 and t["gap_events_recovered"] > 0
     assert load_json(manifest)["expected"]["gap_events_lost"] > 0
-    assert "net_memif" in d.output("dataplane")
+    assert "port 0 (net_memif): stop weir-dataplane before its memif peer" in d.output("dataplane")

@@ -126,6 +126,35 @@ def gen_over_memif(sock, prefix, *args):
             f"--vdev=net_memif0,role=client,id=0,socket={sock}", *args]
 
 
+def send_over_memif_then_stop(d, others, sock, prefix, manifest, *args, settle=1.0, watch=None, timeout=120):
+    """weir-gen over net_memif into d's dataplane, stopped in the one safe order: once the sender has sent,
+    served and lingered (its manifest is there; watch() runs every 0.1 s until then), the dataplane stops
+    first while the sender holds its port up without polling it, and the sender goes when its link is down.
+    DPDK 22.11's memif PMD unmaps the rings from its interrupt thread when the peer leaves, under a core that
+    may be mid-burst on them: the side still polling when the other goes can crash (SIGSEGV seen here, one
+    peer leaving in 16). Returns the sender's output."""
+    gen = subprocess.Popen(gen_over_memif(sock, prefix, *args, "--manifest", manifest, "--hold", str(timeout)),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + timeout
+        while not os.path.exists(manifest) and gen.poll() is None and time.time() < deadline:
+            if watch:
+                watch()
+            time.sleep(0.1)
+        assert gen.poll() is None, "weir-gen did not hold its port up:\n" + gen.communicate()[0]
+        assert os.path.exists(manifest), "weir-gen sent nothing whole in time"
+        time.sleep(settle)  # the last gaps reach their deadline
+        d.stop(*others)
+        out = gen.communicate(timeout=30)[0]
+    finally:
+        if gen.poll() is None:
+            gen.kill()
+            gen.wait()
+        remove_dpdk_files(prefix)
+    assert gen.returncode == 0 and "still up" not in out, out
+    return out
+
+
 def gen_pcap(out_dir, name="traffic", **flags):
     """weir-gen pcap; flags become --flag value (True: bare flag). Returns (pcap, manifest)."""
     pcap = os.path.join(out_dir, name + ".pcap")

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,8 @@ usage(FILE *f)
 		"                         ADDR: IPV4, or [IPV6] (sockets; --dpdk is IPv4 only)\n"
 		"  --forget R             of the lost packets, the share the server will not send again\n"
 		"  --linger SEC           keep serving this long after the last packet (default 3)\n"
+		"  --hold SEC             --dpdk: then write the manifest and keep the port up, not polling it, until\n"
+		"                         its link goes down (the receiver stopped), at most SEC (default 0: close)\n"
 		"  --dpdk \"EAL ARGS\"      send whole frames out of DPDK port 0 instead (e.g. a net_memif client);\n"
 		"                         re-requests are then read from that port too\n"
 		"common:\n"
@@ -255,6 +258,9 @@ parse_option(struct gen_opts *o, int c, const char *optarg)
 	case 'l':
 		if (parse_number(optarg, 0, 3600, &o->linger_s)) return -1;
 		break;
+	case 'l' + 128:
+		if (parse_number(optarg, 0, 3600, &o->hold_s)) return -1;
+		break;
 	case 'P' + 128: o->dpdk_eal = optarg; break;
 	case 'p' + 128:
 		if (parse_plant(o, optarg) != 0)
@@ -306,7 +312,7 @@ parse_options(int argc, char **argv, struct gen_opts *o)
 		{ "reorder-distance", required_argument, NULL, 'r' },
 		{ "to", required_argument, NULL, 'T' },           { "serve", required_argument, NULL, 'v' },
 		{ "forget", required_argument, NULL, 'g' },       { "rate", required_argument, NULL, 'x' },
-		{ "linger", required_argument, NULL, 'l' },
+		{ "linger", required_argument, NULL, 'l' },       { "hold", required_argument, NULL, 'l' + 128 },
 		{ "dpdk", required_argument, NULL, 'P' + 128 },
 		{ "plant", required_argument, NULL, 'p' + 128 },
 		{ "delay", required_argument, NULL, 'y' },       { "delay-ms", required_argument, NULL, 'Y' },
@@ -376,6 +382,10 @@ open_output(struct gen *g, pcap_t **dead)
 		fprintf(stderr, "weir-gen: --dpdk sends IPv4 only: give --to and --serve as IPV4:PORT\n");
 		return 2;
 	}
+	if (o->hold_s > 0 && !(o->send && o->dpdk_eal)) {
+		fprintf(stderr, "weir-gen: --hold keeps a DPDK port up: give it with send --dpdk\n");
+		return 2;
+	}
 	if (o->send && o->dpdk_eal) {
 		if (gen_dpdk_open(g) != 0)
 			return 1;
@@ -401,6 +411,26 @@ open_output(struct gen *g, pcap_t **dead)
 	}
 	g->line = -1;
 	return o->lines == 2 ? gen_lines_open(g) : 0;
+}
+
+/* Written whole under a temporary name, then renamed: whoever waits for
+ * the manifest never reads half of one. */
+static int
+write_manifest(struct gen *g)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", g->o.manifest);
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL) {
+		fprintf(stderr, "weir-gen: %s: %s\n", tmp, strerror(errno));
+		return 1;
+	}
+	gen_write_manifest(g, f);
+	if (fclose(f) != 0 || rename(tmp, g->o.manifest) != 0) {
+		fprintf(stderr, "weir-gen: %s: %s\n", g->o.manifest, strerror(errno));
+		return 1;
+	}
+	return 0;
 }
 
 int
@@ -435,24 +465,16 @@ main(int argc, char **argv)
 			gen_serve_requests(&g);
 			usleep(o->dpdk_eal ? 50 : 1000);
 		}
-		if (o->dpdk_eal) {
-			rte_eth_dev_stop(0);
-			rte_eth_dev_close(0);
-			rte_eal_cleanup();
-		}
 	} else {
 		pcap_dump_close(g.dump);
 		if (g.dump_b)
 			pcap_dump_close(g.dump_b);
 		pcap_close(dead);
 	}
-	FILE *f = fopen(o->manifest, "w");
-	if (f == NULL) {
-		fprintf(stderr, "weir-gen: %s: %s\n", o->manifest, strerror(errno));
+	if (write_manifest(&g) != 0)
 		return 1;
-	}
-	gen_write_manifest(&g, f);
-	fclose(f);
+	if (o->send && o->dpdk_eal)
+		gen_dpdk_close(&g);
 	if (o->serving)
 		printf("weir-gen: retransmission server: %" PRIu64 " re-requests answered (%" PRIu64
 		       " not understood), %" PRIu64 " events sent again, %" PRIu64 " events forgotten\n",

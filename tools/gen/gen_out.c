@@ -141,3 +141,27 @@ gen_emit(struct gen *g, const uint8_t *frame, uint32_t len)
 	g->ts_us += 1;
 	g->packets++;
 }
+
+/* --dpdk: port 0 goes.  With --hold it first stays up, unpolled, until the
+ * receiver takes its link down: DPDK 22.11's net_memif unmaps the rings
+ * from its interrupt thread when the peer leaves, under a core that may be
+ * in a burst on them, so the side still polling when the other goes can
+ * crash.  The receiver stops first; this side no longer polls by then. */
+void
+gen_dpdk_close(const struct gen *g)
+{
+	if (g->o.hold_s > 0) {
+		printf("weir-gen: holding port 0 up until its link goes down (at most %.0f s)\n", g->o.hold_s);
+		fflush(stdout);
+		uint64_t until = weir_monotonic_ns() + (uint64_t)(g->o.hold_s * 1e9);
+		struct rte_eth_link link = { .link_status = RTE_ETH_LINK_UP };
+		while (weir_monotonic_ns() < until && rte_eth_link_get_nowait(0, &link) == 0 &&
+		       link.link_status == RTE_ETH_LINK_UP)
+			usleep(10 * 1000);
+		if (link.link_status == RTE_ETH_LINK_UP)
+			printf("weir-gen: port 0 still up after %.0f s: closing it\n", g->o.hold_s);
+	}
+	rte_eth_dev_stop(0);
+	rte_eth_dev_close(0);
+	rte_eal_cleanup();
+}
