@@ -271,6 +271,12 @@ port_init(const struct weir_config *cfg, uint16_t port, struct weir_ports *ports
 	ports->txq[slot] = ntx;
 	printf("weir-dataplane: port %u (%s): %u RX queue%s%s, %u descriptors, socket %d\n", port, info.driver_name,
 	       nq, nq == 1 ? "" : "s", conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? " with RSS" : "", rxd, socket);
+	/* DPDK 22.11's memif unmaps the rings from its interrupt thread when
+	 * the peer leaves, without waiting for a worker mid-burst on them. */
+	if (strcmp(info.driver_name, "net_memif") == 0)
+		printf("weir-dataplane: port %u (net_memif): stop weir-dataplane before its memif peer: a peer that "
+		       "leaves while a worker polls the port can crash weir-dataplane (DPDK's memif PMD frees the rings "
+		       "under the worker)\n", port);
 	return 0;
 }
 
