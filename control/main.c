@@ -25,6 +25,7 @@
 
 #include "weir_attach.h"
 #include "weir_config.h"
+#include "weir_crash.h"
 #include "weir_time.h"
 #include "weir_drain.h"
 #include "weir_http.h"
@@ -391,6 +392,7 @@ main(int argc, char **argv)
 {
 	static struct control ctl;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	weir_crash_trace_install("weir-control");
 	if (parse_options(argc, argv, &ctl.o) != 0)
 		return 2;
 	if (weir_config_load(ctl.o.config, &ctl.cfg, ctl.err, sizeof(ctl.err)) != 0) {

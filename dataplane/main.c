@@ -29,6 +29,7 @@
 #include "weir_report.h"
 #include "weir_rules_admin.h"
 #include "weir_attach.h"
+#include "weir_crash.h"
 #include "weir_shm.h"
 #include "weir_telemetry.h"
 #include "weir_time.h"
@@ -518,6 +519,7 @@ main(int argc, char **argv)
 {
 	static struct dataplane dp;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	weir_crash_trace_install("weir-dataplane");
 	if (parse_options(argc, argv, &dp.o) != 0)
 		return 2;
 	int rc = load_config(&dp);

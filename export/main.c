@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "weir_config.h"
+#include "weir_crash.h"
 #include "weir_export.h"
 #include "weir_http.h"
 #include "weir_time.h"
@@ -126,6 +127,7 @@ main(int argc, char **argv)
 	const char *path = NULL;
 	double idle_exit_s = 0;
 	int c;
+	weir_crash_trace_install("weir-export");
 	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': path = optarg; break;

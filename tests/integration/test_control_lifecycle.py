@@ -3,6 +3,7 @@ within a second, what it published is made durable, /healthz says so, and
 the next dataplane starts and is drained without anyone restarting
 weir-control."""
 import os
+import re
 import signal
 import subprocess
 import time
@@ -79,18 +80,23 @@ def test_a_killed_dataplane_is_noticed_drained_and_the_next_one_attached_by_itse
     assert subprocess.run([READ, "--verify", d.log_dir], capture_output=True).returncode == 0
 
 
-def test_exit_when_done_exits_once_a_killed_dataplane_is_drained(deploy, tmp_path):
+def test_exit_when_done_exits_once_a_crashed_dataplane_is_drained_and_the_crash_says_where(deploy, tmp_path):
+    """A dataplane dead of SIGSEGV: weir-control drains what it committed, and the dataplane's last words
+    name the signal and the thread, with a backtrace, and it still dies of that signal."""
     pcap, _ = gen_pcap(str(tmp_path), seed=23, messages=400000, sessions=4)
     d = deploy("life2", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY)
     dp = d.start_dataplane("--stop-when-idle", "3")
     d.wait_running()
     cp = d.start_control("--batch-records", "256", "--exit-when-done")
     wait_for(lambda: persisted(d.log_dir) > 20000, 60, "records persisted")
-    dp.send_signal(signal.SIGKILL)
-    dp.wait()
+    dp.send_signal(signal.SIGSEGV)
+    assert dp.wait(timeout=10) == -signal.SIGSEGV
     assert cp.wait(timeout=10) == 0, d.output("control")
     published = persisted(d.log_dir)
     assert published > 20000 and "is gone" in d.output("control")
+    out = d.output("dataplane")
+    assert re.search(rf"weir-dataplane: fatal signal 11 \(SEGV\) sent by pid {os.getpid()} in thread \S+; backtrace:\n.*\[0x",
+                     out), out
 
 
 def test_no_huge_a_new_dataplane_never_lays_its_rings_over_records_nobody_drained(deploy, tmp_path):
