@@ -17,6 +17,7 @@
 #include <rte_mbuf.h>
 
 #include "gen.h"
+#include "weir_crash.h"
 #include "weir_frame.h"
 #include "weir_headers.h"
 #include "weir_moldudp64.h"
@@ -446,6 +447,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	weir_crash_trace_install("weir-gen"); /* a memif peer's crash says where, as weir's own do */
 	static struct gen g;
 	struct gen_opts *o = &g.o;
 	pcap_t *dead = NULL;
