@@ -132,7 +132,10 @@ def send_over_memif_then_stop(d, others, sock, prefix, manifest, *args, settle=1
     first while the sender holds its port up without polling it, and the sender goes when its link is down.
     DPDK 22.11's memif PMD unmaps the rings from its interrupt thread when the peer leaves, under a core that
     may be mid-burst on them: the side still polling when the other goes can crash (SIGSEGV seen here, one
-    peer leaving in 16). Returns the sender's output."""
+    peer leaving in 16). The side told of the other's leaving can also crash in that interrupt thread, after
+    the rings are gone (a double free in the PMD's teardown: "EAL: Error: Invalid memory", then SIGSEGV in
+    rte_intr_instance_free; seen once in about 50 such stops, in the sender). Here that side is the sender,
+    its work done and checked: such a death is reported, not counted against weir. Returns its output."""
     gen = subprocess.Popen(gen_over_memif(sock, prefix, *args, "--manifest", manifest, "--hold", str(timeout)),
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -141,9 +144,10 @@ def send_over_memif_then_stop(d, others, sock, prefix, manifest, *args, settle=1
             if watch:
                 watch()
             time.sleep(0.1)
-        assert gen.poll() is None, "weir-gen did not hold its port up:\n" + gen.communicate()[0]
-        assert os.path.exists(manifest), "weir-gen sent nothing whole in time"
+        assert os.path.exists(manifest), "weir-gen sent nothing whole in time:\n" + (
+            gen.communicate()[0] if gen.poll() is not None else "")
         time.sleep(settle)  # the last gaps reach their deadline
+        assert gen.poll() is None, "weir-gen did not hold its port up:\n" + gen.communicate()[0]
         d.stop(*others)
         out = gen.communicate(timeout=30)[0]
     finally:
@@ -151,7 +155,11 @@ def send_over_memif_then_stop(d, others, sock, prefix, manifest, *args, settle=1
             gen.kill()
             gen.wait()
         remove_dpdk_files(prefix)
-    assert gen.returncode == 0 and "still up" not in out, out
+    teardown = (gen.returncode < 0 and "weir-gen: holding port 0" in out
+                and re.search(r"weir-gen: fatal signal \d+ \(\w+\) .* in thread eal-intr-thread;", out))
+    if teardown:
+        print("weir-gen died in DPDK's memif teardown, after its manifest and the dataplane's clean stop:\n" + out)
+    assert (gen.returncode == 0 or teardown) and "still up" not in out, out
     return out
 
 
