@@ -97,16 +97,19 @@ def test_dataplane_and_control_in_two_containers_run_as_weir_and_lose_nothing(bu
                "--stop-when-idle", "3", "--stats-interval", "0", "--stats-json", "/var/lib/weir/dataplane.json")
         podman("run", "-d", "--name", names[1], *common, IMAGE, "weir-control", "-f", "/data/weir.conf",
                "--exit-when-done", "--summary-interval", "0", "--batch-records", "256")
+        # weir-control drops before EAL starts its threads: read them once it drains
+        ready = {names[0]: "running as user weir", names[1]: "weir-control: draining"}
         seen = set()
         deadline = time.time() + 60
         while time.time() < deadline and len(seen) < 2:
             for n in set(names) - seen:
-                if "running as user weir" in podman("logs", n).stdout:
+                if ready[n] in podman("logs", n).stdout:
                     pid = podman("inspect", "--format", "{{.State.Pid}}", n).stdout.strip()
                     assert_no_privilege(process_threads(pid), uid, gid, n)
                     seen.add(n)
             time.sleep(0.05)
         assert len(seen) == 2, [podman("logs", n, check=False).stdout for n in names]
+        assert "running as user weir" in podman("logs", names[1]).stdout
         for n in names:
             rc = podman("wait", n, timeout=180).stdout.strip()
             assert rc == "0", podman("logs", n).stdout + podman("logs", n).stderr
