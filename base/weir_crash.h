@@ -1,8 +1,7 @@
 /* A fatal signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) leaves one
- * line saying which, where (the address, or the sender's pid) and in which
- * thread, and a backtrace, on
- * standard error (the journal), then kills the process with that signal
- * as before: the exit status and a core file are unchanged. */
+ * line on standard error (the journal) saying which, where (the address,
+ * or the sender's pid) and in which thread, then a backtrace; the process
+ * still dies of that signal: the exit status and a core file are as before. */
 #ifndef WEIR_CRASH_H
 #define WEIR_CRASH_H
 
