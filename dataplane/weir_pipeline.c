@@ -269,12 +269,12 @@ static void unauthorized(struct weir_pipeline *pl, const struct weir_allow *al, 
 /* Heartbeat, end of session or data: the framing-independent rest of a packet. */
 static void
 sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool heartbeat, bool end,
-		    const uint8_t *frame, const struct weir_udp_view *v, unsigned decoder, uint16_t port, unsigned line,
-		    uint64_t now_ns)
+		    const uint8_t *frame, uint32_t len, const struct weir_udp_view *v, unsigned decoder, uint16_t port,
+		    unsigned line, uint64_t now_ns)
 {
 	const struct weir_allow *al = pl->decoders->allow[decoder];
 	if (al && al->sources && !weir_allow_source(al, b->key)) {
-		unauthorized(pl, al, frame, pl->frame_len, WEIR_DL_unauthorized_source, port, now_ns);
+		unauthorized(pl, al, frame, len, WEIR_DL_unauthorized_source, port, now_ns);
 		return;
 	}
 	/* A line's packet: the source is looked up, not made, until the
@@ -287,7 +287,7 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 		return;
 	}
 	if (pl->csum_view && !weir_pipeline_deferred_csum_ok(pl)) {
-		weir_pipeline_dead_letter(pl, frame, pl->frame_len, pl->frame_len, WEIR_DL_l4_bad_checksum, port, now_ns);
+		weir_pipeline_dead_letter(pl, frame, len, len, WEIR_DL_l4_bad_checksum, port, now_ns);
 		return;
 	}
 	const struct weir_decoder_cfg *d = &pl->decoders->decoders[decoder];
@@ -382,8 +382,8 @@ decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const 
 	/* The same session name from two senders: two sources. */
 	weir_mold_source_key(b.key, m.session, pl->key_by_sender && v->ip_version == 4 ? v->src_addr : NULL,
 			v->src_port);
-	sequence_and_commit(pl, &b, m.count == WEIR_MOLD_HEARTBEAT, m.count == WEIR_MOLD_END_OF_SESSION, frame, v,
-			    decoder, port, line, now_ns);
+	sequence_and_commit(pl, &b, m.count == WEIR_MOLD_HEARTBEAT, m.count == WEIR_MOLD_END_OF_SESSION, frame, len,
+			    v, decoder, port, line, now_ns);
 }
 
 static void
@@ -403,7 +403,7 @@ decode_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const
 	if (pl->key_by_sender && v->ip_version == 4)
 		memcpy(b.key + 3, v->src_addr, 4);
 	bool end = f.flags & WEIR_FRAME_F_END;
-	sequence_and_commit(pl, &b, f.count == 0 && !end, end, frame, v, decoder, port, line, now_ns);
+	sequence_and_commit(pl, &b, f.count == 0 && !end, end, frame, len, v, decoder, port, line, now_ns);
 }
 
 void
@@ -515,7 +515,6 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 		unauthorized(pl, al, frame, len, WEIR_DL_unauthorized_address, port, now_ns);
 		return;
 	}
-	pl->frame_len = len;
 	if (pl->decoders->decoders[di - 1].type == WEIR_DECODER_WEIRFRAME)
 		decode_frame(pl, frame, len, &v, di - 1, port, (unsigned)line, now_ns);
 	else

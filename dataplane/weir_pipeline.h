@@ -147,7 +147,6 @@ struct weir_pipeline {
 	 * feed with lines: a second copy is not kept, so not checked); NULL
 	 * once checked or not owed. */
 	const struct weir_udp_view *csum_view;
-	uint32_t frame_len;                  /* the packet in hand's */
 	/* The NIC's receive time of the packet in hand (UNIX ns), or 0: its
 	 * records then carry the burst's TSC time.  Timers run on the TSC. */
 	uint64_t pkt_rx_ns;
