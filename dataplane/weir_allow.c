@@ -10,7 +10,7 @@
 
 struct build {
 	struct weir_allow *a;
-	unsigned n4, n6;
+	unsigned n4, n6, n_sources;
 	bool count_only;
 };
 
@@ -27,15 +27,15 @@ add_cidr(const char *item, void *arg, char *err, size_t errlen)
 		*(family == 4 ? &b->n4 : &b->n6) += 1;
 		return 0;
 	}
+	/* A /0 goes in as its two halves: rte_lpm and rte_lpm6 take depths from 1. */
 	int rc;
 	if (family == 4) {
 		uint32_t ip;
 		memcpy(&ip, addr, 4);
-		rc = depth == 0 ? -1 : rte_lpm_add(b->a->v4, __builtin_bswap32(ip), depth, 1);
-		if (depth == 0) { /* 0.0.0.0/0: the two halves (rte_lpm takes depths 1-32) */
-			rc = rte_lpm_add(b->a->v4, 0, 1, 1);
-			rc = rc ? rc : rte_lpm_add(b->a->v4, 0x80000000u, 1, 1);
-		}
+		ip = __builtin_bswap32(ip);
+		rc = rte_lpm_add(b->a->v4, ip, depth ? depth : 1, 1);
+		if (depth == 0 && rc == 0)
+			rc = rte_lpm_add(b->a->v4, 0x80000000u, 1, 1);
 	} else {
 		rc = rte_lpm6_add(b->a->v6, addr, depth ? depth : 1, 1);
 		if (depth == 0 && rc == 0) {
@@ -60,7 +60,7 @@ add_source(const char *item, void *arg, char *err, size_t errlen)
 			return -1;
 		}
 		if (b->count_only)
-			b->n4++;
+			b->n_sources++;
 		else if (rte_hash_add_key(b->a->sources, key) < 0) {
 			snprintf(err, errlen, "%s: the source table is full", item);
 			return -1;
@@ -104,8 +104,10 @@ weir_allow_build(struct weir_allow *a, const struct weir_decoder_cfg *d, unsigne
 		if (weir_config_list(d->sources, add_source, &count, err, errlen) != 0)
 			return -1;
 		snprintf(name, sizeof(name), "weir_srcs_%u", index);
-		struct rte_hash_parameters p = { .name = name, .entries = count.n4 * 2 + 16, .key_len = WEIR_SOURCE_BYTES,
-						 .hash_func = rte_hash_crc, .socket_id = SOCKET_ID_ANY };
+		/* twice the keys: room for cuckoo placement to succeed */
+		struct rte_hash_parameters p = { .name = name, .entries = count.n_sources * 2 + 16,
+						 .key_len = WEIR_SOURCE_BYTES, .hash_func = rte_hash_crc,
+						 .socket_id = SOCKET_ID_ANY };
 		a->sources = rte_hash_create(&p);
 		struct build b = { .a = a };
 		if (a->sources == NULL || weir_config_list(d->sources, add_source, &b, err, errlen) != 0) {

@@ -66,3 +66,11 @@ def test_sessions_not_on_the_list_are_filtered_by_their_own_reason(deploy, tmp_p
     assert t["event_records"] == per["S0000"] + per["S0002"]
     assert t["filtered_unauthorized_source"] > 0 and t["filtered_unauthorized_address"] == 0, t
     assert t["sources"] == 2, t
+
+
+def test_a_list_of_everyone_lets_the_feed_through(deploy, tmp_path):
+    """/0 goes into the tables as two halves (they take depths from 1): weir-gen's 198.18.0.1 is in the upper
+    one, so a list that lost it would filter the whole feed."""
+    d, t, man, manifest = run(deploy, tmp_path, "all", "allow 0.0.0.0/0,::/0")
+    assert t["filtered_unauthorized_address"] == 0, t
+    assert "PASS" in d.check(manifest)
