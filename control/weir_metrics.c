@@ -515,7 +515,7 @@ weir_metrics_serve(const struct weir_metrics_src *s, char *err, size_t errlen)
 {
 	struct weir_http_handlers h = { render_cb, health_cb, s };
 	const struct weir_config *cfg = s->cfg;
-	return weir_http_serve_files(cfg->metrics_ip, cfg->metrics_port, &h, cfg->metrics_tls_cert, cfg->metrics_tls_key,
-				     (enum weir_http_auth)cfg->metrics_auth, cfg->metrics_auth_user, cfg->metrics_auth_file,
-				     err, errlen);
+	return weir_http_serve(cfg->metrics_ip, cfg->metrics_port, &h, cfg->metrics_tls_cert, cfg->metrics_tls_key,
+			       (enum weir_http_auth)cfg->metrics_auth, cfg->metrics_auth_user, cfg->metrics_auth_file, err,
+			       errlen);
 }

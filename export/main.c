@@ -67,9 +67,9 @@ run(struct weir_config *cfg, double idle_exit_s)
 	struct weir_http *http = NULL;
 	if (cfg->exp.metrics_port) {
 		struct weir_http_handlers h = { weir_export_render, weir_export_health, &x };
-		http = weir_http_serve_files(cfg->exp.metrics_ip, cfg->exp.metrics_port, &h, cfg->metrics_tls_cert,
-					     cfg->metrics_tls_key, (enum weir_http_auth)cfg->metrics_auth, cfg->metrics_auth_user,
-					     cfg->metrics_auth_file, err, sizeof(err));
+		http = weir_http_serve(cfg->exp.metrics_ip, cfg->exp.metrics_port, &h, cfg->metrics_tls_cert,
+				       cfg->metrics_tls_key, (enum weir_http_auth)cfg->metrics_auth, cfg->metrics_auth_user,
+				       cfg->metrics_auth_file, err, sizeof(err));
 		if (http == NULL) {
 			fprintf(stderr, "weir-export: %s\n", err);
 			return 1;

@@ -16,6 +16,14 @@
 #define IDLE_TIMEOUT_S 3u
 #define FD_MARGIN 256u /* the log's segments and indexes, the shared memory, the sockets of the rest */
 
+/* What the files gave; all NULL: plain HTTP, anyone who reaches the port. */
+struct weir_http_security {
+	char *cert_pem, *key_pem;    /* NULL: no TLS */
+	enum weir_http_auth auth;
+	char user[64];               /* basic */
+	char *secret;                /* the bearer token, or the basic password */
+};
+
 struct weir_http {
 	struct MHD_Daemon *daemon;
 	struct weir_http_handlers h;
@@ -30,20 +38,31 @@ read_all(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	char *buf = calloc(1, 65537);
-	size_t n = buf ? fread(buf, 1, 65536, f) : 0;
+	enum { MAX = 65536 };
+	char *buf = calloc(1, MAX + 2);
+	size_t n = buf ? fread(buf, 1, MAX + 1, f) : 0;
 	fclose(f);
-	if (buf == NULL || n == 0) {
-		snprintf(err, errlen, "%s: empty or unreadable", path);
+	if (buf == NULL || n == 0 || n > MAX) {
+		/* cut short, a certificate would fail later as one that does not match its key */
+		snprintf(err, errlen, "%s: %s", path, n > MAX ? "larger than 64 KiB" : "empty or unreadable");
 		free(buf);
 		return NULL;
 	}
 	return buf;
 }
 
-int
-weir_http_security_load(struct weir_http_security *s, const char *cert, const char *key, enum weir_http_auth auth,
-			const char *user, const char *secret_file, char *err, size_t errlen)
+static void
+security_free(struct weir_http_security *s)
+{
+	free(s->cert_pem);
+	free(s->key_pem);
+	free(s->secret);
+	memset(s, 0, sizeof(*s));
+}
+
+static int
+security_load(struct weir_http_security *s, const char *cert, const char *key, enum weir_http_auth auth,
+	      const char *user, const char *secret_file, char *err, size_t errlen)
 {
 	memset(s, 0, sizeof(*s));
 	s->auth = auth;
@@ -61,17 +80,8 @@ weir_http_security_load(struct weir_http_security *s, const char *cert, const ch
 	}
 	return 0;
 fail:
-	weir_http_security_free(s);
+	security_free(s);
 	return -1;
-}
-
-void
-weir_http_security_free(struct weir_http_security *s)
-{
-	free(s->cert_pem);
-	free(s->key_pem);
-	free(s->secret);
-	memset(s, 0, sizeof(*s));
 }
 
 /* Equal strings, in a time that depends on the lengths only. */
@@ -185,16 +195,18 @@ connection_budget(unsigned want)
 	       : rl.rlim_cur > 2 * FD_MARGIN ? (unsigned)(rl.rlim_cur - FD_MARGIN) : 64;
 }
 
-struct weir_http *
-weir_http_serve(uint32_t ip, uint16_t port, const struct weir_http_handlers *h, const struct weir_http_security *sec,
-		char *err, size_t errlen)
+/* The server takes sec's strings: on success weir_http_stop() frees them. */
+static struct weir_http *
+serve(uint32_t ip, uint16_t port, const struct weir_http_handlers *h, const struct weir_http_security *sec,
+      char *err, size_t errlen)
 {
 	struct weir_http *srv = calloc(1, sizeof(*srv));
-	if (srv == NULL)
+	if (srv == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return NULL;
+	}
 	srv->h = *h;
-	if (sec)
-		srv->sec = *sec; /* the caller keeps the strings for the server's life */
+	srv->sec = *sec;
 	bool tls = srv->sec.cert_pem != NULL;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = port };
 	memcpy(&sa.sin_addr, &ip, 4);
@@ -224,15 +236,15 @@ weir_http_serve(uint32_t ip, uint16_t port, const struct weir_http_handlers *h, 
 }
 
 struct weir_http *
-weir_http_serve_files(uint32_t ip, uint16_t port, const struct weir_http_handlers *h, const char *cert, const char *key,
-		      enum weir_http_auth auth, const char *user, const char *secret_file, char *err, size_t errlen)
+weir_http_serve(uint32_t ip, uint16_t port, const struct weir_http_handlers *h, const char *cert, const char *key,
+		enum weir_http_auth auth, const char *user, const char *secret_file, char *err, size_t errlen)
 {
 	struct weir_http_security sec;
-	if (weir_http_security_load(&sec, cert, key, auth, user, secret_file, err, errlen) != 0)
+	if (security_load(&sec, cert, key, auth, user, secret_file, err, errlen) != 0)
 		return NULL;
-	struct weir_http *srv = weir_http_serve(ip, port, h, &sec, err, errlen);
+	struct weir_http *srv = serve(ip, port, h, &sec, err, errlen);
 	if (srv == NULL)
-		weir_http_security_free(&sec);
+		security_free(&sec);
 	return srv;
 }
 
@@ -242,6 +254,6 @@ weir_http_stop(struct weir_http *srv)
 	if (srv == NULL)
 		return;
 	MHD_stop_daemon(srv->daemon);
-	weir_http_security_free(&srv->sec);
+	security_free(&srv->sec);
 	free(srv);
 }

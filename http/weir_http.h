@@ -20,30 +20,16 @@ struct weir_http_handlers {
 	const void *ctx;
 };
 
-/* TLS and who may ask (Prometheus' tls_config and authorization or
- * basic_auth); all empty: plain HTTP, anyone who reaches the port. */
+/* Who may ask (Prometheus' authorization or basic_auth). */
 enum weir_http_auth { WEIR_HTTP_AUTH_NONE, WEIR_HTTP_AUTH_BEARER, WEIR_HTTP_AUTH_BASIC };
-struct weir_http_security {
-	char *cert_pem, *key_pem;    /* NULL: no TLS */
-	enum weir_http_auth auth;
-	char user[64];               /* basic */
-	char *secret;                /* the bearer token, or the basic password */
-};
-/* Reads the PEM files and the secret file (its trailing newline cut);
- * paths "" for what is not wanted.  0, or -1 with err. */
-int weir_http_security_load(struct weir_http_security *s, const char *cert, const char *key, enum weir_http_auth auth,
-			    const char *user, const char *secret_file, char *err, size_t errlen);
-void weir_http_security_free(struct weir_http_security *s);
 
 struct weir_http;
-/* ip and port in network order; sec may be NULL (plain, open).  The
- * server takes sec's strings: weir_http_stop() frees them. */
-struct weir_http *weir_http_serve(uint32_t ip, uint16_t port, const struct weir_http_handlers *h,
-				  const struct weir_http_security *sec, char *err, size_t errlen);
-/* weir_http_security_load() from these files, then weir_http_serve(). */
-struct weir_http *weir_http_serve_files(uint32_t ip, uint16_t port, const struct weir_http_handlers *h, const char *cert,
-					const char *key, enum weir_http_auth auth, const char *user,
-					const char *secret_file, char *err, size_t errlen);
+/* ip and port in network order.  TLS from the PEM files cert and key ("":
+ * plain HTTP); with auth, the secret (bearer token or basic password) from
+ * secret_file, its trailing newline cut.  NULL with err. */
+struct weir_http *weir_http_serve(uint32_t ip, uint16_t port, const struct weir_http_handlers *h, const char *cert,
+				  const char *key, enum weir_http_auth auth, const char *user, const char *secret_file,
+				  char *err, size_t errlen);
 void weir_http_stop(struct weir_http *srv);
 
 #endif

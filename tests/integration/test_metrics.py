@@ -328,3 +328,24 @@ def test_a_real_prometheus_scrapes_over_tls_with_its_credentials_and_nobody_else
         prom.wait(timeout=30)
     dp.send_signal(2)
     dp.wait(timeout=30)
+
+
+@pytest.mark.parametrize("fault", ["empty secret", "missing certificate", "certificate over 64 KiB"])
+def test_weir_control_refuses_metrics_files_it_cannot_use_and_says_which(deploy, tmp_path, fault):
+    """Before any dataplane: an empty secret, a certificate that is not there, one too big to read whole
+    (cut short, it would have failed as one that does not match its key)."""
+    cert, key, secret = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "secret"
+    key.write_text("-----BEGIN PRIVATE KEY-----\n")
+    cert.write_text("-----BEGIN CERTIFICATE-----\n" + "A" * 70000 + "\n")
+    secret.write_text("token\n")
+    if fault == "empty secret":
+        secret.write_text("\n")
+    if fault == "missing certificate":
+        cert.unlink()
+    tls = "" if fault == "empty secret" else f"metrics tls {cert} {key}\n"
+    d = deploy("mfiles", "--no-pci", BODY + tls + f"metrics auth bearer {secret}\n")
+    cp = d.start_control()
+    assert cp.wait(timeout=30) != 0
+    want = {"empty secret": f"{secret}: the secret is empty", "missing certificate": f"{cert}: No such file",
+            "certificate over 64 KiB": f"{cert}: larger than 64 KiB"}[fault]
+    assert want in d.output("control"), d.output("control")
