@@ -326,58 +326,52 @@ weir_config_cidr(const char *s, uint8_t *family, uint8_t addr[16], uint8_t *dept
 	return 0;
 }
 
+/* One line's items, separated by commas or blanks, up to a "#" comment. */
+static int
+list_items(char *p, int (*fn)(const char *item, void *arg, char *err, size_t errlen), void *arg, char *why,
+	   size_t whylen)
+{
+	for (;;) {
+		p += strspn(p, ", \t\r");
+		if (*p == '\0' || *p == '#')
+			return 0;
+		char *item = p;
+		p += strcspn(p, ", \t\r#");
+		char saved = *p;
+		*p = '\0';
+		int rc = fn(item, arg, why, whylen);
+		*p = saved;
+		if (rc != 0)
+			return -1;
+	}
+}
+
 int
 weir_config_list(const char *spec, int (*fn)(const char *item, void *arg, char *err, size_t errlen), void *arg,
 		 char *err, size_t errlen)
 {
-	char *text = NULL;
+	char why[256], line[4096];
+	if (spec[0] != '@') {
+		snprintf(line, sizeof(line), "%s", spec);
+		if (list_items(line, fn, arg, why, sizeof(why)) == 0)
+			return 0;
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	char *text;
 	size_t len;
-	bool file = spec[0] == '@';
-	if (file) {
-		if (weir_diag_read_file(spec + 1, 64u << 20, &text, &len, err, errlen) != 0)
-			return -1;
-		if (strlen(text) != len) { /* a NUL would end the list early, unseen */
-			unsigned at = 1;
-			for (const char *c = text; *c; c++)
-				at += *c == '\n';
-			snprintf(err, errlen, "%s:%u: a NUL byte: the list must be text", spec + 1, at);
-			free(text);
-			return -1;
-		}
-	} else {
-		text = strdup(spec);
-		if (text == NULL)
-			return -1;
-	}
-	int rc = 0;
-	unsigned line = 1;
-	for (char *p = text; *p && rc == 0;) {
-		if (*p == '#') {
-			while (*p && *p != '\n')
-				p++;
-			continue;
-		}
-		if (*p == ',' || *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
-			line += *p++ == '\n';
-			continue;
-		}
-		char *start = p;
-		while (*p && !strchr(", \t\r\n#", *p))
-			p++;
-		char saved = *p;
-		*p = 0;
-		char why[256];
-		if (fn(start, arg, why, sizeof(why)) != 0) {
-			if (file)
-				snprintf(err, errlen, "%s:%u: %s", spec + 1, line, why);
-			else
-				snprintf(err, errlen, "%s", why);
-			rc = -1;
-		}
-		*p = saved;
-	}
+	if (weir_diag_read_file(spec + 1, 64u << 20, &text, &len, err, errlen) != 0)
+		return -1;
+	/* The config's own line reader: a NUL or a control byte is an error at its line, not the list's end. */
+	struct weir_diag d;
+	weir_diag_init(&d, spec + 1, err, errlen);
+	const char *p = text, *end = text + len;
+	int got;
+	while (d.n_errors == 0 && (got = weir_diag_next_line(&d, &p, end, line, sizeof(line))) != 0)
+		if (got == 1 && list_items(line, fn, arg, why, sizeof(why)) != 0)
+			weir_diag_fail(&d, "%s", why);
 	free(text);
-	return rc;
+	return d.n_errors ? -1 : 0;
 }
 
 int

@@ -419,7 +419,7 @@ should_take_a_decoders_allowlists_and_name_the_file_line_of_a_bad_entry(void **s
 	static const char with_nul[] = "10.0.0.0/8\n\0" "10.1.0.0/16\n";
 	fwrite(with_nul, 1, sizeof(with_nul) - 1, f);
 	fclose(f);
-	expect_error(text, 4, "/list:2: a NUL byte");
+	expect_error(text, 4, "/list:2: byte 0x00 at column 1: the file must be text");
 	unlink(path);
 	rmdir(dir);
 }
