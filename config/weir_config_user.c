@@ -16,34 +16,22 @@ weir_config_cmd_user(struct weir_config_ctx *ctx, char **t, int n)
 		weir_diag_fail(&ctx->d, "expected \"user NAME [group GROUP]\"");
 		return;
 	}
-	if (weir_config_word(ctx, "user name", t[1], cfg->run_user, sizeof(cfg->run_user)))
-		return;
 	const struct passwd *pw = getpwnam(t[1]);
-	if (pw == NULL) {
+	const struct group *gr = n == 4 ? getgrnam(t[3]) : NULL;
+	if (pw == NULL)
 		weir_diag_fail(&ctx->d, "user \"%s\" does not exist: create it (useradd --system --no-create-home "
 					"--shell /usr/sbin/nologin %s) or name another",
 			       t[1], t[1]);
-		cfg->run_user[0] = '\0';
-		return;
-	}
-	if (pw->pw_uid == 0) {
+	else if (pw->pw_uid == 0)
 		weir_diag_fail(&ctx->d, "user \"%s\" is root: name the service's own account, or leave \"user\" out to "
 					"stay root",
 			       t[1]);
-		cfg->run_user[0] = '\0';
-		return;
-	}
-	cfg->line_user = ctx->d.line;
-	cfg->run_uid = pw->pw_uid;
-	cfg->run_gid = pw->pw_gid;
-	if (n == 4) {
-		const struct group *gr = getgrnam(t[3]);
-		if (gr == NULL) {
-			weir_diag_fail(&ctx->d, "group \"%s\" does not exist: create it (groupadd --system %s) or name another",
-				       t[3], t[3]);
-			cfg->run_user[0] = '\0';
-			return;
-		}
-		cfg->run_gid = gr->gr_gid;
+	else if (n == 4 && gr == NULL)
+		weir_diag_fail(&ctx->d, "group \"%s\" does not exist: create it (groupadd --system %s) or name another",
+			       t[3], t[3]);
+	else if (weir_config_word(ctx, "user name", t[1], cfg->run_user, sizeof(cfg->run_user)) == 0) {
+		cfg->line_user = ctx->d.line;
+		cfg->run_uid = pw->pw_uid;
+		cfg->run_gid = gr ? gr->gr_gid : pw->pw_gid;
 	}
 }
