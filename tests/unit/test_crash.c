@@ -91,6 +91,22 @@ bus_sent_by_kill(void)
 	kill(getpid(), SIGBUS);
 }
 
+/* The child run by how() died of sig, and its last words hold want (a
+ * format: %d is the child's pid) and at least one frame. */
+static void
+expect_death(void (*how)(void), int sig, const char *want_fmt)
+{
+	int status = crash_child(how);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), sig);
+	char want[160];
+	snprintf(want, sizeof(want), want_fmt, (int)child_pid);
+	if (strstr(out, want) == NULL || strstr(out, "[0x") == NULL) { /* a frame of backtrace_symbols_fd */
+		print_error("wanted \"%s\" and a frame, got:\n%s\n", want, out);
+		fail();
+	}
+}
+
 static void
 should_name_the_signal_the_address_and_the_thread_and_still_die_of_it(void **state)
 {
@@ -98,11 +114,8 @@ should_name_the_signal_the_address_and_the_thread_and_still_die_of_it(void **sta
 #ifdef UNDER_SANITIZER
 	skip();
 #endif
-	int status = crash_child(segv_in_a_named_thread);
-	assert_true(WIFSIGNALED(status));
-	assert_int_equal(WTERMSIG(status), SIGSEGV);
-	assert_non_null(strstr(out, "weir-test: fatal signal 11 (SEGV) at address 0x0 in thread rte-worker-7; backtrace:\n"));
-	assert_non_null(strstr(out, "[0x")); /* a frame of backtrace_symbols_fd */
+	expect_death(segv_in_a_named_thread, SIGSEGV,
+		     "weir-test: fatal signal 11 (SEGV) at address 0x0 in thread rte-worker-7; backtrace:\n");
 }
 
 static void
@@ -112,17 +125,9 @@ should_trace_an_abort_and_a_signal_sent_from_outside_too(void **state)
 #ifdef UNDER_SANITIZER
 	skip();
 #endif
-	int status = crash_child(abort_now);
-	assert_true(WIFSIGNALED(status));
-	assert_int_equal(WTERMSIG(status), SIGABRT);
-	assert_non_null(strstr(out, "weir-test: fatal signal 6 (ABRT)"));
+	expect_death(abort_now, SIGABRT, "weir-test: fatal signal 6 (ABRT) sent by pid %d in thread");
 	/* kill(2) faults nothing: the handler sends it again */
-	status = crash_child(bus_sent_by_kill);
-	assert_true(WIFSIGNALED(status));
-	assert_int_equal(WTERMSIG(status), SIGBUS);
-	char line[96];
-	snprintf(line, sizeof(line), "weir-test: fatal signal 7 (BUS) sent by pid %d in thread", (int)child_pid);
-	assert_non_null(strstr(out, line));
+	expect_death(bus_sent_by_kill, SIGBUS, "weir-test: fatal signal 7 (BUS) sent by pid %d in thread");
 }
 
 int
