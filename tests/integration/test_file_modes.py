@@ -3,6 +3,7 @@ directories 0750 by default, narrower with `log mode`."""
 import glob
 import os
 import stat
+import time
 
 import pytest
 
@@ -53,7 +54,7 @@ def test_the_log_is_created_for_the_services_group_only(deploy, tmp_path, mode, 
         shm.update(shm_modes(d))
         if dp.poll() is not None:
             break
-        os.system("sleep 0.05")
+        time.sleep(0.05)
     assert dp.wait(timeout=60) == 0, d.output("dataplane")
     assert cp.wait(timeout=60) == 0, d.output("control")
     got = modes(d)
