@@ -182,7 +182,7 @@ chance(struct gen *g, double p)
 /* gen_out.c */
 void gen_send_frame_dpdk(struct gen *g, const uint8_t *frame, uint32_t len);
 int gen_dpdk_open(struct gen *g);
-void gen_dpdk_close(const struct gen *g);
+void gen_dpdk_close(const struct gen *g, bool hold);
 void gen_emit(struct gen *g, const uint8_t *frame, uint32_t len);
 /* gen_frames.c */
 uint32_t gen_build_udp_frame_between(struct gen *g, const struct endpoints *ep, uint8_t *f, bool vlan, bool v6, uint16_t sport,

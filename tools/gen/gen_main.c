@@ -473,10 +473,11 @@ main(int argc, char **argv)
 			pcap_dump_close(g.dump_b);
 		pcap_close(dead);
 	}
-	if (write_manifest(&g) != 0)
-		return 1;
+	int written = write_manifest(&g);
 	if (o->send && o->dpdk_eal)
-		gen_dpdk_close(&g);
+		gen_dpdk_close(&g, written == 0); /* no manifest: nobody waits on it, no hold */
+	if (written != 0)
+		return 1;
 	if (o->serving)
 		printf("weir-gen: retransmission server: %" PRIu64 " re-requests answered (%" PRIu64
 		       " not understood), %" PRIu64 " events sent again, %" PRIu64 " events forgotten\n",

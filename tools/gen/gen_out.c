@@ -148,9 +148,9 @@ gen_emit(struct gen *g, const uint8_t *frame, uint32_t len)
  * in a burst on them, so the side still polling when the other goes can
  * crash.  The receiver stops first; this side no longer polls by then. */
 void
-gen_dpdk_close(const struct gen *g)
+gen_dpdk_close(const struct gen *g, bool hold)
 {
-	if (g->o.hold_s > 0) {
+	if (hold && g->o.hold_s > 0) {
 		printf("weir-gen: holding port 0 up until its link goes down (at most %.0f s)\n", g->o.hold_s);
 		fflush(stdout);
 		uint64_t until = weir_monotonic_ns() + (uint64_t)(g->o.hold_s * 1e9);
