@@ -12,8 +12,6 @@
 #include <stdint.h>
 
 #include "weir_config.h"
-
-struct weir_allow;
 #include "weir_parse.h"
 #include "weir_ring.h"
 #include "weir_reorder.h"
@@ -21,6 +19,8 @@ struct weir_allow;
 #include "weir_rules_layout.h"
 #include "weir_seq.h"
 #include "weir_info.h"
+
+struct weir_allow; /* weir_allow.h */
 
 /* UDP destination port -> decoder index + 1 (0: no decoder).  Built once,
  * read-only on every worker. */
