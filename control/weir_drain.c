@@ -119,6 +119,21 @@ log_refused(struct weir_drain *d, const char *dir, const char *what, uint64_t no
 }
 
 /*
+ * True while topic's current segment holds a record still in its ring:
+ * after a restart the drain skips what is on file a poll at a time, and a
+ * commit releases only what it has passed.  Recovery finds unreleased
+ * records only in the last segment, so such a segment must not roll yet.
+ */
+static bool
+holds_unreleased(const struct weir_drain *d, const struct weir_log_topic *topic)
+{
+	for (unsigned r = 0; r < d->n_rings; r++)
+		if (weir_log_topic_has(topic, d->rings[r].worker, d->incarnation, d->rings[r].c.ring->head))
+			return true;
+	return false;
+}
+
+/*
  * Writes what was passed and releases it.  fsync: as the policy says too
  * (a room commit between two interval fsyncs passes it up: the records are
  * on file, a process crash loses none, and the next fsync is at most the
@@ -168,7 +183,8 @@ commit(struct weir_drain *d, uint64_t now_ns, bool fsync)
 	for (unsigned r = 0; r < d->n_rings; r++)
 		weir_ring_release(&d->rings[r].c, now_ns);
 	for (unsigned t = 0; t < d->n_topics; t++)
-		if (weir_log_topic_roll_if_full(&d->topics[t], d->segment_bytes) != 0)
+		if (!holds_unreleased(d, &d->topics[t]) &&
+		    weir_log_topic_roll_if_full(&d->topics[t], d->segment_bytes) != 0)
 			return log_refused(d, d->topics[t].dir, "segment roll", now_ns);
 	publish_active_bases(d);
 	d->commits++;

@@ -11,9 +11,9 @@
  * Exactly once across a control-plane crash: batches carry the dataplane's
  * incarnation and their records' ring positions.  The ring head only moves
  * after a commit, a commit closes the open batches, and a segment only rolls
- * right after a commit, so whatever was persisted but not yet released from
- * the ring is in the last segment of its topic; recovery scans that segment
- * and the drain skips it.  A batch is whole or cut: recovery keeps whole
+ * after a commit that released every record it holds, so whatever was
+ * persisted but not yet released from the ring is in the last segment of
+ * its topic; recovery scans that segment and the drain skips it.  A batch is whole or cut: recovery keeps whole
  * batches only.
  */
 #ifndef WEIR_LOG_H
@@ -273,7 +273,9 @@ int weir_log_topic_sync(struct weir_log_topic *t);
  * Call after weir_log_topic_flush() or weir_log_topic_sync(). */
 int weir_log_topic_commit(struct weir_log_topic *t, bool durable);
 /* Starts a new segment when the current one holds max_bytes or more; only
- * call right after a commit (everything written is released from the rings). */
+ * call right after a commit, and only when no record of the segment is
+ * still in its ring (weir_log_topic_has(t, worker, incarnation, head) is
+ * false for every ring): recovery looks for those in the last segment. */
 int weir_log_topic_roll_if_full(struct weir_log_topic *t, uint64_t max_bytes);
 void weir_log_topic_close(struct weir_log_topic *t);
 /* One retention pass over the topic in dir whose segment being written
