@@ -166,6 +166,15 @@ stated_hole(const struct weir_log_reader *r, uint64_t first, uint64_t end)
 	return false;
 }
 
+static bool
+listed(const struct weir_log_reader *r, uint64_t base)
+{
+	for (size_t i = 0; i < r->n_bases; i++)
+		if (r->bases[i] == base)
+			return true;
+	return false;
+}
+
 /* Opens the segment holding r->pos (from its start).  TRUNCATED when
  * retention took it; r->pos moves past stated holes. */
 static int
@@ -204,12 +213,16 @@ open_segment(struct weir_log_reader *r)
 	char path[PATH_MAX + 32], why[512];
 	weir_log_segment_path(r->dir, r->bases[i - 1], path, sizeof(path));
 	if (weir_log_segment_open(&r->seg, path, why, sizeof(why)) != 0) {
-		if (errno == ENOENT) { /* deleted since the listing */
-			if (list_segments(r) != 0)
-				return -1;
-			return open_segment(r);
-		}
-		return weir_log_reader_fail(r, -1, "%s", why);
+		uint64_t base = r->bases[i - 1];
+		if (errno != ENOENT)
+			return weir_log_reader_fail(r, -1, "%s", why);
+		/* Deleted since the listing (retention): list again; once it
+		 * is gone from the listing too, the next one is opened. */
+		if (list_segments(r) != 0)
+			return -1;
+		if (listed(r, base))
+			return weir_log_reader_fail(r, -1, "%s", why);
+		return open_segment(r);
 	}
 	r->seg.view = true;
 	r->open = true;

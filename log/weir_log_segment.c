@@ -99,8 +99,10 @@ weir_log_segment_open(struct weir_log_segment *s, const char *path, char *err, s
 		return -1;
 	}
 	if (map_file(s, err, errlen) != 0) {
+		int e = errno;
 		close(s->fd);
 		s->fd = -1;
+		errno = e;
 		return -1;
 	}
 	s->limit = s->size;
@@ -118,6 +120,7 @@ weir_log_segment_open(struct weir_log_segment *s, const char *path, char *err, s
 		else
 			snprintf(err, errlen, "%s: not a weir log segment (bad magic)", path);
 		weir_log_segment_close(s);
+		errno = EILSEQ; /* the file is there: a caller retrying on ENOENT must not */
 		return -1;
 	}
 	s->base_offset = h->base_offset;

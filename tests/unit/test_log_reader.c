@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdbool.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -486,6 +487,44 @@ should_delete_segments_older_than_the_time_bound(void **state)
 	rm_tmpdir(root);
 }
 
+/* A segment whose header is not weir's (garbage, or a version 1 log) is an
+ * error naming the file and what is wrong, at any point of the topic, even
+ * with a stale ENOENT in errno (it used to be taken for "deleted since the
+ * listing" and retried until the stack ran out). */
+static void
+should_refuse_a_segment_with_a_foreign_or_old_header_by_name(void **state)
+{
+	(void)state;
+	char *root = make_tmpdir();
+	static struct writer w;
+	write_log(&w, root, 100000);
+	weir_log_topic_close(&w.t);
+	assert_true(count_segments(root) >= 2);
+	const uint64_t magics[2] = { WEIR_LOG_MAGIC_V1, 0x0123456789abcdefull };
+	const char *says[2] = { "a version 1 segment", "not a weir log segment" };
+	for (int k = 0; k < 2; k++) {
+		char path[700];
+		snprintf(path, sizeof(path), "%s/t/%020d.log", root, 0);
+		int fd = open(path, O_WRONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, &magics[k], 8, 0), 8);
+		close(fd);
+		struct weir_log_reader *r;
+		assert_int_equal(weir_log_reader_open(&r, root, "t", err, sizeof(err)), 0);
+		struct weir_log_item it;
+		errno = ENOENT;
+		assert_int_equal(weir_log_reader_next(r, &it), WEIR_LOG_READ_ERROR);
+		assert_non_null(strstr(weir_log_reader_error(r), path));
+		assert_non_null(strstr(weir_log_reader_error(r), says[k]));
+		errno = ENOENT;
+		assert_true(weir_log_reader_seek(r, 5) < 0);
+		assert_non_null(strstr(weir_log_reader_error(r), path));
+		weir_log_reader_close(r);
+	}
+	free(w.truth);
+	rm_tmpdir(root);
+}
+
 int
 main(void)
 {
@@ -498,6 +537,7 @@ main(void)
 		cmocka_unit_test(should_follow_a_topic_from_before_its_first_checkpoint),
 		cmocka_unit_test(should_keep_what_a_registered_reader_has_not_read_unless_retention_is_hard),
 		cmocka_unit_test(should_delete_segments_older_than_the_time_bound),
+		cmocka_unit_test(should_refuse_a_segment_with_a_foreign_or_old_header_by_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
