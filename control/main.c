@@ -272,6 +272,7 @@ struct control {
 	struct weir_ring *rings[WEIR_MAX_WORKERS];
 	struct weir_drain d;
 	bool drain_open;
+	int consumer_lock;          /* held while attached: one drain per dataplane */
 	struct weir_metrics_src msrc;
 	struct weir_http *metrics;
 	struct weir_priv_user user; /* "user" of the config; no name: none */
@@ -346,6 +347,10 @@ drain_until_done(struct control *ctl)
 static int
 attach_dataplane(struct control *ctl)
 {
+	if ((ctl->consumer_lock = weir_consumer_lock(&ctl->shm, ctl->err, sizeof(ctl->err))) < 0) {
+		fprintf(stderr, "weir-control: %s\n", ctl->err);
+		return 1;
+	}
 	if (attach_regions(&ctl->shm, &ctl->o, &ctl->info, ctl->rings) != 0)
 		return 1;
 	if (weir_drain_open(&ctl->d, &ctl->cfg, (const char(*)[WEIR_TOPIC_NAME_MAX])ctl->info->topics,

@@ -120,6 +120,14 @@ weir_log_segment_payload(const struct weir_log_segment *s, const struct weir_log
 	return s->view ? s->payload : weir_record_payload(weir_log_entry_record(e));
 }
 
+/*
+ * One writer per topic: the appender and salvage hold an flock on
+ * DIR/lock for as long as they write (the holder's pid is inside).  The
+ * descriptor, or -1 with err naming the holder.  Closing it lets go.
+ */
+#define WEIR_LOG_LOCK_FILE "lock"
+int weir_log_lock_topic(const char *dir, char *err, size_t errlen);
+
 /* Base offsets of the segments in dir, ascending; caller frees *bases. */
 int weir_log_list_segments(const char *dir, uint64_t **bases, size_t *n);
 void weir_log_segment_path(const char *dir, uint64_t base, char *path, size_t len);
@@ -217,6 +225,7 @@ struct weir_log_writer;
 struct weir_log_topic {
 	char name[WEIR_TOPIC_NAME_MAX];
 	char dir[PATH_MAX];
+	int lock_fd;                 /* DIR/lock, held while open */
 	int fd;
 	uint64_t base_offset;
 	uint64_t next_offset;

@@ -208,10 +208,9 @@ write_runs(const char *dir, const uint8_t *data, const struct runs *rs, struct w
 	return 0;
 }
 
-int
-weir_log_salvage(const char *dir, struct weir_log_salvage *out, char *err, size_t errlen)
+static int
+salvage_locked(const char *dir, struct weir_log_salvage *out, char *err, size_t errlen)
 {
-	memset(out, 0, sizeof(*out));
 	struct weir_log_checkpoint ck = { 0 };
 	if (weir_log_checkpoint_read(dir, &ck, err, errlen) < 0)
 		return -1;
@@ -246,6 +245,19 @@ weir_log_salvage(const char *dir, struct weir_log_salvage *out, char *err, size_
 		rc = write_runs(dir, data, &rs, &ck, out, err, errlen);
 	free(rs.r);
 	free(data);
+	return rc;
+}
+
+/* Under the topic's writer lock: never beside a weir-control writing it. */
+int
+weir_log_salvage(const char *dir, struct weir_log_salvage *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	int lock = weir_log_lock_topic(dir, err, errlen);
+	if (lock < 0)
+		return -1;
+	int rc = salvage_locked(dir, out, err, errlen);
+	close(lock);
 	return rc;
 }
 

@@ -189,6 +189,7 @@ int
 weir_log_topic_open(struct weir_log_topic *t, const char *root, const char *name, char *err, size_t errlen)
 {
 	memset(t, 0, sizeof(*t));
+	t->lock_fd = -1;
 	t->fd = -1;
 	t->checkpoint_fd = -1;
 	t->index_fd = -1;
@@ -201,6 +202,8 @@ weir_log_topic_open(struct weir_log_topic *t, const char *root, const char *name
 		snprintf(err, errlen, "%s: cannot create: %s", t->dir, strerror(errno));
 		return -1;
 	}
+	if ((t->lock_fd = weir_log_lock_topic(t->dir, err, errlen)) < 0)
+		return -1;
 	t->index = calloc(1, sizeof(*t->index));
 	t->buf_cap = WEIR_LOG_BUF_BYTES;
 	/* a block more than it fills: the zero padding of a direct write */
@@ -354,4 +357,7 @@ weir_log_topic_close(struct weir_log_topic *t)
 	t->checkpoint_fd = -1;
 	free(t->buf);
 	t->buf = NULL;
+	if (t->lock_fd >= 0)
+		close(t->lock_fd); /* last: everything above is on file */
+	t->lock_fd = -1;
 }

@@ -12,6 +12,7 @@
 #include <rte_errno.h>
 
 #include "weir_attach.h"
+#include "weir_lockfile.h"
 
 /* True while a primary holds the lock EAL takes on its runtime config. */
 static bool
@@ -117,6 +118,23 @@ weir_detach(const struct weir_shm *shm, bool primary_alive)
 	 * librte_eal): exiting lets the kernel drop the mappings. */
 	if (shm->backend == WEIR_SHM_MEMZONE && primary_alive)
 		rte_eal_cleanup();
+}
+
+int
+weir_consumer_lock(const struct weir_shm *shm, char *err, size_t errlen)
+{
+	char path[512];
+	if (shm->backend == WEIR_SHM_MEMZONE)
+		runtime_path(shm->prefix, "weir-consumer.lock", path, sizeof(path));
+	else
+		snprintf(path, sizeof(path), "/dev/shm/weir.%s.consumer.lock", shm->prefix);
+	int fd = weir_lockfile_take(path, "the rings' consumer lock", err, errlen);
+	if (fd < 0 && errno == EWOULDBLOCK) {
+		size_t n = strlen(err);
+		snprintf(err + n, errlen - n, ": another weir-control drains the dataplane of file prefix \"%s\"",
+			 shm->prefix);
+	}
+	return fd;
 }
 
 int

@@ -15,6 +15,10 @@ int weir_attach(const struct weir_config *cfg, const char *prog, double wait_s, 
 		struct weir_shm *shm);
 /* primary_alive false: the kernel is left to drop the mappings. */
 void weir_detach(const struct weir_shm *shm, bool primary_alive);
+/* One drain per dataplane: an flock keyed by the file prefix (in EAL's
+ * runtime directory, or beside the /dev/shm regions), held by weir-control
+ * while it drains.  Its descriptor, or -1 with err naming the holder. */
+int weir_consumer_lock(const struct weir_shm *shm, char *err, size_t errlen);
 /* Whether the dataplane that published info still runs (its EAL lock, or
  * its pid under --no-huge). */
 bool weir_primary_alive(const struct weir_shm *shm, const struct weir_info *info);

@@ -12,7 +12,7 @@ ALLOWED = {
     "layout": set(),
     "wire": {"layout"},
     "config": {"layout"},
-    "shm": {"layout", "config"},
+    "shm": {"layout", "config", "base"},
     "priv": set(),
     "log": {"layout", "base"},
     "report": {"layout"},

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "tmpdir.h"
@@ -84,7 +85,8 @@ should_read_and_continue_a_segment_left_with_direct_write_padding(void **state)
 	append_n(&t, 0, 100);
 	assert_int_equal(weir_log_topic_sync(&t), 0);
 	bool direct = t.direct;
-	close(t.fd); /* the crash: no close, no trim */
+	close(t.fd); /* the crash: no close, no trim (and the kernel drops the lock) */
+	close(t.lock_fd);
 	free(t.buf);
 	close(t.index_fd);
 	weir_log_index_free(t.index);
@@ -708,6 +710,32 @@ should_refuse_a_topic_whose_checkpoint_reads_in_neither_slot(void **state)
 	rm_tmpdir(root);
 }
 
+/* One writer per topic: a second open (another weir-control on the same
+ * log) and a salvage are refused while the first holds it, naming its pid;
+ * once it closes (or dies: the kernel drops an flock) the topic opens. */
+static void
+should_refuse_a_second_writer_of_a_topic_naming_the_first(void **state)
+{
+	char *root = make_tmpdir(), dir[400], pid[32];
+	struct weir_log_topic a, b;
+	snprintf(pid, sizeof(pid), "(pid %ld)", (long)getpid());
+	assert_int_equal(weir_log_topic_open(&a, root, "t", err, sizeof(err)), 0);
+	append_n(&a, 0, 10);
+	assert_int_equal(weir_log_topic_open(&b, root, "t", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "writer lock is held by another process"));
+	assert_non_null(strstr(err, pid));
+	weir_log_topic_close(&b);
+	struct weir_log_salvage sv;
+	snprintf(dir, sizeof(dir), "%s/t", root);
+	assert_int_equal(weir_log_salvage(dir, &sv, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, pid));
+	weir_log_topic_close(&a);
+	assert_int_equal(weir_log_topic_open(&b, root, "t", err, sizeof(err)), 0);
+	assert_int_equal(b.next_offset, 10);
+	weir_log_topic_close(&b);
+	rm_tmpdir(root);
+}
+
 int
 main(void)
 {
@@ -735,6 +763,7 @@ main(void)
 		cmocka_unit_test(should_close_a_batch_once_it_holds_64_kib),
 		cmocka_unit_test(should_salvage_and_state_every_hole_however_many),
 		cmocka_unit_test(should_refuse_a_topic_whose_checkpoint_reads_in_neither_slot),
+		cmocka_unit_test(should_refuse_a_second_writer_of_a_topic_naming_the_first),
 	};
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }
