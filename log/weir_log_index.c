@@ -311,6 +311,7 @@ static void
 take_footer(struct weir_log_index *ix, const struct weir_log_index_footer *f)
 {
 	ix->sealed = true;
+	ix->n_entries_on_file = f->n_entries;
 	ix->sources_partial = f->flags & WEIR_LOG_INDEX_SOURCES_PARTIAL;
 	ix->next_offset = f->next_offset;
 	ix->segment_bytes = f->segment_bytes;
@@ -423,6 +424,8 @@ weir_log_index_load(const char *dir, uint64_t base, bool sealed, bool head, stru
 	} else {
 		rc = parse(buf, (size_t)st.st_size, base, sealed, ix, why, whylen);
 	}
+	if (rc == 1 && ix->sealed)
+		rc = weir_log_index_check_segment(dir, base, fd, ix, why, whylen);
 	free(buf);
 	close(fd);
 	if (rc < 0)

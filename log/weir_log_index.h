@@ -128,14 +128,23 @@ struct weir_log_index {
 	bool sealed;                 /* footer read: the segment's maxima and sources are known */
 	bool sources_partial;
 	uint64_t next_offset, segment_bytes, max_rx, max_event;
+	size_t n_entries_on_file;    /* the footer's count (a head load reads none of them) */
 };
 
 /* 1: loaded and checked; 0: missing; -1: damaged (why says how).  sealed:
  * the segment is not the last, so its index must have its footer.  head:
  * the footer and summaries only, checked by their own CRCs (a seek decides
- * from them which segment to read). */
+ * from them which segment to read).  A sealed index is also checked against
+ * its segment (weir_log_index_check_segment): a valid index of another
+ * segment is damage too. */
 int weir_log_index_load(const char *dir, uint64_t base, bool sealed, bool head, struct weir_log_index *ix,
 			char *why, size_t whylen);
+/* 1 when the sealed index ix, loaded from ixfd, describes DIR's segment at
+ * base: the same base, the footer's size is the file's, and the batches
+ * from its last entry on carry the offsets it says and end at its next
+ * offset; -1 with why otherwise.  A few small reads. */
+int weir_log_index_check_segment(const char *dir, uint64_t base, int ixfd, const struct weir_log_index *ix, char *why,
+				 size_t whylen);
 /* Builds ix by reading the segment at path up to limit bytes (SIZE_MAX:
  * all); sealed: with source rows and footer.  0, or -1 with err. */
 int weir_log_index_build(const char *path, size_t limit, bool sealed, struct weir_log_index *ix,

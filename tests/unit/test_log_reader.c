@@ -95,10 +95,10 @@ commit(struct writer *w)
 
 /* n entries, committed every few hundred, over several segments. */
 static void
-write_log(struct writer *w, const char *root, size_t n)
+write_log_seeded(struct writer *w, const char *root, size_t n, uint64_t seed)
 {
 	memset(w, 0, sizeof(*w));
-	w->rng = 42;
+	w->rng = seed;
 	w->rx = 1000000;
 	assert_int_equal(weir_log_topic_open(&w->t, root, "t", err, sizeof(err)), 0);
 	while (w->n < n) {
@@ -109,6 +109,12 @@ write_log(struct writer *w, const char *root, size_t n)
 			commit(w);
 	}
 	commit(w);
+}
+
+static void
+write_log(struct writer *w, const char *root, size_t n)
+{
+	write_log_seeded(w, root, n, 42);
 }
 
 static long
@@ -525,6 +531,54 @@ should_refuse_a_segment_with_a_foreign_or_old_header_by_name(void **state)
 	rm_tmpdir(root);
 }
 
+static void
+copy_file(const char *from, const char *to)
+{
+	char cmd[1600];
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* A valid index that belongs to another segment, of this topic (another
+ * base) or of another log (the same base, other entries): never trusted by
+ * a seek, rebuilt from the segment instead (it used to skip events). */
+static void
+should_not_trust_a_valid_index_of_another_segment(void **state)
+{
+	(void)state;
+	char *root = make_tmpdir(), *other = make_tmpdir(), from[700], to[700], dir[600];
+	static struct writer w, w2;
+	write_log_seeded(&w2, other, 150000, 7);
+	weir_log_topic_close(&w2.t);
+	write_log(&w, root, 150000);
+	weir_log_topic_close(&w.t);
+	snprintf(dir, sizeof(dir), "%s/t", root);
+	uint64_t *bases;
+	size_t n;
+	assert_int_equal(weir_log_list_segments(dir, &bases, &n), 0);
+	assert_true(n >= 3);
+	weir_log_index_path(dir, bases[1], from, sizeof(from));
+	weir_log_index_path(dir, bases[0], to, sizeof(to));
+	copy_file(from, to); /* segment 0 gets segment 1's index */
+	snprintf(dir, sizeof(dir), "%s/t", other);
+	weir_log_index_path(dir, 0, from, sizeof(from));
+	snprintf(dir, sizeof(dir), "%s/t", root);
+	weir_log_index_path(dir, bases[1], to, sizeof(to));
+	copy_file(from, to); /* segment 1 gets another log's first one */
+	struct weir_log_index ix;
+	char why[512];
+	assert_int_equal(weir_log_index_load(dir, bases[1], true, true, &ix, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "belongs to another segment"));
+	uint64_t rebuilt = 0;
+	check_seeks(&w, root, 11, 60, &rebuilt);
+	assert_true(rebuilt >= 2);
+	free(bases);
+	free(w.truth);
+	free(w2.truth);
+	rm_tmpdir(root);
+	rm_tmpdir(other);
+}
+
 int
 main(void)
 {
@@ -538,6 +592,7 @@ main(void)
 		cmocka_unit_test(should_keep_what_a_registered_reader_has_not_read_unless_retention_is_hard),
 		cmocka_unit_test(should_delete_segments_older_than_the_time_bound),
 		cmocka_unit_test(should_refuse_a_segment_with_a_foreign_or_old_header_by_name),
+		cmocka_unit_test(should_not_trust_a_valid_index_of_another_segment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
