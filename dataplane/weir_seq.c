@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "weir_seq.h"
+#include "weir_seq_lines.h"
 
 /* Sequence arithmetic is modular: a source may wrap at 2^64. */
 static inline int64_t
@@ -224,22 +225,19 @@ open_gap(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t first, 
 	g->next_request_ns = now_ns;
 	g->source = si;
 	g->requests = 0;
-	g->next_in_source = WEIR_SEQ_NONE;
 	g->pending = ln != NULL;
 	if (ln) {
 		g->window_events = ln->window_events;
 		g->confirm_ns = now_ns + ln->window_ns;
 		t->n_pending++;
 	}
-	/* New gaps lie above every open one: append. */
-	if (src->first_gap == WEIR_SEQ_NONE) {
-		src->first_gap = gi;
-	} else {
-		uint32_t i = src->first_gap;
-		while (t->gaps[i].next_in_source != WEIR_SEQ_NONE)
-			i = t->gaps[i].next_in_source;
-		t->gaps[i].next_in_source = gi;
-	}
+	/* Gaps ascend: a new one lies above every open one, but for what a
+	 * line brings below a fresh feed's floor. */
+	uint32_t *link = &src->first_gap;
+	while (*link != WEIR_SEQ_NONE && seq_diff(t->gaps[*link].first, first) < 0)
+		link = &t->gaps[*link].next_in_source;
+	g->next_in_source = *link;
+	*link = gi;
 	src->n_gaps++;
 	open_list_insert_after(t, gi, WEIR_SEQ_NONE);
 }
@@ -326,23 +324,26 @@ fill_if_in_gap(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t s
 	return WEIR_SEQ_DUPLICATE;
 }
 
-/* A packet of line ln: the first of src's to come on a line sets where
- * both lines stand (at its start: what either brings from there is new). */
-static inline void
-lines_begin(struct weir_seq_source *src, uint64_t at)
+/* seq below a fresh feed's floor, on line ln: new, kept as a line fill;
+ * what lies between it and the floor is one line's miss until a line
+ * brings it.  The line had brought nothing yet: it stands right past seq. */
+static enum weir_seq_class
+below_floor_fill(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq, const struct weir_seq_line *ln,
+		 uint64_t now_ns)
 {
-	if (src->lines)
-		return;
-	src->lines = 1;
-	src->line_next_lo[0] = src->line_next_lo[1] = (uint32_t)at;
-}
-
-/* Line ln brought everything below end (end never passes next_seq). */
-static inline void
-line_saw(struct weir_seq_source *src, const struct weir_seq_line *ln, uint64_t end)
-{
-	if (ln && seq_diff(end, weir_seq_line_next(src, ln->ab)) > 0)
-		src->line_next_lo[ln->ab] = (uint32_t)end;
+	struct weir_seq_source_stats *st = lines_cold(t, src);
+	if (seq + 1 != st->lines_floor)
+		open_gap(t, src, seq + 1, st->lines_floor - 1, ln, now_ns);
+	if (weir_seq_line_next(src, ln->ab) == st->lines_floor) {
+		src->line_next_lo[ln->ab] = (uint32_t)(seq + 1);
+		st->line_skipped[ln->ab] = 0;
+		src->line_flags &= (uint8_t)~WEIR_SEQ_LINE_SKIPS(ln->ab);
+	}
+	st->lines_floor = seq;
+	st->events++;
+	st->line_fills++;
+	t->c->seq_line_fills++;
+	return WEIR_SEQ_LINE_FILL;
 }
 
 static enum weir_seq_class
@@ -350,8 +351,11 @@ event_below(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq,
 	    uint64_t now_ns)
 {
 	struct weir_seq_source_stats *st = &t->stats[weir_seq_index(t, src)];
+	if (ln && below_floor(t, src, seq))
+		return below_floor_fill(t, src, seq, ln, now_ns);
+	bool first_here = ln && line_first_copy(t, src, ln, seq);
 	enum weir_seq_class cls = fill_if_in_gap(t, src, seq, now_ns);
-	if (cls == WEIR_SEQ_DUPLICATE && ln && seq_diff(seq, weir_seq_line_next(src, ln->ab)) >= 0) {
+	if (cls == WEIR_SEQ_DUPLICATE && first_here) {
 		/* in already, and this line had not been here: the other line's copy won */
 		t->c->seq_arbitrated++;
 		st->arbitrated++;
@@ -360,7 +364,7 @@ event_below(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq,
 		t->c->seq_duplicates++;
 		st->duplicates++;
 	}
-	line_saw(src, ln, seq + 1);
+	line_saw(t, src, ln, seq, seq + 1);
 	return cls;
 }
 
@@ -402,11 +406,11 @@ weir_seq_event_line(struct weir_seq_table *t, struct weir_seq_source *src, uint6
 		t->c->session_restarts++;
 	}
 	if (ln)
-		lines_begin(src, src->started ? src->next_seq : seq);
+		lines_begin(t, src, src->started ? src->next_seq : seq);
 	if (!src->started) {
 		src->started = 1;
 		src->next_seq = seq + 1;
-		line_saw(src, ln, seq + 1);
+		line_saw(t, src, ln, seq, seq + 1);
 		t->c->seq_in_order++;
 		st->events++;
 		return WEIR_SEQ_IN_ORDER;
@@ -414,7 +418,7 @@ weir_seq_event_line(struct weir_seq_table *t, struct weir_seq_source *src, uint6
 	int64_t d = seq_diff(seq, src->next_seq);
 	if (d == 0) {
 		src->next_seq++;
-		line_saw(src, ln, seq + 1);
+		line_saw(t, src, ln, seq, seq + 1);
 		t->c->seq_in_order++;
 		st->events++;
 		return WEIR_SEQ_IN_ORDER;
@@ -422,7 +426,7 @@ weir_seq_event_line(struct weir_seq_table *t, struct weir_seq_source *src, uint6
 	if (d > 0) {
 		open_gap(t, src, src->next_seq, seq - 1, ln, now_ns);
 		src->next_seq = seq + 1;
-		line_saw(src, ln, seq + 1);
+		line_saw(t, src, ln, seq, seq + 1);
 		t->c->seq_ahead++;
 		st->events++;
 		return WEIR_SEQ_AHEAD;
@@ -437,10 +441,10 @@ weir_seq_in_order_run(struct weir_seq_table *t, struct weir_seq_source *src, uin
 	if (src == NULL || src->state != WEIR_SEQ_SRC_ACTIVE || !src->started || first != src->next_seq)
 		return false;
 	if (ln)
-		lines_begin(src, first);
+		lines_begin(t, src, first);
 	src->last_seen_ns = now_ns;
 	src->next_seq += count;
-	line_saw(src, ln, src->next_seq);
+	line_saw(t, src, ln, first, src->next_seq);
 	t->c->seq_in_order += count;
 	t->stats[weir_seq_index(t, src)].events += count;
 	return true;
@@ -454,7 +458,7 @@ weir_seq_arbitrated_run(struct weir_seq_table *t, struct weir_seq_source *src, u
 	    !src->started || seq_diff(first + count, src->next_seq) > 0 ||
 	    seq_diff(first, weir_seq_line_next(src, ln->ab)) < 0)
 		return false;
-	src->line_next_lo[ln->ab] = (uint32_t)(first + count);
+	line_saw(t, src, ln, first, first + count);
 	t->c->seq_arbitrated += count;
 	t->stats[weir_seq_index(t, src)].arbitrated += count;
 	return true;
@@ -483,7 +487,7 @@ weir_seq_heartbeat(struct weir_seq_table *t, struct weir_seq_source *src, uint64
 		return;
 	src->last_seen_ns = now_ns;
 	if (ln)
-		lines_begin(src, src->started ? src->next_seq : next_seq);
+		lines_begin(t, src, src->started ? src->next_seq : next_seq);
 	if (!src->started) {
 		src->started = 1;
 		src->next_seq = next_seq;
@@ -493,7 +497,7 @@ weir_seq_heartbeat(struct weir_seq_table *t, struct weir_seq_source *src, uint64
 		open_gap(t, src, src->next_seq, next_seq - 1, ln, now_ns);
 		src->next_seq = next_seq;
 	}
-	line_saw(src, ln, next_seq);
+	line_saw(t, src, ln, next_seq, next_seq);
 }
 
 void

@@ -37,11 +37,16 @@ struct weir_seq_source {
 	uint8_t started;             /* next_seq is known */
 	struct weir_seq_origin origin;
 	uint8_t lines;               /* its feed has A and B lines */
-	uint8_t spare;
+	uint8_t line_flags;          /* WEIR_SEQ_LINE_*: when the cold line state needs a look */
 };
 _Static_assert(sizeof(struct weir_seq_source) == 64, "source state is one cache line");
 
 enum weir_seq_source_state { WEIR_SEQ_SRC_EMPTY = 0, WEIR_SEQ_SRC_ACTIVE, WEIR_SEQ_SRC_CLOSED };
+
+/* line_flags: line ab has skipped bits (1 << ab); what lies below
+ * lines_floor is new to the feed (a fresh start, not a restored source). */
+#define WEIR_SEQ_LINE_SKIPS(ab) (1u << (ab))
+#define WEIR_SEQ_LINE_FLOOR 4u
 
 /* Cold per-source figures for the loss report, beside the hot table. */
 struct weir_seq_source_stats {
@@ -59,7 +64,12 @@ struct weir_seq_source_stats {
 	uint64_t lateness_count;
 	uint64_t arbitrated;         /* second copies from the other line: not persisted */
 	uint64_t line_fills;         /* one line's misses the other line brought in time */
-	uint64_t spare[3];
+	/* A and B lines, read only when line_flags says: the lowest sequence
+	 * number either line brought (below it, nothing was seen), and per
+	 * line the 64 numbers below where it stands, bit i set while the line
+	 * has not brought line_next - 1 - i (it passed over it). */
+	uint64_t lines_floor;
+	uint64_t line_skipped[2];
 };
 _Static_assert(sizeof(struct weir_seq_source_stats) == 128, "report figures are two cache lines");
 

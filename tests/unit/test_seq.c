@@ -733,6 +733,90 @@ should_take_the_other_lines_copies_after_one_lines_end_of_session(void **state)
 	destroy(f);
 }
 
+/* Issue 22, defect 6: A loses the session's first packet, or weir starts
+ * while B lags: B's first copies of what A never brought are new to the
+ * feed and kept (they were counted as duplicates and lost silently). */
+static void
+should_keep_the_other_lines_first_copies_below_where_the_feed_started(void **state)
+{
+	(void)state;
+	struct fixture *f = make(4, 16, WEIR_SEQ_TABLE_FULL_UNTRACKED, 3);
+	struct weir_seq_source *s = src(f, "AB");
+	/* a:3+2 a:5+1 b:1+2 b:3+2 b:5+1 a:6+1 b:6+1 */
+	assert_string_equal(LINE(f, s, 0, 0, 3, 4, 5), "ooo");
+	assert_string_equal(LINE(f, s, 1, 0, 1, 2), "ff");
+	assert_string_equal(LINE(f, s, 1, 0, 3, 4, 5), "rrr");
+	assert_string_equal(LINE(f, s, 0, 0, 6), "o");
+	assert_string_equal(LINE(f, s, 1, 0, 6), "r");
+	assert_int_equal(f->c.seq_duplicates, 0);
+	assert_int_equal(f->c.seq_arbitrated, 4);
+	weir_seq_tick(&f->t, 500 * MS);
+	assert_int_equal(f->c.gaps_opened, 0);
+	assert_int_equal(f->n_losses, 0);
+	/* B lagging by more: what it brings below the start fills in as it comes */
+	struct weir_seq_source *t = src(f, "CD");
+	assert_string_equal(LINE(f, t, 0, 0, 10, 11, 12), "ooo");
+	assert_string_equal(LINE(f, t, 1, 1 * MS, 7, 8, 9, 10, 11, 12), "fffrrr");
+	weir_seq_tick(&f->t, 500 * MS);
+	assert_int_equal(f->c.gaps_opened, 0);
+	assert_int_equal(f->n_losses, 0);
+	/* below the start on both lines and never brought: a gap, then lost */
+	assert_string_equal(LINE(f, t, 1, 600 * MS, 4), "f");
+	weir_seq_tick(&f->t, 606 * MS);
+	assert_int_equal(f->c.gaps_opened, 1);
+	weir_seq_tick(&f->t, 2000 * MS);
+	assert_int_equal(f->n_losses, 1);
+	assert_int_equal(f->losses[0].first, 5);
+	destroy(f);
+}
+
+/* Restored from the log, a source's past is known: a lagging line's copies
+ * below where the log stands are not new (no floor is open). */
+static void
+should_not_take_a_lagging_lines_copies_of_a_restored_source_as_new(void **state)
+{
+	(void)state;
+	struct fixture *f = make(4, 16, WEIR_SEQ_TABLE_FULL_UNTRACKED, 3);
+	struct weir_seq_source *s = src(f, "AB");
+	s->started = 1;
+	s->next_seq = 100;
+	assert_string_equal(LINE(f, s, 0, 0, 100, 101), "oo");
+	assert_string_equal(LINE(f, s, 1, 0, 98, 99, 100, 101), "ddrr");
+	destroy(f);
+}
+
+/* Issue 22, defect 7: a first copy behind its own line's later packet is
+ * that line's first copy (arbitrated), on either line, and a line's own
+ * repeat after it is a duplicate. */
+static void
+should_count_a_lines_reordered_first_copy_as_arbitrated(void **state)
+{
+	(void)state;
+	struct fixture *f = make(4, 16, WEIR_SEQ_TABLE_FULL_UNTRACKED, 3);
+	struct weir_seq_source *s = src(f, "AB");
+	assert_string_equal(LINE(f, s, 0, 0, 1, 2, 3, 4), "oooo");
+	assert_string_equal(LINE(f, s, 1, 0, 1, 3, 2, 4), "rrrr");
+	assert_int_equal(f->c.seq_duplicates, 0);
+	assert_string_equal(LINE(f, s, 1, 0, 2, 3), "dd");
+	struct weir_seq_source *m = src(f, "CD"); /* the mirror */
+	assert_string_equal(LINE(f, m, 1, 0, 1, 2, 3, 4), "oooo");
+	assert_string_equal(LINE(f, m, 0, 0, 1, 3, 2, 4), "rrrr");
+	assert_int_equal(f->c.seq_duplicates, 2);
+	assert_int_equal(f->c.seq_arbitrated, 8);
+	/* the winning line's own late copy of what the other line filled */
+	struct weir_seq_source *w = src(f, "EF");
+	assert_string_equal(LINE(f, w, 0, 0, 1, 3), "oa");
+	assert_string_equal(LINE(f, w, 1, 0, 2), "f");
+	assert_string_equal(LINE(f, w, 0, 0, 2, 2), "rd");
+	/* a whole second copy taken at once after a line's jump, then its late part */
+	struct weir_seq_line b = { .ab = 1, .window_ns = 5 * MS };
+	struct weir_seq_source *r = src(f, "GH");
+	assert_string_equal(LINE(f, r, 0, 0, 1, 2, 3, 4, 5, 6), "oooooo");
+	assert_true(weir_seq_arbitrated_run(&f->t, r, 4, 3, &b)); /* b skipped 1-3 */
+	assert_string_equal(LINE(f, r, 1, 0, 2, 1, 3, 3), "rrrd");
+	destroy(f);
+}
+
 int
 main(void)
 {
@@ -764,6 +848,9 @@ main(void)
 		cmocka_unit_test(should_open_a_gap_after_the_window_when_the_other_line_is_silent),
 		cmocka_unit_test(should_count_a_whole_second_copy_at_once),
 		cmocka_unit_test(should_take_the_other_lines_copies_after_one_lines_end_of_session),
+		cmocka_unit_test(should_keep_the_other_lines_first_copies_below_where_the_feed_started),
+		cmocka_unit_test(should_not_take_a_lagging_lines_copies_of_a_restored_source_as_new),
+		cmocka_unit_test(should_count_a_lines_reordered_first_copy_as_arbitrated),
 	};
 	return cmocka_run_group_tests_name("seq", tests, NULL, NULL);
 }
