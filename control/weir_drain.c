@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "weir_drain.h"
+#include "weir_failpoint.h"
 #include "weir_time.h"
 
 /* Deletes what retention no longer keeps, once a second: only segments
@@ -163,6 +164,7 @@ commit(struct weir_drain *d, uint64_t now_ns, bool fsync)
 	io_error:
 		return log_refused(d, topic->dir, "write/fsync", now_ns);
 	}
+	weir_failpoint("commit-written"); /* on file, not yet released: the restart must skip it */
 	if (!fsync) {
 		for (unsigned r = 0; r < d->n_rings; r++)
 			weir_ring_release(&d->rings[r].c, now_ns);
@@ -182,10 +184,14 @@ commit(struct weir_drain *d, uint64_t now_ns, bool fsync)
 	/* Now the producer may reuse the space. */
 	for (unsigned r = 0; r < d->n_rings; r++)
 		weir_ring_release(&d->rings[r].c, now_ns);
-	for (unsigned t = 0; t < d->n_topics; t++)
+	for (unsigned t = 0; t < d->n_topics; t++) {
+		uint64_t rolled = d->topics[t].segments_rolled;
 		if (!holds_unreleased(d, &d->topics[t]) &&
 		    weir_log_topic_roll_if_full(&d->topics[t], d->segment_bytes) != 0)
 			return log_refused(d, d->topics[t].dir, "segment roll", now_ns);
+		if (d->topics[t].segments_rolled != rolled)
+			weir_failpoint("roll");
+	}
 	publish_active_bases(d);
 	d->commits++;
 	d->uncommitted = false;
