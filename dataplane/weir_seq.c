@@ -326,18 +326,24 @@ fill_if_in_gap(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t s
 
 /* seq below a fresh feed's floor, on line ln: new, kept as a line fill;
  * what lies between it and the floor is one line's miss until a line
- * brings it.  The line had brought nothing yet: it stands right past seq. */
+ * brings it.  Neither line has brought [seq, floor): the other line's
+ * record says so, and so does this one's above seq, unless it had brought
+ * nothing yet (then it stands right past seq). */
 static enum weir_seq_class
 below_floor_fill(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq, const struct weir_seq_line *ln,
 		 uint64_t now_ns)
 {
 	struct weir_seq_source_stats *st = lines_cold(t, src);
-	if (seq + 1 != st->lines_floor)
-		open_gap(t, src, seq + 1, st->lines_floor - 1, ln, now_ns);
-	if (weir_seq_line_next(src, ln->ab) == st->lines_floor) {
+	uint64_t floor = st->lines_floor;
+	if (seq + 1 != floor)
+		open_gap(t, src, seq + 1, floor - 1, ln, now_ns);
+	line_not_brought(t, src, 1u - ln->ab, seq, floor);
+	if (weir_seq_line_next(src, ln->ab) == floor) {
 		src->line_next_lo[ln->ab] = (uint32_t)(seq + 1);
 		st->line_skipped[ln->ab] = 0;
 		src->line_flags &= (uint8_t)~WEIR_SEQ_LINE_SKIPS(ln->ab);
+	} else {
+		line_not_brought(t, src, ln->ab, seq + 1, floor);
 	}
 	st->lines_floor = seq;
 	st->events++;

@@ -93,6 +93,19 @@ line_first_copy(struct weir_seq_table *t, struct weir_seq_source *src, const str
 	return true;
 }
 
+/* Line ab has not brought [lo, hi) (below where it stands): marked, as far
+ * as its 64 numbers reach. */
+static inline void
+line_not_brought(struct weir_seq_table *t, struct weir_seq_source *src, unsigned ab, uint64_t lo, uint64_t hi)
+{
+	uint64_t at = weir_seq_line_next(src, ab);
+	if (hi == lo || at - hi >= 64)
+		return;
+	uint64_t *bits = &lines_cold(t, src)->line_skipped[ab];
+	*bits = lines_shift(*bits, 0, at - hi, at - 1 - lo);
+	src->line_flags |= (uint8_t)WEIR_SEQ_LINE_SKIPS(ab);
+}
+
 /* Whether seq lies below everything either line has brought of a fresh
  * source: new to the feed. */
 static inline bool

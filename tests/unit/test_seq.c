@@ -770,6 +770,29 @@ should_keep_the_other_lines_first_copies_below_where_the_feed_started(void **sta
 	destroy(f);
 }
 
+/* Found by the fault explorer (a line reordering its own first packet):
+ * when the floor goes down, the other line has not brought what lies
+ * between either, whichever line brings it first. */
+static void
+should_take_each_lines_first_copy_below_a_floor_the_other_line_lowered(void **state)
+{
+	(void)state;
+	struct fixture *f = make(4, 16, WEIR_SEQ_TABLE_FULL_UNTRACKED, 3);
+	struct weir_seq_source *s = src(f, "AB");
+	assert_string_equal(LINE(f, s, 0, 0, 5, 6, 7, 8), "oooo"); /* a's first packet came second */
+	assert_string_equal(LINE(f, s, 0, 0, 1, 2, 3, 4), "ffff");
+	assert_string_equal(LINE(f, s, 1, 0, 1, 2, 3, 4, 5, 6, 7, 8), "rrrrrrrr");
+	struct weir_seq_source *t = src(f, "CD");
+	assert_string_equal(LINE(f, t, 0, 0, 5, 6, 7, 8), "oooo");
+	assert_string_equal(LINE(f, t, 1, 0, 1, 2, 3, 4), "ffff"); /* b fills below first */
+	assert_string_equal(LINE(f, t, 0, 0, 1, 2, 3, 4), "rrrr");
+	assert_string_equal(LINE(f, t, 1, 0, 5, 6, 7, 8), "rrrr");
+	assert_int_equal(f->c.seq_duplicates, 0);
+	weir_seq_tick(&f->t, 500 * MS);
+	assert_int_equal(f->n_losses, 0);
+	destroy(f);
+}
+
 /* Restored from the log, a source's past is known: a lagging line's copies
  * below where the log stands are not new (no floor is open). */
 static void
@@ -850,6 +873,7 @@ main(void)
 		cmocka_unit_test(should_take_the_other_lines_copies_after_one_lines_end_of_session),
 		cmocka_unit_test(should_keep_the_other_lines_first_copies_below_where_the_feed_started),
 		cmocka_unit_test(should_not_take_a_lagging_lines_copies_of_a_restored_source_as_new),
+		cmocka_unit_test(should_take_each_lines_first_copy_below_a_floor_the_other_line_lowered),
 		cmocka_unit_test(should_count_a_lines_reordered_first_copy_as_arbitrated),
 	};
 	return cmocka_run_group_tests_name("seq", tests, NULL, NULL);
