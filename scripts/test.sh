@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: set-up from nothing (scripts/setup.sh), the C unit tests
 # under `meson test`, then the integration tests (pytest) that drive the real
-# binaries over DPDK virtual devices.  Ends with "N passed, N failed" and
-# exits non-zero on any failure.
+# binaries over DPDK virtual devices, and the seeded fault explorer, bounded.
+# Ends with "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
@@ -11,8 +11,10 @@ echo "== unit tests (cmocka, meson test)"
 meson test -C build --suite unit --print-errorlogs
 unit_rc=$?
 
-echo "== structure and integration tests (pytest: the tree's shape; real binaries on net_pcap / net_af_packet)"
-/usr/bin/python3 -m pytest tests/structure tests/integration -v -p no:cacheprovider --junitxml=build/integration.xml \
+echo "== structure, integration and fault-explorer tests (pytest: the tree's shape; real binaries on net_pcap /"
+echo "   net_af_packet; the explorer's regressions and WEIR_EXPLORE_SECONDS (240) of fresh seeds, tests/explore)"
+/usr/bin/python3 -m pytest tests/structure tests/integration tests/explore -v -p no:cacheprovider \
+  --junitxml=build/integration.xml \
   ${WEIR_PYTEST_ARGS:-}
 int_rc=$?
 

@@ -1,0 +1,144 @@
+"""What must hold after a schedule, whatever happened, checked against oracles weir does not write where
+there are some (the generator's manifest, a brute-force pass over the log):
+every event once in the log or stated, no offset reused, the committed point never going back, each
+dataplane run's accounting identity, a second weir-control refused, and damage refused by name (a reader
+never crashes on it) or, for an index, never trusted."""
+import glob
+import json
+import os
+import random
+import subprocess
+import sys
+
+from runner import weirlog
+from weir_harness import CHECK, READ
+
+PROBE = """import sys
+sys.path.insert(0, sys.argv[1])
+import weirlog
+with weirlog.Reader(sys.argv[2], "itch") as r:
+    for e in r:
+        pass
+"""
+
+
+def run_checks(schedule, seen, log_dir, manifest):
+    """The promise after the live part: a list of broken ones (empty: it held)."""
+    bad = []
+    v = subprocess.run([READ, "--verify", log_dir], capture_output=True, text=True, timeout=300)
+    if v.returncode != 0:
+        bad.append(f"weir-read --verify exited {v.returncode}: {(v.stdout + v.stderr)[-600:]}")
+    cmd = [CHECK, "--manifest", manifest, "--log", log_dir, "--quiet"]
+    single = len(seen["dp_runs"]) == 1
+    if single and not schedule["edits"]:
+        cmd += ["--dataplane-stats", seen["dp_runs"][0]]
+    if not single:
+        cmd.append("--replayed")
+    c = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if c.returncode != 0:
+        bad.append(f"weir-check exited {c.returncode}: {(c.stdout + c.stderr)[-900:]}")
+    bad += check_runs(schedule, seen)
+    return bad
+
+
+def check_runs(schedule, seen):
+    bad = []
+    if seen.get("dp_rc") != 0 or seen.get("cp_rc") != 0:
+        bad.append(f"the last runs exited {seen.get('dp_rc')} (weir-dataplane), {seen.get('cp_rc')} (weir-control)")
+    dups = 0
+    for path in seen["dp_runs"]:
+        if not os.path.exists(path):
+            continue  # a run that was SIGKILLed writes no figures
+        st = json.load(open(path))
+        if st.get("identity_holds") is not True:
+            bad.append(f"{os.path.basename(path)}: the accounting identity does not hold")
+        dups += st["total"].get("seq_duplicates", 0)
+    if schedule["feed"].get("lines") and len(seen["dp_runs"]) == 1 and dups:
+        bad.append(f"A/B lines with no repeats in the feed, yet {dups} events counted as duplicates")
+    if seen["committed_back"]:
+        bad.append(f"a committed point went back: {seen['committed_back'][:3]}")
+    for s in seen["second_controls"]:
+        if s["rc"] in (0, None) or s["drained"] or (s["first_alive"] and not s["named"]):
+            bad.append(f"a second weir-control was not refused by name: {s}")
+    return bad
+
+
+def sealed_segments(log_dir, topic="itch"):
+    logs = sorted(glob.glob(os.path.join(log_dir, topic, "*.log")))
+    return logs[:-1]
+
+
+def swap_index(log_dir, pick):
+    """A valid index of another segment put in place of one (an older one's over a newer one's: its
+    head then says the sources' later numbers are not there): every seek into that segment must still
+    agree with a brute-force pass."""
+    sealed = [p for p in sealed_segments(log_dir) if os.path.exists(p[:-4] + ".index")]
+    if len(sealed) < 2:
+        return ["(swap_index: fewer than two sealed segments; not tried)"]
+    k = pick % (len(sealed) - 1)
+    with open(sealed[k][:-4] + ".index", "rb") as f, open(sealed[k + 1][:-4] + ".index", "wb") as g:
+        g.write(f.read())
+    with weirlog.Reader(log_dir, "itch") as r:
+        entries = list(r)
+    lo, hi = (int(os.path.basename(p)[:20]) for p in (sealed[k + 1], (sealed + [None])[k + 2] or "9" * 20))
+    inside = [e for e in entries if lo <= e.offset < hi] or entries
+    rng, bad = random.Random(pick), []
+    with weirlog.Reader(log_dir, "itch") as r:
+        for _ in range(30):
+            e = rng.choice(inside)
+            seq = e.seq + rng.choice([0, 1])
+            want = next((x for x in entries if x.source == e.source and x.seq >= seq), None)
+            got = r.next() if r.seek_source(e.source, seq) else None
+            if got != want:
+                bad.append(f"seek ({e.source}, {seq}) after an index swap gave offset "
+                           f"{got.offset if got else None}, a brute-force pass {want.offset if want else None}")
+                break
+    return bad
+
+
+def refused_by_name(log_dir, path, what):
+    """weir-read --verify and weirlog, on a log where path was damaged: an error naming it, no crash."""
+    bad = []
+    v = subprocess.run([READ, "--verify", log_dir], capture_output=True, text=True, timeout=120)
+    if v.returncode <= 0 or os.path.basename(path) not in v.stdout + v.stderr:
+        bad.append(f"{what}: weir-read --verify exited {v.returncode} without naming {os.path.basename(path)}: "
+                   f"{(v.stdout + v.stderr)[-300:]}")
+    tools = os.path.dirname(READ)
+    p = subprocess.run([sys.executable, "-c", PROBE, tools, log_dir], capture_output=True, text=True, timeout=120)
+    if p.returncode < 0:
+        bad.append(f"{what}: weirlog died of signal {-p.returncode}")
+    return bad
+
+
+def foreign_header(log_dir, pick):
+    logs = sorted(glob.glob(os.path.join(log_dir, "itch", "*.log")))
+    path = logs[pick % len(logs)]
+    with open(path, "r+b") as f:
+        f.write(b"NOTWEIR!")
+    return refused_by_name(log_dir, path, "a segment with a foreign header")
+
+
+def flip_sealed(log_dir, pick):
+    sealed = sealed_segments(log_dir)
+    if not sealed:
+        return ["(flip_sealed: no sealed segment; not tried)"]
+    path = sealed[pick % len(sealed)]
+    size = os.path.getsize(path)
+    at = 16 + pick % max(1, size - 16)
+    with open(path, "r+b") as f:
+        f.seek(at)
+        b = f.read(1)
+        f.seek(at)
+        f.write(bytes([b[0] ^ 0x20]))
+    return refused_by_name(log_dir, path, f"a flipped byte at {at} of a sealed segment")
+
+
+DAMAGE = {"swap_index": swap_index, "foreign_header": foreign_header, "flip_sealed": flip_sealed}
+
+
+def damage_checks(schedule, log_dir):
+    bad = []
+    for f in schedule["faults"]:
+        if f["what"] in DAMAGE:
+            bad += DAMAGE[f["what"]](log_dir, f["pick"])
+    return [b for b in bad if not b.startswith("(")]

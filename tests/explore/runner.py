@@ -1,0 +1,251 @@
+"""Carries out one schedule on the real binaries: writes the feed, starts weir-dataplane (net_pcap) and
+weir-control, applies the live faults as the log grows, restarts what died, lets it finish, then applies
+the damage.  Every wait is bounded: a hang is a finding too.  What it saw goes to the oracle."""
+import glob
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integration"))
+from weir_harness import Deployment, GEN, free_port, weirlog  # noqa: E402
+
+import pcap_edit  # noqa: E402
+
+LINES = """feed itch line a port 0 group 239.1.1.1 udp-port 26400
+feed itch line b port 0 group 239.1.1.2 udp-port 26400
+feed itch window 50ms
+"""
+BODY = """set corelist 1
+port config all rxq 1
+ring size {ring}
+ring full-policy backpressure
+decoder moldudp64 udp-port 26400 topic itch
+{lines}sequence gap-timeout 2s
+log fsync {fsync}
+log segment-size {segment}
+shutdown drain-timeout 4s
+"""
+RUN_SECONDS = 150  # one schedule, live part; past it: a hang
+
+
+class Finding(Exception):
+    """A broken promise, said in one line."""
+
+
+class Run:
+    def __init__(self, schedule, workdir):
+        self.s, self.dir = schedule, workdir
+        self.rng = random.Random(schedule["seed"] ^ 0x5EED)
+        self.seen = {"dp_runs": [], "second_controls": [], "committed_back": [], "notes": []}
+        self.cp = None
+        self.controls = 0
+        self.last_committed = {}
+
+    # -- set-up
+    def write_feed(self):
+        feed = dict(self.s["feed"])
+        self.pcap = os.path.join(self.dir, "feed.pcap")
+        self.manifest = os.path.join(self.dir, "feed.json")
+        cmd = [GEN, "pcap", "--out", self.pcap, "--manifest", self.manifest]
+        for k, v in feed.items():
+            cmd += ["--" + k.replace("_", "-")] + ([] if v is True else [str(v)])
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+        if self.s["edits"]:
+            self.seen["notes"].append(f"edits dropped {pcap_edit.edit(self.pcap, self.s['edits'], self.rng)}")
+
+    def deploy(self):
+        c = self.s["config"]
+        body = BODY.format(ring=c["ring"], fsync=c["fsync"], segment=c["segment"],
+                           lines=LINES if self.s["feed"].get("lines") else "")
+        self.d = Deployment(self.dir, f"x{self.s['seed'] % 100000}", f"--vdev=net_pcap0,rx_pcap={self.pcap}",
+                            body, no_huge=self.s["mode"] == "nohuge")
+
+    # -- processes
+    def start_dataplane(self):
+        self.d.dataplane_stats = os.path.join(self.dir, f"dataplane{len(self.seen['dp_runs'])}.json")
+        self.seen["dp_runs"].append(self.d.dataplane_stats)
+        # idle longer than any stop of weir-control: a worker waiting for room under backpressure
+        # receives nothing, and the dataplane would take that for the end of the feed
+        self.dp = self.d.start_dataplane("--stop-when-idle", "4")
+        self.d.wait_running(timeout=60)
+
+    def start_control(self, batch=None, failpoint=None):
+        """The first with the schedule's batch size, each restart with its own: a drain restarted with
+        smaller polls than its predecessor's skips what that one left across several commits.
+        failpoint: "NAME:N", where it kills itself (WEIR_FAILPOINT)."""
+        c = self.s["config"]
+        if batch is None:
+            batch = c["batch_records"] if self.controls == 0 else c.get("restart_batch_records", c["batch_records"])
+        self.controls += 1
+        if failpoint:
+            os.environ["WEIR_FAILPOINT"] = failpoint
+        try:
+            self.cp = self.d.start_control("--exit-when-done", "--batch-records", str(batch),
+                                           tag=f"control{self.controls}")
+        finally:
+            os.environ.pop("WEIR_FAILPOINT", None)
+        return self.cp
+
+    def wait_exit(self, p, what, timeout=60):
+        try:
+            return p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise Finding(f"{what} did not exit within {timeout} s (a hang)")
+
+    # -- progress
+    def committed(self):
+        """Records committed in every topic now; a topic's committed point must never go back."""
+        total = 0
+        for topic in sorted(os.listdir(self.d.log_dir)) if os.path.isdir(self.d.log_dir) else []:
+            if not os.path.isfile(os.path.join(self.d.log_dir, topic, "committed")):
+                continue
+            try:
+                with weirlog.Reader(self.d.log_dir, topic) as r:
+                    c = r.committed
+            except Exception:  # a topic being made, or the checkpoint being written: look again later
+                continue
+            c = 0 if c >= 1 << 63 else c
+            if c < self.last_committed.get(topic, 0):
+                self.seen["committed_back"].append(f"{topic}: {self.last_committed[topic]} -> {c}")
+            self.last_committed[topic] = max(c, self.last_committed.get(topic, 0))
+            total += c
+        return total
+
+    def wait_progress(self, share, deadline):
+        want = share * self.s["feed"]["messages"]
+        while time.time() < deadline and self.dp.poll() is None and self.committed() < want:
+            time.sleep(0.02)
+
+    def segments(self):
+        return len(glob.glob(os.path.join(self.d.log_dir, "itch", "*.log")))
+
+    # -- live faults
+    def kill_control(self, f):
+        if self.cp.poll() is None:
+            self.cp.send_signal(signal.SIGKILL)
+            self.cp.wait()
+        self.restart_control()
+
+    def restart_control(self):
+        """A new weir-control while the dataplane runs (or its dead rings may hold records)."""
+        if self.dp.poll() is None or self.s["mode"] == "nohuge":
+            self.start_control()
+
+    def kill_control_after_roll(self, f, deadline):
+        """Killed right after a segment rolls (polled), while the restarted drain may still skip."""
+        n = self.segments()
+        while time.time() < deadline and self.dp.poll() is None and self.cp.poll() is None:
+            if self.segments() > n:
+                self.cp.send_signal(signal.SIGKILL)
+                self.cp.wait()
+                self.seen["notes"].append("killed weir-control right after a roll")
+                break
+            time.sleep(0.002)
+        if self.cp.poll() is not None:
+            self.restart_control()
+
+    def failpoint(self, f):
+        """weir-control replaced by one that kills itself at a named point, then by the next of the
+        chain, each waited for (a point never reached is noted), then a plain one."""
+        if self.cp.poll() is None:
+            self.cp.send_signal(signal.SIGKILL)
+            self.cp.wait()
+        for fp in f["chain"]:
+            p = self.start_control(batch=fp["batch"], failpoint=f"{fp['point']}:{fp['n']}")
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.seen["notes"].append(f"failpoint {fp} not reached in 20 s")
+                break
+            if "failpoint" not in self.d.output(f"control{self.controls}"):
+                self.seen["notes"].append(f"failpoint {fp}: weir-control ended otherwise ({p.returncode})")
+                break
+        if self.cp.poll() is not None:
+            self.restart_control()
+
+    def stop_control(self, f):
+        self.cp.send_signal(signal.SIGSTOP)
+        time.sleep(f["seconds"])
+        self.cp.send_signal(signal.SIGCONT)
+
+    def second_control(self, f):
+        """Another weir-control on the same deployment (its own metrics port): it must be refused."""
+        own = self.d.config
+        text = re.sub(r"metrics listen 127\.0\.0\.1:\d+", f"metrics listen 127.0.0.1:{free_port()}", open(own).read())
+        self.d.config = os.path.join(self.dir, "second.conf")
+        with open(self.d.config, "w") as out:
+            out.write(text)
+        first = self.cp
+        self.controls += 1
+        tag = f"control{self.controls}"
+        p = self.d.start_control("--exit-when-done", tag=tag)
+        self.d.config = own
+        try:
+            rc = p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+            rc = None
+        out = self.d.output(tag)
+        self.seen["second_controls"].append({"rc": rc, "first_alive": first.poll() is None,
+                                             "named": f"(pid {first.pid})" in out, "drained": "draining" in out})
+
+    def kill_dataplane(self, f):
+        """SIGKILL of the primary; what its rings held is drained (or stated) before the next run."""
+        self.dp.send_signal(signal.SIGKILL)
+        self.dp.wait()
+        self.wait_exit(self.cp, "weir-control after the dataplane's death")
+        self.restart_both(undrained=False)
+
+    def stop_both(self, f):
+        """weir-control killed, then the dataplane stopped while nobody drains; both started again."""
+        self.cp.send_signal(signal.SIGKILL)
+        self.cp.wait()
+        self.dp.send_signal(signal.SIGINT)
+        self.wait_exit(self.dp, "weir-dataplane stopped with no drain")
+        self.restart_both(undrained=True)
+
+    def restart_both(self, undrained):
+        """undrained: nobody drained the dead run's rings (its /dev/shm ones are then drained first)."""
+        self.replayed = True
+        if undrained and self.s["mode"] == "nohuge":
+            self.wait_exit(self.start_control(), "weir-control draining a dead run's rings")
+        self.start_dataplane()
+        self.start_control()
+
+    # -- the run
+    def live(self):
+        deadline = time.time() + RUN_SECONDS
+        self.replayed = False
+        self.start_dataplane()
+        self.start_control()
+        for f in [f for f in self.s["faults"] if f["at"] < 1.0]:
+            self.wait_progress(f["at"], deadline)
+            if self.dp.poll() is not None:
+                self.seen["notes"].append(f"{f['what']} at {f['at']}: the feed was over first")
+                continue
+            if f["what"] == "kill_control_after_roll":
+                self.kill_control_after_roll(f, min(deadline, time.time() + 15))
+            else:
+                getattr(self, f["what"])(f)
+        self.seen["dp_rc"] = self.wait_exit(self.dp, "weir-dataplane", timeout=max(5, deadline - time.time()))
+        self.seen["cp_rc"] = self.wait_exit(self.cp, "weir-control", timeout=60)
+        if self.seen["cp_rc"] != 0 and self.seen["dp_rc"] == 0 and "no weir info region" in self.d.output(
+                f"control{self.controls}"):
+            self.seen["cp_rc"] = 0  # started as the dataplane ended and removed its regions: nothing left
+        self.committed()
+
+    def run(self):
+        try:
+            self.write_feed()
+            self.deploy()
+            self.live()
+        finally:
+            if hasattr(self, "d"):
+                self.d.close()
+        return self.seen

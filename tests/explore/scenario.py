@@ -1,0 +1,107 @@
+"""One schedule from one seed: a feed, a mode, the deployment's knobs and the faults, all picked by a
+random.Random(seed), so the same seed always gives the same schedule.  A schedule is plain data (JSON),
+printed with every failure, so a failing schedule can be run again as it is, or shrunk."""
+import random
+
+# Faults whose defect is known and not fixed yet (issue 22): left out of a run unless asked for, so the
+# bounded run in the suite stays green while the explorer at length still looks for them.
+OPEN_DEFECTS = {
+    "flip_sealed": "issue 22 defect 4: damage in a sealed segment is neither refused nor salvaged",
+    "kill_dataplane@huge": "issue 22 defect 5: a hugepage-mode restart drops what was still in the rings",
+    "stop_both@huge": "issue 22 defect 5: a hugepage-mode restart drops what was still in the rings",
+}
+
+LIVE_FAULTS = ["kill_control", "kill_control", "stop_control", "second_control", "kill_control_after_roll",
+               "kill_dataplane", "stop_both", "failpoint", "failpoint"]
+FAILPOINTS = ["commit-written", "roll"]  # weir-control's (control/weir_drain.c): WEIR_FAILPOINT=NAME:N
+DAMAGE = [None, None, "swap_index", "foreign_header", "flip_sealed"]
+
+
+def fault_key(fault, mode):
+    """The name OPEN_DEFECTS knows a fault by: mode-specific ones carry it."""
+    what = fault["what"]
+    return f"{what}@{mode}" if what in ("kill_dataplane", "stop_both") else what
+
+
+def is_open(fault, mode):
+    return fault_key(fault, mode) in OPEN_DEFECTS
+
+
+def pick_plain_feed(rng):
+    feed = {
+        "messages": rng.choice([20000, 50000, 120000]),
+        "sessions": rng.choice([1, 4, 50, 400, 1000]),
+        "per_packet": rng.choice(["1-1", "1-8", "4-8"]),
+        "malformed_rate": rng.choice([0, 0, 0.01]),
+        "heartbeat_every": rng.choice([0, 0, 25]),
+    }
+    if rng.random() < 0.6:
+        feed.update(loss=rng.choice([0.001, 0.01, 0.03]), burst_loss=rng.choice([1, 1, 5, 40]))
+    if rng.random() < 0.5:
+        feed.update(duplicate=rng.choice([0.005, 0.02]), reorder=rng.choice([0.005, 0.02]),
+                    reorder_distance=rng.choice([4, 8, 64]))
+    if rng.random() < 0.5:
+        feed["end_session"] = True
+    return feed
+
+
+def pick_lines_feed(rng):
+    """A and B lines, and what weir-gen does not do to them (it turns faults off with --lines 2): edits
+    of the capture after it is written (pcap_edit.py)."""
+    feed = {
+        "messages": rng.choice([10000, 30000]),
+        "sessions": rng.choice([1, 3, 8]),
+        "per_packet": rng.choice(["1-1", "1-4"]),
+        "lines": 2,
+        "line_loss": rng.choice(["0,0", "0.02,0.1", "0.1,0.02", "0.05,0.05"]),
+        "line_delay": rng.choice([0, 5, 40, 200]),
+        "heartbeat_every": rng.choice([0, 20]),
+    }
+    edits = rng.sample(["drop_a_first", "reorder_b", "reorder_a", "b_late"], k=rng.randint(0, 2))
+    return feed, sorted(edits)
+
+
+def pick_faults(rng, mode):
+    faults = []
+    for _ in range(rng.choice([0, 1, 2, 3, 4])):
+        what = rng.choice(LIVE_FAULTS)
+        f = {"what": what, "at": round(rng.uniform(0.05, 0.9), 3)}
+        if what == "stop_control":
+            f["seconds"] = rng.choice([0.2, 1.0, 3.0])
+        if what == "failpoint":
+            f["chain"] = [{"point": rng.choice(FAILPOINTS), "n": rng.randint(1, 4),
+                           "batch": rng.choice([64, 256, 4096])} for _ in range(rng.randint(1, 3))]
+        faults.append(f)
+    faults.sort(key=lambda f: f["at"])
+    if any(f["what"] == "kill_control_after_roll" for f in faults):
+        # the roll that matters comes while a restarted drain skips what its predecessor wrote
+        faults.insert(0, {"what": "kill_control", "at": round(rng.uniform(0.05, 0.3), 3)})
+        faults.sort(key=lambda f: f["at"])
+    damage = rng.choice(DAMAGE)
+    if damage:
+        faults.append({"what": damage, "at": 1.0, "pick": rng.randrange(1 << 30)})
+    return faults
+
+
+def pick(seed, open_defects=False):
+    """The schedule for seed; without open_defects, faults of OPEN_DEFECTS are dropped from it."""
+    rng = random.Random(seed)
+    s = {"seed": seed, "mode": rng.choice(["huge", "nohuge"])}
+    if rng.random() < 0.3:
+        s["feed"], s["edits"] = pick_lines_feed(rng)
+    else:
+        s["feed"], s["edits"] = pick_plain_feed(rng), []
+    s["feed"]["seed"] = rng.randrange(1, 1 << 30)
+    s["config"] = {
+        "fsync": rng.choice(["batch", "interval 20ms", "interval 200ms", "none"]),
+        "segment": rng.choice(["64K", "256K", "1M"]),
+        "ring": rng.choice(["512K", "2M", "16M"]),
+        "batch_records": rng.choice([64, 256, 4096]),
+        "restart_batch_records": rng.choice([64, 256, 4096]),
+    }
+    s["faults"] = [f for f in pick_faults(rng, s["mode"]) if open_defects or not is_open(f, s["mode"])]
+    if any(f["what"] in ("kill_dataplane", "stop_both") for f in s["faults"]):
+        # a restarted dataplane replays the capture from its start: after an end of session that is
+        # the session starting again (by design), not the restart a real feed gives
+        s["feed"].pop("end_session", None)
+    return s
