@@ -153,9 +153,10 @@ write_stats_json(const char *path, const struct weir_drain *d, const struct weir
 		d->records_persisted, d->bytes_persisted, d->records_skipped, d->records_bad_topic, d->commits,
 		d->fsync_ns_max, weir_heap_allocated_bytes());
 	for (unsigned t = 0; t < d->n_topics; t++)
-		fprintf(f, "%s\"%s\":{\"records_appended\":%" PRIu64 ",\"next_offset\":%" PRIu64
-			",\"recovered_truncated_bytes\":%" PRIu64 "}",
-			t ? "," : "", d->topics[t].name, d->topics[t].records_appended, d->topics[t].next_offset,
+		fprintf(f, "%s\"%s\":{\"records_appended\":%" PRIu64 ",\"records_committed\":%" PRIu64
+			",\"next_offset\":%" PRIu64 ",\"recovered_truncated_bytes\":%" PRIu64 "}",
+			t ? "," : "", d->topics[t].name, d->topics[t].records_appended, d->topics[t].records_committed,
+			d->topics[t].next_offset,
 			d->topics[t].recovered_truncated_bytes);
 	fprintf(f, "},\"dataplane\":");
 	weir_report_counters_json(f, info->workers, info->n_workers);
@@ -335,10 +336,10 @@ drain_until_done(struct control *ctl)
 		fprintf(stderr, "weir-control: %s\n", err);
 	print_summary(d, ctl->info, &last_persisted, 0);
 	for (unsigned t = 0; t < d->n_topics; t++)
-		if (d->topics[t].records_appended || d->topics[t].recovered_truncated_bytes)
-			printf("weir-control: topic %s: %" PRIu64 " records this run, next offset %" PRIu64
+		if (d->topics[t].records_committed || d->topics[t].recovered_truncated_bytes)
+			printf("weir-control: topic %s: %" PRIu64 " records committed this run, next offset %" PRIu64
 			       ", %" PRIu64 " torn bytes cut at start\n",
-			       d->topics[t].name, d->topics[t].records_appended, d->topics[t].next_offset,
+			       d->topics[t].name, d->topics[t].records_committed, d->topics[t].next_offset,
 			       d->topics[t].recovered_truncated_bytes);
 	return end;
 }

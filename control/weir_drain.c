@@ -43,15 +43,21 @@ static int
 open_topics(struct weir_drain *d, char *err, size_t errlen)
 {
 	for (unsigned t = 0; t < d->n_topic_names; t++) {
-		uint64_t records = d->topics[t].records_appended, bytes = d->topics[t].bytes_appended;
-		if (weir_log_topic_open(&d->topics[t], d->log_root, d->topic_names[t], err, errlen) != 0) {
+		struct weir_log_topic *topic = &d->topics[t];
+		uint64_t records = topic->records_appended, bytes = topic->bytes_appended;
+		uint64_t committed = topic->records_committed, committed_bytes = topic->bytes_committed;
+		if (weir_log_topic_open(topic, d->log_root, d->topic_names[t], err, errlen) != 0) {
 			for (unsigned u = 0; u <= t; u++)
 				weir_log_topic_close(&d->topics[u]);
 			return -1;
 		}
-		/* this run's figures go on across a reopen */
-		weir_sw_set(&d->topics[t].records_appended, records);
-		weir_sw_set(&d->topics[t].bytes_appended, bytes);
+		/* this run's figures go on across a reopen; what was appended and
+		 * then rewound was never committed, and is not counted there */
+		weir_sw_set(&topic->records_appended, records);
+		weir_sw_set(&topic->bytes_appended, bytes);
+		weir_sw_set(&topic->records_committed, committed);
+		weir_sw_set(&topic->bytes_committed, committed_bytes);
+		topic->bytes_at_commit = bytes;
 	}
 	d->n_topics = d->n_topic_names;
 	publish_active_bases(d);
@@ -134,6 +140,20 @@ holds_unreleased(const struct weir_drain *d, const struct weir_log_topic *topic)
 	return false;
 }
 
+/* The drain's persisted figures: what its topics' commits made part of
+ * the log (an append a full disk rewound is not). */
+static void
+count_committed(struct weir_drain *d)
+{
+	uint64_t records = 0, bytes = 0;
+	for (unsigned t = 0; t < d->n_topics; t++) {
+		records += d->topics[t].records_committed;
+		bytes += d->topics[t].bytes_committed;
+	}
+	weir_sw_set(&d->records_persisted, records);
+	weir_sw_set(&d->bytes_persisted, bytes);
+}
+
 /*
  * Writes what was passed and releases it.  fsync: as the policy says too
  * (a room commit between two interval fsyncs passes it up: the records are
@@ -164,6 +184,7 @@ commit(struct weir_drain *d, uint64_t now_ns, bool fsync)
 	io_error:
 		return log_refused(d, topic->dir, "write/fsync", now_ns);
 	}
+	count_committed(d);
 	weir_failpoint("commit-written"); /* on file, not yet released: the restart must skip it */
 	if (!fsync) {
 		for (unsigned r = 0; r < d->n_rings; r++)
@@ -268,8 +289,6 @@ weir_drain_poll(struct weir_drain *d, uint64_t now_ns, char *err, size_t errlen)
 			} else {
 				if (weir_log_topic_append(t, dr->worker, d->incarnation, pos, rec) != 0)
 					return log_refused(d, t->dir, "write", now_ns);
-				weir_sw_add(&d->records_persisted, 1);
-				weir_sw_add(&d->bytes_persisted, rec->len_bytes);
 				if (rec->kind == WEIR_REC_EVENT && note_pending(d, dr->worker, rec->rx_ns) != 0) {
 					snprintf(err, errlen, "out of memory");
 					return -1;

@@ -37,8 +37,8 @@ struct weir_drain {
 	uint64_t last_commit_ns;
 	bool uncommitted;                /* records passed since the last commit */
 
-	uint64_t records_persisted;
-	uint64_t bytes_persisted;
+	uint64_t records_persisted;      /* committed (in the log), summed over the topics at each commit */
+	uint64_t bytes_persisted;        /* their bytes on file */
 	uint64_t records_skipped;        /* already in the log from before a restart */
 	uint64_t records_bad_topic;      /* topic id beyond the table: kept under _deadletter */
 	uint64_t commits;

@@ -267,11 +267,11 @@ render_log(struct weir_prom *b, const struct weir_metrics_src *s)
 	weir_prom_family(b, "weir_persisted_records_total", "counter", "records made durable, per topic");
 	for (unsigned t = 0; t < d->n_topics; t++)
 		weir_prom_put(b, "weir_persisted_records_total{topic=\"%s\"} %" PRIu64 "\n", d->topics[t].name,
-		    weir_sw_load(&d->topics[t].records_appended));
-	weir_prom_family(b, "weir_persisted_bytes_total", "counter", "log bytes written, per topic");
+		    weir_sw_load(&d->topics[t].records_committed));
+	weir_prom_family(b, "weir_persisted_bytes_total", "counter", "log bytes made durable, per topic");
 	for (unsigned t = 0; t < d->n_topics; t++)
 		weir_prom_put(b, "weir_persisted_bytes_total{topic=\"%s\"} %" PRIu64 "\n", d->topics[t].name,
-		    weir_sw_load(&d->topics[t].bytes_appended));
+		    weir_sw_load(&d->topics[t].bytes_committed));
 	weir_prom_family(b, "weir_log_size_bytes", "gauge", "bytes of log on disk, per topic");
 	for (unsigned t = 0; t < d->n_topics; t++)
 		weir_prom_put(b, "weir_log_size_bytes{topic=\"%s\"} %" PRIu64 "\n", d->topics[t].name, dir_bytes(d->topics[t].dir));

@@ -263,6 +263,11 @@ struct weir_log_topic {
 	uint64_t recovered_truncated_bytes;
 	uint64_t records_appended;
 	uint64_t bytes_appended;
+	/* What commits made part of the log since the topic was opened (an
+	 * append a full disk then rewound is not in it): single writer. */
+	uint64_t records_committed;
+	uint64_t bytes_committed;
+	uint64_t bytes_at_commit;    /* bytes_appended at the last commit */
 	uint64_t segments_rolled;
 };
 

@@ -82,8 +82,12 @@ weir_log_checkpoint_open(struct weir_log_topic *t, const struct weir_log_checkpo
 		return -1;
 	if (found)
 		t->checkpoint = *found;
-	/* What survived recovery is the log now: committed from here on. */
-	return weir_log_topic_commit(t, true);
+	/* What survived recovery is the log now: committed from here on, but
+	 * not by this opening (the figures count this process's commits). */
+	int rc = weir_log_topic_commit(t, true);
+	weir_sw_set(&t->records_committed, 0);
+	weir_sw_set(&t->bytes_committed, 0);
+	return rc;
 }
 
 int
@@ -101,11 +105,15 @@ weir_log_topic_commit(struct weir_log_topic *t, bool durable)
 		return 0;
 	}
 	weir_log_index_commit(t); /* before: a reader may follow it as far as the checkpoint */
-	c->committed_offset = t->next_offset;
+	uint64_t records = t->next_offset - c->committed_offset, bytes = t->bytes_appended - t->bytes_at_commit;
 	c->segment_base = t->base_offset;
 	c->segment_bytes = t->segment_bytes;
+	c->committed_offset = t->next_offset;
 	if (weir_log_checkpoint_write(t->checkpoint_fd, c, durable) != 0)
 		return -1;
 	t->checkpoint_unsynced = !durable;
+	weir_sw_add(&t->records_committed, records);
+	weir_sw_add(&t->bytes_committed, bytes);
+	t->bytes_at_commit = t->bytes_appended;
 	return 0;
 }

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from weir_harness import gen_pcap, http_get
+from weir_harness import gen_pcap, http_get, load_json, persisted
 
 BODY = """
 set corelist 1
@@ -44,7 +44,8 @@ def test_a_full_disk_holds_the_records_in_the_rings_and_resumes_without_loss(dep
     # Idle while it waits for room: the idle stop must outlast the full disk.
     dp = d.start_dataplane("--stop-when-idle", "8")
     d.wait_running()
-    cp = d.start_control("--exit-when-done")
+    stats = os.path.join(d.dir, "control.json")
+    cp = d.start_control("--exit-when-done", "--stats-json", stats)
     deadline = time.time() + 60
     while time.time() < deadline:
         status, text = http_get(f"http://127.0.0.1:{d.metrics_port}/healthz", timeout=2)
@@ -64,3 +65,5 @@ def test_a_full_disk_holds_the_records_in_the_rings_and_resumes_without_loss(dep
     out = d.output("control")
     assert "the log takes writes again" in out, out
     d.check(manifest)  # every record once
+    # what it says it persisted is what the log holds: appends the full disk rewound are not counted
+    assert load_json(stats)["records_persisted"] == persisted(d.log_dir)

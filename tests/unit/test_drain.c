@@ -146,8 +146,14 @@ should_not_release_ring_space_before_the_interval_commit(void **state)
 	produce(f, 0, 100);
 	assert_int_equal(weir_drain_poll(&f->d, 1, err, sizeof(err)), 100);
 	assert_int_equal(f->ring->head, 0);
+	/* persisted counts what a commit made part of the log, not appends
+	 * (a full disk rewinds those: they were counted twice) */
+	assert_int_equal(f->d.records_persisted, 0);
+	assert_int_equal(f->d.topics[1].records_committed, 0);
 	assert_int_equal(weir_drain_poll(&f->d, 1000000001ull, err, sizeof(err)), 0);
 	assert_int_equal(f->ring->head, f->ring->tail);
+	assert_int_equal(f->d.records_persisted, 100);
+	assert_int_equal(f->d.topics[1].records_committed + f->d.topics[2].records_committed, 100);
 	weir_drain_close(&f->d);
 }
 
@@ -171,8 +177,8 @@ should_write_each_record_once_when_restarted_after_writing_but_before_releasing(
 	assert_int_equal(weir_drain_commit(&f->d, 0, err, sizeof(err)), 0);
 	assert_int_equal(weir_drain_poll(&f->d, 2, err, sizeof(err)), 1500);
 	assert_int_equal(f->d.records_skipped, 1000);
-	assert_int_equal(f->d.records_persisted, 500);
 	assert_int_equal(weir_drain_commit(&f->d, 3, err, sizeof(err)), 0);
+	assert_int_equal(f->d.records_persisted, 500);
 	weir_drain_close(&f->d);
 	assert_int_equal(count_log_exactly_once(f, 1500), 1500);
 }
