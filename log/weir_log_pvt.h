@@ -58,6 +58,12 @@ int weir_log_recover_last_segment(struct weir_log_topic *t, uint64_t base, const
 int weir_log_recover_check_listing(const char *dir, const uint64_t *bases, size_t n,
 				   const struct weir_log_checkpoint *ck, char *err, size_t errlen);
 
+/* What retention states it deleted (weir_log_retained.c): DIR/retained
+ * holds the first offset kept.  read: 1 (*first), 0 (none), -1. */
+#define WEIR_LOG_RETAINED_FILE "retained"
+int weir_log_retained_read(const char *dir, uint64_t *first);
+int weir_log_retained_write(const char *dir, uint64_t first);
+
 /* Opens DIR/committed for the topic's commits, found: what it held. */
 int weir_log_checkpoint_open(struct weir_log_topic *t, const struct weir_log_checkpoint *found);
 

@@ -12,6 +12,7 @@
 
 #include "weir_log_index.h"
 #include "weir_log_reader.h"
+#include "weir_log_pvt.h"
 #include "weir_log_reader_pvt.h"
 
 int
@@ -109,7 +110,10 @@ weir_log_reader_open(struct weir_log_reader **out, const char *log_dir, const ch
 		weir_log_reader_close(r);
 		return -1;
 	}
-	r->pos = r->n_bases ? r->bases[0] : 0;
+	/* From the first offset kept: where retention says the topic starts,
+	 * else 0 (a stated hole is skipped there, a lost segment reported). */
+	uint64_t kept = 0;
+	r->pos = r->n_bases && weir_log_retained_read(r->dir, &kept) == 1 && kept >= r->bases[0] ? r->bases[0] : 0;
 	*out = r;
 	return 0;
 }
@@ -191,8 +195,14 @@ open_segment(struct weir_log_reader *r)
 			return weir_log_reader_fail(r, -1, "%s: no segments", r->dir);
 		if (r->pos < r->bases[0]) {
 			uint64_t lost = r->bases[0] - r->pos;
+			uint64_t kept = 0;
 			if (stated_hole(r, r->pos, r->bases[0])) {
 				r->st.holes_skipped += lost;
+			} else if (weir_log_retained_read(r->dir, &kept) != 1 || kept < r->bases[0]) {
+				return weir_log_reader_fail(r, -1, "%s: offsets %" PRIu64 " to %" PRIu64 " are missing: the first "
+					"segment starts at %" PRIu64 ", and neither retention (%s) nor salvage (%s) states "
+					"them: a segment file was deleted or lost", r->dir, r->pos, r->bases[0] - 1,
+					r->bases[0], WEIR_LOG_RETAINED_FILE, WEIR_LOG_HOLES_FILE);
 			} else {
 				r->st.truncated += lost;
 				weir_log_reader_fail(r, WEIR_LOG_READ_TRUNCATED, "%s: truncated: first offset is now %" PRIu64

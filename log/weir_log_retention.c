@@ -94,6 +94,9 @@ weir_log_retention_apply(const char *dir, uint64_t active_base, const struct wei
 		snprintf(err, errlen, "%s: cannot list: %s", dir, strerror(errno));
 		return -1;
 	}
+	uint64_t kept;
+	if (n && bases[0] > 0 && (p->max_bytes || p->max_age_ns) && weir_log_retained_read(dir, &kept) == 0)
+		weir_log_retained_write(dir, bases[0]); /* a log retention trimmed before it said so */
 	uint64_t *bytes = calloc(n ? n : 1, sizeof(*bytes)), total = 0;
 	char seg[PATH_MAX + 32], idx[PATH_MAX + 32];
 	for (size_t i = 0; bytes && i < n; i++) {
@@ -130,6 +133,10 @@ weir_log_retention_apply(const char *dir, uint64_t active_base, const struct wei
 			fprintf(stderr, "weir-log: %s: retention is hard: deleting offsets %" PRIu64 " to %" PRIu64
 					", %" PRIu64 " of them not yet read by a registered reader (lowest mark %" PRIu64 ")\n",
 				dir, bases[i], end - 1, unread, mark);
+		}
+		if (weir_log_retained_write(dir, end) != 0) { /* said before it is done */
+			snprintf(err, errlen, "%s/%s: cannot write: %s", dir, WEIR_LOG_RETAINED_FILE, strerror(errno));
+			break;
 		}
 		weir_log_segment_path(dir, bases[i], seg, sizeof(seg));
 		weir_log_index_path(dir, bases[i], idx, sizeof(idx));

@@ -296,6 +296,21 @@ read_topic(const char *root, const char *topic, const struct options *o)
 	return code;
 }
 
+/* A topic's directory: its checkpoint, or a segment. */
+static bool
+is_topic(const char *dir)
+{
+	char path[PATH_MAX * 2 + 64];
+	snprintf(path, sizeof(path), "%s/%s", dir, WEIR_LOG_CHECKPOINT_FILE);
+	uint64_t *bases;
+	size_t n = 0;
+	if (access(path, F_OK) == 0)
+		return true;
+	if (weir_log_list_segments(dir, &bases, &n) == 0)
+		free(bases);
+	return n > 0;
+}
+
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -476,10 +491,15 @@ main(int argc, char **argv)
 		char p[PATH_MAX + 256];
 		struct stat st;
 		snprintf(p, sizeof(p), "%s/%s", root, de->d_name);
-		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode) && is_topic(p))
 			names[n++] = strdup(de->d_name);
 	}
 	closedir(d);
+	if (n == 0) {
+		fprintf(stderr, "weir-read: %s: not a weir log: no topic directory in it (one with segments or a %s "
+				"file)\n", root, WEIR_LOG_CHECKPOINT_FILE);
+		return EXIT_DAMAGE;
+	}
 	qsort(names, n, sizeof(names[0]), cmp_str);
 	int worst = EXIT_OK;
 	for (size_t i = 0; i < n; i++) {

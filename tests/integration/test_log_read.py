@@ -1,6 +1,7 @@
 """weir-read's seeks and formats, and the Python module, on a log weir wrote: each answer is the one
 a brute-force pass over the whole topic gives."""
 import json
+import os
 import random
 import struct
 import subprocess
@@ -76,3 +77,23 @@ def test_weir_read_and_weirlog_seek_as_a_brute_force_pass_finds(deploy, tmp_path
     assert rc == 2 and "ISO 8601" in err
     rc, _, err = read(d, "--source", "NOSUCHSRC", "--from-seq", "1")
     assert rc == 4
+
+
+def test_verify_refuses_what_is_not_a_log_and_a_topic_that_lost_its_first_segment(deploy, tmp_path):
+    """A directory with no topic in it is an error, not a silent 'ok'; a first segment deleted with no
+    retention to say so is damage (exit 1, CORRUPT), not truncation."""
+    empty = tmp_path / "not-a-log"
+    (empty / "lost+found").mkdir(parents=True)
+    r = subprocess.run([READ, "--verify", str(empty)], capture_output=True, text=True)
+    assert r.returncode == 1 and "not a weir log" in r.stderr, (r.returncode, r.stdout, r.stderr)
+    pcap, _ = gen_pcap(str(tmp_path), seed=7, messages=60000, sessions=3)
+    d = deploy("lost", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY.replace("512K", "64K"))
+    dp = d.start_dataplane("--stop-when-idle", "1.5")
+    d.wait_running()
+    cp = d.start_control("--exit-when-done")
+    assert dp.wait(timeout=120) == 0 and cp.wait(timeout=60) == 0, d.output("control")
+    r = subprocess.run([READ, "--verify", d.log_dir], capture_output=True, text=True)
+    assert r.returncode == 0 and "itch" in r.stdout, r.stdout + r.stderr
+    os.unlink(os.path.join(d.log_dir, "itch", "%020d.log" % 0))
+    r = subprocess.run([READ, "--verify", d.log_dir], capture_output=True, text=True)
+    assert r.returncode == 1 and "CORRUPT" in r.stdout and "are missing" in r.stderr, r.stdout + r.stderr

@@ -579,6 +579,43 @@ should_not_trust_a_valid_index_of_another_segment(void **state)
 	rm_tmpdir(other);
 }
 
+/* A topic whose first segment is gone: retention's (stated in TOPIC/retained
+ * before it deleted) is truncation, anything else is damage, said. */
+static void
+should_tell_a_lost_first_segment_from_one_retention_deleted(void **state)
+{
+	(void)state;
+	char *root = make_tmpdir(), dir[600], path[700];
+	static struct writer w;
+	write_log(&w, root, 100000);
+	weir_log_topic_close(&w.t);
+	snprintf(dir, sizeof(dir), "%s/t", root);
+	uint64_t *bases;
+	size_t n;
+	assert_int_equal(weir_log_list_segments(dir, &bases, &n), 0);
+	assert_true(n >= 2);
+	weir_log_segment_path(dir, 0, path, sizeof(path));
+	assert_int_equal(unlink(path), 0);
+	struct weir_log_reader *r;
+	struct weir_log_item it;
+	assert_int_equal(weir_log_reader_open(&r, root, "t", err, sizeof(err)), 0);
+	assert_int_equal(weir_log_reader_next(r, &it), WEIR_LOG_READ_ERROR);
+	assert_non_null(strstr(weir_log_reader_error(r), "are missing"));
+	weir_log_reader_close(r);
+	/* once a bounded retention states where the topic starts (a log it
+	 * trimmed before it said so), reading starts there */
+	struct weir_log_retention p = { .max_bytes = 1ull << 40 };
+	struct weir_log_retention_stats st = { 0 };
+	assert_int_equal(weir_log_retention_apply(dir, bases[n - 1], &p, 1, &st, err, sizeof(err)), 0);
+	assert_int_equal(weir_log_reader_open(&r, root, "t", err, sizeof(err)), 0);
+	assert_int_equal(weir_log_reader_next(r, &it), WEIR_LOG_READ_ENTRY);
+	assert_int_equal(it.entry->offset, bases[1]);
+	weir_log_reader_close(r);
+	free(bases);
+	free(w.truth);
+	rm_tmpdir(root);
+}
+
 int
 main(void)
 {
@@ -593,6 +630,7 @@ main(void)
 		cmocka_unit_test(should_delete_segments_older_than_the_time_bound),
 		cmocka_unit_test(should_refuse_a_segment_with_a_foreign_or_old_header_by_name),
 		cmocka_unit_test(should_not_trust_a_valid_index_of_another_segment),
+		cmocka_unit_test(should_tell_a_lost_first_segment_from_one_retention_deleted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
