@@ -33,6 +33,7 @@
 #include "weir_shm.h"
 #include "weir_telemetry.h"
 #include "weir_time.h"
+#include "weir_stranded.h"
 #include "weir_worker.h"
 
 static volatile bool quit;
@@ -62,7 +63,10 @@ usage(FILE *f)
 		"      --check FILE         validate FILE and exit (0 valid, 2 not)\n"
 		"      --stop-when-idle SEC stop once packets have been seen and none came for SEC seconds\n"
 		"      --stats-interval SEC print a progress line every SEC seconds (0: never; default 1)\n"
-		"      --stats-json FILE    write the final counters as JSON\n");
+		"      --stats-json FILE    write the final counters as JSON\n"
+		"exit status: 0 stopped with every ring drained (or, under --no-huge, left in files for the next\n"
+		"weir-control), 1 failed to start, 2 bad config, 3 the accounting identity broke, 4 records left\n"
+		"in the rings died with the process (each stated on stderr)\n");
 }
 
 struct options {
@@ -180,6 +184,7 @@ struct dataplane {
 	struct weir_rules_admin rules;
 	struct weir_restore restore;
 	uint64_t undrained_bytes;
+	struct weir_stranded stranded;           /* what died with the memzones: stated, exit 4 */
 	char line_name[WEIR_MAX_LINES][40];      /* "FEED/a" by line id */
 	const char *line_names[WEIR_MAX_LINES];  /* NULL: no such line */
 	struct weir_priv_user user;              /* "user" of the config; no name: none */
@@ -465,6 +470,8 @@ stop_and_drain(struct dataplane *dp)
 		       dp->undrained_bytes, (double)cfg->drain_timeout_ns / 1e9);
 	else
 		printf("weir-dataplane: every ring drained\n");
+	if (dp->undrained_bytes && dp->shm.backend == WEIR_SHM_MEMZONE)
+		weir_stranded_state(dp->rings, cfg->n_workers, dp->info, 200, stderr, &dp->stranded);
 	__atomic_store_n(&dp->info->state, WEIR_STATE_STOPPED, __ATOMIC_RELEASE);
 	publish_port_stats(dp->info, &dp->ports);
 }
@@ -545,6 +552,8 @@ main(int argc, char **argv)
 		keep_house(&dp);
 		stop_and_drain(&dp);
 		rc = report(&dp);
+		if (rc == 0 && dp.stranded.records)
+			rc = 4; /* records lost with the process: stated above, never a clean exit */
 	}
 	if (dp.ports_up)
 		weir_ports_stop(&dp.ports);
