@@ -164,11 +164,14 @@ int weir_log_slots_read(const char *path, struct weir_log_checkpoint *c, char *e
 int weir_log_checkpoint_write(int fd, struct weir_log_checkpoint *c, bool durable);
 
 /*
- * Salvage (weir-read --salvage): the last segment is moved aside (kept, as
- * evidence), every batch in it that checks whole is written back in
- * segments named by their first offset, and the offsets lost between them,
- * or after them up to the committed point, are recorded in DIR/holes.  The
- * committed point moves past everything, so no offset is handed out twice.
+ * Salvage (weir-read --salvage): every sealed segment is checked whole
+ * (each entry decodes; it ends where the next one begins, or short of it
+ * by a stated hole), and each damaged one, then the last segment, is moved
+ * aside (kept, as evidence): every batch in it that checks whole is written
+ * back in segments named by their first offset, and the offsets lost
+ * between them, or after them up to the next segment (the committed point,
+ * for the last), are recorded in DIR/holes.  The committed point moves past
+ * everything, so no offset is handed out twice.  Under the writer lock.
  */
 #define WEIR_LOG_HOLES_FILE "holes"
 #define WEIR_LOG_SALVAGE_HOLES 64

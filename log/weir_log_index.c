@@ -460,6 +460,11 @@ scan_segment(const char *path, size_t limit, struct weir_log_index_builder *b, u
 	*next_offset = s.next_offset;
 	*bytes = s.pos;
 	weir_log_segment_close(&s);
+	if (rc < 0) { /* the segment's own words, with its name */
+		char why[512];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "%s: %s", path, why);
+	}
 	return rc < 0 ? -1 : 0;
 }
 

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "weir_log_index.h"
 #include "weir_log_pvt.h"
 
 /* One run of good batches that continue each other: a segment of its own.
@@ -168,20 +169,32 @@ record_holes(const char *dir, const struct runs *rs, uint64_t next, struct weir_
 
 /* Rewrites the runs as segments (an empty one at the committed point when
  * the committed tail is gone) and moves the committed point past them. */
+/* The runs as segments, each named by its first offset; *last_base and
+ * *size: the last one written. */
+static int
+write_run_segments(const char *dir, const uint8_t *data, const struct runs *rs, uint64_t *last_base, size_t *size,
+		   char *err, size_t errlen)
+{
+	*last_base = rs->r[0].base;
+	for (unsigned i = 0; i < rs->n; i++) {
+		if (i > 0 && rs->r[i].from == rs->r[i].to)
+			continue;
+		if (write_segment(dir, rs->r[i].base, data + rs->r[i].from, rs->r[i].to - rs->r[i].from, size, err,
+				  errlen) != 0)
+			return -1;
+		*last_base = rs->r[i].base;
+	}
+	return 0;
+}
+
 static int
 write_runs(const char *dir, const uint8_t *data, const struct runs *rs, struct weir_log_checkpoint *ck,
 	   struct weir_log_salvage *out, char *err, size_t errlen)
 {
 	size_t size = 0;
-	uint64_t last_base = rs->r[0].base, next = rs->r[rs->n - 1].end;
-	for (unsigned i = 0; i < rs->n; i++) {
-		if (i > 0 && rs->r[i].from == rs->r[i].to)
-			continue;
-		if (write_segment(dir, rs->r[i].base, data + rs->r[i].from, rs->r[i].to - rs->r[i].from, &size, err,
-				  errlen) != 0)
-			return -1;
-		last_base = rs->r[i].base;
-	}
+	uint64_t last_base, next = rs->r[rs->n - 1].end;
+	if (write_run_segments(dir, data, rs, &last_base, &size, err, errlen) != 0)
+		return -1;
 	if (ck->committed_offset > next) {
 		/* the next record still gets an offset above what was committed */
 		next = ck->committed_offset;
@@ -208,6 +221,93 @@ write_runs(const char *dir, const uint8_t *data, const struct runs *rs, struct w
 	return 0;
 }
 
+/* The segment at base read whole and walked into runs of good batches,
+ * then moved aside (kept, as evidence): *data and rs for the caller. */
+static int
+take_apart(const char *dir, uint64_t base, uint8_t **data, struct runs *rs, struct weir_log_salvage *out, char *err,
+	   size_t errlen)
+{
+	char path[PATH_MAX + 32];
+	weir_log_segment_path(dir, base, path, sizeof(path));
+	size_t size;
+	if (read_whole(path, data, &size, err, errlen) != 0)
+		return -1;
+	if (find_runs(*data, size, base, rs, out) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(out->damaged_path, sizeof(out->damaged_path), "%s.damaged-%lld", path, (long long)time(NULL));
+	if (rename(path, out->damaged_path) != 0) {
+		snprintf(err, errlen, "%s: cannot move aside: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether [first, end) is stated lost in DIR/holes already (an earlier
+ * salvage: its segments end short of the next one's base). */
+static bool
+stated(const char *dir, uint64_t first, uint64_t end)
+{
+	struct weir_log_hole *h;
+	size_t n;
+	bool yes = false;
+	if (weir_log_holes_read(dir, &h, &n) != 0)
+		return false;
+	for (size_t i = 0; i < n && !yes; i++)
+		yes = h[i].first <= first && h[i].last + 1 >= end;
+	free(h);
+	return yes;
+}
+
+/* A sealed segment whose every entry decodes and which ends where the next
+ * one begins (or short of it by a stated hole). */
+static bool
+sealed_whole(const char *dir, uint64_t base, uint64_t next_base)
+{
+	char path[PATH_MAX + 32], why[256];
+	struct weir_log_segment s;
+	weir_log_segment_path(dir, base, path, sizeof(path));
+	if (weir_log_segment_open(&s, path, why, sizeof(why)) != 0)
+		return false;
+	const struct weir_log_entry *e;
+	int rc;
+	while ((rc = weir_log_segment_next(&s, &e, why, sizeof(why))) == 1)
+		;
+	bool whole = rc == 0 && s.pos > 0 && s.base_offset == base &&
+		     (s.next_offset == next_base || (s.next_offset < next_base && stated(dir, s.next_offset, next_base)));
+	weir_log_segment_close(&s);
+	return whole;
+}
+
+/* A damaged sealed segment: its good batches written back, what is lost up
+ * to the next segment stated; its index (of the old bytes) goes. */
+static int
+salvage_sealed(const char *dir, uint64_t base, uint64_t next_base, struct weir_log_salvage *out, char *err,
+	       size_t errlen)
+{
+	if (sealed_whole(dir, base, next_base))
+		return 0;
+	uint8_t *data = NULL;
+	struct runs rs = { 0 };
+	uint64_t last_base;
+	size_t size;
+	char index[PATH_MAX + 32];
+	int rc = take_apart(dir, base, &data, &rs, out, err, errlen);
+	if (rc == 0)
+		rc = write_run_segments(dir, data, &rs, &last_base, &size, err, errlen);
+	if (rc == 0) {
+		weir_log_index_path(dir, base, index, sizeof(index));
+		unlink(index);
+		rc = weir_log_fsync_dir(dir) == 0 ? record_holes(dir, &rs, next_base, out, err, errlen) : -1;
+	}
+	free(rs.r);
+	free(data);
+	return rc;
+}
+
+/* Every damaged sealed segment, then the last one (always taken apart and
+ * written back: the committed point moves past it). */
 static int
 salvage_locked(const char *dir, struct weir_log_salvage *out, char *err, size_t errlen)
 {
@@ -221,27 +321,17 @@ salvage_locked(const char *dir, struct weir_log_salvage *out, char *err, size_t 
 		free(bases);
 		return -1;
 	}
+	for (size_t i = 0; i + 1 < n_seg; i++)
+		if (salvage_sealed(dir, bases[i], bases[i + 1], out, err, errlen) != 0) {
+			free(bases);
+			return -1;
+		}
 	uint64_t base = bases[n_seg - 1];
 	free(bases);
-	char path[PATH_MAX + 32];
-	weir_log_segment_path(dir, base, path, sizeof(path));
-	uint8_t *data;
-	size_t size;
-	if (read_whole(path, &data, &size, err, errlen) != 0)
-		return -1;
+	uint8_t *data = NULL;
 	struct runs rs = { 0 };
-	if (find_runs(data, size, base, &rs, out) != 0) {
-		snprintf(err, errlen, "out of memory");
-		free(rs.r);
-		free(data);
-		return -1;
-	}
-	/* The damaged file is kept, renamed, never deleted: it is the evidence. */
-	snprintf(out->damaged_path, sizeof(out->damaged_path), "%s.damaged-%lld", path, (long long)time(NULL));
-	int rc = -1;
-	if (rename(path, out->damaged_path) != 0)
-		snprintf(err, errlen, "%s: cannot move aside: %s", path, strerror(errno));
-	else
+	int rc = take_apart(dir, base, &data, &rs, out, err, errlen);
+	if (rc == 0)
 		rc = write_runs(dir, data, &rs, &ck, out, err, errlen);
 	free(rs.r);
 	free(data);

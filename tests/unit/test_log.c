@@ -736,6 +736,58 @@ should_refuse_a_second_writer_of_a_topic_naming_the_first(void **state)
 	rm_tmpdir(root);
 }
 
+/* Damage in a sealed (middle) segment: salvage finds it, keeps every good
+ * batch, and states exactly the offsets of the one that is bad; the topic
+ * then reads whole but for them, and takes appends after its last offset. */
+static void
+should_salvage_a_damaged_sealed_segment_stating_exactly_its_bad_batch(void **state)
+{
+	char *root = make_tmpdir(), path[512], dir[400];
+	snprintf(dir, sizeof(dir), "%s/t", root);
+	struct weir_log_topic t;
+	assert_int_equal(weir_log_topic_open(&t, root, "t", err, sizeof(err)), 0);
+	for (unsigned i = 0; i < 600; i += 50) {
+		append_n(&t, i, 50);
+		assert_int_equal(weir_log_topic_sync(&t), 0);
+		assert_int_equal(weir_log_topic_commit(&t, true), 0);
+		assert_int_equal(weir_log_topic_roll_if_full(&t, 4096), 0);
+	}
+	weir_log_topic_close(&t);
+	uint64_t *bases;
+	size_t n;
+	assert_int_equal(weir_log_list_segments(dir, &bases, &n), 0);
+	assert_true(n >= 4);
+	weir_log_segment_path(dir, bases[1], path, sizeof(path));
+	/* the batch holding the byte to flip: its offsets are what must be stated */
+	off_t at = file_size(path) / 2;
+	struct weir_log_segment s;
+	const struct weir_log_entry *e;
+	uint64_t first = UINT64_MAX, last = 0;
+	assert_int_equal(weir_log_segment_open(&s, path, err, sizeof(err)), 0);
+	while (weir_log_segment_next(&s, &e, err, sizeof(err)) == 1)
+		if ((off_t)s.batch_pos <= at && at < (off_t)s.pos) {
+			first = e->offset < first ? e->offset : first;
+			last = e->offset;
+		}
+	weir_log_segment_close(&s);
+	assert_true(first < last);
+	flip_byte(path, at);
+	assert_int_equal(read_all(dir, NULL), -1);
+	struct weir_log_salvage sv;
+	assert_int_equal(weir_log_salvage(dir, &sv, err, sizeof(err)), 0);
+	assert_int_equal(sv.n_holes, 1);
+	assert_int_equal(sv.holes[0].first, first);
+	assert_int_equal(sv.holes[0].last, last);
+	assert_int_equal(read_all(dir, NULL), (long)(600 - (last - first + 1)));
+	assert_int_equal(weir_log_salvage(dir, &sv, err, sizeof(err)), 0); /* again: nothing more is lost */
+	assert_int_equal(sv.n_holes, 0);
+	assert_int_equal(weir_log_topic_open(&t, root, "t", err, sizeof(err)), 0);
+	assert_int_equal(t.next_offset, 600);
+	weir_log_topic_close(&t);
+	free(bases);
+	rm_tmpdir(root);
+}
+
 int
 main(void)
 {
@@ -764,6 +816,7 @@ main(void)
 		cmocka_unit_test(should_salvage_and_state_every_hole_however_many),
 		cmocka_unit_test(should_refuse_a_topic_whose_checkpoint_reads_in_neither_slot),
 		cmocka_unit_test(should_refuse_a_second_writer_of_a_topic_naming_the_first),
+		cmocka_unit_test(should_salvage_a_damaged_sealed_segment_stating_exactly_its_bad_batch),
 	};
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }
