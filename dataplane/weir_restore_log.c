@@ -22,6 +22,25 @@ window_start(const char *dir, const uint64_t *bases, size_t n, uint64_t window_b
 	return i;
 }
 
+/* Every entry of a segment that decodes: past a damaged batch it reads on
+ * from the next good one (weir-control and weir-read name the damage), so
+ * what the log still holds after it is known, not declared lost. */
+static int
+read_segment(struct weir_restore *r, struct weir_log_segment *s, char *err, size_t errlen)
+{
+	const struct weir_log_entry *e;
+	char why[256];
+	for (;;) {
+		int rc = weir_log_segment_next(s, &e, why, sizeof(why));
+		if (rc == 0 || (rc < 0 && weir_log_segment_resync(s) == 0))
+			return 0;
+		if (rc == 1 && !weir_restore_note(r, weir_log_entry_record(e))) {
+			snprintf(err, errlen, "out of memory for the log's sources and their gaps");
+			return -1;
+		}
+	}
+}
+
 static int
 read_topic(struct weir_restore *r, const char *dir, uint64_t window_bytes, char *err, size_t errlen)
 {
@@ -38,13 +57,7 @@ read_topic(struct weir_restore *r, const char *dir, uint64_t window_bytes, char 
 		struct weir_log_segment s;
 		if (weir_log_segment_open(&s, path, why, sizeof(why)) != 0)
 			continue; /* weir-control says what is wrong with it; the rest still counts */
-		const struct weir_log_entry *e;
-		while (weir_log_segment_next(&s, &e, why, sizeof(why)) == 1)
-			if (!weir_restore_note(r, weir_log_entry_record(e))) {
-				snprintf(err, errlen, "out of memory for the log's sources and their gaps");
-				rc = -1;
-				break;
-			}
+		rc = read_segment(r, &s, err, errlen);
 		weir_log_segment_close(&s);
 	}
 	free(bases);

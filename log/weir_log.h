@@ -112,6 +112,9 @@ int weir_log_segment_extend(struct weir_log_segment *s, size_t limit, char *err,
 /* Goes on from the batch at byte pos whose first entry is offset (from
  * an index: the batch is checked whole, as any other). */
 void weir_log_segment_goto(struct weir_log_segment *s, size_t pos, uint64_t offset);
+/* After next() said -1: on to the next batch that checks whole and does
+ * not go back in offsets (what lies between is damage); 1 there, 0 none. */
+int weir_log_segment_resync(struct weir_log_segment *s);
 void weir_log_segment_close(struct weir_log_segment *s);
 /* The payload of the entry next() gave last. */
 static inline const uint8_t *

@@ -96,3 +96,17 @@ weir_log_batch_check(const struct weir_log_batch *b, size_t left, uint64_t expec
 	*longest = most;
 	return 0;
 }
+
+size_t
+weir_log_batch_resync(const uint8_t *data, size_t size, size_t pos, uint64_t expect)
+{
+	char why[256];
+	size_t longest;
+	for (size_t q = (pos + 8) & ~(size_t)7; q + sizeof(struct weir_log_batch) <= size; q += 8) {
+		const struct weir_log_batch *c = (const void *)(data + q);
+		if (c->base_offset >= expect &&
+		    weir_log_batch_check(c, size - q, c->base_offset, q, true, &longest, why, sizeof(why)) == 0)
+			return q;
+	}
+	return size;
+}

@@ -46,6 +46,10 @@ void weir_log_batch_close(struct weir_log_topic *t);
 int weir_log_batch_check(const struct weir_log_batch *b, size_t left, uint64_t expect_offset, size_t at, bool entries,
 			 size_t *longest, char *err, size_t errlen);
 
+/* The next batch after pos in data[0, size) that checks whole and does
+ * not go back below expect: its position, or size when there is none. */
+size_t weir_log_batch_resync(const uint8_t *data, size_t size, size_t pos, uint64_t expect);
+
 /* Recovery (weir_log_recovery.c): scans the last segment at base, cuts a
  * torn tail (what lies after the committed point ck names; ck NULL: no
  * checkpoint, every bad tail counts as torn) and learns what each worker

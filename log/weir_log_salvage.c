@@ -64,22 +64,6 @@ read_whole(const char *path, uint8_t **data, size_t *size, char *err, size_t err
 	return 0;
 }
 
-/* The next batch at or after pos that checks whole and does not go back
- * below expect; its position, or size when there is none. */
-static size_t
-resync(const uint8_t *data, size_t size, size_t pos, uint64_t expect)
-{
-	char why[256];
-	size_t longest;
-	for (size_t q = (pos + 8) & ~(size_t)7; q + sizeof(struct weir_log_batch) <= size; q += 8) {
-		const struct weir_log_batch *c = (const void *)(data + q);
-		if (c->base_offset >= expect &&
-		    weir_log_batch_check(c, size - q, c->base_offset, q, true, &longest, why, sizeof(why)) == 0)
-			return q;
-	}
-	return size;
-}
-
 static void
 note_hole(struct weir_log_salvage *out, uint64_t first, uint64_t last)
 {
@@ -108,7 +92,7 @@ find_runs(const uint8_t *data, size_t size, uint64_t base, struct runs *rs, stru
 			run->to = pos < size ? pos : size;
 			continue;
 		}
-		size_t q = resync(data, size, pos, run->end);
+		size_t q = weir_log_batch_resync(data, size, pos, run->end);
 		out->bytes_skipped += q - pos;
 		if (q == size)
 			break;

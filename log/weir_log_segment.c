@@ -157,6 +157,16 @@ weir_log_segment_extend(struct weir_log_segment *s, size_t limit, char *err, siz
 	return 0;
 }
 
+int
+weir_log_segment_resync(struct weir_log_segment *s)
+{
+	size_t q = weir_log_batch_resync(s->map, s->limit, s->pos, s->next_offset);
+	if (q >= s->limit)
+		return 0;
+	weir_log_segment_goto(s, q, ((const struct weir_log_batch *)(s->map + q))->base_offset);
+	return 1;
+}
+
 void
 weir_log_segment_goto(struct weir_log_segment *s, size_t pos, uint64_t offset)
 {

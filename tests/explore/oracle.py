@@ -7,6 +7,7 @@ import glob
 import json
 import os
 import random
+import struct
 import subprocess
 import sys
 
@@ -123,8 +124,19 @@ def flip_sealed(log_dir, pick):
     if not sealed:
         return ["(flip_sealed: no sealed segment; not tried)"]
     path = sealed[pick % len(sealed)]
-    size = os.path.getsize(path)
-    at = 16 + pick % max(1, size - 16)
+    with open(path, "rb") as f:
+        blob = f.read()
+    batches, pos = [], 16  # (position, length) of each batch: a flip in its padding is no damage
+    while pos + 40 <= len(blob):
+        n = struct.unpack_from("<I", blob, pos)[0]
+        if n < 40:
+            break
+        batches.append((pos, n))
+        pos += (n + 7) & ~7
+    if not batches:
+        return ["(flip_sealed: no batch found; not tried)"]
+    start, n = batches[pick % len(batches)]
+    at = start + 8 + pick % (n - 8)  # inside what the batch's CRC covers
     with open(path, "r+b") as f:
         f.seek(at)
         b = f.read(1)

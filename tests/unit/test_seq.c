@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "weir_log.h"
@@ -840,6 +843,59 @@ should_count_a_lines_reordered_first_copy_as_arbitrated(void **state)
 	destroy(f);
 }
 
+/* A damaged batch in a sealed segment (issue 22, defect 4): the restore
+ * reads on from the next good batch, so only the damaged batch's events
+ * are holes, not everything after it in the segment. */
+static void
+should_restore_past_a_damaged_batch_holing_only_its_events(void **state)
+{
+	char *root = make_tmpdir(), path[600], dir[500];
+	struct weir_log_topic lt;
+	char err[256];
+	assert_int_equal(weir_log_topic_open(&lt, root, "itch", err, sizeof(err)), 0);
+	for (uint64_t q = 1; q <= 3000; q++) {
+		struct weir_record rec = { .len_bytes = sizeof(rec), .kind = WEIR_REC_EVENT, .seq = q };
+		memcpy(rec.source, "L", 1);
+		assert_int_equal(weir_log_topic_append(&lt, 0, 1, q * 64, &rec), 0);
+		if (q % 100 == 0) { /* a batch a hundred, committed */
+			assert_int_equal(weir_log_topic_flush(&lt), 0);
+			assert_int_equal(weir_log_topic_commit(&lt, false), 0);
+		}
+	}
+	weir_log_topic_close(&lt);
+	snprintf(dir, sizeof(dir), "%s/itch", root);
+	weir_log_segment_path(dir, 0, path, sizeof(path));
+	/* a byte inside the batch of seqs 1501-1600 (not in its padding) */
+	struct weir_log_segment sg;
+	const struct weir_log_entry *e;
+	size_t at = 0;
+	assert_int_equal(weir_log_segment_open(&sg, path, err, sizeof(err)), 0);
+	while (at == 0 && weir_log_segment_next(&sg, &e, err, sizeof(err)) == 1)
+		if (e->offset == 1500)
+			at = sg.batch_pos + sizeof(struct weir_log_batch) + 20;
+	weir_log_segment_close(&sg);
+	assert_true(at > 0);
+	int fd = open(path, O_RDWR);
+	uint8_t b;
+	assert_int_equal(pread(fd, &b, 1, (off_t)at), 1);
+	b ^= 0x40;
+	assert_int_equal(pwrite(fd, &b, 1, (off_t)at), 1);
+	close(fd);
+	static const char topics[2][32] = { "_deadletter", "itch" };
+	struct weir_restore r;
+	assert_int_equal(weir_restore_init(&r, 16), 0);
+	assert_int_equal(weir_restore_from_log(&r, root, topics, 2, UINT64_MAX, err, sizeof(err)), 0);
+	uint8_t key[WEIR_SOURCE_BYTES] = { 'L' };
+	const struct weir_restore_source *rs = weir_restore_find(&r, key);
+	assert_non_null(rs);
+	assert_int_equal(rs->next_seq, 3001);
+	assert_int_equal(rs->n_holes, 1);
+	assert_int_equal(rs->holes[0].first, 1501); /* the one batch, and no more */
+	assert_int_equal(rs->holes[0].last, 1600);
+	weir_restore_free(&r);
+	rm_tmpdir(root);
+}
+
 int
 main(void)
 {
@@ -875,6 +931,7 @@ main(void)
 		cmocka_unit_test(should_not_take_a_lagging_lines_copies_of_a_restored_source_as_new),
 		cmocka_unit_test(should_take_each_lines_first_copy_below_a_floor_the_other_line_lowered),
 		cmocka_unit_test(should_count_a_lines_reordered_first_copy_as_arbitrated),
+		cmocka_unit_test(should_restore_past_a_damaged_batch_holing_only_its_events),
 	};
 	return cmocka_run_group_tests_name("seq", tests, NULL, NULL);
 }
