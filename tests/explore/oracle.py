@@ -119,7 +119,39 @@ def foreign_header(log_dir, pick):
     return refused_by_name(log_dir, path, "a segment with a foreign header")
 
 
+def entries_of(log_dir):
+    with weirlog.Reader(log_dir, "itch") as r:
+        return {e.offset: (e.source, e.seq, e.kind, e.payload) for e in r}
+
+
+def holes_of(log_dir):
+    path = os.path.join(log_dir, "itch", "holes")
+    out = set()
+    for line in open(path) if os.path.exists(path) else []:
+        first, last = (int(x) for x in line.split()[:2])
+        out.update(range(first, last + 1))
+    return out
+
+
+def salvaged_exactly(log_dir, before):
+    """weir-read --salvage: every entry but those of the stated holes kept as it was, nothing else lost."""
+    r = subprocess.run([READ, "--salvage", os.path.join(log_dir, "itch")], capture_output=True, text=True,
+                       timeout=300)
+    if r.returncode != 0:
+        return [f"weir-read --salvage exited {r.returncode}: {(r.stdout + r.stderr)[-300:]}"]
+    after, holes = entries_of(log_dir), holes_of(log_dir)
+    gone = set(before) - set(after)
+    if gone != holes or not holes:
+        return [f"salvage stated {len(holes)} offsets lost, {len(gone)} are gone "
+                f"(stated, not gone: {sorted(holes - gone)[:5]}; gone, not stated: {sorted(gone - holes)[:5]})"]
+    changed = [o for o in after if before.get(o) != after[o]]
+    return [f"salvage changed entries at offsets {changed[:5]}"] if changed else []
+
+
 def flip_sealed(log_dir, pick):
+    """A byte a batch's CRC covers flipped in a sealed segment: refused by name, then salvaged with
+    exactly the lost offsets stated."""
+    before = entries_of(log_dir)
     sealed = sealed_segments(log_dir)
     if not sealed:
         return ["(flip_sealed: no sealed segment; not tried)"]
@@ -142,7 +174,8 @@ def flip_sealed(log_dir, pick):
         b = f.read(1)
         f.seek(at)
         f.write(bytes([b[0] ^ 0x20]))
-    return refused_by_name(log_dir, path, f"a flipped byte at {at} of a sealed segment")
+    return (refused_by_name(log_dir, path, f"a flipped byte at {at} of a sealed segment")
+            or salvaged_exactly(log_dir, before))
 
 
 DAMAGE = {"swap_index": swap_index, "foreign_header": foreign_header, "flip_sealed": flip_sealed}

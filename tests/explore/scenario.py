@@ -6,7 +6,6 @@ import random
 # Faults whose defect is known and not fixed yet (issue 22): left out of a run unless asked for, so the
 # bounded run in the suite stays green while the explorer at length still looks for them.
 OPEN_DEFECTS = {
-    "flip_sealed": "issue 22 defect 4: damage in a sealed segment is neither refused nor salvaged",
     "kill_dataplane@huge": "issue 22 defect 5: a hugepage-mode restart drops what was still in the rings",
     "stop_both@huge": "issue 22 defect 5: a hugepage-mode restart drops what was still in the rings",
 }
