@@ -4,44 +4,7 @@
 
 #include "weir_crc32c.h"
 #include "weir_log_codec.h"
-#include "weir_log_index.h"
-#include "weir_log_pvt.h"
-
-void
-weir_log_batch_close(struct weir_log_topic *t)
-{
-	if (!t->batch_open)
-		return;
-	struct weir_log_batch *b = (struct weir_log_batch *)(t->buf + t->batch_start);
-	size_t len = t->buf_len - t->batch_start;
-	b->len_bytes = (uint32_t)len;
-	b->crc32c = weir_crc32c((const uint8_t *)b + 8, len - 8);
-	size_t pad = WEIR_ALIGN8(t->buf_len) - t->buf_len;
-	memset(t->buf + t->buf_len, 0, pad);
-	t->buf_len += pad;
-	t->segment_bytes += pad;
-	weir_sw_add(&t->bytes_appended, pad);
-	t->batch_open = false;
-}
-
-void
-weir_log_batch_begin(struct weir_log_topic *t, unsigned worker, uint64_t incarnation, uint64_t ring_pos)
-{
-	struct weir_log_batch *b = (struct weir_log_batch *)(t->buf + t->buf_len);
-	weir_log_index_batch(t->index, t->next_offset, t->segment_bytes);
-	*b = (struct weir_log_batch){
-		.base_offset = t->next_offset,
-		.incarnation = incarnation,
-		.base_ring_pos = ring_pos,
-		.worker = (uint16_t)worker,
-	};
-	weir_log_codec_reset(&t->codec, ring_pos);
-	t->batch_start = t->buf_len;
-	t->batch_open = true;
-	t->buf_len += sizeof(*b);
-	t->segment_bytes += sizeof(*b);
-	weir_sw_add(&t->bytes_appended, sizeof(*b));
-}
+#include "weir_log_disk.h"
 
 int
 weir_log_batch_check(const struct weir_log_batch *b, size_t left, uint64_t expect_offset, size_t at, bool entries,

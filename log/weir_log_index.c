@@ -9,7 +9,7 @@
 
 #include "weir_crc32c.h"
 #include "weir_log_index.h"
-#include "weir_log_pvt.h"
+#include "weir_log_disk.h"
 
 void
 weir_log_index_path(const char *dir, uint64_t base, char *path, size_t len)

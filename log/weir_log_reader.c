@@ -12,7 +12,7 @@
 
 #include "weir_log_index.h"
 #include "weir_log_reader.h"
-#include "weir_log_pvt.h"
+#include "weir_log_disk.h"
 #include "weir_log_reader_pvt.h"
 
 int

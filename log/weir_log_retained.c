@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "weir_log_pvt.h"
+#include "weir_log_disk.h"
 
 /*
  * TOPIC/retained: the first offset retention keeps, written (durably,

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "weir_log_index.h"
-#include "weir_log_pvt.h"
+#include "weir_log_disk.h"
 #include "weir_log_reader.h"
 
 /* The lowest mark of the topic's registered readers (UINT64_MAX: none); a

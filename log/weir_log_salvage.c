@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "weir_log_index.h"
-#include "weir_log_pvt.h"
+#include "weir_log_disk.h"
 
 /* One run of good batches that continue each other: a segment of its own.
  * The holes are what lies between runs, and after the last one up to the

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "weir_log_codec.h"
-#include "weir_log_pvt.h"
+#include "weir_log_disk.h"
 
 void
 weir_log_segment_path(const char *dir, uint64_t base, char *path, size_t len)

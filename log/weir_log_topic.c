@@ -9,50 +9,8 @@
 
 #include "weir_log_codec.h"
 #include "weir_log_index.h"
+#include "weir_crc32c.h"
 #include "weir_log_pvt.h"
-
-int
-weir_log_write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
-mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-int
-weir_log_fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	return rc;
-}
 
 /*
  * O_DIRECT where the file system takes it: in a VM the page cache's fresh
@@ -198,7 +156,7 @@ weir_log_topic_open(struct weir_log_topic *t, const char *root, const char *name
 		snprintf(err, errlen, "%s/%s: path too long", root, name);
 		return -1;
 	}
-	if (mkdir_p(t->dir) != 0) {
+	if (weir_log_mkdir_p(t->dir) != 0) {
 		snprintf(err, errlen, "%s: cannot create: %s", t->dir, strerror(errno));
 		return -1;
 	}
@@ -360,4 +318,40 @@ weir_log_topic_close(struct weir_log_topic *t)
 	if (t->lock_fd >= 0)
 		close(t->lock_fd); /* last: everything above is on file */
 	t->lock_fd = -1;
+}
+
+void
+weir_log_batch_close(struct weir_log_topic *t)
+{
+	if (!t->batch_open)
+		return;
+	struct weir_log_batch *b = (struct weir_log_batch *)(t->buf + t->batch_start);
+	size_t len = t->buf_len - t->batch_start;
+	b->len_bytes = (uint32_t)len;
+	b->crc32c = weir_crc32c((const uint8_t *)b + 8, len - 8);
+	size_t pad = WEIR_ALIGN8(t->buf_len) - t->buf_len;
+	memset(t->buf + t->buf_len, 0, pad);
+	t->buf_len += pad;
+	t->segment_bytes += pad;
+	weir_sw_add(&t->bytes_appended, pad);
+	t->batch_open = false;
+}
+
+void
+weir_log_batch_begin(struct weir_log_topic *t, unsigned worker, uint64_t incarnation, uint64_t ring_pos)
+{
+	struct weir_log_batch *b = (struct weir_log_batch *)(t->buf + t->buf_len);
+	weir_log_index_batch(t->index, t->next_offset, t->segment_bytes);
+	*b = (struct weir_log_batch){
+		.base_offset = t->next_offset,
+		.incarnation = incarnation,
+		.base_ring_pos = ring_pos,
+		.worker = (uint16_t)worker,
+	};
+	weir_log_codec_reset(&t->codec, ring_pos);
+	t->batch_start = t->buf_len;
+	t->batch_open = true;
+	t->buf_len += sizeof(*b);
+	t->segment_bytes += sizeof(*b);
+	weir_sw_add(&t->bytes_appended, sizeof(*b));
 }

@@ -99,3 +99,57 @@ def test_the_version_has_one_home():
     hits = [p for _, p in sources(ROOMS) if re.search(r"#define WEIR_VERSION\b", open(p).read())]
     assert not hits, hits
     assert re.search(r"version : '[0-9.]+'", open(os.path.join(ROOT, "meson.build")).read())
+
+
+# log/ in two floors: an on-disk layer that knows no appender and no reader, and above it the appender
+# and the readers, each using the layer below and never each other (issue 22).
+LOG_FLOORS = {
+    "disk": {"codec", "batch", "segment", "index", "index_check", "checkpoint", "file", "lock", "retained"},
+    "appender": {"topic", "commit", "writer", "recovery"},
+    "readers": {"reader", "reader_mark", "retention", "salvage"},
+}
+LOG_MAY_USE = {"disk": {"disk"}, "appender": {"appender", "disk"}, "readers": {"readers", "disk"}}
+LOG_PRIVATE_HEADERS = {"weir_log_pvt.h": "appender", "weir_log_reader_pvt.h": "readers",
+                       "weir_log_reader.h": "readers"}
+
+
+def log_floor_of(path):
+    name = os.path.basename(path)
+    if not (name.startswith("weir_log_") and name.endswith(".c")):
+        return None
+    unit = name[len("weir_log_"):-2]
+    return next((f for f, units in LOG_FLOORS.items() if unit in units), "unplaced")
+
+
+def log_definitions():
+    """floor -> the functions its files define (a name at the start of a line, then its arguments)"""
+    defs = {f: set() for f in LOG_FLOORS}
+    for _, path in sources(["log"]):
+        floor = log_floor_of(path)
+        if floor in defs:
+            defs[floor] |= set(re.findall(r"^(\w+)\(", open(path).read(), re.M))
+    return defs
+
+
+def test_every_log_file_has_a_floor():
+    unplaced = [p for _, p in sources(["log"]) if log_floor_of(p) == "unplaced"]
+    assert not unplaced, f"put these in LOG_FLOORS: {unplaced}"
+
+
+def test_log_floors_only_look_down_and_the_upper_halves_never_at_each_other():
+    defs, bad = log_definitions(), []
+    for _, path in sources(["log"]):
+        floor = log_floor_of(path)
+        if floor not in LOG_FLOORS:
+            continue
+        text = open(path).read()
+        for inc in re.findall(r'^#include "([^"]+)"', text, re.M):
+            owner = LOG_PRIVATE_HEADERS.get(inc)
+            if owner and owner not in LOG_MAY_USE[floor]:
+                bad.append(f"{os.path.basename(path)} ({floor}) includes {inc} ({owner})")
+        called = set(re.findall(r"\b(\w+)\s*\(", text))
+        for other, names in defs.items():
+            if other not in LOG_MAY_USE[floor]:
+                for name in sorted(called & names):
+                    bad.append(f"{os.path.basename(path)} ({floor}) calls {name} ({other})")
+    assert not bad, "\n".join(bad)
