@@ -43,11 +43,15 @@ def run_one(s, keep=None):
             seen = r.run()
         except runner.Finding as e:
             return [str(e)]
+        for note in seen["notes"]:
+            print(f"  note: {note}", flush=True)
         bad = oracle.run_checks(s, seen, r.d.log_dir, r.manifest)
         if not bad:
-            bad = oracle.damage_checks(s, r.d.log_dir)
+            bad = oracle.damage_checks(s, r.d.log_dir, r.manifest)
         return bad
     finally:
+        if "r" in locals():
+            r.unmount()
         if keep:
             shutil.copytree(work, keep, dirs_exist_ok=True)
         shutil.rmtree(work, ignore_errors=True)

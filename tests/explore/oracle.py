@@ -178,12 +178,29 @@ def flip_sealed(log_dir, pick):
             or salvaged_exactly(log_dir, before))
 
 
+def stray_files(log_dir, pick, manifest):
+    """Files a topic directory should not hold (an index of no segment, a name one digit too long, a
+    leftover .tmp, notes): the log reads and checks as before."""
+    topic = os.path.join(log_dir, "itch")
+    for name, data in (("%020d.index" % (10 ** 19 + pick), b"garbage" * 9), ("%021d.log" % pick, b"WEIRLOG2" * 4),
+                       ("00000000000000000000.log.tmp", b"x"), ("notes.txt", b"an operator was here\n")):
+        with open(os.path.join(topic, name), "wb") as f:
+            f.write(data)
+    v = subprocess.run([READ, "--verify", log_dir], capture_output=True, text=True, timeout=300)
+    c = subprocess.run([CHECK, "--manifest", manifest, "--log", log_dir, "--quiet"], capture_output=True, text=True,
+                       timeout=600)
+    bad = [] if v.returncode == 0 else [f"stray files: --verify exited {v.returncode}: {(v.stdout + v.stderr)[-300:]}"]
+    return bad + ([] if c.returncode == 0 else [f"stray files: weir-check exited {c.returncode}: {c.stdout[-300:]}"])
+
+
 DAMAGE = {"swap_index": swap_index, "foreign_header": foreign_header, "flip_sealed": flip_sealed}
 
 
-def damage_checks(schedule, log_dir):
+def damage_checks(schedule, log_dir, manifest):
     bad = []
     for f in schedule["faults"]:
         if f["what"] in DAMAGE:
             bad += DAMAGE[f["what"]](log_dir, f["pick"])
+        elif f["what"] == "stray_files":
+            bad += stray_files(log_dir, f["pick"], manifest)
     return [b for b in bad if not b.startswith("(")]

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integration"))
@@ -64,6 +65,18 @@ class Run:
                            lines=LINES if self.s["feed"].get("lines") else "")
         self.d = Deployment(self.dir, f"x{self.s['seed'] % 100000}", f"--vdev=net_pcap0,rx_pcap={self.pcap}",
                             body, no_huge=self.s["mode"] == "nohuge")
+        if any(f["what"] == "disk_full" for f in self.s["faults"]):
+            self.log_on_tmpfs()
+
+    def log_on_tmpfs(self):
+        """The log on a tmpfs of its own, so that it can be filled (remounted to what it holds) and freed."""
+        self.fs = os.path.join(self.dir, "fs")
+        os.makedirs(self.fs)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512m", "weirexplore", self.fs], check=True)
+        conf = open(self.d.config).read().replace(f"log dir {self.d.log_dir}", f"log dir {self.fs}/log")
+        with open(self.d.config, "w") as out:
+            out.write(conf)
+        self.d.log_dir = os.path.join(self.fs, "log")
 
     # -- processes
     def start_dataplane(self):
@@ -195,6 +208,31 @@ class Run:
         self.seen["second_controls"].append({"rc": rc, "first_alive": first.poll() is None,
                                              "named": f"(pid {first.pid})" in out, "drained": "draining" in out})
 
+    def stop_dataplane(self, f):
+        self.dp.send_signal(signal.SIGSTOP)
+        time.sleep(f["seconds"])
+        self.dp.send_signal(signal.SIGCONT)
+
+    def disk_full(self, f):
+        """The log's file system remounted so that only f["room"] bytes more fit; once it is full (or
+        10 s passed) it stays so for f["seconds"], then has room again (a thread: the run goes on)."""
+        st = os.statvfs(self.fs)
+        used = (st.f_blocks - st.f_bfree) * st.f_frsize
+        subprocess.run(["mount", "-o", f"remount,size={(used + f['room']) // 4096 * 4096 + 4096}", self.fs],
+                       check=True)
+
+        def free_later():
+            deadline = time.time() + 10
+            while time.time() < deadline and os.statvfs(self.fs).f_bavail * 4096 >= 64 * 1024:
+                time.sleep(0.01)
+            self.seen["notes"].append(f"disk full after {used} + {f['room']} bytes: "
+                                      f"{os.statvfs(self.fs).f_bavail * 4096} bytes left")
+            time.sleep(f["seconds"])
+            subprocess.run(["mount", "-o", "remount,size=512m", self.fs], check=True)
+
+        self.freer = threading.Thread(target=free_later)
+        self.freer.start()
+
     def kill_dataplane(self, f):
         """SIGKILL of the primary; what its rings held is drained (or stated) before the next run."""
         self.dp.send_signal(signal.SIGKILL)
@@ -223,8 +261,10 @@ class Run:
         deadline = time.time() + RUN_SECONDS
         self.replayed = False
         self.start_dataplane()
+        for f in [f for f in self.s["faults"] if f["at"] == 0]:  # before any drain (a drain outruns polls)
+            getattr(self, f["what"])(f)
         self.start_control()
-        for f in [f for f in self.s["faults"] if f["at"] < 1.0]:
+        for f in [f for f in self.s["faults"] if 0 < f["at"] < 1.0]:
             self.wait_progress(f["at"], deadline)
             if self.dp.poll() is not None:
                 self.seen["notes"].append(f"{f['what']} at {f['at']}: the feed was over first")
@@ -234,6 +274,8 @@ class Run:
             else:
                 getattr(self, f["what"])(f)
         self.seen["dp_rc"] = self.wait_exit(self.dp, "weir-dataplane", timeout=max(5, deadline - time.time()))
+        if getattr(self, "freer", None):
+            self.freer.join()
         self.seen["cp_rc"] = self.wait_exit(self.cp, "weir-control", timeout=60)
         if self.seen["cp_rc"] != 0 and self.seen["dp_rc"] == 0 and "no weir info region" in self.d.output(
                 f"control{self.controls}"):
@@ -249,3 +291,8 @@ class Run:
             if hasattr(self, "d"):
                 self.d.close()
         return self.seen
+
+    def unmount(self):
+        if getattr(self, "fs", None):
+            subprocess.run(["umount", "-l", self.fs])
+            self.fs = None

@@ -11,9 +11,9 @@ OPEN_DEFECTS = {
 }
 
 LIVE_FAULTS = ["kill_control", "kill_control", "stop_control", "second_control", "kill_control_after_roll",
-               "kill_dataplane", "stop_both", "failpoint", "failpoint"]
+               "kill_dataplane", "stop_both", "failpoint", "failpoint", "stop_dataplane", "disk_full"]
 FAILPOINTS = ["commit-written", "roll"]  # weir-control's (control/weir_drain.c): WEIR_FAILPOINT=NAME:N
-DAMAGE = [None, None, "swap_index", "foreign_header", "flip_sealed"]
+DAMAGE = [None, None, "swap_index", "foreign_header", "flip_sealed", "stray_files"]
 
 
 def fault_key(fault, mode):
@@ -65,9 +65,17 @@ def pick_faults(rng, mode):
     for _ in range(rng.choice([0, 1, 2, 3, 4])):
         what = rng.choice(LIVE_FAULTS)
         f = {"what": what, "at": round(rng.uniform(0.05, 0.9), 3)}
-        if what == "stop_control":
+        if what in ("stop_control", "stop_dataplane"):
             f["seconds"] = rng.choice([0.2, 1.0, 3.0])
-        if what == "failpoint":
+        if what == "disk_full":  # before the drain starts (it outruns any poll); shorter than the idle stop
+            f.update(at=0, room=rng.choice([65536, 262144, 1048576]),
+                     seconds=rng.choice([0.3, 1.0, 2.5]))
+        if what == "failpoint" and rng.random() < 0.5:
+            # the awkward pair: a drain killed between a commit's write and its release, then one that
+            # skips what it left in smaller polls killed right after a roll
+            f["chain"] = [{"point": "commit-written", "n": rng.randint(1, 4), "batch": 4096},
+                          {"point": "roll", "n": 1, "batch": rng.choice([64, 256])}]
+        elif what == "failpoint":
             f["chain"] = [{"point": rng.choice(FAILPOINTS), "n": rng.randint(1, 4),
                            "batch": rng.choice([64, 256, 4096])} for _ in range(rng.randint(1, 3))]
         faults.append(f)
