@@ -189,6 +189,21 @@ check_seeks(const struct writer *w, const char *root, uint64_t seed, unsigned ro
 	weir_log_reader_close(r);
 }
 
+/* A closed log of n entries in root/t with at least min_segments segments:
+ * its directory in dir, the segments' bases returned (caller frees). */
+static uint64_t *
+closed_log(struct writer *w, const char *root, size_t n, size_t min_segments, char *dir, size_t dirlen,
+	   size_t *n_bases)
+{
+	write_log(w, root, n);
+	weir_log_topic_close(&w->t);
+	snprintf(dir, dirlen, "%s/t", root);
+	uint64_t *bases;
+	assert_int_equal(weir_log_list_segments(dir, &bases, n_bases), 0);
+	assert_true(*n_bases >= min_segments);
+	return bases;
+}
+
 static size_t
 count_segments(const char *root)
 {
@@ -264,13 +279,8 @@ should_detect_and_rebuild_a_missing_truncated_or_flipped_index(void **state)
 	(void)state;
 	char *root = make_tmpdir(), dir[600], path[700];
 	static struct writer w;
-	write_log(&w, root, 300000);
-	weir_log_topic_close(&w.t);
-	snprintf(dir, sizeof(dir), "%s/t", root);
-	uint64_t *bases;
 	size_t n;
-	assert_int_equal(weir_log_list_segments(dir, &bases, &n), 0);
-	assert_true(n >= 5);
+	uint64_t *bases = closed_log(&w, root, 300000, 5, dir, sizeof(dir), &n);
 	weir_log_index_path(dir, bases[0], path, sizeof(path));
 	assert_int_equal(unlink(path), 0);
 	weir_log_index_path(dir, bases[1], path, sizeof(path));
@@ -550,13 +560,8 @@ should_not_trust_a_valid_index_of_another_segment(void **state)
 	static struct writer w, w2;
 	write_log_seeded(&w2, other, 150000, 7);
 	weir_log_topic_close(&w2.t);
-	write_log(&w, root, 150000);
-	weir_log_topic_close(&w.t);
-	snprintf(dir, sizeof(dir), "%s/t", root);
-	uint64_t *bases;
 	size_t n;
-	assert_int_equal(weir_log_list_segments(dir, &bases, &n), 0);
-	assert_true(n >= 3);
+	uint64_t *bases = closed_log(&w, root, 150000, 3, dir, sizeof(dir), &n);
 	weir_log_index_path(dir, bases[1], from, sizeof(from));
 	weir_log_index_path(dir, bases[0], to, sizeof(to));
 	copy_file(from, to); /* segment 0 gets segment 1's index */
@@ -587,13 +592,8 @@ should_tell_a_lost_first_segment_from_one_retention_deleted(void **state)
 	(void)state;
 	char *root = make_tmpdir(), dir[600], path[700];
 	static struct writer w;
-	write_log(&w, root, 100000);
-	weir_log_topic_close(&w.t);
-	snprintf(dir, sizeof(dir), "%s/t", root);
-	uint64_t *bases;
 	size_t n;
-	assert_int_equal(weir_log_list_segments(dir, &bases, &n), 0);
-	assert_true(n >= 2);
+	uint64_t *bases = closed_log(&w, root, 100000, 2, dir, sizeof(dir), &n);
 	weir_log_segment_path(dir, 0, path, sizeof(path));
 	assert_int_equal(unlink(path), 0);
 	struct weir_log_reader *r;

@@ -486,28 +486,49 @@ should_restore_every_open_gap_however_many(void **state)
 }
 
 /* Through the log itself: records appended by the log writer, read back at start. */
+/* A log in root/itch of source "L": seqs 1..last but skip, a batch (and a
+ * commit) every per_batch of them. */
 static void
-should_restore_sources_from_a_log_directory(void **state)
+log_source_l(const char *root, uint64_t last, uint64_t skip, uint64_t per_batch)
 {
-	char *root = make_tmpdir();
 	struct weir_log_topic lt;
 	char err[256];
 	assert_int_equal(weir_log_topic_open(&lt, root, "itch", err, sizeof(err)), 0);
-	for (uint64_t q = 1; q <= 50; q++) {
-		if (q == 20)
+	for (uint64_t q = 1; q <= last; q++) {
+		if (q == skip)
 			continue;
 		struct weir_record rec = { .len_bytes = sizeof(rec), .kind = WEIR_REC_EVENT, .seq = q };
 		memcpy(rec.source, "L", 1);
 		assert_int_equal(weir_log_topic_append(&lt, 0, 1, q * 64, &rec), 0);
+		if (q % per_batch == 0) {
+			assert_int_equal(weir_log_topic_flush(&lt), 0);
+			assert_int_equal(weir_log_topic_commit(&lt, false), 0);
+		}
 	}
 	weir_log_topic_close(&lt);
+}
+
+/* Restores r from the log in root/itch: source "L" as it found it. */
+static const struct weir_restore_source *
+restored_l(const char *root, struct weir_restore *r)
+{
 	static const char topics[2][32] = { "_deadletter", "itch" };
-	struct weir_restore r;
-	assert_int_equal(weir_restore_init(&r, 16), 0);
-	assert_int_equal(weir_restore_from_log(&r, root, topics, 2, UINT64_MAX, err, sizeof(err)), 0);
+	char err[256];
+	assert_int_equal(weir_restore_init(r, 16), 0);
+	assert_int_equal(weir_restore_from_log(r, root, topics, 2, UINT64_MAX, err, sizeof(err)), 0);
 	uint8_t key[WEIR_SOURCE_BYTES] = { 'L' };
-	const struct weir_restore_source *rs = weir_restore_find(&r, key);
+	const struct weir_restore_source *rs = weir_restore_find(r, key);
 	assert_non_null(rs);
+	return rs;
+}
+
+static void
+should_restore_sources_from_a_log_directory(void **state)
+{
+	char *root = make_tmpdir();
+	log_source_l(root, 50, 20, UINT64_MAX);
+	struct weir_restore r;
+	const struct weir_restore_source *rs = restored_l(root, &r);
 	assert_int_equal(rs->next_seq, 51);
 	assert_int_equal(rs->n_holes, 1);
 	assert_int_equal(rs->holes[0].first, 20);
@@ -850,19 +871,8 @@ static void
 should_restore_past_a_damaged_batch_holing_only_its_events(void **state)
 {
 	char *root = make_tmpdir(), path[600], dir[500];
-	struct weir_log_topic lt;
 	char err[256];
-	assert_int_equal(weir_log_topic_open(&lt, root, "itch", err, sizeof(err)), 0);
-	for (uint64_t q = 1; q <= 3000; q++) {
-		struct weir_record rec = { .len_bytes = sizeof(rec), .kind = WEIR_REC_EVENT, .seq = q };
-		memcpy(rec.source, "L", 1);
-		assert_int_equal(weir_log_topic_append(&lt, 0, 1, q * 64, &rec), 0);
-		if (q % 100 == 0) { /* a batch a hundred, committed */
-			assert_int_equal(weir_log_topic_flush(&lt), 0);
-			assert_int_equal(weir_log_topic_commit(&lt, false), 0);
-		}
-	}
-	weir_log_topic_close(&lt);
+	log_source_l(root, 3000, 0, 100);
 	snprintf(dir, sizeof(dir), "%s/itch", root);
 	weir_log_segment_path(dir, 0, path, sizeof(path));
 	/* a byte inside the batch of seqs 1501-1600 (not in its padding) */
@@ -881,13 +891,8 @@ should_restore_past_a_damaged_batch_holing_only_its_events(void **state)
 	b ^= 0x40;
 	assert_int_equal(pwrite(fd, &b, 1, (off_t)at), 1);
 	close(fd);
-	static const char topics[2][32] = { "_deadletter", "itch" };
 	struct weir_restore r;
-	assert_int_equal(weir_restore_init(&r, 16), 0);
-	assert_int_equal(weir_restore_from_log(&r, root, topics, 2, UINT64_MAX, err, sizeof(err)), 0);
-	uint8_t key[WEIR_SOURCE_BYTES] = { 'L' };
-	const struct weir_restore_source *rs = weir_restore_find(&r, key);
-	assert_non_null(rs);
+	const struct weir_restore_source *rs = restored_l(root, &r);
 	assert_int_equal(rs->next_seq, 3001);
 	assert_int_equal(rs->n_holes, 1);
 	assert_int_equal(rs->holes[0].first, 1501); /* the one batch, and no more */
