@@ -58,8 +58,8 @@ def check_runs(schedule, seen):
         bad.append(f"A/B lines with no repeats in the feed, yet {dups} events counted as duplicates")
     if seen["committed_back"]:
         bad.append(f"a committed point went back: {seen['committed_back'][:3]}")
-    for s in seen["second_controls"]:
-        if s["rc"] in (0, None) or s["drained"] or (s["first_alive"] and not s["named"]):
+    for s in seen["second_controls"]:  # one started while the first drained must be refused, by name
+        if s["first_alive"] and (s["rc"] in (0, None) or s["drained"] or not s["named"]):
             bad.append(f"a second weir-control was not refused by name: {s}")
     return bad
 

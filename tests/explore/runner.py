@@ -194,6 +194,7 @@ class Run:
         with open(self.d.config, "w") as out:
             out.write(text)
         first = self.cp
+        first_alive = first.poll() is None  # else the second is a restart, and may drain
         self.controls += 1
         tag = f"control{self.controls}"
         p = self.d.start_control("--exit-when-done", tag=tag)
@@ -205,7 +206,7 @@ class Run:
             p.wait()
             rc = None
         out = self.d.output(tag)
-        self.seen["second_controls"].append({"rc": rc, "first_alive": first.poll() is None,
+        self.seen["second_controls"].append({"rc": rc, "first_alive": first_alive and first.poll() is None,
                                              "named": f"(pid {first.pid})" in out, "drained": "draining" in out})
 
     def stop_dataplane(self, f):
