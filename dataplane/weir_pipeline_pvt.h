@@ -64,8 +64,11 @@ weir_pipeline_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 		pl->c.backpressure_waits++;
 		__builtin_ia32_pause();
 	}
-	if (pl->clock_ns)
-		pl->c.backpressure_wait_ns += pl->clock_ns(pl->clock_ctx) - t0;
+	if (pl->clock_ns) {
+		uint64_t waited = pl->clock_ns(pl->clock_ctx) - t0;
+		pl->c.backpressure_wait_ns += waited;
+		weir_seq_pause(&pl->seq, waited); /* nothing was received: no gap ages meanwhile */
+	}
 	return room;
 }
 

@@ -576,6 +576,17 @@ weir_seq_tick(struct weir_seq_table *t, uint64_t now_ns)
 }
 
 void
+weir_seq_pause(struct weir_seq_table *t, uint64_t ns)
+{
+	for (uint32_t gi = t->oldest_open; gi != WEIR_SEQ_NONE; gi = t->gaps[gi].next_open) {
+		struct weir_seq_gap *g = &t->gaps[gi];
+		g->opened_ns += ns; /* all alike: the open list stays oldest first */
+		g->next_request_ns += ns;
+		g->confirm_ns += g->pending ? ns : 0;
+	}
+}
+
+void
 weir_seq_flush(struct weir_seq_table *t, uint64_t now_ns)
 {
 	while (t->oldest_open != WEIR_SEQ_NONE)

@@ -191,6 +191,10 @@ void weir_seq_end_of_session(struct weir_seq_table *t, struct weir_seq_source *s
 			     const struct weir_seq_line *ln, uint64_t now_ns);
 /* Re-requests due and deadlines passed; returns the gaps it acted on. */
 unsigned weir_seq_tick(struct weir_seq_table *t, uint64_t now_ns);
+/* The worker received nothing for ns (it waited for ring room): every open
+ * gap's clock stops as long, so none expires while its copy may be queued
+ * behind the wait. */
+void weir_seq_pause(struct weir_seq_table *t, uint64_t ns);
 /* Stopping: every gap still open is lost (LOSS records). */
 void weir_seq_flush(struct weir_seq_table *t, uint64_t now_ns);
 

@@ -208,6 +208,31 @@ position(struct weir_log_reader *r, const char *topic, const struct options *o)
 	return 0;
 }
 
+/* Every segment's header, read: the reading stops at the committed end,
+ * and an empty segment there (a roll's) has nothing else to read. */
+static bool
+headers_bad(const char *root, const char *topic)
+{
+	char dir[PATH_MAX * 2], path[PATH_MAX * 2 + 32], err[PATH_MAX + 256];
+	snprintf(dir, sizeof(dir), "%s/%s", root, topic);
+	uint64_t *bases;
+	size_t n;
+	bool bad = false;
+	if (weir_log_list_segments(dir, &bases, &n) != 0)
+		return true;
+	for (size_t i = 0; i < n && !bad; i++) {
+		struct weir_log_segment s;
+		weir_log_segment_path(dir, bases[i], path, sizeof(path));
+		bad = weir_log_segment_open(&s, path, err, sizeof(err)) != 0;
+		if (bad)
+			fprintf(stderr, "weir-read: %s\n", err);
+		else
+			weir_log_segment_close(&s);
+	}
+	free(bases);
+	return bad;
+}
+
 /* Reads one topic as the options say; returns an exit code. */
 static int
 read_topic(const char *root, const char *topic, const struct options *o)
@@ -280,6 +305,8 @@ read_topic(const char *root, const char *topic, const struct options *o)
 	fflush(stdout);
 	if (o->register_name && since_mark)
 		weir_log_reader_mark(r, weir_log_reader_position(r));
+	if (o->verify_only && code != EXIT_DAMAGE && headers_bad(root, topic))
+		code = EXIT_DAMAGE;
 	if (o->verify_only) {
 		struct weir_log_reader_stats st;
 		weir_log_reader_stats(r, &st);

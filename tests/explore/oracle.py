@@ -35,6 +35,8 @@ def run_checks(schedule, seen, log_dir, manifest):
         cmd += ["--dataplane-stats", seen["dp_runs"][0]]
     if not single:
         cmd.append("--replayed")
+    if schedule["edits"]:
+        cmd.append("--reordered")
     c = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if c.returncode != 0:
         bad.append(f"weir-check exited {c.returncode}: {(c.stdout + c.stderr)[-900:]}")

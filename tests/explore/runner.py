@@ -278,9 +278,10 @@ class Run:
         if getattr(self, "freer", None):
             self.freer.join()
         self.seen["cp_rc"] = self.wait_exit(self.cp, "weir-control", timeout=60)
-        if self.seen["cp_rc"] != 0 and self.seen["dp_rc"] == 0 and "no weir info region" in self.d.output(
-                f"control{self.controls}"):
-            self.seen["cp_rc"] = 0  # started as the dataplane ended and removed its regions: nothing left
+        last = self.d.output(f"control{self.controls}")
+        if self.seen["cp_rc"] != 0 and self.seen["dp_rc"] == 0 and (
+                "no weir info region" in last or "no live weir-dataplane" in last):
+            self.seen["cp_rc"] = 0  # started as the dataplane ended (every ring drained): nothing left to do
         self.committed()
 
     def run(self):

@@ -901,6 +901,26 @@ should_restore_past_a_damaged_batch_holing_only_its_events(void **state)
 	rm_tmpdir(root);
 }
 
+/* Found by the fault explorer: a gap must not age while the worker waits
+ * for ring room (it receives nothing meanwhile; the missing copy may be
+ * queued behind the wait, as on memif or a capture). */
+static void
+should_not_age_gaps_while_the_worker_waits_for_room(void **state)
+{
+	(void)state;
+	struct fixture *f = make(4, 16, WEIR_SEQ_TABLE_FULL_UNTRACKED, 0);
+	struct weir_seq_source *s = src(f, "S");
+	assert_string_equal(FEED(f, s, 0, 1, 2, 5), "ooa"); /* 3-4 missing from time 0 */
+	weir_seq_pause(&f->t, 5000 * MS);                     /* a 5 s wait for room */
+	weir_seq_tick(&f->t, 5050 * MS);
+	assert_int_equal(f->n_losses, 0);                     /* 50 ms of receiving, of 100 */
+	assert_string_equal(FEED(f, s, 5060 * MS, 3), "l");
+	weir_seq_tick(&f->t, 5101 * MS);
+	assert_int_equal(f->n_losses, 1);
+	assert_int_equal(f->losses[0].first, 4);
+	destroy(f);
+}
+
 int
 main(void)
 {
@@ -937,6 +957,7 @@ main(void)
 		cmocka_unit_test(should_take_each_lines_first_copy_below_a_floor_the_other_line_lowered),
 		cmocka_unit_test(should_count_a_lines_reordered_first_copy_as_arbitrated),
 		cmocka_unit_test(should_restore_past_a_damaged_batch_holing_only_its_events),
+		cmocka_unit_test(should_not_age_gaps_while_the_worker_waits_for_room),
 	};
 	return cmocka_run_group_tests_name("seq", tests, NULL, NULL);
 }
