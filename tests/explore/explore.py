@@ -47,7 +47,7 @@ def run_one(s, keep=None):
             print(f"  note: {note}", flush=True)
         bad = oracle.run_checks(s, seen, r.d.log_dir, r.manifest)
         if not bad:
-            bad = oracle.damage_checks(s, r.d.log_dir, r.manifest)
+            bad = oracle.damage_checks(s, seen, r.d.log_dir, r.manifest)
         return bad
     finally:
         if "r" in locals():

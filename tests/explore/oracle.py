@@ -23,12 +23,9 @@ with weirlog.Reader(sys.argv[2], "itch") as r:
 """
 
 
-def run_checks(schedule, seen, log_dir, manifest):
-    """The promise after the live part: a list of broken ones (empty: it held)."""
-    bad = []
-    v = subprocess.run([READ, "--verify", log_dir], capture_output=True, text=True, timeout=300)
-    if v.returncode != 0:
-        bad.append(f"weir-read --verify exited {v.returncode}: {(v.stdout + v.stderr)[-600:]}")
+def check_cmd(schedule, seen, log_dir, manifest):
+    """weir-check as the run allows: its counters when one dataplane ran on the capture as written;
+    --replayed after a restart (the capture came again), --reordered after the explorer's edits."""
     cmd = [CHECK, "--manifest", manifest, "--log", log_dir, "--quiet"]
     single = len(seen["dp_runs"]) == 1
     if single and not schedule["edits"]:
@@ -37,7 +34,16 @@ def run_checks(schedule, seen, log_dir, manifest):
         cmd.append("--replayed")
     if schedule["edits"]:
         cmd.append("--reordered")
-    c = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    return cmd
+
+
+def run_checks(schedule, seen, log_dir, manifest):
+    """The promise after the live part: a list of broken ones (empty: it held)."""
+    bad = []
+    v = subprocess.run([READ, "--verify", log_dir], capture_output=True, text=True, timeout=300)
+    if v.returncode != 0:
+        bad.append(f"weir-read --verify exited {v.returncode}: {(v.stdout + v.stderr)[-600:]}")
+    c = subprocess.run(check_cmd(schedule, seen, log_dir, manifest), capture_output=True, text=True, timeout=600)
     if c.returncode != 0:
         bad.append(f"weir-check exited {c.returncode}: {(c.stdout + c.stderr)[-900:]}")
     bad += check_runs(schedule, seen)
@@ -180,7 +186,7 @@ def flip_sealed(log_dir, pick):
             or salvaged_exactly(log_dir, before))
 
 
-def stray_files(log_dir, pick, manifest):
+def stray_files(log_dir, pick, check):
     """Files a topic directory should not hold (an index of no segment, a name one digit too long, a
     leftover .tmp, notes): the log reads and checks as before."""
     topic = os.path.join(log_dir, "itch")
@@ -189,8 +195,7 @@ def stray_files(log_dir, pick, manifest):
         with open(os.path.join(topic, name), "wb") as f:
             f.write(data)
     v = subprocess.run([READ, "--verify", log_dir], capture_output=True, text=True, timeout=300)
-    c = subprocess.run([CHECK, "--manifest", manifest, "--log", log_dir, "--quiet"], capture_output=True, text=True,
-                       timeout=600)
+    c = subprocess.run(check, capture_output=True, text=True, timeout=600)
     bad = [] if v.returncode == 0 else [f"stray files: --verify exited {v.returncode}: {(v.stdout + v.stderr)[-300:]}"]
     return bad + ([] if c.returncode == 0 else [f"stray files: weir-check exited {c.returncode}: {c.stdout[-300:]}"])
 
@@ -198,11 +203,11 @@ def stray_files(log_dir, pick, manifest):
 DAMAGE = {"swap_index": swap_index, "foreign_header": foreign_header, "flip_sealed": flip_sealed}
 
 
-def damage_checks(schedule, log_dir, manifest):
+def damage_checks(schedule, seen, log_dir, manifest):
     bad = []
     for f in schedule["faults"]:
         if f["what"] in DAMAGE:
             bad += DAMAGE[f["what"]](log_dir, f["pick"])
         elif f["what"] == "stray_files":
-            bad += stray_files(log_dir, f["pick"], manifest)
+            bad += stray_files(log_dir, f["pick"], check_cmd(schedule, seen, log_dir, manifest))
     return [b for b in bad if not b.startswith("(")]
