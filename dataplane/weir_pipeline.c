@@ -525,6 +525,14 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 void
 weir_pipeline_tick(struct weir_pipeline *pl, uint64_t now_ns)
 {
+	/* A burst's events all carry its receipt time, also those handled after
+	 * a wait for room: every open gap (this burst's too) has its clock
+	 * stopped for the wait, so none expires while its copy may be queued
+	 * behind it. */
+	if (pl->stalled_ns) {
+		weir_seq_pause(&pl->seq, pl->stalled_ns);
+		pl->stalled_ns = 0;
+	}
 	if (now_ns < pl->next_tick_ns)
 		return;
 	pl->next_tick_ns = now_ns + TICK_EVERY_NS;

@@ -110,6 +110,7 @@ struct weir_burst_scan {
 struct weir_pipeline {
 	struct weir_ring_producer ring;
 	struct weir_worker_counters c;       /* counted here, stored to shared once per burst */
+	uint64_t stalled_ns;                 /* waited for ring room in this burst (weir_pipeline_tick) */
 	struct weir_seq_table seq;
 	const struct weir_decoder_table *decoders;
 	struct weir_rerequest_sink rerequest;

@@ -67,7 +67,7 @@ weir_pipeline_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 	if (pl->clock_ns) {
 		uint64_t waited = pl->clock_ns(pl->clock_ctx) - t0;
 		pl->c.backpressure_wait_ns += waited;
-		weir_seq_pause(&pl->seq, waited); /* nothing was received: no gap ages meanwhile */
+		pl->stalled_ns += waited; /* no gap ages meanwhile: the tick after the burst says so */
 	}
 	return room;
 }
