@@ -540,8 +540,10 @@ weir_seq_tick(struct weir_seq_table *t, uint64_t now_ns)
 		}
 	/* The open list is oldest first and every gap lives as long: expiry
 	 * stops at the first gap still inside its time. */
+	/* Signed: a gap whose clock a wait for room stopped (weir_seq_pause) may
+	 * open "after" the burst time a tick is given; it has not aged at all. */
 	while (t->oldest_open != WEIR_SEQ_NONE &&
-	       now_ns - t->gaps[t->oldest_open].opened_ns >= t->cfg.gap_timeout_ns) {
+	       seq_diff(now_ns, t->gaps[t->oldest_open].opened_ns) >= (int64_t)t->cfg.gap_timeout_ns) {
 		lose_oldest(t, now_ns);
 		acted++;
 	}

@@ -233,6 +233,23 @@ headers_bad(const char *root, const char *topic)
 	return bad;
 }
 
+/* --verify's line for a topic (and its stated holes). */
+static void
+say_verified(const struct weir_log_reader *r, const char *root, const char *topic, uint64_t records,
+	     const uint64_t by_kind[WEIR_REC_KIND_MAX], int code)
+{
+	struct weir_log_reader_stats st;
+	weir_log_reader_stats(r, &st);
+	if (st.holes_skipped)
+		printf("%s: %" PRIu64 " offsets lost, stated in %s/%s/%s\n", topic, st.holes_skipped, root, topic,
+		       WEIR_LOG_HOLES_FILE);
+	printf("%s: %" PRIu64 " segment%s, %" PRIu64 " records (events %" PRIu64 ", dead letters %" PRIu64
+	       ", end of session %" PRIu64 ", loss %" PRIu64 "), next offset %" PRIu64 ": %s\n",
+	       topic, st.segments_opened, st.segments_opened == 1 ? "" : "s", records, by_kind[WEIR_REC_EVENT],
+	       by_kind[WEIR_REC_DEAD_LETTER], by_kind[WEIR_REC_END_OF_SESSION], by_kind[WEIR_REC_LOSS],
+	       weir_log_reader_position(r), code == EXIT_DAMAGE ? "CORRUPT" : "ok");
+}
+
 /* Reads one topic as the options say; returns an exit code. */
 static int
 read_topic(const char *root, const char *topic, const struct options *o)
@@ -307,18 +324,8 @@ read_topic(const char *root, const char *topic, const struct options *o)
 		weir_log_reader_mark(r, weir_log_reader_position(r));
 	if (o->verify_only && code != EXIT_DAMAGE && headers_bad(root, topic))
 		code = EXIT_DAMAGE;
-	if (o->verify_only) {
-		struct weir_log_reader_stats st;
-		weir_log_reader_stats(r, &st);
-		if (st.holes_skipped)
-			printf("%s: %" PRIu64 " offsets lost, stated in %s/%s/%s\n", topic, st.holes_skipped, root, topic,
-			       WEIR_LOG_HOLES_FILE);
-		printf("%s: %" PRIu64 " segment%s, %" PRIu64 " records (events %" PRIu64 ", dead letters %" PRIu64
-		       ", end of session %" PRIu64 ", loss %" PRIu64 "), next offset %" PRIu64 ": %s\n",
-		       topic, st.segments_opened, st.segments_opened == 1 ? "" : "s", records, by_kind[WEIR_REC_EVENT],
-		       by_kind[WEIR_REC_DEAD_LETTER], by_kind[WEIR_REC_END_OF_SESSION], by_kind[WEIR_REC_LOSS],
-		       weir_log_reader_position(r), code == EXIT_DAMAGE ? "CORRUPT" : "ok");
-	}
+	if (o->verify_only)
+		say_verified(r, root, topic, records, by_kind, code);
 	weir_log_reader_close(r);
 	return code;
 }

@@ -6,10 +6,6 @@ import random
 # Faults whose defect is known and not fixed yet (issue 22): left out of a run unless asked for, so the
 # bounded run in the suite stays green while the explorer at length still looks for them.
 OPEN_DEFECTS = {
-    "edit:reorder_b": "found by the explorer (seed 899672359, 1 run in 4-6): with line B reordering its own packets "
-                      "and line A losing some, now and then two of B's first copies are counted as arbitrated while "
-                      "A's gap for them is open, and the gap is then stated lost; cause not found yet",
-    "edit:reorder_a": "the same finding, with line A reordering (not seen alone yet; left out with it)",
     "kill_dataplane@huge": "issue 22 defect 5: a hugepage-mode restart drops what was still in the rings",
     "stop_both@huge": "issue 22 defect 5: a hugepage-mode restart drops what was still in the rings",
 }

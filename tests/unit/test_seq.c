@@ -912,6 +912,8 @@ should_not_age_gaps_while_the_worker_waits_for_room(void **state)
 	struct weir_seq_source *s = src(f, "S");
 	assert_string_equal(FEED(f, s, 0, 1, 2, 5), "ooa"); /* 3-4 missing from time 0 */
 	weir_seq_pause(&f->t, 5000 * MS);                     /* a 5 s wait for room */
+	weir_seq_tick(&f->t, 1 * MS);  /* the tick after the burst, at its receipt time: "before" the gap */
+	assert_int_equal(f->n_losses, 0);
 	weir_seq_tick(&f->t, 5050 * MS);
 	assert_int_equal(f->n_losses, 0);                     /* 50 ms of receiving, of 100 */
 	assert_string_equal(FEED(f, s, 5060 * MS, 3), "l");
