@@ -99,11 +99,11 @@ class Run:
         if batch is None:
             batch = c["batch_records"] if self.controls == 0 else c.get("restart_batch_records", c["batch_records"])
         self.controls += 1
+        self.cp_tag = f"control{self.controls}"  # its own log (a refused second one may come after it)
         if failpoint:
             os.environ["WEIR_FAILPOINT"] = failpoint
         try:
-            self.cp = self.d.start_control("--exit-when-done", "--batch-records", str(batch),
-                                           tag=f"control{self.controls}")
+            self.cp = self.d.start_control("--exit-when-done", "--batch-records", str(batch), tag=self.cp_tag)
         finally:
             os.environ.pop("WEIR_FAILPOINT", None)
         return self.cp
@@ -179,7 +179,7 @@ class Run:
             except subprocess.TimeoutExpired:
                 self.seen["notes"].append(f"failpoint {fp} not reached in 20 s")
                 break
-            if "failpoint" not in self.d.output(f"control{self.controls}"):
+            if "failpoint" not in self.d.output(self.cp_tag):
                 self.seen["notes"].append(f"failpoint {fp}: weir-control ended otherwise ({p.returncode})")
                 break
         if self.cp.poll() is not None:
@@ -282,7 +282,7 @@ class Run:
         if getattr(self, "freer", None):
             self.freer.join()
         self.seen["cp_rc"] = self.wait_exit(self.cp, "weir-control", timeout=60)
-        last = self.d.output(f"control{self.controls}")
+        last = self.d.output(self.cp_tag)
         if self.seen["cp_rc"] != 0 and self.seen["dp_rc"] == 0 and (
                 "no weir info region" in last or "no live weir-dataplane" in last):
             self.seen["cp_rc"] = 0  # started as the dataplane ended (every ring drained): nothing left to do
