@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 
+import pcap_edit
 from runner import weirlog
 from weir_harness import CHECK, READ
 
@@ -34,7 +35,47 @@ def check_cmd(schedule, seen, log_dir, manifest):
         cmd.append("--replayed")
     if schedule["edits"]:
         cmd.append("--reordered")
+    if seen["stopped_early"]:
+        cmd += ["--stopped-early", not_yet_received(seen["stopped_early"], os.path.dirname(manifest))]
     return cmd
+
+
+def capture_events(data):
+    """(session, seqs) of the events a MoldUDP64 packet in IPv4/UDP carries, else None."""
+    if len(data) < 14 + 20 + 8 + 20 or data[12:14] != b"\x08\x00" or data[23] != 17:
+        return None
+    m = 14 + (data[14] & 0x0F) * 4 + 8
+    if len(data) < m + 20:
+        return None
+    seq, count = struct.unpack_from(">QH", data, m + 10)
+    if count in (0, 0xFFFF):  # a heartbeat, an end of session
+        return None
+    return data[m:m + 10].decode("ascii", "replace").rstrip(), range(seq, seq + count)
+
+
+def not_yet_received(stopped_runs, work):
+    """Writes, for weir-check --stopped-early, the events each stopped run had not received: what the
+    capture carries only after the packets it took in (net_pcap replays it from the start, in order),
+    taken from the capture itself, not from weir; and how many events those runs counted ring-full
+    (the stop ends a backpressure wait: that packet is counted so, its events left to the gap)."""
+    header, recs = pcap_edit.read_pcap(os.path.join(work, "feed.pcap"))
+    events = [capture_events(data) for _, data in recs]
+    early, ring_full = {}, 0
+    for path in stopped_runs:
+        total = json.load(open(path))["total"]
+        rx = total["rx_packets"]
+        ring_full += total["ring_full_messages"]
+        got = {}
+        for e in events[:rx]:
+            if e:
+                got.setdefault(e[0], set()).update(e[1])
+        for e in events[rx:]:
+            if e:
+                early.setdefault(e[0], set()).update(set(e[1]) - got.get(e[0], set()))
+    out = os.path.join(work, "stopped-early.json")
+    with open(out, "w") as f:
+        json.dump({"not_received": {s: sorted(v) for s, v in early.items()}, "ring_full_messages": ring_full}, f)
+    return out
 
 
 def run_checks(schedule, seen, log_dir, manifest):

@@ -46,7 +46,8 @@ class Run:
     def __init__(self, schedule, workdir):
         self.s, self.dir = schedule, workdir
         self.rng = random.Random(schedule["seed"] ^ 0x5EED)
-        self.seen = {"dp_runs": [], "second_controls": [], "committed_back": [], "notes": []}
+        # stopped_early: the figures of dataplane runs stopped mid-feed (they declared their open gaps lost)
+        self.seen = {"dp_runs": [], "second_controls": [], "committed_back": [], "notes": [], "stopped_early": []}
         self.cp = None
         self.controls = 0
         self.last_committed = {}
@@ -251,6 +252,7 @@ class Run:
         self.cp.wait()
         self.dp.send_signal(signal.SIGINT)
         self.wait_exit(self.dp, "weir-dataplane stopped with no drain")
+        self.seen["stopped_early"].append(self.d.dataplane_stats)
         self.restart_both(undrained=True)
 
     def restart_both(self, undrained):

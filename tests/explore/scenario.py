@@ -8,9 +8,6 @@ import random
 OPEN_DEFECTS = {
     "kill_dataplane@huge": "issue 22 defect 5: a hugepage-mode restart drops what was still in the rings",
     "stop_both@huge": "issue 22 defect 5: a hugepage-mode restart drops what was still in the rings",
-    "stop_both@nohuge": "found by the explorer (seed 903079674, 1 schedule in 129): after weir-control is killed, "
-                        "the dataplane stopped undrained and both restarted (--no-huge), then failpoint kills, 8 "
-                        "received events were stated lost; not chased yet",
 }
 
 LIVE_FAULTS = ["kill_control", "kill_control", "stop_control", "second_control", "kill_control_after_roll",
