@@ -45,3 +45,14 @@ weir_lockfile_take(const char *path, const char *what, char *err, size_t errlen)
 	return fd;
 }
 
+
+bool
+weir_lockfile_held(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	close(fd); /* lets go of the shared lock, if it was had */
+	return held;
+}

@@ -204,17 +204,32 @@ weir_config_load(const char *path, struct weir_config *cfg, char *err, size_t er
 	return rc;
 }
 
+/* An EAL option's value, given as "--opt=V" or "--opt V"; NULL if absent. */
+static const char *
+eal_value(const struct weir_config *cfg, const char *opt)
+{
+	size_t n = strlen(opt);
+	for (int i = 0; i < cfg->eal_argc; i++) {
+		const char *a = cfg->eal_argv[i];
+		if (strncmp(a, opt, n) == 0 && a[n] == '=')
+			return a + n + 1;
+		if (strcmp(a, opt) == 0 && i + 1 < cfg->eal_argc)
+			return cfg->eal_argv[i + 1];
+	}
+	return NULL;
+}
+
 const char *
 weir_config_file_prefix(const struct weir_config *cfg)
 {
-	for (int i = 0; i < cfg->eal_argc; i++) {
-		const char *a = cfg->eal_argv[i];
-		if (strncmp(a, "--file-prefix=", 14) == 0)
-			return a + 14;
-		if (strcmp(a, "--file-prefix") == 0 && i + 1 < cfg->eal_argc)
-			return cfg->eal_argv[i + 1];
-	}
-	return "weir";
+	const char *p = eal_value(cfg, "--file-prefix");
+	return p ? p : "weir";
+}
+
+const char *
+weir_config_huge_dir(const struct weir_config *cfg)
+{
+	return eal_value(cfg, "--huge-dir");
 }
 
 unsigned

@@ -222,6 +222,8 @@ void weir_config_retention(const struct weir_config *cfg, const char *topic, str
 
 /* The --file-prefix among the EAL arguments, "weir" when none is given. */
 const char *weir_config_file_prefix(const struct weir_config *cfg);
+/* EAL's --huge-dir, NULL when not given (EAL then finds a mount itself). */
+const char *weir_config_huge_dir(const struct weir_config *cfg);
 bool weir_config_no_huge(const struct weir_config *cfg);
 /* The process umask that gives the log's files log_mode (made 0666) and
  * its directories the same with x where r is (made 0777). */

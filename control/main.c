@@ -1,8 +1,8 @@
 #define _GNU_SOURCE /* close_range */
 /*
- * weir-control: attaches to weir-dataplane's rings and counters (as a DPDK
- * secondary process, or by mapping the /dev/shm files under --no-huge) and
- * drains every record into the durable log, exactly once across restarts.
+ * weir-control: maps weir-dataplane's rings and counters (files on hugetlbfs,
+ * or in /dev/shm under --no-huge; no EAL) and drains every record into the
+ * durable log, exactly once across restarts of either process.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,8 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <rte_eal.h>
-#include <rte_errno.h>
 
 #include "weir_attach.h"
 #include "weir_config.h"
@@ -166,7 +164,7 @@ write_stats_json(const char *path, const struct weir_drain *d, const struct weir
 
 /* The info region and every worker's ring of the dataplane shm names. */
 static int
-attach_once(const struct weir_shm *shm, unsigned wait_ms, struct weir_info **info, struct weir_ring **rings)
+attach_once(struct weir_shm *shm, unsigned wait_ms, struct weir_info **info, struct weir_ring **rings)
 {
 	const char *why = NULL;
 	*info = weir_info_attach(shm, wait_ms, &why);
@@ -193,23 +191,23 @@ rings_drained(const struct weir_info *info, struct weir_ring *const *rings)
 	return true;
 }
 
-/* Under --no-huge the regions outlive a killed dataplane: what its rings
- * still hold is drained like a live one's, but a dead run already drained
- * is passed over until the next dataplane replaces it. */
+/* The regions outlive a killed dataplane: what its rings still hold is
+ * drained like a live one's, but a dead run already drained is passed over
+ * until the next dataplane replaces it. */
 static int
-attach_regions(const struct weir_shm *shm, const struct options *o, struct weir_info **info, struct weir_ring **rings)
+attach_regions(struct weir_shm *shm, const struct options *o, struct weir_info **info, struct weir_ring **rings)
 {
 	unsigned wait_ms = o->wait_primary_s * 1000 >= UINT_MAX ? UINT_MAX : (unsigned)(o->wait_primary_s * 1000);
 	for (bool said = false;; said = true) {
 		int rc = attach_once(shm, wait_ms, info, rings);
-		if (rc != 0 || weir_primary_alive(shm, *info) || !rings_drained(*info, rings))
+		if (rc != 0 || weir_primary_alive(shm) || !rings_drained(*info, rings))
 			return rc;
 		if (!said)
 			printf("weir-control: the regions of file prefix %s are a dead run's, drained: waiting for the "
 			       "next weir-dataplane\n", shm->prefix);
 		for (unsigned i = 0; i < (*info)->n_workers; i++)
-			weir_shm_detach(shm, rings[i], weir_ring_memsize(rings[i]->size_bytes));
-		weir_shm_detach(shm, *info, sizeof(**info));
+			weir_shm_detach(rings[i], weir_ring_memsize(rings[i]->size_bytes));
+		weir_info_detach(shm, *info, sizeof(**info));
 		if (quit)
 			return 1;
 		usleep(200 * 1000);
@@ -307,7 +305,7 @@ drain_until_done(struct control *ctl)
 		if (now >= next_alive_check) {
 			/* A SIGKILLed dataplane never says "stopped": its lock or pid does. */
 			next_alive_check = now + 200 * 1000 * 1000ull;
-			if (!weir_primary_alive(&ctl->shm, ctl->info)) {
+			if (!weir_primary_alive(&ctl->shm)) {
 				__atomic_store_n(&ctl->msrc.dataplane_up, 0, __ATOMIC_RELAXED);
 				printf("weir-control: weir-dataplane (pid %" PRIu64 ") is gone: making what it published "
 				       "durable\n",
@@ -348,12 +346,15 @@ drain_until_done(struct control *ctl)
 static int
 attach_dataplane(struct control *ctl)
 {
+	/* The regions first: once they are there, so is the directory the lock
+	 * goes in (EAL's runtime directory, with hugepages).  Mapping them
+	 * changes nothing; a second weir-control stops at the lock. */
+	if (attach_regions(&ctl->shm, &ctl->o, &ctl->info, ctl->rings) != 0)
+		return 1;
 	if ((ctl->consumer_lock = weir_consumer_lock(&ctl->shm, ctl->err, sizeof(ctl->err))) < 0) {
 		fprintf(stderr, "weir-control: %s\n", ctl->err);
 		return 1;
 	}
-	if (attach_regions(&ctl->shm, &ctl->o, &ctl->info, ctl->rings) != 0)
-		return 1;
 	if (weir_drain_open(&ctl->d, &ctl->cfg, (const char(*)[WEIR_TOPIC_NAME_MAX])ctl->info->topics,
 			    ctl->info->n_topics, ctl->rings, ctl->info->n_workers, ctl->info->start_time_ns, ctl->err,
 			    sizeof(ctl->err)) != 0) {
@@ -371,9 +372,9 @@ attach_dataplane(struct control *ctl)
 	return 0;
 }
 
-/* EAL cannot be started twice in one process: the next dataplane is waited
- * for by this program anew, the log closed and the endpoint down for the
- * moment between. */
+/* The next dataplane is waited for by this program anew: nothing of the
+ * dead run (its mappings, its locks, the drain's state) is carried over; the
+ * log is closed and the endpoint down for the moment between. */
 static void
 wait_for_the_next_dataplane(struct control *ctl, char **argv, int argc)
 {
@@ -386,8 +387,8 @@ wait_for_the_next_dataplane(struct control *ctl, char **argv, int argc)
 	args[argc] = NULL;
 	printf("weir-control: waiting for the next weir-dataplane with file prefix %s\n", ctl->shm.prefix);
 	fflush(stdout);
-	/* EAL's descriptors (and their flocks on the runtime files, which keep
-	 * the next dataplane's EAL from starting) would outlive the exec. */
+	/* Descriptors (and their flocks: the consumer lock, the topics') would
+	 * outlive the exec. */
 	close_range(3, ~0u, 0);
 	execv("/proc/self/exe", args);
 	fprintf(stderr, "weir-control: cannot start again to wait for the next dataplane: %s\n", strerror(errno));
@@ -411,10 +412,9 @@ main(int argc, char **argv)
 		return 1; /* before any thread */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	weir_shm_from_config(&ctl.cfg, &ctl.shm);
 	ctl.msrc = (struct weir_metrics_src){ .cfg = &ctl.cfg, .start_ns = weir_realtime_ns(),
 					      .heartbeat_stale_ns = 2000000000ull };
-	snprintf(ctl.msrc.prefix, sizeof(ctl.msrc.prefix), "%s", ctl.shm.prefix);
+	snprintf(ctl.msrc.prefix, sizeof(ctl.msrc.prefix), "%s", weir_config_file_prefix(&ctl.cfg));
 	if (ctl.cfg.metrics_port && (ctl.metrics = start_metrics(&ctl.cfg, &ctl.msrc, ctl.err, sizeof(ctl.err))) == NULL)
 		return 1;
 	/* The log to the service user, and become it, before attaching: the
@@ -423,7 +423,7 @@ main(int argc, char **argv)
 	 * a re-exec for the next dataplane stays that user. */
 	const char *given[] = { ctl.cfg.log_dir, NULL };
 	if (weir_priv_settle("weir-control", &ctl.user, given, NULL) != 0 ||
-	    weir_attach(&ctl.cfg, "weir-control", ctl.o.wait_primary_s, &quit, &ctl.shm) != 0) {
+	    weir_attach(&ctl.cfg, "weir-control", &ctl.shm) != 0) {
 		weir_http_stop(ctl.metrics);
 		return quit ? 0 : 1;
 	}
@@ -441,6 +441,5 @@ main(int argc, char **argv)
 		weir_drain_close(&ctl.d);
 	if (end == DRAIN_PRIMARY_GONE && !ctl.o.exit_when_done && !quit)
 		wait_for_the_next_dataplane(&ctl, argv, argc);
-	weir_detach(&ctl.shm, end != DRAIN_PRIMARY_GONE && ctl.info && weir_primary_alive(&ctl.shm, ctl.info));
 	return end == DRAIN_FAILED ? 1 : 0;
 }

@@ -33,7 +33,6 @@
 #include "weir_shm.h"
 #include "weir_telemetry.h"
 #include "weir_time.h"
-#include "weir_stranded.h"
 #include "weir_worker.h"
 
 static volatile bool quit;
@@ -184,7 +183,6 @@ struct dataplane {
 	struct weir_rules_admin rules;
 	struct weir_restore restore;
 	uint64_t undrained_bytes;
-	struct weir_stranded stranded;           /* what died with the memzones: stated, exit 4 */
 	char line_name[WEIR_MAX_LINES][40];      /* "FEED/a" by line id */
 	const char *line_names[WEIR_MAX_LINES];  /* NULL: no such line */
 	struct weir_priv_user user;              /* "user" of the config; no name: none */
@@ -262,16 +260,18 @@ static int
 setup_shared(struct dataplane *dp)
 {
 	struct weir_config *cfg = &dp->cfg;
-	weir_shm_from_config(cfg, &dp->shm);
-	if (dp->shm.backend == WEIR_SHM_FILE)
-		printf("weir-dataplane: --no-huge: rings and counters in /dev/shm/weir.%s.* (no hugepages)\n",
-		       dp->shm.prefix);
+	if (weir_shm_from_config(cfg, &dp->shm, dp->err, sizeof(dp->err)) != 0) {
+		fprintf(stderr, "weir-dataplane: %s\n", dp->err);
+		return 1;
+	}
+	printf("weir-dataplane: rings and counters in %s/weir.%s.* (%s)\n", dp->shm.dir, dp->shm.prefix,
+	       dp->shm.huge ? "hugepages" : "--no-huge: no hugepages");
 	if (weir_shm_wait_drained(&dp->shm, "weir-dataplane", 30) != 0)
 		return 1;
 	dp->info = weir_shm_create(&dp->shm, "info", sizeof(struct weir_info), (int)rte_socket_id());
-	if (dp->info == NULL) {
-		fprintf(stderr, "weir-dataplane: cannot create the info region (%zu bytes): %s\n",
-			sizeof(struct weir_info), rte_strerror(rte_errno));
+	if (dp->info == NULL || weir_shm_hold_live(&dp->shm) != 0) {
+		fprintf(stderr, "weir-dataplane: cannot create the info region %s/weir.%s.info (%zu bytes): %s\n",
+			dp->shm.dir, dp->shm.prefix, sizeof(struct weir_info), strerror(errno));
 		return 1;
 	}
 	if (weir_ports_init(cfg, &dp->ports, dp->err, sizeof(dp->err)) != 0) {
@@ -466,12 +466,12 @@ stop_and_drain(struct dataplane *dp)
 	__atomic_store_n(&dp->info->state, WEIR_STATE_DRAINING, __ATOMIC_RELEASE);
 	dp->undrained_bytes = wait_for_drain(dp->rings, cfg->n_workers, cfg->drain_timeout_ns);
 	if (dp->undrained_bytes)
-		printf("weir-dataplane: %" PRIu64 " bytes of records not drained after %.1f s: is weir-control running?\n",
-		       dp->undrained_bytes, (double)cfg->drain_timeout_ns / 1e9);
+		printf("weir-dataplane: %" PRIu64 " bytes of records not drained after %.1f s: is weir-control running? "
+		       "They stay in %s/weir.%s.ring.* for the next weir-control to drain (the next weir-dataplane "
+		       "waits for that)\n",
+		       dp->undrained_bytes, (double)cfg->drain_timeout_ns / 1e9, dp->shm.dir, dp->shm.prefix);
 	else
 		printf("weir-dataplane: every ring drained\n");
-	if (dp->undrained_bytes && dp->shm.backend == WEIR_SHM_MEMZONE)
-		weir_stranded_state(dp->rings, cfg->n_workers, dp->info, 200, stderr, &dp->stranded);
 	__atomic_store_n(&dp->info->state, WEIR_STATE_STOPPED, __ATOMIC_RELEASE);
 	publish_port_stats(dp->info, &dp->ports);
 }
@@ -552,13 +552,11 @@ main(int argc, char **argv)
 		keep_house(&dp);
 		stop_and_drain(&dp);
 		rc = report(&dp);
-		if (rc == 0 && dp.stranded.records)
-			rc = 4; /* records lost with the process: stated above, never a clean exit */
 	}
 	if (dp.ports_up)
 		weir_ports_stop(&dp.ports);
-	/* weir-control keeps its own mapping; a file-backed region goes once
-	 * nothing is left in it. */
+	/* The region files go once nothing is left in them (weir-control keeps
+	 * its own mapping); what is left waits there for a weir-control. */
 	if (dp.info != NULL && dp.undrained_bytes == 0)
 		weir_shm_unlink_all(&dp.shm, dp.cfg.n_workers);
 	rte_eal_cleanup();

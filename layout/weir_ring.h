@@ -1,7 +1,7 @@
 /*
  * The record ring: one per worker, single producer (the worker lcore), single
  * consumer (weir-control), variable-length 8-byte-aligned records in shared
- * memory (a hugepage memzone, or a /dev/shm file under --no-huge).
+ * memory (a file on hugetlbfs, or in /dev/shm under --no-huge).
  *
  * Positions are free-running 64-bit byte counts; offset = pos & mask.  The
  * producer publishes tail once per burst (release); the consumer publishes

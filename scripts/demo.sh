@@ -35,7 +35,7 @@ rm -rf "$dir" && mkdir -p "$dir"
 
 cleanup() {
   kill "${dp_pid:-}" "${cp_pid:-}" "${stat_pid:-}" 2>/dev/null || true
-  rm -rf "/var/run/dpdk/$WEIR_PREFIX" /dev/hugepages/"$WEIR_PREFIX"map_* /dev/shm/weir."$WEIR_PREFIX".* "$WEIR_PCAP" 2>/dev/null || true
+  rm -rf "/var/run/dpdk/$WEIR_PREFIX" /dev/hugepages/"$WEIR_PREFIX"map_* /dev/hugepages/weir."$WEIR_PREFIX".* /dev/shm/weir."$WEIR_PREFIX".* "$WEIR_PCAP" 2>/dev/null || true
 }
 trap cleanup EXIT
 

@@ -27,7 +27,7 @@ conf=pmd-config/demo-pcap.conf
 cp_pid="" dp_pid=""
 cleanup() {
   kill "$dp_pid" "$cp_pid" 2>/dev/null || true
-  rm -rf "/var/run/dpdk/$WEIR_PREFIX" /dev/hugepages/"$WEIR_PREFIX"map_* /dev/shm/weir."$WEIR_PREFIX".* "$WEIR_PCAP"
+  rm -rf "/var/run/dpdk/$WEIR_PREFIX" /dev/hugepages/"$WEIR_PREFIX"map_* /dev/hugepages/weir."$WEIR_PREFIX".* /dev/shm/weir."$WEIR_PREFIX".* "$WEIR_PCAP"
 }
 trap cleanup EXIT
 

@@ -8,9 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <rte_eal.h>
-#include <rte_errno.h>
-
 #include "weir_attach.h"
 #include "weir_lockfile.h"
 
@@ -38,96 +35,65 @@ runtime_path(const char *prefix, const char *file, char *path, size_t len)
 }
 
 bool
-weir_primary_alive(const struct weir_shm *shm, const struct weir_info *info)
+weir_primary_alive(const struct weir_shm *shm)
 {
-	if (shm->backend == WEIR_SHM_MEMZONE) {
-		char path[512];
-		runtime_path(shm->prefix, "config", path, sizeof(path));
-		return primary_alive(path);
+	if (shm->info_fd < 0)
+		return false;
+	/* Its dataplane holds the info file's lock while it lives (not its
+	 * pid: that may be reused, or be another pid namespace's). */
+	if (flock(shm->info_fd, LOCK_SH | LOCK_NB) == 0) {
+		flock(shm->info_fd, LOCK_UN);
+		return false;
 	}
-	return weir_pid_alive(info->dataplane_pid); /* files: no EAL lock to look at */
-}
-
-/* A secondary started before its primary fails, and one started against a
- * dead primary's leftover runtime dir spins inside rte_eal_init for ever:
- * attach only to a live primary. */
-static int
-wait_for_primary(const char *prog, const char *prefix, double wait_s, const volatile sig_atomic_t *quit)
-{
-	char path[512];
-	runtime_path(prefix, "config", path, sizeof(path));
-	for (double waited = 0;; waited += 0.05) {
-		if (primary_alive(path))
-			return 0;
-		if (waited >= wait_s || *quit) {
-			fprintf(stderr,
-				"%s: no live weir-dataplane with file prefix \"%s\" after %.0f s (%s is missing or unlocked)\n",
-				prog, prefix, wait_s, path);
-			return -1;
-		}
-		usleep(50 * 1000);
-	}
-}
-
-static int
-attach_secondary(const struct weir_config *cfg, const char *prog, const char *prefix)
-{
-	static char lcore[16], fp[128];
-	char *argv[16];
-	int n = 0;
-	snprintf(lcore, sizeof(lcore), "%d", cfg->control_lcore);
-	snprintf(fp, sizeof(fp), "--file-prefix=%s", prefix);
-	argv[n++] = (char *)prog;
-	argv[n++] = "--proc-type=secondary";
-	argv[n++] = fp;
-	argv[n++] = "-l";
-	argv[n++] = lcore;
-	argv[n++] = "--no-pci";
-	argv[n++] = "--log-level=lib.eal:error";
-	/* The memory layout must match the primary's. */
-	for (int i = 0; i < cfg->eal_argc && n < 14; i++)
-		if (!strncmp(cfg->eal_argv[i], "--huge-dir", 10) || !strncmp(cfg->eal_argv[i], "--base-virtaddr", 15))
-			argv[n++] = cfg->eal_argv[i];
-	argv[n] = NULL;
-	if (rte_eal_init(n, argv) < 0) {
-		fprintf(stderr, "%s: cannot attach as a DPDK secondary (file prefix %s): %s\n", prog, prefix,
-			rte_strerror(rte_errno));
-		return -1;
-	}
-	return 0;
+	return errno == EWOULDBLOCK;
 }
 
 int
-weir_attach(const struct weir_config *cfg, const char *prog, double wait_s, const volatile sig_atomic_t *quit,
-	    struct weir_shm *shm)
+weir_attach(const struct weir_config *cfg, const char *prog, struct weir_shm *shm)
 {
-	weir_shm_from_config(cfg, shm);
-	if (shm->backend == WEIR_SHM_FILE) {
-		fprintf(stderr, "%s: --no-huge: attaching to /dev/shm/weir.%s.* without EAL\n", prog, shm->prefix);
-		return 0;
-	}
-	if (wait_for_primary(prog, shm->prefix, wait_s, quit) != 0)
+	char err[512];
+	if (weir_shm_from_config(cfg, shm, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
 		return -1;
-	return attach_secondary(cfg, prog, shm->prefix);
+	}
+	fprintf(stderr, "%s: attaching to %s/weir.%s.* (%s)\n", prog, shm->dir, shm->prefix,
+		shm->huge ? "hugepages" : "--no-huge");
+	return 0;
 }
 
 void
-weir_detach(const struct weir_shm *shm, bool primary_alive)
+weir_info_detach(struct weir_shm *shm, struct weir_info *info, uint64_t bytes)
 {
-	/* Against a dead primary, EAL's cleanup faults (SIGFPE seen in
-	 * librte_eal): exiting lets the kernel drop the mappings. */
-	if (shm->backend == WEIR_SHM_MEMZONE && primary_alive)
-		rte_eal_cleanup();
+	weir_shm_detach(info, bytes);
+	if (shm->info_fd >= 0)
+		close(shm->info_fd);
+	shm->info_fd = -1;
+}
+
+/* Beside the regions, but not on hugetlbfs, which takes no write() of the
+ * holder's pid: EAL's runtime directory there, which containers share. */
+static void
+consumer_lock_path(const struct weir_shm *shm, char *path, size_t len)
+{
+	if (shm->huge)
+		runtime_path(shm->prefix, "weir-consumer.lock", path, len);
+	else
+		snprintf(path, len, "/dev/shm/weir.%s.consumer.lock", shm->prefix);
+}
+
+bool
+weir_consumer_draining(const struct weir_shm *shm)
+{
+	char path[512];
+	consumer_lock_path(shm, path, sizeof(path));
+	return weir_lockfile_held(path);
 }
 
 int
 weir_consumer_lock(const struct weir_shm *shm, char *err, size_t errlen)
 {
 	char path[512];
-	if (shm->backend == WEIR_SHM_MEMZONE)
-		runtime_path(shm->prefix, "weir-consumer.lock", path, sizeof(path));
-	else
-		snprintf(path, sizeof(path), "/dev/shm/weir.%s.consumer.lock", shm->prefix);
+	consumer_lock_path(shm, path, sizeof(path));
 	int fd = weir_lockfile_take(path, "the rings' consumer lock", err, errlen);
 	if (fd < 0 && errno == EWOULDBLOCK) {
 		size_t n = strlen(err);

@@ -117,13 +117,12 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	struct weir_shm shm;
-	if (weir_attach(&cfg, "weir-stat", 10, &quit, &shm) != 0)
+	if (weir_attach(&cfg, "weir-stat", &shm) != 0)
 		return 1;
 	const char *why;
 	struct weir_info *info = weir_info_attach(&shm, 10000, &why);
 	if (info == NULL) {
 		fprintf(stderr, "weir-stat: %s\n", why);
-		weir_detach(&shm, true);
 		return 1;
 	}
 	const struct weir_seq_region *regions[WEIR_MAX_WORKERS] = { 0 };
@@ -146,6 +145,5 @@ main(int argc, char **argv)
 		prev = now;
 		t_prev = t_now;
 	}
-	weir_detach(&shm, weir_primary_alive(&shm, info));
 	return 0;
 }

@@ -256,9 +256,10 @@ class Run:
         self.restart_both(undrained=True)
 
     def restart_both(self, undrained):
-        """undrained: nobody drained the dead run's rings (its /dev/shm ones are then drained first)."""
+        """undrained: nobody drained the dead run's rings (a weir-control alone drains them first: the next
+        dataplane waits for that)."""
         self.replayed = True
-        if undrained and self.s["mode"] == "nohuge":
+        if undrained:
             self.wait_exit(self.start_control(), "weir-control draining a dead run's rings")
         self.start_dataplane()
         self.start_control()

@@ -6,8 +6,6 @@ import random
 # Faults whose defect is known and not fixed yet (issue 22): left out of a run unless asked for, so the
 # bounded run in the suite stays green while the explorer at length still looks for them.
 OPEN_DEFECTS = {
-    "kill_dataplane@huge": "issue 22 defect 5: a hugepage-mode restart drops what was still in the rings",
-    "stop_both@huge": "issue 22 defect 5: a hugepage-mode restart drops what was still in the rings",
 }
 
 LIVE_FAULTS = ["kill_control", "kill_control", "stop_control", "second_control", "kill_control_after_roll",

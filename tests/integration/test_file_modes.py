@@ -32,7 +32,7 @@ def modes(d):
 
 def shm_modes(d):
     out = {}
-    for p in glob.glob(f"/dev/shm/*{d.prefix}*") + glob.glob(f"/dev/hugepages/{d.prefix}*"):
+    for p in glob.glob(f"/dev/shm/*{d.prefix}*") + glob.glob(f"/dev/hugepages/*{d.prefix}*"):
         try:
             out[p] = stat.S_IMODE(os.lstat(p).st_mode)
         except FileNotFoundError:

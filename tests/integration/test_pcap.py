@@ -52,18 +52,11 @@ def test_ring_full_drops_are_counted_whole_and_the_identity_still_holds(deploy, 
                .replace("drain-timeout 20s", "drain-timeout 1s")
     d = deploy("full", f"--vdev=net_pcap0,rx_pcap={pcap}", body)
     dp = d.start_dataplane("--stop-when-idle", "1")
-    huge = "--no-huge" not in open(d.config).read()
-    # with hugepages what the rings hold dies with the process: stated, exit 4; --no-huge keeps it in files
-    assert dp.wait(timeout=60) == (4 if huge else 0), d.output("dataplane")
+    # what the rings hold stays in their files (hugetlbfs or /dev/shm) for the next weir-control: exit 0
+    assert dp.wait(timeout=60) == 0, d.output("dataplane")
+    assert "for the next weir-control to drain" in d.output("dataplane")
     t = load_json(d.dataplane_stats)["total"]
     man = load_json(manifest)["expected"]
-    if huge:
-        out = d.output("dataplane")
-        m = re.search(r"stranded: (\d+) records lost with this process \((\d+) events, (\d+) dead letters", out)
-        assert m and (int(m[2]), int(m[3])) == (t["event_records"], t["dead_letter_records"]), out[-2000:]
-        runs = re.findall(r"stranded, lost with this process: topic (\S+), source (\S+), (.+?) seq (\d+)-(\d+) "
-                          r"\((\d+) records\)", out)
-        assert sum(int(r[5]) for r in runs if r[2] == "events") == t["event_records"], runs[:5]
     assert t["rx_packets"] == man["rx_packets"]
     assert t["ring_full_packets"] > 0
     assert t["accepted_packets"] + t["ring_full_packets"] == man["accepted_packets"]

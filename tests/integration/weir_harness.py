@@ -82,7 +82,8 @@ def free_port():
 
 def remove_dpdk_files(prefix):
     shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
-    for path in glob.glob(f"/dev/hugepages/{prefix}map_*") + glob.glob(f"/dev/shm/weir.{prefix}.*"):
+    for path in (glob.glob(f"/dev/hugepages/{prefix}map_*") + glob.glob(f"/dev/hugepages/weir.{prefix}.*")
+                 + glob.glob(f"/dev/shm/weir.{prefix}.*")):
         try:
             os.unlink(path)
         except OSError:
