@@ -99,7 +99,9 @@ int
 weir_diag_read_file(const char *path, size_t max_bytes, char **text, size_t *len, char *err, size_t errlen)
 {
 	*text = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO's open would wait for a writer for ever (a --check,
+	 * an ExecStartPre hung); it is refused below, like any special file. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "weir_config.h"
@@ -245,6 +246,27 @@ should_say_a_directory_is_not_a_config_file(void **state)
 {
 	assert_int_equal(weir_config_load("/tmp", &cfg, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "/tmp:0: a directory, not a file"));
+}
+
+/* A FIFO named where a file goes: refused at once, never waited on (a
+ * --check, or a unit's ExecStartPre, would hang for ever on its open). */
+static void
+should_refuse_a_fifo_without_waiting_for_a_writer(void **state)
+{
+	char fifo[64], line[160];
+	snprintf(fifo, sizeof(fifo), "/tmp/weir-unit-fifo-%d", (int)getpid());
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10); /* a hang fails the test (SIGALRM) instead of the suite's time */
+	snprintf(line, sizeof(line), "decoder moldudp64 udp-port 26402 topic itch sources @%s\n", fifo);
+	char text[512];
+	snprintf(text, sizeof(text), VALID_TAIL "%s", line);
+	assert_int_equal(parse(text), -1);
+	assert_non_null(strstr(err, "a special file, not a file"));
+	assert_int_equal(weir_config_load(fifo, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "a special file, not a file"));
+	alarm(0);
+	unlink(fifo);
 }
 
 static void
@@ -495,6 +517,7 @@ main(void)
 		cmocka_unit_test(should_say_that_reorder_window_takes_two_values),
 		cmocka_unit_test(should_say_a_directory_is_not_a_config_file),
 		cmocka_unit_test(should_name_the_config_line_of_a_missing_rules_file),
+		cmocka_unit_test(should_refuse_a_fifo_without_waiting_for_a_writer),
 		cmocka_unit_test(should_parse_the_checksum_rules_and_restore_settings),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
