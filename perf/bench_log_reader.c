@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,14 +332,67 @@ bench_retention(const char *root)
 	weir_log_topic_close(&g.t);
 }
 
+static const char *const USAGE =
+	"usage: bench_log_reader DIR [ENTRIES [PART,...]]\n"
+	"  writes a topic of ENTRIES entries (default 100000000) under DIR/read and DIR/retain, then times\n"
+	"  the PARTs asked for (default seeks,seq,follow,retention)\n";
+
+/* Each of the comma-separated parts is one this program has. */
+static bool
+parts_known(const char *list)
+{
+	static const char *const known[] = { "seeks", "seq", "follow", "retention" };
+	char copy[256];
+	snprintf(copy, sizeof(copy), "%s", list);
+	char *save = NULL;
+	for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		bool ok = false;
+		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			ok |= strcmp(p, known[i]) == 0;
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* Arguments as the usage says, or 2 said: a flag (Google Benchmark's
+ * --benchmark_list_tests, say) is never taken for a directory to fill. */
+static int
+check_args(int argc, char **argv, uint64_t *n)
+{
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		fputs(USAGE, stdout);
+		exit(0);
+	}
+	if (argc < 2 || argc > 4) {
+		fputs(USAGE, stderr);
+		return 2;
+	}
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-') {
+			fprintf(stderr, "bench_log_reader: unknown option %s (it takes none)\n%s", argv[i], USAGE);
+			return 2;
+		}
+	char *end = NULL;
+	*n = argc > 2 ? strtoull(argv[2], &end, 10) : 100000000ull;
+	if (argc > 2 && (*end != 0 || *n == 0)) {
+		fprintf(stderr, "bench_log_reader: ENTRIES \"%s\" is not a count\n%s", argv[2], USAGE);
+		return 2;
+	}
+	if (argc > 3 && !parts_known(argv[3])) {
+		fprintf(stderr, "bench_log_reader: \"%s\": the parts are seeks, seq, follow and retention\n%s", argv[3],
+			USAGE);
+		return 2;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: bench_log_reader DIR [ENTRIES [seeks,seq,follow,retention]]\n");
+	uint64_t n;
+	if (check_args(argc, argv, &n) != 0)
 		return 2;
-	}
-	uint64_t n = argc > 2 ? strtoull(argv[2], NULL, 10) : 100000000ull;
 	char root[PATH_MAX], root2[PATH_MAX];
 	snprintf(root, sizeof(root), "%s/read", argv[1]);
 	snprintf(root2, sizeof(root2), "%s/retain", argv[1]);
