@@ -325,7 +325,7 @@ line_totals(const struct weir_info *info, unsigned line, struct weir_line_counte
 		uint64_t *dst = (uint64_t *)out;
 		for (unsigned i = 0; i < sizeof(*out) / 8; i++) {
 			uint64_t v = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
-			if (&dst[i] == &out->last_rx_ns)
+			if (&dst[i] == &out->last_rx_ns || &dst[i] == &out->last_end_ns)
 				dst[i] = v > dst[i] ? v : dst[i];
 			else
 				dst[i] += v;
@@ -334,14 +334,28 @@ line_totals(const struct weir_info *info, unsigned line, struct weir_line_counte
 }
 
 /* Silent: nothing on the line for its feed's silent time while the other
- * line has had traffic in it; *quiet_ns how long. */
+ * line has had traffic in it; *quiet_ns how long (since the start of the
+ * run's counting when the line was never heard: then last_rx_ns is 0). */
 static bool
 line_silent(const struct weir_feed_cfg *f, const struct weir_line_counters *l, const struct weir_line_counters *other,
 	    uint64_t now, uint64_t *quiet_ns)
 {
-	uint64_t since = l->last_rx_ns ? l->last_rx_ns : 0;
-	*quiet_ns = now > since ? now - since : 0;
-	return other->last_rx_ns && now - other->last_rx_ns < f->silent_ns && *quiet_ns >= f->silent_ns;
+	*quiet_ns = l->last_rx_ns && now > l->last_rx_ns ? now - l->last_rx_ns : 0;
+	bool other_live = other->last_rx_ns && now - other->last_rx_ns < f->silent_ns;
+	return other_live && (l->last_rx_ns == 0 || *quiet_ns >= f->silent_ns);
+}
+
+/* Both lines silent while the feed is expected: it had traffic, its last
+ * packet was not an end of session, and nothing came for the silent time;
+ * *quiet_ns how long. */
+static bool
+feed_silent(const struct weir_feed_cfg *f, const struct weir_line_counters *a, const struct weir_line_counters *b,
+	    uint64_t now, uint64_t *quiet_ns)
+{
+	uint64_t last = a->last_rx_ns > b->last_rx_ns ? a->last_rx_ns : b->last_rx_ns;
+	uint64_t end = a->last_end_ns > b->last_end_ns ? a->last_end_ns : b->last_end_ns;
+	*quiet_ns = last && now > last ? now - last : 0;
+	return last && end < last && *quiet_ns >= f->silent_ns;
 }
 
 /* Per feed line: what it brought, won, lost to the other line, how far
@@ -379,20 +393,33 @@ render_lines(struct weir_prom *b, const struct weir_metrics_src *s)
 				weir_prom_put(b, "%s{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n", fields[k].name, cfg->feeds[l / 2].name,
 					      'a' + (l & 1), *(const uint64_t *)((const uint8_t *)&t[l] + fields[k].off));
 	}
+	/* Each family's samples under its own header (the text format's rule). */
 	weir_prom_family(b, "weir_feed_line_only_events_total", "counter",
 			 "events only this line brought (won, and the other line never brought them)");
-	weir_prom_family(b, "weir_feed_line_silent", "gauge",
-			 "1 while the line has had nothing for the feed's silent time and the other line has traffic");
 	for (unsigned l = 0; l < n; l++) {
-		if (!cfg->feeds[l / 2].has_lines)
-			continue;
 		const struct weir_line_counters *o = &t[l ^ 1];
+		if (cfg->feeds[l / 2].has_lines)
+			weir_prom_put(b, "weir_feed_line_only_events_total{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n",
+				      cfg->feeds[l / 2].name, 'a' + (l & 1),
+				      t[l].won > o->arbitrated ? t[l].won - o->arbitrated : 0);
+	}
+	weir_prom_family(b, "weir_feed_line_silent", "gauge",
+			 "1 while the line has had nothing for the feed's silent time (or nothing yet) and the other "
+			 "line has traffic");
+	for (unsigned l = 0; l < n; l++) {
 		uint64_t quiet;
-		bool silent = line_silent(&cfg->feeds[l / 2], &t[l], o, now, &quiet);
-		weir_prom_put(b, "weir_feed_line_only_events_total{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n",
-			      cfg->feeds[l / 2].name, 'a' + (l & 1), t[l].won > o->arbitrated ? t[l].won - o->arbitrated : 0);
-		weir_prom_put(b, "weir_feed_line_silent{feed=\"%s\",line=\"%c\"} %d\n", cfg->feeds[l / 2].name,
-			      'a' + (l & 1), silent);
+		if (cfg->feeds[l / 2].has_lines)
+			weir_prom_put(b, "weir_feed_line_silent{feed=\"%s\",line=\"%c\"} %d\n", cfg->feeds[l / 2].name,
+				      'a' + (l & 1), line_silent(&cfg->feeds[l / 2], &t[l], &t[l ^ 1], now, &quiet));
+	}
+	weir_prom_family(b, "weir_feed_silent", "gauge",
+			 "1 while every line of the feed has had nothing for its silent time, though it had traffic "
+			 "and its last packet was no end of session");
+	for (unsigned l = 0; l < n; l += 2) {
+		uint64_t quiet;
+		if (cfg->feeds[l / 2].has_lines)
+			weir_prom_put(b, "weir_feed_silent{feed=\"%s\"} %d\n", cfg->feeds[l / 2].name,
+				      feed_silent(&cfg->feeds[l / 2], &t[l], &t[l + 1], now, &quiet));
 	}
 	weir_prom_family(b, "weir_feed_line_behind_seconds", "histogram",
 			 "how far the line ran behind the other: a packet's second copy after its first (sampled)");
@@ -404,27 +431,40 @@ render_lines(struct weir_prom *b, const struct weir_metrics_src *s)
 	}
 }
 
-/* "feed F line L silent ..." for the first silent line; false when none. */
-static bool
-any_line_silent(const struct weir_metrics_src *s, const struct weir_info *info, char *reason, size_t len)
+/* Whether a feed has fallen silent whole (-1: 503, reason said), or a line
+ * of one (1: degraded, reason said), or neither (0). */
+static int
+lines_health(const struct weir_metrics_src *s, const struct weir_info *info, char *reason, size_t len)
 {
 	const struct weir_config *cfg = s->cfg;
 	uint64_t now = weir_realtime_ns();
+	int verdict = 0;
 	for (unsigned f = 0; f < cfg->n_feeds; f++) {
 		if (!cfg->feeds[f].has_lines)
 			continue;
-		struct weir_line_counters a, b;
-		line_totals(info, f * 2, &a);
-		line_totals(info, f * 2 + 1, &b);
+		struct weir_line_counters ab[2];
+		line_totals(info, f * 2, &ab[0]);
+		line_totals(info, f * 2 + 1, &ab[1]);
 		uint64_t quiet;
-		for (unsigned ab = 0; ab < 2; ab++)
-			if (line_silent(&cfg->feeds[f], ab ? &b : &a, ab ? &a : &b, now, &quiet)) {
-				snprintf(reason, len, "degraded: feed %s line %c silent for %.1f s; the feed runs on line %c",
-					 cfg->feeds[f].name, 'a' + ab, (double)quiet / 1e9, 'b' - ab);
-				return true;
-			}
+		if (feed_silent(&cfg->feeds[f], &ab[0], &ab[1], now, &quiet)) {
+			snprintf(reason, len, "feed %s silent on both lines for %.1f s (no end of session)",
+				 cfg->feeds[f].name, (double)quiet / 1e9);
+			return -1;
+		}
+		for (unsigned l = 0; l < 2 && verdict == 0; l++) {
+			if (!line_silent(&cfg->feeds[f], &ab[l], &ab[l ^ 1], now, &quiet))
+				continue;
+			if (ab[l].last_rx_ns == 0)
+				snprintf(reason, len, "degraded: feed %s line %c never heard; the feed runs on line %c",
+					 cfg->feeds[f].name, 'a' + l, 'b' - l);
+			else
+				snprintf(reason, len,
+					 "degraded: feed %s line %c silent for %.1f s; the feed runs on line %c",
+					 cfg->feeds[f].name, 'a' + l, (double)quiet / 1e9, 'b' - l);
+			verdict = 1;
+		}
 	}
-	return false;
+	return verdict;
 }
 
 char *
@@ -493,7 +533,10 @@ weir_metrics_health(const struct weir_metrics_src *s, char *reason, size_t len)
 			return -1;
 		}
 	}
-	if (!any_line_silent(s, info, reason, len)) /* degraded, still serving: 200 */
+	int lines = lines_health(s, info, reason, len);
+	if (lines < 0)
+		return -1;
+	if (lines == 0) /* else degraded, still serving: 200 */
 		snprintf(reason, len, "ok");
 	return 0;
 }

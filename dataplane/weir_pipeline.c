@@ -305,6 +305,8 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 		pl->c.accepted_packets++;
 		return;
 	}
+	if (end && lc) /* the feed may be over: its silence is then no fault */
+		lc->last_end_ns = now_ns;
 	if (end && weir_seq_end_known(src, b->first_seq)) {
 		pl->c.accepted_packets++; /* one end of session, one record */
 		return;

@@ -18,7 +18,7 @@
 #include "weir_ring.h"
 
 #define WEIR_INFO_MAGIC 0x4f464e4952494557ull /* "WEIRINFO" */
-#define WEIR_INFO_VERSION 2u
+#define WEIR_INFO_VERSION 3u
 #define WEIR_MAX_WORKERS 64
 #define WEIR_MAX_PORTS 16
 #define WEIR_MAX_TOPICS 64
@@ -60,6 +60,7 @@ struct weir_line_counters {
 	uint64_t arbitrated;         /* events the other line had brought: counted, not persisted */
 	uint64_t duplicates;         /* events this line brought again */
 	uint64_t last_rx_ns;         /* its last packet, UNIX ns (0: none yet) */
+	uint64_t last_end_ns;        /* its last end of session, UNIX ns (0: none yet) */
 	struct weir_hist behind;     /* how far it ran behind the other line (a packet's copies, sampled) */
 };
 

@@ -179,3 +179,40 @@ def test_lines_and_the_reorder_window_together_keep_each_event_once_and_in_order
     for r in d.log_records("event"):
         assert r["seq"] > last.get(r["source"], 0), r
         last[r["source"]] = r["seq"]
+
+
+@pytest.mark.parametrize("end_session", [False, True], ids=["feed-stops", "feed-ends"])
+def test_a_line_never_heard_says_so_and_a_feed_silent_on_both_lines_is_unhealthy(deploy, tmp_path, end_session):
+    """Line B never sends: /healthz says "never heard" (not seconds since the epoch).  Then both lines fall
+    silent: with no end of session that is a fault (503, weir_feed_silent 1); after one it is not."""
+    sock = memif_socket("wnh" + "e" * end_session)
+    d = deploy("never", memif_server(sock), BODY.format(b_port=0, window="20ms").replace("silent 1s", "silent 300ms"))
+    d.start_dataplane()
+    d.wait_running()
+    cp = d.start_control("--exit-when-done")
+    url = f"http://127.0.0.1:{d.metrics_port}"
+    seen = {"health": []}
+
+    def watch():
+        status, text = http_get(url + "/healthz")
+        if status:
+            seen["health"].append((status, text.strip()))
+        if status == 503 and "silent on both lines" in text:
+            metrics = http_get(url + "/metrics")[1]
+            seen["feed_silent"] = [line for line in metrics.splitlines() if line.startswith("weir_feed_silent")]
+
+    send_over_memif_then_stop(
+        d, [cp], sock, f"wg-nh-{os.getpid()}", str(tmp_path / "sent.json"),
+        # line b's copies go to a group weir never joined: filtered, so the line is never heard
+        "--lines", "2", "--to", "239.1.1.1:26400", "--to-b", "239.9.9.9:26400",
+        "--seed", "4", "--messages", "12000", "--sessions", "2", "--rate", "2000", "--linger", "0",
+        *(["--end-session"] if end_session else []), settle=1.5, watch=watch)
+    texts = [t for _, t in seen["health"]]
+    assert any(t.startswith("degraded: feed itch line b never heard; the feed runs on line a") for t in texts), texts
+    assert not any("silent for" in t and "line b" in t for t in texts), texts  # never a time since the epoch
+    both = [(s, t) for s, t in seen["health"] if "silent on both lines" in t]
+    if end_session:
+        assert not both, both  # the feed ended: its silence is no fault
+    else:
+        assert both and both[-1][0] == 503 and both[-1][1].startswith("feed itch silent on both lines for "), texts
+        assert 'weir_feed_silent{feed="itch"} 1' in seen["feed_silent"]

@@ -131,6 +131,7 @@ def send_over_memif_then_stop(d, others, sock, prefix, manifest, *args, settle=1
     """weir-gen over net_memif into d's dataplane, stopped in the one safe order: once the sender has sent,
     served and lingered (its manifest is there; watch() runs every 0.1 s until then), the dataplane stops
     first while the sender holds its port up without polling it, and the sender goes when its link is down.
+    (watch() runs through the settle too.)
     DPDK 22.11's memif PMD unmaps the rings from its interrupt thread when the peer leaves, under a core that
     may be mid-burst on them: the side still polling when the other goes can crash (SIGSEGV seen here, one
     peer leaving in 16). The side told of the other's leaving can also crash in that interrupt thread, after
@@ -147,7 +148,11 @@ def send_over_memif_then_stop(d, others, sock, prefix, manifest, *args, settle=1
             time.sleep(0.1)
         assert os.path.exists(manifest), "weir-gen sent nothing whole in time:\n" + (
             gen.communicate()[0] if gen.poll() is not None else "")
-        time.sleep(settle)  # the last gaps reach their deadline
+        settled = time.time() + settle  # the last gaps reach their deadline
+        while time.time() < settled:
+            if watch:
+                watch()
+            time.sleep(min(0.1, max(0.0, settled - time.time())))
         assert gen.poll() is None, "weir-gen did not hold its port up:\n" + gen.communicate()[0]
         d.stop(*others)
         out = gen.communicate(timeout=30)[0]
@@ -192,15 +197,43 @@ def committed(log_dir, topic):
         return 0 if c >= 1 << 63 else c
 
 
+def exposition_problems(text):
+    """What is wrong with a Prometheus text exposition: promtool's verdict, and what promtool lets pass
+    (it parses leniently): each family's samples right under its own HELP and TYPE, one block a family."""
+    problems = []
+    lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+    if lint.returncode != 0:
+        problems.append("promtool: " + (lint.stdout + lint.stderr).strip())
+    family, kind, seen = None, None, set()
+    suffixes = {"histogram": ("_bucket", "_sum", "_count"), "summary": ("_sum", "_count")}
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            if name in seen:
+                problems.append(f"line {n}: family {name} a second time")
+            family = name
+            seen.add(name)
+        elif line and not line.startswith("#"):
+            name = line.split("{", 1)[0].split(" ", 1)[0]
+            if name != family and not (family and name in [family + x for x in suffixes.get(kind, ())]):
+                problems.append(f"line {n}: sample {name} under the header of {family}")
+    return problems
+
+
 def http_get(url, timeout=5):
-    """(status, body) of a GET; (0, "") while nothing listens."""
+    """(status, body) of a GET; (0, "") while nothing listens.  Every /metrics page a test reads is
+    checked as an exposition on the way (any config shape the suite runs)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read().decode()
+            status, body = r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
     except (urllib.error.URLError, OSError):
         return 0, ""
+    if status == 200 and url.split("?", 1)[0].endswith("/metrics"):
+        bad = exposition_problems(body)
+        assert not bad, f"{url}: not a clean exposition: {bad[:5]}"
+    return status, body
 
 
 def load_json(path):
