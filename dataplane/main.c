@@ -186,6 +186,8 @@ struct dataplane {
 	char line_name[WEIR_MAX_LINES][40];      /* "FEED/a" by line id */
 	const char *line_names[WEIR_MAX_LINES];  /* NULL: no such line */
 	struct weir_priv_user user;              /* "user" of the config; no name: none */
+	struct weir_tsc_clock clock;             /* the TSC against CLOCK_REALTIME, kept by keep_house() */
+	struct weir_tsc_pub clock_pub;           /* what the workers take it from */
 };
 
 /* The whole file (and its rules file, compiled) is checked before EAL, a
@@ -328,6 +330,32 @@ restore_sources(struct dataplane *dp)
 	return 0;
 }
 
+/* The TSC and the system clock read together: false when the reading was
+ * interrupted (more than 20 us between the TSC's two readings around it). */
+static bool
+tsc_pair(uint64_t *tsc, uint64_t *ns)
+{
+	uint64_t t1 = rte_rdtsc();
+	*ns = weir_realtime_ns();
+	uint64_t t2 = rte_rdtsc();
+	*tsc = t1 + (t2 - t1) / 2;
+	return t2 - t1 < rte_get_tsc_hz() / 50000;
+}
+
+/* The TSC mapping against CLOCK_REALTIME again (DPDK's tick rate is
+ * nominal, off by 1.5 ms a second on some machines), republished. */
+static void
+calibrate_clock(struct dataplane *dp)
+{
+	uint64_t tsc, ns;
+	if (!tsc_pair(&tsc, &ns))
+		return;
+	if (!weir_tsc_clock_update(&dp->clock, tsc, ns))
+		printf("weir-dataplane: the system clock stepped by more than %.0f s: record times follow it\n",
+		       WEIR_TSC_STEP_NS / 1e9);
+	weir_tsc_publish(&dp->clock_pub, &dp->clock.map);
+}
+
 /* Each worker's ring and sequence region on its lcore's socket, then its state. */
 static int
 setup_workers(struct dataplane *dp)
@@ -335,13 +363,16 @@ setup_workers(struct dataplane *dp)
 	const struct weir_config *cfg = &dp->cfg;
 	struct weir_worker_setup ws = {
 		.cfg = cfg, .ports = &dp->ports, .decoders = dp->decoders, .quit = &quit,
-		.rules = &dp->rules.current, .rules_region = dp->rules.region,
-		.epoch_ns = weir_realtime_ns(), .tsc0 = rte_rdtsc(),
-		.ns_per_tick_q32 = (uint64_t)(((unsigned __int128)1000000000ull << 32) / rte_get_tsc_hz()),
+		.rules = &dp->rules.current, .rules_region = dp->rules.region, .clock = &dp->clock_pub,
 	};
+	uint64_t tsc, ns;
+	while (!tsc_pair(&tsc, &ns))
+		;
+	weir_tsc_clock_init(&dp->clock, tsc, ns, rte_get_tsc_hz()); /* the nominal rate: corrected from here */
+	weir_tsc_publish(&dp->clock_pub, &dp->clock.map);
 	for (unsigned d = 0; d < cfg->n_decoders; d++)
 		ws.rerequests |= cfg->decoders[d].rerequest_family != 0;
-	dp->info->start_time_ns = ws.epoch_ns;
+	dp->info->start_time_ns = ns;
 	for (unsigned i = 0; i < cfg->n_workers; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "ring.%u", i);
@@ -437,6 +468,7 @@ keep_house(struct dataplane *dp)
 			else
 				fprintf(stderr, "weir-dataplane: SIGHUP: no \"rules\" file in the config to reload\n");
 		}
+		calibrate_clock(dp);
 		uint64_t now = weir_realtime_ns();
 		struct weir_worker_counters t;
 		weir_counters_sum(dp->info->workers, dp->cfg.n_workers, &t);
@@ -502,6 +534,12 @@ report(const struct dataplane *dp)
 	const struct weir_config *cfg = &dp->cfg;
 	struct weir_worker_counters total;
 	weir_counters_sum(dp->info->workers, cfg->n_workers, &total);
+	uint64_t tsc, ns;
+	if (tsc_pair(&tsc, &ns) && tsc > dp->clock.first_tsc && ns > dp->clock.first_ns)
+		printf("weir-dataplane: TSC measured at %.6f GHz against the system clock over %.1f s (DPDK says %.6f): "
+		       "record times use the measured rate\n",
+		       (double)(tsc - dp->clock.first_tsc) / (double)(ns - dp->clock.first_ns),
+		       (double)(ns - dp->clock.first_ns) / 1e9, (double)rte_get_tsc_hz() / 1e9);
 	printf("weir-dataplane: final counters (%u worker%s):\n", cfg->n_workers, cfg->n_workers == 1 ? "" : "s");
 	weir_report_counters(stdout, &total);
 	for (unsigned p = 0; p < dp->ports.n_ports; p++) {

@@ -20,8 +20,21 @@
 uint64_t
 weir_worker_now_ns(const struct weir_worker *w)
 {
-	uint64_t ticks = rte_rdtsc() - w->tsc0;
-	return w->epoch_ns + (uint64_t)(((unsigned __int128)ticks * w->ns_per_tick_q32) >> 32);
+	return weir_tsc_map_ns(&w->clock_map, rte_rdtsc());
+}
+
+#define CLOCK_EVERY_NS 100000000ull
+
+/* The main lcore's latest calibration of the TSC, every ~100 ms: off the
+ * packet path (where the counters are stored), a few loads. */
+static inline void
+refresh_clock(struct weir_worker *w, uint64_t now_ns)
+{
+	struct weir_tsc_map pub;
+	if (now_ns < w->next_clock_ns || !weir_tsc_read(w->clock, &pub))
+		return;
+	weir_tsc_adopt(&w->clock_map, &pub, rte_rdtsc());
+	w->next_clock_ns = now_ns + CLOCK_EVERY_NS;
 }
 
 static inline enum weir_csum
@@ -290,9 +303,10 @@ weir_worker_init(struct weir_worker *w, const struct weir_worker_setup *s, unsig
 	w->id = id;
 	w->lcore = cfg->worker_lcores[id];
 	w->burst = (uint16_t)cfg->burst;
-	w->epoch_ns = s->epoch_ns;
-	w->tsc0 = s->tsc0;
-	w->ns_per_tick_q32 = s->ns_per_tick_q32;
+	w->clock = s->clock;
+	while (!weir_tsc_read(w->clock, &w->clock_map))
+		;
+	w->next_clock_ns = 0;
 	const struct weir_ports *ports = s->ports;
 	for (unsigned p = 0; p < ports->n_ports; p++) {
 		if (id < ports->rxq[p])
@@ -357,6 +371,7 @@ weir_worker_main(void *arg)
 					weir_ring_publish(&pl->ring, now_ns);
 					weir_pipeline_note_latency(pl, last_rx_ns, now_ns); /* held events released */
 					store_counters(w);
+					refresh_clock(w, now_ns);
 				}
 				continue;
 			}
@@ -371,6 +386,7 @@ weir_worker_main(void *arg)
 			last_rx_ns = now_ns;
 			if (now_ns >= next_store_ns) {
 				store_counters(w);
+				refresh_clock(w, now_ns);
 				next_store_ns = now_ns + STORE_EVERY_NS;
 			}
 		}

@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 
 #include "weir_igmp.h"
+#include "weir_tsc_clock.h"
 #include "weir_pipeline.h"
 #include "weir_port.h"
 
@@ -32,10 +33,11 @@ struct weir_worker {
 	uint16_t burst;
 	struct rte_mempool *tx_pool;          /* re-request packets */
 	uint8_t can_tx[WEIR_MAX_PORTS];       /* the port has a TX queue for this worker */
-	/* UNIX ns from the TSC: ns = epoch_ns + ((tsc - tsc0) * ns_per_tick_q32 >> 32) */
-	uint64_t tsc0;
-	uint64_t epoch_ns;
-	uint64_t ns_per_tick_q32;
+	/* UNIX ns from the TSC: its own copy of the main lcore's calibrated
+	 * mapping (weir_tsc_clock.h), taken again every ~100 ms */
+	struct weir_tsc_map clock_map;
+	const struct weir_tsc_pub *clock;
+	uint64_t next_clock_ns;
 	int ts_offset;                        /* the RX timestamp's dynamic field (ports with a clock) */
 	uint64_t ts_flag;
 	struct rte_mbuf *pkts[WEIR_MAX_BURST];
@@ -53,7 +55,7 @@ struct weir_worker_setup {
 	struct weir_rules_region *rules_region;
 	const volatile bool *quit;
 	bool rerequests;                     /* some feed has a retransmission server */
-	uint64_t epoch_ns, tsc0, ns_per_tick_q32;
+	const struct weir_tsc_pub *clock;    /* the calibrated TSC mapping, republished by the main lcore */
 };
 
 /* Lays worker id out: its pipeline over its ring and sequence region, its
