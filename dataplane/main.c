@@ -330,30 +330,42 @@ restore_sources(struct dataplane *dp)
 	return 0;
 }
 
-/* The TSC and the system clock read together: false when the reading was
+/* The system's clock as UNIX ns that never step: CLOCK_MONOTONIC (slewed by
+ * NTP, never set) from the CLOCK_REALTIME of the start.  A step of the wall
+ * clock is not followed: gap deadlines and windows run on the same clock. */
+static uint64_t mono_to_unix;
+
+/* The TSC and that clock read together: false when the reading was
  * interrupted (more than 20 us between the TSC's two readings around it). */
 static bool
 tsc_pair(uint64_t *tsc, uint64_t *ns)
 {
 	uint64_t t1 = rte_rdtsc();
-	*ns = weir_realtime_ns();
+	*ns = weir_monotonic_ns() + mono_to_unix;
 	uint64_t t2 = rte_rdtsc();
 	*tsc = t1 + (t2 - t1) / 2;
 	return t2 - t1 < rte_get_tsc_hz() / 50000;
 }
 
-/* The TSC mapping against CLOCK_REALTIME again (DPDK's tick rate is
- * nominal, off by 1.5 ms a second on some machines), republished. */
+/* The TSC mapping against the system's clock again (DPDK's tick rate is
+ * nominal, off by 1.9 ms a second on some machines), republished; a step
+ * of the wall clock since the start said once. */
 static void
 calibrate_clock(struct dataplane *dp)
 {
 	uint64_t tsc, ns;
 	if (!tsc_pair(&tsc, &ns))
 		return;
-	if (!weir_tsc_clock_update(&dp->clock, tsc, ns))
-		printf("weir-dataplane: the system clock stepped by more than %.0f s: record times follow it\n",
-		       WEIR_TSC_STEP_NS / 1e9);
+	weir_tsc_clock_update(&dp->clock, tsc, ns);
 	weir_tsc_publish(&dp->clock_pub, &dp->clock.map);
+	static int64_t said;
+	int64_t step = (int64_t)(weir_realtime_ns() - ns);
+	if ((step > 1000000000 || step < -1000000000) && (step - said > 1000000000 || said - step > 1000000000)) {
+		printf("weir-dataplane: the system clock was set %+.1f s since the start: record times go on from "
+		       "the start's (timers must not jump); restart weir-dataplane to take the new time\n",
+		       (double)step / 1e9);
+		said = step;
+	}
 }
 
 /* Each worker's ring and sequence region on its lcore's socket, then its state. */
@@ -366,6 +378,7 @@ setup_workers(struct dataplane *dp)
 		.rules = &dp->rules.current, .rules_region = dp->rules.region, .clock = &dp->clock_pub,
 	};
 	uint64_t tsc, ns;
+	mono_to_unix = weir_realtime_ns() - weir_monotonic_ns();
 	while (!tsc_pair(&tsc, &ns))
 		;
 	weir_tsc_clock_init(&dp->clock, tsc, ns, rte_get_tsc_hz()); /* the nominal rate: corrected from here */

@@ -1,8 +1,8 @@
-/* UNIX ns from the TSC, kept true to the system clock.  DPDK's tick rate is
- * nominal (2.600 GHz said where 2.596126 was measured: 1.5 ms a second of
- * drift), so the main lcore pairs the TSC with CLOCK_REALTIME every ~50 ms
- * and republishes the mapping: the rate measured since the start, plus a
- * slew that takes the remaining error away over a quarter second.  Workers copy it
+/* UNIX ns from the TSC, kept true to the system's clock.  DPDK's tick rate
+ * is nominal (2.600 GHz said where 2.596126 was measured: 1.5 ms a second of
+ * drift), so the main lcore pairs the TSC with the system's clock every
+ * ~50 ms and republishes the mapping: the rate measured since the start,
+ * plus a slew that takes the remaining error away over a quarter second.  Workers copy it
  * into their own (tsc, ns, rate) every ~100 ms and extrapolate from that on
  * the hot path.  Pure C, time passed in: tests drive it with made-up clocks. */
 #ifndef WEIR_TSC_CLOCK_H
@@ -13,7 +13,6 @@
 
 #define WEIR_TSC_SLEW_NS 250000000ll    /* an error is taken away over this much time */
 #define WEIR_TSC_SLEW_MAX_PPM 500       /* and never faster than this (NTP's own bound) */
-#define WEIR_TSC_STEP_NS 1000000000ll   /* an error beyond this is a clock step: followed at once */
 
 /* ns = ns0 + (tsc - tsc0) * q32 >> 32 */
 struct weir_tsc_map {
@@ -23,7 +22,6 @@ struct weir_tsc_map {
 struct weir_tsc_clock {
 	struct weir_tsc_map map;
 	uint64_t first_tsc, first_ns; /* the measurement's start */
-	uint64_t steps;               /* clock steps followed */
 };
 
 static inline uint64_t
@@ -39,25 +37,18 @@ weir_tsc_clock_init(struct weir_tsc_clock *c, uint64_t tsc, uint64_t ns, uint64_
 	c->map = (struct weir_tsc_map){ tsc, ns, (uint64_t)(((unsigned __int128)1000000000ull << 32) / nominal_hz) };
 	c->first_tsc = tsc;
 	c->first_ns = ns;
-	c->steps = 0;
 }
 
-/* One (tsc, realtime ns) pairing: the mapping from tsc on.  Continuous at
- * tsc (no step) unless the system clock itself stepped by more than
- * WEIR_TSC_STEP_NS; false then. */
-static inline bool
+/* One (tsc, ns) pairing, ns from a clock that never steps (the caller's
+ * monotonic clock, set to UNIX time at the start): the mapping from tsc on,
+ * continuous at tsc and never going back, so timers never jump. */
+static inline void
 weir_tsc_clock_update(struct weir_tsc_clock *c, uint64_t tsc, uint64_t ns)
 {
 	if (tsc <= c->first_tsc)
-		return true;
+		return;
 	uint64_t cur = weir_tsc_map_ns(&c->map, tsc);
 	int64_t err = (int64_t)(ns - cur);
-	if (err > WEIR_TSC_STEP_NS || err < -WEIR_TSC_STEP_NS) {
-		c->map.tsc0 = c->first_tsc = tsc;
-		c->map.ns0 = c->first_ns = ns;
-		c->steps++;
-		return false;
-	}
 	uint64_t q32 = c->map.q32;
 	if (ns > c->first_ns) /* the rate over all the time there is */
 		q32 = (uint64_t)(((unsigned __int128)(ns - c->first_ns) << 32) / (tsc - c->first_tsc));
@@ -66,7 +57,6 @@ weir_tsc_clock_update(struct weir_tsc_clock *c, uint64_t tsc, uint64_t ns)
 	__int128 bound = (__int128)q32 * WEIR_TSC_SLEW_MAX_PPM / 1000000;
 	slew = slew > bound ? bound : slew < -bound ? -bound : slew;
 	c->map = (struct weir_tsc_map){ tsc, cur, (uint64_t)((__int128)q32 + slew) };
-	return true;
 }
 
 /* The mapping as the main lcore publishes it to the workers: a sequence
