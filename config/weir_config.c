@@ -166,11 +166,23 @@ weir_config_parse(const char *text, const char *name, struct weir_config *cfg, c
 	return weir_config_parse_bytes(text, strlen(text), name, cfg, err, errlen);
 }
 
-int
-weir_config_parse_bytes(const char *text, size_t len, const char *name, struct weir_config *cfg, char *err,
-			size_t errlen)
+/* Whether a line's command (its first word) is one the program reads. */
+static bool
+reads_command(const char *const *reads, const char *raw)
 {
-	struct weir_config_ctx ctx = { .cfg = cfg };
+	raw += strspn(raw, " \t");
+	size_t n = strcspn(raw, " \t\r\n");
+	for (; reads && *reads; reads++)
+		if (strlen(*reads) == n && strncmp(*reads, raw, n) == 0)
+			return true;
+	return reads == NULL;
+}
+
+static int
+parse_for(const char *text, size_t len, const char *name, const char *const *reads, struct weir_config *cfg,
+	  char *err, size_t errlen)
+{
+	struct weir_config_ctx ctx = { .cfg = cfg, .reads = reads };
 	weir_diag_init(&ctx.d, name, err, errlen);
 	weir_config_defaults(cfg);
 	const char *p = text, *end = text + len;
@@ -182,7 +194,13 @@ weir_config_parse_bytes(const char *text, size_t len, const char *name, struct w
 		char *hash = strchr(raw, '#');
 		if (hash)
 			*hash = 0;
-		if (weir_config_expand_env(&ctx, raw, line, sizeof(line)) == 0)
+		char unset[128];
+		int rc = weir_config_expand_env(&ctx, raw, line, sizeof(line), ctx.reads != NULL, unset, sizeof(unset));
+		if (rc == -2 && !reads_command(ctx.reads, raw)) /* another program's line */
+			continue;
+		if (rc == -2)
+			weir_diag_fail(&ctx.d, "environment variable %s is not set (used as ${%s})", unset, unset);
+		if (rc == 0)
 			parse_line(&ctx, line);
 	}
 	if (ctx.d.line == 0)
@@ -192,13 +210,27 @@ weir_config_parse_bytes(const char *text, size_t len, const char *name, struct w
 }
 
 int
+weir_config_parse_bytes(const char *text, size_t len, const char *name, struct weir_config *cfg, char *err,
+			size_t errlen)
+{
+	return parse_for(text, len, name, NULL, cfg, err, errlen);
+}
+
+int
 weir_config_load(const char *path, struct weir_config *cfg, char *err, size_t errlen)
+{
+	return weir_config_load_for(path, NULL, cfg, err, errlen);
+}
+
+int
+weir_config_load_for(const char *path, const char *const *reads, struct weir_config *cfg, char *err,
+		     size_t errlen)
 {
 	char *text;
 	size_t len;
 	if (weir_diag_read_file(path, 16u << 20, &text, &len, err, errlen) != 0)
 		return -1;
-	int rc = weir_config_parse_bytes(text, len, path, cfg, err, errlen);
+	int rc = parse_for(text, len, path, reads, cfg, err, errlen);
 	free(text);
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
 	return rc;

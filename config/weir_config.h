@@ -207,6 +207,11 @@ int weir_config_parse(const char *text, const char *name, struct weir_config *cf
 /* The same on len bytes: a NUL inside is an error at its line, not the end. */
 int weir_config_parse_bytes(const char *text, size_t len, const char *name, struct weir_config *cfg, char *err,
 			    size_t errlen);
+/* As weir_config_load, for a program that reads only the commands in reads
+ * (NULL-terminated): a line of another command whose ${VAR} is not set is
+ * passed over (that variable is another program's), not refused. */
+int weir_config_load_for(const char *path, const char *const *reads, struct weir_config *cfg, char *err,
+			 size_t errlen);
 
 /* Each item of a list spec ("a,b,c", or "@FILE": items split by commas,
  * spaces and lines, '#' to the line's end a comment) to fn, which returns

@@ -15,6 +15,7 @@
 struct weir_config_ctx {
 	struct weir_diag d;
 	struct weir_config *cfg;
+	const char *const *reads;    /* the commands the program reads; NULL: every one */
 	/* One-off settings given so far ("ring size", "port config 0 rxd"): a
 	 * second is refused, naming the first's line, not silently the winner. */
 	unsigned n_settings;
@@ -58,7 +59,9 @@ int weir_config_port_sel(struct weir_config_ctx *ctx, const char *tok, int *port
 /* IPV4:PORT, both kept in network order. */
 int weir_config_ipv4_port(struct weir_config_ctx *ctx, const char *tok, uint32_t *ip, uint16_t *port);
 /* "${NAME}" is replaced by the environment's value; unset is an error. */
-int weir_config_expand_env(struct weir_config_ctx *ctx, const char *in, char *out, size_t outlen);
+/* 0, -1 said, or (quiet set) -2 with unset naming a variable that is not set. */
+int weir_config_expand_env(struct weir_config_ctx *ctx, const char *in, char *out, size_t outlen, bool quiet,
+			   char *unset, size_t unsetlen);
 
 /* One command: its first word, the handler of its line's n words, and how
  * many leading words name a setting that may be given once (0: the command

@@ -7,9 +7,11 @@
 
 #include "weir_config_pvt.h"
 
-/* "${NAME}" is replaced by the environment's value; unset is an error. */
+/* "${NAME}" is replaced by the environment's value; unset is an error
+ * (quiet: -2, the name in unset, for the caller to judge). */
 int
-weir_config_expand_env(struct weir_config_ctx *ctx, const char *in, char *out, size_t outlen)
+weir_config_expand_env(struct weir_config_ctx *ctx, const char *in, char *out, size_t outlen, bool quiet,
+		       char *unset, size_t unsetlen)
 {
 	size_t o = 0;
 	for (const char *p = in; *p;) {
@@ -28,6 +30,10 @@ weir_config_expand_env(struct weir_config_ctx *ctx, const char *in, char *out, s
 			memcpy(var, p + 2, vlen);
 			var[vlen] = 0;
 			const char *val = getenv(var);
+			if (val == NULL && quiet) {
+				snprintf(unset, unsetlen, "%s", var);
+				return -2;
+			}
 			if (val == NULL) {
 				weir_diag_fail(&ctx->d, "environment variable %s is not set (used as ${%s})", var, var);
 				return -1;

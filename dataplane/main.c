@@ -63,9 +63,9 @@ usage(FILE *f)
 		"      --stop-when-idle SEC stop once packets have been seen and none came for SEC seconds\n"
 		"      --stats-interval SEC print a progress line every SEC seconds (0: never; default 1)\n"
 		"      --stats-json FILE    write the final counters as JSON\n"
-		"exit status: 0 stopped with every ring drained (or, under --no-huge, left in files for the next\n"
-		"weir-control), 1 failed to start, 2 bad config, 3 the accounting identity broke, 4 records left\n"
-		"in the rings died with the process (each stated on stderr)\n");
+		"exit status: 0 stopped with every ring drained (or what was not left in the ring files for the\n"
+		"next weir-control: the next weir-dataplane waits for that), 1 failed to start, 2 bad config,\n"
+		"3 the accounting identity broke\n");
 }
 
 struct options {

@@ -248,6 +248,30 @@ should_say_a_directory_is_not_a_config_file(void **state)
 	assert_non_null(strstr(err, "/tmp:0: a directory, not a file"));
 }
 
+/* A program that reads only some commands passes over another program's
+ * line whose ${VAR} it has not got; its own lines' variables still must be
+ * set, and a program reading everything refuses either, naming the line. */
+static void
+should_expand_only_what_a_program_reads(void **state)
+{
+	unsetenv("WEIR_UNIT_UNSET");
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/weir-unit-vars-%d.conf", (int)getpid());
+	FILE *f = fopen(path, "w");
+	fputs(VALID_TAIL "eal --vdev=net_pcap0,rx_pcap=${WEIR_UNIT_UNSET}\n", f);
+	fclose(f);
+	static const char *const reads[] = { "log", "decoder", NULL };
+	assert_int_equal(weir_config_load_for(path, reads, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(weir_config_load(path, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":4: environment variable WEIR_UNIT_UNSET is not set"));
+	f = fopen(path, "w");
+	fputs("set corelist 1\ndecoder moldudp64 udp-port 26400 topic itch\nlog dir /tmp/${WEIR_UNIT_UNSET}\n", f);
+	fclose(f);
+	assert_int_equal(weir_config_load_for(path, reads, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":3: environment variable WEIR_UNIT_UNSET is not set"));
+	unlink(path);
+}
+
 /* A FIFO named where a file goes: refused at once, never waited on (a
  * --check, or a unit's ExecStartPre, would hang for ever on its open). */
 static void
@@ -518,6 +542,7 @@ main(void)
 		cmocka_unit_test(should_say_a_directory_is_not_a_config_file),
 		cmocka_unit_test(should_name_the_config_line_of_a_missing_rules_file),
 		cmocka_unit_test(should_refuse_a_fifo_without_waiting_for_a_writer),
+		cmocka_unit_test(should_expand_only_what_a_program_reads),
 		cmocka_unit_test(should_parse_the_checksum_rules_and_restore_settings),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
