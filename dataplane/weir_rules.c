@@ -230,6 +230,48 @@ weir_rules_parse_bytes(const char *text, size_t len, const char *name, const str
 	return c.n_errors ? -1 : 0;
 }
 
+uint32_t
+weir_rules_breaker(uint32_t n_rules, bool (*compiles)(void *ctx, uint32_t first, uint32_t n), void *ctx)
+{
+	for (uint32_t i = 0; i < n_rules; i++)
+		if (!compiles(ctx, i, 1))
+			return i;
+	if (compiles(ctx, 0, n_rules))
+		return n_rules;
+	uint32_t ok = 1, bad = n_rules; /* the prefix of ok rules compiles, of bad does not */
+	while (bad - ok > 1) {
+		uint32_t mid = ok + (bad - ok) / 2;
+		*(compiles(ctx, 0, mid) ? &ok : &bad) = mid;
+	}
+	return bad - 1;
+}
+
+/* Whether rules [first, first + n) of a rule set compile together. */
+static bool
+rules_compile(void *ctx, uint32_t first, uint32_t n)
+{
+	const struct weir_ruleset *rs = ctx;
+	const char **exprs = calloc(n, sizeof(*exprs));
+	unsigned *flags = calloc(n, sizeof(*flags)), *ids = calloc(n, sizeof(*ids));
+	bool ok = false;
+	if (exprs && flags && ids) {
+		for (uint32_t i = 0; i < n; i++) {
+			exprs[i] = rs->rules[first + i].expression;
+			flags[i] = rs->rules[first + i].hs_flags;
+			ids[i] = i;
+		}
+		hs_database_t *db = NULL;
+		hs_compile_error_t *ce = NULL;
+		ok = hs_compile_ext_multi(exprs, flags, ids, NULL, n, HS_MODE_BLOCK, NULL, &db, &ce) == HS_SUCCESS;
+		hs_free_database(db);
+		hs_free_compile_error(ce);
+	}
+	free(exprs);
+	free(flags);
+	free(ids);
+	return ok;
+}
+
 static int
 compile(struct weir_ruleset *rs, const char *name, char *err, size_t errlen)
 {
@@ -259,7 +301,16 @@ compile(struct weir_ruleset *rs, const char *name, char *err, size_t errlen)
 			const struct weir_rule *r = &rs->rules[ce->expression];
 			snprintf(err, errlen, "%s:%u: rule %u does not compile: %s", name, r->line, r->id, ce->message);
 		} else {
-			snprintf(err, errlen, "%s: the rule set does not compile: %s", name, ce ? ce->message : "unknown error");
+			/* A limit of the set, not of one expression: find whose. */
+			uint32_t b = weir_rules_breaker(rs->n_rules, rules_compile, rs);
+			if (b < rs->n_rules)
+				snprintf(err, errlen, "%s:%u: rule %u: the rule set does not compile with it (%s); %s",
+					 name, rs->rules[b].line, rs->rules[b].id, ce ? ce->message : "unknown error",
+					 rules_compile(rs, b, 1) ? "the rules before it do: simplify it, or split the set"
+								 : "it does not even alone");
+			else
+				snprintf(err, errlen, "%s: the rule set does not compile: %s", name,
+					 ce ? ce->message : "unknown error");
 		}
 		hs_free_compile_error(ce);
 		rs->db = NULL;

@@ -74,6 +74,13 @@ void weir_rules_free(struct weir_ruleset *rs);
  * under a quantifier. */
 bool weir_rule_relax(const char *expr, char *out, size_t outlen);
 
+/* The rule that breaks a set that fails as a whole (Hyperscan's "Resource
+ * limit exceeded" names no expression): the first that fails alone, else
+ * the one whose addition to the rules before it makes the set fail
+ * (bisected on prefixes).  compiles(ctx, first, n) says whether rules
+ * [first, first + n) compile together.  n_rules when none is to blame. */
+uint32_t weir_rules_breaker(uint32_t n_rules, bool (*compiles)(void *ctx, uint32_t first, uint32_t n), void *ctx);
+
 /* Whether rule r applies to an event of this decoder, source and topic. */
 static inline bool
 weir_rule_in_scope(const struct weir_rule *r, uint8_t decoder_type, const uint8_t *source, uint16_t topic)

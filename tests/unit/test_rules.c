@@ -515,6 +515,37 @@ should_scan_rules_it_cannot_relax_on_every_event(void **state)
 	fx_free(f);
 }
 
+/* A fake Hyperscan for weir_rules_breaker: the set fails once it holds
+ * rule `limit` together with what came before it, or rule `alone` at all. */
+struct fake_set {
+	uint32_t limit, alone, calls;
+};
+
+static bool
+fake_compiles(void *ctx, uint32_t first, uint32_t n)
+{
+	struct fake_set *f = ctx;
+	f->calls++;
+	if (first <= f->alone && f->alone < first + n)
+		return false;
+	return !(first == 0 && n > f->limit);
+}
+
+static void
+should_name_the_rule_that_breaks_a_set_failing_as_a_whole(void **state)
+{
+	(void)state;
+	struct fake_set f = { .limit = 700, .alone = UINT32_MAX };
+	assert_int_equal(weir_rules_breaker(1000, fake_compiles, &f), 700);
+	assert_true(f.calls < 1000 + 2 + 12); /* each alone, the whole, then ~log2(1000) prefixes */
+	f = (struct fake_set){ .limit = UINT32_MAX, .alone = 42 };
+	assert_int_equal(weir_rules_breaker(1000, fake_compiles, &f), 42);
+	f = (struct fake_set){ .limit = 1, .alone = UINT32_MAX };
+	assert_int_equal(weir_rules_breaker(1000, fake_compiles, &f), 1);
+	f = (struct fake_set){ .limit = UINT32_MAX, .alone = UINT32_MAX };
+	assert_int_equal(weir_rules_breaker(1000, fake_compiles, &f), 1000); /* nothing to blame */
+}
+
 int
 main(void)
 {
@@ -532,6 +563,7 @@ main(void)
 		cmocka_unit_test(should_relax_assertions_and_refuse_what_it_cannot_be_sure_of),
 		cmocka_unit_test(should_match_exactly_as_scanning_each_event_alone),
 		cmocka_unit_test(should_scan_rules_it_cannot_relax_on_every_event),
+		cmocka_unit_test(should_name_the_rule_that_breaks_a_set_failing_as_a_whole),
 	};
 	return cmocka_run_group_tests_name("rules", tests, NULL, NULL);
 }
