@@ -431,6 +431,40 @@ render_lines(struct weir_prom *b, const struct weir_metrics_src *s)
 	}
 }
 
+/* Per source-specific feed group: packets to it from another sender,
+ * filtered (a PMD in promiscuous or all-multicast mode lets any sender's
+ * copy in; only the config stands between them and the feed). */
+static void
+render_wrong_source(struct weir_prom *b, const struct weir_metrics_src *s)
+{
+	static const uint8_t any6[16];
+	const struct weir_config *cfg = s->cfg;
+	bool header = false;
+	for (unsigned i = 0; i < cfg->n_feed_groups; i++) {
+		const struct weir_feed_group *g = &cfg->feed_groups[i];
+		bool seen = false; /* one series a line, however many (S,G) it has */
+		for (unsigned j = 0; j < i; j++)
+			seen |= cfg->feed_groups[j].feed_id == g->feed_id && cfg->feed_groups[j].ab == g->ab &&
+				(cfg->feed_groups[j].source || memcmp(cfg->feed_groups[j].source6, any6, 16));
+		if (seen || (g->source == 0 && memcmp(g->source6, any6, 16) == 0))
+			continue;
+		if (!header)
+			weir_prom_family(b, "weir_feed_wrong_source_total", "counter",
+					 "packets to a source-specific feed group from another sender: filtered");
+		header = true;
+		uint64_t n = 0;
+		for (unsigned w = 0; w < s->info->n_workers; w++)
+			n += __atomic_load_n(g->ab == WEIR_FEED_NO_LINE ? &s->info->feed_wrong_source[w][g->feed_id]
+									: &s->info->lines[w][g->feed_id * 2u + g->ab].wrong_source,
+					     __ATOMIC_RELAXED);
+		if (g->ab == WEIR_FEED_NO_LINE)
+			weir_prom_put(b, "weir_feed_wrong_source_total{feed=\"%s\"} %" PRIu64 "\n", g->feed, n);
+		else
+			weir_prom_put(b, "weir_feed_wrong_source_total{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n", g->feed,
+				      'a' + g->ab, n);
+	}
+}
+
 /* Whether a feed has fallen silent whole (-1: 503, reason said), or a line
  * of one (1: degraded, reason said), or neither (0). */
 static int
@@ -484,6 +518,7 @@ weir_metrics_render(const struct weir_metrics_src *s, size_t *len)
 		render_rules(&b, s);
 		render_sources(&b, s);
 		render_lines(&b, s);
+		render_wrong_source(&b, s);
 		render_log(&b, s);
 	}
 	if (b.oom) {

@@ -412,6 +412,7 @@ setup_workers(struct dataplane *dp)
 		}
 		dp->workers[i].pl.seq.restore = dp->restore.slots ? &dp->restore : NULL;
 		dp->workers[i].pl.shared_lines = dp->info->lines[i];
+		dp->workers[i].pl.shared_feed_wrong_source = dp->info->feed_wrong_source[i];
 		if (dp->workers[i].n_rxq == 0)
 			printf("weir-dataplane: worker %u (lcore %u) has no RX queue: it stays idle\n", i,
 			       dp->workers[i].lcore);

@@ -17,14 +17,17 @@ weir_lines_table_build(struct weir_decoder_table *t, const struct weir_config *c
 		const struct weir_feed_cfg *f = &cfg->feeds[g->feed_id];
 		unsigned line = g->ab == WEIR_FEED_NO_LINE ? WEIR_FEED_NO_LINE : g->feed_id * 2u + g->ab;
 		struct weir_feed_route *r = &t->groups[t->n_groups++];
-		*r = (struct weir_feed_route){ g->group, g->port, g->udp_port, (uint8_t)line, g->family };
+		*r = (struct weir_feed_route){ .group = g->group, .port = g->port, .udp_port = g->udp_port,
+					       .line = (uint8_t)line, .family = g->family, .source = g->source,
+					       .feed = g->feed_id };
 		memcpy(r->group6, g->group6, 16);
+		memcpy(r->source6, g->source6, 16);
 		if (t->by_port[g->udp_port])
 			t->has_groups[t->by_port[g->udp_port] - 1] = 1;
 		unsigned di = t->by_port[g->udp_port];
 		if (line != WEIR_FEED_NO_LINE && g->family != 6 && di && t->decoders[di - 1].type == WEIR_DECODER_MOLDUDP64)
-			t->fast[t->n_fast++] = (struct weir_fast_route){ g->group, rte_cpu_to_be_16(g->udp_port), g->port,
-									 (uint8_t)line };
+			t->fast[t->n_fast++] = (struct weir_fast_route){ g->group, g->source, rte_cpu_to_be_16(g->udp_port),
+									 g->port, (uint8_t)line };
 		if (line != WEIR_FEED_NO_LINE) {
 			t->lines[line] = (struct weir_seq_line){ .ab = g->ab, .window_events = f->window_events,
 								 .window_ns = f->window_ns };

@@ -501,7 +501,9 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 		break;
 	}
 	unsigned di = pl->decoders->by_port[v.dst_port];
-	int line = di && pl->decoders->has_groups[di - 1] ? weir_feed_line(pl->decoders, &v, port) : WEIR_FEED_NO_LINE;
+	const struct weir_feed_route *wrong = NULL;
+	int line = di && pl->decoders->has_groups[di - 1] ? weir_feed_line(pl->decoders, &v, port, &wrong)
+							  : WEIR_FEED_NO_LINE;
 	if (pl->csum_view && line == WEIR_FEED_NO_LINE && !weir_pipeline_deferred_csum_ok(pl)) {
 		weir_pipeline_dead_letter(pl, frame, len, len, WEIR_DL_l4_bad_checksum, port, now_ns);
 		return;
@@ -509,7 +511,12 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 	if (di == 0 || line < 0) {
 		pl->csum_view = NULL;
 		pl->c.filtered_packets++;
-		pl->c.filtered_not_joined += line < 0;
+		pl->c.filtered_not_joined += line == WEIR_FEED_NOT_JOINED;
+		pl->c.filtered_wrong_source += line == WEIR_FEED_WRONG_SOURCE;
+		if (wrong && wrong->line != WEIR_FEED_NO_LINE)
+			pl->lines[wrong->line].wrong_source++;
+		else if (wrong)
+			pl->feed_wrong_source[wrong->feed]++;
 		return;
 	}
 	const struct weir_allow *al = pl->decoders->allow[di - 1];

@@ -39,6 +39,9 @@ struct weir_decoder_table {
 		uint8_t line;                 /* line id (feed * 2 + b), or WEIR_FEED_NO_LINE */
 		uint8_t family;               /* 4, or 6: group6 */
 		uint8_t group6[16];
+		uint32_t source;              /* source-specific: the only sender taken (network order; 0: any) */
+		uint8_t source6[16];          /* all zero: any */
+		uint8_t feed;                 /* index in the config's feeds */
 	} groups[WEIR_MAX_FEED_GROUPS];
 	unsigned n_lines;                     /* line ids in use: 0 .. n_lines - 1 */
 	/* Who may feed each decoder (NULL: anyone), set by the dataplane once
@@ -49,6 +52,7 @@ struct weir_decoder_table {
 	unsigned n_fast;
 	struct weir_fast_route {
 		uint32_t group;               /* network order */
+		uint32_t source;              /* network order; 0: any */
 		uint16_t udp_port_be;
 		uint16_t port;
 		uint8_t line;
@@ -144,6 +148,10 @@ struct weir_pipeline {
 	 * is awaited to time how far behind that line runs. */
 	struct weir_line_counters lines[WEIR_MAX_LINES];
 	struct weir_line_counters *shared_lines;
+	/* A feed of one line's source-specific filtering (stored with the
+	 * counters to shared_feed_wrong_source, when set). */
+	uint64_t feed_wrong_source[WEIR_MAX_FEEDS];
+	uint64_t *shared_feed_wrong_source;
 	/* The packet in hand whose UDP checksum the parse left for later (a
 	 * feed with lines: a second copy is not kept, so not checked); NULL
 	 * once checked or not owed. */
@@ -263,6 +271,10 @@ weir_pipeline_store_counters(const struct weir_pipeline *pl, struct weir_worker_
 	for (unsigned i = 0; i < sizeof(pl->c) / 8; i++)
 		if (dst[i] != src[i])
 			__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+	if (pl->shared_feed_wrong_source)
+		for (unsigned f = 0; f < WEIR_MAX_FEEDS; f++)
+			if (pl->shared_feed_wrong_source[f] != pl->feed_wrong_source[f])
+				__atomic_store_n(&pl->shared_feed_wrong_source[f], pl->feed_wrong_source[f], __ATOMIC_RELAXED);
 	if (pl->shared_lines == NULL)
 		return;
 	src = (const uint64_t *)pl->lines;

@@ -84,31 +84,46 @@ weir_pipeline_reserve(struct weir_pipeline *pl, uint32_t len, uint64_t now_ns)
 }
 
 
+#define WEIR_FEED_NOT_JOINED (-1)
+#define WEIR_FEED_WRONG_SOURCE (-2)
+
+/* Whether a source-specific group's packet came from its source. */
+static inline bool
+weir_feed_source_ok(const struct weir_feed_route *g, const struct weir_udp_view *v)
+{
+	static const uint8_t any6[16];
+	if (g->family == 6)
+		return memcmp(g->source6, any6, 16) == 0 || memcmp(g->source6, v->src_addr, 16) == 0;
+	return g->source == 0 || memcmp(&g->source, v->src_addr, 4) == 0;
+}
+
 /* The line of a multicast packet to a feed's UDP port: its line id,
  * WEIR_FEED_NO_LINE for a feed of one line or unicast (a retransmission),
- * -1 for a group the feed does not join. */
+ * WEIR_FEED_NOT_JOINED for a group the feed does not join, or
+ * WEIR_FEED_WRONG_SOURCE for a source-specific group's packet from another
+ * sender (*route: that group's). */
 static inline int
-weir_feed_line(const struct weir_decoder_table *t, const struct weir_udp_view *v, uint16_t port)
+weir_feed_line(const struct weir_decoder_table *t, const struct weir_udp_view *v, uint16_t port,
+	       const struct weir_feed_route **route)
 {
-	if (v->ip_version == 6) {
-		const uint8_t *dst6 = v->src_addr + 16; /* the destination follows the source */
-		if (dst6[0] != 0xff)
-			return WEIR_FEED_NO_LINE;
-		for (unsigned i = 0; i < t->n_groups; i++)
-			if (t->groups[i].family == 6 && t->groups[i].port == port && t->groups[i].udp_port == v->dst_port &&
-			    memcmp(t->groups[i].group6, dst6, 16) == 0)
-				return t->groups[i].line;
-		return -1;
-	}
-	const uint8_t *dst = v->src_addr + 4;
-	if ((dst[0] >> 4) != 0xE)
+	int verdict = WEIR_FEED_NOT_JOINED;
+	const uint8_t *dst = v->src_addr + (v->ip_version == 6 ? 16 : 4); /* the destination follows the source */
+	if (v->ip_version == 6 ? dst[0] != 0xff : (dst[0] >> 4) != 0xE)
 		return WEIR_FEED_NO_LINE;
 	uint32_t group;
 	memcpy(&group, dst, 4);
-	for (unsigned i = 0; i < t->n_groups; i++)
-		if (t->groups[i].group == group && t->groups[i].port == port && t->groups[i].udp_port == v->dst_port)
-			return t->groups[i].line;
-	return -1;
+	for (unsigned i = 0; i < t->n_groups; i++) {
+		const struct weir_feed_route *g = &t->groups[i];
+		bool same = v->ip_version == 6 ? g->family == 6 && memcmp(g->group6, dst, 16) == 0
+					       : g->family != 6 && g->group == group;
+		if (!same || g->port != port || g->udp_port != v->dst_port)
+			continue;
+		if (weir_feed_source_ok(g, v))
+			return g->line;
+		verdict = WEIR_FEED_WRONG_SOURCE; /* another (S,G) of the same group may still be its */
+		*route = g;
+	}
+	return verdict;
 }
 
 /*
@@ -158,6 +173,10 @@ weir_line_candidate(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len
 	memcpy(&dport, frame + 36, 2);
 	for (unsigned i = 0; i < t->n_fast; i++)
 		if (t->fast[i].group == group && t->fast[i].udp_port_be == dport && t->fast[i].port == port) {
+			uint32_t sender;
+			memcpy(&sender, frame + 26, 4);
+			if (t->fast[i].source && t->fast[i].source != sender)
+				return false; /* the full path filters it, counted */
 			unsigned l = t->fast[i].line;
 			if (!pl->fast_hint[l] && (++pl->fast_skip[l] & 15))
 				return false;

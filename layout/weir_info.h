@@ -61,6 +61,7 @@ struct weir_line_counters {
 	uint64_t duplicates;         /* events this line brought again */
 	uint64_t last_rx_ns;         /* its last packet, UNIX ns (0: none yet) */
 	uint64_t last_end_ns;        /* its last end of session, UNIX ns (0: none yet) */
+	uint64_t wrong_source;       /* packets to its source-specific group from another sender: filtered */
 	struct weir_hist behind;     /* how far it ran behind the other line (a packet's copies, sampled) */
 };
 
@@ -123,6 +124,8 @@ struct weir_info {
 	struct weir_port_stats ports[WEIR_MAX_PORTS];   /* main lcore */
 	struct weir_worker_counters workers[WEIR_MAX_WORKERS];
 	struct weir_line_counters lines[WEIR_MAX_WORKERS][WEIR_MAX_LINES];
+	/* a feed of one line: packets to its source-specific group from another sender */
+	uint64_t feed_wrong_source[WEIR_MAX_WORKERS][WEIR_MAX_LINES / 2];
 };
 
 const char *weir_state_name(unsigned state);

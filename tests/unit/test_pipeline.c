@@ -686,6 +686,44 @@ feed_group(struct fixture *f, uint8_t group_last, uint64_t seq, unsigned n, bool
 	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 1000 + seq);
 }
 
+/* A source-specific line: a packet to its group from another sender is
+ * filtered and counted by line, whether it would be a first copy or the
+ * other line's second (the short way must not count it as arbitrated). */
+static void
+should_filter_another_senders_packets_to_a_source_specific_line(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_from_config("set corelist 1\nlog dir /tmp/x\n"
+						"decoder moldudp64 udp-port 26400 topic itch\n"
+						"feed itch line a port 0 group 239.1.1.1 source 198.18.0.1 udp-port 26400\n"
+						"feed itch line b port 0 group 239.1.1.2 source 198.18.0.1 udp-port 26400\n");
+	static const uint8_t good[4] = { 198, 18, 0, 1 }, bad[4] = { 10, 7, 0, 66 };
+	struct { uint8_t group_last; const uint8_t *src; uint64_t seq; } pk[] = {
+		{ 1, bad, 1 },  /* a, wrong sender: not the feed's */
+		{ 1, good, 1 }, /* a: 1-2 */
+		{ 2, bad, 1 },  /* b, wrong sender, a copy's numbers: still filtered */
+		{ 2, good, 3 }, /* b: 3-4 */
+	};
+	uint8_t mold[256], frame[512];
+	for (unsigned k = 0; k < 4; k++) {
+		uint32_t ml = mold_packet(mold, "SS", pk[k].seq, 2);
+		uint32_t fl = frame_ipv4_udp(frame, 0, 26400, mold, ml);
+		const uint8_t dst[4] = { 239, 1, 1, pk[k].group_last };
+		weir_put_ipv4_header(frame + 14, pk[k].src, dst, 0, (uint16_t)(fl - 34));
+		set_ipv4_udp_csum(frame, 0);
+		for (unsigned again = 0; again < 20; again++) /* the short way is tried once it has hit */
+			weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 1000 + k);
+	}
+	assert_int_equal(f->pl.c.event_records, 4);
+	assert_int_equal(f->pl.c.filtered_wrong_source, 40);
+	assert_int_equal(f->pl.lines[0].wrong_source, 20);
+	assert_int_equal(f->pl.lines[1].wrong_source, 20);
+	assert_int_equal(f->pl.lines[1].arbitrated, 0);
+	assert_int_equal(f->pl.c.seq_duplicates, 2 * 19 * 2); /* the good packets' repeats, 2 events each */
+	void *st = f;
+	teardown(&st);
+}
+
 /* The first copy is kept (its checksum checked), the second counted as
  * arbitrated and not checked (nothing of it is kept); a group not joined is
  * filtered. */
@@ -770,8 +808,9 @@ should_carry_the_nics_receive_time_and_say_which_clock(void **state)
 }
 
 
-/* An IPv6 feed group: multicast to it is the feed's, to another group of
- * the feed's port is filtered as not joined. */
+/* An IPv6 feed group: multicast to it from its source is the feed's; to
+ * another group of the feed's port it is filtered as not joined, from
+ * another sender as the wrong source (the group is source-specific). */
 static void
 should_take_an_ipv6_groups_packets_and_filter_other_groups(void **state)
 {
@@ -781,16 +820,22 @@ should_take_an_ipv6_groups_packets_and_filter_other_groups(void **state)
 						"feed itch port 0 group ff3e::8000:1 source 2001:db8::9 udp-port 26400\n");
 	uint8_t mold[256], frame[512];
 	uint32_t ml = mold_packet(mold, "V6", 1, 2);
-	for (unsigned k = 0; k < 2; k++) {
+	static const char *const to[] = { "ff3e::8000:1", "ff3e::8000:2", "ff3e::8000:1" };
+	static const char *const from[] = { "2001:db8::9", "2001:db8::9", "2001:db8::66" };
+	for (unsigned k = 0; k < 3; k++) {
 		uint32_t fl = frame_ipv6_udp(frame, NULL, 0, 0, 26400, mold, ml);
 		uint8_t *ip = frame + 14, *udp = frame + 54;
-		inet_pton(AF_INET6, k ? "ff3e::8000:2" : "ff3e::8000:1", ip + 24);
+		inet_pton(AF_INET6, from[k], ip + 8);
+		inet_pton(AF_INET6, to[k], ip + 24);
 		weir_put_be16(udp + 6, 0);
 		weir_put_be16(udp + 6, weir_udp_csum(ip, 6, udp, (uint16_t)(fl - 54)));
 		weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 5);
 	}
 	assert_int_equal(f->pl.c.event_records, 2);
 	assert_int_equal(f->pl.c.filtered_not_joined, 1);
+	assert_int_equal(f->pl.c.filtered_wrong_source, 1);
+	assert_int_equal(f->pl.feed_wrong_source[0], 1);
+	assert_int_equal(f->pl.c.filtered_packets, 2);
 	assert_int_equal(f->pl.c.dead_letter_packets, 0);
 	void *st = f;
 	teardown(&st);
@@ -829,6 +874,7 @@ main(void)
 		cmocka_unit_test(should_convert_a_nic_clock_to_unix_ns),
 		cmocka_unit_test_setup_teardown(should_log_one_end_of_session_however_often_it_comes, setup, teardown),
 		cmocka_unit_test(should_take_an_ipv6_groups_packets_and_filter_other_groups),
+		cmocka_unit_test(should_filter_another_senders_packets_to_a_source_specific_line),
 		cmocka_unit_test_setup_teardown(should_carry_the_nics_receive_time_and_say_which_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_keep_the_first_copy_and_count_the_second_by_line, setup_lines,
 						teardown),
