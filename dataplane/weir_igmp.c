@@ -224,6 +224,23 @@ has_source(const struct weir_igmp_group *g)
 	return is_v6(g) ? memcmp(g->source6, any6, 16) != 0 : g->source != 0;
 }
 
+/* The IPv6 groups in mask: one MLDv2 report, or after an MLDv1 querier
+ * (RFC 3810 8.2.1) an MLDv1 Report (or Done, leaving) of each. */
+static void
+mld_say(struct weir_igmp *s, uint64_t mask, const uint8_t *types, bool leave, uint64_t now_ns,
+	weir_igmp_send_fn send, void *ctx)
+{
+	if (mask == 0)
+		return;
+	if (now_ns >= s->mld_v1_until_ns) {
+		weir_mld_report(s, mask, types, send, ctx);
+		return;
+	}
+	for (unsigned i = 0; i < s->n; i++)
+		if (mask & (1ull << i))
+			weir_mld_v1(s, leave, i, send, ctx);
+}
+
 /* Every group's report: unsolicited (a join), or the current state;
  * IPv4 groups by IGMP, IPv6 groups by MLDv2 (the same record types). */
 static void
@@ -233,8 +250,7 @@ report_groups(struct weir_igmp *s, uint64_t mask, bool join, uint64_t now_ns, we
 	for (unsigned i = 0; i < s->n; i++)
 		types[i] = has_source(&s->g[i]) ? (join ? ALLOW_NEW_SOURCES : MODE_IS_INCLUDE)
 						: (join ? CHANGE_TO_EXCLUDE : MODE_IS_EXCLUDE);
-	if (of_family(s, mask, true))
-		weir_mld_report(s, of_family(s, mask, true), types, send, ctx);
+	mld_say(s, of_family(s, mask, true), types, false, now_ns, send, ctx);
 	mask = of_family(s, mask, false);
 	if (mask && now_ns < s->v2_until_ns) {
 		for (unsigned i = 0; i < s->n; i++)
@@ -282,8 +298,7 @@ weir_igmp_leave(struct weir_igmp *s, uint64_t now_ns, weir_igmp_send_fn send, vo
 	uint8_t types[WEIR_IGMP_MAX_GROUPS] = { 0 };
 	for (unsigned i = 0; i < s->n; i++)
 		types[i] = has_source(&s->g[i]) ? BLOCK_OLD_SOURCES : CHANGE_TO_INCLUDE;
-	if (of_family(s, all, true))
-		weir_mld_report(s, of_family(s, all, true), types, send, ctx);
+	mld_say(s, of_family(s, all, true), types, true, now_ns, send, ctx);
 	if (!of_family(s, all, false))
 		return;
 	if (now_ns < s->v2_until_ns) {

@@ -1,13 +1,14 @@
 /*
  * IGMP and MLD host side for a port whose NIC is DPDK's, so the kernel no
  * longer speaks them (RFC 3376, IGMPv3, with IGMPv2 compatibility, RFC
- * 2236; RFC 3810, MLDv2, for IPv6 groups, in weir_mld.c): the
+ * 2236; RFC 3810, MLDv2, for IPv6 groups, with MLDv1 compatibility, RFC
+ * 2710, in weir_mld.c): the
  * groups a feed joins are reported at start (Robustness Variable = 2 times,
  * the second within the Unsolicited Report Interval of 1 s), queries are
  * answered within their Max Resp Time (a random delay, as the RFCs ask, so
  * hosts on a LAN do not answer at once), and a clean stop leaves.  After an
- * IGMPv2 query, reports and leaves are IGMPv2 until the Older Version
- * Querier Present Timeout (260 s) passes.  Pure: time and randomness are
+ * IGMPv2 (MLDv1) query, reports and leaves are IGMPv2 (MLDv1) until the
+ * Older Version Querier Present Timeout (260 s) passes.  Pure: time and randomness are
  * passed in, frames go out through send().
  */
 #ifndef WEIR_IGMP_H
@@ -42,6 +43,7 @@ struct weir_igmp {
 	uint64_t general_at_ns[2];   /* a current-state report is due, IGMP and MLD (0: none) */
 	uint64_t group_at_ns[WEIR_IGMP_MAX_GROUPS];
 	uint64_t v2_until_ns;        /* IGMPv2 compatibility until then */
+	uint64_t mld_v1_until_ns;    /* MLDv1 compatibility until then (RFC 3810 8.2.1) */
 	uint64_t rng;
 	/* Figures (the worker copies them to its counters). */
 	uint64_t reports_sent, queries_answered, unexpected;
@@ -67,6 +69,9 @@ void weir_mld_group_mac(const uint8_t group[16], uint8_t mac[6]);
 /* weir_mld.c, for weir_igmp.c: one MLDv2 report of the IPv6 groups in
  * mask, each with its record type (the same numbers as IGMPv3's). */
 void weir_mld_report(struct weir_igmp *s, uint64_t mask, const uint8_t *types, weir_igmp_send_fn send, void *ctx);
+/* weir_mld.c, for weir_igmp.c: an MLDv1 Report (to the group) or Done (to
+ * ff02::2) of IPv6 group i (RFC 2710), for an MLDv1 querier. */
+void weir_mld_v1(struct weir_igmp *s, bool done, unsigned i, weir_igmp_send_fn send, void *ctx);
 /* A query's Max Response Code (RFC 3810 5.1.3) in ns. */
 uint64_t weir_mld_max_resp_ns(uint16_t code);
 /* Schedules the answer to a query for group (NULL: general) of family

@@ -224,3 +224,56 @@ def test_mld_queries_crafted_with_scapy_are_answered_within_their_max_response_d
     t = load_json(d.dataplane_stats)["total"]
     assert t["igmp_queries_answered"] == 3, t
     assert "multicast filter" in d.output("dataplane")
+
+
+MLD_V1_QUERIER = r'''
+import sys, time
+from scapy.all import AsyncSniffer, Ether, sendp, conf
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrHopByHop, RouterAlert, ICMPv6MLQuery, ICMPv6MLReport, ICMPv6MLDone
+conf.verb = 0
+iface, weir_mac, listen_s = sys.argv[1], sys.argv[2].lower(), float(sys.argv[3])
+sniff = AsyncSniffer(iface=iface, filter="ip6", store=True)
+sniff.start()
+time.sleep(0.5)
+q = (Ether(dst="33:33:00:00:00:01") / IPv6(src="fe80::1", dst="ff02::1", hlim=1)
+     / IPv6ExtHdrHopByHop(options=[RouterAlert(value=0)]) / ICMPv6MLQuery(mrd=500, mladdr="::"))
+sent_at = time.time()
+sendp(q, iface=iface)
+print("sent", flush=True)
+time.sleep(listen_s)
+sniff.stop()
+for p in sniff.results:
+    if p[Ether].src.lower() != weir_mac or p.time < sent_at:
+        continue
+    for kind, layer in (("report1", ICMPv6MLReport), ("done1", ICMPv6MLDone)):
+        if p.haslayer(layer):
+            print("%.3f %s %s %s %s" % (p.time - sent_at, kind, p[IPv6].dst, p[IPv6].hlim, p[layer].mladdr))
+    if p.haslayer("ICMPv6MLReport2"):
+        print("%.3f report2 %s" % (p.time - sent_at, p[IPv6].dst))
+'''
+
+
+def test_an_mldv1_querier_is_answered_with_mldv1_and_the_leave_is_an_mldv1_done(deploy, tmp_path, veth6):
+    """RFC 3810 8.2.1, judged by scapy's MLDv1 layers: after an MLDv1 query, weir's answer is an MLDv1 Report
+    to the group (not an MLDv2 report, which an MLDv1 querier does not understand), and its stop an MLDv1
+    Done to ff02::2."""
+    ns, iface = veth6
+    d = deploy("mld-v1", f"--vdev=net_af_packet0,iface={iface},qpairs=1", BODY + FEED6)
+    d.start_dataplane()
+    d.wait_running()
+    time.sleep(2)  # the unsolicited joins are over
+    weir_mac = open(f"/sys/class/net/{iface}/address").read().strip()
+    q = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", MLD_V1_QUERIER, iface[:-1] + "b",
+                          weir_mac, "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert q.stdout.readline().strip() == "sent"
+    time.sleep(1.5)  # answered within the 500 ms asked
+    d.stop()  # a clean stop leaves
+    out, err = q.communicate(timeout=30)
+    assert q.returncode == 0, err
+    rows = [line.split() for line in out.splitlines()]
+    reports = [r for r in rows if r[1] == "report1"]
+    dones = [r for r in rows if r[1] == "done1"]
+    assert reports and float(reports[0][0]) <= 0.55, rows
+    assert reports[0][2:] == [GROUP6, "1", GROUP6], rows  # to the group itself, hop limit 1
+    assert dones and dones[0][2:] == ["ff02::2", "1", GROUP6], rows
+    assert not [r for r in rows if r[1] == "report2"], rows  # no MLDv2 while the v1 querier is there

@@ -1,6 +1,6 @@
 /* The IGMP and MLD host side (dataplane/weir_igmp.c, weir_mld.c): joins at
  * start, answers to queries within their max response time, IGMPv2 after an
- * IGMPv2 querier, leaves at a clean stop.  Time is passed in. */
+ * IGMPv2 querier and MLDv1 after an MLDv1 one, leaves at a clean stop.  Time is passed in. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -286,6 +286,70 @@ should_join_answer_and_leave_ipv6_groups_with_mldv2(void **state)
 	assert_int_equal(m[8 + 20 + 16 + 3], 0);
 }
 
+/* An MLDv1 message in frame i: from the link-local address, hop limit 1,
+ * Router Alert, to dst; its checksum checked, the ICMPv6 message. */
+static const uint8_t *
+mld_v1_of(const struct sent *s, unsigned i, const char *dst)
+{
+	const uint8_t *f = s->frame[i], *ip6 = f + 14;
+	uint8_t want[16];
+	inet_pton(AF_INET6, dst, want);
+	assert_memory_equal(ip6 + 24, want, 16);
+	assert_memory_equal(f, ((uint8_t[]){ 0x33, 0x33, want[12], want[13], want[14], want[15] }), 6);
+	assert_int_equal(ip6[7], 1);
+	assert_memory_equal(ip6 + 40, ((uint8_t[]){ 58, 0, 5, 2, 0, 0 }), 6);
+	const uint8_t *m = ip6 + 48;
+	assert_int_equal(s->len[i], 62 + 24);
+	uint64_t sum = weir_csum_partial(ip6 + 8, 32, 0);
+	const uint8_t tail[8] = { 0, 0, 0, 24, 0, 0, 0, 58 };
+	assert_int_equal(weir_csum_finish(weir_csum_partial(m, 24, weir_csum_partial(tail, 8, sum))), 0);
+	return m;
+}
+
+/* RFC 3810 8.2.1: after an MLDv1 query (24 bytes), reports are MLDv1
+ * Reports to each group and leaves MLDv1 Dones to ff02::2, for the Older
+ * Version Querier Present Timeout (260 s); then MLDv2 again. */
+static void
+should_speak_mldv1_after_an_mldv1_query_and_leave_as_v1(void **state)
+{
+	(void)state;
+	struct weir_igmp g;
+	struct sent s = { 0 };
+	setup6(&g);
+	for (uint64_t t = 1 * S; t <= 3 * S; t += MS) /* the joins, as v2 */
+		weir_igmp_poll(&g, t, capture, &s);
+	uint8_t ip6[40] = { 0x60 }, q[24] = { 130 };
+	inet_pton(AF_INET6, "fe80::1", ip6 + 8);
+	inet_pton(AF_INET6, "ff02::1", ip6 + 24);
+	q[4] = 0x03, q[5] = 0xe8; /* 1000 ms */
+	uint64_t sum = weir_csum_partial(ip6 + 8, 32, 0);
+	const uint8_t tail[8] = { 0, 0, 0, 24, 0, 0, 0, 58 };
+	uint16_t c = htons(weir_csum_finish(weir_csum_partial(q, 24, weir_csum_partial(tail, 8, sum))));
+	memcpy(q + 2, &c, 2);
+	weir_mld_input(&g, ip6, q, 24, 10 * S);
+	s.n = 0;
+	for (uint64_t t = 10 * S; t <= 12 * S; t += MS)
+		weir_igmp_poll(&g, t, capture, &s);
+	assert_int_equal(s.n, 2); /* one MLDv1 Report for each IPv6 group */
+	const uint8_t *m = mld_v1_of(&s, 0, "ff3e::8000:1");
+	assert_int_equal(m[0], 131);
+	assert_int_equal(mld_v1_of(&s, 1, "ff0e::1:2")[0], 131);
+	s.n = 0;
+	weir_igmp_leave(&g, 100 * S, capture, &s);
+	assert_int_equal(s.n, 3); /* two Dones, and the IPv4 group's IGMPv3 leave */
+	unsigned done = 0;
+	for (unsigned i = 0; i < s.n; i++)
+		if (s.frame[i][12] == 0x86) {
+			assert_int_equal(mld_v1_of(&s, i, "ff02::2")[0], 132);
+			done++;
+		}
+	assert_int_equal(done, 2);
+	s.n = 0;
+	weir_igmp_leave(&g, 10 * S + 261 * S, capture, &s); /* the v1 querier gone: MLDv2 again */
+	assert_int_equal(s.n, 2);
+	assert_int_equal(mld_of(&s, s.frame[0][12] == 0x86 ? 0 : 1)[0], 143);
+}
+
 
 int
 main(void)
@@ -296,6 +360,7 @@ main(void)
 		cmocka_unit_test(should_answer_a_group_query_for_its_group_only_and_ignore_others),
 		cmocka_unit_test(should_speak_igmpv2_after_an_igmpv2_query_and_leave_as_v2),
 		cmocka_unit_test(should_join_answer_and_leave_ipv6_groups_with_mldv2),
+		cmocka_unit_test(should_speak_mldv1_after_an_mldv1_query_and_leave_as_v1),
 	};
 	return cmocka_run_group_tests_name("igmp", tests, NULL, NULL);
 }
