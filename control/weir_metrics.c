@@ -1,6 +1,8 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,9 @@
 #include <rte_version.h>
 
 #include "weir_http.h"
+#include "weir_log_reader.h"
 #include "weir_metrics.h"
+#include "weir_metrics_pvt.h"
 #include "weir_prom.h"
 #include "weir_time.h"
 
@@ -315,190 +319,62 @@ render_log(struct weir_prom *b, const struct weir_metrics_src *s)
 	weir_prom_put(b, "weir_control_heap_bytes %" PRIu64 "\n", weir_heap_allocated_bytes());
 }
 
-/* A line of a feed with A and B lines, summed over the workers. */
+struct reader_rows {
+	struct weir_prom *b;
+	const char *topic;
+	uint64_t next;
+};
+
 static void
-line_totals(const struct weir_info *info, unsigned line, struct weir_line_counters *out)
+reader_row(void *ctx, const char *name, uint64_t mark)
 {
-	memset(out, 0, sizeof(*out));
-	for (unsigned w = 0; w < info->n_workers; w++) {
-		const uint64_t *src = (const uint64_t *)&info->lines[w][line];
-		uint64_t *dst = (uint64_t *)out;
-		for (unsigned i = 0; i < sizeof(*out) / 8; i++) {
-			uint64_t v = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
-			if (&dst[i] == &out->last_rx_ns || &dst[i] == &out->last_end_ns)
-				dst[i] = v > dst[i] ? v : dst[i];
-			else
-				dst[i] += v;
-		}
+	const struct reader_rows *r = ctx;
+	weir_prom_put(r->b, "weir_log_reader_behind_offsets{topic=\"%s\",reader=\"%s\"} %" PRIu64 "\n", r->topic, name,
+		      r->next > mark ? r->next - mark : 0);
+}
+
+/* The log as it stands on disk, whether or not a dataplane is attached:
+ * the log's own figures, not the run's, for an operator looking while
+ * weir-control waits for the next dataplane.  Attached, the drain's
+ * figures (render_log) say the size and oldest offset. */
+static void
+render_log_view(struct weir_prom *b, const struct weir_metrics_src *s, bool attached)
+{
+	const struct weir_config *cfg = s->cfg;
+	struct weir_log_view v[WEIR_MAX_TOPICS];
+	bool have[WEIR_MAX_TOPICS];
+	char dir[PATH_MAX + 80];
+	for (unsigned t = 0; t < cfg->n_topics; t++) {
+		snprintf(dir, sizeof(dir), "%s/%s", cfg->log_dir, cfg->topics[t]);
+		have[t] = weir_log_view(dir, &v[t], NULL, NULL) == 0;
 	}
-}
-
-/* Silent: nothing on the line for its feed's silent time while the other
- * line has had traffic in it; *quiet_ns how long (since the start of the
- * run's counting when the line was never heard: then last_rx_ns is 0). */
-static bool
-line_silent(const struct weir_feed_cfg *f, const struct weir_line_counters *l, const struct weir_line_counters *other,
-	    uint64_t now, uint64_t *quiet_ns)
-{
-	*quiet_ns = l->last_rx_ns && now > l->last_rx_ns ? now - l->last_rx_ns : 0;
-	bool other_live = other->last_rx_ns && now - other->last_rx_ns < f->silent_ns;
-	return other_live && (l->last_rx_ns == 0 || *quiet_ns >= f->silent_ns);
-}
-
-/* Both lines silent while the feed is expected: it had traffic, its last
- * packet was not an end of session, and nothing came for the silent time;
- * *quiet_ns how long. */
-static bool
-feed_silent(const struct weir_feed_cfg *f, const struct weir_line_counters *a, const struct weir_line_counters *b,
-	    uint64_t now, uint64_t *quiet_ns)
-{
-	uint64_t last = a->last_rx_ns > b->last_rx_ns ? a->last_rx_ns : b->last_rx_ns;
-	uint64_t end = a->last_end_ns > b->last_end_ns ? a->last_end_ns : b->last_end_ns;
-	*quiet_ns = last && now > last ? now - last : 0;
-	return last && end < last && *quiet_ns >= f->silent_ns;
-}
-
-/* Per feed line: what it brought, won, lost to the other line, how far
- * behind it ran, and whether it has gone silent. */
-static void
-render_lines(struct weir_prom *b, const struct weir_metrics_src *s)
-{
 	static const struct {
 		const char *name, *help;
-		size_t off;
+		size_t at;
+		bool at_rest_only;
 	} fields[] = {
-		{ "weir_feed_line_packets_total", "data packets that came on the line", offsetof(struct weir_line_counters, packets) },
-		{ "weir_feed_line_events_total", "events in them", offsetof(struct weir_line_counters, events) },
-		{ "weir_feed_line_won_total", "events the line brought first (persisted)", offsetof(struct weir_line_counters, won) },
-		{ "weir_feed_line_arbitrated_total", "events the other line had brought first (counted, not persisted)",
-		  offsetof(struct weir_line_counters, arbitrated) },
-		{ "weir_feed_line_duplicates_total", "events the line brought again", offsetof(struct weir_line_counters, duplicates) },
+		{ "weir_log_next_offset", "one past the last committed record, per topic", offsetof(struct weir_log_view, next_offset), false },
+		{ "weir_log_segments", "segment files, per topic", offsetof(struct weir_log_view, segments), false },
+		{ "weir_log_size_bytes", "bytes of log on disk, per topic", offsetof(struct weir_log_view, bytes), true },
+		{ "weir_log_oldest_offset", "the first offset retained", offsetof(struct weir_log_view, first_offset), true },
 	};
-	const struct weir_config *cfg = s->cfg;
-	struct weir_line_counters t[WEIR_MAX_LINES];
-	unsigned n = 0;
-	for (unsigned f = 0; f < cfg->n_feeds; f++)
-		if (cfg->feeds[f].has_lines) {
-			line_totals(s->info, f * 2, &t[f * 2]);
-			line_totals(s->info, f * 2 + 1, &t[f * 2 + 1]);
-			n = f * 2 + 2;
-		}
-	if (n == 0)
-		return;
-	uint64_t now = weir_realtime_ns();
-	for (unsigned k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
-		weir_prom_family(b, fields[k].name, "counter", fields[k].help);
-		for (unsigned l = 0; l < n; l++)
-			if (cfg->feeds[l / 2].has_lines)
-				weir_prom_put(b, "%s{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n", fields[k].name, cfg->feeds[l / 2].name,
-					      'a' + (l & 1), *(const uint64_t *)((const uint8_t *)&t[l] + fields[k].off));
-	}
-	/* Each family's samples under its own header (the text format's rule). */
-	weir_prom_family(b, "weir_feed_line_only_events_total", "counter",
-			 "events only this line brought (won, and the other line never brought them)");
-	for (unsigned l = 0; l < n; l++) {
-		const struct weir_line_counters *o = &t[l ^ 1];
-		if (cfg->feeds[l / 2].has_lines)
-			weir_prom_put(b, "weir_feed_line_only_events_total{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n",
-				      cfg->feeds[l / 2].name, 'a' + (l & 1),
-				      t[l].won > o->arbitrated ? t[l].won - o->arbitrated : 0);
-	}
-	weir_prom_family(b, "weir_feed_line_silent", "gauge",
-			 "1 while the line has had nothing for the feed's silent time (or nothing yet) and the other "
-			 "line has traffic");
-	for (unsigned l = 0; l < n; l++) {
-		uint64_t quiet;
-		if (cfg->feeds[l / 2].has_lines)
-			weir_prom_put(b, "weir_feed_line_silent{feed=\"%s\",line=\"%c\"} %d\n", cfg->feeds[l / 2].name,
-				      'a' + (l & 1), line_silent(&cfg->feeds[l / 2], &t[l], &t[l ^ 1], now, &quiet));
-	}
-	weir_prom_family(b, "weir_feed_silent", "gauge",
-			 "1 while every line of the feed has had nothing for its silent time, though it had traffic "
-			 "and its last packet was no end of session");
-	for (unsigned l = 0; l < n; l += 2) {
-		uint64_t quiet;
-		if (cfg->feeds[l / 2].has_lines)
-			weir_prom_put(b, "weir_feed_silent{feed=\"%s\"} %d\n", cfg->feeds[l / 2].name,
-				      feed_silent(&cfg->feeds[l / 2], &t[l], &t[l + 1], now, &quiet));
-	}
-	weir_prom_family(b, "weir_feed_line_behind_seconds", "histogram",
-			 "how far the line ran behind the other: a packet's second copy after its first (sampled)");
-	for (unsigned l = 0; l < n; l++) {
-		char labels[64];
-		snprintf(labels, sizeof(labels), "feed=\"%s\",line=\"%c\"", cfg->feeds[l / 2].name, 'a' + (l & 1));
-		if (cfg->feeds[l / 2].has_lines)
-			weir_prom_histogram(b, "weir_feed_line_behind_seconds", labels, &t[l].behind);
-	}
-}
-
-/* Per source-specific feed group: packets to it from another sender,
- * filtered (a PMD in promiscuous or all-multicast mode lets any sender's
- * copy in; only the config stands between them and the feed). */
-static void
-render_wrong_source(struct weir_prom *b, const struct weir_metrics_src *s)
-{
-	static const uint8_t any6[16];
-	const struct weir_config *cfg = s->cfg;
-	bool header = false;
-	for (unsigned i = 0; i < cfg->n_feed_groups; i++) {
-		const struct weir_feed_group *g = &cfg->feed_groups[i];
-		bool seen = false; /* one series a line, however many (S,G) it has */
-		for (unsigned j = 0; j < i; j++)
-			seen |= cfg->feed_groups[j].feed_id == g->feed_id && cfg->feed_groups[j].ab == g->ab &&
-				(cfg->feed_groups[j].source || memcmp(cfg->feed_groups[j].source6, any6, 16));
-		if (seen || (g->source == 0 && memcmp(g->source6, any6, 16) == 0))
+	for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+		if (fields[k].at_rest_only && attached)
 			continue;
-		if (!header)
-			weir_prom_family(b, "weir_feed_wrong_source_total", "counter",
-					 "packets to a source-specific feed group from another sender: filtered");
-		header = true;
-		uint64_t n = 0;
-		for (unsigned w = 0; w < s->info->n_workers; w++)
-			n += __atomic_load_n(g->ab == WEIR_FEED_NO_LINE ? &s->info->feed_wrong_source[w][g->feed_id]
-									: &s->info->lines[w][g->feed_id * 2u + g->ab].wrong_source,
-					     __ATOMIC_RELAXED);
-		if (g->ab == WEIR_FEED_NO_LINE)
-			weir_prom_put(b, "weir_feed_wrong_source_total{feed=\"%s\"} %" PRIu64 "\n", g->feed, n);
-		else
-			weir_prom_put(b, "weir_feed_wrong_source_total{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n", g->feed,
-				      'a' + g->ab, n);
+		weir_prom_family(b, fields[k].name, "gauge", fields[k].help);
+		for (unsigned t = 0; t < cfg->n_topics; t++)
+			if (have[t])
+				weir_prom_put(b, "%s{topic=\"%s\"} %" PRIu64 "\n", fields[k].name, cfg->topics[t],
+					      *(const uint64_t *)((const char *)&v[t] + fields[k].at));
 	}
-}
-
-/* Whether a feed has fallen silent whole (-1: 503, reason said), or a line
- * of one (1: degraded, reason said), or neither (0). */
-static int
-lines_health(const struct weir_metrics_src *s, const struct weir_info *info, char *reason, size_t len)
-{
-	const struct weir_config *cfg = s->cfg;
-	uint64_t now = weir_realtime_ns();
-	int verdict = 0;
-	for (unsigned f = 0; f < cfg->n_feeds; f++) {
-		if (!cfg->feeds[f].has_lines)
-			continue;
-		struct weir_line_counters ab[2];
-		line_totals(info, f * 2, &ab[0]);
-		line_totals(info, f * 2 + 1, &ab[1]);
-		uint64_t quiet;
-		if (feed_silent(&cfg->feeds[f], &ab[0], &ab[1], now, &quiet)) {
-			snprintf(reason, len, "feed %s silent on both lines for %.1f s (no end of session)",
-				 cfg->feeds[f].name, (double)quiet / 1e9);
-			return -1;
-		}
-		for (unsigned l = 0; l < 2 && verdict == 0; l++) {
-			if (!line_silent(&cfg->feeds[f], &ab[l], &ab[l ^ 1], now, &quiet))
-				continue;
-			if (ab[l].last_rx_ns == 0)
-				snprintf(reason, len, "degraded: feed %s line %c never heard; the feed runs on line %c",
-					 cfg->feeds[f].name, 'a' + l, 'b' - l);
-			else
-				snprintf(reason, len,
-					 "degraded: feed %s line %c silent for %.1f s; the feed runs on line %c",
-					 cfg->feeds[f].name, 'a' + l, (double)quiet / 1e9, 'b' - l);
-			verdict = 1;
-		}
+	weir_prom_family(b, "weir_log_reader_behind_offsets", "gauge",
+			 "how far each registered reader (weir-export, weir-read --register) is behind the committed end");
+	for (unsigned t = 0; t < cfg->n_topics; t++) {
+		struct reader_rows r = { b, cfg->topics[t], v[t].next_offset };
+		snprintf(dir, sizeof(dir), "%s/%s", cfg->log_dir, cfg->topics[t]);
+		if (have[t])
+			weir_log_view(dir, &v[t], reader_row, &r);
 	}
-	return verdict;
 }
 
 char *
@@ -511,14 +387,14 @@ weir_metrics_render(const struct weir_metrics_src *s, size_t *len)
 	/* Pairs with weir_metrics_attached(). */
 	const struct weir_info *info = __atomic_load_n(&s->info, __ATOMIC_ACQUIRE);
 	render_process(&b, s, info);
+	render_log_view(&b, s, info != NULL);
 	if (info) {
 		render_counters(&b, s);
 		render_rings(&b, s);
 		render_ports(&b, s);
 		render_rules(&b, s);
 		render_sources(&b, s);
-		render_lines(&b, s);
-		render_wrong_source(&b, s);
+		weir_metrics_render_lines(&b, s);
 		render_log(&b, s);
 	}
 	if (b.oom) {
@@ -568,7 +444,7 @@ weir_metrics_health(const struct weir_metrics_src *s, char *reason, size_t len)
 			return -1;
 		}
 	}
-	int lines = lines_health(s, info, reason, len);
+	int lines = weir_metrics_lines_health(s, info, reason, len);
 	if (lines < 0)
 		return -1;
 	if (lines == 0) /* else degraded, still serving: 200 */

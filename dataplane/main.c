@@ -33,6 +33,7 @@
 #include "weir_shm.h"
 #include "weir_telemetry.h"
 #include "weir_time.h"
+#include "weir_clock.h"
 #include "weir_worker.h"
 
 static volatile bool quit;
@@ -330,44 +331,6 @@ restore_sources(struct dataplane *dp)
 	return 0;
 }
 
-/* The system's clock as UNIX ns that never step: CLOCK_MONOTONIC (slewed by
- * NTP, never set) from the CLOCK_REALTIME of the start.  A step of the wall
- * clock is not followed: gap deadlines and windows run on the same clock. */
-static uint64_t mono_to_unix;
-
-/* The TSC and that clock read together: false when the reading was
- * interrupted (more than 20 us between the TSC's two readings around it). */
-static bool
-tsc_pair(uint64_t *tsc, uint64_t *ns)
-{
-	uint64_t t1 = rte_rdtsc();
-	*ns = weir_monotonic_ns() + mono_to_unix;
-	uint64_t t2 = rte_rdtsc();
-	*tsc = t1 + (t2 - t1) / 2;
-	return t2 - t1 < rte_get_tsc_hz() / 50000;
-}
-
-/* The TSC mapping against the system's clock again (DPDK's tick rate is
- * nominal, off by 1.9 ms a second on some machines), republished; a step
- * of the wall clock since the start said once. */
-static void
-calibrate_clock(struct dataplane *dp)
-{
-	uint64_t tsc, ns;
-	if (!tsc_pair(&tsc, &ns))
-		return;
-	weir_tsc_clock_update(&dp->clock, tsc, ns);
-	weir_tsc_publish(&dp->clock_pub, &dp->clock.map);
-	static int64_t said;
-	int64_t step = (int64_t)(weir_realtime_ns() - ns);
-	if ((step > 1000000000 || step < -1000000000) && (step - said > 1000000000 || said - step > 1000000000)) {
-		printf("weir-dataplane: the system clock was set %+.1f s since the start: record times go on from "
-		       "the start's (timers must not jump); restart weir-dataplane to take the new time\n",
-		       (double)step / 1e9);
-		said = step;
-	}
-}
-
 /* Each worker's ring and sequence region on its lcore's socket, then its state. */
 static int
 setup_workers(struct dataplane *dp)
@@ -377,12 +340,7 @@ setup_workers(struct dataplane *dp)
 		.cfg = cfg, .ports = &dp->ports, .decoders = dp->decoders, .quit = &quit,
 		.rules = &dp->rules.current, .rules_region = dp->rules.region, .clock = &dp->clock_pub,
 	};
-	uint64_t tsc, ns;
-	mono_to_unix = weir_realtime_ns() - weir_monotonic_ns();
-	while (!tsc_pair(&tsc, &ns))
-		;
-	weir_tsc_clock_init(&dp->clock, tsc, ns, rte_get_tsc_hz()); /* the nominal rate: corrected from here */
-	weir_tsc_publish(&dp->clock_pub, &dp->clock.map);
+	uint64_t ns = weir_clock_start(&dp->clock, &dp->clock_pub);
 	for (unsigned d = 0; d < cfg->n_decoders; d++)
 		ws.rerequests |= cfg->decoders[d].rerequest_family != 0;
 	dp->info->start_time_ns = ns;
@@ -482,7 +440,7 @@ keep_house(struct dataplane *dp)
 			else
 				fprintf(stderr, "weir-dataplane: SIGHUP: no \"rules\" file in the config to reload\n");
 		}
-		calibrate_clock(dp);
+		weir_clock_calibrate(&dp->clock, &dp->clock_pub);
 		uint64_t now = weir_realtime_ns();
 		struct weir_worker_counters t;
 		weir_counters_sum(dp->info->workers, dp->cfg.n_workers, &t);
@@ -548,12 +506,7 @@ report(const struct dataplane *dp)
 	const struct weir_config *cfg = &dp->cfg;
 	struct weir_worker_counters total;
 	weir_counters_sum(dp->info->workers, cfg->n_workers, &total);
-	uint64_t tsc, ns;
-	if (tsc_pair(&tsc, &ns) && tsc > dp->clock.first_tsc && ns > dp->clock.first_ns)
-		printf("weir-dataplane: TSC measured at %.6f GHz against the system clock over %.1f s (DPDK says %.6f): "
-		       "record times use the measured rate\n",
-		       (double)(tsc - dp->clock.first_tsc) / (double)(ns - dp->clock.first_ns),
-		       (double)(ns - dp->clock.first_ns) / 1e9, (double)rte_get_tsc_hz() / 1e9);
+	weir_clock_report(&dp->clock);
 	printf("weir-dataplane: final counters (%u worker%s):\n", cfg->n_workers, cfg->n_workers == 1 ? "" : "s");
 	weir_report_counters(stdout, &total);
 	for (unsigned p = 0; p < dp->ports.n_ports; p++) {

@@ -100,4 +100,16 @@ int weir_log_reader_unregister(const char *topic_dir, const char *name);
 
 #define WEIR_LOG_READERS_DIR "readers"
 
+/* A topic as it stands on disk (weir_log_view.c), read-only. */
+struct weir_log_view {
+	uint64_t next_offset;        /* one past the last committed record */
+	uint64_t first_offset;       /* the oldest segment's base */
+	uint64_t segments;
+	uint64_t bytes;              /* its files: segments, indexes, checkpoints */
+};
+typedef void (*weir_log_view_reader_fn)(void *ctx, const char *name, uint64_t mark);
+/* Fills v from TOPIC_DIR and calls each (if given) with every registered
+ * reader's mark; -1 when the directory cannot be read. */
+int weir_log_view(const char *topic_dir, struct weir_log_view *v, weir_log_view_reader_fn each, void *ctx);
+
 #endif

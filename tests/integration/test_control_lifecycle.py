@@ -67,6 +67,20 @@ def test_a_killed_dataplane_is_noticed_drained_and_the_next_one_attached_by_itse
     wait_for(lambda: "waiting for the next weir-dataplane" in d.output("control"), 10, "drained and waiting")
     assert cp.poll() is None, d.output("control")
     before = persisted(d.log_dir)
+    # the log's own figures are still served while it waits (issue 23 item 14): they are the log's, not the run's
+    subprocess.run([READ, "--topic", "itch", "--register", "probe", "--count", "100", d.log_dir], check=True,
+                   capture_output=True)  # a registered reader, 100 records in
+    wait_for(lambda: "weir_log_next_offset" in http_get(f"http://127.0.0.1:{d.metrics_port}/metrics")[1], 10,
+             "the waiting weir-control serving /metrics")
+    metrics = http_get(f"http://127.0.0.1:{d.metrics_port}/metrics")[1]
+    verify = subprocess.run([READ, "--verify", d.log_dir], capture_output=True, text=True).stdout
+    next_itch = int(re.search(r"^itch: .*next offset (\d+)", verify, re.M).group(1))
+    assert f'weir_log_next_offset{{topic="itch"}} {next_itch}' in metrics, metrics
+    segments = len(glob.glob(os.path.join(d.log_dir, "itch", "*.log")))
+    assert f'weir_log_segments{{topic="itch"}} {segments}' in metrics
+    assert 'weir_log_size_bytes{topic="itch"}' in metrics and 'weir_log_oldest_offset{topic="itch"} 0' in metrics
+    assert "weir_dataplane_up 0" in metrics
+    assert f'weir_log_reader_behind_offsets{{topic="itch",reader="probe"}} {next_itch - 100}' in metrics
 
     os.unlink(link)
     os.symlink(second, link)
