@@ -494,6 +494,8 @@ cmd_metrics(struct weir_config_ctx *ctx, char **t, int n)
 			if (access(t[i], R_OK) != 0)
 				weir_diag_fail(&ctx->d, "metrics tls: %s: %s: give the PEM certificate, then its key", t[i],
 					       strerror(errno));
+		if (access(t[2], R_OK) == 0 && access(t[3], R_OK) == 0 && !weir_config_tls_pair_ok(ctx, t[2], t[3]))
+			return;
 		if (weir_config_word(ctx, "certificate", t[2], cfg->metrics_tls_cert, sizeof(cfg->metrics_tls_cert)) == 0)
 			weir_config_word(ctx, "key", t[3], cfg->metrics_tls_key, sizeof(cfg->metrics_tls_key));
 	} else if ((n == 4 && strcmp(t[1], "auth") == 0 && strcmp(t[2], "bearer") == 0) ||

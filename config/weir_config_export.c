@@ -29,7 +29,9 @@ export_topic(struct weir_config_ctx *ctx, char **t, int n)
 	memset(et, 0, sizeof(*et));
 	if (weir_config_word(ctx, "log topic", t[3], et->log_topic, sizeof(et->log_topic)) ||
 	    weir_config_word(ctx, "Kafka topic", t[4], et->kafka_topic, sizeof(et->kafka_topic)) ||
-	    (n == 7 && weir_config_word(ctx, "Kafka topic", t[6], et->loss_topic, sizeof(et->loss_topic))))
+	    !weir_config_kafka_topic_ok(ctx, "Kafka topic", t[4]) ||
+	    (n == 7 && (weir_config_word(ctx, "Kafka topic", t[6], et->loss_topic, sizeof(et->loss_topic)) ||
+			!weir_config_kafka_topic_ok(ctx, "Kafka topic", t[6]))))
 		return;
 	et->line = ctx->d.line;
 	x->n_topics++;
@@ -57,7 +59,8 @@ export_kafka(struct weir_config_ctx *ctx, char **t, int n)
 	} else if (weir_config_given_before(ctx, t, 3)) {
 		return;
 	} else if (strcmp(sub, "brokers") == 0 && n == 4) {
-		if (weir_config_word(ctx, "brokers", t[3], x->brokers, sizeof(x->brokers)) == 0)
+		if (weir_config_brokers_ok(ctx, t[3]) &&
+		    weir_config_word(ctx, "brokers", t[3], x->brokers, sizeof(x->brokers)) == 0)
 			x->line_brokers = ctx->d.line;
 	} else if (strcmp(sub, "partition-by") == 0 && n == 4 &&
 		   (strcmp(t[3], "source") == 0 || strcmp(t[3], "worker") == 0)) {
@@ -65,7 +68,8 @@ export_kafka(struct weir_config_ctx *ctx, char **t, int n)
 	} else if (strcmp(sub, "id") == 0 && n == 4) {
 		weir_config_word(ctx, "export id", t[3], x->id, sizeof(x->id));
 	} else if (strcmp(sub, "positions-topic") == 0 && n == 4) {
-		weir_config_word(ctx, "positions topic", t[3], x->positions_topic, sizeof(x->positions_topic));
+		if (weir_config_kafka_topic_ok(ctx, "positions topic", t[3]))
+			weir_config_word(ctx, "positions topic", t[3], x->positions_topic, sizeof(x->positions_topic));
 	} else if (strcmp(sub, "batch") == 0 && n == 4) {
 		if (weir_config_uint_range(ctx, "export kafka batch", t[3], 1, 1000000, &v) == 0)
 			x->batch_records = (unsigned)v;

@@ -59,6 +59,12 @@ int weir_config_port_sel(struct weir_config_ctx *ctx, const char *tok, int *port
 /* IPV4:PORT, both kept in network order. */
 int weir_config_ipv4_port(struct weir_config_ctx *ctx, const char *tok, uint32_t *ip, uint16_t *port);
 /* "${NAME}" is replaced by the environment's value; unset is an error. */
+/* weir_config_names.c: false (said at the line) when Kafka or TLS would
+ * refuse it at start. */
+bool weir_config_brokers_ok(struct weir_config_ctx *ctx, const char *list);
+bool weir_config_kafka_topic_ok(struct weir_config_ctx *ctx, const char *what, const char *name);
+bool weir_config_tls_pair_ok(struct weir_config_ctx *ctx, const char *cert, const char *key);
+
 /* 0, -1 said, or (quiet set) -2 with unset naming a variable that is not set. */
 int weir_config_expand_env(struct weir_config_ctx *ctx, const char *in, char *out, size_t outlen, bool quiet,
 			   char *unset, size_t unsetlen);

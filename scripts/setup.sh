@@ -11,6 +11,7 @@ PACKAGES=(
   libhyperscan-dev libjemalloc-dev libbenchmark-dev
   libpcap-dev libisal-dev libssl-dev   # captures, CRC32C, SHA-256 for manifests
   libmicrohttpd-dev                    # weir-control's /metrics
+  libgnutls28-dev                      # a metrics certificate and its key checked together at --check
   libcmocka-dev libpcre2-dev           # unit tests (pcre2: the oracle for Hyperscan)
   python3 python3-pytest python3-scapy tshark iproute2 procps   # integration tests
   ethtool                              # veth tests: the sender's checksum offload off, so its packets carry real checksums

@@ -12,7 +12,9 @@ import urllib.request
 
 import pytest
 
-from weir_harness import free_port, gen_pcap, http_get, load_json
+from weir_harness import BUILD, DATAPLANE, free_port, gen_pcap, http_get, load_json
+
+EXPORT = os.path.join(BUILD, "export", "weir-export")
 
 BODY = """
 set corelist 1
@@ -328,6 +330,55 @@ def test_a_real_prometheus_scrapes_over_tls_with_its_credentials_and_nobody_else
         prom.wait(timeout=30)
     dp.send_signal(2)
     dp.wait(timeout=30)
+
+
+def pem_pair(tmp_path, name, *extra):
+    cert, key = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", *extra], check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.mark.parametrize("fault", ["key of another certificate", "encrypted key", "garbage key", "good pair"])
+def test_check_refuses_a_certificate_and_key_that_will_not_serve_at_their_line(tmp_path, fault):
+    """weir-dataplane --check and weir-export --check judge the pair as GnuTLS will at start (issue 23 item 17)."""
+    cert, key = pem_pair(tmp_path, "a", "-nodes")
+    if fault == "key of another certificate":
+        key = pem_pair(tmp_path, "b", "-nodes")[1]
+    if fault == "encrypted key":
+        cert, key = pem_pair(tmp_path, "c", "-passout", "pass:secret")
+    if fault == "garbage key":
+        key.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    conf = tmp_path / "t.conf"
+    conf.write_text(f"set corelist 1\ndecoder moldudp64 udp-port 26400 topic itch\nlog dir {tmp_path}/log\n"
+                    f"metrics tls {cert} {key}\nexport kafka brokers 127.0.0.1:9\nexport kafka topic itch w.itch\n")
+    for prog in (DATAPLANE, EXPORT):
+        r = subprocess.run([prog, "--check", str(conf)], capture_output=True, text=True, timeout=30)
+        if fault == "good pair":
+            assert r.returncode == 0, r.stderr
+            continue
+        why = {"key of another certificate": "the key is not the certificate's",
+               "encrypted key": "the key is encrypted or not a private key", "garbage key": ""}[fault]
+        assert r.returncode == 2 and f"{conf}:4: metrics tls {cert} {key}: {why}" in r.stderr, (prog, r.stderr)
+
+
+@pytest.mark.parametrize("text,why", [("export kafka brokers :::,,@@", '":::" is not HOST:PORT'),
+                                      ("export kafka brokers a:9092,b", '"b" is not HOST:PORT'),
+                                      ("export kafka brokers h:70000", '"h:70000" is not HOST:PORT'),
+                                      ("export kafka topic itch bad/na$me", '"bad/na$me" is not a name Kafka takes'),
+                                      ("export kafka topic itch w.itch loss a:b", "\"a:b\" is not a name Kafka takes"),
+                                      ("export kafka positions-topic ..", '".." is not a name Kafka takes')])
+def test_check_refuses_brokers_and_topic_names_kafka_will_not_take_at_their_line(tmp_path, text, why):
+    conf = tmp_path / "t.conf"
+    conf.write_text(f"set corelist 1\ndecoder moldudp64 udp-port 26400 topic itch\nlog dir {tmp_path}/log\n{text}\n")
+    for prog in (DATAPLANE, EXPORT):
+        r = subprocess.run([prog, "--check", str(conf)], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 2 and f"{conf}:4: " in r.stderr and why in r.stderr, (prog, r.stderr)
+    good = tmp_path / "good.conf"
+    good.write_text(f"set corelist 1\ndecoder moldudp64 udp-port 26400 topic itch\nlog dir {tmp_path}/log\n"
+                    "export kafka brokers k1.example:9092,10.0.0.1:29092,[::1]:9093\n"
+                    "export kafka topic itch weir.itch-v1_a\n")
+    assert subprocess.run([DATAPLANE, "--check", str(good)], capture_output=True).returncode == 0
 
 
 @pytest.mark.parametrize("fault", ["empty secret", "missing certificate", "certificate over 64 KiB"])
