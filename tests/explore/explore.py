@@ -10,6 +10,7 @@
 Exits 1 when any schedule failed."""
 import argparse
 import copy
+import glob
 import json
 import os
 import shutil
@@ -48,6 +49,10 @@ def run_one(s, keep=None):
         bad = oracle.run_checks(s, seen, r.d.log_dir, r.manifest)
         if not bad:
             bad = oracle.damage_checks(s, seen, r.d.log_dir, r.manifest)
+        if bad:  # the processes' last words, for a failure that does not come again
+            for log in sorted(glob.glob(os.path.join(work, "*.log"))):
+                lines = [line for line in open(log, errors="replace").read().splitlines() if not line.startswith("  ")]
+                bad.append(f"{os.path.basename(log)} ended: " + " | ".join(lines[-4:]))
         return bad
     finally:
         if "r" in locals():
