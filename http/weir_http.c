@@ -10,9 +10,12 @@
 #include <microhttpd.h>
 
 #include "weir_http.h"
+#include "weir_http_guard.h"
 
 #define MAX_CONNECTIONS 1024u
 #define PER_IP_CONNECTIONS 16u
+#define RESERVE 32u                            /* connections slow ones never take */
+#define REQUEST_DEADLINE_NS 2000000000ull      /* a request whole within this, however it trickles */
 #define IDLE_TIMEOUT_S 3u
 #define FD_MARGIN 256u /* the log's segments and indexes, the shared memory, the sockets of the rest */
 
@@ -26,6 +29,7 @@ struct weir_http_security {
 
 struct weir_http {
 	struct MHD_Daemon *daemon;
+	struct weir_http_guard *guard;
 	struct weir_http_handlers h;
 	struct weir_http_security sec;
 };
@@ -143,19 +147,8 @@ reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, s
 }
 
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
-	   const char *upload_data, size_t *upload_size, void **state)
+answer(struct weir_http *srv, struct MHD_Connection *c, const char *url, const char *method)
 {
-	struct weir_http *srv = cls;
-	static int first_call;
-	if (*state == NULL) { /* headers only so far */
-		*state = &first_call;
-		return MHD_YES;
-	}
-	if (*upload_size) { /* a body weir does not read */
-		*upload_size = 0;
-		return MHD_YES;
-	}
 	enum MHD_Result rc;
 	if (!authorized(srv, c, &rc))
 		return rc;
@@ -175,6 +168,27 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return reply(c, bad ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, "text/plain", why, strlen(why), false);
 	}
 	return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found: try /metrics or /healthz\n", 36, false);
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
+	   const char *upload_data, size_t *upload_size, void **state)
+{
+	(void)version;
+	(void)upload_data;
+	struct weir_http *srv = cls;
+	static int first_call;
+	if (*state == NULL) { /* headers only so far */
+		*state = &first_call;
+		return MHD_YES;
+	}
+	if (*upload_size) { /* a body weir does not read */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	enum MHD_Result rc = answer(srv, c, url, method);
+	weir_http_guard_answered(srv->guard, c); /* its next request has its own deadline */
+	return rc;
 }
 
 /* Room for the connections the server may hold, and a margin for the
@@ -211,14 +225,24 @@ serve(uint32_t ip, uint16_t port, const struct weir_http_handlers *h, const stru
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = port };
 	memcpy(&sa.sin_addr, &ip, 4);
 	/* Slow and abusive clients must not starve a scrape: one epoll thread
-	 * holds many connections at little cost, one address may hold only a
-	 * few, an idle one goes after a short time, and each has a small
-	 * memory budget. */
+	 * holds many connections at little cost, the guard holds each request
+	 * to a deadline, an address to a few connections (its newest pushing
+	 * out its oldest: a scraper on the same host as a slow client still
+	 * gets in) and all to the limit less a reserve; an idle one goes after
+	 * a short time, and each has a small memory budget. */
+	unsigned budget = connection_budget(MAX_CONNECTIONS);
+	srv->guard = weir_http_guard_start(REQUEST_DEADLINE_NS, PER_IP_CONNECTIONS,
+					   budget > 2 * RESERVE ? budget - RESERVE : budget / 2);
+	if (srv->guard == NULL) {
+		snprintf(err, errlen, "cannot start the metrics endpoint's guard thread");
+		free(srv);
+		return NULL;
+	}
 	/* TLS options last: without TLS, the key and certificate are not given */
 	srv->daemon = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | (tls ? MHD_USE_TLS : 0), 0, NULL, NULL, on_request,
 				       srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
-				       connection_budget(MAX_CONNECTIONS), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-				       (unsigned)PER_IP_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+				       budget, MHD_OPTION_NOTIFY_CONNECTION, weir_http_guard_notify, srv->guard,
+				       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
 				       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_LISTEN_BACKLOG_SIZE,
 				       (unsigned)1024, tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, srv->sec.key_pem,
 				       MHD_OPTION_HTTPS_MEM_CERT, srv->sec.cert_pem, MHD_OPTION_END);
@@ -229,6 +253,7 @@ serve(uint32_t ip, uint16_t port, const struct weir_http_handlers *h, const stru
 	if (srv->daemon == NULL) {
 		snprintf(err, errlen, "cannot serve metrics on %s:%u (in use?%s)", inet_ntoa(sa.sin_addr), ntohs(sa.sin_port),
 			 tls ? " or a certificate and key that do not go together" : "");
+		weir_http_guard_stop(srv->guard);
 		free(srv);
 		return NULL;
 	}
@@ -254,6 +279,7 @@ weir_http_stop(struct weir_http *srv)
 	if (srv == NULL)
 		return;
 	MHD_stop_daemon(srv->daemon);
+	weir_http_guard_stop(srv->guard);
 	security_free(&srv->sec);
 	free(srv);
 }
