@@ -245,6 +245,7 @@ commit(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
 		return 0;
 	}
 	weir_hist_add(&x->commit_latency, weir_monotonic_ns() - t0, 1);
+	weir_hist_add(&x->txn_age, t0 - x->txn_start_ns, 1);
 	for (unsigned i = 0; i < x->n; i++) {
 		struct weir_export_topic_state *t = &x->t[i];
 		if (t->pending != t->committed)
@@ -277,12 +278,26 @@ begin(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
 	return 0;
 }
 
-/* Reads topic t into the open transaction, up to what the batch allows. */
+/* Whether the open transaction has what it may hold: batch records, or
+ * commit-interval of age (the clock read every 256 records: under a backlog
+ * the interval, not the batch, bounds the latency). */
+static bool
+txn_full(const struct weir_exporter *x, unsigned produced)
+{
+	if (x->txn_records >= x->cfg->exp.batch_records)
+		return true;
+	return x->in_txn && produced % 256 == 255 &&
+	       weir_monotonic_ns() - x->txn_start_ns >= x->cfg->exp.commit_interval_ns;
+}
+
+/* Reads topic t into the open transaction, up to turn records or what the
+ * transaction may hold. */
 static int
-read_topic(struct weir_exporter *x, struct weir_export_topic_state *t, uint64_t now_ns, char *err, size_t errlen)
+read_topic(struct weir_exporter *x, struct weir_export_topic_state *t, unsigned turn, uint64_t now_ns, char *err,
+	   size_t errlen)
 {
 	int produced = 0;
-	while (x->txn_records < x->cfg->exp.batch_records) {
+	while ((unsigned)produced < turn && !txn_full(x, (unsigned)produced)) {
 		struct weir_log_item it;
 		int rc = weir_log_reader_next(t->r, &it);
 		if (rc == WEIR_LOG_READ_END)
@@ -332,6 +347,37 @@ update_lag(struct weir_exporter *x, uint64_t now_ns)
 		x->lag_bytes_at_ns = now_ns + 1000000000ull;
 }
 
+/* The topics in turns of an equal share of the batch, the front one
+ * changing each round, until the transaction is full or nothing is left: a
+ * backlog on one topic never starves another.  The records produced, -1
+ * fatal, or -2 when a refused produce made the transaction abort. */
+static int
+read_round(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
+{
+	unsigned turn = x->n ? x->cfg->exp.batch_records / x->n : 0;
+	turn = turn < 64 ? 64 : turn > 1024 ? 1024 : turn; /* small turns: topics interleave within a transaction */
+	int produced = 0, more = 1;
+	while (more > 0 && !txn_full(x, 255)) {
+		more = 0;
+		for (unsigned k = 0; k < x->n; k++) {
+			int rc = read_topic(x, &x->t[(x->next_topic + k) % x->n], turn, now_ns, err, errlen);
+			if (rc == -1)
+				return -1;
+			if (rc == -2) { /* a produce the client refused: the transaction cannot stand */
+				rd_kafka_error_t *e = rd_kafka_abort_transaction(x->rk, 60000);
+				if (e)
+					rd_kafka_error_destroy(e);
+				rewind_to_committed(x, now_ns);
+				return -2;
+			}
+			produced += rc;
+			more += rc;
+		}
+	}
+	x->next_topic = x->n ? (x->next_topic + 1) % x->n : 0;
+	return produced;
+}
+
 int
 weir_export_step(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
 {
@@ -339,22 +385,12 @@ weir_export_step(struct weir_exporter *x, uint64_t now_ns, char *err, size_t err
 	if (now_ns < x->retry_at_ns)
 		return 0;
 	update_lag(x, now_ns); /* before a commit that may wait for an absent Kafka */
-	int produced = 0;
-	for (unsigned i = 0; i < x->n; i++) {
-		int rc = read_topic(x, &x->t[i], now_ns, err, errlen);
-		if (rc == -1)
-			return -1;
-		if (rc == -2) { /* a produce the client refused: the transaction cannot stand */
-			rd_kafka_error_t *e = rd_kafka_abort_transaction(x->rk, 60000);
-			if (e)
-				rd_kafka_error_destroy(e);
-			rewind_to_committed(x, now_ns);
-			return 0;
-		}
-		produced += rc;
-	}
+	int produced = read_round(x, now_ns, err, errlen);
+	if (produced < 0)
+		return produced == -1 ? -1 : 0;
+	uint64_t now = weir_monotonic_ns();
 	if (x->in_txn && (x->txn_records >= x->cfg->exp.batch_records || produced == 0 ||
-			  now_ns - x->txn_start_ns >= x->cfg->exp.commit_interval_ns) &&
+			  now - x->txn_start_ns >= x->cfg->exp.commit_interval_ns) &&
 	    commit(x, now_ns, err, errlen) != 0)
 		return -1;
 	update_lag(x, now_ns);

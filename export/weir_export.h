@@ -53,6 +53,8 @@ struct weir_exporter {
 	uint64_t backoff_ns, retry_at_ns;
 	uint64_t lag_bytes_at_ns;
 	struct weir_hist produce_latency, commit_latency;
+	struct weir_hist txn_age;     /* how long each committed transaction was open */
+	unsigned next_topic;          /* the topic read first next round: each has its turn at the front */
 	uint64_t commits, aborts, produce_retries;
 	struct { int code; uint64_t count; } errors[WEIR_EXPORT_ERROR_KINDS];
 	uint32_t kafka_up;           /* 0 while librdkafka says every broker is down, or a commit fails */

@@ -38,6 +38,9 @@ weir_export_render(const void *ctx, size_t *len)
 	weir_prom_histogram(&b, "weir_export_produce_seconds", "", &x->produce_latency);
 	weir_prom_family(&b, "weir_export_commit_seconds", "histogram", "commit_transaction, per transaction");
 	weir_prom_histogram(&b, "weir_export_commit_seconds", "", &x->commit_latency);
+	weir_prom_family(&b, "weir_export_transaction_age_seconds", "histogram",
+			 "how long each committed transaction was open (commit-interval bounds it, backlog or not)");
+	weir_prom_histogram(&b, "weir_export_transaction_age_seconds", "", &x->txn_age);
 	weir_prom_family(&b, "weir_export_transactions_total", "counter", "transactions committed");
 	weir_prom_put(&b, "weir_export_transactions_total %" PRIu64 "\n", weir_sw_load(&x->commits));
 	weir_prom_family(&b, "weir_export_transaction_aborts_total", "counter", "transactions aborted (and read again)");

@@ -223,3 +223,55 @@ def test_hard_retention_during_an_outage_counts_what_it_deleted_unshipped(deploy
     # Kafka holds exactly what was not deleted, and weir-check sees the shortfall
     assert r.returncode == 1 and f"events persisted: got {int(total - deleted)}, manifest says {want}" in r.stdout, \
         r.stdout
+
+
+def per_topic_metric(port, name):
+    """{topic: value} of a per-topic family of weir-export's /metrics."""
+    status, body = http_get(f"http://127.0.0.1:{port}/metrics")
+    out = {}
+    for line in body.splitlines() if status == 200 else []:
+        if line.startswith(name + "{"):
+            out[line.split('topic="', 1)[1].split('"', 1)[0]] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def test_a_backlog_on_one_topic_neither_starves_another_nor_stretches_a_transaction(deploy, kafka, tmp_path):
+    """Issue 23 items 7 and 8: a whole backlog on itch and on _deadletter, a batch far larger than either, a
+    50 ms commit-interval: both topics ship from the first transactions on (small turns, the front topic
+    changing each round), and no transaction is open much longer than the interval, backlog or not."""
+    k = kafka(1)
+    pcap, manifest = gen_pcap(str(tmp_path), seed=44, messages=300000, sessions=4, malformed_rate=0.02)
+    port = free_port()
+    lines = (f"export kafka brokers {k.bootstrap}\nexport kafka topic itch market.itch\n"  # the backlog's topic first
+             "export kafka topic _deadletter market.dl\nexport kafka batch 1000000\nexport kafka commit-interval 50ms\n"
+             f"export metrics listen 127.0.0.1:{port}\n")
+    d = deploy("export-fair", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY + lines)
+    dp, cp = ingest(d)  # the whole feed into the log first: the exporter starts on a backlog
+    assert dp.wait(timeout=120) == 0 and cp.wait(timeout=60) == 0, d.output("control")
+    total = {t: committed(d.log_dir, t) for t in ("itch", "_deadletter")}
+    assert total["_deadletter"] > 1000 and total["itch"] > 100 * total["_deadletter"] / 10
+    ex = start_export(d, "export", "--exit-when-caught-up", "2")
+    both_early, ages, deadline = None, {}, time.time() + 120
+    while ex.poll() is None and time.time() < deadline:
+        got = per_topic_metric(port, "weir_export_records_total")
+        if both_early is None and got.get("itch", 0) > 0:
+            both_early = dict(got)  # the first figures once anything is in Kafka
+        body = http_get(f"http://127.0.0.1:{port}/metrics")[1]
+        hist = {line.split(" ")[0]: float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+                if line.startswith("weir_export_transaction_age_seconds")}
+        ages = hist or ages  # the last figures before it exits
+        time.sleep(0.01)
+    assert ex.wait(timeout=60) == 0, d.output("export")
+    assert both_early and both_early.get("_deadletter", 0) > 0 and both_early["itch"] < total["itch"], both_early
+    n = ages.get("weir_export_transaction_age_seconds_count{}", 0)
+    within = ages.get('weir_export_transaction_age_seconds_bucket{le="0.524288"}', 0)
+    print(f"first figures in Kafka: {both_early} of {total}; {n:.0f} transactions, {within:.0f} open <= 0.52 s")
+    assert n >= 5 and within == n, ages  # the interval bounds a transaction, not the batch (1,000,000 here)
+    print(kafka_check_topics(d, k, manifest))
+
+
+def kafka_check_topics(d, kafka, manifest):
+    r = subprocess.run([CHECK, "--manifest", manifest, "--kafka", kafka.bootstrap, "market.itch", "--log", d.log_dir],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
