@@ -17,7 +17,9 @@ weir_lockfile_take(const char *path, const char *what, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open the lock: %s", path, strerror(errno));
+		int e = errno;
+		snprintf(err, errlen, "%s: cannot open the lock: %s", path, strerror(e));
+		errno = e; /* ENOENT: its directory is not there yet */
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {

@@ -346,12 +346,19 @@ drain_until_done(struct control *ctl)
 static int
 attach_dataplane(struct control *ctl)
 {
-	/* The regions first: once they are there, so is the directory the lock
-	 * goes in (EAL's runtime directory, with hugepages).  Mapping them
-	 * changes nothing; a second weir-control stops at the lock. */
+	/* The lock first, so the first weir-control started is the one that
+	 * drains; where its directory is not there yet (EAL's runtime
+	 * directory, with hugepages, before any dataplane ran), once the
+	 * regions are (mapping them changes nothing). */
+	ctl->consumer_lock = weir_consumer_lock(&ctl->shm, ctl->err, sizeof(ctl->err));
+	if (ctl->consumer_lock < 0 && errno != ENOENT) {
+		fprintf(stderr, "weir-control: %s\n", ctl->err);
+		return 1;
+	}
 	if (attach_regions(&ctl->shm, &ctl->o, &ctl->info, ctl->rings) != 0)
 		return 1;
-	if ((ctl->consumer_lock = weir_consumer_lock(&ctl->shm, ctl->err, sizeof(ctl->err))) < 0) {
+	if (ctl->consumer_lock < 0 &&
+	    (ctl->consumer_lock = weir_consumer_lock(&ctl->shm, ctl->err, sizeof(ctl->err))) < 0) {
 		fprintf(stderr, "weir-control: %s\n", ctl->err);
 		return 1;
 	}

@@ -150,9 +150,9 @@ class Run:
         self.restart_control()
 
     def restart_control(self):
-        """A new weir-control while the dataplane runs (or its dead rings may hold records)."""
-        if self.dp.poll() is None or self.s["mode"] == "nohuge":
-            self.start_control()
+        """A new weir-control while the dataplane runs, or to drain what its dead rings hold (files in
+        either mode)."""
+        self.start_control()
 
     def kill_control_after_roll(self, f, deadline):
         """Killed right after a segment rolls (polled), while the restarted drain may still skip."""
@@ -199,6 +199,10 @@ class Run:
         with open(self.d.config, "w") as out:
             out.write(text)
         first = self.cp
+        deadline = time.time() + 10  # by mistake beside one that drains: not racing one still starting
+        while first.poll() is None and "weir-control: draining" not in self.d.output(self.cp_tag) \
+                and time.time() < deadline:
+            time.sleep(0.01)
         first_alive = first.poll() is None  # else the second is a restart, and may drain
         self.controls += 1
         tag = f"control{self.controls}"
