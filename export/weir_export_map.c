@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "weir_dead_letter.h"
 #include "weir_export_map.h"
 
 static char *
@@ -31,6 +32,17 @@ weir_export_map(const struct weir_log_item *it, struct weir_export_record *o)
 	for (unsigned i = 0; i < r->n_rules && at < 80; i++)
 		at += (size_t)snprintf(rules + at, 96 - at, "%s%u", i ? "," : "", ids[i]);
 	snprintf(header(o, "weir.rx_ns"), 96, "%" PRIu64, r->rx_ns);
+	snprintf(header(o, "weir.offset"), 96, "%" PRIu64, it->entry->offset); /* once in Kafka, checkably */
+	if (r->kind == WEIR_REC_DEAD_LETTER) {
+		/* no source: keyed by where it came in, so dead letters spread over
+		 * the partitions and each worker's stay in its order */
+		o->key_len = (unsigned)snprintf(o->key, sizeof(o->key), "dl:port%u:worker%u", r->port,
+						(unsigned)it->entry->worker);
+		snprintf(header(o, "weir.dead_letter.reason"), 96, "%s",
+			 r->reason < WEIR_DL_MAX ? weir_dead_letter_names[r->reason] : "unknown");
+		snprintf(header(o, "weir.dead_letter.length"), 96, "%" PRIu64, (uint64_t)r->count);
+		snprintf(header(o, "weir.port"), 96, "%u", r->port);
+	}
 	if (r->kind == WEIR_REC_LOSS) {
 		snprintf(header(o, "weir.loss.first"), 96, "%" PRIu64, r->seq);
 		snprintf(header(o, "weir.loss.last"), 96, "%" PRIu64, r->seq + (r->count ? r->count - 1 : 0));

@@ -14,7 +14,7 @@
 
 #include "weir_log_reader.h"
 
-#define WEIR_EXPORT_MAX_HEADERS 8
+#define WEIR_EXPORT_MAX_HEADERS 12
 
 struct weir_export_record {
 	char key[48];

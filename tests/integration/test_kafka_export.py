@@ -267,11 +267,34 @@ def test_a_backlog_on_one_topic_neither_starves_another_nor_stretches_a_transact
     within = ages.get('weir_export_transaction_age_seconds_bucket{le="0.524288"}', 0)
     print(f"first figures in Kafka: {both_early} of {total}; {n:.0f} transactions, {within:.0f} open <= 0.52 s")
     assert n >= 5 and within == n, ages  # the interval bounds a transaction, not the batch (1,000,000 here)
-    print(kafka_check_topics(d, k, manifest))
+    check = [CHECK, "--manifest", manifest, "--kafka", k.bootstrap, "market.itch", "--log", d.log_dir]
+    r = subprocess.run(check, capture_output=True, text=True)
+    assert r.returncode == 0 and "dead letters NOT checked" in r.stdout, r.stdout + r.stderr  # says what it skipped
+    r = subprocess.run(check + ["--kafka-dead-letter-topic", "market.dl"], capture_output=True, text=True)
+    assert r.returncode == 0 and f"{total['_deadletter']} dead letters by reason" in r.stdout, r.stdout + r.stderr
+    dl = dead_letters_in_kafka(k.bootstrap, "market.dl")
+    assert {m.key() for m in dl} == {b"dl:port0:worker0"}  # keyed by where they came in (one port, one worker here)
+    assert all(dict(m.headers())["weir.dead_letter.reason"] and dict(m.headers())["weir.dead_letter.length"]
+               for m in dl)
+    from confluent_kafka import Producer  # Kafka's own client writes a copy of one: weir-check must see it
+    p = Producer({"bootstrap.servers": k.bootstrap})
+    p.produce("market.dl", key=dl[0].key(), value=dl[0].value(), headers=dl[0].headers())
+    p.flush(30)
+    r = subprocess.run(check + ["--kafka-dead-letter-topic", "market.dl"], capture_output=True, text=True)
+    assert r.returncode == 1 and "dead letters of the log once each in Kafka" in r.stdout, r.stdout + r.stderr
 
 
-def kafka_check_topics(d, kafka, manifest):
-    r = subprocess.run([CHECK, "--manifest", manifest, "--kafka", kafka.bootstrap, "market.itch", "--log", d.log_dir],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return r.stdout
+def dead_letters_in_kafka(brokers, topic):
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": brokers, "group.id": f"t-{os.getpid()}", "isolation.level": "read_committed",
+                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    md = c.list_topics(topic, timeout=30)
+    c.assign([TopicPartition(topic, p, 0) for p in md.topics[topic].partitions])
+    got, idle = [], 0
+    while idle < 5:
+        m = c.poll(1.0)
+        idle = idle + 1 if m is None else 0
+        if m is not None and not m.error():
+            got.append(m)
+    c.close()
+    return got

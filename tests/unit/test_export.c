@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "weir_config.h"
+#include "weir_dead_letter.h"
 #include "weir_export.h"
 #include "weir_export_map.h"
 
@@ -77,6 +78,32 @@ should_map_a_loss_record_to_its_range(void **state)
 	assert_string_equal(header(&o, "weir.flags"), "");
 }
 
+/* A dead letter: its reason and real length as headers, keyed by port and
+ * worker (not one empty key: one partition for all of them); every record
+ * carries its log offset. */
+static void
+should_map_a_dead_letter_with_its_reason_and_length_keyed_by_port_and_worker(void **state)
+{
+	(void)state;
+	_Alignas(8) uint8_t buf[128] = { 0 };
+	struct weir_record *r = (struct weir_record *)buf;
+	r->kind = WEIR_REC_DEAD_LETTER;
+	r->reason = WEIR_DL_l4_bad_checksum;
+	r->count = 9000; /* a jumbo frame's real length; its first bytes are the payload */
+	r->port = 1;
+	struct weir_log_entry e = { .offset = 77, .worker = 3 };
+	struct weir_log_item it = { .entry = &e, .record = r, .payload = (const uint8_t *)"\x01\x02", .payload_len = 2 };
+	struct weir_export_record o;
+	weir_export_map(&it, &o);
+	assert_string_equal(header(&o, "weir.kind"), "dead_letter");
+	assert_string_equal(header(&o, "weir.dead_letter.reason"), "l4_bad_checksum");
+	assert_string_equal(header(&o, "weir.dead_letter.length"), "9000");
+	assert_string_equal(header(&o, "weir.port"), "1");
+	assert_string_equal(header(&o, "weir.offset"), "77");
+	assert_string_equal(o.key, "dl:port1:worker3");
+	assert_int_equal(o.key_len, strlen("dl:port1:worker3"));
+}
+
 #define TAIL "set corelist 1\ndecoder moldudp64 udp-port 26400 topic itch\nlog dir /tmp/x\n"
 
 static void
@@ -125,6 +152,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(should_map_an_event_to_key_value_timestamp_and_headers),
 		cmocka_unit_test(should_map_a_loss_record_to_its_range),
+		cmocka_unit_test(should_map_a_dead_letter_with_its_reason_and_length_keyed_by_port_and_worker),
 		cmocka_unit_test(should_read_export_lines_and_name_the_line_of_each_mistake),
 	};
 	return cmocka_run_group_tests_name("export", tests, NULL, NULL);
