@@ -198,11 +198,11 @@ static int
 attach_regions(struct weir_shm *shm, const struct options *o, struct weir_info **info, struct weir_ring **rings)
 {
 	unsigned wait_ms = o->wait_primary_s * 1000 >= UINT_MAX ? UINT_MAX : (unsigned)(o->wait_primary_s * 1000);
-	for (bool said = false;; said = true) {
+	for (double waited = 0;; waited += 0.2) {
 		int rc = attach_once(shm, wait_ms, info, rings);
 		if (rc != 0 || weir_primary_alive(shm) || !rings_drained(*info, rings))
 			return rc;
-		if (!said)
+		if (waited == 0)
 			printf("weir-control: the regions of file prefix %s are a dead run's, drained: waiting for the "
 			       "next weir-dataplane\n", shm->prefix);
 		for (unsigned i = 0; i < (*info)->n_workers; i++)
@@ -210,6 +210,11 @@ attach_regions(struct weir_shm *shm, const struct options *o, struct weir_info *
 		weir_info_detach(shm, *info, sizeof(**info));
 		if (quit)
 			return 1;
+		if (o->exit_when_done && waited >= o->wait_primary_s) { /* never a wait without end */
+			printf("weir-control: no weir-dataplane came in %.0f s, and nothing is left to drain: done\n",
+			       o->wait_primary_s);
+			return 2;
+		}
 		usleep(200 * 1000);
 	}
 }
@@ -342,7 +347,8 @@ drain_until_done(struct control *ctl)
 	return end;
 }
 
-/* Attached to a dataplane: its regions, the log, the endpoint's view.  0 or 1. */
+/* Attached to a dataplane: its regions, the log, the endpoint's view.  0, 1, or 2: nothing
+ * to drain (--exit-when-done, a dead run drained, no next one in time). */
 static int
 attach_dataplane(struct control *ctl)
 {
@@ -355,8 +361,9 @@ attach_dataplane(struct control *ctl)
 		fprintf(stderr, "weir-control: %s\n", ctl->err);
 		return 1;
 	}
-	if (attach_regions(&ctl->shm, &ctl->o, &ctl->info, ctl->rings) != 0)
-		return 1;
+	int rc = attach_regions(&ctl->shm, &ctl->o, &ctl->info, ctl->rings);
+	if (rc != 0)
+		return rc;
 	if (ctl->consumer_lock < 0 &&
 	    (ctl->consumer_lock = weir_consumer_lock(&ctl->shm, ctl->err, sizeof(ctl->err))) < 0) {
 		fprintf(stderr, "weir-control: %s\n", ctl->err);
@@ -436,12 +443,13 @@ main(int argc, char **argv)
 	}
 	/* Attached: every way out from here detaches. */
 	enum drain_end end = DRAIN_FAILED;
-	if (attach_dataplane(&ctl) == 0) {
+	int attached = attach_dataplane(&ctl);
+	if (attached == 0) {
 		end = drain_until_done(&ctl);
 		if (ctl.o.stats_json)
 			write_stats_json(ctl.o.stats_json, &ctl.d, ctl.info);
-	} else if (quit) {
-		end = DRAIN_DONE; /* told to stop while waiting for a dataplane */
+	} else if (quit || attached == 2) {
+		end = DRAIN_DONE; /* told to stop while waiting for a dataplane, or nothing to drain */
 	}
 	weir_http_stop(ctl.metrics);
 	if (ctl.drain_open)

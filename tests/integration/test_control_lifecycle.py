@@ -136,6 +136,9 @@ def test_what_a_killed_dataplanes_rings_held_is_drained_by_the_next_control_in_e
     assert "is gone: making what it published durable" in d.output("control")
     held = persisted(d.log_dir)
     assert held > 0
+    # a dead run drained, and no next dataplane: --exit-when-done ends after --wait-primary, not never
+    cp = d.start_control("--exit-when-done", "--wait-primary", "1", tag="nothing")
+    assert cp.wait(timeout=30) == 0 and "nothing is left to drain: done" in d.output("nothing"), d.output("nothing")
     dp3 = d.start_dataplane("--stop-when-idle", "2")
     d.wait_running()
     cp = d.start_control("--exit-when-done", tag="control2")
