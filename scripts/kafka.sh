@@ -6,9 +6,11 @@
 #   scripts/kafka.sh fetch                   the jars into $WEIR_KAFKA_HOME (once)
 #   scripts/kafka.sh start DIR [N] [PORT]    N nodes (1 or 3; broker+controller each) on
 #                                            PORT, PORT+10, ...; prints the bootstrap list
+#                                            (refused when a port is taken; up only when
+#                                            every node answers from its own process)
 #   scripts/kafka.sh stop DIR                every node of DIR, and its files
 #   scripts/kafka.sh kill DIR K              SIGKILL node K (1-based)
-#   scripts/kafka.sh restart DIR K           start node K again, on its data
+#   scripts/kafka.sh restart DIR K           start node K again, on its data (back when it answers)
 #   scripts/kafka.sh pause|resume DIR K      SIGSTOP / SIGCONT node K (an unreachable broker)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,10 +62,33 @@ port_of() { # DIR K -> the node's client port
   sed -n 's/^listeners=PLAINTEXT:\/\/127.0.0.1:\([0-9]*\),.*/\1/p' "$1/node$2/server.properties"
 }
 
-wait_up() { # DIR N: until every node answers and sees N brokers
+listener_pid() { # PORT -> the pid listening on it on loopback, if any
+  ss -ltnpH "sport = :$1" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\),.*/\1/p' | head -1
+}
+
+ports_free() { # BASE N: every port the nodes would take is free, or say which is not and whose
+  local base=$1 n=$2
+  for k in $(seq 1 "$n"); do
+    for p in $((base + 10 * (k - 1))) $((base + 10 * (k - 1) + 1)); do
+      if [ -n "$(ss -ltnH "sport = :$p" 2>/dev/null)" ]; then
+        echo "kafka.sh: port $p is taken (pid $(listener_pid "$p")): another cluster runs there; give another PORT" >&2
+        return 1
+      fi
+    done
+  done
+}
+
+own_nodes_listen() { # DIR N: each node's client port is held by that node's own process
+  local dir=$1 n=$2
+  for k in $(seq 1 "$n"); do
+    [ "$(listener_pid "$(port_of "$dir" "$k")")" = "$(cat "$dir/node$k/pid")" ] || return 1
+  done
+}
+
+wait_up() { # DIR N: until every node answers, as itself, and sees N brokers
   local dir=$1 n=$2 boot=$3 deadline=$((SECONDS + 90))
   while ((SECONDS < deadline)); do
-    if [ "$(kcat -b "$boot" -L -m 5 2>/dev/null | grep -c '^  broker ')" = "$n" ]; then
+    if [ "$(kcat -b "$boot" -L -m 5 2>/dev/null | grep -c '^  broker ')" = "$n" ] && own_nodes_listen "$dir" "$n"; then
       return 0
     fi
     for k in $(seq 1 "$n"); do
@@ -82,6 +107,7 @@ wait_up() { # DIR N: until every node answers and sees N brokers
 start() {
   local dir=$1 n=${2:-1} base=${3:-19092}
   fetch
+  ports_free "$base" "$n"
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   local voters="" boot="" rf=$((n < 3 ? n : 3)) minisr=$((n < 3 ? 1 : 2))
@@ -143,8 +169,11 @@ case "${1:-}" in
   start) start "$2" "${3:-1}" "${4:-19092}" ;;
   stop) stop "$2"; rm -rf "$2" ;;
   kill) kill -9 "$(cat "$2/node$3/pid")" ;;
-  restart) java_run "$2" "$3" ;;
+  restart) # node K again, on its data; back when it answers as itself with every broker of DIR seen
+    java_run "$2" "$3"
+    n=$(ls -d "$2"/node* | wc -l)
+    wait_up "$2" "$n" "$(cat "$2/bootstrap")" ;;
   pause) kill -STOP "$(cat "$2/node$3/pid")" ;;
   resume) kill -CONT "$(cat "$2/node$3/pid")" ;;
-  *) sed -n '2,13p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,16p' "$0" >&2; exit 2 ;;
 esac

@@ -36,7 +36,7 @@ class KafkaCluster:
         self.dir, self.bootstrap, self.nodes = path, bootstrap, nodes
 
     def node(self, verb, k):
-        subprocess.run([KAFKA_SH, verb, self.dir, str(k)], check=True, timeout=30)
+        subprocess.run([KAFKA_SH, verb, self.dir, str(k)], check=True, timeout=120)  # restart: until it answers
 
 
 def free_base():
