@@ -9,12 +9,39 @@
 #include "weir_export_pvt.h"
 #include "weir_time.h"
 
+/* librdkafka's log in weir's words: what a restart always brings (the
+ * brokers still fencing and aborting the predecessor's transaction: GETPID
+ * until they are done) said once, plainly; every other warning and error
+ * kept, with weir's prefix. */
+static void
+log_line(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	static int said_fencing;
+	if (strcmp(fac, "GETPID") == 0) {
+		if (!__atomic_exchange_n(&said_fencing, 1, __ATOMIC_RELAXED))
+			fprintf(stderr, "weir-export: Kafka is still ending the previous weir-export's transaction (fencing "
+					"and aborting it, as a restart must): waiting for a producer id\n");
+		return;
+	}
+	fprintf(stderr, "weir-export: kafka %s (%s): %s\n", level <= 3 ? "error" : level == 4 ? "warning" : "note", fac,
+		buf);
+}
+
+/* A configuration check connects nowhere worth hearing about. */
+static void
+log_nothing(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk, (void)level, (void)fac, (void)buf;
+}
+
 /* The producer's configuration: ours, then the operator's (which win). */
 rd_kafka_conf_t *
 weir_export_conf(const struct weir_config *cfg, const char *file, bool producer, char *err, size_t errlen)
 {
 	const struct weir_export_cfg *x = &cfg->exp;
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_conf_set_log_cb(conf, log_line);
 	char txn_id[128], why[512];
 	snprintf(txn_id, sizeof(txn_id), "weir-export-%s", x->id);
 	/* Ours: the producer's (transactions, Java's partitioner) or the
@@ -61,6 +88,7 @@ weir_export_check_config(const struct weir_config *cfg, const char *file, char *
 	rd_kafka_conf_t *conf = weir_export_conf(cfg, file, true, err, errlen);
 	if (conf == NULL)
 		return -1;
+	rd_kafka_conf_set_log_cb(conf, log_nothing);
 	/* What only a client made of it says (conflicting settings). */
 	char why[512];
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));

@@ -99,6 +99,10 @@ def test_every_record_once_while_weir_export_is_sigkilled_and_restarted(deploy, 
     assert cp.wait(timeout=60) == 0, d.output("control")
     out = finish_export(d)
     assert " 0 records shipped" not in out, out  # the last kill left work for the final run
+    for tag in [f"export{i}" for i in range(4)] + ["final"]:  # librdkafka's log in weir's words (issue 23 item 13)
+        said = d.output(tag)
+        assert "%4|" not in said and "%3|" not in said, said
+        assert said.count("previous weir-export's transaction") <= 1, said
     print(kafka_check(d, k, manifest))
 
 
