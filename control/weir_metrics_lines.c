@@ -101,6 +101,15 @@ render_lines(struct weir_prom *b, const struct weir_metrics_src *s)
 				      cfg->feeds[l / 2].name, 'a' + (l & 1),
 				      t[l].won > o->arbitrated ? t[l].won - o->arbitrated : 0);
 	}
+	weir_prom_family(b, "weir_feed_line_missed_events_total", "counter",
+			 "events the other line carried that this line never did: the line's own loss");
+	for (unsigned l = 0; l < n; l++) {
+		const struct weir_line_counters *o = &t[l ^ 1];
+		if (cfg->feeds[l / 2].has_lines)
+			weir_prom_put(b, "weir_feed_line_missed_events_total{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n",
+				      cfg->feeds[l / 2].name, 'a' + (l & 1),
+				      o->won > t[l].arbitrated ? o->won - t[l].arbitrated : 0);
+	}
 	weir_prom_family(b, "weir_feed_line_silent", "gauge",
 			 "1 while the line has had nothing for the feed's silent time (or nothing yet) and the other "
 			 "line has traffic");

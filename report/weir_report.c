@@ -55,7 +55,7 @@ lines_json(FILE *f, const struct weir_info *info, const char *const *line_names)
 	for (unsigned l = 0; l < WEIR_MAX_LINES; l++) {
 		if (line_names[l] == NULL)
 			continue;
-		uint64_t packets = 0, events = 0, won = 0, arbitrated = 0, duplicates = 0, wrong_source = 0;
+		uint64_t packets = 0, events = 0, won = 0, arbitrated = 0, duplicates = 0, wrong_source = 0, other_won = 0;
 		struct weir_hist behind = { 0 };
 		for (unsigned w = 0; w < info->n_workers; w++) {
 			const struct weir_line_counters *c = &info->lines[w][l];
@@ -65,6 +65,7 @@ lines_json(FILE *f, const struct weir_info *info, const char *const *line_names)
 			arbitrated += c->arbitrated;
 			duplicates += c->duplicates;
 			wrong_source += c->wrong_source;
+			other_won += info->lines[w][l ^ 1].won;
 			for (unsigned b = 0; b <= WEIR_HIST_BUCKETS; b++)
 				behind.bucket[b] += c->behind.bucket[b];
 			behind.count += c->behind.count;
@@ -72,9 +73,12 @@ lines_json(FILE *f, const struct weir_info *info, const char *const *line_names)
 		/* p50/p99 as the upper bounds of their histogram buckets */
 		fprintf(f, "%s\"%s\":{\"packets\":%" PRIu64 ",\"events\":%" PRIu64 ",\"won\":%" PRIu64
 			   ",\"arbitrated\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"behind_samples\":%" PRIu64
-			   ",\"behind_p50_ns\":%" PRIu64 ",\"behind_p99_ns\":%" PRIu64 ",\"wrong_source\":%" PRIu64 "}",
+			   ",\"behind_p50_ns\":%" PRIu64 ",\"behind_p99_ns\":%" PRIu64 ",\"wrong_source\":%" PRIu64
+			   ",\"missed\":%" PRIu64 "}",
 			first ? "" : ",", line_names[l], packets, events, won, arbitrated, duplicates, behind.count,
-			weir_hist_quantile_bound(&behind, 0.5), weir_hist_quantile_bound(&behind, 0.99), wrong_source);
+			weir_hist_quantile_bound(&behind, 0.5), weir_hist_quantile_bound(&behind, 0.99), wrong_source,
+			/* the other line brought them first and this one never did */
+			other_won > arbitrated ? other_won - arbitrated : 0);
 		first = false;
 	}
 	fputc('}', f);

@@ -49,6 +49,8 @@ def check_lines(d, manifest):
     # only on a line: it won them, and the other line never brought them
     for ab, other in (("a", "b"), ("b", "a")):
         assert lines[f"itch/{ab}"]["won"] - lines[f"itch/{other}"]["arbitrated"] == man["lines"][ab]["only_events"]
+        # what a line missed, its own loss: what only the other line brought (issue 23 item 5)
+        assert lines[f"itch/{ab}"]["missed"] == man["lines"][other]["only_events"], (ab, lines)
     return man, t, lines
 
 
