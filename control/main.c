@@ -5,6 +5,8 @@
  * durable log, exactly once across restarts of either process.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <sched.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -217,6 +219,21 @@ attach_regions(struct weir_shm *shm, const struct options *o, struct weir_info *
 		}
 		usleep(200 * 1000);
 	}
+}
+
+/* The drain, and the threads it starts (the log's writer), on "control
+ * lcore" (as EAL pinned them when weir-control was a DPDK secondary); the
+ * endpoint's thread, started before, stays where the system puts it. */
+static void
+pin_to_control_lcore(const struct weir_config *cfg)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET((unsigned)cfg->control_lcore, &set);
+	int rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	if (rc != 0)
+		fprintf(stderr, "weir-control: control lcore %d: cannot run there (%s): left where the system puts it\n",
+			cfg->control_lcore, strerror(rc));
 }
 
 /* /metrics and /healthz, up before any dataplane is: they say so until one is attached. */
@@ -441,6 +458,7 @@ main(int argc, char **argv)
 		weir_http_stop(ctl.metrics);
 		return quit ? 0 : 1;
 	}
+	pin_to_control_lcore(&ctl.cfg);
 	/* Attached: every way out from here detaches. */
 	enum drain_end end = DRAIN_FAILED;
 	int attached = attach_dataplane(&ctl);

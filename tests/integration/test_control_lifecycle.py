@@ -54,6 +54,9 @@ def test_a_killed_dataplane_is_noticed_drained_and_the_next_one_attached_by_itse
     d.wait_running()
     cp = d.start_control("--batch-records", "256", "--summary-interval", "0")
     wait_for(lambda: persisted(d.log_dir) > 20000, 60, "records persisted")
+    # the drain runs on "control lcore" (0 by default), as when EAL pinned it
+    status = open(f"/proc/{cp.pid}/task/{cp.pid}/status").read()
+    assert "Cpus_allowed_list:\t0\n" in status, status
     dp.send_signal(signal.SIGKILL)
     dp.wait()
     killed = time.time()
