@@ -21,7 +21,7 @@ struct tracked {
 struct weir_http_guard {
 	pthread_mutex_t lock;
 	pthread_t thread;
-	volatile bool stop;
+	bool stop;                   /* atomic: set by stop(), read by the watcher */
 	uint64_t deadline_ns;
 	unsigned per_ip, most;
 	struct tracked t[MAX_TRACKED];
@@ -123,7 +123,7 @@ static void *
 watch(void *arg)
 {
 	struct weir_http_guard *g = arg;
-	while (!g->stop) {
+	while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
 		usleep(100 * 1000);
 		uint64_t now = now_ns();
 		pthread_mutex_lock(&g->lock);
@@ -159,7 +159,7 @@ weir_http_guard_stop(struct weir_http_guard *g)
 {
 	if (g == NULL)
 		return;
-	g->stop = true;
+	__atomic_store_n(&g->stop, true, __ATOMIC_RELEASE);
 	pthread_join(g->thread, NULL);
 	pthread_mutex_destroy(&g->lock);
 	free(g);
