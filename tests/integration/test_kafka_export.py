@@ -194,12 +194,13 @@ def test_hard_retention_during_an_outage_counts_what_it_deleted_unshipped(deploy
                body + "log retention size 1M\nlog retention hard\n" + export_lines(k.bootstrap, port))
     topic_dir = os.path.join(d.log_dir, "itch")
     ex = export_then_lose_kafka(d, k, port)
-    dp = d.start_dataplane("--stop-when-idle", "2")
+    dp = d.start_dataplane()  # runs until told: weir-control stays attached, its retention thread running
     d.wait_running()
-    cp = d.start_control()  # stays up: its retention thread runs once a second
-    assert dp.wait(timeout=120) == 0, d.output("dataplane")
-    deadline = time.time() + 30  # retention deletes the first segments, unshipped
-    while f"{0:020d}.log" in os.listdir(topic_dir) and time.time() < deadline:
+    cp = d.start_control()
+    want = load_json(manifest)["expected"]["event_records"]
+    deadline = time.time() + 60  # every record in, and retention has deleted the first segments, unshipped
+    while (committed(d.log_dir, "itch") < want or f"{0:020d}.log" in os.listdir(topic_dir)) \
+            and time.time() < deadline:
         time.sleep(0.2)
     assert f"{0:020d}.log" not in os.listdir(topic_dir), os.listdir(topic_dir)
     # weir-control's /metrics says what retention did: segments deleted, unread by the exporter
@@ -207,6 +208,8 @@ def test_hard_retention_during_an_outage_counts_what_it_deleted_unshipped(deploy
     assert metric(d.metrics_port, 'weir_log_retention_unread_deleted_total{topic="itch"}') > 0
     first = min(int(f[:20]) for f in os.listdir(topic_dir) if f.endswith(".log"))
     assert metric(d.metrics_port, 'weir_log_oldest_offset{topic="itch"}') == first
+    dp.send_signal(signal.SIGINT)
+    assert dp.wait(timeout=120) == 0, d.output("dataplane")
     cp.send_signal(signal.SIGTERM)
     assert cp.wait(timeout=60) == 0, d.output("control")
     total = committed(d.log_dir, "itch")
