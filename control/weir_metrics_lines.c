@@ -56,6 +56,14 @@ feed_silent(const struct weir_feed_cfg *f, const struct weir_line_counters *a, c
 	return last && end < last && *quiet_ns >= f->silent_ns;
 }
 
+/* Events only line l brought: it won them, and the other line o never
+ * brought them (they would be o's arbitrated). */
+static uint64_t
+only_events(const struct weir_line_counters *l, const struct weir_line_counters *o)
+{
+	return l->won > o->arbitrated ? l->won - o->arbitrated : 0;
+}
+
 /* Per feed line: what it brought, won, lost to the other line, how far
  * behind it ran, and whether it has gone silent. */
 static void
@@ -91,24 +99,24 @@ render_lines(struct weir_prom *b, const struct weir_metrics_src *s)
 				weir_prom_put(b, "%s{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n", fields[k].name, cfg->feeds[l / 2].name,
 					      'a' + (l & 1), *(const uint64_t *)((const uint8_t *)&t[l] + fields[k].off));
 	}
-	/* Each family's samples under its own header (the text format's rule). */
-	weir_prom_family(b, "weir_feed_line_only_events_total", "counter",
-			 "events only this line brought (won, and the other line never brought them)");
-	for (unsigned l = 0; l < n; l++) {
-		const struct weir_line_counters *o = &t[l ^ 1];
-		if (cfg->feeds[l / 2].has_lines)
-			weir_prom_put(b, "weir_feed_line_only_events_total{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n",
-				      cfg->feeds[l / 2].name, 'a' + (l & 1),
-				      t[l].won > o->arbitrated ? t[l].won - o->arbitrated : 0);
-	}
-	weir_prom_family(b, "weir_feed_line_missed_events_total", "counter",
-			 "events the other line carried that this line never did: the line's own loss");
-	for (unsigned l = 0; l < n; l++) {
-		const struct weir_line_counters *o = &t[l ^ 1];
-		if (cfg->feeds[l / 2].has_lines)
-			weir_prom_put(b, "weir_feed_line_missed_events_total{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n",
-				      cfg->feeds[l / 2].name, 'a' + (l & 1),
-				      o->won > t[l].arbitrated ? o->won - t[l].arbitrated : 0);
+	/* Each family's samples under its own header (the text format's rule).
+	 * What a line missed is what only the other line brought. */
+	static const struct {
+		const char *name, *help;
+		unsigned other;
+	} only[] = {
+		{ "weir_feed_line_only_events_total", "events only this line brought (won, and the other line never "
+						      "brought them)", 0 },
+		{ "weir_feed_line_missed_events_total", "events the other line carried that this line never did: the "
+							"line's own loss", 1 },
+	};
+	for (size_t k = 0; k < sizeof(only) / sizeof(only[0]); k++) {
+		weir_prom_family(b, only[k].name, "counter", only[k].help);
+		for (unsigned l = 0; l < n; l++)
+			if (cfg->feeds[l / 2].has_lines)
+				weir_prom_put(b, "%s{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n", only[k].name,
+					      cfg->feeds[l / 2].name, 'a' + (l & 1),
+					      only_events(&t[l ^ only[k].other], &t[l ^ only[k].other ^ 1]));
 	}
 	weir_prom_family(b, "weir_feed_line_silent", "gauge",
 			 "1 while the line has had nothing for the feed's silent time (or nothing yet) and the other "
