@@ -62,6 +62,7 @@ usage(FILE *f)
 		"  -f, --config FILE        pmd-config command file\n"
 		"      --check FILE         validate FILE and exit (0 valid, 2 not)\n"
 		"      --stop-when-idle SEC stop once packets have been seen and none came for SEC seconds\n"
+		"                           (a worker waiting for ring room is not idle)\n"
 		"      --stats-interval SEC print a progress line every SEC seconds (0: never; default 1)\n"
 		"      --stats-json FILE    write the final counters as JSON\n"
 		"exit status: 0 stopped with every ring drained (or what was not left in the ring files for the\n"
@@ -444,7 +445,9 @@ keep_house(struct dataplane *dp)
 		uint64_t now = weir_realtime_ns();
 		struct weir_worker_counters t;
 		weir_counters_sum(dp->info->workers, dp->cfg.n_workers, &t);
-		if (t.rx_packets != seen_rx) {
+		/* A worker waiting for ring room takes nothing in: weir-control is
+		 * behind (or stopped), the feed is not over. */
+		if (t.rx_packets != seen_rx || t.backpressure_waiting) {
 			seen_rx = t.rx_packets;
 			last_change_ns = now;
 		}

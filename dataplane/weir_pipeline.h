@@ -127,6 +127,10 @@ struct weir_pipeline {
 	bool key_by_sender;
 	bool udp_checksum_trust;
 	const volatile bool *quit;           /* ends a backpressure wait at shutdown */
+	/* The shared block's backpressure_waiting, 1 for the whole of a wait: the
+	 * main lcore must not take a worker that waits for room for an idle one
+	 * (NULL: none). */
+	uint64_t *waiting_gauge;
 	/* Times backpressure waits, so the worker's own cost per packet can be
 	 * told from time the consumer made it wait (NULL: not timed). */
 	uint64_t (*clock_ns)(const void *ctx);

@@ -49,6 +49,8 @@ weir_pipeline_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 		return true;
 	if (pl->full_policy == WEIR_FULL_DROP || *pl->quit)
 		return false;
+	if (pl->waiting_gauge)
+		__atomic_store_n(pl->waiting_gauge, 1, __ATOMIC_RELAXED);
 	uint64_t t0 = pl->clock_ns ? pl->clock_ns(pl->clock_ctx) : 0;
 	/* Wait for some slack beyond need, so the records that follow need not
 	 * read the consumer's cursor line one by one as it frees space. */
@@ -69,6 +71,8 @@ weir_pipeline_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 		pl->c.backpressure_wait_ns += waited;
 		pl->stalled_ns += waited; /* no gap ages meanwhile: the tick after the burst says so */
 	}
+	if (pl->waiting_gauge)
+		__atomic_store_n(pl->waiting_gauge, 0, __ATOMIC_RELAXED);
 	return room;
 }
 

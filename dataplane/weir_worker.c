@@ -298,6 +298,7 @@ weir_worker_init(struct weir_worker *w, const struct weir_worker_setup *s, unsig
 			       s->quit) != 0)
 		return -1;
 	w->shared = shared;
+	w->pl.waiting_gauge = &shared->backpressure_waiting;
 	if (s->rules_region)
 		weir_pipeline_use_rules(&w->pl, s->rules, weir_rules_row(s->rules_region, id));
 	w->id = id;

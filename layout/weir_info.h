@@ -18,7 +18,7 @@
 #include "weir_ring.h"
 
 #define WEIR_INFO_MAGIC 0x4f464e4952494557ull /* "WEIRINFO" */
-#define WEIR_INFO_VERSION 3u
+#define WEIR_INFO_VERSION 4u
 #define WEIR_MAX_WORKERS 64
 #define WEIR_MAX_PORTS 16
 #define WEIR_MAX_TOPICS 64

@@ -87,8 +87,8 @@ class Run:
     def start_dataplane(self):
         self.d.dataplane_stats = os.path.join(self.dir, f"dataplane{len(self.seen['dp_runs'])}.json")
         self.seen["dp_runs"].append(self.d.dataplane_stats)
-        # idle longer than any stop of weir-control: a worker waiting for room under backpressure
-        # receives nothing, and the dataplane would take that for the end of the feed
+        # the end of the feed; a worker waiting for room while weir-control is stopped is not idle
+        # (the dataplane tells the two apart: regression control-stopped-longer-than-idle)
         self.dp = self.d.start_dataplane("--stop-when-idle", "4")
         self.d.wait_running(timeout=60)
 

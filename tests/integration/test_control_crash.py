@@ -43,3 +43,26 @@ def test_sigkilled_control_resumes_from_ring_heads_without_loss_or_repeat(deploy
     ctl = load_json(os.path.join(d.dir, "control.json"))
     # The restarted drain met records its predecessor wrote but never released.
     print(f"kills at {seen} of {total}; final run skipped {ctl['records_skipped']} already-logged records")
+
+
+def test_a_dataplane_waiting_for_a_stopped_control_is_not_idle(deploy, tmp_path):
+    """weir-control stopped (SIGSTOP) for longer than --stop-when-idle under backpressure: the worker waits
+    for room and takes nothing in, which is not the end of the feed (it was taken for it: the dataplane
+    stopped with most of the capture unread, and nothing said so)."""
+    pcap, manifest = gen_pcap(str(tmp_path), seed=12, messages=200000, sessions=4)
+    d = deploy("stopped", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY)
+    dp = d.start_dataplane("--stop-when-idle", "1")
+    d.wait_running()
+    cp = d.start_control("--exit-when-done", "--batch-records", "256", tag="control")
+    deadline = time.time() + 60
+    while persisted(d.log_dir) < 20000 and time.time() < deadline and cp.poll() is None:
+        time.sleep(0.01)
+    cp.send_signal(signal.SIGSTOP)
+    time.sleep(3)  # three idle times while the ring stays full
+    stopped_at = persisted(d.log_dir)
+    cp.send_signal(signal.SIGCONT)
+    assert dp.wait(timeout=120) == 0, d.output("dataplane")
+    assert cp.wait(timeout=60) == 0, d.output("control")
+    assert stopped_at < load_json(manifest)["messages"], "the drain finished before the stop"
+    assert "no packets for 1.0 s" in d.output("dataplane")
+    d.check(manifest)

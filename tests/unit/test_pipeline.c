@@ -250,6 +250,46 @@ should_time_backpressure_waits_and_only_them(void **state)
 	assert_true(f->pl.c.backpressure_wait_ns - before >= 40ull * 1000 * 1000);
 }
 
+struct gauge_watch {
+	struct fixture *f;
+	uint64_t gauge;
+	uint64_t seen_while_waiting;
+};
+
+/* Looks at the shared gauge from inside the wait (the ring still full). */
+static void *
+watch_then_release(void *arg)
+{
+	struct gauge_watch *g = arg;
+	usleep(50 * 1000);
+	g->seen_while_waiting = __atomic_load_n(&g->gauge, __ATOMIC_RELAXED);
+	const struct weir_record *recs[1];
+	drain_all(g->f, recs, 0);
+	return NULL;
+}
+
+/* The main lcore's --stop-when-idle must not take a worker waiting for room
+ * (weir-control stopped or behind) for the end of the feed: the wait is told
+ * in the shared block for the whole of it, and ends told. */
+static void
+should_say_in_the_shared_block_that_it_waits_for_room_while_it_waits(void **state)
+{
+	struct fixture *f = *state;
+	struct gauge_watch g = { .f = f };
+	f->pl.full_policy = WEIR_FULL_BACKPRESSURE;
+	f->pl.waiting_gauge = &g.gauge;
+	while (weir_ring_reserve(&f->pl.ring, 1024) != NULL)
+		;
+	weir_ring_publish(&f->pl.ring, 0);
+	pthread_t t;
+	pthread_create(&t, NULL, watch_then_release, &g);
+	feed_mold(f, "S", 1, 5);
+	pthread_join(t, NULL);
+	assert_int_equal(g.seen_while_waiting, 1);
+	assert_int_equal(g.gauge, 0);
+	assert_int_equal(f->pl.c.event_records, 5);
+}
+
 static void
 should_wait_for_room_under_backpressure_for_events_and_dead_letters_alike(void **state)
 {
@@ -883,6 +923,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_count_a_dead_letter_it_had_no_room_to_keep, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_wait_for_room_under_backpressure_for_events_and_dead_letters_alike, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_time_backpressure_waits_and_only_them, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_say_in_the_shared_block_that_it_waits_for_room_while_it_waits, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(should_persist_a_repeated_packet_once_and_flag_late_fills, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_turn_a_packet_dropped_on_a_full_ring_into_a_gap_and_a_loss_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_route_weir_frame_events_by_topic_with_event_time_and_track_them, setup, teardown),
