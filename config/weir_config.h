@@ -233,6 +233,9 @@ bool weir_config_no_huge(const struct weir_config *cfg);
 /* The process umask that gives the log's files log_mode (made 0666) and
  * its directories the same with x where r is (made 0777). */
 unsigned weir_config_umask(const struct weir_config *cfg);
+/* Line id l's name, "FEED/a" or "FEED/b", into buf; false (buf empty)
+ * when no feed with A and B lines has that id. */
+bool weir_config_line_name(const struct weir_config *cfg, unsigned l, char *buf, size_t n);
 /* Adds one EAL argument (from the command line); -1 when full. */
 int weir_config_add_eal_arg(struct weir_config *cfg, const char *arg);
 

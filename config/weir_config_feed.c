@@ -246,3 +246,13 @@ weir_config_validate_feeds(struct weir_config_ctx *ctx)
 					  cfg->feeds[id].name);
 	}
 }
+
+bool
+weir_config_line_name(const struct weir_config *cfg, unsigned l, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	if (l / 2 >= cfg->n_feeds || !cfg->feeds[l / 2].has_lines)
+		return false;
+	snprintf(buf, n, "%s/%c", cfg->feeds[l / 2].name, 'a' + (l & 1));
+	return true;
+}

@@ -13,24 +13,6 @@
 #include "weir_prom.h"
 #include "weir_time.h"
 
-/* A line of a feed with A and B lines, summed over the workers. */
-static void
-line_totals(const struct weir_info *info, unsigned line, struct weir_line_counters *out)
-{
-	memset(out, 0, sizeof(*out));
-	for (unsigned w = 0; w < info->n_workers; w++) {
-		const uint64_t *src = (const uint64_t *)&info->lines[w][line];
-		uint64_t *dst = (uint64_t *)out;
-		for (unsigned i = 0; i < sizeof(*out) / 8; i++) {
-			uint64_t v = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
-			if (&dst[i] == &out->last_rx_ns || &dst[i] == &out->last_end_ns)
-				dst[i] = v > dst[i] ? v : dst[i];
-			else
-				dst[i] += v;
-		}
-	}
-}
-
 /* Silent: nothing on the line for its feed's silent time while the other
  * line has had traffic in it; *quiet_ns how long (since the start of the
  * run's counting when the line was never heard: then last_rx_ns is 0). */
@@ -56,14 +38,6 @@ feed_silent(const struct weir_feed_cfg *f, const struct weir_line_counters *a, c
 	return last && end < last && *quiet_ns >= f->silent_ns;
 }
 
-/* Events only line l brought: it won them, and the other line o never
- * brought them (they would be o's arbitrated). */
-static uint64_t
-only_events(const struct weir_line_counters *l, const struct weir_line_counters *o)
-{
-	return l->won > o->arbitrated ? l->won - o->arbitrated : 0;
-}
-
 /* Per feed line: what it brought, won, lost to the other line, how far
  * behind it ran, and whether it has gone silent. */
 static void
@@ -79,14 +53,21 @@ render_lines(struct weir_prom *b, const struct weir_metrics_src *s)
 		{ "weir_feed_line_arbitrated_total", "events the other line had brought first (counted, not persisted)",
 		  offsetof(struct weir_line_counters, arbitrated) },
 		{ "weir_feed_line_duplicates_total", "events the line brought again", offsetof(struct weir_line_counters, duplicates) },
+		{ "weir_feed_line_gap_runs_total", "runs of sequence numbers the line passed over: its own gaps, as its "
+						   "receiver saw them", offsetof(struct weir_line_counters, gap_runs) },
+		{ "weir_feed_line_gap_events_total", "the sequence numbers in those runs",
+		  offsetof(struct weir_line_counters, gap_events) },
+		{ "weir_feed_line_late_events_total", "events the line brought after the window stopped waiting for "
+						      "them (late fills): it ran behind the other line by more than the window",
+		  offsetof(struct weir_line_counters, late) },
 	};
 	const struct weir_config *cfg = s->cfg;
 	struct weir_line_counters t[WEIR_MAX_LINES];
 	unsigned n = 0;
 	for (unsigned f = 0; f < cfg->n_feeds; f++)
 		if (cfg->feeds[f].has_lines) {
-			line_totals(s->info, f * 2, &t[f * 2]);
-			line_totals(s->info, f * 2 + 1, &t[f * 2 + 1]);
+			weir_line_totals(s->info, f * 2, &t[f * 2]);
+			weir_line_totals(s->info, f * 2 + 1, &t[f * 2 + 1]);
 			n = f * 2 + 2;
 		}
 	if (n == 0)
@@ -103,12 +84,12 @@ render_lines(struct weir_prom *b, const struct weir_metrics_src *s)
 	 * What a line missed is what only the other line brought. */
 	static const struct {
 		const char *name, *help;
-		unsigned other;
+		unsigned missed_by; /* whose miss it is: 1 the other line's (what only this one brought), 0 its own */
 	} only[] = {
 		{ "weir_feed_line_only_events_total", "events only this line brought (won, and the other line never "
-						      "brought them)", 0 },
+						      "brought them)", 1 },
 		{ "weir_feed_line_missed_events_total", "events the other line carried that this line never did: the "
-							"line's own loss", 1 },
+							"line's own loss", 0 },
 	};
 	for (size_t k = 0; k < sizeof(only) / sizeof(only[0]); k++) {
 		weir_prom_family(b, only[k].name, "counter", only[k].help);
@@ -116,8 +97,14 @@ render_lines(struct weir_prom *b, const struct weir_metrics_src *s)
 			if (cfg->feeds[l / 2].has_lines)
 				weir_prom_put(b, "%s{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n", only[k].name,
 					      cfg->feeds[l / 2].name, 'a' + (l & 1),
-					      only_events(&t[l ^ only[k].other], &t[l ^ only[k].other ^ 1]));
+					      weir_line_missed(&t[l ^ only[k].missed_by], &t[l ^ only[k].missed_by ^ 1]));
 	}
+	weir_prom_family(b, "weir_feed_line_late_behind_events", "gauge",
+			 "how far behind the other line (sequence numbers) the line's last late event came (0: none late)");
+	for (unsigned l = 0; l < n; l++)
+		if (cfg->feeds[l / 2].has_lines)
+			weir_prom_put(b, "weir_feed_line_late_behind_events{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n",
+				      cfg->feeds[l / 2].name, 'a' + (l & 1), t[l].late_behind);
 	weir_prom_family(b, "weir_feed_line_silent", "gauge",
 			 "1 while the line has had nothing for the feed's silent time (or nothing yet) and the other "
 			 "line has traffic");
@@ -192,8 +179,8 @@ weir_metrics_lines_health(const struct weir_metrics_src *s, const struct weir_in
 		if (!cfg->feeds[f].has_lines)
 			continue;
 		struct weir_line_counters ab[2];
-		line_totals(info, f * 2, &ab[0]);
-		line_totals(info, f * 2 + 1, &ab[1]);
+		weir_line_totals(info, f * 2, &ab[0]);
+		weir_line_totals(info, f * 2 + 1, &ab[1]);
 		uint64_t quiet;
 		if (feed_silent(&cfg->feeds[f], &ab[0], &ab[1], now, &quiet)) {
 			snprintf(reason, len, "feed %s silent on both lines for %.1f s (no end of session)",

@@ -203,13 +203,9 @@ load_config(struct dataplane *dp)
 		return 2;
 	}
 	umask((mode_t)weir_config_umask(cfg)); /* the loss report, shared memory: log mode at widest */
-	for (unsigned l = 0; l < 2 * cfg->n_feeds; l++)
-		if (cfg->feeds[l / 2].has_lines) {
-			char name[sizeof(dp->line_name[l])]; /* a copy: the name lives in dp too */
-			snprintf(name, sizeof(name), "%s/%c", cfg->feeds[l / 2].name, 'a' + (l & 1));
-			memcpy(dp->line_name[l], name, sizeof(name));
+	for (unsigned l = 0; l < WEIR_MAX_LINES; l++)
+		if (weir_config_line_name(cfg, l, dp->line_name[l], sizeof(dp->line_name[l])))
 			dp->line_names[l] = dp->line_name[l];
-		}
 	if (cfg->rules_path[0]) {
 		struct weir_ruleset *rs = weir_rules_load(cfg->rules_path, cfg, 0, dp->err, sizeof(dp->err));
 		if (rs == NULL) {
@@ -492,7 +488,7 @@ write_json(const char *path, const struct dataplane *dp, bool loss_report)
 		return;
 	}
 	if (loss_report)
-		weir_report_loss(f, dp->seq_regions, dp->cfg.n_workers, true);
+		weir_report_loss(f, dp->seq_regions, dp->cfg.n_workers, true, dp->info, dp->line_names);
 	else
 		weir_report_stats_json(f, dp->info->workers, dp->cfg.n_workers, dp->info, dp->line_names);
 	fputc('\n', f);

@@ -29,7 +29,7 @@ weir_lines_table_build(struct weir_decoder_table *t, const struct weir_config *c
 			t->fast[t->n_fast++] = (struct weir_fast_route){ g->group, g->source, rte_cpu_to_be_16(g->udp_port),
 									 g->port, (uint8_t)line };
 		if (line != WEIR_FEED_NO_LINE) {
-			t->lines[line] = (struct weir_seq_line){ .ab = g->ab, .window_events = f->window_events,
+			t->lines[line] = (struct weir_seq_line){ .ab = g->ab, .id = (uint8_t)line, .window_events = f->window_events,
 								 .window_ns = f->window_ns };
 			if (line + 1 > t->n_lines)
 				t->n_lines = line + 1;
@@ -58,6 +58,15 @@ weir_line_probe(struct weir_pipeline *pl, unsigned line, uint32_t si, uint64_t f
 		p->ab = ab;
 		p->armed = 1;
 	}
+}
+
+void
+weir_line_late(struct weir_line_counters *lc, const struct weir_seq_source *src, const struct weir_seq_line *ln,
+	       uint64_t seq)
+{
+	lc->late++;
+	uint64_t other = weir_seq_line_next(src, ln->ab ^ 1u);
+	lc->late_behind = (int64_t)(other - seq) > 0 ? other - seq : 0;
 }
 
 /* The UDP checksum the parse left to be checked (pl->csum_view): true

@@ -107,7 +107,10 @@ weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, unsi
 		weir_reorder_init(&pl->ro, (uint8_t *)seq_region + seq_bytes(cfg), cfg->seq.reorder_slots,
 				  weir_seq_capacity(cfg->seq.max_sources), cfg->seq.reorder_events, cfg->seq.reorder_ns);
 	struct weir_seq_actions act = { .ctx = pl, .loss = on_loss, .request = rerequest ? on_request : NULL };
-	return weir_seq_create(&pl->seq, &cfg->seq, &act, &pl->c, worker, seq_region);
+	if (weir_seq_create(&pl->seq, &cfg->seq, &act, &pl->c, worker, seq_region) != 0)
+		return -1;
+	pl->seq.lines = pl->lines; /* where a line passed numbers over, counted as the tracker sees it */
+	return 0;
 }
 
 void
@@ -187,8 +190,11 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 				*(cls == WEIR_SEQ_ARBITRATED ? &lc->arbitrated : &lc->duplicates) += 1;
 			continue;
 		}
-		if (lc)
+		if (lc) {
 			lc->won++;
+			if (cls == WEIR_SEQ_LATE_FILL)
+				weir_line_late(lc, src, ln, seq);
+		}
 		weir_seq_note_lateness(&pl->seq, src, now_ns, event_time_ns);
 		uint32_t ids[WEIR_MAX_MATCHES];
 		uint16_t n_ids = 0;
@@ -308,6 +314,7 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 	if (end && lc) /* the feed may be over: its silence is then no fault */
 		lc->last_end_ns = now_ns;
 	if (end && weir_seq_end_known(src, b->first_seq)) {
+		weir_seq_line_at_end(&pl->seq, src, b->first_seq, ln);
 		pl->c.accepted_packets++; /* one end of session, one record */
 		return;
 	}

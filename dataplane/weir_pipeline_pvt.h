@@ -157,6 +157,10 @@ weir_mold_source_key(uint8_t key[WEIR_SOURCE_BYTES], const uint8_t *session, con
 void weir_lines_table_build(struct weir_decoder_table *t, const struct weir_config *cfg);
 void weir_line_probe(struct weir_pipeline *pl, unsigned line, uint32_t si, uint64_t first, unsigned count,
 		     unsigned won, unsigned arbitrated, uint64_t now_ns);
+/* seq, brought by line ln, filled a gap the window had given up waiting
+ * for: the line ran further behind the other than the window. */
+void weir_line_late(struct weir_line_counters *lc, const struct weir_seq_source *src, const struct weir_seq_line *ln,
+		    uint64_t seq);
 /* A whole second copy (src may be NULL: a source not seen yet is none)
  * is counted; false when the packet is anything else. */
 bool weir_line_second_copy(struct weir_pipeline *pl, struct weir_seq_source *src, uint64_t first, unsigned count,

@@ -456,20 +456,6 @@ weir_seq_in_order_run(struct weir_seq_table *t, struct weir_seq_source *src, uin
 	return true;
 }
 
-bool
-weir_seq_arbitrated_run(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t first, uint64_t count,
-			const struct weir_seq_line *ln)
-{
-	if (src == NULL || ln == NULL || !src->lines || src->n_gaps || src->state != WEIR_SEQ_SRC_ACTIVE ||
-	    !src->started || seq_diff(first + count, src->next_seq) > 0 ||
-	    seq_diff(first, weir_seq_line_next(src, ln->ab)) < 0)
-		return false;
-	line_saw(t, src, ln, first, first + count);
-	t->c->seq_arbitrated += count;
-	t->stats[weir_seq_index(t, src)].arbitrated += count;
-	return true;
-}
-
 void
 weir_seq_lines_settle(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t now_ns)
 {

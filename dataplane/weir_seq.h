@@ -37,6 +37,7 @@ enum weir_seq_class {
  * one line's miss waits for the other (NULL where a feed has one line). */
 struct weir_seq_line {
 	uint8_t ab;                  /* 0: a, 1: b */
+	uint8_t id;                  /* feed * 2 + ab: its figures in weir_seq_table.lines */
 	uint32_t window_events;      /* 0: time only */
 	uint64_t window_ns;
 };
@@ -83,6 +84,7 @@ struct weir_seq_table {
 	uint32_t n_pending;                    /* of them, pending arbitration */
 	struct weir_seq_actions act;
 	struct weir_worker_counters *c;        /* the owner's block: the .def counters */
+	struct weir_line_counters *lines;      /* the owner's per-line figures, by weir_seq_line.id (NULL: none) */
 	const struct weir_restore *restore;    /* what the log says of sources seen before (NULL: none) */
 };
 /* Source slots the table has for max_sources (a power of two above it). */
@@ -186,6 +188,10 @@ weir_seq_end_known(const struct weir_seq_source *src, uint64_t next_seq)
 {
 	return src && src->state == WEIR_SEQ_SRC_CLOSED && src->next_seq == next_seq;
 }
+/* The other line's copy of an end already known: that line is at the end
+ * too (what it passed over on the way is its own gap run). */
+void weir_seq_line_at_end(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t next_seq,
+			  const struct weir_seq_line *ln);
 /* End of session: a heartbeat that closes the source; data after it restarts it. */
 void weir_seq_end_of_session(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t next_seq,
 			     const struct weir_seq_line *ln, uint64_t now_ns);

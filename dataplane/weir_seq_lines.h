@@ -51,6 +51,24 @@ lines_shift(uint64_t bits, int64_t step, uint64_t lo_index, uint64_t hi_index)
 	return bits;
 }
 
+/* Line ln passed over skipped numbers (a run of its own gaps, counted):
+ * a heartbeat's skip (empty) leaves the run open, so that the numbers lost
+ * after the heartbeat, up to the line's next event, are the same run. */
+static inline void
+line_gap_run(struct weir_seq_table *t, struct weir_seq_source *src, const struct weir_seq_line *ln, int64_t skipped,
+	     bool empty)
+{
+	uint8_t open = (uint8_t)WEIR_SEQ_LINE_RUN_OPEN(ln->ab);
+	if (skipped > 0 && t->lines) {
+		t->lines[ln->id].gap_runs += !(src->line_flags & open);
+		t->lines[ln->id].gap_events += (uint64_t)skipped;
+	}
+	if (empty && (skipped > 0 || (src->line_flags & open)))
+		src->line_flags |= open;
+	else
+		src->line_flags &= (uint8_t)~open;
+}
+
 /* Line ln brought [first, end) (a heartbeat: first == end, what it skipped
  * it never brought).  Its position moves to end; what it passed over
  * between where it stood and first is marked as not brought. */
@@ -65,6 +83,8 @@ line_saw(struct weir_seq_table *t, struct weir_seq_source *src, const struct wei
 	if (step <= 0)
 		return;
 	src->line_next_lo[ln->ab] = (uint32_t)end;
+	if (skipped > 0 || (src->line_flags & WEIR_SEQ_LINE_RUN_OPEN(ln->ab)))
+		line_gap_run(t, src, ln, skipped, first == end);
 	if (skipped <= 0 && !(src->line_flags & WEIR_SEQ_LINE_SKIPS(ln->ab)))
 		return; /* in order, nothing marked: the usual case */
 	uint64_t *bits = &lines_cold(t, src)->line_skipped[ln->ab];

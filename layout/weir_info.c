@@ -62,6 +62,29 @@ weir_counters_sum(const struct weir_worker_counters *blocks, unsigned n, struct 
 	}
 }
 
+void
+weir_line_totals(const struct weir_info *info, unsigned line, struct weir_line_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	uint64_t *dst = (uint64_t *)out;
+	for (unsigned w = 0; w < info->n_workers; w++) {
+		const uint64_t *src = (const uint64_t *)&info->lines[w][line];
+		for (size_t i = 0; i < sizeof(*out) / 8; i++) {
+			uint64_t v = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+			/* times and a level: the latest or largest, not a sum */
+			bool latest = &dst[i] == &out->last_rx_ns || &dst[i] == &out->last_end_ns ||
+				      &dst[i] == &out->late_behind;
+			dst[i] = latest ? (v > dst[i] ? v : dst[i]) : dst[i] + v;
+		}
+	}
+}
+
+uint64_t
+weir_line_missed(const struct weir_line_counters *l, const struct weir_line_counters *other)
+{
+	return other->won > l->arbitrated ? other->won - l->arbitrated : 0;
+}
+
 int64_t
 weir_counters_identity_gap(const struct weir_worker_counters *c)
 {

@@ -62,6 +62,11 @@ struct weir_line_counters {
 	uint64_t last_rx_ns;         /* its last packet, UNIX ns (0: none yet) */
 	uint64_t last_end_ns;        /* its last end of session, UNIX ns (0: none yet) */
 	uint64_t wrong_source;       /* packets to its source-specific group from another sender: filtered */
+	uint64_t gap_runs;           /* runs of numbers the line passed over (its own gaps, as its receiver saw them) */
+	uint64_t gap_events;         /* the numbers in them */
+	uint64_t late;               /* events it brought after the window gave up on it: a late fill, the line ran
+				      * behind the other by more than the window */
+	uint64_t late_behind;        /* how far behind the other line (numbers) its last late event came */
 	struct weir_hist behind;     /* how far it ran behind the other line (a packet's copies, sampled) */
 };
 
@@ -90,6 +95,12 @@ weir_counter_get(const struct weir_worker_counters *c, enum weir_counter_id id)
 /* Sum of blocks[0..n) into out (a reader's snapshot; not single-writer). */
 void weir_counters_sum(const struct weir_worker_counters *blocks, unsigned n,
 		       struct weir_worker_counters *out);
+struct weir_info;
+/* Line id line of every worker, summed (its times: the latest). */
+void weir_line_totals(const struct weir_info *info, unsigned line, struct weir_line_counters *out);
+/* What line l missed, its own loss: the events the other line brought
+ * first that l never brought (they would be l's arbitrated). */
+uint64_t weir_line_missed(const struct weir_line_counters *l, const struct weir_line_counters *other);
 /* received - (accepted + filtered + dead letters + ring-full); 0 when it holds. */
 int64_t weir_counters_identity_gap(const struct weir_worker_counters *c);
 /* messages - (event records + duplicates + table-full drops + ring-full); 0 when it holds. */

@@ -44,9 +44,12 @@ _Static_assert(sizeof(struct weir_seq_source) == 64, "source state is one cache 
 enum weir_seq_source_state { WEIR_SEQ_SRC_EMPTY = 0, WEIR_SEQ_SRC_ACTIVE, WEIR_SEQ_SRC_CLOSED };
 
 /* line_flags: line ab has skipped bits (1 << ab); what lies below
- * lines_floor is new to the feed (a fresh start, not a restored source). */
+ * lines_floor is new to the feed (a fresh start, not a restored source);
+ * line ab's last skip was a heartbeat's and it has brought no event since
+ * (its next skip, if it starts there, goes on the same gap run). */
 #define WEIR_SEQ_LINE_SKIPS(ab) (1u << (ab))
 #define WEIR_SEQ_LINE_FLOOR 4u
+#define WEIR_SEQ_LINE_RUN_OPEN(ab) (8u << (ab))
 
 /* Cold per-source figures for the loss report, beside the hot table. */
 struct weir_seq_source_stats {

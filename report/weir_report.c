@@ -47,43 +47,6 @@ block_json(FILE *f, const struct weir_worker_counters *c)
 }
 
 /* ,"lines":{"FEED/a":{...},...}: each named line summed over the workers. */
-static void
-lines_json(FILE *f, const struct weir_info *info, const char *const *line_names)
-{
-	fprintf(f, ",\"lines\":{");
-	bool first = true;
-	for (unsigned l = 0; l < WEIR_MAX_LINES; l++) {
-		if (line_names[l] == NULL)
-			continue;
-		uint64_t packets = 0, events = 0, won = 0, arbitrated = 0, duplicates = 0, wrong_source = 0, other_won = 0;
-		struct weir_hist behind = { 0 };
-		for (unsigned w = 0; w < info->n_workers; w++) {
-			const struct weir_line_counters *c = &info->lines[w][l];
-			packets += c->packets;
-			events += c->events;
-			won += c->won;
-			arbitrated += c->arbitrated;
-			duplicates += c->duplicates;
-			wrong_source += c->wrong_source;
-			other_won += info->lines[w][l ^ 1].won;
-			for (unsigned b = 0; b <= WEIR_HIST_BUCKETS; b++)
-				behind.bucket[b] += c->behind.bucket[b];
-			behind.count += c->behind.count;
-		}
-		/* p50/p99 as the upper bounds of their histogram buckets */
-		fprintf(f, "%s\"%s\":{\"packets\":%" PRIu64 ",\"events\":%" PRIu64 ",\"won\":%" PRIu64
-			   ",\"arbitrated\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"behind_samples\":%" PRIu64
-			   ",\"behind_p50_ns\":%" PRIu64 ",\"behind_p99_ns\":%" PRIu64 ",\"wrong_source\":%" PRIu64
-			   ",\"missed\":%" PRIu64 "}",
-			first ? "" : ",", line_names[l], packets, events, won, arbitrated, duplicates, behind.count,
-			weir_hist_quantile_bound(&behind, 0.5), weir_hist_quantile_bound(&behind, 0.99), wrong_source,
-			/* the other line brought them first and this one never did */
-			other_won > arbitrated ? other_won - arbitrated : 0);
-		first = false;
-	}
-	fputc('}', f);
-}
-
 void
 weir_report_counters_json(FILE *f, const struct weir_worker_counters *blocks, unsigned n)
 {
@@ -108,8 +71,10 @@ weir_report_stats_json(FILE *f, const struct weir_worker_counters *blocks, unsig
 	for (unsigned w = 0; w < n; w++)
 		holds &= weir_counters_identity_gap(&blocks[w]) == 0 &&
 			 weir_counters_message_identity_gap(&blocks[w]) == 0;
-	if (info && line_names)
-		lines_json(f, info, line_names);
+	if (info && line_names) {
+		fprintf(f, ",\"lines\":");
+		weir_report_lines(f, info, line_names, true);
+	}
 	fprintf(f, ",\"identity_holds\":%s}", holds ? "true" : "false");
 }
 
@@ -147,7 +112,8 @@ loss_row(unsigned worker, const struct weir_seq_source *src, const struct weir_s
 }
 
 void
-weir_report_loss(FILE *f, const struct weir_seq_region *const *regions, unsigned n, bool json)
+weir_report_loss(FILE *f, const struct weir_seq_region *const *regions, unsigned n, bool json,
+		 const struct weir_info *info, const char *const *line_names)
 {
 	struct loss_row_ctx c = { .f = f, .json = json, .first = true };
 	if (json)
@@ -157,5 +123,11 @@ weir_report_loss(FILE *f, const struct weir_seq_region *const *regions, unsigned
 			"last_seq", "open", "gaps", "missing", "recovered", "lost", "dups", "requests");
 	weir_seq_for_each_source(regions, n, loss_row, &c);
 	if (json)
-		fprintf(f, "]}");
+		fprintf(f, "]");
+	if (info && line_names) { /* a line's own loss: what it missed, its gap runs, how late it came */
+		fprintf(f, json ? ",\"lines\":" : "");
+		weir_report_lines(f, info, line_names, json);
+	}
+	if (json)
+		fprintf(f, "}");
 }

@@ -35,9 +35,12 @@ usage(FILE *f)
 		"  -f, --config FILE   the pmd-config file weir-dataplane runs with\n"
 		"  --interval SEC      seconds between reports (default 1)\n"
 		"  --count N           stop after N reports (default: until interrupted)\n"
-		"  --loss              add the per-source loss report\n"
+		"  --loss              add the per-source loss report (and each feed line's: missed, gap runs, late)\n"
 		"  --json              one JSON object per report: counters and loss report\n");
 }
+
+/* "FEED/a" by line id (NULL: no such line): the feed lines' figures. */
+static const char *line_names[WEIR_MAX_LINES];
 
 /* One line of figures (rates over dt), or one JSON object. */
 static void
@@ -48,10 +51,10 @@ print_one(const struct weir_info *info, const struct weir_seq_region *const *reg
 	if (json) {
 		printf("{\"time_ns\":%" PRIu64 ",\"state\":\"%s\",\"counters\":", weir_realtime_ns(),
 		       weir_state_name(info->state));
-		weir_report_counters_json(stdout, info->workers, info->n_workers);
+		weir_report_stats_json(stdout, info->workers, info->n_workers, info, line_names);
 		if (loss) {
 			printf(",\"loss\":");
-			weir_report_loss(stdout, regions, info->n_workers, true);
+			weir_report_loss(stdout, regions, info->n_workers, true, info, line_names);
 		}
 		printf("}\n");
 	} else {
@@ -63,7 +66,7 @@ print_one(const struct weir_info *info, const struct weir_seq_region *const *reg
 		       now.dead_letter_packets, now.seq_duplicates, now.seq_late_fills, now.gaps_opened,
 		       now.gap_events_lost, now.rerequests_sent, now.ring_full_packets);
 		if (loss)
-			weir_report_loss(stdout, regions, info->n_workers, false);
+			weir_report_loss(stdout, regions, info->n_workers, false, info, line_names);
 	}
 }
 
@@ -114,6 +117,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
+	static char names[WEIR_MAX_LINES][40];
+	for (unsigned l = 0; l < WEIR_MAX_LINES; l++)
+		if (weir_config_line_name(&cfg, l, names[l], sizeof(names[l])))
+			line_names[l] = names[l];
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	struct weir_shm shm;

@@ -2,10 +2,11 @@
 second copy is counted as arbitrated (never a duplicate, a gap or a re-request), what both lines lost is a
 LOSS record, and a line going silent is reported while the other carries the feed."""
 import os
+import subprocess
 
 import pytest
 
-from weir_harness import gen_pcap, http_get, load_json, memif_server, memif_socket, send_over_memif_then_stop
+from weir_harness import CHECK, STAT, gen_pcap, http_get, load_json, memif_server, memif_socket, send_over_memif_then_stop
 
 BODY = """
 set corelist 1
@@ -51,7 +52,20 @@ def check_lines(d, manifest):
         assert lines[f"itch/{ab}"]["won"] - lines[f"itch/{other}"]["arbitrated"] == man["lines"][ab]["only_events"]
         # what a line missed, its own loss: what only the other line brought (issue 23 item 5)
         assert lines[f"itch/{ab}"]["missed"] == man["lines"][other]["only_events"], (ab, lines)
+    for ab in "ab" if not man["lines"]["b"]["silent_after"] else "a":  # a silent line never passes its tail
+        runs, numbers = line_gap_runs(man, ab)
+        assert (lines[f"itch/{ab}"]["gap_runs"], lines[f"itch/{ab}"]["gap_events"]) == (runs, numbers), ab
+    # the loss report beside the log says the same of each line
+    report = load_json(os.path.join(d.log_dir, "loss-report.json"))["lines"]
+    assert {k: (v["missed"], v["gap_runs"], v["late"]) for k, v in report.items()} == \
+        {k: (v["missed"], v["gap_runs"], v["late"]) for k, v in lines.items()}
     return man, t, lines
+
+
+def line_gap_runs(man, ab):
+    """The runs of sequence numbers line ab lost, and the numbers in them, by the generator's own record."""
+    runs = [r for s in man["sessions"] for r in s[f"lost_{ab}"]]
+    return len(runs), sum(last - first + 1 for first, last in runs)
 
 
 @pytest.mark.parametrize("loss", ["0.01,0.10", "0.10,0.01"])
@@ -64,6 +78,8 @@ def test_each_event_is_logged_once_from_whichever_line_brought_it(deploy, tmp_pa
     man, t, lines = check_lines(d, manifest)
     assert man["lines"]["a"]["only_events"] > 1000 and man["lines"]["b"]["only_events"] > 100
     assert man["lines"]["both_lost_events"] > 0 and t["loss_records"] > 0
+    assert lines["itch/a"]["gap_runs"] > 100 and lines["itch/b"]["gap_runs"] > 100
+    assert lines["itch/a"]["late"] == lines["itch/b"]["late"] == 0  # B 40 packets behind: inside 50 ms
     # B came behind: it filled A's misses (in order, not a fill, where A had nothing after the miss yet)
     assert 0.9 * man["lines"]["b"]["only_events"] <= t["seq_line_fills"] <= man["lines"]["b"]["only_events"]
     b = lines["itch/b"]
@@ -101,6 +117,9 @@ def test_a_silent_line_is_reported_and_the_other_carries_the_feed(deploy, tmp_pa
                 seen["degraded"] = health
                 metrics = http_get(f"http://127.0.0.1:{d.metrics_port}/metrics")[1]
                 seen["silent"] = [line for line in metrics.splitlines() if line.startswith("weir_feed_line_silent")]
+                seen["runs"] = [line for line in metrics.splitlines() if line.startswith("weir_feed_line_gap_runs")]
+                seen["stat"] = subprocess.run([STAT, "-f", d.config, "--loss", "--count", "1", "--interval", "0.01"],
+                                              capture_output=True, text=True, timeout=30).stdout
 
     send_over_memif_then_stop(
         d, [cp], sock, f"wg-ab-{os.getpid()}", manifest,
@@ -114,6 +133,10 @@ def test_a_silent_line_is_reported_and_the_other_carries_the_feed(deploy, tmp_pa
     assert 'weir_feed_line_silent{feed="itch",line="a"} 0' in silent
     man, t, lines = check_lines(d, manifest)
     assert man["lines"]["a"]["only_events"] > 25000  # everything after B went quiet, and B's few
+    # while B was silent: line a's own gap runs on /metrics, each line's own loss in weir-stat --loss
+    assert any(line.startswith('weir_feed_line_gap_runs_total{feed="itch",line="a"} ') for line in seen["runs"])
+    rows = {r.split()[0]: r.split() for r in seen["stat"].splitlines() if r.startswith("itch/")}
+    assert set(rows) == {"itch/a", "itch/b"} and int(rows["itch/b"][4]) > 0, seen["stat"]  # b missed A's events
 
 
 def test_what_both_lines_lost_is_rerequested_and_only_that(deploy, tmp_path):
@@ -148,6 +171,31 @@ def test_what_both_lines_lost_is_rerequested_and_only_that(deploy, tmp_path):
     assert t["gap_events_recovered"] + t["gap_events_lost"] == both
     assert t["gap_events_lost"] == man["expected"]["gap_events_lost"]
     assert t["seq_line_fills"] > 0 and t["seq_duplicates"] == 0
+
+
+def test_a_line_further_behind_than_the_window_is_said_to_run_late(deploy, tmp_path):
+    """Line B 40 packets behind A, a window of 16 events: by the time B brings what A lost, the window has
+    given up on it (a gap), so B's copies are late fills. They are counted on B as late, with how far
+    behind the other line the last came, not taken for network loss on B."""
+    pcap, manifest = gen_pcap(str(tmp_path), seed=31, messages=60000, sessions=4, per_packet="1-8", lines=2,
+                              line_loss="0.02,0", line_delay=40, end_session=True)
+    d = deploy("ab-late", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY.format(b_port=0, window="2s events 16"))
+    run_to_end(d)
+    # every event once; which come late is the window's to say here, not the manifest's
+    c = subprocess.run([CHECK, "--manifest", manifest, "--log", d.log_dir, "--reordered"], capture_output=True,
+                       text=True)
+    assert c.returncode == 0 and "PASS" in c.stdout, c.stdout + c.stderr
+    man = load_json(manifest)
+    st = load_json(d.dataplane_stats)
+    t, a, b = st["total"], st["lines"]["itch/a"], st["lines"]["itch/b"]
+    only_b = man["lines"]["b"]["only_events"]
+    # all but the few A lost within 16 events of a session's end (B brought those inside the window)
+    assert only_b > 500 and t["seq_late_fills"] == b["late"] > 0.9 * only_b and a["late"] == 0, (t, a, b)
+    assert b["late"] + t["seq_line_fills"] == only_b
+    assert 16 < b["late_behind"] <= 41 * 8, b  # 40 packets of 1-8 events behind
+    assert a["missed"] == only_b and b["missed"] == 0 and b["gap_runs"] == 0
+    report = load_json(os.path.join(d.log_dir, "loss-report.json"))["lines"]
+    assert report["itch/b"]["late"] == b["late"] and report["itch/b"]["late_behind"] == b["late_behind"]
 
 
 def test_lines_that_cannot_meet_on_one_worker_are_refused_at_start(deploy, tmp_path):

@@ -601,7 +601,8 @@ feed_line(struct fixture *f, struct weir_seq_source *s, unsigned ab, const uint6
 {
 	static char out[256];
 	static const char letters[] = "oalduDrf";
-	struct weir_seq_line ln = { .ab = (uint8_t)ab, .window_ns = 5 * MS, .window_events = f->window_events };
+	struct weir_seq_line ln = { .ab = (uint8_t)ab, .id = (uint8_t)ab, .window_ns = 5 * MS,
+				    .window_events = f->window_events };
 	for (unsigned i = 0; i < n; i++)
 		out[i] = letters[weir_seq_event_line(&f->t, s, seqs[i], &ln, now)];
 	weir_seq_lines_settle(&f->t, s, now);
@@ -631,6 +632,32 @@ should_take_the_first_copy_of_each_event_and_count_the_second_as_arbitrated(void
 	assert_string_equal(LINE(f, s, 1, 0, 5, 3), "dd");
 	assert_int_equal(f->c.seq_duplicates, 2);
 	assert_int_equal(f->c.seq_arbitrated, 5);
+	destroy(f);
+}
+
+/* A line's own gap runs: each run of numbers it passed over counted once,
+ * and a heartbeat inside a lost run does not split it in two. */
+static void
+should_count_each_lines_own_gap_runs_once_across_a_heartbeat(void **state)
+{
+	(void)state;
+	struct fixture *f = make(4, 16, WEIR_SEQ_TABLE_FULL_UNTRACKED, 3);
+	struct weir_line_counters lc[2] = { 0 };
+	f->t.lines = lc;
+	struct weir_seq_source *s = src(f, "AB");
+	struct weir_seq_line a = { .ab = 0, .id = 0, .window_ns = 5 * MS };
+	LINE(f, s, 0, 0, 1, 2, 3);
+	LINE(f, s, 1, 0, 1, 2, 3);
+	LINE(f, s, 0, 0, 6, 7);               /* 4-5: run 1 */
+	weir_seq_heartbeat(&f->t, s, 10, &a, 0); /* 8-9 passed on a heartbeat: run 2 ... */
+	LINE(f, s, 0, 0, 12);                 /* ... and 10-11 lost after it: still run 2 */
+	LINE(f, s, 0, 0, 13);
+	weir_seq_heartbeat(&f->t, s, 14, &a, 0); /* in order: no run */
+	LINE(f, s, 0, 0, 16);                 /* 14-15: run 3 */
+	assert_int_equal(lc[0].gap_runs, 3);
+	assert_int_equal(lc[0].gap_events, 2 + 4 + 2);
+	LINE(f, s, 1, 0, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16); /* b behind, none missed */
+	assert_int_equal(lc[1].gap_runs, 0);
 	destroy(f);
 }
 
@@ -950,6 +977,7 @@ main(void)
 		cmocka_unit_test(should_keep_many_sources_apart),
 		cmocka_unit_test(should_take_the_first_copy_of_each_event_and_count_the_second_as_arbitrated),
 		cmocka_unit_test(should_fill_one_lines_miss_from_the_other_without_a_gap),
+		cmocka_unit_test(should_count_each_lines_own_gap_runs_once_across_a_heartbeat),
 		cmocka_unit_test(should_open_a_gap_once_both_lines_are_past_a_miss),
 		cmocka_unit_test(should_open_a_gap_after_the_window_when_the_other_line_is_silent),
 		cmocka_unit_test(should_count_a_whole_second_copy_at_once),
