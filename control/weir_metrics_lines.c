@@ -38,6 +38,38 @@ feed_silent(const struct weir_feed_cfg *f, const struct weir_line_counters *a, c
 	return last && end < last && *quiet_ns >= f->silent_ns;
 }
 
+/* What each line alone brought, what it missed (its own loss), and how far
+ * behind its last late event came. */
+static void
+render_line_losses(struct weir_prom *b, const struct weir_config *cfg, const struct weir_line_counters *t, unsigned n)
+{
+	/* Each family's samples under its own header (the text format's rule).
+	 * What a line missed is what only the other line brought. */
+	static const struct {
+		const char *name, *help;
+		unsigned missed_by; /* whose miss it is: 1 the other line's (what only this one brought), 0 its own */
+	} only[] = {
+		{ "weir_feed_line_only_events_total", "events only this line brought (won, and the other line never "
+						      "brought them)", 1 },
+		{ "weir_feed_line_missed_events_total", "events the other line carried that this line never did: the "
+							"line's own loss", 0 },
+	};
+	for (size_t k = 0; k < sizeof(only) / sizeof(only[0]); k++) {
+		weir_prom_family(b, only[k].name, "counter", only[k].help);
+		for (unsigned l = 0; l < n; l++)
+			if (cfg->feeds[l / 2].has_lines)
+				weir_prom_put(b, "%s{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n", only[k].name,
+					      cfg->feeds[l / 2].name, 'a' + (l & 1),
+					      weir_line_missed(&t[l ^ only[k].missed_by], &t[l ^ only[k].missed_by ^ 1]));
+	}
+	weir_prom_family(b, "weir_feed_line_late_behind_events", "gauge",
+			 "how far behind the other line (sequence numbers) the line's last late event came (0: none late)");
+	for (unsigned l = 0; l < n; l++)
+		if (cfg->feeds[l / 2].has_lines)
+			weir_prom_put(b, "weir_feed_line_late_behind_events{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n",
+				      cfg->feeds[l / 2].name, 'a' + (l & 1), t[l].late_behind);
+}
+
 /* Per feed line: what it brought, won, lost to the other line, how far
  * behind it ran, and whether it has gone silent. */
 static void
@@ -80,31 +112,7 @@ render_lines(struct weir_prom *b, const struct weir_metrics_src *s)
 				weir_prom_put(b, "%s{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n", fields[k].name, cfg->feeds[l / 2].name,
 					      'a' + (l & 1), *(const uint64_t *)((const uint8_t *)&t[l] + fields[k].off));
 	}
-	/* Each family's samples under its own header (the text format's rule).
-	 * What a line missed is what only the other line brought. */
-	static const struct {
-		const char *name, *help;
-		unsigned missed_by; /* whose miss it is: 1 the other line's (what only this one brought), 0 its own */
-	} only[] = {
-		{ "weir_feed_line_only_events_total", "events only this line brought (won, and the other line never "
-						      "brought them)", 1 },
-		{ "weir_feed_line_missed_events_total", "events the other line carried that this line never did: the "
-							"line's own loss", 0 },
-	};
-	for (size_t k = 0; k < sizeof(only) / sizeof(only[0]); k++) {
-		weir_prom_family(b, only[k].name, "counter", only[k].help);
-		for (unsigned l = 0; l < n; l++)
-			if (cfg->feeds[l / 2].has_lines)
-				weir_prom_put(b, "%s{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n", only[k].name,
-					      cfg->feeds[l / 2].name, 'a' + (l & 1),
-					      weir_line_missed(&t[l ^ only[k].missed_by], &t[l ^ only[k].missed_by ^ 1]));
-	}
-	weir_prom_family(b, "weir_feed_line_late_behind_events", "gauge",
-			 "how far behind the other line (sequence numbers) the line's last late event came (0: none late)");
-	for (unsigned l = 0; l < n; l++)
-		if (cfg->feeds[l / 2].has_lines)
-			weir_prom_put(b, "weir_feed_line_late_behind_events{feed=\"%s\",line=\"%c\"} %" PRIu64 "\n",
-				      cfg->feeds[l / 2].name, 'a' + (l & 1), t[l].late_behind);
+	render_line_losses(b, cfg, t, n);
 	weir_prom_family(b, "weir_feed_line_silent", "gauge",
 			 "1 while the line has had nothing for the feed's silent time (or nothing yet) and the other "
 			 "line has traffic");

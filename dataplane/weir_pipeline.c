@@ -220,7 +220,8 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 		r->seq = seq;
 		r->event_time_ns = event_time_ns;
 		r->n_rules = n_ids;
-		memcpy(r + 1, ids, 4u * n_ids);
+		if (n_ids) /* a variable-length memcpy is a call: none for the usual event, matched by no rule */
+			memcpy(r + 1, ids, 4u * n_ids);
 		weir_copy_small((uint8_t *)(r + 1) + 4u * n_ids, payload, len);
 		if (slot != WEIR_REORDER_NONE)
 			weir_reorder_keep(pl, src, slot, now_ns);

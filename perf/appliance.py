@@ -165,16 +165,22 @@ def run_testpmd(case, pcap, seconds, mbufs):
 
 
 # ---------------------------------------------------------------- weir
+LOG_DIR = None  # --log-dir: where the runs' logs go (default OUT/log)
+
+
 def weir_env(case, pcap, out, policy):
     prefix = f"perf-weir-{os.getpid()}"
-    logdir = os.path.join(out, "log")
+    logdir = os.path.join(LOG_DIR or out, "log")
     subprocess.run(["rm", "-rf", logdir])
+    retention = case.retention
+    if LOG_DIR and LOG_DIR.startswith("/dev/shm") and not retention:
+        retention = "log retention size 1G"  # memory, not disk: a 5 s run at 10 Mpps writes ~4 GB
     rules = f"rules {make_rules(case.rules, out)}" if case.rules else ""
 
     env = dict(os.environ, WEIR_PREFIX=prefix, WEIR_EAL_MEM=eal_mem(), WEIR_VDEV=vdev(pcap, case.workers),
                WEIR_CORES="1" if case.workers == 1 else "0,1", WEIR_RXQ=str(case.workers),
                WEIR_POLICY=policy, WEIR_LOG_DIR=logdir, WEIR_SOURCES=str(max(4096, case.sources * 2)),
-               WEIR_RULES_LINE=rules, WEIR_RETENTION_LINE=case.retention, WEIR_EAL_EXTRA=lcore_args(case.workers),
+               WEIR_RULES_LINE=rules, WEIR_RETENTION_LINE=retention, WEIR_EAL_EXTRA=lcore_args(case.workers),
                WEIR_METRICS=f"127.0.0.1:{free_port()}",
                WEIR_FEED_A="feed itch line a port 0 group 239.1.1.1 udp-port 26400" if case.line_loss else "",
                WEIR_FEED_B="feed itch line b port 0 group 239.1.1.2 udp-port 26400" if case.line_loss else "",
@@ -424,23 +430,40 @@ DEFAULT = ["small-1msg", "small-8msg", "512B-1msg", "512B-8msg", "small-1msg-100
            "small-1msg-1000rules", "small-1msg-1ksources", "small-1msg-2workers", "small-1msg-drop"]
 
 
+def irq_names():
+    """IRQ number -> its name in /proc/interrupts (the device or handler)."""
+    names = {}
+    for line in open("/proc/interrupts").read().splitlines()[1:]:
+        head, _, rest = line.partition(":")
+        if head.strip().isdigit():
+            names[head.strip()] = " ".join(w for w in rest.split() if not w.isdigit())
+    return names
+
+
 def isolate_receiving_core():
     """Keeps the measuring core for the receiver: this script and what it
     starts run on cpu 0 (DPDK and kernel_udp pin their own threads), and
     interrupts are steered to cpu 0 where the kernel lets us (root).  Before
     this, block-I/O completions and Python ran on the worker's core, inside
-    its busy time.  Returns how to undo the interrupt steering."""
+    its busy time (the disk's IRQ on cpu 1 cost the worker ~7%).  Says which
+    interrupts it could not move (managed or per-cpu ones) and returns how to
+    undo the steering, how many moved and those left."""
     os.sched_setaffinity(0, {0})
-    saved = {}
-    for path in glob.glob("/proc/irq/*/smp_affinity"):
+    saved, left, names = {}, [], irq_names()
+    for path in sorted(glob.glob("/proc/irq/*/smp_affinity_list")):
+        irq = path.split("/")[3]
         try:
             with open(path) as f:
                 old = f.read().strip()
+            if old == "0":
+                continue
             with open(path, "w") as f:
-                f.write("1")
+                f.write("0")
             saved[path] = old
-        except OSError:
-            pass  # per-cpu or managed interrupts stay where they are
+        except OSError as e:
+            left.append(f"{irq} ({names.get(irq, '?')}): {e.strerror}")
+    if left:
+        log("appliance: interrupts left where they are (the kernel would not move them): " + "; ".join(left))
 
     def restore():
         for path, old in saved.items():
@@ -449,7 +472,7 @@ def isolate_receiving_core():
                     f.write(old)
             except OSError:
                 pass
-    return restore, len(saved)
+    return restore, len(saved), left
 
 
 def main():
@@ -464,6 +487,9 @@ def main():
                     help="runs of each receiver per case, taking turns; each reported by its median run "
                     "(default 1; 3 for figures to quote: this VM moves by 30%% between runs)")
     ap.add_argument("--no-baselines", action="store_true", help="weir only (no testpmd, no kernel)")
+    ap.add_argument("--log-dir", help="where the logs go (default OUT); under /dev/shm no disk interrupt reaches "
+                    "the worker's core (the disk's IRQ may be managed: the kernel will not move it), and a 1G "
+                    "retention bounds the memory")
     ap.add_argument("--no-isolate", action="store_true", help="leave interrupts and this script's cpu alone")
     a = ap.parse_args()
     unknown = [n for n in a.cases.split(",") if n not in CASES]
@@ -472,9 +498,11 @@ def main():
     if a.repeat < 1:
         ap.error("--repeat takes 1 or more")
     os.makedirs(a.out, exist_ok=True)
-    restore, steered = (lambda: None, 0) if a.no_isolate else isolate_receiving_core()
+    global LOG_DIR
+    LOG_DIR = a.log_dir
+    restore, steered, left = (lambda: None, 0, []) if a.no_isolate else isolate_receiving_core()
     try:
-        run_cases(a, steered)
+        run_cases(a, steered, left)
     finally:
         restore()
 
@@ -501,7 +529,7 @@ def second_copy_cost(results):
             f"{second / first:.2f}")
 
 
-def run_cases(a, steered):
+def run_cases(a, steered, left):
     mbufs = max(65536, a.packets * 2 + 8192)
     results = []
     for name in a.cases.split(","):
@@ -535,6 +563,7 @@ def run_cases(a, steered):
         log(json.dumps(r))
     doc = {"machine": os.uname().nodename, "cpus": os.cpu_count(), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ",
            time.gmtime()), "seconds": a.seconds, "repeat": a.repeat, "packets_per_pass": a.packets, "irqs_steered_to_cpu0": steered,
+           "irqs_left": left,
            "results": results}
     json.dump(doc, open(os.path.join(a.out, "appliance.json"), "w"), indent=1)
     md = table(results)

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""A change against its own base, in one run: REV is built in a worktree beside this checkout's build/,
+then the stage benchmarks and the key appliance cases run for both, taking turns (base, head, base, ...),
+so that a slow spell of the shared machine falls on both.  Each figure is the median of its rounds; the
+table gives head/base ratios (below 1: head is faster).  CPU time per iteration for the stages (one
+pinned core), the worker's own ns per packet for the appliance.
+
+  scripts/perf-ab.sh REV [--rounds N] [--stages REGEX] [--cases a,b] [--no-appliance]
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STAGES = "BM_parse/1$|BM_mold_decode/8|BM_seq_track/1$|BM_pipeline_packet/.*|BM_pipeline_sources/1000000/0|" \
+         "BM_pipeline_ab/2/1|BM_ring_commit"
+CASES = "small-1msg,small-8msg"
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cpu_name():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def build_base(rev, where):
+    """REV's tree in a worktree of its own, built as setup.sh builds (release)."""
+    sha = subprocess.run(["git", "-C", ROOT, "rev-parse", "--verify", rev + "^{commit}"], capture_output=True,
+                         text=True)
+    if sha.returncode != 0:
+        raise SystemExit(f"perf-ab: {rev}: not a commit of this repository")
+    sha = sha.stdout.strip()
+    tree = os.path.join(where, sha[:12])
+    if not os.path.isdir(tree):
+        subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "-f", tree, sha], check=True,
+                       stdout=subprocess.DEVNULL)
+    if not os.path.isdir(os.path.join(tree, "build")):
+        subprocess.run(["meson", "setup", "build", "--buildtype=release"], cwd=tree, check=True,
+                       stdout=subprocess.DEVNULL)
+    log(f"perf-ab: building {rev} ({sha[:12]}) in {tree}")
+    subprocess.run(["ninja", "-C", "build"], cwd=tree, check=True, stdout=subprocess.DEVNULL)
+    return sha, tree
+
+
+def stage_figures(tree, regex, out):
+    """ns of CPU per iteration, by benchmark, from one pinned run."""
+    path = os.path.join(out, "stages.json")
+    subprocess.run(["taskset", "-c", "1", os.path.join(tree, "build/perf/bench_stages"), "--benchmark_filter=" + regex,
+                    "--benchmark_min_time=0.3", "--benchmark_format=json", "--benchmark_out=" + path,
+                    "--benchmark_out_format=json"], check=True, stdout=subprocess.DEVNULL, cwd=out)
+    return {b["name"]: b["cpu_time"] for b in json.load(open(path))["benchmarks"] if b.get("run_type") != "aggregate"}
+
+
+def appliance_figures(tree, cases, out, seconds):
+    """The worker's own ns per packet, by case, weir alone (the baselines do not change with weir)."""
+    subprocess.run(["/usr/bin/python3", os.path.join(tree, "perf/appliance.py"), "--cases", cases, "--no-baselines",
+                    "--seconds", str(seconds), "--out", out], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)  # the same options both sides: a base may not know newer ones
+    doc = json.load(open(os.path.join(out, "appliance.json")))
+    return {"appliance " + r["case"]: r["weir"]["ns_per_packet"] for r in doc["results"]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("rev", help="the base: a commit, tag or branch (e.g. main, HEAD~1)")
+    ap.add_argument("--rounds", type=int, default=3, help="turns each (default 3): medians of these")
+    ap.add_argument("--stages", default=STAGES, help="bench_stages filter (default: the pipeline's key stages)")
+    ap.add_argument("--cases", default=CASES, help="perf/appliance.py cases (default %(default)s)")
+    ap.add_argument("--seconds", type=float, default=3, help="appliance measurement window (default 3)")
+    ap.add_argument("--no-appliance", action="store_true", help="the stage benchmarks only")
+    ap.add_argument("--out", default=os.path.join(ROOT, "out/perf-ab"))
+    a = ap.parse_args()
+    if a.rounds < 1:
+        ap.error("--rounds takes 1 or more")
+    os.makedirs(a.out, exist_ok=True)
+    head = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
+                          text=True).stdout.strip()
+    subprocess.run(["ninja", "-C", os.path.join(ROOT, "build")], check=True, stdout=subprocess.DEVNULL)
+    sha, base_tree = build_base(a.rev, os.path.join(a.out, "trees"))
+    trees = {"base": base_tree, "head": ROOT}
+    figures = {"base": {}, "head": {}}
+    for rnd in range(a.rounds):
+        for who in ("base", "head"):
+            log(f"perf-ab: round {rnd + 1}/{a.rounds}: {who}")
+            with tempfile.TemporaryDirectory(dir=a.out) as tmp:
+                got = stage_figures(trees[who], a.stages, tmp)
+                if not a.no_appliance:
+                    got.update(appliance_figures(trees[who], a.cases, tmp, a.seconds))
+            for k, v in got.items():
+                figures[who].setdefault(k, []).append(v)
+    rows = []
+    for k in figures["head"]:
+        if k in figures["base"]:
+            b, h = statistics.median(figures["base"][k]), statistics.median(figures["head"][k])
+            rows.append({"figure": k, "base_ns": b, "head_ns": h, "ratio": h / b,
+                         "base_runs": figures["base"][k], "head_runs": figures["head"][k]})
+    doc = {"cpu": cpu_name(), "base": f"{a.rev} ({sha[:12]})", "head": head, "rounds": a.rounds, "rows": rows}
+    json.dump(doc, open(os.path.join(a.out, "ab.json"), "w"), indent=1)
+    print(f"perf-ab on {doc['cpu']}: base {doc['base']}, head {head}, medians of {a.rounds} turns each")
+    print(f"{'figure':44s} {'base ns':>10s} {'head ns':>10s} {'head/base':>10s}")
+    for r in rows:
+        print(f"{r['figure']:44s} {r['base_ns']:10.2f} {r['head_ns']:10.2f} {r['ratio']:10.3f}")
+    print(f"written: {a.out}/ab.json")
+
+
+if __name__ == "__main__":
+    main()
