@@ -1,6 +1,7 @@
 """A feed published twice, on an A and a B line: each event is logged once whichever line brought it, a
 second copy is counted as arbitrated (never a duplicate, a gap or a re-request), what both lines lost is a
 LOSS record, and a line going silent is reported while the other carries the feed."""
+import json
 import os
 import subprocess
 
@@ -196,6 +197,33 @@ def test_a_line_further_behind_than_the_window_is_said_to_run_late(deploy, tmp_p
     assert a["missed"] == only_b and b["missed"] == 0 and b["gap_runs"] == 0
     report = load_json(os.path.join(d.log_dir, "loss-report.json"))["lines"]
     assert report["itch/b"]["late"] == b["late"] and report["itch/b"]["late_behind"] == b["late_behind"]
+
+
+def test_weir_check_allows_late_flags_after_a_restart_only_on_one_lines_misses(deploy, tmp_path):
+    """The oracle the explorer uses: after a restart (--replayed), what one line missed and the other had
+    not brought yet comes late (explorer seed 925868575); a late flag anywhere else is still a failure."""
+    pcap, manifest = gen_pcap(str(tmp_path), seed=32, messages=20000, sessions=2, per_packet="1-4", lines=2,
+                              line_loss="0.05,0.05", line_delay=8, end_session=True)
+    d = deploy("ab-flag", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY.format(b_port=0, window="50ms"))
+    run_to_end(d)
+    man = load_json(manifest)
+    one_line = {(s["session"], q) for s in man["sessions"] for lo, hi in s["lost_a"] + s["lost_b"]
+                for q in range(lo, hi + 1)}
+    recs = d.log_records()
+
+    def check_with_late(pick):
+        r = next(r for r in recs if r["kind"] == "event" and pick((r["source"], r["seq"])))
+        path = str(tmp_path / "flagged.jsonl")
+        with open(path, "w") as f:
+            for x in recs:
+                f.write(json.dumps(dict(x, flags=["late"]) if x is r else x) + "\n")
+        return subprocess.run([CHECK, "--manifest", manifest, "--jsonl", path, "--replayed"], capture_output=True,
+                              text=True)
+
+    ok = check_with_late(lambda k: k in one_line)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bad = check_with_late(lambda k: k not in one_line)
+    assert bad.returncode != 0 and "no line's own miss explains" in bad.stdout, bad.stdout
 
 
 def test_lines_that_cannot_meet_on_one_worker_are_refused_at_start(deploy, tmp_path):
