@@ -8,6 +8,7 @@ pinned core), the worker's own ns per packet for the appliance.
   scripts/perf-ab.sh REV [--rounds N] [--stages REGEX] [--cases a,b] [--no-appliance]
 """
 import argparse
+import glob
 import json
 import os
 import platform
@@ -66,6 +67,10 @@ def appliance_figures(tree, cases, out, seconds):
     subprocess.run(["/usr/bin/python3", os.path.join(tree, "perf/appliance.py"), "--cases", cases, "--no-baselines",
                     "--seconds", str(seconds), "--out", out], check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)  # the same options both sides: a base may not know newer ones
+    for path in glob.glob("/dev/hugepages/weir.perf-weir-*") + glob.glob("/dev/shm/weir.perf-weir-*"):
+        pid = path.split("perf-weir-")[1].split(".")[0]
+        if not os.path.exists(f"/proc/{pid}"):  # an older appliance.py leaves its ring files
+            os.unlink(path)
     doc = json.load(open(os.path.join(out, "appliance.json")))
     return {"appliance " + r["case"]: r["weir"]["ns_per_packet"] for r in doc["results"]}
 

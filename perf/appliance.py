@@ -67,7 +67,8 @@ def free_port():
 
 
 def cleanup_prefix(prefix):
-    subprocess.run(f"rm -rf /var/run/dpdk/{prefix} /dev/hugepages/{prefix}map_* /dev/shm/weir.{prefix}.*",
+    subprocess.run(f"rm -rf /var/run/dpdk/{prefix} /dev/hugepages/{prefix}map_* /dev/hugepages/weir.{prefix}.* "
+                   f"/dev/shm/weir.{prefix}.*",
                    shell=True)
 
 
