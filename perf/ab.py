@@ -75,6 +75,10 @@ def appliance_figures(tree, cases, out, seconds):
     return {"appliance " + r["case"]: r["weir"]["ns_per_packet"] for r in doc["results"]}
 
 
+def spread(runs):
+    return (max(runs) - min(runs)) / statistics.median(runs)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("rev", help="the base: a commit, tag or branch (e.g. main, HEAD~1)")
@@ -110,11 +114,14 @@ def main():
             rows.append({"figure": k, "base_ns": b, "head_ns": h, "ratio": h / b,
                          "base_runs": figures["base"][k], "head_runs": figures["head"][k]})
     doc = {"cpu": cpu_name(), "base": f"{a.rev} ({sha[:12]})", "head": head, "rounds": a.rounds, "rows": rows}
-    json.dump(doc, open(os.path.join(a.out, "ab.json"), "w"), indent=1)
     print(f"perf-ab on {doc['cpu']}: base {doc['base']}, head {head}, medians of {a.rounds} turns each")
-    print(f"{'figure':44s} {'base ns':>10s} {'head ns':>10s} {'head/base':>10s}")
+    # the spread of each side's runs, (max - min) / median: a ratio inside it is not a finding
+    print(f"{'figure':36s} {'base ns':>10s} {'spread':>7s} {'head ns':>10s} {'spread':>7s} {'head/base':>10s}")
     for r in rows:
-        print(f"{r['figure']:44s} {r['base_ns']:10.2f} {r['head_ns']:10.2f} {r['ratio']:10.3f}")
+        sb, sh = (spread(r["base_runs"]), spread(r["head_runs"]))
+        r["spread_base"], r["spread_head"] = sb, sh
+        print(f"{r['figure']:36s} {r['base_ns']:10.2f} {sb:6.0%} {r['head_ns']:10.2f} {sh:6.0%} {r['ratio']:10.3f}")
+    json.dump(doc, open(os.path.join(a.out, "ab.json"), "w"), indent=1)
     print(f"written: {a.out}/ab.json")
 
 
