@@ -106,9 +106,15 @@ def run_export(conf, work, brokers, topic, batch, n, binary):
             "seconds": secs, "wall_with_start": end - t0}
 
 
-def run_bare(brokers, topic, path, batch):
+JEMALLOC = "/lib/x86_64-linux-gnu/libjemalloc.so.2"
+
+
+def run_bare(brokers, topic, path, batch, jemalloc=False):
+    """jemalloc: the same with weir-export's allocator preloaded (its allocator is weir's choice, so the
+    baseline is given both ways)."""
+    env = dict(os.environ, LD_PRELOAD=JEMALLOC) if jemalloc else None
     r = subprocess.run([os.path.join(BUILD, "perf/bare_producer"), brokers, topic, path, str(batch)],
-                       capture_output=True, text=True, timeout=600)
+                       capture_output=True, text=True, timeout=600, env=env)
     if r.returncode != 0:
         raise SystemExit("perf/export: bare_producer failed: " + r.stderr[-2000:])
     d = json.loads(r.stdout.strip().splitlines()[-1])
@@ -140,7 +146,7 @@ def main():
         conf, logdir = make_log(work, a.records)
         recs = os.path.join(work, "records.bin")
         n = records_file(logdir, recs)
-        runs = {"weir-export": [], "bare": []}
+        runs = {"weir-export": [], "bare": [], "bare+jemalloc": []}
         if a.base_export:
             runs["base weir-export"] = []
         for rnd in range(a.rounds):
@@ -153,8 +159,10 @@ def main():
                                                   os.path.join(BUILD, "export/weir-export")))
             log(f"perf/export: round {rnd + 1}/{a.rounds}: bare producer")
             runs["bare"].append(run_bare(brokers, f"perf.bare.{rnd}", recs, a.batch))
+            if os.path.exists(JEMALLOC):
+                runs["bare+jemalloc"].append(run_bare(brokers, f"perf.barej.{rnd}", recs, a.batch, jemalloc=True))
         med = {who: {k: statistics.median(r[k] for r in rs) for k in ("records_per_s", "cpu_us_per_record")}
-               for who, rs in runs.items()}
+               for who, rs in runs.items() if rs}
         cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
         doc = {"cpu": cpu, "records": n, "batch": a.batch, "rounds": a.rounds, "runs": runs, "medians": med,
                "ratio_records_per_s": med["weir-export"]["records_per_s"] / med["bare"]["records_per_s"],
@@ -163,8 +171,11 @@ def main():
         print(f"perf/export on {cpu}: {n} records, transactions of {a.batch}, medians of {a.rounds}")
         for who, m in med.items():
             print(f"  {who:17s} {m['records_per_s'] / 1e3:9.1f} k records/s  {m['cpu_us_per_record']:6.2f} us CPU a record")
-        print(f"  weir-export / bare: {doc['ratio_records_per_s']:.2f}x the records/s, "
-              f"{doc['ratio_cpu_per_record']:.2f}x the CPU a record")
+        for bare in ("bare", "bare+jemalloc"):
+            if bare in med:
+                print(f"  weir-export / {bare}: "
+                      f"{med['weir-export']['records_per_s'] / med[bare]['records_per_s']:.2f}x the records/s, "
+                      f"{med['weir-export']['cpu_us_per_record'] / med[bare]['cpu_us_per_record']:.2f}x the CPU a record")
     finally:
         if not a.brokers:
             subprocess.run([os.path.join(ROOT, "scripts/kafka.sh"), "stop", kdir], capture_output=True)
