@@ -371,10 +371,12 @@ attach_dataplane(struct control *ctl)
 {
 	/* The lock first, so the first weir-control started is the one that
 	 * drains; where its directory is not there yet (EAL's runtime
-	 * directory, with hugepages, before any dataplane ran), once the
-	 * regions are (mapping them changes nothing). */
+	 * directory, with hugepages, before any dataplane ran) or not yet ours
+	 * (EAL made it as root; the dataplane gives it to the service user
+	 * before it publishes its regions), once the regions are (mapping them
+	 * changes nothing). */
 	ctl->consumer_lock = weir_consumer_lock(&ctl->shm, ctl->err, sizeof(ctl->err));
-	if (ctl->consumer_lock < 0 && errno != ENOENT) {
+	if (ctl->consumer_lock < 0 && errno != ENOENT && errno != EACCES) {
 		fprintf(stderr, "weir-control: %s\n", ctl->err);
 		return 1;
 	}

@@ -108,7 +108,7 @@ def test_dataplane_and_control_in_two_containers_run_as_weir_and_lose_nothing(bu
                     assert_no_privilege(process_threads(pid), uid, gid, n)
                     seen.add(n)
             time.sleep(0.05)
-        assert len(seen) == 2, [podman("logs", n, check=False).stdout for n in names]
+        assert len(seen) == 2, [(lambda r: r.stdout + r.stderr)(podman("logs", n, check=False)) for n in names]
         assert "running as user weir" in podman("logs", names[1]).stdout
         for n in names:
             rc = podman("wait", n, timeout=180).stdout.strip()

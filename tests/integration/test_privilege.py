@@ -102,3 +102,24 @@ def test_a_process_that_cannot_become_the_user_is_refused_at_its_line(user_deplo
         line = open(conf).read().split("\n").index(f"user {USER}") + 1
         assert f"{conf}:{line}: cannot become user {USER}" in r.stderr, r.stderr
         assert "start as root, or as weir-test" in r.stderr, r.stderr
+
+
+def test_a_control_started_while_the_dataplane_still_holds_its_runtime_directory_as_root_waits_for_it(
+        user_deploy, tmp_path, service_user):
+    """Started together (two containers, two units): EAL makes its runtime directory as root, and the dataplane
+    gives it to the service user before it publishes its regions.  A weir-control that is already that user and
+    finds the directory root's in between must wait for the regions, not give up on the consumer lock (it did:
+    "cannot open the lock: Permission denied", exit 1, about one start in ten in the container test)."""
+    pcap, manifest = gen_pcap(str(tmp_path), seed=6, messages=50000, sessions=4)
+    d = user_deploy("priv-early", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY)
+    run = f"/var/run/dpdk/{d.prefix}"
+    os.makedirs(run, mode=0o755)  # as EAL leaves it before the dataplane settles: root's
+    cp = d.start_control("--exit-when-done")
+    wait_for(lambda: "running as user weir-test" in d.output("control") or cp.poll() is not None,
+             "weir-control did not start")
+    time.sleep(1)
+    assert cp.poll() is None, d.output("control")
+    dp = d.start_dataplane("--stop-when-idle", "2")
+    assert dp.wait(timeout=120) == 0, d.output("dataplane")
+    assert cp.wait(timeout=60) == 0, d.output("control")
+    d.check(manifest)
