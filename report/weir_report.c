@@ -46,7 +46,6 @@ block_json(FILE *f, const struct weir_worker_counters *c)
 	fprintf(f, "}}");
 }
 
-/* ,"lines":{"FEED/a":{...},...}: each named line summed over the workers. */
 void
 weir_report_counters_json(FILE *f, const struct weir_worker_counters *blocks, unsigned n)
 {
