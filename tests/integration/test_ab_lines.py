@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from weir_harness import CHECK, STAT, gen_pcap, http_get, load_json, memif_server, memif_socket, send_over_memif_then_stop
+from weir_harness import (CHECK, STAT, gen_pcap, http_get, load_json, memif_server, memif_socket,
+                          send_over_memif_then_stop)
 
 BODY = """
 set corelist 1
