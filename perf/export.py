@@ -170,12 +170,13 @@ def main():
         json.dump(doc, open(os.path.join(a.out, "export.json"), "w"), indent=1)
         print(f"perf/export on {cpu}: {n} records, transactions of {a.batch}, medians of {a.rounds}")
         for who, m in med.items():
-            print(f"  {who:17s} {m['records_per_s'] / 1e3:9.1f} k records/s  {m['cpu_us_per_record']:6.2f} us CPU a record")
+            print(f"  {who:17s} {m['records_per_s'] / 1e3:9.1f} k records/s  "
+                  f"{m['cpu_us_per_record']:6.2f} us CPU a record")
         for bare in ("bare", "bare+jemalloc"):
             if bare in med:
-                print(f"  weir-export / {bare}: "
-                      f"{med['weir-export']['records_per_s'] / med[bare]['records_per_s']:.2f}x the records/s, "
-                      f"{med['weir-export']['cpu_us_per_record'] / med[bare]['cpu_us_per_record']:.2f}x the CPU a record")
+                w, o = med["weir-export"], med[bare]
+                print(f"  weir-export / {bare}: {w['records_per_s'] / o['records_per_s']:.2f}x the records/s, "
+                      f"{w['cpu_us_per_record'] / o['cpu_us_per_record']:.2f}x the CPU a record")
     finally:
         if not a.brokers:
             subprocess.run([os.path.join(ROOT, "scripts/kafka.sh"), "stop", kdir], capture_output=True)
