@@ -99,7 +99,6 @@ weir_line_second_copy(struct weir_pipeline *pl, struct weir_seq_source *src, uin
 	lc->events += count;
 	lc->arbitrated += count;
 	pl->c.messages += count;
-	pl->c.accepted_packets++;
 	weir_line_probe(pl, line, weir_seq_index(&pl->seq, src), first, count, 0, count, now_ns);
 	return true;
 }

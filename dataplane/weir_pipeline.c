@@ -9,6 +9,7 @@
 #include "weir_allow.h"
 #include "weir_copy.h"
 #include "weir_csum.h"
+#include "weir_disposition.h"
 #include "weir_pipeline.h"
 #include "weir_pipeline_pvt.h"
 
@@ -270,20 +271,18 @@ from_rerequest_server(const struct weir_decoder_cfg *d, const struct weir_udp_vi
 				  : memcmp(v->src_addr, &d->rerequest_ip, 4) == 0;
 }
 
-static void unauthorized(struct weir_pipeline *pl, const struct weir_allow *al, const uint8_t *frame, uint32_t len,
-			 unsigned reason, uint16_t port, uint64_t now_ns);
+static uint8_t unauthorized(struct weir_pipeline *pl, const struct weir_allow *al, const uint8_t *frame,
+			    uint32_t len, unsigned reason, uint16_t port, uint64_t now_ns);
 
 /* Heartbeat, end of session or data: the framing-independent rest of a packet. */
-static void
+static uint8_t
 sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool heartbeat, bool end,
 		    const uint8_t *frame, uint32_t len, const struct weir_udp_view *v, unsigned decoder, uint16_t port,
 		    unsigned line, uint64_t now_ns)
 {
 	const struct weir_allow *al = pl->decoders->allow[decoder];
-	if (al && al->sources && !weir_allow_source(al, b->key)) {
-		unauthorized(pl, al, frame, len, WEIR_DL_unauthorized_source, port, now_ns);
-		return;
-	}
+	if (al && al->sources && !weir_allow_source(al, b->key))
+		return unauthorized(pl, al, frame, len, WEIR_DL_unauthorized_source, port, now_ns);
 	/* A line's packet: the source is looked up, not made, until the
 	 * packet is known not to be a whole second copy (nothing of which is
 	 * kept, or checked). */
@@ -291,12 +290,10 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 	if (src && b->count && !heartbeat && !end &&
 	    weir_line_second_copy(pl, src, b->first_seq, b->count, line, now_ns)) {
 		pl->csum_view = NULL;
-		return;
+		return WEIR_DISP_SECOND_COPY;
 	}
-	if (pl->csum_view && !weir_pipeline_deferred_csum_ok(pl)) {
-		weir_pipeline_dead_letter(pl, frame, len, len, WEIR_DL_l4_bad_checksum, port, now_ns);
-		return;
-	}
+	if (pl->csum_view && !weir_pipeline_deferred_csum_ok(pl))
+		return weir_pipeline_dead_letter(pl, frame, len, len, WEIR_DL_l4_bad_checksum, port, now_ns);
 	const struct weir_decoder_cfg *d = &pl->decoders->decoders[decoder];
 	struct weir_seq_origin origin = { .topic = d->topic, .port = port, .decoder = (uint8_t)decoder,
 					  .can_request = d->rerequest_family != 0 };
@@ -309,24 +306,19 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 	if (heartbeat) {
 		weir_seq_heartbeat(&pl->seq, src, b->first_seq, ln, now_ns);
 		pl->c.heartbeats++;
-		pl->c.accepted_packets++;
-		return;
+		return WEIR_DISP_ACCEPTED;
 	}
 	if (end && lc) /* the feed may be over: its silence is then no fault */
 		lc->last_end_ns = now_ns;
 	if (end && weir_seq_end_known(src, b->first_seq)) {
 		weir_seq_line_at_end(&pl->seq, src, b->first_seq, ln);
-		pl->c.accepted_packets++; /* one end of session, one record */
-		return;
+		return WEIR_DISP_ACCEPTED; /* one end of session, one record */
 	}
 	if (end) {
-		if (!commit_end_of_session(pl, b->key, b->first_seq, src, d->topic, port, ln, now_ns)) {
-			pl->c.ring_full_packets++;
-			return;
-		}
+		if (!commit_end_of_session(pl, b->key, b->first_seq, src, d->topic, port, ln, now_ns))
+			return WEIR_DISP_RING_FULL;
 		pl->c.end_of_session++;
-		pl->c.accepted_packets++;
-		return;
+		return WEIR_DISP_ACCEPTED;
 	}
 	/* What the feed's retransmission server sends is flagged as such. */
 	uint16_t flags = 0;
@@ -344,16 +336,14 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 		if (src)
 			weir_line_probe(pl, line, weir_seq_index(&pl->seq, src), b->first_seq, b->count,
 				   (unsigned)(lc->won - won), (unsigned)(lc->arbitrated - arbitrated), now_ns);
-		pl->c.accepted_packets++;
-		return;
+		return WEIR_DISP_ACCEPTED;
 	}
 	if (!commit_events(pl, b, src, d->topic, port, flags, NULL, NULL, now_ns))
 		goto ring_full;
-	pl->c.accepted_packets++;
-	return;
+	return WEIR_DISP_ACCEPTED;
 ring_full:
-	pl->c.ring_full_packets++;
 	pl->c.ring_full_messages += b->count;
+	return WEIR_DISP_RING_FULL;
 }
 
 void
@@ -376,36 +366,32 @@ weir_pipeline_prefetch_source(const struct weir_pipeline *pl, const uint8_t *fra
 	weir_seq_prefetch(&pl->seq, key);
 }
 
-static void
+static uint8_t
 decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
 	    unsigned decoder, uint16_t port, unsigned line, uint64_t now_ns)
 {
 	struct weir_mold_packet m;
 	unsigned reason = weir_mold_decode(v->payload, v->payload_len, &m);
-	if (reason) {
-		weir_pipeline_dead_letter(pl, frame, len, len, reason, port, now_ns);
-		return;
-	}
+	if (reason)
+		return weir_pipeline_dead_letter(pl, frame, len, len, reason, port, now_ns);
 	bool control = m.count == WEIR_MOLD_HEARTBEAT || m.count == WEIR_MOLD_END_OF_SESSION;
 	struct event_batch b = { .type = WEIR_DECODER_MOLDUDP64, .first_seq = m.seq, .count = control ? 0 : m.count,
 				 .events = m.blocks, .events_len = m.blocks_len };
 	/* The same session name from two senders: two sources. */
 	weir_mold_source_key(b.key, m.session, pl->key_by_sender && v->ip_version == 4 ? v->src_addr : NULL,
 			v->src_port);
-	sequence_and_commit(pl, &b, m.count == WEIR_MOLD_HEARTBEAT, m.count == WEIR_MOLD_END_OF_SESSION, frame, len,
+	return sequence_and_commit(pl, &b, m.count == WEIR_MOLD_HEARTBEAT, m.count == WEIR_MOLD_END_OF_SESSION, frame, len,
 			    v, decoder, port, line, now_ns);
 }
 
-static void
+static uint8_t
 decode_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
 	     unsigned decoder, uint16_t port, unsigned line, uint64_t now_ns)
 {
 	struct weir_frame f;
 	unsigned reason = weir_frame_decode(v->payload, v->payload_len, pl->decoders->frame_topic_known, &f);
-	if (reason) {
-		weir_pipeline_dead_letter(pl, frame, len, len, reason, port, now_ns);
-		return;
-	}
+	if (reason)
+		return weir_pipeline_dead_letter(pl, frame, len, len, reason, port, now_ns);
 	struct event_batch b = { .type = WEIR_DECODER_WEIRFRAME, .first_seq = f.first_seq, .count = f.count,
 				 .events = f.events,
 				 .events_len = v->payload_len - WEIR_FRAME_HEADER_BYTES };
@@ -413,19 +399,18 @@ decode_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const
 	if (pl->key_by_sender && v->ip_version == 4)
 		memcpy(b.key + 3, v->src_addr, 4);
 	bool end = f.flags & WEIR_FRAME_F_END;
-	sequence_and_commit(pl, &b, f.count == 0 && !end, end, frame, len, v, decoder, port, line, now_ns);
+	return sequence_and_commit(pl, &b, f.count == 0 && !end, end, frame, len, v, decoder, port, line, now_ns);
 }
 
-void
+uint8_t
 weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint32_t wire_len,
 			  unsigned reason, uint16_t port, uint64_t now_ns)
 {
 	if (pl->csum_view && !weir_pipeline_deferred_csum_ok(pl))
 		reason = WEIR_DL_l4_bad_checksum; /* what the parse would have said first */
-	pl->c.dead_letter_packets++;
-	pl->c.dead_letter[reason]++;
 	if (!weir_pipeline_keep_frame(pl, frame, len, wire_len, reason, port, now_ns))
 		pl->c.dead_letter_not_kept++;
+	return weir_disp_dead_letter(reason);
 }
 
 bool
@@ -450,33 +435,59 @@ weir_pipeline_keep_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_
 
 /* From someone the decoder's lists do not name: filtered, by reason, kept
  * as a dead letter record where the decoder says so; never tracked. */
-static void
+static uint8_t
 unauthorized(struct weir_pipeline *pl, const struct weir_allow *al, const uint8_t *frame, uint32_t len,
 	     unsigned reason, uint16_t port, uint64_t now_ns)
 {
 	pl->csum_view = NULL;
-	pl->c.filtered_packets++;
-	if (reason == WEIR_DL_unauthorized_address)
-		pl->c.filtered_unauthorized_address++;
-	else
-		pl->c.filtered_unauthorized_source++;
 	if (al->keep && !weir_pipeline_keep_frame(pl, frame, len, len, reason, port, now_ns))
 		pl->c.dead_letter_not_kept++;
+	return reason == WEIR_DL_unauthorized_address ? WEIR_DISP_UNAUTHORIZED_ADDRESS : WEIR_DISP_UNAUTHORIZED_SOURCE;
 }
 
-void
-weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
-		     enum weir_csum l4_csum, uint16_t port, uint64_t now_ns)
+/* A parsed packet to a feed's UDP port: filtered for its group or sender,
+ * or decoded. */
+static uint8_t
+route_and_decode(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
+		 uint16_t port, uint64_t now_ns)
+{
+	unsigned di = pl->decoders->by_port[v->dst_port];
+	const struct weir_feed_route *wrong = NULL;
+	int line = di && pl->decoders->has_groups[di - 1] ? weir_feed_line(pl->decoders, v, port, &wrong)
+							  : WEIR_FEED_NO_LINE;
+	if (pl->csum_view && line == WEIR_FEED_NO_LINE && !weir_pipeline_deferred_csum_ok(pl))
+		return weir_pipeline_dead_letter(pl, frame, len, len, WEIR_DL_l4_bad_checksum, port, now_ns);
+	if (di == 0 || line < 0) {
+		pl->csum_view = NULL;
+		if (wrong && wrong->line != WEIR_FEED_NO_LINE)
+			pl->lines[wrong->line].wrong_source++;
+		else if (wrong)
+			pl->feed_wrong_source[wrong->feed]++;
+		return line == WEIR_FEED_NOT_JOINED    ? WEIR_DISP_NOT_JOINED
+		       : line == WEIR_FEED_WRONG_SOURCE ? WEIR_DISP_WRONG_SOURCE
+							: WEIR_DISP_FILTERED;
+	}
+	const struct weir_allow *al = pl->decoders->allow[di - 1];
+	if (al && al->by_address && !weir_allow_address(al, v->ip_version, v->src_addr))
+		return unauthorized(pl, al, frame, len, WEIR_DL_unauthorized_address, port, now_ns);
+	if (pl->decoders->decoders[di - 1].type == WEIR_DECODER_WEIRFRAME)
+		return decode_frame(pl, frame, len, v, di - 1, port, (unsigned)line, now_ns);
+	return decode_mold(pl, frame, len, v, di - 1, port, (unsigned)line, now_ns);
+}
+
+uint8_t
+weir_pipeline_disposition(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
+			  enum weir_csum l4_csum, uint16_t port, uint64_t now_ns)
 {
 	struct weir_udp_view v;
 	unsigned reason = 0;
 	enum weir_verdict verdict;
-	pl->c.rx_packets++;
+	bool owe_csum = false;
 	pl->c.rx_bytes += len;
 	unsigned fast_line;
 	if (pl->decoders->n_fast && weir_line_candidate(pl, frame, len, port, &fast_line) &&
 	    weir_line_second_copy_fast(pl, frame, len, fast_line, now_ns))
-		return;
+		return WEIR_DISP_SECOND_COPY;
 	/* Parsed already when a burst scan listed its events. */
 	struct weir_burst_scan *b = &pl->burst;
 	while (b->pkt_cursor < b->n_pkts && b->pkt[b->pkt_cursor].frame != frame)
@@ -491,52 +502,30 @@ weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t le
 		enum weir_csum l4 = weir_pipeline_l4_csum(pl, l4_csum);
 		verdict = weir_parse_udp(frame, len, ip_csum, pl->decoders->n_lines && l4 == WEIR_CSUM_UNKNOWN ? WEIR_CSUM_GOOD : l4,
 					 &v, &reason);
-		if (pl->decoders->n_lines && l4 == WEIR_CSUM_UNKNOWN && verdict == WEIR_PARSE_OK)
-			pl->csum_view = &v;
+		owe_csum = pl->decoders->n_lines && l4 == WEIR_CSUM_UNKNOWN;
 	}
 	if (l4_csum == WEIR_CSUM_UNKNOWN && pl->udp_checksum_trust && verdict == WEIR_PARSE_OK)
 		pl->c.udp_checksum_unverified++;
-	switch (verdict) {
-	case WEIR_PARSE_FILTERED:
-		pl->c.filtered_packets++;
+	if (verdict == WEIR_PARSE_FILTERED) {
 		if (pl->filtered_hook)
 			pl->filtered_hook(pl->filtered_ctx, frame, len, port, now_ns);
-		return;
-	case WEIR_PARSE_DEAD:
-		weir_pipeline_dead_letter(pl, frame, len, len, reason, port, now_ns);
-		return;
-	case WEIR_PARSE_OK:
-		break;
+		return WEIR_DISP_FILTERED;
 	}
-	unsigned di = pl->decoders->by_port[v.dst_port];
-	const struct weir_feed_route *wrong = NULL;
-	int line = di && pl->decoders->has_groups[di - 1] ? weir_feed_line(pl->decoders, &v, port, &wrong)
-							  : WEIR_FEED_NO_LINE;
-	if (pl->csum_view && line == WEIR_FEED_NO_LINE && !weir_pipeline_deferred_csum_ok(pl)) {
-		weir_pipeline_dead_letter(pl, frame, len, len, WEIR_DL_l4_bad_checksum, port, now_ns);
-		return;
-	}
-	if (di == 0 || line < 0) {
-		pl->csum_view = NULL;
-		pl->c.filtered_packets++;
-		pl->c.filtered_not_joined += line == WEIR_FEED_NOT_JOINED;
-		pl->c.filtered_wrong_source += line == WEIR_FEED_WRONG_SOURCE;
-		if (wrong && wrong->line != WEIR_FEED_NO_LINE)
-			pl->lines[wrong->line].wrong_source++;
-		else if (wrong)
-			pl->feed_wrong_source[wrong->feed]++;
-		return;
-	}
-	const struct weir_allow *al = pl->decoders->allow[di - 1];
-	if (al && al->by_address && !weir_allow_address(al, v.ip_version, v.src_addr)) {
-		unauthorized(pl, al, frame, len, WEIR_DL_unauthorized_address, port, now_ns);
-		return;
-	}
-	if (pl->decoders->decoders[di - 1].type == WEIR_DECODER_WEIRFRAME)
-		decode_frame(pl, frame, len, &v, di - 1, port, (unsigned)line, now_ns);
-	else
-		decode_mold(pl, frame, len, &v, di - 1, port, (unsigned)line, now_ns);
+	if (verdict == WEIR_PARSE_DEAD)
+		return weir_pipeline_dead_letter(pl, frame, len, len, reason, port, now_ns);
+	if (owe_csum)
+		pl->csum_view = &v;
+	uint8_t d = route_and_decode(pl, frame, len, &v, port, now_ns);
 	pl->csum_view = NULL; /* it pointed at this call's v */
+	return d;
+}
+
+void
+weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
+		     enum weir_csum l4_csum, uint16_t port, uint64_t now_ns)
+{
+	uint8_t d = weir_pipeline_disposition(pl, frame, len, ip_csum, l4_csum, port, now_ns);
+	weir_dispositions_count(&pl->c, &d, 1);
 }
 
 void

@@ -188,9 +188,15 @@ int weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, 
 void weir_pipeline_use_rules(struct weir_pipeline *pl, struct weir_ruleset *const *current,
 			     struct weir_rule_counter *counters);
 
+/* One packet through every stage: its enum weir_disposition, which the
+ * caller counts (weir_dispositions_count, once per burst); nothing here
+ * counts it. */
+uint8_t weir_pipeline_disposition(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len,
+				  enum weir_csum ip_csum, enum weir_csum l4_csum, uint16_t port, uint64_t now_ns);
+/* The same for one packet alone, counted at once (tests, the fuzzer). */
 void weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
 			  enum weir_csum l4_csum, uint16_t port, uint64_t now_ns);
-/* A hint ahead of weir_pipeline_packet() on the same frame: starts fetching
+/* A hint ahead of weir_pipeline_disposition() on the same frame: starts fetching
  * the source's tracker slot.  Worth it when the table outgrows the cache
  * (weir_pipeline_prefetch_worth()). */
 void weir_pipeline_prefetch_source(const struct weir_pipeline *pl, const uint8_t *frame, uint32_t len);
@@ -204,9 +210,10 @@ weir_pipeline_prefetch_worth(const struct weir_pipeline *pl)
  * when the ring had no room. */
 bool weir_pipeline_keep_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint32_t wire_len,
 			      unsigned reason, uint16_t port, uint64_t now_ns);
-/* A malformed frame: counted under reason, its first bytes (of the len at
- * frame) kept in the _deadletter topic, wire_len its whole length. */
-void weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint32_t wire_len,
+/* A malformed frame: its first bytes (of the len at frame) kept in the
+ * _deadletter topic, wire_len its whole length; its disposition (dead
+ * letter, under reason) returned for the caller to count. */
+uint8_t weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint32_t wire_len,
 			       unsigned reason, uint16_t port, uint64_t now_ns);
 /* The match stage on one event: the rule ids it carries (in scope, at most
  * WEIR_MAX_MATCHES), its topic if a route rule moves it; false when a drop
@@ -214,7 +221,7 @@ void weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame, u
 bool weir_pipeline_match(struct weir_pipeline *pl, const uint8_t *payload, uint16_t len, uint8_t decoder_type,
 			 const uint8_t *source, uint16_t *topic, uint32_t *ids, uint16_t *n_ids);
 
-/* Before a burst's packets go through weir_pipeline_packet(): one scan of
+/* Before a burst's packets go through weir_pipeline_disposition(): one scan of
  * the burst database over all their events, so that events no rule can
  * match skip their own scan.  Call weir_pipeline_burst_done() after the
  * burst.  Does nothing without a burst database. */

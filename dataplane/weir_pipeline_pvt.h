@@ -161,8 +161,9 @@ void weir_line_probe(struct weir_pipeline *pl, unsigned line, uint32_t si, uint6
  * for: the line ran further behind the other than the window. */
 void weir_line_late(struct weir_line_counters *lc, const struct weir_seq_source *src, const struct weir_seq_line *ln,
 		    uint64_t seq);
-/* A whole second copy (src may be NULL: a source not seen yet is none)
- * is counted; false when the packet is anything else. */
+/* A whole second copy (src may be NULL: a source not seen yet is none):
+ * its line's figures counted, the packet's disposition the caller's
+ * (WEIR_DISP_SECOND_COPY); false when the packet is anything else. */
 bool weir_line_second_copy(struct weir_pipeline *pl, struct weir_seq_source *src, uint64_t first, unsigned count,
 			   unsigned line, uint64_t now_ns);
 /* The line of a packet worth the second copy's short way: a plain IPv4

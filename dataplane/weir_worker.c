@@ -5,6 +5,7 @@
 #include <rte_prefetch.h>
 
 #include "weir_csum.h"
+#include "weir_disposition.h"
 #include "weir_headers.h"
 #include "weir_worker.h"
 
@@ -72,6 +73,7 @@ handle_burst(struct weir_worker *w, const struct weir_rxq_ref *rq, uint16_t n, u
 	const uint16_t port = rq->port;
 	struct weir_pipeline *pl = &w->pl;
 	const bool hint = weir_pipeline_prefetch_worth(pl);
+	uint8_t disp[WEIR_MAX_BURST]; /* enum weir_disposition of each packet */
 	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(w->pkts[i], void *));
 	if (pl->rules && pl->rules->burst_db) {
@@ -102,15 +104,17 @@ handle_burst(struct weir_worker *w, const struct weir_rxq_ref *rq, uint16_t n, u
 		struct rte_mbuf *m = w->pkts[i];
 		const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 		if (unlikely(m->nb_segs != 1)) {
-			pl->c.rx_packets++;
 			pl->c.rx_bytes += m->pkt_len;
-			weir_pipeline_dead_letter(pl, frame, m->data_len, m->pkt_len, WEIR_DL_multi_segment, port, now_ns);
+			disp[i] = weir_pipeline_dead_letter(pl, frame, m->data_len, m->pkt_len, WEIR_DL_multi_segment,
+							    port, now_ns);
 			continue;
 		}
 		if (rq->clock)
 			pl->pkt_rx_ns = nic_rx_ns(w, rq->clock, m);
-		weir_pipeline_packet(pl, frame, m->data_len, ip_csum_state(m), l4_csum_state(m), port, now_ns);
+		disp[i] = weir_pipeline_disposition(pl, frame, m->data_len, ip_csum_state(m), l4_csum_state(m), port,
+						    now_ns);
 	}
+	weir_dispositions_count(&pl->c, disp, n); /* every packet of the burst, once */
 	pl->pkt_rx_ns = 0;
 	weir_pipeline_burst_done(pl);
 	rte_pktmbuf_free_bulk(w->pkts, n);

@@ -153,3 +153,22 @@ def test_log_floors_only_look_down_and_the_upper_halves_never_at_each_other():
                 for name in sorted(called & names):
                     bad.append(f"{os.path.basename(path)} ({floor}) calls {name} ({other})")
     assert not bad, "\n".join(bad)
+
+
+IDENTITY_COUNTERS = ("rx_packets", "accepted_packets", "filtered_packets", "filtered_not_joined",
+                     "filtered_wrong_source", "filtered_unauthorized_address", "filtered_unauthorized_source",
+                     "dead_letter_packets", "ring_full_packets", "dead_letter")
+
+
+def test_a_packets_disposition_is_counted_in_one_place():
+    """The packet identity's counters move only in weir_disposition.h: a stage says what became of a packet
+    and never counts it itself, so no path can count a packet twice or not at all."""
+    bump = re.compile(r"(?:\.|->)(%s)\b(?:\[[^\]]*\])?\s*(?:\+\+|\+=|-=|=(?!=))" % "|".join(IDENTITY_COUNTERS))
+    bad = []
+    for room, path in sources(["dataplane", "wire"]):
+        if os.path.basename(path) == "weir_disposition.h":
+            continue
+        for n, line in enumerate(open(path), 1):
+            if bump.search(line):
+                bad.append(f"{os.path.relpath(path, ROOT)}:{n}: {line.strip()}")
+    assert not bad, "\n".join(bad)

@@ -11,6 +11,7 @@
 
 #include "frames.h"
 #include "test_rng.h"
+#include "weir_disposition.h"
 #include "weir_frame.h"
 #include "weir_nic_clock.h"
 #include "weir_pipeline.h"
@@ -711,11 +712,11 @@ setup_lines(void **state)
 	return 0;
 }
 
-/* A MoldUDP64 packet to a group, its UDP checksum right or wrong. */
-static void
-feed_group(struct fixture *f, uint8_t group_last, uint64_t seq, unsigned n, bool good_csum)
+/* A MoldUDP64 frame to a group, its UDP checksum right or wrong: its length. */
+static uint32_t
+group_frame(uint8_t *frame, uint8_t group_last, uint64_t seq, unsigned n, bool good_csum)
 {
-	uint8_t mold[2048], frame[2200];
+	uint8_t mold[2048];
 	uint32_t ml = mold_packet(mold, "AB", seq, n);
 	uint32_t fl = frame_ipv4_udp(frame, 0, 26400, mold, ml);
 	const uint8_t src[4] = { 198, 18, 0, 1 }, dst[4] = { 239, 1, 1, group_last };
@@ -723,7 +724,53 @@ feed_group(struct fixture *f, uint8_t group_last, uint64_t seq, unsigned n, bool
 	set_ipv4_udp_csum(frame, 0);
 	if (!good_csum)
 		frame[fl - 1] ^= 0x20;
+	return fl;
+}
+
+static void
+feed_group(struct fixture *f, uint8_t group_last, uint64_t seq, unsigned n, bool good_csum)
+{
+	uint8_t frame[2200];
+	uint32_t fl = group_frame(frame, group_last, seq, n, good_csum);
 	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 1000 + seq);
+}
+
+/* Each packet gets one disposition from the stage that decided it, and
+ * nothing counts it until the burst's dispositions are counted: the
+ * identity cannot be kept twice or not at all by a stage. */
+static void
+should_say_one_disposition_per_packet_and_count_the_burst_once(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t frame[6][2200], mold[64];
+	uint32_t fl[6];
+	fl[0] = group_frame(frame[0], 1, 1, 2, true);  /* line a, first copy */
+	fl[1] = group_frame(frame[1], 2, 1, 2, true);  /* line b, the second copy */
+	fl[2] = group_frame(frame[2], 9, 1, 2, true);  /* a group the feed does not join */
+	fl[3] = frame_ipv4_udp(frame[3], 0, 9999, (const uint8_t *)"x", 1); /* no decoder */
+	fl[4] = frame_ipv4_udp(frame[4], 0, 26400, mold, mold_packet(mold, "AB", 3, 1) - 1); /* block cut short */
+	fl[5] = group_frame(frame[5], 1, 3, 1, false); /* line a, its UDP checksum wrong */
+	const uint8_t want[6] = { WEIR_DISP_ACCEPTED, WEIR_DISP_SECOND_COPY, WEIR_DISP_NOT_JOINED, WEIR_DISP_FILTERED,
+				  weir_disp_dead_letter(WEIR_DL_mold_truncated_block),
+				  weir_disp_dead_letter(WEIR_DL_l4_bad_checksum) };
+	uint8_t disp[6];
+	for (unsigned i = 0; i < 6; i++) {
+		disp[i] = weir_pipeline_disposition(&f->pl, frame[i], fl[i], WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 10 + i);
+		assert_int_equal(disp[i], want[i]);
+	}
+	const struct weir_worker_counters *c = &f->pl.c;
+	assert_int_equal(c->rx_packets + c->accepted_packets + c->filtered_packets + c->dead_letter_packets, 0);
+	assert_int_equal(c->event_records, 2); /* the stages' own work is done */
+	weir_dispositions_count(&f->pl.c, disp, 6);
+	assert_int_equal(c->rx_packets, 6);
+	assert_int_equal(c->accepted_packets, 2);
+	assert_int_equal(c->filtered_packets, 2);
+	assert_int_equal(c->filtered_not_joined, 1);
+	assert_int_equal(c->dead_letter_packets, 2);
+	assert_int_equal(c->dead_letter[WEIR_DL_mold_truncated_block], 1);
+	assert_int_equal(c->dead_letter[WEIR_DL_l4_bad_checksum], 1);
+	assert_int_equal(weir_counters_identity_gap(c), 0);
+	assert_int_equal(weir_counters_message_identity_gap(c), 0);
 }
 
 /* A source-specific line: a packet to its group from another sender is
@@ -917,6 +964,8 @@ main(void)
 		cmocka_unit_test(should_filter_another_senders_packets_to_a_source_specific_line),
 		cmocka_unit_test_setup_teardown(should_carry_the_nics_receive_time_and_say_which_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_keep_the_first_copy_and_count_the_second_by_line, setup_lines,
+						teardown),
+		cmocka_unit_test_setup_teardown(should_say_one_disposition_per_packet_and_count_the_burst_once, setup_lines,
 						teardown),
 		cmocka_unit_test_setup_teardown(should_drop_a_whole_packet_when_the_ring_cannot_take_all_its_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_keep_a_dead_letter_with_its_reason_and_at_most_keep_bytes, setup, teardown),
