@@ -1,6 +1,8 @@
 """Hot-path hygiene on the real binaries: while traffic flows through the full pipeline (100 rules, sequence
 tracking, commits under backpressure with weir-control draining), the worker lcore makes no system call and
-no heap allocation.
+no heap allocation.  Twice: a feed of one line, and a feed of A and B lines (each losing some of what the other
+brings, the second copy's short way and the arbitration) behind an address allowlist and a session list that
+filters one of its sessions and keeps what it filters.
 
 Syscalls: strace attached to the worker thread alone for two seconds.  Allocations: an LD_PRELOAD shim
 (tests/hygiene/alloc_count.c) counting the malloc and rte_malloc families by thread in a time window.  Both
@@ -34,6 +36,20 @@ shutdown drain-timeout 30s
 """
 
 
+LINES = """
+decoder moldudp64 udp-port 26400 topic itch allow 198.18.0.0/24,2001:db8::/32 sources S0000,S0001,S0002,S0003 unauthorized keep
+feed itch line a port 0 group 239.1.1.1 udp-port 26400
+feed itch line b port 0 group 239.1.1.2 udp-port 26400
+feed itch window 50ms
+"""
+SHAPES = {
+    # Every pass of the capture closes its sessions, so replayed forever each pass is new events.
+    "one-line": (dict(sessions=4), BODY),
+    "lines-allowlist": (dict(sessions=5, lines=2, line_loss="0.05,0.05", line_delay=20, heartbeat_every=50),
+                        BODY.replace("decoder moldudp64 udp-port 26400 topic itch\n", LINES)),
+}
+
+
 def rules_file(path, n=100):
     """weir-gen's rules shaped like an operator's, as the benchmarks use."""
     subprocess.run([GEN, "rules", "--count", str(n), "--out", str(path)], check=True)
@@ -63,12 +79,13 @@ def strace_for(tid, seconds, out):
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed (scripts/setup.sh installs it)")
-def test_the_worker_makes_no_syscall_and_no_allocation_while_traffic_flows(deploy, tmp_path):
-    # Every pass of the capture closes its sessions, so replayed forever each pass is new events.
-    pcap, _ = gen_pcap(str(tmp_path), seed=5, messages=16000, sessions=4, per_packet="1-4", payload="8-64",
-                       end_session=True)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_worker_makes_no_syscall_and_no_allocation_while_traffic_flows(deploy, tmp_path, shape):
+    traffic, body = SHAPES[shape]
+    pcap, _ = gen_pcap(str(tmp_path), seed=5, messages=16000, per_packet="1-4", payload="8-64", end_session=True,
+                       **traffic)
     d = deploy("hygiene", f"--vdev=net_pcap0,rx_pcap={pcap},infinite_rx=1",
-               BODY + f"rules {rules_file(tmp_path / 'rules.txt')}\n")
+               body + f"rules {rules_file(tmp_path / 'rules.txt')}\n")
     report = str(tmp_path / "alloc.json")
     window = (4.0, 30.0)
     env = dict(os.environ, LD_PRELOAD=SHIM, WEIR_HYGIENE_WINDOW=f"{window[0]}:{window[1]}",
@@ -95,6 +112,9 @@ def test_the_worker_makes_no_syscall_and_no_allocation_while_traffic_flows(deplo
     assert moved > 10000, (stats_before, stats_after)
     assert stats_after["event_records"] > stats_before["event_records"]
     assert stats_after["rules_generation"] >= 1, "the 100 rules were not in force: the scan path did not run"
+    if "lines" in shape:  # both lines' paths ran, and the session list filtered (and kept) its outsider
+        for k in ("seq_arbitrated", "seq_line_fills", "filtered_unauthorized_source", "dead_letter_records"):
+            assert stats_after[k] > stats_before[k], k
     # No allocation on the worker in the window; start-up's show the shim was in the path.
     with open(report) as f:
         alloc = json.load(f)
