@@ -7,6 +7,7 @@
 #include "weir_csum.h"
 #include "weir_headers.h"
 #include "weir_igmp.h"
+#include "weir_parse.h"
 
 #define NS 1000000000ull
 #define UNSOLICITED_INTERVAL_NS (1 * NS) /* RFC 3376 8.11 */
@@ -308,4 +309,36 @@ weir_igmp_leave(struct weir_igmp *s, uint64_t now_ns, weir_igmp_send_fn send, vo
 		return;
 	}
 	send_v3(s, of_family(s, all, false), types, send, ctx);
+}
+
+static bool
+is_mld(uint8_t type)
+{
+	return type == 130 || type == 131 || type == 132 || type == 143; /* query, v1 report, done, v2 report */
+}
+
+void
+weir_igmp_host_input(struct weir_igmp *speakers, unsigned n, uint16_t port, const struct weir_udp_view *v,
+		     uint64_t now_ns)
+{
+	if (v->l4 == NULL)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		if (speakers[i].port != port)
+			continue;
+		bool igmp = v->ip_version == 4 && v->l4_proto == IPPROTO_IGMP;
+		bool mld = v->ip_version == 6 && v->l4_proto == IPPROTO_ICMPV6 && v->l4_len >= 4 && is_mld(v->l4[0]);
+		if ((igmp || mld) && v->vlan_tags) {
+			/* The speaker's reports go untagged: a VLAN's querier is
+			 * not its to answer.  Counted, so a tagged feed shows. */
+			speakers[i].unexpected++;
+		} else if (igmp) {
+			uint32_t dst;
+			memcpy(&dst, v->src_addr + 4, 4);
+			weir_igmp_input(&speakers[i], v->l4, v->l4_len, dst, now_ns);
+		} else if (mld) {
+			weir_mld_input(&speakers[i], v->src_addr - 8, v->l4, v->l4_len, now_ns); /* src is 8 bytes in */
+		}
+		return;
+	}
 }

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct weir_udp_view;
+
 #define WEIR_IGMP_MAX_GROUPS 32
 #define WEIR_IGMP_FRAME_MAX 512
 
@@ -56,6 +58,11 @@ void weir_igmp_input(struct weir_igmp *s, const uint8_t *msg, uint32_t len, uint
 /* An ICMPv6 message (after any extension headers) of the IPv6 packet at
  * ip6 that arrived: an MLD query is answered, the rest is counted. */
 void weir_mld_input(struct weir_igmp *s, const uint8_t *ip6, const uint8_t *msg, uint32_t len, uint64_t now_ns);
+/* A filtered frame as the pipeline's parse saw it (v: weir_parse.h), on
+ * port: an IGMP message, or an MLD one (not neighbour discovery), goes to
+ * that port's speaker among the n at speakers; anything else is not theirs. */
+void weir_igmp_host_input(struct weir_igmp *speakers, unsigned n, uint16_t port, const struct weir_udp_view *v,
+			  uint64_t now_ns);
 /* Sends what is due by now. */
 void weir_igmp_poll(struct weir_igmp *s, uint64_t now_ns, weir_igmp_send_fn send, void *ctx);
 /* Leaves every group (a clean stop). */

@@ -508,7 +508,7 @@ weir_pipeline_disposition(struct weir_pipeline *pl, const uint8_t *frame, uint32
 		pl->c.udp_checksum_unverified++;
 	if (verdict == WEIR_PARSE_FILTERED) {
 		if (pl->filtered_hook)
-			pl->filtered_hook(pl->filtered_ctx, frame, len, port, now_ns);
+			pl->filtered_hook(pl->filtered_ctx, frame, len, &v, port, now_ns);
 		return WEIR_DISP_FILTERED;
 	}
 	if (verdict == WEIR_PARSE_DEAD)

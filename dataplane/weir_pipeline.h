@@ -118,9 +118,11 @@ struct weir_pipeline {
 	struct weir_seq_table seq;
 	const struct weir_decoder_table *decoders;
 	struct weir_rerequest_sink rerequest;
-	/* Sees each filtered (not UDP) frame, counted filtered as ever: the
-	 * worker's IGMP speaker takes queries this way (NULL: none). */
-	void (*filtered_hook)(void *ctx, const uint8_t *frame, uint32_t len, uint16_t port, uint64_t now_ns);
+	/* Sees each filtered (not UDP) frame with the parse's view of it,
+	 * counted filtered as ever: the worker's IGMP speaker takes queries this
+	 * way, from the same parse (NULL: none). */
+	void (*filtered_hook)(void *ctx, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
+			      uint16_t port, uint64_t now_ns);
 	void *filtered_ctx;
 	uint32_t dead_letter_keep_bytes;
 	enum weir_full_policy full_policy;

@@ -181,55 +181,14 @@ igmp_send(void *ctx, uint16_t port, const uint8_t *frame, uint32_t len)
 	return true;
 }
 
-/* The ICMPv6 message of an IPv6 frame (past Hop-by-Hop and other
- * extension headers), or NULL. */
-static const uint8_t *
-icmp6_of(const uint8_t *frame, uint32_t len, uint32_t *mlen)
-{
-	if (len < 14 + 40)
-		return NULL;
-	const uint8_t *ip = frame + 14;
-	uint32_t at = 40, end = 40u + (uint32_t)(ip[4] << 8 | ip[5]);
-	uint8_t next = ip[6];
-	if (14 + end > len)
-		return NULL;
-	while ((next == 0 || next == 43 || next == 60) && at + 8 <= end) { /* hop-by-hop, routing, destination */
-		next = ip[at];
-		at += 8u * (ip[at + 1] + 1u);
-	}
-	if (next != 58 || at + 4 > end)
-		return NULL;
-	*mlen = end - at;
-	return ip + at;
-}
-
 /* A filtered frame: an IGMP or MLD message goes to the port's speaker. */
 static void
-igmp_hook(void *ctx, const uint8_t *frame, uint32_t len, uint16_t port, uint64_t now_ns)
+igmp_hook(void *ctx, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v, uint16_t port,
+	  uint64_t now_ns)
 {
+	(void)frame, (void)len;
 	struct weir_worker *w = ctx;
-	if (len >= 14 + 40 && frame[12] == 0x86 && frame[13] == 0xDD && port < WEIR_MAX_PORTS) {
-		uint32_t mlen;
-		const uint8_t *m = icmp6_of(frame, len, &mlen);
-		if (m && (m[0] == 130 || m[0] == 131 || m[0] == 132 || m[0] == 143)) /* MLD, not neighbour discovery */
-			for (unsigned i = 0; i < w->n_igmp; i++)
-				if (w->igmp[i].port == port)
-					weir_mld_input(&w->igmp[i], frame + 14, m, mlen, now_ns);
-		return;
-	}
-	if (len < 14 + 20 || frame[12] != 0x08 || frame[13] != 0x00 || frame[14 + 9] != 2 || port >= WEIR_MAX_PORTS)
-		return;
-	uint32_t ihl = (uint32_t)(frame[14] & 0x0f) * 4;
-	uint16_t total = (uint16_t)(frame[16] << 8 | frame[17]);
-	if (ihl < 20 || total < ihl || 14u + total > len)
-		return;
-	for (unsigned i = 0; i < w->n_igmp; i++)
-		if (w->igmp[i].port == port) {
-			uint32_t dst;
-			memcpy(&dst, frame + 14 + 16, 4);
-			weir_igmp_input(&w->igmp[i], frame + 14 + ihl, total - ihl, dst, now_ns);
-			return;
-		}
+	weir_igmp_host_input(w->igmp, w->n_igmp, port, v, now_ns);
 }
 
 static void

@@ -27,6 +27,16 @@ dead(unsigned *reason, unsigned why)
 	return WEIR_PARSE_DEAD;
 }
 
+/* Well-formed, not UDP: what it carries, for the host side. */
+static enum weir_verdict
+not_udp(struct weir_udp_view *v, uint8_t proto, const uint8_t *l4, uint32_t l4_len)
+{
+	v->l4_proto = proto;
+	v->l4 = l4;
+	v->l4_len = l4_len;
+	return WEIR_PARSE_FILTERED;
+}
+
 static enum weir_verdict
 parse_udp_hdr(const uint8_t *ip, const uint8_t *l4, uint32_t l4_len, enum weir_csum l4_csum, struct weir_udp_view *v,
 	      unsigned *reason)
@@ -68,10 +78,10 @@ parse_ipv4(const uint8_t *ip, uint32_t len, enum weir_csum ip_csum, enum weir_cs
 	uint16_t frag = weir_be16(ip + 6);
 	if (frag & 0x3FFF) /* MF set or a non-zero offset */
 		return dead(reason, WEIR_DL_ipv4_fragment);
-	if (ip[9] != IPPROTO_UDP_)
-		return WEIR_PARSE_FILTERED;
 	v->ip_version = 4;
 	v->src_addr = ip + 12;
+	if (ip[9] != IPPROTO_UDP_)
+		return not_udp(v, ip[9], ip + ihl, total - ihl);
 	return parse_udp_hdr(ip, ip + ihl, total - ihl, l4_csum, v, reason);
 }
 
@@ -98,10 +108,10 @@ parse_ipv6(const uint8_t *ip, uint32_t len, enum weir_csum l4_csum, struct weir_
 	}
 	if (next == IP6_FRAGMENT)
 		return dead(reason, WEIR_DL_ipv6_fragment);
-	if (next != IPPROTO_UDP_)
-		return WEIR_PARSE_FILTERED;
 	v->ip_version = 6;
 	v->src_addr = ip + 8;
+	if (next != IPPROTO_UDP_)
+		return not_udp(v, next, p, left);
 	return parse_udp_hdr(ip, p, left, l4_csum, v, reason);
 }
 
@@ -116,7 +126,7 @@ weir_parse_udp(const uint8_t *frame, uint32_t len, enum weir_csum ip_csum, enum 
 	v->vlan_tags = 0;
 	while (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ_OLD) {
 		if (v->vlan_tags == 2)
-			return WEIR_PARSE_FILTERED; /* deeper stacks are not ours */
+			return not_udp(v, 0, NULL, 0); /* deeper stacks are not ours */
 		off += VLAN_HDR;
 		if (len < off + 2)
 			return dead(reason, WEIR_DL_l2_truncated);
@@ -128,5 +138,5 @@ weir_parse_udp(const uint8_t *frame, uint32_t len, enum weir_csum ip_csum, enum 
 		return parse_ipv4(frame + off, len - off, ip_csum, l4_csum, v, reason);
 	if (type == ETHERTYPE_IPV6)
 		return parse_ipv6(frame + off, len - off, l4_csum, v, reason);
-	return WEIR_PARSE_FILTERED;
+	return not_udp(v, 0, NULL, 0);
 }

@@ -26,7 +26,13 @@ struct weir_udp_view {
 	uint16_t dst_port;
 	uint8_t ip_version;
 	uint8_t vlan_tags;
-	const uint8_t *src_addr;     /* 4 or 16 bytes, inside the frame */
+	const uint8_t *src_addr;     /* 4 or 16 bytes, inside the frame; the destination follows */
+	/* WEIR_PARSE_FILTERED only: an IP packet's protocol (IPv6: past its
+	 * extension headers) and message, for the host side (IGMP, MLD) to read
+	 * the same parse; l4 NULL when the frame was not IP. */
+	uint8_t l4_proto;
+	const uint8_t *l4;
+	uint32_t l4_len;
 };
 
 enum weir_verdict weir_parse_udp(const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,

@@ -11,6 +11,7 @@
 
 #include "weir_csum.h"
 #include "weir_igmp.h"
+#include "weir_parse.h"
 
 #define MS 1000000ull
 #define S 1000000000ull
@@ -229,6 +230,99 @@ mld_query(struct weir_igmp *g, const char *group, uint16_t max_resp_ms, uint64_t
 	weir_mld_input(g, ip6, q, 28, now);
 }
 
+/* An Ethernet frame (one VLAN tag when vlan) of an IGMPv3 general query
+ * to 224.0.0.1 with Router Alert: its length. */
+static uint32_t
+igmp_query_frame(uint8_t *f, bool vlan)
+{
+	uint32_t o = 12;
+	memset(f, 0, 128);
+	if (vlan) {
+		f[o] = 0x81, f[o + 3] = 7;
+		o += 4;
+	}
+	f[o] = 0x08, o += 2;
+	uint8_t *ip4 = f + o;
+	ip4[0] = 0x46, ip4[3] = 24 + 12, ip4[8] = 1, ip4[9] = 2;
+	uint32_t src = ip("10.0.0.1"), dst = ip("224.0.0.1");
+	memcpy(ip4 + 12, &src, 4);
+	memcpy(ip4 + 16, &dst, 4);
+	ip4[20] = 0x94, ip4[21] = 4; /* Router Alert */
+	uint16_t c = htons(weir_ipv4_header_csum(ip4, 24));
+	memcpy(ip4 + 10, &c, 2);
+	uint8_t *q = ip4 + 24;
+	q[0] = 0x11, q[1] = 100;
+	c = htons(weir_csum_finish(weir_csum_partial(q, 12, 0)));
+	memcpy(q + 2, &c, 2);
+	return o + 24 + 12;
+}
+
+/* An Ethernet frame of an ICMPv6 message of type (28 bytes, checksummed)
+ * from fe80::1 to ff02::1 behind hops Hop-by-Hop headers: its length. */
+static uint32_t
+icmp6_frame(uint8_t *f, uint8_t type, unsigned hops)
+{
+	memset(f, 0, 40 + 14 + 8 * hops + 28);
+	f[12] = 0x86, f[13] = 0xdd;
+	uint8_t *ip6 = f + 14;
+	ip6[0] = 0x60, ip6[5] = (uint8_t)(8 * hops + 28), ip6[6] = hops ? 0 : 58, ip6[7] = 1;
+	inet_pton(AF_INET6, "fe80::1", ip6 + 8);
+	inet_pton(AF_INET6, "ff02::1", ip6 + 24);
+	for (unsigned h = 0; h < hops; h++) {
+		uint8_t *x = ip6 + 40 + 8 * h;
+		x[0] = h + 1 < hops ? 0 : 58;
+		x[2] = 5, x[3] = 2; /* Router Alert, MLD */
+	}
+	uint8_t *q = ip6 + 40 + 8 * hops;
+	q[0] = type, q[5] = 100;
+	uint64_t sum = weir_csum_partial(ip6 + 8, 32, 0);
+	const uint8_t tail[8] = { 0, 0, 0, 28, 0, 0, 0, 58 };
+	uint16_t c = htons(weir_csum_finish(weir_csum_partial(q, 28, weir_csum_partial(tail, 8, sum))));
+	memcpy(q + 2, &c, 2);
+	return 14 + 40 + 8 * hops + 28;
+}
+
+/* What the pipeline's parse hands the host side for frame f: the speaker's
+ * verdict as its figures and timers show it. */
+static enum weir_verdict
+host_input(struct weir_igmp *g, const uint8_t *f, uint32_t len, uint16_t port)
+{
+	struct weir_udp_view v;
+	unsigned reason = 0;
+	enum weir_verdict verdict = weir_parse_udp(f, len, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, &v, &reason);
+	if (verdict == WEIR_PARSE_FILTERED)
+		weir_igmp_host_input(g, 1, port, &v, 10 * S);
+	return verdict;
+}
+
+/* The host side reads the pipeline's own parse: IGMP and MLD queries reach
+ * the port's speaker (MLD past its Hop-by-Hop header), neighbour discovery
+ * and another port's do not, a tagged query is counted as not its to
+ * answer, and extension headers beyond the parse's limit never get there. */
+static void
+should_take_queries_from_the_pipelines_own_parse(void **state)
+{
+	(void)state;
+	struct weir_igmp g;
+	uint8_t f[256];
+	setup6(&g);
+	assert_int_equal(host_input(&g, f, igmp_query_frame(f, false), 1), WEIR_PARSE_FILTERED);
+	assert_int_equal(host_input(&g, f, icmp6_frame(f, 130, 1), 1), WEIR_PARSE_FILTERED);
+	assert_int_equal(g.general_at_ns[0] | g.general_at_ns[1], 0); /* port 1 is not the speaker's */
+	host_input(&g, f, icmp6_frame(f, 135, 1), 0); /* a neighbour solicitation */
+	assert_int_equal(g.general_at_ns[1] + g.unexpected, 0);
+	host_input(&g, f, igmp_query_frame(f, true), 0);
+	assert_int_equal(g.unexpected, 1);
+	assert_int_equal(g.general_at_ns[0], 0);
+	host_input(&g, f, igmp_query_frame(f, false), 0);
+	assert_true(g.general_at_ns[0] > 10 * S && g.general_at_ns[0] <= 20 * S);
+	assert_int_equal(host_input(&g, f, icmp6_frame(f, 130, 9), 0), WEIR_PARSE_DEAD);
+	assert_int_equal(g.general_at_ns[1], 0);
+	host_input(&g, f, icmp6_frame(f, 130, 1), 0);
+	assert_true(g.general_at_ns[1] > 10 * S && g.general_at_ns[1] <= 20 * S);
+	assert_int_equal(g.unexpected, 1);
+}
+
 /* IPv6 groups are joined by MLDv2 reports (IPv4 ones by IGMP, as ever),
  * answered within a query's max response delay and left at a stop. */
 static void
@@ -361,6 +455,7 @@ main(void)
 		cmocka_unit_test(should_speak_igmpv2_after_an_igmpv2_query_and_leave_as_v2),
 		cmocka_unit_test(should_join_answer_and_leave_ipv6_groups_with_mldv2),
 		cmocka_unit_test(should_speak_mldv1_after_an_mldv1_query_and_leave_as_v1),
+		cmocka_unit_test(should_take_queries_from_the_pipelines_own_parse),
 	};
 	return cmocka_run_group_tests_name("igmp", tests, NULL, NULL);
 }
