@@ -47,16 +47,20 @@ weir_heap_allocated_bytes(void)
 	return mallctl("stats.allocated", &allocated, &asz, NULL, 0) == 0 ? allocated : 0;
 }
 
+/* Of the cold figures, but for events, which live in the hot state. */
+#define HOT_EVENTS SIZE_MAX
+
 struct top_source {
 	char name[40];
 	unsigned worker;
+	const struct weir_seq_source *src;
 	const struct weir_seq_source_stats *st;
 };
 
 static int
 by_events_desc(const void *a, const void *b)
 {
-	uint64_t x = ((const struct top_source *)a)->st->events, y = ((const struct top_source *)b)->st->events;
+	uint64_t x = ((const struct top_source *)a)->src->events, y = ((const struct top_source *)b)->src->events;
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
@@ -71,11 +75,12 @@ consider_source(unsigned worker, const struct weir_seq_source *src, const struct
 		void *arg)
 {
 	struct top_ctx *c = arg;
-	if (c->n == c->keep && st->events <= c->top[c->keep - 1].st->events)
+	if (c->n == c->keep && src->events <= c->top[c->keep - 1].src->events)
 		return;
 	struct top_source *t = &c->top[c->n < c->keep ? c->n++ : c->keep - 1];
 	weir_source_format(src->key, t->name, sizeof(t->name));
 	t->worker = worker;
+	t->src = src;
 	t->st = st;
 	qsort(c->top, c->n, sizeof(*c->top), by_events_desc);
 }
@@ -97,8 +102,7 @@ render_sources(struct weir_prom *b, const struct weir_metrics_src *s)
 		const char *name, *help;
 		size_t off;
 	} f[] = {
-		{ "weir_source_events_total", "events persisted, per source (the busiest only)",
-		  offsetof(struct weir_seq_source_stats, events) },
+		{ "weir_source_events_total", "events persisted, per source (the busiest only)", HOT_EVENTS },
 		{ "weir_source_duplicates_total", "duplicate events, per source",
 		  offsetof(struct weir_seq_source_stats, duplicates) },
 		{ "weir_source_gaps_total", "gaps opened, per source", offsetof(struct weir_seq_source_stats, gaps_opened) },
@@ -113,7 +117,8 @@ render_sources(struct weir_prom *b, const struct weir_metrics_src *s)
 		weir_prom_family(b, f[k].name, "counter", f[k].help);
 		for (unsigned i = 0; i < n; i++)
 			weir_prom_put(b, "%s{worker=\"%u\",source=\"%s\"} %" PRIu64 "\n", f[k].name, top[i].worker, top[i].name,
-			    *(const uint64_t *)((const uint8_t *)top[i].st + f[k].off));
+			    f[k].off == HOT_EVENTS ? top[i].src->events
+						   : *(const uint64_t *)((const uint8_t *)top[i].st + f[k].off));
 	}
 	free(top);
 }

@@ -363,7 +363,7 @@ weir_pipeline_prefetch_source(const struct weir_pipeline *pl, const uint8_t *fra
 	uint8_t key[WEIR_SOURCE_BYTES];
 	weir_mold_source_key(key, (const uint8_t *)(udp + 1), pl->key_by_sender ? (const uint8_t *)&ip->src_addr : NULL,
 			rte_be_to_cpu_16(udp->src_port));
-	weir_seq_prefetch(&pl->seq, key);
+	weir_seq_prefetch(&pl->seq, key, pl->decoders->n_lines != 0);
 }
 
 static uint8_t

@@ -89,7 +89,8 @@ weir_seq_source(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES], 
 		s->n_gaps = 0;
 		s->origin = *origin;
 		s->last_seen_ns = now_ns;
-		s->next_request_ns = 0;
+		s->events = 0;
+		t->stats[i].next_request_ns = 0;
 		t->stats[i].first_seen_ns = now_ns;
 		t->c->sources++;
 		const struct weir_restore_source *rs = weir_restore_find(t->restore, key);
@@ -307,7 +308,7 @@ fill_if_in_gap(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t s
 			struct weir_seq_source_stats *st = &t->stats[weir_seq_index(t, src)];
 			bool pending = t->gaps[gi].pending;
 			fill_gap(t, gi, prev, seq, now_ns);
-			st->events++;
+			src->events++;
 			if (pending) {
 				t->c->seq_line_fills++;
 				st->line_fills++;
@@ -346,7 +347,7 @@ below_floor_fill(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t
 		line_not_brought(t, src, ln->ab, seq + 1, floor);
 	}
 	st->lines_floor = seq;
-	st->events++;
+	src->events++;
 	st->line_fills++;
 	t->c->seq_line_fills++;
 	return WEIR_SEQ_LINE_FILL;
@@ -392,8 +393,6 @@ weir_seq_event_line(struct weir_seq_table *t, struct weir_seq_source *src, uint6
 		t->c->seq_untracked++;
 		return WEIR_SEQ_UNTRACKED;
 	}
-	uint32_t si = weir_seq_index(t, src);
-	struct weir_seq_source_stats *st = &t->stats[si];
 	src->last_seen_ns = now_ns;
 	if (src->state == WEIR_SEQ_SRC_CLOSED) {
 		/* The other line's copies still come after one line's end of session. */
@@ -418,7 +417,7 @@ weir_seq_event_line(struct weir_seq_table *t, struct weir_seq_source *src, uint6
 		src->next_seq = seq + 1;
 		line_saw(t, src, ln, seq, seq + 1);
 		t->c->seq_in_order++;
-		st->events++;
+		src->events++;
 		return WEIR_SEQ_IN_ORDER;
 	}
 	int64_t d = seq_diff(seq, src->next_seq);
@@ -426,7 +425,7 @@ weir_seq_event_line(struct weir_seq_table *t, struct weir_seq_source *src, uint6
 		src->next_seq++;
 		line_saw(t, src, ln, seq, seq + 1);
 		t->c->seq_in_order++;
-		st->events++;
+		src->events++;
 		return WEIR_SEQ_IN_ORDER;
 	}
 	if (d > 0) {
@@ -434,7 +433,7 @@ weir_seq_event_line(struct weir_seq_table *t, struct weir_seq_source *src, uint6
 		src->next_seq = seq + 1;
 		line_saw(t, src, ln, seq, seq + 1);
 		t->c->seq_ahead++;
-		st->events++;
+		src->events++;
 		return WEIR_SEQ_AHEAD;
 	}
 	return event_below(t, src, seq, ln, now_ns);
@@ -452,7 +451,7 @@ weir_seq_in_order_run(struct weir_seq_table *t, struct weir_seq_source *src, uin
 	src->next_seq += count;
 	line_saw(t, src, ln, first, src->next_seq);
 	t->c->seq_in_order += count;
-	t->stats[weir_seq_index(t, src)].events += count;
+	src->events += count;
 	return true;
 }
 
@@ -542,7 +541,7 @@ weir_seq_tick(struct weir_seq_table *t, uint64_t now_ns)
 		struct weir_seq_source *src = &t->sources[g->source];
 		if (!src->origin.can_request)
 			continue;
-		if (now_ns < src->next_request_ns) {
+		if (now_ns < t->stats[g->source].next_request_ns) {
 			t->c->rerequests_rate_limited++;
 			continue;
 		}
@@ -557,7 +556,7 @@ weir_seq_tick(struct weir_seq_table *t, uint64_t now_ns)
 		t->stats[g->source].requests_sent++;
 		g->next_request_ns = now_ns + (t->cfg.rerequest_interval_ns << g->requests);
 		g->requests++;
-		src->next_request_ns = now_ns + t->cfg.rerequest_min_gap_ns;
+		t->stats[g->source].next_request_ns = now_ns + t->cfg.rerequest_min_gap_ns;
 		acted++;
 	}
 	return acted;

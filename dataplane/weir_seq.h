@@ -120,17 +120,20 @@ weir_seq_key_eq(const uint8_t a[WEIR_SOURCE_BYTES], const uint8_t b[WEIR_SOURCE_
 	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
-/* Brings key's slot (and its report figures) towards the cache ahead of
- * its lookup: with many sources the table is far bigger than the cache, and
- * each event's lookup was a miss (1M sources: ~250 ns). */
+/* Brings key's slot towards the cache ahead of its lookup: with many
+ * sources the table is far bigger than the cache, and each event's lookup
+ * was a miss (1M sources: ~250 ns).  Its report figures too when cold:
+ * a feed with A and B lines counts every second copy there; an in-order
+ * packet of one line never looks at them. */
 /* always_inline: as a call, GCC 12 finds it free of side effects and
  * deletes it, prefetches and all (seen: the function compiled to ret). */
 static inline __attribute__((always_inline)) void
-weir_seq_prefetch(const struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES])
+weir_seq_prefetch(const struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES], bool cold)
 {
 	uint32_t i = weir_seq_key_hash(key) & t->mask;
 	__builtin_prefetch(&t->sources[i], 1);
-	__builtin_prefetch(&t->stats[i], 1);
+	if (cold)
+		__builtin_prefetch(&t->stats[i], 1);
 }
 
 /* The source's state, created on first sight (with *origin); NULL when the

@@ -98,7 +98,7 @@ loss_row(unsigned worker, const struct weir_seq_source *src, const struct weir_s
 			",\"requests_sent\":%" PRIu64 ",\"first_seen_ns\":%" PRIu64 ",\"last_seen_ns\":%" PRIu64
 			",\"lateness_max_ns\":%" PRIu64 ",\"lateness_mean_ns\":%" PRIu64 "}",
 			c->first ? "" : ",", name, worker, state, src->next_seq - 1, src->n_gaps, st->gaps_opened,
-			st->events_missing, st->late_fills, st->events_lost, st->duplicates, st->events, st->requests_sent,
+			st->events_missing, st->late_fills, st->events_lost, st->duplicates, src->events, st->requests_sent,
 			st->first_seen_ns, src->last_seen_ns, st->lateness_max_ns,
 			st->lateness_count ? st->lateness_sum_ns / st->lateness_count : 0);
 	else
