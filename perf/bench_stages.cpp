@@ -225,6 +225,48 @@ BM_pipeline_sources(benchmark::State &state)
 BENCHMARK(BM_pipeline_sources)->Args({1, 0})->Args({1000, 0})->Args({1000000, 0})->Args({1000000, 2})
 	->Args({1000000, 4})->Args({1000000, 8})->Args({1000000, 16})->Args({1000000, 32});
 
+// The machine's floor under pipeline_sources: one 64-byte slot a packet of
+// a table as big as the tracker's (twice N slots, in huge pages), visited
+// in the same scattered order, prefetched as far ahead, one word read and
+// written; nothing else.  What it costs over N = 1 is what a million
+// sources must cost the pipeline at the least, whatever its table.
+void
+BM_random_line(benchmark::State &state)
+{
+	const uint32_t n = (uint32_t)state.range(0), ahead = (uint32_t)state.range(1);
+	uint32_t slots = 1;
+	while (slots < 2 * n)
+		slots <<= 1;
+	size_t bytes = ((size_t)slots * 64 + (2u << 20) - 1) & ~((size_t)(2u << 20) - 1);
+	auto *t = static_cast<uint64_t *>(aligned_alloc(2u << 20, bytes));
+	madvise(t, bytes, MADV_HUGEPAGE);
+	memset(t, 0, bytes);
+	uint32_t stride = n > 1 ? 2654435761u % n | 1 : 1;
+	while (n > 1 && std::__gcd(stride, n) != 1)
+		stride += 2;
+	auto slot = [&](uint32_t k) { return (uint32_t)(((uint64_t)k * 0x9E3779B97F4A7C15ull) >> 20) & (slots - 1); };
+	uint32_t at = 0, idx[32];
+	for (auto _ : state) {
+		for (unsigned i = 0; i < 32; i++) {
+			at = at + stride >= n ? at + stride - n : at + stride;
+			idx[i] = slot(at);
+		}
+		for (unsigned i = 0; i < ahead && i < 32; i++)
+			__builtin_prefetch(&t[idx[i] * 8], 1);
+		for (unsigned i = 0; i < 32; i++) {
+			if (ahead && i + ahead < 32)
+				__builtin_prefetch(&t[idx[i + ahead] * 8], 1);
+			t[idx[i] * 8]++;
+		}
+	}
+	benchmark::DoNotOptimize(t[0]);
+	state.SetItemsProcessed((int64_t)state.iterations() * 32);
+	state.SetLabel(std::to_string(n) + " slots, prefetch " + (ahead ? std::to_string(ahead) + " ahead" : "off"));
+	free(t);
+}
+BENCHMARK(BM_random_line)->Args({1, 0})->Args({1000000, 0})->Args({1000000, 2})->Args({1000000, 8})
+	->Args({1000000, 32});
+
 void
 BM_pipeline_packet(benchmark::State &state)
 {
