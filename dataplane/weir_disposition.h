@@ -35,28 +35,33 @@ weir_disp_dead_letter(unsigned reason)
 	return (uint8_t)(WEIR_DISP_DEAD_LETTER + reason);
 }
 
+/* One packet taken from an RX queue and what became of it. */
+static inline void
+weir_disposition_count(struct weir_worker_counters *c, unsigned d)
+{
+	c->rx_packets++;
+	if (__builtin_expect(d <= WEIR_DISP_SECOND_COPY, 1)) {
+		c->accepted_packets++;
+	} else if (d == WEIR_DISP_RING_FULL) {
+		c->ring_full_packets++;
+	} else if (d >= WEIR_DISP_DEAD_LETTER) {
+		c->dead_letter_packets++;
+		c->dead_letter[d - WEIR_DISP_DEAD_LETTER]++;
+	} else {
+		c->filtered_packets++;
+		c->filtered_not_joined += d == WEIR_DISP_NOT_JOINED;
+		c->filtered_wrong_source += d == WEIR_DISP_WRONG_SOURCE;
+		c->filtered_unauthorized_address += d == WEIR_DISP_UNAUTHORIZED_ADDRESS;
+		c->filtered_unauthorized_source += d == WEIR_DISP_UNAUTHORIZED_SOURCE;
+	}
+}
+
 /* n packets taken from the RX queues and what became of each. */
 static inline void
 weir_dispositions_count(struct weir_worker_counters *c, const uint8_t *disp, unsigned n)
 {
-	c->rx_packets += n;
-	for (unsigned i = 0; i < n; i++) {
-		unsigned d = disp[i];
-		if (__builtin_expect(d <= WEIR_DISP_SECOND_COPY, 1)) {
-			c->accepted_packets++;
-		} else if (d == WEIR_DISP_RING_FULL) {
-			c->ring_full_packets++;
-		} else if (d >= WEIR_DISP_DEAD_LETTER) {
-			c->dead_letter_packets++;
-			c->dead_letter[d - WEIR_DISP_DEAD_LETTER]++;
-		} else {
-			c->filtered_packets++;
-			c->filtered_not_joined += d == WEIR_DISP_NOT_JOINED;
-			c->filtered_wrong_source += d == WEIR_DISP_WRONG_SOURCE;
-			c->filtered_unauthorized_address += d == WEIR_DISP_UNAUTHORIZED_ADDRESS;
-			c->filtered_unauthorized_source += d == WEIR_DISP_UNAUTHORIZED_SOURCE;
-		}
-	}
+	for (unsigned i = 0; i < n; i++)
+		weir_disposition_count(c, disp[i]);
 }
 
 #endif

@@ -524,8 +524,7 @@ void
 weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
 		     enum weir_csum l4_csum, uint16_t port, uint64_t now_ns)
 {
-	uint8_t d = weir_pipeline_disposition(pl, frame, len, ip_csum, l4_csum, port, now_ns);
-	weir_dispositions_count(&pl->c, &d, 1);
+	weir_disposition_count(&pl->c, weir_pipeline_disposition(pl, frame, len, ip_csum, l4_csum, port, now_ns));
 }
 
 void
