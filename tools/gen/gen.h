@@ -15,30 +15,12 @@
 #include <rte_mempool.h>
 
 #include "weir_dead_letter.h"
+#include "weir_endpoint.h"
 
 #define MAX_FRAME 1514
 #define MAX_SESSIONS 4096
 #define MOLD_BUDGET 1400 /* MoldUDP64 bytes per packet, inside a 1500-byte MTU */
 _Static_assert(MOLD_BUDGET + 64 <= 1464, "a pending packet holds MOLD_BUDGET bytes");
-
-/* A socket address of either family. */
-union gen_addr {
-	struct sockaddr sa;
-	struct sockaddr_in v4;
-	struct sockaddr_in6 v6;
-};
-
-static inline socklen_t
-gen_addr_len(const union gen_addr *a)
-{
-	return a->sa.sa_family == AF_INET6 ? sizeof(a->v6) : sizeof(a->v4);
-}
-
-static inline uint16_t
-gen_addr_port(const union gen_addr *a)
-{
-	return ntohs(a->sa.sa_family == AF_INET6 ? a->v6.sin6_port : a->v4.sin_port);
-}
 
 struct gen_opts {
 	const char *out, *manifest;
@@ -56,7 +38,7 @@ struct gen_opts {
 	unsigned burst_loss, reorder_distance;
 	/* send mode */
 	bool send;
-	union gen_addr to, serve;    /* IPv4 or IPv6 (sockets); DPDK mode is IPv4 */
+	union weir_sockaddr to, serve;    /* IPv4 or IPv6 (sockets); DPDK mode is IPv4 */
 	bool serving;
 	double forget_rate;          /* of lost packets, the share the server will not resend */
 	bool weir_framing;           /* weir frames instead of MoldUDP64 */
@@ -78,7 +60,7 @@ struct gen_opts {
 	unsigned line_delay;         /* B's copy goes this many data packets after A's */
 	uint64_t b_silent_after;     /* line B sends nothing once this many messages are out (0: never) */
 	const char *out_b;           /* line B's capture (NULL: both lines in --out) */
-	union gen_addr to_b;         /* send: line B's destination (--to is line A's) */
+	union weir_sockaddr to_b;         /* send: line B's destination (--to is line A's) */
 	uint32_t group[2];           /* the lines' groups, network order */
 };
 

@@ -30,7 +30,7 @@ gen_lines_open(struct gen *g)
 	for (unsigned l = 0; l < 2; l++) {
 		struct endpoints *ep = &g->line_ep[l];
 		*ep = g->feed;
-		const union gen_addr *to = l ? &o->to_b : &o->to;
+		const union weir_sockaddr *to = l ? &o->to_b : &o->to;
 		uint32_t group = o->send && to->sa.sa_family == AF_INET ? to->v4.sin_addr.s_addr : o->group[l];
 		memcpy(ep->dst_ip, &group, 4);
 		const uint8_t *gb = ep->dst_ip;

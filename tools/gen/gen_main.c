@@ -98,34 +98,6 @@ parse_range(const char *s, unsigned *lo, unsigned *hi)
 	return 0;
 }
 
-/* "198.18.0.2:26400" or "[fd00::1]:26400" */
-static int
-parse_addr(const char *s, union gen_addr *a)
-{
-	char host[64];
-	unsigned port;
-	const char *colon = strrchr(s, ':');
-	if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
-		return -1;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = 0;
-	char *end;
-	port = (unsigned)strtoul(colon + 1, &end, 10);
-	if (*end || port == 0 || port > 65535)
-		return -1;
-	memset(a, 0, sizeof(*a));
-	size_t hl = strlen(host);
-	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-		host[hl - 1] = 0;
-		a->v6.sin6_family = AF_INET6;
-		a->v6.sin6_port = htons((uint16_t)port);
-		return inet_pton(AF_INET6, host + 1, &a->v6.sin6_addr) == 1 ? 0 : -1;
-	}
-	a->v4.sin_family = AF_INET;
-	a->v4.sin_port = htons((uint16_t)port);
-	return inet_pton(AF_INET, host, &a->v4.sin_addr) == 1 ? 0 : -1;
-}
-
 static int
 parse_rate(const char *s, double *r)
 {
@@ -198,7 +170,7 @@ parse_lines_option(struct gen_opts *o, int c, const char *optarg)
 		if (inet_pton(AF_INET, optarg, &o->group[c == 'G' + 128 ? 0 : 1]) != 1) return -1;
 		break;
 	case 'O': o->out_b = optarg; break;
-	case 'U': if (parse_addr(optarg, &o->to_b)) return -1; break;
+	case 'U': if (weir_endpoint_parse(optarg, &o->to_b)) return -1; break;
 	case 'Z': o->b_silent_after = strtoull(optarg, &end, 10); if (*end) return -1; break;
 	default:
 		return -3;
@@ -250,8 +222,8 @@ parse_option(struct gen_opts *o, int c, const char *optarg)
 		if (*end || v == 0 || v > 10000) return -1;
 		o->reorder_distance = (unsigned)v;
 		break;
-	case 'T': if (parse_addr(optarg, &o->to)) return -1; break;
-	case 'v': if (parse_addr(optarg, &o->serve)) return -1; o->serving = true; break;
+	case 'T': if (weir_endpoint_parse(optarg, &o->to)) return -1; break;
+	case 'v': if (weir_endpoint_parse(optarg, &o->serve)) return -1; o->serving = true; break;
 	case 'g': if (parse_rate(optarg, &o->forget_rate)) return -1; break;
 	case 'x':
 		if (parse_number(optarg, 1, 10e6, &o->rate_pps)) return -1;
@@ -396,8 +368,8 @@ open_output(struct gen *g, pcap_t **dead)
 		setsockopt(g->sock, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 		if (o->serving) {
 			g->srv = socket(o->serve.sa.sa_family, SOCK_DGRAM, 0);
-			if (bind(g->srv, &o->serve.sa, gen_addr_len(&o->serve)) != 0) {
-				fprintf(stderr, "weir-gen: bind to the --serve address (port %u): %s\n", gen_addr_port(&o->serve),
+			if (bind(g->srv, &o->serve.sa, weir_sockaddr_len(&o->serve)) != 0) {
+				fprintf(stderr, "weir-gen: bind to the --serve address (port %u): %s\n", weir_sockaddr_port(&o->serve),
 					strerror(errno));
 				return 1;
 			}

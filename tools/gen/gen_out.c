@@ -65,12 +65,12 @@ emit_udp(struct gen *g, const uint8_t *frame, uint32_t len)
 		fprintf(stderr, "weir-gen: internal: send mode built a frame that is not UDP\n");
 		exit(1);
 	}
-	union gen_addr to = g->line == 1 ? g->o.to_b : g->o.to;
+	union weir_sockaddr to = g->line == 1 ? g->o.to_b : g->o.to;
 	if (to.sa.sa_family == AF_INET6)
 		to.v6.sin6_port = htons(v.dst_port);
 	else
 		to.v4.sin_port = htons(v.dst_port);
-	while (sendto(g->sock, v.payload, v.payload_len, 0, &to.sa, gen_addr_len(&to)) < 0) {
+	while (sendto(g->sock, v.payload, v.payload_len, 0, &to.sa, weir_sockaddr_len(&to)) < 0) {
 		if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR) {
 			fprintf(stderr, "weir-gen: sendto: %s\n", strerror(errno));
 			exit(1);

@@ -59,7 +59,7 @@ reply(struct gen *g, const struct reply_to *to, const uint8_t *payload, uint32_t
 	if (g->o.dpdk_eal) {
 		uint8_t frame[MAX_FRAME + 64];
 		uint32_t l3, l4;
-		uint32_t fl = gen_build_udp_frame_between(g, &to->ep, frame, false, false, gen_addr_port(&g->o.serve), to->port,
+		uint32_t fl = gen_build_udp_frame_between(g, &to->ep, frame, false, false, weir_sockaddr_port(&g->o.serve), to->port,
 						      payload, len, &l3, &l4);
 		gen_send_frame_dpdk(g, frame, fl);
 	} else {
@@ -128,7 +128,7 @@ gen_serve_requests(struct gen *g)
 			unsigned reason;
 			if (weir_parse_udp(f, pkts[i]->data_len, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, &v, &reason) ==
 				    WEIR_PARSE_OK &&
-			    v.ip_version == 4 && v.dst_port == gen_addr_port(&g->o.serve)) {
+			    v.ip_version == 4 && v.dst_port == weir_sockaddr_port(&g->o.serve)) {
 				struct reply_to to = { .port = v.src_port };
 				memcpy(to.ep.dst_mac, f + 6, 6);
 				memcpy(to.ep.src_mac, g->feed.src_mac, 6);
