@@ -3,7 +3,6 @@
  * every topic, or one from an offset, a time or a (source, seq), to its
  * committed end or following it live; verifies CRCs and offsets as it goes.
  */
-#define _GNU_SOURCE /* strptime, timegm */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +20,7 @@
 #include "weir_log.h"
 #include "weir_log_reader.h"
 #include "weir_record.h"
+#include "weir_time_parse.h"
 
 /* Exit codes, as the usage says. */
 enum { EXIT_OK = 0, EXIT_DAMAGE = 1, EXIT_USAGE = 2, EXIT_TRUNCATED = 3, EXIT_NOT_FOUND = 4 };
@@ -353,36 +353,6 @@ cmp_str(const void *a, const void *b)
 
 /* ISO 8601 UTC (fractional seconds, Z optional) or ns since the epoch. */
 static int
-parse_time(const char *s, uint64_t *ns)
-{
-	char *end;
-	if (strchr(s, '-') == NULL) {
-		*ns = strtoull(s, &end, 10);
-		return *end || end == s ? -1 : 0;
-	}
-	struct tm tm = { 0 };
-	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (p == NULL)
-		return -1;
-	uint64_t frac = 0, scale = 1000000000ull;
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9'; p++)
-			if (scale > 1) {
-				scale /= 10;
-				frac += (uint64_t)(*p - '0') * scale;
-			}
-	if (*p == 'Z')
-		p++;
-	if (*p)
-		return -1;
-	time_t t = timegm(&tm);
-	if (t < 0)
-		return -1;
-	*ns = (uint64_t)t * 1000000000ull + frac;
-	return 0;
-}
-
-static int
 parse_u64(const char *what, const char *s, uint64_t *v)
 {
 	char *end;
@@ -434,7 +404,7 @@ parse_options(int argc, char **argv, struct options *o, int *code)
 			o->start = FROM_OFFSET;
 			break;
 		case 'T':
-			if (parse_time(optarg, &o->from_ns)) {
+			if (weir_time_parse(optarg, &o->from_ns)) {
 				fprintf(stderr, "weir-read: --from-time \"%s\": give ISO 8601 UTC (2026-11-29T09:30:00Z) or ns\n",
 					optarg);
 				return *code = EXIT_USAGE, -1;

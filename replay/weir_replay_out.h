@@ -1,0 +1,39 @@
+/*
+ * Where a replay's packets go: a kernel UDP socket (unicast or multicast,
+ * IPv4 or IPv6), or a pcap file of whole Ethernet frames, stamped with the
+ * time each packet was due, for tshark and Wireshark's MoldUDP64 dissector or
+ * a weir on net_pcap to read.
+ */
+#ifndef WEIR_REPLAY_OUT_H
+#define WEIR_REPLAY_OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pcap/pcap.h>
+
+#include "weir_endpoint.h"
+
+struct weir_replay_out {
+	union weir_sockaddr to;      /* the destination (pcap: the frames') */
+	union weir_sockaddr from;    /* pcap only: the frames' source */
+	int fd;                      /* socket; -1 with a pcap */
+	pcap_t *pcap;
+	pcap_dumper_t *dump;
+	uint16_t ip_id;
+	uint8_t frame[14 + 40 + 8 + 9000];
+};
+
+/* A socket to dest ("ADDRESS:PORT"); ttl: multicast hops (0: the kernel's
+ * 1).  0, or -1 with err said. */
+int weir_replay_out_socket(struct weir_replay_out *o, const char *dest, unsigned ttl, char *err, size_t errlen);
+/* A pcap file at path whose frames go from "ADDRESS:PORT" from to dest
+ * (both of one family). */
+int weir_replay_out_pcap(struct weir_replay_out *o, const char *path, const char *dest, const char *from, char *err,
+			 size_t errlen);
+/* One UDP payload, at (pcap) time ts_ns: 0, or -1 with err said. */
+int weir_replay_out_send(struct weir_replay_out *o, const uint8_t *payload, uint32_t len, uint64_t ts_ns, char *err,
+			 size_t errlen);
+void weir_replay_out_close(struct weir_replay_out *o);
+
+#endif
