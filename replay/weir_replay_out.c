@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "weir_bytes.h"
 #include "weir_csum.h"
 #include "weir_headers.h"
 #include "weir_replay_out.h"
@@ -107,7 +108,7 @@ weir_replay_out_send(struct weir_replay_out *o, const uint8_t *payload, uint32_t
 	if (o->dump) {
 		uint32_t n = build_frame(o, payload, len);
 		/* a nanosecond pcap: tv_usec holds nanoseconds */
-		struct pcap_pkthdr h = { .tv = { .tv_sec = (time_t)(ts_ns / 1000000000ull),
+		struct pcap_pkthdr h = { .ts = { .tv_sec = (time_t)(ts_ns / 1000000000ull),
 						 .tv_usec = (suseconds_t)(ts_ns % 1000000000ull) },
 					 .caplen = n, .len = n };
 		pcap_dump((u_char *)o->dump, &h, o->frame);

@@ -26,6 +26,7 @@ GEN = os.path.join(BUILD, "tools", "weir-gen")
 READ = os.path.join(BUILD, "tools", "weir-read")
 CHECK = os.path.join(BUILD, "tools", "weir-check")
 STAT = os.path.join(BUILD, "tools", "weir-stat")
+REPLAY = os.path.join(BUILD, "replay", "weir-replay")
 sys.path.insert(0, os.path.join(BUILD, "tools"))
 import weirlog  # noqa: E402  (tools/weirlog.py, beside libweirlog.so in the build tree)
 

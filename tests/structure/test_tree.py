@@ -4,8 +4,8 @@ import os
 import re
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ROOMS = ["base", "layout", "wire", "config", "shm", "priv", "log", "report", "http", "dataplane", "control", "export", "tools",
-         "perf", "tests"]
+ROOMS = ["base", "layout", "wire", "config", "shm", "priv", "log", "report", "http", "dataplane", "control", "export",
+         "replay", "tools", "perf", "tests"]
 # What each room may include from weir's other rooms (headers are found by name).
 ALLOWED = {
     "base": set(),
@@ -20,6 +20,7 @@ ALLOWED = {
     "dataplane": {"layout", "wire", "config", "shm", "priv", "log", "report", "base"},  # log: the restore at start
     "control": {"layout", "config", "shm", "priv", "log", "report", "http", "base"},
     "export": {"layout", "config", "log", "http", "base"},
+    "replay": {"layout", "wire", "log", "http", "base"},
 }
 MAX_FILE_LINES = 600
 MAX_FUNCTION_LINES = 85  # "about 80"

@@ -1,0 +1,243 @@
+/*
+ * weir-replay: the log back onto the wire.  `send` replays a topic as
+ * MoldUDP64 to a UDP socket or into a pcap file (replay/weir_replay_send.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weir_crash.h"
+#include "weir_moldudp64.h"
+#include "weir_replay_send.h"
+#include "weir_time_parse.h"
+
+/* Exit codes, as the usage says. */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_EMPTY = 4 };
+
+struct options {
+	const char *log_dir, *topic, *to, *pcap, *from_addr;
+	struct weir_replay_range range;
+	double speed;
+	unsigned mtu, max_messages, ttl;
+	bool check, quiet, have_seq;
+};
+
+static volatile int quit;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: weir-replay send [options] --topic NAME (--to ADDRESS:PORT | --pcap FILE) LOG_DIR\n"
+		"  --to ADDRESS:PORT       send over a UDP socket (unicast or multicast, IPv4 or [IPv6]); with\n"
+		"                          --pcap, the frames' destination (default 198.18.0.2:26400)\n"
+		"  --pcap FILE             write Ethernet frames to a pcap (ns stamps: the recorded times,\n"
+		"                          spaced by --speed) instead of sending\n"
+		"  --from-addr ADDRESS:PORT  --pcap: the frames' source (default 198.18.0.1:26401, [fd00::1]:26401)\n"
+		"  --from OFFSET | --from-time T | --source S --from-seq N   where to start (default: the first)\n"
+		"  --until OFFSET          stop before this offset (default: the committed end)\n"
+		"  --until-time T          stop at the first entry received at or after T\n"
+		"  --count N               stop after N events\n"
+		"  --sources S,...         only these sources (as weir-read prints them)\n"
+		"  --speed X               1: as recorded (default), 2: twice as fast, 0: as fast as it goes\n"
+		"  --mtu N                 the IP MTU packets must fit (default 1500)\n"
+		"  --max-messages N        messages a packet at most (default 64)\n"
+		"  --ttl N                 multicast hops (default 1)\n"
+		"  --quiet                 no progress line each second\n"
+		"  --check                 check the arguments and the range, send nothing\n"
+		"T: ISO 8601 UTC (2026-11-29T09:30:00.5Z) or ns since the epoch.\n"
+		"exit: 0 sent; 1 an error (said); 2 usage; 4 nothing in the range\n");
+}
+
+static int
+add_sources(struct weir_replay_range *r, char *list)
+{
+	for (char *save = NULL, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		if (r->n_sources + 2 > WEIR_REPLAY_MAX_SOURCES || weir_source_parse(name, ' ', r->sources[r->n_sources]))
+			return -1;
+		r->n_sources++;
+		if (weir_source_parse(name, 0, r->sources[r->n_sources]) == 0) /* some senders pad with NULs */
+			r->n_sources++;
+	}
+	return 0;
+}
+
+static int
+parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return *s == 0 || *end || errno || *s == '-' ? -1 : 0;
+}
+
+static int
+parse_option(struct options *o, int c, char *arg)
+{
+	uint64_t v = 0;
+	char *end;
+	struct weir_replay_range *r = &o->range;
+	switch (c) {
+	case 't': o->topic = arg; return 0;
+	case 'o': o->to = arg; return 0;
+	case 'p': o->pcap = arg; return 0;
+	case 'a': o->from_addr = arg; return 0;
+	case 'f': r->from = WEIR_REPLAY_FROM_OFFSET; return parse_u64(arg, &r->from_offset);
+	case 'T': r->from = WEIR_REPLAY_FROM_TIME; return weir_time_parse(arg, &r->from_ns);
+	case 'S': r->from = WEIR_REPLAY_FROM_SEQ; return weir_source_parse(arg, ' ', r->from_source);
+	case 'q': o->have_seq = true; return parse_u64(arg, &r->from_seq);
+	case 'u': return parse_u64(arg, &r->until_offset) || r->until_offset == 0 ? -1 : 0;
+	case 'U': return weir_time_parse(arg, &r->until_ns);
+	case 'n': return parse_u64(arg, &r->count) || r->count == 0 ? -1 : 0;
+	case 's': return add_sources(r, arg);
+	case 'x': o->speed = strtod(arg, &end); return *end || end == arg || o->speed < 0 ? -1 : 0;
+	case 'm': o->mtu = (unsigned)(parse_u64(arg, &v) ? 0 : v); return o->mtu < 128 || o->mtu > 9216 ? -1 : 0;
+	case 'M': o->max_messages = (unsigned)(parse_u64(arg, &v) ? 0 : v);
+		return o->max_messages < 1 || o->max_messages > 0xFFFE ? -1 : 0;
+	case 'L': o->ttl = (unsigned)(parse_u64(arg, &v) ? 0 : v); return o->ttl < 1 || o->ttl > 255 ? -1 : 0;
+	case 'Q': o->quiet = true; return 0;
+	case 'c': o->check = true; return 0;
+	default: return -1;
+	}
+}
+
+static int
+parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longs[] = {
+		{ "topic", required_argument, 0, 't' }, { "to", required_argument, 0, 'o' },
+		{ "pcap", required_argument, 0, 'p' }, { "from-addr", required_argument, 0, 'a' },
+		{ "from", required_argument, 0, 'f' }, { "from-time", required_argument, 0, 'T' },
+		{ "source", required_argument, 0, 'S' }, { "from-seq", required_argument, 0, 'q' },
+		{ "until", required_argument, 0, 'u' }, { "until-time", required_argument, 0, 'U' },
+		{ "count", required_argument, 0, 'n' }, { "sources", required_argument, 0, 's' },
+		{ "speed", required_argument, 0, 'x' }, { "mtu", required_argument, 0, 'm' },
+		{ "max-messages", required_argument, 0, 'M' }, { "ttl", required_argument, 0, 'L' },
+		{ "quiet", no_argument, 0, 'Q' }, { "check", no_argument, 0, 'c' }, { 0, 0, 0, 0 },
+	};
+	*o = (struct options){ .speed = 1.0, .mtu = 1500, .max_messages = 64 };
+	int c;
+	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1)
+		if (parse_option(o, c, optarg) != 0) {
+			fprintf(stderr, "weir-replay: bad argument%s%s\n", optarg ? ": " : "", optarg ? optarg : "");
+			return -1;
+		}
+	if (optind + 1 != argc || o->topic == NULL || (o->to == NULL && o->pcap == NULL)) {
+		fprintf(stderr, "weir-replay: send needs --topic, --to or --pcap, and one LOG_DIR\n");
+		return -1;
+	}
+	if ((o->range.from == WEIR_REPLAY_FROM_SEQ) != o->have_seq) {
+		fprintf(stderr, "weir-replay: --source and --from-seq go together\n");
+		return -1;
+	}
+	o->log_dir = argv[optind];
+	return 0;
+}
+
+static int
+open_out(const struct options *o, struct weir_replay_out *out, char *err, size_t errlen)
+{
+	if (o->pcap == NULL)
+		return weir_replay_out_socket(out, o->to, o->ttl, err, errlen);
+	const char *to = o->to ? o->to : "198.18.0.2:26400";
+	const char *from = o->from_addr ? o->from_addr : strchr(to, '[') ? "[fd00::1]:26401" : "198.18.0.1:26401";
+	return weir_replay_out_pcap(out, o->pcap, to, from, err, errlen);
+}
+
+/* The UDP payload a packet may take inside the MTU. */
+static uint32_t
+max_payload(const struct weir_replay_out *out, unsigned mtu)
+{
+	return mtu - (out->to.sa.sa_family == AF_INET6 ? 40u : 20u) - 8u;
+}
+
+static void
+summary(const struct weir_replay_send *s, const struct options *o)
+{
+	const struct weir_replay_summary *m = &s->sum;
+	printf("weir-replay: sent %" PRIu64 " packets, %" PRIu64 " events (%" PRIu64 " bytes), %" PRIu64
+	       " ends of session, offsets %" PRIu64 "-%" PRIu64 "; passed %" PRIu64 " holes (%" PRIu64
+	       " events the log says were lost)",
+	       m->packets, m->events, m->bytes, m->ends, m->first_offset, m->next_offset, m->holes, m->hole_events);
+	if (m->not_mold)
+		printf("; skipped %" PRIu64 " events of weir frame sources (no MoldUDP64 session)", m->not_mold);
+	if (m->too_big)
+		printf("; skipped %" PRIu64 " events too big for --mtu %u", m->too_big, o->mtu);
+	if (m->pacing.count)
+		printf("; pacing error p50 <= %.1f us, p99 <= %.1f us", weir_hist_quantile_bound(&m->pacing, 0.5) / 1e3,
+		       weir_hist_quantile_bound(&m->pacing, 0.99) / 1e3);
+	printf("\n");
+}
+
+static int
+send_main(int argc, char **argv)
+{
+	struct options o;
+	if (parse_args(argc, argv, &o) != 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	char err[512];
+	static struct weir_replay_out out;
+	static struct weir_replay_send s;
+	s = (struct weir_replay_send){ .out = &out, .range = o.range, .speed = o.speed, .progress = !o.quiet,
+				       .quit = &quit };
+	if (open_out(&o, &out, err, sizeof(err)) != 0) {
+		fprintf(stderr, "weir-replay: %s\n", err);
+		return EXIT_FAIL;
+	}
+	weir_replay_packer_init(&s.pk, max_payload(&out, o.mtu), (uint16_t)o.max_messages, o.speed > 0);
+	int rc = EXIT_OK;
+	if (weir_log_reader_open(&s.reader, o.log_dir, o.topic, err, sizeof(err)) != 0) {
+		fprintf(stderr, "weir-replay: topic %s of %s: %s\n", o.topic, o.log_dir, err);
+		rc = EXIT_FAIL;
+	} else {
+		int found = weir_replay_seek(&s, err, sizeof(err));
+		if (found < 0)
+			fprintf(stderr, "weir-replay: %s\n", err);
+		else if (found == 0)
+			fprintf(stderr, "weir-replay: nothing in the range of topic %s\n", o.topic);
+		rc = found < 0 ? EXIT_FAIL : found == 0 ? EXIT_EMPTY : EXIT_OK;
+		if (rc == EXIT_OK && o.check)
+			printf("weir-replay: ok: topic %s from offset %" PRIu64 " of %" PRIu64 "\n", o.topic,
+			       s.sum.first_offset, weir_log_reader_committed(s.reader));
+		else if (rc == EXIT_OK) {
+			if (weir_replay_run(&s, err, sizeof(err)) != 0) {
+				fprintf(stderr, "weir-replay: %s\n", err);
+				rc = EXIT_FAIL;
+			}
+			summary(&s, &o); /* also of a run an error ended: what went before it */
+		}
+		weir_log_reader_close(s.reader);
+	}
+	weir_replay_out_close(&out);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	weir_crash_trace_install("weir-replay");
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc < 2 || strcmp(argv[1], "send") != 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return send_main(argc - 1, argv + 1);
+}

@@ -1,0 +1,60 @@
+/*
+ * weir-replay send: a topic of the log back onto the wire as MoldUDP64, in
+ * log order, at the recorded pace scaled by a speed (0: as fast as it
+ * goes).  What the log says was lost is not invented: a LOSS record is a
+ * hole the replay passes over and counts.  An end of session is sent again.
+ */
+#ifndef WEIR_REPLAY_SEND_H
+#define WEIR_REPLAY_SEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "weir_hist.h"
+#include "weir_log_reader.h"
+#include "weir_record.h"
+#include "weir_replay_out.h"
+#include "weir_replay_pack.h"
+
+#define WEIR_REPLAY_MAX_SOURCES 128 /* keys: each name space and NUL padded */
+
+struct weir_replay_range {
+	enum { WEIR_REPLAY_FROM_FIRST, WEIR_REPLAY_FROM_OFFSET, WEIR_REPLAY_FROM_TIME, WEIR_REPLAY_FROM_SEQ } from;
+	uint64_t from_offset, from_ns, from_seq;
+	uint8_t from_source[WEIR_SOURCE_BYTES];
+	uint64_t until_offset;       /* exclusive; 0: the committed end */
+	uint64_t until_ns;           /* rx time; 0: none */
+	uint64_t count;              /* events; 0: no bound */
+	unsigned n_sources;          /* 0: every source */
+	uint8_t sources[WEIR_REPLAY_MAX_SOURCES][WEIR_SOURCE_BYTES];
+};
+
+struct weir_replay_summary {
+	uint64_t packets, events, bytes, ends;
+	uint64_t holes, hole_events;       /* LOSS records passed over, and the events they state lost */
+	uint64_t not_mold;                 /* events of weir frame sources: no MoldUDP64 session */
+	uint64_t too_big;                  /* events no packet of --mtu could carry */
+	uint64_t first_offset, next_offset;
+	struct weir_hist pacing;           /* send time minus due time (paced sockets) */
+};
+
+struct weir_replay_send {
+	struct weir_log_reader *reader;
+	struct weir_replay_out *out;
+	struct weir_replay_packer pk;
+	struct weir_replay_range range;
+	double speed;                      /* 1: as recorded; 0: as fast as it goes */
+	bool progress;                     /* a line a second on stderr */
+	volatile int *quit;
+	struct weir_replay_summary sum;
+	/* pacing: the first packet's rx time and when it went */
+	uint64_t rx0_ns, mono0_ns;
+	uint64_t next_progress_ns;
+};
+
+/* Seeks to the range's start: 1 there, 0 nothing in range, -1 error (err). */
+int weir_replay_seek(struct weir_replay_send *s, char *err, size_t errlen);
+/* Sends the range: 0 done, -1 error (err). */
+int weir_replay_run(struct weir_replay_send *s, char *err, size_t errlen);
+
+#endif
