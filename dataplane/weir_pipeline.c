@@ -185,7 +185,10 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 				ev_topic = pl->decoders->frame_topic[e.topic];
 		}
 		uint64_t seq = b->first_seq + i;
-		enum weir_seq_class cls = in_order ? WEIR_SEQ_IN_ORDER : weir_seq_event_line(&pl->seq, src, seq, ln, now_ns);
+		enum weir_seq_class cls = WEIR_SEQ_IN_ORDER;
+		if (!in_order) /* the server's answers never start an ended session again */
+			cls = flags & WEIR_REC_F_RETRANSMITTED ? weir_seq_event_retransmitted(&pl->seq, src, seq, now_ns)
+							       : weir_seq_event_line(&pl->seq, src, seq, ln, now_ns);
 		if (cls == WEIR_SEQ_DUPLICATE || cls == WEIR_SEQ_DROPPED || cls == WEIR_SEQ_ARBITRATED) {
 			if (lc) /* a line's own repeat, or the other line's event */
 				*(cls == WEIR_SEQ_ARBITRATED ? &lc->arbitrated : &lc->duplicates) += 1;

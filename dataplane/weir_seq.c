@@ -439,6 +439,15 @@ weir_seq_event_line(struct weir_seq_table *t, struct weir_seq_source *src, uint6
 	return event_below(t, src, seq, ln, now_ns);
 }
 
+enum weir_seq_class
+weir_seq_event_retransmitted(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq, uint64_t now_ns)
+{
+	if (src == NULL || src->state != WEIR_SEQ_SRC_CLOSED)
+		return weir_seq_event_line(t, src, seq, NULL, now_ns);
+	src->last_seen_ns = now_ns;
+	return event_below(t, src, seq, NULL, now_ns);
+}
+
 bool
 weir_seq_in_order_run(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t first, uint64_t count,
 		      const struct weir_seq_line *ln, uint64_t now_ns)

@@ -162,6 +162,12 @@ enum weir_seq_class weir_seq_event(struct weir_seq_table *t, struct weir_seq_sou
  * skips is pending until the other line had its chance. */
 enum weir_seq_class weir_seq_event_line(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq,
 					const struct weir_seq_line *ln, uint64_t now_ns);
+/* An event from the source's retransmission server.  It answers for old
+ * numbers: after an end of session it fills a gap or is a duplicate (two
+ * answers to one gap), never the session starting again, which only the
+ * feed itself can do. */
+enum weir_seq_class weir_seq_event_retransmitted(struct weir_seq_table *t, struct weir_seq_source *src, uint64_t seq,
+						 uint64_t now_ns);
 /* A whole packet the other line brought first (every event already in,
  * none in a gap, this line not yet past them): counted at once, true;
  * false (nothing done) otherwise.  The B copy's usual path. */

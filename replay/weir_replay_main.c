@@ -1,6 +1,7 @@
 /*
  * weir-replay: the log back onto the wire.  `send` replays a topic as
- * MoldUDP64 to a UDP socket or into a pcap file (replay/weir_replay_send.h).
+ * MoldUDP64 to a UDP socket or into a pcap file (weir_replay_send.h);
+ * `serve` answers MoldUDP64 re-requests from it (weir_replay_serve.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,14 +13,16 @@
 
 #include "weir_crash.h"
 #include "weir_moldudp64.h"
+#include "weir_replay_cli.h"
+#include "weir_replay_metrics.h"
 #include "weir_replay_send.h"
 #include "weir_time_parse.h"
 
-/* Exit codes, as the usage says. */
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_EMPTY = 4 };
+enum { EXIT_OK = WEIR_REPLAY_OK, EXIT_FAIL = WEIR_REPLAY_FAIL, EXIT_USAGE = WEIR_REPLAY_USAGE,
+       EXIT_EMPTY = WEIR_REPLAY_EMPTY };
 
 struct options {
-	const char *log_dir, *topic, *to, *pcap, *from_addr;
+	const char *log_dir, *topic, *to, *pcap, *from_addr, *metrics;
 	struct weir_replay_range range;
 	double speed;
 	unsigned mtu, max_messages, ttl;
@@ -55,9 +58,11 @@ usage(FILE *f)
 		"  --max-messages N        messages a packet at most (default 64)\n"
 		"  --ttl N                 multicast hops (default 1)\n"
 		"  --quiet                 no progress line each second\n"
+		"  --metrics ADDRESS:PORT  /metrics and /healthz while it sends (IPv4, plain HTTP)\n"
 		"  --check                 check the arguments and the range, send nothing\n"
 		"T: ISO 8601 UTC (2026-11-29T09:30:00.5Z) or ns since the epoch.\n"
 		"exit: 0 sent; 1 an error (said); 2 usage; 4 nothing in the range\n");
+	weir_replay_serve_usage(f);
 }
 
 static int
@@ -107,6 +112,7 @@ parse_option(struct options *o, int c, char *arg)
 		return o->max_messages < 1 || o->max_messages > 0xFFFE ? -1 : 0;
 	case 'L': o->ttl = (unsigned)(parse_u64(arg, &v) ? 0 : v); return o->ttl < 1 || o->ttl > 255 ? -1 : 0;
 	case 'Q': o->quiet = true; return 0;
+	case 'P': o->metrics = arg; return 0;
 	case 'c': o->check = true; return 0;
 	default: return -1;
 	}
@@ -124,7 +130,8 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "count", required_argument, 0, 'n' }, { "sources", required_argument, 0, 's' },
 		{ "speed", required_argument, 0, 'x' }, { "mtu", required_argument, 0, 'm' },
 		{ "max-messages", required_argument, 0, 'M' }, { "ttl", required_argument, 0, 'L' },
-		{ "quiet", no_argument, 0, 'Q' }, { "check", no_argument, 0, 'c' }, { 0, 0, 0, 0 },
+		{ "quiet", no_argument, 0, 'Q' }, { "check", no_argument, 0, 'c' }, { "metrics", required_argument, 0, 'P' },
+		{ 0, 0, 0, 0 },
 	};
 	*o = (struct options){ .speed = 1.0, .mtu = 1500, .max_messages = 64 };
 	int c;
@@ -198,6 +205,13 @@ send_main(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	weir_replay_packer_init(&s.pk, max_payload(&out, o.mtu), (uint16_t)o.max_messages, o.speed > 0);
+	struct weir_http *http = NULL;
+	if (o.metrics && !o.check &&
+	    (http = weir_replay_metrics_start(o.metrics, weir_replay_send_render, &s, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "weir-replay: %s\n", err);
+		weir_replay_out_close(&out);
+		return EXIT_FAIL;
+	}
 	int rc = EXIT_OK;
 	if (weir_log_reader_open(&s.reader, o.log_dir, o.topic, err, sizeof(err)) != 0) {
 		fprintf(stderr, "weir-replay: topic %s of %s: %s\n", o.topic, o.log_dir, err);
@@ -221,6 +235,7 @@ send_main(int argc, char **argv)
 		}
 		weir_log_reader_close(s.reader);
 	}
+	weir_http_stop(http);
 	weir_replay_out_close(&out);
 	return rc;
 }
@@ -235,9 +250,10 @@ main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
-	if (argc < 2 || strcmp(argv[1], "send") != 0) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	return send_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "send") == 0)
+		return send_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "serve") == 0)
+		return weir_replay_serve_main(argc - 1, argv + 1, &quit);
+	usage(stderr);
+	return EXIT_USAGE;
 }

@@ -6,6 +6,7 @@
 
 #include "weir_moldudp64.h"
 #include "weir_replay_send.h"
+#include "weir_single_writer.h"
 #include "weir_time.h"
 
 int
@@ -93,8 +94,8 @@ send_packet(struct weir_replay_send *s, struct weir_replay_packet *p, char *err,
 	pace(s, p->rx_ns);
 	if (weir_replay_out_send(s->out, p->buf, p->len, stamp(s, p->rx_ns), err, errlen) != 0)
 		return -1;
-	s->sum.packets++;
-	s->sum.bytes += p->len;
+	weir_sw_add(&s->sum.packets, 1);
+	weir_sw_add(&s->sum.bytes, p->len);
 	p->len = 0;
 	return 0;
 }
@@ -104,7 +105,7 @@ on_event(struct weir_replay_send *s, const struct weir_log_item *it, char *err, 
 {
 	const struct weir_record *r = it->record;
 	if (!weir_replay_mold_source(r->source)) {
-		s->sum.not_mold++;
+		weir_sw_add(&s->sum.not_mold, 1);
 		return 0;
 	}
 	if (!weir_replay_joins(&s->pk, r->source, r->seq, r->rx_ns, it->payload_len) &&
@@ -112,9 +113,9 @@ on_event(struct weir_replay_send *s, const struct weir_log_item *it, char *err, 
 		return -1;
 	if (it->payload_len > 0xFFFF || !weir_replay_add(&s->pk, r->source, r->seq, r->rx_ns, it->payload,
 							 (uint16_t)it->payload_len))
-		s->sum.too_big++;
+		weir_sw_add(&s->sum.too_big, 1);
 	else
-		s->sum.events++;
+		weir_sw_add(&s->sum.events, 1);
 	return 0;
 }
 
@@ -126,7 +127,7 @@ on_entry(struct weir_replay_send *s, const struct weir_log_item *it, char *err, 
 	const struct weir_replay_range *rg = &s->range;
 	if ((rg->until_offset && it->entry->offset >= rg->until_offset) || (rg->until_ns && r->rx_ns >= rg->until_ns))
 		return 0;
-	s->sum.next_offset = it->entry->offset + 1;
+	weir_sw_set(&s->sum.next_offset, it->entry->offset + 1);
 	if (!wanted(rg, r->source))
 		return 1;
 	if (r->kind == WEIR_REC_EVENT) {
@@ -135,8 +136,8 @@ on_entry(struct weir_replay_send *s, const struct weir_log_item *it, char *err, 
 		return rg->count == 0 || s->sum.events < rg->count;
 	}
 	if (r->kind == WEIR_REC_LOSS) {
-		s->sum.holes++; /* never sent: the next event of the source starts a packet after it */
-		s->sum.hole_events += r->count;
+		weir_sw_add(&s->sum.holes, 1); /* never sent: the next event of the source starts a packet after it */
+		weir_sw_add(&s->sum.hole_events, r->count);
 		return 1;
 	}
 	if (r->kind == WEIR_REC_END_OF_SESSION && weir_replay_mold_source(r->source)) {
@@ -146,7 +147,7 @@ on_entry(struct weir_replay_send *s, const struct weir_log_item *it, char *err, 
 		weir_replay_control(end, r->source, r->seq, WEIR_MOLD_END_OF_SESSION, r->rx_ns);
 		if (send_packet(s, end, err, errlen) != 0)
 			return -1;
-		s->sum.ends++;
+		weir_sw_add(&s->sum.ends, 1);
 	}
 	return 1;
 }

@@ -5,6 +5,7 @@ runtime directory and /dev/shm regions are removed when the test ends, so
 tests can run back to back and after a crash.
 """
 import atexit
+import contextlib
 import glob
 import json
 import os
@@ -17,6 +18,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("WEIR_BUILD", os.path.join(ROOT, "build"))
@@ -335,3 +338,41 @@ class Deployment:
                 p.send_signal(signal.SIGKILL)
                 p.wait()
         remove_dpdk_files(self.prefix)
+
+
+def sh(*cmd):
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+@contextlib.contextmanager
+def veth_pair(v6):
+    """veth pair: one end here for DPDK (no address), the other in a netns as the sender's host:
+    198.18.7.1/30, or fd00:7::1/64 with v6; weir's address (198.18.7.2, fd00:7::2) is reached through a
+    permanent neighbour entry, since weir does no ARP or neighbour discovery."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a netns and veth pair")
+    tag = f"{'6' if v6 else ''}{os.getpid() % 100000}"
+    ns, here, there = f"weirns{tag}", f"wv{tag}a", f"wv{tag}b"
+    sh("ip", "netns", "add", ns)
+    try:
+        sh("ip", "link", "add", here, "type", "veth", "peer", "name", there)
+        sh("ip", "link", "set", there, "netns", ns)
+        sh("sysctl", "-q", "-w", f"net.ipv6.conf.{here}.disable_ipv6=1")
+        sh("ip", "link", "set", here, "up")
+        sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w", f"net.ipv6.conf.{there}.disable_ipv6={0 if v6 else 1}")
+        if v6:
+            sh("ip", "-n", ns, "-6", "addr", "add", "fd00:7::1/64", "dev", there, "nodad")
+        else:
+            sh("ip", "-n", ns, "addr", "add", "198.18.7.1/30", "dev", there)
+        sh("ip", "-n", ns, "link", "set", there, "up")
+        # A veth hands on locally made packets with the UDP checksum left for a
+        # NIC to fill, and net_af_packet does not say so: weir would (rightly)
+        # find them wrong.  Off, the kernel writes real checksums, as a wire has.
+        sh("ip", "netns", "exec", ns, "ethtool", "-K", there, "tx", "off")
+        mac = open(f"/sys/class/net/{here}/address").read().strip()
+        sh("ip", "-n", ns, *(["-6"] if v6 else []), "neigh", "add", "fd00:7::2" if v6 else "198.18.7.2", "lladdr",
+           mac, "dev", there, "nud", "permanent")
+        yield ns, here
+    finally:
+        subprocess.run(["ip", "link", "del", here], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)

@@ -278,6 +278,31 @@ should_restart_a_session_that_sends_after_its_end(void **state)
 	destroy(f);
 }
 
+/* Two answers to one gap, the second after the end of session: the first
+ * fills, the second is a duplicate, and neither starts the session again
+ * (seen: weir-replay serve answering a re-request sent twice, and the event
+ * logged twice). */
+static void
+should_never_take_a_retransmission_after_the_end_for_a_restart(void **state)
+{
+	struct fixture *f = make(16, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
+	struct weir_seq_source *s = src(f, "S");
+	FEED(f, s, 0, 1, 2, 5);                      /* gap 3-4 */
+	weir_seq_end_of_session(&f->t, s, 6, NULL, 1 * MS);
+	assert_int_equal(weir_seq_event_retransmitted(&f->t, s, 3, 2 * MS), WEIR_SEQ_LATE_FILL);
+	assert_int_equal(weir_seq_event_retransmitted(&f->t, s, 3, 2 * MS), WEIR_SEQ_DUPLICATE);
+	assert_int_equal(weir_seq_event_retransmitted(&f->t, s, 1, 2 * MS), WEIR_SEQ_DUPLICATE);
+	assert_int_equal(f->c.session_restarts, 0);
+	assert_int_equal(s->state, WEIR_SEQ_SRC_CLOSED);
+	assert_int_equal(f->c.seq_duplicates, 2);
+	assert_int_equal(weir_seq_event_retransmitted(&f->t, s, 4, 2 * MS), WEIR_SEQ_LATE_FILL);
+	assert_int_equal(s->n_gaps, 0);
+	/* While the source is open, a retransmission is any event. */
+	struct weir_seq_source *o = src(f, "O");
+	assert_int_equal(weir_seq_event_retransmitted(&f->t, o, 1, 2 * MS), WEIR_SEQ_IN_ORDER);
+	destroy(f);
+}
+
 static void
 should_keep_filling_gaps_from_retransmissions_after_the_end_of_session(void **state)
 {
@@ -988,6 +1013,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(should_track_in_order_events_without_touching_the_report_figures),
+		cmocka_unit_test(should_never_take_a_retransmission_after_the_end_for_a_restart),
 		cmocka_unit_test(should_track_an_in_order_run_at_once_exactly_as_event_by_event),
 		cmocka_unit_test(should_restore_the_next_sequence_and_open_gaps_from_the_log),
 		cmocka_unit_test(should_restore_an_ended_session_and_take_its_restart),

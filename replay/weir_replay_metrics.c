@@ -1,0 +1,85 @@
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "weir_endpoint.h"
+#include "weir_prom.h"
+#include "weir_replay_metrics.h"
+#include "weir_replay_send.h"
+#include "weir_replay_serve.h"
+#include "weir_single_writer.h"
+
+static void
+counter(struct weir_prom *b, const char *name, const char *help, const uint64_t *v)
+{
+	weir_prom_family(b, name, "counter", help);
+	weir_prom_put(b, "%s %" PRIu64 "\n", name, weir_sw_load(v));
+}
+
+static char *
+done(struct weir_prom *b, size_t *len)
+{
+	if (b->oom) {
+		free(b->p);
+		return NULL;
+	}
+	*len = b->len;
+	return b->p;
+}
+
+char *
+weir_replay_send_render(const void *ctx, size_t *len)
+{
+	const struct weir_replay_send *s = ctx;
+	const struct weir_replay_summary *m = &s->sum;
+	struct weir_prom b = { .cap = 1 << 13 };
+	if ((b.p = malloc(b.cap)) == NULL)
+		return NULL;
+	counter(&b, "weir_replay_packets_sent_total", "MoldUDP64 packets sent", &m->packets);
+	counter(&b, "weir_replay_events_sent_total", "events sent", &m->events);
+	counter(&b, "weir_replay_bytes_sent_total", "UDP payload bytes sent", &m->bytes);
+	counter(&b, "weir_replay_holes_passed_total", "LOSS records passed over (their numbers never sent)", &m->holes);
+	counter(&b, "weir_replay_hole_events_total", "events the passed LOSS records state lost", &m->hole_events);
+	counter(&b, "weir_replay_skipped_weir_frame_events_total", "events of weir frame sources (no MoldUDP64 session)",
+		&m->not_mold);
+	weir_prom_family(&b, "weir_replay_offset", "gauge", "one past the last log offset replayed");
+	weir_prom_put(&b, "weir_replay_offset %" PRIu64 "\n", weir_sw_load(&m->next_offset));
+	weir_prom_family(&b, "weir_replay_pacing_error_seconds", "histogram", "send time minus due time, per packet");
+	weir_prom_histogram(&b, "weir_replay_pacing_error_seconds", "", &m->pacing);
+	return done(&b, len);
+}
+
+char *
+weir_replay_serve_render(const void *ctx, size_t *len)
+{
+	const struct weir_replay_server *s = ctx;
+	struct weir_prom b = { .cap = 1 << 13 };
+	if ((b.p = malloc(b.cap)) == NULL)
+		return NULL;
+#define WEIR_REPLAY_FIGURE(name, help) counter(&b, "weir_replay_serve_" #name "_total", help, &s->fig.name);
+	WEIR_REPLAY_SERVE_FIGURES(WEIR_REPLAY_FIGURE)
+#undef WEIR_REPLAY_FIGURE
+	return done(&b, len);
+}
+
+static int
+healthy(const void *ctx, char *why, size_t len)
+{
+	(void)ctx;
+	snprintf(why, len, "ok");
+	return 0;
+}
+
+struct weir_http *
+weir_replay_metrics_start(const char *at, char *(*render)(const void *, size_t *), const void *ctx, char *err,
+			  size_t errlen)
+{
+	union weir_sockaddr a;
+	if (weir_endpoint_parse(at, &a) != 0 || a.sa.sa_family != AF_INET) {
+		snprintf(err, errlen, "--metrics %s: not IPv4ADDRESS:PORT", at);
+		return NULL;
+	}
+	struct weir_http_handlers h = { render, healthy, ctx };
+	return weir_http_serve(a.v4.sin_addr.s_addr, a.v4.sin_port, &h, "", "", WEIR_HTTP_AUTH_NONE, NULL, NULL, err,
+			       errlen);
+}

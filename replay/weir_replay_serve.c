@@ -1,0 +1,188 @@
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "weir_bytes.h"
+#include "weir_moldudp64.h"
+#include "weir_replay_serve.h"
+#include "weir_single_writer.h"
+#include "weir_time.h"
+
+int
+weir_replay_serve_open(struct weir_replay_server *s, const char *listen, uint32_t max_count, double rate,
+		       double burst, uint64_t deadline_ns, uint32_t mtu, char *err, size_t errlen)
+{
+	union weir_sockaddr at;
+	s->fd = -1;
+	if (weir_endpoint_parse(listen, &at) != 0) {
+		snprintf(err, errlen, "--listen %s: not ADDRESS:PORT", listen);
+		return -1;
+	}
+	s->fd = socket(at.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0 || bind(s->fd, &at.sa, weir_sockaddr_len(&at)) != 0) {
+		snprintf(err, errlen, "--listen %s: %s", listen, strerror(errno));
+		return -1;
+	}
+	if (weir_replay_gather_init(&s->g, max_count, mtu) != 0) { /* a bigger event fits no answer */
+		snprintf(err, errlen, "no memory for answers of %u events", max_count);
+		return -1;
+	}
+	weir_replay_limit_init(&s->limit, rate, burst);
+	weir_replay_packer_init(&s->pk, mtu - (at.sa.sa_family == AF_INET6 ? 48u : 28u), 0xFFFE, false);
+	s->max_count = max_count;
+	s->deadline_ns = deadline_ns;
+	return 0;
+}
+
+void
+weir_replay_serve_close(struct weir_replay_server *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	weir_replay_gather_free(&s->g);
+}
+
+static void
+send_packet(struct weir_replay_server *s, const union weir_sockaddr *to)
+{
+	struct weir_replay_packet *p = &s->pk.pkt;
+	if (p->len == 0)
+		return;
+	/* A full send queue is waited for briefly; an answer is never cut short. */
+	for (int tries = 0; tries < 1000; tries++) {
+		if (sendto(s->fd, p->buf, p->len, 0, &to->sa, weir_sockaddr_len(to)) == (ssize_t)p->len) {
+			weir_sw_add(&s->fig.packets_sent, 1);
+			weir_sw_add(&s->fig.events_sent, p->count);
+			break;
+		}
+		if (errno != EAGAIN && errno != ENOBUFS && errno != EINTR)
+			break;
+		usleep(50);
+	}
+	p->len = 0;
+}
+
+/* What the gather holds, in order, as packets of consecutive numbers. */
+static void
+answer(struct weir_replay_server *s, const struct weir_replay_request *q)
+{
+	const struct weir_replay_gather *g = &s->g;
+	for (uint32_t i = 0; i < g->count; i++) {
+		if (g->state[i] != WEIR_GATHER_EVENT)
+			continue;
+		if (!weir_replay_joins(&s->pk, q->key, q->first + i, 0, g->len[i]))
+			send_packet(s, &q->who);
+		weir_replay_add(&s->pk, q->key, q->first + i, 0, g->arena + g->at[i], g->len[i]);
+	}
+	send_packet(s, &q->who);
+	weir_sw_add(&s->fig.events_lost, g->lost);
+}
+
+/* Gathers q from the log: 1 every number accounted, 0 not yet, -1 the log
+ * failed, -2 a session the log never saw. */
+static int
+gather(struct weir_replay_server *s, const struct weir_replay_request *q)
+{
+	weir_log_reader_wait(s->reader, 0); /* see what weir-control committed since */
+	weir_replay_gather_start(&s->g, q->key, q->first, q->count);
+	int rc = weir_log_reader_seek_source(s->reader, q->key, q->first);
+	if (rc == 0)
+		return weir_log_reader_seek_source(s->reader, q->key, 0) == 0 ? -2 : 0;
+	if (rc < 0)
+		return -1;
+	struct weir_log_item it;
+	while ((rc = weir_log_reader_next(s->reader, &it)) == WEIR_LOG_READ_ENTRY)
+		if (weir_replay_gather_add(&s->g, it.record, it.payload, it.payload_len))
+			return 1;
+	return rc == WEIR_LOG_READ_ERROR ? -1 : 0;
+}
+
+/* Tries q: true when it is done with (answered, refused or late). */
+static bool
+try_request(struct weir_replay_server *s, const struct weir_replay_request *q, uint64_t now_ns)
+{
+	int rc = gather(s, q);
+	if (rc == -2) {
+		weir_sw_add(&s->fig.refused_unknown, 1);
+		return true;
+	}
+	if (rc == -1)
+		fprintf(stderr, "weir-replay: %s\n", weir_log_reader_error(s->reader));
+	if (rc == 1 || now_ns >= q->deadline_ns || rc < 0) {
+		answer(s, q);
+		if (rc == 1)
+			weir_sw_add(&s->fig.answered, 1);
+		else
+			weir_sw_add(&s->fig.late, 1);
+		return true;
+	}
+	return false;
+}
+
+/* One datagram: a request taken on, or refused and counted. */
+static void
+on_datagram(struct weir_replay_server *s, const uint8_t *b, ssize_t n, const union weir_sockaddr *who,
+	    uint64_t now_ns)
+{
+	weir_sw_add(&s->fig.requests, 1);
+	if (n != WEIR_MOLD_HEADER_BYTES) {
+		weir_sw_add(&s->fig.refused_malformed, 1);
+		return;
+	}
+	struct weir_replay_request q = { .who = *who, .first = weir_be64(b + 10), .count = weir_be16(b + 18),
+					 .deadline_ns = now_ns + s->deadline_ns };
+	if (q.count == 0 || q.count == WEIR_MOLD_END_OF_SESSION) {
+		weir_sw_add(&s->fig.refused_count, 1);
+		return;
+	}
+	if (!weir_replay_limit_take(&s->limit, who, now_ns)) {
+		weir_sw_add(&s->fig.refused_rate, 1);
+		return;
+	}
+	if (q.count > s->max_count) {
+		q.count = s->max_count;
+		weir_sw_add(&s->fig.capped, 1);
+	}
+	memcpy(q.key, b, WEIR_MOLD_SESSION_BYTES); /* a session's key: its name, no sender */
+	if (try_request(s, &q, now_ns))
+		return;
+	if (s->n_pending == WEIR_REPLAY_PENDING) {
+		weir_sw_add(&s->fig.refused_busy, 1);
+		return;
+	}
+	s->pending[s->n_pending++] = q;
+}
+
+static void
+retry_pending(struct weir_replay_server *s, uint64_t now_ns)
+{
+	for (unsigned i = 0; i < s->n_pending;)
+		if (try_request(s, &s->pending[i], now_ns))
+			s->pending[i] = s->pending[--s->n_pending];
+		else
+			i++;
+}
+
+int
+weir_replay_serve_run(struct weir_replay_server *s, volatile int *quit, char *err, size_t errlen)
+{
+	uint8_t buf[2048];
+	while (!*quit) {
+		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+		poll(&p, 1, 20);
+		for (int k = 0; k < 256; k++) { /* a flood cannot starve what waits for the log */
+			union weir_sockaddr who;
+			socklen_t wl = sizeof(who);
+			ssize_t n = recvfrom(s->fd, buf, sizeof(buf), 0, &who.sa, &wl);
+			if (n < 0)
+				break;
+			on_datagram(s, buf, n, &who, weir_monotonic_ns());
+		}
+		retry_pending(s, weir_monotonic_ns());
+	}
+	(void)err, (void)errlen;
+	return 0;
+}

@@ -1,0 +1,162 @@
+"""weir-replay serve: MoldUDP64 re-requests answered from the log.  A client over kernel sockets gets the log's
+events for what it asks, nothing for what the log says was lost, and every refusal is counted (promtool reads the
+figures); a second weir on a veth, fed log A again through a lossy hop, re-requests its gaps from a server on
+log A and ends with log A's events and log A's losses, no more; a request ahead of a log still being written is
+answered when the log gets there."""
+import os
+import socket
+import subprocess
+import time
+
+from replay_logs import BODY, events, log_a, lost, read_topic  # noqa: F401 (a fixture)
+from weir_harness import REPLAY, free_port, http_get, load_json, veth_pair
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def request(session, first, count):
+    return session[:10].ljust(10, b" ") + first.to_bytes(8, "big") + count.to_bytes(2, "big")
+
+
+def answers(sock, wait=0.5):
+    """Every MoldUDP64 answer until wait seconds pass with none: {seq: payload}, the packets, and when the
+    first came (time.monotonic(), or None)."""
+    got, packets, first_at = {}, 0, None
+    sock.settimeout(wait)
+    while True:
+        try:
+            data = sock.recv(65535)
+        except socket.timeout:
+            return got, packets, first_at
+        packets += 1
+        first_at = first_at or time.monotonic()
+        seq, count, at = int.from_bytes(data[10:18], "big"), int.from_bytes(data[18:20], "big"), 20
+        for i in range(count):
+            n = int.from_bytes(data[at:at + 2], "big")
+            got[seq + i] = data[at + 2:at + 2 + n]
+            at += 2 + n
+
+
+def start_server(log, topic, listen, *more, ns=None):
+    cmd = [REPLAY, "serve", "--topic", topic, "--listen", listen, *more, log]
+    p = subprocess.Popen((["ip", "netns", "exec", ns] if ns else []) + cmd, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    assert "serving" in line, line + p.stderr.read()
+    return p
+
+
+def stop_server(p):
+    p.send_signal(2)
+    out, err = p.communicate(timeout=20)
+    assert p.returncode == 0, out + err
+    return out
+
+
+def metric(body, name):
+    return int(float(next(ln.split()[1] for ln in body.splitlines() if ln.startswith(name + " "))))
+
+
+def test_requests_are_answered_from_the_log_and_refusals_counted(log_a):
+    log, _, a = log_a
+    port, mport = free_port(), free_port()
+    srv = start_server(log, "itch", f"127.0.0.1:{port}", "--max-count", "50", "--rate", "20", "--burst", "10",
+                       "--metrics", f"127.0.0.1:{mport}")
+    try:
+        c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        c.bind(("127.0.0.1", 0))
+        hole = next(e for e in a if e.kind == "loss")
+        key, first, count = hole.source_key, max(1, hole.seq - 5), hole.count + 10
+        want = {e.seq: e.payload for e in a if e.kind == "event" and e.source_key == key and first <= e.seq < first + count}
+        c.sendto(request(key, first, count), ("127.0.0.1", port))
+        got = answers(c)[0]
+        assert got == want and len(want) == count - hole.count  # the hole's numbers are not sent
+        c.sendto(request(key, first, 60000), ("127.0.0.1", port))  # capped at 50
+        got = answers(c)[0]
+        assert len(got) <= 50 and max(got) < first + 50
+        for bad in (request(b"NOSUCHSESS", 1, 5), request(key, 1, 0), request(key, 1, 0xFFFF), b"short"):
+            c.sendto(bad, ("127.0.0.1", port))
+        assert answers(c)[1] == 0
+        # A flood from one requester: its own bucket runs dry, another requester is still served.
+        flood = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for _ in range(200):
+            flood.sendto(request(key, first, 1), ("127.0.0.1", port))
+        one = min(want)
+        c.sendto(request(key, one, 1), ("127.0.0.1", port))
+        assert answers(c)[0] == {one: want[one]}
+        status, body = http_get(f"http://127.0.0.1:{mport}/metrics")  # promtool checks it on the way
+        assert status == 200, body
+        assert metric(body, "weir_replay_serve_refused_unknown_total") == 1
+        assert metric(body, "weir_replay_serve_refused_count_total") == 2
+        assert metric(body, "weir_replay_serve_refused_malformed_total") == 1
+        assert metric(body, "weir_replay_serve_capped_total") == 1
+        assert 150 <= metric(body, "weir_replay_serve_refused_rate_total") <= 195
+        assert metric(body, "weir_replay_serve_events_lost_total") >= hole.count
+    finally:
+        out = stop_server(srv)
+    assert "unknown session" in out
+
+
+GAP_BODY = BODY.replace("decoder moldudp64 udp-port 26400 topic itch",
+                        "decoder moldudp64 udp-port 26400 topic itch rerequest 198.18.7.1:26401") \
+    .replace("sequence gap-timeout 300ms", "sequence gap-timeout 1500ms\nsequence rerequest-interval 40ms\n"
+             "sequence rerequest-max 6\nsequence rerequest-max-count 200")
+
+
+def test_a_second_weir_fills_its_gaps_from_a_server_on_the_first_ones_log(deploy, tmp_path, log_a):
+    log, _, a = log_a
+    with veth_pair(False) as (ns, iface):
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)  # the lossy hop listens on it
+        d = deploy("gapfill", f"--vdev=net_af_packet0,iface={iface},qpairs=1", GAP_BODY)
+        d.start_dataplane()
+        d.wait_running()
+        cp = d.start_control("--exit-when-done")
+        srv = start_server(log, "itch", "198.18.7.1:26401", "--rate", "10000", "--burst", "1000", ns=ns)
+        relay = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", os.path.join(HERE, "lossy_relay.py"),
+                                  "--listen", "127.0.0.1:26499", "--to", "198.18.7.2:26400", "--drop", "0.03",
+                                  "--seed", "5", "--idle", "2"], stdout=subprocess.PIPE, text=True)
+        assert relay.stdout.readline().strip() == "listening"
+        ev = [e for e in a if e.kind == "event"]
+        span = ev[-1].rx_ns - ev[0].rx_ns  # of the events: LOSS records come a gap timeout later
+        sender = subprocess.Popen(["ip", "netns", "exec", ns, REPLAY, "send", "--quiet", "--topic", "itch", "--to",
+                                   "127.0.0.1:26499", "--speed", f"{span / 6e9:.9f}", log],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # While the feed runs: a request ahead of log B, answered once B gets there.
+        follow_port = free_port()
+        key = a[-1].source_key
+        tail = [e for e in ev if e.source_key == key][-20:]
+        # A session the log has seen (one it never saw is refused), asked for where B is not yet.
+        while not os.path.isdir(os.path.join(d.log_dir, "itch")) or \
+                not any(e.source_key == key for e in read_topic(d.log_dir)):
+            assert sender.poll() is None, "the feed ended before the request was made"
+            time.sleep(0.05)
+        follower = start_server(d.log_dir, "itch", f"127.0.0.1:{follow_port}", "--deadline", "30")
+        had = {e.seq for e in read_topic(d.log_dir) if e.source_key == key}
+        assert not had & {e.seq for e in tail}, "log B had them already: the feed ran too fast for the test"
+        c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        c.sendto(request(key, tail[0].seq, 20), ("127.0.0.1", follow_port))
+        t0 = time.monotonic()
+        got, _, first_at = answers(c, wait=20)
+        waited = (first_at or t0) - t0
+        want = {e.seq: e.payload for e in a if e.kind == "event" and e.source_key == key
+                and tail[0].seq <= e.seq < tail[0].seq + 20}
+        assert got == want, (len(got), len(want), stop_server(follower))
+        sent = sender.communicate(timeout=120)
+        assert sender.returncode == 0, sent
+        assert "forwarded" in relay.communicate(timeout=30)[0]
+        deadline = time.time() + 30  # every gap recovered or timed out
+        while time.time() < deadline and sum(events(read_topic(d.log_dir)).values()) < sum(events(a).values()):
+            time.sleep(0.5)
+        time.sleep(2.5)  # the last gaps the log says lost time out in B too
+        d.stop(cp)
+        served = stop_server(srv)
+        followed = stop_server(follower)
+    b = read_topic(d.log_dir)
+    assert events(b) == events(a) and max(events(b).values()) == 1
+    assert lost(b) == lost(a)
+    t = load_json(d.dataplane_stats)["total"]
+    assert t["rerequests_sent"] > 0 and t["gap_events_recovered"] > 0, t
+    assert any("retransmitted" in e.flags for e in b if e.kind == "event")
+    assert " 0 late" in followed and "1 answered whole" in followed, followed
+    print(f"gap fill: {t['gap_events_recovered']} recovered; server: {served.strip()}; "
+          f"the request ahead of log B waited {waited:.2f} s")
