@@ -24,7 +24,7 @@ enum { EXIT_OK = WEIR_REPLAY_OK, EXIT_FAIL = WEIR_REPLAY_FAIL, EXIT_USAGE = WEIR
 struct options {
 	const char *log_dir, *topic, *to, *pcap, *from_addr, *metrics;
 	struct weir_replay_range range;
-	double speed;
+	double speed, heartbeat_s;
 	unsigned mtu, max_messages, ttl;
 	bool check, quiet, have_seq;
 };
@@ -57,6 +57,8 @@ usage(FILE *f)
 		"  --mtu N                 the IP MTU packets must fit (default 1500)\n"
 		"  --max-messages N        messages a packet at most (default 64)\n"
 		"  --ttl N                 multicast hops (default 1)\n"
+		"  --heartbeat SEC         paced, to a socket: each open source's heartbeat after SEC with\n"
+		"                          nothing sent (default 1; 0: none)\n"
 		"  --quiet                 no progress line each second\n"
 		"  --metrics ADDRESS:PORT  /metrics and /healthz while it sends (IPv4, plain HTTP)\n"
 		"  --check                 check the arguments and the range, send nothing\n"
@@ -113,6 +115,7 @@ parse_option(struct options *o, int c, char *arg)
 	case 'L': o->ttl = (unsigned)(parse_u64(arg, &v) ? 0 : v); return o->ttl < 1 || o->ttl > 255 ? -1 : 0;
 	case 'Q': o->quiet = true; return 0;
 	case 'P': o->metrics = arg; return 0;
+	case 'H': o->heartbeat_s = strtod(arg, &end); return *end || end == arg || o->heartbeat_s < 0 ? -1 : 0;
 	case 'c': o->check = true; return 0;
 	default: return -1;
 	}
@@ -131,9 +134,9 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "speed", required_argument, 0, 'x' }, { "mtu", required_argument, 0, 'm' },
 		{ "max-messages", required_argument, 0, 'M' }, { "ttl", required_argument, 0, 'L' },
 		{ "quiet", no_argument, 0, 'Q' }, { "check", no_argument, 0, 'c' }, { "metrics", required_argument, 0, 'P' },
-		{ 0, 0, 0, 0 },
+		{ "heartbeat", required_argument, 0, 'H' }, { 0, 0, 0, 0 },
 	};
-	*o = (struct options){ .speed = 1.0, .mtu = 1500, .max_messages = 64 };
+	*o = (struct options){ .speed = 1.0, .heartbeat_s = 1.0, .mtu = 1500, .max_messages = 64 };
 	int c;
 	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1)
 		if (parse_option(o, c, optarg) != 0) {
@@ -177,6 +180,8 @@ summary(const struct weir_replay_send *s, const struct options *o)
 	       " ends of session, offsets %" PRIu64 "-%" PRIu64 "; passed %" PRIu64 " holes (%" PRIu64
 	       " events the log says were lost)",
 	       m->packets, m->events, m->bytes, m->ends, m->first_offset, m->next_offset, m->holes, m->hole_events);
+	if (m->heartbeats)
+		printf("; %" PRIu64 " heartbeats while idle", m->heartbeats);
 	if (m->not_mold)
 		printf("; skipped %" PRIu64 " events of weir frame sources (no MoldUDP64 session)", m->not_mold);
 	if (m->too_big)
@@ -200,6 +205,7 @@ send_main(int argc, char **argv)
 	static struct weir_replay_send s;
 	s = (struct weir_replay_send){ .out = &out, .range = o.range, .speed = o.speed, .progress = !o.quiet,
 				       .quit = &quit };
+	s.idle.every_ns = (uint64_t)(o.heartbeat_s * 1e9);
 	if (open_out(&o, &out, err, sizeof(err)) != 0) {
 		fprintf(stderr, "weir-replay: %s\n", err);
 		return EXIT_FAIL;

@@ -38,6 +38,7 @@ weir_replay_send_render(const void *ctx, size_t *len)
 	counter(&b, "weir_replay_packets_sent_total", "MoldUDP64 packets sent", &m->packets);
 	counter(&b, "weir_replay_events_sent_total", "events sent", &m->events);
 	counter(&b, "weir_replay_bytes_sent_total", "UDP payload bytes sent", &m->bytes);
+	counter(&b, "weir_replay_heartbeats_sent_total", "heartbeats sent while nothing was due", &m->heartbeats);
 	counter(&b, "weir_replay_holes_passed_total", "LOSS records passed over (their numbers never sent)", &m->holes);
 	counter(&b, "weir_replay_hole_events_total", "events the passed LOSS records state lost", &m->hole_events);
 	counter(&b, "weir_replay_skipped_weir_frame_events_total", "events of weir frame sources (no MoldUDP64 session)",

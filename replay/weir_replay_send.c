@@ -47,6 +47,39 @@ wanted(const struct weir_replay_range *r, const uint8_t *key)
 	return false;
 }
 
+/* Every open source's heartbeat, now (a send error is the next packet's to say). */
+static void
+heartbeats(struct weir_replay_send *s, uint64_t now)
+{
+	static struct weir_replay_packet hb;
+	char err[8];
+	for (unsigned i = 0; i < WEIR_REPLAY_IDLE_SLOTS; i++) {
+		const struct weir_replay_idle_source *src = &s->idle.slot[i];
+		if (!src->used || src->ended)
+			continue;
+		weir_replay_control(&hb, src->key, src->next, WEIR_MOLD_HEARTBEAT, 0);
+		if (weir_replay_out_send(s->out, hb.buf, hb.len, 0, err, sizeof(err)) == 0)
+			weir_sw_add(&s->sum.heartbeats, 1);
+	}
+	s->idle.last_ns = now;
+}
+
+/* Sleeps towards due, waking for the heartbeats a silence owes. */
+static uint64_t
+sleep_until(struct weir_replay_send *s, uint64_t due, uint64_t now)
+{
+	uint64_t wake = due;
+	if (s->idle.every_ns && s->idle.last_ns + s->idle.every_ns < wake)
+		wake = s->idle.last_ns + s->idle.every_ns;
+	struct timespec ts = { .tv_sec = (time_t)(wake / 1000000000ull), .tv_nsec = (long)(wake % 1000000000ull) };
+	if (wake > now)
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	now = weir_monotonic_ns();
+	if (s->idle.every_ns && now >= s->idle.last_ns + s->idle.every_ns && now < due)
+		heartbeats(s, now);
+	return now;
+}
+
 /* Waits until the packet due at rx_ns is due (paced sockets); its lateness
  * goes to the pacing histogram. */
 static void
@@ -64,12 +97,8 @@ pace(struct weir_replay_send *s, uint64_t rx_ns)
 	/* Asleep until shortly before, then spinning: a sleep wakes up to
 	 * hundreds of us late here (measured: p50 <= 256 us with sleep alone). */
 	const uint64_t spin = 200000;
-	while (now + spin < due && !*s->quit) {
-		uint64_t wake = due - spin;
-		struct timespec ts = { .tv_sec = (time_t)(wake / 1000000000ull), .tv_nsec = (long)(wake % 1000000000ull) };
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-		now = weir_monotonic_ns();
-	}
+	while (now + spin < due && !*s->quit)
+		now = sleep_until(s, due - spin, now);
 	while (now < due && !*s->quit)
 		now = weir_monotonic_ns();
 	weir_hist_add(&s->sum.pacing, now - due, 1);
@@ -96,6 +125,9 @@ send_packet(struct weir_replay_send *s, struct weir_replay_packet *p, char *err,
 		return -1;
 	weir_sw_add(&s->sum.packets, 1);
 	weir_sw_add(&s->sum.bytes, p->len);
+	bool end = p->count == WEIR_MOLD_END_OF_SESSION;
+	weir_replay_idle_saw(&s->idle, p->key, end ? p->first_seq : p->first_seq + p->count, end);
+	s->idle.last_ns = weir_monotonic_ns();
 	p->len = 0;
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include "weir_hist.h"
 #include "weir_log_reader.h"
 #include "weir_record.h"
+#include "weir_replay_idle.h"
 #include "weir_replay_out.h"
 #include "weir_replay_pack.h"
 
@@ -31,6 +32,7 @@ struct weir_replay_range {
 
 struct weir_replay_summary {
 	uint64_t packets, events, bytes, ends;
+	uint64_t heartbeats;               /* sent while idle */
 	uint64_t holes, hole_events;       /* LOSS records passed over, and the events they state lost */
 	uint64_t not_mold;                 /* events of weir frame sources: no MoldUDP64 session */
 	uint64_t too_big;                  /* events no packet of --mtu could carry */
@@ -50,6 +52,7 @@ struct weir_replay_send {
 	/* pacing: the first packet's rx time and when it went */
 	uint64_t rx0_ns, mono0_ns;
 	uint64_t next_progress_ns;
+	struct weir_replay_idle idle;      /* idle.every_ns 0: no heartbeats */
 };
 
 /* Seeks to the range's start: 1 there, 0 nothing in range, -1 error (err). */

@@ -61,6 +61,7 @@ class Receiver:
         self.sock.bind((addr, 0))
         self.port = self.sock.getsockname()[1]
         self.events, self.ends, self.packets, self.arrival = Counter(), 0, 0, []
+        self.order = []  # (session, seq, count) of every packet, as they came
         self.sock.settimeout(0.2)
         self.done = False
         self.thread = threading.Thread(target=self.run, daemon=True)
@@ -75,6 +76,7 @@ class Receiver:
             self.packets += 1
             self.arrival.append(time.monotonic())
             session, seq, count = data[:10], int.from_bytes(data[10:18], "big"), int.from_bytes(data[18:20], "big")
+            self.order.append((session, seq, count))
             if count == 0xFFFF:
                 self.ends += 1
                 continue
@@ -123,6 +125,28 @@ def test_a_paced_replay_keeps_the_recorded_spacing(log_a):
     assert sum(rx.events.values()) == 3000 and rx.events == mold_events(first)
     assert "pacing error p50" in r.stdout
     print(r.stdout.strip())
+
+
+def test_a_paced_replay_heartbeats_each_open_source_through_a_silence(log_a):
+    """The longest silence among the first 1,000 events, stretched to a second, with a heartbeat every 0.3 s: each
+    open source's heartbeat says the next number it will send, as the feed's would have."""
+    log, _, a = log_a
+    first = [e for e in a if e.kind == "event"][:1000]
+    times = sorted({e.rx_ns for e in first})
+    speed = max(t1 - t0 for t0, t1 in zip(times, times[1:])) / 1e9
+    rx = Receiver(socket.AF_INET, "127.0.0.1")
+    r = replay("--topic", "itch", "--to", f"127.0.0.1:{rx.port}", "--speed", f"{speed:.12f}", "--count", "1000",
+               "--heartbeat", "0.3", log)
+    rx.stop()
+    assert rx.events == mold_events(first)
+    next_of, beats = {}, 0
+    for session, seq, count in rx.order:
+        if count == 0:
+            beats += 1
+            assert seq == next_of[session], (session, seq, next_of[session])
+        elif count != 0xFFFF:
+            next_of[session] = max(next_of.get(session, 0), seq + count)  # a late fill does not move it back
+    assert beats >= 3 and figure(r.stdout, "heartbeats while idle") == beats, r.stdout
 
 
 def test_bad_arguments_and_empty_ranges_are_said_plainly(log_a, tmp_path):
