@@ -269,17 +269,39 @@ metrics_attach(struct weir_metrics_src *msrc, const struct weir_config *cfg, con
 }
 
 /* After the dataplane's process is gone: takes everything it published
- * (its rings' tails are final) and commits it. */
+ * (its rings' tails are final) and commits it.  A log that takes no writes
+ * (a full disk) is waited for as while the dataplane ran: the rings hold the
+ * records meanwhile, and leaving them there would keep the next dataplane
+ * from starting.  -1 on a signal (said in err) or a failure. */
 static int
 drain_what_is_left(struct weir_drain *d, char *err, size_t errlen)
 {
-	for (;;) {
-		int moved = weir_drain_poll(d, weir_realtime_ns(), err, errlen);
-		if (moved < 0 || weir_drain_suspended(d))
+	bool said = false;
+	while (!quit) {
+		uint64_t now = weir_realtime_ns();
+		if (weir_drain_suspended(d)) {
+			if (!said)
+				printf("weir-control: the log takes no writes: waiting for it to drain what is left "
+				       "(%" PRIu64 " bytes in the rings)\n", weir_drain_lag_bytes(d));
+			said = true;
+			if (weir_drain_resume(d, now, err, errlen) != 0) {
+				usleep(10 * 1000);
+				continue;
+			}
+		}
+		int moved = weir_drain_poll(d, now, err, errlen);
+		if (moved < 0)
 			return -1;
-		if (moved == 0 && weir_drain_caught_up(d))
-			return weir_drain_commit(d, weir_realtime_ns(), err, errlen);
+		if (moved == 0 && !weir_drain_suspended(d) && weir_drain_caught_up(d)) {
+			if (weir_drain_commit(d, weir_realtime_ns(), err, errlen) != 0)
+				return -1;
+			if (!weir_drain_suspended(d)) /* a refused commit suspends: its records are read again */
+				return 0;
+		}
 	}
+	snprintf(err, errlen, "stopped by a signal with %" PRIu64 " bytes still in the rings (the next weir-control "
+		 "drains them)", weir_drain_lag_bytes(d));
+	return -1;
 }
 
 enum drain_end { DRAIN_DONE, DRAIN_FAILED, DRAIN_PRIMARY_GONE };
