@@ -8,6 +8,8 @@ import socket
 import subprocess
 import time
 
+import pytest
+
 from replay_logs import BODY, events, log_a, lost, read_topic  # noqa: F401 (a fixture)
 from weir_harness import REPLAY, free_port, http_get, load_json, veth_pair
 
@@ -37,10 +39,22 @@ def answers(sock, wait=0.5):
             at += 2 + n
 
 
-def start_server(log, topic, listen, *more, ns=None):
+@pytest.fixture
+def procs():
+    """Every process a test starts, ended by pid if the test did not end it: a failing test leaks none."""
+    started = []
+    yield started
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def start_server(procs, log, topic, listen, *more, ns=None):
     cmd = [REPLAY, "serve", "--topic", topic, "--listen", listen, *more, log]
     p = subprocess.Popen((["ip", "netns", "exec", ns] if ns else []) + cmd, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
+    procs.append(p)
     line = p.stdout.readline()
     assert "serving" in line, line + p.stderr.read()
     return p
@@ -57,10 +71,10 @@ def metric(body, name):
     return int(float(next(ln.split()[1] for ln in body.splitlines() if ln.startswith(name + " "))))
 
 
-def test_requests_are_answered_from_the_log_and_refusals_counted(log_a):
+def test_requests_are_answered_from_the_log_and_refusals_counted(log_a, procs):
     log, _, a = log_a
     port, mport = free_port(), free_port()
-    srv = start_server(log, "itch", f"127.0.0.1:{port}", "--max-count", "50", "--rate", "20", "--burst", "10",
+    srv = start_server(procs, log, "itch", f"127.0.0.1:{port}", "--max-count", "50", "--rate", "20", "--burst", "10",
                        "--metrics", f"127.0.0.1:{mport}")
     try:
         c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -103,7 +117,7 @@ GAP_BODY = BODY.replace("decoder moldudp64 udp-port 26400 topic itch",
              "sequence rerequest-max 6\nsequence rerequest-max-count 200")
 
 
-def test_a_second_weir_fills_its_gaps_from_a_server_on_the_first_ones_log(deploy, tmp_path, log_a):
+def test_a_second_weir_fills_its_gaps_from_a_server_on_the_first_ones_log(deploy, tmp_path, log_a, procs):
     log, _, a = log_a
     with veth_pair(False) as (ns, iface):
         subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)  # the lossy hop listens on it
@@ -111,16 +125,18 @@ def test_a_second_weir_fills_its_gaps_from_a_server_on_the_first_ones_log(deploy
         d.start_dataplane()
         d.wait_running()
         cp = d.start_control("--exit-when-done")
-        srv = start_server(log, "itch", "198.18.7.1:26401", "--rate", "10000", "--burst", "1000", ns=ns)
+        srv = start_server(procs, log, "itch", "198.18.7.1:26401", "--rate", "10000", "--burst", "1000", ns=ns)
         relay = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", os.path.join(HERE, "lossy_relay.py"),
                                   "--listen", "127.0.0.1:26499", "--to", "198.18.7.2:26400", "--drop", "0.03",
                                   "--seed", "5", "--idle", "2"], stdout=subprocess.PIPE, text=True)
+        procs.append(relay)
         assert relay.stdout.readline().strip() == "listening"
         ev = [e for e in a if e.kind == "event"]
         span = ev[-1].rx_ns - ev[0].rx_ns  # of the events: LOSS records come a gap timeout later
         sender = subprocess.Popen(["ip", "netns", "exec", ns, REPLAY, "send", "--quiet", "--topic", "itch", "--to",
                                    "127.0.0.1:26499", "--speed", f"{span / 6e9:.9f}", log],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append(sender)
         # While the feed runs: a request ahead of log B, answered once B gets there.
         follow_port = free_port()
         key = a[-1].source_key
@@ -130,7 +146,7 @@ def test_a_second_weir_fills_its_gaps_from_a_server_on_the_first_ones_log(deploy
                 not any(e.source_key == key for e in read_topic(d.log_dir)):
             assert sender.poll() is None, "the feed ended before the request was made"
             time.sleep(0.05)
-        follower = start_server(d.log_dir, "itch", f"127.0.0.1:{follow_port}", "--deadline", "30")
+        follower = start_server(procs, d.log_dir, "itch", f"127.0.0.1:{follow_port}", "--deadline", "30")
         had = {e.seq for e in read_topic(d.log_dir) if e.source_key == key}
         assert not had & {e.seq for e in tail}, "log B had them already: the feed ran too fast for the test"
         c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
