@@ -26,21 +26,13 @@
 #include "weir_attach.h"
 #include "weir_config.h"
 #include "weir_crash.h"
+#include "weir_quit.h"
 #include "weir_time.h"
 #include "weir_drain.h"
 #include "weir_http.h"
 #include "weir_metrics.h"
 #include "weir_priv.h"
 #include "weir_report.h"
-
-static volatile sig_atomic_t quit;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	quit = 1;
-}
 
 struct options {
 	const char *config;
@@ -210,7 +202,7 @@ attach_regions(struct weir_shm *shm, const struct options *o, struct weir_info *
 		for (unsigned i = 0; i < (*info)->n_workers; i++)
 			weir_shm_detach(rings[i], weir_ring_memsize(rings[i]->size_bytes));
 		weir_info_detach(shm, *info, sizeof(**info));
-		if (quit)
+		if (weir_quit)
 			return 1;
 		if (o->exit_when_done && waited >= o->wait_primary_s) { /* never a wait without end */
 			printf("weir-control: no weir-dataplane came in %.0f s, and nothing is left to drain: done\n",
@@ -277,7 +269,7 @@ static int
 drain_what_is_left(struct weir_drain *d, char *err, size_t errlen)
 {
 	bool said = false;
-	while (!quit) {
+	while (!weir_quit) {
 		uint64_t now = weir_realtime_ns();
 		if (weir_drain_suspended(d)) {
 			if (!said)
@@ -333,7 +325,7 @@ drain_until_done(struct control *ctl)
 	size_t errlen = sizeof(ctl->err);
 	uint64_t last_summary = weir_realtime_ns(), last_persisted = 0, next_alive_check = 0;
 	enum drain_end end = DRAIN_DONE;
-	while (!quit) {
+	while (!weir_quit) {
 		uint64_t now = weir_realtime_ns();
 		if (weir_drain_suspended(d) && weir_drain_resume(d, now, err, errlen) != 0)
 			usleep(10 * 1000); /* the rings hold the records meanwhile */
@@ -465,8 +457,7 @@ main(int argc, char **argv)
 	ctl.user = (struct weir_priv_user){ ctl.cfg.run_user, ctl.cfg.run_uid, ctl.cfg.run_gid };
 	if (weir_priv_start("weir-control", &ctl.user, ctl.cfg.path, ctl.cfg.line_user) != 0)
 		return 1; /* before any thread */
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	weir_quit_on_signals();
 	ctl.msrc = (struct weir_metrics_src){ .cfg = &ctl.cfg, .start_ns = weir_realtime_ns(),
 					      .heartbeat_stale_ns = 2000000000ull };
 	snprintf(ctl.msrc.prefix, sizeof(ctl.msrc.prefix), "%s", weir_config_file_prefix(&ctl.cfg));
@@ -480,7 +471,7 @@ main(int argc, char **argv)
 	if (weir_priv_settle("weir-control", &ctl.user, given, NULL) != 0 ||
 	    weir_attach(&ctl.cfg, "weir-control", &ctl.shm) != 0) {
 		weir_http_stop(ctl.metrics);
-		return quit ? 0 : 1;
+		return weir_quit ? 0 : 1;
 	}
 	pin_to_control_lcore(&ctl.cfg);
 	/* Attached: every way out from here detaches. */
@@ -490,13 +481,13 @@ main(int argc, char **argv)
 		end = drain_until_done(&ctl);
 		if (ctl.o.stats_json)
 			write_stats_json(ctl.o.stats_json, &ctl.d, ctl.info);
-	} else if (quit || attached == 2) {
+	} else if (weir_quit || attached == 2) {
 		end = DRAIN_DONE; /* told to stop while waiting for a dataplane, or nothing to drain */
 	}
 	weir_http_stop(ctl.metrics);
 	if (ctl.drain_open)
 		weir_drain_close(&ctl.d);
-	if (end == DRAIN_PRIMARY_GONE && !ctl.o.exit_when_done && !quit)
+	if (end == DRAIN_PRIMARY_GONE && !ctl.o.exit_when_done && !weir_quit)
 		wait_for_the_next_dataplane(&ctl, argv, argc);
 	return end == DRAIN_FAILED ? 1 : 0;
 }

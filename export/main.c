@@ -14,16 +14,8 @@
 #include "weir_crash.h"
 #include "weir_export.h"
 #include "weir_http.h"
+#include "weir_quit.h"
 #include "weir_time.h"
-
-static volatile int quit; /* sig_atomic_t is an int here */
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	quit = 1;
-}
 
 static void
 usage(FILE *f)
@@ -66,7 +58,7 @@ run(struct weir_config *cfg, double idle_exit_s)
 {
 	static struct weir_exporter x;
 	static char err[4096];
-	x.stop = &quit;
+	x.stop = &weir_quit;
 	weir_export_init(&x, cfg, cfg->log_dir);
 	struct weir_http *http = NULL;
 	if (cfg->exp.metrics_port) {
@@ -89,7 +81,7 @@ run(struct weir_config *cfg, double idle_exit_s)
 	fflush(stdout);
 	int rc = 0;
 	uint64_t idle_since = weir_monotonic_ns();
-	while (!quit) {
+	while (!weir_quit) {
 		uint64_t now = weir_monotonic_ns();
 		int produced = weir_export_step(&x, now, err, sizeof(err));
 		if (produced < 0) {
@@ -154,8 +146,7 @@ main(int argc, char **argv)
 	int rc = check(path, &cfg);
 	if (rc)
 		return rc;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	weir_quit_on_signals();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return run(&cfg, idle_exit_s);
 }

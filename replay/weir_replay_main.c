@@ -13,6 +13,7 @@
 
 #include "weir_crash.h"
 #include "weir_moldudp64.h"
+#include "weir_quit.h"
 #include "weir_replay_cli.h"
 #include "weir_replay_metrics.h"
 #include "weir_replay_send.h"
@@ -28,15 +29,6 @@ struct options {
 	unsigned mtu, max_messages, ttl;
 	bool check, quiet, have_seq;
 };
-
-static volatile int quit;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	quit = 1;
-}
 
 static void
 usage(FILE *f)
@@ -204,7 +196,7 @@ send_main(int argc, char **argv)
 	static struct weir_replay_out out;
 	static struct weir_replay_send s;
 	s = (struct weir_replay_send){ .out = &out, .range = o.range, .speed = o.speed, .progress = !o.quiet,
-				       .quit = &quit };
+				       .quit = &weir_quit };
 	s.idle.every_ns = (uint64_t)(o.heartbeat_s * 1e9);
 	if (open_out(&o, &out, err, sizeof(err)) != 0) {
 		fprintf(stderr, "weir-replay: %s\n", err);
@@ -250,8 +242,7 @@ int
 main(int argc, char **argv)
 {
 	weir_crash_trace_install("weir-replay");
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	weir_quit_on_signals();
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return EXIT_OK;
@@ -259,7 +250,7 @@ main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "send") == 0)
 		return send_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "serve") == 0)
-		return weir_replay_serve_main(argc - 1, argv + 1, &quit);
+		return weir_replay_serve_main(argc - 1, argv + 1, &weir_quit);
 	usage(stderr);
 	return EXIT_USAGE;
 }

@@ -19,6 +19,7 @@
 #include "weir_info.h"
 #include "weir_log.h"
 #include "weir_log_reader.h"
+#include "weir_quit.h"
 #include "weir_record.h"
 #include "weir_time_parse.h"
 
@@ -39,15 +40,6 @@ struct options {
 	bool follow, verify_only;
 	const char *register_name;
 };
-
-static volatile sig_atomic_t quit;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	quit = 1;
-}
 
 static void
 usage(FILE *f)
@@ -257,7 +249,7 @@ read_topic(const char *root, const char *topic, const struct options *o)
 	struct weir_log_reader *r;
 	char err[768];
 	while (weir_log_reader_open(&r, root, topic, err, sizeof(err)) != 0) {
-		if (!o->follow || errno != ENOENT || quit) {
+		if (!o->follow || errno != ENOENT || weir_quit) {
 			fprintf(stderr, "weir-read: %s\n", err);
 			return EXIT_DAMAGE;
 		}
@@ -281,7 +273,7 @@ read_topic(const char *root, const char *topic, const struct options *o)
 		return pc;
 	}
 	uint64_t records = 0, by_kind[WEIR_REC_KIND_MAX] = { 0 }, since_mark = 0;
-	while (!quit && (o->count == 0 || records < o->count)) {
+	while (!weir_quit && (o->count == 0 || records < o->count)) {
 		struct weir_log_item it;
 		int rc = weir_log_reader_next(r, &it);
 		if (rc == WEIR_LOG_READ_ENTRY) {
@@ -476,8 +468,7 @@ main(int argc, char **argv)
 	int code;
 	if (parse_options(argc, argv, &o, &code) != 0)
 		return code;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	weir_quit_on_signals();
 	const char *root = argv[optind];
 	if (o.topic)
 		return read_topic(root, o.topic, &o);

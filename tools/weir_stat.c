@@ -13,19 +13,11 @@
 
 #include "weir_attach.h"
 #include "weir_config.h"
+#include "weir_quit.h"
 #include "weir_report.h"
 #include "weir_seq_layout.h"
 #include "weir_shm.h"
 #include "weir_time.h"
-
-static volatile sig_atomic_t quit;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	quit = 1;
-}
 
 static void
 usage(FILE *f)
@@ -121,8 +113,7 @@ main(int argc, char **argv)
 	for (unsigned l = 0; l < WEIR_MAX_LINES; l++)
 		if (weir_config_line_name(&cfg, l, names[l], sizeof(names[l])))
 			line_names[l] = names[l];
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	weir_quit_on_signals();
 	struct weir_shm shm;
 	if (weir_attach(&cfg, "weir-stat", &shm) != 0)
 		return 1;
@@ -142,7 +133,7 @@ main(int argc, char **argv)
 	struct weir_worker_counters prev, now;
 	weir_counters_sum(info->workers, info->n_workers, &prev);
 	uint64_t t_prev = weir_monotonic_ns();
-	for (long i = 0; !quit && (count < 0 || i < count); i++) {
+	for (long i = 0; !weir_quit && (count < 0 || i < count); i++) {
 		usleep((useconds_t)(interval * 1e6));
 		uint64_t t_now = weir_monotonic_ns();
 		double dt = (double)(t_now - t_prev) / 1e9;
