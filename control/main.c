@@ -261,17 +261,23 @@ metrics_attach(struct weir_metrics_src *msrc, const struct weir_config *cfg, con
 }
 
 /* After the dataplane's process is gone: takes everything it published
- * (its rings' tails are final) and commits it.  A log that takes no writes
- * (a full disk) is waited for as while the dataplane ran: the rings hold the
- * records meanwhile, and leaving them there would keep the next dataplane
- * from starting.  -1 on a signal (said in err) or a failure. */
+ * (its rings' tails are final) and commits it, a signal or not.  A log that
+ * takes no writes (a full disk) is waited for as while the dataplane ran:
+ * the rings hold the records meanwhile, and leaving them there would keep
+ * the next dataplane from starting; only that wait a signal ends (-1, said
+ * in err).  -1 on a failure too. */
 static int
 drain_what_is_left(struct weir_drain *d, char *err, size_t errlen)
 {
 	bool said = false;
-	while (!weir_quit) {
+	for (;;) {
 		uint64_t now = weir_realtime_ns();
 		if (weir_drain_suspended(d)) {
+			if (weir_quit) {
+				snprintf(err, errlen, "stopped by a signal with %" PRIu64 " bytes still in the rings (the "
+					 "next weir-control drains them)", weir_drain_lag_bytes(d));
+				return -1;
+			}
 			if (!said)
 				printf("weir-control: the log takes no writes: waiting for it to drain what is left "
 				       "(%" PRIu64 " bytes in the rings)\n", weir_drain_lag_bytes(d));
@@ -291,9 +297,6 @@ drain_what_is_left(struct weir_drain *d, char *err, size_t errlen)
 				return 0;
 		}
 	}
-	snprintf(err, errlen, "stopped by a signal with %" PRIu64 " bytes still in the rings (the next weir-control "
-		 "drains them)", weir_drain_lag_bytes(d));
-	return -1;
 }
 
 enum drain_end { DRAIN_DONE, DRAIN_FAILED, DRAIN_PRIMARY_GONE };
