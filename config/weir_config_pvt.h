@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "weir_config.h"
+#include "weir_number.h"
 #include "weir_diag.h"
 
 #define WEIR_CONFIG_MAX_SETTINGS 128
@@ -26,7 +27,6 @@ struct weir_config_ctx {
 };
 
 /* Each 0, or -1 with the error reported; what names the setting in it. */
-int weir_config_u64(const char *s, uint64_t *v); /* reports nothing */
 int weir_config_uint_range(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t lo, uint64_t hi,
 			   uint64_t *v);
 /* 4096, 64K, 16M, 1G (powers of 1024). */

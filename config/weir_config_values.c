@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "weir_config_pvt.h"
+#include "weir_endpoint.h"
+#include "weir_number.h"
 
 /* "${NAME}" is replaced by the environment's value; unset is an error
  * (quiet: -2, the name in unset, for the caller to judge). */
@@ -59,24 +61,10 @@ weir_config_expand_env(struct weir_config_ctx *ctx, const char *in, char *out, s
 }
 
 int
-weir_config_u64(const char *s, uint64_t *v)
-{
-	if (!isdigit((unsigned char)s[0]))
-		return -1;
-	errno = 0;
-	char *end;
-	unsigned long long x = strtoull(s, &end, 10);
-	if (errno || *end)
-		return -1;
-	*v = x;
-	return 0;
-}
-
-int
 weir_config_uint_range(struct weir_config_ctx *ctx, const char *what, const char *tok, uint64_t lo, uint64_t hi,
 		 uint64_t *v)
 {
-	if (weir_config_u64(tok, v) != 0 || *v < lo || *v > hi) {
+	if (weir_parse_u64(tok, v) != 0 || *v < lo || *v > hi) {
 		weir_diag_fail(&ctx->d, "%s \"%s\" is not valid: give an integer from %llu to %llu", what, tok,
 		     (unsigned long long)lo, (unsigned long long)hi);
 		return -1;
@@ -100,7 +88,7 @@ weir_config_size(struct weir_config_ctx *ctx, const char *what, const char *tok,
 	case 'G': mult = 1ull << 30; num[l - 1] = 0; break;
 	default: break;
 	}
-	if (weir_config_u64(num, v) != 0 || *v == 0 || *v > (1ull << 40) / mult)
+	if (weir_parse_u64(num, v) != 0 || *v == 0 || *v > (1ull << 40) / mult)
 		goto bad;
 	*v *= mult;
 	return 0;
@@ -131,7 +119,7 @@ weir_config_duration(struct weir_config_ctx *ctx, const char *what, const char *
 		goto bad;
 	memcpy(num, tok, l - unit_len);
 	num[l - unit_len] = 0;
-	if (weir_config_u64(num, ns) != 0 || *ns > 3600ull * 1000000000ull / mult)
+	if (weir_parse_u64(num, ns) != 0 || *ns > 3600ull * 1000000000ull / mult)
 		goto bad;
 	*ns *= mult;
 	return 0;
@@ -153,7 +141,7 @@ weir_config_age(struct weir_config_ctx *ctx, const char *what, const char *tok, 
 		memcpy(num, tok, l - 1);
 		num[l - 1] = 0;
 		uint64_t v;
-		if (weir_config_u64(num, &v) != 0 || v > 3650ull * 86400 / units[u].s)
+		if (weir_parse_u64(num, &v) != 0 || v > 3650ull * 86400 / units[u].s)
 			break;
 		*ns = v * units[u].s * 1000000000ull;
 		return 0;
@@ -175,10 +163,10 @@ weir_config_corelist(struct weir_config_ctx *ctx, const char *tok, struct weir_c
 		uint64_t lo, hi;
 		if (dash) {
 			*dash = 0;
-			if (weir_config_u64(part, &lo) || weir_config_u64(dash + 1, &hi) || lo > hi)
+			if (weir_parse_u64(part, &lo) || weir_parse_u64(dash + 1, &hi) || lo > hi)
 				goto bad;
 		} else {
-			if (weir_config_u64(part, &lo))
+			if (weir_parse_u64(part, &lo))
 				goto bad;
 			hi = lo;
 		}
@@ -251,7 +239,7 @@ weir_config_port_sel(struct weir_config_ctx *ctx, const char *tok, int *port)
 		*port = -1;
 		return 0;
 	}
-	if (weir_config_u64(tok, &v) || v >= WEIR_MAX_PORTS) {
+	if (weir_parse_u64(tok, &v) || v >= WEIR_MAX_PORTS) {
 		weir_diag_fail(&ctx->d, "port \"%s\" is not valid: write all or a port id below %d", tok,
 		     WEIR_MAX_PORTS);
 		return -1;
@@ -260,20 +248,36 @@ weir_config_port_sel(struct weir_config_ctx *ctx, const char *tok, int *port)
 	return 0;
 }
 
+/* tok as ADDRESS:PORT (weir_endpoint.h, the tools' parser too), IPv4 only
+ * when v4_only; said with the line otherwise. */
+static int
+endpoint(struct weir_config_ctx *ctx, const char *tok, bool v4_only, union weir_sockaddr *a)
+{
+	if (weir_endpoint_parse(tok, a) == 0 && (!v4_only || a->sa.sa_family == AF_INET))
+		return 0;
+	const char *colon = strstr(tok, "]:");
+	char *end;
+	unsigned long p = colon ? strtoul(colon + 2, &end, 10) : 0;
+	if (!v4_only && tok[0] == '[' && colon && *end == 0 && p > 0 && p <= 65535)
+		weir_diag_fail(&ctx->d, "address \"%s\": \"%.*s\" is not an IPv6 address", tok, (int)(colon - tok - 1),
+			       tok + 1);
+	else if (v4_only)
+		weir_diag_fail(&ctx->d, "address \"%s\" is not valid: write IPV4:PORT, e.g. 198.18.0.1:26401", tok);
+	else
+		weir_diag_fail(&ctx->d, "address \"%s\" is not valid: write IPV4:PORT or [IPV6]:PORT, e.g. "
+					"[2001:db8::1]:26401", tok);
+	return -1;
+}
+
 /* "198.18.0.1:26401" -> address and port in network order. */
 int
 weir_config_ipv4_port(struct weir_config_ctx *ctx, const char *tok, uint32_t *ip, uint16_t *port)
 {
-	unsigned a, b, c, d, p;
-	char tail;
-	if (sscanf(tok, "%u.%u.%u.%u:%u%c", &a, &b, &c, &d, &p, &tail) != 5 || a > 255 || b > 255 || c > 255 ||
-	    d > 255 || p == 0 || p > 65535) {
-		weir_diag_fail(&ctx->d, "address \"%s\" is not valid: write IPV4:PORT, e.g. 198.18.0.1:26401", tok);
+	union weir_sockaddr a;
+	if (endpoint(ctx, tok, true, &a) != 0)
 		return -1;
-	}
-	uint8_t bytes[4] = { (uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d };
-	memcpy(ip, bytes, 4);
-	*port = (uint16_t)((p >> 8) | ((p & 0xFF) << 8));
+	*ip = a.v4.sin_addr.s_addr;
+	*port = a.v4.sin_port;
 	return 0;
 }
 
@@ -281,28 +285,18 @@ int
 weir_config_ip_port(struct weir_config_ctx *ctx, const char *tok, uint8_t *family, uint32_t *ip4, uint8_t ip6[16],
 		    uint16_t *port)
 {
-	if (tok[0] != '[') {
+	union weir_sockaddr a;
+	if (endpoint(ctx, tok, false, &a) != 0)
+		return -1;
+	if (a.sa.sa_family == AF_INET6) {
+		*family = 6;
+		memcpy(ip6, &a.v6.sin6_addr, 16);
+		*port = a.v6.sin6_port;
+	} else {
 		*family = 4;
-		return weir_config_ipv4_port(ctx, tok, ip4, port);
+		*ip4 = a.v4.sin_addr.s_addr;
+		*port = a.v4.sin_port;
 	}
-	char host[64];
-	const char *close = strchr(tok, ']');
-	unsigned p;
-	char tail;
-	if (close == NULL || (size_t)(close - tok - 1) >= sizeof(host) || sscanf(close + 1, ":%u%c", &p, &tail) != 1 ||
-	    p == 0 || p > 65535) {
-		weir_diag_fail(&ctx->d, "address \"%s\" is not valid: write IPV4:PORT or [IPV6]:PORT, e.g. [2001:db8::1]:26401",
-			       tok);
-		return -1;
-	}
-	memcpy(host, tok + 1, (size_t)(close - tok - 1));
-	host[close - tok - 1] = 0;
-	if (inet_pton(AF_INET6, host, ip6) != 1) {
-		weir_diag_fail(&ctx->d, "address \"%s\": \"%s\" is not an IPv6 address", tok, host);
-		return -1;
-	}
-	*family = 6;
-	*port = (uint16_t)((p >> 8) | ((p & 0xFF) << 8));
 	return 0;
 }
 

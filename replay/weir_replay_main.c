@@ -3,7 +3,6 @@
  * MoldUDP64 to a UDP socket or into a pcap file (weir_replay_send.h);
  * `serve` answers MoldUDP64 re-requests from it (weir_replay_serve.h).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -13,6 +12,7 @@
 
 #include "weir_crash.h"
 #include "weir_moldudp64.h"
+#include "weir_number.h"
 #include "weir_quit.h"
 #include "weir_replay_cli.h"
 #include "weir_replay_metrics.h"
@@ -73,15 +73,6 @@ add_sources(struct weir_replay_range *r, char *list)
 }
 
 static int
-parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return *s == 0 || *end || errno || *s == '-' ? -1 : 0;
-}
-
-static int
 parse_option(struct options *o, int c, char *arg)
 {
 	uint64_t v = 0;
@@ -92,19 +83,19 @@ parse_option(struct options *o, int c, char *arg)
 	case 'o': o->to = arg; return 0;
 	case 'p': o->pcap = arg; return 0;
 	case 'a': o->from_addr = arg; return 0;
-	case 'f': r->from = WEIR_REPLAY_FROM_OFFSET; return parse_u64(arg, &r->from_offset);
+	case 'f': r->from = WEIR_REPLAY_FROM_OFFSET; return weir_parse_u64(arg, &r->from_offset);
 	case 'T': r->from = WEIR_REPLAY_FROM_TIME; return weir_time_parse(arg, &r->from_ns);
 	case 'S': r->from = WEIR_REPLAY_FROM_SEQ; return weir_source_parse(arg, ' ', r->from_source);
-	case 'q': o->have_seq = true; return parse_u64(arg, &r->from_seq);
-	case 'u': return parse_u64(arg, &r->until_offset) || r->until_offset == 0 ? -1 : 0;
+	case 'q': o->have_seq = true; return weir_parse_u64(arg, &r->from_seq);
+	case 'u': return weir_parse_u64(arg, &r->until_offset) || r->until_offset == 0 ? -1 : 0;
 	case 'U': return weir_time_parse(arg, &r->until_ns);
-	case 'n': return parse_u64(arg, &r->count) || r->count == 0 ? -1 : 0;
+	case 'n': return weir_parse_u64(arg, &r->count) || r->count == 0 ? -1 : 0;
 	case 's': return add_sources(r, arg);
 	case 'x': o->speed = strtod(arg, &end); return *end || end == arg || o->speed < 0 ? -1 : 0;
-	case 'm': o->mtu = (unsigned)(parse_u64(arg, &v) ? 0 : v); return o->mtu < 128 || o->mtu > 9216 ? -1 : 0;
-	case 'M': o->max_messages = (unsigned)(parse_u64(arg, &v) ? 0 : v);
+	case 'm': o->mtu = (unsigned)(weir_parse_u64(arg, &v) ? 0 : v); return o->mtu < 128 || o->mtu > 9216 ? -1 : 0;
+	case 'M': o->max_messages = (unsigned)(weir_parse_u64(arg, &v) ? 0 : v);
 		return o->max_messages < 1 || o->max_messages > 0xFFFE ? -1 : 0;
-	case 'L': o->ttl = (unsigned)(parse_u64(arg, &v) ? 0 : v); return o->ttl < 1 || o->ttl > 255 ? -1 : 0;
+	case 'L': o->ttl = (unsigned)(weir_parse_u64(arg, &v) ? 0 : v); return o->ttl < 1 || o->ttl > 255 ? -1 : 0;
 	case 'Q': o->quiet = true; return 0;
 	case 'P': o->metrics = arg; return 0;
 	case 'H': o->heartbeat_s = strtod(arg, &end); return *end || end == arg || o->heartbeat_s < 0 ? -1 : 0;

@@ -19,6 +19,7 @@
 #include "weir_info.h"
 #include "weir_log.h"
 #include "weir_log_reader.h"
+#include "weir_number.h"
 #include "weir_quit.h"
 #include "weir_record.h"
 #include "weir_time_parse.h"
@@ -347,10 +348,7 @@ cmp_str(const void *a, const void *b)
 static int
 parse_u64(const char *what, const char *s, uint64_t *v)
 {
-	char *end;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	if (*end || end == s || errno || s[0] == '-') {
+	if (weir_parse_u64(s, v) != 0) {
 		fprintf(stderr, "weir-read: %s \"%s\" is not a whole number\n", what, s);
 		return -1;
 	}

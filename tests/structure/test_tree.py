@@ -11,7 +11,7 @@ ALLOWED = {
     "base": set(),
     "layout": set(),
     "wire": {"layout"},
-    "config": {"layout"},
+    "config": {"layout", "base"},
     "shm": {"layout", "config", "base"},
     "priv": set(),
     "log": {"layout", "base"},
