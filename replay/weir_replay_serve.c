@@ -51,17 +51,18 @@ send_packet(struct weir_replay_server *s, const union weir_sockaddr *to)
 	struct weir_replay_packet *p = &s->pk.pkt;
 	if (p->len == 0)
 		return;
-	/* A full send queue is waited for briefly; an answer is never cut short. */
-	for (int tries = 0; tries < 1000; tries++) {
-		if (sendto(s->fd, p->buf, p->len, 0, &to->sa, weir_sockaddr_len(to)) == (ssize_t)p->len) {
-			weir_sw_add(&s->fig.packets_sent, 1);
-			weir_sw_add(&s->fig.events_sent, p->count);
+	/* A full send queue is waited for briefly (50 ms at most), then counted. */
+	bool sent = false;
+	for (int tries = 0; tries < 1000 && !sent; tries++) {
+		sent = sendto(s->fd, p->buf, p->len, 0, &to->sa, weir_sockaddr_len(to)) == (ssize_t)p->len;
+		if (!sent && errno != EAGAIN && errno != ENOBUFS && errno != EINTR)
 			break;
-		}
-		if (errno != EAGAIN && errno != ENOBUFS && errno != EINTR)
-			break;
-		usleep(50);
+		if (!sent)
+			usleep(50);
 	}
+	weir_sw_add(sent ? &s->fig.events_sent : &s->fig.unsent, p->count);
+	if (sent)
+		weir_sw_add(&s->fig.packets_sent, 1);
 	p->len = 0;
 }
 
@@ -75,7 +76,8 @@ answer(struct weir_replay_server *s, const struct weir_replay_request *q)
 			continue;
 		if (!weir_replay_joins(&s->pk, q->key, q->first + i, 0, g->len[i]))
 			send_packet(s, &q->who);
-		weir_replay_add(&s->pk, q->key, q->first + i, 0, g->arena + g->at[i], g->len[i]);
+		if (!weir_replay_add(&s->pk, q->key, q->first + i, 0, g->arena + g->at[i], g->len[i]))
+			weir_sw_add(&s->fig.unsent, 1);
 	}
 	send_packet(s, &q->who);
 	weir_sw_add(&s->fig.events_lost, g->lost);

@@ -34,7 +34,8 @@
 	X(refused_rate, "requests over their requester's rate") \
 	X(refused_unknown, "requests for a session the log never saw") \
 	X(refused_busy, "requests waiting for the log when every pending slot was taken") \
-	X(late, "requests the log had not reached by the deadline: what existed was sent")
+	X(late, "requests the log had not reached by the deadline: what existed was sent") \
+	X(unsent, "events of answers not sent: bigger than an answer of --mtu carries, or the socket refused their packet")
 
 struct weir_replay_serve_figures {
 #define WEIR_REPLAY_FIGURE(name, help) uint64_t name;

@@ -115,10 +115,10 @@ weir_replay_serve_main(int argc, char **argv, volatile int *quit)
 		printf("weir-replay: %" PRIu64 " requests: %" PRIu64 " answered whole, %" PRIu64 " late, %" PRIu64
 		       " events in %" PRIu64 " packets, %" PRIu64 " numbers stated lost; refused: %" PRIu64
 		       " malformed, %" PRIu64 " bad count, %" PRIu64 " over rate, %" PRIu64 " unknown session, %" PRIu64
-		       " busy; %" PRIu64 " capped\n",
+		       " busy; %" PRIu64 " capped; %" PRIu64 " events unsent\n",
 		       f->requests, f->answered, f->late, f->events_sent, f->packets_sent, f->events_lost,
 		       f->refused_malformed, f->refused_count, f->refused_rate, f->refused_unknown, f->refused_busy,
-		       f->capped);
+		       f->capped, f->unsent);
 	}
 	weir_http_stop(http);
 	weir_replay_serve_close(&s);

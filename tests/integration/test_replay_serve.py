@@ -108,7 +108,13 @@ def test_requests_are_answered_from_the_log_and_refusals_counted(log_a, procs):
         assert metric(body, "weir_replay_serve_events_lost_total") >= hole.count
     finally:
         out = stop_server(srv)
-    assert "unknown session" in out
+    assert "unknown session" in out and " 0 events unsent" in out
+    # Answers within a 128-byte MTU (100 bytes of UDP payload): an event above 78 bytes fits none; counted.
+    small = start_server(procs, log, "itch", f"127.0.0.1:{port}", "--mtu", "128")
+    big = [e for e in a if e.kind == "event" and len(e.payload) > 78][0]
+    c.sendto(request(big.source_key, big.seq, 1), ("127.0.0.1", port))
+    assert answers(c)[1] == 0
+    assert " 1 events unsent" in stop_server(small)
 
 
 GAP_BODY = BODY.replace("decoder moldudp64 udp-port 26400 topic itch",
