@@ -103,6 +103,10 @@ parse_line(struct weir_config_ctx *ctx, char *line)
 	}
 	if (n == 0)
 		return;
+	if (ctx->port_only && strcmp(t[0], "eal") != 0 && strcmp(t[0], "set") != 0 && strcmp(t[0], "port") != 0) {
+		weir_diag_fail(&ctx->d, "\"%s\" has no place in a port file: it takes eal, set and port config lines", t[0]);
+		return;
+	}
 	for (const struct weir_config_command *c = weir_config_commands; c->name; c++)
 		if (strcmp(t[0], c->name) == 0) {
 			if (c->once_words && n >= c->once_words && weir_config_given_before(ctx, t, c->once_words))
@@ -123,6 +127,12 @@ validate(struct weir_config_ctx *ctx)
 {
 	struct weir_config *cfg = ctx->cfg;
 	unsigned last = ctx->d.line;
+	if (ctx->port_only) {
+		if (cfg->n_workers != 1)
+			weir_diag_fail_at(&ctx->d, cfg->line_corelist ? cfg->line_corelist : last,
+					  "a port file needs \"set corelist N\" naming one lcore: the one that sends");
+		return;
+	}
 	if (cfg->n_workers == 0)
 		weir_diag_fail_at(&ctx->d, last, "no worker lcores: add \"set corelist LIST\" (one lcore per RX queue, e.g. set corelist 1)");
 	if (cfg->rxq == 0 && cfg->n_workers)
@@ -179,10 +189,10 @@ reads_command(const char *const *reads, const char *raw)
 }
 
 static int
-parse_for(const char *text, size_t len, const char *name, const char *const *reads, struct weir_config *cfg,
-	  char *err, size_t errlen)
+parse_for(const char *text, size_t len, const char *name, const char *const *reads, bool port_only,
+	  struct weir_config *cfg, char *err, size_t errlen)
 {
-	struct weir_config_ctx ctx = { .cfg = cfg, .reads = reads };
+	struct weir_config_ctx ctx = { .cfg = cfg, .reads = reads, .port_only = port_only };
 	weir_diag_init(&ctx.d, name, err, errlen);
 	weir_config_defaults(cfg);
 	const char *p = text, *end = text + len;
@@ -213,7 +223,7 @@ int
 weir_config_parse_bytes(const char *text, size_t len, const char *name, struct weir_config *cfg, char *err,
 			size_t errlen)
 {
-	return parse_for(text, len, name, NULL, cfg, err, errlen);
+	return parse_for(text, len, name, NULL, false, cfg, err, errlen);
 }
 
 int
@@ -222,18 +232,30 @@ weir_config_load(const char *path, struct weir_config *cfg, char *err, size_t er
 	return weir_config_load_for(path, NULL, cfg, err, errlen);
 }
 
-int
-weir_config_load_for(const char *path, const char *const *reads, struct weir_config *cfg, char *err,
-		     size_t errlen)
+static int
+load(const char *path, const char *const *reads, bool port_only, struct weir_config *cfg, char *err, size_t errlen)
 {
 	char *text;
 	size_t len;
 	if (weir_diag_read_file(path, 16u << 20, &text, &len, err, errlen) != 0)
 		return -1;
-	int rc = parse_for(text, len, path, reads, cfg, err, errlen);
+	int rc = parse_for(text, len, path, reads, port_only, cfg, err, errlen);
 	free(text);
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
 	return rc;
+}
+
+int
+weir_config_load_for(const char *path, const char *const *reads, struct weir_config *cfg, char *err,
+		     size_t errlen)
+{
+	return load(path, reads, false, cfg, err, errlen);
+}
+
+int
+weir_config_load_port(const char *path, struct weir_config *cfg, char *err, size_t errlen)
+{
+	return load(path, NULL, true, cfg, err, errlen);
 }
 
 /* An EAL option's value, given as "--opt=V" or "--opt V"; NULL if absent. */

@@ -212,6 +212,10 @@ int weir_config_parse_bytes(const char *text, size_t len, const char *name, stru
  * passed over (that variable is another program's), not refused. */
 int weir_config_load_for(const char *path, const char *const *reads, struct weir_config *cfg, char *err,
 			 size_t errlen);
+/* A port file (weir-replay send --port-config): only eal, set and port
+ * config lines, in the same words and with the same errors; "set corelist"
+ * names the one lcore that sends. */
+int weir_config_load_port(const char *path, struct weir_config *cfg, char *err, size_t errlen);
 
 /* Each item of a list spec ("a,b,c", or "@FILE": items split by commas,
  * spaces and lines, '#' to the line's end a comment) to fn, which returns

@@ -435,8 +435,9 @@ cmd_eal(struct weir_config_ctx *ctx, char **t, int n)
 		const char *vdev = !strncmp(t[i], "--vdev=", 7) ? t[i] + 7
 				   : (!strcmp(t[i], "--vdev") && i + 1 < n) ? t[i + 1] : NULL;
 		const char *args = vdev ? strchr(vdev, ',') : NULL;
-		if (args && strlen(args + 1) > WEIR_VDEV_ARGS_MAX)
-			/* Seen with net_pcap: a key cut from its value, a crash. */
+		/* Seen with net_pcap: a key cut from its value, a crash.  A
+		 * port file's process (weir-replay) has no secondaries. */
+		if (args && strlen(args + 1) > WEIR_VDEV_ARGS_MAX && !ctx->port_only)
 			weir_diag_fail(&ctx->d,
 				       "--vdev %.*s: its arguments are %zu characters, and DPDK hands secondary processes "
 				       "(weir-control, weir-stat) only the first %d, whose probe then fails or crashes: "

@@ -17,6 +17,7 @@ struct weir_config_ctx {
 	struct weir_diag d;
 	struct weir_config *cfg;
 	const char *const *reads;    /* the commands the program reads; NULL: every one */
+	bool port_only;              /* a port file (weir_config_load_port): eal, set, port */
 	/* One-off settings given so far ("ring size", "port config 0 rxd"): a
 	 * second is refused, naming the first's line, not silently the winner. */
 	unsigned n_settings;

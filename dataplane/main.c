@@ -222,7 +222,7 @@ start_eal(struct dataplane *dp)
 {
 	char *eal_argv[WEIR_MAX_EAL_ARGS + 8];
 	int eal_argc;
-	if (weir_eal_args_primary(&dp->cfg, dp->o.extra_argc, dp->o.extra_argv, eal_argv, &eal_argc) != 0) {
+	if (weir_eal_args_primary(&dp->cfg, "weir-dataplane", dp->o.extra_argc, dp->o.extra_argv, eal_argv, &eal_argc) != 0) {
 		fprintf(stderr, "weir-dataplane: too many EAL arguments\n");
 		return 2;
 	}

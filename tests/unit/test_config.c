@@ -272,6 +272,30 @@ should_expand_only_what_a_program_reads(void **state)
 	unlink(path);
 }
 
+/* A port file: eal, set and port config in the dataplane's words, one
+ * lcore; a decoder line (or no lcore, or two) is refused at its line. */
+static void
+should_read_a_port_file_and_refuse_what_it_has_no_place_for(void **state)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/weir-unit-port-%d.conf", (int)getpid());
+	FILE *f = fopen(path, "w");
+	fputs("eal --no-pci --vdev=net_null0\nset corelist 1\nset burst 64\nport config all txd 2048\n", f);
+	fclose(f);
+	assert_int_equal(weir_config_load_port(path, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.n_workers, 1);
+	assert_int_equal(cfg.burst, 64);
+	assert_int_equal(cfg.txd[0], 2048);
+	assert_int_equal(cfg.eal_argc, 2);
+	f = fopen(path, "w");
+	fputs("eal --no-pci\nset corelist 1,2\ndecoder moldudp64 udp-port 26400 topic itch\n", f);
+	fclose(f);
+	assert_int_equal(weir_config_load_port(path, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":3: \"decoder\" has no place in a port file"));
+	assert_non_null(strstr(err, ":2: a port file needs \"set corelist N\" naming one lcore"));
+	unlink(path);
+}
+
 /* A FIFO named where a file goes: refused at once, never waited on (a
  * --check, or a unit's ExecStartPre, would hang for ever on its open). */
 static void
@@ -543,6 +567,7 @@ main(void)
 		cmocka_unit_test(should_name_the_config_line_of_a_missing_rules_file),
 		cmocka_unit_test(should_refuse_a_fifo_without_waiting_for_a_writer),
 		cmocka_unit_test(should_expand_only_what_a_program_reads),
+		cmocka_unit_test(should_read_a_port_file_and_refuse_what_it_has_no_place_for),
 		cmocka_unit_test(should_parse_the_checksum_rules_and_restore_settings),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -1,4 +1,4 @@
-/* The primary's EAL command line, from the pmd-config and the command line. */
+/* A primary's EAL command line, from the pmd-config and the command line. */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,14 +16,15 @@ eal_has_lcores(const struct weir_config *cfg)
 }
 
 int
-weir_eal_args_primary(struct weir_config *cfg, int extra_argc, char **extra_argv, char **argv, int *argc)
+weir_eal_args_primary(struct weir_config *cfg, const char *prog, int extra_argc, char **extra_argv, char **argv,
+		      int *argc)
 {
 	static char lcores[512];
 	for (int i = 0; i < extra_argc; i++)
 		if (weir_config_add_eal_arg(cfg, extra_argv[i]))
 			return -1;
 	int n = 0;
-	argv[n++] = "weir-dataplane";
+	argv[n++] = (char *)prog;
 	argv[n++] = "--proc-type=primary";
 	if (!eal_has_lcores(cfg)) {
 		unsigned main_lcore = 0;
