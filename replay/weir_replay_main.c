@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "weir_config.h"
 #include "weir_crash.h"
 #include "weir_moldudp64.h"
 #include "weir_number.h"
@@ -17,13 +18,16 @@
 #include "weir_replay_cli.h"
 #include "weir_replay_metrics.h"
 #include "weir_replay_send.h"
+#include "weir_time.h"
 #include "weir_time_parse.h"
 
 enum { EXIT_OK = WEIR_REPLAY_OK, EXIT_FAIL = WEIR_REPLAY_FAIL, EXIT_USAGE = WEIR_REPLAY_USAGE,
        EXIT_EMPTY = WEIR_REPLAY_EMPTY };
 
 struct options {
-	const char *log_dir, *topic, *to, *pcap, *from_addr, *metrics;
+	const char *log_dir, *topic, *to, *pcap, *from_addr, *metrics, *port_config;
+	uint8_t dst_mac[6];
+	bool have_dst_mac;
 	struct weir_replay_range range;
 	double speed, heartbeat_s;
 	unsigned mtu, max_messages, ttl;
@@ -34,12 +38,18 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: weir-replay send [options] --topic NAME (--to ADDRESS:PORT | --pcap FILE) LOG_DIR\n"
+		"usage: weir-replay send [options] --topic NAME (--to ADDRESS:PORT | --pcap FILE | --port-config FILE)\n"
+		"                       LOG_DIR\n"
 		"  --to ADDRESS:PORT       send over a UDP socket (unicast or multicast, IPv4 or [IPv6]); with\n"
-		"                          --pcap, the frames' destination (default 198.18.0.2:26400)\n"
+		"                          --pcap or --port-config, the frames' destination (default 198.18.0.2:26400)\n"
 		"  --pcap FILE             write Ethernet frames to a pcap (ns stamps: the recorded times,\n"
 		"                          spaced by --speed) instead of sending\n"
-		"  --from-addr ADDRESS:PORT  --pcap: the frames' source (default 198.18.0.1:26401, [fd00::1]:26401)\n"
+		"  --port-config FILE      send the frames from a DPDK port: a port file of eal, set corelist (the\n"
+		"                          sending lcore), set burst, set mbufs and port config txd lines\n"
+		"  --from-addr ADDRESS:PORT  --pcap, --port-config: the frames' source (default 198.18.0.1:26401,\n"
+		"                          [fd00::1]:26401)\n"
+		"  --dst-mac MAC           --port-config: the frames' Ethernet destination (default: a group's own,\n"
+		"                          else 02:00:00:00:00:02)\n"
 		"  --from OFFSET | --from-time T | --source S --from-seq N   where to start (default: the first)\n"
 		"  --until OFFSET          stop before this offset (default: the committed end)\n"
 		"  --until-time T          stop at the first entry received at or after T\n"
@@ -72,6 +82,19 @@ add_sources(struct weir_replay_range *r, char *list)
 	return 0;
 }
 
+/* xx:xx:xx:xx:xx:xx */
+static int
+parse_mac(const char *arg, uint8_t mac[6])
+{
+	unsigned v[6];
+	char end;
+	if (sscanf(arg, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return 0;
+}
+
 static int
 parse_option(struct options *o, int c, char *arg)
 {
@@ -83,6 +106,8 @@ parse_option(struct options *o, int c, char *arg)
 	case 'o': o->to = arg; return 0;
 	case 'p': o->pcap = arg; return 0;
 	case 'a': o->from_addr = arg; return 0;
+	case 'D': o->port_config = arg; return 0;
+	case 'E': o->have_dst_mac = true; return parse_mac(arg, o->dst_mac);
 	case 'f': r->from = WEIR_REPLAY_FROM_OFFSET; return weir_parse_u64(arg, &r->from_offset);
 	case 'T': r->from = WEIR_REPLAY_FROM_TIME; return weir_time_parse(arg, &r->from_ns);
 	case 'S': r->from = WEIR_REPLAY_FROM_SEQ; return weir_source_parse(arg, ' ', r->from_source);
@@ -117,7 +142,8 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "speed", required_argument, 0, 'x' }, { "mtu", required_argument, 0, 'm' },
 		{ "max-messages", required_argument, 0, 'M' }, { "ttl", required_argument, 0, 'L' },
 		{ "quiet", no_argument, 0, 'Q' }, { "check", no_argument, 0, 'c' }, { "metrics", required_argument, 0, 'P' },
-		{ "heartbeat", required_argument, 0, 'H' }, { 0, 0, 0, 0 },
+		{ "heartbeat", required_argument, 0, 'H' }, { "port-config", required_argument, 0, 'D' },
+		{ "dst-mac", required_argument, 0, 'E' }, { 0, 0, 0, 0 },
 	};
 	*o = (struct options){ .speed = 1.0, .heartbeat_s = 1.0, .mtu = 1500, .max_messages = 64 };
 	int c;
@@ -126,8 +152,12 @@ parse_args(int argc, char **argv, struct options *o)
 			fprintf(stderr, "weir-replay: bad argument%s%s\n", optarg ? ": " : "", optarg ? optarg : "");
 			return -1;
 		}
-	if (optind + 1 != argc || o->topic == NULL || (o->to == NULL && o->pcap == NULL)) {
-		fprintf(stderr, "weir-replay: send needs --topic, --to or --pcap, and one LOG_DIR\n");
+	if (optind + 1 != argc || o->topic == NULL || (o->to == NULL && o->pcap == NULL && o->port_config == NULL)) {
+		fprintf(stderr, "weir-replay: send needs --topic, --to, --pcap or --port-config, and one LOG_DIR\n");
+		return -1;
+	}
+	if (o->pcap && o->port_config) {
+		fprintf(stderr, "weir-replay: --pcap or --port-config, not both\n");
 		return -1;
 	}
 	if ((o->range.from == WEIR_REPLAY_FROM_SEQ) != o->have_seq) {
@@ -138,14 +168,53 @@ parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/* --check reads the port file; the port is opened only to send. */
 static int
 open_out(const struct options *o, struct weir_replay_out *out, char *err, size_t errlen)
 {
-	if (o->pcap == NULL)
+	static struct weir_replay_port port;
+	if (o->pcap == NULL && o->port_config == NULL)
 		return weir_replay_out_socket(out, o->to, o->ttl, err, errlen);
 	const char *to = o->to ? o->to : "198.18.0.2:26400";
 	const char *from = o->from_addr ? o->from_addr : strchr(to, '[') ? "[fd00::1]:26401" : "198.18.0.1:26401";
-	return weir_replay_out_pcap(out, o->pcap, to, from, err, errlen);
+	if (o->pcap)
+		return weir_replay_out_pcap(out, o->pcap, to, from, err, errlen);
+	if (o->check) {
+		static struct weir_config cfg;
+		return weir_config_load_port(o->port_config, &cfg, err, errlen);
+	}
+	if (weir_replay_port_open(&port, o->port_config, o->mtu, err, errlen) != 0) {
+		weir_replay_port_close(&port);
+		return -1;
+	}
+	if (o->speed > 0)
+		port.burst = 1; /* paced: each packet leaves when it is due */
+	return weir_replay_out_port(out, &port, to, from, o->have_dst_mac ? o->dst_mac : NULL, err, errlen);
+}
+
+struct run_on_lcore {
+	struct weir_replay_send *s;
+	char err[512];
+};
+
+static int
+run_on_lcore(void *arg)
+{
+	struct run_on_lcore *r = arg;
+	return weir_replay_run(r->s, r->err, sizeof(r->err));
+}
+
+/* The send, on the port's lcore when there is one. */
+static int
+run(struct weir_replay_send *s, struct weir_replay_out *out, char *err, size_t errlen)
+{
+	if (out->port == NULL)
+		return weir_replay_run(s, err, errlen);
+	static struct run_on_lcore r;
+	r.s = s;
+	int rc = weir_replay_port_run(out->port, run_on_lcore, &r);
+	snprintf(err, errlen, "%s", r.err);
+	return rc;
 }
 
 /* The UDP payload a packet may take inside the MTU. */
@@ -156,7 +225,7 @@ max_payload(const struct weir_replay_out *out, unsigned mtu)
 }
 
 static void
-summary(const struct weir_replay_send *s, const struct options *o)
+summary(const struct weir_replay_send *s, const struct options *o, double seconds)
 {
 	const struct weir_replay_summary *m = &s->sum;
 	printf("weir-replay: sent %" PRIu64 " packets, %" PRIu64 " events (%" PRIu64 " bytes), %" PRIu64
@@ -172,7 +241,9 @@ summary(const struct weir_replay_send *s, const struct options *o)
 	if (m->pacing.count)
 		printf("; pacing error p50 <= %.1f us, p99 <= %.1f us", weir_hist_quantile_bound(&m->pacing, 0.5) / 1e3,
 		       weir_hist_quantile_bound(&m->pacing, 0.99) / 1e3);
-	printf("\n");
+	if (s->out->port && s->out->port->tx_partial)
+		printf("; the TX queue took %" PRIu64 " bursts in parts (waited on)", s->out->port->tx_partial);
+	printf("; in %.3f s\n", seconds);
 }
 
 static int
@@ -216,11 +287,13 @@ send_main(int argc, char **argv)
 			printf("weir-replay: ok: topic %s from offset %" PRIu64 " of %" PRIu64 "\n", o.topic,
 			       s.sum.first_offset, weir_log_reader_committed(s.reader));
 		else if (rc == EXIT_OK) {
-			if (weir_replay_run(&s, err, sizeof(err)) != 0) {
+			uint64_t t0 = weir_monotonic_ns();
+			if (run(&s, &out, err, sizeof(err)) != 0) {
 				fprintf(stderr, "weir-replay: %s\n", err);
 				rc = EXIT_FAIL;
 			}
-			summary(&s, &o); /* also of a run an error ended: what went before it */
+			/* also of a run an error ended: what went before it */
+			summary(&s, &o, (double)(weir_monotonic_ns() - t0) / 1e9);
 		}
 		weir_log_reader_close(s.reader);
 	}

@@ -3,9 +3,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "weir_bytes.h"
-#include "weir_csum.h"
-#include "weir_headers.h"
 #include "weir_replay_out.h"
 
 int
@@ -38,31 +35,10 @@ weir_replay_out_socket(struct weir_replay_out *o, const char *dest, unsigned ttl
 	return 0;
 }
 
-int
-weir_replay_out_pcap(struct weir_replay_out *o, const char *path, const char *dest, const char *from, char *err,
-		     size_t errlen)
-{
-	memset(o, 0, sizeof(*o));
-	o->fd = -1;
-	if (weir_endpoint_parse(dest, &o->to) != 0 || weir_endpoint_parse(from, &o->from) != 0 ||
-	    o->to.sa.sa_family != o->from.sa.sa_family) {
-		snprintf(err, errlen, "--to %s --from-addr %s: two ADDRESS:PORT of one family", dest, from);
-		return -1;
-	}
-	o->pcap = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
-	o->dump = o->pcap ? pcap_dump_open(o->pcap, path) : NULL;
-	if (o->dump == NULL) {
-		snprintf(err, errlen, "%s: %s", path, o->pcap ? pcap_geterr(o->pcap) : "pcap_open_dead failed");
-		weir_replay_out_close(o);
-		return -1;
-	}
-	return 0;
-}
-
 /* The Ethernet destination: a group's own MAC (RFC 1112, RFC 2464), else
  * a locally administered one. */
 static void
-dst_mac(const union weir_sockaddr *to, uint8_t mac[6])
+group_mac(const union weir_sockaddr *to, uint8_t mac[6])
 {
 	static const uint8_t unicast[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 	memcpy(mac, unicast, 6);
@@ -78,35 +54,65 @@ dst_mac(const union weir_sockaddr *to, uint8_t mac[6])
 	}
 }
 
-static uint32_t
-build_frame(struct weir_replay_out *o, const uint8_t *payload, uint32_t len)
+/* Frames from "from" to "dest", from src_mac to dst_mac (NULL: the group's
+ * own MAC, else 02:00:00:00:00:02). */
+static int
+frame_ends(struct weir_replay_out *o, const char *dest, const char *from, const uint8_t *dst_mac,
+	   const uint8_t src_mac[6], char *err, size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	if (weir_endpoint_parse(dest, &o->to) != 0 || weir_endpoint_parse(from, &o->from) != 0 ||
+	    o->to.sa.sa_family != o->from.sa.sa_family) {
+		snprintf(err, errlen, "--to %s --from-addr %s: two ADDRESS:PORT of one family", dest, from);
+		return -1;
+	}
+	uint8_t group[6];
+	group_mac(&o->to, group);
+	weir_replay_frame_init(&o->tmpl, dst_mac ? dst_mac : group, src_mac, &o->from, &o->to);
+	return 0;
+}
+
+int
+weir_replay_out_port(struct weir_replay_out *o, struct weir_replay_port *port, const char *dest, const char *from,
+		     const uint8_t *dst_mac, char *err, size_t errlen)
+{
+	if (frame_ends(o, dest, from, dst_mac, port->mac, err, errlen) != 0)
+		return -1;
+	o->port = port;
+	return 0;
+}
+
+int
+weir_replay_out_pcap(struct weir_replay_out *o, const char *path, const char *dest, const char *from, char *err,
+		     size_t errlen)
 {
 	static const uint8_t src_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-	uint8_t mac[6];
-	dst_mac(&o->to, mac);
-	bool v6 = o->to.sa.sa_family == AF_INET6;
-	uint16_t udp_len = (uint16_t)(8 + len);
-	uint8_t *f = o->frame;
-	uint32_t at = weir_put_eth_header(f, mac, src_mac, v6 ? 0x86DD : 0x0800);
-	uint8_t *ip = f + at;
-	if (v6)
-		at += weir_put_ipv6_header(ip, o->from.v6.sin6_addr.s6_addr, o->to.v6.sin6_addr.s6_addr, udp_len);
-	else
-		at += weir_put_ipv4_header(ip, (const uint8_t *)&o->from.v4.sin_addr, (const uint8_t *)&o->to.v4.sin_addr,
-					   o->ip_id++, udp_len);
-	uint8_t *udp = f + at;
-	at += weir_put_udp_header(udp, weir_sockaddr_port(&o->from), weir_sockaddr_port(&o->to), udp_len);
-	memcpy(f + at, payload, len);
-	weir_put_be16(udp + 6, weir_udp_csum(ip, v6 ? 6 : 4, udp, udp_len));
-	return at + len;
+	if (frame_ends(o, dest, from, NULL, src_mac, err, errlen) != 0)
+		return -1;
+	o->pcap = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
+	o->dump = o->pcap ? pcap_dump_open(o->pcap, path) : NULL;
+	if (o->dump == NULL) {
+		snprintf(err, errlen, "%s: %s", path, o->pcap ? pcap_geterr(o->pcap) : "pcap_open_dead failed");
+		weir_replay_out_close(o);
+		return -1;
+	}
+	return 0;
 }
 
 int
 weir_replay_out_send(struct weir_replay_out *o, const uint8_t *payload, uint32_t len, uint64_t ts_ns, char *err,
 		     size_t errlen)
 {
+	if (o->port) {
+		uint8_t *f = weir_replay_port_frame(o->port, weir_replay_frame_len(&o->tmpl, len), err, errlen);
+		if (f == NULL)
+			return -1;
+		weir_replay_frame_build(&o->tmpl, f, payload, len);
+		return weir_replay_port_push(o->port, err, errlen);
+	}
 	if (o->dump) {
-		uint32_t n = build_frame(o, payload, len);
+		uint32_t n = weir_replay_frame_build(&o->tmpl, o->frame, payload, len);
 		/* a nanosecond pcap: tv_usec holds nanoseconds */
 		struct pcap_pkthdr h = { .ts = { .tv_sec = (time_t)(ts_ns / 1000000000ull),
 						 .tv_usec = (suseconds_t)(ts_ns % 1000000000ull) },
@@ -128,9 +134,18 @@ weir_replay_out_send(struct weir_replay_out *o, const uint8_t *payload, uint32_t
 	}
 }
 
+int
+weir_replay_out_flush(struct weir_replay_out *o, char *err, size_t errlen)
+{
+	return o->port ? weir_replay_port_flush(o->port, err, errlen) : 0;
+}
+
 void
 weir_replay_out_close(struct weir_replay_out *o)
 {
+	if (o->port)
+		weir_replay_port_close(o->port);
+	o->port = NULL;
 	if (o->dump) {
 		pcap_dump_close(o->dump);
 		o->dump = NULL;

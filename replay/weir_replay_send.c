@@ -125,10 +125,12 @@ send_packet(struct weir_replay_send *s, struct weir_replay_packet *p, char *err,
 		return -1;
 	weir_sw_add(&s->sum.packets, 1);
 	weir_sw_add(&s->sum.bytes, p->len);
+	p->len = 0;
+	if (s->speed <= 0 || s->idle.every_ns == 0)
+		return 0; /* heartbeats are for a paced silence: no clock read a packet flat out */
 	bool end = p->count == WEIR_MOLD_END_OF_SESSION;
 	weir_replay_idle_saw(&s->idle, p->key, end ? p->first_seq : p->first_seq + p->count, end);
 	s->idle.last_ns = weir_monotonic_ns();
-	p->len = 0;
 	return 0;
 }
 
@@ -187,8 +189,10 @@ on_entry(struct weir_replay_send *s, const struct weir_log_item *it, char *err, 
 static void
 progress(struct weir_replay_send *s)
 {
+	if (!s->progress || (++s->since_progress & 1023) != 0) /* the clock, every 1024 entries */
+		return;
 	uint64_t now = weir_monotonic_ns();
-	if (!s->progress || now < s->next_progress_ns)
+	if (now < s->next_progress_ns)
 		return;
 	s->next_progress_ns = now + 1000000000ull;
 	fprintf(stderr, "weir-replay: %" PRIu64 " packets, %" PRIu64 " events, %" PRIu64 " holes passed, at offset %" PRIu64
@@ -218,5 +222,7 @@ weir_replay_run(struct weir_replay_send *s, char *err, size_t errlen)
 	}
 	if (on < 0)
 		return -1;
-	return send_packet(s, &s->pk.pkt, err, errlen);
+	if (send_packet(s, &s->pk.pkt, err, errlen) != 0)
+		return -1;
+	return weir_replay_out_flush(s->out, err, errlen);
 }

@@ -51,7 +51,7 @@ struct weir_replay_send {
 	struct weir_replay_summary sum;
 	/* pacing: the first packet's rx time and when it went */
 	uint64_t rx0_ns, mono0_ns;
-	uint64_t next_progress_ns;
+	uint64_t next_progress_ns, since_progress;
 	struct weir_replay_idle idle;      /* idle.every_ns 0: no heartbeats */
 };
 

@@ -3,6 +3,7 @@ replayed into a pcap and through a second weir into log B, and over UDP sockets 
 event of A comes back exactly once with its bytes, source and sequence number; what A says was lost is never
 sent, so B states the same losses; tshark reads the pcap as MoldUDP64.  Oracles: the generator's manifest
 (weir-check of log A, B compared with A), tshark's MoldUDP64 dissector, the kernel's sockets parsed here."""
+import os
 import socket
 import subprocess
 import threading
@@ -12,7 +13,7 @@ from collections import Counter
 import pytest
 
 from replay_logs import BODY, events, figure, late, log_a, lost, read_topic, replay, run_to_end  # noqa: F401
-from weir_harness import REPLAY
+from weir_harness import REPLAY, eal_mem, remove_dpdk_files
 
 def test_a_replayed_log_through_a_second_weir_is_the_same_log(deploy, tmp_path, log_a):
     log, manifest, a = log_a
@@ -29,6 +30,60 @@ def test_a_replayed_log_through_a_second_weir_is_the_same_log(deploy, tmp_path, 
     # Late in B only where late in A.  Not all of A's: a heartbeat that ran ahead of a held-back packet opened
     # a gap in A, and heartbeats are not in the log (so the replay's 1149-1151 came in order to B, seed 23).
     assert late(b) <= late(a) and late(b)
+
+
+def port_file(tmp_path, prefix, vdev, *lines):
+    path = tmp_path / f"{prefix}.conf"
+    path.write_text(f"eal --file-prefix={prefix} {eal_mem()} --no-pci --log-level=lib.eal:warning\n"
+                    f"eal {vdev}\nset corelist 1\nset mbufs 4095\n" + "".join(line + "\n" for line in lines))
+    return str(path)
+
+
+def test_a_replay_from_a_dpdk_port_through_a_second_weir_is_the_same_log(deploy, tmp_path, log_a):
+    """The DPDK port: frames leave net_pcap's TX queue in bursts, and a second weir reads them back."""
+    log, _, a = log_a
+    out = str(tmp_path / "port.pcap")
+    prefix = f"wt-rp{os.getpid()}"
+    try:
+        r = replay("--topic", "itch", "--port-config", port_file(tmp_path, prefix, f"--vdev=net_pcap0,tx_pcap={out}",
+                                                                   "set burst 32"), "--speed", "0", log)
+    finally:
+        remove_dpdk_files(prefix)
+    assert "port 0 (net_pcap): one TX queue" in r.stdout and "sending from lcore 1" in r.stdout
+    assert figure(r.stdout, "events") == sum(events(a).values())
+    d = deploy("b", f"--vdev=net_pcap0,rx_pcap={out}", BODY)
+    run_to_end(d)
+    b = read_topic(d.log_dir)
+    assert events(b) == events(a) and max(events(b).values()) == 1
+    assert lost(b) == lost(a) and lost(a)
+    # Paced, one frame a burst: the same packets, each stamped by net_pcap as it left, in the recorded order.
+    paced = str(tmp_path / "paced.pcap")
+    try:
+        replay("--topic", "itch", "--port-config", port_file(tmp_path, prefix, f"--vdev=net_pcap0,tx_pcap={paced}"),
+               "--speed", "50", "--count", "3000", log)
+    finally:
+        remove_dpdk_files(prefix)
+    rows = subprocess.run(["tshark", "-r", paced, "-d", "udp.port==26400,moldudp64", "-T", "fields",
+                           "-e", "frame.time_epoch", "-e", "moldudp64.session", "-e", "moldudp64.sequence",
+                           "-e", "moldudp64.count"], capture_output=True, text=True, check=True).stdout.split("\n")
+    rows = [(float(t), s.strip(), int(q), int(n)) for t, s, q, n in (r.split("\t") for r in rows if r)]
+    sent = [(s, q + i) for _, s, q, n in rows if n != 0xFFFF for i in range(n)]
+    assert sent == [(e.source.strip(), e.seq) for e in a if e.kind == "event"][:3000]  # the log's order
+    # Never early: the frames span at least the recorded span of the events they carry over the speed.
+    rx = [e.rx_ns for e in a if e.kind == "event"][:2900]
+    assert rows[-1][0] - rows[0][0] >= (rx[-1] - rx[0]) / 50 / 1e9 * 0.999
+
+
+def test_a_port_file_is_checked_and_its_errors_said_at_their_line(log_a, tmp_path):
+    log, _, _ = log_a
+    prefix = f"wt-rq{os.getpid()}"
+    bad = port_file(tmp_path, prefix, "--vdev=net_null0", "decoder moldudp64 udp-port 26400 topic itch")
+    r = replay("--topic", "itch", "--port-config", bad, "--check", log, check=False)
+    assert r.returncode == 1 and f"{bad}:5: \"decoder\" has no place in a port file" in r.stderr, r.stderr
+    good = port_file(tmp_path, prefix, "--vdev=net_null0")
+    assert "ok: topic itch" in replay("--topic", "itch", "--port-config", good, "--check", log).stdout
+    r = replay("--topic", "itch", "--port-config", good, "--pcap", str(tmp_path / "x.pcap"), log, check=False)
+    assert r.returncode == 2 and "not both" in r.stderr
 
 
 def test_tshark_reads_the_replay_as_moldudp64(tmp_path, log_a):

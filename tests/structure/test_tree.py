@@ -20,7 +20,7 @@ ALLOWED = {
     "dataplane": {"layout", "wire", "config", "shm", "priv", "log", "report", "base"},  # log: the restore at start
     "control": {"layout", "config", "shm", "priv", "log", "report", "http", "base"},
     "export": {"layout", "config", "log", "http", "base"},
-    "replay": {"layout", "wire", "log", "http", "base"},
+    "replay": {"layout", "wire", "config", "log", "http", "base"},  # config: the port file
 }
 MAX_FILE_LINES = 600
 MAX_FUNCTION_LINES = 85  # "about 80"

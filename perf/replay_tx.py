@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""weir-replay send out of a DPDK port, against dpdk-testpmd --forward-mode=txonly on the same device and core.
+
+A weir-gen capture of 1-event packets (8-byte messages: 72-byte frames) goes through weir into a log; then,
+alternating, testpmd txonly sends 72-byte frames out of net_null0 from lcore 1 for --seconds, and
+weir-replay send --speed 0 --max-messages 1 replays the whole log out of net_null0 from lcore 1 (reading
+the log from the page cache, building each frame, bursts of 32).  Prints each run and the medians, and the
+ratio weir-replay / testpmd in packets per second.  Not a test: run it by hand (perf/README.md)."""
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+sys.path.insert(0, os.path.join(ROOT, "perf"))
+from appliance import cleanup_prefix, eal_mem  # noqa: E402
+
+WEIR_CONF = """eal --file-prefix={prefix} {mem} --no-pci --log-level=lib.eal:warning
+eal --vdev=net_pcap0,rx_pcap={pcap}
+set corelist 1
+port config all rxq 1
+ring size 64M
+ring full-policy backpressure
+decoder moldudp64 udp-port 26400 topic itch
+log dir {log}
+log segment-size 256M
+log fsync none
+shutdown drain-timeout 60s
+"""
+
+PORT_CONF = """eal --file-prefix={prefix} {mem} --no-pci --log-level=lib.eal:warning
+eal --vdev=net_null0
+set corelist 1
+set burst 32
+port config all txd 1024
+"""
+
+
+def make_log(tmp, messages):
+    pcap, log = os.path.join(tmp, "one.pcap"), os.path.join(tmp, "log")
+    subprocess.run([os.path.join(BUILD, "tools/weir-gen"), "pcap", "--out", pcap, "--manifest", pcap + ".json",
+                    "--messages", str(messages), "--sessions", "8", "--per-packet", "1", "--payload", "8"],
+                   check=True, stdout=subprocess.DEVNULL)
+    prefix = f"perf-rl-{os.getpid()}"
+    conf = os.path.join(tmp, "weir.conf")
+    short = f"/tmp/wr{os.getpid()}.pcap"  # net_pcap's arguments: 63 characters at most
+    os.symlink(pcap, short)
+    with open(conf, "w") as f:
+        f.write(WEIR_CONF.format(prefix=prefix, mem=eal_mem(), pcap=short, log=log))
+    try:
+        dp = subprocess.Popen([os.path.join(BUILD, "dataplane/weir-dataplane"), "--stop-when-idle", "2", "-f", conf],
+                              stdout=subprocess.DEVNULL)
+        time.sleep(2)
+        cp = subprocess.Popen([os.path.join(BUILD, "control/weir-control"), "--exit-when-done", "-f", conf],
+                              stdout=subprocess.DEVNULL)
+        if dp.wait(timeout=600) != 0 or cp.wait(timeout=120) != 0:
+            raise RuntimeError("the log was not made: weir-dataplane or weir-control failed")
+    finally:
+        os.unlink(short)
+        cleanup_prefix(prefix)
+    return log
+
+
+def run_testpmd(seconds):
+    prefix = f"perf-tx-{os.getpid()}"
+    cmd = (["dpdk-testpmd", "-l", "0,1", f"--file-prefix={prefix}", "--no-pci", "--vdev=net_null0",
+            "--log-level=lib.eal:warning"] + eal_mem().split() +
+           ["--", "--forward-mode=txonly", "--txpkts=72", "--stats-period=1", "--burst=32", "--txd=1024",
+            "--nb-cores=1"])
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    time.sleep(seconds + 3)
+    p.send_signal(signal.SIGINT)
+    try:
+        out, _ = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+    cleanup_prefix(prefix)
+    pps = [int(x) for x in re.findall(r"Tx-pps:\s+(\d+)", out)]
+    steady = [x for x in pps[1:] if x > 0] or pps  # the first report includes start-up
+    if not steady:
+        raise RuntimeError("testpmd reported no rate:\n" + out[-2000:])
+    return statistics.median(steady) / 1e6
+
+
+def run_replay(tmp, log):
+    prefix = f"perf-rp-{os.getpid()}"
+    conf = os.path.join(tmp, "port.conf")
+    with open(conf, "w") as f:
+        f.write(PORT_CONF.format(prefix=prefix, mem=eal_mem()))
+    try:
+        r = subprocess.run([os.path.join(BUILD, "replay/weir-replay"), "send", "--quiet", "--topic", "itch",
+                            "--port-config", conf, "--speed", "0", "--max-messages", "1", log],
+                           capture_output=True, text=True, timeout=600)
+    finally:
+        cleanup_prefix(prefix)
+    m = re.search(r"sent (\d+) packets.* in ([\d.]+) s", r.stdout)
+    if r.returncode != 0 or not m:
+        raise RuntimeError("weir-replay failed:\n" + r.stdout + r.stderr)
+    return int(m.group(1)) / float(m.group(2)) / 1e6
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--messages", type=int, default=5_000_000, help="events in the log (1 a packet)")
+    ap.add_argument("--seconds", type=float, default=5, help="each testpmd run")
+    ap.add_argument("--turns", type=int, default=3, help="alternating runs of each")
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="weir-replay-tx-")
+    try:
+        log = make_log(tmp, a.messages)
+        print(f"replay_tx: a log of {a.messages} one-event packets (72-byte frames) in {log}", flush=True)
+        runs = {"testpmd": [], "replay": []}
+        for turn in range(a.turns):
+            runs["testpmd"].append(run_testpmd(a.seconds))
+            runs["replay"].append(run_replay(tmp, log))
+            print(f"turn {turn + 1}: testpmd txonly {runs['testpmd'][-1]:.2f} Mpps, "
+                  f"weir-replay {runs['replay'][-1]:.2f} Mpps", flush=True)
+        t, w = statistics.median(runs["testpmd"]), statistics.median(runs["replay"])
+        print(f"median: testpmd txonly {t:.2f} Mpps ({1e3 / t:.1f} ns/packet), weir-replay {w:.2f} Mpps "
+              f"({1e3 / w:.1f} ns/packet): {w / t:.2f}x")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

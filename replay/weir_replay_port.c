@@ -1,0 +1,201 @@
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+
+#include "weir_config.h"
+#include "weir_eal_args.h"
+#include "weir_replay_port.h"
+#include "weir_time.h"
+
+#define STALL_NS 1000000000ull /* a queue or a pool that gives nothing this long is an error */
+
+static int
+start_eal(struct weir_replay_port *p, struct weir_config *cfg, char *err, size_t errlen)
+{
+	char *argv[WEIR_MAX_EAL_ARGS + 8];
+	int argc;
+	if (weir_eal_args_primary(cfg, "weir-replay", 0, NULL, argv, &argc) != 0) {
+		snprintf(err, errlen, "%s: too many EAL arguments", cfg->path);
+		return -1;
+	}
+	if (rte_eal_init(argc, argv) < 0) {
+		snprintf(err, errlen, "%s: EAL: %s", cfg->path, rte_strerror(rte_errno));
+		return -1;
+	}
+	p->eal_up = true;
+	p->lcore = cfg->worker_lcores[0];
+	if (!rte_lcore_is_enabled(p->lcore) || p->lcore == rte_get_main_lcore()) {
+		snprintf(err, errlen, "%s: lcore %u of \"set corelist\" is not a worker lcore of EAL's", cfg->path, p->lcore);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+setup_port(struct weir_replay_port *p, const struct weir_config *cfg, unsigned mtu, char *err, size_t errlen)
+{
+	uint16_t port = 0;
+	RTE_ETH_FOREACH_DEV(port) break;
+	if (port >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port(port)) {
+		snprintf(err, errlen, "%s: no port: give one with \"eal --vdev=...\" or a PCI address", cfg->path);
+		return -1;
+	}
+	p->port_id = port;
+	struct rte_eth_dev_info info;
+	int rc = rte_eth_dev_info_get(port, &info);
+	if (rc == 0)
+		snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
+	int socket = rte_eth_dev_socket_id(port);
+	p->pool = rte_pktmbuf_pool_create("weir_replay_tx", cfg->mbufs, 256, 0,
+					  (uint16_t)(RTE_PKTMBUF_HEADROOM + 14 + mtu), socket);
+	if (p->pool == NULL) {
+		snprintf(err, errlen, "mempool of %u mbufs: %s; lower \"set mbufs\" or reserve more hugepages", cfg->mbufs,
+			 rte_strerror(rte_errno));
+		return -1;
+	}
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	uint16_t rxd = 0, txd = (uint16_t)cfg->txd[port < WEIR_MAX_PORTS ? port : 0];
+	if (rc == 0)
+		rc = rte_eth_dev_configure(port, 0, 1, &conf);
+	if (rc == 0)
+		rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+	if (rc == 0)
+		rc = rte_eth_tx_queue_setup(port, 0, txd, socket, NULL);
+	if (rc == 0)
+		rc = rte_eth_dev_start(port);
+	if (rc != 0) {
+		snprintf(err, errlen, "port %u (%s): one TX queue of %u descriptors: %s", port, p->driver, txd,
+			 rte_strerror(-rc));
+		return -1;
+	}
+	p->started = true;
+	struct rte_ether_addr mac;
+	if (rte_eth_macaddr_get(port, &mac) == 0)
+		memcpy(p->mac, mac.addr_bytes, 6);
+	printf("weir-replay: port %u (%s): one TX queue, %u descriptors, bursts of %u, sending from lcore %u\n", port,
+	       p->driver, txd, p->burst, p->lcore);
+	return 0;
+}
+
+int
+weir_replay_port_open(struct weir_replay_port *p, const char *path, unsigned mtu, char *err, size_t errlen)
+{
+	static struct weir_config cfg;
+	memset(p, 0, sizeof(*p));
+	if (weir_config_load_port(path, &cfg, err, errlen) != 0)
+		return -1;
+	p->burst = cfg.burst < WEIR_REPLAY_PORT_BURST_MAX ? cfg.burst : WEIR_REPLAY_PORT_BURST_MAX;
+	if (start_eal(p, &cfg, err, errlen) != 0)
+		return -1;
+	return setup_port(p, &cfg, mtu, err, errlen);
+}
+
+/* The next free mbuf, from a stash taken a burst at a time. */
+static struct rte_mbuf *
+next_mbuf(struct weir_replay_port *p, char *err, size_t errlen)
+{
+	uint64_t since = 0;
+	while (p->stash_at == p->stash_n) {
+		if (rte_pktmbuf_alloc_bulk(p->pool, p->stash, p->burst) == 0) {
+			p->stash_at = 0, p->stash_n = p->burst;
+			break;
+		}
+		/* every mbuf in a burst or on the TX ring: send, and wait for some back */
+		if (weir_replay_port_flush(p, err, errlen) != 0)
+			return NULL;
+		uint64_t now = weir_monotonic_ns();
+		since = since ? since : now;
+		if (now - since > STALL_NS) {
+			snprintf(err, errlen, "port %u (%s): no mbuf came back for a second", p->port_id, p->driver);
+			return NULL;
+		}
+		rte_pause();
+	}
+	return p->stash[p->stash_at++];
+}
+
+uint8_t *
+weir_replay_port_frame(struct weir_replay_port *p, uint32_t len, char *err, size_t errlen)
+{
+	struct rte_mbuf *m = next_mbuf(p, err, errlen);
+	if (m == NULL)
+		return NULL;
+	if (rte_pktmbuf_append(m, (uint16_t)len) == NULL) {
+		rte_pktmbuf_free(m);
+		snprintf(err, errlen, "a frame of %u bytes does not fit an mbuf", len);
+		return NULL;
+	}
+	p->pending[p->n] = m;
+	return rte_pktmbuf_mtod(m, uint8_t *);
+}
+
+int
+weir_replay_port_push(struct weir_replay_port *p, char *err, size_t errlen)
+{
+	p->n++;
+	return p->n >= p->burst ? weir_replay_port_flush(p, err, errlen) : 0;
+}
+
+int
+weir_replay_port_flush(struct weir_replay_port *p, char *err, size_t errlen)
+{
+	unsigned sent = 0;
+	uint64_t since = 0;
+	while (sent < p->n) {
+		uint16_t k = rte_eth_tx_burst(p->port_id, 0, p->pending + sent, (uint16_t)(p->n - sent));
+		sent += k;
+		if (sent == p->n)
+			break;
+		if (since == 0)
+			p->tx_partial++;
+		uint64_t now = weir_monotonic_ns();
+		since = k || since == 0 ? now : since;
+		if (now - since > STALL_NS) {
+			memmove(p->pending, p->pending + sent, (p->n - sent) * sizeof(p->pending[0]));
+			p->n -= sent;
+			snprintf(err, errlen, "port %u (%s): the TX queue took nothing for a second (link down?)",
+				 p->port_id, p->driver);
+			return -1;
+		}
+		rte_pause();
+	}
+	p->n = 0;
+	return 0;
+}
+
+int
+weir_replay_port_run(struct weir_replay_port *p, int (*fn)(void *), void *arg)
+{
+	if (rte_eal_remote_launch(fn, arg, p->lcore) != 0)
+		return -1;
+	while (rte_eal_get_lcore_state(p->lcore) != WAIT) /* asleep: rte_eal_wait_lcore spins a core */
+		usleep(20000);
+	return rte_eal_wait_lcore(p->lcore);
+}
+
+void
+weir_replay_port_close(struct weir_replay_port *p)
+{
+	if (p->n)
+		rte_pktmbuf_free_bulk(p->pending, p->n);
+	if (p->stash_at < p->stash_n)
+		rte_pktmbuf_free_bulk(p->stash + p->stash_at, p->stash_n - p->stash_at);
+	p->n = p->stash_at = p->stash_n = 0;
+	if (p->started) {
+		rte_eth_dev_stop(p->port_id);
+		rte_eth_dev_close(p->port_id); /* net_pcap writes its file out here */
+		p->started = false;
+	}
+	if (p->eal_up)
+		rte_eal_cleanup();
+	p->eal_up = false;
+}
