@@ -16,6 +16,13 @@ counter(struct weir_prom *b, const char *name, const char *help, const uint64_t 
 	weir_prom_put(b, "%s %" PRIu64 "\n", name, weir_sw_load(v));
 }
 
+static void
+gauge(struct weir_prom *b, const char *name, const char *help, const uint64_t *v)
+{
+	weir_prom_family(b, name, "gauge", help);
+	weir_prom_put(b, "%s %" PRIu64 "\n", name, weir_sw_load(v));
+}
+
 static char *
 done(struct weir_prom *b, size_t *len)
 {
@@ -43,8 +50,9 @@ weir_replay_send_render(const void *ctx, size_t *len)
 	counter(&b, "weir_replay_hole_events_total", "events the passed LOSS records state lost", &m->hole_events);
 	counter(&b, "weir_replay_skipped_weir_frame_events_total", "events of weir frame sources (no MoldUDP64 session)",
 		&m->not_mold);
-	weir_prom_family(&b, "weir_replay_offset", "gauge", "one past the last log offset replayed");
-	weir_prom_put(&b, "weir_replay_offset %" PRIu64 "\n", weir_sw_load(&m->next_offset));
+	gauge(&b, "weir_replay_offset", "one past the last log offset replayed", &m->next_offset);
+	gauge(&b, "weir_replay_log_bytes_behind", "bytes of log between the replay and the committed end (each second)",
+	      &m->bytes_behind);
 	weir_prom_family(&b, "weir_replay_pacing_error_seconds", "histogram", "send time minus due time, per packet");
 	weir_prom_histogram(&b, "weir_replay_pacing_error_seconds", "", &m->pacing);
 	return done(&b, len);
@@ -60,6 +68,8 @@ weir_replay_serve_render(const void *ctx, size_t *len)
 #define WEIR_REPLAY_FIGURE(name, help) counter(&b, "weir_replay_serve_" #name "_total", help, &s->fig.name);
 	WEIR_REPLAY_SERVE_FIGURES(WEIR_REPLAY_FIGURE)
 #undef WEIR_REPLAY_FIGURE
+	gauge(&b, "weir_replay_serve_log_end_offset", "the committed end of the log it answers from (each 20 ms)",
+	      &s->log_end);
 	return done(&b, len);
 }
 

@@ -186,15 +186,19 @@ on_entry(struct weir_replay_send *s, const struct weir_log_item *it, char *err, 
 	return 1;
 }
 
+/* Each second: how far behind the committed end (/metrics), and a line. */
 static void
 progress(struct weir_replay_send *s)
 {
-	if (!s->progress || (++s->since_progress & 1023) != 0) /* the clock, every 1024 entries */
+	if ((++s->since_progress & 1023) != 0) /* the clock, every 1024 entries */
 		return;
 	uint64_t now = weir_monotonic_ns();
 	if (now < s->next_progress_ns)
 		return;
 	s->next_progress_ns = now + 1000000000ull;
+	weir_sw_set(&s->sum.bytes_behind, weir_log_reader_bytes_behind(s->reader));
+	if (!s->progress)
+		return;
 	fprintf(stderr, "weir-replay: %" PRIu64 " packets, %" PRIu64 " events, %" PRIu64 " holes passed, at offset %" PRIu64
 		" of %" PRIu64 "\n", s->sum.packets, s->sum.events, s->sum.holes, s->sum.next_offset,
 		weir_log_reader_committed(s->reader));
@@ -220,6 +224,7 @@ weir_replay_run(struct weir_replay_send *s, char *err, size_t errlen)
 		on = on_entry(s, &it, err, errlen);
 		progress(s);
 	}
+	weir_sw_set(&s->sum.bytes_behind, weir_log_reader_bytes_behind(s->reader));
 	if (on < 0)
 		return -1;
 	if (send_packet(s, &s->pk.pkt, err, errlen) != 0)

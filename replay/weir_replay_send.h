@@ -37,6 +37,7 @@ struct weir_replay_summary {
 	uint64_t not_mold;                 /* events of weir frame sources: no MoldUDP64 session */
 	uint64_t too_big;                  /* events no packet of --mtu could carry */
 	uint64_t first_offset, next_offset;
+	uint64_t bytes_behind;             /* log between the replay and the committed end, each second */
 	struct weir_hist pacing;           /* send time minus due time (paced sockets) */
 };
 

@@ -184,6 +184,8 @@ weir_replay_serve_run(struct weir_replay_server *s, volatile int *quit, char *er
 			on_datagram(s, buf, n, &who, weir_monotonic_ns());
 		}
 		retry_pending(s, weir_monotonic_ns());
+		weir_log_reader_wait(s->reader, 0);
+		weir_sw_set(&s->log_end, weir_log_reader_committed(s->reader));
 	}
 	(void)err, (void)errlen;
 	return 0;

@@ -61,6 +61,7 @@ struct weir_replay_server {
 	unsigned n_pending;
 	struct weir_replay_request pending[WEIR_REPLAY_PENDING];
 	struct weir_replay_serve_figures fig;
+	uint64_t log_end;                  /* the committed end it serves up to, each 20 ms */
 };
 
 /* Listens on "ADDRESS:PORT" for the reader's topic; 0, or -1 with err. */

@@ -13,7 +13,11 @@ from collections import Counter
 import pytest
 
 from replay_logs import BODY, events, figure, late, log_a, lost, read_topic, replay, run_to_end  # noqa: F401
-from weir_harness import REPLAY, eal_mem, remove_dpdk_files
+from weir_harness import REPLAY, eal_mem, free_port, http_get, remove_dpdk_files
+
+
+def metric(body, name):
+    return int(float(next(ln.split()[1] for ln in body.splitlines() if ln.startswith(name + " "))))
 
 def test_a_replayed_log_through_a_second_weir_is_the_same_log(deploy, tmp_path, log_a):
     log, manifest, a = log_a
@@ -172,14 +176,26 @@ def test_a_paced_replay_keeps_the_recorded_spacing(log_a):
     span_ns = first[-1].rx_ns - first[0].rx_ns
     speed = max(span_ns / 2e9, 1e-6)  # about two seconds of replay
     rx = Receiver(socket.AF_INET, "127.0.0.1")
+    mport = free_port()
     t0 = time.monotonic()
-    r = replay("--topic", "itch", "--to", f"127.0.0.1:{rx.port}", "--speed", f"{speed:.9f}", "--count", "3000", log)
+    p = subprocess.Popen([REPLAY, "send", "--quiet", "--topic", "itch", "--to", f"127.0.0.1:{rx.port}", "--speed",
+                          f"{speed:.9f}", "--count", "3000", "--metrics", f"127.0.0.1:{mport}", log],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(1.4)
+    status, body = http_get(f"http://127.0.0.1:{mport}/metrics")  # checked as an exposition on the way
+    out = p.communicate(timeout=60)[0]
     elapsed = time.monotonic() - t0
     rx.stop()
+    assert p.returncode == 0, out
     assert elapsed >= span_ns / speed / 1e9 * 0.95, (elapsed, span_ns, speed)
     assert sum(rx.events.values()) == 3000 and rx.events == mold_events(first)
-    assert "pacing error p50" in r.stdout
-    print(r.stdout.strip())
+    assert "pacing error p50" in out
+    # Half way: how far it is, and how much log lies between it and the committed end (A goes on past 3000).
+    assert status == 200 and 0 < metric(body, "weir_replay_offset") < a[-1].offset
+    assert metric(body, "weir_replay_log_bytes_behind") > 0
+    assert metric(body, "weir_replay_pacing_error_seconds_count{}") > 0
+    r = out
+    print(r.strip())
 
 
 def test_a_paced_replay_heartbeats_each_open_source_through_a_silence(log_a):

@@ -106,6 +106,7 @@ def test_requests_are_answered_from_the_log_and_refusals_counted(log_a, procs):
         assert metric(body, "weir_replay_serve_capped_total") == 1
         assert 150 <= metric(body, "weir_replay_serve_refused_rate_total") <= 195
         assert metric(body, "weir_replay_serve_events_lost_total") >= hole.count
+        assert metric(body, "weir_replay_serve_log_end_offset") == a[-1].offset + 1  # what it answers from
     finally:
         out = stop_server(srv)
     assert "unknown session" in out and " 0 events unsent" in out
