@@ -234,8 +234,6 @@ summary(const struct weir_replay_send *s, const struct options *o, double second
 	       m->packets, m->events, m->bytes, m->ends, m->first_offset, m->next_offset, m->holes, m->hole_events);
 	if (m->heartbeats)
 		printf("; %" PRIu64 " heartbeats while idle", m->heartbeats);
-	if (m->not_mold)
-		printf("; skipped %" PRIu64 " events of weir frame sources (no MoldUDP64 session)", m->not_mold);
 	if (m->too_big)
 		printf("; skipped %" PRIu64 " events too big for --mtu %u", m->too_big, o->mtu);
 	if (m->pacing.count)

@@ -48,8 +48,6 @@ weir_replay_send_render(const void *ctx, size_t *len)
 	counter(&b, "weir_replay_heartbeats_sent_total", "heartbeats sent while nothing was due", &m->heartbeats);
 	counter(&b, "weir_replay_holes_passed_total", "LOSS records passed over (their numbers never sent)", &m->holes);
 	counter(&b, "weir_replay_hole_events_total", "events the passed LOSS records state lost", &m->hole_events);
-	counter(&b, "weir_replay_skipped_weir_frame_events_total", "events of weir frame sources (no MoldUDP64 session)",
-		&m->not_mold);
 	gauge(&b, "weir_replay_offset", "one past the last log offset replayed", &m->next_offset);
 	gauge(&b, "weir_replay_log_bytes_behind", "bytes of log between the replay and the committed end (each second)",
 	      &m->bytes_behind);

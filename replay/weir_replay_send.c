@@ -138,15 +138,11 @@ static int
 on_event(struct weir_replay_send *s, const struct weir_log_item *it, char *err, size_t errlen)
 {
 	const struct weir_record *r = it->record;
-	if (!weir_replay_mold_source(r->source)) {
-		weir_sw_add(&s->sum.not_mold, 1);
-		return 0;
-	}
 	if (!weir_replay_joins(&s->pk, r->source, r->seq, r->rx_ns, it->payload_len) &&
 	    send_packet(s, &s->pk.pkt, err, errlen) != 0)
 		return -1;
-	if (it->payload_len > 0xFFFF || !weir_replay_add(&s->pk, r->source, r->seq, r->rx_ns, it->payload,
-							 (uint16_t)it->payload_len))
+	if (it->payload_len > 0xFFFF || !weir_replay_add(&s->pk, r->source, r->seq, r->rx_ns, r->event_time_ns,
+							 it->payload, (uint16_t)it->payload_len))
 		weir_sw_add(&s->sum.too_big, 1);
 	else
 		weir_sw_add(&s->sum.events, 1);
@@ -174,7 +170,7 @@ on_entry(struct weir_replay_send *s, const struct weir_log_item *it, char *err, 
 		weir_sw_add(&s->sum.hole_events, r->count);
 		return 1;
 	}
-	if (r->kind == WEIR_REC_END_OF_SESSION && weir_replay_mold_source(r->source)) {
+	if (r->kind == WEIR_REC_END_OF_SESSION) {
 		struct weir_replay_packet *end = &s->pk.pkt;
 		if (send_packet(s, end, err, errlen) != 0)
 			return -1;

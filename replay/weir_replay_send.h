@@ -1,7 +1,7 @@
 /*
- * weir-replay send: a topic of the log back onto the wire as MoldUDP64, in
- * log order, at the recorded pace scaled by a speed (0: as fast as it
- * goes).  What the log says was lost is not invented: a LOSS record is a
+ * weir-replay send: a topic of the log back onto the wire, each source in its
+ * own framing (MoldUDP64 or weir frames), in log order, at the recorded pace
+ * scaled by a speed (0: as fast as it goes).  What the log says was lost is not invented: a LOSS record is a
  * hole the replay passes over and counts.  An end of session is sent again.
  */
 #ifndef WEIR_REPLAY_SEND_H
@@ -34,7 +34,6 @@ struct weir_replay_summary {
 	uint64_t packets, events, bytes, ends;
 	uint64_t heartbeats;               /* sent while idle */
 	uint64_t holes, hole_events;       /* LOSS records passed over, and the events they state lost */
-	uint64_t not_mold;                 /* events of weir frame sources: no MoldUDP64 session */
 	uint64_t too_big;                  /* events no packet of --mtu could carry */
 	uint64_t first_offset, next_offset;
 	uint64_t bytes_behind;             /* log between the replay and the committed end, each second */

@@ -76,7 +76,7 @@ answer(struct weir_replay_server *s, const struct weir_replay_request *q)
 			continue;
 		if (!weir_replay_joins(&s->pk, q->key, q->first + i, 0, g->len[i]))
 			send_packet(s, &q->who);
-		if (!weir_replay_add(&s->pk, q->key, q->first + i, 0, g->arena + g->at[i], g->len[i]))
+		if (!weir_replay_add(&s->pk, q->key, q->first + i, 0, 0, g->arena + g->at[i], g->len[i]))
 			weir_sw_add(&s->fig.unsent, 1);
 	}
 	send_packet(s, &q->who);

@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 
 from replay_logs import BODY, events, figure, late, log_a, lost, read_topic, replay, run_to_end  # noqa: F401
-from weir_harness import REPLAY, eal_mem, free_port, http_get, remove_dpdk_files
+from weir_harness import REPLAY, Deployment, eal_mem, free_port, gen_pcap, http_get, remove_dpdk_files
 
 
 def metric(body, name):
@@ -34,6 +34,35 @@ def test_a_replayed_log_through_a_second_weir_is_the_same_log(deploy, tmp_path, 
     # Late in B only where late in A.  Not all of A's: a heartbeat that ran ahead of a held-back packet opened
     # a gap in A, and heartbeats are not in the log (so the replay's 1149-1151 came in order to B, seed 23).
     assert late(b) <= late(a) and late(b)
+
+
+def test_weir_frame_sources_replay_as_weir_frames_with_their_event_times(tmp_path):
+    """A feed of weir frames (loss, reordering, duplicates, ends of source) through one weir, replayed into a pcap
+    and through a second: the same events, payloads and event times, the same losses."""
+    pcap, manifest = gen_pcap(str(tmp_path), seed=5, framing="weir", messages=6000, sessions=4, per_packet="1-6",
+                              payload="0-80", loss=0.01, reorder=0.01, duplicate=0.01, end_session=True)
+    body = BODY.replace("decoder moldudp64", "decoder weirframe")
+    out = str(tmp_path / "wf.pcap")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    made = [Deployment(tmp_path / "a", "wa", f"--vdev=net_pcap0,rx_pcap={pcap}", body),
+            Deployment(tmp_path / "b", "wb", f"--vdev=net_pcap0,rx_pcap={out}", body)]
+    try:
+        run_to_end(made[0])
+        made[0].check(manifest)
+        a = read_topic(made[0].log_dir)
+        r = replay("--topic", "itch", "--pcap", out, "--speed", "0", made[0].log_dir)
+        assert figure(r.stdout, "events") == sum(events(a).values()) and figure(r.stdout, "ends of session") == 4
+        run_to_end(made[1])
+        b = read_topic(made[1].log_dir)
+    finally:
+        for d in made:
+            d.close()
+    timed = lambda log: Counter((x.source_key, x.seq, x.event_time_ns, x.payload) for x in log if x.kind == "event")
+    assert timed(b) == timed(a) and max(timed(b).values()) == 1
+    assert any(x.event_time_ns for x in b if x.kind == "event")
+    assert lost(b) == lost(a) and lost(a)
+    assert sum(1 for x in b if x.kind == "end_of_session") == 4
 
 
 def port_file(tmp_path, prefix, vdev, *lines):

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "weir_frame.h"
 #include "weir_moldudp64.h"
 #include "weir_replay_pack.h"
 
@@ -37,7 +38,7 @@ pack(struct weir_replay_packer *pk, const uint8_t *const *keys, const uint64_t *
 				break;
 		}
 		memset(msg, (int)seqs[i], len);
-		assert_true(weir_replay_add(pk, keys[i], seqs[i], rx[i], msg, len));
+		assert_true(weir_replay_add(pk, keys[i], seqs[i], rx[i], 0, msg, len));
 	}
 	return out;
 }
@@ -67,7 +68,7 @@ should_keep_within_the_payload_and_pack_by_receive_time_when_paced(void **state)
 	assert_string_equal(pack(&pk, keys, seqs, rx, 5, 100), "1+3,4+2");
 	uint8_t big[300] = { 0 };
 	weir_replay_packer_init(&pk, 250, 64, false);
-	assert_false(weir_replay_add(&pk, A, 1, 0, big, sizeof(big))); /* never fits: said, not cut */
+	assert_false(weir_replay_add(&pk, A, 1, 0, 0, big, sizeof(big))); /* never fits: said, not cut */
 	assert_int_equal(pk.pkt.len, 0);
 }
 
@@ -86,6 +87,52 @@ should_say_an_end_of_session_and_tell_weir_frame_sources_apart(void **state)
 	assert_true(weir_replay_mold_source(A));
 }
 
+/* A weir frame source's events go as weir frames that the worker's own
+ * decoder reads back: its id, numbers, event times and payloads; its end of
+ * source and heartbeat as the format says; and within the payload size. */
+static void
+should_pack_a_weir_frame_source_as_weir_frames(void **state)
+{
+	(void)state;
+	uint8_t key[16];
+	weir_frame_source_key(key, 0x0102030405060708ull);
+	struct weir_replay_packer pk;
+	/* 24 + 2 x (12 + 40) = 128 fits, a third event does not */
+	weir_replay_packer_init(&pk, 140, 64, false);
+	const uint8_t msg[40] = "forty bytes of an event, more or less!!";
+	assert_true(weir_replay_add(&pk, key, 9, 5, 1111, msg, sizeof(msg)));
+	assert_true(weir_replay_joins(&pk, key, 10, 5, sizeof(msg)));
+	assert_true(weir_replay_add(&pk, key, 10, 5, 2222, msg, sizeof(msg)));
+	assert_false(weir_replay_joins(&pk, key, 11, 5, sizeof(msg)));
+	uint8_t known[256] = { 1 };
+	struct weir_frame f;
+	assert_int_equal(weir_frame_decode(pk.pkt.buf, pk.pkt.len, known, &f), 0);
+	assert_int_equal(f.source_id, 0x0102030405060708ull);
+	assert_int_equal(f.first_seq, 9);
+	assert_int_equal(f.count, 2);
+	assert_int_equal(f.flags, 0);
+	const uint8_t *c = f.events;
+	struct weir_frame_event e;
+	weir_frame_next(&c, &e);
+	assert_int_equal(e.event_time_ns, 1111);
+	assert_int_equal(e.topic, 0);
+	assert_memory_equal(e.payload, msg, sizeof(msg));
+	weir_frame_next(&c, &e);
+	assert_int_equal(e.event_time_ns, 2222);
+	struct weir_replay_packet p;
+	weir_replay_control(&p, key, 11, WEIR_MOLD_END_OF_SESSION, 7);
+	assert_int_equal(weir_frame_decode(p.buf, p.len, known, &f), 0);
+	assert_true(f.flags & WEIR_FRAME_F_END);
+	assert_int_equal(f.count, 0);
+	assert_int_equal(f.first_seq, 11);
+	weir_replay_control(&p, key, 11, WEIR_MOLD_HEARTBEAT, 7);
+	assert_int_equal(weir_frame_decode(p.buf, p.len, known, &f), 0);
+	assert_int_equal(f.flags, 0);
+	assert_int_equal(f.count, 0);
+	uint8_t big[120] = { 0 };
+	assert_false(weir_replay_add(&pk, key, 1, 0, 0, big, sizeof(big))); /* 24 + 12 + 120 > 140 */
+}
+
 int
 main(void)
 {
@@ -93,6 +140,7 @@ main(void)
 		cmocka_unit_test(should_pack_consecutive_events_of_one_source_and_start_again_at_a_hole_or_another_source),
 		cmocka_unit_test(should_keep_within_the_payload_and_pack_by_receive_time_when_paced),
 		cmocka_unit_test(should_say_an_end_of_session_and_tell_weir_frame_sources_apart),
+		cmocka_unit_test(should_pack_a_weir_frame_source_as_weir_frames),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
