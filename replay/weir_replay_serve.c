@@ -36,6 +36,21 @@ weir_replay_serve_open(struct weir_replay_server *s, const char *listen, uint32_
 	return 0;
 }
 
+int
+weir_replay_serve_sender(struct weir_replay_server *s, const char *sender, char *err, size_t errlen)
+{
+	union weir_sockaddr a;
+	if (weir_endpoint_parse(sender, &a) != 0 || a.sa.sa_family != AF_INET) {
+		snprintf(err, errlen, "--sender %s: not IPV4:PORT (the feed's sender, as weir keyed it)", sender);
+		return -1;
+	}
+	/* the key's bytes 10-15, as the dataplane writes them: address, then port, network order */
+	memcpy(s->sender, &a.v4.sin_addr, 4);
+	memcpy(s->sender + 4, &a.v4.sin_port, 2);
+	s->by_sender = true;
+	return 0;
+}
+
 void
 weir_replay_serve_close(struct weir_replay_server *s)
 {
@@ -148,7 +163,9 @@ on_datagram(struct weir_replay_server *s, const uint8_t *b, ssize_t n, const uni
 		q.count = s->max_count;
 		weir_sw_add(&s->fig.capped, 1);
 	}
-	memcpy(q.key, b, WEIR_MOLD_SESSION_BYTES); /* a session's key: its name, no sender */
+	memcpy(q.key, b, WEIR_MOLD_SESSION_BYTES); /* a session's key: its name, and the sender where keyed so */
+	if (s->by_sender)
+		memcpy(q.key + WEIR_MOLD_SESSION_BYTES, s->sender, sizeof(s->sender));
 	if (try_request(s, &q, now_ns))
 		return;
 	if (s->n_pending == WEIR_REPLAY_PENDING) {

@@ -5,7 +5,8 @@
  * what the log says was lost is not sent (counted); what the log has not
  * reached yet is waited for (weir-control may be appending) up to a
  * deadline, then what exists is sent and the request counted late.  Counts
- * are capped per request and requests rate-limited per requester.
+ * are capped per request and requests rate-limited per requester.  A log
+ * keyed by sender is served for one sender, named.
  */
 #ifndef WEIR_REPLAY_SERVE_H
 #define WEIR_REPLAY_SERVE_H
@@ -62,11 +63,16 @@ struct weir_replay_server {
 	struct weir_replay_request pending[WEIR_REPLAY_PENDING];
 	struct weir_replay_serve_figures fig;
 	uint64_t log_end;                  /* the committed end it serves up to, each 20 ms */
+	bool by_sender;                    /* a log keyed by sender: requests are for this sender's sessions */
+	uint8_t sender[6];                 /* its IPv4 address and port, as the key holds them */
 };
 
 /* Listens on "ADDRESS:PORT" for the reader's topic; 0, or -1 with err. */
 int weir_replay_serve_open(struct weir_replay_server *s, const char *listen, uint32_t max_count, double rate,
 			   double burst, uint64_t deadline_ns, uint32_t mtu, char *err, size_t errlen);
+/* A log keyed by sender ("sequence key source+sender"): requests are
+ * answered from the sessions of "IPV4:PORT".  0, or -1 with err. */
+int weir_replay_serve_sender(struct weir_replay_server *s, const char *sender, char *err, size_t errlen);
 /* Serves until *quit; 0, or -1 with err (the log failed). */
 int weir_replay_serve_run(struct weir_replay_server *s, volatile int *quit, char *err, size_t errlen);
 void weir_replay_serve_close(struct weir_replay_server *s);

@@ -11,7 +11,7 @@
 #include "weir_replay_serve.h"
 
 struct serve_options {
-	const char *log_dir, *topic, *listen, *metrics;
+	const char *log_dir, *topic, *listen, *metrics, *sender;
 	unsigned max_count, mtu;
 	double rate, burst, deadline_s;
 	bool check;
@@ -28,6 +28,8 @@ weir_replay_serve_usage(FILE *f)
 		"  --rate R --burst B      requests a second per requester (default 1000, burst 100)\n"
 		"  --deadline SEC          how long a request waits for what the log has not reached (default 2)\n"
 		"  --mtu N                 the IP MTU answers must fit (default 1500)\n"
+		"  --sender IPV4:PORT      a log keyed by sender (sequence key source+sender): answer from the\n"
+		"                          sessions this sender sent\n"
 		"  --metrics ADDRESS:PORT  /metrics and /healthz (IPv4, plain HTTP)\n"
 		"  --check                 check the arguments and the topic, serve nothing\n"
 		"exit: 0 stopped by a signal; 1 an error (said); 2 usage\n");
@@ -50,7 +52,7 @@ parse(int argc, char **argv, struct serve_options *o)
 		{ "max-count", required_argument, 0, 'n' }, { "rate", required_argument, 0, 'r' },
 		{ "burst", required_argument, 0, 'b' }, { "deadline", required_argument, 0, 'd' },
 		{ "mtu", required_argument, 0, 'm' }, { "metrics", required_argument, 0, 'M' },
-		{ "check", no_argument, 0, 'c' }, { 0, 0, 0, 0 },
+		{ "check", no_argument, 0, 'c' }, { "sender", required_argument, 0, 's' }, { 0, 0, 0, 0 },
 	};
 	*o = (struct serve_options){ .max_count = 1000, .mtu = 1500, .rate = 1000, .burst = 100, .deadline_s = 2 };
 	int c;
@@ -61,6 +63,7 @@ parse(int argc, char **argv, struct serve_options *o)
 		case 't': o->topic = optarg; break;
 		case 'l': o->listen = optarg; break;
 		case 'M': o->metrics = optarg; break;
+		case 's': o->sender = optarg; break;
 		case 'c': o->check = true; break;
 		case 'n': bad = number(optarg, 1, 65534, &v); o->max_count = (unsigned)v; break;
 		case 'r': bad = number(optarg, 0.001, 1e9, &o->rate); break;
@@ -100,6 +103,7 @@ weir_replay_serve_main(int argc, char **argv, volatile int *quit)
 	struct weir_http *http = NULL;
 	if (weir_replay_serve_open(&s, o.listen, o.max_count, o.rate, o.burst, (uint64_t)(o.deadline_s * 1e9), o.mtu,
 				   err, sizeof(err)) != 0 ||
+	    (o.sender && weir_replay_serve_sender(&s, o.sender, err, sizeof(err)) != 0) ||
 	    (o.metrics && (http = weir_replay_metrics_start(o.metrics, weir_replay_serve_render, &s, err,
 							    sizeof(err))) == NULL)) {
 		fprintf(stderr, "weir-replay: %s\n", err);
