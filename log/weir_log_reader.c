@@ -591,3 +591,11 @@ weir_log_reader_first(struct weir_log_reader *r)
 	return r->bases[0];
 }
 
+uint64_t
+weir_log_reader_newest_segment(struct weir_log_reader *r)
+{
+	if (list_segments(r) != 0 || r->n_bases == 0)
+		return 0;
+	return r->bases[r->n_bases - 1];
+}
+

@@ -81,6 +81,9 @@ uint64_t weir_log_reader_position(const struct weir_log_reader *r); /* the next 
 uint64_t weir_log_reader_committed(const struct weir_log_reader *r); /* one past the last committed */
 /* The first retained offset and, when known, its entry's rx time (0 otherwise). */
 uint64_t weir_log_reader_first(struct weir_log_reader *r);
+/* The first offset of the topic's newest segment, the one being written
+ * (0: none): what has no source index on file yet. */
+uint64_t weir_log_reader_newest_segment(struct weir_log_reader *r);
 const char *weir_log_reader_error(const struct weir_log_reader *r);
 /* Bytes of log between the reader and the committed end (as last read; a
  * batch's worth exact): a follower's lag on disk. */

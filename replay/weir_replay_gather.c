@@ -77,3 +77,12 @@ weir_replay_gather_add(struct weir_replay_gather *g, const struct weir_record *r
 	}
 	return weir_replay_gather_done(g);
 }
+
+uint64_t
+weir_replay_gather_first_unknown(const struct weir_replay_gather *g)
+{
+	uint32_t i = 0;
+	while (i < g->count && g->state[i] != WEIR_GATHER_UNKNOWN)
+		i++;
+	return g->first + i;
+}

@@ -38,6 +38,8 @@ void weir_replay_gather_start(struct weir_replay_gather *g, const uint8_t key[WE
 /* A log item; true once every number of the range is accounted. */
 bool weir_replay_gather_add(struct weir_replay_gather *g, const struct weir_record *r, const uint8_t *payload,
 			    uint32_t payload_len);
+/* The lowest number of the range not yet accounted (first + count: none). */
+uint64_t weir_replay_gather_first_unknown(const struct weir_replay_gather *g);
 static inline bool
 weir_replay_gather_done(const struct weir_replay_gather *g)
 {

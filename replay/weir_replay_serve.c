@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,6 +59,7 @@ weir_replay_serve_close(struct weir_replay_server *s)
 		close(s->fd);
 	s->fd = -1;
 	weir_replay_gather_free(&s->g);
+	weir_replay_follow_close(&s->follow);
 }
 
 static void
@@ -98,28 +100,64 @@ answer(struct weir_replay_server *s, const struct weir_replay_request *q)
 	weir_sw_add(&s->fig.events_lost, g->lost);
 }
 
-/* Gathers q from the log: 1 every number accounted, 0 not yet, -1 the log
- * failed, -2 a session the log never saw. */
+/* Reads on from where the reader is, into the gather: 1 every number
+ * accounted, 0 the committed end came first, -1 the log failed. */
 static int
-gather(struct weir_replay_server *s, const struct weir_replay_request *q)
+read_on(struct weir_replay_server *s)
 {
-	weir_log_reader_wait(s->reader, 0); /* see what weir-control committed since */
-	weir_replay_gather_start(&s->g, q->key, q->first, q->count);
-	int rc = weir_log_reader_seek_source(s->reader, q->key, q->first);
-	if (rc == 0)
-		return weir_log_reader_seek_source(s->reader, q->key, 0) == 0 ? -2 : 0;
-	if (rc < 0)
-		return -1;
 	struct weir_log_item it;
+	int rc;
 	while ((rc = weir_log_reader_next(s->reader, &it)) == WEIR_LOG_READ_ENTRY)
 		if (weir_replay_gather_add(&s->g, it.record, it.payload, it.payload_len))
 			return 1;
 	return rc == WEIR_LOG_READ_ERROR ? -1 : 0;
 }
 
+/* From the follower's point (weir_replay_hints.h): 1 every number
+ * accounted, 0 what is missing is above anything the newest segment holds
+ * of the source and the older ones were read for it once already (a
+ * waiting request's retry), -1 read again without it. */
+static int
+gather_hinted(struct weir_replay_server *s, struct weir_replay_request *q)
+{
+	uint64_t from, max;
+	if (!weir_replay_hints_find(&s->follow.hints, q->key, q->first, &from) ||
+	    weir_log_reader_seek(s->reader, from) != 0)
+		return -1;
+	weir_sw_add(&s->fig.hinted, 1);
+	int rc = read_on(s);
+	if (rc == 1)
+		return 1;
+	if (rc == 0 && q->read_whole && weir_replay_hints_max(&s->follow.hints, q->key, &max) &&
+	    weir_replay_gather_first_unknown(&s->g) > max)
+		return 0; /* not logged yet */
+	weir_replay_gather_start(&s->g, q->key, q->first, q->count);
+	return -1;
+}
+
+/* Gathers q from the log: 1 every number accounted, 0 not yet, -1 the log
+ * failed, -2 a session the log never saw. */
+static int
+gather(struct weir_replay_server *s, struct weir_replay_request *q)
+{
+	weir_log_reader_wait(s->reader, 0); /* see what weir-control committed since */
+	weir_replay_follow_step(&s->follow, UINT_MAX); /* its points up to there: each entry is read once */
+	weir_replay_gather_start(&s->g, q->key, q->first, q->count);
+	int rc = gather_hinted(s, q);
+	if (rc >= 0)
+		return rc;
+	q->read_whole = true; /* a session begun again, a source untracked: older segments may hold its numbers */
+	rc = weir_log_reader_seek_source(s->reader, q->key, q->first);
+	if (rc == 0)
+		return weir_log_reader_seek_source(s->reader, q->key, 0) == 0 ? -2 : 0;
+	if (rc < 0)
+		return -1;
+	return read_on(s);
+}
+
 /* Tries q: true when it is done with (answered, refused or late). */
 static bool
-try_request(struct weir_replay_server *s, const struct weir_replay_request *q, uint64_t now_ns)
+try_request(struct weir_replay_server *s, struct weir_replay_request *q, uint64_t now_ns)
 {
 	int rc = gather(s, q);
 	if (rc == -2) {
@@ -200,6 +238,7 @@ weir_replay_serve_run(struct weir_replay_server *s, volatile int *quit, char *er
 				break;
 			on_datagram(s, buf, n, &who, weir_monotonic_ns());
 		}
+		weir_replay_follow_step(&s->follow, 1u << 18); /* about 8 ms at most */
 		retry_pending(s, weir_monotonic_ns());
 		weir_log_reader_wait(s->reader, 0);
 		weir_sw_set(&s->log_end, weir_log_reader_committed(s->reader));

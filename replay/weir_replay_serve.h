@@ -16,6 +16,7 @@
 
 #include "weir_endpoint.h"
 #include "weir_log_reader.h"
+#include "weir_replay_follow.h"
 #include "weir_replay_gather.h"
 #include "weir_replay_limit.h"
 #include "weir_replay_pack.h"
@@ -36,6 +37,7 @@
 	X(refused_unknown, "requests for a session the log never saw") \
 	X(refused_busy, "requests waiting for the log when every pending slot was taken") \
 	X(late, "requests the log had not reached by the deadline: what existed was sent") \
+	X(hinted, "reads of a request from the follower's point in the newest segment, not from the segment's start") \
 	X(unsent, "events of answers not sent: bigger than an answer of --mtu carries, or the socket refused their packet")
 
 struct weir_replay_serve_figures {
@@ -49,11 +51,13 @@ struct weir_replay_request {
 	uint8_t key[WEIR_SOURCE_BYTES];
 	uint64_t first, deadline_ns;
 	uint32_t count;
+	bool read_whole;             /* read once without the follower's point */
 };
 
 struct weir_replay_server {
 	int fd;
 	struct weir_log_reader *reader;
+	struct weir_replay_follow follow;  /* where the newest segment's numbers are */
 	struct weir_replay_gather g;
 	struct weir_replay_limiter limit;
 	struct weir_replay_packer pk;

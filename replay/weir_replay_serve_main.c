@@ -103,6 +103,7 @@ weir_replay_serve_main(int argc, char **argv, volatile int *quit)
 	struct weir_http *http = NULL;
 	if (weir_replay_serve_open(&s, o.listen, o.max_count, o.rate, o.burst, (uint64_t)(o.deadline_s * 1e9), o.mtu,
 				   err, sizeof(err)) != 0 ||
+	    weir_replay_follow_open(&s.follow, o.log_dir, o.topic, err, sizeof(err)) != 0 ||
 	    (o.sender && weir_replay_serve_sender(&s, o.sender, err, sizeof(err)) != 0) ||
 	    (o.metrics && (http = weir_replay_metrics_start(o.metrics, weir_replay_serve_render, &s, err,
 							    sizeof(err))) == NULL)) {

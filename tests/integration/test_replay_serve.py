@@ -107,6 +107,8 @@ def test_requests_are_answered_from_the_log_and_refusals_counted(log_a, procs):
         assert 150 <= metric(body, "weir_replay_serve_refused_rate_total") <= 195
         assert metric(body, "weir_replay_serve_events_lost_total") >= hole.count
         assert metric(body, "weir_replay_serve_log_end_offset") == a[-1].offset + 1  # what it answers from
+        # Log A is one segment, the newest: its requests were read from the follower's points.
+        assert metric(body, "weir_replay_serve_hinted_total") >= 3
     finally:
         out = stop_server(srv)
     assert "unknown session" in out and " 0 events unsent" in out
