@@ -594,8 +594,6 @@ weir_log_reader_first(struct weir_log_reader *r)
 uint64_t
 weir_log_reader_newest_segment(struct weir_log_reader *r)
 {
-	if (list_segments(r) != 0 || r->n_bases == 0)
-		return 0;
-	return r->bases[r->n_bases - 1];
+	return list_segments(r) != 0 || r->n_bases == 0 ? 0 : r->bases[r->n_bases - 1];
 }
 
