@@ -42,8 +42,8 @@ def sessions_of(log):
         return [(s["session"].encode(), s["messages"]) for s in json.load(f)["sessions"]]
 
 
-def run(log, port, window, seconds):
-    srv = subprocess.Popen(["taskset", "-c", "1", os.path.join(BUILD, "replay/weir-replay"), "serve", "--topic",
+def run(log, port, window, seconds, binary=os.path.join(BUILD, "replay/weir-replay")):
+    srv = subprocess.Popen(["taskset", "-c", "1", binary, "serve", "--topic",
                             "itch", "--listen", f"127.0.0.1:{port}", "--rate", "1e9", "--burst", "1e9",
                             "--max-count", str(COUNT), log], stdout=subprocess.PIPE, text=True)
     try:
@@ -95,6 +95,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--window", type=int, default=16, help="requests outstanding")
     ap.add_argument("--turns", type=int, default=3)
+    ap.add_argument("--against", help="another weir-replay (a base build): run alternating, print the ratio")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="weir-replay-serve-")
     try:
@@ -103,15 +104,22 @@ def main():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
         s.close()
-        runs = []
+        binaries = {"head": os.path.join(BUILD, "replay/weir-replay")}
+        if a.against:
+            binaries["base"] = a.against
+        runs = {name: [] for name in binaries}
         for turn in range(a.turns):
-            runs.append(run(log, port, a.window, a.seconds))
-            r = runs[-1]
-            print(f"turn {turn + 1}: {r[0]:,.0f} requests/s answered, {r[1] / 1e6:.2f} M events/s, "
-                  f"server CPU {r[2]:.1f} us a request", flush=True)
-        med = [statistics.median(r[i] for r in runs) for i in range(3)]
-        print(f"median: {med[0]:,.0f} requests of {COUNT} events answered a second ({med[1] / 1e6:.2f} M events/s), "
-              f"server CPU {med[2]:.1f} us a request")
+            for name, binary in binaries.items():
+                runs[name].append(run(log, port, a.window, a.seconds, binary))
+                r = runs[name][-1]
+                print(f"turn {turn + 1} {name}: {r[0]:,.0f} requests/s answered, {r[1] / 1e6:.2f} M events/s, "
+                      f"server CPU {r[2]:.1f} us a request", flush=True)
+        med = {name: [statistics.median(r[i] for r in rs) for i in range(3)] for name, rs in runs.items()}
+        for name, m in med.items():
+            print(f"median {name}: {m[0]:,.0f} requests of {COUNT} events answered a second "
+                  f"({m[1] / 1e6:.2f} M events/s), server CPU {m[2]:.1f} us a request")
+        if a.against:
+            print(f"head/base: {med['head'][0] / med['base'][0]:.1f}x the requests a second")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
