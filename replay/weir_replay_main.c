@@ -183,12 +183,10 @@ open_out(const struct options *o, struct weir_replay_out *out, char *err, size_t
 		static struct weir_config cfg;
 		return weir_config_load_port(o->port_config, &cfg, err, errlen);
 	}
-	if (weir_replay_port_open(&port, o->port_config, o->mtu, err, errlen) != 0) {
+	if (weir_replay_port_open(&port, o->port_config, o->mtu, o->speed > 0, err, errlen) != 0) {
 		weir_replay_port_close(&port);
 		return -1;
 	}
-	if (o->speed > 0)
-		port.burst = 1; /* paced: each packet leaves when it is due */
 	return weir_replay_out_port(out, &port, to, from, o->have_dst_mac ? o->dst_mac : NULL, err, errlen);
 }
 
@@ -224,6 +222,18 @@ max_payload(const struct weir_replay_out *out, unsigned mtu)
 	return mtu - (out->to.sa.sa_family == AF_INET6 ? 40u : 20u) - 8u;
 }
 
+/* "<= 90.5 us", or "above 741455.2 us" past the histogram's last bound. */
+static const char *
+pacing_bound(const struct weir_hist *h, double q, char *buf, size_t len)
+{
+	uint64_t b = weir_hist_quantile_bound(h, q);
+	if (b == UINT64_MAX)
+		snprintf(buf, len, "above %.1f us", weir_hist_bound_ns[WEIR_HIST_BUCKETS - 1] / 1e3);
+	else
+		snprintf(buf, len, "<= %.1f us", b / 1e3);
+	return buf;
+}
+
 static void
 summary(const struct weir_replay_send *s, const struct options *o, double seconds)
 {
@@ -236,9 +246,12 @@ summary(const struct weir_replay_send *s, const struct options *o, double second
 		printf("; %" PRIu64 " heartbeats while idle", m->heartbeats);
 	if (m->too_big)
 		printf("; skipped %" PRIu64 " events too big for --mtu %u", m->too_big, o->mtu);
-	if (m->pacing.count)
-		printf("; pacing error p50 <= %.1f us, p99 <= %.1f us", weir_hist_quantile_bound(&m->pacing, 0.5) / 1e3,
-		       weir_hist_quantile_bound(&m->pacing, 0.99) / 1e3);
+	if (m->pacing.count) {
+		char p50[48], p99[48];
+		printf("; pacing error p50 %s, p99 %s, mean %.1f us", pacing_bound(&m->pacing, 0.5, p50, sizeof(p50)),
+		       pacing_bound(&m->pacing, 0.99, p99, sizeof(p99)),
+		       (double)m->pacing.sum_ns / (double)m->pacing.count / 1e3);
+	}
 	if (s->out->port && s->out->port->tx_partial)
 		printf("; the TX queue took %" PRIu64 " bursts in parts (waited on)", s->out->port->tx_partial);
 	printf("; in %.3f s\n", seconds);

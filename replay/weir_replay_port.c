@@ -27,7 +27,9 @@ start_eal(struct weir_replay_port *p, struct weir_config *cfg, char *err, size_t
 		return -1;
 	}
 	if (rte_eal_init(argc, argv) < 0) {
-		snprintf(err, errlen, "%s: EAL: %s", cfg->path, rte_strerror(rte_errno));
+		/* rte_errno can be 0 here (another primary on the file prefix): EAL's own lines above say why */
+		snprintf(err, errlen, "%s: EAL did not start%s%s (another process on its --file-prefix?)", cfg->path,
+			 rte_errno ? ": " : "", rte_errno ? rte_strerror(rte_errno) : "");
 		return -1;
 	}
 	p->eal_up = true;
@@ -87,13 +89,16 @@ setup_port(struct weir_replay_port *p, const struct weir_config *cfg, unsigned m
 }
 
 int
-weir_replay_port_open(struct weir_replay_port *p, const char *path, unsigned mtu, char *err, size_t errlen)
+weir_replay_port_open(struct weir_replay_port *p, const char *path, unsigned mtu, bool paced, char *err,
+		      size_t errlen)
 {
 	static struct weir_config cfg;
 	memset(p, 0, sizeof(*p));
 	if (weir_config_load_port(path, &cfg, err, errlen) != 0)
 		return -1;
 	p->burst = cfg.burst < WEIR_REPLAY_PORT_BURST_MAX ? cfg.burst : WEIR_REPLAY_PORT_BURST_MAX;
+	if (paced)
+		p->burst = 1; /* each packet leaves when it is due */
 	if (start_eal(p, &cfg, err, errlen) != 0)
 		return -1;
 	return setup_port(p, &cfg, mtu, err, errlen);

@@ -33,9 +33,11 @@ struct weir_replay_port {
 	bool eal_up, started;
 };
 
-/* Starts EAL and the file's first port for frames of up to 14 + mtu bytes:
- * 0, or -1 with err said ("FILE:LINE: ..." for the file's own errors). */
-int weir_replay_port_open(struct weir_replay_port *p, const char *path, unsigned mtu, char *err, size_t errlen);
+/* Starts EAL and the file's first port for frames of up to 14 + mtu bytes
+ * (paced: bursts of one): 0, or -1 with err said ("FILE:LINE: ..." for the
+ * file's own errors). */
+int weir_replay_port_open(struct weir_replay_port *p, const char *path, unsigned mtu, bool paced, char *err,
+			  size_t errlen);
 /* Room for a frame of len bytes (NULL: no mbuf within a second; err). */
 uint8_t *weir_replay_port_frame(struct weir_replay_port *p, uint32_t len, char *err, size_t errlen);
 /* The frame weir_replay_port_frame gave goes into the burst; a full burst leaves. */

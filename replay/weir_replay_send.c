@@ -81,12 +81,13 @@ sleep_until(struct weir_replay_send *s, uint64_t due, uint64_t now)
 }
 
 /* Waits until the packet due at rx_ns is due (paced sockets); its lateness
- * goes to the pacing histogram. */
-static void
+ * goes to the pacing histogram.  false: a signal cut the wait short (the
+ * packet is not sent early, nor its wait counted). */
+static bool
 pace(struct weir_replay_send *s, uint64_t rx_ns)
 {
 	if (s->speed <= 0 || s->out->dump)
-		return;
+		return true;
 	uint64_t now = weir_monotonic_ns();
 	if (s->mono0_ns == 0) {
 		s->rx0_ns = rx_ns;
@@ -101,7 +102,10 @@ pace(struct weir_replay_send *s, uint64_t rx_ns)
 		now = sleep_until(s, due - spin, now);
 	while (now < due && !*s->quit)
 		now = weir_monotonic_ns();
+	if (now < due)
+		return false;
 	weir_hist_add(&s->sum.pacing, now - due, 1);
+	return true;
 }
 
 /* A pcap's stamp: the recorded time, spaced by the speed. */
@@ -118,9 +122,8 @@ stamp(struct weir_replay_send *s, uint64_t rx_ns)
 static int
 send_packet(struct weir_replay_send *s, struct weir_replay_packet *p, char *err, size_t errlen)
 {
-	if (p->len == 0)
+	if (p->len == 0 || !pace(s, p->rx_ns))
 		return 0;
-	pace(s, p->rx_ns);
 	if (weir_replay_out_send(s->out, p->buf, p->len, stamp(s, p->rx_ns), err, errlen) != 0)
 		return -1;
 	weir_sw_add(&s->sum.packets, 1);

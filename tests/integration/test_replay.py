@@ -107,6 +107,38 @@ def test_a_replay_from_a_dpdk_port_through_a_second_weir_is_the_same_log(deploy,
     assert rows[-1][0] - rows[0][0] >= (rx[-1] - rx[0]) / 50 / 1e9 * 0.999
 
 
+def test_a_second_replay_on_the_same_port_file_is_refused_and_a_signal_stops_the_first_whole(log_a, tmp_path):
+    """Two weir-replays on one port file (one --file-prefix): the second is refused at once and says why; the
+    first, stopped by SIGINT in a paced wait, sends no more (not the packet it was waiting for either), closes its
+    port (net_pcap writes its file out, every frame the summary counts) and prints its summary."""
+    log, _, a = log_a
+    prefix = f"wt-rd{os.getpid()}"
+    out = str(tmp_path / "first.pcap")
+    conf = port_file(tmp_path, prefix, f"--vdev=net_pcap0,tx_pcap={out}")
+    rx = [e.rx_ns for e in a if e.kind == "event"]
+    speed = (rx[-1] - rx[0]) / 30e9  # the whole log in about 30 s
+    first = subprocess.Popen([REPLAY, "send", "--quiet", "--topic", "itch", "--port-config", conf, "--speed",
+                              f"{speed:.12f}", log], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(2)
+        assert first.poll() is None
+        r = replay("--topic", "itch", "--port-config", conf, "--speed", "0", log, check=False)
+        assert r.returncode == 1 and "EAL did not start" in r.stderr and "--file-prefix" in r.stderr, r.stderr
+        first.send_signal(2)
+        text = first.communicate(timeout=30)[0]
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+        remove_dpdk_files(prefix)
+    assert first.returncode == 0, text
+    sent = figure(text, "packets")
+    assert sent > 0 and "pacing error p50 <= " in text and "above" not in text, text
+    frames = subprocess.run(["tshark", "-r", out, "-T", "fields", "-e", "frame.number"], capture_output=True,
+                            text=True, check=True).stdout.split()
+    assert len(frames) == sent
+
+
 def test_a_port_file_is_checked_and_its_errors_said_at_their_line(log_a, tmp_path):
     log, _, _ = log_a
     prefix = f"wt-rq{os.getpid()}"
