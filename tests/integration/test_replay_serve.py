@@ -4,6 +4,7 @@ figures); a second weir on a veth, fed log A again through a lossy hop, re-reque
 log A and ends with log A's events and log A's losses, no more; a request ahead of a log still being written is
 answered when the log gets there."""
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -150,6 +151,35 @@ def test_a_log_keyed_by_sender_is_served_for_the_sender_named(tmp_path, procs):
     r = subprocess.run([REPLAY, "serve", "--topic", "itch", "--listen", f"127.0.0.1:{port}", "--sender", "nowhere",
                         "--check", d.log_dir], capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "--sender nowhere: not IPV4:PORT" in r.stderr
+
+
+def test_a_damaged_segment_is_said_and_what_is_before_it_still_served(log_a, tmp_path, procs):
+    """A byte flipped in the middle of log A's segment: the follower stops there and says so, a request for numbers
+    before the damage is answered whole, one past it is counted late and the CRC mismatch said, and the server
+    goes on serving."""
+    log, _, a = log_a
+    copy = str(tmp_path / "log")
+    shutil.copytree(log, copy)
+    seg = os.path.join(copy, "itch", "00000000000000000000.log")
+    with open(seg, "r+b") as f:
+        f.seek(os.path.getsize(seg) // 2)
+        b = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([b[0] ^ 0xFF]))
+    ev = [e for e in a if e.kind == "event"]
+    early, late = ev[10], ev[-10]
+    port = free_port()
+    srv = start_server(procs, copy, "itch", f"127.0.0.1:{port}", "--deadline", "0.5")
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c.bind(("127.0.0.1", 0))
+    c.sendto(request(late.source_key, late.seq, 1), ("127.0.0.1", port))
+    assert answers(c, wait=1.5)[1] == 0
+    c.sendto(request(early.source_key, early.seq, 1), ("127.0.0.1", port))
+    assert answers(c)[0] == {early.seq: early.payload}
+    srv.send_signal(2)
+    out, err = srv.communicate(timeout=20)
+    assert srv.returncode == 0 and "1 answered whole, 1 late" in out, out + err
+    assert "CRC mismatch" in err and "the follower stops" in err, err
 
 
 GAP_BODY = BODY.replace("decoder moldudp64 udp-port 26400 topic itch",
