@@ -41,7 +41,10 @@ be_word(uint16_t v)
 uint32_t
 weir_replay_frame_build(struct weir_replay_frame *t, uint8_t *f, const uint8_t *payload, uint32_t len)
 {
-	memcpy(f, t->hdr, WEIR_REPLAY_FRAME_HDR_MAX); /* a fixed size: a few moves (the tail is overwritten) */
+	if (t->v6) /* fixed sizes: a few moves, no call */
+		memcpy(f, t->hdr, 14 + 40 + 8);
+	else
+		memcpy(f, t->hdr, 14 + 20 + 8);
 	uint8_t *ip = f + 14, *udp = f + t->hdr_len - 8;
 	uint16_t udp_len = (uint16_t)(8 + len);
 	if (t->v6) {

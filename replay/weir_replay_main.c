@@ -187,7 +187,11 @@ open_out(const struct options *o, struct weir_replay_out *out, char *err, size_t
 		weir_replay_port_close(&port);
 		return -1;
 	}
-	return weir_replay_out_port(out, &port, to, from, o->have_dst_mac ? o->dst_mac : NULL, err, errlen);
+	if (weir_replay_out_port(out, &port, to, from, o->have_dst_mac ? o->dst_mac : NULL, err, errlen) != 0) {
+		weir_replay_port_close(&port); /* EAL let go of, its files with it */
+		return -1;
+	}
+	return 0;
 }
 
 struct run_on_lcore {

@@ -149,6 +149,13 @@ def test_a_port_file_is_checked_and_its_errors_said_at_their_line(log_a, tmp_pat
     assert "ok: topic itch" in replay("--topic", "itch", "--port-config", good, "--check", log).stdout
     r = replay("--topic", "itch", "--port-config", good, "--pcap", str(tmp_path / "x.pcap"), log, check=False)
     assert r.returncode == 2 and "not both" in r.stderr
+    # A destination that is no ADDRESS:PORT, found once EAL is up: said, EAL let go of, the prefix free again.
+    try:
+        for _ in range(2):
+            r = replay("--topic", "itch", "--port-config", good, "--to", "nowhere:1", log, check=False)
+            assert r.returncode == 1 and "two ADDRESS:PORT of one family" in r.stderr, r.stderr
+    finally:
+        remove_dpdk_files(prefix)
 
 
 def test_a_replay_over_ipv6_on_a_veth_into_a_second_weir_is_the_same_log(deploy, log_a):
