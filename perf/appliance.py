@@ -72,6 +72,62 @@ def cleanup_prefix(prefix):
                    shell=True)
 
 
+INGEST_CONF = """eal --file-prefix={prefix} {mem} --no-pci --log-level=lib.eal:warning
+eal --vdev=net_pcap0,rx_pcap={pcap}
+set corelist 1
+port config all rxq 1
+ring size 64M
+ring full-policy backpressure
+decoder moldudp64 udp-port 26400 topic itch
+log dir {log}
+shutdown drain-timeout 60s
+{extra}"""
+
+
+def ingest(work, gen_args, extra=""):
+    """A log of a weir-gen capture (gen_args: weir-gen pcap's options) through weir-dataplane and weir-control,
+    one worker, backpressure: (the config, the log directory, the capture's manifest).  extra: more lines."""
+    pcap, conf, logdir = (os.path.join(work, n) for n in ("feed.pcap", "ingest.conf", "log"))
+    subprocess.run([os.path.join(BUILD, "tools/weir-gen"), "pcap", "--out", pcap, "--manifest", pcap + ".json",
+                    *gen_args], check=True, stdout=subprocess.DEVNULL)
+    prefix = f"perf-ingest-{os.getpid()}"
+    short = f"/tmp/wi{os.getpid()}.pcap"  # net_pcap's arguments: 63 characters at most
+    os.symlink(pcap, short)
+    with open(conf, "w") as f:
+        f.write(INGEST_CONF.format(prefix=prefix, mem=eal_mem(), pcap=short, log=logdir, extra=extra))
+    try:
+        dp = subprocess.Popen([os.path.join(BUILD, "dataplane/weir-dataplane"), "-f", conf, "--stop-when-idle", "2"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(2)
+        cp = subprocess.Popen([os.path.join(BUILD, "control/weir-control"), "-f", conf, "--exit-when-done"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if dp.wait(timeout=600) != 0 or cp.wait(timeout=120) != 0:
+            raise SystemExit("perf: the log could not be made (weir-dataplane or weir-control failed)")
+    finally:
+        os.unlink(short)
+        cleanup_prefix(prefix)
+    return conf, logdir, pcap + ".json"
+
+
+def testpmd_rates(cmd, prefix, seconds, field):
+    """dpdk-testpmd (cmd, its --stats-period=1 on) for seconds, then SIGINT: each report's FIELD-pps after the
+    first (start-up), in packets a second."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    time.sleep(seconds + 3)
+    p.send_signal(signal.SIGINT)
+    try:
+        out, _ = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+    cleanup_prefix(prefix)
+    pps = [int(x) for x in re.findall(field + r"-pps:\s+(\d+)", out)]
+    steady = [x for x in pps[1:] if x > 0] or pps
+    if not steady:
+        raise RuntimeError("testpmd reported no rate:\n" + out[-2000:])
+    return steady
+
+
 class Case:
     def __init__(self, name, per_packet, payload, sources=1, rules=0, workers=1, policy="backpressure",
                  retention="", line_loss=None, allow=0):
@@ -145,20 +201,7 @@ def run_testpmd(case, pcap, seconds, mbufs):
            ["--", "--forward-mode=rxonly", "--stats-period=1", f"--total-num-mbufs={mbufs}",
             f"--nb-cores={case.workers}", f"--rxq={case.workers}", f"--txq={case.workers}", "--burst=32",
             "--rxd=1024", "--txd=1024"])
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                         start_new_session=True)
-    time.sleep(seconds + 3)
-    p.send_signal(signal.SIGINT)
-    try:
-        out, _ = p.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        out, _ = p.communicate()
-    cleanup_prefix(prefix)
-    pps = [int(x) for x in re.findall(r"Rx-pps:\s+(\d+)", out)]
-    steady = pps[1:] or pps  # the first report includes start-up
-    if not steady:
-        raise RuntimeError("testpmd reported no rate:\n" + out[-2000:])
+    steady = testpmd_rates(cmd, prefix, seconds, "Rx")
     mpps = statistics.median(steady) / 1e6
     # per forwarding core, as weir's is per worker core
     return {"mpps": mpps, "mevents": mpps * case.per_packet, "ns_per_packet": case.workers * 1000.0 / mpps,

@@ -24,40 +24,15 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 sys.path.insert(0, os.path.join(ROOT, "perf"))
-from appliance import cleanup_prefix, eal_mem, free_port  # noqa: E402
-
-CONF = """eal --file-prefix={prefix} {mem} --no-pci --log-level=lib.eal:warning
-eal --vdev=net_pcap0,rx_pcap={pcap}
-set corelist 1
-port config all rxq 1
-ring size 64M
-ring full-policy backpressure
-decoder moldudp64 udp-port 26400 topic itch
-log dir {log}
-log fsync interval 100ms
-shutdown drain-timeout 60s
-"""
-
+from appliance import free_port, ingest  # noqa: E402
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
 def make_log(work, records):
-    pcap, conf, logdir = os.path.join(work, "feed.pcap"), os.path.join(work, "ingest.conf"), os.path.join(work, "log")
-    subprocess.run([os.path.join(BUILD, "tools/weir-gen"), "pcap", "--out", pcap, "--messages", str(records),
-                    "--sessions", "16", "--per-packet", "1-8", "--end-session", "--manifest",
-                    os.path.join(work, "feed.json")], check=True, stdout=subprocess.DEVNULL)
-    prefix = f"perf-export-{os.getpid()}"
-    open(conf, "w").write(CONF.format(prefix=prefix, mem=eal_mem(), pcap=pcap, log=logdir))
-    dp = subprocess.Popen([os.path.join(BUILD, "dataplane/weir-dataplane"), "-f", conf, "--stop-when-idle", "2"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(2)
-    cp = subprocess.Popen([os.path.join(BUILD, "control/weir-control"), "-f", conf, "--exit-when-done"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if dp.wait(timeout=300) != 0 or cp.wait(timeout=120) != 0:
-        raise SystemExit("perf/export: the log could not be made")
-    cleanup_prefix(prefix)
+    conf, logdir, _ = ingest(work, ["--messages", str(records), "--sessions", "16", "--per-packet", "1-8",
+                                    "--end-session"], "log fsync interval 100ms\n")
     return conf, logdir
 
 

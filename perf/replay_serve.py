@@ -38,7 +38,7 @@ def cpu_seconds(pid):
 
 def sessions_of(log):
     """weir-gen's sessions and how many events each got, from its manifest beside the capture."""
-    with open(os.path.join(os.path.dirname(log), "one.pcap.json")) as f:
+    with open(os.path.join(os.path.dirname(log), "feed.pcap.json")) as f:
         return [(s["session"].encode(), s["messages"]) for s in json.load(f)["sessions"]]
 
 

@@ -10,30 +10,15 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 sys.path.insert(0, os.path.join(ROOT, "perf"))
-from appliance import cleanup_prefix, eal_mem  # noqa: E402
-
-WEIR_CONF = """eal --file-prefix={prefix} {mem} --no-pci --log-level=lib.eal:warning
-eal --vdev=net_pcap0,rx_pcap={pcap}
-set corelist 1
-port config all rxq 1
-ring size 64M
-ring full-policy backpressure
-decoder moldudp64 udp-port 26400 topic itch
-log dir {log}
-log segment-size 256M
-log fsync none
-shutdown drain-timeout 60s
-"""
+from appliance import cleanup_prefix, eal_mem, ingest, testpmd_rates  # noqa: E402
 
 PORT_CONF = """eal --file-prefix={prefix} {mem} --no-pci --log-level=lib.eal:warning
 eal --vdev=net_null0
@@ -44,27 +29,9 @@ port config all txd 1024
 
 
 def make_log(tmp, messages):
-    pcap, log = os.path.join(tmp, "one.pcap"), os.path.join(tmp, "log")
-    subprocess.run([os.path.join(BUILD, "tools/weir-gen"), "pcap", "--out", pcap, "--manifest", pcap + ".json",
-                    "--messages", str(messages), "--sessions", "8", "--per-packet", "1", "--payload", "8"],
-                   check=True, stdout=subprocess.DEVNULL)
-    prefix = f"perf-rl-{os.getpid()}"
-    conf = os.path.join(tmp, "weir.conf")
-    short = f"/tmp/wr{os.getpid()}.pcap"  # net_pcap's arguments: 63 characters at most
-    os.symlink(pcap, short)
-    with open(conf, "w") as f:
-        f.write(WEIR_CONF.format(prefix=prefix, mem=eal_mem(), pcap=short, log=log))
-    try:
-        dp = subprocess.Popen([os.path.join(BUILD, "dataplane/weir-dataplane"), "--stop-when-idle", "2", "-f", conf],
-                              stdout=subprocess.DEVNULL)
-        time.sleep(2)
-        cp = subprocess.Popen([os.path.join(BUILD, "control/weir-control"), "--exit-when-done", "-f", conf],
-                              stdout=subprocess.DEVNULL)
-        if dp.wait(timeout=600) != 0 or cp.wait(timeout=120) != 0:
-            raise RuntimeError("the log was not made: weir-dataplane or weir-control failed")
-    finally:
-        os.unlink(short)
-        cleanup_prefix(prefix)
+    """A log of one-event packets of 8-byte messages over 8 sessions, in one segment."""
+    _, log, _ = ingest(tmp, ["--messages", str(messages), "--sessions", "8", "--per-packet", "1", "--payload", "8"],
+                       "log segment-size 256M\nlog fsync none\n")
     return log
 
 
@@ -74,20 +41,7 @@ def run_testpmd(seconds):
             "--log-level=lib.eal:warning"] + eal_mem().split() +
            ["--", "--forward-mode=txonly", "--txpkts=72", "--stats-period=1", "--burst=32", "--txd=1024",
             "--nb-cores=1"])
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    time.sleep(seconds + 3)
-    p.send_signal(signal.SIGINT)
-    try:
-        out, _ = p.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        out, _ = p.communicate()
-    cleanup_prefix(prefix)
-    pps = [int(x) for x in re.findall(r"Tx-pps:\s+(\d+)", out)]
-    steady = [x for x in pps[1:] if x > 0] or pps  # the first report includes start-up
-    if not steady:
-        raise RuntimeError("testpmd reported no rate:\n" + out[-2000:])
-    return statistics.median(steady) / 1e6
+    return statistics.median(testpmd_rates(cmd, prefix, seconds, "Tx")) / 1e6
 
 
 def run_replay(tmp, log):
