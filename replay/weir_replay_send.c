@@ -80,11 +80,8 @@ sleep_until(struct weir_replay_send *s, uint64_t due, uint64_t now)
 	return now;
 }
 
-/* Waits until the packet due at rx_ns is due (paced sockets); its lateness
- * goes to the pacing histogram.  false: a signal cut the wait short (the
- * packet is not sent early, nor its wait counted). */
-static bool
-pace(struct weir_replay_send *s, uint64_t rx_ns)
+bool
+weir_replay_pace(struct weir_replay_send *s, uint64_t rx_ns)
 {
 	if (s->speed <= 0 || s->out->dump)
 		return true;
@@ -122,7 +119,7 @@ stamp(struct weir_replay_send *s, uint64_t rx_ns)
 static int
 send_packet(struct weir_replay_send *s, struct weir_replay_packet *p, char *err, size_t errlen)
 {
-	if (p->len == 0 || !pace(s, p->rx_ns))
+	if (p->len == 0 || !weir_replay_pace(s, p->rx_ns))
 		return 0;
 	if (weir_replay_out_send(s->out, p->buf, p->len, stamp(s, p->rx_ns), err, errlen) != 0)
 		return -1;

@@ -57,6 +57,11 @@ struct weir_replay_send {
 
 /* Seeks to the range's start: 1 there, 0 nothing in range, -1 error (err). */
 int weir_replay_seek(struct weir_replay_send *s, char *err, size_t errlen);
+/* Waits until the packet recorded at rx_ns is due (the first packet sets the
+ * clock; a pcap or speed 0 never waits); its lateness goes to the pacing
+ * histogram.  false: a signal cut the wait short (the packet is not sent
+ * early, nor its wait counted). */
+bool weir_replay_pace(struct weir_replay_send *s, uint64_t rx_ns);
 /* Sends the range: 0 done, -1 error (err). */
 int weir_replay_run(struct weir_replay_send *s, char *err, size_t errlen);
 
