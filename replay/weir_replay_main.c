@@ -59,7 +59,7 @@ usage(FILE *f)
 		"  --mtu N                 the IP MTU packets must fit (default 1500)\n"
 		"  --max-messages N        messages a packet at most (default 64)\n"
 		"  --ttl N                 multicast hops (default 1)\n"
-		"  --heartbeat SEC         paced, to a socket: each open source's heartbeat after SEC with\n"
+		"  --heartbeat SEC         paced, to a socket or port: each open source's heartbeat after SEC with\n"
 		"                          nothing sent (default 1; 0: none)\n"
 		"  --quiet                 no progress line each second\n"
 		"  --metrics ADDRESS:PORT  /metrics and /healthz while it sends (IPv4, plain HTTP)\n"
@@ -257,7 +257,7 @@ summary(const struct weir_replay_send *s, const struct options *o, double second
 		       (double)m->pacing.sum_ns / (double)m->pacing.count / 1e3);
 	}
 	if (s->out->port && s->out->port->tx_partial)
-		printf("; the TX queue took %" PRIu64 " bursts in parts (waited on)", s->out->port->tx_partial);
+		printf("; bursts the TX queue took in parts (waited on): %" PRIu64, s->out->port->tx_partial);
 	printf("; in %.3f s\n", seconds);
 }
 

@@ -100,32 +100,16 @@ weir_replay_out_pcap(struct weir_replay_out *o, const char *path, const char *de
 	return 0;
 }
 
-int
-weir_replay_out_send(struct weir_replay_out *o, const uint8_t *payload, uint32_t len, uint64_t ts_ns, char *err,
-		     size_t errlen)
+/* One datagram; a full qdisc is waited for, losing nothing. */
+static int
+send_whole(int fd, const uint8_t *payload, uint32_t len, char *err, size_t errlen)
 {
-	if (o->port) {
-		uint8_t *f = weir_replay_port_frame(o->port, weir_replay_frame_len(&o->tmpl, len), err, errlen);
-		if (f == NULL)
-			return -1;
-		weir_replay_frame_build(&o->tmpl, f, payload, len);
-		return weir_replay_port_push(o->port, err, errlen);
-	}
-	if (o->dump) {
-		uint32_t n = weir_replay_frame_build(&o->tmpl, o->frame, payload, len);
-		/* a nanosecond pcap: tv_usec holds nanoseconds */
-		struct pcap_pkthdr h = { .ts = { .tv_sec = (time_t)(ts_ns / 1000000000ull),
-						 .tv_usec = (suseconds_t)(ts_ns % 1000000000ull) },
-					 .caplen = n, .len = n };
-		pcap_dump((u_char *)o->dump, &h, o->frame);
-		return 0;
-	}
 	for (;;) {
-		if (send(o->fd, payload, len, 0) == (ssize_t)len)
+		if (send(fd, payload, len, 0) == (ssize_t)len)
 			return 0;
 		if (errno == EINTR)
 			continue;
-		if (errno == ENOBUFS || errno == EAGAIN) { /* the qdisc is full: wait for it, lose nothing */
+		if (errno == ENOBUFS || errno == EAGAIN) {
 			usleep(50);
 			continue;
 		}
@@ -135,9 +119,44 @@ weir_replay_out_send(struct weir_replay_out *o, const uint8_t *payload, uint32_t
 }
 
 int
+weir_replay_out_send(struct weir_replay_out *o, const uint8_t *payload, uint32_t len, uint64_t ts_ns, char *err,
+		     size_t errlen)
+{
+	o->unsent = 1; /* until it went */
+	if (o->port) {
+		uint8_t *f = weir_replay_port_frame(o->port, weir_replay_frame_len(&o->tmpl, len), err, errlen);
+		if (f == NULL) {
+			o->unsent = o->port->n + 1; /* the burst's frames the queue never took, and this one */
+			return -1;
+		}
+		weir_replay_frame_build(&o->tmpl, f, payload, len);
+		if (weir_replay_port_push(o->port, err, errlen) != 0) {
+			o->unsent = o->port->n; /* this one among them */
+			return -1;
+		}
+	} else if (o->dump) {
+		uint32_t n = weir_replay_frame_build(&o->tmpl, o->frame, payload, len);
+		/* a nanosecond pcap: tv_usec holds nanoseconds */
+		struct pcap_pkthdr h = { .ts = { .tv_sec = (time_t)(ts_ns / 1000000000ull),
+						 .tv_usec = (suseconds_t)(ts_ns % 1000000000ull) },
+					 .caplen = n, .len = n };
+		pcap_dump((u_char *)o->dump, &h, o->frame);
+	} else if (send_whole(o->fd, payload, len, err, errlen) != 0) {
+		return -1;
+	}
+	o->unsent = 0;
+	return 0;
+}
+
+int
 weir_replay_out_flush(struct weir_replay_out *o, char *err, size_t errlen)
 {
-	return o->port ? weir_replay_port_flush(o->port, err, errlen) : 0;
+	o->unsent = 0;
+	if (o->port && weir_replay_port_flush(o->port, err, errlen) != 0) {
+		o->unsent = o->port->n;
+		return -1;
+	}
+	return 0;
 }
 
 void

@@ -32,7 +32,7 @@ weir_replay_seek(struct weir_replay_send *s, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", weir_log_reader_error(s->reader));
 	if (rc == 1 && weir_log_reader_position(s->reader) >= weir_log_reader_committed(s->reader))
 		rc = 0; /* at the committed end: nothing to send */
-	s->sum.first_offset = s->sum.next_offset = weir_log_reader_position(s->reader);
+	s->sum.first_offset = s->sum.next_offset = s->read_to = weir_log_reader_position(s->reader);
 	return rc;
 }
 
@@ -47,7 +47,50 @@ wanted(const struct weir_replay_range *r, const uint8_t *key)
 	return false;
 }
 
-/* Every open source's heartbeat, now (a send error is the next packet's to say). */
+static void
+tally(struct weir_replay_send *s, const struct weir_replay_handed *h, bool back)
+{
+	uint64_t one = back ? UINT64_MAX : 1; /* -1 or +1, modulo 2^64 */
+	if (h->first_offset == UINT64_MAX) {
+		weir_sw_add(&s->sum.heartbeats, one);
+		return;
+	}
+	weir_sw_add(&s->sum.packets, one);
+	weir_sw_add(&s->sum.bytes, one * h->bytes);
+	if (h->count == WEIR_MOLD_END_OF_SESSION)
+		weir_sw_add(&s->sum.ends, one);
+	else
+		weir_sw_add(&s->sum.events, one * h->count);
+}
+
+/* A packet about to be handed over: counted now, taken back if it never leaves. */
+static void
+handing(struct weir_replay_send *s, const struct weir_replay_packet *p, uint64_t first_offset)
+{
+	struct weir_replay_handed *h = &s->handed[s->n_handed++ % WEIR_REPLAY_HANDED];
+	*h = (struct weir_replay_handed){ .first_offset = first_offset, .bytes = p->len, .count = p->count };
+	tally(s, h, false);
+}
+
+/* After a send or flush failed: the packets that never left are taken back
+ * out of the summary, and the resume point goes back to the first of them. */
+static void
+take_back_unsent(struct weir_replay_send *s)
+{
+	uint64_t n = s->out->unsent, resume = s->sum.next_offset;
+	n = n < s->n_handed ? n : s->n_handed;
+	n = n < WEIR_REPLAY_HANDED ? n : WEIR_REPLAY_HANDED;
+	for (; n; n--) {
+		const struct weir_replay_handed *h = &s->handed[--s->n_handed % WEIR_REPLAY_HANDED];
+		tally(s, h, true);
+		resume = h->first_offset < resume ? h->first_offset : resume;
+	}
+	weir_sw_set(&s->sum.next_offset, resume);
+	s->out->unsent = 0;
+}
+
+/* Every open source's heartbeat, now.  A send error is the next packet's to
+ * say; a heartbeat a port's queue did not take yet leaves with that packet. */
 static void
 heartbeats(struct weir_replay_send *s, uint64_t now)
 {
@@ -58,8 +101,9 @@ heartbeats(struct weir_replay_send *s, uint64_t now)
 		if (!src->used || src->ended)
 			continue;
 		weir_replay_control(&hb, src->key, src->next, WEIR_MOLD_HEARTBEAT, 0);
-		if (weir_replay_out_send(s->out, hb.buf, hb.len, 0, err, sizeof(err)) == 0)
-			weir_sw_add(&s->sum.heartbeats, 1);
+		handing(s, &hb, UINT64_MAX);
+		if (weir_replay_out_send(s->out, hb.buf, hb.len, 0, err, sizeof(err)) != 0 && s->out->port == NULL)
+			take_back_unsent(s);
 	}
 	s->idle.last_ns = now;
 }
@@ -121,10 +165,9 @@ send_packet(struct weir_replay_send *s, struct weir_replay_packet *p, char *err,
 {
 	if (p->len == 0 || !weir_replay_pace(s, p->rx_ns))
 		return 0;
+	handing(s, p, s->open_offset);
 	if (weir_replay_out_send(s->out, p->buf, p->len, stamp(s, p->rx_ns), err, errlen) != 0)
 		return -1;
-	weir_sw_add(&s->sum.packets, 1);
-	weir_sw_add(&s->sum.bytes, p->len);
 	p->len = 0;
 	if (s->speed <= 0 || s->idle.every_ns == 0)
 		return 0; /* heartbeats are for a paced silence: no clock read a packet flat out */
@@ -134,36 +177,41 @@ send_packet(struct weir_replay_send *s, struct weir_replay_packet *p, char *err,
 	return 0;
 }
 
+/* Entries taken: 1; -1 error; KEPT_BACK: a signal kept the open packet
+ * back, and this entry, which cannot join it, is not taken either. */
+#define KEPT_BACK 2
+
 static int
 on_event(struct weir_replay_send *s, const struct weir_log_item *it, char *err, size_t errlen)
 {
 	const struct weir_record *r = it->record;
-	if (!weir_replay_joins(&s->pk, r->source, r->seq, r->rx_ns, it->payload_len) &&
-	    send_packet(s, &s->pk.pkt, err, errlen) != 0)
-		return -1;
+	if (!weir_replay_joins(&s->pk, r->source, r->seq, r->rx_ns, it->payload_len)) {
+		if (send_packet(s, &s->pk.pkt, err, errlen) != 0)
+			return -1;
+		if (s->pk.pkt.len)
+			return KEPT_BACK;
+	}
+	if (s->pk.pkt.len == 0)
+		s->open_offset = it->entry->offset;
 	if (it->payload_len > 0xFFFF || !weir_replay_add(&s->pk, r->source, r->seq, r->rx_ns, r->event_time_ns,
 							 it->payload, (uint16_t)it->payload_len))
 		weir_sw_add(&s->sum.too_big, 1);
 	else
-		weir_sw_add(&s->sum.events, 1);
-	return 0;
+		s->packed++;
+	return 1;
 }
 
-/* One entry of the range: 1 on, 0 the range is done, -1 error. */
+/* One entry of the range, read: 1 on, 0 the range is done, -1 error, KEPT_BACK. */
 static int
-on_entry(struct weir_replay_send *s, const struct weir_log_item *it, char *err, size_t errlen)
+take_entry(struct weir_replay_send *s, const struct weir_log_item *it, char *err, size_t errlen)
 {
 	const struct weir_record *r = it->record;
 	const struct weir_replay_range *rg = &s->range;
-	if ((rg->until_offset && it->entry->offset >= rg->until_offset) || (rg->until_ns && r->rx_ns >= rg->until_ns))
-		return 0;
-	weir_sw_set(&s->sum.next_offset, it->entry->offset + 1);
 	if (!wanted(rg, r->source))
 		return 1;
 	if (r->kind == WEIR_REC_EVENT) {
-		if (on_event(s, it, err, errlen) != 0)
-			return -1;
-		return rg->count == 0 || s->sum.events < rg->count;
+		int rc = on_event(s, it, err, errlen);
+		return rc != 1 ? rc : rg->count == 0 || s->packed < rg->count;
 	}
 	if (r->kind == WEIR_REC_LOSS) {
 		weir_sw_add(&s->sum.holes, 1); /* never sent: the next event of the source starts a packet after it */
@@ -174,12 +222,28 @@ on_entry(struct weir_replay_send *s, const struct weir_log_item *it, char *err, 
 		struct weir_replay_packet *end = &s->pk.pkt;
 		if (send_packet(s, end, err, errlen) != 0)
 			return -1;
+		if (end->len)
+			return KEPT_BACK;
+		s->open_offset = it->entry->offset;
 		weir_replay_control(end, r->source, r->seq, WEIR_MOLD_END_OF_SESSION, r->rx_ns);
 		if (send_packet(s, end, err, errlen) != 0)
 			return -1;
-		weir_sw_add(&s->sum.ends, 1);
 	}
 	return 1;
+}
+
+/* One entry of the log: 1 on, 0 the range is done, -1 error. */
+static int
+on_entry(struct weir_replay_send *s, const struct weir_log_item *it, char *err, size_t errlen)
+{
+	const struct weir_replay_range *rg = &s->range;
+	if ((rg->until_offset && it->entry->offset >= rg->until_offset) ||
+	    (rg->until_ns && it->record->rx_ns >= rg->until_ns))
+		return 0;
+	int rc = take_entry(s, it, err, errlen);
+	s->read_to = it->entry->offset + (rc != KEPT_BACK);
+	weir_sw_set(&s->sum.next_offset, s->pk.pkt.len ? s->open_offset : s->read_to);
+	return rc == KEPT_BACK ? 0 : rc;
 }
 
 /* Each second: how far behind the committed end (/metrics), and a line. */
@@ -214,6 +278,9 @@ weir_replay_run(struct weir_replay_send *s, char *err, size_t errlen)
 			continue;
 		}
 		if (rc == WEIR_LOG_READ_ERROR) {
+			char ferr[8]; /* what was handed over still leaves, if it can; the read's error is the one said */
+			if (weir_replay_out_flush(s->out, ferr, sizeof(ferr)) != 0)
+				take_back_unsent(s);
 			snprintf(err, errlen, "%s", weir_log_reader_error(s->reader));
 			return -1;
 		}
@@ -221,9 +288,11 @@ weir_replay_run(struct weir_replay_send *s, char *err, size_t errlen)
 		progress(s);
 	}
 	weir_sw_set(&s->sum.bytes_behind, weir_log_reader_bytes_behind(s->reader));
-	if (on < 0)
+	if (on < 0 || send_packet(s, &s->pk.pkt, err, errlen) != 0 || weir_replay_out_flush(s->out, err, errlen) != 0) {
+		take_back_unsent(s);
 		return -1;
-	if (send_packet(s, &s->pk.pkt, err, errlen) != 0)
-		return -1;
-	return weir_replay_out_flush(s->out, err, errlen);
+	}
+	if (s->pk.pkt.len == 0) /* else a signal kept the open packet back: it is where to resume */
+		weir_sw_set(&s->sum.next_offset, s->read_to);
+	return 0;
 }

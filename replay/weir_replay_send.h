@@ -40,6 +40,15 @@ struct weir_replay_summary {
 	struct weir_hist pacing;           /* send time minus due time (paced sockets) */
 };
 
+/* A packet handed to the output, which may not have left yet (a port's burst). */
+struct weir_replay_handed {
+	uint64_t first_offset;             /* its first entry's; UINT64_MAX: a heartbeat */
+	uint32_t bytes;
+	uint16_t count;                    /* its packet's count: events, or a control packet's code */
+};
+
+#define WEIR_REPLAY_HANDED 1024        /* more than a port's burst: every packet that may not have left */
+
 struct weir_replay_send {
 	struct weir_log_reader *reader;
 	struct weir_replay_out *out;
@@ -53,6 +62,15 @@ struct weir_replay_send {
 	uint64_t rx0_ns, mono0_ns;
 	uint64_t next_progress_ns, since_progress;
 	struct weir_replay_idle idle;      /* idle.every_ns 0: no heartbeats */
+	/* What the summary may say went: events count when handed over, and
+	 * an error takes back what never left.  next_offset is where a replay
+	 * would resume losing nothing: the open packet's first entry, else one
+	 * past the last entry read. */
+	uint64_t packed;                   /* events packed: what --count bounds */
+	uint64_t open_offset;              /* the open packet's first entry */
+	uint64_t read_to;                  /* one past the last entry read */
+	uint64_t n_handed;
+	struct weir_replay_handed handed[WEIR_REPLAY_HANDED];
 };
 
 /* Seeks to the range's start: 1 there, 0 nothing in range, -1 error (err). */

@@ -4,6 +4,7 @@ event of A comes back exactly once with its bytes, source and sequence number; w
 sent, so B states the same losses; tshark reads the pcap as MoldUDP64.  Oracles: the generator's manifest
 (weir-check of log A, B compared with A), tshark's MoldUDP64 dissector, the kernel's sockets parsed here."""
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -134,9 +135,58 @@ def test_a_second_replay_on_the_same_port_file_is_refused_and_a_signal_stops_the
     assert first.returncode == 0, text
     sent = figure(text, "packets")
     assert sent > 0 and "pacing error p50 <= " in text and "above" not in text, text
-    frames = subprocess.run(["tshark", "-r", out, "-T", "fields", "-e", "frame.number"], capture_output=True,
-                            text=True, check=True).stdout.split()
-    assert len(frames) == sent
+    went = pcap_events(out)
+    heartbeats = int(re.search(r"(\d+) heartbeats", text).group(1)) if "heartbeats" in text else 0
+    assert len(pcap_rows(out)) == sent + heartbeats and sum(went.values()) == figure(text, "events")
+    # Going on from the summary's offset sends the rest: every event of A once over both.
+    rest = str(tmp_path / "rest.pcap")
+    replay("--topic", "itch", "--pcap", rest, "--speed", "0", "--from", str(resume_offset(text)), log)
+    assert went + pcap_events(rest) == events_by_session(a)
+
+
+def pcap_rows(path):
+    """(session, first sequence number, count) of each MoldUDP64 packet, by tshark's dissector."""
+    rows = subprocess.run(["tshark", "-r", path, "-d", "udp.port==26400,moldudp64", "-T", "fields",
+                           "-e", "moldudp64.session", "-e", "moldudp64.sequence", "-e", "moldudp64.count"],
+                          capture_output=True, text=True, check=True).stdout.split("\n")
+    return [(s.strip(), int(q), int(n)) for s, q, n in (r.split("\t") for r in rows if r)]
+
+
+def pcap_events(path):
+    return Counter((s, q + i) for s, q, n in pcap_rows(path) if n != 0xFFFF for i in range(n))
+
+
+def events_by_session(log):
+    return Counter((e.source.strip(), e.seq) for e in log if e.kind == "event")
+
+
+def resume_offset(summary):
+    return int(re.search(r"offsets \d+-(\d+)", summary).group(1))
+
+
+def test_a_tx_queue_that_stops_taking_is_an_error_and_the_summary_says_only_what_left(log_a, tmp_path):
+    """net_ring's TX queue is a ring of 1,023 frames nobody reads: bursts of 32 fill it, the 32nd is taken in
+    part, then nothing is for a second.  weir-replay says so and exits 1; its summary counts the frames the queue
+    took, not those built, and its resume offset sends the rest (oracle: the same replay into a pcap, its first
+    1,023 packets read by tshark)."""
+    log, _, a = log_a
+    prefix = f"wt-rr{os.getpid()}"
+    try:
+        r = replay("--topic", "itch", "--port-config", port_file(tmp_path, prefix, "--vdev=net_ring0", "set burst 32"),
+                   "--speed", "0", log, check=False)
+    finally:
+        remove_dpdk_files(prefix)
+    assert r.returncode == 1 and "the TX queue took nothing for a second" in r.stderr, r.stdout + r.stderr
+    assert "bursts the TX queue took in parts (waited on): 1" in r.stdout, r.stdout
+    assert figure(r.stdout, "packets") == 1023
+    whole = str(tmp_path / "whole.pcap")
+    replay("--topic", "itch", "--pcap", whole, "--speed", "0", log)
+    first = pcap_rows(whole)[:1023]
+    went = Counter((s, q + i) for s, q, n in first if n != 0xFFFF for i in range(n))
+    assert figure(r.stdout, "events") == sum(went.values())
+    rest = str(tmp_path / "rest.pcap")
+    replay("--topic", "itch", "--pcap", rest, "--speed", "0", "--from", str(resume_offset(r.stdout)), log)
+    assert went + pcap_events(rest) == events_by_session(a)
 
 
 def test_a_port_file_is_checked_and_its_errors_said_at_their_line(log_a, tmp_path):
