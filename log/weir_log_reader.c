@@ -184,6 +184,12 @@ listed(const struct weir_log_reader *r, uint64_t base)
 static int
 open_segment(struct weir_log_reader *r)
 {
+	/* Past the last segment listed, where the checkpoint knows newer ones:
+	 * the listing is from before they were made (else a seek there would
+	 * land at the last listed one's end, then the next segment's start). */
+	if (r->n_bases && r->pos >= r->bases[r->n_bases - 1] && r->have_ck &&
+	    r->ck.segment_base > r->bases[r->n_bases - 1] && list_segments(r) != 0)
+		return -1;
 	size_t i = r->n_bases;
 	while (i > 0 && r->bases[i - 1] > r->pos)
 		i--;

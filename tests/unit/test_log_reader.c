@@ -376,6 +376,35 @@ should_follow_only_as_far_as_the_committed_point(void **state)
 	rm_tmpdir(root);
 }
 
+/* A reader open since before segments were rolled seeks into one of them,
+ * the newest and one between: it lands on the offset, not at the start of
+ * the segment after the last it had listed (serve seeks to points there). */
+static void
+should_seek_into_segments_made_since_the_reader_listed(void **state)
+{
+	(void)state;
+	char *root = make_tmpdir();
+	static struct writer w;
+	write_log(&w, root, 1000);
+	struct weir_log_reader *r;
+	assert_int_equal(weir_log_reader_open(&r, root, "t", err, sizeof(err)), 0);
+	expect_at(r, weir_log_reader_seek(r, 500) == 0, 500, &w);
+	uint64_t rolled = w.t.segments_rolled;
+	while (w.t.segments_rolled < rolled + 3) {
+		for (unsigned i = 0; i < 3000; i++)
+			write_one(&w, i % 4);
+		commit(&w);
+	}
+	assert_true(weir_log_reader_wait(r, 0) >= 0);
+	long newest = (long)w.n - 7, between = (long)w.t.base_offset - 100;
+	expect_at(r, weir_log_reader_seek(r, (uint64_t)between) == 0, between, &w);
+	expect_at(r, weir_log_reader_seek(r, (uint64_t)newest) == 0, newest, &w);
+	weir_log_reader_close(r);
+	weir_log_topic_close(&w.t);
+	free(w.truth);
+	rm_tmpdir(root);
+}
+
 /* A follower started on a topic weir-control is just making: its first
  * segment there before its checkpoint.  It reads on once both are. */
 static void
@@ -625,6 +654,7 @@ main(void)
 		cmocka_unit_test(should_detect_and_rebuild_a_missing_truncated_or_flipped_index),
 		cmocka_unit_test(should_rebuild_the_very_index_the_writer_wrote),
 		cmocka_unit_test(should_follow_only_as_far_as_the_committed_point),
+		cmocka_unit_test(should_seek_into_segments_made_since_the_reader_listed),
 		cmocka_unit_test(should_follow_a_topic_from_before_its_first_checkpoint),
 		cmocka_unit_test(should_keep_what_a_registered_reader_has_not_read_unless_retention_is_hard),
 		cmocka_unit_test(should_delete_segments_older_than_the_time_bound),
