@@ -15,6 +15,10 @@
 #include "weir_log_disk.h"
 #include "weir_log_reader_pvt.h"
 
+/* Entries past the committed segment's last index entry that a seek scans
+ * rather than load its index again (about 0.1 ms of scanning). */
+#define INDEX_BEHIND 4096u
+
 int
 weir_log_reader_fail(struct weir_log_reader *r, int rc, const char *fmt, ...)
 {
@@ -223,8 +227,12 @@ open_segment(struct weir_log_reader *r)
 		while (i < r->n_bases && r->bases[i] <= r->pos)
 			i++;
 	}
-	if (r->open && r->seg.base_offset == r->bases[i - 1] && !r->seg_last)
-		return 0; /* sealed and open already: the caller positions it */
+	if (r->open && r->seg.base_offset == r->bases[i - 1])
+		/* Open already: the caller positions it.  The committed one may
+		 * have grown (or been rolled past): its mapping is extended to
+		 * what is committed now, not made again (serve seeks there for
+		 * every request). */
+		return r->seg_last ? set_limit(r) : 0;
 	close_segment(r);
 	char path[PATH_MAX + 32], why[512];
 	weir_log_segment_path(r->dir, r->bases[i - 1], path, sizeof(path));
@@ -248,11 +256,21 @@ open_segment(struct weir_log_reader *r)
 	return 0;
 }
 
+/* The committed segment's index, kept across seeks while it grows, is
+ * loaded again once the seek is far past its last entry (a scan from there
+ * costs more than the load). */
+static bool
+index_behind(const struct weir_log_reader *r)
+{
+	const struct weir_log_index *ix = &r->ix;
+	return ix->n_entries && r->pos > ix->entries[ix->n_entries - 1].offset + INDEX_BEHIND;
+}
+
 /* The open segment's index: from file, else built from the segment. */
 static int
 ensure_index(struct weir_log_reader *r)
 {
-	if (r->ix_ready && r->ix_base == r->seg.base_offset && (r->ix.sealed || r->seg_last))
+	if (r->ix_ready && r->ix_base == r->seg.base_offset && (r->ix.sealed || (r->seg_last && !index_behind(r))))
 		return 0;
 	if (r->ix_ready)
 		weir_log_index_release(&r->ix);
