@@ -14,6 +14,7 @@
 #include "weir_crash.h"
 #include "weir_moldudp64.h"
 #include "weir_number.h"
+#include "weir_link.h"
 #include "weir_quit.h"
 #include "weir_replay_cli.h"
 #include "weir_replay_metrics.h"
@@ -29,7 +30,7 @@ struct options {
 	uint8_t dst_mac[6];
 	bool have_dst_mac;
 	struct weir_replay_range range;
-	double speed, heartbeat_s;
+	double speed, heartbeat_s, hold_s;
 	unsigned mtu, max_messages, ttl;
 	bool check, quiet, have_seq;
 };
@@ -50,6 +51,8 @@ usage(FILE *f)
 		"                          [fd00::1]:26401)\n"
 		"  --dst-mac MAC           --port-config: the frames' Ethernet destination (default: a group's own,\n"
 		"                          else 02:00:00:00:00:02)\n"
+		"  --hold SEC              --port-config: once sent, hold the port up, unpolled, until its link goes\n"
+		"                          down (at most SEC): a net_memif receiver must stop first\n"
 		"  --from OFFSET | --from-time T | --source S --from-seq N   where to start (default: the first)\n"
 		"  --until OFFSET          stop before this offset (default: the committed end)\n"
 		"  --until-time T          stop at the first entry received at or after T\n"
@@ -125,6 +128,7 @@ parse_option(struct options *o, int c, char *arg)
 	case 'P': o->metrics = arg; return 0;
 	case 'H': o->heartbeat_s = strtod(arg, &end); return *end || end == arg || o->heartbeat_s < 0 ? -1 : 0;
 	case 'c': o->check = true; return 0;
+	case 'h': o->hold_s = strtod(arg, &end); return *end || end == arg || o->hold_s <= 0 || o->hold_s > 3600 ? -1 : 0;
 	default: return -1;
 	}
 }
@@ -143,7 +147,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "max-messages", required_argument, 0, 'M' }, { "ttl", required_argument, 0, 'L' },
 		{ "quiet", no_argument, 0, 'Q' }, { "check", no_argument, 0, 'c' }, { "metrics", required_argument, 0, 'P' },
 		{ "heartbeat", required_argument, 0, 'H' }, { "port-config", required_argument, 0, 'D' },
-		{ "dst-mac", required_argument, 0, 'E' }, { 0, 0, 0, 0 },
+		{ "dst-mac", required_argument, 0, 'E' }, { "hold", required_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	*o = (struct options){ .speed = 1.0, .heartbeat_s = 1.0, .mtu = 1500, .max_messages = 64 };
 	int c;
@@ -154,6 +158,10 @@ parse_args(int argc, char **argv, struct options *o)
 		}
 	if (optind + 1 != argc || o->topic == NULL || (o->to == NULL && o->pcap == NULL && o->port_config == NULL)) {
 		fprintf(stderr, "weir-replay: send needs --topic, --to, --pcap or --port-config, and one LOG_DIR\n");
+		return -1;
+	}
+	if (o->hold_s > 0 && o->port_config == NULL) {
+		fprintf(stderr, "weir-replay: --hold is for --port-config\n");
 		return -1;
 	}
 	if (o->pcap && o->port_config) {
@@ -309,6 +317,8 @@ send_main(int argc, char **argv)
 			}
 			/* also of a run an error ended: what went before it */
 			summary(&s, &o, (double)(weir_monotonic_ns() - t0) / 1e9);
+			if (out.port && o.hold_s > 0)
+				weir_link_hold("weir-replay", out.port->port_id, o.hold_s);
 		}
 		weir_log_reader_close(s.reader);
 	}

@@ -12,10 +12,12 @@
 
 #include "weir_config.h"
 #include "weir_eal_args.h"
+#include "weir_link.h"
 #include "weir_replay_port.h"
 #include "weir_time.h"
 
 #define STALL_NS 1000000000ull /* a queue or a pool that gives nothing this long is an error */
+#define LINK_WAIT_S 10        /* a memif peer to connect, a NIC's link to come up */
 
 static int
 start_eal(struct weir_replay_port *p, struct weir_config *cfg, char *err, size_t errlen)
@@ -80,6 +82,10 @@ setup_port(struct weir_replay_port *p, const struct weir_config *cfg, unsigned m
 		return -1;
 	}
 	p->started = true;
+	if (!weir_link_wait_up(port, LINK_WAIT_S)) { /* frames sent now would stall, or be dropped by the NIC */
+		snprintf(err, errlen, "port %u (%s): its link did not come up in %d s", port, p->driver, LINK_WAIT_S);
+		return -1;
+	}
 	struct rte_ether_addr mac;
 	if (rte_eth_macaddr_get(port, &mac) == 0)
 		memcpy(p->mac, mac.addr_bytes, 6);

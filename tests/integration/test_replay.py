@@ -14,7 +14,8 @@ from collections import Counter
 import pytest
 
 from replay_logs import BODY, events, figure, late, log_a, lost, read_topic, replay, run_to_end  # noqa: F401
-from weir_harness import REPLAY, Deployment, eal_mem, free_port, gen_pcap, http_get, remove_dpdk_files, veth_pair
+from weir_harness import (REPLAY, Deployment, eal_mem, free_port, gen_pcap, http_get, memif_server, memif_socket,
+                          remove_dpdk_files, stop_memif_sender, veth_pair)
 
 
 def metric(body, name):
@@ -106,6 +107,32 @@ def test_a_replay_from_a_dpdk_port_through_a_second_weir_is_the_same_log(deploy,
     # Never early: the frames span at least the recorded span of the events they carry over the speed.
     rx = [e.rx_ns for e in a if e.kind == "event"][:2900]
     assert rows[-1][0] - rows[0][0] >= (rx[-1] - rx[0]) / 50 / 1e9 * 0.999
+
+
+def test_a_replay_over_net_memif_through_a_second_weir_is_the_same_log(deploy, tmp_path, log_a):
+    """net_memif: weir-replay the client, a second weir's dataplane the server.  The replay waits for the link
+    before its first frame, and once done holds its port up, unpolled, until the dataplane has stopped first
+    (stop_memif_sender says why)."""
+    log, _, a = log_a
+    sock = memif_socket("wrm")
+    d = deploy("b", memif_server(sock), BODY)
+    d.start_dataplane()
+    d.wait_running()
+    cp = d.start_control("--exit-when-done")
+    prefix = f"wt-rm{os.getpid()}"
+    conf = port_file(tmp_path, prefix, f"--vdev=net_memif0,role=client,id=0,socket={sock}", "set burst 32")
+    out = stop_memif_sender(d, [cp], [REPLAY, "send", "--quiet", "--topic", "itch", "--port-config", conf,
+                                      "--speed", "0", "--hold", "60", log], "weir-replay", prefix,
+                            lambda text: "weir-replay: holding port 0 up" in text, settle=1.5)
+    assert "port 0 (net_memif): one TX queue" in out and figure(out, "events") == sum(events(a).values()), out
+    b = read_topic(d.log_dir)
+    assert events(b) == events(a) and max(events(b).values()) == 1
+    assert lost(b) == lost(a) and lost(a)
+
+
+def test_hold_is_for_a_port(log_a, tmp_path):
+    r = replay("--topic", "itch", "--pcap", str(tmp_path / "x.pcap"), "--hold", "5", log_a[0], check=False)
+    assert r.returncode == 2 and "--hold is for --port-config" in r.stderr, r.stderr
 
 
 def test_a_second_replay_on_the_same_port_file_is_refused_and_a_signal_stops_the_first_whole(log_a, tmp_path):

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -132,44 +133,57 @@ def gen_over_memif(sock, prefix, *args):
 
 
 def send_over_memif_then_stop(d, others, sock, prefix, manifest, *args, settle=1.0, watch=None, timeout=120):
-    """weir-gen over net_memif into d's dataplane, stopped in the one safe order: once the sender has sent,
-    served and lingered (its manifest is there; watch() runs every 0.1 s until then), the dataplane stops
-    first while the sender holds its port up without polling it, and the sender goes when its link is down.
-    (watch() runs through the settle too.)
+    """weir-gen over net_memif into d's dataplane, stopped in the one safe order (stop_memif_sender): its work
+    is done once it has sent, served and lingered (its manifest is there).  Returns its output."""
+    return stop_memif_sender(
+        d, others, gen_over_memif(sock, prefix, *args, "--manifest", manifest, "--hold", str(timeout)), "weir-gen",
+        prefix, lambda out: os.path.exists(manifest), settle=settle, watch=watch, timeout=timeout)
+
+
+def stop_memif_sender(d, others, cmd, prog, prefix, done, settle=1.0, watch=None, timeout=120):
+    """A DPDK sender (cmd, with --hold) over net_memif into d's dataplane, stopped in the one safe order: once
+    done(its output so far) says its work is done (watch() runs every 0.1 s until then, and through the
+    settle), the dataplane stops first while the sender holds its port up without polling it, and the sender
+    goes when its link is down.
     DPDK 22.11's memif PMD unmaps the rings from its interrupt thread when the peer leaves, under a core that
     may be mid-burst on them: the side still polling when the other goes can crash (SIGSEGV seen here, one
     peer leaving in 16). The side told of the other's leaving can also crash in that interrupt thread, after
     the rings are gone (a double free in the PMD's teardown: "EAL: Error: Invalid memory", then SIGSEGV in
     rte_intr_instance_free; seen once in about 50 such stops, in the sender). Here that side is the sender,
     its work done and checked: such a death is reported, not counted against weir. Returns its output."""
-    gen = subprocess.Popen(gen_over_memif(sock, prefix, *args, "--manifest", manifest, "--hold", str(timeout)),
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.time() + timeout
-        while not os.path.exists(manifest) and gen.poll() is None and time.time() < deadline:
-            if watch:
-                watch()
-            time.sleep(0.1)
-        assert os.path.exists(manifest), "weir-gen sent nothing whole in time:\n" + (
-            gen.communicate()[0] if gen.poll() is not None else "")
-        settled = time.time() + settle  # the last gaps reach their deadline
-        while time.time() < settled:
-            if watch:
-                watch()
-            time.sleep(min(0.1, max(0.0, settled - time.time())))
-        assert gen.poll() is None, "weir-gen did not hold its port up:\n" + gen.communicate()[0]
-        d.stop(*others)
-        out = gen.communicate(timeout=30)[0]
-    finally:
-        if gen.poll() is None:
-            gen.kill()
-            gen.wait()
-        remove_dpdk_files(prefix)
-    teardown = (gen.returncode < 0 and "weir-gen: holding port 0" in out
-                and re.search(r"weir-gen: fatal signal \d+ \(\w+\) .* in thread eal-intr-thread;", out))
+    with tempfile.TemporaryFile("w+") as log:
+        sender = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True)
+
+        def output():
+            log.flush()
+            log.seek(0)
+            return log.read()
+        try:
+            deadline = time.time() + timeout
+            while not done(output()) and sender.poll() is None and time.time() < deadline:
+                if watch:
+                    watch()
+                time.sleep(0.1)
+            assert done(output()), f"{prog} did not finish its work in time:\n" + output()
+            settled = time.time() + settle  # the last gaps reach their deadline
+            while time.time() < settled:
+                if watch:
+                    watch()
+                time.sleep(min(0.1, max(0.0, settled - time.time())))
+            assert sender.poll() is None, f"{prog} did not hold its port up:\n" + output()
+            d.stop(*others)
+            sender.wait(timeout=30)
+        finally:
+            if sender.poll() is None:
+                sender.kill()
+                sender.wait()
+            remove_dpdk_files(prefix)
+        out = output()
+    teardown = (sender.returncode < 0 and f"{prog}: holding port 0" in out
+                and re.search(rf"{prog}: fatal signal \d+ \(\w+\) .* in thread eal-intr-thread;", out))
     if teardown:
-        print("weir-gen died in DPDK's memif teardown, after its manifest and the dataplane's clean stop:\n" + out)
-    assert (gen.returncode == 0 or teardown) and "still up" not in out, out
+        print(f"{prog} died in DPDK's memif teardown, after its work and the dataplane's clean stop:\n" + out)
+    assert (sender.returncode == 0 or teardown) and "still up" not in out, out
     return out
 
 

@@ -18,6 +18,7 @@
 #include "weir_headers.h"
 #include "weir_moldudp64.h"
 #include "weir_parse.h"
+#include "weir_link.h"
 #include "weir_time.h"
 
 /* Pace to --rate, answering re-requests while waiting. */
@@ -110,12 +111,8 @@ gen_dpdk_open(struct gen *g)
 		return -1;
 	}
 	/* A memif client sends nothing until its peer has connected. */
-	for (int i = 0; i < 200; i++) {
-		struct rte_eth_link link;
-		if (rte_eth_link_get_nowait(0, &link) == 0 && link.link_status == RTE_ETH_LINK_UP)
-			return 0;
-		usleep(50 * 1000);
-	}
+	if (weir_link_wait_up(0, 10))
+		return 0;
 	fprintf(stderr, "weir-gen: --dpdk: port 0 link did not come up in 10 s\n");
 	return -1;
 }
@@ -143,24 +140,12 @@ gen_emit(struct gen *g, const uint8_t *frame, uint32_t len)
 }
 
 /* --dpdk: port 0 goes.  With --hold it first stays up, unpolled, until the
- * receiver takes its link down: DPDK 22.11's net_memif unmaps the rings
- * from its interrupt thread when the peer leaves, under a core that may be
- * in a burst on them, so the side still polling when the other goes can
- * crash.  The receiver stops first; this side no longer polls by then. */
+ * receiver takes its link down (weir_link.h says why). */
 void
 gen_dpdk_close(const struct gen *g, bool hold)
 {
-	if (hold && g->o.hold_s > 0) {
-		printf("weir-gen: holding port 0 up until its link goes down (at most %.0f s)\n", g->o.hold_s);
-		fflush(stdout);
-		uint64_t until = weir_monotonic_ns() + (uint64_t)(g->o.hold_s * 1e9);
-		struct rte_eth_link link = { .link_status = RTE_ETH_LINK_UP };
-		while (weir_monotonic_ns() < until && rte_eth_link_get_nowait(0, &link) == 0 &&
-		       link.link_status == RTE_ETH_LINK_UP)
-			usleep(10 * 1000);
-		if (link.link_status == RTE_ETH_LINK_UP)
-			printf("weir-gen: port 0 still up after %.0f s: closing it\n", g->o.hold_s);
-	}
+	if (hold && g->o.hold_s > 0)
+		weir_link_hold("weir-gen", 0, g->o.hold_s);
 	rte_eth_dev_stop(0);
 	rte_eth_dev_close(0);
 	rte_eal_cleanup();
