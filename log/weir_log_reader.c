@@ -31,8 +31,8 @@ weir_log_reader_fail(struct weir_log_reader *r, int rc, const char *fmt, ...)
 
 /* Reads TOPIC/committed again; a topic without one (older than
  * checkpoints) counts as committed to the end of its last segment. */
-static int
-read_committed(struct weir_log_reader *r)
+int
+weir_log_reader_read_committed(struct weir_log_reader *r)
 {
 	char why[512];
 	struct weir_log_checkpoint ck;
@@ -58,8 +58,8 @@ drop_heads(struct weir_log_reader *r)
 	r->heads = NULL;
 }
 
-static int
-list_segments(struct weir_log_reader *r)
+int
+weir_log_reader_list(struct weir_log_reader *r)
 {
 	uint64_t *bases;
 	size_t n;
@@ -108,7 +108,7 @@ weir_log_reader_open(struct weir_log_reader **out, const char *log_dir, const ch
 		errno = e;
 		return -1;
 	}
-	if (read_committed(r) != 0 || list_segments(r) != 0 ||
+	if (weir_log_reader_read_committed(r) != 0 || weir_log_reader_list(r) != 0 ||
 	    weir_log_holes_read(r->dir, &r->holes, &r->n_holes) != 0) {
 		snprintf(err, errlen, "%s", r->err[0] ? r->err : strerror(errno));
 		weir_log_reader_close(r);
@@ -122,8 +122,8 @@ weir_log_reader_open(struct weir_log_reader **out, const char *log_dir, const ch
 	return 0;
 }
 
-static void
-close_segment(struct weir_log_reader *r)
+void
+weir_log_reader_close_segment(struct weir_log_reader *r)
 {
 	if (r->open)
 		weir_log_segment_close(&r->seg);
@@ -138,7 +138,7 @@ weir_log_reader_close(struct weir_log_reader *r)
 {
 	if (r == NULL)
 		return;
-	close_segment(r);
+	weir_log_reader_close_segment(r);
 	if (r->ix_ready)
 		weir_log_index_release(&r->ix);
 	drop_heads(r);
@@ -185,21 +185,21 @@ listed(const struct weir_log_reader *r, uint64_t base)
 
 /* Opens the segment holding r->pos (from its start).  TRUNCATED when
  * retention took it; r->pos moves past stated holes. */
-static int
-open_segment(struct weir_log_reader *r)
+int
+weir_log_reader_open_segment(struct weir_log_reader *r)
 {
 	/* Past the last segment listed, where the checkpoint knows newer ones:
 	 * the listing is from before they were made (else a seek there would
 	 * land at the last listed one's end, then the next segment's start). */
 	if (r->n_bases && r->pos >= r->bases[r->n_bases - 1] && r->have_ck &&
-	    r->ck.segment_base > r->bases[r->n_bases - 1] && list_segments(r) != 0)
+	    r->ck.segment_base > r->bases[r->n_bases - 1] && weir_log_reader_list(r) != 0)
 		return -1;
 	size_t i = r->n_bases;
 	while (i > 0 && r->bases[i - 1] > r->pos)
 		i--;
 	if (i == 0) {
-		close_segment(r);
-		if (list_segments(r) != 0)
+		weir_log_reader_close_segment(r);
+		if (weir_log_reader_list(r) != 0)
 			return -1;
 		if (r->n_bases == 0)
 			return weir_log_reader_fail(r, -1, "%s: no segments", r->dir);
@@ -233,7 +233,7 @@ open_segment(struct weir_log_reader *r)
 		 * what is committed now, not made again (serve seeks there for
 		 * every request). */
 		return r->seg_last ? set_limit(r) : 0;
-	close_segment(r);
+	weir_log_reader_close_segment(r);
 	char path[PATH_MAX + 32], why[512];
 	weir_log_segment_path(r->dir, r->bases[i - 1], path, sizeof(path));
 	if (weir_log_segment_open(&r->seg, path, why, sizeof(why)) != 0) {
@@ -242,11 +242,11 @@ open_segment(struct weir_log_reader *r)
 			return weir_log_reader_fail(r, -1, "%s", why);
 		/* Deleted since the listing (retention): list again; once it
 		 * is gone from the listing too, the next one is opened. */
-		if (list_segments(r) != 0)
+		if (weir_log_reader_list(r) != 0)
 			return -1;
 		if (listed(r, base))
 			return weir_log_reader_fail(r, -1, "%s", why);
-		return open_segment(r);
+		return weir_log_reader_open_segment(r);
 	}
 	r->seg.view = true;
 	r->open = true;
@@ -267,8 +267,8 @@ index_behind(const struct weir_log_reader *r)
 }
 
 /* The open segment's index: from file, else built from the segment. */
-static int
-ensure_index(struct weir_log_reader *r)
+int
+weir_log_reader_ensure_index(struct weir_log_reader *r)
 {
 	if (r->ix_ready && r->ix_base == r->seg.base_offset && (r->ix.sealed || (r->seg_last && !index_behind(r))))
 		return 0;
@@ -293,8 +293,8 @@ ensure_index(struct weir_log_reader *r)
 }
 
 /* Continues in the open segment from index entry i (-1: its start). */
-static void
-goto_entry(struct weir_log_reader *r, long i)
+void
+weir_log_reader_goto_entry(struct weir_log_reader *r, long i)
 {
 	if (i < 0 || (size_t)i >= r->ix.n_entries || r->ix.entries[i].pos >= r->seg.limit) {
 		weir_log_segment_goto(&r->seg, sizeof(struct weir_log_segment_hdr), r->seg.base_offset);
@@ -310,21 +310,21 @@ weir_log_reader_seek(struct weir_log_reader *r, uint64_t offset)
 {
 	r->pos = offset;
 	if (r->n_bases == 0) {
-		if (list_segments(r) != 0)
+		if (weir_log_reader_list(r) != 0)
 			return -1;
 		if (r->n_bases == 0)
 			return 0; /* a topic not yet written: nothing open; read from there when it is */
 	}
-	int rc = open_segment(r);
+	int rc = weir_log_reader_open_segment(r);
 	if (rc != 0)
 		return rc;
 	if (r->pos == r->seg.base_offset) {
-		goto_entry(r, -1);
+		weir_log_reader_goto_entry(r, -1);
 		return 0;
 	}
-	if (ensure_index(r) != 0)
+	if (weir_log_reader_ensure_index(r) != 0)
 		return -1;
-	goto_entry(r, weir_log_index_find_offset(&r->ix, r->pos));
+	weir_log_reader_goto_entry(r, weir_log_index_find_offset(&r->ix, r->pos));
 	return 0;
 }
 
@@ -334,14 +334,14 @@ segment_done(struct weir_log_reader *r)
 {
 	/* The checkpoint as it is now: the segment may have grown, been
 	 * rolled past, or (a topic just made) got its first checkpoint. */
-	if (read_committed(r) != 0 || set_limit(r) != 0)
+	if (weir_log_reader_read_committed(r) != 0 || set_limit(r) != 0)
 		return -1;
 	if (r->seg.pos < r->seg.limit)
 		return 1;
 	if (r->seg_last)
 		return 0; /* at the committed end */
 	uint64_t next = r->seg.next_offset;
-	if (list_segments(r) != 0)
+	if (weir_log_reader_list(r) != 0)
 		return -1;
 	size_t i = 0;
 	while (i < r->n_bases && r->bases[i] <= r->seg.base_offset)
@@ -354,7 +354,7 @@ segment_done(struct weir_log_reader *r)
 	}
 	if (i == 0 && next < r->bases[0]) { /* retention took this segment and what followed it */
 		r->pos = next;
-		return open_segment(r);
+		return weir_log_reader_open_segment(r);
 	}
 	if (r->bases[i] != next) {
 		if (!stated_hole(r, next, r->bases[i]))
@@ -364,18 +364,18 @@ segment_done(struct weir_log_reader *r)
 		r->st.holes_skipped += r->bases[i] - next;
 	}
 	r->pos = r->bases[i];
-	int rc = open_segment(r);
+	int rc = weir_log_reader_open_segment(r);
 	return rc == 0 ? 1 : rc;
 }
 
 /* The next entry at or past r->pos, without moving r->pos. */
-static int
-read_entry(struct weir_log_reader *r, const struct weir_log_entry **e)
+int
+weir_log_reader_read_entry(struct weir_log_reader *r, const struct weir_log_entry **e)
 {
 	bool retried = false;
 	for (;;) {
 		if (r->pos >= r->committed) {
-			if (read_committed(r) != 0)
+			if (weir_log_reader_read_committed(r) != 0)
 				return -1;
 			if (r->pos >= r->committed)
 				return WEIR_LOG_READ_END;
@@ -414,14 +414,14 @@ read_entry(struct weir_log_reader *r, const struct weir_log_entry **e)
 				return weir_log_reader_fail(r, -1, "%s", why);
 			r->ix_ready = true;
 			r->st.indexes_rebuilt++;
-			goto_entry(r, weir_log_index_find_offset(&r->ix, r->pos));
+			weir_log_reader_goto_entry(r, weir_log_index_find_offset(&r->ix, r->pos));
 			r->via_index = false;
 			continue;
 		}
 		if (!retried) { /* map it afresh once: a page read while the writer rewrote it */
 			retried = true;
-			close_segment(r);
-			if (!r->have_ck && read_committed(r) != 0) /* a batch still being written, in a topic just made */
+			weir_log_reader_close_segment(r);
+			if (!r->have_ck && weir_log_reader_read_committed(r) != 0) /* a batch still being written, in a topic just made */
 				return -1;
 			continue;
 		}
@@ -433,7 +433,7 @@ int
 weir_log_reader_next(struct weir_log_reader *r, struct weir_log_item *it)
 {
 	const struct weir_log_entry *e;
-	int rc = read_entry(r, &e);
+	int rc = weir_log_reader_read_entry(r, &e);
 	if (rc != WEIR_LOG_READ_ENTRY)
 		return rc;
 	const struct weir_record *rec = weir_log_entry_record(e);
@@ -444,135 +444,6 @@ weir_log_reader_next(struct weir_log_reader *r, struct weir_log_item *it)
 	r->pos = e->offset + 1;
 	r->st.entries++;
 	return WEIR_LOG_READ_ENTRY;
-}
-
-/* Whether the sealed segment at list index i may hold a match, from its
- * index's head alone (read once per listing). */
-static int
-head_of(struct weir_log_reader *r, size_t i, const struct weir_log_index **h)
-{
-	struct seg_head *sh = &r->heads[i];
-	if (sh->state == 0) {
-		char why[256];
-		sh->state = weir_log_index_load(r->dir, sh->base, true, true, &sh->head, why, sizeof(why)) == 1 ? 1 : -1;
-	}
-	*h = sh->state == 1 ? &sh->head : NULL;
-	return sh->state;
-}
-
-typedef bool (*entry_match)(const struct weir_record *rec, const void *key);
-/* -1: skip the segment; -2: scan it from its start; else the index entry to start at. */
-typedef long (*segment_start)(struct weir_log_reader *r, const struct weir_log_index *ix, const void *key);
-
-struct time_key {
-	uint64_t ns;
-	bool event;
-};
-struct source_key {
-	const uint8_t *source;
-	uint64_t seq;
-};
-
-static bool
-time_match(const struct weir_record *rec, const void *key)
-{
-	const struct time_key *k = key;
-	return (k->event ? rec->event_time_ns : rec->rx_ns) >= k->ns;
-}
-
-static long
-time_start(struct weir_log_reader *r, const struct weir_log_index *ix, const void *key)
-{
-	(void)r;
-	const struct time_key *k = key;
-	if (ix->sealed && (k->event ? ix->max_event : ix->max_rx) < k->ns)
-		return -1;
-	if (ix->entries == NULL)
-		return -3;
-	long i = weir_log_index_find_time(ix, k->ns, k->event);
-	return i < 0 ? -2 : i;
-}
-
-static bool
-source_match(const struct weir_record *rec, const void *key)
-{
-	const struct source_key *k = key;
-	return rec->seq >= k->seq && memcmp(rec->source, k->source, WEIR_SOURCE_BYTES) == 0;
-}
-
-static long
-source_start(struct weir_log_reader *r, const struct weir_log_index *ix, const void *key)
-{
-	(void)r;
-	const struct source_key *k = key;
-	return weir_log_index_find_source(ix, k->source, k->seq);
-}
-
-/* Seeks segment by segment from the first, skipping those the index says
- * cannot match, scanning the rest from where their index says. */
-static int
-seek_where(struct weir_log_reader *r, entry_match match, segment_start start, const void *key)
-{
-	if (list_segments(r) != 0 || read_committed(r) != 0)
-		return -1;
-	uint64_t at = r->n_bases ? r->bases[0] : 0;
-	for (size_t i = 0; i < r->n_bases; i++) {
-		if (at < r->bases[i])
-			at = r->bases[i];
-		bool sealed = i + 1 < r->n_bases && (!r->have_ck || r->bases[i] < r->ck.segment_base);
-		const struct weir_log_index *h;
-		if (sealed && head_of(r, i, &h) == 1 && start(r, h, key) == -1)
-			continue; /* its head says no */
-		r->pos = at;
-		int rc = open_segment(r);
-		if (rc != 0)
-			return rc;
-		uint64_t base = r->seg.base_offset;
-		if (ensure_index(r) != 0)
-			return -1;
-		long e = start(r, &r->ix, key);
-		if (e == -1)
-			continue;
-		goto_entry(r, e < 0 ? -1 : e);
-		const struct weir_log_entry *ent;
-		while ((rc = read_entry(r, &ent)) == WEIR_LOG_READ_ENTRY && r->open && r->seg.base_offset == base) {
-			if (match(weir_log_entry_record(ent), key))
-				return weir_log_reader_seek(r, ent->offset) == 0 ? 1 : -1;
-			r->st.seek_scanned++;
-			r->pos = ent->offset + 1;
-		}
-		if (rc == WEIR_LOG_READ_END)
-			break;
-		if (rc < 0)
-			return rc;
-		if (rc == WEIR_LOG_READ_ENTRY) { /* into the next segment: start it over with its index */
-			if (match(weir_log_entry_record(ent), key))
-				return weir_log_reader_seek(r, ent->offset) == 0 ? 1 : -1;
-			r->pos = ent->offset + 1;
-		}
-		at = r->pos;
-		if (list_segments(r) != 0)
-			return -1;
-		for (i = 0; i + 1 < r->n_bases && r->bases[i + 1] <= base; i++)
-			;
-	}
-	r->pos = r->committed == UINT64_MAX ? r->pos : r->committed;
-	close_segment(r);
-	return 0;
-}
-
-int
-weir_log_reader_seek_time(struct weir_log_reader *r, uint64_t ns, enum weir_log_clock clock)
-{
-	struct time_key k = { ns, clock == WEIR_LOG_EVENT_TIME };
-	return seek_where(r, time_match, time_start, &k);
-}
-
-int
-weir_log_reader_seek_source(struct weir_log_reader *r, const uint8_t source[WEIR_SOURCE_BYTES], uint64_t seq)
-{
-	struct source_key k = { source, seq };
-	return seek_where(r, source_match, source_start, &k);
 }
 
 int
@@ -588,7 +459,7 @@ weir_log_reader_wait(struct weir_log_reader *r, int timeout_ms)
 			r->inotify_fd = -1;
 		}
 	}
-	if (read_committed(r) != 0)
+	if (weir_log_reader_read_committed(r) != 0)
 		return -1;
 	if (r->committed != was || r->ck.generation != gen)
 		return 1;
@@ -602,7 +473,7 @@ weir_log_reader_wait(struct weir_log_reader *r, int timeout_ms)
 	} else {
 		usleep((useconds_t)(timeout_ms < 10 ? timeout_ms : 10) * 1000); /* no inotify: a short poll */
 	}
-	if (read_committed(r) != 0)
+	if (weir_log_reader_read_committed(r) != 0)
 		return -1;
 	return r->committed != was || r->ck.generation != gen;
 }
@@ -610,7 +481,7 @@ weir_log_reader_wait(struct weir_log_reader *r, int timeout_ms)
 uint64_t
 weir_log_reader_first(struct weir_log_reader *r)
 {
-	if (list_segments(r) != 0 || r->n_bases == 0)
+	if (weir_log_reader_list(r) != 0 || r->n_bases == 0)
 		return 0;
 	return r->bases[0];
 }
@@ -618,6 +489,6 @@ weir_log_reader_first(struct weir_log_reader *r)
 uint64_t
 weir_log_reader_newest_segment(struct weir_log_reader *r)
 {
-	return list_segments(r) != 0 || r->n_bases == 0 ? 0 : r->bases[r->n_bases - 1];
+	return weir_log_reader_list(r) != 0 || r->n_bases == 0 ? 0 : r->bases[r->n_bases - 1];
 }
 

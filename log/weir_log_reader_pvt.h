@@ -42,5 +42,19 @@ struct weir_log_reader {
 };
 
 int weir_log_reader_fail(struct weir_log_reader *r, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The checkpoint as it is now: 0, or -1 (said). */
+int weir_log_reader_read_committed(struct weir_log_reader *r);
+/* The segments as they are now, keeping what is known of those still there. */
+int weir_log_reader_list(struct weir_log_reader *r);
+/* Opens the segment holding r->pos (from its start).  TRUNCATED when
+ * retention took it; r->pos moves past stated holes. */
+int weir_log_reader_open_segment(struct weir_log_reader *r);
+void weir_log_reader_close_segment(struct weir_log_reader *r);
+/* The open segment's index: from file, else built from the segment. */
+int weir_log_reader_ensure_index(struct weir_log_reader *r);
+/* Continues in the open segment from index entry i (-1: its start). */
+void weir_log_reader_goto_entry(struct weir_log_reader *r, long i);
+/* The next entry at or past r->pos, without moving r->pos. */
+int weir_log_reader_read_entry(struct weir_log_reader *r, const struct weir_log_entry **e);
 
 #endif

@@ -107,7 +107,7 @@ def test_the_version_has_one_home():
 LOG_FLOORS = {
     "disk": {"codec", "batch", "segment", "index", "index_check", "checkpoint", "file", "lock", "retained"},
     "appender": {"topic", "commit", "writer", "recovery"},
-    "readers": {"reader", "reader_mark", "retention", "salvage", "view"},
+    "readers": {"reader", "reader_find", "reader_mark", "retention", "salvage", "view"},
 }
 LOG_MAY_USE = {"disk": {"disk"}, "appender": {"appender", "disk"}, "readers": {"readers", "disk"}}
 LOG_PRIVATE_HEADERS = {"weir_log_pvt.h": "appender", "weir_log_reader_pvt.h": "readers",
