@@ -369,8 +369,8 @@ segment_done(struct weir_log_reader *r)
 }
 
 /* The next entry at or past r->pos, without moving r->pos. */
-int
-weir_log_reader_read_entry(struct weir_log_reader *r, const struct weir_log_entry **e)
+static int
+read_entry(struct weir_log_reader *r, const struct weir_log_entry **e)
 {
 	bool retried = false;
 	for (;;) {
@@ -429,11 +429,18 @@ weir_log_reader_read_entry(struct weir_log_reader *r, const struct weir_log_entr
 	}
 }
 
+/* The seeks by content's (weir_log_reader_find.c); next has its own copy inlined. */
+int
+weir_log_reader_read_entry(struct weir_log_reader *r, const struct weir_log_entry **e)
+{
+	return read_entry(r, e);
+}
+
 int
 weir_log_reader_next(struct weir_log_reader *r, struct weir_log_item *it)
 {
 	const struct weir_log_entry *e;
-	int rc = weir_log_reader_read_entry(r, &e);
+	int rc = read_entry(r, &e);
 	if (rc != WEIR_LOG_READ_ENTRY)
 		return rc;
 	const struct weir_record *rec = weir_log_entry_record(e);

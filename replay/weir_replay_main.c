@@ -310,13 +310,12 @@ send_main(int argc, char **argv)
 			printf("weir-replay: ok: topic %s from offset %" PRIu64 " of %" PRIu64 "\n", o.topic,
 			       s.sum.first_offset, weir_log_reader_committed(s.reader));
 		else if (rc == EXIT_OK) {
-			uint64_t t0 = weir_monotonic_ns();
 			if (run(&s, &out, err, sizeof(err)) != 0) {
 				fprintf(stderr, "weir-replay: %s\n", err);
 				rc = EXIT_FAIL;
 			}
 			/* also of a run an error ended: what went before it */
-			summary(&s, &o, (double)(weir_monotonic_ns() - t0) / 1e9);
+			summary(&s, &o, (double)s.run_ns / 1e9);
 			if (out.port && o.hold_s > 0)
 				weir_link_hold("weir-replay", out.port->port_id, o.hold_s);
 		}

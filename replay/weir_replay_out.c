@@ -122,8 +122,7 @@ int
 weir_replay_out_send(struct weir_replay_out *o, const uint8_t *payload, uint32_t len, uint64_t ts_ns, char *err,
 		     size_t errlen)
 {
-	o->unsent = 1; /* until it went */
-	if (o->port) {
+	if (o->port) { /* o->unsent is set on failure only: it is read after one */
 		uint8_t *f = weir_replay_port_frame(o->port, weir_replay_frame_len(&o->tmpl, len), err, errlen);
 		if (f == NULL) {
 			o->unsent = o->port->n + 1; /* the burst's frames the queue never took, and this one */
@@ -134,24 +133,27 @@ weir_replay_out_send(struct weir_replay_out *o, const uint8_t *payload, uint32_t
 			o->unsent = o->port->n; /* this one among them */
 			return -1;
 		}
-	} else if (o->dump) {
+		return 0;
+	}
+	if (o->dump) {
 		uint32_t n = weir_replay_frame_build(&o->tmpl, o->frame, payload, len);
 		/* a nanosecond pcap: tv_usec holds nanoseconds */
 		struct pcap_pkthdr h = { .ts = { .tv_sec = (time_t)(ts_ns / 1000000000ull),
 						 .tv_usec = (suseconds_t)(ts_ns % 1000000000ull) },
 					 .caplen = n, .len = n };
 		pcap_dump((u_char *)o->dump, &h, o->frame);
-	} else if (send_whole(o->fd, payload, len, err, errlen) != 0) {
+		return 0;
+	}
+	if (send_whole(o->fd, payload, len, err, errlen) != 0) {
+		o->unsent = 1;
 		return -1;
 	}
-	o->unsent = 0;
 	return 0;
 }
 
 int
 weir_replay_out_flush(struct weir_replay_out *o, char *err, size_t errlen)
 {
-	o->unsent = 0;
 	if (o->port && weir_replay_port_flush(o->port, err, errlen) != 0) {
 		o->unsent = o->port->n;
 		return -1;

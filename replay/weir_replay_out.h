@@ -25,8 +25,8 @@ struct weir_replay_out {
 	pcap_dumper_t *dump;
 	struct weir_replay_port *port;
 	struct weir_replay_frame tmpl;   /* frames (pcap, port) */
-	unsigned unsent;                 /* after a send or flush failed: the packets handed over last that never
-					    left (the failed one, and a port's burst the queue did not take) */
+	unsigned unsent;                 /* set when a send or flush fails: the packets handed over last that
+					    never left (the failed one, and a port's burst the queue did not take) */
 	uint8_t frame[14 + 40 + 8 + 9000];
 };
 

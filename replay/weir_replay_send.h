@@ -61,6 +61,7 @@ struct weir_replay_send {
 	/* pacing: the first packet's rx time and when it went */
 	uint64_t rx0_ns, mono0_ns;
 	uint64_t next_progress_ns, since_progress;
+	uint64_t run_ns;                   /* how long weir_replay_run took, timed where it ran */
 	struct weir_replay_idle idle;      /* idle.every_ns 0: no heartbeats */
 	/* What the summary may say went: events count when handed over, and
 	 * an error takes back what never left.  next_offset is where a replay
