@@ -3,6 +3,7 @@ events for what it asks, nothing for what the log says was lost, and every refus
 figures); a second weir on a veth, fed log A again through a lossy hop, re-requests its gaps from a server on
 log A and ends with log A's events and log A's losses, no more; a request ahead of a log still being written is
 answered when the log gets there."""
+import contextlib
 import os
 import shutil
 import socket
@@ -119,6 +120,33 @@ def test_requests_are_answered_from_the_log_and_refusals_counted(log_a, procs):
     c.sendto(request(big.source_key, big.seq, 1), ("127.0.0.1", port))
     assert answers(c)[1] == 0
     assert " 1 events unsent" in stop_server(small)
+
+
+def test_requests_over_ipv6_are_answered_over_ipv6(log_a, procs):
+    """A dataplane re-requests over IPv6 where its feed is IPv6 (docs/feeds.md): serve listens on [::1] and
+    answers to the requester's IPv6 address, inside an IPv6 MTU (48 bytes of headers, not 28)."""
+    log, _, a = log_a
+    port = free_port()
+    srv = start_server(procs, log, "itch", f"[::1]:{port}", "--mtu", "1280")
+    try:
+        c = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        c.bind(("::1", 0))
+        key = next(e for e in a if e.kind == "event").source_key
+        want = {e.seq: e.payload for e in a if e.kind == "event" and e.source_key == key and 100 <= e.seq < 400}
+        c.sendto(request(key, 100, 300), ("::1", port))
+        got, packets, _ = answers(c)
+        assert got == want and len(want) > 250 and packets > 1
+        # Each answer fits 1280 - 40 - 8 bytes of UDP payload (IPv4's headers would leave 1252).
+        c.sendto(request(key, 100, 300), ("::1", port))
+        sizes = []
+        c.settimeout(0.5)
+        with contextlib.suppress(socket.timeout):
+            while True:
+                sizes.append(len(c.recv(65535)))
+        assert len(sizes) == packets and max(sizes) <= 1232 and max(sizes) > 1232 - 130
+    finally:
+        out = stop_server(srv)
+    assert "2 answered whole" in out, out
 
 
 def test_a_log_keyed_by_sender_is_served_for_the_sender_named(tmp_path, procs):
