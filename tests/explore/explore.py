@@ -20,6 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle  # noqa: E402
+import replay_oracle  # noqa: E402
 import runner  # noqa: E402
 import scenario  # noqa: E402
 
@@ -32,7 +33,7 @@ def summary(s):
     faults = ",".join(f"{f['what']}@{f['at']}" for f in s["faults"]) or "none"
     return (f"seed {s['seed']}: {s['mode']} {kind} {feed['messages']} msgs {feed['sessions']} sessions "
             f"edits={','.join(s['edits']) or '-'} fsync={s['config']['fsync']} seg={s['config']['segment']} "
-            f"faults={faults}")
+            f"faults={faults}{' replay' if s.get('replay') else ''}")
 
 
 def run_one(s, keep=None):
@@ -47,6 +48,8 @@ def run_one(s, keep=None):
         for note in seen["notes"]:
             print(f"  note: {note}", flush=True)
         bad = oracle.run_checks(s, seen, r.d.log_dir, r.manifest)
+        if not bad and s.get("replay"):  # on the log as it was left, before any damage
+            bad = replay_oracle.replay_checks(r.d.log_dir, work)
         if not bad:
             bad = oracle.damage_checks(s, seen, r.d.log_dir, r.manifest)
         if bad:  # the processes' last words, for a failure that does not come again

@@ -110,4 +110,5 @@ def pick(seed, open_defects=False):
         # a restarted dataplane replays the capture from its start: after an end of session that is
         # the session starting again (by design), not the restart a real feed gives
         s["feed"].pop("end_session", None)
+    s["replay"] = rng.random() < 0.4  # the last draw: a seed's schedule is otherwise what it was
     return s
