@@ -41,8 +41,9 @@ wanted(const struct weir_replay_range *r, const uint8_t *key)
 {
 	if (r->n_sources == 0)
 		return true;
-	for (unsigned i = 0; i < r->n_sources; i++)
-		if (weir_source_same_identity(r->sources[i], key))
+	for (unsigned i = 0; i < r->n_sources; i++) /* a name with its sender is that sender's; without, any's */
+		if (weir_replay_has_sender(r->sources[i]) ? memcmp(r->sources[i], key, WEIR_SOURCE_BYTES) == 0
+							 : weir_source_same_identity(r->sources[i], key))
 			return true;
 	return false;
 }
@@ -177,9 +178,27 @@ send_packet(struct weir_replay_send *s, struct weir_replay_packet *p, char *err,
 	return 0;
 }
 
-/* Entries taken: 1; -1 error; KEPT_BACK: a signal kept the open packet
- * back, and this entry, which cannot join it, is not taken either. */
+/* Entries taken: 1; -1 a send failed; KEPT_BACK: a signal kept the open
+ * packet back, and this entry, which cannot join it, is not taken either;
+ * REFUSED: this entry cannot be sent (err says why), what went before it
+ * still goes. */
 #define KEPT_BACK 2
+#define REFUSED 3
+
+/* A second sender of a session name another sender's events were sent as. */
+static bool
+one_sender_a_name(struct weir_replay_send *s, const uint8_t *key, char *err, size_t errlen)
+{
+	const uint8_t *other = NULL;
+	if (!weir_replay_has_sender(key) || weir_replay_senders_claim(&s->senders, key, &other))
+		return true;
+	char a[64], b[64];
+	weir_source_format(other, a, sizeof(a));
+	weir_source_format(key, b, sizeof(b));
+	snprintf(err, errlen, "%s and %s are one session on the wire (a replay sends from one address): "
+		 "give --sources with one of them", a, b);
+	return false;
+}
 
 static int
 on_event(struct weir_replay_send *s, const struct weir_log_item *it, char *err, size_t errlen)
@@ -201,7 +220,7 @@ on_event(struct weir_replay_send *s, const struct weir_log_item *it, char *err, 
 	return 1;
 }
 
-/* One entry of the range, read: 1 on, 0 the range is done, -1 error, KEPT_BACK. */
+/* One entry of the range, read: 1 on, 0 the range is done, -1 error, KEPT_BACK, REFUSED. */
 static int
 take_entry(struct weir_replay_send *s, const struct weir_log_item *it, char *err, size_t errlen)
 {
@@ -209,6 +228,9 @@ take_entry(struct weir_replay_send *s, const struct weir_log_item *it, char *err
 	const struct weir_replay_range *rg = &s->range;
 	if (!wanted(rg, r->source))
 		return 1;
+	if ((r->kind == WEIR_REC_EVENT || r->kind == WEIR_REC_END_OF_SESSION) &&
+	    !one_sender_a_name(s, r->source, err, errlen))
+		return REFUSED;
 	if (r->kind == WEIR_REC_EVENT) {
 		int rc = on_event(s, it, err, errlen);
 		return rc != 1 ? rc : rg->count == 0 || s->packed < rg->count;
@@ -232,7 +254,7 @@ take_entry(struct weir_replay_send *s, const struct weir_log_item *it, char *err
 	return 1;
 }
 
-/* One entry of the log: 1 on, 0 the range is done, -1 error. */
+/* One entry of the log: 1 on, 0 the range is done, -1 a send failed, REFUSED. */
 static int
 on_entry(struct weir_replay_send *s, const struct weir_log_item *it, char *err, size_t errlen)
 {
@@ -241,7 +263,7 @@ on_entry(struct weir_replay_send *s, const struct weir_log_item *it, char *err, 
 	    (rg->until_ns && it->record->rx_ns >= rg->until_ns))
 		return 0;
 	int rc = take_entry(s, it, err, errlen);
-	s->read_to = it->entry->offset + (rc != KEPT_BACK);
+	s->read_to = it->entry->offset + (rc != KEPT_BACK && rc != REFUSED);
 	weir_sw_set(&s->sum.next_offset, s->pk.pkt.len ? s->open_offset : s->read_to);
 	return rc == KEPT_BACK ? 0 : rc;
 }
@@ -268,7 +290,7 @@ static int
 run_range(struct weir_replay_send *s, char *err, size_t errlen)
 {
 	int on = 1;
-	while (on > 0 && !*s->quit) {
+	while (on == 1 && !*s->quit) {
 		struct weir_log_item it;
 		int rc = weir_log_reader_next(s->reader, &it);
 		if (rc == WEIR_LOG_READ_END)
@@ -294,7 +316,7 @@ run_range(struct weir_replay_send *s, char *err, size_t errlen)
 	}
 	if (s->pk.pkt.len == 0) /* else a signal kept the open packet back: it is where to resume */
 		weir_sw_set(&s->sum.next_offset, s->read_to);
-	return 0;
+	return on == REFUSED ? -1 : 0;
 }
 
 int

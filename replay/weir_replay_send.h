@@ -16,6 +16,7 @@
 #include "weir_replay_idle.h"
 #include "weir_replay_out.h"
 #include "weir_replay_pack.h"
+#include "weir_replay_senders.h"
 
 #define WEIR_REPLAY_MAX_SOURCES 128 /* keys: each name space and NUL padded */
 
@@ -63,6 +64,7 @@ struct weir_replay_send {
 	uint64_t next_progress_ns, since_progress;
 	uint64_t run_ns;                   /* how long weir_replay_run took, timed where it ran */
 	struct weir_replay_idle idle;      /* idle.every_ns 0: no heartbeats */
+	struct weir_replay_senders senders; /* a log keyed by sender: one sender a session name */
 	/* What the summary may say went: events count when handed over, and
 	 * an error takes back what never left.  next_offset is where a replay
 	 * would resume losing nothing: the open packet's first entry, else one

@@ -135,6 +135,49 @@ def test_hold_is_for_a_port(log_a, tmp_path):
     assert r.returncode == 2 and "--hold is for --port-config" in r.stderr, r.stderr
 
 
+def two_senders_pcap(tmp_path):
+    """One weir-gen capture sent twice, by 198.18.0.1 and by 198.18.0.9: the same session names from two
+    senders, interleaved (scapy rewrites the copy's source address and its checksums)."""
+    from scapy.all import IP, UDP, rdpcap, wrpcap
+    pcap, _ = gen_pcap(str(tmp_path), seed=12, messages=2000, sessions=3, per_packet="1-4", payload="4-40")
+    first = rdpcap(pcap)
+    both = []
+    for p in first:
+        q = p.copy()
+        q[IP].src = "198.18.0.9"
+        del q[IP].chksum, q[UDP].chksum
+        q.time = p.time
+        both += [p, q]
+    out = str(tmp_path / "two.pcap")
+    wrpcap(out, both)
+    return out
+
+
+def test_a_session_name_two_senders_share_is_refused_unless_one_is_named(tmp_path):
+    """A log keyed by sender holds S0000 from 198.18.0.1 and from 198.18.0.9.  On the wire a session is its
+    name alone: replaying both would be one session with every number twice.  weir-replay says so and stops
+    (what went before went, and the summary says so); --sources NAME@SENDER sends that sender's alone."""
+    body = BODY.replace("sequence gap-timeout 300ms", "sequence gap-timeout 300ms\nsequence key source+sender")
+    d = Deployment(tmp_path, "ts", f"--vdev=net_pcap0,rx_pcap={two_senders_pcap(tmp_path)}", body)
+    try:
+        run_to_end(d)
+        a = read_topic(d.log_dir)
+    finally:
+        d.close()
+    senders = {e.source for e in a if e.kind == "event"}
+    assert len(senders) == 6 and {x.split("@")[1].split(":")[0] for x in senders} == {"198.18.0.1", "198.18.0.9"}
+    out = str(tmp_path / "all.pcap")
+    r = replay("--topic", "itch", "--pcap", out, "--speed", "0", d.log_dir, check=False)
+    assert r.returncode == 1 and "are one session on the wire" in r.stderr, r.stdout + r.stderr
+    assert "@198.18.0.1:" in r.stderr and "@198.18.0.9:" in r.stderr
+    assert sum(pcap_events(out).values()) == figure(r.stdout, "events")
+    second = sorted(x for x in senders if "198.18.0.9" in x)
+    one = str(tmp_path / "one.pcap")
+    r = replay("--topic", "itch", "--pcap", one, "--speed", "0", "--sources", ",".join(second), d.log_dir)
+    want = Counter((e.source.split("@")[0], e.seq) for e in a if e.kind == "event" and e.source in second)
+    assert pcap_events(one) == want and max(want.values()) == 1 and sum(want.values()) == figure(r.stdout, "events")
+
+
 def test_a_second_replay_on_the_same_port_file_is_refused_and_a_signal_stops_the_first_whole(log_a, tmp_path):
     """Two weir-replays on one port file (one --file-prefix): the second is refused at once and says why; the
     first, stopped by SIGINT in a paced wait, sends no more (not the packet it was waiting for either), closes its
