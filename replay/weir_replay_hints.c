@@ -16,20 +16,11 @@ weir_replay_hints_init(struct weir_replay_hints *h, uint32_t max_sources, uint64
 	return h->slot ? 0 : -1;
 }
 
-static uint32_t
-hash(const uint8_t key[WEIR_SOURCE_BYTES])
-{
-	uint64_t a, b;
-	memcpy(&a, key, 8);
-	memcpy(&b, key + 8, 8);
-	return (uint32_t)(((a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull) >> 32);
-}
-
 /* key's slot; an unused one where it would go when it has none. */
 static struct weir_replay_hint_source *
 slot_of(const struct weir_replay_hints *h, const uint8_t key[WEIR_SOURCE_BYTES])
 {
-	for (uint32_t i = hash(key) & (h->n_slots - 1);; i = (i + 1) & (h->n_slots - 1))
+	for (uint32_t i = weir_source_hash(key) & (h->n_slots - 1);; i = (i + 1) & (h->n_slots - 1))
 		if (!h->slot[i].used || memcmp(h->slot[i].key, key, WEIR_SOURCE_BYTES) == 0)
 			return &h->slot[i];
 }

@@ -2,20 +2,10 @@
 
 #include "weir_replay_idle.h"
 
-static uint32_t
-hash(const uint8_t key[WEIR_SOURCE_BYTES])
-{
-	uint64_t a, b;
-	memcpy(&a, key, 8);
-	memcpy(&b, key + 8, 8);
-	uint64_t x = a * 0x9E3779B97F4A7C15ull ^ b * 0xC2B2AE3D27D4EB4Full;
-	return (uint32_t)(x ^ (x >> 29));
-}
-
 void
 weir_replay_idle_saw(struct weir_replay_idle *h, const uint8_t key[WEIR_SOURCE_BYTES], uint64_t next, bool ended)
 {
-	for (uint32_t i = hash(key) & (WEIR_REPLAY_IDLE_SLOTS - 1);; i = (i + 1) & (WEIR_REPLAY_IDLE_SLOTS - 1)) {
+	for (uint32_t i = weir_source_hash(key) & (WEIR_REPLAY_IDLE_SLOTS - 1);; i = (i + 1) & (WEIR_REPLAY_IDLE_SLOTS - 1)) {
 		struct weir_replay_idle_source *s = &h->slot[i];
 		if (s->used && memcmp(s->key, key, WEIR_SOURCE_BYTES) == 0) {
 			if (next > s->next || s->ended) /* a late fill does not move it back; a restart does */

@@ -42,7 +42,7 @@ wanted(const struct weir_replay_range *r, const uint8_t *key)
 	if (r->n_sources == 0)
 		return true;
 	for (unsigned i = 0; i < r->n_sources; i++) /* a name with its sender is that sender's; without, any's */
-		if (weir_replay_has_sender(r->sources[i]) ? memcmp(r->sources[i], key, WEIR_SOURCE_BYTES) == 0
+		if (weir_source_has_sender(r->sources[i]) ? memcmp(r->sources[i], key, WEIR_SOURCE_BYTES) == 0
 							 : weir_source_same_identity(r->sources[i], key))
 			return true;
 	return false;
@@ -190,7 +190,7 @@ static bool
 one_sender_a_name(struct weir_replay_send *s, const uint8_t *key, char *err, size_t errlen)
 {
 	const uint8_t *other = NULL;
-	if (!weir_replay_has_sender(key) || weir_replay_senders_claim(&s->senders, key, &other))
+	if (!weir_source_has_sender(key) || weir_replay_senders_claim(&s->senders, key, &other))
 		return true;
 	char a[64], b[64];
 	weir_source_format(other, a, sizeof(a));

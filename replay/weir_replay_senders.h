@@ -25,8 +25,6 @@ struct weir_replay_senders {
 	} *slot;
 };
 
-/* Whether a source's key has a sender in it. */
-bool weir_replay_has_sender(const uint8_t key[WEIR_SOURCE_BYTES]);
 /* key's name for key's sender: true when it is key's (claimed now or
  * before, or past the bound); false when another sender claimed it (other:
  * its key).  The table is made at the first claim (a zeroed t is empty). */

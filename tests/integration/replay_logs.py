@@ -47,6 +47,17 @@ def lost(entries):
     return {(e.source_key, s) for e in entries if e.kind == "loss" for s in range(e.seq, e.seq + e.count)}
 
 
+def keyed_by_sender(tmp_path, name, pcap):
+    """pcap through a weir whose sources are keyed by sender (sequence key source+sender): (log dir, entries)."""
+    body = BODY.replace("sequence gap-timeout 300ms", "sequence gap-timeout 300ms\nsequence key source+sender")
+    d = Deployment(tmp_path, name, f"--vdev=net_pcap0,rx_pcap={pcap}", body)
+    try:
+        run_to_end(d)
+        return d.log_dir, read_topic(d.log_dir)
+    finally:
+        d.close()
+
+
 def replay(*args, check=True, timeout=120):
     r = subprocess.run([REPLAY, "send", "--quiet", *args], capture_output=True, text=True, timeout=timeout)
     if check:

@@ -13,7 +13,8 @@ from collections import Counter
 
 import pytest
 
-from replay_logs import BODY, events, figure, late, log_a, lost, read_topic, replay, run_to_end  # noqa: F401
+from replay_logs import (BODY, events, figure, keyed_by_sender, late, log_a, lost, read_topic,  # noqa: F401
+                         replay, run_to_end)
 from weir_harness import (REPLAY, Deployment, eal_mem, free_port, gen_pcap, http_get, memif_server, memif_socket,
                           remove_dpdk_files, stop_memif_sender, veth_pair)
 
@@ -157,23 +158,17 @@ def test_a_session_name_two_senders_share_is_refused_unless_one_is_named(tmp_pat
     """A log keyed by sender holds S0000 from 198.18.0.1 and from 198.18.0.9.  On the wire a session is its
     name alone: replaying both would be one session with every number twice.  weir-replay says so and stops
     (what went before went, and the summary says so); --sources NAME@SENDER sends that sender's alone."""
-    body = BODY.replace("sequence gap-timeout 300ms", "sequence gap-timeout 300ms\nsequence key source+sender")
-    d = Deployment(tmp_path, "ts", f"--vdev=net_pcap0,rx_pcap={two_senders_pcap(tmp_path)}", body)
-    try:
-        run_to_end(d)
-        a = read_topic(d.log_dir)
-    finally:
-        d.close()
+    log, a = keyed_by_sender(tmp_path, "ts", two_senders_pcap(tmp_path))
     senders = {e.source for e in a if e.kind == "event"}
     assert len(senders) == 6 and {x.split("@")[1].split(":")[0] for x in senders} == {"198.18.0.1", "198.18.0.9"}
     out = str(tmp_path / "all.pcap")
-    r = replay("--topic", "itch", "--pcap", out, "--speed", "0", d.log_dir, check=False)
+    r = replay("--topic", "itch", "--pcap", out, "--speed", "0", log, check=False)
     assert r.returncode == 1 and "are one session on the wire" in r.stderr, r.stdout + r.stderr
     assert "@198.18.0.1:" in r.stderr and "@198.18.0.9:" in r.stderr
     assert sum(pcap_events(out).values()) == figure(r.stdout, "events")
     second = sorted(x for x in senders if "198.18.0.9" in x)
     one = str(tmp_path / "one.pcap")
-    r = replay("--topic", "itch", "--pcap", one, "--speed", "0", "--sources", ",".join(second), d.log_dir)
+    r = replay("--topic", "itch", "--pcap", one, "--speed", "0", "--sources", ",".join(second), log)
     want = Counter((e.source.split("@")[0], e.seq) for e in a if e.kind == "event" and e.source in second)
     assert pcap_events(one) == want and max(want.values()) == 1 and sum(want.values()) == figure(r.stdout, "events")
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from replay_logs import BODY, events, log_a, lost, read_topic, run_to_end  # noqa: F401 (a fixture)
+from replay_logs import BODY, events, keyed_by_sender, log_a, lost, read_topic, run_to_end  # noqa: F401 (a fixture)
 from weir_harness import REPLAY, Deployment, free_port, gen_pcap, http_get, load_json, veth_pair
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -153,13 +153,7 @@ def test_a_log_keyed_by_sender_is_served_for_the_sender_named(tmp_path, procs):
     """sequence key source+sender: a session's key holds its sender.  A request names only the session: it is
     answered from the named sender's events (--sender), and is an unknown session without it."""
     pcap, _ = gen_pcap(str(tmp_path), seed=9, messages=3000, sessions=3, per_packet="1-4", payload="4-40")
-    body = BODY.replace("sequence gap-timeout 300ms", "sequence gap-timeout 300ms\nsequence key source+sender")
-    d = Deployment(tmp_path, "ks", f"--vdev=net_pcap0,rx_pcap={pcap}", body)
-    try:
-        run_to_end(d)
-        a = read_topic(d.log_dir)
-    finally:
-        d.close()
+    log, a = keyed_by_sender(tmp_path, "ks", pcap)
     ev = [e for e in a if e.kind == "event"]
     key = ev[0].source_key
     assert key[10:16] != bytes(6)  # the sender is in the key
@@ -168,16 +162,16 @@ def test_a_log_keyed_by_sender_is_served_for_the_sender_named(tmp_path, procs):
     port = free_port()
     c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     c.bind(("127.0.0.1", 0))
-    plain = start_server(procs, d.log_dir, "itch", f"127.0.0.1:{port}")
+    plain = start_server(procs, log, "itch", f"127.0.0.1:{port}")
     c.sendto(request(key, 1, 39), ("127.0.0.1", port))
     assert answers(c)[1] == 0
     assert " 1 unknown session" in stop_server(plain)
-    keyed = start_server(procs, d.log_dir, "itch", f"127.0.0.1:{port}", "--sender", sender)
+    keyed = start_server(procs, log, "itch", f"127.0.0.1:{port}", "--sender", sender)
     c.sendto(request(key, 1, 39), ("127.0.0.1", port))
     assert answers(c)[0] == want and len(want) == 39
     stop_server(keyed)
     r = subprocess.run([REPLAY, "serve", "--topic", "itch", "--listen", f"127.0.0.1:{port}", "--sender", "nowhere",
-                        "--check", d.log_dir], capture_output=True, text=True, timeout=30)
+                        "--check", log], capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "--sender nowhere: not IPV4:PORT" in r.stderr
 
 

@@ -31,8 +31,8 @@ should_let_one_sender_claim_a_name_and_refuse_another(void **state)
 	key(c, "SESS2@198.18.0.9:26401");
 	key(plain, "SESS1");
 	const uint8_t *other = NULL;
-	assert_false(weir_replay_has_sender(plain));
-	assert_true(weir_replay_has_sender(a));
+	assert_false(weir_source_has_sender(plain));
+	assert_true(weir_source_has_sender(a));
 	assert_true(weir_replay_senders_claim(&t, a, &other));
 	assert_true(weir_replay_senders_claim(&t, a, &other)); /* its own, again */
 	assert_false(weir_replay_senders_claim(&t, b, &other));
@@ -53,7 +53,7 @@ should_tell_weir_frame_senders_apart_by_their_address_bytes(void **state)
 	key(b, "wf:77@10.0.0.2");
 	key(bare, "wf:77");
 	const uint8_t *other = NULL;
-	assert_false(weir_replay_has_sender(bare));
+	assert_false(weir_source_has_sender(bare));
 	assert_true(weir_replay_senders_claim(&t, a, &other));
 	assert_false(weir_replay_senders_claim(&t, b, &other));
 	assert_memory_equal(other, a, 16);
