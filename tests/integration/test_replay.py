@@ -325,12 +325,18 @@ def test_tshark_reads_the_replay_as_moldudp64(tmp_path, log_a):
     assert got == want and ends == 6
 
 
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+
+
 class Receiver:
     """A kernel UDP socket: every datagram, parsed as MoldUDP64 here."""
 
     def __init__(self, family, addr):
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 << 20)
+        # The whole replay fits the buffer: a flat-out replay must not race this thread.  SO_RCVBUF is capped
+        # at net.core.rmem_max (208 KiB here: 92 events lost once in a loaded CI run); root may force it.
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
+        assert self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) >= 64 << 20
         self.sock.bind((addr, 0))
         self.port = self.sock.getsockname()[1]
         self.events, self.ends, self.packets, self.arrival = Counter(), 0, 0, []
