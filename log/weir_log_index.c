@@ -145,8 +145,7 @@ weir_log_index_record(struct weir_log_index_builder *b, const struct weir_record
 			b->sources_partial = true;
 			return;
 		}
-		row = (size_t)got;
-		b->sources[row].max_seq = r->seq;
+		row = (size_t)got; /* a new row's max_seq is 0; an old one's stays (numbers go back: late fills, restarts) */
 		b->last_row = row + 1;
 	}
 	if (r->seq > b->sources[row].max_seq)
@@ -325,9 +324,13 @@ parse(const uint8_t *buf, size_t size, uint64_t base, bool must_seal, struct wei
       size_t whylen)
 {
 	const struct weir_log_index_hdr *h = (const void *)buf;
-	if (size < sizeof(*h) || h->magic != WEIR_LOG_INDEX_MAGIC || h->version != WEIR_LOG_INDEX_VERSION ||
+	if (size < sizeof(*h) || h->magic != WEIR_LOG_INDEX_MAGIC ||
 	    h->crc32c != weir_crc32c(h, offsetof(struct weir_log_index_hdr, crc32c)) || h->base_offset != base) {
 		snprintf(why, whylen, "header torn or bad (%zu bytes)", size);
+		return -1;
+	}
+	if (h->version != WEIR_LOG_INDEX_VERSION) {
+		snprintf(why, whylen, "version %u, not %u (written by another weir)", h->version, WEIR_LOG_INDEX_VERSION);
 		return -1;
 	}
 	struct weir_log_index_footer fbuf;

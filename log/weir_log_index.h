@@ -25,7 +25,11 @@
 
 #define WEIR_LOG_INDEX_MAGIC 0x3158444952494557ull        /* "WEIRIDX1" */
 #define WEIR_LOG_INDEX_FOOTER_MAGIC 0x5358444952494557ull /* "WEIRIDXS": sealed */
-#define WEIR_LOG_INDEX_VERSION 1u
+/* 2: version 1's source rows kept the number of a source's last record in a
+ * block, not its highest, when its numbers went back (a late fill, a
+ * restart): a seek skipped what they understated.  Other versions are not
+ * read: readers build from the segment, weir-control rewrites them. */
+#define WEIR_LOG_INDEX_VERSION 2u
 #define WEIR_LOG_INDEX_INTERVAL 4096u                    /* bytes of segment per entry, at least */
 #define WEIR_LOG_INDEX_SOURCE_BLOCK (1u << 20)           /* bytes of segment per source row */
 #define WEIR_LOG_INDEX_SOURCE_ROWS_MAX (1u << 20)        /* past this, a segment's sources are scanned */
