@@ -150,6 +150,44 @@ commit_end_of_session(struct weir_pipeline *pl, const uint8_t key[WEIR_SOURCE_BY
 }
 
 /*
+ * The usual packet's events (MoldUDP64, in order, no rules, no line, no
+ * reorder window) under one ring reservation, each header a copy of one
+ * made for the packet with its length and number put in.  False, nothing
+ * written, when the ring has not the room at once: the caller's loop then
+ * takes them one by one.
+ */
+static bool
+commit_run(struct weir_pipeline *pl, const struct event_batch *b, uint16_t topic, uint16_t port, uint16_t flags,
+	   uint64_t now_ns)
+{
+	/* Every block is 2 length bytes and its message; a record is 64 bytes
+	 * and the message, up to 7 bytes of alignment after it. */
+	uint64_t most = (uint64_t)b->count * (sizeof(struct weir_record) + 7 - 2) + b->events_len;
+	uint8_t *at = weir_ring_span(&pl->ring, most);
+	if (at == NULL)
+		return false;
+	struct weir_record head;
+	weir_pipeline_fill_header(&head, WEIR_REC_EVENT, topic, port, now_ns);
+	head.flags = flags;
+	weir_pipeline_rx_time(pl, &head);
+	memcpy(head.source, b->key, WEIR_SOURCE_BYTES);
+	const uint8_t *cursor = b->events, *start = at;
+	for (unsigned i = 0; i < b->count; i++) {
+		uint16_t len;
+		const uint8_t *payload = weir_mold_next(&cursor, &len);
+		struct weir_record *r = (struct weir_record *)at;
+		*r = head;
+		r->len_bytes = (uint32_t)sizeof(*r) + len;
+		r->seq = b->first_seq + i;
+		weir_copy_small((uint8_t *)(r + 1), payload, len);
+		at += WEIR_ALIGN8(r->len_bytes);
+	}
+	weir_ring_span_done(&pl->ring, (uint64_t)(at - start));
+	pl->c.event_records += b->count;
+	return true;
+}
+
+/*
  * The events of one packet.  Room for every record (and LOSS records a
  * restart may write) is made sure of before the tracker sees the packet:
  * a packet dropped for want of room was never tracked, so the tracker sees a
@@ -169,6 +207,9 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 	/* The usual packet continues its source exactly: tracked at once, not
 	 * event by event (8 events a packet: 259 -> 216 ns, median of 5). */
 	const bool in_order = weir_seq_in_order_run(&pl->seq, src, b->first_seq, b->count, ln, now_ns);
+	if (in_order && ln == NULL && b->type == WEIR_DECODER_MOLDUDP64 && !pl->rules && !pl->ro.max_events &&
+	    commit_run(pl, b, topic, port, flags, now_ns))
+		return true;
 	for (unsigned i = 0; i < b->count; i++) {
 		const uint8_t *payload;
 		uint16_t len, ev_topic = topic;

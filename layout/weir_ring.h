@@ -100,19 +100,20 @@ weir_ring_free_bytes(struct weir_ring_producer *p, uint64_t want)
 }
 
 /*
- * Room for one record of len bytes (header included); NULL when the ring is
- * full.  Nothing is visible to the consumer until weir_ring_publish(), so a
- * caller undoes a partial packet by restoring p->tail.
+ * Room for up to max bytes of records written back to back (a packet's
+ * events under one reservation): contiguous space, the ring's end padded
+ * first where they might not fit before it; NULL when the ring has not that
+ * room.  The caller writes its records there, then weir_ring_span_done()
+ * with the bytes it used (at most max).
  */
-static inline struct weir_record *
-weir_ring_reserve(struct weir_ring_producer *p, uint32_t len)
+static inline uint8_t *
+weir_ring_span(struct weir_ring_producer *p, uint64_t max)
 {
-	uint64_t need = WEIR_ALIGN8(len);
 	uint64_t off = p->tail & p->mask;
 	uint64_t to_end = p->size_bytes - off;
-	uint64_t pad = to_end < need ? to_end : 0;
+	uint64_t pad = to_end < max ? to_end : 0;
 
-	if (need > p->size_bytes / 2 || need + pad > weir_ring_free_bytes(p, need + pad))
+	if (max > p->size_bytes / 2 || max + pad > weir_ring_free_bytes(p, max + pad))
 		return NULL;
 	if (pad) {
 		struct weir_record *padrec = (struct weir_record *)&p->ring->data[off];
@@ -122,9 +123,28 @@ weir_ring_reserve(struct weir_ring_producer *p, uint32_t len)
 		p->tail += pad;
 		off = 0;
 	}
-	struct weir_record *rec = (struct weir_record *)&p->ring->data[off];
+	return &p->ring->data[off];
+}
+
+static inline void
+weir_ring_span_done(struct weir_ring_producer *p, uint64_t used)
+{
+	p->tail += WEIR_ALIGN8(used);
+}
+
+/*
+ * Room for one record of len bytes (header included); NULL when the ring is
+ * full.  Nothing is visible to the consumer until weir_ring_publish(), so a
+ * caller undoes a partial packet by restoring p->tail.
+ */
+static inline struct weir_record *
+weir_ring_reserve(struct weir_ring_producer *p, uint32_t len)
+{
+	struct weir_record *rec = (struct weir_record *)weir_ring_span(p, WEIR_ALIGN8(len));
+	if (rec == NULL)
+		return NULL;
 	rec->len_bytes = len;
-	p->tail += need;
+	weir_ring_span_done(p, len);
 	return rec;
 }
 

@@ -136,6 +136,52 @@ should_copy_every_payload_length_exactly(void **state)
 	}
 }
 
+/* A packet's events go under one reservation, padded to the ring's end
+ * where they might not fit before it: across many ends of the ring, with the
+ * consumer behind by a random amount, every record comes out whole, in
+ * order, with its number, length and bytes. */
+static void
+should_write_every_record_whole_across_the_rings_end(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t rng = 24, seq = 1, want = 1, pos;
+	uint8_t mold[2048], frame[2200], msg[64];
+	const struct weir_record *r;
+	unsigned pads = 0;
+	for (unsigned p = 0; p < 3000; p++) {
+		unsigned n = 1 + test_rng_below(&rng, 24);
+		uint32_t ml = weir_mold_put_header(mold, "WRAP", seq, (uint16_t)n);
+		for (unsigned i = 0; i < n; i++) {
+			uint16_t len = (uint16_t)((seq + i) % 41);
+			memset(msg, (int)((seq + i) & 0xFF), len);
+			ml += weir_mold_put_block(mold + ml, msg, len);
+		}
+		uint32_t fl = frame_ipv4_udp(frame, 0, 26400, mold, ml);
+		weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, p);
+		seq += n;
+		weir_ring_publish(&f->pl.ring, p);
+		uint64_t before = f->c.read;
+		for (unsigned take = test_rng_below(&rng, 40); take > 0 && (r = weir_ring_peek(&f->c, &pos)) != NULL; take--) {
+			pads += pos != f->c.read || (f->c.read & f->ring->mask) < (before & f->ring->mask);
+			assert_int_equal(r->kind, WEIR_REC_EVENT);
+			assert_memory_equal(r->source, "WRAP      ", 10);
+			assert_int_equal(r->seq, want);
+			assert_int_equal(weir_record_payload_len(r), want % 41);
+			for (unsigned j = 0; j < want % 41; j++)
+				assert_int_equal(weir_record_payload(r)[j], want & 0xFF);
+			want++;
+			before = f->c.read;
+			weir_ring_consumed(&f->c, r);
+		}
+		weir_ring_release(&f->c, p);
+	}
+	assert_true(pads > 10);
+	assert_true(want > seq - 1000);
+	assert_int_equal(f->pl.c.ring_full_packets, 0);
+	assert_int_equal(f->pl.c.event_records, seq - 1);
+	assert_int_equal(weir_counters_identity_gap(&f->pl.c), 0);
+}
+
 static void
 should_drop_a_whole_packet_when_the_ring_cannot_take_all_its_messages(void **state)
 {
@@ -967,6 +1013,7 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(should_say_one_disposition_per_packet_and_count_the_burst_once, setup_lines,
 						teardown),
+		cmocka_unit_test_setup_teardown(should_write_every_record_whole_across_the_rings_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_drop_a_whole_packet_when_the_ring_cannot_take_all_its_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_keep_a_dead_letter_with_its_reason_and_at_most_keep_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_count_a_dead_letter_it_had_no_room_to_keep, setup, teardown),
