@@ -149,41 +149,75 @@ commit_end_of_session(struct weir_pipeline *pl, const uint8_t key[WEIR_SOURCE_BY
 	return true;
 }
 
+/* The event at *cursor, whatever the framing: its payload and length; a
+ * weir frame's own topic (where it names one) and event time. */
+static inline const uint8_t *
+next_event(const struct weir_pipeline *pl, enum weir_decoder_type type, const uint8_t **cursor, uint16_t *len,
+	   uint16_t *topic, uint64_t *event_time_ns)
+{
+	if (type == WEIR_DECODER_MOLDUDP64)
+		return weir_mold_next(cursor, len);
+	struct weir_frame_event e;
+	weir_frame_next(cursor, &e);
+	*len = e.len;
+	*event_time_ns = e.event_time_ns;
+	if (e.topic)
+		*topic = pl->decoders->frame_topic[e.topic];
+	return e.payload;
+}
+
+/* commit_run's records from at, for one framing (a constant: the loop
+ * carries no test of it). */
+static inline __attribute__((always_inline)) uint8_t *
+write_run(struct weir_pipeline *pl, const struct event_batch *b, struct weir_seq_source *src,
+	  const struct weir_record *head, uint8_t *at, uint64_t now_ns, enum weir_decoder_type type)
+{
+	const uint8_t *cursor = b->events;
+	const uint64_t first = b->first_seq, count = b->count; /* not read again past the records' stores */
+	for (unsigned i = 0; i < count; i++) {
+		struct weir_record *r = (struct weir_record *)at;
+		*r = *head;
+		uint16_t len;
+		const uint8_t *payload = next_event(pl, type, &cursor, &len, &r->topic, &r->event_time_ns);
+		r->len_bytes = (uint32_t)sizeof(*r) + len;
+		r->seq = first + i;
+		if (type == WEIR_DECODER_WEIRFRAME)
+			weir_seq_note_lateness(&pl->seq, src, now_ns, r->event_time_ns);
+		weir_copy_small((uint8_t *)(r + 1), payload, len);
+		at += WEIR_ALIGN8(r->len_bytes);
+	}
+	return at;
+}
+
 /*
- * The usual packet's events (MoldUDP64, in order, no rules, no line, no
- * reorder window) under one ring reservation, each header a copy of one
- * made for the packet with its length and number put in.  False, nothing
+ * The usual packet's events (in order, no rules, no reorder window) under
+ * one ring reservation, each header a copy of one made for the packet with
+ * its length, number (and a frame's topic and time) put in.  False, nothing
  * written, when the ring has not the room at once: the caller's loop then
  * takes them one by one.
  */
 static bool
-commit_run(struct weir_pipeline *pl, const struct event_batch *b, uint16_t topic, uint16_t port, uint16_t flags,
-	   uint64_t now_ns)
+commit_run(struct weir_pipeline *pl, const struct event_batch *b, struct weir_seq_source *src, uint16_t topic,
+	   uint16_t port, uint16_t flags, struct weir_line_counters *lc, uint64_t now_ns)
 {
-	/* Every block is 2 length bytes and its message; a record is 64 bytes
-	 * and the message, up to 7 bytes of alignment after it. */
-	uint64_t most = (uint64_t)b->count * (sizeof(struct weir_record) + 7 - 2) + b->events_len;
-	uint8_t *at = weir_ring_span(&pl->ring, most);
-	if (at == NULL)
+	/* A record is 64 bytes, the event's payload (no more than its bytes on
+	 * the wire) and up to 7 bytes of alignment. */
+	uint64_t most = (uint64_t)b->count * (sizeof(struct weir_record) + 7) + b->events_len;
+	uint8_t *start = weir_ring_span(&pl->ring, most);
+	if (start == NULL)
 		return false;
 	struct weir_record head;
 	weir_pipeline_fill_header(&head, WEIR_REC_EVENT, topic, port, now_ns);
 	head.flags = flags;
 	weir_pipeline_rx_time(pl, &head);
 	memcpy(head.source, b->key, WEIR_SOURCE_BYTES);
-	const uint8_t *cursor = b->events, *start = at;
-	for (unsigned i = 0; i < b->count; i++) {
-		uint16_t len;
-		const uint8_t *payload = weir_mold_next(&cursor, &len);
-		struct weir_record *r = (struct weir_record *)at;
-		*r = head;
-		r->len_bytes = (uint32_t)sizeof(*r) + len;
-		r->seq = b->first_seq + i;
-		weir_copy_small((uint8_t *)(r + 1), payload, len);
-		at += WEIR_ALIGN8(r->len_bytes);
-	}
-	weir_ring_span_done(&pl->ring, (uint64_t)(at - start));
+	uint8_t *end = b->type == WEIR_DECODER_MOLDUDP64
+			       ? write_run(pl, b, src, &head, start, now_ns, WEIR_DECODER_MOLDUDP64)
+			       : write_run(pl, b, src, &head, start, now_ns, WEIR_DECODER_WEIRFRAME);
+	weir_ring_span_done(&pl->ring, (uint64_t)(end - start));
 	pl->c.event_records += b->count;
+	if (lc)
+		lc->won += b->count;
 	return true;
 }
 
@@ -207,24 +241,15 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 	/* The usual packet continues its source exactly: tracked at once, not
 	 * event by event (8 events a packet: 259 -> 216 ns, median of 5). */
 	const bool in_order = weir_seq_in_order_run(&pl->seq, src, b->first_seq, b->count, ln, now_ns);
-	if (in_order && ln == NULL && b->type == WEIR_DECODER_MOLDUDP64 && !pl->rules && !pl->ro.max_events &&
-	    commit_run(pl, b, topic, port, flags, now_ns))
+	if (in_order && !pl->rules && !pl->ro.max_events && commit_run(pl, b, src, topic, port, flags, lc, now_ns)) {
+		if (ln)
+			weir_seq_lines_settle(&pl->seq, src, now_ns);
 		return true;
+	}
 	for (unsigned i = 0; i < b->count; i++) {
-		const uint8_t *payload;
 		uint16_t len, ev_topic = topic;
 		uint64_t event_time_ns = 0;
-		if (b->type == WEIR_DECODER_MOLDUDP64) {
-			payload = weir_mold_next(&cursor, &len);
-		} else {
-			struct weir_frame_event e;
-			weir_frame_next(&cursor, &e);
-			payload = e.payload;
-			len = e.len;
-			event_time_ns = e.event_time_ns;
-			if (e.topic)
-				ev_topic = pl->decoders->frame_topic[e.topic];
-		}
+		const uint8_t *payload = next_event(pl, b->type, &cursor, &len, &ev_topic, &event_time_ns);
 		uint64_t seq = b->first_seq + i;
 		enum weir_seq_class cls = WEIR_SEQ_IN_ORDER;
 		if (!in_order) /* the server's answers never start an ended session again */

@@ -465,6 +465,45 @@ should_route_weir_frame_events_by_topic_with_event_time_and_track_them(void **st
 	assert_int_equal(st->lateness_sum_ns, 7000);
 }
 
+/* A frame's events in a packet that continues its source (one reservation,
+ * a header made once) get their own topic and time, and count in the
+ * source's lateness, as the first packet's did. */
+static void
+should_route_and_time_a_continuing_frames_events_as_the_first_ones(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t p[512], frame[700];
+	uint32_t len = weir_frame_put_header(p, 0, 1, 9, 50);
+	len += weir_frame_put_event(p + len, 0, 1000, "aa", 2);
+	uint32_t fl = frame_ipv4_udp(frame, 0, 27000, p, len);
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 5000);
+	len = weir_frame_put_header(p, 0, 2, 9, 51);
+	len += weir_frame_put_event(p + len, 5, 2000, "bbb", 3);
+	len += weir_frame_put_event(p + len, 0, 0, "c", 1);
+	fl = frame_ipv4_udp(frame, 0, 27000, p, len);
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 6000);
+	weir_ring_publish(&f->pl.ring, 0);
+	const struct weir_record *recs[8];
+	assert_int_equal(drain_all(f, recs, 8), 3);
+	static const uint16_t topics[] = { 2, 3, 2 };
+	static const uint64_t times[] = { 1000, 2000, 0 };
+	static const char *payloads[] = { "aa", "bbb", "c" };
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(recs[i]->seq, 50 + i);
+		assert_int_equal(recs[i]->topic, topics[i]);
+		assert_int_equal(recs[i]->event_time_ns, times[i]);
+		assert_int_equal(weir_record_payload_len(recs[i]), strlen(payloads[i]));
+		assert_memory_equal(weir_record_payload(recs[i]), payloads[i], strlen(payloads[i]));
+	}
+	const struct weir_seq_source_stats *st = &f->pl.seq.stats[0];
+	for (uint32_t i = 0; i < f->pl.seq.capacity; i++)
+		if (f->pl.seq.sources[i].state != WEIR_SEQ_SRC_EMPTY)
+			st = &f->pl.seq.stats[i];
+	assert_int_equal(st->lateness_count, 2); /* 5000 - 1000 and 6000 - 2000 */
+	assert_int_equal(st->lateness_sum_ns, 8000);
+	assert_int_equal(f->pl.c.event_records, 3);
+}
+
 static void
 expect_seqs(struct fixture *f, const char *want)
 {
@@ -1024,6 +1063,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_persist_a_repeated_packet_once_and_flag_late_fills, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_turn_a_packet_dropped_on_a_full_ring_into_a_gap_and_a_loss_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_route_weir_frame_events_by_topic_with_event_time_and_track_them, setup, teardown),
+		cmocka_unit_test_setup_teardown(should_route_and_time_a_continuing_frames_events_as_the_first_ones, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_release_held_events_in_order_once_the_gap_fills, setup_reorder, teardown),
 		cmocka_unit_test_setup_teardown(should_release_what_a_full_window_holds_and_hold_on_above_the_gap, setup_reorder, teardown),
 		cmocka_unit_test_setup_teardown(should_release_after_the_time_bound_and_after_a_lost_gap, setup_reorder, teardown),
