@@ -1,7 +1,7 @@
 """What must hold after a schedule, whatever happened, checked against oracles weir does not write where
 there are some (the generator's manifest, a brute-force pass over the log):
-every event once in the log or stated, no offset reused, the committed point never going back, each
-dataplane run's accounting identity, a second weir-control refused, and damage refused by name (a reader
+every event once in the log or stated, no offset reused, the committed point never going back, seeks
+landing where a brute-force pass does, each dataplane run's accounting identity, a second weir-control refused, and damage refused by name (a reader
 never crashes on it) or, for an index, never trusted."""
 import glob
 import json
@@ -88,7 +88,49 @@ def run_checks(schedule, seen, log_dir, manifest):
     if c.returncode != 0:
         bad.append(f"weir-check exited {c.returncode}: {(c.stdout + c.stderr)[-900:]}")
     bad += check_runs(schedule, seen)
+    bad += seeks_agree(log_dir, schedule["seed"])
     return bad
+
+
+def seek_targets(entries, rng):
+    """(source key, seq) pairs: where a source's numbers went back (a late fill, a restart) its highest
+    before and one past it, the places an index's rows must not understate; and any entry's own."""
+    top, back = {}, []
+    for e in entries:
+        if e.seq < top.get(e.source_key, -1):
+            back.append((e.source_key, top[e.source_key]))
+        top[e.source_key] = max(top.get(e.source_key, -1), e.seq)
+    picks = [rng.choice(back) for _ in range(min(20, len(back)))]
+    picks = [(k, s + d) for k, s in picks for d in (0, 1)]
+    return picks + [(e.source_key, e.seq + rng.choice([0, 1])) for e in rng.sample(entries, min(20, len(entries)))]
+
+
+def seeks_agree(log_dir, seed):
+    """Seeks by (source, seq) and by receive time on the log as it was left agree with a brute-force pass."""
+    if not os.path.isdir(os.path.join(log_dir, "itch")):
+        return []
+    with weirlog.Reader(log_dir, "itch") as r:
+        entries = list(r)
+    if not entries:
+        return []
+    rng, by_source = random.Random(seed), {}
+    for e in entries:
+        by_source.setdefault(e.source_key, []).append(e)
+    times = [rng.choice(entries).rx_ns + rng.choice([0, 1]) for _ in range(10)]
+    with weirlog.Reader(log_dir, "itch") as r:
+        for key, seq in seek_targets(entries, rng):
+            want = next((x for x in by_source[key] if x.seq >= seq), None)
+            got = r.next() if r.seek_source(key, seq) else None
+            if (got and got.offset) != (want and want.offset):
+                return [f"seek ({want.source if want else key!r}, {seq}) gave offset {got.offset if got else None}, "
+                        f"a brute-force pass {want.offset if want else None}"]
+        for ns in times:
+            want = next((x for x in entries if x.rx_ns >= ns), None)
+            got = r.next() if r.seek_time(ns) else None
+            if (got and got.offset) != (want and want.offset):
+                return [f"seek to rx time {ns} gave offset {got.offset if got else None}, "
+                        f"a brute-force pass {want.offset if want else None}"]
+    return []
 
 
 def check_runs(schedule, seen):
