@@ -19,110 +19,6 @@
 #error "source keys are composed as little-endian words (decode_mold)"
 #endif
 
-void
-weir_decoder_table_build(struct weir_decoder_table *t, const struct weir_config *cfg)
-{
-	memset(t, 0, sizeof(*t));
-	for (unsigned i = 0; i < cfg->n_decoders; i++) {
-		t->decoders[i] = cfg->decoders[i];
-		t->by_port[cfg->decoders[i].udp_port] = (uint8_t)(i + 1);
-	}
-	for (unsigned id = 1; id < 256; id++)
-		if (cfg->frame_topics[id]) {
-			t->frame_topic_known[id] = 1;
-			t->frame_topic[id] = (uint16_t)(cfg->frame_topics[id] - 1);
-		}
-	weir_lines_table_build(t, cfg);
-}
-
-/* The tracker found a gap lost for good: the log says so. */
-static void
-on_loss(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_t count, uint64_t now_ns)
-{
-	struct weir_pipeline *pl = ctx;
-	struct weir_record *r = weir_pipeline_reserve(pl, sizeof(*r), now_ns);
-	if (r == NULL) {
-		pl->c.loss_records_not_kept++;
-		return;
-	}
-	weir_pipeline_fill_header(r, WEIR_REC_LOSS, src->origin.topic, src->origin.port, now_ns);
-	memcpy(r->source, src->key, WEIR_SOURCE_BYTES);
-	r->seq = first;
-	r->count = count;
-	pl->c.loss_records++;
-	weir_reorder_note_lost(pl, src);
-}
-
-static bool
-on_request(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_t count)
-{
-	struct weir_pipeline *pl = ctx;
-	/* A re-request is a bare header: the session exactly as it came, the
-	 * first sequence wanted and how many. */
-	uint8_t req[WEIR_MOLD_HEADER_BYTES];
-	memcpy(req, src->key, WEIR_MOLD_SESSION_BYTES);
-	weir_put_be64(req + 10, first);
-	weir_put_be16(req + 18, (uint16_t)count);
-	const struct weir_port_peer *peer = &pl->peers[src->origin.port % WEIR_MAX_PORTS];
-	const struct weir_decoder_cfg *d = &pl->decoders->decoders[src->origin.decoder];
-	if (!(d->rerequest_family == 6 ? peer->known6 : peer->known))
-		return false; /* no feed packet of that family showed us our address yet */
-	return pl->rerequest.send(pl->rerequest.ctx, src, d, peer, req, sizeof(req));
-}
-
-static uint64_t
-seq_bytes(const struct weir_config *cfg)
-{
-	return (weir_seq_memsize(&cfg->seq) + 63) & ~63ull;
-}
-
-uint64_t
-weir_pipeline_memsize(const struct weir_config *cfg)
-{
-	return seq_bytes(cfg) + (cfg->seq.reorder_events ? weir_reorder_memsize(cfg->seq.reorder_slots,
-									 weir_seq_capacity(cfg->seq.max_sources)) : 0);
-}
-
-int
-weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, unsigned worker, struct weir_ring *ring,
-		   void *seq_region, const struct weir_decoder_table *decoders,
-		   const struct weir_rerequest_sink *rerequest, const volatile bool *quit)
-{
-	memset(pl, 0, sizeof(*pl));
-	weir_ring_producer_attach(&pl->ring, ring);
-	pl->decoders = decoders;
-	pl->dead_letter_keep_bytes = cfg->dead_letter_keep_bytes;
-	pl->full_policy = cfg->full_policy;
-	pl->key_by_sender = cfg->seq.key_by_sender;
-	pl->udp_checksum_trust = cfg->udp_checksum_trust;
-	pl->worker = worker;
-	pl->quit = quit;
-	if (rerequest)
-		pl->rerequest = *rerequest;
-	for (unsigned p = 0; p < WEIR_MAX_PORTS; p++)
-		if (cfg->port_addr[p]) {
-			memcpy(pl->peers[p].local_ip, &cfg->port_addr[p], 4);
-			pl->peers[p].addr_set = 1;
-		}
-	if (cfg->seq.reorder_events)
-		weir_reorder_init(&pl->ro, (uint8_t *)seq_region + seq_bytes(cfg), cfg->seq.reorder_slots,
-				  weir_seq_capacity(cfg->seq.max_sources), cfg->seq.reorder_events, cfg->seq.reorder_ns);
-	struct weir_seq_actions act = { .ctx = pl, .loss = on_loss, .request = rerequest ? on_request : NULL };
-	if (weir_seq_create(&pl->seq, &cfg->seq, &act, &pl->c, worker, seq_region) != 0)
-		return -1;
-	pl->seq.lines = pl->lines; /* where a line passed numbers over, counted as the tracker sees it */
-	return 0;
-}
-
-void
-weir_pipeline_use_rules(struct weir_pipeline *pl, struct weir_ruleset *const *current,
-			struct weir_rule_counter *counters)
-{
-	pl->rules_current = current;
-	pl->rule_counters = counters;
-	weir_pipeline_sync_rules(pl);
-}
-
 /* One packet's events, whatever the framing: what the commit loop walks. */
 struct event_batch {
 	enum weir_decoder_type type;
@@ -280,7 +176,7 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 			/* Drop policy, a full window's release took this packet's room and no
 			 * slot was free: counted, and the log says so. */
 			pl->c.ring_full_messages++;
-			on_loss(pl, src, seq, 1, now_ns);
+			weir_pipeline_on_loss(pl, src, seq, 1, now_ns);
 			continue;
 		}
 		weir_pipeline_fill_header(r, WEIR_REC_EVENT, ev_topic, port, now_ns);

@@ -19,6 +19,11 @@ weir_pipeline_rx_time(const struct weir_pipeline *pl, struct weir_record *r)
 	}
 }
 
+/* The tracker found a gap lost for good (or a packet had no room): the log
+ * says so in a LOSS record.  The tracker's loss action; ctx is the pipeline. */
+void weir_pipeline_on_loss(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_t count,
+			   uint64_t now_ns);
+
 static inline void
 weir_pipeline_fill_header(struct weir_record *r, uint16_t kind, uint16_t topic, uint16_t port, uint64_t now_ns)
 {
