@@ -17,7 +17,7 @@ clang "${flags[@]}" tests/fuzz/fuzz_config.c "${core[@]}" -o "$out/fuzz_config" 
 clang "${flags[@]}" tests/fuzz/fuzz_log.c log/*.c layout/*.c -o "$out/fuzz_log" \
   $(pkg-config --libs libisal) -lpthread
 # The pipeline library's files: dataplane/ less the DPDK-facing process.
-pipeline=(dataplane/weir_pipeline.c dataplane/weir_match.c dataplane/weir_seq.c dataplane/weir_restore*.c
+pipeline=(dataplane/weir_pipeline.c dataplane/weir_pipeline_init.c dataplane/weir_match.c dataplane/weir_seq.c dataplane/weir_restore*.c
           dataplane/weir_reorder.c dataplane/weir_rules.c log/*.c)
 clang "${flags[@]}" $(pkg-config --cflags libhs) tests/fuzz/fuzz_packet.c "${core[@]}" "${pipeline[@]}" \
   -o "$out/fuzz_packet" $(pkg-config --libs libhs libisal) -lstdc++ -lm -lpthread
