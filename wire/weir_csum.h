@@ -4,7 +4,6 @@
 #ifndef WEIR_CSUM_H
 #define WEIR_CSUM_H
 
-#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -42,28 +41,6 @@ weir_csum_partial(const uint8_t *p, uint32_t len, uint64_t sum)
 	return sum;
 }
 
-/* A long run's sum (weir_csum.c): the widest vector path this CPU runs,
- * chosen before main; the same value as weir_csum_partial's. */
-typedef uint64_t (*weir_csum_fn)(const uint8_t *p, uint32_t len, uint64_t sum);
-extern weir_csum_fn weir_csum_long;
-enum weir_csum_path { WEIR_CSUM_SCALAR, WEIR_CSUM_AVX2, WEIR_CSUM_AVX512, WEIR_CSUM_PATHS };
-/* Whether this CPU runs path p; the widest it runs; using p (false: it cannot). */
-bool weir_csum_path_runs(enum weir_csum_path p);
-enum weir_csum_path weir_csum_widest(void);
-bool weir_csum_use(enum weir_csum_path p);
-const char *weir_csum_path_name(enum weir_csum_path p);
-
-/* Below this many bytes the inline loop was as quick as the AVX2 call
- * (BM_csum, AMD EPYC Zen 1: 10.5 against 10.9 ns at 128 bytes, 16.8 against
- * 15.3 at 256). */
-#define WEIR_CSUM_LONG_BYTES 256u
-
-static inline uint64_t
-weir_csum_any(const uint8_t *p, uint32_t len, uint64_t sum)
-{
-	return len < WEIR_CSUM_LONG_BYTES ? weir_csum_partial(p, len, sum) : weir_csum_long(p, len, sum);
-}
-
 /* The checksum of a finished sum, as a host-order value to store big-endian
  * (weir_put_be16): 0 when the summed bytes held a correct checksum. */
 static inline uint16_t
@@ -94,7 +71,7 @@ weir_udp_csum_of(const uint8_t *ip, unsigned ip_version, const uint8_t *udp, uin
 {
 	uint64_t sum = ip_version == 4 ? weir_csum_partial(ip + 12, 8, 0) : weir_csum_partial(ip + 8, 32, 0);
 	const uint8_t proto_len[4] = { 0, 17, (uint8_t)(udp_len >> 8), (uint8_t)udp_len };
-	return weir_csum_finish(weir_csum_any(udp, udp_len, weir_csum_partial(proto_len, 4, sum)));
+	return weir_csum_finish(weir_csum_partial(udp, udp_len, weir_csum_partial(proto_len, 4, sum)));
 }
 
 /* Whether a received datagram's checksum checks. */
