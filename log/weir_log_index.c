@@ -318,6 +318,15 @@ take_footer(struct weir_log_index *ix, const struct weir_log_index_footer *f)
 	ix->max_event = f->max_event;
 }
 
+bool
+weir_log_index_version_ok(const struct weir_log_index_hdr *h, char *why, size_t whylen)
+{
+	if (h->version == WEIR_LOG_INDEX_VERSION)
+		return true;
+	snprintf(why, whylen, "version %u, not %u (written by another weir)", h->version, WEIR_LOG_INDEX_VERSION);
+	return false;
+}
+
 /* The file's bytes parsed into ix; 1, or -1 with why. */
 static int
 parse(const uint8_t *buf, size_t size, uint64_t base, bool must_seal, struct weir_log_index *ix, char *why,
@@ -329,10 +338,8 @@ parse(const uint8_t *buf, size_t size, uint64_t base, bool must_seal, struct wei
 		snprintf(why, whylen, "header torn or bad (%zu bytes)", size);
 		return -1;
 	}
-	if (h->version != WEIR_LOG_INDEX_VERSION) {
-		snprintf(why, whylen, "version %u, not %u (written by another weir)", h->version, WEIR_LOG_INDEX_VERSION);
+	if (!weir_log_index_version_ok(h, why, whylen))
 		return -1;
-	}
 	struct weir_log_index_footer fbuf;
 	const struct weir_log_index_footer *f = NULL;
 	if (size >= sizeof(*h) + sizeof(fbuf)) {

@@ -143,6 +143,9 @@ struct weir_log_index {
  * segment is damage too. */
 int weir_log_index_load(const char *dir, uint64_t base, bool sealed, bool head, struct weir_log_index *ix,
 			char *why, size_t whylen);
+/* Whether the header is of this version (WEIR_LOG_INDEX_VERSION); false
+ * with why when not: such an index is damaged, whatever its CRCs say. */
+bool weir_log_index_version_ok(const struct weir_log_index_hdr *h, char *why, size_t whylen);
 /* 1 when the sealed index ix, loaded from ixfd, describes DIR's segment at
  * base: the same base, the footer's size is the file's, and the batches
  * from its last entry on carry the offsets it says and end at its next

@@ -21,10 +21,8 @@ read_ends(int ixfd, const struct weir_log_index *ix, struct weir_log_index_hdr *
 		snprintf(why, whylen, "header torn or bad");
 		return -1;
 	}
-	if (h->version != WEIR_LOG_INDEX_VERSION) { /* its head alone is trusted no more than its entries */
-		snprintf(why, whylen, "version %u, not %u (written by another weir)", h->version, WEIR_LOG_INDEX_VERSION);
+	if (!weir_log_index_version_ok(h, why, whylen)) /* its head alone is trusted no more than its entries */
 		return -1;
-	}
 	if (ix->n_entries_on_file == 0)
 		return 0;
 	off_t at = (off_t)(sizeof(*h) + (ix->n_entries_on_file - 1) * sizeof(*last));
