@@ -14,7 +14,11 @@
  * Writes leave in the order they were queued, so a partial block written
  * again later lands after its first version.  A commit waits for the queue
  * to empty before the ring is released: nothing released sits only in
- * memory.
+ * memory.  After a failed write it writes nothing more: a later buffer
+ * landing past the failed one would leave a hole in the segment (zeros on a
+ * disk; on a full tmpfs a read of it through a mapping is SIGBUS).  The
+ * error stays until the topic is closed, and every caller recovers from
+ * there (the drain's log_refused: close, reopen, records from the rings).
  */
 #define WRITER_BUFFERS 4
 
@@ -26,7 +30,7 @@ struct weir_log_writer {
 	unsigned head, tail;          /* queued: [head, tail) mod WRITER_BUFFERS */
 	uint8_t *spare[WRITER_BUFFERS];
 	unsigned n_spare;
-	int err;                      /* first write error (errno), reported by the next call */
+	int err;                      /* first write error (errno): every call reports it from then on */
 	bool stop;
 };
 
@@ -45,8 +49,8 @@ writer_main(void *arg)
 		size_t len = w->q[slot].len;
 		uint64_t pos = w->q[slot].pos;
 		int fd = w->q[slot].fd;
+		int err = w->err; /* failed before: not written */
 		pthread_mutex_unlock(&w->mu);
-		int err = 0;
 		for (size_t done = 0; done < len && !err;) {
 			ssize_t n = pwrite(fd, buf + done, len - done, (off_t)(pos + done));
 			if (n > 0)
@@ -96,7 +100,6 @@ weir_log_writer_wait_idle(struct weir_log_writer *w)
 	while (w->head != w->tail)
 		pthread_cond_wait(&w->cv, &w->mu);
 	int err = w->err;
-	w->err = 0;
 	pthread_mutex_unlock(&w->mu);
 	if (err) {
 		errno = err;
@@ -115,8 +118,11 @@ weir_log_writer_submit(struct weir_log_topic *t)
 	pthread_mutex_lock(&w->mu);
 	while (w->n_spare == 0)
 		pthread_cond_wait(&w->cv, &w->mu);
-	int err = w->err;
-	w->err = 0;
+	if (w->err) { /* not queued: it would land past the write that failed */
+		errno = w->err;
+		pthread_mutex_unlock(&w->mu);
+		return -1;
+	}
 	uint8_t *next = w->spare[--w->n_spare];
 	unsigned slot = w->tail % WRITER_BUFFERS;
 	w->q[slot].buf = t->buf;
@@ -130,10 +136,6 @@ weir_log_writer_submit(struct weir_log_topic *t)
 	t->buf = next;
 	t->file_pos += whole;
 	t->buf_len -= whole;
-	if (err) {
-		errno = err;
-		return -1;
-	}
 	return 0;
 }
 

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -17,6 +19,7 @@
 #include "weir_crc32c.h"
 #include "weir_log.h"
 #include "weir_log_index.h"
+#include "weir_log_pvt.h"
 #include "log_walk.h"
 
 static char err[512];
@@ -788,6 +791,52 @@ should_salvage_a_damaged_sealed_segment_stating_exactly_its_bad_batch(void **sta
 	rm_tmpdir(root);
 }
 
+/* After a write fails, a direct topic's writer writes nothing more, even
+ * once the file system has room again: a later buffer would land past the
+ * failed one and leave a hole (zeros on a disk; on a full tmpfs a read of
+ * it through a mapping is SIGBUS, which killed weir-control at recovery).
+ * The error stays until the topic is closed.  RLIMIT_FSIZE is the full
+ * disk here: a write past it fails with EFBIG. */
+static void
+should_write_nothing_after_a_failed_write(void **state)
+{
+	(void)state;
+	char *dir = make_tmpdir(), path[600];
+	snprintf(path, sizeof(path), "%s/segment", dir);
+	struct weir_log_topic t;
+	memset(&t, 0, sizeof(t));
+	t.buf_cap = 4 * WEIR_LOG_BLOCK;
+	assert_int_equal(posix_memalign((void **)&t.buf, WEIR_LOG_BLOCK, t.buf_cap + WEIR_LOG_BLOCK), 0);
+	t.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(t.fd >= 0);
+	assert_int_equal(weir_log_writer_start(&t), 0);
+	void (*was_signal)(int) = signal(SIGXFSZ, SIG_IGN);
+	struct rlimit was, full;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+	full = was;
+	full.rlim_cur = 2 * WEIR_LOG_BLOCK;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &full), 0);
+	memset(t.buf, 'a', 3 * WEIR_LOG_BLOCK);
+	t.buf_len = 3 * WEIR_LOG_BLOCK;
+	assert_int_equal(weir_log_writer_submit(&t), 0); /* queued; two blocks fit */
+	assert_int_equal(weir_log_writer_wait_idle(t.writer), -1);
+	assert_int_equal(errno, EFBIG);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0); /* room again */
+	memset(t.buf, 'b', 2 * WEIR_LOG_BLOCK);
+	t.buf_len = 2 * WEIR_LOG_BLOCK;
+	assert_int_equal(weir_log_writer_submit(&t), -1); /* the error stays: not queued */
+	assert_int_equal(errno, EFBIG);
+	assert_int_equal(weir_log_writer_wait_idle(t.writer), -1);
+	weir_log_writer_stop(&t);
+	signal(SIGXFSZ, was_signal);
+	struct stat st;
+	assert_int_equal(fstat(t.fd, &st), 0);
+	assert_int_equal(st.st_size, 2 * WEIR_LOG_BLOCK); /* nothing past the failure */
+	close(t.fd);
+	free(t.buf);
+	rm_tmpdir(dir);
+}
+
 int
 main(void)
 {
@@ -817,6 +866,7 @@ main(void)
 		cmocka_unit_test(should_refuse_a_topic_whose_checkpoint_reads_in_neither_slot),
 		cmocka_unit_test(should_refuse_a_second_writer_of_a_topic_naming_the_first),
 		cmocka_unit_test(should_salvage_a_damaged_sealed_segment_stating_exactly_its_bad_batch),
+		cmocka_unit_test(should_write_nothing_after_a_failed_write),
 	};
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }
