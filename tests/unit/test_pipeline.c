@@ -419,6 +419,17 @@ should_turn_a_packet_dropped_on_a_full_ring_into_a_gap_and_a_loss_record(void **
 	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
 }
 
+/* The figures of the one source the tracker holds. */
+static const struct weir_seq_source_stats *
+only_source_stats(const struct fixture *f)
+{
+	for (uint32_t i = 0; i < f->pl.seq.capacity; i++)
+		if (f->pl.seq.sources[i].state != WEIR_SEQ_SRC_EMPTY)
+			return &f->pl.seq.stats[i];
+	fail_msg("the tracker holds no source");
+	return NULL;
+}
+
 static void
 should_route_weir_frame_events_by_topic_with_event_time_and_track_them(void **state)
 {
@@ -456,10 +467,7 @@ should_route_weir_frame_events_by_topic_with_event_time_and_track_them(void **st
 	assert_int_equal(recs[4]->topic, 2);
 	assert_int_equal(f->pl.c.seq_duplicates, 3);
 	/* Lateness (rx - event time) of the two timed events: 4000 and 3000 ns. */
-	const struct weir_seq_source_stats *st = &f->pl.seq.stats[0];
-	for (uint32_t i = 0; i < f->pl.seq.capacity; i++)
-		if (f->pl.seq.sources[i].state != WEIR_SEQ_SRC_EMPTY)
-			st = &f->pl.seq.stats[i];
+	const struct weir_seq_source_stats *st = only_source_stats(f);
 	assert_int_equal(st->lateness_max_ns, 4000);
 	assert_int_equal(st->lateness_count, 2);
 	assert_int_equal(st->lateness_sum_ns, 7000);
@@ -495,10 +503,7 @@ should_route_and_time_a_continuing_frames_events_as_the_first_ones(void **state)
 		assert_int_equal(weir_record_payload_len(recs[i]), strlen(payloads[i]));
 		assert_memory_equal(weir_record_payload(recs[i]), payloads[i], strlen(payloads[i]));
 	}
-	const struct weir_seq_source_stats *st = &f->pl.seq.stats[0];
-	for (uint32_t i = 0; i < f->pl.seq.capacity; i++)
-		if (f->pl.seq.sources[i].state != WEIR_SEQ_SRC_EMPTY)
-			st = &f->pl.seq.stats[i];
+	const struct weir_seq_source_stats *st = only_source_stats(f);
 	assert_int_equal(st->lateness_count, 2); /* 5000 - 1000 and 6000 - 2000 */
 	assert_int_equal(st->lateness_sum_ns, 8000);
 	assert_int_equal(f->pl.c.event_records, 3);
