@@ -129,6 +129,7 @@ struct weir_pipeline {
 	bool key_by_sender;
 	bool udp_checksum_trust;
 	const volatile bool *quit;           /* ends a backpressure wait at shutdown */
+	bool refusing_at_stop;               /* the stop refused a packet room: every later one too */
 	/* The shared block's backpressure_waiting, 1 for the whole of a wait: the
 	 * main lcore must not take a worker that waits for room for an idle one
 	 * (NULL: none). */

@@ -56,15 +56,13 @@ def capture_events(data):
 def not_yet_received(stopped_runs, work):
     """Writes, for weir-check --stopped-early, the events each stopped run had not received: what the
     capture carries only after the packets it took in (net_pcap replays it from the start, in order),
-    taken from the capture itself, not from weir; and how many events those runs counted ring-full
-    (the stop ends a backpressure wait: that packet is counted so, its events left to the gap)."""
+    taken from the capture itself, not from weir."""
     header, recs = pcap_edit.read_pcap(os.path.join(work, "feed.pcap"))
     events = [capture_events(data) for _, data in recs]
-    early, ring_full = {}, 0
+    early = {}
     for path in stopped_runs:
         total = json.load(open(path))["total"]
         rx = total["rx_packets"]
-        ring_full += total["ring_full_messages"]
         got = {}
         for e in events[:rx]:
             if e:
@@ -74,7 +72,7 @@ def not_yet_received(stopped_runs, work):
                 early.setdefault(e[0], set()).update(set(e[1]) - got.get(e[0], set()))
     out = os.path.join(work, "stopped-early.json")
     with open(out, "w") as f:
-        json.dump({"not_received": {s: sorted(v) for s, v in early.items()}, "ring_full_messages": ring_full}, f)
+        json.dump({"not_received": {s: sorted(v) for s, v in early.items()}}, f)
     return out
 
 
