@@ -365,7 +365,7 @@ setup_workers(struct dataplane *dp)
 				i, weir_pipeline_memsize(cfg));
 			return 1;
 		}
-		dp->workers[i].pl.seq.restore = dp->restore.slots ? &dp->restore : NULL;
+		dp->workers[i].pl.seq.restore = dp->restore.sources ? &dp->restore : NULL;
 		dp->workers[i].pl.shared_lines = dp->info->lines[i];
 		dp->workers[i].pl.shared_feed_wrong_source = dp->info->feed_wrong_source[i];
 		if (dp->workers[i].n_rxq == 0)

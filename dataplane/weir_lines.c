@@ -132,7 +132,7 @@ weir_line_second_copy_fast(struct weir_pipeline *pl, const uint8_t *frame, uint3
 		return false; /* the full path counts it */
 	/* A feed has few sources: the line's last one is most often this one. */
 	struct weir_seq_source *src = pl->fast_src[line];
-	if (src == NULL || !weir_seq_key_eq(src->key, key))
+	if (src == NULL || !weir_source_key_eq(src->key, key))
 		src = pl->fast_src[line] = weir_seq_find(&pl->seq, key);
 	pl->fast_hint[line] = weir_line_second_copy(pl, src, weir_be64(frame + MOLD + 10), count, line, now_ns);
 	return pl->fast_hint[line];

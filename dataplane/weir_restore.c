@@ -2,81 +2,57 @@
 #include <string.h>
 
 #include "weir_restore.h"
-#include "weir_seq.h"
 
 int
 weir_restore_init(struct weir_restore *r, uint32_t max_sources)
 {
 	memset(r, 0, sizeof(*r));
-	r->capacity = weir_seq_capacity(max_sources < 512 ? max_sources : 512); /* grows with the log's sources */
-	r->mask = r->capacity - 1;
-	r->slots = calloc(r->capacity, sizeof(*r->slots));
-	return r->slots ? 0 : -1;
+	r->cap = max_sources < 512 ? (max_sources ? max_sources : 1) : 512; /* grows with the log's sources */
+	r->sources = calloc(r->cap, sizeof(*r->sources));
+	return r->sources ? 0 : -1;
 }
 
 void
 weir_restore_free(struct weir_restore *r)
 {
-	for (uint32_t i = 0; r->slots && i < r->capacity; i++)
-		free(r->slots[i].holes);
-	free(r->slots);
-	r->slots = NULL;
+	for (uint32_t i = 0; r->sources && i < r->n; i++)
+		free(r->sources[i].holes);
+	free(r->sources);
+	r->sources = NULL;
+	weir_source_map_free(&r->map);
 }
 
 const struct weir_restore_source *
 weir_restore_find(const struct weir_restore *r, const uint8_t key[WEIR_SOURCE_BYTES])
 {
-	if (r == NULL || r->n == 0)
+	if (r == NULL)
 		return NULL;
-	for (uint32_t i = weir_seq_key_hash(key) & r->mask;; i = (i + 1) & r->mask) {
-		const struct weir_restore_source *s = &r->slots[i];
-		if (!s->used)
-			return NULL;
-		if (memcmp(s->key, key, WEIR_SOURCE_BYTES) == 0)
-			return s;
-	}
+	uint32_t i = weir_source_map_get(&r->map, key);
+	return i == WEIR_SOURCE_MAP_NONE ? NULL : &r->sources[i];
 }
 
-/* Twice the slots, every source placed again: the table holds however
- * many sources the log names (new session names pile up over days). */
-static bool
-grow(struct weir_restore *r)
-{
-	struct weir_restore bigger = { .capacity = r->capacity * 2, .mask = r->capacity * 2 - 1, .n = r->n,
-				       .records_read = r->records_read };
-	bigger.slots = calloc(bigger.capacity, sizeof(*bigger.slots));
-	if (bigger.slots == NULL)
-		return false;
-	for (uint32_t i = 0; i < r->capacity; i++) {
-		if (!r->slots[i].used)
-			continue;
-		uint32_t j = weir_seq_key_hash(r->slots[i].key) & bigger.mask;
-		while (bigger.slots[j].used)
-			j = (j + 1) & bigger.mask;
-		bigger.slots[j] = r->slots[i];
-	}
-	free(r->slots);
-	*r = bigger;
-	return true;
-}
-
+/* key's state, a new one (zeroed) at its first record; NULL when memory is
+ * out.  Session names pile up over days: the array doubles as they come. */
 static struct weir_restore_source *
 find_or_add(struct weir_restore *r, const uint8_t key[WEIR_SOURCE_BYTES])
 {
-	if (r->n >= r->capacity / 2 && !grow(r))
-		return NULL;
-	for (uint32_t i = weir_seq_key_hash(key) & r->mask;; i = (i + 1) & r->mask) {
-		struct weir_restore_source *s = &r->slots[i];
-		if (s->used) {
-			if (memcmp(s->key, key, WEIR_SOURCE_BYTES) == 0)
-				return s;
-			continue;
-		}
-		memcpy(s->key, key, WEIR_SOURCE_BYTES);
-		s->used = 1;
-		r->n++;
-		return s;
+	if (r->n == r->cap) {
+		struct weir_restore_source *s = realloc(r->sources, 2ull * r->cap * sizeof(*s));
+		if (s == NULL)
+			return NULL;
+		r->sources = s;
+		r->cap *= 2;
 	}
+	bool added;
+	uint32_t i = weir_source_map_put(&r->map, key, r->n, &added);
+	if (i == WEIR_SOURCE_MAP_NONE)
+		return NULL;
+	if (added) {
+		memset(&r->sources[i], 0, sizeof(r->sources[i]));
+		memcpy(r->sources[i].key, key, WEIR_SOURCE_BYTES);
+		r->n++;
+	}
+	return &r->sources[i];
 }
 
 /* Room for one more hole at index at (the rest moved up). */

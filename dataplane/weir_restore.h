@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "weir_record.h"
+#include "weir_source_map.h"
 
 struct weir_restore_hole {
 	uint64_t first, last;        /* inclusive */
@@ -21,7 +22,6 @@ struct weir_restore_hole {
 struct weir_restore_source {
 	uint8_t key[WEIR_SOURCE_BYTES];
 	uint64_t next_seq;           /* one past the highest sequence the log accounts for */
-	uint8_t used;
 	uint8_t started;             /* a record of it was read */
 	uint8_t closed;              /* its last word was an end of session */
 	uint32_t n_holes, cap_holes; /* ascending; as many as the log shows (built at start, not on the hot path) */
@@ -29,12 +29,13 @@ struct weir_restore_source {
 };
 
 struct weir_restore {
-	struct weir_restore_source *slots;
-	uint32_t capacity, mask, n;
+	struct weir_restore_source *sources; /* n of cap, in the order the log named them */
+	uint32_t n, cap;
+	struct weir_source_map map;          /* key -> its index in sources */
 	uint64_t records_read;
 };
 
-/* A table, first sized for max_sources (it grows); -1 when out of memory. */
+/* Room first for max_sources (it grows); -1 when out of memory. */
 int weir_restore_init(struct weir_restore *r, uint32_t max_sources);
 void weir_restore_free(struct weir_restore *r);
 /* One logged record, in log order; false when memory is out. */

@@ -71,10 +71,10 @@ struct weir_seq_source *
 weir_seq_source(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES], const struct weir_seq_origin *origin,
 		uint64_t now_ns)
 {
-	for (uint32_t i = weir_seq_key_hash(key) & t->mask;; i = (i + 1) & t->mask) {
+	for (uint32_t i = weir_source_hash(key) & t->mask;; i = (i + 1) & t->mask) {
 		struct weir_seq_source *s = &t->sources[i];
 		if (s->state != WEIR_SEQ_SRC_EMPTY) {
-			if (weir_seq_key_eq(s->key, key))
+			if (weir_source_key_eq(s->key, key))
 				return s;
 			continue;
 		}

@@ -19,6 +19,7 @@
 #include "weir_record.h"
 #include "weir_info.h"
 #include "weir_restore.h"
+#include "weir_source_map.h"
 
 #define WEIR_SEQ_NONE UINT32_MAX
 
@@ -97,29 +98,6 @@ int weir_seq_create(struct weir_seq_table *t, const struct weir_sequence_cfg *cf
 		    struct weir_worker_counters *counters, uint32_t worker, void *region);
 uint64_t weir_seq_memsize(const struct weir_sequence_cfg *cfg);
 
-static inline uint32_t
-weir_seq_key_hash(const uint8_t key[WEIR_SOURCE_BYTES])
-{
-	uint64_t a, b;
-	memcpy(&a, key, 8);
-	memcpy(&b, key + 8, 8);
-	uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) * 0xC2B2AE3D27D4EB4Full;
-	return (uint32_t)(h ^ (h >> 31) ^ (h >> 47));
-}
-
-/* Whether two keys are one: two 8-byte compares (a memcmp call was seen
- * in the profile where the compiler would not inline it). */
-static inline bool
-weir_seq_key_eq(const uint8_t a[WEIR_SOURCE_BYTES], const uint8_t b[WEIR_SOURCE_BYTES])
-{
-	uint64_t a0, a1, b0, b1;
-	memcpy(&a0, a, 8);
-	memcpy(&a1, a + 8, 8);
-	memcpy(&b0, b, 8);
-	memcpy(&b1, b + 8, 8);
-	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-}
-
 /* Brings key's slot towards the cache ahead of its lookup: with many
  * sources the table is far bigger than the cache, and each event's lookup
  * was a miss (1M sources: ~250 ns).  Its report figures too when cold:
@@ -130,7 +108,7 @@ weir_seq_key_eq(const uint8_t a[WEIR_SOURCE_BYTES], const uint8_t b[WEIR_SOURCE_
 static inline __attribute__((always_inline)) void
 weir_seq_prefetch(const struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES], bool cold)
 {
-	uint32_t i = weir_seq_key_hash(key) & t->mask;
+	uint32_t i = weir_source_hash(key) & t->mask;
 	__builtin_prefetch(&t->sources[i], 1);
 	if (cold)
 		__builtin_prefetch(&t->stats[i], 1);
@@ -145,11 +123,11 @@ struct weir_seq_source *weir_seq_source(struct weir_seq_table *t, const uint8_t 
 static inline struct weir_seq_source *
 weir_seq_find(const struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES])
 {
-	for (uint32_t i = weir_seq_key_hash(key) & t->mask;; i = (i + 1) & t->mask) {
+	for (uint32_t i = weir_source_hash(key) & t->mask;; i = (i + 1) & t->mask) {
 		struct weir_seq_source *s = &t->sources[i];
 		if (s->state == WEIR_SEQ_SRC_EMPTY)
 			return NULL;
-		if (weir_seq_key_eq(s->key, key))
+		if (weir_source_key_eq(s->key, key))
 			return s;
 	}
 }

@@ -102,15 +102,4 @@ weir_source_has_sender(const uint8_t key[WEIR_SOURCE_BYTES])
 	return (key[10] | key[11] | key[12] | key[13] | key[14] | key[15]) != 0;
 }
 
-/* A source key's bucket in a hash table of keys (the tables tools keep:
- * weir-replay's sources, points and session names). */
-static inline uint32_t
-weir_source_hash(const uint8_t key[WEIR_SOURCE_BYTES])
-{
-	uint64_t a, b;
-	__builtin_memcpy(&a, key, 8);
-	__builtin_memcpy(&b, key + 8, 8);
-	return (uint32_t)(((a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull) >> 32);
-}
-
 #endif

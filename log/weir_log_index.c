@@ -28,6 +28,7 @@ weir_log_index_reset(struct weir_log_index_builder *b, uint64_t base_offset)
 	b->n_sources = b->block_first_row = 0;
 	b->last_row = 0;
 	b->sources_partial = false;
+	weir_source_map_clear(&b->block_rows);
 }
 
 void
@@ -35,7 +36,7 @@ weir_log_index_free(struct weir_log_index_builder *b)
 {
 	free(b->entries);
 	free(b->sources);
-	free(b->slots);
+	weir_source_map_free(&b->block_rows);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -46,8 +47,7 @@ new_block(struct weir_log_index_builder *b, uint64_t pos)
 	b->block_end_pos = pos + WEIR_LOG_INDEX_SOURCE_BLOCK;
 	b->block_first_row = b->n_sources;
 	b->last_row = 0;
-	if (b->slots)
-		memset(b->slots, 0, b->n_slots * sizeof(*b->slots));
+	weir_source_map_clear(&b->block_rows);
 }
 
 void
@@ -72,45 +72,13 @@ weir_log_index_batch(struct weir_log_index_builder *b, uint64_t offset, uint64_t
 		new_block(b, pos);
 }
 
-static size_t
-source_hash(const uint8_t *src, size_t mask)
-{
-	uint64_t x, y;
-	memcpy(&x, src, 8);
-	memcpy(&y, src + 8, 8);
-	uint64_t h = (x * 0x9E3779B97F4A7C15ull) ^ (y * 0xC2B2AE3D27D4EB4Full);
-	return (size_t)(h ^ (h >> 29)) & mask;
-}
-
-static void
-slots_insert(struct weir_log_index_builder *b, size_t row)
-{
-	size_t mask = b->n_slots - 1, i = source_hash(b->sources[row].source, mask);
-	while (b->slots[i])
-		i = (i + 1) & mask;
-	b->slots[i] = (uint32_t)(row + 1);
-}
-
 /* The row of src in the current block, added when new; -1 when out of room. */
 static long
 source_row(struct weir_log_index_builder *b, const uint8_t *src)
 {
-	size_t in_block = b->n_sources - b->block_first_row;
-	if ((in_block + 1) * 2 > b->n_slots) {
-		size_t n = b->n_slots ? b->n_slots * 2 : 64;
-		uint32_t *s = calloc(n, sizeof(*s));
-		if (s == NULL)
-			return -1;
-		free(b->slots);
-		b->slots = s;
-		b->n_slots = n;
-		for (size_t r = b->block_first_row; r < b->n_sources; r++)
-			slots_insert(b, r);
-	}
-	size_t mask = b->n_slots - 1, i = source_hash(src, mask);
-	for (; b->slots[i]; i = (i + 1) & mask)
-		if (memcmp(b->sources[b->slots[i] - 1].source, src, WEIR_SOURCE_BYTES) == 0)
-			return (long)b->slots[i] - 1;
+	uint32_t in_block = weir_source_map_get(&b->block_rows, src);
+	if (in_block != WEIR_SOURCE_MAP_NONE)
+		return (long)(b->block_first_row + in_block);
 	if (b->n_sources == WEIR_LOG_INDEX_SOURCE_ROWS_MAX)
 		return -1;
 	if (b->n_sources == b->cap_sources) {
@@ -121,11 +89,14 @@ source_row(struct weir_log_index_builder *b, const uint8_t *src)
 		b->sources = r;
 		b->cap_sources = cap;
 	}
+	bool added;
+	if (weir_source_map_put(&b->block_rows, src, (uint32_t)(b->n_sources - b->block_first_row), &added) ==
+	    WEIR_SOURCE_MAP_NONE)
+		return -1;
 	struct weir_log_index_source *r = &b->sources[b->n_sources];
 	memset(r, 0, sizeof(*r));
 	memcpy(r->source, src, WEIR_SOURCE_BYTES);
 	r->entry = b->block_entry;
-	b->slots[i] = (uint32_t)(b->n_sources + 1);
 	return (long)b->n_sources++;
 }
 

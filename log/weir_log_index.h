@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "weir_log.h"
+#include "weir_source_map.h"
 
 #define WEIR_LOG_INDEX_MAGIC 0x3158444952494557ull        /* "WEIRIDX1" */
 #define WEIR_LOG_INDEX_FOOTER_MAGIC 0x5358444952494557ull /* "WEIRIDXS": sealed */
@@ -102,8 +103,7 @@ struct weir_log_index_builder {
 	uint32_t block_entry;
 	struct weir_log_index_source *sources;
 	size_t n_sources, cap_sources, block_first_row;
-	uint32_t *slots;             /* source -> row + 1 within the block, open addressing */
-	size_t n_slots;
+	struct weir_source_map block_rows; /* source -> its row - block_first_row */
 	size_t last_row;             /* + 1: the previous record's row, usually the next one's */
 	bool sources_partial;
 };

@@ -7,22 +7,18 @@ int
 weir_replay_hints_init(struct weir_replay_hints *h, uint32_t max_sources, uint64_t max_points)
 {
 	memset(h, 0, sizeof(*h));
-	h->n_slots = 16;
-	while (h->n_slots < 2 * max_sources)
-		h->n_slots *= 2;
 	h->max_sources = max_sources;
 	h->max_points = max_points;
-	h->slot = calloc(h->n_slots, sizeof(*h->slot));
-	return h->slot ? 0 : -1;
+	h->sources = calloc(max_sources ? max_sources : 1, sizeof(*h->sources));
+	return h->sources ? 0 : -1;
 }
 
-/* key's slot; an unused one where it would go when it has none. */
+/* key's source; NULL when it has none. */
 static struct weir_replay_hint_source *
-slot_of(const struct weir_replay_hints *h, const uint8_t key[WEIR_SOURCE_BYTES])
+source_of(const struct weir_replay_hints *h, const uint8_t key[WEIR_SOURCE_BYTES])
 {
-	for (uint32_t i = weir_source_hash(key) & (h->n_slots - 1);; i = (i + 1) & (h->n_slots - 1))
-		if (!h->slot[i].used || memcmp(h->slot[i].key, key, WEIR_SOURCE_BYTES) == 0)
-			return &h->slot[i];
+	uint32_t i = weir_source_map_get(&h->keys, key);
+	return i == WEIR_SOURCE_MAP_NONE ? NULL : &h->sources[i];
 }
 
 static bool
@@ -48,15 +44,15 @@ weir_replay_hints_see(struct weir_replay_hints *h, const uint8_t key[WEIR_SOURCE
 {
 	if (late)
 		return; /* a fill of a gap opened before: never a point */
-	struct weir_replay_hint_source *s = slot_of(h, key);
-	if (!s->used) {
-		if (h->n_sources >= h->max_sources) {
+	struct weir_replay_hint_source *s = source_of(h, key);
+	if (s == NULL) {
+		bool added;
+		uint32_t n = h->keys.n;
+		if (n >= h->max_sources || weir_source_map_put(&h->keys, key, n, &added) == WEIR_SOURCE_MAP_NONE) {
 			h->full = true;
 			return;
 		}
-		memcpy(s->key, key, WEIR_SOURCE_BYTES);
-		s->used = true;
-		h->n_sources++;
+		s = &h->sources[n];
 	} else if (seq <= s->max_seq) {
 		return; /* a session begun again, or untracked: not the highest, no point */
 	}
@@ -69,8 +65,8 @@ bool
 weir_replay_hints_find(const struct weir_replay_hints *h, const uint8_t key[WEIR_SOURCE_BYTES], uint64_t first,
 		       uint64_t *offset)
 {
-	const struct weir_replay_hint_source *s = slot_of(h, key);
-	if (!s->used || s->n == 0 || s->points[0].seq > first)
+	const struct weir_replay_hint_source *s = source_of(h, key);
+	if (s == NULL || s->n == 0 || s->points[0].seq > first)
 		return false;
 	uint32_t lo = 0, hi = s->n; /* the last point with seq <= first */
 	while (hi - lo > 1) {
@@ -87,8 +83,8 @@ weir_replay_hints_find(const struct weir_replay_hints *h, const uint8_t key[WEIR
 bool
 weir_replay_hints_max(const struct weir_replay_hints *h, const uint8_t key[WEIR_SOURCE_BYTES], uint64_t *max_seq)
 {
-	const struct weir_replay_hint_source *s = slot_of(h, key);
-	if (!s->used)
+	const struct weir_replay_hint_source *s = source_of(h, key);
+	if (s == NULL)
 		return false;
 	*max_seq = s->max_seq;
 	return true;
@@ -97,10 +93,10 @@ weir_replay_hints_max(const struct weir_replay_hints *h, const uint8_t key[WEIR_
 void
 weir_replay_hints_clear(struct weir_replay_hints *h)
 {
-	for (uint32_t i = 0; i < h->n_slots; i++)
-		free(h->slot[i].points);
-	memset(h->slot, 0, h->n_slots * sizeof(*h->slot));
-	h->n_sources = 0;
+	for (uint32_t i = 0; i < h->keys.n; i++)
+		free(h->sources[i].points);
+	memset(h->sources, 0, (size_t)h->keys.n * sizeof(*h->sources));
+	weir_source_map_clear(&h->keys);
 	h->n_points = 0;
 	h->full = false;
 }
@@ -108,8 +104,9 @@ weir_replay_hints_clear(struct weir_replay_hints *h)
 void
 weir_replay_hints_free(struct weir_replay_hints *h)
 {
-	if (h->slot)
+	if (h->sources)
 		weir_replay_hints_clear(h);
-	free(h->slot);
-	h->slot = NULL;
+	free(h->sources);
+	h->sources = NULL;
+	weir_source_map_free(&h->keys);
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "weir_record.h"
+#include "weir_source_map.h"
 
 #define WEIR_REPLAY_HINT_EVERY 32u
 
@@ -27,19 +28,17 @@ struct weir_replay_hint_point {
 };
 
 struct weir_replay_hint_source {
-	uint8_t key[WEIR_SOURCE_BYTES];
-	bool used;
 	uint64_t max_seq;                  /* the highest seen, in log order */
 	uint32_t n, cap;
 	struct weir_replay_hint_point *points;  /* seq ascending */
 };
 
 struct weir_replay_hints {
-	uint32_t n_slots;                  /* a power of two: twice the sources */
-	uint32_t n_sources, max_sources;
+	uint32_t max_sources;
 	uint64_t n_points, max_points;
 	bool full;                         /* a source or a point was not kept */
-	struct weir_replay_hint_source *slot;
+	struct weir_source_map keys;       /* key -> its index in sources (keys.n of them) */
+	struct weir_replay_hint_source *sources;
 };
 
 /* 0, or -1 when memory could not be had. */

@@ -11,23 +11,25 @@
 #include <stdint.h>
 
 #include "weir_record.h"
-
-#define WEIR_REPLAY_IDLE_SLOTS 8192 /* sources heartbeated: half of it */
+#include "weir_source_map.h"
 
 struct weir_replay_idle {
 	uint64_t every_ns;           /* 0: no heartbeats */
 	uint64_t last_ns;            /* monotonic: when the last packet of any kind went */
-	unsigned n;
+	struct weir_source_map keys; /* key -> its index in sources */
+	uint32_t cap;
 	struct weir_replay_idle_source {
 		uint8_t key[WEIR_SOURCE_BYTES];
 		uint64_t next;
-		uint8_t used, ended;
-	} slot[WEIR_REPLAY_IDLE_SLOTS];
+		bool ended;
+	} *sources;                  /* keys.n of them, in the order they first went */
 };
 
 /* A packet of key went: the number after it is next (ended: its end of
- * session); a source's heartbeat says the highest such. */
+ * session); a source's heartbeat says the highest such.  Every source is
+ * kept (out of memory: one is not heartbeated). */
 void weir_replay_idle_saw(struct weir_replay_idle *h, const uint8_t key[WEIR_SOURCE_BYTES], uint64_t next,
 			  bool ended);
+void weir_replay_idle_free(struct weir_replay_idle *h);
 
 #endif

@@ -322,6 +322,7 @@ send_main(int argc, char **argv)
 		weir_log_reader_close(s.reader);
 	}
 	weir_replay_senders_free(&s.senders);
+	weir_replay_idle_free(&s.idle);
 	weir_http_stop(http);
 	weir_replay_out_close(&out);
 	return rc;

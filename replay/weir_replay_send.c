@@ -97,9 +97,9 @@ heartbeats(struct weir_replay_send *s, uint64_t now)
 {
 	static struct weir_replay_packet hb;
 	char err[8];
-	for (unsigned i = 0; i < WEIR_REPLAY_IDLE_SLOTS; i++) {
-		const struct weir_replay_idle_source *src = &s->idle.slot[i];
-		if (!src->used || src->ended)
+	for (uint32_t i = 0; i < s->idle.keys.n; i++) {
+		const struct weir_replay_idle_source *src = &s->idle.sources[i];
+		if (src->ended)
 			continue;
 		weir_replay_control(&hb, src->key, src->next, WEIR_MOLD_HEARTBEAT, 0);
 		handing(s, &hb, UINT64_MAX);
@@ -190,8 +190,15 @@ static bool
 one_sender_a_name(struct weir_replay_send *s, const uint8_t *key, char *err, size_t errlen)
 {
 	const uint8_t *other = NULL;
-	if (!weir_source_has_sender(key) || weir_replay_senders_claim(&s->senders, key, &other))
+	if (!weir_source_has_sender(key))
 		return true;
+	enum weir_replay_claim c = weir_replay_senders_claim(&s->senders, key, &other);
+	if (c == WEIR_REPLAY_CLAIMED)
+		return true;
+	if (c == WEIR_REPLAY_CLAIM_NO_MEMORY) {
+		snprintf(err, errlen, "out of memory for the session names of the log's senders");
+		return false;
+	}
 	char a[64], b[64];
 	weir_source_format(other, a, sizeof(a));
 	weir_source_format(key, b, sizeof(b));

@@ -14,37 +14,35 @@ name_of(const uint8_t key[WEIR_SOURCE_BYTES], uint8_t name[WEIR_SOURCE_BYTES])
 		memset(name + 10, 0, 6);
 }
 
-bool
+enum weir_replay_claim
 weir_replay_senders_claim(struct weir_replay_senders *t, const uint8_t key[WEIR_SOURCE_BYTES], const uint8_t **other)
 {
 	uint8_t name[WEIR_SOURCE_BYTES];
-	if (t->slot == NULL && (t->slot = calloc(WEIR_REPLAY_SENDER_SLOTS, sizeof(*t->slot))) == NULL)
-		t->full = true; /* no memory: unchecked, as past the bound */
-	if (t->slot == NULL)
-		return true;
 	name_of(key, name);
-	for (uint32_t i = weir_source_hash(name) & (WEIR_REPLAY_SENDER_SLOTS - 1);; i = (i + 1) & (WEIR_REPLAY_SENDER_SLOTS - 1)) {
-		struct weir_replay_sender_slot *s = &t->slot[i];
-		if (!s->used) {
-			if (t->n >= WEIR_REPLAY_SENDER_SLOTS / 2) {
-				t->full = true;
-				return true;
-			}
-			memcpy(s->key, key, WEIR_SOURCE_BYTES);
-			s->used = true;
-			t->n++;
-			return true;
-		}
-		if (weir_source_same_identity(s->key, key)) {
-			*other = s->key;
-			return memcmp(s->key, key, WEIR_SOURCE_BYTES) == 0;
-		}
+	uint32_t n = t->names.n;
+	if (n == t->cap) {
+		uint32_t cap = t->cap ? 2 * t->cap : 64;
+		uint8_t(*k)[WEIR_SOURCE_BYTES] = realloc(t->keys, (size_t)cap * WEIR_SOURCE_BYTES);
+		if (k == NULL)
+			return WEIR_REPLAY_CLAIM_NO_MEMORY;
+		t->keys = k;
+		t->cap = cap;
 	}
+	bool added;
+	uint32_t i = weir_source_map_put(&t->names, name, n, &added);
+	if (i == WEIR_SOURCE_MAP_NONE)
+		return WEIR_REPLAY_CLAIM_NO_MEMORY;
+	if (added)
+		memcpy(t->keys[i], key, WEIR_SOURCE_BYTES);
+	*other = t->keys[i];
+	return memcmp(t->keys[i], key, WEIR_SOURCE_BYTES) == 0 ? WEIR_REPLAY_CLAIMED : WEIR_REPLAY_CLAIMED_BY_OTHER;
 }
 
 void
 weir_replay_senders_free(struct weir_replay_senders *t)
 {
-	free(t->slot);
-	t->slot = NULL;
+	weir_source_map_free(&t->names);
+	free(t->keys);
+	t->keys = NULL;
+	t->cap = 0;
 }

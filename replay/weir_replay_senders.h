@@ -13,23 +13,23 @@
 #include <stdint.h>
 
 #include "weir_record.h"
-
-#define WEIR_REPLAY_SENDER_SLOTS 131072 /* names claimed: half of it, then no more are checked */
+#include "weir_source_map.h"
 
 struct weir_replay_senders {
-	unsigned n;
-	bool full;                   /* names past the bound went unchecked */
-	struct weir_replay_sender_slot {
-		uint8_t key[WEIR_SOURCE_BYTES]; /* the claiming source's whole key */
-		bool used;
-	} *slot;
+	struct weir_source_map names;     /* a name (its key, sender cleared) -> its claimer in keys */
+	uint8_t (*keys)[WEIR_SOURCE_BYTES];
+	uint32_t cap;
 };
 
-/* key's name for key's sender: true when it is key's (claimed now or
- * before, or past the bound); false when another sender claimed it (other:
- * its key).  The table is made at the first claim (a zeroed t is empty). */
-bool weir_replay_senders_claim(struct weir_replay_senders *t, const uint8_t key[WEIR_SOURCE_BYTES],
-			       const uint8_t **other);
+enum weir_replay_claim {
+	WEIR_REPLAY_CLAIMED,              /* key's name is key's (claimed now or before) */
+	WEIR_REPLAY_CLAIMED_BY_OTHER,     /* another sender's: *other is its key */
+	WEIR_REPLAY_CLAIM_NO_MEMORY,
+};
+
+/* key's name for key's sender, however many names (a zeroed t is empty). */
+enum weir_replay_claim weir_replay_senders_claim(struct weir_replay_senders *t, const uint8_t key[WEIR_SOURCE_BYTES],
+						 const uint8_t **other);
 void weir_replay_senders_free(struct weir_replay_senders *t);
 
 #endif
