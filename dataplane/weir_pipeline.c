@@ -35,7 +35,7 @@ commit_end_of_session(struct weir_pipeline *pl, const uint8_t key[WEIR_SOURCE_BY
 		      uint64_t now_ns)
 {
 	uint64_t need = sizeof(struct weir_record) * (2u + (src ? src->n_gaps : 0u));
-	if (!weir_pipeline_packet_room(pl, need, now_ns))
+	if (!weir_pipeline_room(pl, need, now_ns))
 		return false;
 	struct weir_record *r = weir_ring_reserve(&pl->ring, sizeof(*r));
 	weir_pipeline_fill_header(r, WEIR_REC_END_OF_SESSION, topic, port, now_ns);
@@ -130,7 +130,7 @@ commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir
 {
 	uint64_t need = (uint64_t)b->count * (sizeof(struct weir_record) + 8 + 4 * WEIR_MAX_MATCHES) + b->events_len +
 			sizeof(struct weir_record) * (2u + (src ? src->n_gaps : 0u)) + 2048 + 64;
-	if (!weir_pipeline_packet_room(pl, need, now_ns))
+	if (!weir_pipeline_room(pl, need, now_ns))
 		return false;
 	const uint8_t *cursor = b->events;
 	unsigned committed = 0;
@@ -248,6 +248,12 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 	const struct weir_allow *al = pl->decoders->allow[decoder];
 	if (al && al->sources && !weir_allow_source(al, b->key))
 		return unauthorized(pl, al, frame, len, WEIR_DL_unauthorized_source, port, now_ns);
+	/* The stop refused a packet room: nothing after it is tracked, not even
+	 * a heartbeat, whose number would make the refused events a gap. */
+	if (__builtin_expect(pl->refusing_at_stop, 0)) {
+		pl->c.messages += b->count;
+		goto ring_full;
+	}
 	/* A line's packet: the source is looked up, not made, until the
 	 * packet is known not to be a whole second copy (nothing of which is
 	 * kept, or checked). */

@@ -44,7 +44,12 @@ weir_pipeline_fill_header(struct weir_record *r, uint16_t kind, uint16_t topic, 
  * consumer what is done and waits (the RX queue fills meanwhile and the NIC
  * counts what it misses); false when the policy is drop, the worker is
  * stopping, or need could never fit: the caller counts the drop.  A stop
- * that refuses room is remembered (weir_pipeline_packet_room).
+ * that refuses room is remembered: every later packet is refused too, though
+ * a smaller one might fit (sequence_and_commit).  Taken after the refused
+ * one, it would leave that packet's events a hole of its source, which the
+ * stop's LOSS records may have no room left to state; the restarted run then
+ * filled it, flagged late (explorer seed 903079674).  Refused, they are not
+ * tracked, and come in order when the feed is read again.
  */
 static inline bool
 weir_pipeline_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
@@ -85,20 +90,6 @@ weir_pipeline_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 	if (pl->waiting_gauge)
 		__atomic_store_n(pl->waiting_gauge, 0, __ATOMIC_RELAXED);
 	return room;
-}
-
-/*
- * Room for a packet's records.  Once the stop has refused one packet, every
- * later packet is refused too, though a smaller one might fit: taken after
- * the refused one, it would leave that packet's events a hole in its
- * source, which the stop's LOSS records may have no room left to state; the
- * restarted run then filled it, flagged late (explorer seed 903079674).
- * Refused, they are not tracked, and come in order when the feed is read again.
- */
-static inline bool
-weir_pipeline_packet_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
-{
-	return !pl->refusing_at_stop && weir_pipeline_room(pl, need, now_ns);
 }
 
 /* One record of len bytes, waiting under backpressure as weir_pipeline_room()

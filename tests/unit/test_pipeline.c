@@ -363,8 +363,8 @@ should_wait_for_room_under_backpressure_for_events_and_dead_letters_alike(void *
 }
 
 /* A stop that cuts a wait for room short refuses every packet after the one
- * it was waiting for, a smaller one that would fit included: taken, it would
- * leave the refused packet a hole of its source's (explorer seed 903079674:
+ * it was waiting for, a smaller one that would fit and a heartbeat included:
+ * taken, it would leave the refused packet a hole of its source's (explorer seed 903079674:
  * the LOSS record for it had no room, and the restart filled it late). */
 static void
 should_take_no_packet_after_the_stop_refused_one_room(void **state)
@@ -379,11 +379,16 @@ should_take_no_packet_after_the_stop_refused_one_room(void **state)
 	feed_mold(f, "S", 3, 8);  /* the wait the stop ends */
 	feed_mold(f, "S", 11, 1); /* fits, but comes after it */
 	feed_mold(f, "T", 1, 1);  /* another source: the same */
+	uint8_t mold[64], frame[200]; /* a heartbeat past them: their numbers are no gap either */
+	uint32_t ml = weir_mold_put_header(mold, "S", 30, WEIR_MOLD_HEARTBEAT);
+	weir_pipeline_packet(&f->pl, frame, frame_ipv4_udp(frame, 0, 26400, mold, ml), WEIR_CSUM_UNKNOWN,
+			     WEIR_CSUM_UNKNOWN, 0, 2000);
 	weir_pipeline_stop(&f->pl, 5000);
 	assert_int_equal(f->pl.c.event_records, 2);
-	assert_int_equal(f->pl.c.ring_full_packets, 3);
+	assert_int_equal(f->pl.c.ring_full_packets, 4);
 	assert_int_equal(f->pl.c.ring_full_messages, 10);
 	assert_int_equal(f->pl.c.loss_records + f->pl.c.loss_records_not_kept, 0); /* no hole to state */
+	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
 }
 
 static void
