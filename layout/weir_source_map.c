@@ -60,6 +60,12 @@ weir_source_map_put(struct weir_source_map *m, const uint8_t key[WEIR_SOURCE_BYT
 void
 weir_source_map_clear(struct weir_source_map *m)
 {
+	/* Cleared once per block by the log index: a table grown for one busy
+	 * block is not wiped whole for every quiet one after it. */
+	if (m->slot && m->mask + 1 > 64 && (uint64_t)m->n * 8 < (uint64_t)m->mask + 1) {
+		weir_source_map_free(m);
+		return;
+	}
 	if (m->slot)
 		memset(m->slot, 0, ((size_t)m->mask + 1) * sizeof(*m->slot));
 	m->n = 0;

@@ -54,7 +54,8 @@ uint32_t weir_source_map_get(const struct weir_source_map *m, const uint8_t key[
  * when memory is out (the map as it was). */
 uint32_t weir_source_map_put(struct weir_source_map *m, const uint8_t key[WEIR_SOURCE_BYTES], uint32_t row,
 			     bool *added);
-/* Empty again, its memory kept. */
+/* Empty again: its memory kept, or let go when the map held far fewer
+ * keys than it has room for (it grows again as they come). */
 void weir_source_map_clear(struct weir_source_map *m);
 void weir_source_map_free(struct weir_source_map *m);
 

@@ -76,6 +76,35 @@ should_forget_every_key_when_cleared_and_take_them_again(void **state)
 	weir_source_map_free(&m);
 }
 
+/* A map grown for many keys and cleared with few in it lets its room go
+ * (the log index clears once a block); full, it keeps it. */
+static void
+should_let_its_room_go_when_cleared_nearly_empty(void **state)
+{
+	(void)state;
+	struct weir_source_map m = { 0 };
+	uint8_t k[WEIR_SOURCE_BYTES];
+	bool added;
+	for (unsigned i = 0; i < 10000; i++) {
+		key_of(k, i);
+		weir_source_map_put(&m, k, i, &added);
+	}
+	uint32_t grown = m.mask;
+	weir_source_map_clear(&m);
+	assert_int_equal(m.mask, grown); /* it was busy: kept */
+	for (unsigned i = 0; i < 10; i++) {
+		key_of(k, i);
+		weir_source_map_put(&m, k, i, &added);
+	}
+	weir_source_map_clear(&m);
+	assert_null(m.slot);
+	key_of(k, 3);
+	assert_int_equal(weir_source_map_get(&m, k), WEIR_SOURCE_MAP_NONE);
+	assert_int_equal(weir_source_map_put(&m, k, 3, &added), 3);
+	assert_int_equal(weir_source_map_get(&m, k), 3);
+	weir_source_map_free(&m);
+}
+
 /* Keys that differ only in their second half (a sender's address). */
 static void
 should_tell_keys_apart_by_every_byte(void **state)
@@ -103,6 +132,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(should_find_every_key_it_was_given_across_its_growth),
 		cmocka_unit_test(should_forget_every_key_when_cleared_and_take_them_again),
+		cmocka_unit_test(should_let_its_room_go_when_cleared_nearly_empty),
 		cmocka_unit_test(should_tell_keys_apart_by_every_byte),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
