@@ -1,4 +1,5 @@
-/* A whole decimal number as the config and the tools' command lines take it. */
+/* A whole decimal number as the config and the tools' command lines take
+ * it, and as weir-export writes it (a header a record: no printf). */
 #ifndef WEIR_NUMBER_H
 #define WEIR_NUMBER_H
 
@@ -20,6 +21,22 @@ weir_parse_u64(const char *s, uint64_t *v)
 		return -1;
 	*v = x;
 	return 0;
+}
+
+/* v in decimal at out (at least 21 bytes), NUL-ended; its length. */
+static inline unsigned
+weir_format_u64(char *out, uint64_t v)
+{
+	char tmp[20];
+	unsigned n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (unsigned i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = 0;
+	return n;
 }
 
 #endif

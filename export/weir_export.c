@@ -159,7 +159,7 @@ produce(struct weir_exporter *x, struct weir_export_topic_state *t, const struct
 	for (;;) {
 		rd_kafka_headers_t *h = rd_kafka_headers_new(rec.n_headers);
 		for (unsigned k = 0; k < rec.n_headers; k++)
-			rd_kafka_header_add(h, rec.headers[k].name, -1, rec.headers[k].value, -1);
+			rd_kafka_header_add(h, rec.headers[k].name, -1, rec.headers[k].value, rec.headers[k].value_len);
 		rd_kafka_resp_err_t e = rd_kafka_producev(
 			x->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
 			RD_KAFKA_V_KEY(rec.key, rec.key_len), RD_KAFKA_V_VALUE((void *)rec.value, rec.value_len),

@@ -26,6 +26,7 @@ struct weir_export_record {
 	struct {
 		const char *name;
 		char value[96];
+		unsigned value_len;  /* handed to librdkafka: it measures nothing */
 	} headers[WEIR_EXPORT_MAX_HEADERS];
 };
 

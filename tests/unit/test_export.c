@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,14 +13,33 @@
 #include "weir_dead_letter.h"
 #include "weir_export.h"
 #include "weir_export_map.h"
+#include "weir_number.h"
 
+/* name's value; every header's length, handed to librdkafka, checked on the way. */
 static const char *
 header(const struct weir_export_record *o, const char *name)
 {
-	for (unsigned i = 0; i < o->n_headers; i++)
+	const char *found = NULL;
+	for (unsigned i = 0; i < o->n_headers; i++) {
+		assert_int_equal(o->headers[i].value_len, strlen(o->headers[i].value));
 		if (strcmp(o->headers[i].name, name) == 0)
-			return o->headers[i].value;
-	return NULL;
+			found = o->headers[i].value;
+	}
+	return found;
+}
+
+static void
+should_write_numbers_in_decimal_from_0_to_the_largest(void **state)
+{
+	(void)state;
+	const uint64_t v[] = { 0, 7, 10, 99, 1000000, 1795959361362680955ull, UINT64_MAX };
+	for (unsigned i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char want[32], got[32];
+		snprintf(want, sizeof(want), "%" PRIu64, v[i]);
+		memset(got, 'x', sizeof(got));
+		assert_int_equal(weir_format_u64(got, v[i]), strlen(want));
+		assert_string_equal(got, want);
+	}
 }
 
 static void
@@ -150,6 +170,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(should_write_numbers_in_decimal_from_0_to_the_largest),
 		cmocka_unit_test(should_map_an_event_to_key_value_timestamp_and_headers),
 		cmocka_unit_test(should_map_a_loss_record_to_its_range),
 		cmocka_unit_test(should_map_a_dead_letter_with_its_reason_and_length_keyed_by_port_and_worker),
