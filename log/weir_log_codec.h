@@ -129,7 +129,8 @@ weir_log_entry_encode(struct weir_log_codec *c, uint8_t *out, uint64_t ring_pos,
 /* Decodes the entry at *pp into c (and the record into out, when given,
  * which must hold it; with payload given, only its header and rule ids,
  * and *payload points at the payload where it lies, uncopied); NULL, or
- * what is wrong. */
+ * what is wrong (c is then part-decoded: a batch is not read on past an
+ * entry that does not decode). */
 const char *weir_log_entry_decode(struct weir_log_codec *c, const uint8_t **pp, const uint8_t *end, uint64_t *ring_pos,
 				  struct weir_record *out, const uint8_t **payload);
 
