@@ -5,7 +5,9 @@ A weir-gen capture of 1-event packets (8-byte messages: 72-byte frames) goes thr
 alternating, testpmd txonly sends 72-byte frames out of net_null0 from lcore 1 for --seconds, and
 weir-replay send --speed 0 --max-messages 1 replays the whole log out of net_null0 from lcore 1 (reading
 the log from the page cache, building each frame, bursts of 32).  Prints each run and the medians, and the
-ratio weir-replay / testpmd in packets per second.  Not a test: run it by hand (perf/README.md)."""
+ratio weir-replay / testpmd in packets per second; with --base-replay BIN, that weir-replay (a change's base,
+e.g. out/perf-ab/trees/REV/build/replay/weir-replay) too, in the same turns, and head / base.  Not a test:
+run it by hand (perf/README.md)."""
 import argparse
 import os
 import re
@@ -44,13 +46,13 @@ def run_testpmd(seconds):
     return statistics.median(testpmd_rates(cmd, prefix, seconds, "Tx")) / 1e6
 
 
-def run_replay(tmp, log):
+def run_replay(tmp, log, binary=os.path.join(BUILD, "replay/weir-replay")):
     prefix = f"perf-rp-{os.getpid()}"
     conf = os.path.join(tmp, "port.conf")
     with open(conf, "w") as f:
         f.write(PORT_CONF.format(prefix=prefix, mem=eal_mem()))
     try:
-        r = subprocess.run([os.path.join(BUILD, "replay/weir-replay"), "send", "--quiet", "--topic", "itch",
+        r = subprocess.run([binary, "send", "--quiet", "--topic", "itch",
                             "--port-config", conf, "--speed", "0", "--max-messages", "1", log],
                            capture_output=True, text=True, timeout=600)
     finally:
@@ -66,20 +68,27 @@ def main():
     ap.add_argument("--messages", type=int, default=5_000_000, help="events in the log (1 a packet)")
     ap.add_argument("--seconds", type=float, default=5, help="each testpmd run")
     ap.add_argument("--turns", type=int, default=3, help="alternating runs of each")
+    ap.add_argument("--base-replay", help="another weir-replay binary, run in the same turns")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="weir-replay-tx-")
     try:
         log = make_log(tmp, a.messages)
         print(f"replay_tx: a log of {a.messages} one-event packets (72-byte frames) in {log}", flush=True)
-        runs = {"testpmd": [], "replay": []}
+        runs = {"testpmd": [], "replay": [], "base": []}
         for turn in range(a.turns):
             runs["testpmd"].append(run_testpmd(a.seconds))
+            if a.base_replay:
+                runs["base"].append(run_replay(tmp, log, a.base_replay))
             runs["replay"].append(run_replay(tmp, log))
+            base = f", base {runs['base'][-1]:.2f} Mpps" if a.base_replay else ""
             print(f"turn {turn + 1}: testpmd txonly {runs['testpmd'][-1]:.2f} Mpps, "
-                  f"weir-replay {runs['replay'][-1]:.2f} Mpps", flush=True)
+                  f"weir-replay {runs['replay'][-1]:.2f} Mpps{base}", flush=True)
         t, w = statistics.median(runs["testpmd"]), statistics.median(runs["replay"])
         print(f"median: testpmd txonly {t:.2f} Mpps ({1e3 / t:.1f} ns/packet), weir-replay {w:.2f} Mpps "
               f"({1e3 / w:.1f} ns/packet): {w / t:.2f}x")
+        if a.base_replay:
+            b = statistics.median(runs["base"])
+            print(f"median: base {b:.2f} Mpps ({1e3 / b:.1f} ns/packet): head/base {w / b:.2f}x the packets/s")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
