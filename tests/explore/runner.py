@@ -36,6 +36,7 @@ log segment-size {segment}
 shutdown drain-timeout 4s
 """
 RUN_SECONDS = 150  # one schedule, live part; past it: a hang
+WORKER_CPU = "1"  # BODY's corelist: where a schedule's "load" runs
 
 
 class Finding(Exception):
@@ -270,6 +271,20 @@ class Run:
 
     # -- the run
     def live(self):
+        load = self.start_load() if self.s.get("load") else None
+        try:
+            self.live_part()
+        finally:
+            if load:
+                load.terminate()  # timeout passes it on to the loop
+                load.wait(timeout=10)
+
+    def start_load(self):
+        """A busy loop pinned to the worker's core (set corelist 1), bounded by timeout."""
+        return subprocess.Popen(["taskset", "-c", WORKER_CPU, "timeout", str(RUN_SECONDS + 60), "sh", "-c",
+                                 "while :; do :; done"])
+
+    def live_part(self):
         deadline = time.time() + RUN_SECONDS
         self.replayed = False
         self.start_dataplane()

@@ -110,5 +110,9 @@ def pick(seed, open_defects=False):
         # a restarted dataplane replays the capture from its start: after an end of session that is
         # the session starting again (by design), not the restart a real feed gives
         s["feed"].pop("end_session", None)
-    s["replay"] = rng.random() < 0.4  # the last draw: a seed's schedule is otherwise what it was
+    s["replay"] = rng.random() < 0.4  # drawn after the rest: a seed's schedule is otherwise what it was
+    # A busy loop on the worker's core for the live part: the worker runs at half speed, so the ring
+    # fills and stops land mid-wait at other moments (the stop that refused a packet room and took the
+    # next one showed only on a loaded machine).  Drawn last, for the same reason.
+    s["load"] = rng.random() < 0.25
     return s
