@@ -18,6 +18,7 @@
 
 #include "weir_info.h"
 #include "weir_log.h"
+#include "weir_log_index.h"
 #include "weir_log_reader.h"
 #include "weir_number.h"
 #include "weir_quit.h"
@@ -60,7 +61,8 @@ usage(FILE *f)
 		"                          (resumes from its mark unless --from*); --unregister NAME removes one\n"
 		"  --format text|jsonl|raw how to print (raw: each record as the worker committed it,\n"
 		"                          header, rule ids, payload; len_bytes says its length)\n"
-		"  --verify                check CRCs and offsets, one line per topic, no records\n"
+		"  --verify                check CRCs and offsets, one line per topic, no records (and name sealed\n"
+		"                          segments' indexes that are missing or damaged)\n"
 		"       weir-read --salvage TOPIC_DIR\n"
 		"                          after weir-control refused a damaged topic: keep every batch that\n"
 		"                          checks whole, move the damaged segment aside, state the lost offsets\n"
@@ -226,13 +228,46 @@ headers_bad(const char *root, const char *topic)
 	return bad;
 }
 
-/* --verify's line for a topic (and its stated holes). */
+/* The sealed segments' indexes (every segment's but the last) that are
+ * missing or damaged, each named.  Not damage of the log: an index is
+ * derived from its segment, which readers then read instead, and
+ * weir-control rebuilds it when it opens the topic; but said, so a flipped
+ * byte in one is not passed over as "ok". */
+static unsigned
+indexes_bad(const char *root, const char *topic)
+{
+	char dir[PATH_MAX * 2], why[256];
+	snprintf(dir, sizeof(dir), "%s/%s", root, topic);
+	uint64_t *bases;
+	size_t n;
+	unsigned bad = 0;
+	if (weir_log_list_segments(dir, &bases, &n) != 0)
+		return 0; /* headers_bad says so */
+	for (size_t i = 0; i + 1 < n; i++) {
+		struct weir_log_index ix;
+		int rc = weir_log_index_load(dir, bases[i], true, false, &ix, why, sizeof(why));
+		weir_log_index_release(&ix);
+		if (rc == 1)
+			continue;
+		bad++;
+		fprintf(stderr, "weir-read: %s/%020" PRIu64 ".index: %s (the segment is read instead; weir-control "
+			"rebuilds it when it opens the topic)\n", dir, bases[i], rc == 0 ? "missing" : why);
+	}
+	free(bases);
+	return bad;
+}
+
+/* --verify's line for a topic (and its stated holes, and its indexes). */
 static void
 say_verified(const struct weir_log_reader *r, const char *root, const char *topic, uint64_t records,
 	     const uint64_t by_kind[WEIR_REC_KIND_MAX], int code)
 {
 	struct weir_log_reader_stats st;
 	weir_log_reader_stats(r, &st);
+	unsigned bad_indexes = indexes_bad(root, topic);
+	if (bad_indexes)
+		printf("%s: %u index%s of sealed segments missing or damaged (named on standard error)\n", topic,
+		       bad_indexes, bad_indexes == 1 ? "" : "es");
 	if (st.holes_skipped)
 		printf("%s: %" PRIu64 " offsets lost, stated in %s/%s/%s\n", topic, st.holes_skipped, root, topic,
 		       WEIR_LOG_HOLES_FILE);

@@ -80,8 +80,9 @@ def test_weir_read_and_weirlog_seek_as_a_brute_force_pass_finds(deploy, tmp_path
 
 
 def test_verify_refuses_what_is_not_a_log_and_a_topic_that_lost_its_first_segment(deploy, tmp_path):
-    """A directory with no topic in it is an error, not a silent 'ok'; a first segment deleted with no
-    retention to say so is damage (exit 1, CORRUPT), not truncation."""
+    """A directory with no topic in it is an error, not a silent 'ok'; sealed segments' indexes damaged or
+    missing are named (the log itself is whole); a first segment deleted with no retention to say so is
+    damage (exit 1, CORRUPT), not truncation."""
     empty = tmp_path / "not-a-log"
     (empty / "lost+found").mkdir(parents=True)
     r = subprocess.run([READ, "--verify", str(empty)], capture_output=True, text=True)
@@ -93,7 +94,23 @@ def test_verify_refuses_what_is_not_a_log_and_a_topic_that_lost_its_first_segmen
     cp = d.start_control("--exit-when-done")
     assert dp.wait(timeout=120) == 0 and cp.wait(timeout=60) == 0, d.output("control")
     r = subprocess.run([READ, "--verify", d.log_dir], capture_output=True, text=True)
-    assert r.returncode == 0 and "itch" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0 and "itch" in r.stdout and "index" not in r.stdout, r.stdout + r.stderr
+    # Indexes of sealed segments, one with a byte flipped, one gone: the log is whole (exit 0, ok), and
+    # both are named, not passed over.
+    topic = os.path.join(d.log_dir, "itch")
+    segs = sorted(f for f in os.listdir(topic) if f.endswith(".log"))
+    assert len(segs) >= 3, segs
+    flipped, gone = (os.path.join(topic, segs[k].replace(".log", ".index")) for k in (1, 0))
+    with open(flipped, "r+b") as f:
+        f.seek(os.path.getsize(flipped) // 2)
+        b = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([b[0] ^ 0x10]))
+    os.unlink(gone)
+    r = subprocess.run([READ, "--verify", d.log_dir], capture_output=True, text=True)
+    assert r.returncode == 0 and ": ok" in r.stdout, r.stdout + r.stderr
+    assert "2 indexes of sealed segments missing or damaged" in r.stdout, r.stdout
+    assert os.path.basename(flipped) in r.stderr and os.path.basename(gone) + ": missing" in r.stderr, r.stderr
     os.unlink(os.path.join(d.log_dir, "itch", "%020d.log" % 0))
     r = subprocess.run([READ, "--verify", d.log_dir], capture_output=True, text=True)
     assert r.returncode == 1 and "CORRUPT" in r.stdout and "are missing" in r.stderr, r.stdout + r.stderr
