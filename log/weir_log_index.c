@@ -379,6 +379,24 @@ load_head(int fd, size_t size, struct weir_log_index *ix, char *why, size_t whyl
 	return 1;
 }
 
+unsigned
+weir_log_index_check_sealed(const char *dir, const uint64_t *bases, size_t n,
+			    void (*bad)(void *ctx, uint64_t base, int rc, const char *why), void *ctx)
+{
+	unsigned n_bad = 0;
+	for (size_t i = 0; i + 1 < n; i++) {
+		struct weir_log_index ix;
+		char why[256];
+		int rc = weir_log_index_load(dir, bases[i], true, false, &ix, why, sizeof(why));
+		weir_log_index_release(&ix);
+		if (rc == 1)
+			continue;
+		n_bad++;
+		bad(ctx, bases[i], rc, rc == 0 ? "missing" : why);
+	}
+	return n_bad;
+}
+
 int
 weir_log_index_load(const char *dir, uint64_t base, bool sealed, bool head, struct weir_log_index *ix, char *why,
 		    size_t whylen)

@@ -143,6 +143,11 @@ struct weir_log_index {
  * segment is damage too. */
 int weir_log_index_load(const char *dir, uint64_t base, bool sealed, bool head, struct weir_log_index *ix,
 			char *why, size_t whylen);
+/* Loads every sealed segment's index in dir (each of bases but the last)
+ * whole; for each one missing (rc 0) or damaged (rc -1, why says how),
+ * calls bad(ctx, base, rc, why).  How many it called it for. */
+unsigned weir_log_index_check_sealed(const char *dir, const uint64_t *bases, size_t n,
+				     void (*bad)(void *ctx, uint64_t base, int rc, const char *why), void *ctx);
 /* Whether the header is of this version (WEIR_LOG_INDEX_VERSION); false
  * with why when not: such an index is damaged, whatever its CRCs say. */
 bool weir_log_index_version_ok(const struct weir_log_index_hdr *h, char *why, size_t whylen);

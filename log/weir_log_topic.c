@@ -72,26 +72,20 @@ weir_log_index_commit(struct weir_log_topic *t)
 		index_failed(t);
 }
 
-/* Checks every sealed segment's index (all but the last), rebuilding the
- * missing and damaged ones. */
+/* A sealed segment's index missing or damaged: rebuilt from its segment. */
 static void
-check_indexes(struct weir_log_topic *t, const uint64_t *bases, size_t n)
+rebuild_index(void *ctx, uint64_t base, int rc, const char *why)
 {
-	for (size_t i = 0; i + 1 < n; i++) {
-		struct weir_log_index ix;
-		char why[256], err[512];
-		int rc = weir_log_index_load(t->dir, bases[i], true, false, &ix, why, sizeof(why));
-		weir_log_index_release(&ix);
-		if (rc == 1)
-			continue;
-		if (weir_log_index_rebuild_file(t->dir, bases[i], err, sizeof(err)) == 0) {
-			t->indexes_rebuilt++;
-			fprintf(stderr, "weir-log: %s/%020llu.index: %s; rebuilt from its segment\n", t->dir,
-				(unsigned long long)bases[i], rc == 0 ? "missing" : why);
-		} else {
-			fprintf(stderr, "weir-log: %s/%020llu.index: %s; cannot rebuild: %s\n", t->dir,
-				(unsigned long long)bases[i], rc == 0 ? "missing" : why, err);
-		}
+	(void)rc;
+	struct weir_log_topic *t = ctx;
+	char err[512];
+	if (weir_log_index_rebuild_file(t->dir, base, err, sizeof(err)) == 0) {
+		t->indexes_rebuilt++;
+		fprintf(stderr, "weir-log: %s/%020llu.index: %s; rebuilt from its segment\n", t->dir,
+			(unsigned long long)base, why);
+	} else {
+		fprintf(stderr, "weir-log: %s/%020llu.index: %s; cannot rebuild: %s\n", t->dir,
+			(unsigned long long)base, why, err);
 	}
 }
 
@@ -183,7 +177,7 @@ weir_log_topic_open(struct weir_log_topic *t, const char *root, const char *name
 	}
 	int rc = weir_log_recover_check_listing(t->dir, bases, n, have ? &ck : NULL, err, errlen);
 	if (rc == 0)
-		check_indexes(t, bases, n);
+		weir_log_index_check_sealed(t->dir, bases, n, rebuild_index, t);
 	if (rc == 0 && n == 0) {
 		rc = weir_log_create_segment(t, 0);
 		if (rc)

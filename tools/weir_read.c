@@ -228,31 +228,28 @@ headers_bad(const char *root, const char *topic)
 	return bad;
 }
 
-/* The sealed segments' indexes (every segment's but the last) that are
- * missing or damaged, each named.  Not damage of the log: an index is
- * derived from its segment, which readers then read instead, and
- * weir-control rebuilds it when it opens the topic; but said, so a flipped
- * byte in one is not passed over as "ok". */
+static void
+name_bad_index(void *ctx, uint64_t base, int rc, const char *why)
+{
+	(void)rc;
+	fprintf(stderr, "weir-read: %s/%020" PRIu64 ".index: %s (the segment is read instead; weir-control "
+		"rebuilds it when it opens the topic)\n", (const char *)ctx, base, why);
+}
+
+/* The sealed segments' indexes that are missing or damaged, each named.
+ * Not damage of the log: an index is derived from its segment, which
+ * readers then read instead, and weir-control rebuilds it when it opens
+ * the topic; but said, so a flipped byte in one is not passed over as "ok". */
 static unsigned
 indexes_bad(const char *root, const char *topic)
 {
-	char dir[PATH_MAX * 2], why[256];
+	char dir[PATH_MAX * 2];
 	snprintf(dir, sizeof(dir), "%s/%s", root, topic);
 	uint64_t *bases;
 	size_t n;
-	unsigned bad = 0;
 	if (weir_log_list_segments(dir, &bases, &n) != 0)
-		return 0; /* headers_bad says so */
-	for (size_t i = 0; i + 1 < n; i++) {
-		struct weir_log_index ix;
-		int rc = weir_log_index_load(dir, bases[i], true, false, &ix, why, sizeof(why));
-		weir_log_index_release(&ix);
-		if (rc == 1)
-			continue;
-		bad++;
-		fprintf(stderr, "weir-read: %s/%020" PRIu64 ".index: %s (the segment is read instead; weir-control "
-			"rebuilds it when it opens the topic)\n", dir, bases[i], rc == 0 ? "missing" : why);
-	}
+		return 0; /* the reader and headers_bad name what is wrong with the topic */
+	unsigned bad = weir_log_index_check_sealed(dir, bases, n, name_bad_index, dir);
 	free(bases);
 	return bad;
 }
@@ -260,11 +257,10 @@ indexes_bad(const char *root, const char *topic)
 /* --verify's line for a topic (and its stated holes, and its indexes). */
 static void
 say_verified(const struct weir_log_reader *r, const char *root, const char *topic, uint64_t records,
-	     const uint64_t by_kind[WEIR_REC_KIND_MAX], int code)
+	     const uint64_t by_kind[WEIR_REC_KIND_MAX], int code, unsigned bad_indexes)
 {
 	struct weir_log_reader_stats st;
 	weir_log_reader_stats(r, &st);
-	unsigned bad_indexes = indexes_bad(root, topic);
 	if (bad_indexes)
 		printf("%s: %u index%s of sealed segments missing or damaged (named on standard error)\n", topic,
 		       bad_indexes, bad_indexes == 1 ? "" : "es");
@@ -353,7 +349,7 @@ read_topic(const char *root, const char *topic, const struct options *o)
 	if (o->verify_only && code != EXIT_DAMAGE && headers_bad(root, topic))
 		code = EXIT_DAMAGE;
 	if (o->verify_only)
-		say_verified(r, root, topic, records, by_kind, code);
+		say_verified(r, root, topic, records, by_kind, code, indexes_bad(root, topic));
 	weir_log_reader_close(r);
 	return code;
 }
