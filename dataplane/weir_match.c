@@ -158,26 +158,17 @@ burst_add(struct weir_burst_scan *b, const uint8_t *payload, uint16_t len)
 }
 
 void
-weir_pipeline_burst_scan(struct weir_pipeline *pl, const uint8_t *const *frames, const uint32_t *lens,
-			 const enum weir_csum *ip_csum, const enum weir_csum *l4_csum, unsigned n)
+weir_pipeline_scan_parsed(struct weir_pipeline *pl)
 {
 	struct weir_burst_scan *b = &pl->burst;
 	const struct weir_ruleset *rs = pl->rules;
 	b->n = b->cursor = b->hint = b->n_candidates = 0;
-	b->n_pkts = b->pkt_cursor = 0;
 	if (rs == NULL || rs->burst_db == NULL)
 		return;
 	/* The events the pipeline will meet, found the way it finds them. */
-	if (n > WEIR_BURST_EVENTS_MAX)
-		n = WEIR_BURST_EVENTS_MAX;
-	for (unsigned p = 0; p < n; p++) {
-		struct weir_burst_packet *bp = &b->pkt[b->n_pkts++];
-		unsigned reason = 0;
-		bp->frame = frames[p];
-		bp->verdict = (uint8_t)weir_parse_udp(frames[p], lens[p], ip_csum[p], weir_pipeline_l4_csum(pl, l4_csum[p]),
-						      &bp->v, &reason);
-		bp->reason = (uint8_t)reason;
-		if (bp->verdict != WEIR_PARSE_OK)
+	for (unsigned p = 0; p < b->n_pkts; p++) {
+		const struct weir_burst_packet *bp = &b->pkt[p];
+		if (bp->frame == NULL || bp->verdict != WEIR_PARSE_OK)
 			continue;
 		unsigned di = pl->decoders->by_port[bp->v.dst_port];
 		if (di == 0)

@@ -317,26 +317,6 @@ ring_full:
 	return WEIR_DISP_RING_FULL;
 }
 
-void
-weir_pipeline_prefetch_source(const struct weir_pipeline *pl, const uint8_t *frame, uint32_t len)
-{
-	/* Plain Ethernet + 20-byte IPv4 + UDP only: a guess, and a wrong or
-	 * missing one costs nothing but the prefetch. */
-	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
-	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
-	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
-	if (len < sizeof(*eth) + sizeof(*ip) + sizeof(*udp) + WEIR_MOLD_HEADER_BYTES ||
-	    eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || ip->version_ihl != RTE_IPV4_VHL_DEF)
-		return;
-	unsigned di = pl->decoders->by_port[rte_be_to_cpu_16(udp->dst_port)];
-	if (di == 0 || pl->decoders->decoders[di - 1].type != WEIR_DECODER_MOLDUDP64)
-		return;
-	uint8_t key[WEIR_SOURCE_BYTES];
-	weir_mold_source_key(key, (const uint8_t *)(udp + 1), pl->key_by_sender ? (const uint8_t *)&ip->src_addr : NULL,
-			rte_be_to_cpu_16(udp->src_port));
-	weir_seq_prefetch(&pl->seq, key, pl->decoders->n_lines != 0);
-}
-
 static uint8_t
 decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
 	    unsigned decoder, uint16_t port, unsigned line, uint64_t now_ns)
@@ -447,48 +427,42 @@ route_and_decode(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, c
 }
 
 uint8_t
-weir_pipeline_disposition(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
-			  enum weir_csum l4_csum, uint16_t port, uint64_t now_ns)
+weir_pipeline_disposition_of(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len,
+			     const struct weir_burst_packet *bp, enum weir_csum ip_csum, enum weir_csum l4_csum,
+			     uint16_t port, uint64_t now_ns)
 {
-	struct weir_udp_view v;
-	unsigned reason = 0;
-	enum weir_verdict verdict;
-	bool owe_csum = false;
 	pl->c.rx_bytes += len;
 	unsigned fast_line;
 	if (pl->decoders->n_fast && weir_line_candidate(pl, frame, len, port, &fast_line) &&
 	    weir_line_second_copy_fast(pl, frame, len, fast_line, now_ns))
 		return WEIR_DISP_SECOND_COPY;
-	/* Parsed already when a burst scan listed its events. */
-	struct weir_burst_scan *b = &pl->burst;
-	while (b->pkt_cursor < b->n_pkts && b->pkt[b->pkt_cursor].frame != frame)
-		b->pkt_cursor++;
-	if (b->pkt_cursor < b->n_pkts) {
-		const struct weir_burst_packet *bp = &b->pkt[b->pkt_cursor++];
-		v = bp->v;
-		reason = bp->reason;
-		verdict = (enum weir_verdict)bp->verdict;
-	} else {
-		/* On a feed with lines the UDP checksum waits: a second copy is not kept. */
-		enum weir_csum l4 = weir_pipeline_l4_csum(pl, l4_csum);
-		verdict = weir_parse_udp(frame, len, ip_csum, pl->decoders->n_lines && l4 == WEIR_CSUM_UNKNOWN ? WEIR_CSUM_GOOD : l4,
-					 &v, &reason);
-		owe_csum = pl->decoders->n_lines && l4 == WEIR_CSUM_UNKNOWN;
+	struct weir_burst_packet here;
+	if (bp == NULL || bp->frame == NULL) {
+		weir_pipeline_parse(pl, frame, len, ip_csum, l4_csum, &here);
+		bp = &here;
 	}
-	if (l4_csum == WEIR_CSUM_UNKNOWN && pl->udp_checksum_trust && verdict == WEIR_PARSE_OK)
+	const struct weir_udp_view *v = &bp->v;
+	if (l4_csum == WEIR_CSUM_UNKNOWN && pl->udp_checksum_trust && bp->verdict == WEIR_PARSE_OK)
 		pl->c.udp_checksum_unverified++;
-	if (verdict == WEIR_PARSE_FILTERED) {
+	if (bp->verdict == WEIR_PARSE_FILTERED) {
 		if (pl->filtered_hook)
-			pl->filtered_hook(pl->filtered_ctx, frame, len, &v, port, now_ns);
+			pl->filtered_hook(pl->filtered_ctx, frame, len, v, port, now_ns);
 		return WEIR_DISP_FILTERED;
 	}
-	if (verdict == WEIR_PARSE_DEAD)
-		return weir_pipeline_dead_letter(pl, frame, len, len, reason, port, now_ns);
-	if (owe_csum)
-		pl->csum_view = &v;
-	uint8_t d = route_and_decode(pl, frame, len, &v, port, now_ns);
-	pl->csum_view = NULL; /* it pointed at this call's v */
+	if (bp->verdict == WEIR_PARSE_DEAD)
+		return weir_pipeline_dead_letter(pl, frame, len, len, bp->reason, port, now_ns);
+	if (bp->owe_csum)
+		pl->csum_view = v;
+	uint8_t d = route_and_decode(pl, frame, len, v, port, now_ns);
+	pl->csum_view = NULL; /* it pointed at this packet's view */
 	return d;
+}
+
+uint8_t
+weir_pipeline_disposition(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
+			  enum weir_csum l4_csum, uint16_t port, uint64_t now_ns)
+{
+	return weir_pipeline_disposition_of(pl, frame, len, NULL, ip_csum, l4_csum, port, now_ns);
 }
 
 void

@@ -94,16 +94,18 @@ struct weir_rerequest_sink {
 #define WEIR_BURST_EVENTS_MAX 512
 #define WEIR_BURST_BYTES (64u << 10)
 struct weir_burst_packet {
-	const uint8_t *frame;
+	const uint8_t *frame;                 /* NULL: left to the packet's own parse */
 	struct weir_udp_view v;
 	uint8_t verdict;                      /* enum weir_verdict */
 	uint8_t reason;
+	uint8_t owe_csum;                     /* a feed line's: the UDP checksum waits (weir_lines.c) */
 };
 
 struct weir_burst_scan {
 	uint32_t n, cursor, hint, n_candidates;
-	/* Each packet parsed once, here, and the pipeline takes it from here. */
-	uint32_t n_pkts, pkt_cursor;
+	/* Each packet parsed once, here (weir_pipeline_burst's first stage), and
+	 * the later stages take it from here, by its place in the burst. */
+	uint32_t n_pkts;
 	struct weir_burst_packet pkt[WEIR_BURST_EVENTS_MAX];
 	const uint8_t *data[WEIR_BURST_EVENTS_MAX];
 	uint32_t end[WEIR_BURST_EVENTS_MAX];  /* offset after event i in bytes */
@@ -199,10 +201,8 @@ uint8_t weir_pipeline_disposition(struct weir_pipeline *pl, const uint8_t *frame
 /* The same for one packet alone, counted at once (tests, the fuzzer). */
 void weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
 			  enum weir_csum l4_csum, uint16_t port, uint64_t now_ns);
-/* A hint ahead of weir_pipeline_disposition() on the same frame: starts fetching
- * the source's tracker slot.  Worth it when the table outgrows the cache
- * (weir_pipeline_prefetch_worth()). */
-void weir_pipeline_prefetch_source(const struct weir_pipeline *pl, const uint8_t *frame, uint32_t len);
+/* Whether fetching each packet's tracker slot a stage ahead pays: the
+ * table outgrows the cache. */
 static inline bool
 weir_pipeline_prefetch_worth(const struct weir_pipeline *pl)
 {
@@ -224,10 +224,33 @@ uint8_t weir_pipeline_dead_letter(struct weir_pipeline *pl, const uint8_t *frame
 bool weir_pipeline_match(struct weir_pipeline *pl, const uint8_t *payload, uint16_t len, uint8_t decoder_type,
 			 const uint8_t *source, uint16_t *topic, uint32_t *ids, uint16_t *n_ids);
 
-/* Before a burst's packets go through weir_pipeline_disposition(): one scan of
- * the burst database over all their events, so that events no rule can
- * match skip their own scan.  Call weir_pipeline_burst_done() after the
- * burst.  Does nothing without a burst database. */
+/* A burst as one RX queue gave it, for weir_pipeline_burst(). */
+#define WEIR_BURST_PACKETS_MAX 512
+struct weir_burst_in {
+	const uint8_t *frame[WEIR_BURST_PACKETS_MAX];  /* the first segment's data */
+	uint32_t len[WEIR_BURST_PACKETS_MAX];          /* bytes at frame */
+	uint32_t wire_len[WEIR_BURST_PACKETS_MAX];     /* all its segments */
+	uint8_t multi_segment[WEIR_BURST_PACKETS_MAX]; /* a dead letter, never parsed */
+	enum weir_csum ip_csum[WEIR_BURST_PACKETS_MAX], l4_csum[WEIR_BURST_PACKETS_MAX]; /* what the NIC said */
+	uint64_t rx_ns[WEIR_BURST_PACKETS_MAX];        /* the NIC's receive time, 0 none; read only if stamped */
+	bool stamped;
+};
+
+/*
+ * n packets of one port through the pipeline stage by stage, each stage
+ * over the whole burst before the next (VPP's and l3fwd's shape): every
+ * packet parsed; with rules, one scan of all their events; every packet's
+ * source slot fetched (a table bigger than the cache); then each tracked
+ * and committed in order; then every disposition counted, once.  What it
+ * writes is what weir_pipeline_packet() on each in turn would write.
+ */
+void weir_pipeline_burst(struct weir_pipeline *pl, const struct weir_burst_in *in, unsigned n, uint16_t port,
+			 uint64_t now_ns);
+
+/* The rules' burst stage alone (its benchmark): the packets parsed and one
+ * scan of the burst database over all their events, so that events no rule
+ * can match skip their own scan in weir_pipeline_match().  Does nothing
+ * without a burst database; weir_pipeline_burst_done() after. */
 void weir_pipeline_burst_scan(struct weir_pipeline *pl, const uint8_t *const *frames, const uint32_t *lens,
 			      const enum weir_csum *ip_csum, const enum weir_csum *l4_csum, unsigned n);
 static inline void

@@ -182,6 +182,24 @@ void weir_line_late(struct weir_line_counters *lc, const struct weir_seq_source 
  * (WEIR_DISP_SECOND_COPY); false when the packet is anything else. */
 bool weir_line_second_copy(struct weir_pipeline *pl, struct weir_seq_source *src, uint64_t first, unsigned count,
 			   unsigned line, uint64_t now_ns);
+/* The feed line (of the short way's table) a plain IPv4 frame to one of its
+ * groups and ports comes on, or -1; says nothing of whether it is a copy. */
+static inline int
+weir_line_fast_route(const struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint16_t port)
+{
+	const struct weir_decoder_table *t = pl->decoders;
+	if (len < 14 + 20 + 8 + 20 || frame[12] != 0x08 || frame[13] != 0x00 || frame[14] != 0x45 || frame[23] != 17)
+		return -1;
+	uint32_t group;
+	uint16_t dport;
+	memcpy(&group, frame + 30, 4);
+	memcpy(&dport, frame + 36, 2);
+	for (unsigned i = 0; i < t->n_fast; i++)
+		if (t->fast[i].group == group && t->fast[i].udp_port_be == dport && t->fast[i].port == port)
+			return (int)i;
+	return -1;
+}
+
 /* The line of a packet worth the second copy's short way: a plain IPv4
  * packet (no VLAN, no options) to a MoldUDP64 line's group and port, on a
  * line whose last packet was a second copy (the line running ahead brings
@@ -189,30 +207,34 @@ bool weir_line_second_copy(struct weir_pipeline *pl, struct weir_seq_source *src
 static inline bool
 weir_line_candidate(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint16_t port, unsigned *line)
 {
-	const struct weir_decoder_table *t = pl->decoders;
-	if (len < 14 + 20 + 8 + 20 || frame[12] != 0x08 || frame[13] != 0x00 || frame[14] != 0x45 || frame[23] != 17)
+	int i = weir_line_fast_route(pl, frame, len, port);
+	if (i < 0)
 		return false;
-	uint32_t group;
-	uint16_t dport;
-	memcpy(&group, frame + 30, 4);
-	memcpy(&dport, frame + 36, 2);
-	for (unsigned i = 0; i < t->n_fast; i++)
-		if (t->fast[i].group == group && t->fast[i].udp_port_be == dport && t->fast[i].port == port) {
-			uint32_t sender;
-			memcpy(&sender, frame + 26, 4);
-			if (t->fast[i].source && t->fast[i].source != sender)
-				return false; /* the full path filters it, counted */
-			unsigned l = t->fast[i].line;
-			if (!pl->fast_hint[l] && (++pl->fast_skip[l] & 15))
-				return false;
-			*line = l;
-			return true;
-		}
-	return false;
+	uint32_t sender, source = pl->decoders->fast[i].source;
+	memcpy(&sender, frame + 26, 4);
+	if (source && source != sender)
+		return false; /* the full path filters it, counted */
+	unsigned l = pl->decoders->fast[i].line;
+	if (!pl->fast_hint[l] && (++pl->fast_skip[l] & 15))
+		return false;
+	*line = l;
+	return true;
 }
 /* A candidate's whole second copy, counted from fixed offsets; false: the parse. */
 bool weir_line_second_copy_fast(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, unsigned line,
 				uint64_t now_ns);
 bool weir_pipeline_deferred_csum_ok(struct weir_pipeline *pl);
+
+/* One packet parsed into bp (the burst's first stage, or the packet's own
+ * turn when that stage left it). */
+void weir_pipeline_parse(const struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
+			 enum weir_csum l4_csum, struct weir_burst_packet *bp);
+/* weir_pipeline_disposition() of a packet the first stage parsed into bp
+ * (NULL, or its frame NULL: parsed here). */
+uint8_t weir_pipeline_disposition_of(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len,
+				     const struct weir_burst_packet *bp, enum weir_csum ip_csum, enum weir_csum l4_csum,
+				     uint16_t port, uint64_t now_ns);
+/* With rules, one scan of all the parsed packets' events (weir_match.c). */
+void weir_pipeline_scan_parsed(struct weir_pipeline *pl);
 
 #endif

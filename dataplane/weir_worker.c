@@ -9,8 +9,6 @@
 #include "weir_headers.h"
 #include "weir_worker.h"
 
-#define PREFETCH_AHEAD 4 /* packet data, this many packets ahead */
-#define SOURCE_AHEAD 2   /* a source's tracker slot: its data is fetched by then */
 #define IDLE_STORE_EVERY 1024
 /* Counters reach the shared block at most this stale.  Storing them every
  * burst (a compare of each of the block's ~200 words) was 40% of the
@@ -67,56 +65,24 @@ nic_rx_ns(const struct weir_worker *w, const struct weir_nic_clock *clock, const
 	return weir_nic_clock_ns(clock, *RTE_MBUF_DYNFIELD(m, w->ts_offset, const rte_mbuf_timestamp_t *));
 }
 
+/* The burst as the pipeline takes it (weir_pipeline_burst), then freed. */
 static inline void
 handle_burst(struct weir_worker *w, const struct weir_rxq_ref *rq, uint16_t n, uint64_t now_ns)
 {
-	const uint16_t port = rq->port;
-	struct weir_pipeline *pl = &w->pl;
-	const bool hint = weir_pipeline_prefetch_worth(pl);
-	uint8_t disp[WEIR_MAX_BURST]; /* enum weir_disposition of each packet */
-	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
-		rte_prefetch0(rte_pktmbuf_mtod(w->pkts[i], void *));
-	if (pl->rules && pl->rules->burst_db) {
-		const uint8_t *frames[WEIR_MAX_BURST];
-		uint32_t lens[WEIR_MAX_BURST];
-		enum weir_csum ip[WEIR_MAX_BURST], l4[WEIR_MAX_BURST];
-		for (uint16_t i = 0; i < n; i++) {
-			const struct rte_mbuf *m = w->pkts[i];
-			/* a multi-segment packet is a dead letter, not parsed: listed under
-			 * no frame the pipeline will ask for */
-			frames[i] = m->nb_segs == 1 ? rte_pktmbuf_mtod(m, const uint8_t *) : NULL;
-			lens[i] = m->nb_segs == 1 ? m->data_len : 0;
-			ip[i] = ip_csum_state(m);
-			l4[i] = l4_csum_state(m);
-		}
-		weir_pipeline_burst_scan(pl, frames, lens, ip, l4, n);
-	}
-	if (hint)
-		for (uint16_t i = 0; i < n && i < SOURCE_AHEAD; i++)
-			weir_pipeline_prefetch_source(pl, rte_pktmbuf_mtod(w->pkts[i], const uint8_t *),
-						      w->pkts[i]->data_len);
+	struct weir_burst_in *in = &w->in;
+	in->stamped = rq->clock != NULL;
 	for (uint16_t i = 0; i < n; i++) {
-		if (i + PREFETCH_AHEAD < n)
-			rte_prefetch0(rte_pktmbuf_mtod(w->pkts[i + PREFETCH_AHEAD], void *));
-		if (hint && i + SOURCE_AHEAD < n)
-			weir_pipeline_prefetch_source(pl, rte_pktmbuf_mtod(w->pkts[i + SOURCE_AHEAD], const uint8_t *),
-						      w->pkts[i + SOURCE_AHEAD]->data_len);
-		struct rte_mbuf *m = w->pkts[i];
-		const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
-		if (unlikely(m->nb_segs != 1)) {
-			pl->c.rx_bytes += m->pkt_len;
-			disp[i] = weir_pipeline_dead_letter(pl, frame, m->data_len, m->pkt_len, WEIR_DL_multi_segment,
-							    port, now_ns);
-			continue;
-		}
+		const struct rte_mbuf *m = w->pkts[i];
+		in->frame[i] = rte_pktmbuf_mtod(m, const uint8_t *);
+		in->len[i] = m->data_len;
+		in->wire_len[i] = m->pkt_len;
+		in->multi_segment[i] = m->nb_segs != 1;
+		in->ip_csum[i] = ip_csum_state(m);
+		in->l4_csum[i] = l4_csum_state(m);
 		if (rq->clock)
-			pl->pkt_rx_ns = nic_rx_ns(w, rq->clock, m);
-		disp[i] = weir_pipeline_disposition(pl, frame, m->data_len, ip_csum_state(m), l4_csum_state(m), port,
-						    now_ns);
+			in->rx_ns[i] = nic_rx_ns(w, rq->clock, m);
 	}
-	weir_dispositions_count(&pl->c, disp, n); /* every packet of the burst, once */
-	pl->pkt_rx_ns = 0;
-	weir_pipeline_burst_done(pl);
+	weir_pipeline_burst(&w->pl, in, n, rq->port, now_ns);
 	rte_pktmbuf_free_bulk(w->pkts, n);
 }
 

@@ -14,6 +14,7 @@
 #include "weir_port.h"
 
 #define WEIR_MAX_BURST 512
+_Static_assert(WEIR_MAX_BURST <= WEIR_BURST_PACKETS_MAX, "a burst goes to the pipeline whole");
 
 struct weir_rxq_ref {
 	uint16_t port;
@@ -41,6 +42,7 @@ struct weir_worker {
 	int ts_offset;                        /* the RX timestamp's dynamic field (ports with a clock) */
 	uint64_t ts_flag;
 	struct rte_mbuf *pkts[WEIR_MAX_BURST];
+	struct weir_burst_in in;              /* the pkts as the pipeline takes them */
 	/* Worker 0 speaks IGMP for the ports with feed groups (weir_igmp.h). */
 	unsigned n_igmp;
 	struct weir_igmp igmp[WEIR_MAX_PORTS];

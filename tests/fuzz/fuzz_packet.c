@@ -61,12 +61,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(frame, data, size);
 	static uint64_t now;
 	now += 50000;
-	const uint8_t *frames[1] = { frame };
-	uint32_t lens[1] = { (uint32_t)size };
-	enum weir_csum unknown[1] = { WEIR_CSUM_UNKNOWN };
-	weir_pipeline_burst_scan(pl, frames, lens, unknown, unknown, 1);
-	weir_pipeline_packet(pl, frame, (uint32_t)size, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, now);
-	weir_pipeline_burst_done(pl);
+	static struct weir_burst_in in; /* the worker's way: the burst's stages */
+	in.frame[0] = frame;
+	in.len[0] = in.wire_len[0] = (uint32_t)size;
+	in.ip_csum[0] = in.l4_csum[0] = WEIR_CSUM_UNKNOWN;
+	weir_pipeline_burst(pl, &in, 1, 0, now);
 	weir_pipeline_tick(pl, now);
 	free(frame);
 	weir_ring_publish(&pl->ring, now);

@@ -444,15 +444,15 @@ should_match_exactly_as_scanning_each_event_alone(void **state)
 				else if (harm == 1)
 					fl[p] = 14 + 20 + 8 + test_rng_below(&brng, 20); /* cut short */
 			}
-			enum weir_csum unknown[64];
-			for (unsigned p = 0; p < n; p++)
-				unknown[p] = WEIR_CSUM_UNKNOWN;
+			static struct weir_burst_in in; /* the burst's stages, the scan among them */
+			for (unsigned p = 0; p < n; p++) {
+				in.frame[p] = fp[p];
+				in.len[p] = in.wire_len[p] = fl[p];
+				in.ip_csum[p] = in.l4_csum[p] = WEIR_CSUM_UNKNOWN;
+			}
 			for (unsigned p = 0; p < n; p++)
 				weir_pipeline_packet(&alone->pl, fp[p], fl[p], WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 0);
-			weir_pipeline_burst_scan(&burst->pl, fp, fl, unknown, unknown, n);
-			for (unsigned p = 0; p < n; p++)
-				weir_pipeline_packet(&burst->pl, fp[p], fl[p], WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 0);
-			weir_pipeline_burst_done(&burst->pl);
+			weir_pipeline_burst(&burst->pl, &in, n, 0, 0);
 			const struct weir_record *ra, *rb;
 			while ((ra = next_record(alone)) != NULL) {
 				rb = next_record(burst);
@@ -497,11 +497,11 @@ should_scan_rules_it_cannot_relax_on_every_event(void **state)
 	ml += weir_mold_put_block(mold + ml, "xabc", 4);     /* rule 2's relaxed form matches: scanned, no match */
 	ml += weir_mold_put_block(mold + ml, "zz", 2);
 	uint32_t fl = frame_ipv4_udp(frame, 0, 26400, mold, ml);
-	const uint8_t *fp[1] = { frame };
-	enum weir_csum unknown[1] = { WEIR_CSUM_UNKNOWN };
-	weir_pipeline_burst_scan(&f->pl, fp, &fl, unknown, unknown, 1);
-	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 0);
-	weir_pipeline_burst_done(&f->pl);
+	static struct weir_burst_in in;
+	in.ip_csum[0] = in.l4_csum[0] = WEIR_CSUM_UNKNOWN;
+	in.frame[0] = frame;
+	in.len[0] = in.wire_len[0] = fl;
+	weir_pipeline_burst(&f->pl, &in, 1, 0, 0);
 	const struct weir_record *r = next_record(f);
 	assert_int_equal(r->n_rules, 1);
 	assert_int_equal(weir_record_rules(r)[0], 1);
