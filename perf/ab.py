@@ -18,8 +18,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STAGES = "BM_parse/1$|BM_mold_decode/8|BM_seq_track/1$|BM_pipeline_packet/.*|BM_pipeline_sources/1000000/0|" \
-         "BM_pipeline_ab/2/1|BM_ring_commit"
+STAGES = "BM_parse/1$|BM_mold_decode/8|BM_seq_track/1$|BM_pipeline_packet/.*|BM_pipeline_burst/.*|" \
+         "BM_pipeline_sources/(1|1000000)/.*|BM_pipeline_ab/2/1|BM_ring_commit"
 CASES = "small-1msg,small-8msg"
 
 
@@ -121,6 +121,12 @@ def main():
         sb, sh = (spread(r["base_runs"]), spread(r["head_runs"]))
         r["spread_base"], r["spread_head"] = sb, sh
         print(f"{r['figure']:36s} {r['base_ns']:10.2f} {sb:6.0%} {r['head_ns']:10.2f} {sh:6.0%} {r['ratio']:10.3f}")
+    # a figure one side has and the other has not (a benchmark added or renamed): its medians alone
+    doc["only"] = {who: {k: statistics.median(v) for k, v in figures[who].items() if k not in figures[other]}
+                   for who, other in (("base", "head"), ("head", "base"))}
+    for who in ("base", "head"):
+        for k, v in doc["only"][who].items():
+            print(f"{k:36s} {who} only: {v:10.2f}")
     json.dump(doc, open(os.path.join(a.out, "ab.json"), "w"), indent=1)
     print(f"written: {a.out}/ab.json")
 
