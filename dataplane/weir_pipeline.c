@@ -240,7 +240,7 @@ static uint8_t unauthorized(struct weir_pipeline *pl, const struct weir_allow *a
 			    uint32_t len, unsigned reason, uint16_t port, uint64_t now_ns);
 
 /* Heartbeat, end of session or data: the framing-independent rest of a packet. */
-static uint8_t
+static inline __attribute__((always_inline)) uint8_t
 sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool heartbeat, bool end,
 		    const uint8_t *frame, uint32_t len, const struct weir_udp_view *v, unsigned decoder, uint16_t port,
 		    unsigned line, uint64_t now_ns)
@@ -317,7 +317,7 @@ ring_full:
 	return WEIR_DISP_RING_FULL;
 }
 
-static uint8_t
+static inline __attribute__((always_inline)) uint8_t
 decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
 	    unsigned decoder, uint16_t port, unsigned line, uint64_t now_ns)
 {
@@ -335,7 +335,7 @@ decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const 
 			    v, decoder, port, line, now_ns);
 }
 
-static uint8_t
+static inline __attribute__((always_inline)) uint8_t
 decode_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
 	     unsigned decoder, uint16_t port, unsigned line, uint64_t now_ns)
 {
@@ -426,10 +426,11 @@ route_and_decode(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, c
 	return decode_mold(pl, frame, len, v, di - 1, port, (unsigned)line, now_ns);
 }
 
-uint8_t
-weir_pipeline_disposition_of(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len,
-			     const struct weir_burst_packet *bp, enum weir_csum ip_csum, enum weir_csum l4_csum,
-			     uint16_t port, uint64_t now_ns)
+/* A packet the burst's first stage parsed into bp (NULL, or its frame NULL:
+ * parsed here): its disposition. */
+static inline __attribute__((always_inline)) uint8_t
+disposition_of(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_burst_packet *bp,
+	       enum weir_csum ip_csum, enum weir_csum l4_csum, uint16_t port, uint64_t now_ns)
 {
 	pl->c.rx_bytes += len;
 	unsigned fast_line;
@@ -462,7 +463,26 @@ uint8_t
 weir_pipeline_disposition(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
 			  enum weir_csum l4_csum, uint16_t port, uint64_t now_ns)
 {
-	return weir_pipeline_disposition_of(pl, frame, len, NULL, ip_csum, l4_csum, port, now_ns);
+	return disposition_of(pl, frame, len, NULL, ip_csum, l4_csum, port, now_ns);
+}
+
+void
+weir_pipeline_track_burst(struct weir_pipeline *pl, const struct weir_burst_in *in, unsigned n, uint16_t port,
+			  uint64_t now_ns, uint8_t *disp)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (in->stamped) /* a many-segment packet's dead letter too */
+			pl->pkt_rx_ns = in->rx_ns[i];
+		if (__builtin_expect(in->multi_segment[i], 0)) {
+			pl->c.rx_bytes += in->wire_len[i];
+			disp[i] = weir_pipeline_dead_letter(pl, in->frame[i], in->len[i], in->wire_len[i],
+							    WEIR_DL_multi_segment, port, now_ns);
+			continue;
+		}
+		disp[i] = disposition_of(pl, in->frame[i], in->len[i], &pl->burst.pkt[i], in->ip_csum[i], in->l4_csum[i],
+					 port, now_ns);
+	}
+	pl->pkt_rx_ns = 0;
 }
 
 void

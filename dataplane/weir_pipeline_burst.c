@@ -106,19 +106,7 @@ weir_pipeline_burst(struct weir_pipeline *pl, const struct weir_burst_in *in, un
 	if (weir_pipeline_prefetch_worth(pl))
 		for (unsigned i = 0; i < n; i++)
 			prefetch_source(pl, &pl->burst.pkt[i]);
-	for (unsigned i = 0; i < n; i++) {
-		if (in->stamped) /* a many-segment packet's dead letter too */
-			pl->pkt_rx_ns = in->rx_ns[i];
-		if (__builtin_expect(in->multi_segment[i], 0)) {
-			pl->c.rx_bytes += in->wire_len[i];
-			disp[i] = weir_pipeline_dead_letter(pl, in->frame[i], in->len[i], in->wire_len[i],
-							    WEIR_DL_multi_segment, port, now_ns);
-			continue;
-		}
-		disp[i] = weir_pipeline_disposition_of(pl, in->frame[i], in->len[i], &pl->burst.pkt[i], in->ip_csum[i],
-						       in->l4_csum[i], port, now_ns);
-	}
+	weir_pipeline_track_burst(pl, in, n, port, now_ns, disp);
 	weir_dispositions_count(&pl->c, disp, n); /* every packet of the burst, once */
-	pl->pkt_rx_ns = 0;
 	weir_pipeline_burst_done(pl);
 }

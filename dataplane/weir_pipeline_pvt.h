@@ -229,11 +229,10 @@ bool weir_pipeline_deferred_csum_ok(struct weir_pipeline *pl);
  * turn when that stage left it). */
 void weir_pipeline_parse(const struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
 			 enum weir_csum l4_csum, struct weir_burst_packet *bp);
-/* weir_pipeline_disposition() of a packet the first stage parsed into bp
- * (NULL, or its frame NULL: parsed here). */
-uint8_t weir_pipeline_disposition_of(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len,
-				     const struct weir_burst_packet *bp, enum weir_csum ip_csum, enum weir_csum l4_csum,
-				     uint16_t port, uint64_t now_ns);
+/* The burst's tracking stage (weir_pipeline.c): each packet in order, from
+ * the first stage's parse, its disposition into disp[i]. */
+void weir_pipeline_track_burst(struct weir_pipeline *pl, const struct weir_burst_in *in, unsigned n, uint16_t port,
+			       uint64_t now_ns, uint8_t *disp);
 /* With rules, one scan of all the parsed packets' events (weir_match.c). */
 void weir_pipeline_scan_parsed(struct weir_pipeline *pl);
 
