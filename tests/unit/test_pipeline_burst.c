@@ -19,6 +19,7 @@
 #include "weir_disposition.h"
 #include "weir_frame.h"
 #include "weir_pipeline.h"
+#include "weir_pipeline_pvt.h"
 
 #define RING_BYTES (1u << 20)
 #define FRAME_MAX 600
@@ -148,6 +149,8 @@ static void
 run_bursts(const char *config, uint64_t seed, bool lines)
 {
 	struct side *one = side_make(config), *staged = side_make(config);
+	/* no groups, lines, allowlists, rules or window: the plain shape's copy */
+	assert_int_equal(weir_pipeline_plain_shape(&staged->pl), !lines);
 	uint64_t rng = seed;
 	static uint8_t frames[64][FRAME_MAX];
 	static struct weir_burst_in in;
@@ -232,7 +235,9 @@ should_write_the_same_with_a_table_fetched_a_stage_ahead(void **state)
 	run_bursts(LINES_CONFIG(16384), 11, true);
 }
 
-/* Keyed by sender too: the fetch stage composes the same key. */
+/* The plain shape (its own compiled copy of the tracking stage) against
+ * the general code a packet at a time; keyed by sender too: the fetch
+ * stage composes the same key. */
 static void
 should_write_the_same_keyed_by_sender(void **state)
 {
@@ -243,6 +248,16 @@ should_write_the_same_keyed_by_sender(void **state)
 		   "sequence key source+sender\nsequence sources 16384\nsequence gaps 4096\n", 21, false);
 }
 
+static void
+should_write_the_same_in_the_plain_shape(void **state)
+{
+	(void)state;
+	run_bursts("set corelist 1\nlog dir /tmp/x\nring full-policy drop\n"
+		   "decoder moldudp64 udp-port 26400 topic itch\n"
+		   "decoder weirframe udp-port 27000 topic frames\n"
+		   "sequence sources 128\nsequence gaps 4096\n", 31, false);
+}
+
 int
 main(void)
 {
@@ -250,6 +265,7 @@ main(void)
 		cmocka_unit_test(should_write_what_a_packet_at_a_time_writes),
 		cmocka_unit_test(should_write_the_same_with_a_table_fetched_a_stage_ahead),
 		cmocka_unit_test(should_write_the_same_keyed_by_sender),
+		cmocka_unit_test(should_write_the_same_in_the_plain_shape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
