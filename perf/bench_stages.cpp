@@ -374,6 +374,59 @@ BM_pipeline_ab(benchmark::State &state)
 }
 BENCHMARK(BM_pipeline_ab)->Args({2, 1})->Args({0, 1})->Args({1, 1})->Args({2, 8})->Args({0, 8})->Args({1, 8});
 
+// The same through the burst's stages, 32 packets a burst (a, or a and b
+// taking turns): ns per packet pair (per a packet with Arg(0) 0 or 2).
+void
+BM_pipeline_ab_burst(benchmark::State &state)
+{
+	const bool with_b = state.range(0) == 1, no_lines = state.range(0) == 2;
+	const unsigned msgs = 1, pairs = with_b ? 16 : 32, batch = 1024;
+	Pipeline p(1024, no_lines ? "" : "feed itch line a port 0 group 239.1.1.1 udp-port 26400\n"
+					 "feed itch line b port 0 group 239.1.1.2 udp-port 26400\n");
+	static const uint8_t src[4] = {198, 18, 0, 1}, gb[4] = {239, 1, 1, 2};
+	const uint8_t ga[4] = {no_lines ? (uint8_t)198 : (uint8_t)239, no_lines ? (uint8_t)18 : (uint8_t)1, 1, 1};
+	std::vector<std::vector<uint8_t>> f(2 * batch);
+	auto in = std::make_unique<weir_burst_in>();
+	uint64_t seq = 1, n = 0;
+	auto refill = [&]() {
+		for (unsigned i = 0; i < batch; i++, seq += msgs)
+			for (unsigned k = 0; k < 2; k++) {
+				std::vector<uint8_t> &x = f[2 * i + k];
+				x = frame(msgs, 24, seq);
+				weir_put_ipv4_header(x.data() + 14, src, k == 0 ? ga : gb, 0, (uint16_t)(x.size() - 34));
+				weir_put_be16(x.data() + 40,
+					      weir_udp_csum(x.data() + 14, 4, x.data() + 34, (uint16_t)(x.size() - 34)));
+			}
+		p.drain();
+	};
+	refill();
+	unsigned i = 0;
+	for (auto _ : state) {
+		if (i + pairs > batch) {
+			state.PauseTiming();
+			refill();
+			i = 0;
+			state.ResumeTiming();
+		}
+		unsigned k = 0;
+		for (unsigned j = 0; j < pairs; j++)
+			for (unsigned c = 0; c < (with_b ? 2u : 1u); c++, k++) {
+				const std::vector<uint8_t> &x = f[2 * (i + j) + c];
+				in->frame[k] = x.data();
+				in->len[k] = in->wire_len[k] = (uint32_t)x.size();
+				in->ip_csum[k] = in->l4_csum[k] = WEIR_CSUM_UNKNOWN;
+			}
+		weir_pipeline_burst(p.pl, in.get(), k, 0, 0);
+		i += pairs;
+		n += pairs;
+	}
+	state.SetItemsProcessed((int64_t)n);
+	state.SetLabel(no_lines ? "one line, no feed configured" : with_b ? "a then b" : "a only");
+	if (p.pl->c.ring_full_packets || p.pl->c.seq_duplicates || p.pl->c.event_records != n * msgs)
+		state.SkipWithError("ring full, duplicates or events lost: the benchmark is wrong");
+}
+BENCHMARK(BM_pipeline_ab_burst)->Arg(2)->Arg(0)->Arg(1);
+
 void
 BM_ring_commit(benchmark::State &state)
 {
