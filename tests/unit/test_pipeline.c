@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "frames.h"
+#include "pipeline_fixture.h"
 #include "test_rng.h"
 #include "weir_disposition.h"
 #include "weir_frame.h"
@@ -18,14 +19,6 @@
 
 #define RING_BYTES (1u << 16)
 
-struct fixture {
-	struct weir_ring *ring;
-	struct weir_decoder_table decoders;
-	struct weir_pipeline pl;
-	struct weir_ring_consumer c;
-	bool quit;
-	void *seq_region;
-};
 
 static int setup_with(void **state, uint32_t reorder_events);
 
@@ -75,10 +68,7 @@ setup_with(void **state, uint32_t reorder_events)
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	free(f->seq_region);
-	free(f->ring);
-	free(f);
+	pipeline_fixture_free(*state);
 	return 0;
 }
 
@@ -805,18 +795,7 @@ should_dead_letter_a_packet_whose_sequence_would_wrap(void **state)
 static struct fixture *
 fixture_from_config(const char *text)
 {
-	struct fixture *f = aligned_alloc(64, sizeof(*f));
-	memset(f, 0, sizeof(*f));
-	f->ring = aligned_alloc(64, weir_ring_memsize(RING_BYTES));
-	weir_ring_init(f->ring, 0, RING_BYTES);
-	static char err[1024];
-	struct weir_config cfg;
-	assert_int_equal(weir_config_parse(text, "t.conf", &cfg, err, sizeof(err)), 0);
-	weir_decoder_table_build(&f->decoders, &cfg);
-	f->seq_region = aligned_alloc(64, (weir_pipeline_memsize(&cfg) + 63) & ~63ull);
-	assert_int_equal(weir_pipeline_init(&f->pl, &cfg, 0, f->ring, f->seq_region, &f->decoders, NULL, &f->quit), 0);
-	weir_ring_consumer_attach(&f->c, f->ring);
-	return f;
+	return pipeline_fixture(text, RING_BYTES);
 }
 
 /* A and B lines: two groups on port 0, one feed. */

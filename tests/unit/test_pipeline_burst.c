@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "frames.h"
+#include "pipeline_fixture.h"
 #include "test_rng.h"
 #include "weir_disposition.h"
 #include "weir_frame.h"
@@ -24,42 +25,8 @@
 #define RING_BYTES (1u << 20)
 #define FRAME_MAX 600
 
-struct side {
-	struct weir_ring *ring;
-	struct weir_decoder_table decoders;
-	struct weir_pipeline pl;
-	struct weir_ring_consumer c;
-	bool quit;
-	void *seq_region;
-};
-
-static struct side *
-side_make(const char *text)
-{
-	struct side *s = aligned_alloc(64, sizeof(*s));
-	memset(s, 0, sizeof(*s));
-	s->ring = aligned_alloc(64, weir_ring_memsize(RING_BYTES));
-	weir_ring_init(s->ring, 0, RING_BYTES);
-	static char err[1024];
-	struct weir_config cfg;
-	assert_int_equal(weir_config_parse(text, "t.conf", &cfg, err, sizeof(err)), 0);
-	weir_decoder_table_build(&s->decoders, &cfg);
-	s->seq_region = aligned_alloc(64, (weir_pipeline_memsize(&cfg) + 63) & ~63ull);
-	assert_int_equal(weir_pipeline_init(&s->pl, &cfg, 0, s->ring, s->seq_region, &s->decoders, NULL, &s->quit), 0);
-	weir_ring_consumer_attach(&s->c, s->ring);
-	return s;
-}
-
-static void
-side_free(struct side *s)
-{
-	free(s->seq_region);
-	free(s->ring);
-	free(s);
-}
-
 static const struct weir_record *
-next_record(struct side *s)
+next_record(struct fixture *s)
 {
 	uint64_t pos;
 	const struct weir_record *r = weir_ring_peek(&s->c, &pos);
@@ -148,7 +115,7 @@ random_packet(uint64_t *rng, uint8_t *frame, uint64_t *line_seq, uint64_t uni_se
 static void
 run_bursts(const char *config, uint64_t seed, bool lines)
 {
-	struct side *one = side_make(config), *staged = side_make(config);
+	struct fixture *one = pipeline_fixture(config, RING_BYTES), *staged = pipeline_fixture(config, RING_BYTES);
 	/* no groups, lines, allowlists, rules or window: the plain shape's copy */
 	assert_int_equal(weir_pipeline_plain_shape(&staged->pl), !lines);
 	uint64_t rng = seed;
@@ -207,8 +174,8 @@ run_bursts(const char *config, uint64_t seed, bool lines)
 	assert_true(records > 1000);
 	if (lines)
 		assert_true(a->filtered_not_joined > 0 && one->pl.lines[0].arbitrated + one->pl.lines[1].arbitrated > 0);
-	side_free(one);
-	side_free(staged);
+	pipeline_fixture_free(one);
+	pipeline_fixture_free(staged);
 }
 
 #define LINES_CONFIG(SOURCES)                                                                                   \
