@@ -137,7 +137,8 @@ commit_events_as(struct weir_pipeline *pl, const struct event_batch *b, struct w
 	/* The usual packet continues its source exactly: tracked at once, not
 	 * event by event (8 events a packet: 259 -> 216 ns, median of 5). */
 	const bool in_order = weir_seq_in_order_run(&pl->seq, src, b->first_seq, b->count, ln, now_ns);
-	if (in_order && (plain || (!pl->rules && !pl->ro.max_events)) && commit_run(pl, b, src, topic, port, flags, lc, now_ns)) {
+	if (in_order && (plain || (!pl->rules && !pl->ro.max_events)) &&
+	    commit_run(pl, b, src, topic, port, flags, lc, now_ns)) {
 		if (ln)
 			weir_seq_lines_settle(&pl->seq, src, now_ns);
 		return true;
