@@ -86,8 +86,8 @@ random_packet(uint64_t *rng, uint8_t *frame, uint64_t *line_seq, uint64_t uni_se
 		if (seq + n > uni_seq[s])
 			uni_seq[s] = seq + n;
 	} else if (kind == 7) {
+		/* its own source (id 7 + s) on the session's numbers: gaps, and a repeat now and then */
 		fl = weir_frame_packet(frame, 7 + s, uni_seq[s], 1 + test_rng_below(rng, 2));
-		uni_seq[s] += 0; /* frames keep their own sources: a repeat now and then */
 	} else if (kind == 8) {
 		fl = mold_frame(frame, "AB", *line_seq, 1, 9); /* a group the feed does not join */
 	} else if (kind == 9) {
