@@ -44,7 +44,7 @@ weir_log_batch_check(const struct weir_log_batch *b, size_t left, uint64_t expec
 	size_t most = 0;
 	for (uint32_t i = 0; i < b->n_entries; i++) {
 		uint64_t pos;
-		const char *why = weir_log_entry_decode(&c, &p, end, &pos, NULL, NULL);
+		const char *why = weir_log_entry_decode(&c, &c.prev, &p, end, &pos, NULL);
 		if (why) {
 			snprintf(err, errlen, "batch at byte %zu, entry %u of %u: %s", at, i + 1, b->n_entries, why);
 			return -1;

@@ -126,12 +126,14 @@ weir_log_entry_encode(struct weir_log_codec *c, uint8_t *out, uint64_t ring_pos,
 	return (size_t)(p - out);
 }
 
-/* Decodes the entry at *pp into c (and the record into out, when given,
- * which must hold it; with payload given, only its header and rule ids,
- * and *payload points at the payload where it lies, uncopied); NULL, or
- * what is wrong (c is then part-decoded: a batch is not read on past an
- * entry that does not decode). */
-const char *weir_log_entry_decode(struct weir_log_codec *c, const uint8_t **pp, const uint8_t *end, uint64_t *ring_pos,
-				  struct weir_record *out, const uint8_t **payload);
+/* Decodes the entry at *pp over h, which holds the batch's entry before it
+ * (zeros at its start, as weir_log_codec_reset leaves c->prev).  h is
+ * &c->prev to check an entry only; else the caller's own record, which
+ * must have room for the entry: its rule ids go behind it, and its payload
+ * too unless payload is given (then *payload points at it where it lies,
+ * uncopied).  NULL, or what is wrong (h is then part-decoded: a batch is
+ * not read on past an entry that does not decode). */
+const char *weir_log_entry_decode(struct weir_log_codec *c, struct weir_record *h, const uint8_t **pp,
+				  const uint8_t *end, uint64_t *ring_pos, const uint8_t **payload);
 
 #endif

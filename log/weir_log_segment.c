@@ -213,6 +213,8 @@ batch_enter(struct weir_log_segment *s, char *err, size_t errlen)
 		s->scratch_cap = need;
 	}
 	weir_log_codec_reset(&s->codec, b->base_ring_pos);
+	/* the entries are decoded over the one before, in the scratch record */
+	memset(s->scratch + sizeof(struct weir_log_entry), 0, sizeof(struct weir_record));
 	s->cur = (const uint8_t *)(b + 1);
 	s->batch_end = end;
 	s->batch_left = b->n_entries;
@@ -240,8 +242,8 @@ weir_log_segment_next(struct weir_log_segment *s, const struct weir_log_entry **
 	}
 	struct weir_log_entry *e = (struct weir_log_entry *)s->scratch;
 	uint64_t ring_pos;
-	const char *why = weir_log_entry_decode(&s->codec, &s->cur, s->batch_end, &ring_pos, (struct weir_record *)(e + 1),
-						s->view ? &s->payload : NULL);
+	const char *why = weir_log_entry_decode(&s->codec, (struct weir_record *)(e + 1), &s->cur, s->batch_end,
+						&ring_pos, s->view ? &s->payload : NULL);
 	if (why) { /* batch_enter decoded it already */
 		snprintf(err, errlen, "entry at offset %" PRIu64 ": %s", s->next_offset, why);
 		return -1;
