@@ -14,8 +14,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Waits at most seconds for port_id's link to come up: whether it did. */
-bool weir_link_wait_up(uint16_t port_id, double seconds);
+enum weir_link_wait {
+	WEIR_LINK_CAME_UP,
+	WEIR_LINK_STAYED_DOWN,
+	WEIR_LINK_UNREPORTED,         /* the port's driver cannot say (not waited for: nothing would tell) */
+};
+
+/* Waits at most seconds for port_id's link to come up. */
+enum weir_link_wait weir_link_wait_up(uint16_t port_id, double seconds);
 /* Says so on standard output (prog: the program's name), then waits at most
  * seconds for port_id's link to go down; false (and said) when it did not. */
 bool weir_link_hold(const char *prog, uint16_t port_id, double seconds);

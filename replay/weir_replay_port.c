@@ -82,10 +82,14 @@ setup_port(struct weir_replay_port *p, const struct weir_config *cfg, unsigned m
 		return -1;
 	}
 	p->started = true;
-	if (!weir_link_wait_up(port, LINK_WAIT_S)) { /* frames sent now would stall, or be dropped by the NIC */
+	enum weir_link_wait link = weir_link_wait_up(port, LINK_WAIT_S);
+	if (link == WEIR_LINK_STAYED_DOWN) { /* frames sent now would stall, or be dropped by the NIC */
 		snprintf(err, errlen, "port %u (%s): its link did not come up in %d s", port, p->driver, LINK_WAIT_S);
 		return -1;
 	}
+	if (link == WEIR_LINK_UNREPORTED)
+		printf("weir-replay: port %u (%s): its driver does not report the link: sending without waiting for it\n",
+		       port, p->driver);
 	struct rte_ether_addr mac;
 	if (rte_eth_macaddr_get(port, &mac) == 0)
 		memcpy(p->mac, mac.addr_bytes, 6);
