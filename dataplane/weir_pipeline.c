@@ -519,7 +519,9 @@ void
 weir_pipeline_packet(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
 		     enum weir_csum l4_csum, uint16_t port, uint64_t now_ns)
 {
-	weir_disposition_count(&pl->c, weir_pipeline_disposition(pl, frame, len, ip_csum, l4_csum, port, now_ns));
+	uint8_t d = weir_pipeline_disposition(pl, frame, len, ip_csum, l4_csum, port, now_ns);
+	weir_pipeline_note_stop_refusal(pl, &d, 1);
+	weir_disposition_count(&pl->c, d);
 }
 
 void

@@ -120,6 +120,7 @@ weir_pipeline_burst(struct weir_pipeline *pl, const struct weir_burst_in *in, un
 		for (unsigned i = 0; i < n; i++)
 			prefetch_source(pl, &pl->burst.pkt[i]);
 	weir_pipeline_track_burst(pl, in, n, port, now_ns, disp);
+	weir_pipeline_note_stop_refusal(pl, disp, n);
 	weir_dispositions_count(&pl->c, disp, n); /* every packet of the burst, once */
 	weir_pipeline_burst_done(pl);
 }

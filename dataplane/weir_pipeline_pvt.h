@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "weir_disposition.h"
 #include "weir_pipeline.h"
 
 /* Of the packet in hand: the NIC's receive time and its flag, where it
@@ -90,6 +91,22 @@ weir_pipeline_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 	if (pl->waiting_gauge)
 		__atomic_store_n(pl->waiting_gauge, 0, __ATOMIC_RELAXED);
 	return room;
+}
+
+/* The first packet a stop refused ring room, by its place among rx_packets
+ * (from 1): every later one was refused too, never tracked, so the stopped
+ * run's figures say exactly which packets it took in (the fault explorer's
+ * oracle reads it).  Called before the burst's dispositions are counted. */
+static inline void
+weir_pipeline_note_stop_refusal(struct weir_pipeline *pl, const uint8_t *disp, unsigned n)
+{
+	if (__builtin_expect(!pl->refusing_at_stop, 1) || pl->c.stop_refused_at_rx)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		if (disp[i] == WEIR_DISP_RING_FULL) {
+			pl->c.stop_refused_at_rx = pl->c.rx_packets + i + 1;
+			return;
+		}
 }
 
 /* One record of len bytes, waiting under backpressure as weir_pipeline_room()

@@ -36,8 +36,7 @@ def check_cmd(schedule, seen, log_dir, manifest):
     if schedule["edits"]:
         cmd.append("--reordered")
     if seen["stopped_early"]:
-        cmd += ["--stopped-early", not_yet_received(seen["stopped_early"], os.path.dirname(manifest),
-                                                    bool(schedule["feed"].get("lines")))]
+        cmd += ["--stopped-early", not_yet_received(seen["stopped_early"], os.path.dirname(manifest))]
     return cmd
 
 
@@ -54,30 +53,32 @@ def capture_events(data):
     return data[m:m + 10].decode("ascii", "replace").rstrip(), range(seq, seq + count)
 
 
-def not_yet_received(stopped_runs, work, lines):
-    """Writes, for weir-check --stopped-early, the events each stopped run had not received: what the
+def not_yet_received(stopped_runs, work):
+    """Writes, for weir-check --stopped-early, the events each stopped run had not taken in: what the
     capture carries only after the packets it took in (net_pcap replays it from the start, in order),
-    taken from the capture itself, not from weir; and, on a feed of A and B lines, the events those runs
-    counted ring-full: a packet the stop refused may have been the other line's fill of a gap one line's
-    loss had opened before it, which the stop then states lost (weir did not keep it).  On one line a
-    refused packet opens no gap, so none is allowed there."""
+    taken from the capture itself, not from weir.  A run took in its packets up to the one its stop
+    refused ring room (stop_refused_at_rx, its place among them): that one and every one after it were
+    never tracked, so on A and B lines a refused packet that was the other line's fill of a gap one
+    line's loss had opened before it leaves that gap stated lost, and weir did not keep the event."""
     header, recs = pcap_edit.read_pcap(os.path.join(work, "feed.pcap"))
     events = [capture_events(data) for _, data in recs]
-    early, refused = {}, 0
+    early = {}
     for path in stopped_runs:
-        total = json.load(open(path))["total"]
-        refused += total["ring_full_messages"] if lines else 0
-        rx = total["rx_packets"]
+        run = json.load(open(path))
+        (worker,) = run["workers"]  # one worker: its rx order is the capture's
+        taken = worker["rx_packets"]
+        if worker["stop_refused_at_rx"]:
+            taken = worker["stop_refused_at_rx"] - 1
         got = {}
-        for e in events[:rx]:
+        for e in events[:taken]:
             if e:
                 got.setdefault(e[0], set()).update(e[1])
-        for e in events[rx:]:
+        for e in events[taken:]:
             if e:
                 early.setdefault(e[0], set()).update(set(e[1]) - got.get(e[0], set()))
     out = os.path.join(work, "stopped-early.json")
     with open(out, "w") as f:
-        json.dump({"not_received": {s: sorted(v) for s, v in early.items()}, "refused_line_fills": refused}, f)
+        json.dump({"not_received": {s: sorted(v) for s, v in early.items()}}, f)
     return out
 
 

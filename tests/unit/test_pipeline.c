@@ -377,6 +377,7 @@ should_take_no_packet_after_the_stop_refused_one_room(void **state)
 	assert_int_equal(f->pl.c.event_records, 2);
 	assert_int_equal(f->pl.c.ring_full_packets, 4);
 	assert_int_equal(f->pl.c.ring_full_messages, 10);
+	assert_int_equal(f->pl.c.stop_refused_at_rx, 2); /* from the second packet on */
 	assert_int_equal(f->pl.c.loss_records + f->pl.c.loss_records_not_kept, 0); /* no hole to state */
 	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
 }
