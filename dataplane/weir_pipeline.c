@@ -287,7 +287,7 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 	struct weir_seq_origin origin = { .topic = d->topic, .port = port, .decoder = (uint8_t)decoder,
 					  .can_request = d->rerequest_family != 0 };
 	if (src == NULL)
-		src = weir_seq_source(&pl->seq, b->key, &origin, now_ns);
+		src = weir_seq_source_recent(&pl->seq, b->key, &origin, now_ns);
 	const struct weir_seq_line *ln = line == WEIR_FEED_NO_LINE ? NULL : &pl->decoders->lines[line];
 	struct weir_line_counters *lc = ln ? &pl->lines[line] : NULL;
 	if (lc)

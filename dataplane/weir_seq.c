@@ -75,7 +75,7 @@ weir_seq_source(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES], 
 		struct weir_seq_source *s = &t->sources[i];
 		if (s->state != WEIR_SEQ_SRC_EMPTY) {
 			if (weir_source_key_eq(s->key, key))
-				return s;
+				return t->recent = s;
 			continue;
 		}
 		/* Capacity is twice the limit, so probing always ends at an empty slot. */
@@ -96,7 +96,7 @@ weir_seq_source(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES], 
 		const struct weir_restore_source *rs = weir_restore_find(t->restore, key);
 		if (rs)
 			restore_source(t, s, rs, now_ns);
-		return s;
+		return t->recent = s;
 	}
 }
 

@@ -87,7 +87,10 @@ struct weir_seq_table {
 	struct weir_worker_counters *c;        /* the owner's block: the .def counters */
 	struct weir_line_counters *lines;      /* the owner's per-line figures, by weir_seq_line.id (NULL: none) */
 	const struct weir_restore *restore;    /* what the log says of sources seen before (NULL: none) */
+	struct weir_seq_source *recent;        /* the last weir_seq_source() found (NULL: none yet) */
 };
+#define WEIR_SEQ_FEW_SOURCES 16
+
 /* Source slots the table has for max_sources (a power of two above it). */
 uint32_t weir_seq_capacity(uint32_t max_sources);
 
@@ -118,6 +121,21 @@ weir_seq_prefetch(const struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_
  * table is full.  origin by pointer: read only on insertion. */
 struct weir_seq_source *weir_seq_source(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES],
 					const struct weir_seq_origin *origin, uint64_t now_ns);
+
+/* weir_seq_source(), where the table holds few sources the one it found
+ * last asked first: a feed's packets come in runs of one source (a session
+ * a feed is usual), and the hash and probe were 8% of a 1-event packet's
+ * time.  A source never leaves its slot, so a slot holding the key is that
+ * source's.  With many sources a run is rare and the test was a cost. */
+static inline struct weir_seq_source *
+weir_seq_source_recent(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES],
+		       const struct weir_seq_origin *origin, uint64_t now_ns)
+{
+	struct weir_seq_source *s = t->recent;
+	if (__builtin_expect(s && t->c->sources <= WEIR_SEQ_FEW_SOURCES && weir_source_key_eq(s->key, key), 0))
+		return s;
+	return weir_seq_source(t, key, origin, now_ns);
+}
 
 /* The source of key if tracked; NULL otherwise (none is made). */
 static inline struct weir_seq_source *
