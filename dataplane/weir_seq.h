@@ -89,8 +89,6 @@ struct weir_seq_table {
 	const struct weir_restore *restore;    /* what the log says of sources seen before (NULL: none) */
 	struct weir_seq_source *recent;        /* the last weir_seq_source() found (NULL: none yet) */
 };
-#define WEIR_SEQ_FEW_SOURCES 16
-
 /* Source slots the table has for max_sources (a power of two above it). */
 uint32_t weir_seq_capacity(uint32_t max_sources);
 
@@ -126,7 +124,8 @@ struct weir_seq_source *weir_seq_source(struct weir_seq_table *t, const uint8_t 
  * last asked first: a feed's packets come in runs of one source (a session
  * a feed is usual), and the hash and probe were 8% of a 1-event packet's
  * time.  A source never leaves its slot, so a slot holding the key is that
- * source's.  With many sources a run is rare and the test was a cost. */
+ * source's.  With many sources a run is rare: not asked. */
+#define WEIR_SEQ_FEW_SOURCES 16
 static inline struct weir_seq_source *
 weir_seq_source_recent(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES],
 		       const struct weir_seq_origin *origin, uint64_t now_ns)
