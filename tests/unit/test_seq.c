@@ -1008,6 +1008,31 @@ should_track_in_order_events_without_touching_the_report_figures(void **state)
 	destroy(f);
 }
 
+/* With few sources the one found last is asked first and the probe skipped
+ * (a decoy in its place shows which answered); with more than a few, never. */
+static void
+should_ask_the_source_found_last_first_only_while_few(void **state)
+{
+	struct fixture *f = make(64, 16, WEIR_SEQ_TABLE_FULL_DROP, 0);
+	const struct weir_seq_origin origin = { .topic = 1 };
+	struct weir_seq_source *a = src(f, "A"), decoy = *a;
+	assert_ptr_equal(f->t.recent, a);
+	f->t.recent = &decoy;
+	assert_ptr_equal(weir_seq_source_recent(&f->t, a->key, &origin, 0), &decoy);
+	struct weir_seq_source *b = src(f, "B");
+	f->t.recent = &decoy; /* another key: the table answers, and is asked first next */
+	assert_ptr_equal(weir_seq_source_recent(&f->t, b->key, &origin, 0), b);
+	assert_ptr_equal(f->t.recent, b);
+	for (unsigned i = 0; f->c.sources <= WEIR_SEQ_FEW_SOURCES; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "M%u", i);
+		assert_non_null(src(f, name));
+	}
+	f->t.recent = &decoy;
+	assert_ptr_equal(weir_seq_source_recent(&f->t, a->key, &origin, 0), a);
+	destroy(f);
+}
+
 int
 main(void)
 {
@@ -1048,6 +1073,7 @@ main(void)
 		cmocka_unit_test(should_count_a_lines_reordered_first_copy_as_arbitrated),
 		cmocka_unit_test(should_restore_past_a_damaged_batch_holing_only_its_events),
 		cmocka_unit_test(should_not_age_gaps_while_the_worker_waits_for_room),
+		cmocka_unit_test(should_ask_the_source_found_last_first_only_while_few),
 	};
 	return cmocka_run_group_tests_name("seq", tests, NULL, NULL);
 }
