@@ -18,6 +18,7 @@ enum weir_disposition {
 	WEIR_DISP_ACCEPTED,              /* decoded whole, its records committed (or none owed) */
 	WEIR_DISP_SECOND_COPY,           /* a feed line's whole second copy: accepted, nothing kept */
 	WEIR_DISP_RING_FULL,             /* good, dropped whole: no ring room */
+	WEIR_DISP_RING_FULL_AT_STOP,     /* the same, refused by a stopping worker (counted as ring full) */
 	WEIR_DISP_FILTERED,              /* not for weir: not IP/UDP, or no decoder on its port */
 	WEIR_DISP_NOT_JOINED,            /* filtered: a group the feed does not join */
 	WEIR_DISP_WRONG_SOURCE,          /* filtered: a source-specific group's packet from another sender */
@@ -42,7 +43,7 @@ weir_disposition_count(struct weir_worker_counters *c, unsigned d)
 	c->rx_packets++;
 	if (__builtin_expect(d <= WEIR_DISP_SECOND_COPY, 1)) {
 		c->accepted_packets++;
-	} else if (d == WEIR_DISP_RING_FULL) {
+	} else if (d <= WEIR_DISP_RING_FULL_AT_STOP) {
 		c->ring_full_packets++;
 	} else if (d >= WEIR_DISP_DEAD_LETTER) {
 		c->dead_letter_packets++;

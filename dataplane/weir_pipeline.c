@@ -305,7 +305,7 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 	}
 	if (end) {
 		if (!commit_end_of_session(pl, b->key, b->first_seq, src, d->topic, port, ln, now_ns))
-			return WEIR_DISP_RING_FULL;
+			return weir_pipeline_ring_full(pl);
 		pl->c.end_of_session++;
 		return WEIR_DISP_ACCEPTED;
 	}
@@ -333,7 +333,7 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 	return WEIR_DISP_ACCEPTED;
 ring_full:
 	pl->c.ring_full_messages += b->count;
-	return WEIR_DISP_RING_FULL;
+	return weir_pipeline_ring_full(pl);
 }
 
 static inline __attribute__((always_inline)) uint8_t

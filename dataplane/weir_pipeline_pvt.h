@@ -93,6 +93,15 @@ weir_pipeline_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 	return room;
 }
 
+/* A packet the ring had no room for: the stop's refusals apart from the
+ * rest (a packet too big ever to fit, before them), so the place below is
+ * the stop's own. */
+static inline uint8_t
+weir_pipeline_ring_full(const struct weir_pipeline *pl)
+{
+	return pl->refusing_at_stop ? WEIR_DISP_RING_FULL_AT_STOP : WEIR_DISP_RING_FULL;
+}
+
 /* The first packet a stop refused ring room, by its place among rx_packets
  * (from 1): every later one was refused too, never tracked, so the stopped
  * run's figures say exactly which packets it took in (the fault explorer's
@@ -103,7 +112,7 @@ weir_pipeline_note_stop_refusal(struct weir_pipeline *pl, const uint8_t *disp, u
 	if (__builtin_expect(!pl->refusing_at_stop, 1) || pl->c.stop_refused_at_rx)
 		return;
 	for (unsigned i = 0; i < n; i++)
-		if (disp[i] == WEIR_DISP_RING_FULL) {
+		if (disp[i] == WEIR_DISP_RING_FULL_AT_STOP) {
 			pl->c.stop_refused_at_rx = pl->c.rx_packets + i + 1;
 			return;
 		}

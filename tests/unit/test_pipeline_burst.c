@@ -228,13 +228,15 @@ should_write_the_same_in_the_plain_shape(void **state)
 /* A stop that refuses a packet ring room says which packet, by its place
  * among rx_packets: the fault explorer's oracle then knows exactly which
  * packets the stopped run never tracked (on A and B lines a refused packet
- * may be the other line's fill of a gap opened before it). */
+ * may be the other line's fill of a gap opened before it).  A packet too big
+ * ever to fit, refused before the stop's first in the same burst, is not
+ * taken for it. */
 static void
 should_say_from_which_packet_a_stop_refused_room(void **state)
 {
 	(void)state;
 	struct fixture *f = pipeline_fixture("set corelist 1\nlog dir /tmp/x\ndecoder moldudp64 udp-port 26400 topic itch\n"
-					     "sequence sources 128\nsequence gaps 4096\n", 64 * 1024);
+					     "sequence sources 128\nsequence gaps 4096\n", 16 * 1024);
 	f->pl.full_policy = WEIR_FULL_BACKPRESSURE;
 	static uint8_t frames[8][FRAME_MAX];
 	static struct weir_burst_in in;
@@ -247,17 +249,18 @@ should_say_from_which_packet_a_stop_refused_room(void **state)
 	while (weir_ring_free_bytes(&f->pl.ring, UINT64_MAX) > 2800) /* room for a 1-event packet, not 8 */
 		assert_non_null(weir_ring_reserve(&f->pl.ring, 64));
 	f->quit = true;
-	static const unsigned events[5] = { 1, 1, 8, 1, 1 };
-	for (unsigned i = 0, seq = 4; i < 5; seq += events[i], i++) {
+	/* 60 events want more than half this ring: never room, stop or none */
+	static const unsigned events[6] = { 1, 60, 1, 8, 1, 1 };
+	for (unsigned i = 0, seq = 4; i < 6; seq += events[i], i++) {
 		in.frame[i] = frames[i];
 		in.len[i] = in.wire_len[i] = mold_frame(frames[i], "S", seq, events[i], 0);
 	}
-	weir_pipeline_burst(&f->pl, &in, 5, 0, 2000);
-	assert_int_equal(f->pl.c.ring_full_packets, 3);
-	assert_int_equal(f->pl.c.stop_refused_at_rx, 3 + 3); /* the third of the second burst */
+	weir_pipeline_burst(&f->pl, &in, 6, 0, 2000);
+	assert_int_equal(f->pl.c.ring_full_packets, 4);
+	assert_int_equal(f->pl.c.stop_refused_at_rx, 3 + 4); /* the fourth of the second burst */
 	weir_pipeline_burst(&f->pl, &in, 1, 0, 3000);     /* refused too: the place stays the first's */
-	assert_int_equal(f->pl.c.stop_refused_at_rx, 6);
-	assert_int_equal(f->pl.c.rx_packets, 9);
+	assert_int_equal(f->pl.c.stop_refused_at_rx, 7);
+	assert_int_equal(f->pl.c.rx_packets, 10);
 	pipeline_fixture_free(f);
 }
 
