@@ -33,7 +33,8 @@ def summary(s):
     faults = ",".join(f"{f['what']}@{f['at']}" for f in s["faults"]) or "none"
     return (f"seed {s['seed']}: {s['mode']} {kind} {feed['messages']} msgs {feed['sessions']} sessions "
             f"edits={','.join(s['edits']) or '-'} fsync={s['config']['fsync']} seg={s['config']['segment']} "
-            f"faults={faults}{' replay' if s.get('replay') else ''}{' load' if s.get('load') else ''}")
+            f"faults={faults}{' replay' if s.get('replay') else ''}{' load' if s.get('load') else ''}"
+            f"{' 2workers' if s.get('workers', 1) == 2 else ''}")
 
 
 def run_one(s, keep=None):

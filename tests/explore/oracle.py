@@ -56,26 +56,30 @@ def capture_events(data):
 def not_yet_received(stopped_runs, work):
     """Writes, for weir-check --stopped-early, the events each stopped run had not taken in: what the
     capture carries only after the packets it took in (net_pcap replays it from the start, in order),
-    taken from the capture itself, not from weir.  A run took in its packets up to the one its stop
+    taken from the capture itself, not from weir.  A worker took in its packets up to the one its stop
     refused ring room (stop_refused_at_rx, its place among them): that one and every one after it were
     never tracked, so on A and B lines a refused packet that was the other line's fill of a gap one
-    line's loss had opened before it leaves that gap stated lost, and weir did not keep the event."""
-    header, recs = pcap_edit.read_pcap(os.path.join(work, "feed.pcap"))
-    events = [capture_events(data) for _, data in recs]
+    line's loss had opened before it leaves that gap stated lost, and weir did not keep the event.
+    Worker q's capture is feed.pcap (q 0) or feedQ.pcap: its RX queue's, whose order it takes in."""
+    captures = {}
     early = {}
     for path in stopped_runs:
         run = json.load(open(path))
-        (worker,) = run["workers"]  # one worker: its rx order is the capture's
-        taken = worker["rx_packets"]
-        if worker["stop_refused_at_rx"]:
-            taken = worker["stop_refused_at_rx"] - 1
-        got = {}
-        for e in events[:taken]:
-            if e:
-                got.setdefault(e[0], set()).update(e[1])
-        for e in events[taken:]:
-            if e:
-                early.setdefault(e[0], set()).update(set(e[1]) - got.get(e[0], set()))
+        for q, worker in enumerate(run["workers"]):
+            name = "feed.pcap" if q == 0 else f"feed{q}.pcap"
+            if name not in captures:
+                captures[name] = [capture_events(data) for _, data in pcap_edit.read_pcap(os.path.join(work, name))[1]]
+            events = captures[name]
+            taken = worker["rx_packets"]
+            if worker["stop_refused_at_rx"]:
+                taken = worker["stop_refused_at_rx"] - 1
+            got = {}
+            for e in events[:taken]:
+                if e:
+                    got.setdefault(e[0], set()).update(e[1])
+            for e in events[taken:]:
+                if e:
+                    early.setdefault(e[0], set()).update(set(e[1]) - got.get(e[0], set()))
     out = os.path.join(work, "stopped-early.json")
     with open(out, "w") as f:
         json.dump({"not_received": {s: sorted(v) for s, v in early.items()}}, f)

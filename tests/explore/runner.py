@@ -2,6 +2,7 @@
 weir-control, applies the live faults as the log grows, restarts what died, lets it finish, then applies
 the damage.  Every wait is bounded: a hang is a finding too.  What it saw goes to the oracle."""
 import glob
+import json
 import os
 import random
 import re
@@ -25,9 +26,9 @@ LINES = """feed itch line a port 0 group 239.1.1.1 udp-port 26400
 feed itch line b port 0 group 239.1.1.2 udp-port 26400
 feed itch window 5s
 """
-BODY = """set corelist 1
-port config all rxq 1
-ring size {ring}
+BODY = """set corelist {cores}
+port config all rxq {workers}
+{rss}ring size {ring}
 ring full-policy backpressure
 decoder moldudp64 udp-port 26400 topic itch
 {lines}sequence gap-timeout 30s
@@ -39,6 +40,20 @@ RUN_SECONDS = 150  # one schedule, live part; past it: a hang
 WORKER_CPU = "1"  # BODY's corelist: where a schedule's "load" runs
 
 
+def merged_manifest(parts):
+    """weir-gen's manifests of captures with sessions of their own as one: the sessions of all, and every
+    count summed (the expected figures, packets, messages)."""
+    def add(a, b):
+        return {k: add(v, b[k]) if isinstance(v, dict) else v + b[k] for k, v in a.items()}
+    m = dict(parts[0])
+    for p in parts[1:]:
+        m["sessions"] = m["sessions"] + p["sessions"]
+        m["expected"] = add(m["expected"], p["expected"])
+        m["packets"] += p["packets"]
+        m["messages"] += p["messages"]
+    return m
+
+
 class Finding(Exception):
     """A broken promise, said in one line."""
 
@@ -47,6 +62,7 @@ class Run:
     def __init__(self, schedule, workdir):
         self.s, self.dir = schedule, workdir
         self.rng = random.Random(schedule["seed"] ^ 0x5EED)
+        self.workers = schedule.get("workers", 1)  # schedules from before two workers have none
         # stopped_early: the figures of dataplane runs stopped mid-feed (they declared their open gaps lost)
         self.seen = {"dp_runs": [], "second_controls": [], "committed_back": [], "notes": [], "stopped_early": []}
         self.cp = None
@@ -55,22 +71,37 @@ class Run:
 
     # -- set-up
     def write_feed(self):
-        feed = dict(self.s["feed"])
+        """The capture (feed.pcap, feed.json); with two workers one a worker (feed1.pcap the second's,
+        its sessions numbered after the first's), and feed.json the two manifests as one."""
         self.pcap = os.path.join(self.dir, "feed.pcap")
         self.manifest = os.path.join(self.dir, "feed.json")
-        cmd = [GEN, "pcap", "--out", self.pcap, "--manifest", self.manifest]
-        for k, v in feed.items():
-            cmd += ["--" + k.replace("_", "-")] + ([] if v is True else [str(v)])
-        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+        self.pcaps = [self.pcap] + [os.path.join(self.dir, f"feed{q}.pcap") for q in range(1, self.workers)]
+        parts = []
+        for q, pcap in enumerate(self.pcaps):
+            feed = dict(self.s["feed"])
+            if self.workers > 1:
+                feed.update(seed=feed["seed"] + q, first_session=q * feed["sessions"])
+            parts.append(self.manifest if self.workers == 1 else os.path.join(self.dir, f"feed-q{q}.json"))
+            cmd = [GEN, "pcap", "--out", pcap, "--manifest", parts[-1]]
+            for k, v in feed.items():
+                cmd += ["--" + k.replace("_", "-")] + ([] if v is True else [str(v)])
+            subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+        if self.workers > 1:
+            with open(self.manifest, "w") as out:
+                json.dump(merged_manifest([json.load(open(p)) for p in parts]), out)
         if self.s["edits"]:
             self.seen["notes"].append(f"edits dropped {pcap_edit.edit(self.pcap, self.s['edits'], self.rng)}")
 
     def deploy(self):
         c = self.s["config"]
+        two = self.workers == 2  # net_pcap has no RSS: each rx_pcap a queue, each queue its worker's
         body = BODY.format(ring=c["ring"], fsync=c["fsync"], segment=c["segment"],
-                           lines=LINES if self.s["feed"].get("lines") else "")
-        self.d = Deployment(self.dir, f"x{self.s['seed'] % 100000}", f"--vdev=net_pcap0,rx_pcap={self.pcap}",
-                            body, no_huge=self.s["mode"] == "nohuge")
+                           lines=LINES if self.s["feed"].get("lines") else "", cores="0,1" if two else "1",
+                           workers=self.workers, rss="port config all rss none\n" if two else "")
+        eal = "--vdev=net_pcap0," + ",".join(f"rx_pcap={p}" for p in self.pcaps)
+        if two:  # the main lcore beside the first worker, on cpu 0: this machine has two
+            eal += " --lcores=2@0,0@0,1@1 --main-lcore=2"
+        self.d = Deployment(self.dir, f"x{self.s['seed'] % 100000}", eal, body, no_huge=self.s["mode"] == "nohuge")
         if any(f["what"] == "disk_full" for f in self.s["faults"]):
             self.log_on_tmpfs()
 
@@ -136,7 +167,7 @@ class Run:
         return total
 
     def wait_progress(self, share, deadline):
-        want = share * self.s["feed"]["messages"]
+        want = share * self.s["feed"]["messages"] * self.workers
         while time.time() < deadline and self.dp.poll() is None and self.committed() < want:
             time.sleep(0.02)
 

@@ -115,4 +115,7 @@ def pick(seed, open_defects=False):
     # fills and stops land mid-wait at other moments (the stop that refused a packet room and took the
     # next one showed only on a loaded machine).  Drawn last, for the same reason.
     s["load"] = rng.random() < 0.25
+    # Two workers, each with a capture of its own sessions on an RX queue of its own: two rings drained
+    # into one log, every fault above landing on both.  Drawn last, for the same reason.
+    s["workers"] = 2 if "lines" not in s["feed"] and rng.random() < 0.3 else 1
     return s

@@ -198,9 +198,11 @@ def test_rss_none_gives_each_queue_of_a_device_to_its_own_worker(deploy, tmp_pat
     """net_pcap has no RSS: with "rss udp" weir falls back to one queue.  With
     "rss none" the operator says the device keeps each source on one queue
     (here, one capture a queue): both queues are used, one worker each, and
-    each worker's counters are exactly its capture's manifest."""
+    each worker's counters are exactly its capture's manifest.  The second
+    capture numbers its sessions after the first's (weir-gen --first-session):
+    the log holds each worker's sessions, and no other, under their own names."""
     caps = [gen_pcap(str(tmp_path), name=f"q{q}", seed=11 + q, messages=20000, sessions=3, per_packet="1-4",
-                     malformed_rate=0.02, end_session=True) for q in (0, 1)]
+                     malformed_rate=0.02, end_session=True, first_session=3 * q) for q in (0, 1)]
     body = BODY.replace("set corelist 1", "set corelist 0,1").replace("rxq 1", "rxq 2") \
         + "port config all rss none\n"
     eal = f"--vdev=net_pcap0,rx_pcap={caps[0][0]},rx_pcap={caps[1][0]} --lcores=2@0,0@0,1@1 --main-lcore=2"
@@ -218,6 +220,12 @@ def test_rss_none_gives_each_queue_of_a_device_to_its_own_worker(deploy, tmp_pat
     t = stats["total"]
     assert sum(v["records_appended"] for v in ctl["topics"].values()) == \
         t["event_records"] + t["end_of_session"] + t["dead_letter_records"] + t["loss_records"]
+    logged = {}
+    for r in d.log_records("event"):
+        logged[r["source"]] = logged.get(r["source"], 0) + 1
+    want = {x["session"]: x["received"] for _, m in caps for x in load_json(m)["sessions"]}
+    assert sorted(want) == [f"S{i:04d}" for i in range(6)]
+    assert logged == want
 
 
 def test_rss_none_refuses_more_workers_than_the_device_has_queues(deploy, tmp_path):

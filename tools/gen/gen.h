@@ -26,6 +26,7 @@ struct gen_opts {
 	const char *out, *manifest;
 	uint64_t seed;
 	unsigned sessions;
+	unsigned first_session;      /* the first session's number (its name, its source id) */
 	uint64_t messages;
 	unsigned per_min, per_max;
 	unsigned payload_min, payload_max;

@@ -48,6 +48,8 @@ usage(FILE *f)
 		"                         TEXT needs one of #!%%&*+=@~); :drop: the rules under test drop them\n"
 		"  --seed N               PRNG seed (default 1)\n"
 		"  --sessions N           MoldUDP64 sessions (default 4, at most %d)\n"
+		"  --first-session K      number the sessions from K (S0000 is 0; weir frames: source 1000+K): two\n"
+		"                         captures with sessions of their own, one for each of two RX queues\n"
 		"  --messages N           messages in all (default 100000)\n"
 		"  --per-packet MIN[-MAX] messages per packet (default 1-8)\n"
 		"  --payload MIN[-MAX]    message bytes (default 8-64, at most 1024)\n"
@@ -209,6 +211,11 @@ parse_option(struct gen_opts *o, int c, const char *optarg)
 		o->udp_port = (uint16_t)v;
 		break;
 	case 'q': o->first_seq = strtoull(optarg, &end, 10); if (*end) return -1; break;
+	case 'S' + 128:
+		v = strtoul(optarg, &end, 10);
+		if (*end || v > 1000000) return -1;
+		o->first_session = (unsigned)v;
+		break;
 	case 'L': if (parse_rate(optarg, &o->loss_rate)) return -1; break;
 	case 'D': if (parse_rate(optarg, &o->duplicate_rate)) return -1; break;
 	case 'R': if (parse_rate(optarg, &o->reorder_rate)) return -1; break;
@@ -280,6 +287,7 @@ parse_options(int argc, char **argv, struct gen_opts *o)
 		{ "ipv6-rate", required_argument, NULL, '6' },    { "heartbeat-every", required_argument, NULL, 'H' },
 		{ "end-session", no_argument, NULL, 'E' },        { "udp-port", required_argument, NULL, 'u' },
 		{ "first-seq", required_argument, NULL, 'q' },    { "help", no_argument, NULL, 'h' },
+		{ "first-session", required_argument, NULL, 'S' + 128 },
 		{ "loss", required_argument, NULL, 'L' },         { "burst-loss", required_argument, NULL, 'B' },
 		{ "duplicate", required_argument, NULL, 'D' },    { "reorder", required_argument, NULL, 'R' },
 		{ "reorder-distance", required_argument, NULL, 'r' },

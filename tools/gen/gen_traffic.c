@@ -123,11 +123,11 @@ init_sessions(struct gen *g, uint64_t *quota)
 	uint64_t per_session = o->messages / o->sessions, extra = o->messages % o->sessions;
 	for (unsigned i = 0; i < o->sessions; i++) {
 		struct session *s = &g->s[i];
-		s->source_id = 1000 + i;
+		s->source_id = 1000 + o->first_session + i;
 		if (o->weir_framing)
 			snprintf(s->name, sizeof(s->name), "wf:%" PRIu64, s->source_id);
 		else
-			snprintf(s->name, sizeof(s->name), "S%04u", i);
+			snprintf(s->name, sizeof(s->name), "S%04u", o->first_session + i);
 		s->first_seq = s->next_seq = o->first_seq;
 		s->digest = EVP_MD_CTX_new();
 		if (s->digest == NULL || EVP_DigestInit_ex(s->digest, EVP_sha256(), NULL) != 1)
