@@ -37,7 +37,7 @@ log segment-size {segment}
 shutdown drain-timeout 4s
 """
 RUN_SECONDS = 150  # one schedule, live part; past it: a hang
-WORKER_CPU = "1"  # BODY's corelist: where a schedule's "load" runs
+WORKER_CPU = "1"  # the (second) worker's lcore in BODY's corelist: where a schedule's "load" runs
 
 
 def merged_manifest(parts):
