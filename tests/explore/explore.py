@@ -29,7 +29,7 @@ REGRESSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "regressi
 
 def summary(s):
     feed = s["feed"]
-    kind = "lines" if feed.get("lines") else "plain"
+    kind = ("lines" if feed.get("lines") else "plain") + (" frames" if feed.get("framing") == "weir" else "")
     faults = ",".join(f"{f['what']}@{f['at']}" for f in s["faults"]) or "none"
     return (f"seed {s['seed']}: {s['mode']} {kind} {feed['messages']} msgs {feed['sessions']} sessions "
             f"edits={','.join(s['edits']) or '-'} fsync={s['config']['fsync']} seg={s['config']['segment']} "

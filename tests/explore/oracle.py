@@ -40,17 +40,62 @@ def check_cmd(schedule, seen, log_dir, manifest):
     return cmd
 
 
+def ones_sum(b):
+    """The ones'-complement sum of b's 16-bit words (0xFFFF over bytes that hold their checksum)."""
+    b = bytes(b) + b"\0" * (len(b) % 2)
+    s = sum(struct.unpack(f">{len(b) // 2}H", b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return s
+
+
+def udp_payload(data):
+    """The UDP payload of a whole, well-formed IPv4/UDP frame (checksums right, lengths in the frame, not a
+    fragment), else None: weir-gen's malformed packets name a session's next numbers, never its events."""
+    if len(data) < 14 + 20 + 8 or data[12:14] != b"\x08\x00" or data[14] >> 4 != 4:
+        return None
+    ihl, total = (data[14] & 0x0F) * 4, struct.unpack_from(">H", data, 16)[0]
+    ip = data[14:14 + ihl]
+    if ihl < 20 or total < ihl + 8 or 14 + total > len(data) or ones_sum(ip) != 0xFFFF or data[23] != 17 \
+            or struct.unpack_from(">H", data, 20)[0] & 0x3FFF:
+        return None
+    udp = data[14 + ihl:14 + total]
+    ulen, csum = struct.unpack_from(">H", udp, 4)[0], struct.unpack_from(">H", udp, 6)[0]
+    if ulen < 8 or ulen > len(udp):
+        return None
+    pseudo = ip[12:20] + struct.pack(">HH", 17, ulen)
+    if csum and ones_sum(pseudo + udp[:ulen]) != 0xFFFF:
+        return None
+    return udp[8:ulen]
+
+
 def capture_events(data):
-    """(session, seqs) of the events a MoldUDP64 packet in IPv4/UDP carries, else None."""
-    if len(data) < 14 + 20 + 8 + 20 or data[12:14] != b"\x08\x00" or data[23] != 17:
+    """(session, seqs) of the events a whole MoldUDP64 packet or weir frame in IPv4/UDP carries, else None
+    (a weir frame's source named as weir-gen's manifest names it, wf:ID)."""
+    p = udp_payload(data)
+    if p is None:
         return None
-    m = 14 + (data[14] & 0x0F) * 4 + 8
-    if len(data) < m + 20:
+    if p[:4] == b"WEIR":
+        if len(p) < 24 or p[4] != 1 or p[5] & 0xFE:
+            return None
+        count, source_id, seq = struct.unpack_from(">HQQ", p, 6)
+        at, whole = 24, count and not p[5]
+        for _ in range(count if whole else 0):  # the explorer maps no frame topics: any but 0 is unknown
+            length, topic = struct.unpack_from(">HH", p, at) if at + 12 <= len(p) else (0, -1)
+            whole = whole and topic == 0
+            at += 12 + length
+        return (f"wf:{source_id}", range(seq, seq + count)) if whole and at == len(p) else None
+    if len(p) < 20:
         return None
-    seq, count = struct.unpack_from(">QH", data, m + 10)
+    seq, count = struct.unpack_from(">QH", p, 10)
     if count in (0, 0xFFFF):  # a heartbeat, an end of session
         return None
-    return data[m:m + 10].decode("ascii", "replace").rstrip(), range(seq, seq + count)
+    at = 20
+    for _ in range(count):
+        if at + 2 > len(p):
+            return None
+        at += 2 + struct.unpack_from(">H", p, at)[0]
+    return (p[:10].decode("ascii", "replace").rstrip(), range(seq, seq + count)) if at == len(p) else None
 
 
 def not_yet_received(stopped_runs, work):

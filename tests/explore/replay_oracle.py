@@ -25,14 +25,23 @@ def udp_payloads(path):
 
 
 def mold(payload):
-    """(session, first number, count, messages) of a MoldUDP64 packet."""
+    """(session, first number, whether it ends the session, messages) of a MoldUDP64 packet, or of a weir
+    frame (its source named wf:ID, as the log names it)."""
+    if payload[:4] == b"WEIR":
+        flags, count, source_id, seq = struct.unpack_from(">BHQQ", payload, 5)
+        msgs, at = [], 24
+        for _ in range(count):
+            n = struct.unpack_from(">H", payload, at)[0]
+            msgs.append(payload[at + 12:at + 12 + n])
+            at += 12 + n
+        return f"wf:{source_id}", seq, bool(flags & 1), msgs
     seq, count = struct.unpack_from(">QH", payload, 10)
     msgs, at = [], 20
     for _ in range(count if count not in (0, 0xFFFF) else 0):
         n = struct.unpack_from(">H", payload, at)[0]
         msgs.append(payload[at + 2:at + 2 + n])
         at += 2 + n
-    return payload[:10], seq, count, msgs
+    return payload[:10], seq, count == 0xFFFF, msgs
 
 
 def replay_checks(log_dir, work):
@@ -43,21 +52,22 @@ def replay_checks(log_dir, work):
     with weirlog.Reader(log_dir, "itch") as rd:
         entries = list(rd)
     want, ends = {}, sum(1 for e in entries if e.kind == "end_of_session")
-    for e in entries:
+    for e in entries:  # a session by its 10 bytes, a weir frame source by its name (its id is past them)
         if e.kind == "event":
-            want.setdefault(e.source_key[:10], []).append((e.seq, e.payload))
+            want.setdefault(e.source if e.source.startswith("wf:") else e.source_key[:10], []).append(
+                (e.seq, e.payload))
     if r.returncode == 4 and not want and not ends:
         return []  # nothing to replay, and it says so
     if r.returncode != 0:
         return [f"weir-replay send exited {r.returncode}: {(r.stdout + r.stderr)[-600:]}"]
     sent, sent_ends, packets = {}, 0, 0
     for payload in udp_payloads(out):
-        session, seq, count, msgs = mold(payload)
+        session, seq, ends, msgs = mold(payload)
         packets += 1
-        sent_ends += count == 0xFFFF
+        sent_ends += ends
         sent.setdefault(session, []).extend((seq + i, m) for i, m in enumerate(msgs))
     bad = []
-    for session in sorted(set(want) | set(sent)):
+    for session in sorted(set(want) | set(sent), key=repr):
         w, s = want.get(session, []), sent.get(session, [])
         if w != s:
             k = next((i for i, (a, b) in enumerate(zip(w, s)) if a != b), min(len(w), len(s)))

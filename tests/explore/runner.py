@@ -30,7 +30,7 @@ BODY = """set corelist {cores}
 port config all rxq {workers}
 {rss}ring size {ring}
 ring full-policy backpressure
-decoder moldudp64 udp-port 26400 topic itch
+decoder {decoder} udp-port 26400 topic itch
 {lines}sequence gap-timeout 30s
 log fsync {fsync}
 log segment-size {segment}
@@ -97,7 +97,8 @@ class Run:
         two = self.workers == 2  # net_pcap has no RSS: each rx_pcap a queue, each queue its worker's
         body = BODY.format(ring=c["ring"], fsync=c["fsync"], segment=c["segment"],
                            lines=LINES if self.s["feed"].get("lines") else "", cores="0,1" if two else "1",
-                           workers=self.workers, rss="port config all rss none\n" if two else "")
+                           workers=self.workers, rss="port config all rss none\n" if two else "",
+                           decoder="weirframe" if self.s["feed"].get("framing") == "weir" else "moldudp64")
         eal = "--vdev=net_pcap0," + ",".join(f"rx_pcap={p}" for p in self.pcaps)
         if two:  # the main lcore beside the first worker, on cpu 0: this machine has two
             eal += " --lcores=2@0,0@0,1@1 --main-lcore=2"

@@ -118,4 +118,8 @@ def pick(seed, open_defects=False):
     # Two workers, each with a capture of its own sessions on an RX queue of its own: two rings drained
     # into one log, every fault above landing on both.  Drawn last, for the same reason.
     s["workers"] = 2 if "lines" not in s["feed"] and rng.random() < 0.3 else 1
+    # weir frames instead of MoldUDP64 in a plain feed of five: the other decoder, its sources' own keys
+    # and ends, through the same faults.  Drawn last, for the same reason.
+    if "lines" not in s["feed"] and rng.random() < 0.2:
+        s["feed"]["framing"] = "weir"
     return s
