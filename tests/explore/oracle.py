@@ -36,7 +36,8 @@ def check_cmd(schedule, seen, log_dir, manifest):
     if schedule["edits"]:
         cmd.append("--reordered")
     if seen["stopped_early"]:
-        cmd += ["--stopped-early", not_yet_received(seen["stopped_early"], os.path.dirname(manifest))]
+        cmd += ["--stopped-early", not_yet_received(seen["stopped_early"], os.path.dirname(manifest),
+                                                    schedule["feed"].get("frame_topics", 0))]
     return cmd
 
 
@@ -69,9 +70,10 @@ def udp_payload(data):
     return udp[8:ulen]
 
 
-def capture_events(data):
+def capture_events(data, frame_topics=0):
     """(session, seqs) of the events a whole MoldUDP64 packet or weir frame in IPv4/UDP carries, else None
-    (a weir frame's source named as weir-gen's manifest names it, wf:ID)."""
+    (a weir frame's source named as weir-gen's manifest names it, wf:ID; its events' topics 0 to
+    frame_topics, the ones the run maps)."""
     p = udp_payload(data)
     if p is None:
         return None
@@ -80,9 +82,9 @@ def capture_events(data):
             return None
         count, source_id, seq = struct.unpack_from(">HQQ", p, 6)
         at, whole = 24, count and not p[5]
-        for _ in range(count if whole else 0):  # the explorer maps no frame topics: any but 0 is unknown
+        for _ in range(count if whole else 0):
             length, topic = struct.unpack_from(">HH", p, at) if at + 12 <= len(p) else (0, -1)
-            whole = whole and topic == 0
+            whole = whole and 0 <= topic <= frame_topics
             at += 12 + length
         return (f"wf:{source_id}", range(seq, seq + count)) if whole and at == len(p) else None
     if len(p) < 20:
@@ -98,7 +100,7 @@ def capture_events(data):
     return (p[:10].decode("ascii", "replace").rstrip(), range(seq, seq + count)) if at == len(p) else None
 
 
-def not_yet_received(stopped_runs, work):
+def not_yet_received(stopped_runs, work, frame_topics=0):
     """Writes, for weir-check --stopped-early, the events each stopped run had not taken in: what the
     capture carries only after the packets it took in (net_pcap replays it from the start, in order),
     taken from the capture itself, not from weir.  A worker took in its packets up to the one its stop
@@ -113,7 +115,8 @@ def not_yet_received(stopped_runs, work):
         for q, worker in enumerate(run["workers"]):
             name = "feed.pcap" if q == 0 else f"feed{q}.pcap"
             if name not in captures:
-                captures[name] = [capture_events(data) for _, data in pcap_edit.read_pcap(os.path.join(work, name))[1]]
+                _, recs = pcap_edit.read_pcap(os.path.join(work, name))
+                captures[name] = [capture_events(data, frame_topics) for _, data in recs]
             events = captures[name]
             taken = worker["rx_packets"]
             if worker["stop_refused_at_rx"]:

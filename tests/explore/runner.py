@@ -31,7 +31,7 @@ port config all rxq {workers}
 {rss}ring size {ring}
 ring full-policy backpressure
 decoder {decoder} udp-port 26400 topic itch
-{lines}sequence gap-timeout 30s
+{frame_topics}{lines}sequence gap-timeout 30s
 log fsync {fsync}
 log segment-size {segment}
 shutdown drain-timeout 4s
@@ -98,7 +98,9 @@ class Run:
         body = BODY.format(ring=c["ring"], fsync=c["fsync"], segment=c["segment"],
                            lines=LINES if self.s["feed"].get("lines") else "", cores="0,1" if two else "1",
                            workers=self.workers, rss="port config all rss none\n" if two else "",
-                           decoder="weirframe" if self.s["feed"].get("framing") == "weir" else "moldudp64")
+                           decoder="weirframe" if self.s["feed"].get("framing") == "weir" else "moldudp64",
+                           frame_topics="".join(f"frame-topic {t} t{t}\n"
+                                                for t in range(1, self.s["feed"].get("frame_topics", 0) + 1)))
         eal = "--vdev=net_pcap0," + ",".join(f"rx_pcap={p}" for p in self.pcaps)
         if two:  # the main lcore beside the first worker, on cpu 0: this machine has two
             eal += " --lcores=2@0,0@0,1@1 --main-lcore=2"

@@ -122,4 +122,6 @@ def pick(seed, open_defects=False):
     # and ends, through the same faults.  Drawn last, for the same reason.
     if "lines" not in s["feed"] and rng.random() < 0.2:
         s["feed"]["framing"] = "weir"
+        if rng.random() < 0.5:  # events of topics of their own (frame-topic): other topics' logs beside itch's
+            s["feed"]["frame_topics"] = 3
     return s
