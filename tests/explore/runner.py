@@ -42,13 +42,14 @@ WORKER_CPU = "1"  # the (second) worker's lcore in BODY's corelist: where a sche
 
 def merged_manifest(parts):
     """weir-gen's manifests of captures with sessions of their own as one: the sessions of all, and every
-    count summed (the expected figures, packets, messages)."""
+    count summed (the expected figures, each topic's events, packets, messages)."""
     def add(a, b):
         return {k: add(v, b[k]) if isinstance(v, dict) else v + b[k] for k, v in a.items()}
     m = dict(parts[0])
     for p in parts[1:]:
         m["sessions"] = m["sessions"] + p["sessions"]
         m["expected"] = add(m["expected"], p["expected"])
+        m["topic_events"] = add(m["topic_events"], p["topic_events"])
         m["packets"] += p["packets"]
         m["messages"] += p["messages"]
     return m
