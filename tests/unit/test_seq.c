@@ -562,6 +562,57 @@ should_restore_sources_from_a_log_directory(void **state)
 	rm_tmpdir(root);
 }
 
+/* One record of source name as worker wrote it at ring position pos, into
+ * an open topic, committed at once. */
+static void
+log_at(struct weir_log_topic *lt, const char *name, uint64_t seq, unsigned worker, uint64_t pos)
+{
+	struct weir_record rec = { .len_bytes = sizeof(rec), .kind = WEIR_REC_EVENT, .seq = seq };
+	memcpy(rec.source, name, strlen(name));
+	assert_int_equal(weir_log_topic_append(lt, worker, 1, pos, &rec), 0);
+	assert_int_equal(weir_log_topic_flush(lt), 0);
+	assert_int_equal(weir_log_topic_commit(lt, false), 0);
+}
+
+/* A source's events in two topics (a weir frame's topics): restored in the
+ * order its worker's ring gave them, not a topic at a time.  L's 1 is in t1,
+ * its 3 and 4 in itch: 2 is a gap open at the restart, which itch read first
+ * would not show.  In t1, worker 1's record was drained before worker 0's
+ * older one: two rings' positions do not compare (by position alone, L's 3
+ * would come first), so each worker's records are taken apart. */
+static void
+should_restore_a_source_whose_events_lie_in_several_topics_in_ring_order(void **state)
+{
+	char *root = make_tmpdir();
+	struct weir_log_topic itch, t1;
+	char err[256];
+	assert_int_equal(weir_log_topic_open(&itch, root, "itch", err, sizeof(err)), 0);
+	assert_int_equal(weir_log_topic_open(&t1, root, "t1", err, sizeof(err)), 0);
+	log_at(&t1, "M", 7, 1, 5000);
+	log_at(&t1, "L", 1, 0, 64);
+	log_at(&itch, "L", 3, 0, 192);
+	log_at(&itch, "L", 4, 0, 256);
+	log_at(&itch, "M", 8, 1, 5064);
+	weir_log_topic_close(&itch);
+	weir_log_topic_close(&t1);
+	static const char topics[3][32] = { "_deadletter", "itch", "t1" };
+	struct weir_restore r;
+	assert_int_equal(weir_restore_init(&r, 16), 0);
+	assert_int_equal(weir_restore_from_log(&r, root, topics, 3, UINT64_MAX, err, sizeof(err)), 0);
+	uint8_t key[WEIR_SOURCE_BYTES] = { 'L' };
+	const struct weir_restore_source *rs = weir_restore_find(&r, key);
+	assert_non_null(rs);
+	assert_int_equal(rs->next_seq, 5);
+	assert_int_equal(rs->n_holes, 1);
+	assert_int_equal(rs->holes[0].first, 2);
+	assert_int_equal(rs->holes[0].last, 2);
+	key[0] = 'M';
+	assert_int_equal(weir_restore_find(&r, key)->next_seq, 9);
+	assert_int_equal(r.records_read, 5);
+	weir_restore_free(&r);
+	rm_tmpdir(root);
+}
+
 /* Session names pile up in a log over days: the table holds them all. */
 static void
 should_restore_more_sources_than_its_first_size(void **state)
@@ -1044,6 +1095,7 @@ main(void)
 		cmocka_unit_test(should_restore_an_ended_session_and_take_its_restart),
 		cmocka_unit_test(should_restore_every_open_gap_however_many),
 		cmocka_unit_test(should_restore_sources_from_a_log_directory),
+		cmocka_unit_test(should_restore_a_source_whose_events_lie_in_several_topics_in_ring_order),
 		cmocka_unit_test(should_restore_more_sources_than_its_first_size),
 		cmocka_unit_test(should_read_only_the_newest_segments_a_bounded_window_covers),
 		cmocka_unit_test(should_refuse_a_table_without_room),
