@@ -62,9 +62,9 @@ def replay_checks(log_dir, work):
         return [f"weir-replay send exited {r.returncode}: {(r.stdout + r.stderr)[-600:]}"]
     sent, sent_ends, packets = {}, 0, 0
     for payload in udp_payloads(out):
-        session, seq, ends, msgs = mold(payload)
+        session, seq, is_end, msgs = mold(payload)
         packets += 1
-        sent_ends += ends
+        sent_ends += is_end
         sent.setdefault(session, []).extend((seq + i, m) for i, m in enumerate(msgs))
     bad = []
     for session in sorted(set(want) | set(sent), key=repr):
