@@ -34,7 +34,8 @@ def summary(s):
     return (f"seed {s['seed']}: {s['mode']} {kind} {feed['messages']} msgs {feed['sessions']} sessions "
             f"edits={','.join(s['edits']) or '-'} fsync={s['config']['fsync']} seg={s['config']['segment']} "
             f"faults={faults}{' replay' if s.get('replay') else ''}{' load' if s.get('load') else ''}"
-            f"{' 2workers' if s.get('workers', 1) == 2 else ''}")
+            f"{' 2workers' if s.get('workers', 1) == 2 else ''}{' vlan+v6' if feed.get('ipv6_rate') else ''}"
+            f"{' reorder-window' if s['config'].get('reorder_window') else ''}")
 
 
 def run_one(s, keep=None):

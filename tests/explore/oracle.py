@@ -51,21 +51,31 @@ def ones_sum(b):
 
 
 def udp_payload(data):
-    """The UDP payload of a whole, well-formed IPv4/UDP frame (checksums right, lengths in the frame, not a
-    fragment), else None: weir-gen's malformed packets name a session's next numbers, never its events."""
-    if len(data) < 14 + 20 + 8 or data[12:14] != b"\x08\x00" or data[14] >> 4 != 4:
+    """The UDP payload of a whole, well-formed UDP frame over IPv4 or IPv6, with or without an 802.1Q tag
+    (checksums right, lengths in the frame, not a fragment), else None: weir-gen's malformed packets name a
+    session's next numbers, never its events."""
+    l3 = 18 if data[12:14] == b"\x81\x00" else 14
+    kind = data[l3 - 2:l3]
+    if kind == b"\x86\xdd" and len(data) >= l3 + 48 and data[l3 + 6] == 17:  # no extension headers here
+        ip, plen = data[l3:l3 + 40], struct.unpack_from(">H", data, l3 + 4)[0]
+        udp, pseudo_addrs = data[l3 + 40:l3 + 40 + plen], ip[8:40]
+        if l3 + 40 + plen > len(data):
+            return None
+    elif kind == b"\x08\x00" and len(data) >= l3 + 28 and data[l3] >> 4 == 4:
+        ihl, total = (data[l3] & 0x0F) * 4, struct.unpack_from(">H", data, l3 + 2)[0]
+        ip = data[l3:l3 + ihl]
+        if ihl < 20 or total < ihl + 8 or l3 + total > len(data) or ones_sum(ip) != 0xFFFF or ip[9] != 17 \
+                or struct.unpack_from(">H", ip, 6)[0] & 0x3FFF:
+            return None
+        udp, pseudo_addrs = data[l3 + ihl:l3 + total], ip[12:20]
+    else:
         return None
-    ihl, total = (data[14] & 0x0F) * 4, struct.unpack_from(">H", data, 16)[0]
-    ip = data[14:14 + ihl]
-    if ihl < 20 or total < ihl + 8 or 14 + total > len(data) or ones_sum(ip) != 0xFFFF or data[23] != 17 \
-            or struct.unpack_from(">H", data, 20)[0] & 0x3FFF:
+    if len(udp) < 8:
         return None
-    udp = data[14 + ihl:14 + total]
     ulen, csum = struct.unpack_from(">H", udp, 4)[0], struct.unpack_from(">H", udp, 6)[0]
-    if ulen < 8 or ulen > len(udp):
+    if ulen < 8 or ulen > len(udp) or (csum == 0 and kind == b"\x86\xdd"):
         return None
-    pseudo = ip[12:20] + struct.pack(">HH", 17, ulen)
-    if csum and ones_sum(pseudo + udp[:ulen]) != 0xFFFF:
+    if csum and ones_sum(pseudo_addrs + struct.pack(">HH", 17, ulen) + udp[:ulen]) != 0xFFFF:
         return None
     return udp[8:ulen]
 

@@ -32,6 +32,7 @@ port config all rxq {workers}
 ring full-policy backpressure
 decoder {decoder} udp-port 26400 topic itch
 {frame_topics}{lines}sequence gap-timeout 30s
+sequence reorder-window {reorder} 5s
 log fsync {fsync}
 log segment-size {segment}
 shutdown drain-timeout 4s
@@ -96,7 +97,7 @@ class Run:
     def deploy(self):
         c = self.s["config"]
         two = self.workers == 2  # net_pcap has no RSS: each rx_pcap a queue, each queue its worker's
-        body = BODY.format(ring=c["ring"], fsync=c["fsync"], segment=c["segment"],
+        body = BODY.format(ring=c["ring"], fsync=c["fsync"], segment=c["segment"], reorder=c.get("reorder_window", 0),
                            lines=LINES if self.s["feed"].get("lines") else "", cores="0,1" if two else "1",
                            workers=self.workers, rss="port config all rss none\n" if two else "",
                            decoder="weirframe" if self.s["feed"].get("framing") == "weir" else "moldudp64",

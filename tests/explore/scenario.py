@@ -124,4 +124,9 @@ def pick(seed, open_defects=False):
         s["feed"]["framing"] = "weir"
         if rng.random() < 0.5:  # events of topics of their own (frame-topic): other topics' logs beside itch's
             s["feed"]["frame_topics"] = 3
+    # In a plain feed of five, VLAN tags and IPv6 among the packets (the parse's other paths); in a schedule
+    # of five, a reorder window holding events above a gap (what it holds at a stop or a kill).  Drawn last.
+    if "lines" not in s["feed"] and rng.random() < 0.2:
+        s["feed"].update(vlan_rate=0.1, ipv6_rate=0.1)
+    s["config"]["reorder_window"] = rng.choice([0, 0, 0, 0, 64])
     return s
