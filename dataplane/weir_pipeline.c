@@ -546,6 +546,11 @@ weir_pipeline_tick(struct weir_pipeline *pl, uint64_t now_ns)
 void
 weir_pipeline_stop(struct weir_pipeline *pl, uint64_t now_ns)
 {
+	/* What follows writes records nothing will bring again: they wait for
+	 * room (a reorder window of thousands of events overflowed a small ring
+	 * at once, and what it held was never written: explorer). */
+	if (pl->clock_ns && !pl->refusing_at_stop)
+		pl->stop_waits_until_ns = pl->clock_ns(pl->clock_ctx) + pl->stop_wait_ns;
 	weir_seq_flush(&pl->seq, now_ns);
 	if (pl->ro.max_events)
 		weir_reorder_stop(pl, now_ns); /* every gap is gone: everything held goes */

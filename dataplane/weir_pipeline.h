@@ -132,6 +132,8 @@ struct weir_pipeline {
 	bool udp_checksum_trust;
 	const volatile bool *quit;           /* ends a backpressure wait at shutdown */
 	bool refusing_at_stop;               /* the stop refused a packet room: every later one too */
+	uint64_t stop_wait_ns;               /* how long the stop's own records may wait for room (drain-timeout) */
+	uint64_t stop_waits_until_ns;        /* set by weir_pipeline_stop(): until then a stopping worker waits */
 	/* The shared block's backpressure_waiting, 1 for the whole of a wait: the
 	 * main lcore must not take a worker that waits for room for an idle one
 	 * (NULL: none). */

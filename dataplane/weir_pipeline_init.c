@@ -81,6 +81,7 @@ weir_pipeline_init(struct weir_pipeline *pl, const struct weir_config *cfg, unsi
 	pl->decoders = decoders;
 	pl->dead_letter_keep_bytes = cfg->dead_letter_keep_bytes;
 	pl->full_policy = cfg->full_policy;
+	pl->stop_wait_ns = cfg->drain_timeout_ns;
 	pl->key_by_sender = cfg->seq.key_by_sender;
 	pl->udp_checksum_trust = cfg->udp_checksum_trust;
 	pl->worker = worker;

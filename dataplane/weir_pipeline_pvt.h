@@ -52,6 +52,16 @@ weir_pipeline_fill_header(struct weir_record *r, uint16_t kind, uint16_t topic, 
  * filled it, flagged late (explorer seed 903079674).  Refused, they are not
  * tracked, and come in order when the feed is read again.
  */
+/* Whether a stopping worker gives up on room now: at once while packets
+ * still come (what it refuses is not tracked), but the stop's own records
+ * (the gaps' LOSS records, what a reorder window held) wait while
+ * weir-control drains, up to its drain timeout. */
+static inline bool
+weir_pipeline_stop_gives_up(struct weir_pipeline *pl)
+{
+	return !pl->stop_waits_until_ns || !pl->clock_ns || pl->clock_ns(pl->clock_ctx) >= pl->stop_waits_until_ns;
+}
+
 static inline bool
 weir_pipeline_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 {
@@ -61,7 +71,7 @@ weir_pipeline_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 		return true;
 	if (pl->full_policy == WEIR_FULL_DROP)
 		return false;
-	if (*pl->quit) {
+	if (*pl->quit && weir_pipeline_stop_gives_up(pl)) {
 		pl->refusing_at_stop = true;
 		return false;
 	}
@@ -75,7 +85,7 @@ weir_pipeline_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 	bool room = true;
 	weir_ring_publish(&pl->ring, now_ns); /* the consumer sees everything before the wait */
 	while (weir_ring_free_bytes(&pl->ring, want) < want) {
-		if (*pl->quit) {
+		if (*pl->quit && weir_pipeline_stop_gives_up(pl)) {
 			room = false;
 			pl->refusing_at_stop = true;
 			break;

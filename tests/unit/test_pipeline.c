@@ -547,6 +547,75 @@ expect_seqs(struct fixture *f, const char *want)
 	assert_string_equal(got, want);
 }
 
+/* weir-control's drain, seen from the worker's clock: each look at the
+ * clock drains the ring (or not) and moves time on by a millisecond. */
+struct drain_clock {
+	struct fixture *f;
+	uint64_t *ns;
+	bool drains;
+};
+
+static uint64_t
+drain_clock_ns(const void *ctx)
+{
+	const struct drain_clock *d = ctx;
+	const struct weir_record *recs[1];
+	if (d->drains)
+		drain_all(d->f, recs, 0);
+	return *d->ns += 1000000;
+}
+
+/* 30 events held above 10 gaps; the ring then nearly full, and the worker
+ * stopping.  Its stop writes the gaps' LOSS records and what the window held:
+ * with the drain making room, all of it (before, whatever did not fit at
+ * once was never written, nor stated: explorer); with no drain, it gives up
+ * after the drain timeout, not hanging. */
+static void
+stop_with_a_full_ring(struct fixture *f, bool drains)
+{
+	f->pl.full_policy = WEIR_FULL_BACKPRESSURE;
+	for (unsigned i = 0; i < 10; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "S%u", i);
+		feed_mold(f, name, 1, 1);
+		feed_mold(f, name, 3, 3);
+	}
+	assert_int_equal(f->pl.c.reorder_holding, 30);
+	const struct weir_record *recs[1];
+	weir_ring_publish(&f->pl.ring, 0);
+	drain_all(f, recs, 0);
+	while (weir_ring_free_bytes(&f->pl.ring, UINT64_MAX) > 2600)
+		assert_non_null(weir_ring_reserve(&f->pl.ring, 64));
+	uint64_t ns = 1000000000;
+	const struct drain_clock d = { .f = f, .ns = &ns, .drains = drains };
+	f->pl.clock_ns = drain_clock_ns;
+	f->pl.clock_ctx = &d;
+	f->quit = true;
+	weir_pipeline_stop(&f->pl, 2000000);
+	f->pl.clock_ns = NULL;
+}
+
+static void
+should_write_what_the_reorder_window_held_at_a_stop_while_the_drain_makes_room(void **state)
+{
+	struct fixture *f = *state;
+	stop_with_a_full_ring(f, true);
+	assert_int_equal(f->pl.c.reorder_holding, 0);
+	assert_int_equal(f->pl.c.event_records, 40);
+	assert_int_equal(f->pl.c.loss_records, 10);
+	assert_false(f->pl.refusing_at_stop);
+}
+
+static void
+should_give_up_on_room_at_a_stop_after_the_drain_timeout(void **state)
+{
+	struct fixture *f = *state;
+	stop_with_a_full_ring(f, false);
+	assert_true(f->pl.refusing_at_stop);
+	assert_true(f->pl.c.reorder_holding > 0);
+	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
+}
+
 static void
 should_release_held_events_in_order_once_the_gap_fills(void **state)
 {
@@ -1080,6 +1149,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_route_weir_frame_events_by_topic_with_event_time_and_track_them, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_route_and_time_a_continuing_frames_events_as_the_first_ones, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_release_held_events_in_order_once_the_gap_fills, setup_reorder, teardown),
+		cmocka_unit_test_setup_teardown(should_write_what_the_reorder_window_held_at_a_stop_while_the_drain_makes_room,
+						setup_reorder, teardown),
+		cmocka_unit_test_setup_teardown(should_give_up_on_room_at_a_stop_after_the_drain_timeout, setup_reorder,
+						teardown),
 		cmocka_unit_test_setup_teardown(should_release_what_a_full_window_holds_and_hold_on_above_the_gap, setup_reorder, teardown),
 		cmocka_unit_test_setup_teardown(should_release_after_the_time_bound_and_after_a_lost_gap, setup_reorder, teardown),
 		cmocka_unit_test_setup_teardown(should_tell_two_senders_of_one_session_name_apart_only_when_keyed_by_sender, setup, teardown),
