@@ -40,18 +40,6 @@ weir_pipeline_fill_header(struct weir_record *r, uint16_t kind, uint16_t topic, 
 	r->event_time_ns = 0;
 }
 
-/*
- * Room for need bytes of records.  Under backpressure the worker shows the
- * consumer what is done and waits (the RX queue fills meanwhile and the NIC
- * counts what it misses); false when the policy is drop, the worker is
- * stopping, or need could never fit: the caller counts the drop.  A stop
- * that refuses room is remembered: every later packet is refused too, though
- * a smaller one might fit (sequence_and_commit).  Taken after the refused
- * one, it would leave that packet's events a hole of its source, which the
- * stop's LOSS records may have no room left to state; the restarted run then
- * filled it, flagged late (explorer seed 903079674).  Refused, they are not
- * tracked, and come in order when the feed is read again.
- */
 /* Whether a stopping worker gives up on room now: at once while packets
  * still come (what it refuses is not tracked), but the stop's own records
  * (the gaps' LOSS records, what a reorder window held) wait while
@@ -62,6 +50,19 @@ weir_pipeline_stop_gives_up(struct weir_pipeline *pl)
 	return !pl->stop_waits_until_ns || !pl->clock_ns || pl->clock_ns(pl->clock_ctx) >= pl->stop_waits_until_ns;
 }
 
+/*
+ * Room for need bytes of records.  Under backpressure the worker shows the
+ * consumer what is done and waits (the RX queue fills meanwhile and the NIC
+ * counts what it misses); false when the policy is drop, the worker is
+ * stopping (its stop's own records wait a while: above), or need could
+ * never fit: the caller counts the drop.  A stop that refuses room is
+ * remembered: every later packet is refused too, though a smaller one
+ * might fit (sequence_and_commit).  Taken after the refused
+ * one, it would leave that packet's events a hole of its source, which the
+ * stop's LOSS records may have no room left to state; the restarted run then
+ * filled it, flagged late (explorer seed 903079674).  Refused, they are not
+ * tracked, and come in order when the feed is read again.
+ */
 static inline bool
 weir_pipeline_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 {
