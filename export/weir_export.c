@@ -12,6 +12,9 @@
 
 #define BACKOFF_MIN_NS 200000000ull    /* after an aborted transaction: 0.2 s, doubling */
 #define BACKOFF_MAX_NS 10000000000ull  /* to 10 s */
+/* A commit's outcome is asked for a second at a time: while Kafka is away
+ * the lag gauges still follow the log, and a stop is heard. */
+#define COMMIT_ASK_MS 1000
 
 static void
 on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -209,38 +212,87 @@ rewind_to_committed(struct weir_exporter *x, uint64_t now_ns)
 	weir_sw_add(&x->aborts, 1);
 }
 
-/* Commits the open transaction with its positions; -1 fatal. */
+/* The lag gauges from each reader's committed point as last read (a
+ * refresh reads them again first). */
+static void
+update_lag(struct weir_exporter *x, uint64_t now_ns, bool refresh)
+{
+	for (unsigned i = 0; i < x->n; i++) {
+		struct weir_export_topic_state *t = &x->t[i];
+		if (refresh)
+			(void)weir_log_reader_refresh(t->r); /* unread, it keeps the end it had */
+		uint64_t end = weir_log_reader_committed(t->r);
+		weir_sw_set(&t->lag_records, end > t->committed && end != UINT64_MAX ? end - t->committed : 0);
+		if (now_ns >= x->lag_bytes_at_ns) /* stats the segments: once a second */
+			weir_sw_set(&t->lag_bytes, weir_log_reader_bytes_behind(t->r));
+	}
+	if (now_ns >= x->lag_bytes_at_ns)
+		x->lag_bytes_at_ns = now_ns + 1000000000ull;
+}
+
+/* Ends the open transaction unshipped, asking a second at a time until
+ * Kafka answers (the records of an outage longer than the transaction
+ * timeout expire, and only an abort lets the next transaction begin) or a
+ * stop; -1 fatal. */
+static int
+abort_txn(struct weir_exporter *x, char *err, size_t errlen)
+{
+	rd_kafka_error_t *e;
+	while ((e = rd_kafka_abort_transaction(x->rk, COMMIT_ASK_MS)) != NULL) {
+		bool again = rd_kafka_error_is_retriable(e);
+		bool fatal = false;
+		if (again)
+			weir_export_count_error(x, rd_kafka_error_code(e));
+		else
+			fatal = txn_error(x, "abort_transaction", e, err, errlen);
+		rd_kafka_error_destroy(e);
+		if (fatal)
+			return -1;
+		if (!again || (x->stop && *x->stop))
+			return 0;
+		update_lag(x, weir_monotonic_ns(), true);
+	}
+	return 0;
+}
+
+/* Commits the open transaction with its positions; -1 fatal.  Told to stop
+ * while Kafka has not answered, it leaves the transaction as it is: the next
+ * run's producer id ends it, and that run goes on from the positions Kafka
+ * holds, so nothing is lost or repeated. */
 static int
 commit(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < x->n; i++)
 		if (x->t[i].pending != x->t[i].committed && produce_position(x, &x->t[i]) != 0) {
-			rd_kafka_error_t *e = rd_kafka_abort_transaction(x->rk, 60000);
-			if (e)
-				rd_kafka_error_destroy(e);
+			if (abort_txn(x, err, errlen) != 0)
+				return -1;
 			rewind_to_committed(x, now_ns);
 			return 0;
 		}
 	uint64_t t0 = weir_monotonic_ns();
 	rd_kafka_error_t *e;
-	while ((e = rd_kafka_commit_transaction(x->rk, 10000)) != NULL) {
-		bool fatal = txn_error(x, "commit_transaction", e, err, errlen);
+	while ((e = rd_kafka_commit_transaction(x->rk, COMMIT_ASK_MS)) != NULL) {
 		bool retry = rd_kafka_error_is_retriable(e), abort = rd_kafka_error_txn_requires_abort(e);
+		bool again = retry && rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT;
+		bool fatal = false;
+		if (again && !__atomic_load_n(&x->kafka_up, __ATOMIC_RELAXED))
+			weir_export_count_error(x, rd_kafka_error_code(e)); /* said once an outage, not each second */
+		else
+			fatal = txn_error(x, "commit_transaction", e, err, errlen);
 		rd_kafka_error_destroy(e);
 		__atomic_store_n(&x->kafka_up, 0, __ATOMIC_RELAXED);
 		if (fatal)
 			return -1;
-		if (retry)
-			continue; /* the outcome is not known yet: ask again */
-		if (abort) {
-			e = rd_kafka_abort_transaction(x->rk, 60000);
-			if (e && txn_error(x, "abort_transaction", e, err, errlen)) {
-				rd_kafka_error_destroy(e);
-				return -1;
-			}
-			if (e)
-				rd_kafka_error_destroy(e);
+		if (retry && x->stop && *x->stop) {
+			x->unanswered = true;
+			return 0;
 		}
+		if (retry) { /* the outcome is not known yet: ask again */
+			update_lag(x, weir_monotonic_ns(), true);
+			continue;
+		}
+		if (abort && abort_txn(x, err, errlen) != 0)
+			return -1;
 		rewind_to_committed(x, weir_monotonic_ns());
 		return 0;
 	}
@@ -333,20 +385,6 @@ read_topic(struct weir_exporter *x, struct weir_export_topic_state *t, unsigned 
 	return produced;
 }
 
-static void
-update_lag(struct weir_exporter *x, uint64_t now_ns)
-{
-	for (unsigned i = 0; i < x->n; i++) {
-		struct weir_export_topic_state *t = &x->t[i];
-		uint64_t end = weir_log_reader_committed(t->r);
-		weir_sw_set(&t->lag_records, end > t->committed && end != UINT64_MAX ? end - t->committed : 0);
-		if (now_ns >= x->lag_bytes_at_ns) /* stats the segments: once a second */
-			weir_sw_set(&t->lag_bytes, weir_log_reader_bytes_behind(t->r));
-	}
-	if (now_ns >= x->lag_bytes_at_ns)
-		x->lag_bytes_at_ns = now_ns + 1000000000ull;
-}
-
 /* The topics in turns of an equal share of the batch, the front one
  * changing each round, until the transaction is full or nothing is left: a
  * backlog on one topic never starves another.  The records produced, -1
@@ -364,9 +402,8 @@ read_round(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
 			if (rc == -1)
 				return -1;
 			if (rc == -2) { /* a produce the client refused: the transaction cannot stand */
-				rd_kafka_error_t *e = rd_kafka_abort_transaction(x->rk, 60000);
-				if (e)
-					rd_kafka_error_destroy(e);
+				if (abort_txn(x, err, errlen) != 0)
+					return -1;
 				rewind_to_committed(x, now_ns);
 				return -2;
 			}
@@ -384,7 +421,7 @@ weir_export_step(struct weir_exporter *x, uint64_t now_ns, char *err, size_t err
 	rd_kafka_poll(x->rk, 0);
 	if (now_ns < x->retry_at_ns)
 		return 0;
-	update_lag(x, now_ns); /* before a commit that may wait for an absent Kafka */
+	update_lag(x, now_ns, false); /* before a commit that may wait for an absent Kafka */
 	int produced = read_round(x, now_ns, err, errlen);
 	if (produced < 0)
 		return produced == -1 ? -1 : 0;
@@ -393,7 +430,7 @@ weir_export_step(struct weir_exporter *x, uint64_t now_ns, char *err, size_t err
 			  now - x->txn_start_ns >= x->cfg->exp.commit_interval_ns) &&
 	    commit(x, now_ns, err, errlen) != 0)
 		return -1;
-	update_lag(x, now_ns);
+	update_lag(x, now_ns, false);
 	return produced;
 }
 
@@ -419,7 +456,14 @@ weir_export_caught_up(struct weir_exporter *x)
 int
 weir_export_flush(struct weir_exporter *x, char *err, size_t errlen)
 {
-	return x->in_txn ? commit(x, weir_monotonic_ns(), err, errlen) : 0;
+	if (x->in_txn && !x->unanswered && commit(x, weir_monotonic_ns(), err, errlen) != 0)
+		return -1;
+	if (x->in_txn && x->unanswered)
+		fprintf(stderr,
+			"weir-export: stopped with a transaction of %u records not known to be committed (Kafka did not answer): "
+			"the next run ends it and goes on from the positions Kafka holds\n",
+			x->txn_records);
+	return 0;
 }
 
 void
@@ -428,7 +472,8 @@ weir_export_close(struct weir_exporter *x)
 	for (unsigned i = 0; i < x->n; i++)
 		weir_log_reader_close(x->t[i].r);
 	if (x->rk) {
-		rd_kafka_flush(x->rk, 10000);
+		if (!x->unanswered) /* Kafka away: its records would wait out the flush for nothing */
+			rd_kafka_flush(x->rk, 10000);
 		rd_kafka_destroy(x->rk);
 	}
 	x->rk = NULL;

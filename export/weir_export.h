@@ -48,6 +48,7 @@ struct weir_exporter {
 	unsigned n;
 	struct weir_export_topic_state t[WEIR_MAX_TOPICS];
 	bool in_txn;
+	bool unanswered;              /* stopped while Kafka had not answered the commit */
 	uint64_t txn_start_ns;
 	unsigned txn_records;
 	uint64_t backoff_ns, retry_at_ns;

@@ -79,6 +79,9 @@ int weir_log_reader_wait(struct weir_log_reader *r, int timeout_ms);
 
 uint64_t weir_log_reader_position(const struct weir_log_reader *r); /* the next entry's offset */
 uint64_t weir_log_reader_committed(const struct weir_log_reader *r); /* one past the last committed */
+/* Reads the committed point again now, not waiting (a follower's lag while
+ * it is not reading): 0, or -1 when the checkpoint cannot be read. */
+int weir_log_reader_refresh(struct weir_log_reader *r);
 /* The first retained offset and, when known, its entry's rx time (0 otherwise). */
 uint64_t weir_log_reader_first(struct weir_log_reader *r);
 /* The first offset of the topic's newest segment, the one being written

@@ -20,6 +20,12 @@ weir_log_reader_committed(const struct weir_log_reader *r)
 	return r->committed;
 }
 
+int
+weir_log_reader_refresh(struct weir_log_reader *r)
+{
+	return weir_log_reader_read_committed(r);
+}
+
 const char *
 weir_log_reader_error(const struct weir_log_reader *r)
 {

@@ -163,6 +163,66 @@ def test_an_unreachable_kafka_holds_up_neither_ingest_nor_retention_and_the_lag_
     print(kafka_check(d, k, manifest))
 
 
+def wait_metric(port, name, want, seconds):
+    deadline = time.time() + seconds
+    while metric(port, name) != want and time.time() < deadline:
+        time.sleep(0.1)
+    return metric(port, name)
+
+
+def test_an_outage_longer_than_a_transaction_keeps_the_lag_true_and_ships_everything_once_kafka_is_back(
+        deploy, kafka, tmp_path):
+    """The commit that waits for an absent Kafka is asked again each second: meanwhile the lag gauge follows the
+    log (it froze at what the first step saw), and an outage three transaction timeouts long (the open one's
+    records expire, the transaction must be aborted while Kafka is still away) ends with every record once."""
+    k = kafka(1)
+    pcap, manifest = gen_pcap(str(tmp_path), seed=61, messages=60000, sessions=4)
+    port = free_port()
+    d = deploy("export-long", f"--vdev=net_pcap0,rx_pcap={pcap}",
+               BODY + export_lines(k.bootstrap, port, "export kafka set transaction.timeout.ms 5000\n"))
+    ex = export_then_lose_kafka(d, k, port)
+    dp, cp = ingest(d)
+    assert dp.wait(timeout=120) == 0 and cp.wait(timeout=60) == 0, d.output("control")
+    total = committed(d.log_dir, "itch")
+    assert wait_metric(port, "weir_export_lag_records", total, 5) == total, d.output("export")
+    assert metric(port, "weir_export_kafka_up") == 0
+    time.sleep(15)  # three transaction timeouts
+    assert metric(port, "weir_export_lag_records") == total and ex.poll() is None, d.output("export")
+    k.node("restart", 1)
+    assert wait_metric(port, "weir_export_lag_records", 0, 120) == 0, d.output("export")
+    assert metric(port, "weir_export_records_total") == total and metric(port, "weir_export_kafka_up") == 1
+    # the scenario is the one named: the open transaction's records expired and it was aborted
+    assert metric(port, "weir_export_transaction_aborts_total") >= 1
+    assert metric(port, 'weir_export_errors_total{code="_MSG_TIMED_OUT"}') > 0
+    ex.send_signal(signal.SIGTERM)
+    assert ex.wait(timeout=60) == 0, d.output("export")
+    print(kafka_check(d, k, manifest))
+
+
+def test_a_stop_during_an_outage_ends_promptly_and_the_next_run_ships_everything_once(deploy, kafka, tmp_path):
+    """SIGTERM while a commit waits for an absent Kafka: weir-export stops within seconds (it asked again
+    forever; then its unsent records waited out a 10 s flush), saying the open transaction was not known committed; the next run, Kafka back, ships all once."""
+    k = kafka(1)
+    pcap, manifest = gen_pcap(str(tmp_path), seed=67, messages=30000, sessions=3)
+    port = free_port()
+    d = deploy("export-stop", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY + export_lines(k.bootstrap, port))
+    ex = export_then_lose_kafka(d, k, port)
+    dp, cp = ingest(d)
+    assert dp.wait(timeout=120) == 0 and cp.wait(timeout=60) == 0, d.output("control")
+    total = committed(d.log_dir, "itch")
+    assert wait_metric(port, "weir_export_lag_records", total, 5) == total, d.output("export")
+    t0 = time.time()
+    ex.send_signal(signal.SIGTERM)
+    assert ex.wait(timeout=60) == 0, d.output("export")
+    stopped = time.time() - t0
+    assert stopped < 5, (stopped, d.output("export"))
+    assert "not known to be committed" in d.output("export")
+    k.node("restart", 1)
+    finish_export(d)
+    print(f"stopped in {stopped:.1f} s during the outage\n" + d.output("export")[-600:])
+    print(kafka_check(d, k, manifest))
+
+
 def test_a_broker_killed_in_a_three_broker_cluster_loses_and_repeats_nothing(deploy, kafka, tmp_path):
     k = kafka(3)
     pcap, manifest = gen_pcap(str(tmp_path), seed=53, messages=150000, sessions=6)
