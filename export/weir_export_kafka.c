@@ -11,8 +11,10 @@
 
 /* librdkafka's log in weir's words: what a restart always brings (the
  * brokers still fencing and aborting the predecessor's transaction: GETPID
- * until they are done) said once, plainly; every other warning and error
- * kept, with weir's prefix. */
+ * until they are done) said once, plainly; the positions consumer's word
+ * that it ignores a producer property (it takes the operator's settings for
+ * their TLS and SASL) left out; every other warning and error kept, with
+ * weir's prefix. */
 static void
 log_line(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
@@ -24,6 +26,8 @@ log_line(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 					"and aborting it, as a restart must): waiting for a producer id\n");
 		return;
 	}
+	if (strcmp(fac, "CONFWARN") == 0 && strstr(buf, "is a producer property and will be ignored by this consumer"))
+		return;
 	fprintf(stderr, "weir-export: kafka %s (%s): %s\n", level <= 3 ? "error" : level == 4 ? "warning" : "note", fac,
 		buf);
 }

@@ -194,6 +194,8 @@ def test_an_outage_longer_than_a_transaction_keeps_the_lag_true_and_ships_everyt
     # the scenario is the one named: the open transaction's records expired and it was aborted
     assert metric(port, "weir_export_transaction_aborts_total") >= 1
     assert metric(port, 'weir_export_errors_total{code="_MSG_TIMED_OUT"}') > 0
+    # the positions consumer takes the operator's settings too, and does not say each producer one is not its
+    assert "producer property" not in d.output("export")
     ex.send_signal(signal.SIGTERM)
     assert ex.wait(timeout=60) == 0, d.output("export")
     print(kafka_check(d, k, manifest))
