@@ -85,6 +85,7 @@ struct session {
 	uint64_t *msg_off;           /* by sequence - first_seq */
 	uint16_t *msg_len;
 	uint64_t *dropped;           /* sequences a drop plant went into, delivered ones */
+	uint8_t *drop_bits;          /* the same, a bit per sequence (NULL: no plants) */
 	uint64_t n_dropped, cap_dropped;
 	uint8_t *lost_line[2];       /* lines 2: bit per sequence lost on line a, on line b */
 };
@@ -103,6 +104,7 @@ struct pending {
 
 struct truth {
 	uint64_t in_order, ahead, late_fills, duplicates, gaps_opened, events_missing;
+	uint64_t late_fills_dropped; /* of late_fills, those a drop plant went into: never in the log */
 	uint64_t messages;           /* in every data packet delivered, repeats included */
 	uint64_t lost_packets;
 	uint64_t delayed_packets;

@@ -139,6 +139,8 @@ init_sessions(struct gen *g, uint64_t *quota)
 		g->s[i].forgotten = calloc(quota[i] / 8 + 2, 1);
 		if (g->s[i].received == NULL || g->s[i].forgotten == NULL)
 			return -1;
+		if (o->n_plants && (g->s[i].drop_bits = calloc(quota[i] / 8 + 2, 1)) == NULL)
+			return -1;
 		if (o->serving) {
 			g->s[i].msg_off = calloc(quota[i] + 1, sizeof(uint64_t));
 			g->s[i].msg_len = calloc(quota[i] + 1, sizeof(uint16_t));

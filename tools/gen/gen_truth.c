@@ -76,6 +76,8 @@ gen_truth_events(struct gen *g, struct session *s, uint64_t seq, unsigned n)
 			s->seen_next = q + 1;
 		} else {
 			g->t.late_fills++;
+			if (s->drop_bits && (s->drop_bits[bit / 8] & (1u << (bit % 8))))
+				g->t.late_fills_dropped++; /* its plant marked it when it was digested, before it went */
 		}
 		s->received[bit / 8] |= (uint8_t)(1u << (bit % 8));
 		s->delivered_events++;
@@ -123,6 +125,7 @@ expect_event(struct gen *g, struct session *s, uint64_t seq, const uint8_t *msg,
 					exit(1);
 			}
 			s->dropped[s->n_dropped++] = seq;
+			s->drop_bits[(seq - s->first_seq) / 8] |= (uint8_t)(1u << ((seq - s->first_seq) % 8));
 			return;
 		}
 	}
@@ -251,7 +254,8 @@ gen_write_manifest(struct gen *g, FILE *f)
 			t->events_missing - t->late_fills);
 	}
 	if (o->n_plants)
-		fprintf(f, "    \"rule_drops\": %" PRIu64 ",\n", rule_dropped);
+		fprintf(f, "    \"rule_drops\": %" PRIu64 ",\n    \"rule_dropped_late_fills\": %" PRIu64 ",\n", rule_dropped,
+			o->lines == 2 ? 0 : t->late_fills_dropped);
 	fprintf(f, "    \"dead_letter\": {");
 	for (unsigned r = 1; r < WEIR_DL_MAX; r++)
 		fprintf(f, "%s\"%s\": %" PRIu64, r > 1 ? ", " : "", weir_dead_letter_names[r], g->dead_by_reason[r]);
