@@ -1,12 +1,14 @@
 """What must hold after a schedule, whatever happened, checked against oracles weir does not write where
 there are some (the generator's manifest, a brute-force pass over the log):
 every event once in the log or stated, no offset reused, the committed point never going back, seeks
-landing where a brute-force pass does, each dataplane run's accounting identity, a second weir-control refused, and damage refused by name (a reader
-never crashes on it) or, for an index, never trusted."""
+landing where a brute-force pass does, each dataplane run's accounting identity, a second weir-control refused, each
+event's rules as Python's re finds them, and damage refused by name (a reader never crashes on it) or, for an index,
+never trusted."""
 import glob
 import json
 import os
 import random
+import re
 import struct
 import subprocess
 import sys
@@ -155,6 +157,50 @@ def run_checks(schedule, seen, log_dir, manifest):
         bad.append(f"weir-check exited {c.returncode}: {(c.stdout + c.stderr)[-900:]}")
     bad += check_runs(schedule, seen)
     bad += seeks_agree(log_dir, schedule["seed"])
+    bad += rules_agree(schedule, log_dir)
+    return bad
+
+
+def rules_matched(rules, decoder, payload):
+    """The ids of the rules an event's payload matches, in file order, by Python's re (not Hyperscan)."""
+    out = []
+    for r in rules:
+        if r.get("decoder", decoder) != decoder:
+            continue
+        if re.search(r["expr"].encode(), payload, re.IGNORECASE if r["flags"] == "caseless" else 0):
+            out.append(r)
+    return out
+
+
+def rules_agree(schedule, log_dir):
+    """Each event in the log carries the rules Python's re says its payload matches (up to 8, in file
+    order); it is in topic alerts exactly when a route rule matched; none a drop rule matches is there."""
+    if not schedule.get("rules") or not os.path.isdir(log_dir):
+        return []
+    rules = schedule["rules"]["rules"]
+    decoder = "weirframe" if schedule["feed"].get("framing") == "weir" else "moldudp64"
+    bad, checked = [], 0
+    for topic in weirlog.topics(log_dir):
+        if topic == "_deadletter" or not os.path.isfile(os.path.join(log_dir, topic, "committed")):
+            continue
+        with weirlog.Reader(log_dir, topic) as r:
+            for e in r:
+                if e.kind != "event":
+                    continue
+                checked += 1
+                m = rules_matched(rules, decoder, e.payload)
+                want = tuple(x["id"] for x in m)[:8]
+                routed = any(x["action"].startswith("route:") for x in m)
+                if any(x["action"] == "drop" for x in m):
+                    bad.append(f"rules: {e.source} {e.seq} (topic {topic}) matches a drop rule, yet is in the log")
+                elif e.rules != want:
+                    bad.append(f"rules: {e.source} {e.seq} (topic {topic}) carries rules {list(e.rules)}, "
+                               f"Python's re finds {list(want)} in {e.payload!r}")
+                elif routed != (topic == "alerts"):
+                    bad.append(f"rules: {e.source} {e.seq} is in topic {topic}, though "
+                               f"{'a' if routed else 'no'} route rule matched it")
+                if len(bad) >= 3:
+                    return bad
     return bad
 
 

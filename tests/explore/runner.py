@@ -87,6 +87,8 @@ class Run:
             cmd = [GEN, "pcap", "--out", pcap, "--manifest", parts[-1]]
             for k, v in feed.items():
                 cmd += ["--" + k.replace("_", "-")] + ([] if v is True else [str(v)])
+            for plant in self.s.get("rules", {}).get("plants", []):
+                cmd += ["--plant", f"{plant['text']}:{plant['rate']}" + (":drop" if plant["drop"] else "")]
             subprocess.run(cmd, check=True, capture_output=True, timeout=120)
         if self.workers > 1:
             with open(self.manifest, "w") as out:
@@ -103,12 +105,24 @@ class Run:
                            decoder="weirframe" if self.s["feed"].get("framing") == "weir" else "moldudp64",
                            frame_topics="".join(f"frame-topic {t} t{t}\n"
                                                 for t in range(1, self.s["feed"].get("frame_topics", 0) + 1)))
+        if self.s.get("rules"):
+            self.rules = os.path.join(self.dir, "rules.txt")
+            self.write_rules(self.rules)
+            body += f"topic alerts\nrules {self.rules}\n"
         eal = "--vdev=net_pcap0," + ",".join(f"rx_pcap={p}" for p in self.pcaps)
         if two:  # the main lcore beside the first worker, on cpu 0: this machine has two
             eal += " --lcores=2@0,0@0,1@1 --main-lcore=2"
         self.d = Deployment(self.dir, f"x{self.s['seed'] % 100000}", eal, body, no_huge=self.s["mode"] == "nohuge")
         if any(f["what"] == "disk_full" for f in self.s["faults"]):
             self.log_on_tmpfs()
+
+    def write_rules(self, path):
+        """The schedule's rules as a rules file (docs/rules.md)."""
+        with open(path, "w") as out:
+            out.write("# the fault explorer's: id action flags [scope] /expression/\n")
+            for r in self.s["rules"]["rules"]:
+                scope = f" decoder={r['decoder']}" if r.get("decoder") else ""
+                out.write(f"{r['id']} {r['action']} {r['flags']}{scope} /{r['expr']}/\n")
 
     def log_on_tmpfs(self):
         """The log on a tmpfs of its own, so that it can be filled (remounted to what it holds) and freed."""
@@ -280,6 +294,14 @@ class Run:
         self.freer = threading.Thread(target=free_later)
         self.freer.start()
 
+    def reload_rules(self, f):
+        """The same rules again, moved over the file and loaded by SIGHUP while events flow."""
+        new = self.rules + ".new"
+        self.write_rules(new)
+        os.replace(new, self.rules)
+        self.dp.send_signal(signal.SIGHUP)
+        self.seen["notes"].append("rules reloaded (the same set) by SIGHUP")
+
     def kill_dataplane(self, f):
         """SIGKILL of the primary; what its rings held is drained (or stated) before the next run."""
         self.dp.send_signal(signal.SIGKILL)
@@ -327,7 +349,11 @@ class Run:
         for f in [f for f in self.s["faults"] if f["at"] == 0]:  # before any drain (a drain outruns polls)
             getattr(self, f["what"])(f)
         self.start_control()
-        for f in [f for f in self.s["faults"] if 0 < f["at"] < 1.0]:
+        faults = self.s["faults"]
+        if self.s.get("rules", {}).get("reload_at"):
+            faults = sorted(faults + [{"what": "reload_rules", "at": self.s["rules"]["reload_at"]}],
+                            key=lambda f: f["at"])
+        for f in [f for f in faults if 0 < f["at"] < 1.0]:
             self.wait_progress(f["at"], deadline)
             if self.dp.poll() is not None:
                 self.seen["notes"].append(f"{f['what']} at {f['at']}: the feed was over first")

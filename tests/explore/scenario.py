@@ -2,6 +2,7 @@
 random.Random(seed), so the same seed always gives the same schedule.  A schedule is plain data (JSON),
 printed with every failure, so a failing schedule can be run again as it is, or shrunk."""
 import random
+import string
 
 # Faults whose defect is known and not fixed yet (issue 22): left out of a run unless asked for, so the
 # bounded run in the suite stays green while the explorer at length still looks for them.
@@ -88,6 +89,78 @@ def pick_faults(rng, mode):
     return faults
 
 
+PLANT_MARKS = "#!%&*+=@~"  # weir-gen's payloads never hold one: a plant is found only where it was put
+
+
+def pcre_literal(text):
+    """text as a Hyperscan expression (and a Python one): every character but letters and digits escaped."""
+    return "".join(c if c.isalnum() else "\\" + c for c in text)
+
+
+def plant_texts(rng, n):
+    """n texts to plant, none inside another whatever the case (an event carries one; the manifest
+    names it by the first it finds)."""
+    out = []
+    while len(out) < n:
+        mark = rng.choice(PLANT_MARKS)
+        t = mark + "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(rng.randint(2, 5))) + mark
+        if not any(t.lower() in o.lower() or o.lower() in t.lower() for o in out):
+            out.append(t)
+    return out
+
+
+def rule_expression(rng, text, other):
+    """A rule's expression for a planted text, in a shape the burst scan relaxes or cannot vouch for: a
+    literal, a class, a dot, a bounded repeat, anchored at the payload's start or end, a word boundary, an
+    alternation with another plant.  (expression, flags)"""
+    lit, inner = pcre_literal(text), text[1:-1]
+    k = rng.randrange(len(inner))
+    cls = "[0-9]" if inner[k].isdigit() else "[A-Z]"
+    shapes = [
+        (lit, "-"),
+        (pcre_literal(text[0]) + inner[:k] + cls + inner[k + 1:] + pcre_literal(text[-1]), "-"),
+        (pcre_literal(text[0]) + inner[:k] + "." + inner[k + 1:], "-"),
+        (pcre_literal(text[0]) + "[A-Z0-9]{%d}" % len(inner) + pcre_literal(text[-1]), "-"),
+        ("^" + lit, "-"),
+        (lit + "$", "-"),
+        (r"\b" + inner, "-"),
+        (inner + r"\b", "-"),
+        (pcre_literal(text.lower()), "caseless"),
+        ("(?:" + lit + "|" + pcre_literal(other) + ")", "-"),
+        ("^[A-Za-z0-9]{0,3}" + lit, "-"),
+    ]
+    return rng.choice(shapes)
+
+
+def pick_rules(rng, framing):
+    """Hyperscan rules and what weir-gen plants for them: a share of payloads carry each text (a drop
+    plant's events are the manifest's to leave out, so its rule matches exactly them); every other rule
+    tags, alerts or routes to topic alerts whatever its shape.  The oracle decides each event's rules
+    with Python's re, not weir."""
+    texts = plant_texts(rng, rng.randint(1, 4))
+    drop = rng.choice([None] + list(range(len(texts))))
+    plants = [{"text": t, "rate": rng.choice([0.01, 0.03, 0.08]), "drop": i == drop} for i, t in enumerate(texts)]
+    rules = []
+    for i, t in enumerate(texts):
+        if i == drop:  # matches exactly the events that carry it: only plants hold its marks
+            expr, flags = rng.choice([(pcre_literal(t), "-"), (pcre_literal(t.lower()), "caseless")])
+            rules.append({"action": "drop", "expr": expr, "flags": flags})
+            continue
+        for _ in range(rng.randint(1, 2)):
+            expr, flags = rule_expression(rng, t, rng.choice(texts))
+            rule = {"action": rng.choice(["tag", "tag", "alert", "route:alerts"]), "expr": expr, "flags": flags}
+            if rng.random() < 0.2:  # a scope that holds, or one that never does
+                rule["decoder"] = rng.choice(["moldudp64", "weirframe"])
+            rules.append(rule)
+    rng.shuffle(rules)
+    for n, r in enumerate(rules):
+        r["id"] = rng.randrange(1, 1 << 30) if n == 0 else rules[0]["id"] + 7 * n  # ids up to 2^31 - 1
+    out = {"plants": plants, "rules": rules}
+    if rng.random() < 0.5:  # the same rules again by SIGHUP while events flow: nothing changes at the switch
+        out["reload_at"] = round(rng.uniform(0.1, 0.8), 3)
+    return out
+
+
 def pick(seed, open_defects=False):
     """The schedule for seed; without open_defects, faults of OPEN_DEFECTS are dropped from it."""
     rng = random.Random(seed)
@@ -129,4 +202,8 @@ def pick(seed, open_defects=False):
     if "lines" not in s["feed"] and rng.random() < 0.2:
         s["feed"].update(vlan_rate=0.1, ipv6_rate=0.1)
     s["config"]["reorder_window"] = rng.choice([0, 0, 0, 0, 64])
+    # Hyperscan rules in a schedule of four: events tagged, alerted, routed and dropped through the same
+    # faults.  Drawn last, for the same reason.
+    if rng.random() < 0.25:
+        s["rules"] = pick_rules(rng, s["feed"].get("framing"))
     return s
