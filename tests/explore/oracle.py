@@ -20,7 +20,7 @@ from weir_harness import CHECK, READ
 PROBE = """import sys
 sys.path.insert(0, sys.argv[1])
 import weirlog
-with weirlog.Reader(sys.argv[2], "itch") as r:
+with weirlog.Reader(sys.argv[2], sys.argv[3]) as r:
     for e in r:
         pass
 """
@@ -175,19 +175,16 @@ def rules_matched(rules, decoder, payload):
 def rules_agree(schedule, log_dir):
     """Each event in the log carries the rules Python's re says its payload matches (up to 8, in file
     order); it is in topic alerts exactly when a route rule matched; none a drop rule matches is there."""
-    if not schedule.get("rules") or not os.path.isdir(log_dir):
+    if not schedule.get("rules"):
         return []
     rules = schedule["rules"]["rules"]
     decoder = "weirframe" if schedule["feed"].get("framing") == "weir" else "moldudp64"
-    bad, checked = [], 0
-    for topic in weirlog.topics(log_dir):
-        if topic == "_deadletter" or not os.path.isfile(os.path.join(log_dir, topic, "committed")):
-            continue
+    bad = []
+    for topic in event_topics(log_dir):
         with weirlog.Reader(log_dir, topic) as r:
             for e in r:
                 if e.kind != "event":
                     continue
-                checked += 1
                 m = rules_matched(rules, decoder, e.payload)
                 want = tuple(x["id"] for x in m)[:8]
                 routed = any(x["action"].startswith("route:") for x in m)
@@ -217,11 +214,27 @@ def seek_targets(entries, rng):
     return picks + [(e.source_key, e.seq + rng.choice([0, 1])) for e in rng.sample(entries, min(20, len(entries)))]
 
 
-def seeks_agree(log_dir, seed):
-    """Seeks by (source, seq) and by receive time on the log as it was left agree with a brute-force pass."""
-    if not os.path.isdir(os.path.join(log_dir, "itch")):
+def event_topics(log_dir):
+    """The topics of the log that hold sources' records (itch, weir frames' topics, a route's): not the
+    dead letters."""
+    if not os.path.isdir(log_dir):
         return []
-    with weirlog.Reader(log_dir, "itch") as r:
+    return [t for t in weirlog.topics(log_dir)
+            if t != "_deadletter" and os.path.isfile(os.path.join(log_dir, t, "committed"))]
+
+
+def seeks_agree(log_dir, seed):
+    """Seeks by (source, seq) and by receive time on each topic as it was left agree with a brute-force
+    pass."""
+    for topic in event_topics(log_dir):
+        bad = seeks_agree_in(log_dir, topic, seed)
+        if bad:
+            return bad
+    return []
+
+
+def seeks_agree_in(log_dir, topic, seed):
+    with weirlog.Reader(log_dir, topic) as r:
         entries = list(r)
     if not entries:
         return []
@@ -229,18 +242,18 @@ def seeks_agree(log_dir, seed):
     for e in entries:
         by_source.setdefault(e.source_key, []).append(e)
     times = [rng.choice(entries).rx_ns + rng.choice([0, 1]) for _ in range(10)]
-    with weirlog.Reader(log_dir, "itch") as r:
+    with weirlog.Reader(log_dir, topic) as r:
         for key, seq in seek_targets(entries, rng):
             want = next((x for x in by_source[key] if x.seq >= seq), None)
             got = r.next() if r.seek_source(key, seq) else None
             if (got and got.offset) != (want and want.offset):
-                return [f"seek ({want.source if want else key!r}, {seq}) gave offset {got.offset if got else None}, "
-                        f"a brute-force pass {want.offset if want else None}"]
+                return [f"{topic}: seek ({want.source if want else key!r}, {seq}) gave offset "
+                        f"{got.offset if got else None}, a brute-force pass {want.offset if want else None}"]
         for ns in times:
             want = next((x for x in entries if x.rx_ns >= ns), None)
             got = r.next() if r.seek_time(ns) else None
             if (got and got.offset) != (want and want.offset):
-                return [f"seek to rx time {ns} gave offset {got.offset if got else None}, "
+                return [f"{topic}: seek to rx time {ns} gave offset {got.offset if got else None}, "
                         f"a brute-force pass {want.offset if want else None}"]
     return []
 
@@ -272,29 +285,35 @@ def sealed_segments(log_dir, topic="itch"):
     return logs[:-1]
 
 
-def swap_index(log_dir, pick):
+def damaged_topic(log_dir, pick):
+    """The topic a damage lands in: one of those with a sealed segment, itch when none has."""
+    have = [t for t in event_topics(log_dir) if sealed_segments(log_dir, t)]
+    return have[(pick >> 8) % len(have)] if have else "itch"
+
+
+def swap_index(log_dir, pick, topic):
     """A valid index of another segment put in place of one (an older one's over a newer one's: its
     head then says the sources' later numbers are not there): every seek into that segment must still
     agree with a brute-force pass."""
-    sealed = [p for p in sealed_segments(log_dir) if os.path.exists(p[:-4] + ".index")]
+    sealed = [p for p in sealed_segments(log_dir, topic) if os.path.exists(p[:-4] + ".index")]
     if len(sealed) < 2:
         return ["(swap_index: fewer than two sealed segments; not tried)"]
     k = pick % (len(sealed) - 1)
     with open(sealed[k][:-4] + ".index", "rb") as f, open(sealed[k + 1][:-4] + ".index", "wb") as g:
         g.write(f.read())
-    with weirlog.Reader(log_dir, "itch") as r:
+    with weirlog.Reader(log_dir, topic) as r:
         entries = list(r)
     lo, hi = (int(os.path.basename(p)[:20]) for p in (sealed[k + 1], (sealed + [None])[k + 2] or "9" * 20))
     inside = [e for e in entries if lo <= e.offset < hi] or entries
     rng, bad = random.Random(pick), []
-    with weirlog.Reader(log_dir, "itch") as r:
+    with weirlog.Reader(log_dir, topic) as r:
         for _ in range(30):
             e = rng.choice(inside)
             seq = e.seq + rng.choice([0, 1])
             want = next((x for x in entries if x.source == e.source and x.seq >= seq), None)
             got = r.next() if r.seek_source(e.source, seq) else None
             if got != want:
-                bad.append(f"seek ({e.source}, {seq}) after an index swap gave offset "
+                bad.append(f"{topic}: seek ({e.source}, {seq}) after an index swap gave offset "
                            f"{got.offset if got else None}, a brute-force pass {want.offset if want else None}")
                 break
     return bad
@@ -308,27 +327,29 @@ def refused_by_name(log_dir, path, what):
         bad.append(f"{what}: weir-read --verify exited {v.returncode} without naming {os.path.basename(path)}: "
                    f"{(v.stdout + v.stderr)[-300:]}")
     tools = os.path.dirname(READ)
-    p = subprocess.run([sys.executable, "-c", PROBE, tools, log_dir], capture_output=True, text=True, timeout=120)
+    topic = os.path.basename(os.path.dirname(path))
+    p = subprocess.run([sys.executable, "-c", PROBE, tools, log_dir, topic], capture_output=True, text=True,
+                       timeout=120)
     if p.returncode < 0:
         bad.append(f"{what}: weirlog died of signal {-p.returncode}")
     return bad
 
 
-def foreign_header(log_dir, pick):
-    logs = sorted(glob.glob(os.path.join(log_dir, "itch", "*.log")))
+def foreign_header(log_dir, pick, topic):
+    logs = sorted(glob.glob(os.path.join(log_dir, topic, "*.log")))
     path = logs[pick % len(logs)]
     with open(path, "r+b") as f:
         f.write(b"NOTWEIR!")
     return refused_by_name(log_dir, path, "a segment with a foreign header")
 
 
-def entries_of(log_dir):
-    with weirlog.Reader(log_dir, "itch") as r:
+def entries_of(log_dir, topic):
+    with weirlog.Reader(log_dir, topic) as r:
         return {e.offset: (e.source, e.seq, e.kind, e.payload) for e in r}
 
 
-def holes_of(log_dir):
-    path = os.path.join(log_dir, "itch", "holes")
+def holes_of(log_dir, topic):
+    path = os.path.join(log_dir, topic, "holes")
     out = set()
     for line in open(path) if os.path.exists(path) else []:
         first, last = (int(x) for x in line.split()[:2])
@@ -336,13 +357,13 @@ def holes_of(log_dir):
     return out
 
 
-def salvaged_exactly(log_dir, before):
+def salvaged_exactly(log_dir, before, topic):
     """weir-read --salvage: every entry but those of the stated holes kept as it was, nothing else lost."""
-    r = subprocess.run([READ, "--salvage", os.path.join(log_dir, "itch")], capture_output=True, text=True,
+    r = subprocess.run([READ, "--salvage", os.path.join(log_dir, topic)], capture_output=True, text=True,
                        timeout=300)
     if r.returncode != 0:
         return [f"weir-read --salvage exited {r.returncode}: {(r.stdout + r.stderr)[-300:]}"]
-    after, holes = entries_of(log_dir), holes_of(log_dir)
+    after, holes = entries_of(log_dir, topic), holes_of(log_dir, topic)
     gone = set(before) - set(after)
     if gone != holes or not holes:
         return [f"salvage stated {len(holes)} offsets lost, {len(gone)} are gone "
@@ -351,11 +372,11 @@ def salvaged_exactly(log_dir, before):
     return [f"salvage changed entries at offsets {changed[:5]}"] if changed else []
 
 
-def flip_sealed(log_dir, pick):
+def flip_sealed(log_dir, pick, topic):
     """A byte a batch's CRC covers flipped in a sealed segment: refused by name, then salvaged with
     exactly the lost offsets stated."""
-    before = entries_of(log_dir)
-    sealed = sealed_segments(log_dir)
+    before = entries_of(log_dir, topic)
+    sealed = sealed_segments(log_dir, topic)
     if not sealed:
         return ["(flip_sealed: no sealed segment; not tried)"]
     path = sealed[pick % len(sealed)]
@@ -377,14 +398,14 @@ def flip_sealed(log_dir, pick):
         b = f.read(1)
         f.seek(at)
         f.write(bytes([b[0] ^ 0x20]))
-    return (refused_by_name(log_dir, path, f"a flipped byte at {at} of a sealed segment")
-            or salvaged_exactly(log_dir, before))
+    return (refused_by_name(log_dir, path, f"{topic}: a flipped byte at {at} of a sealed segment")
+            or salvaged_exactly(log_dir, before, topic))
 
 
-def stray_files(log_dir, pick, check):
+def stray_files(log_dir, pick, topic, check):
     """Files a topic directory should not hold (an index of no segment, a name one digit too long, a
     leftover .tmp, notes): the log reads and checks as before."""
-    topic = os.path.join(log_dir, "itch")
+    topic = os.path.join(log_dir, topic)
     for name, data in (("%020d.index" % (10 ** 19 + pick), b"garbage" * 9), ("%021d.log" % pick, b"WEIRLOG2" * 4),
                        ("00000000000000000000.log.tmp", b"x"), ("notes.txt", b"an operator was here\n")):
         with open(os.path.join(topic, name), "wb") as f:
@@ -401,8 +422,9 @@ DAMAGE = {"swap_index": swap_index, "foreign_header": foreign_header, "flip_seal
 def damage_checks(schedule, seen, log_dir, manifest):
     bad = []
     for f in schedule["faults"]:
+        topic = damaged_topic(log_dir, f["pick"])
         if f["what"] in DAMAGE:
-            bad += DAMAGE[f["what"]](log_dir, f["pick"])
+            bad += DAMAGE[f["what"]](log_dir, f["pick"], topic)
         elif f["what"] == "stray_files":
-            bad += stray_files(log_dir, f["pick"], check_cmd(schedule, seen, log_dir, manifest))
+            bad += stray_files(log_dir, f["pick"], topic, check_cmd(schedule, seen, log_dir, manifest))
     return [b for b in bad if not b.startswith("(")]
