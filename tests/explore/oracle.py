@@ -422,9 +422,9 @@ DAMAGE = {"swap_index": swap_index, "foreign_header": foreign_header, "flip_seal
 def damage_checks(schedule, seen, log_dir, manifest):
     bad = []
     for f in schedule["faults"]:
-        topic = damaged_topic(log_dir, f["pick"])
         if f["what"] in DAMAGE:
-            bad += DAMAGE[f["what"]](log_dir, f["pick"], topic)
+            bad += DAMAGE[f["what"]](log_dir, f["pick"], damaged_topic(log_dir, f["pick"]))
         elif f["what"] == "stray_files":
-            bad += stray_files(log_dir, f["pick"], topic, check_cmd(schedule, seen, log_dir, manifest))
+            bad += stray_files(log_dir, f["pick"], damaged_topic(log_dir, f["pick"]),
+                               check_cmd(schedule, seen, log_dir, manifest))
     return [b for b in bad if not b.startswith("(")]
