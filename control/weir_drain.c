@@ -15,7 +15,10 @@ retention_loop(void *arg)
 {
 	struct weir_drain *d = arg;
 	while (!__atomic_load_n(&d->retention_stop, __ATOMIC_ACQUIRE)) {
-		for (unsigned t = 0; t < d->n_topic_names; t++) {
+		/* none before the log first opened (a disk full at start: a topic
+		 * may have no directory yet) */
+		unsigned n = __atomic_load_n(&d->n_topics, __ATOMIC_ACQUIRE);
+		for (unsigned t = 0; t < n; t++) {
 			char err[512], dir[PATH_MAX + WEIR_TOPIC_NAME_MAX + 2];
 			snprintf(dir, sizeof(dir), "%s/%s", d->log_root, d->topic_names[t]);
 			/* the drain moves it on at a roll; a stale one only keeps more */
@@ -47,8 +50,10 @@ open_topics(struct weir_drain *d, char *err, size_t errlen)
 		uint64_t records = topic->records_appended, bytes = topic->bytes_appended;
 		uint64_t committed = topic->records_committed, committed_bytes = topic->bytes_committed;
 		if (weir_log_topic_open(topic, d->log_root, d->topic_names[t], err, errlen) != 0) {
+			int errnum = errno;
 			for (unsigned u = 0; u <= t; u++)
 				weir_log_topic_close(&d->topics[u]);
+			errno = errnum; /* a full disk is waited for: the caller tells it from damage by it */
 			return -1;
 		}
 		/* this run's figures go on across a reopen; what was appended and
@@ -59,10 +64,13 @@ open_topics(struct weir_drain *d, char *err, size_t errlen)
 		weir_sw_set(&topic->bytes_committed, committed_bytes);
 		topic->bytes_at_commit = bytes;
 	}
-	d->n_topics = d->n_topic_names;
+	/* a stale base the retention thread may read first only keeps more */
+	__atomic_store_n(&d->n_topics, d->n_topic_names, __ATOMIC_RELEASE);
 	publish_active_bases(d);
 	return 0;
 }
+
+static int log_refused(struct weir_drain *d, const char *dir, const char *what, uint64_t now_ns);
 
 int
 weir_drain_open(struct weir_drain *d, const struct weir_config *cfg, const char topics[][WEIR_TOPIC_NAME_MAX],
@@ -84,7 +92,10 @@ weir_drain_open(struct weir_drain *d, const struct weir_config *cfg, const char 
 		d->retention[t] = (struct weir_log_retention){ rc.max_bytes, rc.max_age_ns, rc.hard };
 	}
 	d->n_topic_names = n_topics;
-	if (open_topics(d, err, errlen) != 0)
+	/* A disk full already (a new topic's first segment, a recovery's write)
+	 * is waited for as one met later; damage is not. */
+	bool full = open_topics(d, err, errlen) != 0;
+	if (full && errno != ENOSPC && errno != EDQUOT)
 		return -1;
 	for (unsigned r = 0; r < n_rings; r++) {
 		weir_ring_consumer_attach(&d->rings[r].c, rings[r]);
@@ -92,6 +103,10 @@ weir_drain_open(struct weir_drain *d, const struct weir_config *cfg, const char 
 		rings[r]->consumer_pid = (uint64_t)getpid();
 	}
 	d->n_rings = n_rings;
+	if (full) {
+		fprintf(stderr, "weir-control: %s\n", err);
+		log_refused(d, d->log_root, "opening the log", weir_realtime_ns());
+	}
 	d->retention_running = pthread_create(&d->retention_thread, NULL, retention_loop, d) == 0;
 	return 0;
 }

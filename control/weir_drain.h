@@ -84,7 +84,9 @@ struct weir_drain {
 };
 
 /* Opens (and recovers) every topic's log and attaches the rings at their
- * heads.  topics[] are the dataplane's topic names. */
+ * heads.  topics[] are the dataplane's topic names.  A log on a full disk
+ * (ENOSPC, EDQUOT) opens suspended, as a refused write leaves it:
+ * weir_drain_resume() tries again each second. */
 int weir_drain_open(struct weir_drain *d, const struct weir_config *cfg, const char topics[][WEIR_TOPIC_NAME_MAX],
 		    unsigned n_topics, struct weir_ring **rings, unsigned n_rings, uint64_t incarnation, char *err,
 		    size_t errlen);

@@ -108,3 +108,32 @@ def test_a_dataplane_dying_on_a_full_disk_leaves_its_records_to_a_drain_that_wai
     d.start_dataplane("--stop-when-idle", "1")  # it refuses to start over undrained rings
     d.wait_running()
     assert subprocess.run([READ, "--verify", d.log_dir], capture_output=True).returncode == 0
+
+
+def test_a_disk_full_before_weir_control_first_opens_the_log_is_waited_for_too(deploy, tmp_path, small_fs):
+    """The file system full before weir-control makes its topics (a new topic's first segment, its very
+    directory): it starts all the same, says so and waits, as for a disk that fills later (it exited 1, and
+    nothing drained the rings: explorer seed 44); with room again it writes every record once."""
+    pcap, manifest = gen_pcap(str(tmp_path), seed=37, messages=50000, sessions=4)
+    d = on_small_fs(deploy, small_fs, "fullfirst", pcap)
+    filler = os.path.join(small_fs, "filler")
+    with open(filler, "wb") as f:  # every block of the file system taken
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    dp = d.start_dataplane("--stop-when-idle", "8")
+    d.wait_running()
+    cp = d.start_control("--exit-when-done")
+    wait_for(d, "control", "the log takes no writes")
+    status, text = http_get(f"http://127.0.0.1:{d.metrics_port}/healthz", timeout=2)
+    assert status == 503 and "No space left on device" in text, text
+    time.sleep(1.5)  # a retry or two against the full disk
+    assert cp.poll() is None, d.output("control")
+    subprocess.run(["mount", "-o", "remount,size=256m", small_fs], check=True)
+    assert dp.wait(timeout=120) == 0, d.output("dataplane")
+    assert cp.wait(timeout=60) == 0, d.output("control")
+    assert "the log takes writes again" in d.output("control")
+    d.check(manifest)  # every record once
