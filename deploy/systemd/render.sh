@@ -6,8 +6,8 @@ set -euo pipefail
 out=$1 bindir=$2 config=$3 logdir=$4 user=${5:-weir}
 here=$(dirname "$0")
 mkdir -p "$out"
-for u in weir-dataplane weir-control; do
+for u in weir-dataplane weir-control weir-export; do
   sed -e "s|@BINDIR@|$bindir|g" -e "s|@CONFIG@|$config|g" -e "s|@LOGDIR@|$logdir|g" -e "s|@USER@|$user|g" \
     "$here/$u.service.in" > "$out/$u.service"
 done
-echo "rendered weir-dataplane.service and weir-control.service in $out"
+echo "rendered weir-dataplane.service, weir-control.service and weir-export.service in $out"
