@@ -71,11 +71,15 @@ run(struct weir_config *cfg, double idle_exit_s)
 			return 1;
 		}
 	}
-	if (weir_export_open(&x, err, sizeof(err)) != 0) {
-		fprintf(stderr, "weir-export: %s\n", err);
+	int opened = weir_export_open(&x, err, sizeof(err));
+	if (opened != 0) {
+		if (opened < 0)
+			fprintf(stderr, "weir-export: %s\n", err);
+		else
+			printf("weir-export: stopped before Kafka answered: nothing shipped\n");
 		weir_http_stop(http);
 		weir_export_close(&x);
-		return 1;
+		return opened < 0 ? 1 : 0;
 	}
 	printf("weir-export: shipping %u topic%s to %s as %s\n", x.n, x.n == 1 ? "" : "s", cfg->exp.brokers, x.txn_id);
 	fflush(stdout);

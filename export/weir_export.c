@@ -12,9 +12,9 @@
 
 #define BACKOFF_MIN_NS 200000000ull    /* after an aborted transaction: 0.2 s, doubling */
 #define BACKOFF_MAX_NS 10000000000ull  /* to 10 s */
-/* A commit's outcome is asked for a second at a time: while Kafka is away
+/* Kafka is asked a second at a time (init, commit, abort): while it is away
  * the lag gauges still follow the log, and a stop is heard. */
-#define COMMIT_ASK_MS 1000
+#define ASK_MS 1000
 
 static void
 on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -63,8 +63,10 @@ open_readers(struct weir_exporter *x, char *err, size_t errlen)
 		struct weir_export_topic_state *t = &x->t[i];
 		bool said = false;
 		while (weir_log_reader_open(&t->r, x->log_dir, t->cfg->log_topic, err, errlen) != 0) {
-			if (errno != ENOENT || (x->stop && *x->stop))
+			if (errno != ENOENT)
 				return -1;
+			if (x->stop && *x->stop)
+				return 1;
 			if (!said) /* weir-control makes it when it first drains */
 				printf("weir-export: waiting for log topic %s/%s to be made\n", x->log_dir, t->cfg->log_topic);
 			said = true;
@@ -126,12 +128,25 @@ weir_export_open(struct weir_exporter *x, char *err, size_t errlen)
 		snprintf(err, errlen, "producer: %s", why);
 		return -1;
 	}
-	/* Fences a predecessor with our transactional.id and aborts what it left open. */
-	rd_kafka_error_t *e = rd_kafka_init_transactions(x->rk, 60000);
-	if (e) {
-		txn_error(x, "init_transactions", e, err, errlen);
+	/* Fences a predecessor with our transactional.id and aborts what it left
+	 * open.  Kafka away at start is waited for, a second at a time (a stop
+	 * is heard); only a fatal answer ends the process. */
+	rd_kafka_error_t *e;
+	bool said = false;
+	while ((e = rd_kafka_init_transactions(x->rk, ASK_MS)) != NULL) {
+		bool again = rd_kafka_error_is_retriable(e);
+		if (again && said)
+			weir_export_count_error(x, rd_kafka_error_code(e));
+		else
+			txn_error(x, "init_transactions", e, err, errlen);
 		rd_kafka_error_destroy(e);
-		return -1;
+		if (!again)
+			return -1;
+		if (x->stop && *x->stop)
+			return 1;
+		if (!said)
+			fprintf(stderr, "weir-export: waiting for Kafka to answer (asked again each second)\n");
+		said = true;
 	}
 	__atomic_store_n(&x->kafka_up, 1, __ATOMIC_RELAXED);
 	/* Kafka may go away now too: a service waits for it, saying why. */
@@ -139,7 +154,7 @@ weir_export_open(struct weir_exporter *x, char *err, size_t errlen)
 		__atomic_store_n(&x->kafka_up, 0, __ATOMIC_RELAXED);
 		fprintf(stderr, "weir-export: %s; trying again in 1 s\n", err);
 		if (x->stop && *x->stop)
-			return -1;
+			return 1;
 		sleep(1);
 	}
 	__atomic_store_n(&x->kafka_up, 1, __ATOMIC_RELAXED);
@@ -228,6 +243,7 @@ update_lag(struct weir_exporter *x, uint64_t now_ns, bool refresh)
 	}
 	if (now_ns >= x->lag_bytes_at_ns)
 		x->lag_bytes_at_ns = now_ns + 1000000000ull;
+	__atomic_store_n(&x->lag_known, 1, __ATOMIC_RELEASE);
 }
 
 /* Ends the open transaction unshipped, asking a second at a time until
@@ -238,7 +254,7 @@ static int
 abort_txn(struct weir_exporter *x, char *err, size_t errlen)
 {
 	rd_kafka_error_t *e;
-	while ((e = rd_kafka_abort_transaction(x->rk, COMMIT_ASK_MS)) != NULL) {
+	while ((e = rd_kafka_abort_transaction(x->rk, ASK_MS)) != NULL) {
 		bool again = rd_kafka_error_is_retriable(e);
 		bool fatal = false;
 		if (again)
@@ -271,7 +287,7 @@ commit(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
 		}
 	uint64_t t0 = weir_monotonic_ns();
 	rd_kafka_error_t *e;
-	while ((e = rd_kafka_commit_transaction(x->rk, COMMIT_ASK_MS)) != NULL) {
+	while ((e = rd_kafka_commit_transaction(x->rk, ASK_MS)) != NULL) {
 		bool retry = rd_kafka_error_is_retriable(e), abort = rd_kafka_error_txn_requires_abort(e);
 		bool again = retry && rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT;
 		bool fatal = false;

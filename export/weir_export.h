@@ -59,6 +59,7 @@ struct weir_exporter {
 	uint64_t commits, aborts, produce_retries;
 	struct { int code; uint64_t count; } errors[WEIR_EXPORT_ERROR_KINDS];
 	uint32_t kafka_up;           /* 0 while librdkafka says every broker is down, or a commit fails */
+	uint32_t lag_known;          /* 1 once the lag gauges hold a figure: Kafka's positions read, the log open */
 	char txn_id[128];
 };
 
@@ -66,7 +67,8 @@ struct weir_exporter {
 void weir_export_init(struct weir_exporter *x, const struct weir_config *cfg, const char *log_dir);
 /* Creates the transactional producer (fencing any predecessor with the same
  * id), the positions topic and the exported topics when missing, reads the
- * committed positions and opens the readers there.  0, or -1 with err. */
+ * committed positions and opens the readers there, waiting for a Kafka that
+ * is away.  0; 1 told to stop before it was done; or -1 with err. */
 int weir_export_open(struct weir_exporter *x, char *err, size_t errlen);
 /* One round: reads what the log has, produces it, commits a transaction
  * when it holds batch records or is commit-interval old.  Returns the

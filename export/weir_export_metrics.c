@@ -2,16 +2,20 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "weir_export.h"
 #include "weir_prom.h"
 
+/* A family a topic: a gauge (lag) only once it holds a figure, since 0
+ * before Kafka's positions are known would say nothing waits. */
 static void
 per_topic(struct weir_prom *b, const struct weir_exporter *x, const char *name, const char *type, const char *help,
 	  size_t at)
 {
 	weir_prom_family(b, name, type, help);
-	for (unsigned i = 0; i < x->n; i++)
+	bool known = strcmp(type, "gauge") != 0 || __atomic_load_n(&x->lag_known, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; known && i < x->n; i++)
 		weir_prom_put(b, "%s{topic=\"%s\",kafka_topic=\"%s\"} %" PRIu64 "\n", name, x->t[i].cfg->log_topic,
 			      x->t[i].cfg->kafka_topic, weir_sw_load((const uint64_t *)((const char *)&x->t[i] + at)));
 }

@@ -225,6 +225,41 @@ def test_a_stop_during_an_outage_ends_promptly_and_the_next_run_ships_everything
     print(kafka_check(d, k, manifest))
 
 
+def test_weir_export_started_while_kafka_is_away_waits_says_no_false_lag_and_ships_once_it_is_back(
+        deploy, kafka, tmp_path):
+    """Started with the only broker down: it waits (asked again each second; it gave up after 60 s and exited 1),
+    /healthz says 503 and the lag gauges have no sample until Kafka's positions are known (a 0 said nothing
+    waits); a stop meanwhile ends it at once, cleanly; the next one, Kafka back, ships every record once."""
+    k = kafka(1)
+    pcap, manifest = gen_pcap(str(tmp_path), seed=71, messages=20000, sessions=3)
+    port = free_port()
+    d = deploy("export-late", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY + export_lines(k.bootstrap, port))
+    dp, cp = ingest(d)
+    assert dp.wait(timeout=120) == 0 and cp.wait(timeout=60) == 0, d.output("control")
+    total = committed(d.log_dir, "itch")
+    k.node("kill", 1)
+    first = start_export(d, "first")
+    deadline = time.time() + 30
+    while "waiting for Kafka to answer" not in d.output("first") and time.time() < deadline:
+        time.sleep(0.1)
+    assert first.poll() is None and "waiting for Kafka to answer" in d.output("first"), d.output("first")
+    status, text = http_get(f"http://127.0.0.1:{port}/healthz")
+    assert status == 503 and metric(port, "weir_export_kafka_up") == 0, text
+    assert metric(port, "weir_export_lag_records") is None  # unknown: no sample, not 0
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=10) == 0, d.output("first")
+    assert "stopped before Kafka answered" in d.output("first")
+    ex = start_export(d, "export")
+    time.sleep(3)
+    assert ex.poll() is None, d.output("export")
+    k.node("restart", 1)
+    assert wait_metric(port, "weir_export_lag_records", 0, 120) == 0, d.output("export")
+    assert metric(port, "weir_export_records_total") == total and metric(port, "weir_export_kafka_up") == 1
+    ex.send_signal(signal.SIGTERM)
+    assert ex.wait(timeout=60) == 0, d.output("export")
+    print(kafka_check(d, k, manifest))
+
+
 def test_a_broker_killed_in_a_three_broker_cluster_loses_and_repeats_nothing(deploy, kafka, tmp_path):
     k = kafka(3)
     pcap, manifest = gen_pcap(str(tmp_path), seed=53, messages=150000, sessions=6)
