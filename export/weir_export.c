@@ -289,9 +289,8 @@ commit(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
 	rd_kafka_error_t *e;
 	while ((e = rd_kafka_commit_transaction(x->rk, ASK_MS)) != NULL) {
 		bool retry = rd_kafka_error_is_retriable(e), abort = rd_kafka_error_txn_requires_abort(e);
-		bool again = retry && rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT;
 		bool fatal = false;
-		if (again && !__atomic_load_n(&x->kafka_up, __ATOMIC_RELAXED))
+		if (retry && !__atomic_load_n(&x->kafka_up, __ATOMIC_RELAXED))
 			weir_export_count_error(x, rd_kafka_error_code(e)); /* said once an outage, not each second */
 		else
 			fatal = txn_error(x, "commit_transaction", e, err, errlen);
