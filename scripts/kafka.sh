@@ -12,6 +12,9 @@
 #   scripts/kafka.sh kill DIR K              SIGKILL node K (1-based)
 #   scripts/kafka.sh restart DIR K           start node K again, on its data (back when it answers)
 #   scripts/kafka.sh pause|resume DIR K      SIGSTOP / SIGCONT node K (an unreachable broker)
+#   scripts/kafka.sh consume BOOTSTRAP TOPIC Kafka's own console consumer, read_committed, from the
+#                                            beginning until 10 s bring nothing: a line a record,
+#                                            partition, offset, headers, key and value, tab-separated
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +23,7 @@ LOG4J_VERSION=2.25.5
 HOME_DIR=${WEIR_KAFKA_HOME:-$HOME/.cache/weir/kafka-$KAFKA_VERSION}
 
 fetch() {
-  if [ -f "$HOME_DIR/libs/kafka_2.13-$KAFKA_VERSION.jar" ]; then
+  if [ -f "$HOME_DIR/libs/kafka_2.13-$KAFKA_VERSION.jar" ] && [ -f "$HOME_DIR/libs/kafka-tools-$KAFKA_VERSION.jar" ]; then
     return
   fi
   mkdir -p "$HOME_DIR"
@@ -30,6 +33,7 @@ fetch() {
   <groupId>weir</groupId><artifactId>kafka-broker</artifactId><version>1</version><packaging>pom</packaging>
   <dependencies>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>$LOG4J_VERSION</version></dependency>
   </dependencies>
 </project>
@@ -173,7 +177,15 @@ case "${1:-}" in
     java_run "$2" "$3"
     n=$(ls -d "$2"/node* | wc -l)
     wait_up "$2" "$n" "$(cat "$2/bootstrap")" ;;
+  consume) # Kafka's own consumer (an oracle weir does not write), read_committed
+    fetch
+    java -Xmx256m -XX:+UseSerialGC -Dlog4j2.configurationFile="$HOME_DIR/log4j2.properties" -cp "$HOME_DIR/libs/*" \
+      org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$2" --topic "$3" --from-beginning \
+      --isolation-level read_committed --timeout-ms 10000 \
+      --formatter-property print.partition=true --formatter-property print.offset=true \
+      --formatter-property print.headers=true --formatter-property print.key=true \
+      --formatter-property print.value=true ;;
   pause) kill -STOP "$(cat "$2/node$3/pid")" ;;
   resume) kill -CONT "$(cat "$2/node$3/pid")" ;;
-  *) sed -n '2,16p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,19p' "$0" >&2; exit 2 ;;
 esac

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from weir_harness import Deployment  # noqa: E402
+from weir_harness import KAFKA_SH, Deployment  # noqa: E402
 
 
 @pytest.fixture
@@ -25,8 +25,6 @@ def deploy(tmp_path):
         d.close()
 
 
-KAFKA_SH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "scripts",
-                        "kafka.sh")
 
 
 class KafkaCluster:

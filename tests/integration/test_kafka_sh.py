@@ -3,7 +3,7 @@ on ports another cluster holds is refused (it said success and printed the other
 own nodes died of INCONSISTENT_CLUSTER_ID), and a restarted node is back when restart returns."""
 import subprocess
 
-from conftest import KAFKA_SH
+from weir_harness import KAFKA_SH
 
 
 def brokers(bootstrap):

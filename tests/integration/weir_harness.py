@@ -31,6 +31,7 @@ READ = os.path.join(BUILD, "tools", "weir-read")
 CHECK = os.path.join(BUILD, "tools", "weir-check")
 STAT = os.path.join(BUILD, "tools", "weir-stat")
 REPLAY = os.path.join(BUILD, "replay", "weir-replay")
+KAFKA_SH = os.path.join(ROOT, "scripts", "kafka.sh")
 sys.path.insert(0, os.path.join(BUILD, "tools"))
 import weirlog  # noqa: E402  (tools/weirlog.py, beside libweirlog.so in the build tree)
 
