@@ -2,12 +2,12 @@
 read_committed consumer sees is every record of the log once, whatever dies and when."""
 import os
 import random
-import re
 import signal
 import subprocess
 import time
 
-from weir_harness import BUILD, CHECK, KAFKA_SH, committed, free_port, gen_pcap, http_get, load_json, weirlog
+from weir_harness import (BUILD, CHECK, committed, free_port, gen_pcap, http_get, kafka_console_agrees,
+                          load_json)
 
 EXPORT = os.path.join(BUILD, "export", "weir-export")
 
@@ -54,44 +54,6 @@ def kafka_check(d, kafka, manifest):
                         "--kafka-loss-topic", "market.itch.loss", "--log", d.log_dir], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout
-
-
-def console_records(k, topic):
-    """Every committed record of topic as Kafka's own console consumer (Java, read_committed) prints it:
-    partition, offset, headers (weir's, text), key and value."""
-    r = subprocess.run([KAFKA_SH, "consume", k.bootstrap, topic], capture_output=True, text=True, timeout=300)
-    out = []
-    for line in r.stdout.splitlines():
-        if not line.startswith("Partition:"):
-            continue
-        part, off, headers, key, value = line.split("\t", 4)
-        h = dict(x.split(":", 1) for x in re.split(r",(?=weir\.)", headers)) if headers != "NO_HEADERS" else {}
-        out.append({"partition": int(part.split(":")[1]), "offset": int(off.split(":")[1]), "headers": h,
-                    "key": key, "value": value})
-    return out
-
-
-def kafka_console_agrees(d, k, kafka_topics, log_topic="itch"):
-    """Kafka's own consumer (not weir's, not librdkafka): each record of the log's topic once in the Kafka
-    topics it went to, with its source, kind, number and bytes, and each partition's records in log order."""
-    got = [dict(rec, partition=(t, rec["partition"])) for t in kafka_topics for rec in console_records(k, t)]
-    with weirlog.Reader(d.log_dir, log_topic) as r:
-        entries = list(r)
-    by_offset = {}
-    for rec in got:
-        by_offset.setdefault(int(rec["headers"]["weir.offset"]), []).append(rec)
-    twice = sorted(o for o, v in by_offset.items() if len(v) > 1)
-    missing = sorted({e.offset for e in entries} - set(by_offset))
-    assert not twice and not missing and len(by_offset) == len(entries), (twice[:5], missing[:5], len(got))
-    for e in entries:
-        rec = by_offset[e.offset][0]
-        assert (rec["key"], rec["headers"]["weir.kind"], int(rec["headers"]["weir.seq"])) == (e.source, e.kind, e.seq)
-        assert e.kind != "event" or rec["value"] == e.payload.decode(), (e.offset, rec["value"], e.payload)
-    for p in {rec["partition"] for rec in got}:
-        order = [int(rec["headers"]["weir.offset"]) for rec in sorted(got, key=lambda x: x["offset"])
-                 if rec["partition"] == p]
-        assert order == sorted(order), f"partition {p}: not in log order"
-    return len(got)
 
 
 def export_then_lose_kafka(d, k, port):
@@ -143,7 +105,8 @@ def test_every_record_once_while_weir_export_is_sigkilled_and_restarted(deploy, 
         assert "%4|" not in said and "%3|" not in said, said
         assert said.count("previous weir-export's transaction") <= 1, said
     print(kafka_check(d, k, manifest))
-    print(f"Kafka's console consumer read {kafka_console_agrees(d, k, ['market.itch', 'market.itch.loss'])} records, each of the log's once")
+    n = kafka_console_agrees(d.log_dir, k.bootstrap, ["market.itch", "market.itch.loss"])
+    print(f"Kafka's console consumer read {n} records, each of the log's once")
 
 
 def test_a_fenced_zombie_exports_nothing_twice(deploy, kafka, tmp_path):
@@ -243,7 +206,8 @@ def test_an_outage_longer_than_a_transaction_keeps_the_lag_true_and_ships_everyt
 
 def test_a_stop_during_an_outage_ends_promptly_and_the_next_run_ships_everything_once(deploy, kafka, tmp_path):
     """SIGTERM while a commit waits for an absent Kafka: weir-export stops within seconds (it asked again
-    forever; then its unsent records waited out a 10 s flush), saying the open transaction was not known committed; the next run, Kafka back, ships all once."""
+    forever; then its unsent records waited out a 10 s flush), saying the open transaction was not known
+    committed; the next run, Kafka back, ships all once."""
     k = kafka(1)
     pcap, manifest = gen_pcap(str(tmp_path), seed=67, messages=30000, sessions=3)
     port = free_port()
@@ -319,7 +283,8 @@ def test_a_broker_killed_in_a_three_broker_cluster_loses_and_repeats_nothing(dep
     ex.send_signal(signal.SIGTERM)
     assert ex.wait(timeout=60) == 0, d.output("export")
     print(kafka_check(d, k, manifest))
-    print(f"Kafka's console consumer read {kafka_console_agrees(d, k, ['market.itch', 'market.itch.loss'])} records")
+    n = kafka_console_agrees(d.log_dir, k.bootstrap, ["market.itch", "market.itch.loss"])
+    print(f"Kafka's console consumer read {n} records, each of the log's once")
 
 
 def test_hard_retention_during_an_outage_counts_what_it_deleted_unshipped(deploy, kafka, tmp_path):

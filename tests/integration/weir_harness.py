@@ -239,6 +239,44 @@ def exposition_problems(text):
     return problems
 
 
+def console_records(bootstrap, topic):
+    """Every committed record of topic as Kafka's own console consumer (Java, read_committed) prints it:
+    partition, offset, headers (weir's, text), key and value."""
+    r = subprocess.run([KAFKA_SH, "consume", bootstrap, topic], capture_output=True, text=True, timeout=300)
+    out = []
+    for line in r.stdout.splitlines():
+        if not line.startswith("Partition:"):
+            continue
+        part, off, headers, key, value = line.split("\t", 4)
+        h = dict(x.split(":", 1) for x in re.split(r",(?=weir\.)", headers)) if headers != "NO_HEADERS" else {}
+        out.append({"partition": int(part.split(":")[1]), "offset": int(off.split(":")[1]), "headers": h,
+                    "key": key, "value": value})
+    return out
+
+
+def kafka_console_agrees(log_dir, bootstrap, kafka_topics, log_topic="itch"):
+    """Kafka's own consumer (not weir's, not librdkafka): each record of the log's topic once in the Kafka
+    topics it went to, with its source, kind, number and bytes, and each partition's records in log order."""
+    got = [dict(rec, partition=(t, rec["partition"])) for t in kafka_topics for rec in console_records(bootstrap, t)]
+    with weirlog.Reader(log_dir, log_topic) as r:
+        entries = list(r)
+    by_offset = {}
+    for rec in got:
+        by_offset.setdefault(int(rec["headers"]["weir.offset"]), []).append(rec)
+    twice = sorted(o for o, v in by_offset.items() if len(v) > 1)
+    missing = sorted({e.offset for e in entries} - set(by_offset))
+    assert not twice and not missing and len(by_offset) == len(entries), (twice[:5], missing[:5], len(got))
+    for e in entries:
+        rec = by_offset[e.offset][0]
+        assert (rec["key"], rec["headers"]["weir.kind"], int(rec["headers"]["weir.seq"])) == (e.source, e.kind, e.seq)
+        assert e.kind != "event" or rec["value"] == e.payload.decode(), (e.offset, rec["value"], e.payload)
+    for p in {rec["partition"] for rec in got}:
+        order = [int(rec["headers"]["weir.offset"]) for rec in sorted(got, key=lambda x: x["offset"])
+                 if rec["partition"] == p]
+        assert order == sorted(order), f"partition {p}: not in log order"
+    return len(got)
+
+
 def http_get(url, timeout=5):
     """(status, body) of a GET; (0, "") while nothing listens.  Every /metrics page a test reads is
     checked as an exposition on the way (any config shape the suite runs)."""
