@@ -134,19 +134,19 @@ weir_export_open(struct weir_exporter *x, char *err, size_t errlen)
 	rd_kafka_error_t *e;
 	bool said = false;
 	while ((e = rd_kafka_init_transactions(x->rk, ASK_MS)) != NULL) {
-		bool again = rd_kafka_error_is_retriable(e);
-		if (again && said)
-			weir_export_count_error(x, rd_kafka_error_code(e));
-		else
+		if (!rd_kafka_error_is_retriable(e)) {
 			txn_error(x, "init_transactions", e, err, errlen);
-		rd_kafka_error_destroy(e);
-		if (!again)
+			rd_kafka_error_destroy(e);
 			return -1;
+		}
+		weir_export_count_error(x, rd_kafka_error_code(e));
+		if (!said)
+			fprintf(stderr, "weir-export: waiting for Kafka to answer (%s): asked again each second\n",
+				rd_kafka_error_string(e));
+		said = true;
+		rd_kafka_error_destroy(e);
 		if (x->stop && *x->stop)
 			return 1;
-		if (!said)
-			fprintf(stderr, "weir-export: waiting for Kafka to answer (asked again each second)\n");
-		said = true;
 	}
 	__atomic_store_n(&x->kafka_up, 1, __ATOMIC_RELAXED);
 	/* Kafka may go away now too: a service waits for it, saying why. */
