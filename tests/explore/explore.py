@@ -36,7 +36,8 @@ def summary(s):
             f"faults={faults}{' replay' if s.get('replay') else ''}{' load' if s.get('load') else ''}"
             f"{' 2workers' if s.get('workers', 1) == 2 else ''}{' vlan+v6' if feed.get('ipv6_rate') else ''}"
             f"{' reorder-window' if s['config'].get('reorder_window') else ''}"
-            f"{' rules' if s.get('rules') else ''}{'+reload' if s.get('rules', {}).get('reload_at') else ''}")
+            f"{' rules' if s.get('rules') else ''}{'+reload' if s.get('rules', {}).get('reload_at') else ''}"
+            f"{' export(' + ','.join(f['what'] + '@' + str(f['at']) for f in s['export']['faults']) + ')' if s.get('export') else ''}")
 
 
 def run_one(s, keep=None):
@@ -62,7 +63,7 @@ def run_one(s, keep=None):
         return bad
     finally:
         if "r" in locals():
-            r.unmount()
+            r.close()
         if keep:
             shutil.copytree(work, keep, dirs_exist_ok=True)
         shutil.rmtree(work, ignore_errors=True)

@@ -14,8 +14,8 @@ import subprocess
 import sys
 
 import pcap_edit
-from runner import weirlog
-from weir_harness import CHECK, READ
+from runner import EXPORT_TOPICS, weirlog
+from weir_harness import CHECK, READ, kafka_console_agrees
 
 PROBE = """import sys
 sys.path.insert(0, sys.argv[1])
@@ -158,7 +158,25 @@ def run_checks(schedule, seen, log_dir, manifest):
     bad += check_runs(schedule, seen)
     bad += seeks_agree(log_dir, schedule["seed"])
     bad += rules_agree(schedule, log_dir)
+    bad += kafka_agrees(schedule, seen, log_dir, manifest)
     return bad
+
+
+def kafka_agrees(schedule, seen, log_dir, manifest):
+    """What weir-export left in Kafka, read back by weir-check (librdkafka, read_committed, against the
+    manifest and the log) and by Kafka's own console consumer (each log record once, in log order)."""
+    if not schedule.get("export"):
+        return []
+    cmd = check_cmd(schedule, seen, log_dir, manifest) + ["--kafka", seen["kafka"], EXPORT_TOPICS[0],
+                                                           "--kafka-loss-topic", EXPORT_TOPICS[1]]
+    c = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if c.returncode != 0:
+        return [f"weir-check of Kafka exited {c.returncode}: {(c.stdout + c.stderr)[-900:]}"]
+    try:
+        kafka_console_agrees(log_dir, seen["kafka"], list(EXPORT_TOPICS))
+    except AssertionError as e:
+        return [f"Kafka's console consumer: {str(e)[:600]}"]
+    return []
 
 
 def rules_matched(rules, decoder, payload):

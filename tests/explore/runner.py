@@ -14,7 +14,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integration"))
-from weir_harness import Deployment, GEN, free_port, weirlog  # noqa: E402
+from weir_harness import BUILD, Deployment, GEN, KAFKA_SH, free_base, free_port, weirlog  # noqa: E402
 
 import pcap_edit  # noqa: E402
 
@@ -38,6 +38,8 @@ log segment-size {segment}
 shutdown drain-timeout 4s
 """
 RUN_SECONDS = 150  # one schedule, live part; past it: a hang
+EXPORT = os.path.join(BUILD, "export", "weir-export")
+EXPORT_TOPICS = ("x.itch", "x.itch.loss")  # the Kafka topics of itch's events and its LOSS records
 WORKER_CPU = "1"  # the (second) worker's lcore in BODY's corelist: where a schedule's "load" runs
 
 
@@ -109,12 +111,63 @@ class Run:
             self.rules = os.path.join(self.dir, "rules.txt")
             self.write_rules(self.rules)
             body += f"topic alerts\nrules {self.rules}\n"
+        if self.s.get("export"):
+            body += self.start_kafka()
         eal = "--vdev=net_pcap0," + ",".join(f"rx_pcap={p}" for p in self.pcaps)
         if two:  # the main lcore beside the first worker, on cpu 0: this machine has two
             eal += " --lcores=2@0,0@0,1@1 --main-lcore=2"
         self.d = Deployment(self.dir, f"x{self.s['seed'] % 100000}", eal, body, no_huge=self.s["mode"] == "nohuge")
         if any(f["what"] == "disk_full" for f in self.s["faults"]):
             self.log_on_tmpfs()
+
+    def start_kafka(self):
+        """A one-broker Kafka (scripts/kafka.sh) for weir-export; its config lines."""
+        self.kafka_dir = os.path.join(self.dir, "kafka")
+        r = subprocess.run([KAFKA_SH, "start", self.kafka_dir, "1", str(free_base())], capture_output=True,
+                           text=True, timeout=300)
+        if r.returncode != 0:
+            raise Finding(f"(kafka.sh start failed: {r.stderr[-300:]})")
+        self.seen["kafka"] = r.stdout.strip().splitlines()[-1]
+        self.exports = 0
+        return (f"export kafka brokers {self.seen['kafka']}\nexport kafka topic itch {EXPORT_TOPICS[0]} loss "
+                f"{EXPORT_TOPICS[1]}\nexport kafka batch 2000\nexport kafka commit-interval 50ms\n")
+
+    def stop_kafka(self):
+        if getattr(self, "kafka_dir", None):
+            subprocess.run([KAFKA_SH, "stop", self.kafka_dir], capture_output=True, timeout=120)
+            self.kafka_dir = None
+
+    def start_export(self, *args):
+        self.exports += 1
+        out = open(os.path.join(self.dir, f"export{self.exports}.log"), "w")
+        self.ex = subprocess.Popen([EXPORT, "-f", self.d.config, *args], stdout=out, stderr=subprocess.STDOUT)
+        self.d.procs.append(self.ex)
+        return self.ex
+
+    def kill_export(self, f):
+        if self.ex.poll() is not None:  # it is never told to end before the run's end
+            raise Finding(f"weir-export exited {self.ex.returncode} by itself")
+        self.ex.send_signal(signal.SIGKILL)
+        self.ex.wait()
+        self.start_export()
+
+    def kafka_down(self, f):
+        """The only broker SIGKILLed, and started again on its data after f["seconds"]."""
+        subprocess.run([KAFKA_SH, "kill", self.kafka_dir, "1"], check=True, timeout=30)
+        time.sleep(f["seconds"])
+        if subprocess.run([KAFKA_SH, "restart", self.kafka_dir, "1"], capture_output=True, timeout=180).returncode:
+            raise Finding("(kafka did not come back)")
+
+    def finish_export(self):
+        """The exporter of the live part stopped (SIGTERM: it must end cleanly), then one that ships the rest."""
+        if self.ex.poll() is None:
+            self.ex.send_signal(signal.SIGTERM)
+        rc = self.wait_exit(self.ex, "weir-export after SIGTERM")
+        if rc != 0:
+            raise Finding(f"weir-export exited {rc} after SIGTERM")
+        rc = self.wait_exit(self.start_export("--exit-when-caught-up", "2"), "weir-export catching up", timeout=240)
+        if rc != 0:
+            raise Finding(f"the last weir-export exited {rc}")
 
     def write_rules(self, path):
         """The schedule's rules as a rules file (docs/rules.md)."""
@@ -349,13 +402,16 @@ class Run:
         for f in [f for f in self.s["faults"] if f["at"] == 0]:  # before any drain (a drain outruns polls)
             getattr(self, f["what"])(f)
         self.start_control()
-        faults = self.s["faults"]
+        faults = self.s["faults"] + self.s.get("export", {}).get("faults", [])
+        if self.s.get("export"):
+            self.start_export()
         if self.s.get("rules", {}).get("reload_at"):
-            faults = sorted(faults + [{"what": "reload_rules", "at": self.s["rules"]["reload_at"]}],
-                            key=lambda f: f["at"])
+            faults = faults + [{"what": "reload_rules", "at": self.s["rules"]["reload_at"]}]
+        faults = sorted(faults, key=lambda f: f["at"])
         for f in [f for f in faults if 0 < f["at"] < 1.0]:
             self.wait_progress(f["at"], deadline)
-            if self.dp.poll() is not None:
+            # the exporter ships on after the feed: its faults land whenever they come
+            if self.dp.poll() is not None and f["what"] not in ("kill_export", "kafka_down"):
                 self.seen["notes"].append(f"{f['what']} at {f['at']}: the feed was over first")
                 continue
             if f["what"] == "kill_control_after_roll":
@@ -371,6 +427,8 @@ class Run:
                 "no weir info region" in last or "no live weir-dataplane" in last):
             self.seen["cp_rc"] = 0  # started as the dataplane ended (every ring drained): nothing left to do
         self.committed()
+        if self.s.get("export"):
+            self.finish_export()
 
     def run(self):
         try:
@@ -381,6 +439,11 @@ class Run:
             if hasattr(self, "d"):
                 self.d.close()
         return self.seen
+
+    def close(self):
+        """What outlives the checks: the log's tmpfs, the Kafka the checks read."""
+        self.unmount()
+        self.stop_kafka()
 
     def unmount(self):
         if getattr(self, "fs", None):

@@ -161,6 +161,17 @@ def pick_rules(rng, framing):
     return out
 
 
+def pick_export(rng):
+    """weir-export beside the run, to a one-broker Kafka: SIGKILLed, or Kafka killed for a while, mid-feed."""
+    faults = []
+    for _ in range(rng.choice([0, 1, 1, 2])):
+        f = {"what": rng.choice(["kill_export", "kafka_down"]), "at": round(rng.uniform(0.05, 0.9), 3)}
+        if f["what"] == "kafka_down":
+            f["seconds"] = rng.choice([0.5, 3.0])
+        faults.append(f)
+    return {"faults": sorted(faults, key=lambda f: f["at"])}
+
+
 def pick(seed, open_defects=False):
     """The schedule for seed; without open_defects, faults of OPEN_DEFECTS are dropped from it."""
     rng = random.Random(seed)
@@ -206,4 +217,8 @@ def pick(seed, open_defects=False):
     # faults.  Drawn last, for the same reason.
     if rng.random() < 0.25:
         s["rules"] = pick_rules(rng, s["feed"].get("framing"))
+    # weir-export to Kafka in one schedule of eight whose events all go to itch (no frame topics, no routes):
+    # Kafka read back by weir-check and by Kafka's own console consumer.  Drawn last, for the same reason.
+    if rng.random() < 0.125 and not s["feed"].get("frame_topics") and not s.get("rules"):
+        s["export"] = pick_export(rng)
     return s

@@ -1,13 +1,11 @@
 import os
-import random
-import socket
 import subprocess
 import sys
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from weir_harness import KAFKA_SH, Deployment  # noqa: E402
+from weir_harness import KAFKA_SH, Deployment, free_base  # noqa: E402
 
 
 @pytest.fixture
@@ -35,20 +33,6 @@ class KafkaCluster:
 
     def node(self, verb, k):
         subprocess.run([KAFKA_SH, verb, self.dir, str(k)], check=True, timeout=120)  # restart: until it answers
-
-
-def free_base():
-    """A port p with p, p+1, p+10, p+11, p+20, p+21 free (three nodes' client and controller ports)."""
-    for _ in range(100):
-        base = random.randrange(30000, 45000, 100)
-        try:
-            for off in (0, 1, 10, 11, 20, 21):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", base + off))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free ports for kafka")
 
 
 @pytest.fixture

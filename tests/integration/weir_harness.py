@@ -9,6 +9,7 @@ import contextlib
 import glob
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -84,6 +85,20 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def free_base():
+    """A port p with p, p+1, p+10, p+11, p+20, p+21 free (three nodes' client and controller ports)."""
+    for _ in range(100):
+        base = random.randrange(30000, 45000, 100)
+        try:
+            for off in (0, 1, 10, 11, 20, 21):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + off))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free ports for kafka")
 
 
 def remove_dpdk_files(prefix):
