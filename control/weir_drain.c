@@ -15,10 +15,7 @@ retention_loop(void *arg)
 {
 	struct weir_drain *d = arg;
 	while (!__atomic_load_n(&d->retention_stop, __ATOMIC_ACQUIRE)) {
-		/* none before the log first opened (a disk full at start: a topic
-		 * may have no directory yet) */
-		unsigned n = __atomic_load_n(&d->n_topics, __ATOMIC_ACQUIRE);
-		for (unsigned t = 0; t < n; t++) {
+		for (unsigned t = 0; t < d->n_topic_names; t++) {
 			char err[512], dir[PATH_MAX + WEIR_TOPIC_NAME_MAX + 2];
 			snprintf(dir, sizeof(dir), "%s/%s", d->log_root, d->topic_names[t]);
 			/* the drain moves it on at a roll; a stale one only keeps more */
@@ -64,8 +61,7 @@ open_topics(struct weir_drain *d, char *err, size_t errlen)
 		weir_sw_set(&topic->bytes_committed, committed_bytes);
 		topic->bytes_at_commit = bytes;
 	}
-	/* a stale base the retention thread may read first only keeps more */
-	__atomic_store_n(&d->n_topics, d->n_topic_names, __ATOMIC_RELEASE);
+	d->n_topics = d->n_topic_names;
 	publish_active_bases(d);
 	return 0;
 }
