@@ -72,10 +72,21 @@ open_readers(struct weir_exporter *x, char *err, size_t errlen)
 			said = true;
 			usleep(200 * 1000);
 		}
-		if (weir_log_reader_register(t->r, reader) != 0 ||
-		    weir_log_reader_mark(t->r, t->committed) != 0) {
-			snprintf(err, errlen, "%s", weir_log_reader_error(t->r));
-			return -1;
+		/* A full disk is waited for: unregistered, retention would not
+		 * keep what is not shipped yet. */
+		bool waited = false;
+		while (weir_log_reader_register(t->r, reader) != 0 || weir_log_reader_mark(t->r, t->committed) != 0) {
+			if (errno != ENOSPC && errno != EDQUOT) {
+				snprintf(err, errlen, "%s", weir_log_reader_error(t->r));
+				return -1;
+			}
+			if (!waited)
+				fprintf(stderr, "weir-export: %s: %s: waiting for room to register as the log's reader, "
+						"asked again each second\n", t->cfg->log_topic, weir_log_reader_error(t->r));
+			waited = true;
+			if (x->stop && *x->stop)
+				return 1;
+			sleep(1);
 		}
 		int rc = weir_log_reader_seek(t->r, t->committed);
 		if (rc == WEIR_LOG_READ_TRUNCATED) {

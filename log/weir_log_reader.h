@@ -98,6 +98,8 @@ void weir_log_reader_stats(const struct weir_log_reader *r, struct weir_log_read
  * is not deleted while it holds an offset at or past the reader's mark,
  * unless the topic's retention is hard.  mark(offset): everything below
  * offset is done with (written in two CRC'd slots, as the committed point).
+ * Both fail with errno kept (ENOSPC: a full disk, worth trying again; a
+ * register tried again keeps the file it opened).
  */
 int weir_log_reader_register(struct weir_log_reader *r, const char *name);
 int weir_log_reader_mark(struct weir_log_reader *r, uint64_t offset);

@@ -52,7 +52,8 @@ weir_log_reader_register(struct weir_log_reader *r, const char *name)
 	int have = weir_log_slots_read(path, &r->mark, why, sizeof(why));
 	if (have <= 0)
 		memset(&r->mark, 0, sizeof(r->mark));
-	r->mark_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (r->mark_fd < 0) /* once: a register tried again (its mark refused by a full disk) keeps it */
+		r->mark_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (r->mark_fd < 0)
 		return weir_log_reader_fail(r, -1, "%s: %s", path, strerror(errno));
 	if (have <= 0)

@@ -6,6 +6,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from weir_harness import (BUILD, CHECK, committed, free_port, gen_pcap, http_get, kafka_console_agrees,
                           load_json)
 
@@ -262,6 +264,51 @@ def test_weir_export_started_while_kafka_is_away_waits_says_no_false_lag_and_shi
     ex.send_signal(signal.SIGTERM)
     assert ex.wait(timeout=60) == 0, d.output("export")
     print(kafka_check(d, k, manifest))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a small tmpfs")
+def test_weir_export_started_on_a_full_disk_waits_to_register_then_ships_everything_once(deploy, kafka, tmp_path):
+    """The log's file system full when weir-export starts: registering as the log's reader (which holds
+    retention back) fails with ENOSPC.  It waits for room, saying so (it exited 1: explorer seed 1109955649),
+    and once there is room it registers and ships every record once."""
+    k = kafka(1)
+    pcap, manifest = gen_pcap(str(tmp_path), seed=73, messages=20000, sessions=3)
+    port = free_port()
+    fs = tmp_path / "fs"
+    fs.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "weirexportfull", str(fs)], check=True)
+    try:
+        d = deploy("export-full", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY + export_lines(k.bootstrap, port))
+        with open(d.config) as f:  # the log onto the small file system
+            conf = f.read().replace(f"log dir {d.log_dir}", f"log dir {fs}/log")
+        with open(d.config, "w") as f:
+            f.write(conf)
+        d.log_dir = str(fs / "log")
+        dp, cp = ingest(d)
+        assert dp.wait(timeout=120) == 0 and cp.wait(timeout=60) == 0, d.output("control")
+        total = committed(d.log_dir, "itch")
+        with open(fs / "filler", "wb") as f:  # every block taken
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        ex = start_export(d, "export")
+        deadline = time.time() + 60
+        while "waiting for room to register" not in d.output("export") and time.time() < deadline:
+            time.sleep(0.1)
+        assert "waiting for room to register" in d.output("export"), d.output("export")
+        time.sleep(1.5)  # a retry or two
+        assert ex.poll() is None, d.output("export")
+        os.unlink(fs / "filler")
+        assert wait_metric(port, "weir_export_lag_records", 0, 120) == 0, d.output("export")
+        assert metric(port, "weir_export_records_total") == total
+        ex.send_signal(signal.SIGTERM)
+        assert ex.wait(timeout=60) == 0, d.output("export")
+        print(kafka_check(d, k, manifest))
+    finally:
+        subprocess.run(["umount", "-l", str(fs)])
 
 
 def test_a_broker_killed_in_a_three_broker_cluster_loses_and_repeats_nothing(deploy, kafka, tmp_path):
