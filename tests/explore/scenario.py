@@ -7,6 +7,10 @@ import string
 # Faults whose defect is known and not fixed yet (issue 22): left out of a run unless asked for, so the
 # bounded run in the suite stays green while the explorer at length still looks for them.
 OPEN_DEFECTS = {
+    # weir-export stopped (SIGTERM) while the commit it had asked for again after a Kafka outage was still
+    # under way: that transaction was committed, yet the next run read the positions from before it and
+    # shipped its 2,000 records again (seed 1113946175 in an explorer run at length, 2026-12-04).
+    "kafka_down": "an exporter stopped mid-commit after an outage: its transaction shipped twice",
 }
 
 LIVE_FAULTS = ["kill_control", "kill_control", "stop_control", "second_control", "kill_control_after_roll",
@@ -221,4 +225,5 @@ def pick(seed, open_defects=False):
     # Kafka read back by weir-check and by Kafka's own console consumer.  Drawn last, for the same reason.
     if rng.random() < 0.125 and not s["feed"].get("frame_topics") and not s.get("rules"):
         s["export"] = pick_export(rng)
+        s["export"]["faults"] = [f for f in s["export"]["faults"] if open_defects or not is_open(f, s["mode"])]
     return s
