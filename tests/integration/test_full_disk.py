@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from weir_harness import READ, gen_pcap, http_get, load_json, persisted
+from weir_harness import READ, fill_fs, gen_pcap, http_get, load_json, persisted
 
 BODY = """
 set corelist 1
@@ -116,14 +116,7 @@ def test_a_disk_full_before_weir_control_first_opens_the_log_is_waited_for_too(d
     nothing drained the rings: explorer seed 44); with room again it writes every record once."""
     pcap, manifest = gen_pcap(str(tmp_path), seed=37, messages=50000, sessions=4)
     d = on_small_fs(deploy, small_fs, "fullfirst", pcap)
-    filler = os.path.join(small_fs, "filler")
-    with open(filler, "wb") as f:  # every block of the file system taken
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
+    fill_fs(os.path.join(small_fs, "filler"))
     dp = d.start_dataplane("--stop-when-idle", "8")
     d.wait_running()
     cp = d.start_control("--exit-when-done")

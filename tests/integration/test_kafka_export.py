@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from weir_harness import (BUILD, CHECK, committed, free_port, gen_pcap, http_get, kafka_console_agrees,
+from weir_harness import (BUILD, CHECK, committed, fill_fs, free_port, gen_pcap, http_get, kafka_console_agrees,
                           load_json)
 
 EXPORT = os.path.join(BUILD, "export", "weir-export")
@@ -287,13 +287,7 @@ def test_weir_export_started_on_a_full_disk_waits_to_register_then_ships_everyth
         dp, cp = ingest(d)
         assert dp.wait(timeout=120) == 0 and cp.wait(timeout=60) == 0, d.output("control")
         total = committed(d.log_dir, "itch")
-        with open(fs / "filler", "wb") as f:  # every block taken
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError:
-                pass
+        fill_fs(fs / "filler")
         ex = start_export(d, "export")
         deadline = time.time() + 60
         while "waiting for room to register" not in d.output("export") and time.time() < deadline:

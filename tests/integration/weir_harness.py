@@ -101,6 +101,17 @@ def free_base():
     raise RuntimeError("no free ports for kafka")
 
 
+def fill_fs(path):
+    """A file at path that takes every block its file system has left (a disk full on purpose)."""
+    with open(path, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+
+
 def remove_dpdk_files(prefix):
     shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
     for path in (glob.glob(f"/dev/hugepages/{prefix}map_*") + glob.glob(f"/dev/hugepages/weir.{prefix}.*")
