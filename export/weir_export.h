@@ -61,6 +61,8 @@ struct weir_exporter {
 	uint32_t kafka_up;           /* 0 while librdkafka says every broker is down, or a commit fails */
 	uint32_t lag_known;          /* 1 once the lag gauges hold a figure: Kafka's positions read, the log open */
 	char txn_id[128];
+	char start_key[WEIR_TOPIC_NAME_MAX + 80]; /* this run's start mark in the positions topic: key, value */
+	char start_mark[64];
 };
 
 /* Sets x up for cfg (nothing connects yet): /metrics may read it from now. */

@@ -168,9 +168,26 @@ weir_export_partitions(rd_kafka_t *rk, const char *topic)
 	return n;
 }
 
-/* Reads the positions topic to its end, read_committed (after
- * init_transactions fenced and aborted a predecessor's open transaction):
- * the last position of each of our keys. */
+/* A record of the positions topic: the position of one of our keys. */
+static void
+position_seen(const struct weir_exporter *x, const rd_kafka_message_t *m, uint64_t *found)
+{
+	for (unsigned i = 0; i < x->n; i++) {
+		const char *key = x->t[i].pos_key;
+		size_t kl = strlen(key);
+		if (m->key_len == kl && memcmp(m->key, key, kl) == 0 && m->len < 32) {
+			char v[32];
+			memcpy(v, m->payload, m->len);
+			v[m->len] = 0;
+			found[i] = strtoull(v, NULL, 10);
+		}
+	}
+}
+
+/* Reads the positions topic, read_committed, up to this run's start mark in
+ * each partition (after init_transactions fenced and aborted a
+ * predecessor's open transaction, and the mark's own commit settled what it
+ * left in them): the last position of each of our keys before the mark. */
 int
 weir_export_read_positions(struct weir_exporter *x, char *err, size_t errlen)
 {
@@ -195,35 +212,37 @@ weir_export_read_positions(struct weir_exporter *x, char *err, size_t errlen)
 		rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
 	rd_kafka_assign(c, l);
 	rd_kafka_topic_partition_list_destroy(l);
-	int at_end = 0, rc = 0;
+	uint64_t found[WEIR_MAX_TOPICS] = { 0 };
+	int marked = 0, rc = 0;
+	size_t sk = strlen(x->start_key), sm = strlen(x->start_mark);
 	uint64_t deadline = weir_monotonic_ns() + 60000000000ull;
-	while (at_end < parts && rc == 0) {
+	while (marked < parts && rc == 0) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 500);
-		if (weir_monotonic_ns() > deadline) {
-			snprintf(err, errlen, "positions topic %s: not read to its end in 60 s", topic);
+		if (x->stop && *x->stop) {
+			snprintf(err, errlen, "positions topic %s: read stopped", topic);
+			rc = -1;
+		} else if (weir_monotonic_ns() > deadline) {
+			snprintf(err, errlen, "positions topic %s: this run's start mark not read in 60 s (%d of %d partitions)",
+				 topic, marked, parts);
 			rc = -1;
 		}
 		if (m == NULL)
 			continue;
 		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-			at_end++;
+			/* the end of what is stable: the mark's commit is still to come */
 		} else if (m->err) {
 			snprintf(err, errlen, "positions topic %s: %s", topic, rd_kafka_message_errstr(m));
 			rc = -1;
+		} else if (m->key_len == sk && memcmp(m->key, x->start_key, sk) == 0) {
+			if (m->len == sm && memcmp(m->payload, x->start_mark, sm) == 0)
+				marked++; /* one a partition; what follows it is ours to write */
 		} else {
-			for (unsigned i = 0; i < x->n; i++) {
-				struct weir_export_topic_state *t = &x->t[i];
-				size_t kl = strlen(t->pos_key);
-				if (m->key_len == kl && memcmp(m->key, t->pos_key, kl) == 0 && m->len < 32) {
-					char v[32];
-					memcpy(v, m->payload, m->len);
-					v[m->len] = 0;
-					t->committed = strtoull(v, NULL, 10);
-				}
-			}
+			position_seen(x, m, found);
 		}
 		rd_kafka_message_destroy(m);
 	}
+	for (unsigned i = 0; rc == 0 && i < x->n; i++)
+		x->t[i].committed = found[i];
 	rd_kafka_consumer_close(c);
 	rd_kafka_destroy(c);
 	return rc;
