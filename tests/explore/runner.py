@@ -43,6 +43,20 @@ EXPORT_TOPICS = ("x.itch", "x.itch.loss")  # the Kafka topics of itch's events a
 WORKER_CPU = "1"  # the (second) worker's lcore in BODY's corelist: where a schedule's "load" runs
 
 
+def catches_term(p, seconds=10):
+    """Waits until process p has its SIGTERM handler (/proc's SigCgt) or has ended."""
+    deadline = time.time() + seconds
+    while p.poll() is None and time.time() < deadline:
+        try:
+            with open(f"/proc/{p.pid}/status") as f:
+                cgt = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
+        except (OSError, StopIteration):
+            return
+        if cgt & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.005)
+
+
 def merged_manifest(parts):
     """weir-gen's manifests of captures with sessions of their own as one: the sessions of all, and every
     count summed (the expected figures, each topic's events, packets, messages)."""
@@ -142,6 +156,7 @@ class Run:
         out = open(os.path.join(self.dir, f"export{self.exports}.log"), "w")
         self.ex = subprocess.Popen([EXPORT, "-f", self.d.config, *args], stdout=out, stderr=subprocess.STDOUT)
         self.d.procs.append(self.ex)
+        catches_term(self.ex)  # a SIGTERM before then would end it by default (-15), as any process
         return self.ex
 
     def kill_export(self, f):
@@ -157,6 +172,12 @@ class Run:
         time.sleep(f["seconds"])
         if subprocess.run([KAFKA_SH, "restart", self.kafka_dir, "1"], capture_output=True, timeout=180).returncode:
             raise Finding("(kafka did not come back)")
+
+    def kafka_hung(self, f):
+        """The only broker SIGSTOPped (its connections open, nothing answered) for f["seconds"], then let go."""
+        subprocess.run([KAFKA_SH, "pause", self.kafka_dir, "1"], check=True, timeout=30)
+        time.sleep(f["seconds"])
+        subprocess.run([KAFKA_SH, "resume", self.kafka_dir, "1"], check=True, timeout=30)
 
     def finish_export(self):
         """The exporter of the live part stopped (SIGTERM: it must end cleanly), then one that ships the rest."""
@@ -411,7 +432,7 @@ class Run:
         for f in [f for f in faults if 0 < f["at"] < 1.0]:
             self.wait_progress(f["at"], deadline)
             # the exporter ships on after the feed: its faults land whenever they come
-            if self.dp.poll() is not None and f["what"] not in ("kill_export", "kafka_down"):
+            if self.dp.poll() is not None and f["what"] not in ("kill_export", "kafka_down", "kafka_hung"):
                 self.seen["notes"].append(f"{f['what']} at {f['at']}: the feed was over first")
                 continue
             if f["what"] == "kill_control_after_roll":

@@ -161,12 +161,15 @@ def pick_rules(rng, framing):
 
 
 def pick_export(rng):
-    """weir-export beside the run, to a one-broker Kafka: SIGKILLed, or Kafka killed for a while, mid-feed."""
+    """weir-export beside the run, to a one-broker Kafka: SIGKILLed, or Kafka killed for a while, or hung
+    (SIGSTOP: connected, answering nothing), mid-feed."""
     faults = []
     for _ in range(rng.choice([0, 1, 1, 2])):
-        f = {"what": rng.choice(["kill_export", "kafka_down"]), "at": round(rng.uniform(0.05, 0.9), 3)}
+        f = {"what": rng.choice(["kill_export", "kafka_down", "kafka_hung"]), "at": round(rng.uniform(0.05, 0.9), 3)}
         if f["what"] == "kafka_down":
             f["seconds"] = rng.choice([0.5, 3.0])
+        if f["what"] == "kafka_hung":
+            f["seconds"] = rng.choice([0.5, 3.0, 8.0])
         faults.append(f)
     return {"faults": sorted(faults, key=lambda f: f["at"])}
 
