@@ -111,9 +111,9 @@ def test_every_record_once_while_weir_export_is_sigkilled_and_restarted(deploy, 
     print(f"Kafka's console consumer read {n} records, each of the log's once")
 
 
-def shipped_records(bootstrap, topic):
-    """Every committed record of topic as weir-export wrote it (partition, key, value, headers, time), in
-    log order (weir.offset)."""
+def committed_in_kafka(bootstrap, topic):
+    """Every committed record of topic (confluent_kafka messages, read_committed, each partition to its end),
+    and the topic's partition count."""
     from confluent_kafka import Consumer, TopicPartition
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{os.getpid()}", "isolation.level": "read_committed",
                   "enable.partition.eof": True, "enable.auto.commit": False})
@@ -125,11 +125,10 @@ def shipped_records(bootstrap, topic):
         assert m is not None, "no end of partition in 30 s"
         if m.error():
             ends += 1
-            continue
-        h = dict(m.headers())
-        out.append((int(h["weir.offset"]), m.partition(), m.key(), m.value(), m.headers(), m.timestamp()[1]))
+        else:
+            out.append(m)
     c.close()
-    return sorted(out), parts
+    return out, parts
 
 
 def test_a_commit_whose_markers_a_broker_restart_lost_is_neither_missed_nor_shipped_again(deploy, kafka, tmp_path):
@@ -149,7 +148,9 @@ def test_a_commit_whose_markers_a_broker_restart_lost_is_neither_missed_nor_ship
     dp, cp = ingest(d)
     assert dp.wait(timeout=120) == 0 and cp.wait(timeout=60) == 0
     finish_export(d, "first")
-    recs, parts = shipped_records(k1.bootstrap, "market.itch")
+    got, parts = committed_in_kafka(k1.bootstrap, "market.itch")
+    recs = sorted((int(dict(m.headers())["weir.offset"]), m.partition(), m.key(), m.value(), m.headers(),
+                   m.timestamp()[1]) for m in got)  # in log order, as weir-export wrote them
     end = recs[-1][0] + 1
     assert [r[0] for r in recs] == list(range(end)), "a log with no LOSS record: every offset in market.itch"
     admin = AdminClient({"bootstrap.servers": k2.bootstrap})
@@ -495,7 +496,7 @@ def test_a_backlog_on_one_topic_neither_starves_another_nor_stretches_a_transact
     assert r.returncode == 0 and "dead letters NOT checked" in r.stdout, r.stdout + r.stderr  # says what it skipped
     r = subprocess.run(check + ["--kafka-dead-letter-topic", "market.dl"], capture_output=True, text=True)
     assert r.returncode == 0 and f"{total['_deadletter']} dead letters by reason" in r.stdout, r.stdout + r.stderr
-    dl = dead_letters_in_kafka(k.bootstrap, "market.dl")
+    dl, _ = committed_in_kafka(k.bootstrap, "market.dl")
     assert {m.key() for m in dl} == {b"dl:port0:worker0"}  # keyed by where they came in (one port, one worker here)
     assert all(dict(m.headers())["weir.dead_letter.reason"] and dict(m.headers())["weir.dead_letter.length"]
                for m in dl)
@@ -505,19 +506,3 @@ def test_a_backlog_on_one_topic_neither_starves_another_nor_stretches_a_transact
     p.flush(30)
     r = subprocess.run(check + ["--kafka-dead-letter-topic", "market.dl"], capture_output=True, text=True)
     assert r.returncode == 1 and "dead letters of the log once each in Kafka" in r.stdout, r.stdout + r.stderr
-
-
-def dead_letters_in_kafka(brokers, topic):
-    from confluent_kafka import Consumer, TopicPartition
-    c = Consumer({"bootstrap.servers": brokers, "group.id": f"t-{os.getpid()}", "isolation.level": "read_committed",
-                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
-    md = c.list_topics(topic, timeout=30)
-    c.assign([TopicPartition(topic, p, 0) for p in md.topics[topic].partitions])
-    got, idle = [], 0
-    while idle < 5:
-        m = c.poll(1.0)
-        idle = idle + 1 if m is None else 0
-        if m is not None and not m.error():
-            got.append(m)
-    c.close()
-    return got
