@@ -22,6 +22,16 @@ weir_restore_free(struct weir_restore *r)
 	weir_source_map_free(&r->map);
 }
 
+void
+weir_restore_clear(struct weir_restore *r)
+{
+	for (uint32_t i = 0; i < r->n; i++)
+		free(r->sources[i].holes);
+	r->n = 0;
+	r->records_read = 0;
+	weir_source_map_clear(&r->map);
+}
+
 const struct weir_restore_source *
 weir_restore_find(const struct weir_restore *r, const uint8_t key[WEIR_SOURCE_BYTES])
 {

@@ -38,6 +38,8 @@ struct weir_restore {
 /* Room first for max_sources (it grows); -1 when out of memory. */
 int weir_restore_init(struct weir_restore *r, uint32_t max_sources);
 void weir_restore_free(struct weir_restore *r);
+/* Every source forgotten, the room kept. */
+void weir_restore_clear(struct weir_restore *r);
 /* One logged record, in log order; false when memory is out. */
 bool weir_restore_note(struct weir_restore *r, const struct weir_record *rec);
 const struct weir_restore_source *weir_restore_find(const struct weir_restore *r, const uint8_t key[WEIR_SOURCE_BYTES]);

@@ -562,16 +562,24 @@ should_restore_sources_from_a_log_directory(void **state)
 	rm_tmpdir(root);
 }
 
-/* One record of source name as worker wrote it at ring position pos, into
- * an open topic, committed at once. */
+/* One record of kind of source name as worker wrote it in dataplane run
+ * incarnation at ring position pos, into an open topic, committed at once. */
+static void
+log_run_at(struct weir_log_topic *lt, uint16_t kind, const char *name, uint64_t seq, unsigned worker,
+	   uint64_t incarnation, uint64_t pos)
+{
+	struct weir_record rec = { .len_bytes = sizeof(rec), .kind = kind, .seq = seq };
+	memcpy(rec.source, name, strlen(name));
+	assert_int_equal(weir_log_topic_append(lt, worker, incarnation, pos, &rec), 0);
+	assert_int_equal(weir_log_topic_flush(lt), 0);
+	assert_int_equal(weir_log_topic_commit(lt, false), 0);
+}
+
+/* An event, in run 1. */
 static void
 log_at(struct weir_log_topic *lt, const char *name, uint64_t seq, unsigned worker, uint64_t pos)
 {
-	struct weir_record rec = { .len_bytes = sizeof(rec), .kind = WEIR_REC_EVENT, .seq = seq };
-	memcpy(rec.source, name, strlen(name));
-	assert_int_equal(weir_log_topic_append(lt, worker, 1, pos, &rec), 0);
-	assert_int_equal(weir_log_topic_flush(lt), 0);
-	assert_int_equal(weir_log_topic_commit(lt, false), 0);
+	log_run_at(lt, WEIR_REC_EVENT, name, seq, worker, 1, pos);
 }
 
 /* A source's events in two topics (a weir frame's topics): restored in the
@@ -609,6 +617,44 @@ should_restore_a_source_whose_events_lie_in_several_topics_in_ring_order(void **
 	key[0] = 'M';
 	assert_int_equal(weir_restore_find(&r, key)->next_seq, 9);
 	assert_int_equal(r.records_read, 5);
+	weir_restore_free(&r);
+	rm_tmpdir(root);
+}
+
+/* A source that moved between runs to a worker of a lower number (the
+ * queues were cut from two to one): its runs are restored in run order, not
+ * worker order.  S ended its session in run 1 on worker 1 and started it
+ * again in run 2 on worker 0, up to 3.  Taken a worker at a time, run 1's
+ * end came last: S was restored closed at 6, and its lost 4 and 5 would
+ * have been taken as a session starting again at 6, never stated lost. */
+static void
+should_restore_a_source_that_moved_to_a_lower_numbered_worker_in_run_order(void **state)
+{
+	char *root = make_tmpdir();
+	struct weir_log_topic itch;
+	char err[256];
+	assert_int_equal(weir_log_topic_open(&itch, root, "itch", err, sizeof(err)), 0);
+	for (uint64_t q = 1; q <= 5; q++)
+		log_run_at(&itch, WEIR_REC_EVENT, "S", q, 1, 100, q * 64);
+	log_run_at(&itch, WEIR_REC_END_OF_SESSION, "S", 6, 1, 100, 6 * 64);
+	log_run_at(&itch, WEIR_REC_EVENT, "T", 40, 1, 100, 7 * 64); /* T stays on worker 1 */
+	for (uint64_t q = 1; q <= 3; q++)
+		log_run_at(&itch, WEIR_REC_EVENT, "S", q, 0, 200, q * 64);
+	log_run_at(&itch, WEIR_REC_EVENT, "T", 41, 1, 200, 64);
+	weir_log_topic_close(&itch);
+	static const char topics[2][32] = { "_deadletter", "itch" };
+	struct weir_restore r;
+	assert_int_equal(weir_restore_init(&r, 16), 0);
+	assert_int_equal(weir_restore_from_log(&r, root, topics, 2, UINT64_MAX, err, sizeof(err)), 0);
+	uint8_t key[WEIR_SOURCE_BYTES] = { 'S' };
+	const struct weir_restore_source *rs = weir_restore_find(&r, key);
+	assert_non_null(rs);
+	assert_int_equal(rs->closed, 0);
+	assert_int_equal(rs->next_seq, 4);
+	assert_int_equal(rs->n_holes, 0);
+	key[0] = 'T';
+	assert_int_equal(weir_restore_find(&r, key)->next_seq, 42);
+	assert_int_equal(r.records_read, 11);
 	weir_restore_free(&r);
 	rm_tmpdir(root);
 }
@@ -1096,6 +1142,7 @@ main(void)
 		cmocka_unit_test(should_restore_every_open_gap_however_many),
 		cmocka_unit_test(should_restore_sources_from_a_log_directory),
 		cmocka_unit_test(should_restore_a_source_whose_events_lie_in_several_topics_in_ring_order),
+		cmocka_unit_test(should_restore_a_source_that_moved_to_a_lower_numbered_worker_in_run_order),
 		cmocka_unit_test(should_restore_more_sources_than_its_first_size),
 		cmocka_unit_test(should_read_only_the_newest_segments_a_bounded_window_covers),
 		cmocka_unit_test(should_refuse_a_table_without_room),
