@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 import pcap_edit
-from runner import EXPORT_TOPICS, weirlog
+from runner import export_topics, weirlog
 from weir_harness import CHECK, READ, kafka_console_agrees
 
 PROBE = """import sys
@@ -163,19 +163,26 @@ def run_checks(schedule, seen, log_dir, manifest):
 
 
 def kafka_agrees(schedule, seen, log_dir, manifest):
-    """What weir-export left in Kafka, read back by weir-check (librdkafka, read_committed, against the
-    manifest and the log) and by Kafka's own console consumer (each log record once, in log order)."""
+    """What weir-export left in Kafka, read back by Kafka's own console consumer (each record of each
+    exported log topic once, in log order) and, where every event is itch's, by weir-check (librdkafka,
+    read_committed, against the manifest and the log)."""
     if not schedule.get("export"):
         return []
-    cmd = check_cmd(schedule, seen, log_dir, manifest) + ["--kafka", seen["kafka"], EXPORT_TOPICS[0],
-                                                           "--kafka-loss-topic", EXPORT_TOPICS[1]]
-    c = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    if c.returncode != 0:
-        return [f"weir-check of Kafka exited {c.returncode}: {(c.stdout + c.stderr)[-900:]}"]
-    try:
-        kafka_console_agrees(log_dir, seen["kafka"], list(EXPORT_TOPICS))
-    except AssertionError as e:
-        return [f"Kafka's console consumer: {str(e)[:600]}"]
+    topics = export_topics(schedule)
+    if len(topics) == 1:
+        _, events, loss = topics[0]
+        cmd = check_cmd(schedule, seen, log_dir, manifest) + ["--kafka", seen["kafka"], events,
+                                                               "--kafka-loss-topic", loss]
+        c = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if c.returncode != 0:
+            return [f"weir-check of Kafka exited {c.returncode}: {(c.stdout + c.stderr)[-900:]}"]
+    for log_topic, events, loss in topics:
+        if not os.path.isfile(os.path.join(log_dir, log_topic, "committed")):
+            continue  # a route no event took: no log topic, nothing shipped
+        try:
+            kafka_console_agrees(log_dir, seen["kafka"], [events, loss], log_topic)
+        except AssertionError as e:
+            return [f"Kafka's console consumer, log topic {log_topic}: {str(e)[:600]}"]
     return []
 
 

@@ -39,7 +39,17 @@ shutdown drain-timeout 4s
 """
 RUN_SECONDS = 150  # one schedule, live part; past it: a hang
 EXPORT = os.path.join(BUILD, "export", "weir-export")
-EXPORT_TOPICS = ("x.itch", "x.itch.loss")  # the Kafka topics of itch's events and its LOSS records
+
+
+def export_topics(schedule):
+    """The log topics a schedule's weir-export ships, each with its Kafka topics (events, LOSS records):
+    itch, the weir frames' topics, and a route rule's."""
+    topics = ["itch"] + [f"t{t}" for t in range(1, schedule["feed"].get("frame_topics", 0) + 1)]
+    if any(r["action"].startswith("route:") for r in schedule.get("rules", {}).get("rules", [])):
+        topics.append("alerts")
+    return [(t, f"x.{t}", f"x.{t}.loss") for t in topics]
+
+
 WORKER_CPU = "1"  # the (second) worker's lcore in BODY's corelist: where a schedule's "load" runs
 
 
@@ -143,8 +153,9 @@ class Run:
             raise Finding(f"(kafka.sh start failed: {r.stderr[-300:]})")
         self.seen["kafka"] = r.stdout.strip().splitlines()[-1]
         self.exports = 0
-        return (f"export kafka brokers {self.seen['kafka']}\nexport kafka topic itch {EXPORT_TOPICS[0]} loss "
-                f"{EXPORT_TOPICS[1]}\nexport kafka batch 2000\nexport kafka commit-interval 50ms\n")
+        topics = "".join(f"export kafka topic {t} {k} loss {loss}\n" for t, k, loss in export_topics(self.s))
+        return (f"export kafka brokers {self.seen['kafka']}\n{topics}export kafka batch 2000\n"
+                "export kafka commit-interval 50ms\n")
 
     def stop_kafka(self):
         if getattr(self, "kafka_dir", None):

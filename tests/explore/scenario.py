@@ -219,9 +219,10 @@ def pick(seed, open_defects=False):
     # faults.  Drawn last, for the same reason.
     if rng.random() < 0.25:
         s["rules"] = pick_rules(rng, s["feed"].get("framing"))
-    # weir-export to Kafka in one schedule of eight whose events all go to itch (no frame topics, no routes):
-    # Kafka read back by weir-check and by Kafka's own console consumer.  Drawn last, for the same reason.
-    if rng.random() < 0.125 and not s["feed"].get("frame_topics") and not s.get("rules"):
+    # weir-export to Kafka in one schedule of eight, every log topic (itch, weir frames' topics, a route's)
+    # to Kafka topics of its own: Kafka read back by Kafka's own console consumer, and by weir-check where
+    # every event is itch's.  Drawn last, for the same reason.
+    if rng.random() < 0.125:
         s["export"] = pick_export(rng)
         s["export"]["faults"] = [f for f in s["export"]["faults"] if open_defects or not is_open(f, s["mode"])]
     return s
