@@ -39,7 +39,7 @@ def check_cmd(schedule, seen, log_dir, manifest):
         cmd.append("--reordered")
     if seen["stopped_early"]:
         cmd += ["--stopped-early", not_yet_received(seen["stopped_early"], os.path.dirname(manifest),
-                                                    schedule["feed"].get("frame_topics", 0))]
+                                                    schedule["feed"].get("frame_topics", 0), seen.get("captures"))]
     return cmd
 
 
@@ -112,20 +112,22 @@ def capture_events(data, frame_topics=0):
     return (p[:10].decode("ascii", "replace").rstrip(), range(seq, seq + count)) if at == len(p) else None
 
 
-def not_yet_received(stopped_runs, work, frame_topics=0):
+def not_yet_received(stopped_runs, work, frame_topics=0, captures_of=None):
     """Writes, for weir-check --stopped-early, the events each stopped run had not taken in: what the
     capture carries only after the packets it took in (net_pcap replays it from the start, in order),
     taken from the capture itself, not from weir.  A worker took in its packets up to the one its stop
     refused ring room (stop_refused_at_rx, its place among them): that one and every one after it were
     never tracked, so on A and B lines a refused packet that was the other line's fill of a gap one
     line's loss had opened before it leaves that gap stated lost, and weir did not keep the event.
-    Worker q's capture is feed.pcap (q 0) or feedQ.pcap: its RX queue's, whose order it takes in."""
+    Worker q's capture is its RX queue's, whose order it takes in: the run's in captures_of (the queues
+    can swap between runs), else feed.pcap (q 0) or feedQ.pcap."""
     captures = {}
     early = {}
     for path in stopped_runs:
         run = json.load(open(path))
         for q, worker in enumerate(run["workers"]):
-            name = "feed.pcap" if q == 0 else f"feed{q}.pcap"
+            name = (captures_of or {}).get(path, [])[q:q + 1] or ["feed.pcap" if q == 0 else f"feed{q}.pcap"]
+            name = name[0]
             if name not in captures:
                 _, recs = pcap_edit.read_pcap(os.path.join(work, name))
                 captures[name] = [capture_events(data, frame_topics) for _, data in recs]

@@ -14,7 +14,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integration"))
-from weir_harness import BUILD, Deployment, GEN, KAFKA_SH, free_base, free_port, weirlog  # noqa: E402
+from weir_harness import BUILD, Deployment, GEN, KAFKA_SH, free_base, free_port, shorten_vdev_paths, weirlog  # noqa: E402,E501
 
 import pcap_edit  # noqa: E402
 
@@ -92,7 +92,8 @@ class Run:
         self.rng = random.Random(schedule["seed"] ^ 0x5EED)
         self.workers = schedule.get("workers", 1)  # schedules from before two workers have none
         # stopped_early: the figures of dataplane runs stopped mid-feed (they declared their open gaps lost)
-        self.seen = {"dp_runs": [], "second_controls": [], "committed_back": [], "notes": [], "stopped_early": []}
+        self.seen = {"dp_runs": [], "second_controls": [], "committed_back": [], "notes": [], "stopped_early": [],
+                     "captures": {}}  # a dataplane run's figures: the capture each of its RX queues took
         self.cp = None
         self.controls = 0
         self.last_committed = {}
@@ -137,12 +138,32 @@ class Run:
             body += f"topic alerts\nrules {self.rules}\n"
         if self.s.get("export"):
             body += self.start_kafka()
-        eal = "--vdev=net_pcap0," + ",".join(f"rx_pcap={p}" for p in self.pcaps)
-        if two:  # the main lcore beside the first worker, on cpu 0: this machine has two
-            eal += " --lcores=2@0,0@0,1@1 --main-lcore=2"
-        self.d = Deployment(self.dir, f"x{self.s['seed'] % 100000}", eal, body, no_huge=self.s["mode"] == "nohuge")
+        self.d = Deployment(self.dir, f"x{self.s['seed'] % 100000}", self.eal(list(range(self.workers))), body,
+                            no_huge=self.s["mode"] == "nohuge")
         if any(f["what"] == "disk_full" for f in self.s["faults"]):
             self.log_on_tmpfs()
+
+    def eal(self, order):
+        """The port's vdev line: RX queue q takes capture order[q] (net_pcap: each rx_pcap a queue)."""
+        eal = "--vdev=net_pcap0," + ",".join(f"rx_pcap={self.pcaps[q]}" for q in order)
+        if self.workers == 2:  # the main lcore beside the first worker, on cpu 0: this machine has two
+            eal += " --lcores=2@0,0@0,1@1 --main-lcore=2"
+        return eal
+
+    def place_captures(self):
+        """The captures each RX queue of the next dataplane takes (their names, by queue).  With swap_queues
+        every other run takes them on the other queues: each worker's sources are the other's in the next
+        run, as when an operator changes the RX queues or the RSS key between runs."""
+        order = list(range(self.workers))
+        if self.s.get("swap_queues") and len(self.seen["dp_runs"]) % 2 == 1:
+            order.reverse()
+        with open(self.d.config) as f:
+            lines = f.read().splitlines(True)
+        at = next(i for i, line in enumerate(lines) if line.startswith("eal --vdev=net_pcap0,"))
+        lines[at] = f"eal {shorten_vdev_paths(self.eal(order))}\n"
+        with open(self.d.config, "w") as f:
+            f.writelines(lines)
+        return [os.path.basename(self.pcaps[q]) for q in order]
 
     def start_kafka(self):
         """A one-broker Kafka (scripts/kafka.sh) for weir-export; its config lines."""
@@ -221,8 +242,10 @@ class Run:
 
     # -- processes
     def start_dataplane(self):
+        captures = self.place_captures()
         self.d.dataplane_stats = os.path.join(self.dir, f"dataplane{len(self.seen['dp_runs'])}.json")
         self.seen["dp_runs"].append(self.d.dataplane_stats)
+        self.seen["captures"][self.d.dataplane_stats] = captures
         # the end of the feed; a worker waiting for room while weir-control is stopped is not idle
         # (the dataplane tells the two apart: regression control-stopped-longer-than-idle)
         self.dp = self.d.start_dataplane("--stop-when-idle", "4")

@@ -225,4 +225,9 @@ def pick(seed, open_defects=False):
     if rng.random() < 0.125:
         s["export"] = pick_export(rng)
         s["export"]["faults"] = [f for f in s["export"]["faults"] if open_defects or not is_open(f, s["mode"])]
+    # With two workers, in one schedule of two every restarted dataplane takes the captures on the other RX
+    # queues (as after a change of queues or RSS key): each worker's sources are restored from the other's
+    # records.  Drawn last, for the same reason.
+    if s["workers"] == 2 and rng.random() < 0.5:
+        s["swap_queues"] = True
     return s
