@@ -14,7 +14,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integration"))
-from weir_harness import BUILD, Deployment, GEN, KAFKA_SH, free_base, free_port, shorten_vdev_paths, weirlog  # noqa: E402,E501
+from weir_harness import (BUILD, Deployment, GEN, KAFKA_SH, free_base, free_port,  # noqa: E402
+                          shorten_vdev_paths, weirlog)
 
 import pcap_edit  # noqa: E402
 
