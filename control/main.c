@@ -406,7 +406,7 @@ attach_dataplane(struct control *ctl)
 		return 1;
 	}
 	if (weir_drain_open(&ctl->d, &ctl->cfg, (const char(*)[WEIR_TOPIC_NAME_MAX])ctl->info->topics,
-			    ctl->info->n_topics, ctl->rings, ctl->info->n_workers, ctl->info->start_time_ns, ctl->err,
+			    ctl->info->n_topics, ctl->rings, ctl->info->n_workers, ctl->info->incarnation, ctl->err,
 			    sizeof(ctl->err)) != 0) {
 		fprintf(stderr, "weir-control: %s\n", ctl->err);
 		return 1;

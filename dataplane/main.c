@@ -341,6 +341,10 @@ setup_workers(struct dataplane *dp)
 	for (unsigned d = 0; d < cfg->n_decoders; d++)
 		ws.rerequests |= cfg->decoders[d].rerequest_family != 0;
 	dp->info->start_time_ns = ns;
+	dp->info->incarnation = weir_restore_incarnation(&dp->restore, ns);
+	if (dp->info->incarnation != ns)
+		printf("weir-dataplane: the clock stands behind the log's last run (started %.3f s later by the log): "
+		       "this run is numbered after it\n", (double)(dp->restore.last_incarnation - ns) / 1e9);
 	for (unsigned i = 0; i < cfg->n_workers; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "ring.%u", i);

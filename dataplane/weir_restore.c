@@ -29,7 +29,14 @@ weir_restore_clear(struct weir_restore *r)
 		free(r->sources[i].holes);
 	r->n = 0;
 	r->records_read = 0;
+	r->last_incarnation = 0;
 	weir_source_map_clear(&r->map);
+}
+
+uint64_t
+weir_restore_incarnation(const struct weir_restore *r, uint64_t start_ns)
+{
+	return r->last_incarnation < start_ns ? start_ns : r->last_incarnation + 1;
 }
 
 const struct weir_restore_source *

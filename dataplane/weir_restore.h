@@ -33,6 +33,7 @@ struct weir_restore {
 	uint32_t n, cap;
 	struct weir_source_map map;          /* key -> its index in sources */
 	uint64_t records_read;
+	uint64_t last_incarnation;           /* the highest run number read (0: none) */
 };
 
 /* Room first for max_sources (it grows); -1 when out of memory. */
@@ -43,6 +44,10 @@ void weir_restore_clear(struct weir_restore *r);
 /* One logged record, in log order; false when memory is out. */
 bool weir_restore_note(struct weir_restore *r, const struct weir_record *rec);
 const struct weir_restore_source *weir_restore_find(const struct weir_restore *r, const uint8_t key[WEIR_SOURCE_BYTES]);
+
+/* The number of a run starting at start_ns (its start time), after every
+ * run the log showed r: a restore orders a source's runs by it. */
+uint64_t weir_restore_incarnation(const struct weir_restore *r, uint64_t start_ns);
 
 /* Reads the tail of every topic under log_dir (topics[0], the dead letters,
  * aside): from the newest segment back until window_bytes are covered. */

@@ -123,8 +123,11 @@ merge(struct weir_restore *r, const struct window *ws, unsigned n, uint64_t mask
 			break;
 		else if (!weir_restore_note(r, weir_log_entry_record(first->e)))
 			rc = NO_MEMORY;
-		else
+		else {
+			if (first->e->incarnation > r->last_incarnation)
+				r->last_incarnation = first->e->incarnation;
 			cursor_step(first, seen);
+		}
 	}
 	for (unsigned i = 0; i < k; i++)
 		cursor_close(&cs[i]);

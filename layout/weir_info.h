@@ -18,7 +18,7 @@
 #include "weir_ring.h"
 
 #define WEIR_INFO_MAGIC 0x4f464e4952494557ull /* "WEIRINFO" */
-#define WEIR_INFO_VERSION 4u
+#define WEIR_INFO_VERSION 5u
 #define WEIR_MAX_WORKERS 64
 #define WEIR_MAX_PORTS 16
 #define WEIR_MAX_TOPICS 64
@@ -129,6 +129,10 @@ struct weir_info {
 	uint64_t ring_bytes;
 	uint64_t dataplane_pid;
 	uint64_t start_time_ns;
+	/* The run's number in the log (what its batches carry): its start time,
+	 * or one past the log's last run when the clock stands behind that (a
+	 * clock stepped back between runs must not put a run before the last). */
+	uint64_t incarnation;
 	uint32_t state;              /* enum weir_dataplane_state; main lcore */
 	uint32_t pad0;
 	char topics[WEIR_MAX_TOPICS][WEIR_TOPIC_NAME_MAX];

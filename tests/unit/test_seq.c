@@ -659,6 +659,47 @@ should_restore_a_source_that_moved_to_a_lower_numbered_worker_in_run_order(void 
 	rm_tmpdir(root);
 }
 
+/* A run whose clock stands behind the log's last run (a clock stepped back
+ * between runs: a dead RTC battery, a VM restored) is numbered after that
+ * run, not by its start time: restored in run order, its records come
+ * after the last run's.  By start time, S's run-100 records (1..2, after it
+ * ended at 6 in run 200) would be noted first, and S restored closed. */
+static void
+should_number_a_run_after_the_logs_last_even_when_the_clock_stands_behind(void **state)
+{
+	char *root = make_tmpdir();
+	struct weir_log_topic itch;
+	char err[256];
+	assert_int_equal(weir_log_topic_open(&itch, root, "itch", err, sizeof(err)), 0);
+	for (uint64_t q = 1; q <= 5; q++)
+		log_run_at(&itch, WEIR_REC_EVENT, "S", q, 0, 200, q * 64);
+	log_run_at(&itch, WEIR_REC_END_OF_SESSION, "S", 6, 0, 200, 6 * 64);
+	static const char topics[2][32] = { "_deadletter", "itch" };
+	struct weir_restore r;
+	assert_int_equal(weir_restore_init(&r, 16), 0);
+	assert_int_equal(weir_restore_from_log(&r, root, topics, 2, UINT64_MAX, err, sizeof(err)), 0);
+	assert_int_equal(r.last_incarnation, 200);
+	assert_int_equal(weir_restore_incarnation(&r, 300), 300); /* a clock that went on: its start time */
+	uint64_t run = weir_restore_incarnation(&r, 100);
+	assert_int_equal(run, 201);
+	weir_restore_free(&r);
+	for (uint64_t q = 1; q <= 2; q++) /* the session again from 1 */
+		log_run_at(&itch, WEIR_REC_EVENT, "S", q, 0, run, q * 64);
+	weir_log_topic_close(&itch);
+	assert_int_equal(weir_restore_init(&r, 16), 0);
+	assert_int_equal(weir_restore_from_log(&r, root, topics, 2, UINT64_MAX, err, sizeof(err)), 0);
+	uint8_t key[WEIR_SOURCE_BYTES] = { 'S' };
+	const struct weir_restore_source *rs = weir_restore_find(&r, key);
+	assert_int_equal(rs->closed, 0);
+	assert_int_equal(rs->next_seq, 3);
+	weir_restore_free(&r);
+	struct weir_restore none;
+	assert_int_equal(weir_restore_init(&none, 16), 0); /* no log read: the start time */
+	assert_int_equal(weir_restore_incarnation(&none, 100), 100);
+	weir_restore_free(&none);
+	rm_tmpdir(root);
+}
+
 /* Session names pile up in a log over days: the table holds them all. */
 static void
 should_restore_more_sources_than_its_first_size(void **state)
@@ -1143,6 +1184,7 @@ main(void)
 		cmocka_unit_test(should_restore_sources_from_a_log_directory),
 		cmocka_unit_test(should_restore_a_source_whose_events_lie_in_several_topics_in_ring_order),
 		cmocka_unit_test(should_restore_a_source_that_moved_to_a_lower_numbered_worker_in_run_order),
+		cmocka_unit_test(should_number_a_run_after_the_logs_last_even_when_the_clock_stands_behind),
 		cmocka_unit_test(should_restore_more_sources_than_its_first_size),
 		cmocka_unit_test(should_read_only_the_newest_segments_a_bounded_window_covers),
 		cmocka_unit_test(should_refuse_a_table_without_room),
