@@ -13,6 +13,8 @@ from weir_harness import GEN, load_json
 GROUP = "239.1.1.1"
 
 FEED = f"feed itch port 0 group {GROUP} udp-port 26400\n"
+GROUP6 = "ff3e::8000:1"
+FEED6 = f"feed itch6 port 0 group {GROUP6} udp-port 26400\n"
 
 
 def sh(*cmd):
@@ -20,9 +22,12 @@ def sh(*cmd):
 
 
 @pytest.fixture
-def snooping_lan():
+def snooping_lan(request):
     """A Linux bridge with multicast snooping and its own querier, in a netns; on it a sender netns,
-    a listener netns that joins nothing, and a veth whose other end is here for weir (net_af_packet)."""
+    a listener netns that joins nothing, and a veth whose other end is here for weir (net_af_packet).
+    Parametrized indirectly by a dict: "bridge", more of the bridge's settings (ip link ... type bridge
+    ARGS); "v6", the sender with an IPv6 address and a route for ff3e::/16 (MLD snooping's case)."""
+    extra = getattr(request, "param", {})
     if os.geteuid() != 0:
         pytest.skip("needs root for namespaces and a bridge")
     tag = f"{os.getpid() % 100000}"
@@ -45,6 +50,9 @@ def snooping_lan():
             sh("ip", "-n", ns, "addr", "add", addr, "dev", f"{name}{tag}")
             sh("ip", "-n", ns, "link", "set", f"{name}{tag}", "up")
         sh("ip", "-n", snd, "route", "add", "239.0.0.0/8", "dev", f"snd{tag}")
+        if extra.get("v6"):
+            sh("ip", "-n", snd, "-6", "addr", "add", "fd00:9::1/64", "dev", f"snd{tag}", "nodad")
+            sh("ip", "-n", snd, "-6", "route", "add", "ff3e::/16", "dev", f"snd{tag}", "table", "local")
         # real UDP checksums from the sender, as a wire has (a veth leaves them to a NIC)
         sh("ip", "netns", "exec", snd, "ethtool", "-K", f"snd{tag}", "tx", "off")
         sh("ip", "link", "add", weir_if, "type", "veth", "peer", "name", f"pw{tag}")
@@ -55,8 +63,8 @@ def snooping_lan():
         sh("ip", "link", "set", weir_if, "up")
         sh("ip", "-n", br, "link", "set", "br0", "up")
         # the querier started on a running bridge (set at creation, it never took office here)
-        sh("ip", "-n", br, "link", "set", "br0", "type", "bridge", "mcast_querier", "1")
-        yield {"br": br, "snd": snd, "lst": lst, "lst_if": f"lst{tag}", "weir_if": weir_if, "weir_port": f"pw{tag}"}
+        sh("ip", "-n", br, "link", "set", "br0", "type", "bridge", "mcast_querier", "1", *extra.get("bridge", ()))
+        yield {"v6": extra.get("v6", False), "br": br, "snd": snd, "lst": lst, "lst_if": f"lst{tag}", "weir_if": weir_if, "weir_port": f"pw{tag}"}
     finally:
         subprocess.run(["ip", "link", "del", weir_if], capture_output=True)
         for ns in (br, snd, lst):
@@ -112,6 +120,46 @@ def test_the_bridge_forwards_the_group_to_weir_only_after_weirs_own_igmp_report(
     while GROUP in mdb(lan) and time.time() < deadline:
         time.sleep(0.2)
     assert GROUP not in mdb(lan), mdb(lan)
+
+
+# A membership the bridge forgets 4 s after the last report that renewed it (260 s by default), asked
+# for every second: the bridge's querier speaking IGMPv2 (its default), then IGMPv3.
+SHORT_MEMBERSHIP = ("mcast_membership_interval", "400", "mcast_query_interval", "100")
+
+
+@pytest.mark.parametrize("snooping_lan", [{"bridge": SHORT_MEMBERSHIP + ("mcast_igmp_version", "2")},
+                                          {"bridge": SHORT_MEMBERSHIP + ("mcast_igmp_version", "3")},
+                                          {"bridge": SHORT_MEMBERSHIP + ("mcast_mld_version", "1"), "v6": True},
+                                          {"bridge": SHORT_MEMBERSHIP + ("mcast_mld_version", "2"), "v6": True}],
+                         ids=["igmpv2-querier", "igmpv3-querier", "mldv1-querier", "mldv2-querier"], indirect=True)
+def test_the_bridges_membership_is_kept_by_weirs_answers_for_a_feed_longer_than_it_lasts(
+        deploy, snooping_lan, tmp_path):
+    """A feed of 12 s through a bridge that forgets a member 4 s after its last report: only weir's
+    answers to the bridge's own queries keep the group coming.  Every event arrives (none lost when a
+    membership lapsed), the bridge still lists weir at the end, and weir answered queries all along.
+    IPv4 (IGMP) and IPv6 (MLD: the bridge's snooping of weir's MLD reports) alike."""
+    lan = snooping_lan
+    v6 = lan["v6"]
+    group = GROUP6 if v6 else GROUP
+    d = deploy("mcast-keep", f"--vdev=net_af_packet0,iface={lan['weir_if']},qpairs=1", BODY + (FEED6 if v6 else FEED))
+    d.start_dataplane()
+    d.wait_running()
+    cp = d.start_control("--exit-when-done")
+    time.sleep(2.5)
+    manifest = str(tmp_path / "sent.json")
+    to = f"[{GROUP6}]:26400" if v6 else f"{GROUP}:26400"
+    r = subprocess.run(["ip", "netns", "exec", lan["snd"], GEN, "send", "--to", to, "--manifest", manifest, "--seed", "5", "--messages", "6000", "--per-packet", "1", "--sessions", "2",
+                        "--rate", "500"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    entries = mdb(lan)
+    time.sleep(1)
+    d.stop(cp)
+    man = load_json(manifest)
+    assert group in entries and lan["weir_port"] in entries, entries
+    t = load_json(d.dataplane_stats)["total"]
+    assert t["event_records"] == man["messages"] == 6000, t
+    assert t["gaps_opened"] == 0, t
+    assert t["igmp_queries_answered"] >= 8, t  # a query a second for 12 s
 
 
 def test_without_weirs_report_the_group_never_arrives(deploy, snooping_lan, tmp_path):
@@ -177,8 +225,6 @@ def test_queries_crafted_with_scapy_are_answered_within_their_max_response_time(
     assert t["igmp_queries_answered"] == 3, t
 
 
-GROUP6 = "ff3e::8000:1"
-FEED6 = f"feed itch6 port 0 group {GROUP6} udp-port 26400\n"
 
 MLD_QUERIER = r'''
 import sys, time
