@@ -64,7 +64,9 @@ def snooping_lan(request):
         sh("ip", "-n", br, "link", "set", "br0", "up")
         # the querier started on a running bridge (set at creation, it never took office here)
         sh("ip", "-n", br, "link", "set", "br0", "type", "bridge", "mcast_querier", "1", *extra.get("bridge", ()))
-        yield {"v6": extra.get("v6", False), "br": br, "snd": snd, "lst": lst, "lst_if": f"lst{tag}", "weir_if": weir_if, "weir_port": f"pw{tag}"}
+        bridge = list(extra.get("bridge", ()))
+        igmp = bridge[bridge.index("mcast_igmp_version") + 1] if "mcast_igmp_version" in bridge else "2"
+        yield {"v6": extra.get("v6", False), "igmp_version": int(igmp), "br": br, "snd": snd, "lst": lst, "lst_if": f"lst{tag}", "weir_if": weir_if, "weir_port": f"pw{tag}"}
     finally:
         subprocess.run(["ip", "link", "del", weir_if], capture_output=True)
         for ns in (br, snd, lst):
@@ -160,6 +162,53 @@ def test_the_bridges_membership_is_kept_by_weirs_answers_for_a_feed_longer_than_
     assert t["event_records"] == man["messages"] == 6000, t
     assert t["gaps_opened"] == 0, t
     assert t["igmp_queries_answered"] >= 8, t  # a query a second for 12 s
+
+
+@pytest.mark.parametrize("snooping_lan", [{"bridge": SHORT_MEMBERSHIP + ("mcast_igmp_version", "2")},
+                                          {"bridge": SHORT_MEMBERSHIP + ("mcast_igmp_version", "3")}],
+                         ids=["igmpv2-querier", "igmpv3-querier"], indirect=True)
+def test_a_source_specific_feed_through_a_snooping_bridge_logs_its_source_only(deploy, snooping_lan, tmp_path):
+    """A feed of (10.9.0.1, group) beside a second sender to the same group (10.9.0.3, sessions of its own).
+    Under an IGMPv3 querier the bridge lists weir's membership with its source (weir's INCLUDE report, as a
+    real snooping switch reads it); under IGMPv2 weir can only join the group from any source, and its own
+    filter keeps the stranger out.  Either way the log holds every event of the feed's source and none of
+    the stranger's."""
+    lan = snooping_lan
+    feed = f"feed itch port 0 group {GROUP} source 10.9.0.1 udp-port 26400\n"
+    d = deploy("mcast-ssm", f"--vdev=net_af_packet0,iface={lan['weir_if']},qpairs=1", BODY + feed)
+    d.start_dataplane()
+    d.wait_running()
+    cp = d.start_control("--exit-when-done")
+    time.sleep(2.5)
+    sh("ip", "-n", lan["lst"], "route", "add", "239.0.0.0/8", "dev", lan["lst_if"])
+    sh("ip", "netns", "exec", lan["lst"], "ethtool", "-K", lan["lst_if"], "tx", "off")
+    senders = []
+    for ns, seed, first in ((lan["snd"], 7, 0), (lan["lst"], 8, 10)):
+        manifest = str(tmp_path / f"sent-{seed}.json")
+        senders.append((manifest, subprocess.Popen(
+            ["ip", "netns", "exec", ns, GEN, "send", "--to", f"{GROUP}:26400", "--manifest", manifest, "--seed",
+             str(seed), "--messages", "3000", "--per-packet", "1", "--sessions", "2", "--first-session", str(first),
+             "--rate", "1000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+    for _, p in senders:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    entries = mdb(lan)
+    time.sleep(1)
+    d.stop(cp)
+    own, stranger = (load_json(m) for m, _ in senders)
+    assert GROUP in entries and lan["weir_port"] in entries, entries
+    if lan["igmp_version"] == 3:
+        assert "src 10.9.0.1" in entries, entries  # weir's membership is of the source, as the bridge reads it
+    logged = {}
+    for r in d.log_records("event"):
+        logged[r["source"]] = logged.get(r["source"], 0) + 1
+    assert logged == {x["session"]: x["received"] for x in own["sessions"]}, (logged, own["sessions"])
+    assert not set(logged) & {x["session"] for x in stranger["sessions"]}
+    st = load_json(d.dataplane_stats)
+    assert st["identity_holds"] is True and st["total"]["event_records"] == 3000, st["total"]
+    # IGMPv2: the bridge forwards the group from any sender and weir's filter keeps each stranger's packet
+    # out; IGMPv3: the bridge, reading weir's INCLUDE {10.9.0.1}, never forwards them
+    assert st["total"]["filtered_wrong_source"] == (3000 if lan["igmp_version"] == 2 else 0), st["total"]
 
 
 def test_without_weirs_report_the_group_never_arrives(deploy, snooping_lan, tmp_path):
