@@ -34,7 +34,8 @@ def summary(s):
     return (f"seed {s['seed']}: {s['mode']} {kind} {feed['messages']} msgs {feed['sessions']} sessions "
             f"edits={','.join(s['edits']) or '-'} fsync={s['config']['fsync']} seg={s['config']['segment']} "
             f"faults={faults}{' replay' if s.get('replay') else ''}{' load' if s.get('load') else ''}"
-            f"{' 2workers' if s.get('workers', 1) == 2 else ''}{' swapped' if s.get('swap_queues') else ''}{' vlan+v6' if feed.get('ipv6_rate') else ''}"
+            f"{' 2workers' if s.get('workers', 1) == 2 else ''}{' swapped' if s.get('swap_queues') else ''}"
+            f"{' vlan+v6' if feed.get('ipv6_rate') else ''}"
             f"{' reorder-window' if s['config'].get('reorder_window') else ''}"
             f"{' rules' if s.get('rules') else ''}{'+reload' if s.get('rules', {}).get('reload_at') else ''}"
             f"{' export(' + ','.join(f['what'] + '@' + str(f['at']) for f in s['export']['faults']) + ')' if s.get('export') else ''}")

@@ -66,7 +66,8 @@ def snooping_lan(request):
         sh("ip", "-n", br, "link", "set", "br0", "type", "bridge", "mcast_querier", "1", *extra.get("bridge", ()))
         bridge = list(extra.get("bridge", ()))
         igmp = bridge[bridge.index("mcast_igmp_version") + 1] if "mcast_igmp_version" in bridge else "2"
-        yield {"v6": extra.get("v6", False), "igmp_version": int(igmp), "br": br, "snd": snd, "lst": lst, "lst_if": f"lst{tag}", "weir_if": weir_if, "weir_port": f"pw{tag}"}
+        yield {"v6": extra.get("v6", False), "igmp_version": int(igmp), "br": br, "snd": snd, "lst": lst,
+               "lst_if": f"lst{tag}", "weir_if": weir_if, "weir_port": f"pw{tag}"}
     finally:
         subprocess.run(["ip", "link", "del", weir_if], capture_output=True)
         for ns in (br, snd, lst):
@@ -150,8 +151,9 @@ def test_the_bridges_membership_is_kept_by_weirs_answers_for_a_feed_longer_than_
     time.sleep(2.5)
     manifest = str(tmp_path / "sent.json")
     to = f"[{GROUP6}]:26400" if v6 else f"{GROUP}:26400"
-    r = subprocess.run(["ip", "netns", "exec", lan["snd"], GEN, "send", "--to", to, "--manifest", manifest, "--seed", "5", "--messages", "6000", "--per-packet", "1", "--sessions", "2",
-                        "--rate", "500"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(["ip", "netns", "exec", lan["snd"], GEN, "send", "--to", to, "--manifest", manifest, "--seed",
+                        "5", "--messages", "6000", "--per-packet", "1", "--sessions", "2", "--rate", "500"],
+                       capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     entries = mdb(lan)
     time.sleep(1)
