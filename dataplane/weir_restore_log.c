@@ -103,7 +103,7 @@ static enum merged
 merge(struct weir_restore *r, const struct window *ws, unsigned n, uint64_t mask, uint64_t *seen)
 {
 	unsigned k = 0;
-	struct cursor *cs = calloc((size_t)n * WEIR_MAX_WORKERS, sizeof(*cs));
+	struct cursor *cs = calloc((size_t)(n ? n : 1) * WEIR_MAX_WORKERS, sizeof(*cs));
 	if (cs == NULL)
 		return NO_MEMORY;
 	for (unsigned w = 0; w < WEIR_MAX_WORKERS; w++)
