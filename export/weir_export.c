@@ -432,6 +432,20 @@ txn_full(const struct weir_exporter *x, unsigned produced)
 
 /* Reads topic t into the open transaction, up to turn records or what the
  * transaction may hold. */
+/* The reader went over offsets salvage stated lost, up to next: said and
+ * counted once, however often a rewind passes them again. */
+static void
+passed_hole(struct weir_export_topic_state *t, uint64_t next)
+{
+	uint64_t from = t->pending > t->holes_to ? t->pending : t->holes_to;
+	if (next <= from)
+		return;
+	weir_sw_add(&t->holes, next - from);
+	t->holes_to = next;
+	fprintf(stderr, "weir-export: %s: offsets %" PRIu64 " to %" PRIu64 " are stated lost in the log (weir-read "
+		"--salvage): never shipped\n", t->cfg->log_topic, from, next - 1);
+}
+
 static int
 read_topic(struct weir_exporter *x, struct weir_export_topic_state *t, unsigned turn, uint64_t now_ns, char *err,
 	   size_t errlen)
@@ -453,6 +467,8 @@ read_topic(struct weir_exporter *x, struct weir_export_topic_state *t, unsigned 
 			snprintf(err, errlen, "%s: %s", t->cfg->log_topic, weir_log_reader_error(t->r));
 			return -1;
 		}
+		if (it.entry->offset > t->pending)
+			passed_hole(t, it.entry->offset);
 		if (!x->in_txn) {
 			int b = begin(x, now_ns, err, errlen);
 			if (b) { /* not now: read it again next round */

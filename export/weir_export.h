@@ -37,6 +37,8 @@ struct weir_export_topic_state {
 	uint64_t records, bytes;     /* committed to Kafka (bytes: payloads) */
 	uint64_t txn_records, txn_bytes; /* in the open transaction */
 	uint64_t truncated;          /* deleted by hard retention before it was shipped */
+	uint64_t holes;              /* stated lost in the log (salvage), passed over unshipped */
+	uint64_t holes_to;           /* one past the last offset counted in holes (a rewind passes them again) */
 	uint64_t lag_records, lag_bytes;
 };
 

@@ -38,6 +38,9 @@ weir_export_render(const void *ctx, size_t *len)
 		  offsetof(struct weir_export_topic_state, lag_bytes));
 	per_topic(&b, x, "weir_export_unshipped_deleted_total", "counter",
 		  "offsets hard retention deleted before they were shipped", offsetof(struct weir_export_topic_state, truncated));
+	per_topic(&b, x, "weir_export_unshipped_lost_total", "counter",
+		  "offsets the log states lost (weir-read --salvage), passed over unshipped",
+		  offsetof(struct weir_export_topic_state, holes));
 	weir_prom_family(&b, "weir_export_produce_seconds", "histogram", "produce to delivery report, per record");
 	weir_prom_histogram(&b, "weir_export_produce_seconds", "", &x->produce_latency);
 	weir_prom_family(&b, "weir_export_commit_seconds", "histogram", "commit_transaction, per transaction");

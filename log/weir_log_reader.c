@@ -29,6 +29,15 @@ weir_log_reader_fail(struct weir_log_reader *r, int rc, const char *fmt, ...)
 	return rc;
 }
 
+/* A segment that does not read whole (what says where): the way on with
+ * it, since a reader never passes damage quietly. */
+static int
+damaged(struct weir_log_reader *r, const char *what)
+{
+	return weir_log_reader_fail(r, -1, "%s; weir-read --salvage %s keeps every good batch and states the rest lost",
+				    what, r->dir);
+}
+
 /* Reads TOPIC/committed again; a topic without one (older than
  * checkpoints) counts as committed to the end of its last segment. */
 int
@@ -284,7 +293,7 @@ weir_log_reader_ensure_index(struct weir_log_reader *r)
 			weir_log_index_release(&r->ix);
 		if (weir_log_index_build(r->seg.path, r->seg.limit, !r->seg_last, &r->ix, &r->scratch, why,
 					 sizeof(why)) != 0)
-			return weir_log_reader_fail(r, -1, "%s", why);
+			return damaged(r, why);
 		r->st.indexes_rebuilt++;
 	}
 	r->ix_ready = true;
@@ -411,7 +420,7 @@ read_entry(struct weir_log_reader *r, const struct weir_log_entry **e)
 			char p[PATH_MAX];
 			snprintf(p, sizeof(p), "%s", r->seg.path);
 			if (weir_log_index_build(p, r->seg.limit, !r->seg_last, &r->ix, &r->scratch, why, sizeof(why)) != 0)
-				return weir_log_reader_fail(r, -1, "%s", why);
+				return damaged(r, why);
 			r->ix_ready = true;
 			r->st.indexes_rebuilt++;
 			weir_log_reader_goto_entry(r, weir_log_index_find_offset(&r->ix, r->pos));
@@ -425,7 +434,9 @@ read_entry(struct weir_log_reader *r, const struct weir_log_entry **e)
 				return -1;
 			continue;
 		}
-		return weir_log_reader_fail(r, -1, "%s: %s", r->seg.path, why);
+		char at[PATH_MAX + 600];
+		snprintf(at, sizeof(at), "%s: %s", r->seg.path, why);
+		return damaged(r, at);
 	}
 }
 
