@@ -343,8 +343,8 @@ setup_workers(struct dataplane *dp)
 	dp->info->start_time_ns = ns;
 	dp->info->incarnation = weir_restore_incarnation(&dp->restore, ns);
 	if (dp->info->incarnation != ns)
-		printf("weir-dataplane: the clock stands behind the log's last run (started %.3f s later by the log): "
-		       "this run is numbered after it\n", (double)(dp->restore.last_incarnation - ns) / 1e9);
+		printf("weir-dataplane: the clock stands %.3f s before the start of the log's last run: this run is "
+		       "numbered after that one\n", (double)(dp->restore.last_incarnation - ns) / 1e9);
 	for (unsigned i = 0; i < cfg->n_workers; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "ring.%u", i);

@@ -430,8 +430,6 @@ txn_full(const struct weir_exporter *x, unsigned produced)
 	       weir_monotonic_ns() - x->txn_start_ns >= x->cfg->exp.commit_interval_ns;
 }
 
-/* Reads topic t into the open transaction, up to turn records or what the
- * transaction may hold. */
 /* The reader went over offsets salvage stated lost, up to next: said and
  * counted once, however often a rewind passes them again. */
 static void
@@ -446,6 +444,8 @@ passed_hole(struct weir_export_topic_state *t, uint64_t next)
 		"--salvage): never shipped\n", t->cfg->log_topic, from, next - 1);
 }
 
+/* Reads topic t into the open transaction, up to turn records or what the
+ * transaction may hold. */
 static int
 read_topic(struct weir_exporter *x, struct weir_export_topic_state *t, unsigned turn, uint64_t now_ns, char *err,
 	   size_t errlen)
