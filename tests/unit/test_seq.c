@@ -534,14 +534,22 @@ log_source_l(const char *root, uint64_t last, uint64_t skip, uint64_t per_batch)
 	weir_log_topic_close(&lt);
 }
 
+/* r restored from the whole log in root: topics[1..n) (topics[0], the dead letters, aside). */
+static void
+restore_topics(const char *root, const char (*topics)[32], unsigned n, struct weir_restore *r)
+{
+	char err[256];
+	assert_int_equal(weir_restore_init(r, 16), 0);
+	assert_int_equal(weir_restore_from_log(r, root, topics, n, UINT64_MAX, err, sizeof(err)), 0);
+}
+
+static const char ITCH[2][32] = { "_deadletter", "itch" };
+
 /* Restores r from the log in root/itch: source "L" as it found it. */
 static const struct weir_restore_source *
 restored_l(const char *root, struct weir_restore *r)
 {
-	static const char topics[2][32] = { "_deadletter", "itch" };
-	char err[256];
-	assert_int_equal(weir_restore_init(r, 16), 0);
-	assert_int_equal(weir_restore_from_log(r, root, topics, 2, UINT64_MAX, err, sizeof(err)), 0);
+	restore_topics(root, ITCH, 2, r);
 	uint8_t key[WEIR_SOURCE_BYTES] = { 'L' };
 	const struct weir_restore_source *rs = weir_restore_find(r, key);
 	assert_non_null(rs);
@@ -575,6 +583,15 @@ log_run_at(struct weir_log_topic *lt, uint16_t kind, const char *name, uint64_t 
 	assert_int_equal(weir_log_topic_commit(lt, false), 0);
 }
 
+/* S's events 1..5 and its end of session at 6, by worker in run incarnation. */
+static void
+log_s_ended(struct weir_log_topic *lt, unsigned worker, uint64_t incarnation)
+{
+	for (uint64_t q = 1; q <= 5; q++)
+		log_run_at(lt, WEIR_REC_EVENT, "S", q, worker, incarnation, q * 64);
+	log_run_at(lt, WEIR_REC_END_OF_SESSION, "S", 6, worker, incarnation, 6 * 64);
+}
+
 /* An event, in run 1. */
 static void
 log_at(struct weir_log_topic *lt, const char *name, uint64_t seq, unsigned worker, uint64_t pos)
@@ -605,8 +622,7 @@ should_restore_a_source_whose_events_lie_in_several_topics_in_ring_order(void **
 	weir_log_topic_close(&t1);
 	static const char topics[3][32] = { "_deadletter", "itch", "t1" };
 	struct weir_restore r;
-	assert_int_equal(weir_restore_init(&r, 16), 0);
-	assert_int_equal(weir_restore_from_log(&r, root, topics, 3, UINT64_MAX, err, sizeof(err)), 0);
+	restore_topics(root, topics, 3, &r);
 	uint8_t key[WEIR_SOURCE_BYTES] = { 'L' };
 	const struct weir_restore_source *rs = weir_restore_find(&r, key);
 	assert_non_null(rs);
@@ -634,18 +650,14 @@ should_restore_a_source_that_moved_to_a_lower_numbered_worker_in_run_order(void 
 	struct weir_log_topic itch;
 	char err[256];
 	assert_int_equal(weir_log_topic_open(&itch, root, "itch", err, sizeof(err)), 0);
-	for (uint64_t q = 1; q <= 5; q++)
-		log_run_at(&itch, WEIR_REC_EVENT, "S", q, 1, 100, q * 64);
-	log_run_at(&itch, WEIR_REC_END_OF_SESSION, "S", 6, 1, 100, 6 * 64);
+	log_s_ended(&itch, 1, 100);
 	log_run_at(&itch, WEIR_REC_EVENT, "T", 40, 1, 100, 7 * 64); /* T stays on worker 1 */
 	for (uint64_t q = 1; q <= 3; q++)
 		log_run_at(&itch, WEIR_REC_EVENT, "S", q, 0, 200, q * 64);
 	log_run_at(&itch, WEIR_REC_EVENT, "T", 41, 1, 200, 64);
 	weir_log_topic_close(&itch);
-	static const char topics[2][32] = { "_deadletter", "itch" };
 	struct weir_restore r;
-	assert_int_equal(weir_restore_init(&r, 16), 0);
-	assert_int_equal(weir_restore_from_log(&r, root, topics, 2, UINT64_MAX, err, sizeof(err)), 0);
+	restore_topics(root, ITCH, 2, &r);
 	uint8_t key[WEIR_SOURCE_BYTES] = { 'S' };
 	const struct weir_restore_source *rs = weir_restore_find(&r, key);
 	assert_non_null(rs);
@@ -671,13 +683,9 @@ should_number_a_run_after_the_logs_last_even_when_the_clock_stands_behind(void *
 	struct weir_log_topic itch;
 	char err[256];
 	assert_int_equal(weir_log_topic_open(&itch, root, "itch", err, sizeof(err)), 0);
-	for (uint64_t q = 1; q <= 5; q++)
-		log_run_at(&itch, WEIR_REC_EVENT, "S", q, 0, 200, q * 64);
-	log_run_at(&itch, WEIR_REC_END_OF_SESSION, "S", 6, 0, 200, 6 * 64);
-	static const char topics[2][32] = { "_deadletter", "itch" };
+	log_s_ended(&itch, 0, 200);
 	struct weir_restore r;
-	assert_int_equal(weir_restore_init(&r, 16), 0);
-	assert_int_equal(weir_restore_from_log(&r, root, topics, 2, UINT64_MAX, err, sizeof(err)), 0);
+	restore_topics(root, ITCH, 2, &r);
 	assert_int_equal(r.last_incarnation, 200);
 	assert_int_equal(weir_restore_incarnation(&r, 300), 300); /* a clock that went on: its start time */
 	uint64_t run = weir_restore_incarnation(&r, 100);
@@ -686,8 +694,7 @@ should_number_a_run_after_the_logs_last_even_when_the_clock_stands_behind(void *
 	for (uint64_t q = 1; q <= 2; q++) /* the session again from 1 */
 		log_run_at(&itch, WEIR_REC_EVENT, "S", q, 0, run, q * 64);
 	weir_log_topic_close(&itch);
-	assert_int_equal(weir_restore_init(&r, 16), 0);
-	assert_int_equal(weir_restore_from_log(&r, root, topics, 2, UINT64_MAX, err, sizeof(err)), 0);
+	restore_topics(root, ITCH, 2, &r);
 	uint8_t key[WEIR_SOURCE_BYTES] = { 'S' };
 	const struct weir_restore_source *rs = weir_restore_find(&r, key);
 	assert_int_equal(rs->closed, 0);
