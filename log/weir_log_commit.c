@@ -10,7 +10,7 @@ weir_log_checkpoint_open(struct weir_log_topic *t, const struct weir_log_checkpo
 {
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof(path), "%s/%s", t->dir, WEIR_LOG_CHECKPOINT_FILE);
-	t->checkpoint_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	t->checkpoint_fd = weir_log_create(path, O_RDWR | O_CREAT | O_CLOEXEC);
 	if (t->checkpoint_fd < 0)
 		return -1;
 	if (found)

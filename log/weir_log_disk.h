@@ -15,6 +15,16 @@
 int weir_log_write_all(int fd, const void *buf, size_t len);
 int weir_log_fsync_dir(const char *dir);
 int weir_log_mkdir_p(const char *path);
+/* A file (open's flags: O_CREAT for one to be made) or a directory made
+ * inside a topic: the
+ * mode of its directory (a file's without x: 0750 gives 0640, as the
+ * service's umask from `log mode` does) and, made by root, its directory's
+ * owner.  An operator's weir-read --salvage or --register run as root
+ * leaves nothing the service's user cannot write or that is wider than the
+ * rest of its log.  The descriptor (or 0 for a directory, there already or
+ * made), or -1 with errno. */
+int weir_log_create(const char *path, int flags);
+int weir_log_mkdir_like(const char *path);
 
 /* Batch framing (weir_log_batch.c): checks the batch b of at most left
  * bytes whole: framing, CRC, its first offset (expect_offset) and, with

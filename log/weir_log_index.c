@@ -512,7 +512,7 @@ weir_log_index_rebuild_file(const char *dir, uint64_t base, char *err, size_t er
 	uint64_t next, bytes;
 	int rc = scan_segment(seg, SIZE_MAX, &b, &next, &bytes, err, errlen);
 	if (rc == 0) {
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int fd = weir_log_create(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
 		if (fd < 0 || weir_log_index_write_header(&b, fd) != 0 || weir_log_index_seal(&b, fd, next, bytes) != 0 ||
 		    rename(tmp, path) != 0) {
 			snprintf(err, errlen, "%s: %s", tmp, strerror(errno));

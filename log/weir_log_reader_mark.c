@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "weir_log_disk.h"
 #include "weir_log_reader_pvt.h"
 
 uint64_t
@@ -45,7 +46,7 @@ weir_log_reader_register(struct weir_log_reader *r, const char *name)
 	snprintf(path, sizeof(path), "%s/%s", r->dir, WEIR_LOG_READERS_DIR);
 	if (strchr(name, '/') || name[0] == '.' || name[0] == 0)
 		return weir_log_reader_fail(r, -1, "reader name \"%s\": letters, digits, '-' and '_' only", name);
-	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+	if (weir_log_mkdir_like(path) != 0)
 		return weir_log_reader_fail(r, -1, "%s: %s", path, strerror(errno));
 	snprintf(path, sizeof(path), "%s/%s/%s", r->dir, WEIR_LOG_READERS_DIR, name);
 	char why[512];
@@ -53,7 +54,7 @@ weir_log_reader_register(struct weir_log_reader *r, const char *name)
 	if (have <= 0)
 		memset(&r->mark, 0, sizeof(r->mark));
 	if (r->mark_fd < 0) /* once: a register tried again (its mark refused by a full disk) keeps it */
-		r->mark_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		r->mark_fd = weir_log_create(path, O_RDWR | O_CREAT | O_CLOEXEC);
 	if (r->mark_fd < 0)
 		return weir_log_reader_fail(r, -1, "%s: %s", path, strerror(errno));
 	if (have <= 0)

@@ -37,7 +37,7 @@ weir_log_retained_write(const char *dir, uint64_t first)
 	snprintf(path, sizeof(path), "%s/%s", dir, WEIR_LOG_RETAINED_FILE);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	int len = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", first);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = weir_log_create(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	int rc = weir_log_write_all(fd, buf, (size_t)len) == 0 && fsync(fd) == 0 ? 0 : -1;

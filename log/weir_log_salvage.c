@@ -109,7 +109,7 @@ write_segment(const char *dir, uint64_t base, const uint8_t *bytes, size_t len, 
 {
 	char path[PATH_MAX + 32];
 	weir_log_segment_path(dir, base, path, sizeof(path));
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	int fd = weir_log_create(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC);
 	struct weir_log_segment_hdr h = { .magic = WEIR_LOG_MAGIC, .base_offset = base };
 	if (fd < 0 || weir_log_write_all(fd, &h, sizeof(h)) != 0 || weir_log_write_all(fd, bytes, len) != 0 ||
 	    fsync(fd) != 0) {
@@ -131,8 +131,11 @@ record_holes(const char *dir, const struct runs *rs, uint64_t next, struct weir_
 {
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof(path), "%s/%s", dir, WEIR_LOG_HOLES_FILE);
-	FILE *f = fopen(path, "a");
+	int fd = weir_log_create(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC);
+	FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
 	if (f == NULL) {
+		if (fd >= 0)
+			close(fd);
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -190,7 +193,7 @@ write_runs(const char *dir, const uint8_t *data, const struct runs *rs, struct w
 		return -1;
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof(path), "%s/%s", dir, WEIR_LOG_CHECKPOINT_FILE);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = weir_log_create(path, O_RDWR | O_CREAT | O_CLOEXEC);
 	ck->committed_offset = next;
 	ck->segment_base = last_base;
 	ck->segment_bytes = size;

@@ -21,10 +21,10 @@
 int
 weir_log_open_append(struct weir_log_topic *t, const char *path, int flags)
 {
-	int fd = open(path, flags | O_DIRECT, 0644);
+	int fd = weir_log_create(path, flags | O_DIRECT);
 	t->direct = fd >= 0;
 	if (fd < 0 && errno == EINVAL)
-		fd = open(path, flags, 0644);
+		fd = weir_log_create(path, flags);
 	if (fd >= 0 && t->direct && t->writer == NULL && weir_log_writer_start(t) != 0) {
 		close(fd);
 		errno = ENOMEM;
@@ -56,7 +56,7 @@ weir_log_index_create(struct weir_log_topic *t, uint64_t base, bool keep_entries
 		weir_log_index_reset(t->index, base);
 	t->index->n_written = 0;
 	weir_log_index_path(t->dir, base, path, sizeof(path));
-	t->index_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	t->index_fd = weir_log_create(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
 	if (t->index_fd < 0 || weir_log_index_write_header(t->index, t->index_fd) != 0 ||
 	    weir_log_index_write_entries(t->index, t->index_fd) != 0) {
 		index_failed(t);

@@ -5,13 +5,14 @@ import os
 import pwd
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
 
 import pytest
 
-from weir_harness import (CONTROL, DATAPLANE, Deployment, assert_no_privilege, gen_pcap, load_json, persisted,
+from weir_harness import (CONTROL, DATAPLANE, READ, Deployment, assert_no_privilege, gen_pcap, load_json, persisted,
                           process_threads)
 
 USER = "weir-test"
@@ -123,3 +124,45 @@ def test_a_control_started_while_the_dataplane_still_holds_its_runtime_directory
     assert dp.wait(timeout=120) == 0, d.output("dataplane")
     assert cp.wait(timeout=60) == 0, d.output("control")
     d.check(manifest)
+
+
+def test_a_salvage_and_a_verify_run_as_root_leave_the_log_the_services_own(user_deploy, tmp_path, service_user):
+    """The operator runs weir-read as root on the service's log (salvage needs to write; sudo is the way): the
+    segments salvage writes back, its holes file and the indexes a reader builds take the topic's owner and
+    the log's modes, not root's and 0644.  A root-owned last segment left weir-control, run as the user, unable
+    to append to the topic it had just been told to take again."""
+    pcap, manifest = gen_pcap(str(tmp_path), seed=7, messages=60000, sessions=2)
+    d = user_deploy("priv-salvage", f"--vdev=net_pcap0,rx_pcap={pcap}", BODY)
+    dp = d.start_dataplane("--stop-when-idle", "1")
+    d.wait_running()
+    cp = d.start_control("--exit-when-done", tag="first")
+    assert dp.wait(timeout=60) == 0 and cp.wait(timeout=60) == 0, d.output("first")
+    topic = os.path.join(d.log_dir, "itch")
+    segment = sorted(glob.glob(os.path.join(topic, "*.log")))[-1]
+    with open(segment, "r+b") as f:  # damage before the committed point of the open segment: refused
+        f.seek(os.path.getsize(segment) // 3)
+        b = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([b[0] ^ 0x40]))
+    for p in glob.glob(os.path.join(topic, "*.index")):  # a reader run as root builds what is missing
+        os.unlink(p)
+    r = subprocess.run([READ, "--salvage", topic], capture_output=True, text=True)
+    assert r.returncode == 0 and "lost in 1 hole" in r.stdout, r.stdout + r.stderr
+    r = subprocess.run([READ, "--verify", d.log_dir], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # a registered reader's first run as root makes readers/ (where weir-export, as the user, registers too)
+    r = subprocess.run([READ, "--topic", "itch", "--register", "audit", "--count", "1", d.log_dir],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and os.path.exists(os.path.join(topic, "readers", "audit")), r.stdout + r.stderr
+    wrong = {p: (s.st_uid, oct(stat.S_IMODE(s.st_mode))) for p in glob.glob(topic + "/**", recursive=True)
+             for s in [os.lstat(p)]
+             if (s.st_uid, s.st_gid) != (service_user.pw_uid, service_user.pw_gid)
+             or stat.S_IMODE(s.st_mode) != (0o750 if stat.S_ISDIR(s.st_mode) else 0o640)}
+    assert not wrong, wrong
+    # and the service, as its user (no root at all, as a unit with User= starts it), takes the topic on
+    dp = d.start_dataplane("--stop-when-idle", "1")
+    d.wait_running()
+    cp = d.start_control("--exit-when-done", tag="after", as_user=USER)
+    assert dp.wait(timeout=60) == 0 and cp.wait(timeout=60) == 0, d.output("after")
+    r = subprocess.run([READ, "--verify", d.log_dir], capture_output=True, text=True)
+    assert r.returncode == 0 and "lost, stated in" in r.stdout, r.stdout + r.stderr

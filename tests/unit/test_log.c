@@ -18,6 +18,7 @@
 #include "tmpdir.h"
 #include "weir_crc32c.h"
 #include "weir_log.h"
+#include "weir_log_disk.h"
 #include "weir_log_index.h"
 #include "weir_log_pvt.h"
 #include "log_walk.h"
@@ -837,11 +838,46 @@ should_write_nothing_after_a_failed_write(void **state)
 	rm_tmpdir(dir);
 }
 
+/* What a tool makes in a topic has the topic's mode, not the tool's umask:
+ * a directory's bits, a file's without x (and, made by root, the
+ * directory's owner: tests/integration/test_privilege.py). */
+static void
+should_make_files_and_directories_in_a_topic_with_its_mode(void **state)
+{
+	(void)state;
+	char *root = make_tmpdir(), path[512];
+	mode_t old = umask(022); /* an operator's shell */
+	const mode_t dirs[] = { 0750, 0700, 0770 };
+	for (unsigned i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/t%u", root, i);
+		assert_int_equal(mkdir(path, 0700), 0);
+		assert_int_equal(chmod(path, dirs[i]), 0);
+		snprintf(path, sizeof(path), "%s/t%u/f", root, i);
+		int fd = weir_log_create(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC);
+		assert_true(fd >= 0);
+		close(fd);
+		struct stat st;
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, dirs[i] & 0666 & ~022u);
+		snprintf(path, sizeof(path), "%s/t%u/readers", root, i);
+		assert_int_equal(weir_log_mkdir_like(path), 0);
+		assert_int_equal(weir_log_mkdir_like(path), 0); /* there already: fine */
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, dirs[i] & ~022u);
+	}
+	snprintf(path, sizeof(path), "%s/t0/missing", root); /* O_CREAT is the caller's to give */
+	assert_int_equal(weir_log_create(path, O_WRONLY | O_CLOEXEC), -1);
+	assert_int_equal(errno, ENOENT);
+	umask(old);
+	rm_tmpdir(root);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(should_compute_standard_crc32c),
+		cmocka_unit_test(should_make_files_and_directories_in_a_topic_with_its_mode),
 		cmocka_unit_test(should_give_back_every_record_exactly_as_appended),
 		cmocka_unit_test(should_store_small_in_order_events_in_a_few_bytes_over_their_payload),
 		cmocka_unit_test(should_name_a_version_1_segment_rather_than_call_it_garbage),
