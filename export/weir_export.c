@@ -91,9 +91,7 @@ open_readers(struct weir_exporter *x, char *err, size_t errlen)
 		int rc = weir_log_reader_seek(t->r, t->committed);
 		if (rc == WEIR_LOG_READ_TRUNCATED) {
 			uint64_t first = weir_log_reader_position(t->r);
-			weir_sw_add(&t->truncated, first - t->committed);
-			fprintf(stderr, "weir-export: %s: %s: offsets %" PRIu64 " to %" PRIu64 " were never shipped\n",
-				t->cfg->log_topic, weir_log_reader_error(t->r), t->committed, first - 1);
+			weir_export_deleted(t, t->committed, first); /* stated in Kafka with what ships next */
 			t->committed = first;
 		} else if (rc < 0) {
 			snprintf(err, errlen, "%s", weir_log_reader_error(t->r));
@@ -231,9 +229,39 @@ weir_export_open(struct weir_exporter *x, char *err, size_t errlen)
 		sleep(1);
 	}
 	__atomic_store_n(&x->kafka_up, 1, __ATOMIC_RELAXED);
-	for (unsigned i = 0; i < x->n; i++)
-		x->t[i].partitions = weir_export_partitions(x->rk, x->t[i].cfg->kafka_topic);
+	for (unsigned i = 0; i < x->n; i++) {
+		struct weir_export_topic_state *t = &x->t[i];
+		t->partitions = weir_export_partitions(x->rk, t->cfg->kafka_topic);
+		if (t->cfg->loss_topic[0])
+			t->loss_partitions = weir_export_partitions(x->rk, t->cfg->loss_topic);
+	}
 	return open_readers(x, err, errlen);
+}
+
+int
+weir_export_send(struct weir_exporter *x, const char *topic, int32_t partition, const struct weir_export_record *rec,
+		 bool timed)
+{
+	for (;;) {
+		rd_kafka_headers_t *h = rd_kafka_headers_new(rec->n_headers);
+		for (unsigned k = 0; k < rec->n_headers; k++)
+			rd_kafka_header_add(h, rec->headers[k].name, -1, rec->headers[k].value, rec->headers[k].value_len);
+		rd_kafka_resp_err_t e = rd_kafka_producev(
+			x->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+			RD_KAFKA_V_KEY(rec->key_len ? rec->key : NULL, rec->key_len),
+			RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms), RD_KAFKA_V_HEADERS(h),
+			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)(timed ? weir_monotonic_ns() : 0)), RD_KAFKA_V_END);
+		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+			return 0;
+		rd_kafka_headers_destroy(h);
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+			weir_export_count_error(x, e);
+			return -1;
+		}
+		weir_sw_add(&x->produce_retries, 1);
+		rd_kafka_poll(x->rk, 10); /* the local queue is full: let deliveries drain it */
+	}
 }
 
 /* One entry as a Kafka record, in the open transaction. */
@@ -247,25 +275,7 @@ produce(struct weir_exporter *x, struct weir_export_topic_state *t, const struct
 	int32_t partition = RD_KAFKA_PARTITION_UA;
 	if (x->cfg->exp.partition_by_worker && t->partitions > 0 && topic == t->cfg->kafka_topic)
 		partition = (int32_t)(it->entry->worker % (unsigned)t->partitions);
-	for (;;) {
-		rd_kafka_headers_t *h = rd_kafka_headers_new(rec.n_headers);
-		for (unsigned k = 0; k < rec.n_headers; k++)
-			rd_kafka_header_add(h, rec.headers[k].name, -1, rec.headers[k].value, rec.headers[k].value_len);
-		rd_kafka_resp_err_t e = rd_kafka_producev(
-			x->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
-			RD_KAFKA_V_KEY(rec.key, rec.key_len), RD_KAFKA_V_VALUE((void *)rec.value, rec.value_len),
-			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(rec.timestamp_ms),
-			RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)weir_monotonic_ns()), RD_KAFKA_V_END);
-		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-			return 0;
-		rd_kafka_headers_destroy(h);
-		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-			weir_export_count_error(x, e);
-			return -1;
-		}
-		weir_sw_add(&x->produce_retries, 1);
-		rd_kafka_poll(x->rk, 10); /* the local queue is full: let deliveries drain it */
-	}
+	return weir_export_send(x, topic, partition, &rec, true);
 }
 
 static int
@@ -286,10 +296,17 @@ rewind_to_committed(struct weir_exporter *x, uint64_t now_ns)
 {
 	for (unsigned i = 0; i < x->n; i++) {
 		struct weir_export_topic_state *t = &x->t[i];
-		if (t->pending != t->committed)
-			weir_log_reader_seek(t->r, t->committed);
-		t->pending = t->committed;
 		t->txn_records = t->txn_bytes = 0;
+		weir_export_holes_aborted(t);
+		if (t->pending == t->committed)
+			continue;
+		t->pending = t->committed;
+		/* Hard retention may have deleted it meanwhile: the reader is then at
+		 * the first it kept, and that is no hole salvage stated. */
+		if (weir_log_reader_seek(t->r, t->committed) == WEIR_LOG_READ_TRUNCATED) {
+			t->pending = weir_log_reader_position(t->r);
+			weir_export_deleted(t, t->committed, t->pending);
+		}
 	}
 	x->in_txn = false;
 	x->txn_records = 0;
@@ -351,8 +368,11 @@ abort_txn(struct weir_exporter *x, char *err, size_t errlen)
 static int
 commit(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
 {
+	/* No position past a deletion not yet stated (a topic that moved past
+	 * it with no record in this transaction states it here). */
 	for (unsigned i = 0; i < x->n; i++)
-		if (x->t[i].pending != x->t[i].committed && produce_position(x, &x->t[i]) != 0) {
+		if (x->t[i].pending != x->t[i].committed &&
+		    (weir_export_state_holes(x, &x->t[i], x->t[i].pending) != 0 || produce_position(x, &x->t[i]) != 0)) {
 			if (abort_txn(x, err, errlen) != 0)
 				return -1;
 			rewind_to_committed(x, now_ns);
@@ -391,6 +411,7 @@ commit(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
 		if (t->pending != t->committed)
 			weir_log_reader_mark(t->r, t->pending); /* retention may take what Kafka holds */
 		t->committed = t->pending;
+		weir_export_holes_committed(t);
 		weir_sw_add(&t->records, t->txn_records);
 		weir_sw_add(&t->bytes, t->txn_bytes);
 		t->txn_records = t->txn_bytes = 0;
@@ -430,20 +451,6 @@ txn_full(const struct weir_exporter *x, unsigned produced)
 	       weir_monotonic_ns() - x->txn_start_ns >= x->cfg->exp.commit_interval_ns;
 }
 
-/* The reader went over offsets salvage stated lost, up to next: said and
- * counted once, however often a rewind passes them again. */
-static void
-passed_hole(struct weir_export_topic_state *t, uint64_t next)
-{
-	uint64_t from = t->pending > t->holes_to ? t->pending : t->holes_to;
-	if (next <= from)
-		return;
-	weir_sw_add(&t->holes, next - from);
-	t->holes_to = next;
-	fprintf(stderr, "weir-export: %s: offsets %" PRIu64 " to %" PRIu64 " are stated lost in the log (weir-read "
-		"--salvage): never shipped\n", t->cfg->log_topic, from, next - 1);
-}
-
 /* Reads topic t into the open transaction, up to turn records or what the
  * transaction may hold. */
 static int
@@ -458,8 +465,7 @@ read_topic(struct weir_exporter *x, struct weir_export_topic_state *t, unsigned 
 			break;
 		if (rc == WEIR_LOG_READ_TRUNCATED) {
 			uint64_t first = weir_log_reader_position(t->r);
-			weir_sw_add(&t->truncated, first - t->pending);
-			fprintf(stderr, "weir-export: %s: %s: never shipped\n", t->cfg->log_topic, weir_log_reader_error(t->r));
+			weir_export_deleted(t, t->pending, first);
 			t->pending = first;
 			continue;
 		}
@@ -467,8 +473,6 @@ read_topic(struct weir_exporter *x, struct weir_export_topic_state *t, unsigned 
 			snprintf(err, errlen, "%s: %s", t->cfg->log_topic, weir_log_reader_error(t->r));
 			return -1;
 		}
-		if (it.entry->offset > t->pending)
-			passed_hole(t, it.entry->offset);
 		if (!x->in_txn) {
 			int b = begin(x, now_ns, err, errlen);
 			if (b) { /* not now: read it again next round */
@@ -476,7 +480,7 @@ read_topic(struct weir_exporter *x, struct weir_export_topic_state *t, unsigned 
 				return b < 0 ? -1 : produced;
 			}
 		}
-		if (produce(x, t, &it) != 0) {
+		if (weir_export_state_holes(x, t, it.entry->offset) != 0 || produce(x, t, &it) != 0) {
 			weir_log_reader_seek(t->r, t->pending); /* its transaction is aborted below */
 			return -2;
 		}

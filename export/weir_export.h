@@ -31,12 +31,16 @@ struct weir_export_topic_state {
 	struct weir_log_reader *r;
 	uint64_t committed;          /* next log offset Kafka does not hold yet */
 	uint64_t pending;            /* next log offset after what the open transaction holds */
-	int partitions;              /* of its Kafka topic, for partition-by worker */
+	int partitions;              /* of its Kafka topic: partition-by worker, and a hole in every one */
+	int loss_partitions;         /* of its loss topic, where it has one */
 	char pos_key[WEIR_TOPIC_NAME_MAX + 80];
 	/* Figures: written by the exporter's thread (weir_sw_*), read by /metrics. */
 	uint64_t records, bytes;     /* committed to Kafka (bytes: payloads) */
 	uint64_t txn_records, txn_bytes; /* in the open transaction */
 	uint64_t truncated;          /* deleted by hard retention before it was shipped */
+	uint64_t truncated_to;       /* one past the last offset counted in truncated */
+	uint64_t deleted_first, deleted_next; /* deleted unshipped, not yet stated in Kafka (next 0: none) */
+	uint64_t deleted_stated;     /* stated up to, in the open transaction (0: not) */
 	uint64_t holes;              /* stated lost in the log (salvage), passed over unshipped */
 	uint64_t holes_to;           /* one past the last offset counted in holes (a rewind passes them again) */
 	uint64_t lag_records, lag_bytes;

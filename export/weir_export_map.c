@@ -72,3 +72,18 @@ weir_export_map(const struct weir_log_item *it, struct weir_export_record *o)
 		number(o, "weir.loss.last", r->seq + (r->count ? r->count - 1 : 0));
 	}
 }
+
+void
+weir_export_map_hole(uint64_t first, uint64_t last, const char *cause, int64_t now_ms, struct weir_export_record *o)
+{
+	o->key_len = 0; /* no source: it may have held any */
+	o->key[0] = 0;
+	o->value = NULL;
+	o->value_len = 0;
+	o->timestamp_ms = now_ms;
+	o->n_headers = 0;
+	text(o, "weir.kind", "log_hole");
+	number(o, "weir.hole.first", first);
+	number(o, "weir.hole.last", last);
+	text(o, "weir.hole.cause", cause);
+}

@@ -5,6 +5,7 @@
  *   timestamp  event time where the framing carries one, else rx time (ms)
  *   headers    weir.seq, weir.flags, weir.rules, weir.rx_ns, weir.kind; a
  *              LOSS record also weir.loss.first and weir.loss.last (inclusive)
+ * and a hole in the log one of its own (weir_export_map_hole).
  * Pure: the producer adds the result to librdkafka's message.
  */
 #ifndef WEIR_EXPORT_MAP_H
@@ -31,5 +32,18 @@ struct weir_export_record {
 };
 
 void weir_export_map(const struct weir_log_item *it, struct weir_export_record *out);
+
+/*
+ * Log offsets first to last (inclusive) that will never reach Kafka: a
+ * hole weir-read --salvage stated lost (cause "damaged") or what hard
+ * retention deleted unshipped ("retention").  A record with no key and no
+ * value, headers weir.kind "log_hole", weir.hole.first, weir.hole.last and
+ * weir.hole.cause; the producer puts one in every partition, since the
+ * offsets may have held any source's records.
+ */
+#define WEIR_EXPORT_HOLE_DAMAGED "damaged"
+#define WEIR_EXPORT_HOLE_RETENTION "retention"
+void weir_export_map_hole(uint64_t first, uint64_t last, const char *cause, int64_t now_ms,
+			  struct weir_export_record *out);
 
 #endif

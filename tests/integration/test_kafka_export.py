@@ -11,7 +11,7 @@ import time
 import pytest
 
 from weir_harness import (BUILD, CHECK, READ, committed, fill_fs, free_port, gen_pcap, http_get, kafka_console_agrees,
-                          load_json)
+                          kafka_log_holes, load_json)
 
 EXPORT = os.path.join(BUILD, "export", "weir-export")
 
@@ -443,12 +443,21 @@ def test_hard_retention_during_an_outage_counts_what_it_deleted_unshipped(deploy
     assert deleted > 0, d.output("export")  # hard retention did delete what was not shipped
     assert "never shipped" in d.output("export")
     assert shipped + deleted == total, (shipped, deleted, total)  # every offset: in Kafka, or counted lost
-    r = subprocess.run([CHECK, "--manifest", manifest, "--kafka", k.bootstrap, "market.itch", "--quiet"],
+    # and stated lost in Kafka: in every partition, each deleted offset in one log_hole record, once
+    holes, order = kafka_log_holes(k.bootstrap, ["market.itch"])
+    assert len(holes) == 4, holes
+    for p, hs in holes.items():
+        offsets = [o for first, last, cause in hs for o in range(first, last + 1)]
+        assert {c for _, _, c in hs} == {"retention"} and len(offsets) == len(set(offsets)) == deleted, (p, hs)
+        shipped_here = [o for o in order[p] if not isinstance(o, tuple)]
+        assert not set(offsets) & set(shipped_here), p
+    r = subprocess.run([CHECK, "--manifest", manifest, "--kafka", k.bootstrap, "market.itch"],
                        capture_output=True, text=True)
     want = load_json(manifest)["expected"]["event_records"]
     # Kafka holds exactly what was not deleted, and weir-check sees the shortfall
     assert r.returncode == 1 and f"events persisted: got {int(total - deleted)}, manifest says {want}" in r.stdout, \
         r.stdout
+    assert re.search(rf"info log offsets never shipped: retention +{int(deleted)}\b", r.stdout), r.stdout
 
 
 def per_topic_metric(port, name):
@@ -516,7 +525,7 @@ def test_a_damaged_segment_stops_the_export_until_salvaged_and_then_the_rest_shi
     weir-read --salvage, the next run ships the rest: Kafka's console consumer finds every record the log
     still holds once, and the hole's records are said never shipped."""
     k = kafka(1)
-    pcap, _ = gen_pcap(str(tmp_path), seed=47, messages=150000, sessions=4)
+    pcap, manifest = gen_pcap(str(tmp_path), seed=47, messages=150000, sessions=4)
     port = free_port()
     d = deploy("export-damage", f"--vdev=net_pcap0,rx_pcap={pcap}",
                BODY.replace("segment-size 1M", "segment-size 64K") + export_lines(k.bootstrap, port))
@@ -538,6 +547,8 @@ def test_a_damaged_segment_stops_the_export_until_salvaged_and_then_the_rest_shi
     r = subprocess.run([READ, "--salvage", os.path.join(d.log_dir, "itch")], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     lost = int(re.search(r"(\d+) records? lost in 1 hole", r.stdout).group(1))
+    first, last = map(int, re.search(r"\(offsets (\d+)-(\d+)\)", r.stdout).groups())
+    assert last - first + 1 == lost, r.stdout
     p = start_export(d, "final", "--exit-when-caught-up", "2")
     deadline, seen = time.time() + 180, None
     while seen != lost and time.time() < deadline and p.poll() is None:  # it stays up 2 s once caught up
@@ -548,4 +559,16 @@ def test_a_damaged_segment_stops_the_export_until_salvaged_and_then_the_rest_shi
     out = d.output("final")
     assert out.count("are stated lost in the log") == 1, out
     n = kafka_console_agrees(d.log_dir, k.bootstrap, ["market.itch", "market.itch.loss"])
-    print(f"Kafka's console consumer read {n} records, each of the log's once; {lost} lost in the hole")
+    # and Kafka says where the hole is: once in every partition (any source may have had records there),
+    # between what came before it and what came after, so a consumer of Kafka alone sees why numbers jump
+    holes, order = kafka_log_holes(k.bootstrap, ["market.itch", "market.itch.loss"])
+    assert sorted(holes) == [(t, p) for t in ("market.itch", "market.itch.loss") for p in range(4)], holes
+    assert all(h == [(first, last, "damaged")] for h in holes.values()), holes
+    for p, seen in order.items():
+        at = seen.index(("hole", first, last))
+        assert all(o < first for o in seen[:at]) and all(o > last for o in seen[at + 1:]), p
+    r = subprocess.run([CHECK, "--manifest", manifest, "--kafka", k.bootstrap, "market.itch",
+                        "--kafka-loss-topic", "market.itch.loss"], capture_output=True, text=True)
+    assert re.search(rf"info log offsets never shipped: damaged +{lost}\b", r.stdout), r.stdout
+    print(f"Kafka's console consumer read {n} records, each of the log's once; {lost} lost in the hole, "
+          f"stated in each of {len(holes)} partitions")

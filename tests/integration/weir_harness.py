@@ -284,6 +284,7 @@ def kafka_console_agrees(log_dir, bootstrap, kafka_topics, log_topic="itch"):
     """Kafka's own consumer (not weir's, not librdkafka): each record of the log's topic once in the Kafka
     topics it went to, with its source, kind, number and bytes, and each partition's records in log order."""
     got = [dict(rec, partition=(t, rec["partition"])) for t in kafka_topics for rec in console_records(bootstrap, t)]
+    got = [rec for rec in got if rec["headers"].get("weir.kind") != "log_hole"]  # kafka_log_holes checks those
     with weirlog.Reader(log_dir, log_topic) as r:
         entries = list(r)
     by_offset = {}
@@ -301,6 +302,23 @@ def kafka_console_agrees(log_dir, bootstrap, kafka_topics, log_topic="itch"):
                  if rec["partition"] == p]
         assert order == sorted(order), f"partition {p}: not in log order"
     return len(got)
+
+
+def kafka_log_holes(bootstrap, kafka_topics):
+    """{(topic, partition): [(first, last, cause), ...]} of weir-export's log_hole records as Kafka's own
+    console consumer reads them, each partition in its order, and {(topic, partition): [weir.offset, ...]}
+    of everything else, with each hole's place among them as ("hole", first, last)."""
+    holes, order = {}, {}
+    for t in kafka_topics:
+        for rec in sorted(console_records(bootstrap, t), key=lambda x: (x["partition"], x["offset"])):
+            h, p = rec["headers"], (t, rec["partition"])
+            if h.get("weir.kind") == "log_hole":
+                hole = (int(h["weir.hole.first"]), int(h["weir.hole.last"]), h["weir.hole.cause"])
+                holes.setdefault(p, []).append(hole)
+                order.setdefault(p, []).append(("hole",) + hole[:2])
+            else:
+                order.setdefault(p, []).append(int(h["weir.offset"]))
+    return holes, order
 
 
 def http_get(url, timeout=5):

@@ -13,6 +13,7 @@
 #include "weir_dead_letter.h"
 #include "weir_export.h"
 #include "weir_export_map.h"
+#include "weir_export_pvt.h"
 #include "weir_number.h"
 
 /* name's value; every header's length, handed to librdkafka, checked on the way. */
@@ -74,6 +75,60 @@ should_map_an_event_to_key_value_timestamp_and_headers(void **state)
 	r->event_time_ns = 1700000000123456789ull; /* carried by the frame: it wins */
 	weir_export_map(&it, &o);
 	assert_int_equal(o.timestamp_ms, 1700000000123);
+}
+
+/* A hole the log states lost is said in Kafka too: the offsets and why,
+ * with no source (any may have lost records there) and no offset of its own. */
+static void
+should_map_a_hole_in_the_log_to_its_offsets_and_cause(void **state)
+{
+	(void)state;
+	struct weir_export_record o;
+	weir_export_map_hole(100, 18446744073709551614ull, WEIR_EXPORT_HOLE_DAMAGED, 1795959361362, &o);
+	assert_int_equal(o.key_len, 0);
+	assert_int_equal(o.value_len, 0);
+	assert_int_equal(o.timestamp_ms, 1795959361362);
+	assert_string_equal(header(&o, "weir.kind"), "log_hole");
+	assert_string_equal(header(&o, "weir.hole.first"), "100");
+	assert_string_equal(header(&o, "weir.hole.last"), "18446744073709551614");
+	assert_string_equal(header(&o, "weir.hole.cause"), "damaged");
+	assert_null(header(&o, "weir.offset"));
+	assert_null(header(&o, "weir.seq"));
+	weir_export_map_hole(7, 7, WEIR_EXPORT_HOLE_RETENTION, 0, &o);
+	assert_string_equal(header(&o, "weir.hole.cause"), "retention");
+	assert_string_equal(header(&o, "weir.hole.last"), "7");
+}
+
+/* What hard retention deleted unshipped: counted once however often a
+ * rewind finds it again, and kept to be stated in Kafka until a
+ * transaction that stated it commits (an abort states it again). */
+static void
+should_keep_a_deletion_to_state_until_a_commit_and_count_it_once(void **state)
+{
+	(void)state;
+	struct weir_export_topic cfg = { .log_topic = "itch" };
+	struct weir_export_topic_state t = { .cfg = &cfg };
+	weir_export_deleted(&t, 100, 200);
+	weir_export_deleted(&t, 100, 200); /* a rewind's seek finds it again */
+	assert_int_equal(t.truncated, 100);
+	assert_int_equal(t.deleted_first, 100);
+	assert_int_equal(t.deleted_next, 200);
+	t.deleted_stated = 200; /* stated in the open transaction ... */
+	weir_export_holes_aborted(&t); /* ... which Kafka did not keep */
+	assert_int_equal(t.deleted_stated, 0);
+	assert_int_equal(t.deleted_next, 200);
+	t.deleted_stated = 200;
+	weir_export_deleted(&t, 150, 300); /* more deleted before the commit: read from where the reader was */
+	assert_int_equal(t.truncated, 200);
+	assert_int_equal(t.deleted_first, 100);
+	assert_int_equal(t.deleted_next, 300);
+	weir_export_holes_committed(&t); /* 100-199 stated; 200-299 still to state */
+	assert_int_equal(t.deleted_first, 200);
+	assert_int_equal(t.deleted_next, 300);
+	t.deleted_stated = 300;
+	weir_export_holes_committed(&t);
+	assert_int_equal(t.deleted_next, 0);
+	assert_int_equal(t.truncated, 200);
 }
 
 static void
@@ -173,6 +228,8 @@ main(void)
 		cmocka_unit_test(should_write_numbers_in_decimal_from_0_to_the_largest),
 		cmocka_unit_test(should_map_an_event_to_key_value_timestamp_and_headers),
 		cmocka_unit_test(should_map_a_loss_record_to_its_range),
+		cmocka_unit_test(should_map_a_hole_in_the_log_to_its_offsets_and_cause),
+		cmocka_unit_test(should_keep_a_deletion_to_state_until_a_commit_and_count_it_once),
 		cmocka_unit_test(should_map_a_dead_letter_with_its_reason_and_length_keyed_by_port_and_worker),
 		cmocka_unit_test(should_read_export_lines_and_name_the_line_of_each_mistake),
 	};
