@@ -188,11 +188,13 @@ def kafka_agrees(schedule, seen, log_dir, manifest):
     return []
 
 
-def rules_matched(rules, decoder, payload):
-    """The ids of the rules an event's payload matches, in file order, by Python's re (not Hyperscan)."""
+def rules_matched(rules, decoder, payload, source, topic):
+    """The rules an event's payload matches, in file order, by Python's re (not Hyperscan), of those whose
+    scopes hold for its decoder, source and topic (before routing)."""
     out = []
     for r in rules:
-        if r.get("decoder", decoder) != decoder:
+        if r.get("decoder", decoder) != decoder or r.get("source", source) != source or \
+                r.get("topic", topic) != topic:
             continue
         if re.search(r["expr"].encode(), payload, re.IGNORECASE if r["flags"] == "caseless" else 0):
             out.append(r)
@@ -212,7 +214,8 @@ def rules_agree(schedule, log_dir):
             for e in r:
                 if e.kind != "event":
                     continue
-                m = rules_matched(rules, decoder, e.payload)
+                # topic scopes are drawn for MoldUDP64 only, whose events are all itch's before routing
+                m = rules_matched(rules, decoder, e.payload, e.source, "itch" if decoder == "moldudp64" else topic)
                 want = tuple(x["id"] for x in m)[:8]
                 routed = any(x["action"].startswith("route:") for x in m)
                 if any(x["action"] == "drop" for x in m):

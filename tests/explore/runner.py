@@ -228,7 +228,7 @@ class Run:
         with open(path, "w") as out:
             out.write("# the fault explorer's: id action flags [scope] /expression/\n")
             for r in self.s["rules"]["rules"]:
-                scope = f" decoder={r['decoder']}" if r.get("decoder") else ""
+                scope = "".join(f" {k}={r[k]}" for k in ("decoder", "source", "topic") if r.get(k))
                 out.write(f"{r['id']} {r['action']} {r['flags']}{scope} /{r['expr']}/\n")
 
     def log_on_tmpfs(self):

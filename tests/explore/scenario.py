@@ -160,6 +160,20 @@ def pick_rules(rng, framing):
     return out
 
 
+def scope_rules(rng, rules, feed):
+    """Scopes on half the rules but a drop plant's (which matches exactly its events): source= a session of
+    the feed, or one it never has; on MoldUDP64 also topic= itch (the events' topic before any route) or
+    alerts (which none has before one).  The oracle applies them itself."""
+    frames = feed.get("framing") == "weir"
+    for r in rules:
+        if r["action"] == "drop" or rng.random() < 0.5:
+            continue
+        n = rng.randrange(min(feed["sessions"], 4))  # a session of the first few: the plants reach it
+        r["source"] = rng.choice([f"wf:{1000 + n}" if frames else f"S{n:04d}"] * 2 + ["wf:7" if frames else "NOSUCH"])
+        if not frames and rng.random() < 0.5:
+            r["topic"] = rng.choice(["itch", "itch", "alerts"])
+
+
 def pick_export(rng):
     """weir-export beside the run, to a one-broker Kafka: SIGKILLed, or Kafka killed for a while, or hung
     (SIGSTOP: connected, answering nothing), mid-feed."""
@@ -230,4 +244,8 @@ def pick(seed, open_defects=False):
     # records.  Drawn last, for the same reason.
     if s["workers"] == 2 and rng.random() < 0.5:
         s["swap_queues"] = True
+    # Scopes on the rules (source=, topic=) in one schedule of two with rules: the burst scan's matches
+    # kept or not by each event's own source and topic.  Drawn last, for the same reason.
+    if s.get("rules") and rng.random() < 0.5:
+        scope_rules(rng, s["rules"]["rules"], s["feed"])
     return s
