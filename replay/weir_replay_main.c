@@ -254,6 +254,9 @@ summary(const struct weir_replay_send *s, const struct options *o, double second
 	       " ends of session, offsets %" PRIu64 "-%" PRIu64 "; passed %" PRIu64 " holes (%" PRIu64
 	       " events the log says were lost)",
 	       m->packets, m->events, m->bytes, m->ends, m->first_offset, m->next_offset, m->holes, m->hole_events);
+	if (m->offsets_lost)
+		printf("; went over %" PRIu64 " offsets the log no longer holds (salvaged or deleted: their events "
+		       "never sent, no LOSS record states them)", m->offsets_lost);
 	if (m->heartbeats)
 		printf("; %" PRIu64 " heartbeats while idle", m->heartbeats);
 	if (m->too_big)

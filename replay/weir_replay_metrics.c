@@ -48,6 +48,9 @@ weir_replay_send_render(const void *ctx, size_t *len)
 	counter(&b, "weir_replay_heartbeats_sent_total", "heartbeats sent while nothing was due", &m->heartbeats);
 	counter(&b, "weir_replay_holes_passed_total", "LOSS records passed over (their numbers never sent)", &m->holes);
 	counter(&b, "weir_replay_hole_events_total", "events the passed LOSS records state lost", &m->hole_events);
+	counter(&b, "weir_replay_log_offsets_lost_total",
+		"offsets gone over that the log no longer holds (salvaged or deleted), their events never sent",
+		&m->offsets_lost);
 	gauge(&b, "weir_replay_offset", "one past the last log offset replayed", &m->next_offset);
 	gauge(&b, "weir_replay_log_bytes_behind", "bytes of log between the replay and the committed end (each second)",
 	      &m->bytes_behind);

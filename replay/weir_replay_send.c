@@ -269,6 +269,8 @@ on_entry(struct weir_replay_send *s, const struct weir_log_item *it, char *err, 
 	if ((rg->until_offset && it->entry->offset >= rg->until_offset) ||
 	    (rg->until_ns && it->record->rx_ns >= rg->until_ns))
 		return 0;
+	if (it->entry->offset > s->read_to) /* the reader went over a stated hole or a deletion */
+		weir_sw_add(&s->sum.offsets_lost, it->entry->offset - s->read_to);
 	int rc = take_entry(s, it, err, errlen);
 	s->read_to = it->entry->offset + (rc != KEPT_BACK && rc != REFUSED);
 	weir_sw_set(&s->sum.next_offset, s->pk.pkt.len ? s->open_offset : s->read_to);

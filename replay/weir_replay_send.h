@@ -35,6 +35,8 @@ struct weir_replay_summary {
 	uint64_t packets, events, bytes, ends;
 	uint64_t heartbeats;               /* sent while idle */
 	uint64_t holes, hole_events;       /* LOSS records passed over, and the events they state lost */
+	uint64_t offsets_lost;             /* offsets of the range the log no longer holds (salvage's holes, hard
+					    * retention): whatever they held was never sent */
 	uint64_t too_big;                  /* events no packet of --mtu could carry */
 	uint64_t first_offset, next_offset;
 	uint64_t bytes_behind;             /* log between the replay and the committed end, each second */

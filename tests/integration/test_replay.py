@@ -3,8 +3,10 @@ replayed into a pcap and through a second weir into log B, and over UDP sockets 
 event of A comes back exactly once with its bytes, source and sequence number; what A says was lost is never
 sent, so B states the same losses; tshark reads the pcap as MoldUDP64.  Oracles: the generator's manifest
 (weir-check of log A, B compared with A), tshark's MoldUDP64 dissector, the kernel's sockets parsed here."""
+import glob
 import os
 import re
+import shutil
 import socket
 import subprocess
 import threading
@@ -15,7 +17,7 @@ import pytest
 
 from replay_logs import (BODY, events, figure, keyed_by_sender, late, log_a, lost, read_topic,  # noqa: F401
                          replay, run_to_end)
-from weir_harness import (REPLAY, Deployment, eal_mem, free_port, gen_pcap, http_get, memif_server, memif_socket,
+from weir_harness import (READ, REPLAY, Deployment, eal_mem, free_port, gen_pcap, http_get, memif_server, memif_socket,
                           remove_dpdk_files, stop_memif_sender, veth_pair)
 
 
@@ -456,3 +458,30 @@ def test_bad_arguments_and_empty_ranges_are_said_plainly(log_a, tmp_path):
     r = subprocess.run(["unshare", "-n", REPLAY, "send", "--topic", "itch", "--to", "198.51.100.1:9", log],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "unreachable" in r.stderr, r.stderr
+
+
+def test_a_replay_over_a_salvaged_hole_says_how_many_offsets_the_log_no_longer_holds(tmp_path, log_a):
+    """A byte flipped in log A's segment, salvaged: the replay sends every event the log still holds once, and
+    its summary says it went over the offsets salvage stated lost (their events never sent, and no LOSS record
+    of the log states them, so a receiver's gaps there are the log's, not the wire's)."""
+    log, _, a = log_a
+    copy = str(tmp_path / "log")
+    shutil.copytree(log, copy)
+    segment = sorted(glob.glob(os.path.join(copy, "itch", "*.log")))[-1]
+    size = os.path.getsize(segment)
+    with open(segment, "r+b") as f:  # one flipped byte, halfway in
+        f.seek(size // 2)
+        b = f.read(1)
+        f.seek(size // 2)
+        f.write(bytes([b[0] ^ 0x20]))
+    r = subprocess.run([READ, "--salvage", os.path.join(copy, "itch")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    gone = int(re.search(r"(\d+) records? lost in 1 hole", r.stdout).group(1))
+    kept = read_topic(copy)
+    assert gone > 0 and len(kept) + gone == len(a)
+    out = str(tmp_path / "replay.pcap")
+    text = replay("--topic", "itch", "--pcap", out, "--speed", "0", copy).stdout
+    assert f"went over {gone} offsets the log no longer holds" in text, text
+    assert pcap_events(out) == events_by_session(kept)
+    # without the hole nothing is said
+    assert "no longer holds" not in replay("--topic", "itch", "--pcap", out, "--speed", "0", log).stdout
