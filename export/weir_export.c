@@ -98,6 +98,7 @@ open_readers(struct weir_exporter *x, char *err, size_t errlen)
 			return -1;
 		}
 		t->pending = t->committed;
+		weir_log_reader_place(t->r, &t->committed_place);
 		printf("weir-export: %s -> %s from log offset %" PRIu64 "\n", t->cfg->log_topic, t->cfg->kafka_topic,
 		       t->committed);
 	}
@@ -307,6 +308,7 @@ rewind_to_committed(struct weir_exporter *x, uint64_t now_ns)
 			t->pending = weir_log_reader_position(t->r);
 			weir_export_deleted(t, t->committed, t->pending);
 		}
+		weir_log_reader_place(t->r, &t->committed_place);
 	}
 	x->in_txn = false;
 	x->txn_records = 0;
@@ -328,8 +330,9 @@ update_lag(struct weir_exporter *x, uint64_t now_ns, bool refresh)
 			(void)weir_log_reader_refresh(t->r); /* unread, it keeps the end it had */
 		uint64_t end = weir_log_reader_committed(t->r);
 		weir_sw_set(&t->lag_records, end > t->committed && end != UINT64_MAX ? end - t->committed : 0);
-		if (now_ns >= x->lag_bytes_at_ns) /* stats the segments: once a second */
-			weir_sw_set(&t->lag_bytes, weir_log_reader_bytes_behind(t->r));
+		if (now_ns >= x->lag_bytes_at_ns) /* stats the segments: once a second; from Kafka's point, not the
+						    * reader's, which may be an open transaction ahead */
+			weir_sw_set(&t->lag_bytes, weir_log_reader_bytes_from(t->r, &t->committed_place));
 	}
 	if (now_ns >= x->lag_bytes_at_ns)
 		x->lag_bytes_at_ns = now_ns + 1000000000ull;
@@ -411,6 +414,7 @@ commit(struct weir_exporter *x, uint64_t now_ns, char *err, size_t errlen)
 		if (t->pending != t->committed)
 			weir_log_reader_mark(t->r, t->pending); /* retention may take what Kafka holds */
 		t->committed = t->pending;
+		weir_log_reader_place(t->r, &t->committed_place); /* the reader is at pending: all it read is in */
 		weir_export_holes_committed(t);
 		weir_sw_add(&t->records, t->txn_records);
 		weir_sw_add(&t->bytes, t->txn_bytes);

@@ -44,6 +44,7 @@ struct weir_export_topic_state {
 	uint64_t holes;              /* stated lost in the log (salvage), passed over unshipped */
 	uint64_t holes_to;           /* one past the last offset counted in holes (a rewind passes them again) */
 	uint64_t lag_records, lag_bytes;
+	struct weir_log_place committed_place; /* where committed is in the log: the lag in bytes from there */
 };
 
 struct weir_exporter {

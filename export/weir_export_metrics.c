@@ -34,7 +34,7 @@ weir_export_render(const void *ctx, size_t *len)
 		  offsetof(struct weir_export_topic_state, bytes));
 	per_topic(&b, x, "weir_export_lag_records", "gauge", "log records committed locally, not yet in Kafka",
 		  offsetof(struct weir_export_topic_state, lag_records));
-	per_topic(&b, x, "weir_export_lag_bytes", "gauge", "log bytes between the export's position and the log's end",
+	per_topic(&b, x, "weir_export_lag_bytes", "gauge", "log bytes between what Kafka holds and the log's end",
 		  offsetof(struct weir_export_topic_state, lag_bytes));
 	per_topic(&b, x, "weir_export_unshipped_deleted_total", "counter",
 		  "offsets hard retention deleted before they were shipped", offsetof(struct weir_export_topic_state, truncated));

@@ -91,6 +91,18 @@ const char *weir_log_reader_error(const struct weir_log_reader *r);
 /* Bytes of log between the reader and the committed end (as last read; a
  * batch's worth exact): a follower's lag on disk. */
 uint64_t weir_log_reader_bytes_behind(const struct weir_log_reader *r);
+/* Where the reader's next entry is on disk (its batch's first byte), kept
+ * to measure from later: a consumer that reads ahead of what it has done
+ * with (weir-export's open transaction) measures its lag from the place
+ * it last finished at, not from the reader.  A place of no open segment
+ * (the reader at the committed end of an empty topic) has segment 0, pos 0. */
+struct weir_log_place {
+	uint64_t segment;            /* its base offset */
+	uint64_t pos;                /* bytes into it */
+};
+void weir_log_reader_place(const struct weir_log_reader *r, struct weir_log_place *p);
+/* Bytes of log between p and the committed end (as last read). */
+uint64_t weir_log_reader_bytes_from(const struct weir_log_reader *r, const struct weir_log_place *p);
 void weir_log_reader_stats(const struct weir_log_reader *r, struct weir_log_reader_stats *s);
 
 /*

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,24 +82,56 @@ weir_log_reader_unregister(const char *topic_dir, const char *name)
 	return unlink(path);
 }
 
+void
+weir_log_reader_place(const struct weir_log_reader *r, struct weir_log_place *p)
+{
+	p->segment = r->open ? r->seg.base_offset : 0;
+	p->pos = !r->open ? 0 : r->seg.batch_left ? r->seg.batch_pos : r->seg.pos;
+}
+
+/* A segment's bytes that may be read: the committed one's as the
+ * checkpoint says (its file may be longer: direct I/O's padding), an
+ * older one's whole file. */
+static uint64_t
+segment_bytes(const struct weir_log_reader *r, uint64_t base, bool *last)
+{
+	*last = r->have_ck && base == r->ck.segment_base;
+	if (*last)
+		return r->ck.segment_bytes;
+	char path[PATH_MAX + 32];
+	struct stat st;
+	weir_log_segment_path(r->dir, base, path, sizeof(path));
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+uint64_t
+weir_log_reader_bytes_from(const struct weir_log_reader *r, const struct weir_log_place *p)
+{
+	/* The segments as they are now: the reader's own list is of when it
+	 * last needed one, and a consumer measuring from behind it (a place
+	 * kept) wants those rolled since too. */
+	uint64_t *bases = NULL;
+	size_t n = 0;
+	if (weir_log_list_segments(r->dir, &bases, &n) != 0)
+		return 0;
+	uint64_t total = 0;
+	bool last = false;
+	for (size_t i = 0; i < n && !last; i++) {
+		if (bases[i] < p->segment)
+			continue;
+		uint64_t b = segment_bytes(r, bases[i], &last);
+		total += bases[i] > p->segment ? b : b > p->pos ? b - p->pos : 0;
+	}
+	free(bases);
+	return total;
+}
+
 uint64_t
 weir_log_reader_bytes_behind(const struct weir_log_reader *r)
 {
 	if (!r->open)
 		return 0;
-	uint64_t total = r->seg.limit > r->seg.pos ? r->seg.limit - r->seg.pos : 0;
-	for (size_t i = 0; i < r->n_bases; i++) {
-		if (r->bases[i] <= r->seg.base_offset)
-			continue;
-		if (r->have_ck && r->bases[i] == r->ck.segment_base) {
-			total += r->ck.segment_bytes;
-			break;
-		}
-		char path[PATH_MAX + 32];
-		struct stat st;
-		weir_log_segment_path(r->dir, r->bases[i], path, sizeof(path));
-		if (stat(path, &st) == 0)
-			total += (uint64_t)st.st_size;
-	}
-	return total;
+	struct weir_log_place p;
+	weir_log_reader_place(r, &p);
+	return weir_log_reader_bytes_from(r, &p);
 }
