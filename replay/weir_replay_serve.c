@@ -100,16 +100,18 @@ answer(struct weir_replay_server *s, const struct weir_replay_request *q)
 	weir_sw_add(&s->fig.events_lost, g->lost);
 }
 
-/* Reads on from where the reader is, into the gather: 1 every number
- * accounted, 0 the committed end came first, -1 the log failed. */
+/* Reads on from where r is, into the gather: 1 every number accounted, 0
+ * the committed end came first, -1 the log failed. */
 static int
-read_on(struct weir_replay_server *s)
+read_on(struct weir_replay_server *s, struct weir_log_reader *r)
 {
 	struct weir_log_item it;
 	int rc;
-	while ((rc = weir_log_reader_next(s->reader, &it)) == WEIR_LOG_READ_ENTRY)
+	while ((rc = weir_log_reader_next(r, &it)) == WEIR_LOG_READ_ENTRY)
 		if (weir_replay_gather_add(&s->g, it.record, it.payload, it.payload_len))
 			return 1;
+	if (rc == WEIR_LOG_READ_ERROR)
+		s->failed = r;
 	return rc == WEIR_LOG_READ_ERROR ? -1 : 0;
 }
 
@@ -125,7 +127,7 @@ gather_hinted(struct weir_replay_server *s, struct weir_replay_request *q)
 	    weir_log_reader_seek(s->reader, from) != 0)
 		return -1;
 	weir_sw_add(&s->fig.hinted, 1);
-	int rc = read_on(s);
+	int rc = read_on(s, s->reader);
 	if (rc == 1)
 		return 1;
 	if (rc == 0 && q->read_whole && weir_replay_hints_max(&s->follow.hints, q->key, &max) &&
@@ -135,10 +137,10 @@ gather_hinted(struct weir_replay_server *s, struct weir_replay_request *q)
 	return -1;
 }
 
-/* Gathers q from the log: 1 every number accounted, 0 not yet, -1 the log
- * failed, -2 a session the log never saw. */
+/* Gathers q from the first topic: 1 every number accounted, 0 not yet, -1
+ * the log failed, -2 a session the topic never saw. */
 static int
-gather(struct weir_replay_server *s, struct weir_replay_request *q)
+gather_first(struct weir_replay_server *s, struct weir_replay_request *q)
 {
 	weir_log_reader_wait(s->reader, 0); /* see what weir-control committed since */
 	weir_replay_follow_step(&s->follow, UINT_MAX); /* its points up to there: each entry is read once */
@@ -150,9 +152,42 @@ gather(struct weir_replay_server *s, struct weir_replay_request *q)
 	rc = weir_log_reader_seek_source(s->reader, q->key, q->first);
 	if (rc == 0)
 		return weir_log_reader_seek_source(s->reader, q->key, 0) == 0 ? -2 : 0;
-	if (rc < 0)
+	if (rc < 0) {
+		s->failed = s->reader;
 		return -1;
-	return read_on(s);
+	}
+	return read_on(s, s->reader);
+}
+
+/* What another topic holds of the numbers still unaccounted, added (the
+ * gather takes each number once, whichever topic gives it first): as
+ * gather_first, read from the source's first such number. */
+static int
+gather_also(struct weir_replay_server *s, struct weir_log_reader *r)
+{
+	weir_log_reader_wait(r, 0);
+	int rc = weir_log_reader_seek_source(r, s->g.key, weir_replay_gather_first_unknown(&s->g));
+	if (rc == 0)
+		return weir_log_reader_seek_source(r, s->g.key, 0) == 0 ? -2 : 0;
+	if (rc < 0) {
+		s->failed = r;
+		return -1;
+	}
+	return read_on(s, r);
+}
+
+/* Gathers q from the log, topic by topic: 1 every number accounted, 0 not
+ * yet, -1 the log failed, -2 a session no topic ever saw. */
+static int
+gather(struct weir_replay_server *s, struct weir_replay_request *q)
+{
+	int rc = gather_first(s, q);
+	bool seen = rc != -2;
+	for (unsigned i = 0; i < s->n_also && (rc == 0 || rc == -2); i++) {
+		rc = gather_also(s, s->also[i]);
+		seen |= rc != -2;
+	}
+	return rc == -2 && seen ? 0 : rc;
 }
 
 /* Tries q: true when it is done with (answered, refused or late). */
@@ -165,7 +200,7 @@ try_request(struct weir_replay_server *s, struct weir_replay_request *q, uint64_
 		return true;
 	}
 	if (rc == -1)
-		fprintf(stderr, "weir-replay: %s\n", weir_log_reader_error(s->reader));
+		fprintf(stderr, "weir-replay: %s\n", weir_log_reader_error(s->failed ? s->failed : s->reader));
 	if (rc == 1 || now_ns >= q->deadline_ns || rc < 0) {
 		answer(s, q);
 		if (rc == 1)

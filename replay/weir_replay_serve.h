@@ -6,7 +6,10 @@
  * reached yet is waited for (weir-control may be appending) up to a
  * deadline, then what exists is sent and the request counted late.  Counts
  * are capped per request and requests rate-limited per requester.  A log
- * keyed by sender is served for one sender, named.
+ * keyed by sender is served for one sender, named.  A source whose events
+ * the log holds in more topics than one (a rule's route:, weir frames'
+ * frame-topic) is served from each topic named, its numbers taken from
+ * whichever holds them.
  */
 #ifndef WEIR_REPLAY_SERVE_H
 #define WEIR_REPLAY_SERVE_H
@@ -22,6 +25,7 @@
 #include "weir_replay_pack.h"
 
 #define WEIR_REPLAY_PENDING 64
+#define WEIR_REPLAY_SERVE_TOPICS 8         /* the first, and the others a source's events may be in */
 
 /* Every figure of the server, also on its /metrics. */
 #define WEIR_REPLAY_SERVE_FIGURES(X) \
@@ -56,7 +60,10 @@ struct weir_replay_request {
 
 struct weir_replay_server {
 	int fd;
-	struct weir_log_reader *reader;
+	struct weir_log_reader *reader;    /* the first topic's (followed) */
+	struct weir_log_reader *also[WEIR_REPLAY_SERVE_TOPICS - 1]; /* the others': read from a source's numbers */
+	unsigned n_also;
+	const struct weir_log_reader *failed; /* the reader whose log failed a request */
 	struct weir_replay_follow follow;  /* where the newest segment's numbers are */
 	struct weir_replay_gather g;
 	struct weir_replay_limiter limit;

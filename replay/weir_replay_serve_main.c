@@ -21,9 +21,10 @@ void
 weir_replay_serve_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: weir-replay serve [options] --topic NAME --listen ADDRESS:PORT LOG_DIR\n"
+		"usage: weir-replay serve [options] --topic NAME[,NAME...] --listen ADDRESS:PORT LOG_DIR\n"
 		"  a MoldUDP64 re-request server over the log: a request (session, first, count) is answered\n"
-		"  with the events, in order, to the requester; weir-control may be appending meanwhile\n"
+		"  with the events, in order, to the requester; weir-control may be appending meanwhile.\n"
+		"  More topics than one: a source's numbers from whichever holds them (a rule's route:)\n"
 		"  --max-count N           events a request at most (default 1000; more is answered up to N)\n"
 		"  --rate R --burst B      requests a second per requester (default 1000, burst 100)\n"
 		"  --deadline SEC          how long a request waits for what the log has not reached (default 2)\n"
@@ -85,6 +86,36 @@ parse(int argc, char **argv, struct serve_options *o)
 	return 0;
 }
 
+/* The readers of "NAME[,NAME...]": the first's into s->reader (first gets
+ * its name), the others' into s->also.  0, or -1 said. */
+static int
+open_topics(struct weir_replay_server *s, const char *log_dir, const char *list, char *first, size_t len)
+{
+	char names[(WEIR_TOPIC_NAME_MAX + 1) * WEIR_REPLAY_SERVE_TOPICS + 1], err[512];
+	snprintf(names, sizeof(names), "%s", list);
+	unsigned n = 0;
+	for (char *save = NULL, *t = strtok_r(names, ",", &save); t; t = strtok_r(NULL, ",", &save), n++) {
+		if (n == WEIR_REPLAY_SERVE_TOPICS) {
+			fprintf(stderr, "weir-replay: --topic %s: %u topics at most\n", list, WEIR_REPLAY_SERVE_TOPICS);
+			return -1;
+		}
+		struct weir_log_reader **r = n == 0 ? &s->reader : &s->also[s->n_also];
+		if (weir_log_reader_open(r, log_dir, t, err, sizeof(err)) != 0) {
+			fprintf(stderr, "weir-replay: topic %s of %s: %s\n", t, log_dir, err);
+			return -1;
+		}
+		if (n == 0)
+			snprintf(first, len, "%s", t);
+		else
+			s->n_also++;
+	}
+	if (n == 0) {
+		fprintf(stderr, "weir-replay: --topic %s: no topic named\n", list);
+		return -1;
+	}
+	return 0;
+}
+
 int
 weir_replay_serve_main(int argc, char **argv, volatile int *quit)
 {
@@ -94,16 +125,14 @@ weir_replay_serve_main(int argc, char **argv, volatile int *quit)
 		return WEIR_REPLAY_USAGE;
 	}
 	static struct weir_replay_server s;
-	char err[512];
-	if (weir_log_reader_open(&s.reader, o.log_dir, o.topic, err, sizeof(err)) != 0) {
-		fprintf(stderr, "weir-replay: topic %s of %s: %s\n", o.topic, o.log_dir, err);
+	char err[512], first[WEIR_TOPIC_NAME_MAX + 1];
+	if (open_topics(&s, o.log_dir, o.topic, first, sizeof(first)) != 0)
 		return WEIR_REPLAY_FAIL;
-	}
 	int rc = WEIR_REPLAY_FAIL;
 	struct weir_http *http = NULL;
 	if (weir_replay_serve_open(&s, o.listen, o.max_count, o.rate, o.burst, (uint64_t)(o.deadline_s * 1e9), o.mtu,
 				   err, sizeof(err)) != 0 ||
-	    weir_replay_follow_open(&s.follow, o.log_dir, o.topic, err, sizeof(err)) != 0 ||
+	    weir_replay_follow_open(&s.follow, o.log_dir, first, err, sizeof(err)) != 0 ||
 	    (o.sender && weir_replay_serve_sender(&s, o.sender, err, sizeof(err)) != 0) ||
 	    (o.metrics && (http = weir_replay_metrics_start(o.metrics, weir_replay_serve_render, &s, err,
 							    sizeof(err))) == NULL)) {
@@ -128,5 +157,7 @@ weir_replay_serve_main(int argc, char **argv, volatile int *quit)
 	weir_http_stop(http);
 	weir_replay_serve_close(&s);
 	weir_log_reader_close(s.reader);
+	for (unsigned i = 0; i < s.n_also; i++)
+		weir_log_reader_close(s.also[i]);
 	return rc;
 }

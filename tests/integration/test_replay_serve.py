@@ -269,3 +269,44 @@ def test_a_second_weir_fills_its_gaps_from_a_server_on_the_first_ones_log(deploy
     assert " 0 late" in followed and "1 answered whole" in followed, followed
     print(f"gap fill: {t['gap_events_recovered']} recovered; server: {served.strip()}; "
           f"the request ahead of log B waited {waited:.2f} s")
+
+
+def test_a_source_a_rule_routed_in_part_is_served_from_every_topic_named(tmp_path, procs):
+    """A route rule took some of each source's events to topic alerts.  A server of itch alone answers a range
+    over them without them, late (it waits for numbers its topic never gets); one of itch,alerts answers it
+    whole at once, each number from the topic that holds it; a session neither topic saw is still refused."""
+    pcap, _ = gen_pcap(str(tmp_path), seed=29, messages=20000, sessions=3, per_packet="1-4", payload="8-40",
+                       plant="!ROUTE!:0.05")
+    rules = tmp_path / "rules.txt"
+    rules.write_text("3 route:alerts - /!ROUTE!/\n")
+    d = Deployment(str(tmp_path), "routed", f"--vdev=net_pcap0,rx_pcap={pcap}",
+                   BODY + f"topic alerts\nrules {rules}\n")
+    try:
+        run_to_end(d)
+        itch, alerts = read_topic(d.log_dir), read_topic(d.log_dir, "alerts")
+    finally:
+        d.close()
+    routed = [e for e in alerts if e.kind == "event"]
+    assert routed and all(b"!ROUTE!" in e.payload for e in routed)
+    key, mid = routed[len(routed) // 2].source_key, routed[len(routed) // 2].seq
+    first = max(1, mid - 30)
+    want = {e.seq: e.payload for e in itch + alerts
+            if e.kind == "event" and e.source_key == key and first <= e.seq < first + 60}
+    in_itch = {q: p for q, p in want.items() if b"!ROUTE!" not in p}
+    assert len(in_itch) < len(want) == 60, (len(in_itch), len(want))
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    one, both = free_port(), free_port()
+    srv = start_server(procs, d.log_dir, "itch", f"127.0.0.1:{one}", "--deadline", "0.5")
+    c.sendto(request(key, first, 60), ("127.0.0.1", one))
+    assert answers(c, wait=2)[0] == in_itch
+    out = stop_server(srv)
+    assert "0 answered whole, 1 late" in out, out
+    srv = start_server(procs, d.log_dir, "itch,alerts", f"127.0.0.1:{both}", "--deadline", "30")
+    c.sendto(request(key, first, 60), ("127.0.0.1", both))
+    t0 = time.monotonic()
+    got, _, first_at = answers(c, wait=2)
+    assert got == want and first_at - t0 < 5
+    c.sendto(request(b"NOSUCH", 1, 5), ("127.0.0.1", both))
+    assert answers(c, wait=1)[0] == {}
+    out = stop_server(srv)
+    assert "2 requests: 1 answered whole, 0 late" in out and "1 unknown session" in out, out
