@@ -58,6 +58,11 @@ def test_damage_before_the_committed_point_is_refused_then_salvaged_without_reus
     r = subprocess.run([READ, "--salvage", os.path.join(d.log_dir, "itch")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "lost in 1 hole" in r.stdout and f"next offset {committed}" in r.stdout, r.stdout
+    first, last = re.search(r"\(offsets (\d+)-(\d+)\)", r.stdout).groups()
+    # a reader going over the hole says so where it is, in any format, and still exits 0 (it is stated)
+    for fmt in ("text", "jsonl"):
+        r = subprocess.run([READ, "--topic", "itch", "--format", fmt, d.log_dir], capture_output=True, text=True)
+        assert r.returncode == 0 and r.stderr.count(f"offsets {first} to {last} are stated lost") == 1, r.stderr
 
     # the salvaged topic is taken again: first what the refused run left in its rings, then a new run
     cp = d.start_control("--exit-when-done", tag="leftover")
