@@ -26,6 +26,8 @@
 
 #define WEIR_EXPORT_ERROR_KINDS 32
 
+#define WEIR_EXPORT_DELETIONS 8 /* separate deletions a transaction may state */
+
 struct weir_export_topic_state {
 	const struct weir_export_topic *cfg;
 	struct weir_log_reader *r;
@@ -37,10 +39,12 @@ struct weir_export_topic_state {
 	/* Figures: written by the exporter's thread (weir_sw_*), read by /metrics. */
 	uint64_t records, bytes;     /* committed to Kafka (bytes: payloads) */
 	uint64_t txn_records, txn_bytes; /* in the open transaction */
-	uint64_t truncated;          /* deleted by hard retention before it was shipped */
-	uint64_t truncated_to;       /* one past the last offset counted in truncated */
-	uint64_t deleted_first, deleted_next; /* deleted unshipped, not yet stated in Kafka (next 0: none) */
-	uint64_t deleted_stated;     /* stated up to, in the open transaction (0: not) */
+	uint64_t truncated;          /* deleted by hard retention before it was shipped: stated in Kafka */
+	uint64_t truncated_to;       /* one past the last offset said deleted (in weir-export's log) */
+	/* Deleted unshipped and not stated in a committed transaction yet,
+	 * ascending; the first n_deleted_stated are in the open one. */
+	struct weir_export_range { uint64_t first, next; } deleted[WEIR_EXPORT_DELETIONS];
+	unsigned n_deleted, n_deleted_stated;
 	uint64_t holes;              /* stated lost in the log (salvage), passed over unshipped */
 	uint64_t holes_to;           /* one past the last offset counted in holes (a rewind passes them again) */
 	uint64_t lag_records, lag_bytes;

@@ -48,28 +48,51 @@ state(struct weir_exporter *x, struct weir_export_topic_state *t, uint64_t first
 void
 weir_export_deleted(struct weir_export_topic_state *t, uint64_t from, uint64_t to)
 {
-	uint64_t counted = from > t->truncated_to ? from : t->truncated_to;
-	if (to > counted) { /* a rewind finds the same deletion again */
-		weir_sw_add(&t->truncated, to - counted);
+	uint64_t said = from > t->truncated_to ? from : t->truncated_to;
+	if (to > said) { /* a rewind finds the same deletion again: said once */
 		t->truncated_to = to;
 		fprintf(stderr, "weir-export: %s: offsets %" PRIu64 " to %" PRIu64 " were deleted by hard retention "
-			"before they were shipped: never shipped\n", t->cfg->log_topic, counted, to - 1);
+			"before they were shipped: never shipped\n", t->cfg->log_topic, said, to - 1);
 	}
-	if (t->deleted_next == 0 || from < t->deleted_first)
-		t->deleted_first = from;
-	if (to > t->deleted_next)
-		t->deleted_next = to;
+	/* Kept apart from the others, so that what shipped between two
+	 * deletions is never stated lost; one a rewind finds again overlaps
+	 * those it covers and takes them in.  Stated ones are left as they are. */
+	struct weir_export_range r = { from, to };
+	unsigned n = t->n_deleted_stated;
+	for (unsigned i = t->n_deleted_stated; i < t->n_deleted; i++) {
+		struct weir_export_range d = t->deleted[i];
+		if (d.next < r.first || d.first > r.next) {
+			t->deleted[n++] = d;
+			continue;
+		}
+		r.first = d.first < r.first ? d.first : r.first;
+		r.next = d.next > r.next ? d.next : r.next;
+	}
+	if (n == WEIR_EXPORT_DELETIONS) { /* never seen: the last one widened, and stated again if it was */
+		struct weir_export_range *last = &t->deleted[n - 1];
+		r.first = last->first < r.first ? last->first : r.first;
+		r.next = last->next > r.next ? last->next : r.next;
+		if (t->n_deleted_stated == n)
+			t->n_deleted_stated--;
+		n--;
+	}
+	unsigned at = n;
+	while (at > t->n_deleted_stated && t->deleted[at - 1].first > r.first) {
+		t->deleted[at] = t->deleted[at - 1];
+		at--;
+	}
+	t->deleted[at] = r;
+	t->n_deleted = n + 1;
 }
 
 int
 weir_export_state_holes(struct weir_exporter *x, struct weir_export_topic_state *t, uint64_t next)
 {
 	/* What retention deleted, once a transaction until one commits it. */
-	if (t->deleted_next > t->deleted_stated) {
-		uint64_t from = t->deleted_stated > t->deleted_first ? t->deleted_stated : t->deleted_first;
-		if (state(x, t, from, t->deleted_next, WEIR_EXPORT_HOLE_RETENTION) != 0)
+	for (; t->n_deleted_stated < t->n_deleted; t->n_deleted_stated++) {
+		const struct weir_export_range *d = &t->deleted[t->n_deleted_stated];
+		if (state(x, t, d->first, d->next, WEIR_EXPORT_HOLE_RETENTION) != 0)
 			return -1;
-		t->deleted_stated = t->deleted_next;
 	}
 	if (next <= t->pending)
 		return 0;
@@ -87,15 +110,20 @@ weir_export_state_holes(struct weir_exporter *x, struct weir_export_topic_state 
 void
 weir_export_holes_committed(struct weir_export_topic_state *t)
 {
-	if (t->deleted_stated >= t->deleted_next)
-		t->deleted_first = t->deleted_next = 0;
-	else if (t->deleted_stated > t->deleted_first)
-		t->deleted_first = t->deleted_stated;
-	t->deleted_stated = 0;
+	/* Counted here, once each: a deletion a rewind finds again may hold
+	 * offsets an aborted transaction had read (the reader's mark is Kafka's
+	 * point, and hard retention does not wait for it). */
+	unsigned k = t->n_deleted_stated;
+	for (unsigned i = 0; i < k; i++)
+		weir_sw_add(&t->truncated, t->deleted[i].next - t->deleted[i].first);
+	for (unsigned i = k; i < t->n_deleted; i++)
+		t->deleted[i - k] = t->deleted[i];
+	t->n_deleted -= k;
+	t->n_deleted_stated = 0;
 }
 
 void
 weir_export_holes_aborted(struct weir_export_topic_state *t)
 {
-	t->deleted_stated = 0; /* stated in nothing Kafka keeps */
+	t->n_deleted_stated = 0; /* stated in nothing Kafka keeps */
 }

@@ -20,8 +20,8 @@ int weir_export_send(struct weir_exporter *x, const char *topic, int32_t partiti
 		     const struct weir_export_record *rec, bool timed);
 
 /* weir_export_holes.c: offsets never shipped, said in Kafka. */
-/* Hard retention deleted from..to-1 unshipped: counted and said once, and
- * stated in Kafka by the next transaction that commits. */
+/* Hard retention deleted from..to-1 unshipped: said once, stated in Kafka
+ * by the next transaction that commits, and counted when it does. */
 void weir_export_deleted(struct weir_export_topic_state *t, uint64_t from, uint64_t to);
 /* Before the entry at next is produced (in the open transaction): what
  * retention deleted and not yet stated, and salvage's hole between pending

@@ -99,36 +99,47 @@ should_map_a_hole_in_the_log_to_its_offsets_and_cause(void **state)
 	assert_string_equal(header(&o, "weir.hole.last"), "7");
 }
 
-/* What hard retention deleted unshipped: counted once however often a
- * rewind finds it again, and kept to be stated in Kafka until a
- * transaction that stated it commits (an abort states it again). */
+/* What hard retention deleted unshipped: kept to be stated in Kafka until
+ * a transaction that stated it commits (an abort states it again, a rewind
+ * finds it again), counted when one does, and two deletions with records
+ * shipped between them stated apart. */
 static void
-should_keep_a_deletion_to_state_until_a_commit_and_count_it_once(void **state)
+should_keep_deletions_to_state_until_a_commit_and_count_each_once(void **state)
 {
 	(void)state;
 	struct weir_export_topic cfg = { .log_topic = "itch" };
 	struct weir_export_topic_state t = { .cfg = &cfg };
 	weir_export_deleted(&t, 100, 200);
 	weir_export_deleted(&t, 100, 200); /* a rewind's seek finds it again */
-	assert_int_equal(t.truncated, 100);
-	assert_int_equal(t.deleted_first, 100);
-	assert_int_equal(t.deleted_next, 200);
-	t.deleted_stated = 200; /* stated in the open transaction ... */
+	assert_int_equal(t.n_deleted, 1);
+	t.n_deleted_stated = 1; /* stated in the open transaction ... */
 	weir_export_holes_aborted(&t); /* ... which Kafka did not keep */
-	assert_int_equal(t.deleted_stated, 0);
-	assert_int_equal(t.deleted_next, 200);
-	t.deleted_stated = 200;
-	weir_export_deleted(&t, 150, 300); /* more deleted before the commit: read from where the reader was */
-	assert_int_equal(t.truncated, 200);
-	assert_int_equal(t.deleted_first, 100);
-	assert_int_equal(t.deleted_next, 300);
-	weir_export_holes_committed(&t); /* 100-199 stated; 200-299 still to state */
-	assert_int_equal(t.deleted_first, 200);
-	assert_int_equal(t.deleted_next, 300);
-	t.deleted_stated = 300;
+	assert_int_equal(t.n_deleted_stated, 0);
+	assert_int_equal(t.n_deleted, 1);
+	t.n_deleted_stated = 1;
+	weir_export_deleted(&t, 250, 300); /* 200-249 shipped in this transaction meanwhile */
+	assert_int_equal(t.n_deleted, 2);
+	assert_int_equal(t.deleted[0].first, 100);
+	assert_int_equal(t.deleted[0].next, 200);
+	assert_int_equal(t.deleted[1].first, 250);
+	assert_int_equal(t.deleted[1].next, 300);
+	weir_export_holes_committed(&t); /* 100-199 stated and committed; 250-299 still to state */
+	assert_int_equal(t.truncated, 100); /* counted once Kafka holds the statement */
+	assert_int_equal(t.n_deleted, 1);
+	assert_int_equal(t.deleted[0].first, 250);
+	weir_export_deleted(&t, 300, 400); /* adjacent to one not stated: one range */
+	assert_int_equal(t.n_deleted, 1);
+	assert_int_equal(t.deleted[0].next, 400);
+	t.n_deleted_stated = 1;
+	weir_export_holes_aborted(&t);
+	weir_export_deleted(&t, 200, 450); /* the abort's rewind: from Kafka's point, over what was read */
+	assert_int_equal(t.n_deleted, 1);
+	assert_int_equal(t.deleted[0].first, 200);
+	assert_int_equal(t.deleted[0].next, 450);
+	t.n_deleted_stated = 1;
 	weir_export_holes_committed(&t);
-	assert_int_equal(t.deleted_next, 0);
-	assert_int_equal(t.truncated, 200);
+	assert_int_equal(t.n_deleted, 0);
+	assert_int_equal(t.truncated, 350); /* 200-249 too: read by the aborted transaction, then deleted */
 }
 
 static void
@@ -229,7 +240,7 @@ main(void)
 		cmocka_unit_test(should_map_an_event_to_key_value_timestamp_and_headers),
 		cmocka_unit_test(should_map_a_loss_record_to_its_range),
 		cmocka_unit_test(should_map_a_hole_in_the_log_to_its_offsets_and_cause),
-		cmocka_unit_test(should_keep_a_deletion_to_state_until_a_commit_and_count_it_once),
+		cmocka_unit_test(should_keep_deletions_to_state_until_a_commit_and_count_each_once),
 		cmocka_unit_test(should_map_a_dead_letter_with_its_reason_and_length_keyed_by_port_and_worker),
 		cmocka_unit_test(should_read_export_lines_and_name_the_line_of_each_mistake),
 	};
