@@ -28,7 +28,15 @@ void
 weir_pipeline_on_loss(void *ctx, const struct weir_seq_source *src, uint64_t first, uint64_t count, uint64_t now_ns)
 {
 	struct weir_pipeline *pl = ctx;
-	struct weir_record *r = weir_pipeline_reserve(pl, sizeof(*r), now_ns);
+	/* What the window held below the gap goes first, so the source stays in
+	 * order in the log when several of its gaps are lost at once (a stop, a
+	 * tick): no LOSS record above an event written after it or, when a stop
+	 * finds no room, never written (explorer seed 1148786317). */
+	if (pl->ro.max_events && weir_reorder_holding(&pl->ro, weir_seq_index(&pl->seq, src)))
+		weir_reorder_release(pl, src, false, now_ns);
+	/* Once a stop refused room, nothing more: a small record may still fit
+	 * where an event did not. */
+	struct weir_record *r = pl->refusing_at_stop ? NULL : weir_pipeline_reserve(pl, sizeof(*r), now_ns);
 	if (r == NULL) {
 		pl->c.loss_records_not_kept++;
 		return;

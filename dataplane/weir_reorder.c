@@ -126,7 +126,7 @@ weir_reorder_keep(struct weir_pipeline *pl, struct weir_seq_source *src, uint32_
 }
 
 void
-weir_reorder_release(struct weir_pipeline *pl, struct weir_seq_source *src, bool all, uint64_t now_ns)
+weir_reorder_release(struct weir_pipeline *pl, const struct weir_seq_source *src, bool all, uint64_t now_ns)
 {
 	struct weir_reorder *ro = &pl->ro;
 	uint32_t si = weir_seq_index(&pl->seq, src);
@@ -137,8 +137,8 @@ weir_reorder_release(struct weir_pipeline *pl, struct weir_seq_source *src, bool
 		if (!all && gap && (int64_t)(s->rec.seq - limit) > 0)
 			break;
 		uint32_t len = s->rec.len_bytes;
-		if (!weir_pipeline_room(pl, WEIR_ALIGN8(len) + 2048, now_ns))
-			break;
+		if (pl->refusing_at_stop || !weir_pipeline_room(pl, WEIR_ALIGN8(len) + 2048, now_ns))
+			break; /* a stop refused room: not even a smaller one, above what was not written */
 		if (gap && (int64_t)(s->rec.seq - limit) > 0)
 			pl->c.reorder_released_by_bound++; /* out of order: its gap is still open */
 		struct weir_record *r = weir_ring_reserve(&pl->ring, len);

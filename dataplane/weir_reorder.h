@@ -92,7 +92,7 @@ void weir_reorder_keep(struct weir_pipeline *pl, struct weir_seq_source *src, ui
 /* Copies the source's held events to the ring in sequence order: those
  * below its lowest open gap, or all of them.  Stops early when the ring has
  * no room (drop policy): they stay held and go next time. */
-void weir_reorder_release(struct weir_pipeline *pl, struct weir_seq_source *src, bool all, uint64_t now_ns);
+void weir_reorder_release(struct weir_pipeline *pl, const struct weir_seq_source *src, bool all, uint64_t now_ns);
 /* A gap of src was lost: what it holds above may go at the next tick. */
 void weir_reorder_note_lost(struct weir_pipeline *pl, const struct weir_seq_source *src);
 /* What lost gaps freed, then what waited longer than the time bound. */

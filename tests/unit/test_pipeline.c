@@ -565,27 +565,37 @@ drain_clock_ns(const void *ctx)
 	return *d->ns += 1000000;
 }
 
-/* 30 events held above 10 gaps; the ring then nearly full, and the worker
- * stopping.  Its stop writes the gaps' LOSS records and what the window held:
- * with the drain making room, all of it (before, whatever did not fit at
- * once was never written, nor stated: explorer); with no drain, it gives up
- * after the drain timeout, not hanging. */
+/* Ten sources S0..S9, each with 1 and then, held above gaps, the runs of
+ * held[] (first sequence, count; count 0 ends it). */
 static void
-stop_with_a_full_ring(struct fixture *f, bool drains)
+feed_ten_sources_with_gaps(struct fixture *f, const uint64_t (*held)[2])
 {
-	f->pl.full_policy = WEIR_FULL_BACKPRESSURE;
 	for (unsigned i = 0; i < 10; i++) {
 		char name[8];
 		snprintf(name, sizeof(name), "S%u", i);
 		feed_mold(f, name, 1, 1);
-		feed_mold(f, name, 3, 3);
+		for (unsigned r = 0; held[r][1]; r++)
+			feed_mold(f, name, held[r][0], held[r][1]);
 	}
-	assert_int_equal(f->pl.c.reorder_holding, 30);
+}
+
+/* The ring then nearly full, and the worker stopping.  Its stop writes the
+ * gaps' LOSS records and what the window held: with the drain making room,
+ * all of it (before, whatever did not fit at once was never written, nor
+ * stated: explorer); with no drain, it gives up after the drain timeout, not
+ * hanging. */
+static void
+stop_with_a_full_ring(struct fixture *f, bool drains)
+{
+	f->pl.full_policy = WEIR_FULL_BACKPRESSURE;
 	const struct weir_record *recs[1];
 	weir_ring_publish(&f->pl.ring, 0);
 	drain_all(f, recs, 0);
-	while (weir_ring_free_bytes(&f->pl.ring, UINT64_MAX) > 2600)
-		assert_non_null(weir_ring_reserve(&f->pl.ring, 64));
+	while (weir_ring_free_bytes(&f->pl.ring, UINT64_MAX) > 2600) {
+		struct weir_record *filler = weir_ring_reserve(&f->pl.ring, 64);
+		assert_non_null(filler);
+		filler->kind = 0; /* none of the kinds the stop writes */
+	}
 	uint64_t ns = 1000000000;
 	const struct drain_clock d = { .f = f, .ns = &ns, .drains = drains };
 	f->pl.clock_ns = drain_clock_ns;
@@ -595,10 +605,14 @@ stop_with_a_full_ring(struct fixture *f, bool drains)
 	f->pl.clock_ns = NULL;
 }
 
+static const uint64_t three_above_a_gap[][2] = { { 3, 3 }, { 0, 0 } };
+
 static void
 should_write_what_the_reorder_window_held_at_a_stop_while_the_drain_makes_room(void **state)
 {
 	struct fixture *f = *state;
+	feed_ten_sources_with_gaps(f, three_above_a_gap);
+	assert_int_equal(f->pl.c.reorder_holding, 30);
 	stop_with_a_full_ring(f, true);
 	assert_int_equal(f->pl.c.reorder_holding, 0);
 	assert_int_equal(f->pl.c.event_records, 40);
@@ -610,6 +624,7 @@ static void
 should_give_up_on_room_at_a_stop_after_the_drain_timeout(void **state)
 {
 	struct fixture *f = *state;
+	feed_ten_sources_with_gaps(f, three_above_a_gap);
 	stop_with_a_full_ring(f, false);
 	assert_true(f->pl.refusing_at_stop);
 	assert_true(f->pl.c.reorder_holding > 0);
@@ -643,6 +658,56 @@ should_release_what_a_full_window_holds_and_hold_on_above_the_gap(void **state)
 	assert_int_equal(f->pl.c.reorder_released_by_bound, 4);
 	weir_pipeline_stop(&f->pl, 5);
 	expect_seqs(f, "L2 7 8");
+	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
+}
+
+/* Two gaps of one source lost at once (a stop): each LOSS record comes after
+ * what was held below its gap, so the log keeps the source's order.  Before,
+ * every LOSS record went first and the held events after them: an event
+ * after a LOSS record of a higher number; and, when a stop then found no
+ * room, the held events a hole under a stated loss, which the restarted run
+ * filled late (explorer seed 1148786317). */
+static void
+should_state_each_gap_lost_after_what_was_held_below_it(void **state)
+{
+	struct fixture *f = *state;
+	feed_mold(f, "S", 1, 1);
+	feed_mold(f, "S", 3, 1);   /* held above the gap at 2 */
+	feed_mold(f, "S", 5, 1);   /* held above the gaps at 2 and 4 */
+	expect_seqs(f, "1");
+	weir_pipeline_stop(&f->pl, 10);
+	expect_seqs(f, "L2 3 L4 5");
+	assert_int_equal(f->pl.c.reorder_holding, 0);
+	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
+}
+
+/* The same at a stop that finds no room: what it could not write, nothing
+ * of that source above it is written either (no LOSS record states a number
+ * above an event never written), so a restarted run reads the source from
+ * its first event not in the log, in order. */
+static void
+should_write_nothing_above_what_a_stop_could_not_write(void **state)
+{
+	static const uint64_t two_gaps[][2] = { { 3, 1 }, { 5, 1 }, { 0, 0 } };
+	static const char *const in_order[] = { "L2", "3", "L4", "5" };
+	struct fixture *f = *state;
+	feed_ten_sources_with_gaps(f, two_gaps);
+	stop_with_a_full_ring(f, false);
+	weir_ring_publish(&f->pl.ring, 0);
+	const struct weir_record *recs[512];
+	unsigned n = drain_all(f, recs, 512), written[10] = { 0 };
+	for (unsigned i = 0; i < n; i++) {
+		if (recs[i]->kind != WEIR_REC_LOSS && recs[i]->kind != WEIR_REC_EVENT)
+			continue;
+		unsigned s = recs[i]->source[1] - '0';
+		char one[8];
+		snprintf(one, sizeof(one), "%s%llu", recs[i]->kind == WEIR_REC_LOSS ? "L" : "",
+			 (unsigned long long)recs[i]->seq);
+		assert_true(written[s] < 4);
+		assert_string_equal(one, in_order[written[s]++]); /* a prefix of the source's order */
+	}
+	assert_true(f->pl.refusing_at_stop);
+	assert_int_equal(written[9], 0); /* the stop ran out of room before the last source */
 	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
 }
 
@@ -1154,6 +1219,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_give_up_on_room_at_a_stop_after_the_drain_timeout, setup_reorder,
 						teardown),
 		cmocka_unit_test_setup_teardown(should_release_what_a_full_window_holds_and_hold_on_above_the_gap, setup_reorder, teardown),
+		cmocka_unit_test_setup_teardown(should_state_each_gap_lost_after_what_was_held_below_it, setup_reorder, teardown),
+		cmocka_unit_test_setup_teardown(should_write_nothing_above_what_a_stop_could_not_write, setup_reorder,
+						teardown),
 		cmocka_unit_test_setup_teardown(should_release_after_the_time_bound_and_after_a_lost_gap, setup_reorder, teardown),
 		cmocka_unit_test_setup_teardown(should_tell_two_senders_of_one_session_name_apart_only_when_keyed_by_sender, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_release_what_every_source_held_when_more_gaps_are_lost_at_once_than_it_tracks, setup_reorder, teardown),
