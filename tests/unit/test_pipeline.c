@@ -681,6 +681,21 @@ should_state_each_gap_lost_after_what_was_held_below_it(void **state)
 	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
 }
 
+/* The same when a tick finds both gaps past their deadline (10 ms). */
+static void
+should_state_each_gap_lost_after_what_was_held_below_it_at_a_tick(void **state)
+{
+	struct fixture *f = *state;
+	f->pl.ro.max_ns = 1000000000; /* only the gaps' deadline ends the holding */
+	feed_mold(f, "S", 1, 1);
+	feed_mold(f, "S", 3, 1);
+	feed_mold(f, "S", 5, 1);
+	expect_seqs(f, "1");
+	weir_pipeline_tick(&f->pl, 1005 + 10000000);
+	expect_seqs(f, "L2 3 L4 5");
+	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
+}
+
 /* The same at a stop that finds no room: what it could not write, nothing
  * of that source above it is written either (no LOSS record states a number
  * above an event never written), so a restarted run reads the source from
@@ -1220,6 +1235,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(should_release_what_a_full_window_holds_and_hold_on_above_the_gap, setup_reorder, teardown),
 		cmocka_unit_test_setup_teardown(should_state_each_gap_lost_after_what_was_held_below_it, setup_reorder, teardown),
+		cmocka_unit_test_setup_teardown(should_state_each_gap_lost_after_what_was_held_below_it_at_a_tick, setup_reorder,
+						teardown),
 		cmocka_unit_test_setup_teardown(should_write_nothing_above_what_a_stop_could_not_write, setup_reorder,
 						teardown),
 		cmocka_unit_test_setup_teardown(should_release_after_the_time_bound_and_after_a_lost_gap, setup_reorder, teardown),
