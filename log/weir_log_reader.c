@@ -451,10 +451,12 @@ int
 weir_log_reader_next(struct weir_log_reader *r, struct weir_log_item *it)
 {
 	const struct weir_log_entry *e;
+	uint64_t from = r->pos; /* moved on past a stated hole by the read */
 	int rc = read_entry(r, &e);
 	if (rc != WEIR_LOG_READ_ENTRY)
 		return rc;
 	const struct weir_record *rec = weir_log_entry_record(e);
+	it->lost_before = e->offset > from ? e->offset - from : 0;
 	it->entry = e;
 	it->record = rec;
 	it->payload = r->seg.payload;

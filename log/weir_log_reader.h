@@ -45,6 +45,9 @@ struct weir_log_item {
 	const struct weir_record *record;   /* header and rule ids: the payload is not behind it */
 	const uint8_t *payload;             /* in the mapped segment: valid until the next call */
 	uint32_t payload_len;
+	uint64_t lost_before;               /* offsets right before this one the reader went over: salvage
+					     * stated them lost (TOPIC/holes); 0 but at such a hole.  What
+					     * retention deleted is said by READ_TRUNCATED instead */
 };
 
 struct weir_log_reader_stats {

@@ -305,16 +305,15 @@ read_topic(const char *root, const char *topic, const struct options *o)
 		return pc;
 	}
 	uint64_t records = 0, by_kind[WEIR_REC_KIND_MAX] = { 0 }, since_mark = 0;
-	uint64_t next = UINT64_MAX; /* the offset the next entry has, unless the log states a hole there */
 	while (!weir_quit && (o->count == 0 || records < o->count)) {
 		struct weir_log_item it;
 		int rc = weir_log_reader_next(r, &it);
 		if (rc == WEIR_LOG_READ_ENTRY) {
-			if (it.entry->offset > next && !o->verify_only && fflush(stdout) == 0) /* --verify counts them */
+			if (it.lost_before && !o->verify_only && fflush(stdout) == 0) /* --verify counts them */
 				fprintf(stderr, "weir-read: %s: offsets %" PRIu64 " to %" PRIu64 " are stated lost in the log "
-					"(weir-read --salvage, %s/%s/%s): not printed\n", topic, next, it.entry->offset - 1,
-					root, topic, WEIR_LOG_HOLES_FILE);
-			next = it.entry->offset + 1;
+					"(weir-read --salvage, %s/%s/%s): not printed\n", topic,
+					it.entry->offset - it.lost_before, it.entry->offset - 1, root, topic,
+					WEIR_LOG_HOLES_FILE);
 			records++;
 			by_kind[it.record->kind < WEIR_REC_KIND_MAX ? it.record->kind : 0]++;
 			print_item(topic, &it, o->format);
@@ -328,7 +327,6 @@ read_topic(const char *root, const char *topic, const struct options *o)
 		if (rc == WEIR_LOG_READ_TRUNCATED) {
 			fprintf(stderr, "weir-read: %s\n", weir_log_reader_error(r));
 			code = EXIT_TRUNCATED;
-			next = UINT64_MAX; /* said */
 			continue;
 		}
 		if (rc < 0) {

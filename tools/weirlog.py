@@ -8,6 +8,10 @@
         for e in r.follow(idle_s=5):     # then new entries as they are committed
             ...
 
+An entry's lost_before says how many offsets right before it the log states
+lost (a damaged stretch weir-read --salvage cut out): the reader goes over
+them, as weir-read does, and says so there.
+
 Entries are read only as far as the topic's committed point, so nothing a
 script was given is ever taken back by the writer's recovery.  The reader
 library (libweirlog.so, built beside this file) does the decoding, CRC checks,
@@ -52,11 +56,12 @@ class Entry(NamedTuple):
     reason: int
     rules: tuple
     payload: bytes
+    lost_before: int = 0  # offsets right before this one the log states lost (weir-read --salvage): gone over
 
 
 class _Item(ctypes.Structure):
     _fields_ = [("entry", ctypes.c_void_p), ("record", ctypes.c_void_p),
-                ("payload", ctypes.c_void_p), ("payload_len", ctypes.c_uint32)]
+                ("payload", ctypes.c_void_p), ("payload_len", ctypes.c_uint32), ("lost_before", ctypes.c_uint64)]
 
 
 def _load_library():
@@ -211,7 +216,8 @@ class Reader:
             worker=int.from_bytes(e[24:26], "little"), port=int.from_bytes(h[14:16], "little"),
             reason=int.from_bytes(h[12:14], "little"),
             rules=tuple(int.from_bytes(rules[i:i + 4], "little") for i in range(0, len(rules), 4)),
-            payload=ctypes.string_at(it.payload, it.payload_len) if it.payload_len else b"")
+            payload=ctypes.string_at(it.payload, it.payload_len) if it.payload_len else b"",
+            lost_before=it.lost_before)
 
     def __iter__(self) -> Iterator[Entry]:
         while (e := self.next()) is not None:

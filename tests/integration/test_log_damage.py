@@ -6,7 +6,7 @@ import os
 import re
 import subprocess
 
-from weir_harness import READ, gen_pcap, load_json
+from weir_harness import READ, gen_pcap, load_json, weirlog
 
 BODY = """
 set corelist 1
@@ -63,6 +63,9 @@ def test_damage_before_the_committed_point_is_refused_then_salvaged_without_reus
     for fmt in ("text", "jsonl"):
         r = subprocess.run([READ, "--topic", "itch", "--format", fmt, d.log_dir], capture_output=True, text=True)
         assert r.returncode == 0 and r.stderr.count(f"offsets {first} to {last} are stated lost") == 1, r.stderr
+    with weirlog.Reader(d.log_dir, "itch") as rd:  # and from Python: on the entry after the hole, only there
+        said = [(e.offset, e.lost_before) for e in rd if e.lost_before]
+    assert said == [(int(last) + 1, int(last) - int(first) + 1)], said
 
     # the salvaged topic is taken again: first what the refused run left in its rings, then a new run
     cp = d.start_control("--exit-when-done", tag="leftover")

@@ -21,6 +21,7 @@
 #include "weir_log_disk.h"
 #include "weir_log_index.h"
 #include "weir_log_pvt.h"
+#include "weir_log_reader.h"
 #include "log_walk.h"
 
 static char err[512];
@@ -783,6 +784,22 @@ should_salvage_a_damaged_sealed_segment_stating_exactly_its_bad_batch(void **sta
 	assert_int_equal(sv.holes[0].first, first);
 	assert_int_equal(sv.holes[0].last, last);
 	assert_int_equal(read_all(dir, NULL), (long)(600 - (last - first + 1)));
+	/* A reader says where it went over the hole, only there; from a seek into it, what it went over. */
+	struct weir_log_reader *r;
+	struct weir_log_item it;
+	uint64_t said = 0;
+	assert_int_equal(weir_log_reader_open(&r, root, "t", err, sizeof(err)), 0);
+	while (weir_log_reader_next(r, &it) == WEIR_LOG_READ_ENTRY)
+		if (it.lost_before) {
+			assert_int_equal(it.entry->offset, last + 1);
+			said += it.lost_before;
+		}
+	assert_int_equal(said, last - first + 1);
+	assert_int_equal(weir_log_reader_seek(r, first + 1), 0);
+	assert_int_equal(weir_log_reader_next(r, &it), WEIR_LOG_READ_ENTRY);
+	assert_int_equal(it.entry->offset, last + 1);
+	assert_int_equal(it.lost_before, last - first);
+	weir_log_reader_close(r);
 	assert_int_equal(weir_log_salvage(dir, &sv, err, sizeof(err)), 0); /* again: nothing more is lost */
 	assert_int_equal(sv.n_holes, 0);
 	assert_int_equal(weir_log_topic_open(&t, root, "t", err, sizeof(err)), 0);
