@@ -501,6 +501,19 @@ write_json(const char *path, const struct dataplane *dp, bool loss_report)
 		printf("weir-dataplane: loss report in %s\n", path);
 }
 
+/* What the reorder window still held at the end: the stop found no ring
+ * room for it (nothing drained within drain-timeout).  Counted, and said,
+ * with what follows from it. */
+static void
+say_what_the_stop_left(const struct weir_worker_counters *t)
+{
+	if (t->reorder_holding == 0)
+		return;
+	printf("weir-dataplane: %" PRIu64 " events the reorder window held were not written: the stop found no ring "
+	       "room (is weir-control running?); the log keeps their sources in order below them (no LOSS record "
+	       "above them), and the next run takes those sources up from there\n", t->reorder_holding);
+}
+
 /* The final counters, per port, as JSON, and the loss report beside the
  * log (it outlives the run).  3 when the accounting identity broke. */
 static int
@@ -512,6 +525,7 @@ report(const struct dataplane *dp)
 	weir_clock_report(&dp->clock);
 	printf("weir-dataplane: final counters (%u worker%s):\n", cfg->n_workers, cfg->n_workers == 1 ? "" : "s");
 	weir_report_counters(stdout, &total);
+	say_what_the_stop_left(&total);
 	for (unsigned p = 0; p < dp->ports.n_ports; p++) {
 		struct rte_eth_stats st;
 		if (rte_eth_stats_get(dp->ports.port_ids[p], &st) == 0)

@@ -163,3 +163,34 @@ def test_a_second_dataplane_on_a_running_prefix_is_refused_at_once(deploy, tmp_p
     second = subprocess.run([weir_harness.DATAPLANE, "-f", d.config], capture_output=True, text=True, timeout=5)
     assert second.returncode != 0 and "is running: stop it, or use another --file-prefix" in second.stderr
     assert dp.poll() is None  # the running one is untouched (the fixture ends it)
+
+
+def test_a_stop_nobody_drains_says_what_the_reorder_window_held_and_the_next_run_completes_the_log(
+        deploy, tmp_path):
+    """No weir-control: the ring fills, the worker waits for room, and the stop gives up after drain-timeout
+    with events held above open gaps.  It says how many it did not write (the counters agree); nothing of
+    those sources is written above them, so a weir-control drains what the ring held, a second run on the
+    capture takes each source up where the log stops, and the log ends exact (explorer seed 1148786317's
+    neighbour, without a line B behind)."""
+    pcap, manifest = gen_pcap(str(tmp_path), seed=27, messages=60000, sessions=8, loss=0.01, heartbeat_every=25)
+    body = BODY.replace("shutdown drain-timeout 30s", "shutdown drain-timeout 1s") + \
+        "sequence reorder-window 64 30s\nsequence gap-timeout 30s\n"
+    d = deploy("held", f"--vdev=net_pcap0,rx_pcap={pcap}", body)
+    dp = d.start_dataplane()
+    d.wait_running()
+    time.sleep(1.5)  # the 512K ring is full and the worker waits for room
+    dp.send_signal(signal.SIGINT)
+    assert dp.wait(timeout=30) == 0, d.output("dataplane")
+    held = load_json(d.dataplane_stats)["total"]["reorder_holding"]
+    out = d.output("dataplane")
+    assert held > 0 and f"{held} events the reorder window held were not written" in out, out
+    cp = d.start_control("--exit-when-done", tag="drain")  # what the ring held, then it exits
+    assert cp.wait(timeout=60) == 0, d.output("drain")
+    dp = d.start_dataplane("--stop-when-idle", "2")
+    d.wait_running()
+    cp = d.start_control("--exit-when-done", tag="second")
+    assert dp.wait(timeout=90) == 0 and cp.wait(timeout=60) == 0, d.output("dataplane")
+    assert "were not written" not in d.output("dataplane")
+    r = subprocess.run([CHECK, "--manifest", manifest, "--log", d.log_dir, "--replayed"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout[-3000:]
