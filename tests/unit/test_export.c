@@ -142,6 +142,34 @@ should_keep_deletions_to_state_until_a_commit_and_count_each_once(void **state)
 	assert_int_equal(t.truncated, 350); /* 200-249 too: read by the aborted transaction, then deleted */
 }
 
+/* More separate deletions wait than it keeps apart (8; never reached in a
+ * run): none is dropped.  The last two become one range, stated again if
+ * the last was stated, so what shipped between them is stated lost too:
+ * wider than the truth, never narrower. */
+static void
+should_keep_every_deletion_when_more_wait_than_it_keeps_apart(void **state)
+{
+	(void)state;
+	struct weir_export_topic cfg = { .log_topic = "itch" };
+	struct weir_export_topic_state t = { .cfg = &cfg };
+	for (unsigned k = 0; k < WEIR_EXPORT_DELETIONS; k++)
+		weir_export_deleted(&t, 100 + 20 * k, 110 + 20 * k);
+	assert_int_equal(t.n_deleted, WEIR_EXPORT_DELETIONS);
+	t.n_deleted_stated = WEIR_EXPORT_DELETIONS; /* all stated in the open transaction */
+	weir_export_deleted(&t, 300, 310);          /* and one more, apart from them */
+	assert_int_equal(t.n_deleted, WEIR_EXPORT_DELETIONS);
+	assert_int_equal(t.n_deleted_stated, WEIR_EXPORT_DELETIONS - 1); /* the widened last: stated again */
+	const struct weir_export_range *last = &t.deleted[WEIR_EXPORT_DELETIONS - 1];
+	assert_int_equal(last->first, 100 + 20 * (WEIR_EXPORT_DELETIONS - 1));
+	assert_int_equal(last->next, 310);
+	for (unsigned k = 0; k <= WEIR_EXPORT_DELETIONS; k++) { /* every deleted offset still in a range */
+		uint64_t o = k < WEIR_EXPORT_DELETIONS ? 100 + 20 * k : 300, in = 0;
+		for (unsigned i = 0; i < t.n_deleted; i++)
+			in += t.deleted[i].first <= o && o + 10 <= t.deleted[i].next;
+		assert_int_equal(in, 1);
+	}
+}
+
 static void
 should_map_a_loss_record_to_its_range(void **state)
 {
@@ -241,6 +269,7 @@ main(void)
 		cmocka_unit_test(should_map_a_loss_record_to_its_range),
 		cmocka_unit_test(should_map_a_hole_in_the_log_to_its_offsets_and_cause),
 		cmocka_unit_test(should_keep_deletions_to_state_until_a_commit_and_count_each_once),
+		cmocka_unit_test(should_keep_every_deletion_when_more_wait_than_it_keeps_apart),
 		cmocka_unit_test(should_map_a_dead_letter_with_its_reason_and_length_keyed_by_port_and_worker),
 		cmocka_unit_test(should_read_export_lines_and_name_the_line_of_each_mistake),
 	};
