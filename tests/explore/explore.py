@@ -30,7 +30,8 @@ REGRESSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "regressi
 def summary(s):
     feed = s["feed"]
     kind = ("lines" if feed.get("lines") else "plain") + (" frames" if feed.get("framing") == "weir" else "")
-    faults = ",".join(f"{f['what']}@{f['at']}" for f in s["faults"]) or "none"
+    faults = ",".join(f"{f['what']}{'(hung)' if f.get('control') == 'hung' else ''}@{f['at']}"
+                      for f in s["faults"]) or "none"
     return (f"seed {s['seed']}: {s['mode']} {kind} {feed['messages']} msgs {feed['sessions']} sessions "
             f"edits={','.join(s['edits']) or '-'} fsync={s['config']['fsync']} seg={s['config']['segment']} "
             f"faults={faults}{' replay' if s.get('replay') else ''}{' load' if s.get('load') else ''}"

@@ -419,13 +419,19 @@ class Run:
         self.restart_both(undrained=False)
 
     def stop_both(self, f):
-        """weir-control killed, then the dataplane stopped while nobody drains; both started again."""
-        self.cp.send_signal(signal.SIGKILL)
-        self.cp.wait()
+        """weir-control killed (or hung: SIGSTOPped), then the dataplane stopped while nobody drains; a hung
+        one, let go once the dataplane gave up on it, drains the rest and exits; both started again."""
+        hung = f.get("control") == "hung"
+        self.cp.send_signal(signal.SIGSTOP if hung else signal.SIGKILL)
+        if not hung:
+            self.cp.wait()
         self.dp.send_signal(signal.SIGINT)
         self.wait_exit(self.dp, "weir-dataplane stopped with no drain")
         self.seen["stopped_early"].append(self.d.dataplane_stats)
-        self.restart_both(undrained=True)
+        if hung:
+            self.cp.send_signal(signal.SIGCONT)
+            self.wait_exit(self.cp, "a hung weir-control let go after the dataplane stopped")
+        self.restart_both(undrained=not hung)
 
     def restart_both(self, undrained):
         """undrained: nobody drained the dead run's rings (a weir-control alone drains them first: the next

@@ -248,4 +248,9 @@ def pick(seed, open_defects=False):
     # kept or not by each event's own source and topic.  Drawn last, for the same reason.
     if s.get("rules") and rng.random() < 0.5:
         scope_rules(rng, s["rules"]["rules"], s["feed"])
+    # A stop_both's weir-control hung (SIGSTOP) in one of two, not killed: the dataplane's stop gives up on
+    # it, and it drains the rest of the stopped run's rings once let go.  Drawn last, for the same reason.
+    for f in s["faults"]:
+        if f["what"] == "stop_both" and rng.random() < 0.5:
+            f["control"] = "hung"
     return s
