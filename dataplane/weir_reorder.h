@@ -91,7 +91,7 @@ struct weir_record *weir_reorder_place(struct weir_pipeline *pl, struct weir_seq
 void weir_reorder_keep(struct weir_pipeline *pl, struct weir_seq_source *src, uint32_t slot, uint64_t now_ns);
 /* Copies the source's held events to the ring in sequence order: those
  * below its lowest open gap, or all of them.  Stops early when the ring has
- * no room (drop policy): they stay held and go next time. */
+ * no room (drop policy: they go next time) or a stop refused room (never). */
 void weir_reorder_release(struct weir_pipeline *pl, const struct weir_seq_source *src, bool all, uint64_t now_ns);
 /* A gap of src was lost: what it holds above may go at the next tick. */
 void weir_reorder_note_lost(struct weir_pipeline *pl, const struct weir_seq_source *src);

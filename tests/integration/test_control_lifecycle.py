@@ -168,10 +168,11 @@ def test_a_second_dataplane_on_a_running_prefix_is_refused_at_once(deploy, tmp_p
 def test_a_stop_nobody_drains_says_what_the_reorder_window_held_and_the_next_run_completes_the_log(
         deploy, tmp_path):
     """No weir-control: the ring fills, the worker waits for room, and the stop gives up after drain-timeout
-    with events held above open gaps.  It says how many it did not write (the counters agree); nothing of
-    those sources is written above them, so a weir-control drains what the ring held, a second run on the
-    capture takes each source up where the log stops, and the log ends exact (explorer seed 1148786317's
-    neighbour, without a line B behind)."""
+    with events held above open gaps.  It says how many it did not write (the counters agree); a
+    weir-control drains what the ring held, a second run on the capture takes each source up where the log
+    stops, and the log ends exact.  (Here the stop writes nothing at all; a stop that has room for some
+    LOSS records but not the held events below them is test_pipeline's
+    should_write_nothing_above_what_a_stop_could_not_write: explorer seed 1148786317.)"""
     pcap, manifest = gen_pcap(str(tmp_path), seed=27, messages=60000, sessions=8, loss=0.01, heartbeat_every=25)
     body = BODY.replace("shutdown drain-timeout 30s", "shutdown drain-timeout 1s") + \
         "sequence reorder-window 64 30s\nsequence gap-timeout 30s\n"
