@@ -56,9 +56,9 @@ weir_replay_frame_build(struct weir_replay_frame *t, uint8_t *f, const uint8_t *
 		weir_put_be16(ip + 10, weir_csum_finish(t->ip_sum + be_word((uint16_t)(20 + udp_len)) + be_word(id)));
 	}
 	weir_put_be16(udp + 4, udp_len);
-	uint64_t sum = weir_csum_partial(payload, len, t->udp_sum + 2 * be_word(udp_len)); /* pseudo-header's and UDP's */
+	/* copied and summed in one pass; udp_len counted for the pseudo-header's and UDP's own */
+	uint64_t sum = weir_csum_copy(udp + 8, payload, len, t->udp_sum + 2 * be_word(udp_len));
 	uint16_t c = weir_csum_finish(sum);
 	weir_put_be16(udp + 6, c ? c : 0xFFFF);
-	memcpy(udp + 8, payload, len);
 	return t->hdr_len + len;
 }

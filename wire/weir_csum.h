@@ -1,11 +1,14 @@
 /* Internet checksums (RFC 1071): the IPv4 header's, checked on the parse,
  * and the UDP checksum over its pseudo-header, checked on the parse where
- * the NIC did not and written by weir-gen.  One sum serves all three. */
+ * the NIC did not and written by weir-gen and weir-replay.  One sum serves
+ * all three; a datagram's bytes take its vector paths (weir_csum_paths.h). */
 #ifndef WEIR_CSUM_H
 #define WEIR_CSUM_H
 
 #include <stdint.h>
 #include <string.h>
+
+#include "weir_csum_paths.h"
 
 /* Ones'-complement sum of len bytes added to sum.  Such sums do not depend
  * on byte order: native words are added and the result swapped once, in
@@ -41,6 +44,25 @@ weir_csum_partial(const uint8_t *p, uint32_t len, uint64_t sum)
 	return sum;
 }
 
+/* weir_csum_partial() of a datagram's bytes: on the vector path in use
+ * where it is faster than the inline sum (weir_csum_paths.h). */
+static inline uint64_t
+weir_csum_bytes(const uint8_t *p, uint32_t len, uint64_t sum)
+{
+	return len < weir_csum_in_use.inline_below ? weir_csum_partial(p, len, sum) : weir_csum_in_use.sum(p, len, sum);
+}
+
+/* The same, the bytes copied to dst on the way (a sender's payload into its
+ * frame): one pass on a vector path. */
+static inline uint64_t
+weir_csum_copy(uint8_t *dst, const uint8_t *src, uint32_t len, uint64_t sum)
+{
+	if (len >= weir_csum_in_use.inline_below)
+		return weir_csum_in_use.copy(dst, src, len, sum);
+	memcpy(dst, src, len);
+	return weir_csum_partial(src, len, sum);
+}
+
 /* The checksum of a finished sum, as a host-order value to store big-endian
  * (weir_put_be16): 0 when the summed bytes held a correct checksum. */
 static inline uint16_t
@@ -65,13 +87,14 @@ weir_ipv4_header_csum(const uint8_t *hdr, unsigned len)
 }
 
 /* The UDP checksum over the pseudo-header of the IPv4 or IPv6 header ip and
- * the udp_len bytes of the datagram at udp, its checksum field as it stands. */
+ * the udp_len bytes of the datagram at udp, its checksum field as it stands.
+ * The datagram is summed on the CPU's vector path (weir_csum_paths.h). */
 static inline uint16_t
 weir_udp_csum_of(const uint8_t *ip, unsigned ip_version, const uint8_t *udp, uint16_t udp_len)
 {
 	uint64_t sum = ip_version == 4 ? weir_csum_partial(ip + 12, 8, 0) : weir_csum_partial(ip + 8, 32, 0);
 	const uint8_t proto_len[4] = { 0, 17, (uint8_t)(udp_len >> 8), (uint8_t)udp_len };
-	return weir_csum_finish(weir_csum_partial(udp, udp_len, weir_csum_partial(proto_len, 4, sum)));
+	return weir_csum_finish(weir_csum_bytes(udp, udp_len, weir_csum_partial(proto_len, 4, sum)));
 }
 
 /* Whether a received datagram's checksum checks. */

@@ -1,0 +1,80 @@
+// The checksum's sum on each of its paths (wire/weir_csum_paths.c), part of bench_stages:
+//   taskset -c 1 build/perf/bench_stages --benchmark_filter=BM_csum
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstring>
+
+extern "C" {
+#include "weir_csum.h"
+#include "weir_csum_paths.h"
+}
+
+namespace {
+
+// A datagram's checksum sum, finished, on each path this CPU runs (weir_csum_paths.h; 0 the widest, the last
+// scalar), against the inline scalar sum the parse had before them (path -1); the datagram's bytes as the
+// second argument: a 72-byte frame's 38, an 8-event packet's 108, 448, 1400.
+void
+BM_csum(benchmark::State &state)
+{
+	static uint8_t bytes[2048];
+	for (unsigned i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (uint8_t)(i * 131 + 7);
+	const struct weir_csum_path *paths[8];
+	unsigned n = weir_csum_paths_runnable(paths);
+	long which = state.range(0);
+	uint32_t len = (uint32_t)state.range(1);
+	if (which >= (long)n) {
+		state.SkipWithError("no such path on this CPU");
+		return;
+	}
+	weir_csum_sum_fn fn = which >= 0 ? paths[which]->sum : nullptr;
+	state.SetLabel(which >= 0 ? paths[which]->name : "inline scalar");
+	uint64_t start = 17;
+	for (auto _ : state) {
+		uint16_t c = weir_csum_finish(fn ? fn(bytes, len, start) : weir_csum_partial(bytes, len, start));
+		benchmark::DoNotOptimize(c);
+		start = c & 1; // each sum waits for the one before, as a packet's parse does its own
+	}
+	state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_csum)->ArgsProduct({ { -1, 0, 1, 2 }, { 38, 108, 160, 256, 448, 1400 } });
+
+// The same with the bytes copied on the way (weir-replay's payload into its frame): path -1 is memcpy and
+// the inline sum; 30 bytes is a one-event packet of an 8-byte message.
+void
+BM_csum_copy(benchmark::State &state)
+{
+	static uint8_t bytes[2048], to[2048];
+	for (unsigned i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (uint8_t)(i * 131 + 7);
+	const struct weir_csum_path *paths[8];
+	unsigned n = weir_csum_paths_runnable(paths);
+	long which = state.range(0);
+	uint32_t len = (uint32_t)state.range(1);
+	if (which >= (long)n) {
+		state.SkipWithError("no such path on this CPU");
+		return;
+	}
+	weir_csum_copy_fn fn = which >= 0 ? paths[which]->copy : nullptr;
+	state.SetLabel(which >= 0 ? paths[which]->name : "memcpy, inline scalar");
+	uint64_t start = 17;
+	for (auto _ : state) {
+		uint64_t sum;
+		if (fn) {
+			sum = fn(to, bytes, len, start);
+		} else {
+			memcpy(to, bytes, len);
+			sum = weir_csum_partial(bytes, len, start);
+		}
+		uint16_t c = weir_csum_finish(sum);
+		benchmark::DoNotOptimize(c);
+		benchmark::ClobberMemory();
+		start = c & 1;
+	}
+	state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_csum_copy)->ArgsProduct({ { -1, 0, 1, 2 }, { 30, 108, 448, 1400 } });
+
+} // namespace
