@@ -3,6 +3,8 @@
  * whole, starts ports and one worker lcore per RX queue, each committing
  * records to its own ring; the main lcore only keeps house.
  */
+/* rte_vect_get_max_simd_bitwidth(): experimental in DPDK 22.11, EAL's --force-max-simd-bitwidth */
+#define ALLOW_EXPERIMENTAL_API
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -19,6 +21,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_vect.h>
 
 #include "weir_allow.h"
 #include "weir_config.h"
@@ -30,6 +33,7 @@
 #include "weir_rules_admin.h"
 #include "weir_attach.h"
 #include "weir_crash.h"
+#include "weir_csum_paths.h"
 #include "weir_shm.h"
 #include "weir_telemetry.h"
 #include "weir_time.h"
@@ -237,6 +241,14 @@ start_eal(struct dataplane *dp)
 		fprintf(stderr, "weir-dataplane: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
+	/* as wide as EAL lets DPDK's own vector paths be (--force-max-simd-bitwidth) */
+	uint16_t simd_bits = rte_vect_get_max_simd_bitwidth();
+	const struct weir_csum_path *csum = weir_csum_path_limit(simd_bits);
+	char from[48] = "";
+	if (csum->inline_below && csum->inline_below != UINT32_MAX) /* shorter ones: the inline sum, as fast */
+		snprintf(from, sizeof(from), " from %u-byte datagrams", csum->inline_below);
+	printf("weir-dataplane: UDP checksums the NIC leaves are summed on the %s path%s (EAL's SIMD width: %u bits)\n",
+	       csum->name, from, simd_bits);
 	return 0;
 }
 

@@ -1,3 +1,5 @@
+/* rte_vect_get_max_simd_bitwidth(): experimental in DPDK 22.11, EAL's --force-max-simd-bitwidth */
+#define ALLOW_EXPERIMENTAL_API
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,8 +11,10 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_pause.h>
+#include <rte_vect.h>
 
 #include "weir_config.h"
+#include "weir_csum_paths.h"
 #include "weir_eal_args.h"
 #include "weir_link.h"
 #include "weir_replay_port.h"
@@ -35,6 +39,7 @@ start_eal(struct weir_replay_port *p, struct weir_config *cfg, char *err, size_t
 		return -1;
 	}
 	p->eal_up = true;
+	weir_csum_path_limit(rte_vect_get_max_simd_bitwidth()); /* as wide as DPDK's own vector paths may be */
 	p->lcore = cfg->worker_lcores[0];
 	if (!rte_lcore_is_enabled(p->lcore) || p->lcore == rte_get_main_lcore()) {
 		snprintf(err, errlen, "%s: lcore %u of \"set corelist\" is not a worker lcore of EAL's", cfg->path, p->lcore);
@@ -93,8 +98,9 @@ setup_port(struct weir_replay_port *p, const struct weir_config *cfg, unsigned m
 	struct rte_ether_addr mac;
 	if (rte_eth_macaddr_get(port, &mac) == 0)
 		memcpy(p->mac, mac.addr_bytes, 6);
-	printf("weir-replay: port %u (%s): one TX queue, %u descriptors, bursts of %u, sending from lcore %u\n", port,
-	       p->driver, txd, p->burst, p->lcore);
+	printf("weir-replay: port %u (%s): one TX queue, %u descriptors, bursts of %u, sending from lcore %u, "
+	       "UDP checksums on the %s path\n",
+	       port, p->driver, txd, p->burst, p->lcore, weir_csum_in_use.name);
 	return 0;
 }
 

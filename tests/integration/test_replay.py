@@ -17,8 +17,8 @@ import pytest
 
 from replay_logs import (BODY, events, figure, keyed_by_sender, late, log_a, lost, read_topic,  # noqa: F401
                          replay, run_to_end)
-from weir_harness import (READ, REPLAY, Deployment, eal_mem, free_port, gen_pcap, http_get, memif_server, memif_socket,
-                          remove_dpdk_files, stop_memif_sender, veth_pair)
+from weir_harness import (READ, REPLAY, Deployment, checksum_paths, eal_mem, free_port, gen_pcap, http_get,
+                          memif_server, memif_socket, remove_dpdk_files, stop_memif_sender, veth_pair)
 
 
 def metric(body, name):
@@ -325,6 +325,33 @@ def test_tshark_reads_the_replay_as_moldudp64(tmp_path, log_a):
         got |= {(session.strip(), int(seq) + i) for i in range(count)}
     want = {(e.source.strip(), e.seq) for e in a if e.kind == "event"}
     assert got == want and ends == 6
+
+
+@pytest.mark.parametrize("bits,path,runnable", checksum_paths(), ids=[p[1] for p in checksum_paths()])
+def test_every_checksum_path_sends_frames_whose_checksums_tshark_finds_good(tmp_path, log_a, bits, path, runnable):
+    """A payload is copied into its frame and summed in one pass on the path EAL's SIMD width allows:
+    tshark, checking every UDP checksum itself, finds each good, from one-event frames to MTU-sized ones."""
+    if not runnable:
+        pytest.skip(f"this CPU has no {path}")
+    log, _, a = log_a
+    statuses = Counter()
+    for most in ("1", "255"):
+        out = str(tmp_path / f"csum-{bits}-{most}.pcap")
+        prefix = f"wt-cs{os.getpid()}"
+        try:
+            r = replay("--topic", "itch", "--port-config",
+                       port_file(tmp_path, prefix, f"--vdev=net_pcap0,tx_pcap={out} --force-max-simd-bitwidth={bits}"),
+                       "--speed", "0", "--max-messages", most, log)
+        finally:
+            remove_dpdk_files(prefix)
+        assert f"UDP checksums on the {path} path" in r.stdout, r.stdout
+        rows = subprocess.run(["tshark", "-r", out, "-o", "udp.check_checksum:TRUE", "-T", "fields",
+                               "-e", "udp.length", "-e", "udp.checksum.status"],
+                              capture_output=True, text=True, check=True).stdout.split("\n")
+        lengths = [int(r.split("\t")[0]) for r in rows if r]
+        statuses.update(r.split("\t")[1] for r in rows if r)
+        assert len(lengths) > 100 and (max(lengths) > 1000 if most == "255" else min(lengths) < 128)
+    assert set(statuses) == {"1"}, statuses  # 1: good; 0 would be a bad one
 
 
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)

@@ -37,6 +37,15 @@ sys.path.insert(0, os.path.join(BUILD, "tools"))
 import weirlog  # noqa: E402  (tools/weirlog.py, beside libweirlog.so in the build tree)
 
 
+def checksum_paths():
+    """[(EAL's --force-max-simd-bitwidth, the checksum path weir takes within it, whether this CPU runs it)],
+    from the kernel's CPU flags, not weir's own choice (wire/weir_csum_paths.c)."""
+    with open("/proc/cpuinfo") as f:
+        flags = f.read().split("\nflags", 1)[1].split("\n", 1)[0].split()
+    return [(64, "scalar", True), (256, "avx2", "avx2" in flags),
+            (512, "avx512", "avx512f" in flags and "avx512bw" in flags)]
+
+
 def eal_mem():
     """The EAL memory arguments scripts/hugepages.sh chose: hugepages or --no-huge."""
     env = os.environ.get("WEIR_EAL_MEM")
