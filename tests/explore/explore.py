@@ -38,6 +38,7 @@ def summary(s):
             f"{' 2workers' if s.get('workers', 1) == 2 else ''}{' swapped' if s.get('swap_queues') else ''}"
             f"{' vlan+v6' if feed.get('ipv6_rate') else ''}"
             f"{' reorder-window' if s['config'].get('reorder_window') else ''}"
+            f"{' simd' + str(s['simd_bits']) if s.get('simd_bits') else ''}"
             f"{' rules' if s.get('rules') else ''}{'+reload' if s.get('rules', {}).get('reload_at') else ''}"
             f"{' export(' + ','.join(f['what'] + '@' + str(f['at']) for f in s['export']['faults']) + ')' if s.get('export') else ''}")
 

@@ -149,6 +149,8 @@ class Run:
         eal = "--vdev=net_pcap0," + ",".join(f"rx_pcap={self.pcaps[q]}" for q in order)
         if self.workers == 2:  # the main lcore beside the first worker, on cpu 0: this machine has two
             eal += " --lcores=2@0,0@0,1@1 --main-lcore=2"
+        if self.s.get("simd_bits"):  # the checksum's vector path (scenario.pick)
+            eal += f" --force-max-simd-bitwidth={self.s['simd_bits']}"
         return eal
 
     def place_captures(self):

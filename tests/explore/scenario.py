@@ -253,4 +253,8 @@ def pick(seed, open_defects=False):
     for f in s["faults"]:
         if f["what"] == "stop_both" and rng.random() < 0.5:
             f["control"] = "hung"
+    # The UDP checksum's vector path (wire/weir_csum_paths.c) by EAL's SIMD width: DPDK's default 256 (AVX2
+    # from 128-byte datagrams, the inline sum below), 512 (AVX-512 for every datagram where the CPU has it)
+    # or 64 (scalar).  Drawn last, for the same reason.
+    s["simd_bits"] = rng.choice([0, 0, 64, 512])
     return s
