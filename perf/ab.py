@@ -87,8 +87,11 @@ def main():
     ap.add_argument("--cases", default=CASES, help="perf/appliance.py cases (default %(default)s)")
     ap.add_argument("--seconds", type=float, default=3, help="appliance measurement window (default 3)")
     ap.add_argument("--no-appliance", action="store_true", help="the stage benchmarks only")
+    ap.add_argument("--eal", default="", help="more EAL options for the appliance's weir-dataplane, both sides "
+                    "(e.g. --force-max-simd-bitwidth=512)")
     ap.add_argument("--out", default=os.path.join(ROOT, "out/perf-ab"))
     a = ap.parse_args()
+    os.environ["WEIR_PERF_EAL"] = a.eal  # perf/appliance.py's EAL_EXTRA
     if a.rounds < 1:
         ap.error("--rounds takes 1 or more")
     os.makedirs(a.out, exist_ok=True)

@@ -187,6 +187,12 @@ def vdev(pcap, queues):
     return "--vdev=net_pcap0," + ",".join([f"rx_pcap={pcap}"] * queues) + ",infinite_rx=1"
 
 
+# More EAL options for weir-dataplane (perf/ab.py's --eal: "--force-max-simd-bitwidth=512" for the
+# AVX-512 checksum path), from the environment so that ab.py can hand them to a base's copy of this
+# script too (which ignores them).
+EAL_EXTRA = os.environ.get("WEIR_PERF_EAL", "")
+
+
 def lcore_args(workers):
     # 2 workers on a 2-core machine: the main lcore shares cpu 0 with a worker.
     return "" if workers == 1 else "--lcores=2@0,0@0,1@1 --main-lcore=2"
@@ -224,7 +230,8 @@ def weir_env(case, pcap, out, policy):
     env = dict(os.environ, WEIR_PREFIX=prefix, WEIR_EAL_MEM=eal_mem(), WEIR_VDEV=vdev(pcap, case.workers),
                WEIR_CORES="1" if case.workers == 1 else "0,1", WEIR_RXQ=str(case.workers),
                WEIR_POLICY=policy, WEIR_LOG_DIR=logdir, WEIR_SOURCES=str(max(4096, case.sources * 2)),
-               WEIR_RULES_LINE=rules, WEIR_RETENTION_LINE=retention, WEIR_EAL_EXTRA=lcore_args(case.workers),
+               WEIR_RULES_LINE=rules, WEIR_RETENTION_LINE=retention,
+               WEIR_EAL_EXTRA=" ".join(filter(None, [lcore_args(case.workers), EAL_EXTRA])),
                WEIR_METRICS=f"127.0.0.1:{free_port()}",
                WEIR_FEED_A="feed itch line a port 0 group 239.1.1.1 udp-port 26400" if case.line_loss else "",
                WEIR_FEED_B="feed itch line b port 0 group 239.1.1.2 udp-port 26400" if case.line_loss else "",

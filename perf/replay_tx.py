@@ -22,7 +22,7 @@ BUILD = os.path.join(ROOT, "build")
 sys.path.insert(0, os.path.join(ROOT, "perf"))
 from appliance import cleanup_prefix, eal_mem, ingest, testpmd_rates  # noqa: E402
 
-PORT_CONF = """eal --file-prefix={prefix} {mem} --no-pci --log-level=lib.eal:warning
+PORT_CONF = """eal --file-prefix={prefix} {mem} --no-pci --log-level=lib.eal:warning{simd}
 eal --vdev=net_null0
 set corelist 1
 set burst 32
@@ -46,11 +46,12 @@ def run_testpmd(seconds):
     return statistics.median(testpmd_rates(cmd, prefix, seconds, "Tx")) / 1e6
 
 
-def run_replay(tmp, log, binary=os.path.join(BUILD, "replay/weir-replay")):
+def run_replay(tmp, log, binary=os.path.join(BUILD, "replay/weir-replay"), simd_bits=0):
     prefix = f"perf-rp-{os.getpid()}"
     conf = os.path.join(tmp, "port.conf")
     with open(conf, "w") as f:
-        f.write(PORT_CONF.format(prefix=prefix, mem=eal_mem()))
+        simd = f" --force-max-simd-bitwidth={simd_bits}" if simd_bits else ""
+        f.write(PORT_CONF.format(prefix=prefix, mem=eal_mem(), simd=simd))
     try:
         r = subprocess.run([binary, "send", "--quiet", "--topic", "itch",
                             "--port-config", conf, "--speed", "0", "--max-messages", "1", log],
@@ -69,6 +70,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=5, help="each testpmd run")
     ap.add_argument("--turns", type=int, default=3, help="alternating runs of each")
     ap.add_argument("--base-replay", help="another weir-replay binary, run in the same turns")
+    ap.add_argument("--simd-bits", type=int, default=0,
+                    help="EAL's --force-max-simd-bitwidth for both (the checksum's path: 512 for AVX-512)")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="weir-replay-tx-")
     try:
@@ -78,8 +81,8 @@ def main():
         for turn in range(a.turns):
             runs["testpmd"].append(run_testpmd(a.seconds))
             if a.base_replay:
-                runs["base"].append(run_replay(tmp, log, a.base_replay))
-            runs["replay"].append(run_replay(tmp, log))
+                runs["base"].append(run_replay(tmp, log, a.base_replay, a.simd_bits))
+            runs["replay"].append(run_replay(tmp, log, simd_bits=a.simd_bits))
             base = f", base {runs['base'][-1]:.2f} Mpps" if a.base_replay else ""
             print(f"turn {turn + 1}: testpmd txonly {runs['testpmd'][-1]:.2f} Mpps, "
                   f"weir-replay {runs['replay'][-1]:.2f} Mpps{base}", flush=True)
