@@ -12,28 +12,41 @@ extern "C" {
 
 namespace {
 
-// A datagram's checksum sum, finished, on each path this CPU runs (weir_csum_paths.h; 0 the widest, the last
-// scalar), against the inline scalar sum the parse had before them (path -1); the datagram's bytes as the
-// second argument: a 72-byte frame's 38, an 8-event packet's 108, 448, 1400.
-void
-BM_csum(benchmark::State &state)
+uint8_t bytes[2048], to[2048];
+
+// The path the first argument names (0 the widest this CPU runs, the last scalar; -1 the inline sum, the
+// base, labelled base_label), the bytes filled; nullptr for the base, or when the CPU has no such path
+// (the benchmark then skipped).
+const weir_csum_path *
+path_of(benchmark::State &state, const char *base_label, bool *skip)
 {
-	static uint8_t bytes[2048];
 	for (unsigned i = 0; i < sizeof(bytes); i++)
 		bytes[i] = (uint8_t)(i * 131 + 7);
 	const struct weir_csum_path *paths[8];
 	unsigned n = weir_csum_paths_runnable(paths);
 	long which = state.range(0);
-	uint32_t len = (uint32_t)state.range(1);
-	if (which >= (long)n) {
+	*skip = which >= (long)n;
+	if (*skip)
 		state.SkipWithError("no such path on this CPU");
-		return;
-	}
-	weir_csum_sum_fn fn = which >= 0 ? paths[which]->sum : nullptr;
-	state.SetLabel(which >= 0 ? paths[which]->name : "inline scalar");
+	const weir_csum_path *p = which >= 0 && !*skip ? paths[which] : nullptr;
+	state.SetLabel(p ? p->name : base_label);
+	return p;
+}
+
+// A datagram's checksum sum, finished, on each path this CPU runs (weir_csum_paths.h), against the inline
+// scalar sum the parse had before them (path -1); the datagram's bytes as the second argument: a 72-byte
+// frame's 38, an 8-event packet's 108, 448, 1400.
+void
+BM_csum(benchmark::State &state)
+{
+	bool skip;
+	const weir_csum_path *p = path_of(state, "inline scalar", &skip);
+	uint32_t len = (uint32_t)state.range(1);
 	uint64_t start = 17;
 	for (auto _ : state) {
-		uint16_t c = weir_csum_finish(fn ? fn(bytes, len, start) : weir_csum_partial(bytes, len, start));
+		if (skip)
+			break;
+		uint16_t c = weir_csum_finish(p ? p->sum(bytes, len, start) : weir_csum_partial(bytes, len, start));
 		benchmark::DoNotOptimize(c);
 		start = c & 1; // each sum waits for the one before, as a packet's parse does its own
 	}
@@ -46,24 +59,16 @@ BENCHMARK(BM_csum)->ArgsProduct({ { -1, 0, 1, 2 }, { 38, 108, 160, 256, 448, 140
 void
 BM_csum_copy(benchmark::State &state)
 {
-	static uint8_t bytes[2048], to[2048];
-	for (unsigned i = 0; i < sizeof(bytes); i++)
-		bytes[i] = (uint8_t)(i * 131 + 7);
-	const struct weir_csum_path *paths[8];
-	unsigned n = weir_csum_paths_runnable(paths);
-	long which = state.range(0);
+	bool skip;
+	const weir_csum_path *p = path_of(state, "memcpy, inline scalar", &skip);
 	uint32_t len = (uint32_t)state.range(1);
-	if (which >= (long)n) {
-		state.SkipWithError("no such path on this CPU");
-		return;
-	}
-	weir_csum_copy_fn fn = which >= 0 ? paths[which]->copy : nullptr;
-	state.SetLabel(which >= 0 ? paths[which]->name : "memcpy, inline scalar");
 	uint64_t start = 17;
 	for (auto _ : state) {
+		if (skip)
+			break;
 		uint64_t sum;
-		if (fn) {
-			sum = fn(to, bytes, len, start);
+		if (p) {
+			sum = p->copy(to, bytes, len, start);
 		} else {
 			memcpy(to, bytes, len);
 			sum = weir_csum_partial(bytes, len, start);

@@ -12,6 +12,23 @@
 #define MAX_LEN 70000 /* past a UDP datagram's 65,535 */
 
 static uint8_t src[MAX_LEN + 64], dst[MAX_LEN + 128];
+static const struct weir_csum_path *paths[8]; /* each this CPU runs, widest first */
+static unsigned n;
+
+static int
+find_paths(void **state)
+{
+	n = weir_csum_paths_runnable(paths);
+	return 0;
+}
+
+/* src filled from a seed: a failure repeats */
+static void
+fill_src(uint64_t seed)
+{
+	for (unsigned i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)test_rng_next(&seed);
+}
 
 /* RFC 1071 by the book, a byte pair at a time (x86's native words), apart
  * from every path under test. */
@@ -34,8 +51,6 @@ assert_same_sum(uint64_t got, uint64_t want, const char *path, uint32_t len, uns
 static void
 should_offer_scalar_last_and_use_the_widest_path_the_cpu_runs(void **state)
 {
-	const struct weir_csum_path *paths[8];
-	unsigned n = weir_csum_paths_runnable(paths);
 	assert_true(n >= 1);
 	assert_string_equal(paths[n - 1]->name, "scalar");
 	assert_string_equal(weir_csum_in_use.name, paths[0]->name);
@@ -49,8 +64,6 @@ should_offer_scalar_last_and_use_the_widest_path_the_cpu_runs(void **state)
 static void
 should_take_no_path_wider_than_the_limit_it_is_given(void **state)
 {
-	const struct weir_csum_path *paths[8];
-	unsigned n = weir_csum_paths_runnable(paths);
 	static const unsigned limits[] = { 0, 64, 128, 255, 256, 511, 512, UINT32_MAX };
 	for (unsigned l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
 		const struct weir_csum_path *want = paths[n - 1];
@@ -73,8 +86,6 @@ should_give_rfc_1071s_own_example_on_every_path(void **state)
 {
 	/* RFC 1071 section 3: the sum of 0001 f203 f4f5 f6f7 is ddf2, its checksum 220d */
 	static const uint8_t bytes[8] = { 0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7 };
-	const struct weir_csum_path *paths[8];
-	unsigned n = weir_csum_paths_runnable(paths);
 	for (unsigned i = 0; i < n; i++) {
 		assert_int_equal(weir_csum_finish(paths[i]->sum(bytes, 8, 0)), 0x220d);
 		assert_int_equal(weir_csum_finish(paths[i]->copy(dst, bytes, 8, 0)), 0x220d);
@@ -84,11 +95,8 @@ should_give_rfc_1071s_own_example_on_every_path(void **state)
 static void
 should_sum_every_length_and_offset_as_the_reference_on_every_path(void **state)
 {
+	fill_src(24);
 	uint64_t rng = 24;
-	for (unsigned i = 0; i < sizeof(src); i++)
-		src[i] = (uint8_t)test_rng_next(&rng);
-	const struct weir_csum_path *paths[8];
-	unsigned n = weir_csum_paths_runnable(paths);
 	for (uint32_t len = 0; len <= 1600; len++)
 		for (unsigned off = 0; off < 4; off++) {
 			uint64_t start = test_rng_next(&rng) >> 24; /* a pseudo-header's partial sum */
@@ -102,8 +110,6 @@ static void
 should_not_overflow_over_the_longest_datagram_of_all_ones(void **state)
 {
 	memset(src, 0xFF, sizeof(src));
-	const struct weir_csum_path *paths[8];
-	unsigned n = weir_csum_paths_runnable(paths);
 	for (unsigned i = 0; i < n; i++) {
 		assert_same_sum(paths[i]->sum(src, MAX_LEN, UINT32_MAX), reference_sum(src, MAX_LEN, UINT32_MAX),
 				paths[i]->name, MAX_LEN, 0);
@@ -116,11 +122,7 @@ should_not_overflow_over_the_longest_datagram_of_all_ones(void **state)
 static void
 should_copy_exactly_the_bytes_it_sums_on_every_path(void **state)
 {
-	uint64_t rng = 25;
-	for (unsigned i = 0; i < sizeof(src); i++)
-		src[i] = (uint8_t)test_rng_next(&rng);
-	const struct weir_csum_path *paths[8];
-	unsigned n = weir_csum_paths_runnable(paths);
+	fill_src(25);
 	for (uint32_t len = 0; len <= 300; len++)
 		for (unsigned off = 0; off < 3; off++)
 			for (unsigned i = 0; i < n; i++) {
@@ -140,11 +142,7 @@ should_copy_exactly_the_bytes_it_sums_on_every_path(void **state)
 static void
 should_sum_and_copy_through_the_path_in_use_at_every_length(void **state)
 {
-	uint64_t rng = 27;
-	for (unsigned i = 0; i < sizeof(src); i++)
-		src[i] = (uint8_t)test_rng_next(&rng);
-	const struct weir_csum_path *paths[8];
-	unsigned n = weir_csum_paths_runnable(paths);
+	fill_src(27);
 	for (unsigned i = 0; i < n; i++) {
 		weir_csum_path_limit(paths[i]->bits);
 		assert_string_equal(weir_csum_in_use.name, paths[i]->name);
@@ -195,5 +193,5 @@ main(void)
 		cmocka_unit_test(should_sum_and_copy_through_the_path_in_use_at_every_length),
 		cmocka_unit_test(should_check_a_long_datagram_through_the_chosen_path),
 	};
-	return cmocka_run_group_tests_name("csum", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("csum", tests, find_paths, NULL);
 }
