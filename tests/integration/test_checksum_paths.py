@@ -1,8 +1,9 @@
 """The UDP checksum the NIC leaves is checked on each vector path the CPU
 runs (wire/weir_csum_paths.c), chosen by EAL's --force-max-simd-bitwidth:
 datagrams of every length around the paths' block sizes, their checksums
-computed by scapy, not by weir, and wrong ones (the checksum field, or a
-last odd byte flipped after it was computed) dead letters on every path."""
+computed by scapy, not by weir, and wrong ones (the checksum field, or the
+last byte, odd or even, flipped after it was computed) dead letters on every
+path."""
 import json
 
 import pytest
@@ -20,7 +21,8 @@ decoder moldudp64 udp-port 26400 topic itch
 WIDTHS = checksum_paths()
 # No --force-max-simd-bitwidth: DPDK's default on x86 (256), so AVX2 where the CPU has it
 DEFAULT = next((0, path, True) for bits, path, runs in reversed(WIDTHS) if runs and bits <= 256)
-# around the inline sum's bound (128), the AVX2 and AVX-512 blocks (32, 64) and their tails, to 1,400
+# message lengths: datagrams of 32-170 bytes (31 more), around the inline sum's bound (128), the AVX2 and
+# AVX-512 blocks (32, 64) and their tails, then on to 1,431
 LENGTHS = list(range(1, 140)) + list(range(140, 1400, 29)) + [1400]
 
 
@@ -43,7 +45,7 @@ def frames():
             wrong = bytearray(right)
             wrong[-1] ^= 0x01  # the payload's last byte: the tail every path sums its own way
             bad.append(Ether(bytes(wrong)))
-            c = UDP in Ether(right) and Ether(right)[UDP].chksum
+            c = Ether(right)[UDP].chksum
             fixed = c ^ 0x0100 or c ^ 0x0001  # never 0: that is "no checksum" over IPv4
             bad.append(eth / ip / UDP(sport=40000, dport=26400, chksum=fixed) / Raw(mold("X", i + 1, msg)))
     return good, bad
