@@ -35,7 +35,7 @@ commit_end_of_session(struct weir_pipeline *pl, const uint8_t key[WEIR_SOURCE_BY
 		      uint64_t now_ns)
 {
 	uint64_t need = sizeof(struct weir_record) * (2u + (src ? src->n_gaps : 0u));
-	if (!weir_pipeline_room(pl, need, now_ns))
+	if (!weir_pipeline_room_for_input(pl, need, now_ns))
 		return false;
 	struct weir_record *r = weir_ring_reserve(&pl->ring, sizeof(*r));
 	weir_pipeline_fill_header(r, WEIR_REC_END_OF_SESSION, topic, port, now_ns);
@@ -130,7 +130,7 @@ commit_events_as(struct weir_pipeline *pl, const struct event_batch *b, struct w
 {
 	uint64_t need = (uint64_t)b->count * (sizeof(struct weir_record) + 8 + 4 * WEIR_MAX_MATCHES) + b->events_len +
 			sizeof(struct weir_record) * (2u + (src ? src->n_gaps : 0u)) + 2048 + 64;
-	if (!weir_pipeline_room(pl, need, now_ns))
+	if (!weir_pipeline_room_for_input(pl, need, now_ns))
 		return false;
 	const uint8_t *cursor = b->events;
 	unsigned committed = 0;
@@ -388,7 +388,7 @@ weir_pipeline_keep_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_
 			 unsigned reason, uint16_t port, uint64_t now_ns)
 {
 	uint32_t keep = len < pl->dead_letter_keep_bytes ? len : pl->dead_letter_keep_bytes;
-	struct weir_record *r = weir_pipeline_reserve(pl, (uint32_t)sizeof(*r) + keep, now_ns);
+	struct weir_record *r = weir_pipeline_reserve_input(pl, (uint32_t)sizeof(*r) + keep, now_ns);
 	if (r == NULL)
 		return false;
 	weir_pipeline_fill_header(r, WEIR_REC_DEAD_LETTER, WEIR_TOPIC_DEAD_LETTER, port, now_ns);

@@ -64,10 +64,11 @@ weir_pipeline_stop_gives_up(struct weir_pipeline *pl)
  * tracked, and come in order when the feed is read again.
  */
 static inline bool
-weir_pipeline_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
+weir_pipeline_room_keeping(struct weir_pipeline *pl, uint64_t need, uint64_t keep, uint64_t now_ns)
 {
 	if (need > pl->ring.size_bytes / 2)
 		return false; /* could never fit: must not stall a backpressure wait */
+	need += keep;
 	if (__builtin_expect(weir_ring_free_bytes(&pl->ring, need) >= need, 1))
 		return true;
 	if (pl->full_policy == WEIR_FULL_DROP)
@@ -104,6 +105,46 @@ weir_pipeline_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
 	return room;
 }
 
+/* Room for the stop's own records and for what the window releases: they
+ * take the reserve below, which they were counted in. */
+static inline bool
+weir_pipeline_room(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
+{
+	return weir_pipeline_room_keeping(pl, need, 0, now_ns);
+}
+
+/* The most the stop's reserve keeps: a quarter of the ring, so that input
+ * with its own need (at most half) still fits beside it. */
+static inline uint64_t
+weir_pipeline_reserve_cap(const struct weir_pipeline *pl)
+{
+	return pl->ring.size_bytes / 4;
+}
+
+/*
+ * Ring room kept, whatever the input, for what a stop must write: a LOSS
+ * record for every open gap and every event the reorder window holds (a
+ * release's margin and one wrap's padding beside them).  Input waits for
+ * room above it, so a stop that nobody drains (weir-control hung past
+ * drain-timeout) still writes them: without it the window's events were
+ * left unwritten (explorer seed 1148786317, the last run's stop).
+ */
+static inline uint64_t
+weir_pipeline_stop_reserve(const struct weir_pipeline *pl)
+{
+	uint64_t r = pl->ro.held_bytes + sizeof(struct weir_record) * (uint64_t)pl->seq.n_open +
+		     (pl->ro.held_bytes ? 2048 + sizeof(struct weir_record) + WEIR_REORDER_SLOT_BYTES : 0);
+	return r < weir_pipeline_reserve_cap(pl) ? r : weir_pipeline_reserve_cap(pl);
+}
+
+/* Room for a packet's records (events, an end of session, a dead letter):
+ * above the stop's reserve. */
+static inline bool
+weir_pipeline_room_for_input(struct weir_pipeline *pl, uint64_t need, uint64_t now_ns)
+{
+	return weir_pipeline_room_keeping(pl, need, weir_pipeline_stop_reserve(pl), now_ns);
+}
+
 /* A packet the ring had no room for: the stop's refusals apart from the
  * rest (a packet too big ever to fit, before them), so the place below is
  * the stop's own. */
@@ -138,6 +179,15 @@ weir_pipeline_reserve(struct weir_pipeline *pl, uint32_t len, uint64_t now_ns)
 	if (r == NULL && weir_pipeline_room(pl, 2ull * WEIR_ALIGN8(len), now_ns))
 		r = weir_ring_reserve(&pl->ring, len);
 	return r;
+}
+
+/* The same for a packet's own record (a dead letter): above the stop's reserve. */
+static inline struct weir_record *
+weir_pipeline_reserve_input(struct weir_pipeline *pl, uint32_t len, uint64_t now_ns)
+{
+	if (!weir_pipeline_room_for_input(pl, 2ull * WEIR_ALIGN8(len), now_ns))
+		return NULL;
+	return weir_ring_reserve(&pl->ring, len);
 }
 
 

@@ -107,7 +107,10 @@ weir_reorder_place(struct weir_pipeline *pl, struct weir_seq_source *src, uint64
 	/* Above a gap: held, once what a full window holds has gone. */
 	if (weir_reorder_holding(ro, weir_seq_index(&pl->seq, src)) >= ro->max_events)
 		weir_reorder_release(pl, src, true, now_ns);
+	/* Past a quarter of the ring the stop's reserve could not cover what is
+	 * held (weir_pipeline_stop_reserve): written at once, as a full pool's. */
 	if (rec_len - sizeof(struct weir_record) > WEIR_REORDER_MAX_PAYLOAD ||
+	    ro->held_bytes + WEIR_ALIGN8(rec_len) > weir_pipeline_reserve_cap(pl) ||
 	    (*slot = weir_reorder_take(ro)) == WEIR_REORDER_NONE) {
 		pl->c.reorder_pool_full++;
 		return NULL;
@@ -121,6 +124,7 @@ void
 weir_reorder_keep(struct weir_pipeline *pl, struct weir_seq_source *src, uint32_t slot, uint64_t now_ns)
 {
 	weir_reorder_hold(&pl->ro, weir_seq_index(&pl->seq, src), slot, now_ns);
+	pl->ro.held_bytes += WEIR_ALIGN8(weir_reorder_slot(&pl->ro, slot)->rec.len_bytes);
 	pl->c.reorder_held++;
 	pl->c.reorder_holding++;
 }
@@ -144,6 +148,7 @@ weir_reorder_release(struct weir_pipeline *pl, const struct weir_seq_source *src
 		struct weir_record *r = weir_ring_reserve(&pl->ring, len);
 		memcpy(r, &s->rec, len);
 		weir_reorder_put(ro, weir_reorder_pop(ro, si));
+		ro->held_bytes -= WEIR_ALIGN8(len);
 		pl->c.event_records++;
 		pl->c.reorder_holding--;
 	}

@@ -42,6 +42,7 @@ struct weir_reorder {
 	uint32_t n_slots;
 	uint32_t free;               /* free list through next_in_source */
 	uint32_t oldest, newest;     /* every held slot, by age */
+	uint64_t held_bytes;         /* the ring room what is held takes when written (the stop's reserve) */
 	/* Sources whose gap was lost since the last tick: what they hold may go. */
 	uint32_t n_revisit;
 	bool revisit_all;

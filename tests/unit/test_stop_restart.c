@@ -119,24 +119,26 @@ drain(struct fixture *f, struct log *lg, uint8_t run)
 }
 
 static struct fixture *
-start(uint64_t *rng)
+start(uint64_t *rng, const char *policy, uint32_t ring_bytes)
 {
 	char text[512];
 	snprintf(text, sizeof(text),
-		 "set corelist 1\nlog dir /tmp/x\nring full-policy backpressure\n"
+		 "set corelist 1\nlog dir /tmp/x\nring full-policy %s\n"
 		 "decoder moldudp64 udp-port 26400 topic itch\n"
 		 "feed itch line a port 0 group 239.1.1.1 udp-port 26400\n"
 		 "feed itch line b port 0 group 239.1.1.2 udp-port 26400\n"
 		 "sequence sources 16\nsequence gaps 1024\nsequence reorder-slots %u\n"
 		 "sequence gap-timeout 30s\nsequence reorder-window %u %uus\n",
-		 16 + test_rng_below(rng, 500), 4 + test_rng_below(rng, 60), 50 + test_rng_below(rng, 400));
-	return pipeline_fixture(text, RING);
+		 policy, 16 + test_rng_below(rng, 500), 4 + test_rng_below(rng, 60), 50 + test_rng_below(rng, 400));
+	return pipeline_fixture(text, ring_bytes);
 }
 
 /* How many stops left what case: the test is about the middle one. */
 static struct {
 	unsigned wrote_all, refused_before, stated_then_held;
 } stops;
+
+static void stop(struct fixture *f, uint64_t now_ns, struct log *lg);
 
 /* Room enough that the next packet cannot wait for it: its records, a
  * LOSS record for each open gap, a full window's release.  (With nobody
@@ -157,7 +159,7 @@ room_for_one_more(const struct fixture *f)
 static void
 first_run(uint64_t *rng, const struct feed *fd, struct log *lg)
 {
-	struct fixture *f = start(rng);
+	struct fixture *f = start(rng, "backpressure", RING);
 	unsigned killed = test_rng_below(rng, fd->n), i = 0;
 	for (; i < fd->n && (i < killed || weir_ring_free_bytes(&f->pl.ring, UINT64_MAX) > room_for_one_more(f)); i++) {
 		send_packet(f, &fd->p[i], 1000ull * (i + 1));
@@ -174,8 +176,34 @@ first_run(uint64_t *rng, const struct feed *fd, struct log *lg)
 	f->quit = true;
 	for (unsigned more = test_rng_below(rng, 4); more && i < fd->n; more--, i++)
 		send_packet(f, &fd->p[i], 1000ull * (i + 1));
+	stop(f, 1000ull * (i + 1), lg);
+}
+
+/* The first run under the drop policy, drained up to a random packet and
+ * never after: input fills the ring as far as it may, and the stop finds
+ * the room kept for its own records (weir_pipeline_stop_reserve).  How
+ * many runs filled the ring, in *filled. */
+static void
+first_run_filled_by_input(uint64_t *rng, const struct feed *fd, struct log *lg, unsigned *filled)
+{
+	struct fixture *f = start(rng, "drop", 32 * 1024);
+	unsigned killed = test_rng_below(rng, fd->n / 4);
+	for (unsigned i = 0; i < fd->n; i++) {
+		send_packet(f, &fd->p[i], 1000ull * (i + 1));
+		if (i < killed)
+			drain(f, lg, 1);
+	}
+	*filled += f->pl.c.ring_full_packets > 0;
+	f->quit = true;
+	stop(f, 1000ull * (fd->n + 1), lg);
+}
+
+/* The stop; what it left, counted by case; the dead run's ring drained. */
+static void
+stop(struct fixture *f, uint64_t now_ns, struct log *lg)
+{
 	uint64_t losses = f->pl.c.loss_records;
-	weir_pipeline_stop(&f->pl, 1000ull * (i + 1));
+	weir_pipeline_stop(&f->pl, now_ns);
 	if (f->pl.c.reorder_holding == 0)
 		stops.wrote_all++;
 	else if (f->pl.c.loss_records == losses)
@@ -195,7 +223,7 @@ second_run(uint64_t *rng, const struct feed *fd, struct log *lg)
 	assert_int_equal(weir_restore_init(&rs, 16), 0);
 	for (unsigned i = 0; i < lg->n; i++)
 		assert_true(weir_restore_note(&rs, &lg->r[i]));
-	struct fixture *f = start(rng);
+	struct fixture *f = start(rng, "backpressure", RING);
 	f->pl.seq.restore = &rs;
 	uint64_t t0 = 1000ull * (fd->n + 10);
 	for (unsigned i = 0; i < fd->n; i++) {
@@ -299,11 +327,40 @@ should_lose_nothing_across_a_stop_with_no_drain_and_a_restart(void **state)
 		assert_true(stops.stated_then_held >= 20); /* the case this test is for came */
 }
 
+/* Input never takes the room a stop needs: with nobody draining, every
+ * LOSS record and every event the window held is written at the stop (the
+ * last run's stop under a hung weir-control: explorer seed 1148786317). */
+static void
+should_keep_ring_room_for_what_a_stop_writes(void **state)
+{
+	(void)state;
+	static struct feed fd;
+	static struct log lg;
+	const char *one = getenv("SEED");
+	uint64_t from = one ? strtoull(one, NULL, 0) : 1, to = one ? from : 300;
+	unsigned filled = 0;
+	memset(&stops, 0, sizeof(stops));
+	for (uint64_t seed = from; seed <= to; seed++) {
+		uint64_t rng = seed;
+		make_feed(&rng, &fd);
+		lg.n = 0;
+		first_run_filled_by_input(&rng, &fd, &lg, &filled);
+		if (stops.wrote_all != seed - from + 1)
+			fail_msg("seed %lu: the stop left events the window held unwritten", seed);
+		second_run(&rng, &fd, &lg);
+		check_log(&fd, &lg, seed);
+	}
+	printf("  %u runs of %lu filled the ring\n", filled, to - from + 1);
+	if (!one)
+		assert_true(filled >= (to - from + 1) / 2);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(should_lose_nothing_across_a_stop_with_no_drain_and_a_restart),
+		cmocka_unit_test(should_keep_ring_room_for_what_a_stop_writes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
