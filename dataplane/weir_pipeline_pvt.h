@@ -51,7 +51,9 @@ weir_pipeline_stop_gives_up(struct weir_pipeline *pl)
 }
 
 /*
- * Room for need bytes of records.  Under backpressure the worker shows the
+ * Room for need bytes of records, with keep bytes more left free (input
+ * keeps the stop's reserve, below; the stop's records keep none).  Under
+ * backpressure the worker shows the
  * consumer what is done and waits (the RX queue fills meanwhile and the NIC
  * counts what it misses); false when the policy is drop, the worker is
  * stopping (its stop's own records wait a while: above), or need could

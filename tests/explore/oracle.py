@@ -49,7 +49,8 @@ def check_cmd(schedule, seen, log_dir, manifest):
 def last_stop_held(seen):
     """What the reorder window of the last dataplane still held when its stop found no ring room (weir-control
     hung past drain-timeout: the explorer's stop_control can outlast it): it says so, and a next run would take
-    those sources up from below them; this one has none.  Seen one run in thousands (seed 1148786317)."""
+    those sources up from below them; this one has none.  Seen once in CI (seed 1148786317); since input keeps
+    the stop's reserve (weir_pipeline_stop_reserve) only where what is held outgrows a quarter of the ring."""
     runs = [p for p in seen["dp_runs"] if os.path.exists(p)]
     return json.load(open(runs[-1]))["total"].get("reorder_holding", 0) if runs else 0
 
