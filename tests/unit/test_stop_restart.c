@@ -155,7 +155,8 @@ room_for_one_more(const struct fixture *f)
 /* The first run: drained up to a random packet (weir-control killed),
  * then on, undrained, while no packet could wait for room; the ring is
  * then filled to a random room left (by dead letters: other traffic's
- * records), and the stop comes a few packets later, finding what is left. */
+ * records, written past the stop's reserve as if it had outgrown its cap),
+ * and the stop comes a few packets later, finding what is left. */
 static void
 first_run(uint64_t *rng, const struct feed *fd, struct log *lg)
 {
