@@ -11,6 +11,7 @@
 
 #include "weir_log_codec.h"
 #include "weir_log_disk.h"
+#include "weir_log_segment_step.h"
 
 void
 weir_log_segment_path(const char *dir, uint64_t base, char *path, size_t len)
@@ -240,23 +241,7 @@ weir_log_segment_next(struct weir_log_segment *s, const struct weir_log_entry **
 		if (rc <= 0)
 			return rc;
 	}
-	struct weir_log_entry *e = (struct weir_log_entry *)s->scratch;
-	uint64_t ring_pos;
-	const char *why = weir_log_entry_decode(&s->codec, (struct weir_record *)(e + 1), &s->cur, s->batch_end,
-						&ring_pos, s->view ? &s->payload : NULL);
-	if (why) { /* batch_enter decoded it already */
-		snprintf(err, errlen, "entry at offset %" PRIu64 ": %s", s->next_offset, why);
-		return -1;
-	}
-	e->offset = s->next_offset++;
-	e->incarnation = s->incarnation;
-	e->ring_pos = ring_pos;
-	e->worker = s->worker;
-	e->pad16 = 0;
-	e->pad32 = 0;
-	s->batch_left--;
-	*out = e;
-	return 1;
+	return weir_log_segment_step(s, out, err, errlen);
 }
 
 void
