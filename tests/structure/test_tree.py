@@ -10,7 +10,7 @@ ROOMS = ["base", "layout", "wire", "config", "shm", "priv", "log", "report", "ht
 ALLOWED = {
     "base": set(),
     "layout": set(),
-    "wire": {"layout"},
+    "wire": {"layout", "base"},
     "config": {"layout", "base"},
     "shm": {"layout", "config", "base"},
     "priv": set(),
