@@ -12,7 +12,7 @@ for kind in asan tsan; do
   san=$([ $kind = asan ] && echo address,undefined || echo thread)
   dir=build-$kind
   if [ ! -f $dir/build.ninja ]; then
-    meson setup $dir --buildtype=debugoptimized -Db_sanitize=$san -Db_lundef=false -Dtests=true >/dev/null || exit 1
+    meson setup $dir --buildtype=debugoptimized -Db_sanitize=$san -Db_lundef=false -Db_lto=false -Dtests=true >/dev/null || exit 1
   fi
   ninja -C $dir >/dev/null || { echo "sanitize: $kind build failed"; exit 1; }
   echo "== unit tests under $san"
