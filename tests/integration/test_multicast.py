@@ -40,6 +40,10 @@ def snooping_lan(request):
            "mcast_query_use_ifaddr", "1", "mcast_query_interval", "100", "mcast_query_response_interval", "50",
            "mcast_startup_query_interval", "30")  # centiseconds: queries every 1 s, answers within 0.5 s
         sh("ip", "-n", br, "addr", "add", "10.9.0.254/24", "dev", "br0")
+        # its link-local address usable at once, as on a switch long up: while DAD runs the bridge's MLD
+        # querier has no address to query from, and the bridge forwards a group to no snooped port (a feed
+        # sent then lost up to its first 1.7 s here; the one CI failure of the mldv1 case, its first 0.25 s)
+        sh("ip", "netns", "exec", br, "sysctl", "-q", "-w", "net.ipv6.conf.br0.accept_dad=0")
         for name, ns, addr in (("snd", snd, "10.9.0.1/24"), ("lst", lst, "10.9.0.3/24")):
             sh("ip", "link", "add", f"{name}{tag}", "type", "veth", "peer", "name", f"p{name}{tag}")
             sh("ip", "link", "set", f"{name}{tag}", "netns", ns)
@@ -78,6 +82,17 @@ def mdb(lan):
     return subprocess.run(["bridge", "-n", lan["br"], "mdb", "show"], capture_output=True, text=True).stdout
 
 
+def until_member(lan, group, settle=0.0):
+    """Until the bridge lists weir's port in the group (10 s at most), a second more, and settle seconds since
+    the call at least: a feed sent as soon as the bridge listed weir lost its first 0.2 s in the bridge
+    (weir received none of it, and opened no gap: nothing before a source's first packet is known)."""
+    t0 = time.time()
+    while time.time() < t0 + 10 and not any(f"port {lan['weir_port']} " in line and f"grp {group} " in line
+                                            for line in mdb(lan).splitlines()):
+        time.sleep(0.1)
+    time.sleep(max(1.0, t0 + settle - time.time()))
+
+
 def rx_bytes(lan):
     return int(subprocess.run(["ip", "netns", "exec", lan["lst"], "cat",
                                f"/sys/class/net/{lan['lst_if']}/statistics/rx_bytes"],
@@ -98,7 +113,7 @@ def run_weir(deploy, lan, tmp_path, name, body, messages=5000):
     d.start_dataplane()
     d.wait_running()
     cp = d.start_control("--exit-when-done")
-    time.sleep(2.5)  # weir's two unsolicited reports, and the bridge's first queries
+    until_member(lan, GROUP, settle=2.5)  # and the bridge's first queries answered: the feed is short
     entries = mdb(lan)
     before = rx_bytes(lan)
     man = send_group(lan, tmp_path, messages)
@@ -148,7 +163,7 @@ def test_the_bridges_membership_is_kept_by_weirs_answers_for_a_feed_longer_than_
     d.start_dataplane()
     d.wait_running()
     cp = d.start_control("--exit-when-done")
-    time.sleep(2.5)
+    until_member(lan, group)
     manifest = str(tmp_path / "sent.json")
     to = f"[{GROUP6}]:26400" if v6 else f"{GROUP}:26400"
     r = subprocess.run(["ip", "netns", "exec", lan["snd"], GEN, "send", "--to", to, "--manifest", manifest, "--seed",
@@ -161,9 +176,10 @@ def test_the_bridges_membership_is_kept_by_weirs_answers_for_a_feed_longer_than_
     man = load_json(manifest)
     assert group in entries and lan["weir_port"] in entries, entries
     t = load_json(d.dataplane_stats)["total"]
-    assert t["event_records"] == man["messages"] == 6000, t
-    assert t["gaps_opened"] == 0, t
-    assert t["igmp_queries_answered"] >= 8, t  # a query a second for 12 s
+    said = {k: v for k, v in t.items() if k in ("event_records", "gaps_opened", "rx_packets") or "igmp" in k}
+    assert t["event_records"] == man["messages"] == 6000, (said, entries)
+    assert t["gaps_opened"] == 0, (said, entries)
+    assert t["igmp_queries_answered"] >= 8, (said, entries)  # a query a second for 12 s
 
 
 @pytest.mark.parametrize("snooping_lan", [{"bridge": SHORT_MEMBERSHIP + ("mcast_igmp_version", "2")},
@@ -181,7 +197,7 @@ def test_a_source_specific_feed_through_a_snooping_bridge_logs_its_source_only(d
     d.start_dataplane()
     d.wait_running()
     cp = d.start_control("--exit-when-done")
-    time.sleep(2.5)
+    until_member(lan, GROUP)
     sh("ip", "-n", lan["lst"], "route", "add", "239.0.0.0/8", "dev", lan["lst_if"])
     sh("ip", "netns", "exec", lan["lst"], "ethtool", "-K", lan["lst_if"], "tx", "off")
     senders = []
