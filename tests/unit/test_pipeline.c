@@ -771,7 +771,7 @@ should_release_what_every_source_held_when_more_gaps_are_lost_at_once_than_it_tr
 {
 	struct fixture *f = *state;
 	f->pl.ro.max_ns = 1000000000; /* only the gaps' deadline (10 ms) ends the holding */
-	char name[8];
+	char name[WEIR_MOLD_SESSION_BYTES + 1]; /* a session name at most, and its NUL */
 	for (unsigned i = 0; i < 100; i++) { /* more sources than one tick notes (64) */
 		snprintf(name, sizeof(name), "S%u", i);
 		feed_mold(f, name, 1, 1);
