@@ -24,7 +24,8 @@ weir_replay_frame_init(struct weir_replay_frame *t, const uint8_t dst_mac[6], co
 	}
 	static const uint8_t proto[2] = { 0, 17 };
 	uint64_t sum = t->v6 ? weir_csum_partial(ip + 8, 32, 0) : weir_csum_partial(ip + 12, 8, 0);
-	t->udp_sum = weir_csum_partial(udp, 8, weir_csum_partial(proto, 2, sum));
+	t->phdr_sum = weir_csum_partial(proto, 2, sum);
+	t->udp_sum = weir_csum_partial(udp, 8, t->phdr_sum);
 }
 
 /* v, big-endian, as the native word a sum reads of it. */
@@ -56,6 +57,11 @@ weir_replay_frame_build(struct weir_replay_frame *t, uint8_t *f, const uint8_t *
 		weir_put_be16(ip + 10, weir_csum_finish(t->ip_sum + be_word((uint16_t)(20 + udp_len)) + be_word(id)));
 	}
 	weir_put_be16(udp + 4, udp_len);
+	if (t->nic_csum) { /* the NIC sums the datagram from the pseudo-header's sum in the field */
+		weir_copy_small(udp + 8, payload, len);
+		weir_put_be16(udp + 6, weir_csum_fold(t->phdr_sum + be_word(udp_len)));
+		return t->hdr_len + len;
+	}
 	/* copied and summed in one pass; udp_len counted for the pseudo-header's and UDP's own */
 	uint64_t sum = weir_csum_copy(udp + 8, payload, len, t->udp_sum + 2 * be_word(udp_len));
 	uint16_t c = weir_csum_finish(sum);

@@ -4,7 +4,10 @@
  * IPv4 id patched in, and checksums finished from the template's partial
  * sums and the payload's own, summed where it is read rather than read back
  * from the frame just written (a store-forwarding stall per header, measured
- * at a third of the frame's cost).
+ * at a third of the frame's cost).  Where the port sums UDP in the NIC
+ * (nic_csum), the field holds the pseudo-header's sum as DPDK's TX offload
+ * asks (rte_mbuf_core.h, RTE_MBUF_F_TX_UDP_CKSUM) and the payload is only
+ * copied.
  */
 #ifndef WEIR_REPLAY_FRAME_H
 #define WEIR_REPLAY_FRAME_H
@@ -21,7 +24,9 @@ struct weir_replay_frame {
 	uint32_t hdr_len;
 	bool v6;
 	uint16_t ip_id;                          /* the next IPv4 id */
+	bool nic_csum;                           /* UDP checksums finished by the NIC */
 	uint64_t ip_sum, udp_sum;                /* of the header's words; the pseudo-header's and UDP header's */
+	uint64_t phdr_sum;                       /* the pseudo-header's addresses and protocol */
 };
 
 /* The template of frames from src to dst (one family; ports are theirs). */

@@ -33,6 +33,7 @@ struct options {
 	double speed, heartbeat_s, hold_s;
 	unsigned mtu, max_messages, ttl;
 	bool check, quiet, have_seq;
+	const char *udp_checksum; /* "nic" or "software"; NULL: not given (nic) */
 };
 
 static void
@@ -53,6 +54,8 @@ usage(FILE *f)
 		"                          else 02:00:00:00:00:02)\n"
 		"  --hold SEC              --port-config: once sent, hold the port up, unpolled, until its link goes\n"
 		"                          down (at most SEC): a net_memif receiver must stop first\n"
+		"  --udp-checksum nic|software  --port-config: UDP checksums finished by the NIC where the port offers\n"
+		"                          it (default nic), or summed here\n"
 		"  --from OFFSET | --from-time T | --source S --from-seq N   where to start (default: the first)\n"
 		"  --until OFFSET          stop before this offset (default: the committed end)\n"
 		"  --until-time T          stop at the first entry received at or after T\n"
@@ -129,6 +132,7 @@ parse_option(struct options *o, int c, char *arg)
 	case 'H': o->heartbeat_s = strtod(arg, &end); return *end || end == arg || o->heartbeat_s < 0 ? -1 : 0;
 	case 'c': o->check = true; return 0;
 	case 'h': o->hold_s = strtod(arg, &end); return *end || end == arg || o->hold_s <= 0 || o->hold_s > 3600 ? -1 : 0;
+	case 'C': o->udp_checksum = arg; return strcmp(arg, "nic") == 0 || strcmp(arg, "software") == 0 ? 0 : -1;
 	default: return -1;
 	}
 }
@@ -147,7 +151,8 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "max-messages", required_argument, 0, 'M' }, { "ttl", required_argument, 0, 'L' },
 		{ "quiet", no_argument, 0, 'Q' }, { "check", no_argument, 0, 'c' }, { "metrics", required_argument, 0, 'P' },
 		{ "heartbeat", required_argument, 0, 'H' }, { "port-config", required_argument, 0, 'D' },
-		{ "dst-mac", required_argument, 0, 'E' }, { "hold", required_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "dst-mac", required_argument, 0, 'E' }, { "hold", required_argument, 0, 'h' },
+		{ "udp-checksum", required_argument, 0, 'C' }, { 0, 0, 0, 0 },
 	};
 	*o = (struct options){ .speed = 1.0, .heartbeat_s = 1.0, .mtu = 1500, .max_messages = 64 };
 	int c;
@@ -162,6 +167,10 @@ parse_args(int argc, char **argv, struct options *o)
 	}
 	if (o->hold_s > 0 && o->port_config == NULL) {
 		fprintf(stderr, "weir-replay: --hold is for --port-config\n");
+		return -1;
+	}
+	if (o->udp_checksum && o->port_config == NULL) {
+		fprintf(stderr, "weir-replay: --udp-checksum is for --port-config\n");
 		return -1;
 	}
 	if (o->pcap && o->port_config) {
@@ -191,7 +200,8 @@ open_out(const struct options *o, struct weir_replay_out *out, char *err, size_t
 		static struct weir_config cfg;
 		return weir_config_load_port(o->port_config, &cfg, err, errlen);
 	}
-	if (weir_replay_port_open(&port, o->port_config, o->mtu, o->speed > 0, err, errlen) != 0) {
+	bool nic_csum = o->udp_checksum == NULL || strcmp(o->udp_checksum, "nic") == 0;
+	if (weir_replay_port_open(&port, o->port_config, o->mtu, o->speed > 0, nic_csum, err, errlen) != 0) {
 		weir_replay_port_close(&port);
 		return -1;
 	}

@@ -80,6 +80,10 @@ weir_replay_out_port(struct weir_replay_out *o, struct weir_replay_port *port, c
 	if (frame_ends(o, dest, from, dst_mac, port->mac, err, errlen) != 0)
 		return -1;
 	o->port = port;
+	if (port->udp_csum_nic) {
+		o->tmpl.nic_csum = true;
+		weir_replay_port_nic_csum(port, o->tmpl.v6);
+	}
 	return 0;
 }
 

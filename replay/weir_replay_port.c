@@ -22,6 +22,7 @@
 
 #define STALL_NS 1000000000ull /* a queue or a pool that gives nothing this long is an error */
 #define LINK_WAIT_S 10        /* a memif peer to connect, a NIC's link to come up */
+#define RX_DESCS 64           /* the RX queue a driver may insist on: never polled, it drops what comes */
 
 static int
 start_eal(struct weir_replay_port *p, struct weir_config *cfg, char *err, size_t errlen)
@@ -49,7 +50,8 @@ start_eal(struct weir_replay_port *p, struct weir_config *cfg, char *err, size_t
 }
 
 static int
-setup_port(struct weir_replay_port *p, const struct weir_config *cfg, unsigned mtu, char *err, size_t errlen)
+setup_port(struct weir_replay_port *p, const struct weir_config *cfg, unsigned mtu, bool nic_csum, char *err,
+	   size_t errlen)
 {
 	uint16_t port = 0;
 	RTE_ETH_FOREACH_DEV(port) break;
@@ -72,11 +74,18 @@ setup_port(struct weir_replay_port *p, const struct weir_config *cfg, unsigned m
 	}
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof(conf));
-	uint16_t rxd = 0, txd = (uint16_t)cfg->txd[port < WEIR_MAX_PORTS ? port : 0];
-	if (rc == 0)
-		rc = rte_eth_dev_configure(port, 0, 1, &conf);
+	/* A port-wide offload also serves a PMD that offers it per queue (net_tap). */
+	p->udp_csum_nic = nic_csum && rc == 0 && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
+	if (p->udp_csum_nic)
+		conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	uint16_t rxd = RX_DESCS, txd = (uint16_t)cfg->txd[port < WEIR_MAX_PORTS ? port : 0];
+	uint16_t rxq = 0;
+	if (rc == 0 && rte_eth_dev_configure(port, 0, 1, &conf) != 0) /* net_tap wants an RX queue a TX queue */
+		rc = rte_eth_dev_configure(port, rxq = 1, 1, &conf);
 	if (rc == 0)
 		rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+	if (rc == 0 && rxq)
+		rc = rte_eth_rx_queue_setup(port, 0, rxd, socket, NULL, p->pool);
 	if (rc == 0)
 		rc = rte_eth_tx_queue_setup(port, 0, txd, socket, NULL);
 	if (rc == 0)
@@ -98,15 +107,26 @@ setup_port(struct weir_replay_port *p, const struct weir_config *cfg, unsigned m
 	struct rte_ether_addr mac;
 	if (rte_eth_macaddr_get(port, &mac) == 0)
 		memcpy(p->mac, mac.addr_bytes, 6);
-	printf("weir-replay: port %u (%s): one TX queue, %u descriptors, bursts of %u, sending from lcore %u, "
-	       "UDP checksums on the %s path\n",
-	       port, p->driver, txd, p->burst, p->lcore, weir_csum_in_use.name);
+	printf("weir-replay: port %u (%s): one TX queue, %u descriptors, bursts of %u, sending from lcore %u, %s", port,
+	       p->driver, txd, p->burst, p->lcore, rxq ? "one RX queue its driver asks for (never polled), " : "");
+	if (p->udp_csum_nic)
+		printf("UDP checksums in the NIC (its TX offload)\n");
+	else
+		printf("UDP checksums on the %s path%s\n", weir_csum_in_use.name,
+		       nic_csum ? " (the port offers no UDP checksum offload)" : "");
 	return 0;
 }
 
+void
+weir_replay_port_nic_csum(struct weir_replay_port *p, bool v6)
+{
+	p->tx_ol_flags = RTE_MBUF_F_TX_UDP_CKSUM | (v6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4);
+	p->tx_l3_len = v6 ? 40 : 20;
+}
+
 int
-weir_replay_port_open(struct weir_replay_port *p, const char *path, unsigned mtu, bool paced, char *err,
-		      size_t errlen)
+weir_replay_port_open(struct weir_replay_port *p, const char *path, unsigned mtu, bool paced, bool nic_csum,
+		      char *err, size_t errlen)
 {
 	static struct weir_config cfg;
 	memset(p, 0, sizeof(*p));
@@ -117,7 +137,7 @@ weir_replay_port_open(struct weir_replay_port *p, const char *path, unsigned mtu
 		p->burst = 1; /* each packet leaves when it is due */
 	if (start_eal(p, &cfg, err, errlen) != 0)
 		return -1;
-	return setup_port(p, &cfg, mtu, err, errlen);
+	return setup_port(p, &cfg, mtu, nic_csum, err, errlen);
 }
 
 /* The next free mbuf, from a stash taken a burst at a time. */
@@ -154,6 +174,12 @@ weir_replay_port_frame(struct weir_replay_port *p, uint32_t len, char *err, size
 		rte_pktmbuf_free(m);
 		snprintf(err, errlen, "a frame of %u bytes does not fit an mbuf", len);
 		return NULL;
+	}
+	if (p->tx_ol_flags) { /* what the NIC needs to find the datagram (rte_mbuf_core.h) */
+		m->ol_flags |= p->tx_ol_flags;
+		m->l2_len = 14;
+		m->l3_len = p->tx_l3_len;
+		m->l4_len = 8; /* the UDP header: a checksum alone needs only l2 and l3, some drivers read it */
 	}
 	p->pending[p->n] = m;
 	return rte_pktmbuf_mtod(m, uint8_t *);

@@ -30,14 +30,21 @@ struct weir_replay_port {
 	unsigned stash_at, stash_n;           /* free mbufs taken a burst at a time */
 	struct rte_mbuf *stash[WEIR_REPLAY_PORT_BURST_MAX];
 	uint64_t tx_partial;                  /* bursts the TX queue did not take whole at once */
+	bool udp_csum_nic;                    /* the port's TX offload finishes UDP checksums */
+	uint64_t tx_ol_flags;                 /* each frame's offload flags (0: none) */
+	uint16_t tx_l3_len;                   /* its IP header's bytes */
 	bool eal_up, started;
 };
 
 /* Starts EAL and the file's first port for frames of up to 14 + mtu bytes
- * (paced: bursts of one): 0, or -1 with err said ("FILE:LINE: ..." for the
- * file's own errors). */
-int weir_replay_port_open(struct weir_replay_port *p, const char *path, unsigned mtu, bool paced, char *err,
-			  size_t errlen);
+ * (paced: bursts of one), its UDP checksum offload on where nic_csum and the
+ * port offers it: 0, or -1 with err said ("FILE:LINE: ..." for the file's
+ * own errors). */
+int weir_replay_port_open(struct weir_replay_port *p, const char *path, unsigned mtu, bool paced, bool nic_csum,
+			  char *err, size_t errlen);
+/* Frames of one family (v6 or IPv4) leave with their UDP checksum for the
+ * NIC to finish: only where p->udp_csum_nic. */
+void weir_replay_port_nic_csum(struct weir_replay_port *p, bool v6);
 /* Room for a frame of len bytes (NULL: no mbuf within a second; err). */
 uint8_t *weir_replay_port_frame(struct weir_replay_port *p, uint32_t len, char *err, size_t errlen);
 /* The frame weir_replay_port_frame gave goes into the burst; a full burst leaves. */

@@ -66,20 +66,29 @@ weir_csum_copy(uint8_t *dst, const uint8_t *src, uint32_t len, uint64_t sum)
 	return weir_csum_partial(src, len, sum);
 }
 
-/* The checksum of a finished sum, as a host-order value to store big-endian
- * (weir_put_be16): 0 when the summed bytes held a correct checksum. */
+/* A sum folded to 16 bits, not complemented, as a host-order value to store
+ * big-endian (weir_put_be16): what a NIC finishing a UDP checksum wants in
+ * the field (the pseudo-header's, rte_ipv4_phdr_cksum's value). */
 static inline uint16_t
-weir_csum_finish(uint64_t sum)
+weir_csum_fold(uint64_t sum)
 {
 	sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
 	sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
 	sum = (sum & 0xFFFF) + (sum >> 16);
 	sum = (sum & 0xFFFF) + (sum >> 16);
-	uint16_t r = (uint16_t)~sum;
+	uint16_t r = (uint16_t)sum;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	r = __builtin_bswap16(r);
 #endif
 	return r;
+}
+
+/* The checksum of a finished sum, as a host-order value to store big-endian
+ * (weir_put_be16): 0 when the summed bytes held a correct checksum. */
+static inline uint16_t
+weir_csum_finish(uint64_t sum)
+{
+	return (uint16_t)~weir_csum_fold(sum);
 }
 
 /* An IPv4 header's checksum; 0 when it checks. */

@@ -481,6 +481,10 @@ def test_bad_arguments_and_empty_ranges_are_said_plainly(log_a, tmp_path):
     assert r.returncode == 2 and "--from-seq" in r.stderr
     r = replay("--topic", "itch", "--to", "127.0.0.1:9", "--check", log)
     assert "ok: topic itch" in r.stdout
+    r = replay("--topic", "itch", "--to", "127.0.0.1:9", "--udp-checksum", "nic", log, check=False)
+    assert r.returncode == 2 and "--udp-checksum is for --port-config" in r.stderr
+    r = replay("--topic", "itch", "--port-config", "x.conf", "--udp-checksum", "hardware", log, check=False)
+    assert r.returncode == 2 and "bad argument: hardware" in r.stderr
     # A network with no route there: said at once, nothing hangs.
     r = subprocess.run(["unshare", "-n", REPLAY, "send", "--topic", "itch", "--to", "198.51.100.1:9", log],
                        capture_output=True, text=True, timeout=30)
