@@ -121,7 +121,8 @@ void
 weir_replay_port_nic_csum(struct weir_replay_port *p, bool v6)
 {
 	p->tx_ol_flags = RTE_MBUF_F_TX_UDP_CKSUM | (v6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4);
-	p->tx_l3_len = v6 ? 40 : 20;
+	/* the headers' lengths; l4 the UDP header's: a checksum alone needs only l2 and l3, some drivers read it */
+	p->tx_offload = rte_mbuf_tx_offload(14, v6 ? 40 : 20, 8, 0, 0, 0, 0);
 }
 
 int
@@ -177,9 +178,7 @@ weir_replay_port_frame(struct weir_replay_port *p, uint32_t len, char *err, size
 	}
 	if (p->tx_ol_flags) { /* what the NIC needs to find the datagram (rte_mbuf_core.h) */
 		m->ol_flags |= p->tx_ol_flags;
-		m->l2_len = 14;
-		m->l3_len = p->tx_l3_len;
-		m->l4_len = 8; /* the UDP header: a checksum alone needs only l2 and l3, some drivers read it */
+		m->tx_offload = p->tx_offload;
 	}
 	p->pending[p->n] = m;
 	return rte_pktmbuf_mtod(m, uint8_t *);

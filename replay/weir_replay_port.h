@@ -32,7 +32,7 @@ struct weir_replay_port {
 	uint64_t tx_partial;                  /* bursts the TX queue did not take whole at once */
 	bool udp_csum_nic;                    /* the port's TX offload finishes UDP checksums */
 	uint64_t tx_ol_flags;                 /* each frame's offload flags (0: none) */
-	uint16_t tx_l3_len;                   /* its IP header's bytes */
+	uint64_t tx_offload;                  /* and its headers' lengths (rte_mbuf_tx_offload) */
 	bool eal_up, started;
 };
 
