@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 import weirlog
-from weir_harness import REPLAY, Deployment, gen_pcap
+from weir_harness import REPLAY, Deployment, eal_mem, gen_pcap
 
 BODY = """
 set corelist 1
@@ -63,6 +63,14 @@ def replay(*args, check=True, timeout=120):
     if check:
         assert r.returncode == 0, r.stdout + r.stderr
     return r
+
+
+def port_file(tmp_path, prefix, vdev, *lines, mbufs=4095):
+    """A port file for weir-replay send --port-config: its own file prefix, the device vdev, lcore 1."""
+    path = tmp_path / f"{prefix}.conf"
+    path.write_text(f"eal --file-prefix={prefix} {eal_mem()} --no-pci --log-level=lib.eal:warning\n"
+                    f"eal {vdev}\nset corelist 1\nset mbufs {mbufs}\n" + "".join(line + "\n" for line in lines))
+    return str(path)
 
 
 def figure(summary, name):

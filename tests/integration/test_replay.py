@@ -15,9 +15,9 @@ from collections import Counter
 
 import pytest
 
-from replay_logs import (BODY, events, figure, keyed_by_sender, late, log_a, lost, read_topic,  # noqa: F401
-                         replay, run_to_end)
-from weir_harness import (READ, REPLAY, Deployment, checksum_paths, eal_mem, free_port, gen_pcap, http_get,
+from replay_logs import (BODY, events, figure, keyed_by_sender, late, log_a, lost, port_file,  # noqa: F401
+                         read_topic, replay, run_to_end)
+from weir_harness import (READ, REPLAY, Deployment, checksum_paths, free_port, gen_pcap, http_get,
                           memif_server, memif_socket, remove_dpdk_files, stop_memif_sender, veth_pair)
 
 
@@ -68,13 +68,6 @@ def test_weir_frame_sources_replay_as_weir_frames_with_their_event_times(tmp_pat
     assert any(x.event_time_ns for x in b if x.kind == "event")
     assert lost(b) == lost(a) and lost(a)
     assert sum(1 for x in b if x.kind == "end_of_session") == 4
-
-
-def port_file(tmp_path, prefix, vdev, *lines, mbufs=4095):
-    path = tmp_path / f"{prefix}.conf"
-    path.write_text(f"eal --file-prefix={prefix} {eal_mem()} --no-pci --log-level=lib.eal:warning\n"
-                    f"eal {vdev}\nset corelist 1\nset mbufs {mbufs}\n" + "".join(line + "\n" for line in lines))
-    return str(path)
 
 
 def test_a_replay_from_a_dpdk_port_through_a_second_weir_is_the_same_log(deploy, tmp_path, log_a):

@@ -5,13 +5,14 @@ weir-replay attaches to the tap), tshark checking every UDP checksum itself and 
 MoldUDP64, against log A's events."""
 import contextlib
 import os
+import select
 import subprocess
 import time
 
 import pytest
 
-from replay_logs import figure, log_a, replay  # noqa: F401
-from weir_harness import eal_mem, remove_dpdk_files, sh
+from replay_logs import figure, log_a, port_file, replay  # noqa: F401
+from weir_harness import remove_dpdk_files, sh
 
 
 @contextlib.contextmanager
@@ -24,13 +25,15 @@ def tap_capture(name, out):
     try:
         sh("sysctl", "-q", "-w", f"net.ipv6.conf.{name}.disable_ipv6=1")  # none of the kernel's own packets
         sh("ip", "link", "set", name, "up")
-        cap = subprocess.Popen(["dumpcap", "-i", name, "-f", "udp port 26400", "-B", "64", "-P", "-w", out],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        said = ""
+        # -q: no counts on stderr, which nobody reads once the capture has started
+        cap = subprocess.Popen(["dumpcap", "-q", "-i", name, "-f", "udp port 26400", "-B", "64", "-P", "-w", out],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        said = b""
         deadline = time.time() + 20
-        while "Capturing on" not in said and time.time() < deadline and cap.poll() is None:
-            said += cap.stderr.readline()
-        assert "Capturing on" in said, said
+        while b"Capturing on" not in said and time.time() < deadline and cap.poll() is None:
+            if select.select([cap.stderr], [], [], 0.2)[0]:  # a silent dumpcap cannot hang the wait
+                said += os.read(cap.stderr.fileno(), 4096)
+        assert b"Capturing on" in said, said.decode(errors="replace")
         yield
     finally:
         if cap:
@@ -38,13 +41,6 @@ def tap_capture(name, out):
             cap.terminate()
             cap.wait(timeout=20)
         subprocess.run(["ip", "tuntap", "del", "dev", name, "mode", "tap", "multi_queue"], capture_output=True)
-
-
-def port_file(tmp_path, prefix, tap):
-    path = tmp_path / f"{prefix}.conf"
-    path.write_text(f"eal --file-prefix={prefix} {eal_mem()} --no-pci --log-level=lib.eal:warning\n"
-                    f"eal --vdev=net_tap0,iface={tap}\nset corelist 1\nset mbufs 4095\n")
-    return str(path)
 
 
 @pytest.mark.parametrize("to,how", [("198.18.0.2:26400", "nic"), ("[fd00::2]:26400", "nic"),
@@ -58,8 +54,9 @@ def test_a_port_that_offers_the_udp_checksum_offload_finishes_every_checksum(tmp
     with tap_capture(tap, out):
         try:
             # paced over about 2 s: one frame a burst, each a write into the tap the capture keeps up with
-            r = replay("--topic", "itch", "--port-config", port_file(tmp_path, prefix, tap), "--to", to,
-                       "--udp-checksum", how, "--speed", f"{span / 2e9:.9f}", "--heartbeat", "0", log)
+            conf = port_file(tmp_path, prefix, f"--vdev=net_tap0,iface={tap}")
+            r = replay("--topic", "itch", "--port-config", conf, "--to", to, "--udp-checksum", how,
+                       "--speed", f"{span / 2e9:.9f}", "--heartbeat", "0", log)
         finally:
             remove_dpdk_files(prefix)
     said = "UDP checksums in the NIC (its TX offload)" if how == "nic" else "UDP checksums on the"
