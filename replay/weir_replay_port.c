@@ -9,6 +9,7 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_pause.h>
 #include <rte_vect.h>
@@ -49,6 +50,20 @@ start_eal(struct weir_replay_port *p, struct weir_config *cfg, char *err, size_t
 	return 0;
 }
 
+/* The port with one TX queue and none for RX.  Some drivers refuse that
+ * (net_tap wants as many RX queues as TX), and the caller then asks again
+ * with one: this first try is a probe, so its refusal is kept out of the
+ * log, where it would read as the error of a run that goes on and works. */
+static int
+configure_without_rx(uint16_t port, const struct rte_eth_conf *conf)
+{
+	uint32_t level = rte_log_get_global_level();
+	rte_log_set_global_level(RTE_LOG_EMERG);
+	int rc = rte_eth_dev_configure(port, 0, 1, conf);
+	rte_log_set_global_level(level);
+	return rc;
+}
+
 static int
 setup_port(struct weir_replay_port *p, const struct weir_config *cfg, unsigned mtu, bool nic_csum, char *err,
 	   size_t errlen)
@@ -80,7 +95,7 @@ setup_port(struct weir_replay_port *p, const struct weir_config *cfg, unsigned m
 		conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 	uint16_t rxd = RX_DESCS, txd = (uint16_t)cfg->txd[port < WEIR_MAX_PORTS ? port : 0];
 	uint16_t rxq = 0;
-	if (rc == 0 && rte_eth_dev_configure(port, 0, 1, &conf) != 0) /* net_tap wants an RX queue a TX queue */
+	if (rc == 0 && configure_without_rx(port, &conf) != 0) /* net_tap wants an RX queue a TX queue */
 		rc = rte_eth_dev_configure(port, rxq = 1, 1, &conf);
 	if (rc == 0)
 		rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
