@@ -33,9 +33,7 @@ namespace {
 // len bytes, its UDP checksum set, as weir-gen's traffic has it: the
 // pipeline benchmarks pass WEIR_CSUM_UNKNOWN, so the pipeline sums each
 // datagram in software, as it does behind net_pcap in perf/appliance.py.
-// From 198.18.0.1 to dst (a feed's group), or 198.18.0.2.
-const uint8_t bench_src[4] = {198, 18, 0, 1};
-
+// From 198.18.0.1 to dst (a feed's group), or to 198.18.0.2.
 std::vector<uint8_t>
 frame(unsigned n, unsigned len, uint64_t seq = 1, const uint8_t *dst = nullptr)
 {
@@ -43,9 +41,9 @@ frame(unsigned n, unsigned len, uint64_t seq = 1, const uint8_t *dst = nullptr)
 	uint8_t *p = f.data();
 	memset(p, 2, 12);
 	weir_put_be16(p + 12, 0x0800);
-	static const uint8_t unicast[4] = {198, 18, 0, 2};
+	static const uint8_t src[4] = {198, 18, 0, 1}, unicast[4] = {198, 18, 0, 2};
 	uint16_t udp_len = (uint16_t)(f.size() - 34);
-	weir_put_ipv4_header(p + 14, bench_src, dst ? dst : unicast, 0, udp_len);
+	weir_put_ipv4_header(p + 14, src, dst ? dst : unicast, 0, udp_len);
 	uint8_t *udp = p + 34;
 	weir_put_udp_header(udp, 40000, 26400, udp_len);
 	uint8_t *m = udp + 8;
