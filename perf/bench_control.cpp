@@ -18,11 +18,16 @@ extern "C" {
 
 namespace {
 
-// A log directory for one benchmark, removed with it (full runs filled this disk).
+// A log directory for one benchmark, removed with it (full runs filled this
+// disk); without one the benchmark says so and is skipped.
 struct TempDir {
 	char path[64] = "/tmp/weir-bench-log-XXXXXX";
 	bool ok;
-	TempDir() : ok(mkdtemp(path) != nullptr) {}
+	explicit TempDir(benchmark::State &state) : ok(mkdtemp(path) != nullptr)
+	{
+		if (!ok)
+			state.SkipWithError("mkdtemp");
+	}
 	~TempDir()
 	{
 		std::string rm = std::string("rm -rf ") + path;
@@ -34,11 +39,9 @@ struct TempDir {
 void
 BM_log_append(benchmark::State &state)
 {
-	TempDir tmp;
-	if (!tmp.ok) {
-		state.SkipWithError("mkdtemp");
+	TempDir tmp(state);
+	if (!tmp.ok)
 		return;
-	}
 	const char *dir = tmp.path;
 	static char err[512];
 	weir_log_topic t;
@@ -77,11 +80,9 @@ BENCHMARK(BM_log_append)->Arg(8)->Arg(32);
 void
 BM_drain(benchmark::State &state)
 {
-	TempDir tmp;
-	if (!tmp.ok) {
-		state.SkipWithError("mkdtemp");
+	TempDir tmp(state);
+	if (!tmp.ok)
 		return;
-	}
 	static char err[512];
 	weir_config cfg;
 	weir_config_parse("set corelist 1\nlog dir /tmp/x\ndecoder moldudp64 udp-port 26400 topic itch\n", "bench.conf",
