@@ -45,7 +45,10 @@ BM_log_append(benchmark::State &state)
 	const char *dir = tmp.path;
 	static char err[512];
 	weir_log_topic t;
-	weir_log_topic_open(&t, dir, "itch", err, sizeof(err));
+	if (weir_log_topic_open(&t, dir, "itch", err, sizeof(err)) != 0) {
+		state.SkipWithError(err);
+		return;
+	}
 	alignas(8) uint8_t buf[128] = {};
 	auto *r = reinterpret_cast<weir_record *>(buf);
 	r->len_bytes = sizeof(weir_record) + (uint32_t)state.range(0); /* payload bytes */
@@ -97,6 +100,8 @@ BM_drain(benchmark::State &state)
 	auto *d = static_cast<weir_drain *>(calloc(1, sizeof(weir_drain)));
 	if (weir_drain_open(d, &cfg, topics, 2, &ring, 1, 1, err, sizeof(err)) != 0) {
 		state.SkipWithError(err);
+		free(d);
+		free(ring);
 		return;
 	}
 	const uint32_t payload = (uint32_t)state.range(0);
