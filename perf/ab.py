@@ -19,7 +19,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STAGES = "BM_parse/1$|BM_mold_decode/8|BM_seq_track/1$|BM_pipeline_packet/.*|BM_pipeline_burst/.*|" \
-         "BM_pipeline_sources/(1|1000000)/.*|BM_pipeline_ab/2/1|BM_pipeline_ab_burst/.*|BM_ring_commit"
+         "BM_pipeline_sources/(1|1000000)/.*|BM_pipeline_ab/2/1|BM_pipeline_ab_burst/.*|BM_ring_commit|BM_ring_write/(16|64)/1"
 CASES = "small-1msg,small-8msg"
 
 

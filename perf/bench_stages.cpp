@@ -1,9 +1,9 @@
 // Each stage of the pipeline alone, the worker's own C functions unchanged:
 // parse, MoldUDP64 decode, sequence tracking over 1 / 1k / 1M sources, the
-// whole per-packet pipeline (1 and 8 messages a packet) and ring commit; the
-// control plane's in bench_control.cpp, the checksum's paths in
-// bench_csum.cpp, weir-replay's frame in bench_replay_frame.cpp, all one
-// executable.  ns per item; --benchmark_format=json.
+// whole per-packet pipeline (1 and 8 messages a packet); the ring's
+// reservation and records in bench_ring.cpp, the control plane's in
+// bench_control.cpp, the checksum's paths in bench_csum.cpp, weir-replay's
+// frame in bench_replay_frame.cpp, all one executable.  ns per item; --benchmark_format=json.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -489,21 +489,6 @@ BM_pipeline_ab_burst(benchmark::State &state)
 		state.SkipWithError("ring full, duplicates or events lost: the benchmark is wrong");
 }
 BENCHMARK(BM_pipeline_ab_burst)->Arg(2)->Arg(0)->Arg(1);
-
-void
-BM_ring_commit(benchmark::State &state)
-{
-	Pipeline p(16);
-	uint64_t n = 0;
-	for (auto _ : state) {
-		weir_record *r = weir_ring_reserve(&p.pl->ring, sizeof(weir_record) + 32);
-		benchmark::DoNotOptimize(r);
-		if ((++n & 1023) == 0)
-			p.drain();
-	}
-	state.SetItemsProcessed(state.iterations());
-}
-BENCHMARK(BM_ring_commit);
 
 } // namespace
 
