@@ -54,16 +54,17 @@ weir_replay_frame_build(struct weir_replay_frame *t, uint8_t *f, const uint8_t *
 		uint16_t id = t->ip_id++;
 		weir_put_be16(ip + 2, (uint16_t)(20 + udp_len));
 		weir_put_be16(ip + 4, id);
-		weir_put_be16(ip + 10, weir_csum_finish(t->ip_sum + be_word((uint16_t)(20 + udp_len)) + be_word(id)));
+		uint64_t ip_sum = weir_csum_add(t->ip_sum, be_word((uint16_t)(20 + udp_len)));
+		weir_put_be16(ip + 10, weir_csum_finish(weir_csum_add(ip_sum, be_word(id))));
 	}
 	weir_put_be16(udp + 4, udp_len);
 	if (t->nic_csum) { /* the NIC sums the datagram from the pseudo-header's sum in the field */
 		weir_copy_small(udp + 8, payload, len);
-		weir_put_be16(udp + 6, weir_csum_fold(t->phdr_sum + be_word(udp_len)));
+		weir_put_be16(udp + 6, weir_csum_fold(weir_csum_add(t->phdr_sum, be_word(udp_len))));
 		return t->hdr_len + len;
 	}
 	/* copied and summed in one pass; udp_len counted for the pseudo-header's and UDP's own */
-	uint64_t sum = weir_csum_copy(udp + 8, payload, len, t->udp_sum + 2 * be_word(udp_len));
+	uint64_t sum = weir_csum_copy(udp + 8, payload, len, weir_csum_add(t->udp_sum, 2 * be_word(udp_len)));
 	uint16_t c = weir_csum_finish(sum);
 	weir_put_be16(udp + 6, c ? c : 0xFFFF);
 	return t->hdr_len + len;

@@ -50,7 +50,7 @@ sum_avx512(const uint8_t *p, uint32_t len, uint64_t sum)
 		block512(_mm512_loadu_si512(p), &lo, &hi);
 	if (len)
 		block512(_mm512_maskz_loadu_epi8(((__mmask64)1 << len) - 1, p), &lo, &hi);
-	return sum + total512(lo, hi);
+	return weir_csum_add(sum, total512(lo, hi));
 }
 
 AVX512 static uint64_t
@@ -68,7 +68,7 @@ copy_avx512(uint8_t *dst, const uint8_t *src, uint32_t len, uint64_t sum)
 		_mm512_mask_storeu_epi8(dst, m, v);
 		block512(v, &lo, &hi);
 	}
-	return sum + total512(lo, hi);
+	return weir_csum_add(sum, total512(lo, hi));
 }
 
 AVX2 static inline void
@@ -96,7 +96,7 @@ sum_avx2(const uint8_t *p, uint32_t len, uint64_t sum)
 	__m256i lo = _mm256_setzero_si256(), hi = lo;
 	for (; len >= 32; p += 32, len -= 32)
 		block256(_mm256_loadu_si256((const __m256i *)p), &lo, &hi);
-	return weir_csum_partial(p, len, sum + total256(lo, hi));
+	return weir_csum_partial(p, len, weir_csum_add(sum, total256(lo, hi)));
 }
 
 AVX2 static uint64_t
@@ -109,7 +109,7 @@ copy_avx2(uint8_t *dst, const uint8_t *src, uint32_t len, uint64_t sum)
 		block256(v, &lo, &hi);
 	}
 	memcpy(dst, src, len);
-	return weir_csum_partial(src, len, sum + total256(lo, hi));
+	return weir_csum_partial(src, len, weir_csum_add(sum, total256(lo, hi)));
 }
 
 static const struct weir_csum_path paths[] = {
