@@ -124,6 +124,7 @@ weir_allow_build(struct weir_allow *a, const struct weir_decoder_cfg *d, unsigne
 int
 weir_allow_table(struct weir_decoder_table *t, struct weir_allow store[], char *err, size_t errlen)
 {
+	t->n_allow = 0;
 	for (unsigned i = 0; i < WEIR_MAX_DECODERS; i++) {
 		const struct weir_decoder_cfg *d = &t->decoders[i];
 		t->allow[i] = NULL;
@@ -132,6 +133,7 @@ weir_allow_table(struct weir_decoder_table *t, struct weir_allow store[], char *
 		if (weir_allow_build(&store[i], d, i, err, errlen) != 0)
 			return -1;
 		t->allow[i] = &store[i];
+		t->n_allow++;
 		printf("weir-dataplane: decoder on udp-port %u takes only%s%s%s\n", d->udp_port,
 		       d->allow[0] ? " the addresses of " : "", d->allow, d->sources[0] ? " and the sources of " : "");
 		if (d->sources[0])

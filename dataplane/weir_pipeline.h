@@ -47,6 +47,7 @@ struct weir_decoder_table {
 	/* Who may feed each decoder (NULL: anyone), set by the dataplane once
 	 * it has built them (weir_allow.h). */
 	const struct weir_allow *allow[WEIR_MAX_DECODERS];
+	unsigned n_allow;                     /* how many of allow[] are not NULL */
 	/* The IPv4 MoldUDP64 line groups, compact: what a packet is checked
 	 * against before the parse, for the second copy's short way. */
 	unsigned n_fast;

@@ -327,12 +327,7 @@ static inline bool
 weir_pipeline_plain_shape(const struct weir_pipeline *pl)
 {
 	const struct weir_decoder_table *t = pl->decoders;
-	if (t->n_groups || t->n_lines || t->n_fast || pl->rules || pl->ro.max_events)
-		return false;
-	for (unsigned i = 0; i < WEIR_MAX_DECODERS; i++)
-		if (t->allow[i])
-			return false;
-	return true;
+	return !(t->n_groups || t->n_lines || t->n_fast || t->n_allow || pl->rules || pl->ro.max_events);
 }
 
 /* The burst's tracking stage (weir_pipeline.c): each packet in order, from
