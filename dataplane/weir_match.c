@@ -170,7 +170,7 @@ weir_pipeline_scan_parsed(struct weir_pipeline *pl)
 		const struct weir_burst_packet *bp = &b->pkt[p];
 		if (bp->frame == NULL || bp->verdict != WEIR_PARSE_OK)
 			continue;
-		unsigned di = pl->decoders->by_port[bp->v.dst_port];
+		unsigned di = bp->decoder;
 		if (di == 0)
 			continue;
 		const uint8_t *cursor;

@@ -416,12 +416,11 @@ unauthorized(struct weir_pipeline *pl, const struct weir_allow *al, const uint8_
 }
 
 /* A parsed packet to a feed's UDP port: filtered for its group or sender,
- * or decoded. */
+ * or decoded; di its decoder (by_port), 0 when none. */
 static inline __attribute__((always_inline)) uint8_t
 route_and_decode(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
-		 uint16_t port, uint64_t now_ns, const bool plain)
+		 unsigned di, uint16_t port, uint64_t now_ns, const bool plain)
 {
-	unsigned di = pl->decoders->by_port[v->dst_port];
 	const struct weir_feed_route *wrong = NULL;
 	int line = !plain && di && pl->decoders->has_groups[di - 1] ? weir_feed_line(pl->decoders, v, port, &wrong)
 							  : WEIR_FEED_NO_LINE;
@@ -473,7 +472,7 @@ disposition_of(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, con
 		return weir_pipeline_dead_letter(pl, frame, len, len, bp->reason, port, now_ns);
 	if (!plain && bp->owe_csum)
 		pl->csum_view = v;
-	uint8_t d = route_and_decode(pl, frame, len, v, port, now_ns, plain);
+	uint8_t d = route_and_decode(pl, frame, len, v, bp->decoder, port, now_ns, plain);
 	pl->csum_view = NULL; /* it pointed at this packet's view */
 	return d;
 }

@@ -100,6 +100,7 @@ struct weir_burst_packet {
 	uint8_t verdict;                      /* enum weir_verdict */
 	uint8_t reason;
 	uint8_t owe_csum;                     /* a feed line's: the UDP checksum waits (weir_lines.c) */
+	uint8_t decoder;                      /* by_port[v.dst_port] of a packet parsed OK; else 0 */
 };
 
 struct weir_burst_scan {
