@@ -120,20 +120,20 @@ weir_seq_prefetch(const struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_
 struct weir_seq_source *weir_seq_source(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES],
 					const struct weir_seq_origin *origin, uint64_t now_ns);
 
-/* weir_seq_source(), where the table holds few sources the one it found
- * last asked first: a feed's packets come in runs of one source (a session
- * a feed is usual), and the hash and probe were 8% of a 1-event packet's
- * time.  A source never leaves its slot, so a slot holding the key is that
- * source's.  With many sources a run is rare: not asked. */
+/* The source weir_seq_source() found last, where the table holds few
+ * sources and key is its; NULL otherwise (weir_seq_source() then): a
+ * feed's packets come in runs of one source (a session a feed is usual),
+ * and the hash and probe were 8% of a 1-event packet's time.  A source
+ * never leaves its slot, so a slot holding the key is that source's.  With
+ * many sources a run is rare: not asked. */
 #define WEIR_SEQ_FEW_SOURCES 16
 static inline struct weir_seq_source *
-weir_seq_source_recent(struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES],
-		       const struct weir_seq_origin *origin, uint64_t now_ns)
+weir_seq_recent(const struct weir_seq_table *t, const uint8_t key[WEIR_SOURCE_BYTES])
 {
 	struct weir_seq_source *s = t->recent;
 	if (__builtin_expect(s && t->c->sources <= WEIR_SEQ_FEW_SOURCES && weir_source_key_eq(s->key, key), 0))
 		return s;
-	return weir_seq_source(t, key, origin, now_ns);
+	return NULL;
 }
 
 /* The source of key if tracked; NULL otherwise (none is made). */

@@ -1163,18 +1163,20 @@ should_ask_the_source_found_last_first_only_while_few(void **state)
 	struct weir_seq_source *a = src(f, "A"), decoy = *a;
 	assert_ptr_equal(f->t.recent, a);
 	f->t.recent = &decoy;
-	assert_ptr_equal(weir_seq_source_recent(&f->t, a->key, &origin, 0), &decoy);
+	assert_ptr_equal(weir_seq_recent(&f->t, a->key), &decoy);
 	struct weir_seq_source *b = src(f, "B");
-	f->t.recent = &decoy; /* another key: the table answers, and is asked first next */
-	assert_ptr_equal(weir_seq_source_recent(&f->t, b->key, &origin, 0), b);
+	f->t.recent = &decoy; /* another key: not it; the table answers, and is asked first next */
+	assert_null(weir_seq_recent(&f->t, b->key));
+	assert_ptr_equal(weir_seq_source(&f->t, b->key, &origin, 0), b);
 	assert_ptr_equal(f->t.recent, b);
+	assert_ptr_equal(weir_seq_recent(&f->t, b->key), b);
 	for (unsigned i = 0; f->c.sources <= WEIR_SEQ_FEW_SOURCES; i++) {
 		char name[8];
 		snprintf(name, sizeof(name), "M%u", i);
 		assert_non_null(src(f, name));
 	}
 	f->t.recent = &decoy;
-	assert_ptr_equal(weir_seq_source_recent(&f->t, a->key, &origin, 0), a);
+	assert_null(weir_seq_recent(&f->t, a->key));
 	destroy(f);
 }
 
