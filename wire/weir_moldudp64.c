@@ -16,21 +16,22 @@ weir_mold_decode(const uint8_t *p, uint32_t len, struct weir_mold_packet *m)
 		m->blocks_len = 0;
 		return left ? WEIR_DL_mold_trailing_bytes : 0;
 	}
-	const uint8_t *c = m->blocks;
+	/* Each block's end as an offset into the blocks, checked once known:
+	 * never past left + 65,537 before the check ends the loop, so 32 bits
+	 * hold it (one compare a block fewer than counting down what is left). */
+	uint32_t at = 0;
 	for (unsigned i = 0; i < m->count; i++) {
-		if (left < 2)
+		if (at + 2 > left)
 			return WEIR_DL_mold_truncated_block;
-		uint32_t blen = weir_be16(c);
-		if (blen > left - 2)
+		at += 2 + (uint32_t)weir_be16(m->blocks + at);
+		if (at > left)
 			return WEIR_DL_mold_truncated_block;
-		c += 2 + blen;
-		left -= 2 + blen;
 	}
-	if (left)
+	if (at != left)
 		return WEIR_DL_mold_trailing_bytes;
 	if (m->seq + (m->count - 1u) < m->seq)
 		return WEIR_DL_seq_wrap; /* the protocol's 64-bit sequence has no wrap */
-	m->blocks_len = (uint32_t)(c - m->blocks);
+	m->blocks_len = at;
 	return 0;
 }
 
