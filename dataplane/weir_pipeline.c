@@ -70,17 +70,19 @@ write_run(struct weir_pipeline *pl, const struct event_batch *b, struct weir_seq
 {
 	const uint8_t *cursor = b->events;
 	const uint64_t first = b->first_seq, count = b->count; /* not read again past the records' stores */
+	const struct weir_record h = *head; /* kept in registers: r might alias *head, read again each record */
 	for (unsigned i = 0; i < count; i++) {
 		struct weir_record *r = (struct weir_record *)at;
-		*r = *head;
+		*r = h;
 		uint16_t len;
 		const uint8_t *payload = next_event(pl, type, &cursor, &len, &r->topic, &r->event_time_ns);
-		r->len_bytes = (uint32_t)sizeof(*r) + len;
+		const uint32_t rec_len = (uint32_t)sizeof(*r) + len;
+		r->len_bytes = rec_len;
 		r->seq = first + i;
 		if (type == WEIR_DECODER_WEIRFRAME)
 			weir_seq_note_lateness(&pl->seq, src, now_ns, r->event_time_ns);
 		weir_copy_small((uint8_t *)(r + 1), payload, len);
-		at += WEIR_ALIGN8(r->len_bytes);
+		at += WEIR_ALIGN8(rec_len);
 	}
 	return at;
 }
