@@ -118,6 +118,31 @@ should_not_overflow_over_the_longest_datagram_of_all_ones(void **state)
 	}
 }
 
+/* A sum is a ones'-complement one in 64 bits: it may sit anywhere in them,
+ * and a carry out of the top comes back in (2^64 is 1 mod 2^16 - 1), on
+ * every path, summing or copying. */
+static void
+should_bring_the_carry_back_into_a_sum_at_the_top_of_64_bits(void **state)
+{
+	assert_int_equal(weir_csum_add(UINT64_MAX, 1), 1);
+	assert_int_equal(weir_csum_add(UINT64_MAX - 1, 1), UINT64_MAX);
+	assert_int_equal(weir_csum_add(UINT64_MAX, UINT64_MAX), UINT64_MAX);
+	fill_src(26);
+	const uint64_t starts[] = { UINT64_MAX, UINT64_MAX - 0x1234, 1ull << 63 };
+	const uint32_t lens[] = { 1, 7, 8, 64, 200, 1500 };
+	for (unsigned s = 0; s < sizeof(starts) / sizeof(starts[0]); s++)
+		for (unsigned l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+			uint64_t want = (reference_sum(src, lens[l], 0) % 0xFFFF + starts[s] % 0xFFFF) % 0xFFFF;
+			for (unsigned i = 0; i < n; i++) {
+				uint64_t got = paths[i]->sum(src, lens[l], starts[s]);
+				if (got % 0xFFFF != want)
+					fail_msg("path %s, %u bytes from %#llx: %#llx", paths[i]->name, lens[l],
+						 (unsigned long long)starts[s], (unsigned long long)got);
+				assert_int_equal(paths[i]->copy(dst, src, lens[l], starts[s]) % 0xFFFF, want);
+			}
+		}
+}
+
 /* a copy writes its len bytes and not one byte either side */
 static void
 should_copy_exactly_the_bytes_it_sums_on_every_path(void **state)
@@ -189,6 +214,7 @@ main(void)
 		cmocka_unit_test(should_give_rfc_1071s_own_example_on_every_path),
 		cmocka_unit_test(should_sum_every_length_and_offset_as_the_reference_on_every_path),
 		cmocka_unit_test(should_not_overflow_over_the_longest_datagram_of_all_ones),
+		cmocka_unit_test(should_bring_the_carry_back_into_a_sum_at_the_top_of_64_bits),
 		cmocka_unit_test(should_copy_exactly_the_bytes_it_sums_on_every_path),
 		cmocka_unit_test(should_sum_and_copy_through_the_path_in_use_at_every_length),
 		cmocka_unit_test(should_check_a_long_datagram_through_the_chosen_path),
