@@ -5,7 +5,11 @@ so that a slow spell of the shared machine falls on both.  Each figure is the me
 table gives head/base ratios (below 1: head is faster).  CPU time per iteration for the stages (one
 pinned core), the worker's own ns per packet for the appliance.
 
-  scripts/perf-ab.sh REV [--rounds N] [--stages REGEX] [--cases a,b] [--no-appliance]
+With --instructions, each side's instructions a unit of the key stages too (perf/instructions.py,
+callgrind): one run each, the same on every run, where the timed figures of a small change drown in the
+VM's noise.  Those rows are named "instructions ..." and count instructions, not ns.
+
+  scripts/perf-ab.sh REV [--rounds N] [--stages REGEX] [--cases a,b] [--no-appliance] [--instructions]
 """
 import argparse
 import glob
@@ -16,6 +20,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+
+import instructions
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STAGES = "BM_parse/1$|BM_mold_decode/8|BM_seq_track/1$|BM_pipeline_packet/.*|BM_pipeline_burst/.*|" \
@@ -87,6 +93,8 @@ def main():
     ap.add_argument("--cases", default=CASES, help="perf/appliance.py cases (default %(default)s)")
     ap.add_argument("--seconds", type=float, default=3, help="appliance measurement window (default 3)")
     ap.add_argument("--no-appliance", action="store_true", help="the stage benchmarks only")
+    ap.add_argument("--instructions", action="store_true", help="and each side's instructions a unit of the key "
+                    "stages (callgrind; needs valgrind)")
     ap.add_argument("--eal", default="", help="more EAL options for the appliance's weir-dataplane, both sides "
                     "(e.g. --force-max-simd-bitwidth=512)")
     ap.add_argument("--out", default=os.path.join(ROOT, "out/perf-ab"))
@@ -110,6 +118,11 @@ def main():
                     got.update(appliance_figures(trees[who], a.cases, tmp, a.seconds))
             for k, v in got.items():
                 figures[who].setdefault(k, []).append(v)
+    if a.instructions:  # deterministic: one run a side
+        for who in ("base", "head"):
+            log(f"perf-ab: instructions: {who}")
+            for k, v in instructions.figures(os.path.join(trees[who], "build")).items():
+                figures[who]["instructions " + k] = [v]
     rows = []
     for k in figures["head"]:
         if k in figures["base"]:

@@ -19,6 +19,7 @@ PACKAGES=(
   systemd                              # systemd-analyze verify and security, for the units' test
   strace                               # the hot-path hygiene test: no syscall in the worker loop
   python3-matplotlib                   # perf/appliance.py's chart
+  valgrind                             # perf/instructions.py: instructions a unit of the stages (callgrind)
   librdkafka-dev kcat python3-confluent-kafka   # weir-export; weir-check --kafka reads Kafka back
   default-jre-headless maven           # a real Kafka broker for the export tests (scripts/kafka.sh)
 )

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Instructions a unit of the pipeline's key stage benchmarks, counted by callgrind: the same on every run,
+where this VM's timings swing 10-30% from one minute to the next.  A stage's count is its function's
+inclusive instructions (everything it calls) per call, per unit (a packet of a burst of 32, a packet, an
+event batch), so the benchmark's own loop and Google Benchmark's calibration runs count for nothing.
+
+Fewer instructions are not less time (a cache miss costs none): ratios here say what a change did to the
+work, the timed figures what it did to the time.  perf/ab.py prints both (--instructions).
+
+  perf/instructions.py [BUILD_DIR]       # default build/; needs valgrind
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+# (benchmark filter, the function whose calls are counted, units a call)
+FIGURES = [
+    ("BM_parse/1$", "weir_parse_udp", 1),
+    ("BM_pipeline_packet/1$", "weir_pipeline_packet", 1),
+    ("BM_pipeline_burst/1$", "weir_pipeline_burst", 32),
+    ("BM_pipeline_burst/8$", "weir_pipeline_burst", 32),
+]
+
+CALL = re.compile(r"c?fn=\((\d+)\)(?: (.*))?")
+
+
+def per_call(path, func):
+    """(calls, inclusive instructions) of every call to func (or its LTO clones, func.constprop.0 and such)
+    in a callgrind output file: each call site's calls= line, and the cost line after it."""
+    names, cfn, calls, incl, pending = {}, "", 0, 0, False
+    for line in open(path):
+        m = CALL.match(line)
+        if m:
+            if m.group(2):
+                names[m.group(1)] = m.group(2)
+            if line.startswith("cfn="):
+                cfn = names.get(m.group(1), "")
+            continue
+        if line.startswith("calls="):
+            pending = cfn == func or cfn.startswith(func + ".")
+            if pending:
+                calls += int(line.split("=", 1)[1].split()[0])
+        elif pending:
+            incl += int(line.split()[1])
+            pending = False
+    return calls, incl
+
+
+def count(bench, regex, func, per):
+    """Instructions a unit of one benchmark, under callgrind."""
+    fd, path = tempfile.mkstemp(prefix="weir-callgrind.")
+    os.close(fd)
+    try:
+        subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + path, bench,
+                        "--benchmark_filter=" + regex, "--benchmark_min_time=0.05"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        calls, incl = per_call(path, func)
+    finally:
+        os.unlink(path)
+    if calls == 0:
+        raise SystemExit(f"instructions: {regex}: no call of {func} counted (renamed?)")
+    return incl / calls / per
+
+
+def figures(build_dir):
+    """{benchmark: instructions a unit} of one build's bench_stages."""
+    bench = os.path.join(build_dir, "perf", "bench_stages")
+    return {regex.rstrip("$"): count(bench, regex, func, per) for regex, func, per in FIGURES}
+
+
+def main():
+    build_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "build")
+    for name, n in figures(build_dir).items():
+        print(f"{name:28s} {n:8.1f} instructions a unit")
+
+
+if __name__ == "__main__":
+    main()
