@@ -50,3 +50,5 @@ def test_a_stage_costs_the_same_instructions_on_every_run():
         pytest.skip("bench_stages is not built (Google Benchmark missing)")
     runs = [instructions.count(bench, "BM_parse/1$", "weir_parse_udp", 1) for _ in range(2)]
     assert runs[0] > 50 and runs[0] == runs[1], runs   # a frame parsed and summed: scores of instructions
+    with pytest.raises(LookupError):   # a function the build does not call: said, not counted as 0
+        instructions.count(bench, "BM_parse/1$", "weir_no_such_stage", 1)
