@@ -24,38 +24,42 @@ weir_csum_add(uint64_t sum, uint64_t w)
 
 /* Ones'-complement sum of len bytes added to sum.  Such sums do not depend
  * on byte order: native words are added and the result swapped once, in
- * weir_csum_finish().  Eight bytes a word with the carry brought back (two
- * instructions; splitting each word in halves took five: a one-event
- * packet's parse ran about 100 instructions of sum).  Inline: with a
- * constant len (an IPv4 header's 20) it unrolls to a few adds. */
+ * weir_csum_finish().  Each 8-byte word's halves are added into a sum of
+ * its own, which no datagram can overflow, and that joins sum once
+ * (weir_csum_add): the halves' adds are independent of one another, so the
+ * compiler vectorises the loop, where an add-with-carry a word made one
+ * chain two cycles a word long (BM_csum/-1, the inline sum: 1,400 bytes
+ * 41 -> 115 ns, 108 bytes 6.1 -> 12.2, AMD EPYC).  Inline: with a constant
+ * len (an IPv4 header's 20) it unrolls to a few adds. */
 static inline uint64_t
 weir_csum_partial(const uint8_t *p, uint32_t len, uint64_t sum)
 {
+	uint64_t acc = 0; /* at most 2^29 words of 2^33: no carry out */
 	uint32_t i = 0;
 	for (; i + 8 <= len; i += 8) {
 		uint64_t w;
 		memcpy(&w, p + i, 8);
-		sum = weir_csum_add(sum, w);
+		acc += (w & 0xFFFFFFFFu) + (w >> 32);
 	}
 	if (i + 4 <= len) {
 		uint32_t w;
 		memcpy(&w, p + i, 4);
-		sum = weir_csum_add(sum, w);
+		acc += w;
 		i += 4;
 	}
 	if (i + 2 <= len) {
 		uint16_t w;
 		memcpy(&w, p + i, 2);
-		sum = weir_csum_add(sum, w);
+		acc += w;
 		i += 2;
 	}
 	if (i < len) {
 		uint8_t last[2] = { p[i], 0 }; /* the odd byte is the high one of a last big-endian word */
 		uint16_t w;
 		memcpy(&w, last, 2);
-		sum = weir_csum_add(sum, w);
+		acc += w;
 	}
-	return sum;
+	return weir_csum_add(sum, acc);
 }
 
 /* weir_csum_partial() of a datagram's bytes: on the vector path in use
