@@ -216,6 +216,7 @@ def run_testpmd(case, pcap, seconds, mbufs):
 
 # ---------------------------------------------------------------- weir
 LOG_DIR = None  # --log-dir: where the runs' logs go (default OUT/log)
+RING_SIZE = "64M"  # --ring-size: each worker's record ring
 
 
 def weir_env(case, pcap, out, policy):
@@ -229,7 +230,7 @@ def weir_env(case, pcap, out, policy):
 
     env = dict(os.environ, WEIR_PREFIX=prefix, WEIR_EAL_MEM=eal_mem(), WEIR_VDEV=vdev(pcap, case.workers),
                WEIR_CORES="1" if case.workers == 1 else "0,1", WEIR_RXQ=str(case.workers),
-               WEIR_POLICY=policy, WEIR_LOG_DIR=logdir, WEIR_SOURCES=str(max(4096, case.sources * 2)),
+               WEIR_POLICY=policy, WEIR_RING_SIZE=RING_SIZE, WEIR_LOG_DIR=logdir, WEIR_SOURCES=str(max(4096, case.sources * 2)),
                WEIR_RULES_LINE=rules, WEIR_RETENTION_LINE=retention,
                WEIR_EAL_EXTRA=" ".join(filter(None, [lcore_args(case.workers), EAL_EXTRA])),
                WEIR_METRICS=f"127.0.0.1:{free_port()}",
@@ -542,6 +543,9 @@ def main():
                     "the worker's core (the disk's IRQ may be managed: the kernel will not move it), and a 1G "
                     "retention bounds the memory")
     ap.add_argument("--no-isolate", action="store_true", help="leave interrupts and this script's cpu alone")
+    ap.add_argument("--ring-size", default="64M",
+                    help="each worker's record ring (default %(default)s): one that fits the last-level cache "
+                    "is written and read there, one past it in memory")
     a = ap.parse_args()
     unknown = [n for n in a.cases.split(",") if n not in CASES]
     if unknown:
@@ -549,8 +553,8 @@ def main():
     if a.repeat < 1:
         ap.error("--repeat takes 1 or more")
     os.makedirs(a.out, exist_ok=True)
-    global LOG_DIR
-    LOG_DIR = a.log_dir
+    global LOG_DIR, RING_SIZE
+    LOG_DIR, RING_SIZE = a.log_dir, a.ring_size
     restore, steered, left = (lambda: None, 0, []) if a.no_isolate else isolate_receiving_core()
     try:
         run_cases(a, steered, left)
