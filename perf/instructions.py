@@ -21,6 +21,9 @@ FIGURES = [
     ("BM_pipeline_packet/1$", "weir_pipeline_packet", 1),
     ("BM_pipeline_burst/1$", "weir_pipeline_burst", 32),
     ("BM_pipeline_burst/8$", "weir_pipeline_burst", 32),
+    # A feed on an A and a B line: line a alone, a packet; a then b, a pair (its second copy: pair - packet).
+    ("BM_pipeline_ab_burst/0$", "bench_ab_burst", 32),
+    ("BM_pipeline_ab_burst/1$", "bench_ab_burst", 16),
 ]
 
 CALL = re.compile(r"c?fn=\((\d+)\)(?: (.*))?")
@@ -80,8 +83,13 @@ def figures(build_dir):
 def main():
     build_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))), "build")
-    for name, n in figures(build_dir).items():
+    got = figures(build_dir)
+    for name, n in got.items():
         print(f"{name:28s} {n:8.1f} instructions a unit")
+    first, pair = got.get("BM_pipeline_ab_burst/0"), got.get("BM_pipeline_ab_burst/1")
+    if first and pair:
+        print(f"{'a second copy (ab/1 - ab/0)':28s} {pair - first:8.1f} instructions, "
+              f"{(pair - first) / first:.2f} of a first copy")
 
 
 if __name__ == "__main__":
