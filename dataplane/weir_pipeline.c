@@ -128,7 +128,7 @@ commit_run(struct weir_pipeline *pl, const struct event_batch *b, struct weir_se
 static inline __attribute__((always_inline)) bool
 commit_events_as(struct weir_pipeline *pl, const struct event_batch *b, struct weir_seq_source *src, uint16_t topic,
 		 uint16_t port, uint16_t flags, const struct weir_seq_line *ln, struct weir_line_counters *lc,
-		 uint64_t now_ns, const bool plain)
+		 uint64_t now_ns, const bool extras)
 {
 	uint64_t need = (uint64_t)b->count * (sizeof(struct weir_record) + 8 + 4 * WEIR_MAX_MATCHES) + b->events_len +
 			sizeof(struct weir_record) * (2u + (src ? src->n_gaps : 0u)) + 2048 + 64;
@@ -139,7 +139,7 @@ commit_events_as(struct weir_pipeline *pl, const struct event_batch *b, struct w
 	/* The usual packet continues its source exactly: tracked at once, not
 	 * event by event (8 events a packet: 259 -> 216 ns, median of 5). */
 	const bool in_order = weir_seq_in_order_run(&pl->seq, src, b->first_seq, b->count, ln, now_ns);
-	if (in_order && (plain || (!pl->rules && !pl->ro.max_events)) &&
+	if (in_order && (!extras || (!pl->rules && !pl->ro.max_events)) &&
 	    commit_run(pl, b, src, topic, port, flags, lc, now_ns)) {
 		if (ln)
 			weir_seq_lines_settle(&pl->seq, src, now_ns);
@@ -167,11 +167,11 @@ commit_events_as(struct weir_pipeline *pl, const struct event_batch *b, struct w
 		weir_seq_note_lateness(&pl->seq, src, now_ns, event_time_ns);
 		uint32_t ids[WEIR_MAX_MATCHES];
 		uint16_t n_ids = 0;
-		if (!plain && pl->rules && !weir_pipeline_match(pl, payload, len, (uint8_t)b->type, b->key, &ev_topic, ids, &n_ids))
+		if (extras && pl->rules && !weir_pipeline_match(pl, payload, len, (uint8_t)b->type, b->key, &ev_topic, ids, &n_ids))
 			continue;
 		uint32_t rec_len = (uint32_t)sizeof(struct weir_record) + 4u * n_ids + len;
 		uint32_t slot = WEIR_REORDER_NONE;
-		struct weir_record *r = !plain && pl->ro.max_events && src ? weir_reorder_place(pl, src, seq, rec_len, &slot, now_ns)
+		struct weir_record *r = extras && pl->ro.max_events && src ? weir_reorder_place(pl, src, seq, rec_len, &slot, now_ns)
 								 : NULL;
 		if (r == NULL)
 			r = weir_ring_reserve(&pl->ring, rec_len);
@@ -201,29 +201,40 @@ commit_events_as(struct weir_pipeline *pl, const struct event_batch *b, struct w
 	if (ln)
 		weir_seq_lines_settle(&pl->seq, src, now_ns);
 	/* Late fills may have closed what kept held events back. */
-	if (!plain && pl->ro.max_events && src && weir_reorder_holding(&pl->ro, weir_seq_index(&pl->seq, src)))
+	if (extras && pl->ro.max_events && src && weir_reorder_holding(&pl->ro, weir_seq_index(&pl->seq, src)))
 		weir_reorder_release(pl, src, false, now_ns);
 	return true;
 }
 
-/* Two copies: one for any configuration, one compiled for the plain shape
- * (weir_pipeline_plain_shape: no test of what it has not), inlined into
- * the plain tracking loop with commit_run: as two calls deep, GCC's
- * choice, their prologues and epilogues were 57 of a one-event packet's
- * 697 instructions (callgrind, BM_pipeline_burst/1). */
+/* Two copies: one for any configuration, one compiled without the tests of
+ * rules and the reorder window (the plain and lines shapes), inlined into
+ * their tracking loops with commit_run: as two calls deep, GCC's choice,
+ * their prologues and epilogues were 57 of a one-event packet's 697
+ * instructions (callgrind, BM_pipeline_burst/1). */
 static bool
 commit_events(struct weir_pipeline *pl, const struct event_batch *b, struct weir_seq_source *src, uint16_t topic,
 	      uint16_t port, uint16_t flags, const struct weir_seq_line *ln, struct weir_line_counters *lc,
 	      uint64_t now_ns)
 {
-	return commit_events_as(pl, b, src, topic, port, flags, ln, lc, now_ns, false);
+	return commit_events_as(pl, b, src, topic, port, flags, ln, lc, now_ns, true);
 }
 
 static inline __attribute__((always_inline)) bool
-commit_events_plain(struct weir_pipeline *pl, const struct event_batch *b, struct weir_seq_source *src,
-		    uint16_t topic, uint16_t port, uint16_t flags, uint64_t now_ns)
+commit_events_lean(struct weir_pipeline *pl, const struct event_batch *b, struct weir_seq_source *src,
+		   uint16_t topic, uint16_t port, uint16_t flags, const struct weir_seq_line *ln,
+		   struct weir_line_counters *lc, uint64_t now_ns)
 {
-	return commit_events_as(pl, b, src, topic, port, flags, NULL, NULL, now_ns, true);
+	return commit_events_as(pl, b, src, topic, port, flags, ln, lc, now_ns, false);
+}
+
+/* For one shape (a constant): the copy that tests what it may have. */
+static inline __attribute__((always_inline)) bool
+commit_events_in(struct weir_pipeline *pl, const struct event_batch *b, struct weir_seq_source *src, uint16_t topic,
+		 uint16_t port, uint16_t flags, const struct weir_seq_line *ln, struct weir_line_counters *lc,
+		 uint64_t now_ns, const enum weir_pipeline_shape shape)
+{
+	return MAY_EXTRAS(shape) ? commit_events(pl, b, src, topic, port, flags, ln, lc, now_ns)
+				 : commit_events_lean(pl, b, src, topic, port, flags, ln, lc, now_ns);
 }
 
 static inline void
@@ -280,9 +291,9 @@ source_of(struct weir_pipeline *pl, const uint8_t key[WEIR_SOURCE_BYTES], unsign
 static inline __attribute__((always_inline)) uint8_t
 sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool heartbeat, bool end,
 		    const uint8_t *frame, uint32_t len, const struct weir_udp_view *v, unsigned decoder, uint16_t port,
-		    unsigned line, uint64_t now_ns, const bool plain)
+		    unsigned line, uint64_t now_ns, const enum weir_pipeline_shape shape)
 {
-	const struct weir_allow *al = plain ? NULL : pl->decoders->allow[decoder];
+	const struct weir_allow *al = MAY_EXTRAS(shape) ? pl->decoders->allow[decoder] : NULL;
 	if (al && al->sources && !weir_allow_source(al, b->key))
 		return unauthorized(pl, al, frame, len, WEIR_DL_unauthorized_source, port, now_ns);
 	/* The stop refused a packet room: nothing after it is tracked, not even
@@ -300,7 +311,7 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 		pl->csum_view = NULL;
 		return WEIR_DISP_SECOND_COPY;
 	}
-	if (!plain && pl->csum_view && !weir_pipeline_deferred_csum_ok(pl))
+	if (MAY_LINES(shape) && pl->csum_view && !weir_pipeline_deferred_csum_ok(pl))
 		return weir_pipeline_dead_letter(pl, frame, len, len, WEIR_DL_l4_bad_checksum, port, now_ns);
 	const struct weir_decoder_cfg *d = &pl->decoders->decoders[decoder];
 	if (src == NULL)
@@ -339,15 +350,14 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 		lc->packets++;
 		lc->events += b->count;
 		uint64_t won = lc->won, arbitrated = lc->arbitrated;
-		if (!commit_events(pl, b, src, d->topic, port, flags, ln, lc, now_ns))
+		if (!commit_events_in(pl, b, src, d->topic, port, flags, ln, lc, now_ns, shape))
 			goto ring_full;
 		if (src)
 			weir_line_probe(pl, line, weir_seq_index(&pl->seq, src), b->first_seq, b->count,
 				   (unsigned)(lc->won - won), (unsigned)(lc->arbitrated - arbitrated), now_ns);
 		return WEIR_DISP_ACCEPTED;
 	}
-	if (!(plain ? commit_events_plain(pl, b, src, d->topic, port, flags, now_ns)
-		    : commit_events(pl, b, src, d->topic, port, flags, NULL, NULL, now_ns)))
+	if (!commit_events_in(pl, b, src, d->topic, port, flags, NULL, NULL, now_ns, shape))
 		goto ring_full;
 	return WEIR_DISP_ACCEPTED;
 ring_full:
@@ -357,7 +367,8 @@ ring_full:
 
 static inline __attribute__((always_inline)) uint8_t
 decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
-	    unsigned decoder, uint16_t port, unsigned line, uint64_t now_ns, const bool plain)
+	    unsigned decoder, uint16_t port, unsigned line, uint64_t now_ns,
+	    const enum weir_pipeline_shape shape)
 {
 	struct weir_mold_packet m;
 	unsigned reason = weir_mold_decode(v->payload, v->payload_len, &m);
@@ -370,12 +381,13 @@ decode_mold(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const 
 	weir_mold_source_key(b.key, m.session, pl->key_by_sender && v->ip_version == 4 ? v->src_addr : NULL,
 			v->src_port);
 	return sequence_and_commit(pl, &b, m.count == WEIR_MOLD_HEARTBEAT, m.count == WEIR_MOLD_END_OF_SESSION, frame, len,
-			    v, decoder, port, line, now_ns, plain);
+			    v, decoder, port, line, now_ns, shape);
 }
 
 static inline __attribute__((always_inline)) uint8_t
 decode_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
-	     unsigned decoder, uint16_t port, unsigned line, uint64_t now_ns, const bool plain)
+	     unsigned decoder, uint16_t port, unsigned line, uint64_t now_ns,
+	     const enum weir_pipeline_shape shape)
 {
 	struct weir_frame f;
 	unsigned reason = weir_frame_decode(v->payload, v->payload_len, pl->decoders->frame_topic_known, &f);
@@ -388,7 +400,7 @@ decode_frame(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const
 	if (pl->key_by_sender && v->ip_version == 4)
 		memcpy(b.key + 3, v->src_addr, 4);
 	bool end = f.flags & WEIR_FRAME_F_END;
-	return sequence_and_commit(pl, &b, f.count == 0 && !end, end, frame, len, v, decoder, port, line, now_ns, plain);
+	return sequence_and_commit(pl, &b, f.count == 0 && !end, end, frame, len, v, decoder, port, line, now_ns, shape);
 }
 
 uint8_t
@@ -438,12 +450,13 @@ unauthorized(struct weir_pipeline *pl, const struct weir_allow *al, const uint8_
  * or decoded; di its decoder (by_port), 0 when none. */
 static inline __attribute__((always_inline)) uint8_t
 route_and_decode(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_udp_view *v,
-		 unsigned di, uint16_t port, uint64_t now_ns, const bool plain)
+		 unsigned di, uint16_t port, uint64_t now_ns, const enum weir_pipeline_shape shape)
 {
 	const struct weir_feed_route *wrong = NULL;
-	int line = !plain && di && pl->decoders->has_groups[di - 1] ? weir_feed_line(pl->decoders, v, port, &wrong)
-							  : WEIR_FEED_NO_LINE;
-	if (!plain && pl->csum_view && line == WEIR_FEED_NO_LINE && !weir_pipeline_deferred_csum_ok(pl))
+	int line = MAY_LINES(shape) && di && pl->decoders->has_groups[di - 1]
+			   ? weir_feed_line(pl->decoders, v, port, &wrong)
+			   : WEIR_FEED_NO_LINE;
+	if (MAY_LINES(shape) && pl->csum_view && line == WEIR_FEED_NO_LINE && !weir_pipeline_deferred_csum_ok(pl))
 		return weir_pipeline_dead_letter(pl, frame, len, len, WEIR_DL_l4_bad_checksum, port, now_ns);
 	if (di == 0 || line < 0) {
 		pl->csum_view = NULL;
@@ -455,23 +468,24 @@ route_and_decode(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, c
 		       : line == WEIR_FEED_WRONG_SOURCE ? WEIR_DISP_WRONG_SOURCE
 							: WEIR_DISP_FILTERED;
 	}
-	const struct weir_allow *al = plain ? NULL : pl->decoders->allow[di - 1];
+	const struct weir_allow *al = MAY_EXTRAS(shape) ? pl->decoders->allow[di - 1] : NULL;
 	if (al && al->by_address && !weir_allow_address(al, v->ip_version, v->src_addr))
 		return unauthorized(pl, al, frame, len, WEIR_DL_unauthorized_address, port, now_ns);
 	if (pl->decoders->decoders[di - 1].type == WEIR_DECODER_WEIRFRAME)
-		return decode_frame(pl, frame, len, v, di - 1, port, (unsigned)line, now_ns, plain);
-	return decode_mold(pl, frame, len, v, di - 1, port, (unsigned)line, now_ns, plain);
+		return decode_frame(pl, frame, len, v, di - 1, port, (unsigned)line, now_ns, shape);
+	return decode_mold(pl, frame, len, v, di - 1, port, (unsigned)line, now_ns, shape);
 }
 
 /* A packet the burst's first stage parsed into bp (NULL, or its frame NULL:
- * parsed here): its disposition.  plain: compiled for the plain shape. */
+ * parsed here): its disposition, compiled for one shape. */
 static inline __attribute__((always_inline)) uint8_t
 disposition_of(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, const struct weir_burst_packet *bp,
-	       enum weir_csum ip_csum, enum weir_csum l4_csum, uint16_t port, uint64_t now_ns, const bool plain)
+	       enum weir_csum ip_csum, enum weir_csum l4_csum, uint16_t port, uint64_t now_ns,
+	       const enum weir_pipeline_shape shape)
 {
 	pl->c.rx_bytes += len;
 	unsigned fast_line;
-	if (!plain && pl->decoders->n_fast && weir_line_candidate(pl, frame, len, port, &fast_line) &&
+	if (MAY_LINES(shape) && pl->decoders->n_fast && weir_line_candidate(pl, frame, len, port, &fast_line) &&
 	    weir_line_second_copy_fast(pl, frame, len, fast_line, now_ns))
 		return WEIR_DISP_SECOND_COPY;
 	struct weir_burst_packet here;
@@ -489,9 +503,9 @@ disposition_of(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, con
 	}
 	if (bp->verdict == WEIR_PARSE_DEAD)
 		return weir_pipeline_dead_letter(pl, frame, len, len, bp->reason, port, now_ns);
-	if (!plain && bp->owe_csum)
+	if (MAY_LINES(shape) && bp->owe_csum)
 		pl->csum_view = v;
-	uint8_t d = route_and_decode(pl, frame, len, v, bp->decoder, port, now_ns, plain);
+	uint8_t d = route_and_decode(pl, frame, len, v, bp->decoder, port, now_ns, shape);
 	pl->csum_view = NULL; /* it pointed at this packet's view */
 	return d;
 }
@@ -500,13 +514,13 @@ uint8_t
 weir_pipeline_disposition(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
 			  enum weir_csum l4_csum, uint16_t port, uint64_t now_ns)
 {
-	return disposition_of(pl, frame, len, NULL, ip_csum, l4_csum, port, now_ns, false);
+	return disposition_of(pl, frame, len, NULL, ip_csum, l4_csum, port, now_ns, WEIR_SHAPE_ANY);
 }
 
 /* The tracking stage's loop, for one shape (a constant). */
 static inline __attribute__((always_inline)) void
 track_burst(struct weir_pipeline *pl, const struct weir_burst_in *in, unsigned n, uint16_t port, uint64_t now_ns,
-	    uint8_t *disp, const bool plain)
+	    uint8_t *disp, const enum weir_pipeline_shape shape)
 {
 	for (unsigned i = 0; i < n; i++) {
 		if (in->stamped) /* a many-segment packet's dead letter too */
@@ -518,7 +532,7 @@ track_burst(struct weir_pipeline *pl, const struct weir_burst_in *in, unsigned n
 			continue;
 		}
 		disp[i] = disposition_of(pl, in->frame[i], in->len[i], &pl->burst.pkt[i], in->ip_csum[i], in->l4_csum[i],
-					 port, now_ns, plain);
+					 port, now_ns, shape);
 	}
 	pl->pkt_rx_ns = 0;
 }
@@ -527,10 +541,16 @@ void
 weir_pipeline_track_burst(struct weir_pipeline *pl, const struct weir_burst_in *in, unsigned n, uint16_t port,
 			  uint64_t now_ns, uint8_t *disp)
 {
-	if (weir_pipeline_plain_shape(pl))
-		track_burst(pl, in, n, port, now_ns, disp, true);
-	else
-		track_burst(pl, in, n, port, now_ns, disp, false);
+	switch (weir_pipeline_shape(pl)) {
+	case WEIR_SHAPE_PLAIN:
+		track_burst(pl, in, n, port, now_ns, disp, WEIR_SHAPE_PLAIN);
+		break;
+	case WEIR_SHAPE_LINES:
+		track_burst(pl, in, n, port, now_ns, disp, WEIR_SHAPE_LINES);
+		break;
+	default:
+		track_burst(pl, in, n, port, now_ns, disp, WEIR_SHAPE_ANY);
+	}
 }
 
 void

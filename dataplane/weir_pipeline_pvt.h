@@ -318,16 +318,24 @@ bool weir_pipeline_deferred_csum_ok(struct weir_pipeline *pl);
  * turn when that stage left it). */
 void weir_pipeline_parse(const struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, enum weir_csum ip_csum,
 			 enum weir_csum l4_csum, struct weir_burst_packet *bp);
-/* The plain shape: no feed groups or lines, no allowlist, no rules, no
- * reorder window.  Its bursts run a copy of the tracking stage compiled
- * without a test of any of them (VPP's ip4_input_inline shape); asked once
- * a burst, so a reload of the rules changes it at the next.  Compiling the
- * tests out took 12-19% off a 1-event packet in BM_pipeline_burst. */
-static inline bool
-weir_pipeline_plain_shape(const struct weir_pipeline *pl)
+/* The shapes of a configuration, each burst run by a copy of the tracking
+ * stage compiled without a test of what its shape has not (VPP's
+ * ip4_input_inline shape); asked once a burst, so a reload of the rules
+ * changes it at the next.  Plain: no feed groups or lines, no allowlist,
+ * no rules, no reorder window (compiling their tests out took 12-19% off a
+ * 1-event packet in BM_pipeline_burst).  Lines: feed groups or lines, none
+ * of the rest: an A/B feed's usual configuration. */
+enum weir_pipeline_shape { WEIR_SHAPE_PLAIN, WEIR_SHAPE_LINES, WEIR_SHAPE_ANY };
+#define MAY_LINES(shape) ((shape) != WEIR_SHAPE_PLAIN)
+#define MAY_EXTRAS(shape) ((shape) == WEIR_SHAPE_ANY) /* an allowlist, rules, a reorder window */
+
+static inline enum weir_pipeline_shape
+weir_pipeline_shape(const struct weir_pipeline *pl)
 {
 	const struct weir_decoder_table *t = pl->decoders;
-	return !(t->n_groups || t->n_lines || t->n_fast || t->n_allow || pl->rules || pl->ro.max_events);
+	if (t->n_allow || pl->rules || pl->ro.max_events)
+		return WEIR_SHAPE_ANY;
+	return t->n_groups || t->n_lines || t->n_fast ? WEIR_SHAPE_LINES : WEIR_SHAPE_PLAIN;
 }
 
 /* The burst's tracking stage (weir_pipeline.c): each packet in order, from

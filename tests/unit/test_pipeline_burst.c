@@ -113,11 +113,11 @@ random_packet(uint64_t *rng, uint8_t *frame, uint64_t *line_seq, uint64_t uni_se
 
 /* Both sides take the same bursts; what each wrote is compared. */
 static void
-run_bursts(const char *config, uint64_t seed, bool lines)
+run_bursts(const char *config, uint64_t seed, enum weir_pipeline_shape shape)
 {
 	struct fixture *one = pipeline_fixture(config, RING_BYTES), *staged = pipeline_fixture(config, RING_BYTES);
-	/* no groups, lines, allowlists, rules or window: the plain shape's copy */
-	assert_int_equal(weir_pipeline_plain_shape(&staged->pl), !lines);
+	/* which compiled copy of the tracking stage the bursts run */
+	assert_int_equal(weir_pipeline_shape(&staged->pl), shape);
 	uint64_t rng = seed;
 	static uint8_t frames[64][FRAME_MAX];
 	static struct weir_burst_in in;
@@ -172,15 +172,17 @@ run_bursts(const char *config, uint64_t seed, bool lines)
 	assert_true(a->seq_duplicates > 0 && a->dead_letter_packets > 0 && a->heartbeats > 0 && a->end_of_session > 0);
 	assert_true(a->dead_letter[WEIR_DL_multi_segment] > 0 && a->dead_letter[WEIR_DL_l4_bad_checksum] > 0);
 	assert_true(records > 1000);
-	if (lines)
+	if (shape == WEIR_SHAPE_ANY)
+		assert_true(a->reorder_held > 0); /* events held back, and let go the same way */
+	if (shape == WEIR_SHAPE_LINES)
 		assert_true(a->filtered_not_joined > 0 && one->pl.lines[0].arbitrated + one->pl.lines[1].arbitrated > 0);
 	pipeline_fixture_free(one);
 	pipeline_fixture_free(staged);
 }
 
-#define LINES_CONFIG(SOURCES)                                                                                   \
+#define LINES_CONFIG(SOURCES, OPTS)                                                                             \
 	"set corelist 1\nlog dir /tmp/x\nring full-policy drop\n"                                                  \
-	"decoder moldudp64 udp-port 26400 topic itch\n"                                                            \
+	"decoder moldudp64 udp-port 26400 topic itch" OPTS "\n"                                                    \
 	"decoder weirframe udp-port 27000 topic frames\n"                                                          \
 	"feed itch line a port 0 group 239.1.1.1 udp-port 26400\n"                                                 \
 	"feed itch line b port 0 group 239.1.1.2 udp-port 26400\n"                                                 \
@@ -191,7 +193,7 @@ should_write_what_a_packet_at_a_time_writes(void **state)
 {
 	(void)state;
 	for (uint64_t seed = 1; seed <= 4; seed++)
-		run_bursts(LINES_CONFIG(128), seed, true);
+		run_bursts(LINES_CONFIG(128, ""), seed, WEIR_SHAPE_LINES);
 }
 
 /* A table past the cache: the stage that fetches each source's slot runs. */
@@ -199,7 +201,21 @@ static void
 should_write_the_same_with_a_table_fetched_a_stage_ahead(void **state)
 {
 	(void)state;
-	run_bursts(LINES_CONFIG(16384), 11, true);
+	run_bursts(LINES_CONFIG(16384, ""), 11, WEIR_SHAPE_LINES);
+}
+
+/* A reorder window: the copy compiled for any configuration, in the
+ * bursts too (a packet at a time always runs it). */
+static void
+should_write_the_same_in_the_copy_for_any_configuration(void **state)
+{
+	(void)state;
+	run_bursts("set corelist 1\nlog dir /tmp/x\nring full-policy drop\n"
+		   "decoder moldudp64 udp-port 26400 topic itch\n"
+		   "decoder weirframe udp-port 27000 topic frames\n"
+		   "sequence sources 128\nsequence gaps 4096\n"
+		   "sequence reorder-slots 1024\nsequence reorder-window 16 1ms\n",
+		   41, WEIR_SHAPE_ANY);
 }
 
 /* The plain shape (its own compiled copy of the tracking stage) against
@@ -212,7 +228,7 @@ should_write_the_same_keyed_by_sender(void **state)
 	run_bursts("set corelist 1\nlog dir /tmp/x\nring full-policy drop\n"
 		   "decoder moldudp64 udp-port 26400 topic itch\n"
 		   "decoder weirframe udp-port 27000 topic frames\n"
-		   "sequence key source+sender\nsequence sources 16384\nsequence gaps 4096\n", 21, false);
+		   "sequence key source+sender\nsequence sources 16384\nsequence gaps 4096\n", 21, WEIR_SHAPE_PLAIN);
 }
 
 static void
@@ -222,7 +238,7 @@ should_write_the_same_in_the_plain_shape(void **state)
 	run_bursts("set corelist 1\nlog dir /tmp/x\nring full-policy drop\n"
 		   "decoder moldudp64 udp-port 26400 topic itch\n"
 		   "decoder weirframe udp-port 27000 topic frames\n"
-		   "sequence sources 128\nsequence gaps 4096\n", 31, false);
+		   "sequence sources 128\nsequence gaps 4096\n", 31, WEIR_SHAPE_PLAIN);
 }
 
 /* A stop that refuses a packet ring room says which packet, by its place
@@ -271,6 +287,7 @@ main(void)
 		cmocka_unit_test(should_write_what_a_packet_at_a_time_writes),
 		cmocka_unit_test(should_write_the_same_with_a_table_fetched_a_stage_ahead),
 		cmocka_unit_test(should_write_the_same_keyed_by_sender),
+		cmocka_unit_test(should_write_the_same_in_the_copy_for_any_configuration),
 		cmocka_unit_test(should_write_the_same_in_the_plain_shape),
 		cmocka_unit_test(should_say_from_which_packet_a_stop_refused_room),
 	};
