@@ -485,7 +485,8 @@ disposition_of(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, con
 {
 	pl->c.rx_bytes += len;
 	unsigned fast_line;
-	if (MAY_LINES(shape) && pl->decoders->n_fast && weir_line_candidate(pl, frame, len, port, &fast_line) &&
+	if (MAY_LINES(shape) && pl->decoders->n_fast &&
+	    weir_line_candidate(pl, frame, bp ? bp->route : weir_line_fast_route(pl, frame, len, port), &fast_line) &&
 	    weir_line_second_copy_fast(pl, frame, len, fast_line, now_ns))
 		return WEIR_DISP_SECOND_COPY;
 	struct weir_burst_packet here;

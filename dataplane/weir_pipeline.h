@@ -101,6 +101,7 @@ struct weir_burst_packet {
 	uint8_t reason;
 	uint8_t owe_csum;                     /* a feed line's: the UDP checksum waits (weir_lines.c) */
 	uint8_t decoder;                      /* by_port[v.dst_port] of a packet parsed OK; else 0 */
+	int8_t route;                         /* its feed line's short-way route (weir_line_fast_route), or -1 */
 };
 
 struct weir_burst_scan {

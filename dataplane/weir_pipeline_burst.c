@@ -35,38 +35,37 @@ weir_pipeline_parse(const struct weir_pipeline *pl, const uint8_t *frame, uint32
 	bp->decoder = bp->verdict == WEIR_PARSE_OK ? pl->decoders->by_port[bp->v.dst_port] : 0;
 }
 
-/* A guess, read before the burst's packets change it: a packet to a feed
- * line whose last packet was a whole second copy. */
-static inline bool
-likely_second_copy(const struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint16_t port)
-{
-	int r = weir_line_fast_route(pl, frame, len, port);
-	return r >= 0 && pl->fast_hint[pl->decoders->fast[r].line];
-}
-
-/* The first stage.  Not parsed here (frame NULL; the packet's own turn
- * parses it if it must): one of many segments, and one the feed line's
- * short way will likely find to be a whole second copy, which is then never
- * parsed at all.  (Parsing every line packet here, or none, measured the
- * same in BM_pipeline_ab_burst; skipping all the short way's candidates
- * cost a first copy 5%.) */
+/* The first stage: each packet's feed line route, looked up once for the
+ * short way here and in the packet's turn.  Not parsed here (frame NULL;
+ * the packet's own turn parses it if it must): one of many segments, and
+ * one the feed line's short way will likely find to be a whole second copy
+ * (its line's last packet was one: a guess, read before the burst's
+ * packets change it), which is then never parsed at all.  (Parsing every
+ * line packet here, or none, measured the same in BM_pipeline_ab_burst;
+ * skipping all the short way's candidates cost a first copy 5%.) */
 static void
 parse_all(struct weir_pipeline *pl, const uint8_t *const *frames, const uint32_t *lens, const uint8_t *multi_segment,
 	  const enum weir_csum *ip_csum, const enum weir_csum *l4_csum, unsigned n, uint16_t port)
 {
 	struct weir_burst_scan *b = &pl->burst;
+	const bool routes = pl->decoders->n_fast != 0;
 	/* With rules, the scan wants every packet's events. */
-	const bool short_way = pl->decoders->n_fast && !(pl->rules && pl->rules->burst_db);
+	const bool short_way = routes && !(pl->rules && pl->rules->burst_db);
 	for (unsigned i = 0; i < n && i < DATA_AHEAD; i++)
 		__builtin_prefetch(frames[i]); /* of NULL: nothing, no fault */
 	for (unsigned i = 0; i < n; i++) {
 		if (i + DATA_AHEAD < n)
 			__builtin_prefetch(frames[i + DATA_AHEAD]);
-		b->pkt[i].frame = NULL;
-		if (frames[i] == NULL || (multi_segment && multi_segment[i]) ||
-		    (short_way && likely_second_copy(pl, frames[i], lens[i], port)))
+		struct weir_burst_packet *bp = &b->pkt[i];
+		bp->frame = NULL;
+		bp->route = -1;
+		if (frames[i] == NULL || (multi_segment && multi_segment[i]))
 			continue;
-		weir_pipeline_parse(pl, frames[i], lens[i], ip_csum[i], l4_csum[i], &b->pkt[i]);
+		if (routes)
+			bp->route = (int8_t)weir_line_fast_route(pl, frames[i], lens[i], port);
+		if (short_way && bp->route >= 0 && pl->fast_hint[pl->decoders->fast[bp->route].line])
+			continue;
+		weir_pipeline_parse(pl, frames[i], lens[i], ip_csum[i], l4_csum[i], bp);
 	}
 	b->n_pkts = n;
 }

@@ -290,13 +290,13 @@ weir_line_fast_route(const struct weir_pipeline *pl, const uint8_t *frame, uint3
 }
 
 /* The line of a packet worth the second copy's short way: a plain IPv4
- * packet (no VLAN, no options) to a MoldUDP64 line's group and port, on a
- * line whose last packet was a second copy (the line running ahead brings
- * first copies: it is tried only every 16th packet).  False: the parse. */
+ * packet (no VLAN, no options) to a MoldUDP64 line's group and port (i, its
+ * weir_line_fast_route), on a line whose last packet was a second copy (the
+ * line running ahead brings first copies: it is tried only every 16th
+ * packet).  False: the parse. */
 static inline bool
-weir_line_candidate(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, uint16_t port, unsigned *line)
+weir_line_candidate(struct weir_pipeline *pl, const uint8_t *frame, int i, unsigned *line)
 {
-	int i = weir_line_fast_route(pl, frame, len, port);
 	if (i < 0)
 		return false;
 	uint32_t sender, source = pl->decoders->fast[i].source;
