@@ -6,6 +6,7 @@
 
 #include "weir_frame.h"
 #include "weir_moldudp64.h"
+#include "weir_mold_records.h"
 #include "weir_allow.h"
 #include "weir_copy.h"
 #include "weir_csum.h"
@@ -62,12 +63,14 @@ next_event(const struct weir_pipeline *pl, enum weir_decoder_type type, const ui
 	return e.payload;
 }
 
-/* commit_run's records from at, for one framing (a constant: the loop
- * carries no test of it). */
+/* commit_run's records from at, for one framing (a constant): a weir
+ * frame's here, each event with its own topic and time. */
 static inline __attribute__((always_inline)) uint8_t *
 write_run(struct weir_pipeline *pl, const struct event_batch *b, struct weir_seq_source *src,
 	  const struct weir_record *head, uint8_t *at, uint64_t now_ns, enum weir_decoder_type type)
 {
+	if (type == WEIR_DECODER_MOLDUDP64)
+		return weir_mold_records(b->events, b->first_seq, b->count, head, at);
 	const uint8_t *cursor = b->events;
 	const uint64_t first = b->first_seq, count = b->count; /* not read again past the records' stores */
 	const struct weir_record h = *head; /* kept in registers: r might alias *head, read again each record */
