@@ -12,10 +12,9 @@
 /*
  * count events of MoldUDP64 message blocks, numbered from first, as records
  * from at, each header a copy of head with its length and number put in:
- * where the next record goes.  (Writing each header as four 16-byte stores
- * of lines made once, where GCC writes the template field by field, eleven
- * stores, cost a one-event packet 1-2 ns in BM_ring_write and its gain at 8
- * events did not hold from one run to the next: perf/README.md.)
+ * where the next record goes.  (Each header as four 16-byte stores of lines
+ * made once, where GCC writes the template field by field, eleven stores,
+ * showed no gain that held from one run to the next: perf/README.md.)
  */
 static inline __attribute__((always_inline)) uint8_t *
 weir_mold_records(const uint8_t *blocks, uint64_t first, uint64_t count, const struct weir_record *head, uint8_t *at)

@@ -230,7 +230,8 @@ def weir_env(case, pcap, out, policy):
 
     env = dict(os.environ, WEIR_PREFIX=prefix, WEIR_EAL_MEM=eal_mem(), WEIR_VDEV=vdev(pcap, case.workers),
                WEIR_CORES="1" if case.workers == 1 else "0,1", WEIR_RXQ=str(case.workers),
-               WEIR_POLICY=policy, WEIR_RING_SIZE=RING_SIZE, WEIR_LOG_DIR=logdir, WEIR_SOURCES=str(max(4096, case.sources * 2)),
+               WEIR_POLICY=policy, WEIR_RING_SIZE=RING_SIZE, WEIR_LOG_DIR=logdir,
+               WEIR_SOURCES=str(max(4096, case.sources * 2)),
                WEIR_RULES_LINE=rules, WEIR_RETENTION_LINE=retention,
                WEIR_EAL_EXTRA=" ".join(filter(None, [lcore_args(case.workers), EAL_EXTRA])),
                WEIR_METRICS=f"127.0.0.1:{free_port()}",
