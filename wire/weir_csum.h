@@ -28,9 +28,10 @@ weir_csum_add(uint64_t sum, uint64_t w)
  * its own, which no datagram can overflow, and that joins sum once
  * (weir_csum_add): the halves' adds are independent of one another, so the
  * compiler vectorises the loop, where an add-with-carry a word made one
- * chain two cycles a word long (BM_csum/-1, the inline sum: 1,400 bytes
- * 41 -> 115 ns, 108 bytes 6.1 -> 12.2, AMD EPYC).  Inline: with a constant
- * len (an IPv4 header's 20) it unrolls to a few adds. */
+ * chain two cycles a word long (BM_csum/-1, the inline sum, medians of 4
+ * turns: 1,400 bytes 45.2 -> 118.0 ns, 108 bytes 6.2 -> 12.6, AMD EPYC;
+ * perf/README.md).  Inline: with a constant len (an IPv4 header's 20) it
+ * unrolls to a few adds. */
 static inline uint64_t
 weir_csum_partial(const uint8_t *p, uint32_t len, uint64_t sum)
 {
