@@ -52,3 +52,15 @@ def test_a_stage_costs_the_same_instructions_on_every_run():
     assert runs[0] > 50 and runs[0] == runs[1], runs   # a frame parsed and summed: scores of instructions
     with pytest.raises(LookupError):   # a function the build does not call: said, not counted as 0
         instructions.count(bench, "BM_parse/1$", "weir_no_such_stage", 1)
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_the_ab_burst_is_counted_where_the_benchmark_would_inline_it():
+    """BM_pipeline_ab_burst calls the pipeline through bench_ab_burst, kept a call: inlined, its instructions
+    were the benchmark's own and the A/B figures were said to be uncountable."""
+    bench = os.path.join(ROOT, "build", "perf", "bench_stages")
+    if not os.path.exists(bench):
+        pytest.skip("bench_stages is not built (Google Benchmark missing)")
+    first = instructions.count(bench, "BM_pipeline_ab_burst/0$", "bench_ab_burst", 32)
+    pair = instructions.count(bench, "BM_pipeline_ab_burst/1$", "bench_ab_burst", 16)
+    assert 100 < first < pair, (first, pair)   # a pair is a first copy and a second one
