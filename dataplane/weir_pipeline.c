@@ -236,7 +236,7 @@ commit_events_in(struct weir_pipeline *pl, const struct event_batch *b, struct w
 		 uint16_t port, uint16_t flags, const struct weir_seq_line *ln, struct weir_line_counters *lc,
 		 uint64_t now_ns, const enum weir_pipeline_shape shape)
 {
-	return MAY_EXTRAS(shape) ? commit_events(pl, b, src, topic, port, flags, ln, lc, now_ns)
+	return WEIR_MAY_EXTRAS(shape) ? commit_events(pl, b, src, topic, port, flags, ln, lc, now_ns)
 				 : commit_events_lean(pl, b, src, topic, port, flags, ln, lc, now_ns);
 }
 
@@ -296,7 +296,7 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 		    const uint8_t *frame, uint32_t len, const struct weir_udp_view *v, unsigned decoder, uint16_t port,
 		    unsigned line, uint64_t now_ns, const enum weir_pipeline_shape shape)
 {
-	const struct weir_allow *al = MAY_EXTRAS(shape) ? pl->decoders->allow[decoder] : NULL;
+	const struct weir_allow *al = WEIR_MAY_EXTRAS(shape) ? pl->decoders->allow[decoder] : NULL;
 	if (al && al->sources && !weir_allow_source(al, b->key))
 		return unauthorized(pl, al, frame, len, WEIR_DL_unauthorized_source, port, now_ns);
 	/* The stop refused a packet room: nothing after it is tracked, not even
@@ -314,7 +314,7 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 		pl->csum_view = NULL;
 		return WEIR_DISP_SECOND_COPY;
 	}
-	if (MAY_LINES(shape) && pl->csum_view && !weir_pipeline_deferred_csum_ok(pl))
+	if (WEIR_MAY_LINES(shape) && pl->csum_view && !weir_pipeline_deferred_csum_ok(pl))
 		return weir_pipeline_dead_letter(pl, frame, len, len, WEIR_DL_l4_bad_checksum, port, now_ns);
 	const struct weir_decoder_cfg *d = &pl->decoders->decoders[decoder];
 	if (src == NULL)
@@ -456,10 +456,10 @@ route_and_decode(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, c
 		 unsigned di, uint16_t port, uint64_t now_ns, const enum weir_pipeline_shape shape)
 {
 	const struct weir_feed_route *wrong = NULL;
-	int line = MAY_LINES(shape) && di && pl->decoders->has_groups[di - 1]
+	int line = WEIR_MAY_LINES(shape) && di && pl->decoders->has_groups[di - 1]
 			   ? weir_feed_line(pl->decoders, v, port, &wrong)
 			   : WEIR_FEED_NO_LINE;
-	if (MAY_LINES(shape) && pl->csum_view && line == WEIR_FEED_NO_LINE && !weir_pipeline_deferred_csum_ok(pl))
+	if (WEIR_MAY_LINES(shape) && pl->csum_view && line == WEIR_FEED_NO_LINE && !weir_pipeline_deferred_csum_ok(pl))
 		return weir_pipeline_dead_letter(pl, frame, len, len, WEIR_DL_l4_bad_checksum, port, now_ns);
 	if (di == 0 || line < 0) {
 		pl->csum_view = NULL;
@@ -471,7 +471,7 @@ route_and_decode(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, c
 		       : line == WEIR_FEED_WRONG_SOURCE ? WEIR_DISP_WRONG_SOURCE
 							: WEIR_DISP_FILTERED;
 	}
-	const struct weir_allow *al = MAY_EXTRAS(shape) ? pl->decoders->allow[di - 1] : NULL;
+	const struct weir_allow *al = WEIR_MAY_EXTRAS(shape) ? pl->decoders->allow[di - 1] : NULL;
 	if (al && al->by_address && !weir_allow_address(al, v->ip_version, v->src_addr))
 		return unauthorized(pl, al, frame, len, WEIR_DL_unauthorized_address, port, now_ns);
 	if (pl->decoders->decoders[di - 1].type == WEIR_DECODER_WEIRFRAME)
@@ -488,7 +488,7 @@ disposition_of(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, con
 {
 	pl->c.rx_bytes += len;
 	unsigned fast_line;
-	if (MAY_LINES(shape) && pl->decoders->n_fast &&
+	if (WEIR_MAY_LINES(shape) && pl->decoders->n_fast &&
 	    weir_line_candidate(pl, frame, bp ? bp->route : weir_line_fast_route(pl, frame, len, port), &fast_line) &&
 	    weir_line_second_copy_fast(pl, frame, len, fast_line, now_ns))
 		return WEIR_DISP_SECOND_COPY;
@@ -507,7 +507,7 @@ disposition_of(struct weir_pipeline *pl, const uint8_t *frame, uint32_t len, con
 	}
 	if (bp->verdict == WEIR_PARSE_DEAD)
 		return weir_pipeline_dead_letter(pl, frame, len, len, bp->reason, port, now_ns);
-	if (MAY_LINES(shape) && bp->owe_csum)
+	if (WEIR_MAY_LINES(shape) && bp->owe_csum)
 		pl->csum_view = v;
 	uint8_t d = route_and_decode(pl, frame, len, v, bp->decoder, port, now_ns, shape);
 	pl->csum_view = NULL; /* it pointed at this packet's view */

@@ -326,8 +326,8 @@ void weir_pipeline_parse(const struct weir_pipeline *pl, const uint8_t *frame, u
  * 1-event packet in BM_pipeline_burst).  Lines: feed groups or lines, none
  * of the rest: an A/B feed's usual configuration. */
 enum weir_pipeline_shape { WEIR_SHAPE_PLAIN, WEIR_SHAPE_LINES, WEIR_SHAPE_ANY };
-#define MAY_LINES(shape) ((shape) != WEIR_SHAPE_PLAIN)
-#define MAY_EXTRAS(shape) ((shape) == WEIR_SHAPE_ANY) /* an allowlist, rules, a reorder window */
+#define WEIR_MAY_LINES(shape) ((shape) != WEIR_SHAPE_PLAIN)
+#define WEIR_MAY_EXTRAS(shape) ((shape) == WEIR_SHAPE_ANY) /* an allowlist, rules, a reorder window */
 
 static inline enum weir_pipeline_shape
 weir_pipeline_shape(const struct weir_pipeline *pl)
