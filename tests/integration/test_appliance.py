@@ -30,3 +30,17 @@ def test_appliance_benchmark_runs_and_reports_consistent_figures(tmp_path):
         assert len(who["runs_ns_per_packet"]) == 2 and who["ns_per_packet"] == min(who["runs_ns_per_packet"])
     assert (out / "appliance.md").read_text().count("| small-1msg |") == 1
     assert not (out / "log").exists()   # each run's log is removed
+
+
+def test_the_trust_case_leaves_the_checksum_unchecked_and_the_plain_case_checks_it(tmp_path):
+    out = tmp_path / "perf"
+    r = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "perf", "appliance.py"), "--out", str(out), "--seconds", "1",
+                        "--packets", "1024", "--cases", "small-1msg,small-1msg-trust", "--no-isolate",
+                        "--no-baselines"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+    by_case = {res["case"]: res["weir"] for res in json.loads((out / "appliance.json").read_text())["results"]}
+    verify, trust = by_case["small-1msg"], by_case["small-1msg-trust"]
+    assert verify["identity_holds"] and trust["identity_holds"]
+    assert verify["udp_checksum_unverified"] == 0 and verify["rx_mpps"] > 0
+    # every packet of the window passed unchecked, and none was lost for it
+    assert trust["udp_checksum_unverified"] > 0 and trust["duplicates"] == 0
