@@ -7,13 +7,23 @@ event batch), so the benchmark's own loop and Google Benchmark's calibration run
 Fewer instructions are not less time (a cache miss costs none): ratios here say what a change did to the
 work, the timed figures what it did to the time.  perf/ab.py prints both (--instructions).
 
-  perf/instructions.py [BUILD_DIR]       # default build/; needs valgrind
+The counts come from a build of its own, build-count/ beside build/ (set up here when missing), made for
+x86-64-v3 (AVX2) where build/ is made for the machine it is on (-march=native): valgrind (3.19) decodes no
+AVX-512 and stops at the first such instruction (SIGILL), and one instruction set on every machine makes
+the counts the same on an AVX2 and an AVX-512 CPU.  Under valgrind the CPU reports no AVX-512 either, so
+the checksum's paths chosen at start take AVX2 or less.
+
+  perf/instructions.py [SOURCE_DIR]      # default this tree; needs valgrind
 """
+import fcntl
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+
+COUNT_MARCH = "x86-64-v3"
 
 # (benchmark filter, the function whose calls are counted, units a call)
 FIGURES = [
@@ -51,14 +61,38 @@ def per_call(path, func):
     return calls, incl
 
 
+def counting_build(tree):
+    """tree's build-count/, set up for COUNT_MARCH and its bench_stages built (a lock keeps two callers from
+    setting it up at once); LookupError where it cannot be (a tree from before meson's march option)."""
+    build = os.path.join(tree, "build-count")
+    with open(build + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(os.path.join(build, "build.ninja")):
+            r = subprocess.run(["meson", "setup", build, "--buildtype=release", f"-Dmarch={COUNT_MARCH}",
+                                "-Dtests=false"], cwd=tree, capture_output=True, text=True)
+            if r.returncode != 0:
+                shutil.rmtree(build, ignore_errors=True)  # half set up: the next call starts again
+                raise LookupError(f"{tree}: no build for {COUNT_MARCH} could be set up: {r.stdout[-500:]}")
+        r = subprocess.run(["ninja", "-C", build, "perf/bench_stages"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise LookupError(f"{tree}: build-count's bench_stages did not build: {r.stdout[-1500:]}")
+    return build
+
+
 def count(bench, regex, func, per):
     """Instructions a unit of one benchmark, under callgrind."""
     fd, path = tempfile.mkstemp(prefix="weir-callgrind.")
     os.close(fd)
     try:
-        subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + path, bench,
-                        "--benchmark_filter=" + regex, "--benchmark_min_time=0.05"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + path, bench,
+                            "--benchmark_filter=" + regex, "--benchmark_min_time=0.05"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if r.returncode == -4 or "unhandled instruction bytes" in r.stderr:
+            raise RuntimeError(f"{bench}: valgrind cannot decode one of its instructions (AVX-512 in a "
+                               f"-march=native build?): count a build made for {COUNT_MARCH} "
+                               f"(counting_build)\n{r.stderr[-800:]}")
+        if r.returncode != 0:
+            raise RuntimeError(f"{bench} {regex} under valgrind: exit {r.returncode}\n{r.stderr[-800:]}")
         calls, incl = per_call(path, func)
     finally:
         os.unlink(path)
@@ -81,9 +115,8 @@ def figures(build_dir):
 
 
 def main():
-    build_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), "build")
-    got = figures(build_dir)
+    tree = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    got = figures(counting_build(tree))
     for name, n in got.items():
         print(f"{name:28s} {n:8.1f} instructions a unit")
     first, pair = got.get("BM_pipeline_ab_burst/0"), got.get("BM_pipeline_ab_burst/1")

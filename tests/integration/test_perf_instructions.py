@@ -2,6 +2,7 @@
 and inclusive costs right, and a count is the same on every run (what it is for)."""
 import os
 import shutil
+import subprocess
 import sys
 
 import pytest
@@ -43,24 +44,43 @@ def test_counts_every_call_site_of_a_function_and_its_clones_only(tmp_path):
     assert instructions.per_call(str(path), "nothing") == (0, 0)
 
 
-@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
-def test_a_stage_costs_the_same_instructions_on_every_run():
-    bench = os.path.join(ROOT, "build", "perf", "bench_stages")
-    if not os.path.exists(bench):
+@pytest.fixture(scope="module")
+def bench():
+    """bench_stages of the build the counts are made on (build-count/, for x86-64-v3: on an AVX-512 CPU a
+    -march=native build stops valgrind at its first AVX-512 instruction)."""
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed")
+    if not os.path.exists(os.path.join(ROOT, "build", "perf", "bench_stages")):
         pytest.skip("bench_stages is not built (Google Benchmark missing)")
+    return os.path.join(instructions.counting_build(ROOT), "perf", "bench_stages")
+
+
+def test_a_stage_costs_the_same_instructions_on_every_run(bench):
     runs = [instructions.count(bench, "BM_parse/1$", "weir_parse_udp", 1) for _ in range(2)]
     assert runs[0] > 50 and runs[0] == runs[1], runs   # a frame parsed and summed: scores of instructions
     with pytest.raises(LookupError):   # a function the build does not call: said, not counted as 0
         instructions.count(bench, "BM_parse/1$", "weir_no_such_stage", 1)
 
 
-@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
-def test_the_ab_burst_is_counted_where_the_benchmark_would_inline_it():
+def test_the_ab_burst_is_counted_where_the_benchmark_would_inline_it(bench):
     """BM_pipeline_ab_burst calls the pipeline through bench_ab_burst, kept a call: inlined, its instructions
     were the benchmark's own and the A/B figures were said to be uncountable."""
-    bench = os.path.join(ROOT, "build", "perf", "bench_stages")
-    if not os.path.exists(bench):
-        pytest.skip("bench_stages is not built (Google Benchmark missing)")
     first = instructions.count(bench, "BM_pipeline_ab_burst/0$", "bench_ab_burst", 32)
     pair = instructions.count(bench, "BM_pipeline_ab_burst/1$", "bench_ab_burst", 16)
     assert 100 < first < pair, (first, pair)   # a pair is a first copy and a second one
+
+
+def test_the_counted_build_is_made_for_the_instruction_set_valgrind_decodes(bench):
+    flags = open(os.path.join(os.path.dirname(os.path.dirname(bench)), "build.ninja")).read()
+    assert f"-march={instructions.COUNT_MARCH}" in flags and "-march=native" not in flags
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None or shutil.which("cc") is None,
+                    reason="valgrind or cc is not installed")
+def test_a_program_valgrind_cannot_run_is_said_so_not_counted(tmp_path):
+    """What an AVX-512 instruction does under valgrind (SIGILL), done by ud2 on any CPU."""
+    src = tmp_path / "ill.c"
+    src.write_text("int main(void) { __builtin_trap(); }\n")
+    subprocess.run(["cc", "-o", str(tmp_path / "ill"), str(src)], check=True)
+    with pytest.raises(RuntimeError, match="valgrind cannot decode"):
+        instructions.count(str(tmp_path / "ill"), "BM_parse/1$", "weir_parse_udp", 1)
