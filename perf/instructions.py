@@ -8,10 +8,11 @@ Fewer instructions are not less time (a cache miss costs none): ratios here say 
 work, the timed figures what it did to the time.  perf/ab.py prints both (--instructions).
 
 The counts come from a build of its own, build-count/ beside build/ (set up here when missing), made for
-x86-64-v3 (AVX2) where build/ is made for the machine it is on (-march=native): valgrind (3.19) decodes no
-AVX-512 and stops at the first such instruction (SIGILL), and one instruction set on every machine makes
-the counts the same on an AVX2 and an AVX-512 CPU.  Under valgrind the CPU reports no AVX-512 either, so
-the checksum's paths chosen at start take AVX2 or less.
+x86-64-v3 (AVX2) where build/ is made for the machine it is on (-march=native; DPDK's own -march, corei7,
+wins in the files that take DPDK's flags): valgrind (3.19) decodes no AVX-512 and stops at the first such
+instruction (SIGILL), and one instruction set on every machine makes the counts the same on an AVX2 and an
+AVX-512 CPU.  Under valgrind the CPU reports no AVX-512 either (__builtin_cpu_supports), so the checksum's
+paths chosen at start take AVX2 or less.
 
   perf/instructions.py [SOURCE_DIR]      # default this tree; needs valgrind
 """
