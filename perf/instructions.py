@@ -14,7 +14,7 @@ instruction (SIGILL), and one instruction set on every machine makes the counts 
 AVX-512 CPU.  Under valgrind the CPU reports no AVX-512 either (__builtin_cpu_supports), so the checksum's
 paths chosen at start take AVX2 or less.
 
-  perf/instructions.py [SOURCE_DIR]      # default this tree; needs valgrind
+  perf/instructions.py [TREE]            # default this tree (its build-count/); needs valgrind
 """
 import fcntl
 import os
