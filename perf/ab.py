@@ -10,6 +10,7 @@ callgrind): one run each, the same on every run, where the timed figures of a sm
 VM's noise.  Those rows are named "instructions ..." and count instructions, not ns.
 
   scripts/perf-ab.sh REV [--rounds N] [--stages REGEX] [--cases a,b] [--no-appliance] [--instructions]
+                         [--patch FILE]
 """
 import argparse
 import glob
@@ -40,17 +41,22 @@ def cpu_name():
     return platform.processor()
 
 
-def build_base(rev, where):
-    """REV's tree in a worktree of its own, built as setup.sh builds (release)."""
+def build_base(rev, where, patch=None):
+    """REV's tree in a worktree of its own, built as setup.sh builds (release); with patch (a file git
+    applies, e.g. perf/floor.patch) applied, in a worktree apart from REV's own."""
     sha = subprocess.run(["git", "-C", ROOT, "rev-parse", "--verify", rev + "^{commit}"], capture_output=True,
                          text=True)
     if sha.returncode != 0:
         raise SystemExit(f"perf-ab: {rev}: not a commit of this repository")
     sha = sha.stdout.strip()
-    tree = os.path.join(where, sha[:12])
+    tree = os.path.join(where, sha[:12] + ("-" + os.path.splitext(os.path.basename(patch))[0] if patch else ""))
     if not os.path.isdir(tree):
         subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "-f", tree, sha], check=True,
                        stdout=subprocess.DEVNULL)
+    if patch:  # applied afresh: the file may have changed since the tree was made
+        subprocess.run(["git", "-C", tree, "checkout", "-q", "--", "."], check=True)
+        if subprocess.run(["git", "-C", tree, "apply", os.path.abspath(patch)]).returncode != 0:
+            raise SystemExit(f"perf-ab: {patch} does not apply to {rev}")
     if not os.path.isdir(os.path.join(tree, "build")):
         subprocess.run(["meson", "setup", "build", "--buildtype=release"], cwd=tree, check=True,
                        stdout=subprocess.DEVNULL)
@@ -68,10 +74,11 @@ def stage_figures(tree, regex, out):
     return {b["name"]: b["cpu_time"] for b in json.load(open(path))["benchmarks"] if b.get("run_type") != "aggregate"}
 
 
-def appliance_figures(tree, cases, out, seconds):
+def appliance_figures(tree, cases, out, seconds, log_dir=None):
     """The worker's own ns per packet, by case, weir alone (the baselines do not change with weir)."""
+    more = ["--log-dir", log_dir] if log_dir else []
     subprocess.run(["/usr/bin/python3", os.path.join(tree, "perf/appliance.py"), "--cases", cases, "--no-baselines",
-                    "--seconds", str(seconds), "--out", out], check=True, stdout=subprocess.DEVNULL,
+                    "--seconds", str(seconds), "--out", out, *more], check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)  # the same options both sides: a base may not know newer ones
     for path in glob.glob("/dev/hugepages/weir.perf-weir-*") + glob.glob("/dev/shm/weir.perf-weir-*"):
         pid = path.split("perf-weir-")[1].split(".")[0]
@@ -97,6 +104,10 @@ def main():
                     "stages (callgrind; needs valgrind)")
     ap.add_argument("--eal", default="", help="more EAL options for the appliance's weir-dataplane, both sides "
                     "(e.g. --force-max-simd-bitwidth=512)")
+    ap.add_argument("--log-dir", help="the appliance's logs, both sides (perf/appliance.py --log-dir): under "
+                    "/dev/shm no disk interrupt lands on the worker's core")
+    ap.add_argument("--patch", help="the base is REV with this patch applied: perf/floor.patch measures weir "
+                    "against its floor (HEAD as REV)")
     ap.add_argument("--out", default=os.path.join(ROOT, "out/perf-ab"))
     a = ap.parse_args()
     os.environ["WEIR_PERF_EAL"] = a.eal  # perf/appliance.py's EAL_EXTRA
@@ -106,7 +117,7 @@ def main():
     head = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
                           text=True).stdout.strip()
     subprocess.run(["ninja", "-C", os.path.join(ROOT, "build")], check=True, stdout=subprocess.DEVNULL)
-    sha, base_tree = build_base(a.rev, os.path.join(a.out, "trees"))
+    sha, base_tree = build_base(a.rev, os.path.join(a.out, "trees"), a.patch)
     trees = {"base": base_tree, "head": ROOT}
     figures = {"base": {}, "head": {}}
     for rnd in range(a.rounds):
@@ -115,7 +126,7 @@ def main():
             with tempfile.TemporaryDirectory(dir=a.out) as tmp:
                 got = stage_figures(trees[who], a.stages, tmp)
                 if not a.no_appliance:
-                    got.update(appliance_figures(trees[who], a.cases, tmp, a.seconds))
+                    got.update(appliance_figures(trees[who], a.cases, tmp, a.seconds, a.log_dir))
             for k, v in got.items():
                 figures[who].setdefault(k, []).append(v)
     if a.instructions:  # deterministic: one run a side
@@ -134,7 +145,7 @@ def main():
             b, h = statistics.median(figures["base"][k]), statistics.median(figures["head"][k])
             rows.append({"figure": k, "base_ns": b, "head_ns": h, "ratio": h / b,
                          "base_runs": figures["base"][k], "head_runs": figures["head"][k]})
-    doc = {"cpu": cpu_name(), "base": f"{a.rev} ({sha[:12]})", "head": head, "rounds": a.rounds, "rows": rows}
+    doc = {"cpu": cpu_name(), "base": f"{a.rev} ({sha[:12]})" + (f" with {a.patch}" if a.patch else ""), "head": head, "rounds": a.rounds, "rows": rows}
     print(f"perf-ab on {doc['cpu']}: base {doc['base']}, head {head}, medians of {a.rounds} turns each")
     # the spread of each side's runs, (max - min) / median: a ratio inside it is not a finding
     print(f"{'figure':36s} {'base ns':>10s} {'spread':>7s} {'head ns':>10s} {'spread':>7s} {'head/base':>10s}")

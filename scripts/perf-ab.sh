@@ -4,10 +4,11 @@
 # head/base ratios (medians).  Every change that touches the hot path reports its figures this way.
 #   scripts/perf-ab.sh main              # this checkout against main
 #   scripts/perf-ab.sh HEAD~1 --rounds 5 --no-appliance
+#   scripts/perf-ab.sh HEAD --patch perf/floor.patch   # against its floor (perf/floor.patch)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then
-  echo "usage: scripts/perf-ab.sh REV [--rounds N] [--stages REGEX] [--cases a,b] [--no-appliance]" >&2
+  echo "usage: scripts/perf-ab.sh REV [--rounds N] [--stages REGEX] [--cases a,b] [--no-appliance] [--patch FILE]" >&2
   exit 2
 fi
 scripts/setup.sh >/dev/null
