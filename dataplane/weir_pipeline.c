@@ -545,7 +545,7 @@ void
 weir_pipeline_track_burst(struct weir_pipeline *pl, const struct weir_burst_in *in, unsigned n, uint16_t port,
 			  uint64_t now_ns, uint8_t *disp)
 {
-	switch (weir_pipeline_shape(pl)) {
+	switch (weir_pipeline_shape_shown(pl)) {
 	case WEIR_SHAPE_PLAIN:
 		track_burst(pl, in, n, port, now_ns, disp, WEIR_SHAPE_PLAIN);
 		break;

@@ -338,6 +338,19 @@ weir_pipeline_shape(const struct weir_pipeline *pl)
 	return t->n_groups || t->n_lines || t->n_fast ? WEIR_SHAPE_LINES : WEIR_SHAPE_PLAIN;
 }
 
+/* The shape a burst runs, shown in the worker's figures (tracking_plain,
+ * _lines, _any): an operator, and the hot-path hygiene test, can tell which
+ * copy the traffic went through. */
+static inline enum weir_pipeline_shape
+weir_pipeline_shape_shown(struct weir_pipeline *pl)
+{
+	const enum weir_pipeline_shape shape = weir_pipeline_shape(pl);
+	pl->c.tracking_plain = shape == WEIR_SHAPE_PLAIN;
+	pl->c.tracking_lines = shape == WEIR_SHAPE_LINES;
+	pl->c.tracking_any = shape == WEIR_SHAPE_ANY;
+	return shape;
+}
+
 /* The burst's tracking stage (weir_pipeline.c): each packet in order, from
  * the first stage's parse, its disposition into disp[i]. */
 void weir_pipeline_track_burst(struct weir_pipeline *pl, const struct weir_burst_in *in, unsigned n, uint16_t port,

@@ -4,7 +4,7 @@ no heap allocation.  Four times: a feed of one line, and a feed of A and B lines
 other brings, the second copy's short way and the arbitration) behind an address allowlist and a session list that
 filters one of its sessions and keeps what it filters, both with rules (the burst's general copy); one line
 without rules, the plain shape's own copy of the tracking stage; and A and B lines alone, the lines shape's copy
-(weir_pipeline_shape).
+(weir_pipeline_shape; the worker's tracking_* gauges say which copy ran).
 
 Syscalls: strace attached to the worker thread alone for two seconds.  Allocations: an LD_PRELOAD shim
 (tests/hygiene/alloc_count.c) counting the malloc and rte_malloc families by thread in a time window.  Both
@@ -122,6 +122,10 @@ def test_the_worker_makes_no_syscall_and_no_allocation_while_traffic_flows(deplo
         assert stats_after["rules_generation"] >= 1, "the 100 rules were not in force: the scan path did not run"
     else:
         assert stats_after["rule_matches"] == 0 and stats_after["rule_burst_scans"] == 0, stats_after
+    # The copy of the tracking stage this shape is named for is the one the bursts ran (weir_pipeline_shape).
+    copies = ("tracking_plain", "tracking_lines", "tracking_any")
+    ran = {"plain": "tracking_plain", "lines": "tracking_lines"}.get(shape, "tracking_any")
+    assert [stats_after[k] for k in copies] == [int(k == ran) for k in copies], {k: stats_after[k] for k in copies}
     if "lines" in shape:  # both lines' paths ran
         for k in ("seq_arbitrated", "seq_line_fills"):
             assert stats_after[k] > stats_before[k], k
