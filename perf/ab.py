@@ -145,7 +145,8 @@ def main():
             b, h = statistics.median(figures["base"][k]), statistics.median(figures["head"][k])
             rows.append({"figure": k, "base_ns": b, "head_ns": h, "ratio": h / b,
                          "base_runs": figures["base"][k], "head_runs": figures["head"][k]})
-    doc = {"cpu": cpu_name(), "base": f"{a.rev} ({sha[:12]})" + (f" with {a.patch}" if a.patch else ""), "head": head, "rounds": a.rounds, "rows": rows}
+    base = f"{a.rev} ({sha[:12]})" + (f" with {a.patch}" if a.patch else "")
+    doc = {"cpu": cpu_name(), "base": base, "head": head, "rounds": a.rounds, "rows": rows}
     print(f"perf-ab on {doc['cpu']}: base {doc['base']}, head {head}, medians of {a.rounds} turns each")
     # the spread of each side's runs, (max - min) / median: a ratio inside it is not a finding
     print(f"{'figure':36s} {'base ns':>10s} {'spread':>7s} {'head ns':>10s} {'spread':>7s} {'head/base':>10s}")
