@@ -14,15 +14,17 @@
 #include "weir_time.h"
 
 /* Silent: nothing on the line for its feed's silent time while the other
- * line has had traffic in it; *quiet_ns how long (since the start of the
- * run's counting when the line was never heard: then last_rx_ns is 0). */
+ * line has had traffic in it; *quiet_ns how long.  A line never heard is
+ * counted from the other line's first packet, so a line that starts a
+ * little behind the other is not called silent in between. */
 static bool
 line_silent(const struct weir_feed_cfg *f, const struct weir_line_counters *l, const struct weir_line_counters *other,
 	    uint64_t now, uint64_t *quiet_ns)
 {
-	*quiet_ns = l->last_rx_ns && now > l->last_rx_ns ? now - l->last_rx_ns : 0;
+	uint64_t since = l->last_rx_ns ? l->last_rx_ns : other->first_rx_ns;
+	*quiet_ns = since && now > since ? now - since : 0;
 	bool other_live = other->last_rx_ns && now - other->last_rx_ns < f->silent_ns;
-	return other_live && (l->last_rx_ns == 0 || *quiet_ns >= f->silent_ns);
+	return other_live && *quiet_ns >= f->silent_ns;
 }
 
 /* Both lines silent while the feed is expected: it had traffic, its last

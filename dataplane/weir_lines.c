@@ -94,7 +94,7 @@ weir_line_second_copy(struct weir_pipeline *pl, struct weir_seq_source *src, uin
 	if (!weir_seq_arbitrated_run(&pl->seq, src, first, count, &pl->decoders->lines[line]))
 		return false;
 	struct weir_line_counters *lc = &pl->lines[line];
-	lc->last_rx_ns = now_ns;
+	weir_line_heard(lc, now_ns);
 	lc->packets++;
 	lc->events += count;
 	lc->arbitrated += count;

@@ -324,7 +324,7 @@ sequence_and_commit(struct weir_pipeline *pl, const struct event_batch *b, bool 
 	const struct weir_seq_line *ln = line == WEIR_FEED_NO_LINE ? NULL : &pl->decoders->lines[line];
 	struct weir_line_counters *lc = ln ? &pl->lines[line] : NULL;
 	if (lc)
-		lc->last_rx_ns = now_ns;
+		weir_line_heard(lc, now_ns);
 	if (heartbeat) {
 		weir_seq_heartbeat(&pl->seq, src, b->first_seq, ln, now_ns);
 		pl->c.heartbeats++;

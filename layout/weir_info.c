@@ -74,7 +74,10 @@ weir_line_totals(const struct weir_info *info, unsigned line, struct weir_line_c
 			/* times and a level: the latest or largest, not a sum */
 			bool latest = &dst[i] == &out->last_rx_ns || &dst[i] == &out->last_end_ns ||
 				      &dst[i] == &out->late_behind;
-			dst[i] = latest ? (v > dst[i] ? v : dst[i]) : dst[i] + v;
+			if (&dst[i] == &out->first_rx_ns)
+				dst[i] = v && (dst[i] == 0 || v < dst[i]) ? v : dst[i];
+			else
+				dst[i] = latest ? (v > dst[i] ? v : dst[i]) : dst[i] + v;
 		}
 	}
 }

@@ -18,7 +18,7 @@
 #include "weir_ring.h"
 
 #define WEIR_INFO_MAGIC 0x4f464e4952494557ull /* "WEIRINFO" */
-#define WEIR_INFO_VERSION 5u
+#define WEIR_INFO_VERSION 6u
 #define WEIR_MAX_WORKERS 64
 #define WEIR_MAX_PORTS 16
 #define WEIR_MAX_TOPICS 64
@@ -61,6 +61,8 @@ struct weir_line_counters {
 	uint64_t duplicates;         /* events this line brought again */
 	uint64_t last_rx_ns;         /* its last packet, UNIX ns (0: none yet) */
 	uint64_t last_end_ns;        /* its last end of session, UNIX ns (0: none yet) */
+	uint64_t first_rx_ns;        /* its first packet, UNIX ns (0: none yet): how long the other line has
+				      * gone unheard is counted from here */
 	uint64_t wrong_source;       /* packets to its source-specific group from another sender: filtered */
 	uint64_t gap_runs;           /* runs of numbers the line passed over (its own gaps, as its receiver saw them) */
 	uint64_t gap_events;         /* the numbers in them */
@@ -69,6 +71,15 @@ struct weir_line_counters {
 	uint64_t late_behind;        /* how far behind the other line (numbers) its last late event came */
 	struct weir_hist behind;     /* how far it ran behind the other line (a packet's copies, sampled) */
 };
+
+/* A packet came on the line at now_ns (its worker's store). */
+static inline void
+weir_line_heard(struct weir_line_counters *lc, uint64_t now_ns)
+{
+	if (lc->first_rx_ns == 0)
+		lc->first_rx_ns = now_ns;
+	lc->last_rx_ns = now_ns;
+}
 
 enum weir_counter_id {
 #define WEIR_COUNTER(name, help) WEIR_CTR_##name,
@@ -96,7 +107,7 @@ weir_counter_get(const struct weir_worker_counters *c, enum weir_counter_id id)
 void weir_counters_sum(const struct weir_worker_counters *blocks, unsigned n,
 		       struct weir_worker_counters *out);
 struct weir_info;
-/* Line id line of every worker, summed (its times: the latest). */
+/* Line id line of every worker, summed (its times: the latest; its first packet: the earliest). */
 void weir_line_totals(const struct weir_info *info, unsigned line, struct weir_line_counters *out);
 /* What line l missed, its own loss: the events the other line brought
  * first that l never brought (they would be l's arbitrated). */

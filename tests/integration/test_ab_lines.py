@@ -295,3 +295,33 @@ def test_a_line_never_heard_says_so_and_a_feed_silent_on_both_lines_is_unhealthy
     else:
         assert both and both[-1][0] == 503 and both[-1][1].startswith("feed itch silent on both lines for "), texts
         assert 'weir_feed_silent{feed="itch"} 1' in seen["feed_silent"]
+
+
+def test_a_line_that_starts_behind_the_other_is_not_called_silent(deploy, tmp_path):
+    """Line B's copies run about 0.4 s behind A's from the first packet on: for that while B has sent
+    nothing, but the feed's silent time (1 s) has not passed since A's first packet, so /healthz never says
+    degraded and line b's silent gauge stays 0 (it once said "never heard" in the first moments of a run)."""
+    sock = memif_socket("wlb")
+    d = deploy("behind", memif_server(sock), BODY.format(b_port=0, window="1s"))
+    d.start_dataplane()
+    d.wait_running()
+    cp = d.start_control("--exit-when-done")
+    url, manifest = f"http://127.0.0.1:{d.metrics_port}", str(tmp_path / "sent.json")
+    seen = {"health": [], "silent": []}
+
+    def watch():
+        status, text = http_get(url + "/healthz")
+        if status:
+            seen["health"].append(text.strip())
+        metrics = http_get(url + "/metrics")[1] or ""
+        seen["silent"] += [line for line in metrics.splitlines() if line.startswith("weir_feed_line_silent{")]
+
+    send_over_memif_then_stop(
+        d, [cp], sock, f"wg-lb-{os.getpid()}", manifest,
+        "--lines", "2", "--to", "239.1.1.1:26400", "--to-b", "239.1.1.2:26400", "--line-delay", "800",
+        "--seed", "6", "--messages", "12000", "--sessions", "2", "--end-session", "--rate", "2000",
+        "--linger", "0", settle=0.5, watch=watch)
+    assert len(seen["health"]) > 10 and not any("degraded" in t for t in seen["health"]), seen["health"]
+    assert seen["silent"] and all(line.endswith(" 0") for line in seen["silent"]), seen["silent"]
+    _, _, lines = check_lines(d, manifest)
+    assert lines["itch/b"]["behind_p50_ns"] >= 200_000_000, lines["itch/b"]  # B really came that far behind

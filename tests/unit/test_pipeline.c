@@ -983,6 +983,41 @@ feed_group(struct fixture *f, uint8_t group_last, uint64_t seq, unsigned n, bool
 	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 1000 + seq);
 }
 
+/* Each line's first and last packet are timed (the first counts how long
+ * the other line has gone unheard), a second copy's too; over workers the
+ * first is the earliest any heard, the last the latest. */
+static void
+should_time_each_lines_first_and_last_packet(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t frame[2200];
+	weir_pipeline_packet(&f->pl, frame, group_frame(frame, 1, 1, 2, true), WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0,
+			     5000); /* a: 1-2 */
+	assert_int_equal(f->pl.lines[1].first_rx_ns + f->pl.lines[1].last_rx_ns, 0); /* b: not yet heard */
+	weir_pipeline_packet(&f->pl, frame, group_frame(frame, 2, 1, 2, true), WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0,
+			     7000); /* b: the second copy */
+	weir_pipeline_packet(&f->pl, frame, group_frame(frame, 1, 3, 1, true), WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0,
+			     9000); /* a: 3 */
+	assert_int_equal(f->pl.lines[0].first_rx_ns, 5000);
+	assert_int_equal(f->pl.lines[0].last_rx_ns, 9000);
+	assert_int_equal(f->pl.lines[1].first_rx_ns, 7000);
+	assert_int_equal(f->pl.lines[1].last_rx_ns, 7000);
+	struct weir_info *info = calloc(1, sizeof(*info));
+	assert_non_null(info);
+	info->n_workers = 3; /* worker 1 never heard line a */
+	info->lines[0][0] = f->pl.lines[0];
+	info->lines[2][0] = (struct weir_line_counters){ .packets = 1, .first_rx_ns = 6000, .last_rx_ns = 6000 };
+	struct weir_line_counters t;
+	weir_line_totals(info, 0, &t);
+	assert_int_equal(t.packets, 3);
+	assert_int_equal(t.first_rx_ns, 5000);
+	assert_int_equal(t.last_rx_ns, 9000);
+	info->lines[2][0].first_rx_ns = 4000;
+	weir_line_totals(info, 0, &t);
+	assert_int_equal(t.first_rx_ns, 4000);
+	free(info);
+}
+
 /* Each packet gets one disposition from the stage that decided it, and
  * nothing counts it until the burst's dispositions are counted: the
  * identity cannot be kept twice or not at all by a stage. */
@@ -1213,6 +1248,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_carry_the_nics_receive_time_and_say_which_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(should_keep_the_first_copy_and_count_the_second_by_line, setup_lines,
 						teardown),
+		cmocka_unit_test_setup_teardown(should_time_each_lines_first_and_last_packet, setup_lines, teardown),
 		cmocka_unit_test_setup_teardown(should_say_one_disposition_per_packet_and_count_the_burst_once, setup_lines,
 						teardown),
 		cmocka_unit_test_setup_teardown(should_write_every_record_whole_across_the_rings_end, setup, teardown),
