@@ -3,7 +3,7 @@
 #include "weir_dead_letter.h"
 
 unsigned
-weir_mold_decode(const uint8_t *p, uint32_t len, struct weir_mold_packet *m)
+weir_mold_decode_walk(const uint8_t *p, uint32_t len, struct weir_mold_packet *m)
 {
 	if (len < WEIR_MOLD_HEADER_BYTES)
 		return WEIR_DL_mold_truncated_header;

@@ -114,6 +114,32 @@ should_carry_sequence_numbers_near_two_to_the_64(void **state)
 	assert_true(m.seq == UINT64_MAX - 1);
 }
 
+/* The one-message packet's inline test says what the walk says: for every
+ * block length and the datagram's length about it, the same reason, and
+ * for a whole packet the same view of it. */
+static void
+should_tell_a_one_message_packet_as_the_walk_does(void **state)
+{
+	static uint8_t p[WEIR_MOLD_HEADER_BYTES + 2 + 700 + 8];
+	for (unsigned count = 0; count <= 2; count++)
+		for (uint32_t blen = 0; blen <= 700; blen++) {
+			uint32_t whole = weir_mold_put_header(p, "ONE", 9, (uint16_t)count);
+			whole += weir_mold_put_block(p + whole, p + sizeof(p) - 700, (uint16_t)blen);
+			for (uint32_t len = whole - 3; len <= whole + 3; len++) {
+				struct weir_mold_packet fast = { 0 }, walk = { 0 };
+				unsigned want = weir_mold_decode_walk(p, len, &walk);
+				assert_int_equal(weir_mold_decode(p, len, &fast), want);
+				if (want)
+					continue;
+				assert_ptr_equal(fast.session, walk.session);
+				assert_true(fast.seq == walk.seq);
+				assert_int_equal(fast.count, walk.count);
+				assert_ptr_equal(fast.blocks, walk.blocks);
+				assert_int_equal(fast.blocks_len, walk.blocks_len);
+			}
+		}
+}
+
 int
 main(void)
 {
@@ -126,6 +152,7 @@ main(void)
 		cmocka_unit_test(should_accept_zero_length_messages),
 		cmocka_unit_test(should_read_heartbeat_and_end_of_session_as_control_packets),
 		cmocka_unit_test(should_carry_sequence_numbers_near_two_to_the_64),
+		cmocka_unit_test(should_tell_a_one_message_packet_as_the_walk_does),
 	};
 	return cmocka_run_group_tests_name("moldudp64", tests, NULL, NULL);
 }
