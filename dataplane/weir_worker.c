@@ -7,6 +7,7 @@
 #include "weir_csum.h"
 #include "weir_disposition.h"
 #include "weir_headers.h"
+#include "weir_mbuf_free.h"
 #include "weir_worker.h"
 
 #define IDLE_STORE_EVERY 1024
@@ -70,9 +71,12 @@ static inline void
 handle_burst(struct weir_worker *w, const struct weir_rxq_ref *rq, uint16_t n, uint64_t now_ns)
 {
 	struct weir_burst_in *in = &w->in;
+	const struct rte_mempool *pool = w->pkts[0]->pool;
+	bool plain = true;
 	in->stamped = rq->clock != NULL;
 	for (uint16_t i = 0; i < n; i++) {
 		const struct rte_mbuf *m = w->pkts[i];
+		plain &= weir_mbuf_plain(m, pool);
 		in->frame[i] = rte_pktmbuf_mtod(m, const uint8_t *);
 		in->len[i] = m->data_len;
 		in->wire_len[i] = m->pkt_len;
@@ -83,7 +87,7 @@ handle_burst(struct weir_worker *w, const struct weir_rxq_ref *rq, uint16_t n, u
 			in->rx_ns[i] = nic_rx_ns(w, rq->clock, m);
 	}
 	weir_pipeline_burst(&w->pl, in, n, rq->port, now_ns);
-	rte_pktmbuf_free_bulk(w->pkts, n);
+	weir_mbufs_free(w->pkts, n, plain);
 }
 
 bool
