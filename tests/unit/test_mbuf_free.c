@@ -1,8 +1,9 @@
 /*
  * Which received mbufs the worker gives straight back to their pool
- * (dataplane/weir_mbuf_free.h): only one whose every other tie
- * rte_pktmbuf_free_bulk would undo is absent.  Checked on mbufs made by
- * hand (no EAL: the test reads fields, frees nothing).
+ * (dataplane/weir_mbuf_free.h): only one that leaves rte_pktmbuf_free_bulk
+ * nothing to undo (no other pool, segment, holder or attached data).
+ * Checked on mbufs made by hand (no EAL: the test reads fields, frees
+ * nothing).
  */
 #include <setjmp.h>
 #include <stdarg.h>
