@@ -108,11 +108,16 @@ weir_reorder_place(struct weir_pipeline *pl, struct weir_seq_source *src, uint64
 	if (weir_reorder_holding(ro, weir_seq_index(&pl->seq, src)) >= ro->max_events)
 		weir_reorder_release(pl, src, true, now_ns);
 	/* Past a quarter of the ring the stop's reserve could not cover what is
-	 * held (weir_pipeline_stop_reserve): written at once, as a full pool's. */
+	 * held (weir_pipeline_stop_reserve): written at once, as a full pool's,
+	 * after what its source holds.  Written above them, the held events
+	 * were holes of the log below it: a crash lost them, and the restarted
+	 * run's copies filled those holes, flagged late (explorer seed
+	 * 1340180430). */
 	if (rec_len - sizeof(struct weir_record) > WEIR_REORDER_MAX_PAYLOAD ||
 	    ro->held_bytes + WEIR_ALIGN8(rec_len) > weir_pipeline_reserve_cap(pl) ||
 	    (*slot = weir_reorder_take(ro)) == WEIR_REORDER_NONE) {
 		pl->c.reorder_pool_full++;
+		weir_reorder_release(pl, src, true, now_ns);
 		return NULL;
 	}
 	struct weir_record *r = &weir_reorder_slot(ro, *slot)->rec;

@@ -661,6 +661,26 @@ should_release_what_a_full_window_holds_and_hold_on_above_the_gap(void **state)
 	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
 }
 
+/* A full pool writes the new event at once, after what its source holds.
+ * Written above them, the held events were holes of the log below it: a
+ * crash lost them, and the restarted run's copies filled those holes,
+ * flagged late (explorer seed 1340180430). */
+static void
+should_write_what_its_source_holds_before_an_event_a_full_pool_passes_on(void **state)
+{
+	struct fixture *f = *state;
+	feed_mold(f, "S", 1, 1);
+	feed_mold(f, "S", 3, 2); /* 3, 4 held above the gap at 2 */
+	expect_seqs(f, "1");
+	while (weir_reorder_take(&f->pl.ro) != WEIR_REORDER_NONE)
+		; /* every other slot in use */
+	feed_mold(f, "S", 5, 1);
+	expect_seqs(f, "3 4 5");
+	assert_int_equal(f->pl.c.reorder_pool_full, 1);
+	assert_int_equal(f->pl.c.reorder_holding, 0);
+	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
+}
+
 /* Two gaps of one source lost at once (a stop): each LOSS record comes after
  * what was held below its gap, so the log keeps the source's order.  Before,
  * every LOSS record went first and the held events after them: an event
@@ -1270,6 +1290,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_give_up_on_room_at_a_stop_after_the_drain_timeout, setup_reorder,
 						teardown),
 		cmocka_unit_test_setup_teardown(should_release_what_a_full_window_holds_and_hold_on_above_the_gap, setup_reorder, teardown),
+		cmocka_unit_test_setup_teardown(should_write_what_its_source_holds_before_an_event_a_full_pool_passes_on,
+						setup_reorder, teardown),
 		cmocka_unit_test_setup_teardown(should_state_each_gap_lost_after_what_was_held_below_it, setup_reorder, teardown),
 		cmocka_unit_test_setup_teardown(should_state_each_gap_lost_after_what_was_held_below_it_at_a_tick, setup_reorder,
 						teardown),
