@@ -35,6 +35,7 @@ commit_end_of_session(struct weir_pipeline *pl, const uint8_t key[WEIR_SOURCE_BY
 		      struct weir_seq_source *src, uint16_t topic, uint16_t port, const struct weir_seq_line *ln,
 		      uint64_t now_ns)
 {
+	weir_reorder_write_held_first(pl, src, now_ns);
 	uint64_t need = sizeof(struct weir_record) * (2u + (src ? src->n_gaps : 0u));
 	if (!weir_pipeline_room_for_input(pl, need, now_ns))
 		return false;

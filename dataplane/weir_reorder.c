@@ -109,15 +109,12 @@ weir_reorder_place(struct weir_pipeline *pl, struct weir_seq_source *src, uint64
 		weir_reorder_release(pl, src, true, now_ns);
 	/* Past a quarter of the ring the stop's reserve could not cover what is
 	 * held (weir_pipeline_stop_reserve): written at once, as a full pool's,
-	 * after what its source holds.  Written above them, the held events
-	 * were holes of the log below it: a crash lost them, and the restarted
-	 * run's copies filled those holes, flagged late (explorer seed
-	 * 1340180430). */
+	 * after what its source holds. */
 	if (rec_len - sizeof(struct weir_record) > WEIR_REORDER_MAX_PAYLOAD ||
 	    ro->held_bytes + WEIR_ALIGN8(rec_len) > weir_pipeline_reserve_cap(pl) ||
 	    (*slot = weir_reorder_take(ro)) == WEIR_REORDER_NONE) {
 		pl->c.reorder_pool_full++;
-		weir_reorder_release(pl, src, true, now_ns);
+		weir_reorder_write_held_first(pl, src, now_ns);
 		return NULL;
 	}
 	struct weir_record *r = &weir_reorder_slot(ro, *slot)->rec;
@@ -157,6 +154,13 @@ weir_reorder_release(struct weir_pipeline *pl, const struct weir_seq_source *src
 		pl->c.event_records++;
 		pl->c.reorder_holding--;
 	}
+}
+
+void
+weir_reorder_write_held_first(struct weir_pipeline *pl, const struct weir_seq_source *src, uint64_t now_ns)
+{
+	if (src && pl->ro.max_events)
+		weir_reorder_release(pl, src, true, now_ns);
 }
 
 void

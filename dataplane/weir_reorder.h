@@ -94,6 +94,12 @@ void weir_reorder_keep(struct weir_pipeline *pl, struct weir_seq_source *src, ui
  * below its lowest open gap, or all of them.  Stops early when the ring has
  * no room (drop policy: they go next time) or a stop refused room (never). */
 void weir_reorder_release(struct weir_pipeline *pl, const struct weir_seq_source *src, bool all, uint64_t now_ns);
+/* What src holds, to the ring before a record of src written at once (an
+ * end of session, an event a full pool passes on).  Written above them,
+ * the held events were holes of the log below it: a crash lost them, and
+ * the restarted run's copies filled those holes, flagged late (explorer
+ * seed 1340180430).  Nothing without a window or a source. */
+void weir_reorder_write_held_first(struct weir_pipeline *pl, const struct weir_seq_source *src, uint64_t now_ns);
 /* A gap of src was lost: what it holds above may go at the next tick. */
 void weir_reorder_note_lost(struct weir_pipeline *pl, const struct weir_seq_source *src);
 /* What lost gaps freed, then what waited longer than the time bound. */

@@ -661,10 +661,8 @@ should_release_what_a_full_window_holds_and_hold_on_above_the_gap(void **state)
 	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
 }
 
-/* A full pool writes the new event at once, after what its source holds.
- * Written above them, the held events were holes of the log below it: a
- * crash lost them, and the restarted run's copies filled those holes,
- * flagged late (explorer seed 1340180430). */
+/* A full pool writes the new event at once, after what its source holds
+ * (weir_reorder_write_held_first: explorer seed 1340180430). */
 static void
 should_write_what_its_source_holds_before_an_event_a_full_pool_passes_on(void **state)
 {
@@ -678,6 +676,25 @@ should_write_what_its_source_holds_before_an_event_a_full_pool_passes_on(void **
 	expect_seqs(f, "3 4 5");
 	assert_int_equal(f->pl.c.reorder_pool_full, 1);
 	assert_int_equal(f->pl.c.reorder_holding, 0);
+	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
+}
+
+/* The same for an end of session: its record comes after what its source
+ * holds, for the same reason. */
+static void
+should_write_what_its_source_holds_before_its_end_of_session(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t mold[64], frame[256];
+	feed_mold(f, "S", 1, 1);
+	feed_mold(f, "S", 3, 2); /* 3, 4 held above the gap at 2 */
+	expect_seqs(f, "1");
+	uint32_t ml = weir_mold_put_header(mold, "S", 5, WEIR_MOLD_END_OF_SESSION);
+	uint32_t fl = frame_ipv4_udp(frame, 0, 26400, mold, ml);
+	weir_pipeline_packet(&f->pl, frame, fl, WEIR_CSUM_UNKNOWN, WEIR_CSUM_UNKNOWN, 0, 1005);
+	expect_seqs(f, "3 4 5");
+	assert_int_equal(f->pl.c.reorder_holding, 0);
+	assert_int_equal(f->pl.c.end_of_session, 1);
 	assert_int_equal(weir_counters_message_identity_gap(&f->pl.c), 0);
 }
 
@@ -1292,6 +1309,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(should_release_what_a_full_window_holds_and_hold_on_above_the_gap, setup_reorder, teardown),
 		cmocka_unit_test_setup_teardown(should_write_what_its_source_holds_before_an_event_a_full_pool_passes_on,
 						setup_reorder, teardown),
+		cmocka_unit_test_setup_teardown(should_write_what_its_source_holds_before_its_end_of_session, setup_reorder,
+						teardown),
 		cmocka_unit_test_setup_teardown(should_state_each_gap_lost_after_what_was_held_below_it, setup_reorder, teardown),
 		cmocka_unit_test_setup_teardown(should_state_each_gap_lost_after_what_was_held_below_it_at_a_tick, setup_reorder,
 						teardown),
