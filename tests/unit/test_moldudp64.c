@@ -120,11 +120,11 @@ should_carry_sequence_numbers_near_two_to_the_64(void **state)
 static void
 should_tell_a_one_message_packet_as_the_walk_does(void **state)
 {
-	static uint8_t p[WEIR_MOLD_HEADER_BYTES + 2 + 700 + 8];
+	static uint8_t p[WEIR_MOLD_HEADER_BYTES + 2 + 700 + 8], msg[700];
 	for (unsigned count = 0; count <= 2; count++)
 		for (uint32_t blen = 0; blen <= 700; blen++) {
 			uint32_t whole = weir_mold_put_header(p, "ONE", 9, (uint16_t)count);
-			whole += weir_mold_put_block(p + whole, p + sizeof(p) - 700, (uint16_t)blen);
+			whole += weir_mold_put_block(p + whole, msg, (uint16_t)blen);
 			for (uint32_t len = whole - 3; len <= whole + 3; len++) {
 				struct weir_mold_packet fast = { 0 }, walk = { 0 };
 				unsigned want = weir_mold_decode_walk(p, len, &walk);
