@@ -78,6 +78,15 @@ def finish_export(d, tag="final"):
     return d.output(tag)
 
 
+def test_weir_export_runs_on_jemalloc():
+    """librdkafka allocates and frees per record on its own threads: jemalloc serves that at 0.7x glibc's CPU
+    (perf/README.md).  Under LTO the linker once left the library out unasked; jemalloc's own word (its
+    statistics, printed at exit only where it is the allocator) says it is in."""
+    r = subprocess.run([EXPORT, "--help"], capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, MALLOC_CONF="stats_print:true"))
+    assert "Begin jemalloc statistics" in r.stdout + r.stderr, "weir-export is not on jemalloc's malloc"
+
+
 def test_every_record_once_while_weir_export_is_sigkilled_and_restarted(deploy, kafka, tmp_path):
     k = kafka(1)
     pcap, manifest = gen_pcap(str(tmp_path), seed=41, messages=200000, sessions=6, loss=0.002)
