@@ -205,8 +205,9 @@ class Run:
         """The only broker SIGKILLed, and started again on its data after f["seconds"]."""
         subprocess.run([KAFKA_SH, "kill", self.kafka_dir, "1"], check=True, timeout=30)
         time.sleep(f["seconds"])
-        if subprocess.run([KAFKA_SH, "restart", self.kafka_dir, "1"], capture_output=True, timeout=180).returncode:
-            raise Finding("(kafka did not come back)")
+        r = subprocess.run([KAFKA_SH, "restart", self.kafka_dir, "1"], capture_output=True, text=True, timeout=180)
+        if r.returncode:  # what kafka.sh saw (a node's exit and its log's tail, or the wait's end) comes along
+            raise Finding(f"(kafka did not come back: {r.stderr.strip()[-600:]})")
 
     def kafka_hung(self, f):
         """The only broker SIGSTOPped (its connections open, nothing answered) for f["seconds"], then let go."""
